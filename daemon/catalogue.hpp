@@ -1,0 +1,29 @@
+// Localised hint texts. The catalogues are data files (daemon/locales/*.json) compiled into the
+// daemon; a key missing from a locale falls back to English.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace regulars::daemon {
+
+class Catalogue {
+ public:
+  // Loads the built-in catalogues. Throws if one of them is malformed (a build defect).
+  static const Catalogue& builtin();
+
+  // The locale actually served for a requested tag ("fa-IR" -> "fa"; unknown -> "en").
+  std::string resolve(std::string_view requested) const;
+  // Template for `key` in `locale`, with {name} placeholders replaced from `args`.
+  std::string text(const std::string& locale, const std::string& key,
+                   const std::vector<std::pair<std::string, std::string>>& args = {}) const;
+  std::string direction(const std::string& locale) const;
+
+ private:
+  std::map<std::string, std::map<std::string, std::string>> locales_;
+};
+
+}  // namespace regulars::daemon

@@ -1,0 +1,39 @@
+// regularsd's configuration: defaults, the config file (JSON with // comments, every key
+// documented in packaging/regularsd.conf), then command-line flags, in that order.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+
+#include "wire/error.hpp"
+
+namespace regulars::daemon {
+
+struct Config {
+  std::string data_dir;
+  std::string socket_path;        // default: data_dir + "/regularsd.sock"
+  unsigned socket_mode = 0660;
+  int io_threads = 2;
+  std::uint32_t max_frame_bytes = 1u << 20;
+  int max_depth = 32;
+  int max_connections = 1024;
+  int max_in_flight = 256;        // per connection; reading pauses beyond it
+  int idle_timeout_s = 600;
+  int group_commit_max = 1024;    // events per transaction at most
+  std::string log_level = "info";
+  std::string log_format = "json";
+  int max_hints = 5;
+  int max_predictions = 10;
+  std::string default_locale = "en";
+  bool personalize_requires_consent = true;
+};
+
+// Applies the file's settings onto `config`. Errors name the key at fault.
+std::variant<Config, wire::Error> load_config_file(const std::string& path, Config config);
+std::variant<Config, wire::Error> parse_config_text(const std::string& text, Config config);
+
+// Checks the final values (after flags); fills derived defaults.
+std::variant<Config, wire::Error> finish_config(Config config);
+
+}  // namespace regulars::daemon

@@ -1,0 +1,197 @@
+#include "db.hpp"
+
+#include <array>
+#include <memory>
+
+namespace regulars::daemon {
+
+namespace {
+[[noreturn]] void throw_db(sqlite3* db, int rc, std::string_view what) {
+  throw DbError(rc, std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+}
+}  // namespace
+
+Stmt::Stmt(sqlite3* db, std::string_view sql) : db_(db) {
+  const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt_,
+                                    nullptr);
+  if (rc != SQLITE_OK) throw_db(db, rc, "prepare");
+}
+
+Stmt::~Stmt() { sqlite3_finalize(stmt_); }
+
+Stmt& Stmt::bind(int idx, std::int64_t v) {
+  if (const int rc = sqlite3_bind_int64(stmt_, idx, v); rc != SQLITE_OK) throw_db(db_, rc, "bind");
+  return *this;
+}
+Stmt& Stmt::bind(int idx, double v) {
+  if (const int rc = sqlite3_bind_double(stmt_, idx, v); rc != SQLITE_OK) throw_db(db_, rc, "bind");
+  return *this;
+}
+Stmt& Stmt::bind(int idx, std::string_view v) {
+  if (const int rc = sqlite3_bind_text64(stmt_, idx, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8); rc != SQLITE_OK)
+    throw_db(db_, rc, "bind");
+  return *this;
+}
+Stmt& Stmt::bind_blob(int idx, const void* data, std::size_t n) {
+  if (const int rc = sqlite3_bind_blob64(stmt_, idx, data, n, SQLITE_TRANSIENT); rc != SQLITE_OK)
+    throw_db(db_, rc, "bind");
+  return *this;
+}
+Stmt& Stmt::bind_null(int idx) {
+  if (const int rc = sqlite3_bind_null(stmt_, idx); rc != SQLITE_OK) throw_db(db_, rc, "bind");
+  return *this;
+}
+
+bool Stmt::step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  throw_db(db_, rc, "step");
+}
+
+void Stmt::run() {
+  while (step()) {
+  }
+}
+
+void Stmt::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+std::string Stmt::text(int col) const {
+  const auto* p = sqlite3_column_text(stmt_, col);
+  if (p == nullptr) return {};
+  return std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)));
+}
+
+Db::Db(const std::string& path, Mode mode) {
+  const int flags = (mode == Mode::read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                    SQLITE_OPEN_NOMUTEX;
+  const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = "cannot open " + path + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw DbError(rc, msg);
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db_, 5000);
+  if (mode == Mode::read_write) {
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=FULL");  // a commit is on disk before its acknowledgement goes out
+    exec("PRAGMA foreign_keys=ON");
+    exec("PRAGMA secure_delete=ON");  // erased personal data does not linger in free pages
+  }
+  exec("PRAGMA cache_size=-16384");  // 16 MiB per connection
+}
+
+Db::~Db() {
+  cache_.clear();
+  sqlite3_close_v2(db_);
+}
+
+void Db::exec(std::string_view sql) {
+  char* err = nullptr;
+  const std::string s(sql);
+  const int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    throw DbError(rc, msg);
+  }
+}
+
+Stmt& Db::cached(std::string_view sql) {
+  auto it = cache_.find(std::string(sql));
+  if (it == cache_.end()) it = cache_.emplace(std::string(sql), std::make_unique<Stmt>(db_, sql)).first;
+  it->second->reset();
+  return *it->second;
+}
+
+int schema_version(Db& db) {
+  Stmt s(db.raw(), "PRAGMA user_version");
+  s.step();
+  return static_cast<int>(s.i64(0));
+}
+
+namespace {
+// Each entry moves the schema one version up. Never edit a published step; append a new one.
+constexpr std::array<std::string_view, 1> kMigrations{R"sql(
+CREATE TABLE events (
+  seq         INTEGER PRIMARY KEY,          -- order of arrival; the log is append-only
+  event_id    TEXT NOT NULL UNIQUE,         -- made by the client: replays are recognised here
+  type        TEXT NOT NULL,
+  customer_id INTEGER,
+  time_ms     INTEGER NOT NULL,
+  store       TEXT, terminal TEXT, cashier TEXT, touchpoint TEXT,
+  body        TEXT NOT NULL                 -- the event as JSON, without the raw identifier
+);
+CREATE INDEX events_by_customer ON events(customer_id, time_ms);
+
+CREATE TABLE customers (
+  id              INTEGER PRIMARY KEY,
+  created_ms      INTEGER NOT NULL,
+  first_seen_ms   INTEGER,
+  last_seen_ms    INTEGER,
+  visits          INTEGER NOT NULL DEFAULT 0,
+  spend           INTEGER NOT NULL DEFAULT 0,     -- minor units
+  consent_remember    INTEGER,                    -- NULL: never asked
+  consent_personalize INTEGER,
+  consent_ms          INTEGER
+);
+
+-- Identifiers are stored only as HMAC-SHA256 under the installation's secret.
+CREATE TABLE identifiers (
+  kind        TEXT NOT NULL,
+  hash        BLOB NOT NULL,
+  customer_id INTEGER NOT NULL REFERENCES customers(id),
+  created_ms  INTEGER NOT NULL,
+  PRIMARY KEY (kind, hash)
+) WITHOUT ROWID;
+
+-- How often and how recently each customer buys each item (one count per visit).
+CREATE TABLE customer_items (
+  customer_id  INTEGER NOT NULL REFERENCES customers(id),
+  sku          TEXT NOT NULL,
+  baskets      INTEGER NOT NULL,
+  qty          REAL NOT NULL,
+  first_ms     INTEGER NOT NULL,
+  last_ms      INTEGER NOT NULL,
+  PRIMARY KEY (customer_id, sku)
+) WITHOUT ROWID;
+-- Top items of one customer without reading all of them.
+CREATE INDEX customer_items_rank ON customer_items(customer_id, baskets DESC, last_ms DESC);
+
+-- The store's catalogue as seen at the till, with its popularity.
+CREATE TABLE items (
+  sku      TEXT PRIMARY KEY,
+  name     TEXT,
+  baskets  INTEGER NOT NULL,
+  qty      REAL NOT NULL,
+  last_ms  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX items_rank ON items(baskets DESC);
+)sql"};
+}  // namespace
+
+void migrate(Db& db) {
+  int version = schema_version(db);
+  if (version > static_cast<int>(kMigrations.size()))
+    throw DbError(SQLITE_ERROR, "the store has schema version " + std::to_string(version) +
+                                    ", newer than this regularsd understands (" +
+                                    std::to_string(kMigrations.size()) + "); upgrade regularsd");
+  for (; version < static_cast<int>(kMigrations.size()); ++version) {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      db.exec(kMigrations[static_cast<std::size_t>(version)]);
+      db.exec("PRAGMA user_version=" + std::to_string(version + 1));
+      db.exec("COMMIT");
+    } catch (...) {
+      db.exec("ROLLBACK");
+      throw;
+    }
+  }
+}
+
+}  // namespace regulars::daemon

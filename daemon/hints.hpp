@@ -1,0 +1,37 @@
+// HintEngine: turns what the store remembers about a customer into the few lines a cashier
+// reads, and the ranked item predictions behind them.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "catalogue.hpp"
+#include "identity.hpp"
+#include "store.hpp"
+
+namespace regulars::daemon {
+
+struct HintSettings {
+  int max_hints = 5;
+  int max_predictions = 10;
+  std::string default_locale = "en";
+  bool personalize_requires_consent = true;
+};
+
+class HintEngine {
+ public:
+  HintEngine(Store& store, const IdentityKey& key, HintSettings settings)
+      : store_(store), key_(key), settings_(std::move(settings)), catalogue_(Catalogue::builtin()) {}
+
+  // `request` has passed wire::validate_hints_request.
+  nlohmann::json answer(const nlohmann::json& request, std::int64_t now_ms);
+
+ private:
+  Store& store_;
+  const IdentityKey& key_;
+  HintSettings settings_;
+  const Catalogue& catalogue_;
+};
+
+}  // namespace regulars::daemon

@@ -1,0 +1,122 @@
+// regularsd: the customer-memory daemon. Runs in the foreground; stops cleanly on SIGINT/SIGTERM.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <utility>  // Boost 1.74 Asio uses std::exchange without including it
+#include <boost/asio.hpp>
+#include <csignal>
+#include <cstring>
+#include <future>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+#include "config.hpp"
+#include "hints.hpp"
+#include "identity.hpp"
+#include "log.hpp"
+#include "server.hpp"
+#include "store.hpp"
+
+namespace asio = boost::asio;
+using namespace regulars::daemon;
+
+namespace {
+
+int fail(const std::string& message) {
+  std::cerr << "regularsd: " << message << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"regularsd — Regulars customer-memory daemon"};
+  std::string data_dir, config_path, socket, log_level, log_format;
+  int io_threads = 0;
+  app.add_option("--data-dir", data_dir, "Directory for the store, the secret and the socket (created if missing)");
+  app.add_option("--config", config_path, "Config file (JSON with // comments; see packaging/regularsd.conf)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--socket", socket, "Unix socket path (default DATA_DIR/regularsd.sock)");
+  app.add_option("--io-threads", io_threads, "Threads serving connections (default 2)")->check(CLI::Range(1, 64));
+  app.add_option("--log-level", log_level, "trace, debug, info, warn or error (default info)");
+  app.add_option("--log-format", log_format, "json or text (default json)");
+  app.set_version_flag("--version", "regularsd " REGULARS_VERSION_STRING);
+  CLI11_PARSE(app, argc, argv);
+
+  Config config;
+  if (!config_path.empty()) {
+    auto loaded = load_config_file(config_path, config);
+    if (auto* e = std::get_if<regulars::wire::Error>(&loaded)) return fail(e->describe());
+    config = std::get<Config>(loaded);
+  }
+  if (!data_dir.empty()) config.data_dir = data_dir;
+  if (!socket.empty()) config.socket_path = socket;
+  if (io_threads > 0) config.io_threads = io_threads;
+  if (!log_level.empty()) config.log_level = log_level;
+  if (!log_format.empty()) config.log_format = log_format;
+  {
+    auto finished = finish_config(config);
+    if (auto* e = std::get_if<regulars::wire::Error>(&finished)) return fail(e->describe());
+    config = std::get<Config>(finished);
+  }
+
+  ::umask(0077);  // the store, its WAL and the secret are personal data: owner only
+  if (::mkdir(config.data_dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return fail("cannot create data directory " + config.data_dir + ": " + std::strerror(errno));
+  // One daemon per data directory: the lock is held for the life of the process.
+  const std::string lock_path = config.data_dir + "/regularsd.lock";
+  const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0) return fail("cannot open " + lock_path + ": " + std::strerror(errno));
+  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0)
+    return fail("another regularsd is already using " + config.data_dir);
+
+  try {
+    log::setup(config.log_level, config.log_format);
+    const IdentityKey key = IdentityKey::load_or_create(config.data_dir);
+    Store store(config.data_dir, Store::Options{config.group_commit_max});
+    HintEngine hints(store, key,
+                     HintSettings{config.max_hints, config.max_predictions, config.default_locale,
+                                  config.personalize_requires_consent});
+
+    asio::io_context io(config.io_threads);
+    Server server(io, config, store, hints, key);
+    server.start();
+
+    std::promise<int> stop_signal;
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](boost::system::error_code ec, int sig) {
+      if (!ec) stop_signal.set_value(sig);
+    });
+    std::signal(SIGPIPE, SIG_IGN);
+
+    auto work = asio::make_work_guard(io);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < config.io_threads; ++i) threads.emplace_back([&io] { io.run(); });
+    REGULARS_LOG(info, "regularsd started", ({{"version", REGULARS_VERSION_STRING},
+                                              {"socket", config.socket_path},
+                                              {"store", store.path()},
+                                              {"io_threads", config.io_threads},
+                                              {"pid", ::getpid()}}));
+
+    const int sig = stop_signal.get_future().get();
+    REGULARS_LOG(info, "stopping", ({{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}}));
+    // Order matters: no new connections; commit and acknowledge what is queued; then close.
+    server.stop_accepting();
+    store.stop();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let the last acknowledgements go out
+    server.close_all();
+    work.reset();
+    io.stop();
+    for (auto& t : threads) t.join();
+    REGULARS_LOG(info, "regularsd stopped", ({{"commits", store.commits()}}));
+  } catch (const std::exception& e) {
+    REGULARS_LOG(err, "fatal", ({{"error", e.what()}}));
+    return fail(e.what());
+  }
+  ::close(lock_fd);
+  return 0;
+}

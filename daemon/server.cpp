@@ -1,0 +1,347 @@
+#include "server.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <deque>
+#include <future>
+
+#include "log.hpp"
+#include "wire/frame.hpp"
+#include "wire/json_text.hpp"
+#include "wire/validate.hpp"
+
+namespace regulars::daemon {
+
+namespace asio = boost::asio;
+using local = asio::local::stream_protocol;
+using nlohmann::json;
+
+namespace {
+
+json error_response(const json& id, wire::ErrorCode code, const std::string& field, const std::string& message) {
+  json err = {{"code", wire::to_string(code)}, {"message", message}};
+  if (!field.empty()) err["field"] = field;
+  return json{{"id", id}, {"ok", false}, {"error", std::move(err)}};
+}
+
+json error_response(const json& id, const wire::Error& e) { return error_response(id, e.code, e.field, e.message); }
+
+json ok_response(const json& id, json result) { return json{{"id", id}, {"ok", true}, {"result", std::move(result)}}; }
+
+// Fields each op accepts besides "id" and "op".
+std::optional<wire::Error> check_request_keys(const json& req, const std::string& op) {
+  static const std::unordered_map<std::string, std::vector<std::string>> kFields{
+      {"hello", {"protocol", "client", "terminal"}},
+      {"ping", {}},
+      {"status", {}},
+      {"record", {"event"}},
+      {"hints", {"request"}},
+  };
+  const auto it = kFields.find(op);
+  if (it == kFields.end()) return std::nullopt;
+  for (const auto& [k, _] : req.items()) {
+    if (k == "id" || k == "op") continue;
+    if (std::find(it->second.begin(), it->second.end(), k) == it->second.end())
+      return wire::Error{wire::ErrorCode::invalid_request, k, "is not a field of the " + op + " request"};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(local::socket socket, Server& server, std::uint64_t id)
+      : socket_(std::move(socket)), timer_(socket_.get_executor()), server_(server), id_(id) {}
+
+  void start() {
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->do_read_header(); });
+  }
+
+  void close() {
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->shutdown(); });
+  }
+
+ private:
+  void shutdown() {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ec;
+    timer_.cancel();
+    socket_.shutdown(local::socket::shutdown_both, ec);
+    socket_.close(ec);
+    server_.forget(id_);
+  }
+
+  void arm_timer(std::chrono::seconds after) {
+    const std::uint64_t generation = ++timer_generation_;
+    timer_.expires_after(after);
+    timer_.async_wait([self = shared_from_this(), generation](boost::system::error_code ec) {
+      if (ec || generation != self->timer_generation_ || self->closed_) return;
+      REGULARS_LOG(debug, "connection timed out", ({{"session", self->id_}}));
+      self->shutdown();
+    });
+  }
+
+  void do_read_header() {
+    if (closed_ || close_after_write_) return;
+    if (in_flight_ >= server_.config().max_in_flight) {
+      reading_paused_ = true;  // resumed by respond() once answers drain
+      return;
+    }
+    arm_timer(std::chrono::seconds(server_.config().idle_timeout_s));
+    asio::async_read(socket_, asio::buffer(header_),
+                     [self = shared_from_this()](boost::system::error_code ec, std::size_t) { self->on_header(ec); });
+  }
+
+  void on_header(boost::system::error_code ec) {
+    if (ec) return shutdown();  // peer closed, or timed out
+    const std::uint32_t length = wire::decode_length(header_.data());
+    if (auto err = wire::check_frame_length(length, server_.config().max_frame_bytes)) {
+      REGULARS_LOG(warn, "refused frame", ({{"session", id_}, {"reason", wire::to_string(err->code)}, {"length", length}}));
+      // The stream cannot be resynchronised after a bad length: answer, then close.
+      close_after_write_ = true;
+      return send(error_response(nullptr, *err));
+    }
+    body_.resize(length);
+    arm_timer(std::chrono::seconds(30));  // a frame, once begun, must arrive promptly
+    asio::async_read(socket_, asio::buffer(body_),
+                     [self = shared_from_this()](boost::system::error_code e, std::size_t) { self->on_body(e); });
+  }
+
+  void on_body(boost::system::error_code ec) {
+    if (ec) return shutdown();  // truncated frame: the peer went away mid-frame
+    handle(std::move(body_));
+    body_.clear();
+    do_read_header();
+  }
+
+  void handle(std::string payload) {
+    const auto started = std::chrono::steady_clock::now();
+    auto parsed = wire::parse_json(payload, server_.config().max_depth);
+    if (auto* err = std::get_if<wire::Error>(&parsed)) return send(error_response(nullptr, *err));
+    json& req = std::get<json>(parsed);
+    if (!req.is_object()) return send(error_response(nullptr, wire::ErrorCode::invalid_request, "", "a request must be a JSON object"));
+    const auto id_it = req.find("id");
+    if (id_it == req.end() || !(id_it->is_number_unsigned() || id_it->is_string()))
+      return send(error_response(nullptr, wire::ErrorCode::invalid_request, "id",
+                                 "every request needs an \"id\" (a non-negative integer or a string)"));
+    const json id = *id_it;
+    const auto op_it = req.find("op");
+    if (op_it == req.end() || !op_it->is_string())
+      return send(error_response(id, wire::ErrorCode::invalid_request, "op", "is required: hello, ping, status, record or hints"));
+    const std::string op = op_it->get<std::string>();
+
+    if (!greeted_ && op != "hello") {
+      close_after_write_ = true;
+      return send(error_response(id, wire::ErrorCode::handshake_required, "op",
+                                 "the first request on a connection must be hello"));
+    }
+    if (auto err = check_request_keys(req, op)) return send(error_response(id, *err));
+
+    try {
+      if (op == "hello") return on_hello(id, req);
+      if (op == "ping") return send(ok_response(id, json::object()));
+      if (op == "status") return on_status(id);
+      if (op == "record") return on_record(id, req);
+      if (op == "hints") return on_hints(id, req, started);
+    } catch (const std::exception& e) {
+      REGULARS_LOG(err, "request failed", ({{"session", id_}, {"op", op}, {"error", e.what()}}));
+      return send(error_response(id, wire::ErrorCode::internal, "", "regularsd could not complete the request; see its log"));
+    }
+    send(error_response(id, wire::ErrorCode::unknown_op, "op",
+                        "unknown op '" + op.substr(0, 32) + "'; known: hello, ping, status, record, hints"));
+  }
+
+  void on_hello(const json& id, const json& req) {
+    const auto p = req.find("protocol");
+    if (p == req.end() || !p->is_number_integer() || p->get<std::int64_t>() != wire::kProtocolVersion) {
+      close_after_write_ = true;
+      return send(error_response(id, wire::ErrorCode::unsupported_version, "protocol",
+                                 "this regularsd speaks protocol " + std::to_string(wire::kProtocolVersion)));
+    }
+    greeted_ = true;
+    send(ok_response(id, {{"protocol", wire::kProtocolVersion},
+                          {"server", "regularsd/" REGULARS_VERSION_STRING},
+                          {"max_frame_bytes", server_.config().max_frame_bytes}}));
+  }
+
+  void on_status(const json& id) {
+    const StoreStats st = server_.store().stats();
+    send(ok_response(id, {{"version", REGULARS_VERSION_STRING},
+                          {"events", st.events},
+                          {"customers", st.customers},
+                          {"items", st.items},
+                          {"commits", server_.store().commits()}}));
+  }
+
+  void on_record(const json& id, json& req) {
+    auto ev = req.find("event");
+    if (ev == req.end()) return send(error_response(id, wire::ErrorCode::invalid_request, "event", "is required"));
+    if (auto err = wire::validate_event(*ev)) return send(error_response(id, *err));
+    PreparedEvent prepared = prepare_event(*ev, server_.key());
+    const std::string tag = short_tag(prepared.id_hash);
+    ++in_flight_;
+    server_.store().submit(std::move(prepared), [self = shared_from_this(), id, tag](WriteResult r) {
+      // On the writer thread, after the commit: hop back to the session's strand.
+      asio::post(self->socket_.get_executor(), [self, id, tag, r = std::move(r)] {
+        --self->in_flight_;
+        if (r.ok) {
+          REGULARS_LOG(debug, "recorded", ({{"session", self->id_}, {"customer", r.customer_id}, {"tag", tag},
+                                            {"duplicate", r.duplicate}}));
+          self->send(ok_response(id, {{"seq", r.seq}, {"duplicate", r.duplicate}}));
+        } else if (r.error == "shutting_down") {
+          self->send(error_response(id, wire::ErrorCode::shutting_down, "", "regularsd is stopping; retry shortly"));
+        } else {
+          REGULARS_LOG(err, "record failed", ({{"session", self->id_}, {"tag", tag}, {"error", r.error}}));
+          self->send(error_response(id, wire::ErrorCode::internal, "", "the event could not be stored; see regularsd's log"));
+        }
+        if (self->reading_paused_) {
+          self->reading_paused_ = false;
+          self->do_read_header();
+        }
+      });
+    });
+  }
+
+  void on_hints(const json& id, const json& req, std::chrono::steady_clock::time_point started) {
+    const auto r = req.find("request");
+    if (r == req.end()) return send(error_response(id, wire::ErrorCode::invalid_request, "request", "is required"));
+    if (auto err = wire::validate_hints_request(*r)) return send(error_response(id, *err));
+    json answer = server_.hints().answer(*r, wire::now_ms());
+    REGULARS_LOG(debug, "hints", ({{"session", id_},
+                                   {"known", answer["customer"]["known"]},
+                                   {"us", std::chrono::duration_cast<std::chrono::microseconds>(
+                                              std::chrono::steady_clock::now() - started)
+                                              .count()}}));
+    send(ok_response(id, std::move(answer)));
+  }
+
+  void send(const json& response) {
+    if (closed_) return;
+    std::string frame = wire::encode_frame(wire::dump_json(response));
+    write_queue_.push_back(std::move(frame));
+    if (!writing_) do_write();
+  }
+
+  void do_write() {
+    writing_ = true;
+    asio::async_write(socket_, asio::buffer(write_queue_.front()),
+                      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                        self->write_queue_.pop_front();
+                        if (ec) return self->shutdown();
+                        if (!self->write_queue_.empty()) return self->do_write();
+                        self->writing_ = false;
+                        if (self->close_after_write_) self->shutdown();
+                      });
+  }
+
+  local::socket socket_;
+  asio::steady_timer timer_;
+  Server& server_;
+  std::uint64_t id_;
+  std::array<unsigned char, wire::kFrameHeaderBytes> header_{};
+  std::string body_;
+  std::deque<std::string> write_queue_;
+  std::uint64_t timer_generation_ = 0;
+  int in_flight_ = 0;
+  bool writing_ = false;
+  bool reading_paused_ = false;
+  bool greeted_ = false;
+  bool close_after_write_ = false;
+  bool closed_ = false;
+};
+
+Server::Server(asio::io_context& io, const Config& config, Store& store, HintEngine& hints, const IdentityKey& key)
+    : io_(io), config_(config), store_(store), hints_(hints), key_(key), acceptor_(asio::make_strand(io)) {}
+
+Server::~Server() { close_all(); }
+
+void Server::start() {
+  const std::string& path = config_.socket_path;
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode))
+      throw std::runtime_error(path + " exists and is not a socket; move it away or choose another listen.socket");
+    local::socket probe(io_);
+    boost::system::error_code ec;
+    probe.connect(local::endpoint(path), ec);
+    if (!ec) throw std::runtime_error("another regularsd is already listening on " + path);
+    ::unlink(path.c_str());  // stale: left by a daemon that did not shut down cleanly
+  }
+  const mode_t old = ::umask(0777 & ~config_.socket_mode);
+  acceptor_.open(local());
+  acceptor_.bind(local::endpoint(path));
+  ::umask(old);
+  ::chmod(path.c_str(), config_.socket_mode);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+  {
+    std::lock_guard lock(mu_);
+    accepting_ = true;
+  }
+  do_accept();
+}
+
+void Server::do_accept() {
+  acceptor_.async_accept(asio::make_strand(io_), [this](boost::system::error_code ec, local::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;
+      REGULARS_LOG(warn, "accept failed", ({{"error", ec.message()}}));
+    } else {
+      std::shared_ptr<Session> session;
+      {
+        std::lock_guard lock(mu_);
+        if (static_cast<int>(sessions_.size()) >= config_.max_connections) {
+          REGULARS_LOG(warn, "connection refused: too many connections", ({{"limit", config_.max_connections}}));
+          boost::system::error_code ignore;
+          socket.close(ignore);
+        } else {
+          const std::uint64_t id = next_session_++;
+          session = std::make_shared<Session>(std::move(socket), *this, id);
+          sessions_.emplace(id, session);
+        }
+      }
+      if (session) session->start();
+    }
+    std::lock_guard lock(mu_);
+    if (accepting_) do_accept();
+  });
+}
+
+void Server::stop_accepting() {
+  // The acceptor belongs to its strand: close it there, and wait until that is done.
+  std::promise<void> done;
+  asio::post(acceptor_.get_executor(), [this, &done] {
+    {
+      std::lock_guard lock(mu_);
+      if (accepting_) {
+        accepting_ = false;
+        boost::system::error_code ec;
+        acceptor_.close(ec);
+        ::unlink(config_.socket_path.c_str());
+      }
+    }
+    done.set_value();
+  });
+  done.get_future().wait();
+}
+
+void Server::close_all() {
+  std::vector<std::shared_ptr<Session>> open;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [_, weak] : sessions_)
+      if (auto s = weak.lock()) open.push_back(std::move(s));
+  }
+  for (auto& s : open) s->close();
+}
+
+void Server::forget(std::uint64_t session_id) {
+  std::lock_guard lock(mu_);
+  sessions_.erase(session_id);
+}
+
+}  // namespace regulars::daemon

@@ -1,0 +1,278 @@
+#include "client.hpp"
+
+#include <sys/random.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+#include "wire/json_text.hpp"
+#include "wire/validate.hpp"
+
+namespace regulars::plugin {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Time kept back from the budget for writing to the spool when the daemon does not answer.
+std::chrono::milliseconds spool_reserve(int budget_ms) {
+  return std::chrono::milliseconds(std::clamp(budget_ms / 5, 1, 20));
+}
+
+std::string new_event_id() {
+  unsigned char raw[16];
+  if (::getrandom(raw, sizeof raw, 0) != sizeof raw) {
+    static std::atomic<std::uint64_t> counter{0};
+    const auto c = counter.fetch_add(1) ^ static_cast<std::uint64_t>(Clock::now().time_since_epoch().count());
+    std::memcpy(raw, &c, sizeof c);
+    std::memcpy(raw + 8, &c, sizeof c);
+  }
+  char out[40] = "ev-";
+  for (int i = 0; i < 16; ++i) std::snprintf(out + 3 + 2 * i, 3, "%02x", raw[i]);
+  return out;
+}
+
+}  // namespace
+
+Client::Client(Options options) : options_(std::move(options)) {
+  if (!options_.spool_dir.empty()) spool_ = std::make_unique<Spool>(options_.spool_dir, options_.spool_max_bytes);
+  // One attempt within the budget, so a healthy daemon serves the very first call.
+  CallResult failure;
+  auto conn = Connection::open(options_.socket_path, options_.terminal,
+                               Clock::now() + std::chrono::milliseconds(options_.budget_ms), failure);
+  {
+    std::lock_guard lock(conn_mu_);
+    conn_ = std::move(conn);
+  }
+  background_ = std::thread([this] { background_loop(); });
+}
+
+Client::~Client() {
+  {
+    std::lock_guard lock(bg_mu_);
+    stopping_ = true;
+  }
+  bg_cv_.notify_all();
+  {
+    std::lock_guard lock(conn_mu_);
+    stopping_now_ = true;
+    if (connecting_) connecting_->shut_down();
+    if (conn_) conn_->shut_down();
+  }
+  if (background_.joinable()) background_.join();
+}
+
+std::shared_ptr<Connection> Client::usable_connection() {
+  std::shared_ptr<Connection> conn;
+  {
+    std::lock_guard lock(conn_mu_);
+    conn = conn_;
+  }
+  if (conn && conn->alive() && !suspect_.load()) return conn;
+  wake_background();
+  return nullptr;
+}
+
+void Client::suspect(const std::shared_ptr<Connection>& conn) {
+  if (conn && conn->alive()) suspect_.store(true);
+  wake_background();
+}
+
+void Client::wake_background() {
+  {
+    std::lock_guard lock(bg_mu_);
+    wake_ = true;
+  }
+  bg_cv_.notify_one();
+}
+
+regulars_status Client::hints(const char* request_json, std::string& response, std::string& why) {
+  const Deadline deadline = Clock::now() + std::chrono::milliseconds(options_.budget_ms);
+  auto parsed = wire::parse_json(request_json);
+  if (auto* err = std::get_if<wire::Error>(&parsed)) {
+    why = err->describe();
+    return REGULARS_INVALID_INPUT;
+  }
+  json& request = std::get<json>(parsed);
+  if (auto err = wire::validate_hints_request(request)) {
+    why = err->describe();
+    return REGULARS_INVALID_INPUT;
+  }
+  auto conn = usable_connection();
+  if (!conn) {
+    why = "regularsd is not reachable (no hints now)";
+    return REGULARS_UNAVAILABLE;
+  }
+  CallResult r = conn->call(json{{"op", "hints"}, {"request", std::move(request)}}, deadline);
+  if (r.status == REGULARS_OK) {
+    response = wire::dump_json(r.result);
+    return REGULARS_OK;
+  }
+  if (r.status == REGULARS_TIMEOUT) suspect(conn);
+  if (r.status == REGULARS_UNAVAILABLE) wake_background();
+  why = r.message;
+  return r.status;
+}
+
+regulars_status Client::record(const char* event_json, std::string& why) {
+  const Deadline deadline = Clock::now() + std::chrono::milliseconds(options_.budget_ms);
+  auto parsed = wire::parse_json(event_json);
+  if (auto* err = std::get_if<wire::Error>(&parsed)) {
+    why = err->describe();
+    return REGULARS_INVALID_INPUT;
+  }
+  json& event = std::get<json>(parsed);
+  if (!event.is_object()) {
+    why = "event: must be a JSON object";
+    return REGULARS_INVALID_INPUT;
+  }
+  if (!event.contains("event_id")) event["event_id"] = new_event_id();
+  if (!event.contains("time")) event["time"] = wire::format_time_ms(wire::now_ms());
+  if (!event.contains("terminal") && !options_.terminal.empty()) event["terminal"] = options_.terminal;
+  if (!event.contains("store") && !options_.store.empty()) event["store"] = options_.store;
+  if (!event.contains("cashier") && !options_.cashier.empty()) event["cashier"] = options_.cashier;
+  if (auto err = wire::validate_event(event)) {
+    why = err->describe();
+    return REGULARS_INVALID_INPUT;
+  }
+  const std::string payload = wire::dump_json(event);
+
+  regulars_status daemon_status = REGULARS_UNAVAILABLE;
+  if (auto conn = usable_connection()) {
+    CallResult r = conn->call(json{{"op", "record"}, {"event", std::move(event)}}, deadline - spool_reserve(options_.budget_ms));
+    if (r.status == REGULARS_OK) return REGULARS_OK;
+    // The daemon judged the event itself: the verdict stands, spooling would not change it.
+    if (r.status == REGULARS_INVALID_INPUT || r.status == REGULARS_DENIED) {
+      why = r.message;
+      return r.status;
+    }
+    if (r.status == REGULARS_TIMEOUT) suspect(conn);
+    daemon_status = r.status;
+    why = r.message;
+  }
+  return spool_or_fail(payload, daemon_status, why);
+}
+
+regulars_status Client::spool_or_fail(const std::string& payload, regulars_status daemon_status, std::string& why) {
+  if (!spool_) {
+    if (why.empty()) why = "regularsd is not reachable and no spool_dir is configured";
+    return daemon_status == REGULARS_OK ? REGULARS_UNAVAILABLE : daemon_status;
+  }
+  const regulars_status s = spool_->append(payload, why);
+  if (s == REGULARS_OK) wake_background();
+  return s;
+}
+
+bool Client::try_connect() {
+  CallResult failure;
+  auto conn = Connection::connect(options_.socket_path, failure);
+  if (!conn) return false;
+  {
+    std::lock_guard lock(conn_mu_);
+    if (stopping_now_) return false;
+    connecting_ = conn;  // the destructor may abort the handshake
+  }
+  // Nobody waits on this thread, so the handshake may take longer than the till's budget.
+  const CallResult r = conn->handshake(options_.terminal, Clock::now() + 2s);
+  std::lock_guard lock(conn_mu_);
+  connecting_.reset();
+  if (r.status != REGULARS_OK || stopping_now_) return false;
+  conn_ = std::move(conn);
+  suspect_.store(false);
+  return true;
+}
+
+bool Client::deliver(const std::shared_ptr<Connection>& conn, const std::vector<std::string>& payloads) {
+  // Pipelined: send a window of records, then collect their acknowledgements.
+  constexpr std::size_t kWindow = 128;
+  for (std::size_t start = 0; start < payloads.size(); start += kWindow) {
+    const std::size_t end = std::min(payloads.size(), start + kWindow);
+    const Deadline deadline = Clock::now() + 5s;
+    std::vector<std::uint64_t> ids;
+    for (std::size_t i = start; i < end; ++i) {
+      auto parsed = wire::parse_json(payloads[i]);
+      if (std::holds_alternative<wire::Error>(parsed)) continue;  // a checksum-valid but unreadable record
+      CallResult failure;
+      const auto id = conn->send(json{{"op", "record"}, {"event", std::move(std::get<json>(parsed))}}, deadline, failure);
+      if (id == 0) return false;
+      ids.push_back(id);
+    }
+    for (const auto id : ids) {
+      const CallResult r = conn->await(id, deadline);
+      // An event the daemon refuses as invalid will never be accepted; keeping it would block
+      // everything behind it. Any other failure means "try again later".
+      if (r.status != REGULARS_OK && r.status != REGULARS_INVALID_INPUT) return false;
+    }
+  }
+  return true;
+}
+
+bool Client::replay_own(const std::shared_ptr<Connection>& conn) {
+  while (spool_->own_has_pending()) {
+    const SpoolRecords recs = spool_->own_pending(512);
+    if (recs.payloads.empty()) return true;
+    if (!deliver(conn, recs.payloads)) return false;
+    spool_->own_delivered(recs.end_offset);
+  }
+  return true;
+}
+
+bool Client::replay_orphans(const std::shared_ptr<Connection>& conn) {
+  for (const auto& path : spool_->orphan_files()) {
+    auto claimed = spool_->claim(path);
+    if (!claimed) continue;
+    if (!deliver(conn, claimed->payloads)) return false;
+    claimed->finish();
+  }
+  spool_->refresh_usage();
+  return true;
+}
+
+void Client::background_loop() {
+  auto backoff = 20ms;
+  auto last_orphan_scan = Clock::now() - 1h;
+  for (;;) {
+    {
+      std::unique_lock lock(bg_mu_);
+      if (stopping_) return;
+    }
+    std::shared_ptr<Connection> conn;
+    {
+      std::lock_guard lock(conn_mu_);
+      conn = conn_;
+    }
+    bool healthy = false;
+    if (!conn || !conn->alive()) {
+      healthy = try_connect();
+    } else if (suspect_.load()) {
+      // The daemon missed a deadline: ping it before the till trusts it again.
+      const CallResult r = conn->call(json{{"op", "ping"}}, Clock::now() + 1s);
+      if (r.status == REGULARS_OK) suspect_.store(false);
+      healthy = r.status == REGULARS_OK;
+    } else {
+      healthy = true;
+    }
+    if (healthy && spool_) {
+      {
+        std::lock_guard lock(conn_mu_);
+        conn = conn_;
+      }
+      bool ok = replay_own(conn);
+      if (ok && Clock::now() - last_orphan_scan > 1s) {
+        ok = replay_orphans(conn);
+        last_orphan_scan = Clock::now();
+      }
+      healthy = ok;
+    }
+    backoff = healthy ? 20ms : std::min<std::chrono::milliseconds>(backoff * 2, 1000ms);
+    std::unique_lock lock(bg_mu_);
+    // Idle: check for orphaned spool files about once a second.
+    bg_cv_.wait_for(lock, healthy ? 1000ms : backoff, [&] { return stopping_ || wake_; });
+    if (stopping_) return;
+    wake_ = false;
+  }
+}
+
+}  // namespace regulars::plugin

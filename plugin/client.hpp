@@ -1,0 +1,56 @@
+// The client behind a regulars_client handle: the calls the till makes, each bounded by the time
+// budget, and a background thread that reconnects, checks a suspect daemon and replays the spool.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "connection.hpp"
+#include "options.hpp"
+#include "spool.hpp"
+
+namespace regulars::plugin {
+
+class Client {
+ public:
+  // Throws std::system_error when the spool directory cannot be used.
+  explicit Client(Options options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  regulars_status hints(const char* request_json, std::string& response, std::string& why);
+  regulars_status record(const char* event_json, std::string& why);
+
+ private:
+  std::shared_ptr<Connection> usable_connection();
+  void suspect(const std::shared_ptr<Connection>& conn);
+  void wake_background();
+  void background_loop();
+  bool try_connect();
+  bool replay_own(const std::shared_ptr<Connection>& conn);
+  bool replay_orphans(const std::shared_ptr<Connection>& conn);
+  bool deliver(const std::shared_ptr<Connection>& conn, const std::vector<std::string>& payloads);
+  regulars_status spool_or_fail(const std::string& payload, regulars_status daemon_status, std::string& why);
+
+  Options options_;
+  std::unique_ptr<Spool> spool_;
+
+  std::mutex conn_mu_;
+  std::shared_ptr<Connection> conn_;
+  std::shared_ptr<Connection> connecting_;  // so the destructor can abort a handshake
+  bool stopping_now_ = false;               // guarded by conn_mu_
+  std::atomic<bool> suspect_{false};        // a call timed out: fail fast until a ping succeeds
+
+  std::mutex bg_mu_;
+  std::condition_variable bg_cv_;
+  bool stopping_ = false;
+  bool wake_ = false;
+  std::thread background_;
+};
+
+}  // namespace regulars::plugin

@@ -1,0 +1,74 @@
+// One Unix-socket connection to regularsd. Any number of threads may have calls in flight;
+// a reader thread matches responses to waiting callers by request id. Nothing here waits past
+// the caller's deadline.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "deadline.hpp"
+#include "regulars/regulars.h"
+#include "wire/error.hpp"
+
+namespace regulars::plugin {
+
+struct CallResult {
+  regulars_status status = REGULARS_INTERNAL;
+  nlohmann::json result;               // the response's "result" on OK
+  std::optional<wire::Error> error;    // the daemon's typed error, if it sent one
+  std::string message;                 // what went wrong, for regulars_last_error
+};
+
+class Connection {
+ public:
+  // Connects the socket (no handshake yet); nullptr with `failure` filled when nobody listens.
+  static std::shared_ptr<Connection> connect(const std::string& socket_path, CallResult& failure);
+  // The hello exchange that opens every connection; REGULARS_OK when the daemon accepted us.
+  CallResult handshake(const std::string& terminal, Deadline deadline);
+  // connect() followed by handshake().
+  static std::shared_ptr<Connection> open(const std::string& socket_path, const std::string& terminal,
+                                          Deadline deadline, CallResult& failure);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Sends one request (an object without "id") and waits for its response.
+  CallResult call(nlohmann::json request, Deadline deadline);
+
+  // Sends a request and returns its id without waiting; 0 if it could not be sent.
+  std::uint64_t send(nlohmann::json request, Deadline deadline, CallResult& failure);
+  // Waits for the response to a request sent with send().
+  CallResult await(std::uint64_t id, Deadline deadline);
+
+  bool alive() const noexcept { return !dead_.load(); }
+  // Marks the connection dead and wakes every waiter; the reader thread ends.
+  void shut_down() noexcept;
+
+ private:
+  explicit Connection(int fd);
+  void read_loop();
+  void fail_all(const std::string& why);
+
+  int fd_;
+  std::thread reader_;
+  std::timed_mutex write_mu_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::unordered_map<std::uint64_t, std::optional<nlohmann::json>> pending_;  // id -> response once arrived
+  std::atomic<std::uint64_t> next_id_{1};
+  std::atomic<bool> dead_{false};
+  std::string death_reason_;
+};
+
+// Maps a daemon error code to the C status an integrator sees.
+regulars_status status_for(wire::ErrorCode code) noexcept;
+
+}  // namespace regulars::plugin

@@ -1,0 +1,90 @@
+// The durable spool: events the daemon could not acknowledge within the time budget are
+// appended here (checksummed, fsynced) and replayed later, in order, exactly once as far as the
+// daemon can tell (it drops event ids it already holds).
+//
+// Layout: one file per open client, "spool-<pid>-<random>.rsp", held with flock(LOCK_EX) while
+// its client lives. A file whose lock is free belongs to a client that has gone; any client on
+// the same directory may claim it, replay it and delete it. Records are
+//   "RGS1" | u32 length (LE) | u32 crc32c(payload) (LE) | payload (the event's JSON)
+// A torn tail (crash during append) fails its checksum and is ignored.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "regulars/regulars.h"
+
+namespace regulars::plugin {
+
+struct SpoolRecords {
+  std::vector<std::string> payloads;
+  std::uint64_t end_offset = 0;  // file offset just after the last record returned
+};
+
+class Spool {
+ public:
+  // Creates the directory if needed. Throws std::system_error when it cannot be used.
+  Spool(std::string dir, std::uint64_t max_bytes);
+  ~Spool();
+  Spool(const Spool&) = delete;
+  Spool& operator=(const Spool&) = delete;
+
+  // Appends one record and fsyncs it. REGULARS_OK, REGULARS_SPOOL_FULL or REGULARS_IO (with `why`).
+  regulars_status append(const std::string& payload, std::string& why);
+
+  // Records of this client's own file not yet replayed (at most max_records).
+  SpoolRecords own_pending(std::size_t max_records);
+  // Marks own records up to end_offset as delivered; empties the file once all are.
+  void own_delivered(std::uint64_t end_offset);
+  bool own_has_pending();
+
+  // Spool files of clients that have gone (their lock is free), oldest first.
+  std::vector<std::string> orphan_files() const;
+
+  // An orphan claimed for replay: locked, read whole. Remove it with finish() once delivered.
+  class Claim {
+   public:
+    Claim(int fd, std::string path, std::vector<std::string> records)
+        : fd_(fd), path_(std::move(path)), payloads(std::move(records)) {}
+    ~Claim();
+    Claim(const Claim&) = delete;
+    Claim& operator=(const Claim&) = delete;
+    void finish();  // unlinks the file
+
+   private:
+    int fd_;
+    std::string path_;
+
+   public:
+    std::vector<std::string> payloads;
+  };
+  // nullopt when another client holds the file or it vanished.
+  std::unique_ptr<Claim> claim(const std::string& path) const;
+
+  // Recomputes the size of the other files in the directory, for the size bound.
+  void refresh_usage();
+  std::uint64_t bytes_used() const;
+  const std::string& dir() const noexcept { return dir_; }
+
+ private:
+  bool open_own_file(std::string& why);
+
+  std::string dir_;
+  std::uint64_t max_bytes_;
+  mutable std::mutex mu_;
+  int own_fd_ = -1;
+  std::string own_path_;
+  std::uint64_t own_size_ = 0;
+  std::uint64_t replay_offset_ = 0;
+  std::uint64_t others_bytes_ = 0;
+};
+
+// Reads every intact record of a spool file's bytes, starting at `offset`.
+SpoolRecords parse_spool_records(const std::string& bytes, std::uint64_t offset, std::size_t max_records);
+std::string encode_spool_record(const std::string& payload);
+
+}  // namespace regulars::plugin

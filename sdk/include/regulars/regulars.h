@@ -1,0 +1,128 @@
+/* Regulars — customer memory for retail checkouts. Public C interface of libregulars.
+ *
+ * Conventions (read these once; every function below follows them):
+ *
+ *  1. Handles are opaque. A regulars_client is created by regulars_open and destroyed by
+ *     regulars_close. regulars_close(NULL) is a harmless no-op.
+ *
+ *  2. Every call that can fail returns a regulars_status. REGULARS_OK is 0; every other value
+ *     is an error. Values are never renumbered or removed; new ones are appended at the end.
+ *     regulars_strerror gives a static English description of a status, and
+ *     regulars_last_error gives the detailed message of the last failed call on the calling
+ *     thread (for example the name of the field that was wrong).
+ *
+ *  3. Data crosses the boundary as UTF-8 JSON text. The schemas are versioned and documented
+ *     in sdk/PROTOCOL.md. Input strings are borrowed for the duration of the call only.
+ *
+ *  4. Memory returned by the library (the response of regulars_hints) is owned by the caller
+ *     and must be released with regulars_free — never with free() or delete.
+ *     On a non-OK status no memory is returned and *response_json is set to NULL.
+ *
+ *  5. No call blocks the till. Every call on a client returns within the client's time budget
+ *     (option "budget_ms", default 50), whether the daemon is fast, slow, hung or absent.
+ *     When the daemon cannot be reached, regulars_hints returns REGULARS_UNAVAILABLE at once.
+ *
+ *  6. regulars_record returns REGULARS_OK only when the event is durable: committed by the
+ *     daemon, or written and fsynced to the client's spool directory. Spooled events are
+ *     replayed in order once the daemon is reachable again, also by a later process opened
+ *     on the same spool directory. Each event carries a unique "event_id" (made by the library
+ *     when absent), so replays and retries are never counted twice.
+ *
+ *  7. A client may be used from several threads at once. No C++ exception ever crosses this
+ *     interface, and the library installs no signal handlers.
+ *
+ *  8. Only symbols starting with regulars_ / REGULARS_ are part of the interface. The shared
+ *     library's SONAME carries the major version (libregulars.so.0).
+ */
+#ifndef REGULARS_REGULARS_H
+#define REGULARS_REGULARS_H
+
+#if defined(_WIN32)
+#define REGULARS_EXPORT __declspec(dllimport)
+#elif defined(REGULARS_BUILDING_LIBRARY)
+#define REGULARS_EXPORT __attribute__((visibility("default")))
+#else
+#define REGULARS_EXPORT
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Compile-time version of this header. Compare with regulars_version() at run time. */
+#define REGULARS_VERSION_MAJOR 0
+#define REGULARS_VERSION_MINOR 1
+#define REGULARS_VERSION_PATCH 0
+#define REGULARS_VERSION_NUM \
+  ((REGULARS_VERSION_MAJOR << 16) | (REGULARS_VERSION_MINOR << 8) | REGULARS_VERSION_PATCH)
+
+typedef struct regulars_client regulars_client;
+
+/* Status codes. Append only: a value, once published, keeps its number and meaning. */
+typedef enum regulars_status {
+  REGULARS_OK = 0,
+  REGULARS_INVALID_INPUT = 1,    /* the JSON given is malformed or breaks the schema         */
+  REGULARS_UNAVAILABLE = 2,      /* the daemon cannot be reached right now                   */
+  REGULARS_TIMEOUT = 3,          /* the daemon did not answer within the time budget          */
+  REGULARS_NOT_FOUND = 4,        /* the thing asked for does not exist                        */
+  REGULARS_DENIED = 5,           /* refused: authentication, role or consent                  */
+  REGULARS_SPOOL_FULL = 6,       /* daemon unreachable and the spool reached its size bound   */
+  REGULARS_INTERNAL = 7,         /* an unexpected failure inside the library or the daemon    */
+  REGULARS_INVALID_ARGUMENT = 8, /* API misuse: a NULL pointer or a handle that is not ours   */
+  REGULARS_PROTOCOL = 9,         /* the daemon speaks an incompatible or corrupt protocol     */
+  REGULARS_IO = 10               /* the spool directory cannot be created, read or written    */
+} regulars_status;
+
+/* The library's version as "MAJOR.MINOR.PATCH". Static storage; never NULL. */
+REGULARS_EXPORT const char* regulars_version(void);
+
+/* A static, English, one-line description of a status. Unknown values give "unknown status". */
+REGULARS_EXPORT const char* regulars_strerror(regulars_status status);
+
+/* Detailed message of the last non-OK status returned on the calling thread, e.g.
+ * "event.lines[0].qty: must be a number greater than 0". Empty string if none. The pointer
+ * stays valid until the next regulars_* call on the same thread. Never NULL. */
+REGULARS_EXPORT const char* regulars_last_error(void);
+
+/* Opens a client. options_json is an object (NULL or "" means all defaults):
+ *   "endpoint"  "unix:/path/regularsd.sock"   where the daemon listens
+ *                                              (default unix:/var/lib/regulars/regularsd.sock)
+ *   "spool_dir" "/path"        where undeliverable events are kept (default: none; records then
+ *                              fail with REGULARS_UNAVAILABLE when the daemon is absent)
+ *   "spool_max_bytes" integer  bound on the spool directory's size (default 67108864)
+ *   "budget_ms" integer 1..10000  time budget of every call (default 50)
+ *   "terminal"  "lane-1"       fills "terminal" of events that have none
+ *   "store"     "main"         fills "store" of events that have none
+ *   "cashier"   "c-17"         fills "cashier" of events that have none
+ * Connecting is attempted within the budget; a daemon that is absent is not an error (the
+ * client keeps trying in the background). On success *out receives a client to be released
+ * with regulars_close. On failure *out is set to NULL. */
+REGULARS_EXPORT regulars_status regulars_open(const char* options_json, regulars_client** out);
+
+/* Closes a client: stops its background work and closes its connection. Events already
+ * acknowledged stay durable: anything still in the spool is replayed by the next client
+ * opened on the same spool directory. NULL is a no-op. */
+REGULARS_EXPORT void regulars_close(regulars_client* client);
+
+/* Asks for hints about the customer at the till. request_json:
+ *   {"customer": {"kind": "card", "value": "..."}, "basket": [{"sku": "..."}], "locale": "en"}
+ * On REGULARS_OK *response_json receives a NUL-terminated JSON object to be released with
+ * regulars_free (see sdk/PROTOCOL.md, "hints"). REGULARS_UNAVAILABLE and REGULARS_TIMEOUT
+ * mean "show no hints now"; the till goes on as usual. */
+REGULARS_EXPORT regulars_status regulars_hints(regulars_client* client, const char* request_json,
+                                               char** response_json);
+
+/* Records one event (purchase, consent, ...; see sdk/PROTOCOL.md, "events"). Returns
+ * REGULARS_OK only once the event is durable (convention 6). Missing "event_id", "time",
+ * "terminal", "store" and "cashier" are filled in by the library. A malformed event gives
+ * REGULARS_INVALID_INPUT and is neither sent nor spooled. */
+REGULARS_EXPORT regulars_status regulars_record(regulars_client* client, const char* event_json);
+
+/* Releases memory returned by the library. NULL is a no-op. */
+REGULARS_EXPORT void regulars_free(void* p);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* REGULARS_REGULARS_H */

@@ -1,0 +1,387 @@
+#include "validate.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+namespace regulars::wire {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::array<std::string_view, 5> kIdentifierKinds{"card", "phone", "email", "app", "payment_token"};
+constexpr std::array<std::string_view, 2> kEventTypes{"purchase", "consent"};
+
+constexpr std::size_t kMaxIdentifierBytes = 256;
+constexpr std::size_t kMaxLines = 1000;
+constexpr std::size_t kMaxBasket = 1000;
+constexpr std::int64_t kMaxUnitPrice = 1'000'000'000'000;  // minor units
+constexpr double kMaxQty = 100000;
+
+Error invalid(ErrorCode code, std::string field, std::string message) {
+  return Error{code, std::move(field), std::move(message)};
+}
+
+// Valid UTF-8 is guaranteed by the parser; here we refuse control characters in short texts.
+bool has_control_chars(std::string_view s) noexcept {
+  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+bool is_token_char(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+         c == ':' || c == '-' || c == '@';
+}
+
+// Identifiers of staff, lanes, stores and events: [A-Za-z0-9._:@-], 1..max bytes.
+std::optional<Error> check_token(const json& obj, std::string_view key, const std::string& path, std::size_t max,
+                                 bool required, ErrorCode code) {
+  const auto it = obj.find(key);
+  const std::string field = path + "." + std::string(key);
+  if (it == obj.end()) {
+    if (required) return invalid(code, field, "is required");
+    return std::nullopt;
+  }
+  if (!it->is_string()) return invalid(code, field, "must be a string");
+  const auto& s = it->get_ref<const std::string&>();
+  if (s.empty() || s.size() > max)
+    return invalid(code, field, "must be 1 to " + std::to_string(max) + " characters");
+  if (!std::all_of(s.begin(), s.end(), is_token_char))
+    return invalid(code, field, "may contain only letters, digits and . _ : @ -");
+  return std::nullopt;
+}
+
+// Free text shown to people: UTF-8, no control characters, bounded, never a card number.
+std::optional<Error> check_text(const json& value, const std::string& field, std::size_t max, ErrorCode code) {
+  if (!value.is_string()) return invalid(code, field, "must be a string");
+  const auto& s = value.get_ref<const std::string&>();
+  if (s.empty() || s.size() > max) return invalid(code, field, "must be 1 to " + std::to_string(max) + " bytes");
+  if (has_control_chars(s)) return invalid(code, field, "must not contain control characters");
+  if (contains_card_number(s))
+    return invalid(ErrorCode::card_number_refused, field,
+                   "looks like a payment card number; card numbers are never stored");
+  return std::nullopt;
+}
+
+std::optional<Error> refuse_unknown_keys(const json& obj, const std::string& path,
+                                         std::initializer_list<std::string_view> known, ErrorCode code) {
+  for (const auto& [key, _] : obj.items()) {
+    if (std::find(known.begin(), known.end(), key) == known.end())
+      return invalid(code, path + "." + key, "is not a known field");
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> validate_purchase(const json& event, const std::string& path) {
+  constexpr auto code = ErrorCode::invalid_event;
+  const auto it = event.find("lines");
+  if (it == event.end()) return invalid(code, path + ".lines", "is required");
+  if (!it->is_array() || it->empty() || it->size() > kMaxLines)
+    return invalid(code, path + ".lines", "must be an array of 1 to " + std::to_string(kMaxLines) + " lines");
+  for (std::size_t i = 0; i < it->size(); ++i) {
+    const json& line = (*it)[i];
+    const std::string lp = path + ".lines[" + std::to_string(i) + "]";
+    if (!line.is_object()) return invalid(code, lp, "must be an object");
+    if (auto e = refuse_unknown_keys(line, lp, {"sku", "name", "qty", "unit_price", "for", "category"}, code)) return e;
+    const auto sku = line.find("sku");
+    if (sku == line.end()) return invalid(code, lp + ".sku", "is required");
+    if (auto e = check_text(*sku, lp + ".sku", 64, code)) return e;
+    if (const auto n = line.find("name"); n != line.end())
+      if (auto e = check_text(*n, lp + ".name", 200, code)) return e;
+    if (const auto c = line.find("category"); c != line.end())
+      if (auto e = check_text(*c, lp + ".category", 64, code)) return e;
+    if (const auto f = line.find("for"); f != line.end())
+      if (auto e = check_text(*f, lp + ".for", 64, code)) return e;
+    const auto qty = line.find("qty");
+    if (qty != line.end()) {
+      if (!qty->is_number() || !(qty->get<double>() > 0) || qty->get<double>() > kMaxQty)
+        return invalid(code, lp + ".qty", "must be a number greater than 0 and at most 100000");
+    }
+    const auto price = line.find("unit_price");
+    if (price != line.end()) {
+      if (!price->is_number_integer() || price->get<std::int64_t>() < 0 || price->get<std::int64_t>() > kMaxUnitPrice)
+        return invalid(code, lp + ".unit_price", "must be a whole number of minor units (cents), 0 or more");
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> validate_consent(const json& event, const std::string& path) {
+  constexpr auto code = ErrorCode::invalid_event;
+  const auto it = event.find("purposes");
+  const std::string field = path + ".purposes";
+  if (it == event.end()) return invalid(code, field, "is required");
+  if (!it->is_object() || it->empty() || it->size() > 16)
+    return invalid(code, field, "must be an object of 1 to 16 purposes, e.g. {\"remember\": true}");
+  for (const auto& [key, value] : it->items()) {
+    const bool good_key = !key.empty() && key.size() <= 32 &&
+                          std::all_of(key.begin(), key.end(), [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+    if (!good_key) return invalid(code, field + "." + key, "purpose names are lower-case letters and _");
+    if (!value.is_boolean()) return invalid(code, field + "." + key, "must be true or false");
+  }
+  return std::nullopt;
+}
+
+int parse_digits(std::string_view s, std::size_t pos, std::size_t n, bool& ok) noexcept {
+  int v = 0;
+  if (pos + n > s.size()) {
+    ok = false;
+    return 0;
+  }
+  for (std::size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') {
+      ok = false;
+      return 0;
+    }
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+}  // namespace
+
+bool is_identifier_kind(std::string_view kind) noexcept {
+  return std::find(kIdentifierKinds.begin(), kIdentifierKinds.end(), kind) != kIdentifierKinds.end();
+}
+
+std::string normalize_identifier(std::string_view kind, std::string_view value) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  std::string out;
+  if (kind == "phone") {
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      const char c = value[i];
+      if ((c >= '0' && c <= '9') || (c == '+' && out.empty())) out.push_back(c);
+    }
+    return out;
+  }
+  out.assign(value);
+  if (kind == "email")
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; });
+  return out;
+}
+
+bool contains_card_number(std::string_view text) noexcept {
+  std::array<int, 19> digits{};
+  std::size_t n = 0;
+  bool too_long = false;
+  auto luhn_ok = [&]() {
+    if (too_long || n < 13 || n > 19) return false;
+    int sum = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      int d = digits[n - 1 - i];
+      if (i % 2 == 1) {
+        d *= 2;
+        if (d > 9) d -= 9;
+      }
+      sum += d;
+    }
+    return sum % 10 == 0;
+  };
+  for (std::size_t i = 0; i <= text.size(); ++i) {
+    const char c = i < text.size() ? text[i] : '\0';
+    if (c >= '0' && c <= '9') {
+      if (n < digits.size()) digits[n++] = c - '0';
+      else too_long = true;
+      continue;
+    }
+    // A single separator between two digits keeps the run going ("4111 1111 1111 1111").
+    const bool separator = (c == ' ' || c == '-') && n > 0 && i + 1 < text.size() && text[i + 1] >= '0' &&
+                           text[i + 1] <= '9';
+    if (separator) continue;
+    if (luhn_ok()) return true;
+    n = 0;
+    too_long = false;
+  }
+  return false;
+}
+
+std::optional<Error> validate_customer(const json& customer, const std::string& path) {
+  const auto code = ErrorCode::invalid_event;
+  if (!customer.is_object()) return invalid(code, path, "must be an object {\"kind\": ..., \"value\": ...}");
+  if (auto e = refuse_unknown_keys(customer, path, {"kind", "value"}, code)) return e;
+  const auto kind = customer.find("kind");
+  if (kind == customer.end() || !kind->is_string() || !is_identifier_kind(kind->get_ref<const std::string&>()))
+    return invalid(code, path + ".kind", "must be one of card, phone, email, app, payment_token");
+  const auto value = customer.find("value");
+  if (value == customer.end() || !value->is_string()) return invalid(code, path + ".value", "must be a string");
+  const auto& v = value->get_ref<const std::string&>();
+  const auto& k = kind->get_ref<const std::string&>();
+  if (v.empty() || v.size() > kMaxIdentifierBytes)
+    return invalid(code, path + ".value", "must be 1 to 256 bytes");
+  if (has_control_chars(v)) return invalid(code, path + ".value", "must not contain control characters");
+  if (normalize_identifier(k, v).empty()) return invalid(code, path + ".value", "is empty once normalised");
+  if (k == "payment_token") {
+    // A token is opaque; a bare card number passed off as a token is still a card number.
+    if (contains_card_number(v))
+      return invalid(ErrorCode::card_number_refused, path + ".value",
+                     "a payment_token must be the processor's opaque token, not the card number");
+  } else if (contains_card_number(v)) {
+    return invalid(ErrorCode::card_number_refused, path + ".value",
+                   "looks like a payment card number; identify the customer by loyalty card, phone, "
+                   "e-mail, app or a payment_token instead");
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> validate_event(const json& event, const std::string& path) {
+  constexpr auto code = ErrorCode::invalid_event;
+  if (!event.is_object()) return invalid(code, path, "must be a JSON object");
+  const auto type = event.find("type");
+  if (type == event.end() || !type->is_string())
+    return invalid(code, path + ".type", "is required: one of purchase, consent");
+  const auto& t = type->get_ref<const std::string&>();
+  if (std::find(kEventTypes.begin(), kEventTypes.end(), t) == kEventTypes.end())
+    return invalid(code, path + ".type", "unknown event type '" + t.substr(0, 32) + "'; known: purchase, consent");
+
+  if (t == "purchase") {
+    if (auto e = refuse_unknown_keys(event, path, {"type", "event_id", "time", "store", "terminal", "cashier",
+                                                   "touchpoint", "customer", "lines", "currency"}, code))
+      return e;
+  } else {
+    if (auto e = refuse_unknown_keys(event, path, {"type", "event_id", "time", "store", "terminal", "cashier",
+                                                   "touchpoint", "customer", "purposes"}, code))
+      return e;
+  }
+  if (auto e = check_token(event, "event_id", path, 128, true, code)) return e;
+  if (auto e = check_token(event, "store", path, 64, false, code)) return e;
+  if (auto e = check_token(event, "terminal", path, 64, false, code)) return e;
+  if (auto e = check_token(event, "cashier", path, 64, false, code)) return e;
+  if (auto e = check_token(event, "touchpoint", path, 64, false, code)) return e;
+  if (const auto time = event.find("time"); time != event.end()) {
+    if (!time->is_string() || !parse_time_ms(time->get_ref<const std::string&>()))
+      return invalid(code, path + ".time", "must be an RFC 3339 time such as 2026-11-23T10:15:00Z");
+  }
+  if (const auto cur = event.find("currency"); cur != event.end()) {
+    const bool ok = cur->is_string() && cur->get_ref<const std::string&>().size() == 3 &&
+                    std::all_of(cur->get_ref<const std::string&>().begin(), cur->get_ref<const std::string&>().end(),
+                                [](char c) { return c >= 'A' && c <= 'Z'; });
+    if (!ok) return invalid(code, path + ".currency", "must be an ISO 4217 code such as EUR");
+  }
+  const auto customer = event.find("customer");
+  if (customer == event.end()) return invalid(code, path + ".customer", "is required");
+  if (auto e = validate_customer(*customer, path + ".customer")) return e;
+
+  if (t == "purchase") return validate_purchase(event, path);
+  return validate_consent(event, path);
+}
+
+std::optional<Error> validate_hints_request(const json& request, const std::string& path) {
+  constexpr auto code = ErrorCode::invalid_request;
+  if (!request.is_object()) return invalid(code, path, "must be a JSON object");
+  if (auto e = refuse_unknown_keys(request, path, {"customer", "basket", "locale", "max_hints", "max_predictions"}, code))
+    return e;
+  const auto customer = request.find("customer");
+  if (customer == request.end()) return invalid(code, path + ".customer", "is required");
+  if (auto e = validate_customer(*customer, path + ".customer")) {
+    if (e->code == ErrorCode::invalid_event) e->code = code;
+    return e;
+  }
+  if (const auto basket = request.find("basket"); basket != request.end()) {
+    if (!basket->is_array() || basket->size() > kMaxBasket)
+      return invalid(code, path + ".basket", "must be an array of at most 1000 items");
+    for (std::size_t i = 0; i < basket->size(); ++i) {
+      const json& item = (*basket)[i];
+      const std::string ip = path + ".basket[" + std::to_string(i) + "]";
+      if (!item.is_object()) return invalid(code, ip, "must be an object {\"sku\": ...}");
+      if (auto e = refuse_unknown_keys(item, ip, {"sku", "name", "qty"}, code)) return e;
+      const auto sku = item.find("sku");
+      if (sku == item.end()) return invalid(code, ip + ".sku", "is required");
+      if (auto e = check_text(*sku, ip + ".sku", 64, code)) return e;
+    }
+  }
+  if (const auto locale = request.find("locale"); locale != request.end()) {
+    const bool ok = locale->is_string() && !locale->get_ref<const std::string&>().empty() &&
+                    locale->get_ref<const std::string&>().size() <= 35 &&
+                    std::all_of(locale->get_ref<const std::string&>().begin(),
+                                locale->get_ref<const std::string&>().end(),
+                                [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; });
+    if (!ok) return invalid(code, path + ".locale", "must be a language tag such as en, fa or ar");
+  }
+  for (const auto& [key, max] : {std::pair{"max_hints", 20}, std::pair{"max_predictions", 50}}) {
+    const auto it = request.find(key);
+    if (it == request.end()) continue;
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 0 || it->get<std::int64_t>() > max)
+      return invalid(code, path + "." + key, "must be a whole number from 0 to " + std::to_string(max));
+  }
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> parse_time_ms(std::string_view s) noexcept {
+  // YYYY-MM-DDTHH:MM:SS[.fff...](Z|+HH:MM|-HH:MM)
+  bool ok = true;
+  const int year = parse_digits(s, 0, 4, ok);
+  const int month = parse_digits(s, 5, 2, ok);
+  const int day = parse_digits(s, 8, 2, ok);
+  const int hour = parse_digits(s, 11, 2, ok);
+  const int minute = parse_digits(s, 14, 2, ok);
+  const int second = parse_digits(s, 17, 2, ok);
+  if (!ok || s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+      s[13] != ':' || s[16] != ':')
+    return std::nullopt;
+  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (year < 1970 || month < 1 || month > 12 || day < 1 || day > kDays[month - 1] || hour > 23 || minute > 59 ||
+      second > 60)
+    return std::nullopt;
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (month == 2 && day == 29 && !leap) return std::nullopt;
+  std::size_t pos = 19;
+  int millis = 0;
+  if (s[pos] == '.') {
+    ++pos;
+    int scale = 100;
+    const std::size_t start = pos;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      millis += (s[pos] - '0') * scale;
+      scale /= 10;
+      ++pos;
+    }
+    if (pos == start || pos - start > 9) return std::nullopt;
+  }
+  if (pos >= s.size()) return std::nullopt;
+  int offset_minutes = 0;
+  if (s[pos] == 'Z' || s[pos] == 'z') {
+    if (pos + 1 != s.size()) return std::nullopt;
+  } else if (s[pos] == '+' || s[pos] == '-') {
+    const int oh = parse_digits(s, pos + 1, 2, ok);
+    const int om = parse_digits(s, pos + 4, 2, ok);
+    if (!ok || pos + 6 != s.size() || s[pos + 3] != ':' || oh > 23 || om > 59) return std::nullopt;
+    offset_minutes = (oh * 60 + om) * (s[pos] == '+' ? 1 : -1);
+  } else {
+    return std::nullopt;
+  }
+  const std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  const std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + std::min(second, 59) - offset_minutes * 60;
+  return secs * 1000 + millis;
+}
+
+std::string format_time_ms(std::int64_t unix_ms) {
+  const std::time_t secs = static_cast<std::time_t>(unix_ms >= 0 ? unix_ms / 1000 : (unix_ms - 999) / 1000);
+  const int millis = static_cast<int>(unix_ms - static_cast<std::int64_t>(secs) * 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  return buf;
+}
+
+std::int64_t now_ms() noexcept {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace regulars::wire

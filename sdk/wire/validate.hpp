@@ -1,0 +1,43 @@
+// Strict validation of everything a till sends: events and requests. The daemon and the plugin
+// run the same checks, so a bad event is refused at the till and never reaches the spool.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "error.hpp"
+
+namespace regulars::wire {
+
+// Identifier kinds a till may name a customer by.
+bool is_identifier_kind(std::string_view kind) noexcept;
+
+// Canonical form of an identifier value before it is hashed: phones keep digits (and a leading
+// '+'), e-mails are trimmed and lower-cased, everything else is trimmed. Call after validation.
+std::string normalize_identifier(std::string_view kind, std::string_view value);
+
+// True when `text` holds a run of 13–19 digits (single spaces or dashes between digits allowed)
+// that passes the Luhn check, i.e. something that may be a payment card number.
+bool contains_card_number(std::string_view text) noexcept;
+
+// {"kind": ..., "value": ...}; `path` names the field in errors.
+std::optional<Error> validate_customer(const nlohmann::json& customer, const std::string& path);
+
+// A complete event as stored (after the plugin filled its defaults). Checks type, ids, time,
+// and the type's own fields; unknown fields are refused.
+std::optional<Error> validate_event(const nlohmann::json& event, const std::string& path = "event");
+
+// The body of a hints request: customer, optional basket, locale, caps.
+std::optional<Error> validate_hints_request(const nlohmann::json& request, const std::string& path = "request");
+
+// RFC 3339 timestamps ("2026-11-23T10:15:00Z", "2026-11-23T13:45:00.250+03:30").
+std::optional<std::int64_t> parse_time_ms(std::string_view text) noexcept;
+std::string format_time_ms(std::int64_t unix_ms);
+
+// Milliseconds since the Unix epoch, from the system clock.
+std::int64_t now_ms() noexcept;
+
+}  // namespace regulars::wire
