@@ -1,0 +1,140 @@
+// Shared set-up for integration tests: a real regularsd in a temporary directory and the real
+// plugin loaded with dlopen.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "daemon_process.hpp"
+#include "plugin_library.hpp"
+
+namespace regulars::test {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+inline double elapsed_ms(Clock::time_point since) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - since).count();
+}
+
+inline std::string card(const std::string& value) {
+  return json{{"kind", "card"}, {"value", value}}.dump();
+}
+
+inline std::string purchase(const std::string& card_value, const std::vector<std::string>& skus,
+                            const std::string& event_id = "") {
+  json lines = json::array();
+  for (const auto& s : skus) lines.push_back({{"sku", s}, {"name", s}, {"qty", 1}, {"unit_price", 150}});
+  json e = {{"type", "purchase"}, {"customer", {{"kind", "card"}, {"value", card_value}}}, {"lines", lines}};
+  if (!event_id.empty()) e["event_id"] = event_id;
+  return e.dump();
+}
+
+inline std::string consent(const std::string& card_value, bool personalize = true) {
+  return json{{"type", "consent"},
+              {"customer", {{"kind", "card"}, {"value", card_value}}},
+              {"purposes", {{"remember", true}, {"personalize", personalize}}}}
+      .dump();
+}
+
+inline std::string hints_request(const std::string& card_value) {
+  return json{{"customer", {{"kind", "card"}, {"value", card_value}}}, {"locale", "en"}}.dump();
+}
+
+// Read-only look into the daemon's SQLite file.
+class StoreFile {
+ public:
+  explicit StoreFile(const std::string& path) {
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK)
+      throw std::runtime_error("cannot open " + path);
+    sqlite3_busy_timeout(db_, 5000);
+  }
+  ~StoreFile() { sqlite3_close(db_); }
+  std::string scalar(const std::string& sql) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
+      throw std::runtime_error(std::string("bad sql: ") + sqlite3_errmsg(db_));
+    std::string out;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != nullptr)
+      out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return out;
+  }
+  long long count(const std::string& sql) { return std::stoll(scalar(sql)); }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+class DaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    daemon_ = std::make_unique<DaemonProcess>(dir_.sub("data"), daemon_args());
+    daemon_->start();
+  }
+  void TearDown() override {
+    for (auto* c : clients_) plugin_.close(c);
+    clients_.clear();
+    if (daemon_) daemon_->stop();
+  }
+  virtual std::vector<std::string> daemon_args() { return {"--log-level", "debug"}; }
+
+  std::string options(int budget_ms = 50, bool with_spool = true) const {
+    json o = {{"endpoint", daemon_->endpoint()}, {"budget_ms", budget_ms}, {"terminal", "lane-1"}, {"store", "main"}};
+    if (with_spool) o["spool_dir"] = dir_.sub("spool");
+    return o.dump();
+  }
+
+  regulars_client* open_client(int budget_ms = 50, bool with_spool = true) {
+    regulars_client* c = nullptr;
+    const regulars_status s = plugin_.open(options(budget_ms, with_spool).c_str(), &c);
+    if (s != REGULARS_OK) throw std::runtime_error(std::string("regulars_open: ") + plugin_.last_error());
+    clients_.push_back(c);
+    return c;
+  }
+
+  void close_client(regulars_client* c) {
+    clients_.erase(std::remove(clients_.begin(), clients_.end(), c), clients_.end());
+    plugin_.close(c);
+  }
+
+  // The hints answer, or an empty object when the call did not succeed.
+  json hints(regulars_client* c, const std::string& card_value, regulars_status* status = nullptr) {
+    regulars_status s;
+    const std::string text = plugin_.hints_text(c, hints_request(card_value), s);
+    if (status) *status = s;
+    return s == REGULARS_OK ? json::parse(text) : json::object();
+  }
+
+  long long visits(regulars_client* c, const std::string& card_value) {
+    const json h = hints(c, card_value);
+    if (h.empty() || !h["customer"]["known"].get<bool>()) return -1;
+    return h["customer"]["visits"].get<long long>();
+  }
+
+  // Polls until the customer's visit count reaches `expected` (spool replays are asynchronous).
+  long long wait_for_visits(regulars_client* c, const std::string& card_value, long long expected,
+                            std::chrono::seconds timeout = std::chrono::seconds(15)) {
+    const auto deadline = Clock::now() + timeout;
+    long long v = -1;
+    while (Clock::now() < deadline) {
+      v = visits(c, card_value);
+      if (v >= expected) return v;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return v;
+  }
+
+  TempDir dir_;
+  PluginLibrary plugin_;
+  std::unique_ptr<DaemonProcess> daemon_;
+  std::vector<regulars_client*> clients_;
+};
+
+}  // namespace regulars::test

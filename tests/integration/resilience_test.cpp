@@ -1,0 +1,253 @@
+// The till never waits, and nothing acknowledged is lost: the daemon absent, hung, or killed.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <set>
+
+#include "fixture.hpp"
+
+namespace regulars::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<fs::path> spool_files(const std::string& dir) {
+  std::vector<fs::path> out;
+  if (!fs::exists(dir)) return out;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().extension() == ".rsp") out.push_back(e.path());
+  return out;
+}
+
+class Resilience : public DaemonTest {};
+
+// Acceptance 3: daemon stopped -> hints unavailable at once, records spooled; after restart the
+// spooled events are in the store exactly once, even when the same spool is replayed twice.
+TEST_F(Resilience, DaemonStoppedSpoolsAndReplaysExactlyOnce) {
+  regulars_client* c = open_client(50);
+  ASSERT_EQ(plugin_.record(c, consent("4000123").c_str()), REGULARS_OK);
+  ASSERT_EQ(plugin_.record(c, purchase("4000123", {"oat-milk"}).c_str()), REGULARS_OK);
+  ASSERT_EQ(visits(c, "4000123"), 1);
+  ASSERT_EQ(daemon_->stop(), 0);
+
+  std::vector<double> hint_ms;
+  for (int i = 0; i < 20; ++i) {
+    const auto t0 = Clock::now();
+    regulars_status s;
+    hints(c, "4000123", &s);
+    hint_ms.push_back(elapsed_ms(t0));
+    EXPECT_EQ(s, REGULARS_UNAVAILABLE);
+  }
+  std::sort(hint_ms.begin(), hint_ms.end());
+  EXPECT_LT(hint_ms[hint_ms.size() / 2], 5.0) << "median regulars_hints with the daemon down, ms";
+  EXPECT_LT(hint_ms.back(), 50.0) << "slowest regulars_hints with the daemon down, ms";
+
+  constexpr int kSpooled = 5;
+  for (int i = 0; i < kSpooled; ++i) {
+    const auto t0 = Clock::now();
+    EXPECT_EQ(plugin_.record(c, purchase("4000123", {"bread"}).c_str()), REGULARS_OK) << plugin_.last_error();
+    EXPECT_LT(elapsed_ms(t0), 60.0);
+  }
+  const auto files = spool_files(dir_.sub("spool"));
+  ASSERT_EQ(files.size(), 1u);
+  // Keep a copy of the spool as it is now, to replay it a second time later.
+  const fs::path copy = dir_.sub("spool-copy.rsp");
+  fs::copy_file(files.front(), copy);
+
+  daemon_->start();
+  EXPECT_EQ(wait_for_visits(c, "4000123", 1 + kSpooled), 1 + kSpooled);
+
+  // Replay the same records again, as a spool file left by a process that has gone.
+  close_client(c);
+  fs::copy_file(copy, dir_.sub("spool/spool-999999-0000000000000001.rsp"));
+  regulars_client* c2 = open_client(50);
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (!spool_files(dir_.sub("spool")).empty() && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_TRUE(spool_files(dir_.sub("spool")).empty()) << "the orphaned spool file was not replayed";
+  EXPECT_EQ(visits(c2, "4000123"), 1 + kSpooled) << "a replay counted events twice";
+}
+
+// A process that spooled events and died is replayed by the next client on the directory.
+TEST_F(Resilience, SpoolOfADeadProcessIsReplayedByTheNextClient) {
+  ASSERT_EQ(daemon_->stop(), 0);
+  const std::string opts = options(50);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    regulars_client* c = nullptr;
+    if (plugin_.open(opts.c_str(), &c) != REGULARS_OK) ::_exit(2);
+    if (plugin_.record(c, consent("8800").c_str()) != REGULARS_OK) ::_exit(3);
+    for (int i = 0; i < 7; ++i)
+      if (plugin_.record(c, purchase("8800", {"chips"}).c_str()) != REGULARS_OK) ::_exit(4);
+    ::_exit(0);  // no regulars_close: as if the checkout crashed
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  ASSERT_EQ(spool_files(dir_.sub("spool")).size(), 1u);
+
+  daemon_->start();
+  regulars_client* c = open_client(50);
+  EXPECT_EQ(wait_for_visits(c, "8800", 7), 7);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(visits(c, "8800"), 7);
+}
+
+// Several processes share one spool directory while the daemon is down.
+TEST_F(Resilience, SeveralProcessesShareOneSpoolDirectory) {
+  ASSERT_EQ(daemon_->stop(), 0);
+  const std::string opts = options(50);
+  std::vector<pid_t> children;
+  for (int p = 0; p < 3; ++p) {
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      regulars_client* c = nullptr;
+      if (plugin_.open(opts.c_str(), &c) != REGULARS_OK) ::_exit(2);
+      const std::string who = "91" + std::to_string(p);
+      if (plugin_.record(c, consent(who).c_str()) != REGULARS_OK) ::_exit(3);
+      for (int i = 0; i < 10; ++i)
+        if (plugin_.record(c, purchase(who, {"x"}).c_str()) != REGULARS_OK) ::_exit(4);
+      plugin_.close(c);
+      ::_exit(0);
+    }
+    children.push_back(child);
+  }
+  for (pid_t child : children) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  daemon_->start();
+  // Two clients race to replay the three orphaned files.
+  regulars_client* a = open_client(50);
+  regulars_client* b = open_client(50);
+  for (int p = 0; p < 3; ++p) EXPECT_EQ(wait_for_visits(a, "91" + std::to_string(p), 10), 10);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (int p = 0; p < 3; ++p) EXPECT_EQ(visits(b, "91" + std::to_string(p)), 10);
+}
+
+// Acceptance 4: with the daemon hung (SIGSTOP) every call returns within the budget + 10 ms.
+TEST_F(Resilience, HungDaemonNeverHoldsTheTill) {
+  constexpr int kBudget = 50;
+  regulars_client* c = open_client(kBudget);
+  ASSERT_EQ(plugin_.record(c, consent("4242").c_str()), REGULARS_OK);
+  ASSERT_EQ(visits(c, "4242"), 0);
+  daemon_->suspend();
+  double worst = 0;
+  for (int i = 0; i < 10; ++i) {
+    auto t0 = Clock::now();
+    EXPECT_EQ(plugin_.record(c, purchase("4242", {"tea"}).c_str()), REGULARS_OK) << plugin_.last_error();
+    worst = std::max(worst, elapsed_ms(t0));
+    t0 = Clock::now();
+    regulars_status s;
+    hints(c, "4242", &s);
+    worst = std::max(worst, elapsed_ms(t0));
+    EXPECT_TRUE(s == REGULARS_TIMEOUT || s == REGULARS_UNAVAILABLE) << s;
+  }
+  EXPECT_LE(worst, kBudget + 10.0) << "slowest call while the daemon was hung, ms";
+  // A client opened while the daemon is hung also returns within its budget.
+  const auto t0 = Clock::now();
+  regulars_client* late = open_client(kBudget);
+  EXPECT_LE(elapsed_ms(t0), kBudget + 10.0);
+  (void)late;
+
+  daemon_->resume();
+  EXPECT_EQ(wait_for_visits(c, "4242", 10), 10);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(visits(c, "4242"), 10) << "events both sent and spooled were counted twice";
+}
+
+// Acceptance 5: kill -9 during a stream of records from several threads; every record that
+// returned OK is in the store after a restart, nothing twice, and integrity_check is ok.
+TEST_F(Resilience, KillNineDuringRecordsLosesNothingAcknowledged) {
+  constexpr int kThreads = 4;
+  std::mutex mu;
+  std::set<std::string> acknowledged;
+  std::atomic<bool> stop{false};
+  std::atomic<int> refused{0};
+  std::vector<regulars_client*> clients;
+  for (int t = 0; t < kThreads; ++t) clients.push_back(open_client(50));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; !stop.load(); ++i) {
+        const std::string id = "k9-" + std::to_string(t) + "-" + std::to_string(i);
+        const std::string who = "77" + std::to_string(t);
+        if (plugin_.record(clients[static_cast<std::size_t>(t)], purchase(who, {"bread"}, id).c_str()) == REGULARS_OK) {
+          std::lock_guard lock(mu);
+          acknowledged.insert(id);
+        } else {
+          ++refused;
+        }
+      }
+    });
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  daemon_->kill9();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // records keep coming: spooled
+  daemon_->start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  stop = true;
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(refused.load(), 0) << plugin_.last_error();
+  ASSERT_GT(acknowledged.size(), 100u);
+
+  // Wait until every client's spool is drained.
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  long long stored = 0;
+  while (Clock::now() < deadline) {
+    StoreFile db(daemon_->db_path());
+    stored = db.count("SELECT count(*) FROM events");
+    if (stored >= static_cast<long long>(acknowledged.size())) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  for (auto* c : clients) close_client(c);
+  ASSERT_EQ(daemon_->stop(), 0);
+
+  StoreFile db(daemon_->db_path());
+  EXPECT_EQ(db.scalar("PRAGMA integrity_check"), "ok");
+  long long missing = 0;
+  for (const auto& id : acknowledged)
+    missing += db.count("SELECT count(*) = 0 FROM events WHERE event_id='" + id + "'");
+  EXPECT_EQ(missing, 0) << "acknowledged records missing after kill -9";
+  // Projections agree with the log: one visit per stored purchase, none twice.
+  EXPECT_EQ(db.count("SELECT sum(visits) FROM customers"), db.count("SELECT count(*) FROM events WHERE type='purchase'"));
+  EXPECT_EQ(db.count("SELECT count(*) FROM (SELECT event_id FROM events GROUP BY event_id HAVING count(*) > 1)"), 0);
+}
+
+TEST_F(Resilience, NoSpoolMeansRecordsFailFastWhenTheDaemonIsDown) {
+  regulars_client* c = open_client(50, /*with_spool=*/false);
+  ASSERT_EQ(daemon_->stop(), 0);
+  const auto t0 = Clock::now();
+  EXPECT_EQ(plugin_.record(c, purchase("1", {"x"}).c_str()), REGULARS_UNAVAILABLE);
+  EXPECT_LT(elapsed_ms(t0), 50.0);
+  EXPECT_NE(std::string(plugin_.last_error()), "");
+}
+
+TEST_F(Resilience, SpoolIsBoundedInSize) {
+  ASSERT_EQ(daemon_->stop(), 0);
+  regulars_client* c = nullptr;
+  const std::string opts =
+      json{{"endpoint", daemon_->endpoint()}, {"spool_dir", dir_.sub("small-spool")}, {"spool_max_bytes", 4096}}.dump();
+  ASSERT_EQ(plugin_.open(opts.c_str(), &c), REGULARS_OK);
+  clients_.push_back(c);
+  regulars_status last = REGULARS_OK;
+  int accepted = 0;
+  for (int i = 0; i < 200 && last == REGULARS_OK; ++i) {
+    last = plugin_.record(c, purchase("1", {"a-rather-long-sku-name-to-fill-the-spool"}).c_str());
+    if (last == REGULARS_OK) ++accepted;
+  }
+  EXPECT_EQ(last, REGULARS_SPOOL_FULL);
+  EXPECT_GT(accepted, 5);
+  EXPECT_LE(fs::file_size(spool_files(dir_.sub("small-spool")).front()), 4096u);
+}
+
+}  // namespace
+}  // namespace regulars::test

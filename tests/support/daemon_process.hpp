@@ -1,0 +1,80 @@
+// Runs a real regularsd in a temporary directory for the length of a test.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace regulars::test {
+
+// A fresh temporary directory, removed (recursively) on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const noexcept { return path_; }
+  std::string sub(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+class DaemonProcess {
+ public:
+  // Does not start anything; call start().
+  explicit DaemonProcess(std::string data_dir, std::vector<std::string> extra_args = {});
+  ~DaemonProcess();  // SIGKILL if still running
+  DaemonProcess(const DaemonProcess&) = delete;
+  DaemonProcess& operator=(const DaemonProcess&) = delete;
+
+  // Starts regularsd and waits (up to 10 s) until its socket answers; throws on failure.
+  void start();
+  // SIGTERM and wait; returns the exit status (as from waitpid's WEXITSTATUS, or -signal).
+  int stop();
+  void kill9();
+  void suspend();  // SIGSTOP
+  void resume();   // SIGCONT
+  bool running() const noexcept { return pid_ > 0; }
+  pid_t pid() const noexcept { return pid_; }
+
+  std::string socket_path() const { return data_dir_ + "/regularsd.sock"; }
+  std::string endpoint() const { return "unix:" + socket_path(); }
+  const std::string& data_dir() const noexcept { return data_dir_; }
+  std::string db_path() const { return data_dir_ + "/regulars.db"; }
+  // Beside the data directory, so the daemon's own files stay as they would be in production.
+  std::string log_path() const { return data_dir_.substr(0, data_dir_.find_last_of('/')) + "/regularsd.log"; }
+  // The daemon's log so far (stderr), for diagnosis and for checks that nothing leaks into it.
+  std::string log() const;
+
+ private:
+  int wait_exit();
+  std::string data_dir_;
+  std::vector<std::string> extra_args_;
+  pid_t pid_ = -1;
+};
+
+// Sends one raw frame payload over a fresh connection after hello and returns the response
+// payload ("" if the daemon closed the connection). For protocol tests.
+class RawConnection {
+ public:
+  explicit RawConnection(const std::string& socket_path, bool send_hello = true);
+  ~RawConnection();
+  void send_bytes(const std::string& bytes);
+  void send_frame(const std::string& payload);
+  // Next response payload; "" when the peer closed the connection or nothing came in timeout_ms.
+  std::string read_frame(int timeout_ms = 2000);
+  // True when the daemon closed its side within timeout_ms.
+  bool closed_by_peer(int timeout_ms = 2000);
+
+ private:
+  int fd_ = -1;
+  std::string buffer_;
+};
+
+// Runs a command, returns its exit status; stdout+stderr go to `output`.
+int run_command(const std::string& command, std::string& output);
+
+}  // namespace regulars::test
