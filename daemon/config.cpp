@@ -47,7 +47,7 @@ std::variant<Config, wire::Error> parse_config_text(const std::string& text, Con
   json j;
   try {
     j = json::parse(text, nullptr, true, /*ignore_comments=*/true);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for "1e400"
     return bad("", std::string("the config file is not valid JSON: ") + e.what());
   }
   if (auto e = only_keys(j, "", {"data_dir", "io_threads", "listen", "limits", "store", "log", "hints", "privacy"})) return *e;

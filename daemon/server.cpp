@@ -114,7 +114,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_body(boost::system::error_code ec) {
     if (ec) return shutdown();  // truncated frame: the peer went away mid-frame
-    handle(std::move(body_));
+    try {
+      handle(std::move(body_));
+    } catch (const std::exception& e) {
+      // Nothing a client sends may take the daemon down; the request gets a typed error.
+      REGULARS_LOG(err, "request failed", ({{"session", id_}, {"error", e.what()}}));
+      send(error_response(nullptr, wire::ErrorCode::internal, "", "regularsd could not handle the request; see its log"));
+    }
     body_.clear();
     do_read_header();
   }

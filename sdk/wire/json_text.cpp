@@ -38,7 +38,7 @@ std::variant<nlohmann::json, Error> parse_json(std::string_view text, int max_de
     return Error{ErrorCode::too_deep, "", "JSON nests deeper than " + std::to_string(max_depth) + " levels"};
   try {
     return nlohmann::json::parse(text.begin(), text.end());
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for "1e400"
     return Error{ErrorCode::invalid_json, "", std::string("not valid JSON: ") + e.what()};
   }
 }
