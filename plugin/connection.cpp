@@ -123,9 +123,22 @@ std::uint64_t Connection::send(json request, Deadline deadline, CallResult& fail
     failure.message = std::move(message);
     return std::uint64_t{0};
   };
-  std::unique_lock write_lock(write_mu_, std::defer_lock);
-  if (!write_lock.try_lock_until(deadline))
-    return forget(REGULARS_TIMEOUT, "another call is still writing to regularsd");
+  {
+    std::unique_lock gate(write_mu_);
+    if (!write_cv_.wait_until(gate, deadline, [&] { return !writing_; }))
+      return forget(REGULARS_TIMEOUT, "another call is still writing to regularsd");
+    writing_ = true;
+  }
+  struct Release {
+    Connection* c;
+    ~Release() {
+      {
+        std::lock_guard gate(c->write_mu_);
+        c->writing_ = false;
+      }
+      c->write_cv_.notify_one();
+    }
+  } release{this};
   std::size_t off = 0;
   while (off < frame.size()) {
     const ssize_t n = ::send(fd_, frame.data() + off, frame.size() - off, MSG_NOSIGNAL);

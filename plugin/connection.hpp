@@ -59,7 +59,11 @@ class Connection {
 
   int fd_;
   std::thread reader_;
-  std::timed_mutex write_mu_;
+  // One writer at a time, waited for no longer than the caller's deadline. (A flag under a
+  // condition variable rather than std::timed_mutex, which ThreadSanitizer cannot follow.)
+  std::mutex write_mu_;
+  std::condition_variable write_cv_;
+  bool writing_ = false;
   std::mutex mu_;
   std::condition_variable cv_;
   std::unordered_map<std::uint64_t, std::optional<nlohmann::json>> pending_;  // id -> response once arrived
