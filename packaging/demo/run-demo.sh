@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The Regulars demo: regularsd on a fresh store, eight weeks of seeded history, then a scripted
+# checkout in regulars-till that shows the cashier's hints.
+#
+#   usage: run-demo.sh [BUILD_DIR]
+#
+# Programs: from $REGULARS_BIN_DIR when set (e.g. an installed /usr/local/bin), otherwise from the
+# build tree BUILD_DIR (daemon/regularsd, sdk/examples/till/regulars-till), otherwise from PATH.
+# Environment: DEMO_PACE_MS  pause between checkout steps (default 500 on a terminal, else 0)
+#              REGULARS_PLUGIN  libregulars for regulars-till to load (default: it finds its own)
+#              KEEP_DEMO=1   keep the temporary store and logs
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+build_dir=${1:-}
+bin_dir=${REGULARS_BIN_DIR:-}
+
+die() {
+  echo "run-demo: $*" >&2
+  exit 1
+}
+
+# find_bin NAME SUBDIR: the program NAME, from $REGULARS_BIN_DIR, the build tree or PATH.
+find_bin() {
+  local name=$1 sub=$2 candidate
+  if [[ -n $bin_dir ]]; then
+    candidate=$bin_dir/$name
+  elif [[ -n $build_dir ]]; then
+    for candidate in "$build_dir/$sub/$name" "$build_dir/bin/$name" "$build_dir/$name"; do
+      [[ -x $candidate ]] && break
+    done
+  else
+    candidate=$(command -v "$name" || true)
+  fi
+  [[ -n $candidate && -x $candidate ]] || return 1
+  echo "$candidate"
+}
+
+[[ -z $build_dir || -d $build_dir ]] || die "no such build directory: $build_dir"
+regularsd=$(find_bin regularsd daemon) || die "regularsd not found (build it, pass the build dir, or set REGULARS_BIN_DIR)"
+till=$(find_bin regulars-till sdk/examples/till) || die "regulars-till not found (build it, pass the build dir, or set REGULARS_BIN_DIR)"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/regulars-demo.XXXXXX")
+daemon_pid=""
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [[ -n $daemon_pid ]] && kill -0 "$daemon_pid" 2>/dev/null; then
+    kill -TERM "$daemon_pid" 2>/dev/null || true
+    wait "$daemon_pid" 2>/dev/null || true
+  fi
+  if ((rc != 0)) && [[ -s $tmp/regularsd.log ]]; then
+    echo "run-demo: last lines of the regularsd log:" >&2
+    tail -n 20 "$tmp/regularsd.log" >&2
+  fi
+  if [[ ${KEEP_DEMO:-0} == 1 ]]; then
+    echo "run-demo: demo files kept in $tmp" >&2
+  else
+    rm -rf "$tmp"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# 1. The daemon, on an empty store.
+sock=$tmp/data/regularsd.sock
+"$regularsd" --data-dir "$tmp/data" --log-format text >"$tmp/regularsd.log" 2>&1 &
+daemon_pid=$!
+for _ in $(seq 200); do
+  # The socket exists once bound; the "started" line is logged once it is served.
+  [[ -S $sock ]] && grep -q "regularsd started" "$tmp/regularsd.log" && break
+  kill -0 "$daemon_pid" 2>/dev/null || die "regularsd exited at start"
+  sleep 0.05
+done
+[[ -S $sock ]] || die "regularsd did not open $sock within 10 s"
+echo "regularsd running (pid $daemon_pid) on $tmp/data"
+
+# 2. The store's history, quietly. A generous budget: this is a batch load, not a till.
+common=(--endpoint "unix:$sock" --spool "$tmp/spool" --terminal lane-1)
+[[ -n ${REGULARS_PLUGIN:-} ]] && common+=(--plugin "$REGULARS_PLUGIN")
+if ! summary=$("$till" "${common[@]}" --script "$here/seed.till" --quiet --budget-ms 2000); then
+  die "seeding the demo store failed"
+fi
+echo "seeded ${summary#recorded }"
+echo
+
+# 3. The checkout, to watch.
+pace=${DEMO_PACE_MS:-}
+if [[ -z $pace ]]; then
+  if [[ -t 1 ]]; then pace=500; else pace=0; fi
+fi
+"$till" "${common[@]}" --cashier c-07 --pace "$pace" --script "$here/checkout.till"
+
+# 4. A clean stop.
+echo
+kill -TERM "$daemon_pid"
+for _ in $(seq 100); do
+  kill -0 "$daemon_pid" 2>/dev/null || break
+  sleep 0.05
+done
+if kill -0 "$daemon_pid" 2>/dev/null; then
+  kill -KILL "$daemon_pid" 2>/dev/null || true
+  die "regularsd did not stop within 5 s of SIGTERM"
+fi
+rc=0
+wait "$daemon_pid" || rc=$?
+daemon_pid=""
+((rc == 0)) || die "regularsd exited with status $rc"
+echo "regularsd stopped cleanly"
