@@ -1,0 +1,163 @@
+// regularsd's config file: JSON with comments; errors name the key at fault.
+#include "config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <variant>
+
+namespace {
+
+using regulars::daemon::Config;
+using regulars::daemon::finish_config;
+using regulars::daemon::parse_config_text;
+using regulars::wire::Error;
+
+Config config_of(const std::variant<Config, Error>& r) {
+  if (const auto* e = std::get_if<Error>(&r)) {
+    ADD_FAILURE() << "unexpected config error: " << e->describe();
+    return Config{};
+  }
+  return std::get<Config>(r);
+}
+
+Error error_of(const std::variant<Config, Error>& r) {
+  if (const auto* e = std::get_if<Error>(&r)) return *e;
+  ADD_FAILURE() << "expected a config error";
+  return Error{};
+}
+
+TEST(ParseConfigText, FullFileWithComments) {
+  const std::string text = R"(// regularsd example configuration
+{
+  // where the store lives
+  "data_dir": "/var/lib/regulars",
+  "io_threads": 4,            // one per core is plenty
+  "listen": {"socket": "/run/regulars/regularsd.sock", "socket_mode": "0600"},
+  "limits": {
+    "max_frame_bytes": 65536,
+    "max_depth": 16,
+    "max_connections": 64,
+    "max_in_flight": 32,
+    "idle_timeout_s": 120
+  },
+  /* block comments work too */
+  "store": {"group_commit_max": 512},
+  "log": {"level": "debug", "format": "text"},
+  "hints": {"max_hints": 3, "max_predictions": 7, "default_locale": "fa"},
+  "privacy": {"personalize_requires_consent": false}
+}
+)";
+  const Config c = config_of(parse_config_text(text, Config{}));
+  EXPECT_EQ(c.data_dir, "/var/lib/regulars");
+  EXPECT_EQ(c.io_threads, 4);
+  EXPECT_EQ(c.socket_path, "/run/regulars/regularsd.sock");
+  EXPECT_EQ(c.socket_mode, 0600u);
+  EXPECT_EQ(c.max_frame_bytes, 65536u);
+  EXPECT_EQ(c.max_depth, 16);
+  EXPECT_EQ(c.max_connections, 64);
+  EXPECT_EQ(c.max_in_flight, 32);
+  EXPECT_EQ(c.idle_timeout_s, 120);
+  EXPECT_EQ(c.group_commit_max, 512);
+  EXPECT_EQ(c.log_level, "debug");
+  EXPECT_EQ(c.log_format, "text");
+  EXPECT_EQ(c.max_hints, 3);
+  EXPECT_EQ(c.max_predictions, 7);
+  EXPECT_EQ(c.default_locale, "fa");
+  EXPECT_FALSE(c.personalize_requires_consent);
+}
+
+TEST(ParseConfigText, UnsetKeysKeepTheIncomingValues) {
+  Config base;
+  base.data_dir = "/from/flags";
+  base.max_depth = 20;
+  const Config c = config_of(parse_config_text(R"({"limits": {"max_connections": 10}} // tail)", base));
+  EXPECT_EQ(c.data_dir, "/from/flags");
+  EXPECT_EQ(c.max_depth, 20);
+  EXPECT_EQ(c.max_connections, 10);
+  EXPECT_EQ(c.max_frame_bytes, Config{}.max_frame_bytes);
+  EXPECT_EQ(c.socket_mode, 0660u);
+  const Config empty = config_of(parse_config_text("{}", base));
+  EXPECT_EQ(empty.data_dir, "/from/flags");
+}
+
+TEST(ParseConfigText, UnknownKeysAreNamed) {
+  const Error e1 = error_of(parse_config_text(R"({"limits": {"max_frame_byte": 4096}})", Config{}));
+  EXPECT_EQ(e1.field, "limits.max_frame_byte");
+  EXPECT_FALSE(e1.message.empty());
+  EXPECT_EQ(error_of(parse_config_text(R"({"colour": "red"})", Config{})).field, "colour");
+  EXPECT_EQ(error_of(parse_config_text(R"({"log": {"file": "/tmp/x"}})", Config{})).field, "log.file");
+  EXPECT_EQ(error_of(parse_config_text(R"({"privacy": {"consent": true}})", Config{})).field, "privacy.consent");
+}
+
+struct ConfigCase {
+  const char* text;
+  const char* field;
+};
+
+class ConfigWrongValues : public ::testing::TestWithParam<ConfigCase> {};
+
+TEST_P(ConfigWrongValues, NameTheKey) {
+  const Error e = error_of(parse_config_text(GetParam().text, Config{}));
+  EXPECT_EQ(e.field, GetParam().field) << GetParam().text << " -> " << e.describe();
+  EXPECT_FALSE(e.message.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ParseConfigText, ConfigWrongValues,
+    ::testing::Values(
+        ConfigCase{R"({"io_threads": "4"})", "io_threads"},
+        ConfigCase{R"({"io_threads": 0})", "io_threads"},
+        ConfigCase{R"({"io_threads": 2.5})", "io_threads"},
+        ConfigCase{R"({"data_dir": 7})", "data_dir"},
+        ConfigCase{R"({"data_dir": ""})", "data_dir"},
+        ConfigCase{R"({"limits": 5})", "limits"},
+        ConfigCase{R"({"limits": {"max_depth": 2}})", "limits.max_depth"},
+        ConfigCase{R"({"limits": {"max_depth": 100000}})", "limits.max_depth"},
+        ConfigCase{R"({"limits": {"max_frame_bytes": 100}})", "limits.max_frame_bytes"},
+        ConfigCase{R"({"limits": {"max_frame_bytes": 4294967296}})", "limits.max_frame_bytes"},
+        ConfigCase{R"({"limits": {"max_frame_bytes": "1M"}})", "limits.max_frame_bytes"},
+        ConfigCase{R"({"listen": {"socket_mode": 660}})", "listen.socket_mode"},
+        ConfigCase{R"({"listen": {"socket_mode": "0999"}})", "listen.socket_mode"},
+        ConfigCase{R"({"listen": {"socket_mode": "rw"}})", "listen.socket_mode"},
+        ConfigCase{R"({"listen": {"socket": ["a"]}})", "listen.socket"},
+        ConfigCase{R"({"store": {"group_commit_max": -1}})", "store.group_commit_max"},
+        ConfigCase{R"({"log": {"level": ""}})", "log.level"},
+        ConfigCase{R"({"hints": {"max_hints": 21}})", "hints.max_hints"},
+        ConfigCase{R"({"hints": {"default_locale": null}})", "hints.default_locale"},
+        ConfigCase{R"({"privacy": {"personalize_requires_consent": "yes"}})", "privacy.personalize_requires_consent"}));
+
+TEST(ParseConfigText, TopLevelMustBeAnObject) {
+  const Error e = error_of(parse_config_text("[1, 2]", Config{}));
+  EXPECT_EQ(e.field, "(top level)");
+}
+
+TEST(ParseConfigText, NotJsonIsAnErrorNotAnException) {
+  for (const char* text : {"", "{", "data_dir = /var/lib", "{\"io_threads\": 4,}", "{\"a\": 1e999}",
+                           "{\"io_threads\": 1e400}"}) {
+    std::variant<Config, Error> r;
+    ASSERT_NO_THROW(r = parse_config_text(text, Config{})) << text;
+    const Error e = error_of(r);
+    EXPECT_NE(e.message.find("not valid JSON"), std::string::npos) << text << " -> " << e.message;
+  }
+}
+
+TEST(FinishConfig, DerivesTheSocketAndChecksValues) {
+  Config c;
+  c.data_dir = "/tmp/regulars-data";
+  const Config done = config_of(finish_config(c));
+  EXPECT_EQ(done.socket_path, "/tmp/regulars-data/regularsd.sock");
+
+  EXPECT_EQ(error_of(finish_config(Config{})).field, "data_dir");
+  Config bad_level = c;
+  bad_level.log_level = "verbose";
+  EXPECT_EQ(error_of(finish_config(bad_level)).field, "log.level");
+  Config bad_format = c;
+  bad_format.log_format = "xml";
+  EXPECT_EQ(error_of(finish_config(bad_format)).field, "log.format");
+  Config long_socket = c;
+  long_socket.socket_path = "/" + std::string(120, 's');
+  EXPECT_EQ(error_of(finish_config(long_socket)).field, "listen.socket");
+}
+
+}  // namespace

@@ -1,0 +1,258 @@
+// Strict validation of events and hints requests: exact field paths, typed codes, card numbers.
+#include "wire/validate.hpp"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+
+namespace {
+
+using nlohmann::json;
+using regulars::wire::Error;
+using regulars::wire::ErrorCode;
+using regulars::wire::validate_customer;
+using regulars::wire::validate_event;
+using regulars::wire::validate_hints_request;
+
+json purchase() {
+  return json::parse(R"({
+    "type": "purchase", "event_id": "ev-0001", "time": "2026-11-23T10:15:00Z",
+    "store": "store-1", "terminal": "lane-1", "cashier": "c.07", "touchpoint": "checkout",
+    "currency": "EUR",
+    "customer": {"kind": "card", "value": "4000123"},
+    "lines": [
+      {"sku": "oat-milk", "name": "Oat milk", "qty": 1, "unit_price": 199},
+      {"sku": "chips-sv", "name": "Salt & vinegar chips", "qty": 2, "unit_price": 149, "for": "son",
+       "category": "snacks"}
+    ]})");
+}
+
+json consent() {
+  return json::parse(R"({
+    "type": "consent", "event_id": "ev-0002", "time": "2026-11-23T13:45:00.250+03:30",
+    "customer": {"kind": "phone", "value": "+98 912 123-4567"},
+    "purposes": {"remember": true, "personalize": false}})");
+}
+
+json hints_request() {
+  return json::parse(R"({
+    "customer": {"kind": "card", "value": "4000123"},
+    "basket": [{"sku": "bread"}, {"sku": "eggs", "name": "Eggs", "qty": 12}],
+    "locale": "fa-IR", "max_hints": 5, "max_predictions": 10})");
+}
+
+// The error, or a failed test with a readable reason when validation passed.
+Error expect_error(const std::optional<Error>& e, const json& input) {
+  if (e) return *e;
+  ADD_FAILURE() << "expected a validation error for " << input.dump();
+  return Error{};
+}
+
+std::string describe(const std::optional<Error>& e) { return e ? e->describe() : std::string("(no error)"); }
+
+TEST(ValidateEvent, PurchaseIsAccepted) {
+  const json e = purchase();
+  EXPECT_FALSE(validate_event(e).has_value()) << describe(validate_event(e));
+}
+
+TEST(ValidateEvent, MinimalPurchaseIsAccepted) {
+  const json e = json::parse(R"({"type":"purchase","event_id":"e1","customer":{"kind":"app","value":"qr-77"},
+                                 "lines":[{"sku":"bread"}]})");
+  EXPECT_FALSE(validate_event(e).has_value()) << describe(validate_event(e));
+}
+
+TEST(ValidateEvent, ConsentIsAccepted) {
+  const json e = consent();
+  EXPECT_FALSE(validate_event(e).has_value()) << describe(validate_event(e));
+}
+
+struct FieldCase {
+  const char* name;
+  const char* patch;     // JSON Patch (RFC 6902) applied to purchase()
+  const char* field;     // expected Error::field
+  ErrorCode code;
+};
+
+class PurchaseFieldErrors : public ::testing::TestWithParam<FieldCase> {};
+
+TEST_P(PurchaseFieldErrors, NameTheExactField) {
+  const FieldCase& c = GetParam();
+  const json e = purchase().patch(json::parse(c.patch));
+  const Error err = expect_error(validate_event(e), e);
+  EXPECT_EQ(err.field, c.field) << err.describe();
+  EXPECT_EQ(err.code, c.code) << err.describe();
+  EXPECT_FALSE(err.message.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ValidateEvent, PurchaseFieldErrors,
+    ::testing::Values(
+        FieldCase{"missing_event_id", R"([{"op":"remove","path":"/event_id"}])", "event.event_id", ErrorCode::invalid_event},
+        FieldCase{"event_id_number", R"([{"op":"replace","path":"/event_id","value":42}])", "event.event_id", ErrorCode::invalid_event},
+        FieldCase{"event_id_space", R"([{"op":"replace","path":"/event_id","value":"ev 1"}])", "event.event_id", ErrorCode::invalid_event},
+        FieldCase{"event_id_empty", R"([{"op":"replace","path":"/event_id","value":""}])", "event.event_id", ErrorCode::invalid_event},
+        FieldCase{"missing_type", R"([{"op":"remove","path":"/type"}])", "event.type", ErrorCode::invalid_event},
+        FieldCase{"type_number", R"([{"op":"replace","path":"/type","value":1}])", "event.type", ErrorCode::invalid_event},
+        FieldCase{"missing_customer", R"([{"op":"remove","path":"/customer"}])", "event.customer", ErrorCode::invalid_event},
+        FieldCase{"customer_string", R"([{"op":"replace","path":"/customer","value":"4000123"}])", "event.customer", ErrorCode::invalid_event},
+        FieldCase{"customer_kind_unknown", R"([{"op":"replace","path":"/customer/kind","value":"passport"}])", "event.customer.kind", ErrorCode::invalid_event},
+        FieldCase{"customer_value_number", R"([{"op":"replace","path":"/customer/value","value":4000123}])", "event.customer.value", ErrorCode::invalid_event},
+        FieldCase{"customer_value_blank", R"([{"op":"replace","path":"/customer/value","value":"   "}])", "event.customer.value", ErrorCode::invalid_event},
+        FieldCase{"customer_extra_key", R"([{"op":"add","path":"/customer/name","value":"Sara"}])", "event.customer.name", ErrorCode::invalid_event},
+        FieldCase{"missing_lines", R"([{"op":"remove","path":"/lines"}])", "event.lines", ErrorCode::invalid_event},
+        FieldCase{"empty_lines", R"([{"op":"replace","path":"/lines","value":[]}])", "event.lines", ErrorCode::invalid_event},
+        FieldCase{"lines_object", R"([{"op":"replace","path":"/lines","value":{"sku":"x"}}])", "event.lines", ErrorCode::invalid_event},
+        FieldCase{"line_not_object", R"([{"op":"replace","path":"/lines/1","value":"bread"}])", "event.lines[1]", ErrorCode::invalid_event},
+        FieldCase{"line_missing_sku", R"([{"op":"remove","path":"/lines/1/sku"}])", "event.lines[1].sku", ErrorCode::invalid_event},
+        FieldCase{"qty_string", R"([{"op":"replace","path":"/lines/0/qty","value":"1"}])", "event.lines[0].qty", ErrorCode::invalid_event},
+        FieldCase{"qty_zero", R"([{"op":"replace","path":"/lines/0/qty","value":0}])", "event.lines[0].qty", ErrorCode::invalid_event},
+        FieldCase{"qty_negative", R"([{"op":"replace","path":"/lines/1/qty","value":-2}])", "event.lines[1].qty", ErrorCode::invalid_event},
+        FieldCase{"price_fraction", R"([{"op":"replace","path":"/lines/0/unit_price","value":1.99}])", "event.lines[0].unit_price", ErrorCode::invalid_event},
+        FieldCase{"price_negative", R"([{"op":"replace","path":"/lines/0/unit_price","value":-1}])", "event.lines[0].unit_price", ErrorCode::invalid_event},
+        FieldCase{"price_huge_unsigned", R"([{"op":"replace","path":"/lines/0/unit_price","value":18446744073709551615}])", "event.lines[0].unit_price", ErrorCode::invalid_event},
+        FieldCase{"name_number", R"([{"op":"replace","path":"/lines/1/name","value":7}])", "event.lines[1].name", ErrorCode::invalid_event},
+        FieldCase{"name_control_char", R"([{"op":"replace","path":"/lines/0/name","value":"Oat\nmilk"}])", "event.lines[0].name", ErrorCode::invalid_event},
+        FieldCase{"time_garbage", R"([{"op":"replace","path":"/time","value":"yesterday"}])", "event.time", ErrorCode::invalid_event},
+        FieldCase{"time_number", R"([{"op":"replace","path":"/time","value":1795428900000}])", "event.time", ErrorCode::invalid_event},
+        FieldCase{"store_bad_chars", R"([{"op":"replace","path":"/store","value":"store 1"}])", "event.store", ErrorCode::invalid_event},
+        FieldCase{"currency_lower", R"([{"op":"replace","path":"/currency","value":"eur"}])", "event.currency", ErrorCode::invalid_event},
+        FieldCase{"unknown_field", R"([{"op":"add","path":"/colour","value":"red"}])", "event.colour", ErrorCode::invalid_event},
+        FieldCase{"unknown_line_field", R"([{"op":"add","path":"/lines/0/discount","value":10}])", "event.lines[0].discount", ErrorCode::invalid_event},
+        FieldCase{"consent_field_in_purchase", R"([{"op":"add","path":"/purposes","value":{"remember":true}}])", "event.purposes", ErrorCode::invalid_event},
+        FieldCase{"card_number_in_name", R"([{"op":"replace","path":"/lines/0/name","value":"paid with 4111 1111 1111 1111"}])", "event.lines[0].name", ErrorCode::card_number_refused},
+        FieldCase{"card_number_as_card", R"([{"op":"replace","path":"/customer/value","value":"4111111111111111"}])", "event.customer.value", ErrorCode::card_number_refused},
+        FieldCase{"card_number_as_phone", R"([{"op":"replace","path":"/customer","value":{"kind":"phone","value":"4111-1111-1111-1111"}}])", "event.customer.value", ErrorCode::card_number_refused},
+        FieldCase{"card_number_as_token", R"([{"op":"replace","path":"/customer","value":{"kind":"payment_token","value":"4111111111111111"}}])", "event.customer.value", ErrorCode::card_number_refused}),
+    [](const ::testing::TestParamInfo<FieldCase>& p) { return std::string(p.param.name); });
+
+TEST(ValidateEvent, UnknownTypeIsNamed) {
+  json e = purchase();
+  e["type"] = "refund";
+  const Error err = expect_error(validate_event(e), e);
+  EXPECT_EQ(err.code, ErrorCode::invalid_event);
+  EXPECT_EQ(err.field, "event.type");
+  EXPECT_NE(err.message.find("refund"), std::string::npos) << err.message;
+}
+
+TEST(ValidateEvent, NotAnObject) {
+  for (const char* text : {"[]", "null", "\"purchase\"", "42"}) {
+    const json e = json::parse(text);
+    const Error err = expect_error(validate_event(e), e);
+    EXPECT_EQ(err.code, ErrorCode::invalid_event);
+    EXPECT_EQ(err.field, "event");
+  }
+}
+
+TEST(ValidateEvent, PathPrefixIsTheCallersPath) {
+  json e = purchase();
+  e["lines"][0]["qty"] = "one";
+  const Error err = expect_error(validate_event(e, "batch[3]"), e);
+  EXPECT_EQ(err.field, "batch[3].lines[0].qty");
+}
+
+TEST(ValidateEvent, PaymentTokenWithOpaqueTokenIsAccepted) {
+  json e = purchase();
+  e["customer"] = {{"kind", "payment_token"}, {"value", "tok_1N3xYz2eZvKYlo2CrTq8bDxa"}};
+  EXPECT_FALSE(validate_event(e).has_value()) << describe(validate_event(e));
+}
+
+TEST(ValidateEvent, ShortDigitRunsAreNotCardNumbers) {
+  json e = purchase();
+  e["lines"][0]["name"] = "Pack of 12, barcode 4006381333931";  // an EAN-13 that fails the Luhn check
+  EXPECT_FALSE(validate_event(e).has_value()) << describe(validate_event(e));
+}
+
+TEST(ValidateEvent, ConsentFieldErrors) {
+  {
+    json e = consent();
+    e["purposes"]["remember"] = "yes";
+    const Error err = expect_error(validate_event(e), e);
+    EXPECT_EQ(err.field, "event.purposes.remember");
+    EXPECT_EQ(err.code, ErrorCode::invalid_event);
+  }
+  {
+    json e = consent();
+    e.erase("purposes");
+    EXPECT_EQ(expect_error(validate_event(e), e).field, "event.purposes");
+  }
+  {
+    json e = consent();
+    e["purposes"] = json::object();
+    EXPECT_EQ(expect_error(validate_event(e), e).field, "event.purposes");
+  }
+  {
+    json e = consent();
+    e["purposes"]["Marketing"] = true;
+    EXPECT_EQ(expect_error(validate_event(e), e).field, "event.purposes.Marketing");
+  }
+  {
+    json e = consent();
+    e["lines"] = json::array({{{"sku", "x"}}});  // a purchase field in a consent event
+    EXPECT_EQ(expect_error(validate_event(e), e).field, "event.lines");
+  }
+}
+
+TEST(ValidateCustomer, UsesTheGivenPath) {
+  const json c = {{"kind", "email"}, {"value", 5}};
+  const Error err = expect_error(validate_customer(c, "x.customer"), c);
+  EXPECT_EQ(err.field, "x.customer.value");
+  EXPECT_FALSE(validate_customer({{"kind", "email"}, {"value", " Sara@Example.com "}}, "c").has_value());
+}
+
+TEST(ValidateHintsRequest, FullRequestIsAccepted) {
+  const json r = hints_request();
+  EXPECT_FALSE(validate_hints_request(r).has_value()) << describe(validate_hints_request(r));
+}
+
+TEST(ValidateHintsRequest, CustomerOnlyIsAccepted) {
+  const json r = {{"customer", {{"kind", "email"}, {"value", "sara@example.com"}}}};
+  EXPECT_FALSE(validate_hints_request(r).has_value()) << describe(validate_hints_request(r));
+}
+
+TEST(ValidateHintsRequest, BoundsAreInclusive) {
+  json r = hints_request();
+  r["max_hints"] = 20;
+  r["max_predictions"] = 0;
+  r["basket"] = json::array();
+  EXPECT_FALSE(validate_hints_request(r).has_value()) << describe(validate_hints_request(r));
+}
+
+class HintsRequestFieldErrors : public ::testing::TestWithParam<FieldCase> {};
+
+TEST_P(HintsRequestFieldErrors, NameTheExactField) {
+  const FieldCase& c = GetParam();
+  const json r = hints_request().patch(json::parse(c.patch));
+  const Error err = expect_error(validate_hints_request(r), r);
+  EXPECT_EQ(err.field, c.field) << err.describe();
+  EXPECT_EQ(err.code, c.code) << err.describe();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ValidateHintsRequest, HintsRequestFieldErrors,
+    ::testing::Values(
+        FieldCase{"missing_customer", R"([{"op":"remove","path":"/customer"}])", "request.customer", ErrorCode::invalid_request},
+        FieldCase{"customer_kind_wrong", R"([{"op":"replace","path":"/customer/kind","value":"name"}])", "request.customer.kind", ErrorCode::invalid_request},
+        FieldCase{"customer_value_missing", R"([{"op":"remove","path":"/customer/value"}])", "request.customer.value", ErrorCode::invalid_request},
+        FieldCase{"customer_card_number", R"([{"op":"replace","path":"/customer/value","value":"4111 1111 1111 1111"}])", "request.customer.value", ErrorCode::card_number_refused},
+        FieldCase{"basket_object", R"([{"op":"replace","path":"/basket","value":{"sku":"bread"}}])", "request.basket", ErrorCode::invalid_request},
+        FieldCase{"basket_item_string", R"([{"op":"replace","path":"/basket/0","value":"bread"}])", "request.basket[0]", ErrorCode::invalid_request},
+        FieldCase{"basket_item_no_sku", R"([{"op":"remove","path":"/basket/1/sku"}])", "request.basket[1].sku", ErrorCode::invalid_request},
+        FieldCase{"basket_sku_number", R"([{"op":"replace","path":"/basket/1/sku","value":12}])", "request.basket[1].sku", ErrorCode::invalid_request},
+        FieldCase{"basket_item_extra", R"([{"op":"add","path":"/basket/0/price","value":1}])", "request.basket[0].price", ErrorCode::invalid_request},
+        FieldCase{"locale_space", R"([{"op":"replace","path":"/locale","value":"en US"}])", "request.locale", ErrorCode::invalid_request},
+        FieldCase{"locale_empty", R"([{"op":"replace","path":"/locale","value":""}])", "request.locale", ErrorCode::invalid_request},
+        FieldCase{"max_hints_high", R"([{"op":"replace","path":"/max_hints","value":21}])", "request.max_hints", ErrorCode::invalid_request},
+        FieldCase{"max_hints_negative", R"([{"op":"replace","path":"/max_hints","value":-1}])", "request.max_hints", ErrorCode::invalid_request},
+        FieldCase{"max_predictions_string", R"([{"op":"replace","path":"/max_predictions","value":"5"}])", "request.max_predictions", ErrorCode::invalid_request},
+        FieldCase{"unknown_field", R"([{"op":"add","path":"/op","value":"hints"}])", "request.op", ErrorCode::invalid_request}),
+    [](const ::testing::TestParamInfo<FieldCase>& p) { return std::string(p.param.name); });
+
+TEST(ValidateHintsRequest, NotAnObject) {
+  const json r = json::array();
+  const Error err = expect_error(validate_hints_request(r), r);
+  EXPECT_EQ(err.field, "request");
+  EXPECT_EQ(err.code, ErrorCode::invalid_request);
+}
+
+}  // namespace
