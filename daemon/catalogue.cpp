@@ -66,4 +66,44 @@ std::string Catalogue::text(const std::string& locale, const std::string& key,
 
 std::string Catalogue::direction(const std::string& locale) const { return text(locale, "dir"); }
 
+std::string Catalogue::number(const std::string& locale, std::int64_t n) const {
+  const std::string latin = std::to_string(n);
+  const std::string digits = text(locale, "digits");
+  if (digits == "latin") return latin;
+  // UTF-8 of U+06F0 (Persian zero) is DB B0; of U+0660 (Arabic-Indic zero) is D9 A0.
+  const unsigned char lead = digits == "persian" ? 0xDB : 0xD9;
+  const unsigned char base = digits == "persian" ? 0xB0 : 0xA0;
+  std::string out;
+  for (char c : latin) {
+    if (c < '0' || c > '9') {
+      out.push_back(c);
+      continue;
+    }
+    out.push_back(static_cast<char>(lead));
+    out.push_back(static_cast<char>(base + (c - '0')));
+  }
+  return out;
+}
+
+std::string Catalogue::isolate(const std::string& locale, const std::string& s) const {
+  if (direction(locale) != "rtl") return s;
+  return "\u2068" + s + "\u2069";
+}
+
+std::string Catalogue::date(const std::string& locale, std::int64_t unix_ms) const {
+  const std::int64_t days = unix_ms / 86'400'000;
+  // civil_from_days (Howard Hinnant)
+  const std::int64_t z = days + 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const std::int64_t doe = z - era * 146097;
+  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const std::int64_t mp = (5 * doy + 2) / 153;
+  const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  const std::int64_t y = yoe + era * 400 + (m <= 2);
+  auto two = [&](std::int64_t v) { return (v < 10 ? number(locale, 0) : std::string()) + number(locale, v); };
+  return number(locale, y) + "-" + two(m) + "-" + two(d);
+}
+
 }  // namespace regulars::daemon

@@ -2,6 +2,7 @@
 // daemon; a key missing from a locale falls back to English.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -21,6 +22,14 @@ class Catalogue {
   std::string text(const std::string& locale, const std::string& key,
                    const std::vector<std::pair<std::string, std::string>>& args = {}) const;
   std::string direction(const std::string& locale) const;
+
+  // A number in the locale's digits (Persian ۰–۹, Arabic-Indic ٠–٩, or Latin).
+  std::string number(const std::string& locale, std::int64_t n) const;
+  // Text from outside the catalogue (a product, a name) as a bidi-isolated run in right-to-left
+  // locales (U+2068 … U+2069), so Latin product names cannot scramble the sentence around them.
+  std::string isolate(const std::string& locale, const std::string& text) const;
+  // A date (YYYY-MM-DD) in the locale's digits.
+  std::string date(const std::string& locale, std::int64_t unix_ms) const;
 
  private:
   std::map<std::string, std::map<std::string, std::string>> locales_;

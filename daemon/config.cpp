@@ -95,7 +95,10 @@ std::variant<Config, wire::Error> parse_config_text(const std::string& text, Con
     if (auto e = get_string(*it, "hints.", "default_locale", c.default_locale)) return *e;
   }
   if (auto it = j.find("privacy"); it != j.end()) {
-    if (auto e = only_keys(*it, "privacy.", {"personalize_requires_consent"})) return *e;
+    if (auto e = only_keys(*it, "privacy.", {"personalize_requires_consent", "on_remember_withdrawn"})) return *e;
+    if (auto e = get_string(*it, "privacy.", "on_remember_withdrawn", c.on_remember_withdrawn)) return *e;
+    if (c.on_remember_withdrawn != "erase" && c.on_remember_withdrawn != "keep")
+      return bad("privacy.on_remember_withdrawn", "must be erase or keep");
     if (auto p = it->find("personalize_requires_consent"); p != it->end()) {
       if (!p->is_boolean()) return bad("privacy.personalize_requires_consent", "must be true or false");
       c.personalize_requires_consent = p->get<bool>();

@@ -27,6 +27,8 @@ struct Config {
   int max_predictions = 10;
   std::string default_locale = "en";
   bool personalize_requires_consent = true;
+  // What withdrawing "remember" does to the history: "erase" it (default) or "keep" it unused.
+  std::string on_remember_withdrawn = "erase";
 };
 
 // Applies the file's settings onto `config`. Errors name the key at fault.

@@ -117,7 +117,7 @@ int schema_version(Db& db) {
 
 namespace {
 // Each entry moves the schema one version up. Never edit a published step; append a new one.
-constexpr std::array<std::string_view, 1> kMigrations{R"sql(
+constexpr std::array<std::string_view, 2> kMigrations{R"sql(
 CREATE TABLE events (
   seq         INTEGER PRIMARY KEY,          -- order of arrival; the log is append-only
   event_id    TEXT NOT NULL UNIQUE,         -- made by the client: replays are recognised here
@@ -172,6 +172,59 @@ CREATE TABLE items (
   last_ms  INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX items_rank ON items(baskets DESC);
+)sql", R"sql(
+-- v2: the log keeps each event's identifier (as its keyed hash), so customers and their
+-- identifiers are projections too and a rebuild can re-derive them, merges included.
+ALTER TABLE events ADD COLUMN id_kind TEXT;
+ALTER TABLE events ADD COLUMN id_hash BLOB;
+UPDATE events SET id_kind = (SELECT kind FROM identifiers i WHERE i.customer_id = events.customer_id LIMIT 1),
+                  id_hash = (SELECT hash FROM identifiers i WHERE i.customer_id = events.customer_id LIMIT 1);
+
+ALTER TABLE customers ADD COLUMN name TEXT;
+ALTER TABLE customers ADD COLUMN birthday TEXT;          -- MM-DD or YYYY-MM-DD
+ALTER TABLE customers ADD COLUMN anniversary TEXT;
+ALTER TABLE customers ADD COLUMN language TEXT;
+ALTER TABLE customers ADD COLUMN discreet INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE customers ADD COLUMN do_not_mention TEXT;    -- JSON array of topics
+ALTER TABLE customers ADD COLUMN returns INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE customers ADD COLUMN returned_value INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE customers ADD COLUMN weekday_hist TEXT;      -- JSON [7] visits by local weekday, Monday first
+ALTER TABLE customers ADD COLUMN hour_hist TEXT;         -- JSON [24] visits by local hour
+
+ALTER TABLE customer_items ADD COLUMN returned REAL NOT NULL DEFAULT 0;
+ALTER TABLE customer_items ADD COLUMN category TEXT;
+ALTER TABLE items ADD COLUMN category TEXT;
+
+CREATE TABLE customer_categories (
+  customer_id INTEGER NOT NULL, category TEXT NOT NULL, baskets INTEGER NOT NULL, last_ms INTEGER NOT NULL,
+  PRIMARY KEY (customer_id, category)
+) WITHOUT ROWID;
+
+-- What each household member ("her son") gets bought, from lines recorded "for" them.
+CREATE TABLE member_items (
+  customer_id INTEGER NOT NULL, member TEXT NOT NULL, sku TEXT NOT NULL,
+  baskets INTEGER NOT NULL, last_ms INTEGER NOT NULL,
+  PRIMARY KEY (customer_id, member, sku)
+) WITHOUT ROWID;
+
+CREATE TABLE household (
+  customer_id INTEGER NOT NULL, member TEXT NOT NULL, name TEXT, birthday TEXT,
+  PRIMARY KEY (customer_id, member)
+) WITHOUT ROWID;
+
+-- Explicit preferences: who said it and when. member '' is the customer themself.
+CREATE TABLE preferences (
+  customer_id INTEGER NOT NULL, member TEXT NOT NULL DEFAULT '', key TEXT NOT NULL, value TEXT NOT NULL,
+  said_by TEXT, cashier TEXT, time_ms INTEGER NOT NULL,
+  PRIMARY KEY (customer_id, member, key)
+) WITHOUT ROWID;
+
+CREATE TABLE notes (
+  seq INTEGER PRIMARY KEY,   -- the note event's seq
+  customer_id INTEGER NOT NULL, text TEXT NOT NULL, cashier TEXT, time_ms INTEGER NOT NULL
+);
+CREATE INDEX notes_by_customer ON notes(customer_id, time_ms);
+CREATE INDEX identifiers_by_customer ON identifiers(customer_id);
 )sql"};
 }  // namespace
 

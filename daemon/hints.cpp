@@ -1,6 +1,7 @@
 #include "hints.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <unordered_set>
 
@@ -12,85 +13,230 @@ using nlohmann::json;
 
 namespace {
 
+constexpr std::int64_t kDayMs = 86'400'000;
+
 std::string display_name(const ItemStat& item) { return item.name.empty() ? item.sku : item.name; }
 
-json hint(std::string kind, int priority, std::string text, std::string why) {
-  return json{{"kind", std::move(kind)}, {"priority", priority}, {"text", std::move(text)}, {"why", std::move(why)}};
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
 }
 
 double round3(double v) { return std::round(v * 1000.0) / 1000.0; }
 
+// Days from `now` to the next occurrence of MM-DD (negative: it was this many days ago, within
+// the last week). Birthdays and anniversaries use the customer's calendar date, without a year.
+std::optional<std::int64_t> days_to_annual(const std::string& date, std::int64_t now_ms) {
+  if (date.size() != 5 && date.size() != 10) return std::nullopt;
+  const std::string md = date.size() == 10 ? date.substr(5) : date;
+  const std::string today = wire::format_time_ms(now_ms);
+  const int year = std::stoi(today.substr(0, 4));
+  std::optional<std::int64_t> best;
+  for (int y : {year - 1, year, year + 1}) {
+    std::string candidate = std::to_string(y) + "-" + md + "T00:00:00Z";
+    if (md == "02-29" && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) candidate = std::to_string(y) + "-02-28T00:00:00Z";
+    const auto t = wire::parse_time_ms(candidate);
+    if (!t) continue;
+    const std::int64_t days = (*t - (now_ms - now_ms % kDayMs)) / kDayMs;
+    if (!best || std::llabs(days) < std::llabs(*best)) best = days;
+  }
+  return best;
+}
+
 }  // namespace
 
 json HintEngine::answer(const json& request, std::int64_t now_ms) {
-  const std::string locale =
-      catalogue_.resolve(request.contains("locale") ? request["locale"].get<std::string>() : settings_.default_locale);
+  if (auto t = request.find("time"); t != request.end()) now_ms = wire::parse_time_ms(t->get<std::string>()).value_or(now_ms);
   const int max_hints = request.contains("max_hints") ? request["max_hints"].get<int>() : settings_.max_hints;
   const int max_predictions =
       request.contains("max_predictions") ? request["max_predictions"].get<int>() : settings_.max_predictions;
-
-  json out = {{"customer", {{"known", false}}}, {"hints", json::array()}, {"predictions", json::array()},
-              {"offers", json::array()},        {"ask_feedback", false},  {"locale", locale},
-              {"dir", catalogue_.direction(locale)}};
 
   const auto& customer = request.at("customer");
   const std::string kind = customer.at("kind").get<std::string>();
   const auto hash = key_.hash(kind, wire::normalize_identifier(kind, customer.at("value").get<std::string>()));
   const auto found = store_.find_customer(kind, hash);
+
+  // The locale: the request's, else the customer's language, else the store's default.
+  std::string requested = settings_.default_locale;
+  if (request.contains("locale")) requested = request["locale"].get<std::string>();
+  else if (found && !found->language.empty()) requested = found->language;
+  const std::string locale = catalogue_.resolve(requested);
+  const Catalogue& cat = catalogue_;
+  auto num = [&](std::int64_t n) { return cat.number(locale, n); };
+  auto iso = [&](const std::string& s) { return cat.isolate(locale, s); };
+
+  json out = {{"customer", {{"known", false}}}, {"hints", json::array()}, {"predictions", json::array()},
+              {"offers", json::array()},        {"ask_feedback", false},  {"locale", locale},
+              {"dir", cat.direction(locale)}};
   if (!found) return out;
   const CustomerView& c = *found;
 
-  const bool personalize = c.consent_personalize.value_or(!settings_.personalize_requires_consent);
+  const bool personalize = c.consent_personalize.value_or(!settings_.personalize_requires_consent) &&
+                           c.consent_remember.value_or(true);
+  const bool discreet = c.discreet || request.value("discreet", false);
   json& cj = out["customer"];
   cj["known"] = true;
   cj["visits"] = c.visits;
+  const std::int64_t days_since = c.visits > 0 ? std::max<std::int64_t>(0, (now_ms - c.last_seen_ms) / kDayMs) : 0;
   if (c.visits > 0) {
     cj["first_seen"] = wire::format_time_ms(c.first_seen_ms);
     cj["last_seen"] = wire::format_time_ms(c.last_seen_ms);
-    cj["days_since_last"] = std::max<std::int64_t>(0, (now_ms - c.last_seen_ms) / 86'400'000);
+    cj["days_since_last"] = days_since;
   }
   cj["consent"] = {{"remember", c.consent_remember ? json(*c.consent_remember) : json(nullptr)},
                    {"personalize", c.consent_personalize ? json(*c.consent_personalize) : json(nullptr)}};
   cj["personalized"] = personalize;
+  cj["discreet"] = discreet;
   if (!personalize) return out;
 
-  // Greeting: the visit about to happen is visit number visits + 1.
-  json hints = json::array();
-  if (c.visits == 0) {
-    hints.push_back(hint("greeting", 100, catalogue_.text(locale, "greeting.first"),
-                         catalogue_.text(locale, "greeting.why", {{"kind", kind}, {"visits", "0"}, {"first_seen", "-"}})));
-  } else {
-    const std::int64_t days = std::max<std::int64_t>(0, (now_ms - c.last_seen_ms) / 86'400'000);
-    const std::string since = days == 0   ? catalogue_.text(locale, "since.today")
-                              : days == 1 ? catalogue_.text(locale, "since.yesterday")
-                                          : catalogue_.text(locale, "since.days", {{"days", std::to_string(days)}});
-    hints.push_back(hint("greeting", 100,
-                         catalogue_.text(locale, "greeting.returning",
-                                         {{"visits", std::to_string(c.visits + 1)}, {"since", since}}),
-                         catalogue_.text(locale, "greeting.why",
-                                         {{"kind", kind},
-                                          {"visits", std::to_string(c.visits)},
-                                          {"first_seen", wire::format_time_ms(c.first_seen_ms).substr(0, 10)}})));
+  if (c.visits > 0) {
+    cj["average_basket"] = c.spend / c.visits;
+    cj["returns"] = c.returns;
+    auto mode = [](const std::vector<std::int64_t>& hist) -> json {
+      if (hist.empty()) return nullptr;
+      return static_cast<int>(std::max_element(hist.begin(), hist.end()) - hist.begin());
+    };
+    cj["usual_weekday"] = mode(c.weekday_hist);  // 0 = Monday
+    cj["usual_hour"] = mode(c.hour_hist);
   }
 
-  // Predictions: the customer's own repeat items first, then what sells in the store.
+  // "Do not mention": any hint or prediction about these topics is dropped.
+  std::unordered_set<std::string> dnm;
+  for (const auto& topic : c.do_not_mention) dnm.insert(lower(topic));
+  auto mentionable = [&](std::initializer_list<std::string> topics) {
+    for (const auto& t : topics)
+      if (!t.empty() && dnm.count(lower(t))) return false;
+    return true;
+  };
+  auto item_ok = [&](const ItemStat& item) { return mentionable({item.sku, item.name, item.category}); };
+
   std::unordered_set<std::string> in_basket;
   if (auto b = request.find("basket"); b != request.end())
     for (const auto& item : *b) in_basket.insert(item.at("sku").get<std::string>());
 
+  json hints = json::array();
+  auto add = [&](const std::string& hint_kind, int priority, std::string text, std::string why) {
+    if (!mentionable({hint_kind})) return;
+    hints.push_back({{"kind", hint_kind}, {"priority", priority}, {"text", std::move(text)}, {"why", std::move(why)}});
+  };
+
+  // Greeting: the visit about to happen is visit number visits + 1.
+  if (discreet) {
+    add("greeting", 100, cat.text(locale, "greeting.discreet"), "");
+  } else if (c.visits == 0) {
+    add("greeting", 100, cat.text(locale, "greeting.first"),
+        cat.text(locale, "greeting.why", {{"kind", kind}, {"visits", num(0)}, {"first_seen", "-"}}));
+  } else {
+    const std::string since = days_since == 0   ? cat.text(locale, "since.today")
+                              : days_since == 1 ? cat.text(locale, "since.yesterday")
+                                                : cat.text(locale, "since.days", {{"days", num(days_since)}});
+    const bool named = !c.name.empty() && mentionable({"name"});
+    add("greeting", 100,
+        cat.text(locale, named ? "greeting.returning_named" : "greeting.returning",
+                 {{"name", iso(c.name)}, {"visits", num(c.visits + 1)}, {"since", since}}),
+        cat.text(locale, "greeting.why",
+                 {{"kind", kind}, {"visits", num(c.visits)}, {"first_seen", cat.date(locale, c.first_seen_ms)}}));
+  }
+
+  // Explicit preferences; allergies first, as they matter most.
+  for (const auto& p : store_.preferences(c.id)) {
+    if (!mentionable({p.key, p.member, p.value})) continue;
+    const bool allergy = p.key == "allergy";
+    if (discreet && (allergy || !p.member.empty())) continue;
+    const std::string key_name = cat.text(locale, "pref." + p.key) == "pref." + p.key ? p.key : cat.text(locale, "pref." + p.key);
+    const std::string who = p.said_by.empty() ? cat.text(locale, "someone.cashier") : cat.text(locale, "someone." + p.said_by);
+    const std::string why = cat.text(locale, "preference.why", {{"said_by", who}, {"date", cat.date(locale, p.time_ms)}});
+    if (allergy)
+      add("allergy", 95,
+          cat.text(locale, p.member.empty() ? "allergy.text" : "allergy.member_text",
+                   {{"member", iso(p.member)}, {"value", iso(p.value)}}),
+          why);
+    else
+      add("preference", 80,
+          cat.text(locale, p.member.empty() ? "preference.text" : "preference.member_text",
+                   {{"member", iso(p.member)}, {"key", key_name}, {"value", iso(p.value)}}),
+          why);
+  }
+
+  // Birthday and anniversary, within three days either side (not on customer-facing screens).
+  if (!discreet && mentionable({"birthday"})) {
+    for (const auto& [date, prefix] : {std::pair{c.birthday, std::string("birthday")}, std::pair{c.anniversary, std::string("anniversary")}}) {
+      const auto days = days_to_annual(date, now_ms);
+      if (!days || *days < -3 || *days > 3) continue;
+      std::string text;
+      if (*days == 0) text = cat.text(locale, prefix + ".today");
+      else if (*days > 0) text = cat.text(locale, prefix + ".soon", {{"days", num(*days)}});
+      else if (prefix == "birthday") text = cat.text(locale, "birthday.recent", {{"days", num(-*days)}});
+      if (!text.empty()) add(prefix, 85, text, cat.text(locale, "birthday.why"));
+    }
+  }
+
+  // The customer's own repeat items, from incrementally kept counts (read top rows only).
+  const auto personal = store_.top_items(c.id, max_predictions + static_cast<int>(in_basket.size()) + 10);
+  std::vector<const ItemStat*> usual;
+  for (const auto& item : personal)
+    if (item.baskets >= 2 && item.baskets * 2 >= c.visits && usual.size() < 3 && item_ok(item)) usual.push_back(&item);
+
+  if (!in_basket.empty()) {
+    // With a basket on the belt: the usual items not in it yet.
+    int shown = 0;
+    for (const auto* item : usual) {
+      if (in_basket.count(item->sku) || shown >= 2) continue;
+      ++shown;
+      add("missing_usual", 75, cat.text(locale, "missing.text", {{"item", iso(display_name(*item))}}),
+          cat.text(locale, "missing.why", {{"baskets", num(item->baskets)}, {"visits", num(c.visits)}}));
+    }
+  } else if (!usual.empty()) {
+    std::string names;
+    for (std::size_t i = 0; i < usual.size(); ++i)
+      names += (i ? cat.text(locale, "list.separator") : "") + iso(display_name(*usual[i]));
+    add("usual_items", 60, cat.text(locale, "usual.text", {{"items", names}}),
+        cat.text(locale, "usual.why", {{"baskets", num(usual.front()->baskets)}, {"visits", num(c.visits)}}));
+  }
+
+  // Due for repurchase: bought at least three times, at a steady cycle, and the cycle is up.
+  for (const auto& item : personal) {
+    if (item.baskets < 3 || in_basket.count(item.sku) || !item_ok(item)) continue;
+    const std::int64_t cycle = (item.last_ms - item.first_ms) / (item.baskets - 1) / kDayMs;
+    const std::int64_t since = (now_ms - item.last_ms) / kDayMs;
+    if (cycle < 2 || since < cycle) continue;
+    add("due", 65,
+        cat.text(locale, "due.text", {{"item", iso(display_name(item))}, {"cycle", num(cycle)}, {"days", num(since)}}),
+        cat.text(locale, "due.why", {{"baskets", num(item.baskets)}, {"cycle", num(cycle)}}));
+    break;  // one is enough for a cashier
+  }
+
+  // What household members like ("her son loves the salt & vinegar chips").
+  if (!discreet) {
+    std::vector<std::string> members_done;
+    for (const auto& taste : store_.member_tastes(c.id, 12)) {
+      if (std::find(members_done.begin(), members_done.end(), taste.member) != members_done.end()) continue;
+      if (!mentionable({taste.member, taste.sku, taste.name})) continue;
+      members_done.push_back(taste.member);
+      add("household", 70, cat.text(locale, "household.text", {{"member", iso(taste.member)}, {"items", iso(taste.name)}}),
+          cat.text(locale, "household.why", {{"member", iso(taste.member)}, {"baskets", num(taste.baskets)}}));
+      if (members_done.size() >= 2) break;
+    }
+    // The latest cashier note.
+    for (const auto& note : store_.recent_notes(c.id, 1))
+      if (mentionable({note.text}))
+        add("note", 55, cat.text(locale, "note.text", {{"text", iso(note.text)}}),
+            cat.text(locale, "note.why", {{"cashier", note.cashier.empty() ? cat.text(locale, "someone.cashier") : iso(note.cashier)},
+                                          {"date", cat.date(locale, note.time_ms)}}));
+  }
+
+  // Predictions: the customer's own repeat items first, then what sells in the store.
   json predictions = json::array();
   std::unordered_set<std::string> taken;
-  const auto personal = store_.top_items(c.id, max_predictions + static_cast<int>(in_basket.size()));
   for (const auto& item : personal) {
     if (static_cast<int>(predictions.size()) >= max_predictions) break;
-    if (in_basket.count(item.sku)) continue;
+    if (in_basket.count(item.sku) || !item_ok(item)) continue;
     const double score = c.visits > 0 ? static_cast<double>(item.baskets) / static_cast<double>(c.visits) : 0.0;
     predictions.push_back({{"sku", item.sku},
                            {"name", display_name(item)},
                            {"score", round3(score)},
-                           {"reason", catalogue_.text(locale, "prediction.reason.personal",
-                                                      {{"baskets", std::to_string(item.baskets)},
-                                                       {"visits", std::to_string(c.visits)}})}});
+                           {"reason", cat.text(locale, "prediction.reason.personal",
+                                               {{"baskets", num(item.baskets)}, {"visits", num(c.visits)}})}});
     taken.insert(item.sku);
   }
   if (static_cast<int>(predictions.size()) < max_predictions) {
@@ -99,26 +245,14 @@ json HintEngine::answer(const json& request, std::int64_t now_ms) {
     const double top = popular.empty() ? 1.0 : static_cast<double>(std::max<std::int64_t>(1, popular.front().baskets));
     for (const auto& item : popular) {
       if (static_cast<int>(predictions.size()) >= max_predictions) break;
-      if (in_basket.count(item.sku) || taken.count(item.sku)) continue;
+      if (in_basket.count(item.sku) || taken.count(item.sku) || !item_ok(item)) continue;
       // Always below the weakest personal prediction, in popularity order.
       const double score = round3(std::min(floor, 1.0) * 0.5 * static_cast<double>(item.baskets) / top);
       predictions.push_back({{"sku", item.sku},
                              {"name", display_name(item)},
                              {"score", score},
-                             {"reason", catalogue_.text(locale, "prediction.reason.popular")}});
+                             {"reason", cat.text(locale, "prediction.reason.popular")}});
     }
-  }
-
-  // Usual items: bought on at least half of the visits (and at least twice).
-  std::vector<const ItemStat*> usual;
-  for (const auto& item : personal)
-    if (item.baskets >= 2 && item.baskets * 2 >= c.visits && usual.size() < 3) usual.push_back(&item);
-  if (!usual.empty()) {
-    std::string names;
-    for (std::size_t i = 0; i < usual.size(); ++i) names += (i ? ", " : "") + display_name(*usual[i]);
-    hints.push_back(hint("usual_items", 60, catalogue_.text(locale, "usual.text", {{"items", names}}),
-                         catalogue_.text(locale, "usual.why", {{"baskets", std::to_string(usual.front()->baskets)},
-                                                               {"visits", std::to_string(c.visits)}})));
   }
 
   std::stable_sort(hints.begin(), hints.end(),

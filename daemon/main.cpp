@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
   try {
     log::setup(config.log_level, config.log_format);
     const IdentityKey key = IdentityKey::load_or_create(config.data_dir);
-    Store store(config.data_dir, Store::Options{config.group_commit_max});
+    Store store(config.data_dir, Store::Options{config.group_commit_max, config.on_remember_withdrawn == "erase"});
     HintEngine hints(store, key,
                      HintSettings{config.max_hints, config.max_predictions, config.default_locale,
                                   config.personalize_requires_consent});

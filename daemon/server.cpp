@@ -7,6 +7,7 @@
 #include <chrono>
 #include <deque>
 #include <future>
+#include <thread>
 
 #include "log.hpp"
 #include "wire/frame.hpp"
@@ -39,6 +40,7 @@ std::optional<wire::Error> check_request_keys(const json& req, const std::string
       {"status", {}},
       {"record", {"event"}},
       {"hints", {"request"}},
+      {"rebuild", {}},
   };
   const auto it = kFields.find(op);
   if (it == kFields.end()) return std::nullopt;
@@ -154,12 +156,13 @@ class Session : public std::enable_shared_from_this<Session> {
       if (op == "status") return on_status(id);
       if (op == "record") return on_record(id, req);
       if (op == "hints") return on_hints(id, req, started);
+      if (op == "rebuild") return on_rebuild(id);
     } catch (const std::exception& e) {
       REGULARS_LOG(err, "request failed", ({{"session", id_}, {"op", op}, {"error", e.what()}}));
       return send(error_response(id, wire::ErrorCode::internal, "", "regularsd could not complete the request; see its log"));
     }
     send(error_response(id, wire::ErrorCode::unknown_op, "op",
-                        "unknown op '" + op.substr(0, 32) + "'; known: hello, ping, status, record, hints"));
+                        "unknown op '" + op.substr(0, 32) + "'; known: hello, ping, status, record, hints, rebuild"));
   }
 
   void on_hello(const json& id, const json& req) {
@@ -199,6 +202,8 @@ class Session : public std::enable_shared_from_this<Session> {
           REGULARS_LOG(debug, "recorded", ({{"session", self->id_}, {"customer", r.customer_id}, {"tag", tag},
                                             {"duplicate", r.duplicate}}));
           self->send(ok_response(id, {{"seq", r.seq}, {"duplicate", r.duplicate}}));
+        } else if (r.refused) {
+          self->send(error_response(id, wire::ErrorCode::invalid_event, "event", r.error));
         } else if (r.error == "shutting_down") {
           self->send(error_response(id, wire::ErrorCode::shutting_down, "", "regularsd is stopping; retry shortly"));
         } else {
@@ -211,6 +216,29 @@ class Session : public std::enable_shared_from_this<Session> {
         }
       });
     });
+  }
+
+  void on_rebuild(const json& id) {
+    // A rebuild replays the whole log: run it away from the I/O threads and answer when done.
+    ++in_flight_;
+    std::thread([self = shared_from_this(), id] {
+      json response;
+      try {
+        const RebuildReport r = self->server_.store().rebuild();
+        json diffs = json::object();
+        for (const auto& [table, n] : r.differences) diffs[table] = n;
+        response = ok_response(id, {{"events", r.events}, {"customers", r.customers}, {"identical", r.identical()},
+                                    {"differences", std::move(diffs)}});
+        REGULARS_LOG(info, "rebuild", ({{"events", r.events}, {"identical", r.identical()}}));
+      } catch (const std::exception& e) {
+        REGULARS_LOG(err, "rebuild failed", ({{"error", e.what()}}));
+        response = error_response(id, wire::ErrorCode::internal, "", std::string("rebuild failed: ") + e.what());
+      }
+      asio::post(self->socket_.get_executor(), [self, response = std::move(response)] {
+        --self->in_flight_;
+        self->send(response);
+      });
+    }).detach();
   }
 
   void on_hints(const json& id, const json& req, std::chrono::steady_clock::time_point started) {

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "log.hpp"
+#include "projector.hpp"
 #include "wire/json_text.hpp"
 #include "wire/validate.hpp"
 
@@ -40,6 +41,14 @@ PreparedEvent prepare_event(const json& event, const IdentityKey& key) {
   p.body = event;
   p.body.erase("customer");  // the raw identifier never reaches the log
   p.body["customer_kind"] = p.id_kind;
+  // Link and merge name a second identifier: the log keeps its keyed hash only.
+  for (const char* field : {"identifier", "other"}) {
+    if (!p.body.contains(field)) continue;
+    const auto& id = event.at(field);
+    const std::string kind = id.at("kind").get<std::string>();
+    p.body[field] = {{"kind", kind},
+                   {"hash", to_hex(key.hash(kind, wire::normalize_identifier(kind, id.at("value").get<std::string>())))}};
+  }
   return p;
 }
 
@@ -72,7 +81,7 @@ void Store::submit(PreparedEvent event, Completion done) {
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
-      queue_.push_back(Job{std::move(event), std::move(done)});
+      queue_.push_back(Job{std::move(event), std::move(done), nullptr});
       cv_.notify_one();
       return;
     }
@@ -91,8 +100,11 @@ void Store::writer_loop() {
       const std::size_t n = std::min<std::size_t>(queue_.size(), static_cast<std::size_t>(options_.group_commit_max));
       batch.clear();
       for (std::size_t i = 0; i < n; ++i) {
+        // A task runs alone: it ends the batch before it, or is a batch of its own.
+        if (queue_.front().task && !batch.empty()) break;
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
+        if (batch.back().task) break;
       }
     }
     commit_batch(batch);
@@ -100,16 +112,26 @@ void Store::writer_loop() {
 }
 
 void Store::commit_batch(std::vector<Job>& batch) {
+  // Maintenance tasks (rebuild) run alone, outside any event transaction.
+  if (batch.size() == 1 && batch.front().task) {
+    batch.front().task();
+    return;
+  }
   std::vector<WriteResult> results(batch.size());
   Db& db = *writer_db_;
   try {
     db.exec("BEGIN IMMEDIATE");
     for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].task) continue;
       // A savepoint per event: one failing event does not take its neighbours down with it.
       db.exec("SAVEPOINT ev");
       try {
         results[i] = apply(batch[i].event);
         db.exec("RELEASE ev");
+      } catch (const Refused& e) {
+        db.exec("ROLLBACK TO ev");
+        db.exec("RELEASE ev");
+        results[i] = WriteResult{false, false, 0, 0, e.what(), true};
       } catch (const std::exception& e) {
         db.exec("ROLLBACK TO ev");
         db.exec("RELEASE ev");
@@ -126,7 +148,8 @@ void Store::commit_batch(std::vector<Job>& batch) {
     REGULARS_LOG(err, "commit failed", ({{"error", e.what()}, {"events", batch.size()}}));
     for (auto& r : results) r = WriteResult{false, false, 0, 0, std::string("commit failed: ") + e.what()};
   }
-  for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+  for (std::size_t i = 0; i < batch.size(); ++i)
+    if (!batch[i].task) batch[i].done(std::move(results[i]));
 }
 
 std::vector<WriteResult> Store::apply_now(std::vector<PreparedEvent> events) {
@@ -161,87 +184,120 @@ WriteResult Store::apply(const PreparedEvent& e) {
       return r;
     }
   }
-  // Resolve or enrol the customer.
-  {
-    Stmt& s = db.cached("SELECT customer_id FROM identifiers WHERE kind=? AND hash=?");
-    s.bind(1, e.id_kind).bind_blob(2, e.id_hash.data(), e.id_hash.size());
-    if (s.step()) r.customer_id = s.i64(0);
-    s.reset();
-  }
-  if (r.customer_id == 0) {
-    db.cached("INSERT INTO customers(created_ms) VALUES(?)").bind(1, e.time_ms).run();
-    r.customer_id = db.last_insert_rowid();
-    db.cached("INSERT INTO identifiers(kind, hash, customer_id, created_ms) VALUES(?,?,?,?)")
-        .bind(1, e.id_kind)
-        .bind_blob(2, e.id_hash.data(), e.id_hash.size())
-        .bind(3, r.customer_id)
-        .bind(4, e.time_ms)
-        .run();
-  }
   {
     Stmt& s = db.cached(
-        "INSERT INTO events(event_id, type, customer_id, time_ms, store, terminal, cashier, touchpoint, body) "
-        "VALUES(?,?,?,?,?,?,?,?,?)");
-    s.bind(1, e.event_id).bind(2, e.type).bind(3, r.customer_id).bind(4, e.time_ms);
-    bind_opt(s, 5, opt_str(e.body, "store"));
-    bind_opt(s, 6, opt_str(e.body, "terminal"));
-    bind_opt(s, 7, opt_str(e.body, "cashier"));
-    bind_opt(s, 8, opt_str(e.body, "touchpoint"));
-    s.bind(9, wire::dump_json(e.body));
+        "INSERT INTO events(event_id, type, customer_id, time_ms, store, terminal, cashier, touchpoint, body, id_kind, id_hash) "
+        "VALUES(?,?,0,?,?,?,?,?,?,?,?)");
+    s.bind(1, e.event_id).bind(2, e.type).bind(3, e.time_ms);
+    bind_opt(s, 4, opt_str(e.body, "store"));
+    bind_opt(s, 5, opt_str(e.body, "terminal"));
+    bind_opt(s, 6, opt_str(e.body, "cashier"));
+    bind_opt(s, 7, opt_str(e.body, "touchpoint"));
+    s.bind(8, wire::dump_json(e.body)).bind(9, e.id_kind).bind_blob(10, e.id_hash.data(), e.id_hash.size());
     s.run();
     r.seq = db.last_insert_rowid();
   }
-
-  if (e.type == "purchase") {
-    // One visit; each distinct item counts once per visit.
-    std::map<std::string, std::pair<double, std::string>> per_sku;  // sku -> (qty, name)
-    double spend = 0;
-    for (const auto& line : e.body.at("lines")) {
-      const double qty = line.contains("qty") ? line["qty"].get<double>() : 1.0;
-      const std::int64_t price = line.contains("unit_price") ? line["unit_price"].get<std::int64_t>() : 0;
-      spend += qty * static_cast<double>(price);
-      auto& slot = per_sku[line.at("sku").get<std::string>()];
-      slot.first += qty;
-      if (line.contains("name")) slot.second = line["name"].get<std::string>();
-    }
-    db.cached(
-          "UPDATE customers SET visits=visits+1, spend=spend+?1, "
-          "first_seen_ms=min(coalesce(first_seen_ms, ?1), ?2), last_seen_ms=max(coalesce(last_seen_ms, ?2), ?2) "
-          "WHERE id=?3")
-        .bind(1, static_cast<std::int64_t>(std::llround(spend)))
-        .bind(2, e.time_ms)
-        .bind(3, r.customer_id)
-        .run();
-    Stmt& ci = db.cached(
-        "INSERT INTO customer_items(customer_id, sku, baskets, qty, first_ms, last_ms) VALUES(?1,?2,1,?3,?4,?4) "
-        "ON CONFLICT(customer_id, sku) DO UPDATE SET baskets=baskets+1, qty=qty+excluded.qty, "
-        "first_ms=min(first_ms, excluded.first_ms), last_ms=max(last_ms, excluded.last_ms)");
-    Stmt& it = db.cached(
-        "INSERT INTO items(sku, name, baskets, qty, last_ms) VALUES(?1,?2,1,?3,?4) "
-        "ON CONFLICT(sku) DO UPDATE SET baskets=baskets+1, qty=qty+excluded.qty, "
-        "name=coalesce(excluded.name, name), last_ms=max(last_ms, excluded.last_ms)");
-    for (const auto& [sku, v] : per_sku) {
-      ci.reset();
-      ci.bind(1, r.customer_id).bind(2, sku).bind(3, v.first).bind(4, e.time_ms).run();
-      it.reset();
-      it.bind(1, sku);
-      bind_opt(it, 2, v.second);
-      it.bind(3, v.first).bind(4, e.time_ms).run();
-    }
-  } else if (e.type == "consent") {
-    // The latest consent by event time wins, whatever order events arrive in (spool replays).
-    const auto& purposes = e.body.at("purposes");
-    Stmt& s = db.cached(
-        "UPDATE customers SET "
-        "consent_remember = CASE WHEN ?1 IS NOT NULL AND (consent_ms IS NULL OR ?3 >= consent_ms) THEN ?1 ELSE consent_remember END, "
-        "consent_personalize = CASE WHEN ?2 IS NOT NULL AND (consent_ms IS NULL OR ?3 >= consent_ms) THEN ?2 ELSE consent_personalize END, "
-        "consent_ms = max(coalesce(consent_ms, ?3), ?3) WHERE id=?4");
-    if (purposes.contains("remember")) s.bind(1, std::int64_t{purposes["remember"].get<bool>()});
-    if (purposes.contains("personalize")) s.bind(2, std::int64_t{purposes["personalize"].get<bool>()});
-    s.bind(3, e.time_ms).bind(4, r.customer_id).run();
-  }
+  LoggedEvent logged{r.seq, e.event_id, e.type, e.id_kind, e.id_hash, e.time_ms, e.body};
+  r.customer_id = Projector(db, options_.erase_on_withdrawal).project(logged);
   r.ok = true;
   return r;
+}
+
+void Store::run_on_writer(std::function<void()> fn) {
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false;
+  std::exception_ptr failure;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) throw std::runtime_error("regularsd is stopping");
+    queue_.push_back(Job{PreparedEvent{}, nullptr, [&] {
+                           try {
+                             fn();
+                           } catch (...) {
+                             failure = std::current_exception();
+                           }
+                           std::lock_guard l(m);
+                           done = true;
+                           cv.notify_one();
+                         }});
+    cv_.notify_one();
+  }
+  std::unique_lock lock(m);
+  cv.wait(lock, [&] { return done; });
+  if (failure) std::rethrow_exception(failure);
+}
+
+RebuildReport Store::rebuild() {
+  RebuildReport report;
+  run_on_writer([&] { report = rebuild_now(); });
+  return report;
+}
+
+RebuildReport Store::rebuild_now() {
+  Db& db = *writer_db_;
+  static const std::vector<std::string> kTables{"customers", "identifiers", "customer_items", "items", "customer_categories",
+                                                "member_items", "household", "preferences", "notes"};
+  RebuildReport report;
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    for (const auto& t : kTables) db.exec("CREATE TEMP TABLE stored_" + t + " AS SELECT * FROM main." + t);
+    db.exec("CREATE TEMP TABLE stored_event_customers AS SELECT seq, customer_id FROM main.events");
+    Projector projector(db, options_.erase_on_withdrawal);
+    projector.clear_all();
+    // Read the log in chunks, each fully read before it is projected: projecting updates the
+    // rows just read (their customer), which must not disturb an open scan.
+    std::int64_t after = 0;
+    for (;;) {
+      std::vector<LoggedEvent> chunk;
+      {
+        Stmt events(db.raw(),
+                    "SELECT seq, event_id, type, id_kind, id_hash, time_ms, body FROM events WHERE seq>? ORDER BY seq LIMIT 2000");
+        events.bind(1, after);
+        while (events.step()) {
+          LoggedEvent e;
+          e.seq = events.i64(0);
+          e.event_id = events.text(1);
+          e.type = events.text(2);
+          e.id_kind = events.text(3);
+          const std::string hash = events.text(4);
+          std::copy_n(hash.begin(), std::min(hash.size(), e.id_hash.size()), e.id_hash.begin());
+          e.time_ms = events.i64(5);
+          e.body = nlohmann::json::parse(events.text(6));
+          chunk.push_back(std::move(e));
+        }
+      }
+      if (chunk.empty()) break;
+      after = chunk.back().seq;
+      for (const auto& e : chunk) {
+        projector.project(e);
+        ++report.events;
+      }
+    }
+    auto differing = [&](const std::string& a, const std::string& b) {
+      Stmt s(db.raw(), "SELECT (SELECT count(*) FROM (SELECT * FROM " + a + " EXCEPT SELECT * FROM " + b +
+                           ")) + (SELECT count(*) FROM (SELECT * FROM " + b + " EXCEPT SELECT * FROM " + a + "))");
+      s.step();
+      return s.i64(0);
+    };
+    for (const auto& t : kTables) report.differences.emplace_back(t, differing("main." + t, "temp.stored_" + t));
+    report.differences.emplace_back("events.customer_id",
+                                    differing("(SELECT seq, customer_id FROM main.events)", "temp.stored_event_customers"));
+    {
+      Stmt c(db.raw(), "SELECT count(*) FROM customers");  // finalized before the DROPs below
+      c.step();
+      report.customers = c.i64(0);
+    }
+    for (const auto& t : kTables) db.exec("DROP TABLE temp.stored_" + t);
+    db.exec("DROP TABLE temp.stored_event_customers");
+    db.exec("COMMIT");
+  } catch (...) {
+    db.exec("ROLLBACK");
+    for (const auto& t : kTables) db.exec("DROP TABLE IF EXISTS temp.stored_" + t);
+    db.exec("DROP TABLE IF EXISTS temp.stored_event_customers");
+    throw;
+  }
+  return report;
 }
 
 Db& Store::reader() {
@@ -255,7 +311,9 @@ Db& Store::reader() {
 std::optional<CustomerView> Store::find_customer(const std::string& kind, const IdentifierHash& hash) {
   Stmt& s = reader().cached(
       "SELECT c.id, coalesce(c.first_seen_ms, 0), coalesce(c.last_seen_ms, 0), c.visits, c.spend, "
-      "c.consent_remember, c.consent_personalize "
+      "c.consent_remember, c.consent_personalize, coalesce(c.name, ''), coalesce(c.birthday, ''), "
+      "coalesce(c.anniversary, ''), coalesce(c.language, ''), c.discreet, coalesce(c.do_not_mention, ''), c.returns, "
+      "coalesce(c.weekday_hist, ''), coalesce(c.hour_hist, '') "
       "FROM identifiers i JOIN customers c ON c.id=i.customer_id WHERE i.kind=? AND i.hash=?");
   s.bind(1, kind).bind_blob(2, hash.data(), hash.size());
   if (!s.step()) return std::nullopt;
@@ -267,17 +325,66 @@ std::optional<CustomerView> Store::find_customer(const std::string& kind, const 
   c.spend = s.i64(4);
   if (!s.is_null(5)) c.consent_remember = s.i64(5) != 0;
   if (!s.is_null(6)) c.consent_personalize = s.i64(6) != 0;
+  c.name = s.text(7);
+  c.birthday = s.text(8);
+  c.anniversary = s.text(9);
+  c.language = s.text(10);
+  c.discreet = s.i64(11) != 0;
+  if (const std::string dnm = s.text(12); !dnm.empty())
+    for (const auto& v : nlohmann::json::parse(dnm)) c.do_not_mention.push_back(v.get<std::string>());
+  c.returns = s.i64(13);
+  if (const std::string w = s.text(14); !w.empty()) c.weekday_hist = nlohmann::json::parse(w).get<std::vector<std::int64_t>>();
+  if (const std::string h = s.text(15); !h.empty()) c.hour_hist = nlohmann::json::parse(h).get<std::vector<std::int64_t>>();
   s.reset();
   return c;
 }
 
 std::vector<ItemStat> Store::top_items(std::int64_t customer_id, int limit) {
   Stmt& s = reader().cached(
-      "SELECT ci.sku, coalesce(i.name, ''), ci.baskets, ci.last_ms FROM customer_items ci "
-      "LEFT JOIN items i ON i.sku=ci.sku WHERE ci.customer_id=? ORDER BY ci.baskets DESC, ci.last_ms DESC LIMIT ?");
+      "SELECT ci.sku, coalesce(i.name, ''), ci.baskets, ci.last_ms, ci.first_ms, coalesce(ci.category, ''), ci.returned "
+      "FROM customer_items ci LEFT JOIN items i ON i.sku=ci.sku WHERE ci.customer_id=? "
+      "ORDER BY ci.baskets DESC, ci.last_ms DESC LIMIT ?");
   s.bind(1, customer_id).bind(2, std::int64_t{limit});
   std::vector<ItemStat> out;
-  while (s.step()) out.push_back(ItemStat{s.text(0), s.text(1), s.i64(2), s.i64(3)});
+  while (s.step()) out.push_back(ItemStat{s.text(0), s.text(1), s.i64(2), s.i64(3), s.i64(4), s.text(5), s.f64(6)});
+  return out;
+}
+
+std::vector<MemberTaste> Store::member_tastes(std::int64_t customer_id, int limit) {
+  Stmt& s = reader().cached(
+      "SELECT m.member, m.sku, coalesce(i.name, m.sku), m.baskets FROM member_items m LEFT JOIN items i ON i.sku=m.sku "
+      "WHERE m.customer_id=? ORDER BY m.baskets DESC, m.last_ms DESC LIMIT ?");
+  s.bind(1, customer_id).bind(2, std::int64_t{limit});
+  std::vector<MemberTaste> out;
+  while (s.step()) out.push_back(MemberTaste{s.text(0), s.text(1), s.text(2), s.i64(3)});
+  return out;
+}
+
+std::vector<Preference> Store::preferences(std::int64_t customer_id) {
+  Stmt& s = reader().cached(
+      "SELECT member, key, value, coalesce(said_by, ''), time_ms FROM preferences WHERE customer_id=? "
+      "ORDER BY member, key LIMIT 32");
+  s.bind(1, customer_id);
+  std::vector<Preference> out;
+  while (s.step()) out.push_back(Preference{s.text(0), s.text(1), s.text(2), s.text(3), s.i64(4)});
+  return out;
+}
+
+std::vector<Note> Store::recent_notes(std::int64_t customer_id, int limit) {
+  Stmt& s = reader().cached(
+      "SELECT text, coalesce(cashier, ''), time_ms FROM notes WHERE customer_id=? ORDER BY time_ms DESC LIMIT ?");
+  s.bind(1, customer_id).bind(2, std::int64_t{limit});
+  std::vector<Note> out;
+  while (s.step()) out.push_back(Note{s.text(0), s.text(1), s.i64(2)});
+  return out;
+}
+
+std::vector<HouseholdMember> Store::household(std::int64_t customer_id) {
+  Stmt& s = reader().cached(
+      "SELECT member, coalesce(name, ''), coalesce(birthday, '') FROM household WHERE customer_id=? ORDER BY member LIMIT 16");
+  s.bind(1, customer_id);
+  std::vector<HouseholdMember> out;
+  while (s.step()) out.push_back(HouseholdMember{s.text(0), s.text(1), s.text(2)});
   return out;
 }
 
@@ -285,7 +392,7 @@ std::vector<ItemStat> Store::popular_items(int limit) {
   Stmt& s = reader().cached("SELECT sku, coalesce(name, ''), baskets, last_ms FROM items ORDER BY baskets DESC LIMIT ?");
   s.bind(1, std::int64_t{limit});
   std::vector<ItemStat> out;
-  while (s.step()) out.push_back(ItemStat{s.text(0), s.text(1), s.i64(2), s.i64(3)});
+  while (s.step()) out.push_back(ItemStat{s.text(0), s.text(1), s.i64(2), s.i64(3), 0, "", 0});
   return out;
 }
 

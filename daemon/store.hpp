@@ -37,6 +37,19 @@ struct WriteResult {
   std::int64_t customer_id = 0;
   std::int64_t seq = 0;
   std::string error;
+  bool refused = false;    // the event contradicts what is stored (error says why); nothing changed
+};
+
+// What `rebuild` found: rows per projection table that differed from the stored state.
+struct RebuildReport {
+  std::int64_t events = 0;
+  std::int64_t customers = 0;
+  std::vector<std::pair<std::string, std::int64_t>> differences;  // (table, differing rows)
+  bool identical() const {
+    for (const auto& [_, n] : differences)
+      if (n != 0) return false;
+    return true;
+  }
 };
 
 // Builds a PreparedEvent from a validated event.
@@ -50,6 +63,11 @@ struct CustomerView {
   std::int64_t spend = 0;
   std::optional<bool> consent_remember;
   std::optional<bool> consent_personalize;
+  std::string name, birthday, anniversary, language;
+  bool discreet = false;
+  std::vector<std::string> do_not_mention;
+  std::int64_t returns = 0;
+  std::vector<std::int64_t> weekday_hist, hour_hist;
 };
 
 struct ItemStat {
@@ -57,6 +75,30 @@ struct ItemStat {
   std::string name;
   std::int64_t baskets = 0;
   std::int64_t last_ms = 0;
+  std::int64_t first_ms = 0;
+  std::string category;
+  double returned = 0;
+};
+
+struct MemberTaste {
+  std::string member;
+  std::string sku;
+  std::string name;
+  std::int64_t baskets = 0;
+};
+
+struct Preference {
+  std::string member, key, value, said_by;
+  std::int64_t time_ms = 0;
+};
+
+struct Note {
+  std::string text, cashier;
+  std::int64_t time_ms = 0;
+};
+
+struct HouseholdMember {
+  std::string member, name, birthday;
 };
 
 struct StoreStats {
@@ -69,6 +111,7 @@ class Store {
  public:
   struct Options {
     int group_commit_max = 1024;
+    bool erase_on_withdrawal = true;  // config privacy.on_remember_withdrawn
   };
   // Opens (creating and migrating) DIR/regulars.db and starts the writer.
   Store(const std::string& data_dir, Options options);
@@ -89,7 +132,15 @@ class Store {
   std::optional<CustomerView> find_customer(const std::string& kind, const IdentifierHash& hash);
   std::vector<ItemStat> top_items(std::int64_t customer_id, int limit);
   std::vector<ItemStat> popular_items(int limit);
+  std::vector<MemberTaste> member_tastes(std::int64_t customer_id, int limit);
+  std::vector<Preference> preferences(std::int64_t customer_id);
+  std::vector<Note> recent_notes(std::int64_t customer_id, int limit);
+  std::vector<HouseholdMember> household(std::int64_t customer_id);
   StoreStats stats();
+
+  // Recomputes every projection from the event log (on the writer thread, in one transaction)
+  // and reports where the result differs from what was stored. The rebuilt state is kept.
+  RebuildReport rebuild();
 
   const std::string& path() const noexcept { return path_; }
   std::uint64_t commits() const noexcept { return commits_.load(); }
@@ -98,10 +149,13 @@ class Store {
   struct Job {
     PreparedEvent event;
     Completion done;
+    std::function<void()> task;  // instead of an event: work that needs the writer connection
   };
   void writer_loop();
   void commit_batch(std::vector<Job>& batch);
   WriteResult apply(const PreparedEvent& e);
+  RebuildReport rebuild_now();
+  void run_on_writer(std::function<void()> fn);
   Db& reader();
 
   std::string path_;

@@ -27,7 +27,7 @@ class CtlClient {
     if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
       throw std::runtime_error("cannot reach regularsd at " + path + ": " + std::strerror(errno) +
                                " (is it running? is --data-dir or --socket right?)");
-    timeval tv{10, 0};
+    timeval tv{600, 0};  // a rebuild of a large store takes a while
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     call({{"op", "hello"}, {"protocol", regulars::wire::kProtocolVersion}, {"client", "regularsctl"}});
   }
@@ -78,6 +78,8 @@ int main(int argc, char** argv) {
   auto* status = app.add_subcommand("status", "Show whether regularsd answers, and what its store holds");
   bool as_json = false;
   status->add_flag("--json", as_json, "Print the answer as JSON");
+  auto* rebuild = app.add_subcommand("rebuild",
+                                     "Recompute every projection from the event log and compare with what was stored");
   CLI11_PARSE(app, argc, argv);
   if (socket.empty()) socket = data_dir + "/regularsd.sock";
 
@@ -93,6 +95,18 @@ int main(int argc, char** argv) {
                   << "  customers  " << st["customers"] << "\n"
                   << "  items      " << st["items"] << "\n";
       }
+    }
+    if (*rebuild) {
+      std::cerr << "rebuilding projections from the event log...\n";
+      const json r = client.call({{"op", "rebuild"}});
+      std::cout << "replayed " << r["events"] << " events into " << r["customers"] << " customers\n";
+      for (const auto& [table, n] : r["differences"].items())
+        std::cout << "  " << table << std::string(table.size() < 22 ? 22 - table.size() : 1, ' ')
+                  << (n.get<long long>() == 0 ? "identical" : std::to_string(n.get<long long>()) + " rows differed (rebuilt)")
+                  << "\n";
+      std::cout << (r["identical"].get<bool>() ? "projections match the event log\n"
+                                               : "projections differed from the event log and were rebuilt\n");
+      return r["identical"].get<bool>() ? 0 : 3;
     }
   } catch (const std::exception& e) {
     std::cerr << "regularsctl: " << e.what() << "\n";

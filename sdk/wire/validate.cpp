@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <vector>
 
 namespace regulars::wire {
 namespace {
@@ -13,7 +14,9 @@ namespace {
 using nlohmann::json;
 
 constexpr std::array<std::string_view, 5> kIdentifierKinds{"card", "phone", "email", "app", "payment_token"};
-constexpr std::array<std::string_view, 2> kEventTypes{"purchase", "consent"};
+constexpr std::array<std::string_view, 8> kEventTypes{"purchase", "return",  "consent", "preference",
+                                                     "note",     "profile", "link",    "merge"};
+constexpr std::string_view kEventTypeList = "purchase, return, consent, preference, note, profile, link, merge";
 
 constexpr std::size_t kMaxIdentifierBytes = 256;
 constexpr std::size_t kMaxLines = 1000;
@@ -54,12 +57,14 @@ std::optional<Error> check_token(const json& obj, std::string_view key, const st
 }
 
 // Free text shown to people: UTF-8, no control characters, bounded, never a card number.
-std::optional<Error> check_text(const json& value, const std::string& field, std::size_t max, ErrorCode code) {
+// SKUs skip the card check (guard_card=false): a 13-digit EAN barcode passes Luhn one time in ten.
+std::optional<Error> check_text(const json& value, const std::string& field, std::size_t max, ErrorCode code,
+                                bool guard_card = true) {
   if (!value.is_string()) return invalid(code, field, "must be a string");
   const auto& s = value.get_ref<const std::string&>();
   if (s.empty() || s.size() > max) return invalid(code, field, "must be 1 to " + std::to_string(max) + " bytes");
   if (has_control_chars(s)) return invalid(code, field, "must not contain control characters");
-  if (contains_card_number(s))
+  if (guard_card && contains_card_number(s))
     return invalid(ErrorCode::card_number_refused, field,
                    "looks like a payment card number; card numbers are never stored");
   return std::nullopt;
@@ -87,7 +92,7 @@ std::optional<Error> validate_purchase(const json& event, const std::string& pat
     if (auto e = refuse_unknown_keys(line, lp, {"sku", "name", "qty", "unit_price", "for", "category"}, code)) return e;
     const auto sku = line.find("sku");
     if (sku == line.end()) return invalid(code, lp + ".sku", "is required");
-    if (auto e = check_text(*sku, lp + ".sku", 64, code)) return e;
+    if (auto e = check_text(*sku, lp + ".sku", 64, code, /*guard_card=*/false)) return e;
     if (const auto n = line.find("name"); n != line.end())
       if (auto e = check_text(*n, lp + ".name", 200, code)) return e;
     if (const auto c = line.find("category"); c != line.end())
@@ -237,24 +242,130 @@ std::optional<Error> validate_customer(const json& customer, const std::string& 
   return std::nullopt;
 }
 
+namespace {
+
+// "MM-DD" or "YYYY-MM-DD": birthdays and anniversaries, with or without the year.
+bool is_month_day(const std::string& s) {
+  const std::string md = s.size() == 10 && s[4] == '-' ? s.substr(5) : s;
+  if (s.size() == 10 && !std::all_of(s.begin(), s.begin() + 4, [](char c) { return c >= '0' && c <= '9'; })) return false;
+  if (md.size() != 5 || md[2] != '-') return false;
+  bool ok = true;
+  const int m = parse_digits(md, 0, 2, ok);
+  const int d = parse_digits(md, 3, 2, ok);
+  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return ok && m >= 1 && m <= 12 && d >= 1 && d <= kDays[m - 1];
+}
+
+std::optional<Error> check_key(const json& value, const std::string& field, ErrorCode code) {
+  const bool ok = value.is_string() && !value.get_ref<const std::string&>().empty() &&
+                  value.get_ref<const std::string&>().size() <= 32 &&
+                  std::all_of(value.get_ref<const std::string&>().begin(), value.get_ref<const std::string&>().end(),
+                              [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+  if (!ok) return invalid(code, field, "must be 1 to 32 of a-z, 0-9 and _ (for example bag, milk, allergy)");
+  return std::nullopt;
+}
+
+std::optional<Error> validate_preference(const json& event, const std::string& path) {
+  constexpr auto code = ErrorCode::invalid_event;
+  const auto key = event.find("key");
+  if (key == event.end()) return invalid(code, path + ".key", "is required");
+  if (auto e = check_key(*key, path + ".key", code)) return e;
+  const auto value = event.find("value");
+  if (value == event.end()) return invalid(code, path + ".value", "is required (null removes the preference)");
+  if (!value->is_null())
+    if (auto e = check_text(*value, path + ".value", 200, code)) return e;
+  if (const auto f = event.find("for"); f != event.end())
+    if (auto e = check_text(*f, path + ".for", 64, code)) return e;
+  if (const auto by = event.find("said_by"); by != event.end()) {
+    const bool ok = by->is_string() && (*by == "customer" || *by == "cashier" || *by == "family");
+    if (!ok) return invalid(code, path + ".said_by", "must be customer, cashier or family");
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> validate_profile(const json& event, const std::string& path) {
+  constexpr auto code = ErrorCode::invalid_event;
+  bool any = false;
+  if (const auto n = event.find("name"); n != event.end()) {
+    any = true;
+    if (!n->is_null())
+      if (auto e = check_text(*n, path + ".name", 64, code)) return e;
+  }
+  for (const char* key : {"birthday", "anniversary"}) {
+    const auto it = event.find(key);
+    if (it == event.end()) continue;
+    any = true;
+    if (!it->is_null() && !(it->is_string() && is_month_day(it->get<std::string>())))
+      return invalid(code, path + "." + key, "must be MM-DD or YYYY-MM-DD (or null to remove)");
+  }
+  if (const auto l = event.find("language"); l != event.end()) {
+    any = true;
+    const bool ok = l->is_null() || (l->is_string() && l->get_ref<const std::string&>().size() >= 2 &&
+                                     l->get_ref<const std::string&>().size() <= 8 &&
+                                     std::all_of(l->get_ref<const std::string&>().begin(),
+                                                 l->get_ref<const std::string&>().end(),
+                                                 [](char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '-'; }));
+    if (!ok) return invalid(code, path + ".language", "must be a language tag such as en, fa or ar");
+  }
+  if (const auto d = event.find("discreet"); d != event.end()) {
+    any = true;
+    if (!d->is_boolean()) return invalid(code, path + ".discreet", "must be true or false");
+  }
+  if (const auto dnm = event.find("do_not_mention"); dnm != event.end()) {
+    any = true;
+    if (!dnm->is_array() || dnm->size() > 32)
+      return invalid(code, path + ".do_not_mention", "must be an array of at most 32 topics (SKUs, categories, preference keys, household members or hint kinds)");
+    for (std::size_t i = 0; i < dnm->size(); ++i)
+      if (auto e = check_text((*dnm)[i], path + ".do_not_mention[" + std::to_string(i) + "]", 64, code)) return e;
+  }
+  if (const auto hh = event.find("household"); hh != event.end()) {
+    any = true;
+    if (!hh->is_array() || hh->size() > 16) return invalid(code, path + ".household", "must be an array of at most 16 members");
+    for (std::size_t i = 0; i < hh->size(); ++i) {
+      const json& m = (*hh)[i];
+      const std::string mp = path + ".household[" + std::to_string(i) + "]";
+      if (!m.is_object()) return invalid(code, mp, "must be an object {\"member\": \"son\", ...}");
+      if (auto e = refuse_unknown_keys(m, mp, {"member", "name", "birthday"}, code)) return e;
+      const auto member = m.find("member");
+      if (member == m.end()) return invalid(code, mp + ".member", "is required");
+      if (auto e = check_text(*member, mp + ".member", 64, code)) return e;
+      if (const auto n = m.find("name"); n != m.end())
+        if (auto e = check_text(*n, mp + ".name", 64, code)) return e;
+      if (const auto b = m.find("birthday"); b != m.end())
+        if (!(b->is_string() && is_month_day(b->get<std::string>())))
+          return invalid(code, mp + ".birthday", "must be MM-DD or YYYY-MM-DD");
+    }
+  }
+  if (!any)
+    return invalid(code, path, "a profile event needs at least one of name, birthday, anniversary, language, discreet, do_not_mention, household");
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<Error> validate_event(const json& event, const std::string& path) {
   constexpr auto code = ErrorCode::invalid_event;
   if (!event.is_object()) return invalid(code, path, "must be a JSON object");
   const auto type = event.find("type");
   if (type == event.end() || !type->is_string())
-    return invalid(code, path + ".type", "is required: one of purchase, consent");
+    return invalid(code, path + ".type", "is required: one of " + std::string(kEventTypeList));
   const auto& t = type->get_ref<const std::string&>();
   if (std::find(kEventTypes.begin(), kEventTypes.end(), t) == kEventTypes.end())
-    return invalid(code, path + ".type", "unknown event type '" + t.substr(0, 32) + "'; known: purchase, consent");
+    return invalid(code, path + ".type", "unknown event type '" + t.substr(0, 32) + "'; known: " + std::string(kEventTypeList));
 
-  if (t == "purchase") {
-    if (auto e = refuse_unknown_keys(event, path, {"type", "event_id", "time", "store", "terminal", "cashier",
-                                                   "touchpoint", "customer", "lines", "currency"}, code))
-      return e;
-  } else {
-    if (auto e = refuse_unknown_keys(event, path, {"type", "event_id", "time", "store", "terminal", "cashier",
-                                                   "touchpoint", "customer", "purposes"}, code))
-      return e;
+  // Fields every event may carry, then each type's own.
+  static const std::vector<std::string_view> kCommon{"type", "event_id", "time", "store", "terminal", "cashier", "touchpoint", "customer"};
+  std::vector<std::string_view> own;
+  if (t == "purchase" || t == "return") own = {"lines", "currency"};
+  else if (t == "consent") own = {"purposes"};
+  else if (t == "preference") own = {"key", "value", "for", "said_by"};
+  else if (t == "note") own = {"text"};
+  else if (t == "profile") own = {"name", "birthday", "anniversary", "language", "discreet", "do_not_mention", "household"};
+  else if (t == "link") own = {"identifier"};
+  else if (t == "merge") own = {"other"};
+  for (const auto& [key, _] : event.items()) {
+    if (std::find(kCommon.begin(), kCommon.end(), key) == kCommon.end() && std::find(own.begin(), own.end(), key) == own.end())
+      return invalid(code, path + "." + key, "is not a known field of a " + t + " event");
   }
   if (auto e = check_token(event, "event_id", path, 128, true, code)) return e;
   if (auto e = check_token(event, "store", path, 64, false, code)) return e;
@@ -275,14 +386,30 @@ std::optional<Error> validate_event(const json& event, const std::string& path) 
   if (customer == event.end()) return invalid(code, path + ".customer", "is required");
   if (auto e = validate_customer(*customer, path + ".customer")) return e;
 
-  if (t == "purchase") return validate_purchase(event, path);
-  return validate_consent(event, path);
+  if (t == "purchase" || t == "return") return validate_purchase(event, path);
+  if (t == "consent") return validate_consent(event, path);
+  if (t == "preference") return validate_preference(event, path);
+  if (t == "profile") return validate_profile(event, path);
+  if (t == "note") {
+    const auto text = event.find("text");
+    if (text == event.end()) return invalid(code, path + ".text", "is required");
+    return check_text(*text, path + ".text", 500, code);
+  }
+  const char* other_key = t == "link" ? "identifier" : "other";
+  const auto other = event.find(other_key);
+  if (other == event.end()) return invalid(code, path + "." + other_key, "is required");
+  if (auto e = validate_customer(*other, path + "." + other_key)) return e;
+  if ((*other)["kind"] == (*customer)["kind"] &&
+      normalize_identifier((*other)["kind"].get<std::string>(), (*other)["value"].get<std::string>()) ==
+          normalize_identifier((*customer)["kind"].get<std::string>(), (*customer)["value"].get<std::string>()))
+    return invalid(code, path + "." + other_key, "names the same identifier as customer");
+  return std::nullopt;
 }
 
 std::optional<Error> validate_hints_request(const json& request, const std::string& path) {
   constexpr auto code = ErrorCode::invalid_request;
   if (!request.is_object()) return invalid(code, path, "must be a JSON object");
-  if (auto e = refuse_unknown_keys(request, path, {"customer", "basket", "locale", "max_hints", "max_predictions"}, code))
+  if (auto e = refuse_unknown_keys(request, path, {"customer", "basket", "locale", "max_hints", "max_predictions", "discreet", "time"}, code))
     return e;
   const auto customer = request.find("customer");
   if (customer == request.end()) return invalid(code, path + ".customer", "is required");
@@ -300,7 +427,7 @@ std::optional<Error> validate_hints_request(const json& request, const std::stri
       if (auto e = refuse_unknown_keys(item, ip, {"sku", "name", "qty"}, code)) return e;
       const auto sku = item.find("sku");
       if (sku == item.end()) return invalid(code, ip + ".sku", "is required");
-      if (auto e = check_text(*sku, ip + ".sku", 64, code)) return e;
+      if (auto e = check_text(*sku, ip + ".sku", 64, code, /*guard_card=*/false)) return e;
     }
   }
   if (const auto locale = request.find("locale"); locale != request.end()) {
@@ -311,6 +438,11 @@ std::optional<Error> validate_hints_request(const json& request, const std::stri
                                 [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; });
     if (!ok) return invalid(code, path + ".locale", "must be a language tag such as en, fa or ar");
   }
+  if (const auto d = request.find("discreet"); d != request.end() && !d->is_boolean())
+    return invalid(code, path + ".discreet", "must be true or false");
+  if (const auto t = request.find("time"); t != request.end())
+    if (!t->is_string() || !parse_time_ms(t->get_ref<const std::string&>()))
+      return invalid(code, path + ".time", "must be an RFC 3339 time such as 2026-11-23T10:15:00Z");
   for (const auto& [key, max] : {std::pair{"max_hints", 20}, std::pair{"max_predictions", 50}}) {
     const auto it = request.find(key);
     if (it == request.end()) continue;

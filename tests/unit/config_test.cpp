@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 #include <variant>
 
@@ -91,9 +92,12 @@ TEST(ParseConfigText, UnknownKeysAreNamed) {
 }
 
 struct ConfigCase {
+  const char* name;
   const char* text;
   const char* field;
 };
+// Names the case in test listings (ctest shows the parameter), instead of its bytes.
+void PrintTo(const ConfigCase& c, std::ostream* os) { *os << c.name; }
 
 class ConfigWrongValues : public ::testing::TestWithParam<ConfigCase> {};
 
@@ -106,26 +110,27 @@ TEST_P(ConfigWrongValues, NameTheKey) {
 INSTANTIATE_TEST_SUITE_P(
     ParseConfigText, ConfigWrongValues,
     ::testing::Values(
-        ConfigCase{R"({"io_threads": "4"})", "io_threads"},
-        ConfigCase{R"({"io_threads": 0})", "io_threads"},
-        ConfigCase{R"({"io_threads": 2.5})", "io_threads"},
-        ConfigCase{R"({"data_dir": 7})", "data_dir"},
-        ConfigCase{R"({"data_dir": ""})", "data_dir"},
-        ConfigCase{R"({"limits": 5})", "limits"},
-        ConfigCase{R"({"limits": {"max_depth": 2}})", "limits.max_depth"},
-        ConfigCase{R"({"limits": {"max_depth": 100000}})", "limits.max_depth"},
-        ConfigCase{R"({"limits": {"max_frame_bytes": 100}})", "limits.max_frame_bytes"},
-        ConfigCase{R"({"limits": {"max_frame_bytes": 4294967296}})", "limits.max_frame_bytes"},
-        ConfigCase{R"({"limits": {"max_frame_bytes": "1M"}})", "limits.max_frame_bytes"},
-        ConfigCase{R"({"listen": {"socket_mode": 660}})", "listen.socket_mode"},
-        ConfigCase{R"({"listen": {"socket_mode": "0999"}})", "listen.socket_mode"},
-        ConfigCase{R"({"listen": {"socket_mode": "rw"}})", "listen.socket_mode"},
-        ConfigCase{R"({"listen": {"socket": ["a"]}})", "listen.socket"},
-        ConfigCase{R"({"store": {"group_commit_max": -1}})", "store.group_commit_max"},
-        ConfigCase{R"({"log": {"level": ""}})", "log.level"},
-        ConfigCase{R"({"hints": {"max_hints": 21}})", "hints.max_hints"},
-        ConfigCase{R"({"hints": {"default_locale": null}})", "hints.default_locale"},
-        ConfigCase{R"({"privacy": {"personalize_requires_consent": "yes"}})", "privacy.personalize_requires_consent"}));
+        ConfigCase{"io_threads_string", R"({"io_threads": "4"})", "io_threads"},
+        ConfigCase{"io_threads_zero", R"({"io_threads": 0})", "io_threads"},
+        ConfigCase{"io_threads_fraction", R"({"io_threads": 2.5})", "io_threads"},
+        ConfigCase{"data_dir_number", R"({"data_dir": 7})", "data_dir"},
+        ConfigCase{"data_dir_empty", R"({"data_dir": ""})", "data_dir"},
+        ConfigCase{"limits_not_object", R"({"limits": 5})", "limits"},
+        ConfigCase{"max_depth_low", R"({"limits": {"max_depth": 2}})", "limits.max_depth"},
+        ConfigCase{"max_depth_high", R"({"limits": {"max_depth": 100000}})", "limits.max_depth"},
+        ConfigCase{"max_frame_bytes_low", R"({"limits": {"max_frame_bytes": 100}})", "limits.max_frame_bytes"},
+        ConfigCase{"max_frame_bytes_4g", R"({"limits": {"max_frame_bytes": 4294967296}})", "limits.max_frame_bytes"},
+        ConfigCase{"max_frame_bytes_string", R"({"limits": {"max_frame_bytes": "1M"}})", "limits.max_frame_bytes"},
+        ConfigCase{"socket_mode_number", R"({"listen": {"socket_mode": 660}})", "listen.socket_mode"},
+        ConfigCase{"socket_mode_not_octal", R"({"listen": {"socket_mode": "0999"}})", "listen.socket_mode"},
+        ConfigCase{"socket_mode_letters", R"({"listen": {"socket_mode": "rw"}})", "listen.socket_mode"},
+        ConfigCase{"socket_array", R"({"listen": {"socket": ["a"]}})", "listen.socket"},
+        ConfigCase{"group_commit_negative", R"({"store": {"group_commit_max": -1}})", "store.group_commit_max"},
+        ConfigCase{"log_level_empty", R"({"log": {"level": ""}})", "log.level"},
+        ConfigCase{"max_hints_high", R"({"hints": {"max_hints": 21}})", "hints.max_hints"},
+        ConfigCase{"default_locale_null", R"({"hints": {"default_locale": null}})", "hints.default_locale"},
+        ConfigCase{"consent_string", R"({"privacy": {"personalize_requires_consent": "yes"}})", "privacy.personalize_requires_consent"}),
+    [](const ::testing::TestParamInfo<ConfigCase>& p) { return std::string(p.param.name); });
 
 TEST(ParseConfigText, TopLevelMustBeAnObject) {
   const Error e = error_of(parse_config_text("[1, 2]", Config{}));

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <ostream>
 #include <string>
 
 namespace {
@@ -73,6 +74,8 @@ struct FieldCase {
   const char* field;     // expected Error::field
   ErrorCode code;
 };
+// Names the case in test listings (ctest shows the parameter), instead of its bytes.
+void PrintTo(const FieldCase& c, std::ostream* os) { *os << c.name; }
 
 class PurchaseFieldErrors : public ::testing::TestWithParam<FieldCase> {};
 
@@ -255,4 +258,16 @@ TEST(ValidateHintsRequest, NotAnObject) {
   EXPECT_EQ(err.code, ErrorCode::invalid_request);
 }
 
+}  // namespace
+
+namespace {
+// EAN-13 barcodes are ordinary SKUs; about one in ten passes the Luhn check like a card number.
+TEST(ValidateEvent, BarcodeSkusThatPassLuhnAreAccepted) {
+  ASSERT_TRUE(regulars::wire::contains_card_number("5449000000996"));
+  const auto event = nlohmann::json::parse(R"({"type":"purchase","event_id":"e1","customer":{"kind":"card","value":"4000123"},
+    "lines":[{"sku":"5449000000996","name":"Cola 1.5 l"}]})");
+  EXPECT_FALSE(regulars::wire::validate_event(event).has_value());
+  const auto request = nlohmann::json::parse(R"({"customer":{"kind":"card","value":"4000123"},"basket":[{"sku":"5901234123457"}]})");
+  EXPECT_FALSE(regulars::wire::validate_hints_request(request).has_value());
+}
 }  // namespace

@@ -1,0 +1,356 @@
+#include "projector.hpp"
+
+#include <cmath>
+#include <map>
+#include <utility>
+
+#include "wire/validate.hpp"
+
+namespace regulars::daemon {
+
+using nlohmann::json;
+
+namespace {
+
+// Local weekday (0 = Monday) and hour of an RFC 3339 time, as the till's clock showed it.
+std::pair<int, int> local_weekday_hour(const json& body, std::int64_t utc_ms) {
+  std::int64_t offset_min = 0;
+  if (auto t = body.find("time"); t != body.end() && t->is_string()) {
+    const std::string& s = t->get_ref<const std::string&>();
+    if (s.size() >= 6 && (s[s.size() - 6] == '+' || s[s.size() - 6] == '-')) {
+      offset_min = ((s[s.size() - 5] - '0') * 10 + (s[s.size() - 4] - '0')) * 60 + (s[s.size() - 2] - '0') * 10 +
+                   (s[s.size() - 1] - '0');
+      if (s[s.size() - 6] == '-') offset_min = -offset_min;
+    }
+  }
+  const std::int64_t local_s = utc_ms / 1000 + offset_min * 60;
+  const std::int64_t days = local_s >= 0 ? local_s / 86400 : (local_s - 86399) / 86400;
+  const int weekday = static_cast<int>(((days % 7) + 7 + 3) % 7);  // 1970-01-01 was a Thursday
+  const int hour = static_cast<int>(((local_s % 86400) + 86400) % 86400 / 3600);
+  return {weekday, hour};
+}
+
+json bump(const std::string& text, std::size_t size, std::size_t index) {
+  json hist = text.empty() ? json::array() : json::parse(text);
+  while (hist.size() < size) hist.push_back(0);
+  hist[index] = hist[index].get<std::int64_t>() + 1;
+  return hist;
+}
+
+std::string str_or_empty(const json& body, const char* key) {
+  auto it = body.find(key);
+  return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+std::string to_hex(const IdentifierHash& h) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  for (auto b : h) {
+    s.push_back(kHex[b >> 4]);
+    s.push_back(kHex[b & 0xf]);
+  }
+  return s;
+}
+
+IdentifierHash from_hex(const std::string& hex) {
+  IdentifierHash h{};
+  auto nib = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+  for (std::size_t i = 0; i < h.size() && 2 * i + 1 < hex.size(); ++i)
+    h[i] = static_cast<std::uint8_t>(nib(hex[2 * i]) << 4 | nib(hex[2 * i + 1]));
+  return h;
+}
+
+std::int64_t Projector::lookup(const std::string& kind, const IdentifierHash& hash) {
+  Stmt& s = db_.cached("SELECT customer_id FROM identifiers WHERE kind=? AND hash=?");
+  s.bind(1, kind).bind_blob(2, hash.data(), hash.size());
+  const std::int64_t id = s.step() ? s.i64(0) : 0;
+  s.reset();
+  return id;
+}
+
+std::int64_t Projector::resolve_or_enrol(const LoggedEvent& e) {
+  if (const std::int64_t id = lookup(e.id_kind, e.id_hash)) return id;
+  if (e.type == "merge") throw Refused("merge names a customer that is not known");
+  db_.cached("INSERT INTO customers(created_ms) VALUES(?)").bind(1, e.time_ms).run();
+  const std::int64_t id = db_.last_insert_rowid();
+  db_.cached("INSERT INTO identifiers(kind, hash, customer_id, created_ms) VALUES(?,?,?,?)")
+      .bind(1, e.id_kind)
+      .bind_blob(2, e.id_hash.data(), e.id_hash.size())
+      .bind(3, id)
+      .bind(4, e.time_ms)
+      .run();
+  return id;
+}
+
+void Projector::clear_all() {
+  for (const char* table : {"notes", "preferences", "household", "member_items", "customer_categories",
+                            "customer_items", "items", "identifiers", "customers"})
+    db_.exec(std::string("DELETE FROM ") + table);
+}
+
+std::int64_t Projector::project(const LoggedEvent& e) {
+  const std::int64_t customer = resolve_or_enrol(e);
+  // The log row points at the customer as resolved now (a later merge re-points it).
+  db_.cached("UPDATE events SET customer_id=? WHERE seq=?").bind(1, customer).bind(2, e.seq).run();
+
+  if (e.type == "link") {
+    const auto& other = e.body.at("identifier");
+    const IdentifierHash h = from_hex(other.at("hash").get<std::string>());
+    const std::string kind = other.at("kind").get<std::string>();
+    const std::int64_t owner = lookup(kind, h);
+    if (owner == customer) return customer;
+    if (owner != 0)
+      throw Refused("that identifier already belongs to another customer; if they are the same person, send a merge event");
+    db_.cached("INSERT INTO identifiers(kind, hash, customer_id, created_ms) VALUES(?,?,?,?)")
+        .bind(1, kind)
+        .bind_blob(2, h.data(), h.size())
+        .bind(3, customer)
+        .bind(4, e.time_ms)
+        .run();
+    return customer;
+  }
+  if (e.type == "merge") {
+    const auto& other = e.body.at("other");
+    const std::int64_t from = lookup(other.at("kind").get<std::string>(), from_hex(other.at("hash").get<std::string>()));
+    if (from == 0) throw Refused("merge names an \"other\" customer that is not known");
+    if (from != customer) merge(customer, from, e.seq);
+    return customer;
+  }
+  apply_effects(customer, e);
+  return customer;
+}
+
+void Projector::merge(std::int64_t into, std::int64_t from, std::int64_t merge_seq) {
+  db_.cached("UPDATE identifiers SET customer_id=? WHERE customer_id=?").bind(1, into).bind(2, from).run();
+  db_.cached("UPDATE events SET customer_id=? WHERE customer_id=? AND seq<?").bind(1, into).bind(2, from).bind(3, merge_seq).run();
+  std::int64_t created = 0;
+  {
+    Stmt& s = db_.cached("SELECT min(created_ms) FROM customers WHERE id IN (?, ?)");
+    s.bind(1, into).bind(2, from);
+    if (s.step()) created = s.i64(0);
+    s.reset();
+  }
+  // Drop both customers' projections and replay their combined history in log order: each
+  // event is counted exactly once, whatever the two histories had in common.
+  for (const char* table : {"notes", "preferences", "household", "member_items", "customer_categories", "customer_items"}) {
+    db_.cached(std::string("DELETE FROM ") + table + " WHERE customer_id=?").bind(1, from).run();
+    db_.cached(std::string("DELETE FROM ") + table + " WHERE customer_id=?").bind(1, into).run();
+  }
+  db_.cached("DELETE FROM customers WHERE id=?").bind(1, from).run();
+  db_.cached(
+        "UPDATE customers SET created_ms=?2, first_seen_ms=NULL, last_seen_ms=NULL, visits=0, spend=0, "
+        "consent_remember=NULL, consent_personalize=NULL, consent_ms=NULL, name=NULL, birthday=NULL, anniversary=NULL, "
+        "language=NULL, discreet=0, do_not_mention=NULL, returns=0, returned_value=0, weekday_hist=NULL, hour_hist=NULL "
+        "WHERE id=?1")
+      .bind(1, into)
+      .bind(2, created)
+      .run();
+  // Item popularity counts baskets, not customers, so it is unchanged by a merge; the replay
+  // below must not count those baskets again.
+  Stmt events(db_.raw(),
+              "SELECT seq, event_id, type, time_ms, body FROM events WHERE customer_id=? AND seq<? "
+              "AND type NOT IN ('link', 'merge') ORDER BY seq");
+  events.bind(1, into).bind(2, merge_seq);
+  while (events.step()) {
+    LoggedEvent ev;
+    ev.seq = events.i64(0);
+    ev.event_id = events.text(1);
+    ev.type = events.text(2);
+    ev.time_ms = events.i64(3);
+    ev.body = json::parse(events.text(4));
+    ev.body["_replay"] = true;
+    apply_effects(into, ev);
+  }
+}
+
+void Projector::forget_history(std::int64_t customer, std::int64_t before_seq) {
+  // The customer asked not to be remembered: their shopping history, preferences, notes and
+  // profile go for real (secure_delete is on). The consent records stay: they are the proof of
+  // when and where consent was given and withdrawn.
+  db_.cached("DELETE FROM events WHERE customer_id=? AND seq<? AND type <> 'consent'").bind(1, customer).bind(2, before_seq).run();
+  for (const char* table : {"notes", "preferences", "household", "member_items", "customer_categories", "customer_items"})
+    db_.cached(std::string("DELETE FROM ") + table + " WHERE customer_id=?").bind(1, customer).run();
+  db_.cached(
+        "UPDATE customers SET first_seen_ms=NULL, last_seen_ms=NULL, visits=0, spend=0, name=NULL, birthday=NULL, "
+        "anniversary=NULL, language=NULL, discreet=0, do_not_mention=NULL, returns=0, returned_value=0, "
+        "weekday_hist=NULL, hour_hist=NULL WHERE id=?")
+      .bind(1, customer)
+      .run();
+}
+
+void Projector::apply_effects(std::int64_t customer, const LoggedEvent& e) {
+  const json& b = e.body;
+  if (e.type == "purchase" || e.type == "return") return purchase(customer, e, e.type == "return");
+  if (e.type == "consent") {
+    // The latest consent by event time wins, whatever order events arrive in (spool replays).
+    const auto& purposes = b.at("purposes");
+    Stmt& s = db_.cached(
+        "UPDATE customers SET "
+        "consent_remember = CASE WHEN ?1 IS NOT NULL AND (consent_ms IS NULL OR ?3 >= consent_ms) THEN ?1 ELSE consent_remember END, "
+        "consent_personalize = CASE WHEN ?2 IS NOT NULL AND (consent_ms IS NULL OR ?3 >= consent_ms) THEN ?2 ELSE consent_personalize END, "
+        "consent_ms = max(coalesce(consent_ms, ?3), ?3) WHERE id=?4");
+    if (purposes.contains("remember")) s.bind(1, std::int64_t{purposes["remember"].get<bool>()});
+    if (purposes.contains("personalize")) s.bind(2, std::int64_t{purposes["personalize"].get<bool>()});
+    s.bind(3, e.time_ms).bind(4, customer).run();
+    if (erase_on_withdrawal_ && purposes.contains("remember") && !purposes["remember"].get<bool>() && !b.contains("_replay"))
+      forget_history(customer, e.seq);
+    return;
+  }
+  if (e.type == "preference") {
+    const std::string member = str_or_empty(b, "for");
+    if (b.at("value").is_null()) {
+      db_.cached("DELETE FROM preferences WHERE customer_id=? AND member=? AND key=?")
+          .bind(1, customer).bind(2, member).bind(3, b.at("key").get<std::string>()).run();
+      return;
+    }
+    Stmt& s = db_.cached(
+        "INSERT INTO preferences(customer_id, member, key, value, said_by, cashier, time_ms) VALUES(?,?,?,?,?,?,?) "
+        "ON CONFLICT(customer_id, member, key) DO UPDATE SET value=excluded.value, said_by=excluded.said_by, "
+        "cashier=excluded.cashier, time_ms=excluded.time_ms WHERE excluded.time_ms >= preferences.time_ms");
+    s.bind(1, customer).bind(2, member).bind(3, b.at("key").get<std::string>()).bind(4, b.at("value").get<std::string>());
+    if (b.contains("said_by")) s.bind(5, b["said_by"].get<std::string>()); else s.bind_null(5);
+    if (b.contains("cashier")) s.bind(6, b["cashier"].get<std::string>()); else s.bind_null(6);
+    s.bind(7, e.time_ms).run();
+    if (!member.empty())
+      db_.cached("INSERT INTO household(customer_id, member) VALUES(?,?) ON CONFLICT DO NOTHING").bind(1, customer).bind(2, member).run();
+    return;
+  }
+  if (e.type == "note") {
+    Stmt& s = db_.cached("INSERT INTO notes(seq, customer_id, text, cashier, time_ms) VALUES(?,?,?,?,?)");
+    s.bind(1, e.seq).bind(2, customer).bind(3, b.at("text").get<std::string>());
+    if (b.contains("cashier")) s.bind(4, b["cashier"].get<std::string>()); else s.bind_null(4);
+    s.bind(5, e.time_ms).run();
+    return;
+  }
+  if (e.type == "profile") {
+    auto set_text = [&](const char* key, const char* column) {
+      if (!b.contains(key)) return;
+      Stmt& s = db_.cached(std::string("UPDATE customers SET ") + column + "=? WHERE id=?");
+      if (b[key].is_null()) s.bind_null(1); else s.bind(1, b[key].get<std::string>());
+      s.bind(2, customer).run();
+    };
+    set_text("name", "name");
+    set_text("birthday", "birthday");
+    set_text("anniversary", "anniversary");
+    set_text("language", "language");
+    if (b.contains("discreet"))
+      db_.cached("UPDATE customers SET discreet=? WHERE id=?").bind(1, std::int64_t{b["discreet"].get<bool>()}).bind(2, customer).run();
+    if (b.contains("do_not_mention"))
+      db_.cached("UPDATE customers SET do_not_mention=? WHERE id=?").bind(1, b["do_not_mention"].dump()).bind(2, customer).run();
+    if (b.contains("household")) {
+      for (const auto& m : b["household"]) {
+        Stmt& s = db_.cached(
+            "INSERT INTO household(customer_id, member, name, birthday) VALUES(?,?,?,?) "
+            "ON CONFLICT(customer_id, member) DO UPDATE SET name=coalesce(excluded.name, name), "
+            "birthday=coalesce(excluded.birthday, birthday)");
+        s.bind(1, customer).bind(2, m.at("member").get<std::string>());
+        if (m.contains("name")) s.bind(3, m["name"].get<std::string>()); else s.bind_null(3);
+        if (m.contains("birthday")) s.bind(4, m["birthday"].get<std::string>()); else s.bind_null(4);
+        s.run();
+      }
+    }
+  }
+}
+
+void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_return) {
+  const json& b = e.body;
+  const bool replay = b.contains("_replay");  // a merge re-applying history: the store's counts stand
+  struct Agg {
+    double qty = 0;
+    std::string name, category, member;
+  };
+  std::map<std::string, Agg> per_sku;
+  std::map<std::pair<std::string, std::string>, int> per_member;  // (member, sku)
+  double value = 0;
+  for (const auto& line : b.at("lines")) {
+    const double qty = line.contains("qty") ? line["qty"].get<double>() : 1.0;
+    const std::int64_t price = line.contains("unit_price") ? line["unit_price"].get<std::int64_t>() : 0;
+    value += qty * static_cast<double>(price);
+    const std::string sku = line.at("sku").get<std::string>();
+    auto& a = per_sku[sku];
+    a.qty += qty;
+    if (line.contains("name")) a.name = line["name"].get<std::string>();
+    if (line.contains("category")) a.category = line["category"].get<std::string>();
+    if (line.contains("for")) per_member[{line["for"].get<std::string>(), sku}] = 1;
+  }
+  const auto amount = static_cast<std::int64_t>(std::llround(value));
+
+  if (is_return) {
+    db_.cached("UPDATE customers SET returns=returns+1, returned_value=returned_value+? WHERE id=?")
+        .bind(1, amount).bind(2, customer).run();
+    for (const auto& [sku, a] : per_sku)
+      db_.cached("UPDATE customer_items SET returned=returned+? WHERE customer_id=? AND sku=?")
+          .bind(1, a.qty).bind(2, customer).bind(3, sku).run();
+    return;
+  }
+
+  // One purchase is one visit; each distinct item counts once per visit.
+  std::string weekday_hist, hour_hist;
+  {
+    Stmt& s = db_.cached("SELECT coalesce(weekday_hist, ''), coalesce(hour_hist, '') FROM customers WHERE id=?");
+    s.bind(1, customer);
+    if (s.step()) {
+      weekday_hist = s.text(0);
+      hour_hist = s.text(1);
+    }
+    s.reset();
+  }
+  const auto [weekday, hour] = local_weekday_hour(b, e.time_ms);
+  db_.cached(
+        "UPDATE customers SET visits=visits+1, spend=spend+?1, "
+        "first_seen_ms=min(coalesce(first_seen_ms, ?2), ?2), last_seen_ms=max(coalesce(last_seen_ms, ?2), ?2), "
+        "weekday_hist=?4, hour_hist=?5 WHERE id=?3")
+      .bind(1, amount)
+      .bind(2, e.time_ms)
+      .bind(3, customer)
+      .bind(4, bump(weekday_hist, 7, static_cast<std::size_t>(weekday)).dump())
+      .bind(5, bump(hour_hist, 24, static_cast<std::size_t>(hour)).dump())
+      .run();
+
+  Stmt& ci = db_.cached(
+      "INSERT INTO customer_items(customer_id, sku, baskets, qty, first_ms, last_ms, category) VALUES(?1,?2,1,?3,?4,?4,?5) "
+      "ON CONFLICT(customer_id, sku) DO UPDATE SET baskets=baskets+1, qty=qty+excluded.qty, "
+      "first_ms=min(first_ms, excluded.first_ms), last_ms=max(last_ms, excluded.last_ms), "
+      "category=coalesce(excluded.category, category)");
+  Stmt& it = db_.cached(
+      "INSERT INTO items(sku, name, baskets, qty, last_ms, category) VALUES(?1,?2,1,?3,?4,?5) "
+      "ON CONFLICT(sku) DO UPDATE SET baskets=baskets+1, qty=qty+excluded.qty, "
+      "name=coalesce(excluded.name, name), last_ms=max(last_ms, excluded.last_ms), category=coalesce(excluded.category, category)");
+  Stmt& cc = db_.cached(
+      "INSERT INTO customer_categories(customer_id, category, baskets, last_ms) VALUES(?1,?2,1,?3) "
+      "ON CONFLICT(customer_id, category) DO UPDATE SET baskets=baskets+1, last_ms=max(last_ms, excluded.last_ms)");
+  std::map<std::string, int> categories;
+  for (const auto& [sku, a] : per_sku) {
+    ci.reset();
+    ci.bind(1, customer).bind(2, sku).bind(3, a.qty).bind(4, e.time_ms);
+    if (a.category.empty()) ci.bind_null(5); else ci.bind(5, a.category);
+    ci.run();
+    if (!replay) {
+      it.reset();
+      it.bind(1, sku);
+      if (a.name.empty()) it.bind_null(2); else it.bind(2, a.name);
+      it.bind(3, a.qty).bind(4, e.time_ms);
+      if (a.category.empty()) it.bind_null(5); else it.bind(5, a.category);
+      it.run();
+    }
+    if (!a.category.empty()) categories[a.category] = 1;
+  }
+  for (const auto& [category, _] : categories) {
+    cc.reset();
+    cc.bind(1, customer).bind(2, category).bind(3, e.time_ms).run();
+  }
+  Stmt& mi = db_.cached(
+      "INSERT INTO member_items(customer_id, member, sku, baskets, last_ms) VALUES(?1,?2,?3,1,?4) "
+      "ON CONFLICT(customer_id, member, sku) DO UPDATE SET baskets=baskets+1, last_ms=max(last_ms, excluded.last_ms)");
+  Stmt& hh = db_.cached("INSERT INTO household(customer_id, member) VALUES(?,?) ON CONFLICT DO NOTHING");
+  for (const auto& [key, _] : per_member) {
+    mi.reset();
+    mi.bind(1, customer).bind(2, key.first).bind(3, key.second).bind(4, e.time_ms).run();
+    hh.reset();
+    hh.bind(1, customer).bind(2, key.first).run();
+  }
+}
+
+}  // namespace regulars::daemon

@@ -1,0 +1,65 @@
+// The projections of the event log: customers, identifiers, item and category frequencies,
+// household tastes, preferences, notes, profile. Live writes and `rebuild` both go through
+// Projector::project, so a rebuild reproduces exactly what live writes produced.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+
+#include "db.hpp"
+#include "identity.hpp"
+
+namespace regulars::daemon {
+
+// An event as kept in the log (no raw identifiers: `body` holds hashes where it names one).
+struct LoggedEvent {
+  std::int64_t seq = 0;
+  std::string event_id;
+  std::string type;
+  std::string id_kind;
+  IdentifierHash id_hash{};
+  std::int64_t time_ms = 0;
+  nlohmann::json body;
+};
+
+// An event the projections cannot accept (e.g. a merge naming an unknown customer). The event
+// is refused and nothing is stored.
+class Refused : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Projector {
+ public:
+  // erase_on_withdrawal: a consent withdrawing "remember" erases the customer's history
+  // (every event but the consent record itself) and their projections.
+  explicit Projector(Db& db, bool erase_on_withdrawal = true) : db_(db), erase_on_withdrawal_(erase_on_withdrawal) {}
+
+  // Applies `e` (already in the events table with its seq) to the projections and returns the
+  // customer it belongs to. `e.seq` must be the event's position in the log.
+  std::int64_t project(const LoggedEvent& e);
+
+  // Drops every projection (not the log) so a rebuild can replay the log from the start.
+  void clear_all();
+
+  // Customer resolution by identifier; 0 when unknown.
+  std::int64_t lookup(const std::string& kind, const IdentifierHash& hash);
+
+ private:
+  std::int64_t resolve_or_enrol(const LoggedEvent& e);
+  void apply_effects(std::int64_t customer, const LoggedEvent& e);
+  void purchase(std::int64_t customer, const LoggedEvent& e, bool is_return);
+  void merge(std::int64_t into, std::int64_t from, std::int64_t merge_seq);
+  void forget_history(std::int64_t customer, std::int64_t before_seq);
+
+  Db& db_;
+  bool erase_on_withdrawal_;
+};
+
+// Hex helpers for identifier hashes carried inside event bodies (link, merge).
+std::string to_hex(const IdentifierHash& h);
+IdentifierHash from_hex(const std::string& hex);
+
+}  // namespace regulars::daemon
