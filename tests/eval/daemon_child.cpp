@@ -1,0 +1,190 @@
+#include "daemon_child.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+#include <thread>
+
+#include "wire/frame.hpp"
+
+namespace regulars::eval {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+int connect_unix(const std::string& path) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+std::string find_regularsd(const std::string& flag, const std::string& build_path) {
+  if (!flag.empty()) return flag;
+  std::error_code ec;
+  if (!build_path.empty() && fs::exists(build_path, ec)) return build_path;
+  const auto self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec && fs::exists(self.parent_path() / "regularsd", ec)) return (self.parent_path() / "regularsd").string();
+  return "regularsd";  // from PATH
+}
+
+DaemonChild::DaemonChild(const std::string& exe, const std::string& data_dir, const std::vector<std::string>& extra_args,
+                         const std::string& log_path)
+    : socket_(data_dir + "/regularsd.sock"), log_(log_path) {
+  // Everything the child needs is prepared before fork: only async-signal-safe calls after it.
+  std::vector<std::string> args{exe, "--data-dir", data_dir};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  pid_ = ::fork();
+  if (pid_ < 0) {
+    const int err = errno;
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error(std::string("fork: ") + std::strerror(err));
+  }
+  if (pid_ == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the evaluation
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+    }
+    ::execvp(argv[0], argv.data());
+    static const char kMsg[] = "regulars-eval: cannot exec regularsd\n";
+    [[maybe_unused]] const auto n = ::write(2, kMsg, sizeof kMsg - 1);
+    ::_exit(127);
+  }
+  if (fd >= 0) ::close(fd);
+}
+
+DaemonChild::~DaemonChild() {
+  if (pid_ > 0) stop(std::chrono::seconds(10));
+}
+
+void DaemonChild::wait_ready(std::chrono::seconds limit) {
+  const auto t0 = Clock::now();
+  while (Clock::now() - t0 < limit) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("regularsd exited before listening (wait status " + std::to_string(status) +
+                               "); its log:\n" + log_tail());
+    }
+    if (const int fd = connect_unix(socket_); fd >= 0) {
+      ::close(fd);
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  throw std::runtime_error("regularsd did not listen on " + socket_ + " within " + std::to_string(limit.count()) +
+                           " s; its log:\n" + log_tail());
+}
+
+std::string DaemonChild::stop(std::chrono::seconds limit) {
+  if (pid_ <= 0) return "not running";
+  ::kill(pid_, SIGTERM);
+  const auto t0 = Clock::now();
+  int status = 0;
+  while (::waitpid(pid_, &status, WNOHANG) != pid_) {
+    if (Clock::now() - t0 > limit) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+      pid_ = -1;
+      return "did not stop within " + std::to_string(limit.count()) + " s of SIGTERM; killed";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  pid_ = -1;
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%s %d after %.2f s", WIFEXITED(status) ? "exit status" : "signal",
+                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+                std::chrono::duration<double>(Clock::now() - t0).count());
+  return buf;
+}
+
+std::map<std::string, std::string> DaemonChild::proc_status() const {
+  std::map<std::string, std::string> m;
+  if (pid_ <= 0) return m;
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    auto v = line.substr(colon + 1);
+    v.erase(0, v.find_first_not_of(" \t"));
+    m[line.substr(0, colon)] = v;
+  }
+  return m;
+}
+
+std::string DaemonChild::log_tail() const {
+  std::ifstream in(log_);
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return all.size() > 4000 ? all.substr(all.size() - 4000) : all;
+}
+
+std::optional<json> daemon_status(const std::string& socket_path) {
+  const int fd = connect_unix(socket_path);
+  if (fd < 0) return std::nullopt;
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  regulars::wire::FrameDecoder decoder;
+  auto call = [&](const json& req) -> std::optional<json> {
+    const std::string frame = regulars::wire::encode_frame(req.dump());
+    std::size_t sent = 0;
+    while (sent < frame.size()) {
+      const ssize_t n = ::send(fd, frame.data() + sent, frame.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return std::nullopt;
+      sent += static_cast<std::size_t>(n);
+    }
+    for (;;) {
+      if (auto payload = decoder.next()) {
+        auto parsed = json::parse(*payload, nullptr, false);
+        if (parsed.is_discarded() || !parsed.value("ok", false)) return std::nullopt;
+        return parsed["result"];
+      }
+      if (decoder.failed()) return std::nullopt;
+      char buf[4096];
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) return std::nullopt;
+      decoder.feed(buf, static_cast<std::size_t>(n));
+    }
+  };
+  std::optional<json> result;
+  if (call({{"id", 1}, {"op", "hello"}, {"protocol", regulars::wire::kProtocolVersion}, {"client", "regulars-eval"}}))
+    result = call({{"id", 2}, {"op", "status"}});
+  ::close(fd);
+  return result;
+}
+
+std::int64_t status_field(const std::optional<json>& st, const char* key) {
+  if (!st || !st->contains(key) || !(*st)[key].is_number_integer()) return -1;
+  return (*st)[key].get<std::int64_t>();
+}
+
+}  // namespace regulars::eval

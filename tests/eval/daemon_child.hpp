@@ -1,0 +1,54 @@
+// regularsd as a child process of regulars-eval (after tests/bench/bench.cpp's Daemon): start,
+// wait for its socket, read /proc/<pid>/status, ask its "status" op, stop it with SIGTERM.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace regulars::eval {
+
+// The daemon to run: `flag` when given, else the one built with this program (build_path),
+// else a regularsd next to this executable, else "regularsd" from PATH.
+std::string find_regularsd(const std::string& flag, const std::string& build_path);
+
+class DaemonChild {
+ public:
+  // Starts `exe --data-dir data_dir extra_args...`, its stdout and stderr going to log_path.
+  DaemonChild(const std::string& exe, const std::string& data_dir, const std::vector<std::string>& extra_args,
+              const std::string& log_path);
+  ~DaemonChild();  // stops it (SIGTERM, then SIGKILL after 10 s) if still running
+  DaemonChild(const DaemonChild&) = delete;
+  DaemonChild& operator=(const DaemonChild&) = delete;
+
+  pid_t pid() const { return pid_; }
+  const std::string& socket() const { return socket_; }
+
+  // Waits until the socket accepts a connection; throws (with the log's tail) when the daemon
+  // exits first or the limit passes.
+  void wait_ready(std::chrono::seconds limit);
+  // SIGTERM, then wait; SIGKILL if it does not stop in time. Returns a description.
+  std::string stop(std::chrono::seconds limit);
+  // /proc/<pid>/status as key → value ("VmRSS" → "123456 kB"); empty once stopped.
+  std::map<std::string, std::string> proc_status() const;
+  std::string log_tail() const;
+
+ private:
+  pid_t pid_ = -1;
+  std::string socket_;
+  std::string log_;
+};
+
+// The daemon's "status" op over a raw connection of our own (the C ABI has no call for it).
+std::optional<nlohmann::json> daemon_status(const std::string& socket_path);
+// An integer field of a status answer, or -1.
+std::int64_t status_field(const std::optional<nlohmann::json>& st, const char* key);
+
+}  // namespace regulars::eval
