@@ -568,6 +568,64 @@ class Daemon {
   std::string log_;
 };
 
+// CPU time and bytes written by a process (all its threads), for per-call costs that do not
+// depend on what else the machine is doing.
+struct ProcSample {
+  double cpu_s = 0;
+  std::int64_t wchar = 0;        // bytes passed to write(2) and friends, sockets included
+  std::int64_t write_bytes = 0;  // bytes sent towards the storage layer
+};
+
+ProcSample proc_sample(pid_t pid) {
+  ProcSample p;
+  const std::string base = "/proc/" + std::to_string(pid);
+  std::ifstream st(base + "/stat");
+  std::string text((std::istreambuf_iterator<char>(st)), std::istreambuf_iterator<char>());
+  const auto close_paren = text.rfind(')');
+  if (close_paren != std::string::npos) {
+    std::vector<std::string> f;
+    std::string cur;
+    for (std::size_t i = close_paren + 2; i <= text.size(); ++i) {
+      if (i == text.size() || text[i] == ' ') {
+        f.push_back(cur);
+        cur.clear();
+      } else {
+        cur.push_back(text[i]);
+      }
+    }
+    // After the command: field 3 is f[0]; utime and stime are fields 14 and 15.
+    if (f.size() > 12) p.cpu_s = (std::stod(f[11]) + std::stod(f[12])) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  }
+  std::ifstream io(base + "/io");
+  for (std::string key; io >> key;) {
+    std::int64_t v = 0;
+    io >> v;
+    if (key == "wchar:") p.wchar = v;
+    if (key == "write_bytes:") p.write_bytes = v;
+  }
+  return p;
+}
+
+// Involuntary context switches over all of a process's threads: how often something else took
+// the CPU away from it mid-work (on a busy machine, the source of latency tails).
+std::int64_t preemptions(pid_t pid) {
+  std::int64_t total = 0;
+  std::error_code ec;
+  for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream in(task.path() / "status");
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("nonvoluntary_ctxt_switches:", 0) == 0) total += std::atoll(line.c_str() + 27);
+  }
+  return total;
+}
+
+std::string loadavg() {
+  std::ifstream in("/proc/loadavg");
+  std::string one;
+  in >> one;
+  return one;
+}
+
 // The daemon's "status" op over a raw connection of our own (the C ABI has no call for it).
 std::optional<json> daemon_status(const std::string& socket_path) {
   const int fd = connect_unix(socket_path);
@@ -646,8 +704,8 @@ void hints_call(regulars_client* c, const std::string& req, HintsRun& run) {
   run.ns.push_back(elapsed_ns(t0, t1));
   const auto answer = json::parse(resp, nullptr, false);
   regulars_free(resp);
-  const json* cust = answer.is_discarded() ? nullptr : &answer["customer"];
-  if (!cust || !cust->value("known", false)) {
+  const auto cust = answer.is_object() ? answer.find("customer") : answer.end();
+  if (cust == answer.end() || !cust->is_object() || !cust->value("known", false)) {
     ++run.unknown;
     return;
   }
@@ -817,9 +875,11 @@ int main(int argc, char** argv) {
   double records_per_s = 0;
 
   try {
-    out("regulars-bench %s: customers=%u lines=%lld hints=%zu records=%zu clients=%u seed=%llu dir=%s\n",
+    out("regulars-bench %s: customers=%u lines=%lld hints=%zu records=%zu clients=%u seed=%llu dir=%s "
+        "(cpus=%u loadavg=%s)\n",
         REGULARS_VERSION_STRING, customers, static_cast<long long>(lines), hints, records, clients,
-        static_cast<unsigned long long>(seed), data_dir.c_str());
+        static_cast<unsigned long long>(seed), data_dir.c_str(), std::thread::hardware_concurrency(),
+        loadavg().c_str());
     // --- 1. The store ---------------------------------------------------------------------
     std::int64_t end_ms = regulars::wire::now_ms() / kDayMs * kDayMs;  // the year ends today at 00:00 UTC
     const bool reuse = fs::exists(data_dir + "/regulars.db");
@@ -882,9 +942,14 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < hints; ++i) reqs.push_back(hints_request(cat, random_customer(), rng));
       HintsRun run;
       run.ns.reserve(hints);
+      const std::string load0 = loadavg();
+      const ProcSample d0s = proc_sample(daemon.pid()), b0s = proc_sample(::getpid());
+      const std::int64_t dp0 = preemptions(daemon.pid()), bp0 = preemptions(::getpid());
       const auto t0 = Clock::now();
       for (const auto& r : reqs) hints_call(c, r, run);
       const double secs = seconds_since(t0);
+      const ProcSample d1s = proc_sample(daemon.pid()), b1s = proc_sample(::getpid());
+      const std::int64_t dp1 = preemptions(daemon.pid()), bp1 = preemptions(::getpid());
       all = summarize(run.ns);
       out("hints (1 client, through libregulars.so, budget_ms=%d): warmup=%zu calls=%zu ok=%zu errors=%lld "
           "unknown=%lld mean_visits=%.1f\n",
@@ -897,6 +962,12 @@ int main(int argc, char** argv) {
       print_errors(run.error_kinds);
       out("  latency_us p50=%.1f p90=%.1f p99=%.1f p99.9=%.1f max=%.1f mean=%.1f  calls_per_s=%.0f\n", all.p50, all.p90,
           all.p99, all.p999, all.max, all.mean, static_cast<double>(hints) / secs);
+      out("  cpu per call: regularsd %.1f us, this process (caller + plugin, answers parsed) %.1f us; machine loadavg %s -> %s\n",
+          (d1s.cpu_s - d0s.cpu_s) * 1e6 / static_cast<double>(hints),
+          (b1s.cpu_s - b0s.cpu_s) * 1e6 / static_cast<double>(hints), load0.c_str(), loadavg().c_str());
+      out("  preempted (involuntary context switches) per 100 calls: regularsd %.1f, this process %.1f\n",
+          static_cast<double>(dp1 - dp0) * 100.0 / static_cast<double>(hints),
+          static_cast<double>(bp1 - bp0) * 100.0 / static_cast<double>(hints));
       if (run.errors + warm.errors + run.unknown + warm.unknown > 0) exit_code = 2;
 
       // Short against long histories, interleaved so any drift hits both alike.
@@ -978,10 +1049,13 @@ int main(int argc, char** argv) {
         });
       }
       ready.arrive_and_wait();
+      const std::string load0 = loadavg();
+      const ProcSample d0s = proc_sample(daemon.pid()), b0s = proc_sample(::getpid());
       const auto t0 = Clock::now();
       go.count_down();
       for (auto& th : threads) th.join();
       const double secs = seconds_since(t0);
+      const ProcSample d1s = proc_sample(daemon.pid()), b1s = proc_sample(::getpid());
       const auto after = daemon_status(daemon.socket());
       std::int64_t spool_bytes = 0;
       for (unsigned i = 0; i < clients; ++i) spool_bytes += dir_bytes(tmp + "/spool-" + std::to_string(i));
@@ -1012,6 +1086,12 @@ int main(int argc, char** argv) {
                                                           : " (some OKs came from the spool, not a daemon commit)");
       else
         out("  daemon: status unavailable; spool bytes left: %lld\n", static_cast<long long>(spool_bytes));
+      const double nrec = static_cast<double>(std::max<std::size_t>(1, records));
+      out("  per record: regularsd cpu %.1f us, this process cpu %.1f us, regularsd wrote %.1f KiB (write_bytes %.1f "
+          "KiB); machine loadavg %s -> %s\n",
+          (d1s.cpu_s - d0s.cpu_s) * 1e6 / nrec, (b1s.cpu_s - b0s.cpu_s) * 1e6 / nrec,
+          static_cast<double>(d1s.wchar - d0s.wchar) / 1024.0 / nrec,
+          static_cast<double>(d1s.write_bytes - d0s.write_bytes) / 1024.0 / nrec, load0.c_str(), loadavg().c_str());
       if (n_err > 0 || (before && after && ev != static_cast<std::int64_t>(merged.size()))) exit_code = 2;
       for (auto* c : cs) regulars_close(c);
     }
