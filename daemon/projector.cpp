@@ -90,10 +90,10 @@ void Projector::clear_all() {
     db_.exec(std::string("DELETE FROM ") + table);
 }
 
-std::int64_t Projector::project(const LoggedEvent& e) {
+std::int64_t Projector::project(const LoggedEvent& e, bool log_row_linked) {
   const std::int64_t customer = resolve_or_enrol(e);
   // The log row points at the customer as resolved now (a later merge re-points it).
-  db_.cached("UPDATE events SET customer_id=? WHERE seq=?").bind(1, customer).bind(2, e.seq).run();
+  if (!log_row_linked) db_.cached("UPDATE events SET customer_id=? WHERE seq=?").bind(1, customer).bind(2, e.seq).run();
 
   if (e.type == "link") {
     const auto& other = e.body.at("identifier");

@@ -38,8 +38,13 @@ class Projector {
   explicit Projector(Db& db, bool erase_on_withdrawal = true) : db_(db), erase_on_withdrawal_(erase_on_withdrawal) {}
 
   // Applies `e` (already in the events table with its seq) to the projections and returns the
-  // customer it belongs to. `e.seq` must be the event's position in the log.
-  std::int64_t project(const LoggedEvent& e);
+  // customer it belongs to. `e.seq` must be the event's position in the log. With
+  // `log_row_linked` the log row already names the customer (live writes resolve first).
+  std::int64_t project(const LoggedEvent& e, bool log_row_linked = false);
+
+  // The customer an event's identifier names, enrolling a new one when unknown (a merge must
+  // name known customers: Refused otherwise).
+  std::int64_t resolve_or_enrol(const LoggedEvent& e);
 
   // Drops every projection (not the log) so a rebuild can replay the log from the start.
   void clear_all();
@@ -48,7 +53,6 @@ class Projector {
   std::int64_t lookup(const std::string& kind, const IdentifierHash& hash);
 
  private:
-  std::int64_t resolve_or_enrol(const LoggedEvent& e);
   void apply_effects(std::int64_t customer, const LoggedEvent& e);
   void purchase(std::int64_t customer, const LoggedEvent& e, bool is_return);
   void merge(std::int64_t into, std::int64_t from, std::int64_t merge_seq);

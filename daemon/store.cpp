@@ -124,17 +124,17 @@ void Store::commit_batch(std::vector<Job>& batch) {
     for (std::size_t i = 0; i < batch.size(); ++i) {
       if (batch[i].task) continue;
       // A savepoint per event: one failing event does not take its neighbours down with it.
-      db.exec("SAVEPOINT ev");
+      db.cached("SAVEPOINT ev").run();
       try {
         results[i] = apply(batch[i].event);
-        db.exec("RELEASE ev");
+        db.cached("RELEASE ev").run();
       } catch (const Refused& e) {
-        db.exec("ROLLBACK TO ev");
-        db.exec("RELEASE ev");
+        db.cached("ROLLBACK TO ev").run();
+        db.cached("RELEASE ev").run();
         results[i] = WriteResult{false, false, 0, 0, e.what(), true};
       } catch (const std::exception& e) {
-        db.exec("ROLLBACK TO ev");
-        db.exec("RELEASE ev");
+        db.cached("ROLLBACK TO ev").run();
+        db.cached("RELEASE ev").run();
         results[i] = WriteResult{false, false, 0, 0, e.what()};
       }
     }
@@ -184,21 +184,24 @@ WriteResult Store::apply(const PreparedEvent& e) {
       return r;
     }
   }
+  LoggedEvent logged{0, e.event_id, e.type, e.id_kind, e.id_hash, e.time_ms, e.body};
+  Projector projector(db, options_.erase_on_withdrawal);
+  r.customer_id = projector.resolve_or_enrol(logged);
   {
     Stmt& s = db.cached(
         "INSERT INTO events(event_id, type, customer_id, time_ms, store, terminal, cashier, touchpoint, body, id_kind, id_hash) "
-        "VALUES(?,?,0,?,?,?,?,?,?,?,?)");
-    s.bind(1, e.event_id).bind(2, e.type).bind(3, e.time_ms);
-    bind_opt(s, 4, opt_str(e.body, "store"));
-    bind_opt(s, 5, opt_str(e.body, "terminal"));
-    bind_opt(s, 6, opt_str(e.body, "cashier"));
-    bind_opt(s, 7, opt_str(e.body, "touchpoint"));
-    s.bind(8, wire::dump_json(e.body)).bind(9, e.id_kind).bind_blob(10, e.id_hash.data(), e.id_hash.size());
+        "VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+    s.bind(1, e.event_id).bind(2, e.type).bind(3, r.customer_id).bind(4, e.time_ms);
+    bind_opt(s, 5, opt_str(e.body, "store"));
+    bind_opt(s, 6, opt_str(e.body, "terminal"));
+    bind_opt(s, 7, opt_str(e.body, "cashier"));
+    bind_opt(s, 8, opt_str(e.body, "touchpoint"));
+    s.bind(9, wire::dump_json(e.body)).bind(10, e.id_kind).bind_blob(11, e.id_hash.data(), e.id_hash.size());
     s.run();
     r.seq = db.last_insert_rowid();
   }
-  LoggedEvent logged{r.seq, e.event_id, e.type, e.id_kind, e.id_hash, e.time_ms, e.body};
-  r.customer_id = Projector(db, options_.erase_on_withdrawal).project(logged);
+  logged.seq = r.seq;
+  r.customer_id = projector.project(logged, /*log_row_linked=*/true);
   r.ok = true;
   return r;
 }
@@ -389,11 +392,46 @@ std::vector<HouseholdMember> Store::household(std::int64_t customer_id) {
 }
 
 std::vector<ItemStat> Store::popular_items(int limit) {
-  Stmt& s = reader().cached("SELECT sku, coalesce(name, ''), baskets, last_ms FROM items ORDER BY baskets DESC LIMIT ?");
-  s.bind(1, std::int64_t{limit});
+  // Best sellers change slowly: one reader refreshes a shared list every few seconds instead of
+  // every purchase line keeping an index in popularity order.
+  constexpr auto kRefresh = std::chrono::seconds(2);
+  constexpr int kKept = 200;
+  std::shared_ptr<const std::vector<ItemStat>> list;
+  bool refresh = false;
+  {
+    std::lock_guard lock(popular_mu_);
+    list = popular_;
+    if ((!list || std::chrono::steady_clock::now() - popular_at_ > kRefresh) && !popular_refreshing_) {
+      popular_refreshing_ = true;
+      refresh = true;
+    }
+  }
+  if (refresh) {
+    auto fresh = std::make_shared<std::vector<ItemStat>>();
+    try {
+      Stmt& s = reader().cached("SELECT sku, coalesce(name, ''), baskets, last_ms FROM items ORDER BY baskets DESC, sku LIMIT ?");
+      s.bind(1, std::int64_t{kKept});
+      while (s.step()) fresh->push_back(ItemStat{s.text(0), s.text(1), s.i64(2), s.i64(3), 0, "", 0});
+    } catch (...) {
+      std::lock_guard lock(popular_mu_);
+      popular_refreshing_ = false;
+      throw;
+    }
+    std::lock_guard lock(popular_mu_);
+    popular_ = fresh;
+    popular_at_ = std::chrono::steady_clock::now();
+    popular_refreshing_ = false;
+    list = fresh;
+  }
   std::vector<ItemStat> out;
-  while (s.step()) out.push_back(ItemStat{s.text(0), s.text(1), s.i64(2), s.i64(3), 0, "", 0});
+  if (!list) return out;
+  out.assign(list->begin(), list->begin() + std::min<std::ptrdiff_t>(limit, static_cast<std::ptrdiff_t>(list->size())));
   return out;
+}
+
+void Store::invalidate_popular() {
+  std::lock_guard lock(popular_mu_);
+  popular_.reset();
 }
 
 StoreStats Store::stats() {

@@ -4,6 +4,8 @@
 // read-only connections, one per thread.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -131,7 +133,8 @@ class Store {
   // Read side; each call uses the calling thread's own read-only connection.
   std::optional<CustomerView> find_customer(const std::string& kind, const IdentifierHash& hash);
   std::vector<ItemStat> top_items(std::int64_t customer_id, int limit);
-  std::vector<ItemStat> popular_items(int limit);
+  std::vector<ItemStat> popular_items(int limit);  // cached, refreshed every 2 s
+  void invalidate_popular();
   std::vector<MemberTaste> member_tastes(std::int64_t customer_id, int limit);
   std::vector<Preference> preferences(std::int64_t customer_id);
   std::vector<Note> recent_notes(std::int64_t customer_id, int limit);
@@ -167,6 +170,10 @@ class Store {
   bool stopping_ = false;
   std::thread writer_;
   std::atomic<std::uint64_t> commits_{0};
+  std::mutex popular_mu_;
+  std::shared_ptr<const std::vector<ItemStat>> popular_;
+  std::chrono::steady_clock::time_point popular_at_;
+  bool popular_refreshing_ = false;
   std::uint64_t instance_;  // keys the per-thread reader connections
 };
 

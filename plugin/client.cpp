@@ -22,15 +22,20 @@ std::chrono::milliseconds spool_reserve(int budget_ms) {
 }
 
 std::string new_event_id() {
-  unsigned char raw[16];
+  // Time first, then randomness: unique across tills, and new ids land at the end of the
+  // daemon's event_id index instead of at random places in it.
+  unsigned char raw[8];
   if (::getrandom(raw, sizeof raw, 0) != sizeof raw) {
     static std::atomic<std::uint64_t> counter{0};
     const auto c = counter.fetch_add(1) ^ static_cast<std::uint64_t>(Clock::now().time_since_epoch().count());
     std::memcpy(raw, &c, sizeof c);
-    std::memcpy(raw + 8, &c, sizeof c);
   }
-  char out[40] = "ev-";
-  for (int i = 0; i < 16; ++i) std::snprintf(out + 3 + 2 * i, 3, "%02x", raw[i]);
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  char out[48];
+  int n = std::snprintf(out, sizeof out, "ev-%014llx-", static_cast<unsigned long long>(micros));
+  for (int i = 0; i < 8; ++i) n += std::snprintf(out + n, sizeof out - static_cast<std::size_t>(n), "%02x", raw[i]);
   return out;
 }
 
