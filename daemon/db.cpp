@@ -123,7 +123,7 @@ int schema_version(Db& db) {
 
 namespace {
 // Each entry moves the schema one version up. Never edit a published step; append a new one.
-constexpr std::array<std::string_view, 3> kMigrations{R"sql(
+constexpr std::array<std::string_view, 4> kMigrations{R"sql(
 CREATE TABLE events (
   seq         INTEGER PRIMARY KEY,          -- order of arrival; the log is append-only
   event_id    TEXT NOT NULL UNIQUE,         -- made by the client: replays are recognised here
@@ -235,11 +235,32 @@ CREATE INDEX notes_by_customer ON notes(customer_id, time_ms);
 -- v3: the store's best sellers are read from a small in-memory cache refreshed every few
 -- seconds; keeping an index ordered by popularity cost every purchase line a random write.
 DROP INDEX items_rank;
+)sql", R"sql(
+-- v4: recency-weighted item memory. For each customer and item, dsum is the decayed number of
+-- visits with the item (each older visit counts d times the next) as of the customer's visit
+-- dvis; rank_key = ln(dsum) + dvis * ln(1/d) orders a customer's items exactly as their decayed
+-- score does at any later visit, so the top items come straight from an index. The repeat
+-- counters measure how often a basket's items were already known to the customer (a store
+-- where people rarely repeat leans on what sells instead). Filled for old stores by a rebuild
+-- at start-up.
+ALTER TABLE customer_items ADD COLUMN dsum REAL NOT NULL DEFAULT 0;
+ALTER TABLE customer_items ADD COLUMN dvis INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE customer_items ADD COLUMN rank_key REAL NOT NULL DEFAULT 0;
+DROP INDEX customer_items_rank;
+CREATE INDEX customer_items_recent ON customer_items(customer_id, rank_key DESC);
+ALTER TABLE customers ADD COLUMN repeat_hits INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE customers ADD COLUMN repeat_total INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE store_stats (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  baskets INTEGER NOT NULL, repeat_hits INTEGER NOT NULL, repeat_total INTEGER NOT NULL
+);
+INSERT INTO store_stats VALUES (1, 0, 0, 0);
 )sql"};
 }  // namespace
 
-void migrate(Db& db) {
+int migrate(Db& db) {
   int version = schema_version(db);
+  const int from = version;
   if (version > static_cast<int>(kMigrations.size()))
     throw DbError(SQLITE_ERROR, "the store has schema version " + std::to_string(version) +
                                     ", newer than this regularsd understands (" +
@@ -255,6 +276,7 @@ void migrate(Db& db) {
       throw;
     }
   }
+  return from;
 }
 
 }  // namespace regulars::daemon

@@ -72,7 +72,8 @@ class Db {
 };
 
 // Brings the schema up to date (PRAGMA user_version), each step in its own transaction.
-void migrate(Db& db);
+// Returns the version the store had before.
+int migrate(Db& db);
 int schema_version(Db& db);
 
 }  // namespace regulars::daemon

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <unordered_set>
 
+#include "projector.hpp"
 #include "wire/validate.hpp"
 
 namespace regulars::daemon {
@@ -21,8 +22,6 @@ std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
-
-double round3(double v) { return std::round(v * 1000.0) / 1000.0; }
 
 // Days from `now` to the next occurrence of MM-DD (negative: it was this many days ago, within
 // the last week). Birthdays and anniversaries use the customer's calendar date, without a year.
@@ -225,34 +224,52 @@ json HintEngine::answer(const json& request, std::int64_t now_ms) {
                                           {"date", cat.date(locale, note.time_ms)}}));
   }
 
-  // Predictions: the customer's own repeat items first, then what sells in the store.
-  json predictions = json::array();
-  std::unordered_set<std::string> taken;
+  // Predictions. P(item in the next basket) is modelled as a mixture: with weight r the customer
+  // repeats their own habits (recency-weighted share of visits with the item), with weight 1-r
+  // they pick what sells in the store (share of all baskets with the item). r is how often this
+  // customer's basket items were already known to them, shrunk towards the store's rate, so a
+  // store where people rarely repeat leans on popularity without any per-store tuning.
+  const StoreTotals totals = store_.totals();
+  const double store_repeat = totals.repeat_total > 0 ? static_cast<double>(totals.repeat_hits) / static_cast<double>(totals.repeat_total) : 0.5;
+  constexpr double kShrink = 10.0;  // baskets' worth of evidence before a customer's own rate counts fully
+  const double r = (static_cast<double>(c.repeat_hits) + kShrink * store_repeat) / (static_cast<double>(c.repeat_total) + kShrink);
+  const double visits = static_cast<double>(std::max<std::int64_t>(1, c.visits));
+  const double norm = (1.0 - std::pow(kItemDecay, visits)) / (1.0 - kItemDecay);  // decayed weight of all visits
+  const double all_baskets = static_cast<double>(std::max<std::int64_t>(1, totals.baskets));
+
+  struct Candidate {
+    const ItemStat* item;
+    double personal, popular, score;
+  };
+  std::vector<Candidate> candidates;
+  std::unordered_set<std::string> seen;
   for (const auto& item : personal) {
-    if (static_cast<int>(predictions.size()) >= max_predictions) break;
     if (in_basket.count(item.sku) || !item_ok(item)) continue;
-    const double score = c.visits > 0 ? static_cast<double>(item.baskets) / static_cast<double>(c.visits) : 0.0;
-    predictions.push_back({{"sku", item.sku},
-                           {"name", display_name(item)},
-                           {"score", round3(score)},
-                           {"reason", cat.text(locale, "prediction.reason.personal",
-                                               {{"baskets", num(item.baskets)}, {"visits", num(c.visits)}})}});
-    taken.insert(item.sku);
+    const double p = item.dsum * std::pow(kItemDecay, visits - static_cast<double>(item.dvis)) / norm;
+    const double g = static_cast<double>(item.store_baskets) / all_baskets;
+    candidates.push_back({&item, p, g, r * p + (1.0 - r) * g});
+    seen.insert(item.sku);
   }
-  if (static_cast<int>(predictions.size()) < max_predictions) {
-    const auto popular = store_.popular_items(max_predictions * 2 + static_cast<int>(in_basket.size()));
-    const double floor = predictions.empty() ? 1.0 : predictions.back()["score"].get<double>();
-    const double top = popular.empty() ? 1.0 : static_cast<double>(std::max<std::int64_t>(1, popular.front().baskets));
-    for (const auto& item : popular) {
-      if (static_cast<int>(predictions.size()) >= max_predictions) break;
-      if (in_basket.count(item.sku) || taken.count(item.sku) || !item_ok(item)) continue;
-      // Always below the weakest personal prediction, in popularity order.
-      const double score = round3(std::min(floor, 1.0) * 0.5 * static_cast<double>(item.baskets) / top);
-      predictions.push_back({{"sku", item.sku},
-                             {"name", display_name(item)},
-                             {"score", score},
-                             {"reason", cat.text(locale, "prediction.reason.popular")}});
-    }
+  const auto popular = store_.popular_items(max_predictions * 3 + static_cast<int>(in_basket.size()) + 20);
+  for (const auto& item : popular) {
+    if (in_basket.count(item.sku) || seen.count(item.sku) || !item_ok(item)) continue;
+    const double g = static_cast<double>(item.store_baskets) / all_baskets;
+    candidates.push_back({&item, 0.0, g, (1.0 - r) * g});
+  }
+  std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+    if (a.score != b.score) return a.score > b.score;
+    return a.popular > b.popular;
+  });
+  json predictions = json::array();
+  for (const auto& cand : candidates) {
+    if (static_cast<int>(predictions.size()) >= max_predictions) break;
+    const bool mine = r * cand.personal >= (1.0 - r) * cand.popular;
+    predictions.push_back({{"sku", cand.item->sku},
+                           {"name", display_name(*cand.item)},
+                           {"score", std::round(cand.score * 10000.0) / 10000.0},
+                           {"reason", mine ? cat.text(locale, "prediction.reason.personal",
+                                                      {{"baskets", num(cand.item->baskets)}, {"visits", num(c.visits)}})
+                                           : cat.text(locale, "prediction.reason.popular")}});
   }
 
   std::stable_sort(hints.begin(), hints.end(),

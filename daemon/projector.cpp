@@ -88,6 +88,7 @@ void Projector::clear_all() {
   for (const char* table : {"notes", "preferences", "household", "member_items", "customer_categories",
                             "customer_items", "items", "identifiers", "customers"})
     db_.exec(std::string("DELETE FROM ") + table);
+  db_.exec("UPDATE store_stats SET baskets=0, repeat_hits=0, repeat_total=0");
 }
 
 std::int64_t Projector::project(const LoggedEvent& e, bool log_row_linked) {
@@ -142,8 +143,8 @@ void Projector::merge(std::int64_t into, std::int64_t from, std::int64_t merge_s
   db_.cached(
         "UPDATE customers SET created_ms=?2, first_seen_ms=NULL, last_seen_ms=NULL, visits=0, spend=0, "
         "consent_remember=NULL, consent_personalize=NULL, consent_ms=NULL, name=NULL, birthday=NULL, anniversary=NULL, "
-        "language=NULL, discreet=0, do_not_mention=NULL, returns=0, returned_value=0, weekday_hist=NULL, hour_hist=NULL "
-        "WHERE id=?1")
+        "language=NULL, discreet=0, do_not_mention=NULL, returns=0, returned_value=0, weekday_hist=NULL, hour_hist=NULL, "
+        "repeat_hits=0, repeat_total=0 WHERE id=?1")
       .bind(1, into)
       .bind(2, created)
       .run();
@@ -175,7 +176,7 @@ void Projector::forget_history(std::int64_t customer, std::int64_t before_seq) {
   db_.cached(
         "UPDATE customers SET first_seen_ms=NULL, last_seen_ms=NULL, visits=0, spend=0, name=NULL, birthday=NULL, "
         "anniversary=NULL, language=NULL, discreet=0, do_not_mention=NULL, returns=0, returned_value=0, "
-        "weekday_hist=NULL, hour_hist=NULL WHERE id=?")
+        "weekday_hist=NULL, hour_hist=NULL, repeat_hits=0, repeat_total=0 WHERE id=?")
       .bind(1, customer)
       .run();
 }
@@ -288,12 +289,14 @@ void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_re
 
   // One purchase is one visit; each distinct item counts once per visit.
   std::string weekday_hist, hour_hist;
+  std::int64_t visit = 1;  // this visit's number for the customer
   {
-    Stmt& s = db_.cached("SELECT coalesce(weekday_hist, ''), coalesce(hour_hist, '') FROM customers WHERE id=?");
+    Stmt& s = db_.cached("SELECT coalesce(weekday_hist, ''), coalesce(hour_hist, ''), visits FROM customers WHERE id=?");
     s.bind(1, customer);
     if (s.step()) {
       weekday_hist = s.text(0);
       hour_hist = s.text(1);
+      visit = s.i64(2) + 1;
     }
     s.reset();
   }
@@ -309,11 +312,14 @@ void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_re
       .bind(5, bump(hour_hist, 24, static_cast<std::size_t>(hour)).dump())
       .run();
 
+  Stmt& prior = db_.cached("SELECT dsum, dvis FROM customer_items WHERE customer_id=? AND sku=?");
   Stmt& ci = db_.cached(
-      "INSERT INTO customer_items(customer_id, sku, baskets, qty, first_ms, last_ms, category) VALUES(?1,?2,1,?3,?4,?4,?5) "
+      "INSERT INTO customer_items(customer_id, sku, baskets, qty, first_ms, last_ms, category, dsum, dvis, rank_key) "
+      "VALUES(?1,?2,1,?3,?4,?4,?5,?6,?7,?8) "
       "ON CONFLICT(customer_id, sku) DO UPDATE SET baskets=baskets+1, qty=qty+excluded.qty, "
       "first_ms=min(first_ms, excluded.first_ms), last_ms=max(last_ms, excluded.last_ms), "
-      "category=coalesce(excluded.category, category)");
+      "category=coalesce(excluded.category, category), dsum=excluded.dsum, dvis=excluded.dvis, rank_key=excluded.rank_key");
+  std::int64_t repeat_hits = 0;
   Stmt& it = db_.cached(
       "INSERT INTO items(sku, name, baskets, qty, last_ms, category) VALUES(?1,?2,1,?3,?4,?5) "
       "ON CONFLICT(sku) DO UPDATE SET baskets=baskets+1, qty=qty+excluded.qty, "
@@ -323,9 +329,22 @@ void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_re
       "ON CONFLICT(customer_id, category) DO UPDATE SET baskets=baskets+1, last_ms=max(last_ms, excluded.last_ms)");
   std::map<std::string, int> categories;
   for (const auto& [sku, a] : per_sku) {
+    double dsum = 0;
+    std::int64_t dvis = visit;
+    prior.reset();
+    prior.bind(1, customer).bind(2, sku);
+    const bool known = prior.step();
+    if (known) {
+      dsum = prior.f64(0);
+      dvis = prior.i64(1);
+      ++repeat_hits;
+    }
+    prior.reset();
+    dsum = dsum * std::pow(kItemDecay, static_cast<double>(visit - dvis)) + 1.0;
     ci.reset();
     ci.bind(1, customer).bind(2, sku).bind(3, a.qty).bind(4, e.time_ms);
     if (a.category.empty()) ci.bind_null(5); else ci.bind(5, a.category);
+    ci.bind(6, dsum).bind(7, visit).bind(8, item_rank_key(dsum, visit));
     ci.run();
     if (!replay) {
       it.reset();
@@ -337,6 +356,16 @@ void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_re
     }
     if (!a.category.empty()) categories[a.category] = 1;
   }
+  // How often a basket's items were already known to the customer (first visits tell nothing).
+  if (visit > 1) {
+    const auto total = static_cast<std::int64_t>(per_sku.size());
+    db_.cached("UPDATE customers SET repeat_hits=repeat_hits+?, repeat_total=repeat_total+? WHERE id=?")
+        .bind(1, repeat_hits).bind(2, total).bind(3, customer).run();
+    if (!replay)
+      db_.cached("UPDATE store_stats SET repeat_hits=repeat_hits+?, repeat_total=repeat_total+? WHERE id=1")
+          .bind(1, repeat_hits).bind(2, total).run();
+  }
+  if (!replay) db_.cached("UPDATE store_stats SET baskets=baskets+1 WHERE id=1").run();
   for (const auto& [category, _] : categories) {
     cc.reset();
     cc.bind(1, customer).bind(2, category).bind(3, e.time_ms).run();

@@ -3,6 +3,7 @@
 // Projector::project, so a rebuild reproduces exactly what live writes produced.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -30,6 +31,14 @@ class Refused : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// Each older visit weighs this much of the next in a customer's item memory.
+inline constexpr double kItemDecay = 0.8;
+
+// Index key ordering a customer's items by decayed score: ln(dsum) + dvis * ln(1/d).
+inline double item_rank_key(double dsum, std::int64_t dvis) {
+  return std::log(dsum) - static_cast<double>(dvis) * std::log(kItemDecay);
+}
 
 class Projector {
  public:

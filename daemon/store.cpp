@@ -55,7 +55,17 @@ PreparedEvent prepare_event(const json& event, const IdentityKey& key) {
 Store::Store(const std::string& data_dir, Options options)
     : path_(data_dir + "/regulars.db"), options_(options), instance_(g_next_instance.fetch_add(1)) {
   writer_db_ = std::make_unique<Db>(path_, Db::Mode::read_write);
-  migrate(*writer_db_);
+  const int from = migrate(*writer_db_);
+  bool has_events = false;
+  {
+    Stmt s(writer_db_->raw(), "SELECT EXISTS (SELECT 1 FROM events)");
+    has_events = s.step() && s.i64(0) != 0;
+  }
+  // Projections added by a migration are filled from the log before anyone is served.
+  if (from > 0 && from < 4 && has_events) {
+    REGULARS_LOG(info, "rebuilding projections after an upgrade", ({{"from_schema", from}}));
+    rebuild_now();
+  }
   writer_ = std::thread([this] { writer_loop(); });
 }
 
@@ -240,7 +250,7 @@ RebuildReport Store::rebuild() {
 RebuildReport Store::rebuild_now() {
   Db& db = *writer_db_;
   static const std::vector<std::string> kTables{"customers", "identifiers", "customer_items", "items", "customer_categories",
-                                                "member_items", "household", "preferences", "notes"};
+                                                "member_items", "household", "preferences", "notes", "store_stats"};
   RebuildReport report;
   db.exec("BEGIN IMMEDIATE");
   try {
@@ -316,7 +326,7 @@ std::optional<CustomerView> Store::find_customer(const std::string& kind, const 
       "SELECT c.id, coalesce(c.first_seen_ms, 0), coalesce(c.last_seen_ms, 0), c.visits, c.spend, "
       "c.consent_remember, c.consent_personalize, coalesce(c.name, ''), coalesce(c.birthday, ''), "
       "coalesce(c.anniversary, ''), coalesce(c.language, ''), c.discreet, coalesce(c.do_not_mention, ''), c.returns, "
-      "coalesce(c.weekday_hist, ''), coalesce(c.hour_hist, '') "
+      "coalesce(c.weekday_hist, ''), coalesce(c.hour_hist, ''), c.repeat_hits, c.repeat_total "
       "FROM identifiers i JOIN customers c ON c.id=i.customer_id WHERE i.kind=? AND i.hash=?");
   s.bind(1, kind).bind_blob(2, hash.data(), hash.size());
   if (!s.step()) return std::nullopt;
@@ -338,18 +348,22 @@ std::optional<CustomerView> Store::find_customer(const std::string& kind, const 
   c.returns = s.i64(13);
   if (const std::string w = s.text(14); !w.empty()) c.weekday_hist = nlohmann::json::parse(w).get<std::vector<std::int64_t>>();
   if (const std::string h = s.text(15); !h.empty()) c.hour_hist = nlohmann::json::parse(h).get<std::vector<std::int64_t>>();
+  c.repeat_hits = s.i64(16);
+  c.repeat_total = s.i64(17);
   s.reset();
   return c;
 }
 
 std::vector<ItemStat> Store::top_items(std::int64_t customer_id, int limit) {
   Stmt& s = reader().cached(
-      "SELECT ci.sku, coalesce(i.name, ''), ci.baskets, ci.last_ms, ci.first_ms, coalesce(ci.category, ''), ci.returned "
+      "SELECT ci.sku, coalesce(i.name, ''), ci.baskets, ci.last_ms, ci.first_ms, coalesce(ci.category, ''), ci.returned, "
+      "ci.dsum, ci.dvis, coalesce(i.baskets, 0) "
       "FROM customer_items ci LEFT JOIN items i ON i.sku=ci.sku WHERE ci.customer_id=? "
-      "ORDER BY ci.baskets DESC, ci.last_ms DESC LIMIT ?");
+      "ORDER BY ci.rank_key DESC LIMIT ?");
   s.bind(1, customer_id).bind(2, std::int64_t{limit});
   std::vector<ItemStat> out;
-  while (s.step()) out.push_back(ItemStat{s.text(0), s.text(1), s.i64(2), s.i64(3), s.i64(4), s.text(5), s.f64(6)});
+  while (s.step())
+    out.push_back(ItemStat{s.text(0), s.text(1), s.i64(2), s.i64(3), s.i64(4), s.text(5), s.f64(6), s.f64(7), s.i64(8), s.i64(9)});
   return out;
 }
 
@@ -411,7 +425,13 @@ std::vector<ItemStat> Store::popular_items(int limit) {
     try {
       Stmt& s = reader().cached("SELECT sku, coalesce(name, ''), baskets, last_ms FROM items ORDER BY baskets DESC, sku LIMIT ?");
       s.bind(1, std::int64_t{kKept});
-      while (s.step()) fresh->push_back(ItemStat{s.text(0), s.text(1), s.i64(2), s.i64(3), 0, "", 0});
+      while (s.step()) fresh->push_back(ItemStat{s.text(0), s.text(1), s.i64(2), s.i64(3), 0, "", 0, 0, 0, s.i64(2)});
+      Stmt& t = reader().cached("SELECT baskets, repeat_hits, repeat_total FROM store_stats WHERE id=1");
+      StoreTotals totals;
+      if (t.step()) totals = StoreTotals{t.i64(0), t.i64(1), t.i64(2)};
+      t.reset();
+      std::lock_guard lock(popular_mu_);
+      totals_ = totals;
     } catch (...) {
       std::lock_guard lock(popular_mu_);
       popular_refreshing_ = false;
@@ -427,6 +447,12 @@ std::vector<ItemStat> Store::popular_items(int limit) {
   if (!list) return out;
   out.assign(list->begin(), list->begin() + std::min<std::ptrdiff_t>(limit, static_cast<std::ptrdiff_t>(list->size())));
   return out;
+}
+
+StoreTotals Store::totals() {
+  popular_items(0);  // refreshes when stale
+  std::lock_guard lock(popular_mu_);
+  return totals_;
 }
 
 void Store::invalidate_popular() {

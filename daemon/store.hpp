@@ -70,6 +70,7 @@ struct CustomerView {
   std::vector<std::string> do_not_mention;
   std::int64_t returns = 0;
   std::vector<std::int64_t> weekday_hist, hour_hist;
+  std::int64_t repeat_hits = 0, repeat_total = 0;
 };
 
 struct ItemStat {
@@ -80,6 +81,16 @@ struct ItemStat {
   std::int64_t first_ms = 0;
   std::string category;
   double returned = 0;
+  double dsum = 0;           // decayed visits with the item, as of the customer's visit dvis
+  std::int64_t dvis = 0;
+  std::int64_t store_baskets = 0;  // the item's popularity in the store
+};
+
+// Store-wide figures the ranking needs, refreshed with the best-seller list.
+struct StoreTotals {
+  std::int64_t baskets = 0;
+  std::int64_t repeat_hits = 0;
+  std::int64_t repeat_total = 0;
 };
 
 struct MemberTaste {
@@ -134,6 +145,7 @@ class Store {
   std::optional<CustomerView> find_customer(const std::string& kind, const IdentifierHash& hash);
   std::vector<ItemStat> top_items(std::int64_t customer_id, int limit);
   std::vector<ItemStat> popular_items(int limit);  // cached, refreshed every 2 s
+  StoreTotals totals();                            // cached with the best sellers
   void invalidate_popular();
   std::vector<MemberTaste> member_tastes(std::int64_t customer_id, int limit);
   std::vector<Preference> preferences(std::int64_t customer_id);
@@ -172,6 +184,7 @@ class Store {
   std::atomic<std::uint64_t> commits_{0};
   std::mutex popular_mu_;
   std::shared_ptr<const std::vector<ItemStat>> popular_;
+  StoreTotals totals_;
   std::chrono::steady_clock::time_point popular_at_;
   bool popular_refreshing_ = false;
   std::uint64_t instance_;  // keys the per-thread reader connections

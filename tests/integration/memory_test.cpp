@@ -69,7 +69,8 @@ TEST_F(Memory, MergingTwoCustomersCombinesHistoriesWithoutDoubleCounting) {
   EXPECT_EQ(by_phone["customer"]["visits"], 5);  // both identifiers lead to the one customer
   EXPECT_EQ(by_card["customer"]["first_seen"], "2026-10-02T09:00:00.000Z");
   EXPECT_EQ(by_card["predictions"][0]["sku"], "bread");  // 4 of 5 visits
-  EXPECT_EQ(by_card["predictions"][0]["score"], 0.8);
+  EXPECT_EQ(by_card["predictions"][1]["sku"], "oat-milk");  // 2 of 5
+  EXPECT_EQ(by_card["predictions"][0]["reason"], "bought on 4 of 5 visits");
 
   // A new identifier linked to the customer finds the same memory.
   record({{"type", "link"}, {"customer", card}, {"identifier", id("email", "Sara@Example.org")}});
