@@ -106,6 +106,12 @@ void Store::writer_loop() {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty() && stopping_) return;
+      // Group commit window: tills that just got their acknowledgement are about to send the
+      // next event. When fewer are queued than the last batch held, wait a moment for them so
+      // one fsync covers them all (bounded: at most kWindow per commit).
+      constexpr auto kWindow = std::chrono::microseconds(300);
+      if (!stopping_ && queue_.size() < last_batch_ && !queue_.front().task)
+        cv_.wait_for(lock, kWindow, [&] { return stopping_ || queue_.size() >= last_batch_; });
       // Group commit: everything queued while the previous commit was on disk goes in one.
       const std::size_t n = std::min<std::size_t>(queue_.size(), static_cast<std::size_t>(options_.group_commit_max));
       batch.clear();
@@ -116,6 +122,7 @@ void Store::writer_loop() {
         queue_.pop_front();
         if (batch.back().task) break;
       }
+      last_batch_ = batch.size();
     }
     commit_batch(batch);
   }

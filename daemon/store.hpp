@@ -180,6 +180,7 @@ class Store {
   std::condition_variable cv_;
   std::deque<Job> queue_;
   bool stopping_ = false;
+  std::size_t last_batch_ = 0;  // events in the previous commit (writer thread only)
   std::thread writer_;
   std::atomic<std::uint64_t> commits_{0};
   std::mutex popular_mu_;
