@@ -49,6 +49,7 @@ PreparedEvent prepare_event(const json& event, const IdentityKey& key) {
     p.body[field] = {{"kind", kind},
                    {"hash", to_hex(key.hash(kind, wire::normalize_identifier(kind, id.at("value").get<std::string>())))}};
   }
+  p.body_text = wire::dump_json(p.body);
   return p;
 }
 
@@ -213,7 +214,9 @@ WriteResult Store::apply(const PreparedEvent& e) {
     bind_opt(s, 6, opt_str(e.body, "terminal"));
     bind_opt(s, 7, opt_str(e.body, "cashier"));
     bind_opt(s, 8, opt_str(e.body, "touchpoint"));
-    s.bind(9, wire::dump_json(e.body)).bind(10, e.id_kind).bind_blob(11, e.id_hash.data(), e.id_hash.size());
+    s.bind(9, e.body_text.empty() ? wire::dump_json(e.body) : e.body_text)
+        .bind(10, e.id_kind)
+        .bind_blob(11, e.id_hash.data(), e.id_hash.size());
     s.run();
     r.seq = db.last_insert_rowid();
   }

@@ -31,6 +31,7 @@ struct PreparedEvent {
   IdentifierHash id_hash{};
   std::int64_t time_ms = 0;
   nlohmann::json body;  // the event without customer.value
+  std::string body_text;  // body serialised on the I/O thread, so the single writer does not
 };
 
 struct WriteResult {
