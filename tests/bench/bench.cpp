@@ -11,18 +11,13 @@
 // The last line of stdout is always "hints_p50_us=… hints_p99_us=… hints_p999_us=… records_per_s=…".
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <cstdarg>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -35,24 +30,26 @@
 #include <latch>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "console.hpp"
+#include "daemon_child.hpp"
 #include "hints.hpp"
 #include "identity.hpp"
+#include "latency.hpp"
 #include "log.hpp"
 #include "regulars/regulars.h"
 #include "store.hpp"
-#include "wire/frame.hpp"
 #include "wire/json_text.hpp"
 #include "wire/validate.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+using namespace regulars::tools;
 
 namespace {
 
@@ -60,27 +57,6 @@ namespace {
 // Small utilities
 
 [[noreturn]] void die(const std::string& message) { throw std::runtime_error(message); }
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-void out(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-void out(const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  std::vprintf(fmt, ap);
-  va_end(ap);
-  std::fflush(stdout);
-}
-
-void note(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-void note(const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  std::fputs("bench: ", stderr);
-  std::vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  std::fflush(stderr);
-}
 
 // splitmix64 and xoshiro256**: fast, and the same sequence on every platform for a given seed
 // (std:: distributions are implementation-defined, so they are not used for the data).
@@ -146,31 +122,6 @@ Sampler zipf(std::size_t n, double exponent) {
   std::vector<double> w(n);
   for (std::size_t i = 0; i < n; ++i) w[i] = 1.0 / std::pow(static_cast<double>(i + 1), exponent);
   return Sampler(w);
-}
-
-struct Summary {
-  std::size_t n = 0;
-  double p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0, mean = 0;  // microseconds
-};
-
-Summary summarize(std::vector<std::int64_t> ns) {
-  Summary s;
-  s.n = ns.size();
-  if (ns.empty()) return s;
-  std::sort(ns.begin(), ns.end());
-  auto rank = [&](double q) {  // nearest-rank percentile
-    const auto idx = static_cast<std::size_t>(std::ceil(q * static_cast<double>(ns.size())));
-    return static_cast<double>(ns[std::min(ns.size() - 1, idx == 0 ? 0 : idx - 1)]) / 1000.0;
-  };
-  s.p50 = rank(0.50);
-  s.p90 = rank(0.90);
-  s.p99 = rank(0.99);
-  s.p999 = rank(0.999);
-  s.max = static_cast<double>(ns.back()) / 1000.0;
-  double sum = 0;
-  for (auto v : ns) sum += static_cast<double>(v);
-  s.mean = sum / static_cast<double>(ns.size()) / 1000.0;
-  return s;
 }
 
 std::int64_t elapsed_ns(Clock::time_point a, Clock::time_point b) {
@@ -446,127 +397,7 @@ void generate(const Plan& plan, const Catalogue& cat, const std::string& dir, st
 }
 
 // ---------------------------------------------------------------------------------------------
-// The daemon as a child process.
-
-std::string find_regularsd(const std::string& flag) {
-  if (!flag.empty()) return flag;
-  std::error_code ec;
-  if (fs::exists(REGULARSD_BUILD_PATH, ec)) return REGULARSD_BUILD_PATH;
-  const auto self = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec && fs::exists(self.parent_path() / "regularsd", ec)) return (self.parent_path() / "regularsd").string();
-  return "regularsd";  // from PATH
-}
-
-int connect_unix(const std::string& path) {
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-class Daemon {
- public:
-  Daemon(const std::string& exe, const std::string& data_dir, const std::vector<std::string>& extra_args,
-         const std::string& log_path)
-      : socket_(data_dir + "/regularsd.sock"), log_(log_path) {
-    pid_ = ::fork();
-    if (pid_ < 0) die(std::string("fork: ") + std::strerror(errno));
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the benchmark
-      const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-      if (fd >= 0) {
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-      }
-      std::vector<std::string> args{exe, "--data-dir", data_dir};
-      args.insert(args.end(), extra_args.begin(), extra_args.end());
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execvp(argv[0], argv.data());
-      std::fprintf(stderr, "cannot run %s: %s\n", exe.c_str(), std::strerror(errno));
-      ::_exit(127);
-    }
-  }
-  ~Daemon() {
-    if (pid_ > 0) stop(std::chrono::seconds(10));
-  }
-  Daemon(const Daemon&) = delete;
-  Daemon& operator=(const Daemon&) = delete;
-
-  pid_t pid() const { return pid_; }
-  const std::string& socket() const { return socket_; }
-
-  void wait_ready(std::chrono::seconds limit) {
-    const auto t0 = Clock::now();
-    while (Clock::now() - t0 < limit) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        die("regularsd exited before listening (status " + std::to_string(status) + "); its log:\n" + log_tail());
-      }
-      if (const int fd = connect_unix(socket_); fd >= 0) {
-        ::close(fd);
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    die("regularsd did not listen on " + socket_ + " within " + std::to_string(limit.count()) + " s; its log:\n" +
-        log_tail());
-  }
-
-  // SIGTERM, then wait; SIGKILL if it does not stop in time. Returns a description.
-  std::string stop(std::chrono::seconds limit) {
-    if (pid_ <= 0) return "not running";
-    ::kill(pid_, SIGTERM);
-    const auto t0 = Clock::now();
-    int status = 0;
-    while (::waitpid(pid_, &status, WNOHANG) != pid_) {
-      if (Clock::now() - t0 > limit) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-        pid_ = -1;
-        return "did not stop within " + std::to_string(limit.count()) + " s of SIGTERM; killed";
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    pid_ = -1;
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "%s %d after %.2f s", WIFEXITED(status) ? "exit status" : "signal",
-                  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), seconds_since(t0));
-    return buf;
-  }
-
-  std::map<std::string, std::string> proc_status() const {
-    std::map<std::string, std::string> m;
-    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
-    for (std::string line; std::getline(in, line);) {
-      const auto colon = line.find(':');
-      if (colon == std::string::npos) continue;
-      auto v = line.substr(colon + 1);
-      v.erase(0, v.find_first_not_of(" \t"));
-      m[line.substr(0, colon)] = v;
-    }
-    return m;
-  }
-
-  std::string log_tail() const {
-    std::ifstream in(log_);
-    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return all.size() > 4000 ? all.substr(all.size() - 4000) : all;
-  }
-
- private:
-  pid_t pid_ = -1;
-  std::string socket_;
-  std::string log_;
-};
+// The daemon's CPU, I/O and preemptions (DaemonChild, shared with regulars-eval, starts and stops it).
 
 // CPU time and bytes written by a process (all its threads), for per-call costs that do not
 // depend on what else the machine is doing.
@@ -624,47 +455,6 @@ std::string loadavg() {
   std::string one;
   in >> one;
   return one;
-}
-
-// The daemon's "status" op over a raw connection of our own (the C ABI has no call for it).
-std::optional<json> daemon_status(const std::string& socket_path) {
-  const int fd = connect_unix(socket_path);
-  if (fd < 0) return std::nullopt;
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  regulars::wire::FrameDecoder decoder;
-  auto call = [&](const json& req) -> std::optional<json> {
-    const std::string frame = regulars::wire::encode_frame(req.dump());
-    std::size_t sent = 0;
-    while (sent < frame.size()) {
-      const ssize_t n = ::send(fd, frame.data() + sent, frame.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) return std::nullopt;
-      sent += static_cast<std::size_t>(n);
-    }
-    for (;;) {
-      if (auto payload = decoder.next()) {
-        auto parsed = json::parse(*payload, nullptr, false);
-        if (parsed.is_discarded() || !parsed.value("ok", false)) return std::nullopt;
-        return parsed["result"];
-      }
-      if (decoder.failed()) return std::nullopt;
-      char buf[4096];
-      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) return std::nullopt;
-      decoder.feed(buf, static_cast<std::size_t>(n));
-    }
-  };
-  std::optional<json> result;
-  if (call({{"id", 1}, {"op", "hello"}, {"protocol", regulars::wire::kProtocolVersion}, {"client", "regulars-bench"}}))
-    result = call({{"id", 2}, {"op", "status"}});
-  ::close(fd);
-  return result;
-}
-
-std::int64_t status_field(const std::optional<json>& st, const char* key) {
-  if (!st || !st->contains(key) || !(*st)[key].is_number_integer()) return -1;
-  return (*st)[key].get<std::int64_t>();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -728,7 +518,7 @@ std::int64_t dir_bytes(const std::string& dir) {
 // --breakdown: the same work without the plugin and the socket, to show where the time goes.
 
 // fdatasync of a 4 KiB append in `dir`: the floor under every durable commit on this disk.
-Summary fsync_probe(const std::string& dir, int n) {
+LatencySummary fsync_probe(const std::string& dir, int n) {
   const std::string path = dir + "/fsync-probe";
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return {};
@@ -742,13 +532,13 @@ Summary fsync_probe(const std::string& dir, int n) {
   }
   ::close(fd);
   ::unlink(path.c_str());
-  return summarize(std::move(ns));
+  return summarize_ns(std::move(ns));
 }
 
 void breakdown(const std::string& data_dir, const Catalogue& cat, std::uint32_t customers, std::uint64_t seed,
                std::size_t hints, std::size_t records, unsigned clients) {
   using namespace regulars::daemon;
-  const Summary fs_probe = fsync_probe(data_dir, 200);
+  const LatencySummary fs_probe = fsync_probe(data_dir, 200);
   out("breakdown: fdatasync of 4 KiB in the data dir: p50=%.1f p90=%.1f p99=%.1f max=%.1f us\n", fs_probe.p50,
       fs_probe.p90, fs_probe.p99, fs_probe.max);
   const IdentityKey key = IdentityKey::load_or_create(data_dir);
@@ -767,7 +557,7 @@ void breakdown(const std::string& data_dir, const Catalogue& cat, std::uint32_t 
       const std::string text = regulars::wire::dump_json(answer);
       ns.push_back(elapsed_ns(t0, Clock::now()));
     }
-    const Summary s = summarize(std::move(ns));
+    const LatencySummary s = summarize_ns(std::move(ns));
     out("breakdown: HintEngine::answer + dump in process (no plugin, no socket): p50=%.1f p90=%.1f p99=%.1f "
         "p99.9=%.1f max=%.1f us\n",
         s.p50, s.p90, s.p99, s.p999, s.max);
@@ -809,7 +599,7 @@ void breakdown(const std::string& data_dir, const Catalogue& cat, std::uint32_t 
     const auto commits = store.commits() - commits0;
     std::vector<std::int64_t> merged;
     for (auto& l : lat) merged.insert(merged.end(), l.begin(), l.end());
-    const Summary s = summarize(std::move(merged));
+    const LatencySummary s = summarize_ns(std::move(merged));
     out("breakdown: Store::submit in process, %u threads one event each in flight: records=%zu errors=%lld "
         "records_per_s=%.1f commits=%llu (%.1f events per commit) latency p50=%.1f p99=%.1f us\n",
         clients, records, static_cast<long long>(failed.load()), static_cast<double>(records) / secs,
@@ -854,6 +644,7 @@ int main(int argc, char** argv) {
                "the time goes");
   app.add_flag("--keep", keep, "Keep the temporary directory (store, spools, daemon log)");
   CLI11_PARSE(app, argc, argv);
+  set_note_prefix("bench: ");
 
   ::signal(SIGPIPE, SIG_IGN);
   ::umask(0077);  // the store holds personal data, even made-up personal data
@@ -871,7 +662,7 @@ int main(int argc, char** argv) {
   }
   const std::string data_dir = data_dir_flag.empty() ? tmp + "/data" : data_dir_flag;
   int exit_code = 0;
-  Summary all, shorts, longs;
+  LatencySummary all, shorts, longs;
   double records_per_s = 0;
 
   try {
@@ -917,11 +708,11 @@ int main(int argc, char** argv) {
     }
 
     // --- 2. The daemon ----------------------------------------------------------------------
-    const std::string exe = find_regularsd(regularsd_flag);
-    Daemon daemon(exe, data_dir, daemon_args, tmp + "/regularsd.log");
+    const std::string exe = find_regularsd(regularsd_flag, REGULARSD_BUILD_PATH);
+    DaemonChild daemon(exe, data_dir, daemon_args, tmp + "/regularsd.log");
     const auto d0 = Clock::now();
     daemon.wait_ready(std::chrono::seconds(60));
-    const auto st0 = daemon_status(daemon.socket());
+    const auto st0 = daemon_status(daemon.socket(), "regulars-bench");
     out("daemon: %s pid=%d listening after %.2f s; store: events=%lld customers=%lld items=%lld\n", exe.c_str(),
         daemon.pid(), seconds_since(d0), static_cast<long long>(status_field(st0, "events")),
         static_cast<long long>(status_field(st0, "customers")), static_cast<long long>(status_field(st0, "items")));
@@ -950,7 +741,7 @@ int main(int argc, char** argv) {
       const double secs = seconds_since(t0);
       const ProcSample d1s = proc_sample(daemon.pid()), b1s = proc_sample(::getpid());
       const std::int64_t dp1 = preemptions(daemon.pid()), bp1 = preemptions(::getpid());
-      all = summarize(run.ns);
+      all = summarize_ns(run.ns);
       out("hints (1 client, through libregulars.so, budget_ms=%d): warmup=%zu calls=%zu ok=%zu errors=%lld "
           "unknown=%lld mean_visits=%.1f\n",
           budget_ms, warmup, hints, run.ns.size(), static_cast<long long>(run.errors + warm.errors),
@@ -989,8 +780,8 @@ int main(int argc, char** argv) {
         for (std::size_t i = mixed.size(); i > 1; --i) std::swap(mixed[i - 1], mixed[rng.below(i)]);
         HintsRun s, l;
         for (const auto& [is_long, r] : mixed) hints_call(c, r, is_long ? l : s);
-        shorts = summarize(s.ns);
-        longs = summarize(l.ns);
+        shorts = summarize_ns(s.ns);
+        longs = summarize_ns(l.ns);
         auto mean_visits = [](const HintsRun& h) {
           const auto known = static_cast<std::int64_t>(h.ns.size()) - h.unknown;
           return known > 0 ? static_cast<double>(h.visits_sum) / static_cast<double>(known) : 0.0;
@@ -1028,7 +819,7 @@ int main(int argc, char** argv) {
                                   {"budget_ms", budget_ms},
                                   {"spool_dir", tmp + "/spool-" + std::to_string(i)},
                                   {"terminal", "bench-" + std::to_string(i)}}));
-      const auto before = daemon_status(daemon.socket());
+      const auto before = daemon_status(daemon.socket(), "regulars-bench");
       std::atomic<std::size_t> next{0};
       std::vector<std::vector<std::int64_t>> lat(clients);
       std::vector<std::map<std::string, std::int64_t>> errs(clients);
@@ -1056,7 +847,7 @@ int main(int argc, char** argv) {
       for (auto& th : threads) th.join();
       const double secs = seconds_since(t0);
       const ProcSample d1s = proc_sample(daemon.pid()), b1s = proc_sample(::getpid());
-      const auto after = daemon_status(daemon.socket());
+      const auto after = daemon_status(daemon.socket(), "regulars-bench");
       std::int64_t spool_bytes = 0;
       for (unsigned i = 0; i < clients; ++i) spool_bytes += dir_bytes(tmp + "/spool-" + std::to_string(i));
       std::vector<std::int64_t> merged;
@@ -1067,7 +858,7 @@ int main(int argc, char** argv) {
       }
       std::int64_t n_err = 0;
       for (const auto& [k, n] : errors) n_err += n;
-      const Summary rl = summarize(merged);
+      const LatencySummary rl = summarize_ns(merged);
       records_per_s = static_cast<double>(merged.size()) / secs;
       out("records (%u clients, each its own regulars_client and spool, budget_ms=%d): records=%zu ok=%zu errors=%lld "
           "elapsed_s=%.2f records_per_s=%.1f\n",
@@ -1097,10 +888,7 @@ int main(int argc, char** argv) {
     }
 
     // --- 5. Memory, 6. stop -------------------------------------------------------------------
-    const auto ps = daemon.proc_status();
-    auto field = [&](const char* k) { return ps.count(k) ? ps.at(k) : std::string("?"); };
-    out("daemon memory: VmRSS=%s VmHWM=%s threads=%s\n", field("VmRSS").c_str(), field("VmHWM").c_str(),
-        field("Threads").c_str());
+    out("daemon memory: %s\n", daemon.memory_summary().c_str());
     out("daemon stop (SIGTERM): %s\n", daemon.stop(std::chrono::seconds(30)).c_str());
     if (want_breakdown) breakdown(data_dir, cat, customers, seed, hints, records, clients);
   } catch (const std::exception& e) {

@@ -44,7 +44,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <cstdarg>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -59,8 +58,10 @@
 #include <unordered_set>
 #include <vector>
 
+#include "console.hpp"
 #include "daemon_child.hpp"
 #include "dataset.hpp"
+#include "latency.hpp"
 #include "metrics.hpp"
 #include "regulars/regulars.hpp"
 #include "wire/validate.hpp"
@@ -69,6 +70,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using namespace regulars::eval;
+using namespace regulars::tools;
 
 namespace {
 
@@ -78,29 +80,6 @@ constexpr std::int64_t kDayMs = 86'400'000;
 constexpr std::int64_t kWeekMs = 7 * kDayMs;
 constexpr int kMaxPredictions = 20;
 const std::vector<std::size_t> kCutoffs{3, 10, 20};
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-void out(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-void out(const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  std::vprintf(fmt, ap);
-  va_end(ap);
-  std::fflush(stdout);
-}
-
-void note(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-void note(const char* fmt, ...) {
-  static std::mutex mu;
-  std::lock_guard lock(mu);
-  va_list ap;
-  va_start(ap, fmt);
-  std::fputs("regulars-eval: ", stderr);
-  std::vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  std::fflush(stderr);
-}
 
 std::uint64_t fnv1a(const std::string& s) {
   std::uint64_t h = 0xcbf29ce484222325ULL;
@@ -312,7 +291,7 @@ int run(const Options& opt) {
   DaemonChild daemon(exe, data_dir, daemon_args, tmp + "/regularsd.log");
   const auto d0 = Clock::now();
   daemon.wait_ready(std::chrono::seconds(60));
-  const auto st0 = daemon_status(daemon.socket());
+  const auto st0 = daemon_status(daemon.socket(), "regulars-eval");
   out("daemon: %s pid=%d data_dir=%s listening after %.2f s; store before: events=%lld customers=%lld items=%lld\n",
       exe.c_str(), daemon.pid(), data_dir.c_str(), seconds_since(d0), static_cast<long long>(status_field(st0, "events")),
       static_cast<long long>(status_field(st0, "customers")), static_cast<long long>(status_field(st0, "items")));
@@ -408,7 +387,7 @@ int run(const Options& opt) {
     for (auto& th : threads) th.join();
   }
   const double replay_s = seconds_since(r0);
-  const auto st1 = daemon_status(daemon.socket());
+  const auto st1 = daemon_status(daemon.socket(), "regulars-eval");
   const std::int64_t stored = status_field(st1, "events") - status_field(st0, "events");
   out("replay: %s consents + %s purchases (%s lines) with %u clients in %.1f s: %.0f events/s, %.0f purchases/s, "
       "%.0f lines/s; retries=%lld failures=%lld\n",
@@ -501,10 +480,7 @@ int run(const Options& opt) {
   for (std::size_t k : kCutoffs) out("  %4zu   %.4f   %.4f   %.4f\n", k, acc.recall(k), acc.ndcg(k), acc.phr(k));
 
   // --- 5. Memory, stop ----------------------------------------------------------------------
-  const auto ps = daemon.proc_status();
-  auto field = [&](const char* k) { return ps.count(k) ? ps.at(k) : std::string("?"); };
-  out("daemon memory: VmRSS=%s VmHWM=%s threads=%s\n", field("VmRSS").c_str(), field("VmHWM").c_str(),
-      field("Threads").c_str());
+  out("daemon memory: %s\n", daemon.memory_summary().c_str());
   out("daemon stop (SIGTERM): %s\n", daemon.stop(std::chrono::seconds(30)).c_str());
   out("wall time: %.1f s (replay %.1f s, hints %.1f s)\n", seconds_since(t_start), replay_s, hints_s);
   const int status = record_failures.total() + hints_failures.total() > 0 ? 2 : 0;
@@ -540,6 +516,7 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
   app.add_flag("--keep", opt.keep, "Keep the temporary directory (store, daemon log)");
   CLI11_PARSE(app, argc, argv);
+  set_note_prefix("regulars-eval: ");
   try {
     return run(opt);
   } catch (const std::exception& e) {

@@ -1,4 +1,4 @@
-// Quality and latency figures of regulars-eval, kept apart from the program so they can be
+// Quality figures of regulars-eval (latency: tools_support/latency.hpp), kept apart from the program so they can be
 // unit-tested against hand-computed examples. Definitions: /work/shared/data/tafeng/README.md
 // (the same as "A Next Basket Recommendation Reality Check", Li et al. 2023):
 //   recall@k = |top-k ∩ truth| / |truth|
@@ -11,7 +11,6 @@
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -54,12 +53,5 @@ class Accumulator {
   std::vector<std::size_t> hits_;
   std::size_t users_ = 0;
 };
-
-// Latency percentiles in microseconds (nearest-rank, as regulars-bench reports them).
-struct LatencySummary {
-  std::size_t n = 0;
-  double p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0, mean = 0;
-};
-LatencySummary summarize_ns(std::vector<std::int64_t> ns);
 
 }  // namespace regulars::eval

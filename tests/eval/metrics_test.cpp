@@ -8,10 +8,14 @@
 #include <vector>
 
 #include "dataset.hpp"
+#include "latency.hpp"
 #include "metrics.hpp"
 
 namespace regulars::eval {
 namespace {
+
+using regulars::tools::LatencySummary;
+using regulars::tools::summarize_ns;
 
 using V = std::vector<std::string>;
 constexpr double kEps = 1e-9;

@@ -20,7 +20,7 @@
 
 #include "wire/frame.hpp"
 
-namespace regulars::eval {
+namespace regulars::tools {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -61,6 +61,7 @@ DaemonChild::DaemonChild(const std::string& exe, const std::string& data_dir, co
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  const std::string exec_failed = "cannot exec " + exe + "\n";
   const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   pid_ = ::fork();
   if (pid_ < 0) {
@@ -69,14 +70,13 @@ DaemonChild::DaemonChild(const std::string& exe, const std::string& data_dir, co
     throw std::runtime_error(std::string("fork: ") + std::strerror(err));
   }
   if (pid_ == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the evaluation
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the tool that started it
     if (fd >= 0) {
       ::dup2(fd, 1);
       ::dup2(fd, 2);
     }
     ::execvp(argv[0], argv.data());
-    static const char kMsg[] = "regulars-eval: cannot exec regularsd\n";
-    [[maybe_unused]] const auto n = ::write(2, kMsg, sizeof kMsg - 1);
+    [[maybe_unused]] const auto n = ::write(2, exec_failed.data(), exec_failed.size());
     ::_exit(127);
   }
   if (fd >= 0) ::close(fd);
@@ -141,13 +141,19 @@ std::map<std::string, std::string> DaemonChild::proc_status() const {
   return m;
 }
 
+std::string DaemonChild::memory_summary() const {
+  const auto ps = proc_status();
+  auto field = [&](const char* k) { return ps.count(k) ? ps.at(k) : std::string("?"); };
+  return "VmRSS=" + field("VmRSS") + " VmHWM=" + field("VmHWM") + " threads=" + field("Threads");
+}
+
 std::string DaemonChild::log_tail() const {
   std::ifstream in(log_);
   std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   return all.size() > 4000 ? all.substr(all.size() - 4000) : all;
 }
 
-std::optional<json> daemon_status(const std::string& socket_path) {
+std::optional<json> daemon_status(const std::string& socket_path, const std::string& client) {
   const int fd = connect_unix(socket_path);
   if (fd < 0) return std::nullopt;
   timeval tv{5, 0};
@@ -176,7 +182,7 @@ std::optional<json> daemon_status(const std::string& socket_path) {
     }
   };
   std::optional<json> result;
-  if (call({{"id", 1}, {"op", "hello"}, {"protocol", regulars::wire::kProtocolVersion}, {"client", "regulars-eval"}}))
+  if (call({{"id", 1}, {"op", "hello"}, {"protocol", regulars::wire::kProtocolVersion}, {"client", client}}))
     result = call({{"id", 2}, {"op", "status"}});
   ::close(fd);
   return result;
@@ -187,4 +193,4 @@ std::int64_t status_field(const std::optional<json>& st, const char* key) {
   return (*st)[key].get<std::int64_t>();
 }
 
-}  // namespace regulars::eval
+}  // namespace regulars::tools

@@ -1,5 +1,5 @@
-// regularsd as a child process of regulars-eval (after tests/bench/bench.cpp's Daemon): start,
-// wait for its socket, read /proc/<pid>/status, ask its "status" op, stop it with SIGTERM.
+// regularsd as a child process of a tool (regulars-bench, regulars-eval): start, wait for its
+// socket, read /proc/<pid>/status, ask its "status" op, stop it with SIGTERM.
 #pragma once
 
 #include <sys/types.h>
@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace regulars::eval {
+namespace regulars::tools {
 
 // The daemon to run: `flag` when given, else the one built with this program (build_path),
 // else a regularsd next to this executable, else "regularsd" from PATH.
@@ -38,6 +38,8 @@ class DaemonChild {
   std::string stop(std::chrono::seconds limit);
   // /proc/<pid>/status as key → value ("VmRSS" → "123456 kB"); empty once stopped.
   std::map<std::string, std::string> proc_status() const;
+  // "VmRSS=… VmHWM=… threads=…" from proc_status(), "?" for what it lacks.
+  std::string memory_summary() const;
   std::string log_tail() const;
 
  private:
@@ -46,9 +48,10 @@ class DaemonChild {
   std::string log_;
 };
 
-// The daemon's "status" op over a raw connection of our own (the C ABI has no call for it).
-std::optional<nlohmann::json> daemon_status(const std::string& socket_path);
+// The daemon's "status" op over a raw connection of our own (the C ABI has no call for it);
+// `client` is the name given in the hello.
+std::optional<nlohmann::json> daemon_status(const std::string& socket_path, const std::string& client);
 // An integer field of a status answer, or -1.
 std::int64_t status_field(const std::optional<nlohmann::json>& st, const char* key);
 
-}  // namespace regulars::eval
+}  // namespace regulars::tools
