@@ -1,6 +1,7 @@
 #include "projector.hpp"
 
 #include <cmath>
+#include <algorithm>
 #include <map>
 #include <utility>
 
@@ -43,6 +44,19 @@ std::string str_or_empty(const json& body, const char* key) {
 }
 
 }  // namespace
+
+LoggedEvent logged_event_from_row(const Stmt& row) {
+  LoggedEvent e;
+  e.seq = row.i64(0);
+  e.event_id = row.text(1);
+  e.type = row.text(2);
+  e.id_kind = row.text(3);
+  const std::string hash = row.text(4);
+  std::copy_n(hash.begin(), std::min(hash.size(), e.id_hash.size()), e.id_hash.begin());
+  e.time_ms = row.i64(5);
+  e.body = json::parse(row.text(6));
+  return e;
+}
 
 std::string to_hex(const IdentifierHash& h) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -150,17 +164,11 @@ void Projector::merge(std::int64_t into, std::int64_t from, std::int64_t merge_s
       .run();
   // Item popularity counts baskets, not customers, so it is unchanged by a merge; the replay
   // below must not count those baskets again.
-  Stmt events(db_.raw(),
-              "SELECT seq, event_id, type, time_ms, body FROM events WHERE customer_id=? AND seq<? "
-              "AND type NOT IN ('link', 'merge') ORDER BY seq");
+  Stmt events(db_.raw(), std::string("SELECT ") + kLoggedEventColumns +
+                             " FROM events WHERE customer_id=? AND seq<? AND type NOT IN ('link', 'merge') ORDER BY seq");
   events.bind(1, into).bind(2, merge_seq);
   while (events.step()) {
-    LoggedEvent ev;
-    ev.seq = events.i64(0);
-    ev.event_id = events.text(1);
-    ev.type = events.text(2);
-    ev.time_ms = events.i64(3);
-    ev.body = json::parse(events.text(4));
+    LoggedEvent ev = logged_event_from_row(events);
     ev.body["_replay"] = true;
     apply_effects(into, ev);
   }

@@ -25,6 +25,11 @@ struct LoggedEvent {
   nlohmann::json body;
 };
 
+// The log's columns in the order logged_event_from_row reads them.
+inline constexpr const char* kLoggedEventColumns = "seq, event_id, type, id_kind, id_hash, time_ms, body";
+// Reads one row selected with kLoggedEventColumns.
+LoggedEvent logged_event_from_row(const Stmt& row);
+
 // An event the projections cannot accept (e.g. a merge naming an unknown customer). The event
 // is refused and nothing is stored.
 class Refused : public std::runtime_error {

@@ -274,21 +274,9 @@ RebuildReport Store::rebuild_now() {
     for (;;) {
       std::vector<LoggedEvent> chunk;
       {
-        Stmt events(db.raw(),
-                    "SELECT seq, event_id, type, id_kind, id_hash, time_ms, body FROM events WHERE seq>? ORDER BY seq LIMIT 2000");
+        Stmt events(db.raw(), std::string("SELECT ") + kLoggedEventColumns + " FROM events WHERE seq>? ORDER BY seq LIMIT 2000");
         events.bind(1, after);
-        while (events.step()) {
-          LoggedEvent e;
-          e.seq = events.i64(0);
-          e.event_id = events.text(1);
-          e.type = events.text(2);
-          e.id_kind = events.text(3);
-          const std::string hash = events.text(4);
-          std::copy_n(hash.begin(), std::min(hash.size(), e.id_hash.size()), e.id_hash.begin());
-          e.time_ms = events.i64(5);
-          e.body = nlohmann::json::parse(events.text(6));
-          chunk.push_back(std::move(e));
-        }
+        while (events.step()) chunk.push_back(logged_event_from_row(events));
       }
       if (chunk.empty()) break;
       after = chunk.back().seq;

@@ -372,10 +372,8 @@ Till::Result Till::cmd_help() {
 
 // ---- commands -------------------------------------------------------------------------------------
 
-Till::Result Till::cmd_customer(const std::vector<std::string>& args) {
-  if (args.size() < 2) return fail("usage: customer KIND VALUE   (KIND: card, phone, email, app, payment_token)");
-  customer_ = Customer{args[0], join(args, 1)};
-  last_answer_.reset();
+// Asks for hints for the current customer and shows them, or says why there are none now.
+Till::Result Till::show_hints_now() {
   const HintsCall call = ask_hints();
   if (call.status == REGULARS_OK) {
     show_panel(call);
@@ -386,8 +384,16 @@ Till::Result Till::cmd_customer(const std::vector<std::string>& args) {
     show_unavailable(call);
     return Result::ok;
   }
-  customer_.reset();
   return fail("regulars_hints: " + call.detail);
+}
+
+Till::Result Till::cmd_customer(const std::vector<std::string>& args) {
+  if (args.size() < 2) return fail("usage: customer KIND VALUE   (KIND: card, phone, email, app, payment_token)");
+  customer_ = Customer{args[0], join(args, 1)};
+  last_answer_.reset();
+  const Result r = show_hints_now();
+  if (r != Result::ok) customer_.reset();
+  return r;
 }
 
 Till::Result Till::cmd_consent(const std::vector<std::string>& args) {
@@ -486,17 +492,7 @@ Till::Result Till::cmd_for(const std::vector<std::string>& args) {
 
 Till::Result Till::cmd_hints() {
   if (!customer_) return fail("hints: no customer yet (use: customer KIND VALUE)");
-  const HintsCall call = ask_hints();
-  if (call.status == REGULARS_OK) {
-    show_panel(call);
-    last_answer_ = call.answer;
-    return Result::ok;
-  }
-  if (no_hints_now(call.status)) {
-    show_unavailable(call);
-    return Result::ok;
-  }
-  return fail("regulars_hints: " + call.detail);
+  return show_hints_now();
 }
 
 Till::Result Till::cmd_pay() {

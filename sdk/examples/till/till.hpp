@@ -74,6 +74,7 @@ class Till {
   Result cmd_for(const std::vector<std::string>& args);
   Result cmd_pay();
   Result cmd_hints();
+  Result show_hints_now();
   Result cmd_time(const std::vector<std::string>& args);
   Result cmd_today(const std::vector<std::string>& args);
   Result cmd_item(const std::vector<std::string>& args);
