@@ -176,8 +176,18 @@ void Projector::merge(std::int64_t into, std::int64_t from, std::int64_t merge_s
 
 void Projector::forget_history(std::int64_t customer, std::int64_t before_seq) {
   // The customer asked not to be remembered: their shopping history, preferences, notes and
-  // profile go for real (secure_delete is on). The consent records stay: they are the proof of
-  // when and where consent was given and withdrawn.
+  // profile go for real, their freed bytes overwritten (full secure_delete for these statements).
+  // The consent records stay: they are the proof of when and where consent was given and withdrawn.
+  db_.exec("PRAGMA secure_delete=ON");
+  struct Restore {
+    Db& db;
+    ~Restore() {
+      try {
+        db.exec("PRAGMA secure_delete=FAST");
+      } catch (...) {  // staying on full secure_delete is safe, only slower
+      }
+    }
+  } restore{db_};
   db_.cached("DELETE FROM events WHERE customer_id=? AND seq<? AND type <> 'consent'").bind(1, customer).bind(2, before_seq).run();
   for (const char* table : {"notes", "preferences", "household", "member_items", "customer_categories", "customer_items"})
     db_.cached(std::string("DELETE FROM ") + table + " WHERE customer_id=?").bind(1, customer).run();

@@ -148,6 +148,12 @@ TEST_F(Memory, WithdrawnConsentStopsHintsAndErasesHistoryByDefault) {
   EXPECT_EQ(db.count("SELECT count(*) FROM events WHERE type = 'consent'"), 3);  // the record of consent stays
   EXPECT_EQ(db.count("SELECT count(*) FROM customer_items"), 0);
   EXPECT_EQ(db.count("SELECT count(*) FROM notes"), 0);
+  // Erased for real: the note's bytes are not left in free space of the store or its WAL.
+  for (const std::string& path : {daemon_->db_path(), daemon_->db_path() + "-wal"}) {
+    std::ifstream in(path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes.find("Likes a chat about football"), std::string::npos) << path;
+  }
 }
 
 class MemoryKeepPolicy : public Memory {
