@@ -246,14 +246,14 @@ json HintEngine::answer(const json& request, std::int64_t now_ms) {
   for (const auto& item : personal) {
     if (in_basket.count(item.sku) || !item_ok(item)) continue;
     const double p = item.dsum * std::pow(kItemDecay, visits - static_cast<double>(item.dvis)) / norm;
-    const double g = static_cast<double>(item.store_baskets) / all_baskets;
+    const double g = std::min(1.0, static_cast<double>(item.store_baskets) / all_baskets);
     candidates.push_back({&item, p, g, r * p + (1.0 - r) * g});
     seen.insert(item.sku);
   }
   const auto popular = store_.popular_items(max_predictions * 3 + static_cast<int>(in_basket.size()) + 20);
   for (const auto& item : popular) {
     if (in_basket.count(item.sku) || seen.count(item.sku) || !item_ok(item)) continue;
-    const double g = static_cast<double>(item.store_baskets) / all_baskets;
+    const double g = std::min(1.0, static_cast<double>(item.store_baskets) / all_baskets);
     candidates.push_back({&item, 0.0, g, (1.0 - r) * g});
   }
   std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {

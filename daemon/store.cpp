@@ -424,12 +424,6 @@ std::vector<ItemStat> Store::popular_items(int limit) {
       Stmt& s = reader().cached("SELECT sku, coalesce(name, ''), baskets, last_ms FROM items ORDER BY baskets DESC, sku LIMIT ?");
       s.bind(1, std::int64_t{kKept});
       while (s.step()) fresh->push_back(ItemStat{s.text(0), s.text(1), s.i64(2), s.i64(3), 0, "", 0, 0, 0, s.i64(2)});
-      Stmt& t = reader().cached("SELECT baskets, repeat_hits, repeat_total FROM store_stats WHERE id=1");
-      StoreTotals totals;
-      if (t.step()) totals = StoreTotals{t.i64(0), t.i64(1), t.i64(2)};
-      t.reset();
-      std::lock_guard lock(popular_mu_);
-      totals_ = totals;
     } catch (...) {
       std::lock_guard lock(popular_mu_);
       popular_refreshing_ = false;
@@ -448,9 +442,13 @@ std::vector<ItemStat> Store::popular_items(int limit) {
 }
 
 StoreTotals Store::totals() {
-  popular_items(0);  // refreshes when stale
-  std::lock_guard lock(popular_mu_);
-  return totals_;
+  // One row by primary key, read fresh: scores divide live item counts by these totals, and a
+  // stale denominator would push shares above 1 right after a burst of purchases.
+  Stmt& t = reader().cached("SELECT baskets, repeat_hits, repeat_total FROM store_stats WHERE id=1");
+  StoreTotals totals;
+  if (t.step()) totals = StoreTotals{t.i64(0), t.i64(1), t.i64(2)};
+  t.reset();
+  return totals;
 }
 
 void Store::invalidate_popular() {

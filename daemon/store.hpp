@@ -146,7 +146,7 @@ class Store {
   std::optional<CustomerView> find_customer(const std::string& kind, const IdentifierHash& hash);
   std::vector<ItemStat> top_items(std::int64_t customer_id, int limit);
   std::vector<ItemStat> popular_items(int limit);  // cached, refreshed every 2 s
-  StoreTotals totals();                            // cached with the best sellers
+  StoreTotals totals();                            // read fresh: one row
   void invalidate_popular();
   std::vector<MemberTaste> member_tastes(std::int64_t customer_id, int limit);
   std::vector<Preference> preferences(std::int64_t customer_id);
@@ -186,7 +186,6 @@ class Store {
   std::atomic<std::uint64_t> commits_{0};
   std::mutex popular_mu_;
   std::shared_ptr<const std::vector<ItemStat>> popular_;
-  StoreTotals totals_;
   std::chrono::steady_clock::time_point popular_at_;
   bool popular_refreshing_ = false;
   std::uint64_t instance_;  // keys the per-thread reader connections

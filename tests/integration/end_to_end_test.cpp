@@ -122,3 +122,27 @@ TEST_F(EndToEnd, ManyThreadsShareOneClient) {
 
 }  // namespace
 }  // namespace regulars::test
+
+namespace regulars::test {
+namespace {
+
+// Scores are shares (0..1) even right after a burst of purchases, when cached store figures
+// would be older than the item counts they are divided into.
+TEST_F(EndToEnd, PredictionScoresStayBetweenZeroAndOneAfterABurst) {
+  regulars_client* c = open_client(1000);
+  ASSERT_EQ(plugin_.record(c, consent("81").c_str()), REGULARS_OK);
+  ASSERT_EQ(plugin_.record(c, purchase("81", {"tea", "milk"}).c_str()), REGULARS_OK);
+  ASSERT_FALSE(hints(c, "81")["predictions"].empty());  // fills the daemon's best-seller cache
+  for (int i = 0; i < 6; ++i) ASSERT_EQ(plugin_.record(c, purchase("81", {"tea"}).c_str()), REGULARS_OK);
+  const json h = hints(c, "81");
+  ASSERT_FALSE(h["predictions"].empty());
+  for (const auto& p : h["predictions"]) {
+    EXPECT_GE(p["score"].get<double>(), 0.0) << p;
+    EXPECT_LE(p["score"].get<double>(), 1.0) << p;
+  }
+  EXPECT_EQ(h["predictions"][0]["sku"], "tea");
+  EXPECT_EQ(h["predictions"][0]["reason"], "bought on 7 of 7 visits");
+}
+
+}  // namespace
+}  // namespace regulars::test
