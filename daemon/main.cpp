@@ -83,15 +83,17 @@ int main(int argc, char** argv) {
                                   config.personalize_requires_consent});
 
     asio::io_context io(config.io_threads);
-    Server server(io, config, store, hints, key);
-    server.start();
-
+    // Signals first: once the socket exists a supervisor may stop us at any moment, and a
+    // SIGTERM before the handler is in place would kill the daemon without a clean shutdown.
     std::promise<int> stop_signal;
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code ec, int sig) {
       if (!ec) stop_signal.set_value(sig);
     });
     std::signal(SIGPIPE, SIG_IGN);
+
+    Server server(io, config, store, hints, key);
+    server.start();
 
     auto work = asio::make_work_guard(io);
     std::vector<std::thread> threads;
