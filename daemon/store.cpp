@@ -451,10 +451,6 @@ StoreTotals Store::totals() {
   return totals;
 }
 
-void Store::invalidate_popular() {
-  std::lock_guard lock(popular_mu_);
-  popular_.reset();
-}
 
 StoreStats Store::stats() {
   Db& db = reader();

@@ -147,7 +147,6 @@ class Store {
   std::vector<ItemStat> top_items(std::int64_t customer_id, int limit);
   std::vector<ItemStat> popular_items(int limit);  // cached, refreshed every 2 s
   StoreTotals totals();                            // read fresh: one row
-  void invalidate_popular();
   std::vector<MemberTaste> member_tastes(std::int64_t customer_id, int limit);
   std::vector<Preference> preferences(std::int64_t customer_id);
   std::vector<Note> recent_notes(std::int64_t customer_id, int limit);

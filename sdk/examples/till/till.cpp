@@ -1,5 +1,7 @@
 #include "till.hpp"
 
+#include <functional>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -372,11 +374,12 @@ Till::Result Till::cmd_help() {
 
 // ---- commands -------------------------------------------------------------------------------------
 
-// Asks for hints for the current customer and shows them, or says why there are none now.
-Till::Result Till::show_hints_now() {
+// Asks for hints for the current customer and shows them with `show` (the full panel, or what
+// changed after a scan), or says why there are none now.
+Till::Result Till::show_hints_now(const std::function<void(const HintsCall&)>& show) {
   const HintsCall call = ask_hints();
   if (call.status == REGULARS_OK) {
-    show_panel(call);
+    show(call);
     last_answer_ = call.answer;
     return Result::ok;
   }
@@ -391,7 +394,7 @@ Till::Result Till::cmd_customer(const std::vector<std::string>& args) {
   if (args.size() < 2) return fail("usage: customer KIND VALUE   (KIND: card, phone, email, app, payment_token)");
   customer_ = Customer{args[0], join(args, 1)};
   last_answer_.reset();
-  const Result r = show_hints_now();
+  const Result r = show_hints_now([this](const HintsCall& call) { show_panel(call); });
   if (r != Result::ok) customer_.reset();
   return r;
 }
@@ -470,17 +473,7 @@ Till::Result Till::cmd_scan(const std::vector<std::string>& args) {
   say(style_(tone::dim, "    basket: " + std::to_string(basket_.size()) + (basket_.size() == 1 ? " line" : " lines") +
                             ", " + money(basket_total())));
   if (!customer_) return Result::ok;
-  const HintsCall call = ask_hints();
-  if (call.status == REGULARS_OK) {
-    show_changes(call, scanned);
-    last_answer_ = call.answer;
-    return Result::ok;
-  }
-  if (no_hints_now(call.status)) {
-    show_unavailable(call);
-    return Result::ok;
-  }
-  return fail("regulars_hints: " + call.detail);
+  return show_hints_now([&](const HintsCall& call) { show_changes(call, scanned); });
 }
 
 Till::Result Till::cmd_for(const std::vector<std::string>& args) {
@@ -492,7 +485,7 @@ Till::Result Till::cmd_for(const std::vector<std::string>& args) {
 
 Till::Result Till::cmd_hints() {
   if (!customer_) return fail("hints: no customer yet (use: customer KIND VALUE)");
-  return show_hints_now();
+  return show_hints_now([this](const HintsCall& call) { show_panel(call); });
 }
 
 Till::Result Till::cmd_pay() {

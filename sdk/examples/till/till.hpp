@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,7 +75,7 @@ class Till {
   Result cmd_for(const std::vector<std::string>& args);
   Result cmd_pay();
   Result cmd_hints();
-  Result show_hints_now();
+  Result show_hints_now(const std::function<void(const HintsCall&)>& show);
   Result cmd_time(const std::vector<std::string>& args);
   Result cmd_today(const std::vector<std::string>& args);
   Result cmd_item(const std::vector<std::string>& args);
