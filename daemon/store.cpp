@@ -1,8 +1,14 @@
 #include "store.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <unordered_map>
 
@@ -17,6 +23,12 @@ using nlohmann::json;
 
 namespace {
 std::atomic<std::uint64_t> g_next_instance{1};
+
+// The checkpointer copies the WAL back once it holds this many pages (16 MiB at 4 KiB pages)...
+constexpr int kCheckpointFrames = 4000;
+// ...and, should steady writing keep a passive checkpoint from ever finishing, makes room with
+// a blocking one past this size (256 MiB).
+constexpr int kRestartFrames = 65536;
 
 std::string opt_str(const json& j, const char* key) {
   const auto it = j.find(key);
@@ -67,7 +79,27 @@ Store::Store(const std::string& data_dir, Options options)
     REGULARS_LOG(info, "rebuilding projections after an upgrade", ({{"from_schema", from}}));
     rebuild_now();
   }
+  // Commits go into the WAL without a flush; the syncer flushes the WAL file before anyone is
+  // told (see store.hpp). Checkpoints run on the checkpointer's own connection: installing a
+  // WAL hook turns off the writer's automatic checkpoints.
+  writer_db_->exec("PRAGMA synchronous=NORMAL");
+  writer_db_->exec("PRAGMA journal_size_limit=67108864");  // after a WAL reset, keep at most 64 MiB on disk
+  const std::string wal_path = path_ + "-wal";
+  wal_fd_ = ::open(wal_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (wal_fd_ < 0)
+    throw DbError(SQLITE_CANTOPEN, "cannot open " + wal_path + " to flush it: " + std::strerror(errno) +
+                                       "; check that the data directory is writable by regularsd");
+  sqlite3_wal_hook(writer_db_->raw(), &Store::on_wal_commit, this);
   writer_ = std::thread([this] { writer_loop(); });
+  syncer_ = std::thread([this] { syncer_loop(); });
+  checkpointer_ = std::thread([this] { checkpointer_loop(); });
+}
+
+int Store::on_wal_commit(void* self, sqlite3*, const char*, int frames) {
+  auto* store = static_cast<Store*>(self);
+  store->wal_frames_.store(frames, std::memory_order_relaxed);
+  if (frames >= kCheckpointFrames) store->ckpt_cv_.notify_one();
+  return SQLITE_OK;
 }
 
 Store::~Store() { stop(); }
@@ -80,6 +112,22 @@ void Store::stop() {
   }
   cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  {
+    std::lock_guard lock(sync_mu_);
+    writer_done_ = true;
+  }
+  sync_cv_.notify_all();
+  if (syncer_.joinable()) syncer_.join();  // every committed event acknowledged after a flush
+  {
+    std::lock_guard lock(ckpt_mu_);
+    ckpt_stop_ = true;
+  }
+  ckpt_cv_.notify_all();
+  if (checkpointer_.joinable()) checkpointer_.join();
+  if (wal_fd_ >= 0) {
+    ::close(wal_fd_);
+    wal_fd_ = -1;
+  }
   if (writer_db_) {
     try {
       writer_db_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -107,13 +155,9 @@ void Store::writer_loop() {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty() && stopping_) return;
-      // Group commit window: tills that just got their acknowledgement are about to send the
-      // next event. When fewer are queued than the last batch held, wait a moment for them so
-      // one fsync covers them all (bounded: at most kWindow per commit).
-      constexpr auto kWindow = std::chrono::microseconds(300);
-      if (!stopping_ && queue_.size() < last_batch_ && !queue_.front().task)
-        cv_.wait_for(lock, kWindow, [&] { return stopping_ || queue_.size() >= last_batch_; });
-      // Group commit: everything queued while the previous commit was on disk goes in one.
+      // Group commit: everything queued while the writer was busy with the previous group goes
+      // in one transaction. No waiting for more: the flush runs beside the writer (syncer), so
+      // an idle writer only delays the next group.
       const std::size_t n = std::min<std::size_t>(queue_.size(), static_cast<std::size_t>(options_.group_commit_max));
       batch.clear();
       for (std::size_t i = 0; i < n; ++i) {
@@ -123,7 +167,6 @@ void Store::writer_loop() {
         queue_.pop_front();
         if (batch.back().task) break;
       }
-      last_batch_ = batch.size();
     }
     commit_batch(batch);
   }
@@ -166,8 +209,86 @@ void Store::commit_batch(std::vector<Job>& batch) {
     REGULARS_LOG(err, "commit failed", ({{"error", e.what()}, {"events", batch.size()}}));
     for (auto& r : results) r = WriteResult{false, false, 0, 0, std::string("commit failed: ") + e.what()};
   }
-  for (std::size_t i = 0; i < batch.size(); ++i)
-    if (!batch[i].task) batch[i].done(std::move(results[i]));
+  // The group is in the WAL, not yet on disk: the syncer acknowledges it after its flush.
+  {
+    std::lock_guard lock(sync_mu_);
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      if (!batch[i].task) unsynced_.push_back(Ack{std::move(batch[i].done), std::move(results[i])});
+  }
+  sync_cv_.notify_one();
+}
+
+std::string Store::flush_wal() {
+  // The WAL file keeps its inode for as long as the writer's connection is open (SQLite only
+  // deletes it when the last connection closes), so this descriptor always names it.
+  if (::fdatasync(wal_fd_) != 0) return std::string("fdatasync of the WAL failed: ") + std::strerror(errno);
+  return {};
+}
+
+void Store::syncer_loop() {
+  std::vector<Ack> acks;
+  for (;;) {
+    {
+      std::unique_lock lock(sync_mu_);
+      sync_cv_.wait(lock, [&] { return writer_done_ || !unsynced_.empty(); });
+      if (unsynced_.empty()) return;  // writer_done_ and nothing left
+      acks.swap(unsynced_);
+    }
+    // Every ack taken here belongs to a group whose COMMIT returned before the swap above, so
+    // its frames were written to the WAL file before this flush starts.
+    std::string failure;
+    if (sync_failure_.empty()) {
+      failure = flush_wal();
+      if (!failure.empty()) {
+        // After a failed fdatasync the kernel may have dropped the dirty pages; a later flush
+        // could then "succeed" without them. Nothing more is acknowledged until a restart,
+        // which recovers the WAL from what really reached the disk.
+        sync_failure_ = failure;
+        REGULARS_LOG(critical, "cannot flush the store to disk; restart regularsd once the disk is healthy",
+                     ({{"error", failure}}));
+      }
+    } else {
+      failure = sync_failure_;
+    }
+    for (auto& a : acks) {
+      if (!failure.empty() && a.result.ok)
+        a.result = WriteResult{false, false, 0, 0, "not acknowledged: " + failure + "; retry with the same event_id"};
+      a.done(std::move(a.result));
+    }
+    acks.clear();
+  }
+}
+
+void Store::checkpointer_loop() {
+  std::unique_ptr<Db> db;
+  try {
+    db = std::make_unique<Db>(path_, Db::Mode::read_write);
+    db->exec("PRAGMA wal_autocheckpoint=0");
+  } catch (const std::exception& e) {
+    REGULARS_LOG(err, "checkpointer cannot open the store; the WAL will grow until restart", ({{"error", e.what()}}));
+    return;
+  }
+  for (;;) {
+    {
+      std::unique_lock lock(ckpt_mu_);
+      // A timed wait: a notification from the WAL hook is not taken under this lock.
+      ckpt_cv_.wait_for(lock, std::chrono::seconds(1),
+                        [&] { return ckpt_stop_ || wal_frames_.load(std::memory_order_relaxed) >= kCheckpointFrames; });
+      if (ckpt_stop_) return;
+      if (wal_frames_.load(std::memory_order_relaxed) < kCheckpointFrames) continue;
+    }
+    // PASSIVE copies what no reader still needs without ever blocking the writer. Once the
+    // copy has caught up, the writer starts the WAL over at its next commit.
+    int log = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(db->raw(), "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (rc == SQLITE_OK && log >= kRestartFrames && done < log)
+      rc = sqlite3_wal_checkpoint_v2(db->raw(), "main", SQLITE_CHECKPOINT_RESTART, &log, &done);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+      REGULARS_LOG(warn, "checkpoint failed; will retry", ({{"error", sqlite3_errmsg(db->raw())}, {"wal_pages", log}}));
+    // The hook reports the WAL size only on commits; until the next one, assume it is copied.
+    if (rc == SQLITE_OK && done >= log) wal_frames_.store(0, std::memory_order_relaxed);
+    else std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 std::vector<WriteResult> Store::apply_now(std::vector<PreparedEvent> events) {

@@ -1,7 +1,17 @@
 // The store: an append-only event log in SQLite with the projections kept in step with it.
-// One writer thread owns the only read-write connection and commits events in groups
-// (synchronous=FULL); a caller's completion runs only after its commit. Readers use their own
-// read-only connections, one per thread.
+//
+// Three threads share the write path, so that the disk's flush latency never stalls the CPU
+// work of applying events:
+//   - the writer owns the only connection that writes events; it applies a group of events in
+//     one transaction and commits it into the WAL (synchronous=NORMAL: no flush yet);
+//   - the syncer flushes the WAL file (fdatasync) and only then runs the completions of every
+//     group committed before the flush began. An acknowledgement therefore always follows a
+//     flush that covers its event, exactly as synchronous=FULL would give, while the writer
+//     is already applying the next group;
+//   - the checkpointer copies the WAL back into the database from its own connection, so the
+//     writer never pays for a checkpoint.
+// Readers use their own read-only connections, one per thread. They may see a group a moment
+// before it is flushed; nobody is told it is stored until it is.
 #pragma once
 
 #include <atomic>
@@ -166,8 +176,17 @@ class Store {
     Completion done;
     std::function<void()> task;  // instead of an event: work that needs the writer connection
   };
+  struct Ack {
+    Completion done;
+    WriteResult result;
+  };
   void writer_loop();
   void commit_batch(std::vector<Job>& batch);
+  void syncer_loop();
+  void checkpointer_loop();
+  // Flushes the WAL file; returns an empty string or what went wrong.
+  std::string flush_wal();
+  static int on_wal_commit(void* self, sqlite3* db, const char* name, int frames);
   WriteResult apply(const PreparedEvent& e);
   RebuildReport rebuild_now();
   void run_on_writer(std::function<void()> fn);
@@ -180,9 +199,23 @@ class Store {
   std::condition_variable cv_;
   std::deque<Job> queue_;
   bool stopping_ = false;
-  std::size_t last_batch_ = 0;  // events in the previous commit (writer thread only)
   std::thread writer_;
   std::atomic<std::uint64_t> commits_{0};
+
+  // Committed, not yet flushed: acknowledged by the syncer after its next fdatasync.
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::vector<Ack> unsynced_;
+  bool writer_done_ = false;  // the writer has stopped: the syncer drains and ends
+  std::string sync_failure_;  // set once a flush failed: no later write is acknowledged
+  int wal_fd_ = -1;           // the WAL file, opened read-only, for fdatasync
+  std::thread syncer_;
+
+  std::mutex ckpt_mu_;
+  std::condition_variable ckpt_cv_;
+  std::atomic<int> wal_frames_{0};  // WAL size after the last commit, from the WAL hook
+  bool ckpt_stop_ = false;
+  std::thread checkpointer_;
   std::mutex popular_mu_;
   std::shared_ptr<const std::vector<ItemStat>> popular_;
   std::chrono::steady_clock::time_point popular_at_;
