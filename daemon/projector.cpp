@@ -273,28 +273,35 @@ void Projector::apply_effects(std::int64_t customer, const LoggedEvent& e) {
   }
 }
 
-void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_return) {
-  const json& b = e.body;
-  const bool replay = b.contains("_replay");  // a merge re-applying history: the store's counts stand
-  struct Agg {
-    double qty = 0;
-    std::string name, category, member;
-  };
-  std::map<std::string, Agg> per_sku;
-  std::map<std::pair<std::string, std::string>, int> per_member;  // (member, sku)
+BasketLines basket_lines(const json& b) {
+  BasketLines out;
   double value = 0;
   for (const auto& line : b.at("lines")) {
     const double qty = line.contains("qty") ? line["qty"].get<double>() : 1.0;
     const std::int64_t price = line.contains("unit_price") ? line["unit_price"].get<std::int64_t>() : 0;
     value += qty * static_cast<double>(price);
     const std::string sku = line.at("sku").get<std::string>();
-    auto& a = per_sku[sku];
+    auto& a = out.per_sku[sku];
     a.qty += qty;
     if (line.contains("name")) a.name = line["name"].get<std::string>();
     if (line.contains("category")) a.category = line["category"].get<std::string>();
-    if (line.contains("for")) per_member[{line["for"].get<std::string>(), sku}] = 1;
+    if (line.contains("for")) out.per_member[{line["for"].get<std::string>(), sku}] = 1;
   }
-  const auto amount = static_cast<std::int64_t>(std::llround(value));
+  out.value = static_cast<std::int64_t>(std::llround(value));
+  return out;
+}
+
+void count_items(const BasketLines& lines, std::int64_t time_ms, PopularityDelta& delta) {
+  for (const auto& [sku, a] : lines.per_sku) delta.item_bought(sku, a.name, a.category, a.qty, time_ms);
+}
+
+void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_return) {
+  const json& b = e.body;
+  const bool replay = b.contains("_replay");  // a merge re-applying history: the store's counts stand
+  const BasketLines lines = basket_lines(b);
+  const auto& per_sku = lines.per_sku;
+  const auto& per_member = lines.per_member;
+  const std::int64_t amount = lines.value;
 
   if (is_return) {
     db_.cached("UPDATE customers SET returns=returns+1, returned_value=returned_value+? WHERE id=?")
@@ -338,10 +345,14 @@ void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_re
       "first_ms=min(first_ms, excluded.first_ms), last_ms=max(last_ms, excluded.last_ms), "
       "category=coalesce(excluded.category, category), dsum=excluded.dsum, dvis=excluded.dvis, rank_key=excluded.rank_key");
   std::int64_t repeat_hits = 0;
-  Stmt& it = db_.cached(
-      "INSERT INTO items(sku, name, baskets, qty, last_ms, category) VALUES(?1,?2,1,?3,?4,?5) "
-      "ON CONFLICT(sku) DO UPDATE SET baskets=baskets+1, qty=qty+excluded.qty, "
-      "name=coalesce(excluded.name, name), last_ms=max(last_ms, excluded.last_ms), category=coalesce(excluded.category, category)");
+  // The store's popularity, when not kept in memory by the writer (rebuild).
+  Stmt* it = popularity_ != nullptr || replay
+                 ? nullptr
+                 : &db_.cached(
+                       "INSERT INTO items(sku, name, baskets, qty, last_ms, category) VALUES(?1,?2,1,?3,?4,?5) "
+                       "ON CONFLICT(sku) DO UPDATE SET baskets=baskets+1, qty=qty+excluded.qty, "
+                       "name=coalesce(excluded.name, name), last_ms=max(last_ms, excluded.last_ms), "
+                       "category=coalesce(excluded.category, category)");
   Stmt& cc = db_.cached(
       "INSERT INTO customer_categories(customer_id, category, baskets, last_ms) VALUES(?1,?2,1,?3) "
       "ON CONFLICT(customer_id, category) DO UPDATE SET baskets=baskets+1, last_ms=max(last_ms, excluded.last_ms)");
@@ -364,13 +375,13 @@ void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_re
     if (a.category.empty()) ci.bind_null(5); else ci.bind(5, a.category);
     ci.bind(6, dsum).bind(7, visit).bind(8, item_rank_key(dsum, visit));
     ci.run();
-    if (!replay) {
-      it.reset();
-      it.bind(1, sku);
-      if (a.name.empty()) it.bind_null(2); else it.bind(2, a.name);
-      it.bind(3, a.qty).bind(4, e.time_ms);
-      if (a.category.empty()) it.bind_null(5); else it.bind(5, a.category);
-      it.run();
+    if (it != nullptr) {
+      it->reset();
+      it->bind(1, sku);
+      if (a.name.empty()) it->bind_null(2); else it->bind(2, a.name);
+      it->bind(3, a.qty).bind(4, e.time_ms);
+      if (a.category.empty()) it->bind_null(5); else it->bind(5, a.category);
+      it->run();
     }
     if (!a.category.empty()) categories[a.category] = 1;
   }
@@ -379,11 +390,20 @@ void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_re
     const auto total = static_cast<std::int64_t>(per_sku.size());
     db_.cached("UPDATE customers SET repeat_hits=repeat_hits+?, repeat_total=repeat_total+? WHERE id=?")
         .bind(1, repeat_hits).bind(2, total).bind(3, customer).run();
-    if (!replay)
+    if (!replay && popularity_ != nullptr) {
+      popularity_->totals.repeat_hits += repeat_hits;
+      popularity_->totals.repeat_total += total;
+    } else if (!replay) {
       db_.cached("UPDATE store_stats SET repeat_hits=repeat_hits+?, repeat_total=repeat_total+? WHERE id=1")
           .bind(1, repeat_hits).bind(2, total).run();
+    }
   }
-  if (!replay) db_.cached("UPDATE store_stats SET baskets=baskets+1 WHERE id=1").run();
+  if (!replay && popularity_ != nullptr) {
+    popularity_->totals.baskets += 1;
+    count_items(lines, e.time_ms, *popularity_);
+  } else if (!replay) {
+    db_.cached("UPDATE store_stats SET baskets=baskets+1 WHERE id=1").run();
+  }
   for (const auto& [category, _] : categories) {
     cc.reset();
     cc.bind(1, customer).bind(2, category).bind(3, e.time_ms).run();

@@ -5,12 +5,14 @@
 
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 
 #include "db.hpp"
 #include "identity.hpp"
+#include "popularity.hpp"
 
 namespace regulars::daemon {
 
@@ -45,11 +47,29 @@ inline double item_rank_key(double dsum, std::int64_t dvis) {
   return std::log(dsum) - static_cast<double>(dvis) * std::log(kItemDecay);
 }
 
+// A purchase's (or return's) lines, one entry per distinct SKU.
+struct BasketLines {
+  struct Item {
+    double qty = 0;
+    std::string name, category;
+  };
+  std::map<std::string, Item> per_sku;
+  std::map<std::pair<std::string, std::string>, int> per_member;  // (member, sku) bought "for" someone
+  std::int64_t value = 0;                                        // minor units
+};
+BasketLines basket_lines(const nlohmann::json& body);
+
+// Adds a logged purchase's effect on the store's item popularity to `delta`.
+void count_items(const BasketLines& lines, std::int64_t time_ms, PopularityDelta& delta);
+
 class Projector {
  public:
   // erase_on_withdrawal: a consent withdrawing "remember" erases the customer's history
   // (every event but the consent record itself) and their projections.
-  explicit Projector(Db& db, bool erase_on_withdrawal = true) : db_(db), erase_on_withdrawal_(erase_on_withdrawal) {}
+  // popularity: where a purchase's effect on the store's item popularity and totals goes (the
+  // writer keeps those in memory); without one they are written to items and store_stats.
+  explicit Projector(Db& db, bool erase_on_withdrawal = true, PopularityDelta* popularity = nullptr)
+      : db_(db), erase_on_withdrawal_(erase_on_withdrawal), popularity_(popularity) {}
 
   // Applies `e` (already in the events table with its seq) to the projections and returns the
   // customer it belongs to. `e.seq` must be the event's position in the log. With
@@ -74,6 +94,7 @@ class Projector {
 
   Db& db_;
   bool erase_on_withdrawal_;
+  PopularityDelta* popularity_;
 };
 
 // Hex helpers for identifier hashes carried inside event bodies (link, merge).

@@ -79,6 +79,9 @@ Store::Store(const std::string& data_dir, Options options)
     REGULARS_LOG(info, "rebuilding projections after an upgrade", ({{"from_schema", from}}));
     rebuild_now();
   }
+  popularity_.load(*writer_db_);
+  catch_up_popularity();
+  popularity_flushed_at_ = std::chrono::steady_clock::now();
   // Commits go into the WAL without a flush; the syncer flushes the WAL file before anyone is
   // told (see store.hpp). Checkpoints run on the checkpointer's own connection: installing a
   // WAL hook turns off the writer's automatic checkpoints.
@@ -111,7 +114,14 @@ void Store::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
-  if (writer_.joinable()) writer_.join();
+  if (writer_.joinable()) {
+    writer_.join();
+    try {
+      flush_popularity();
+    } catch (const std::exception& e) {  // counted again from the log at the next start
+      REGULARS_LOG(warn, "could not write item popularity at shutdown", ({{"error", e.what()}}));
+    }
+  }
   {
     std::lock_guard lock(sync_mu_);
     writer_done_ = true;
@@ -169,7 +179,20 @@ void Store::writer_loop() {
       }
     }
     commit_batch(batch);
+    if (finish_checkpoint_.exchange(false)) finish_checkpoint();
   }
+}
+
+void Store::finish_checkpoint() {
+  // A passive checkpoint on another connection can never catch up with a writer that keeps
+  // committing, so the WAL would only grow, and appending to a growing file makes every
+  // fdatasync commit file-system metadata as well. Once the checkpointer has copied most of
+  // the WAL, the writer copies the few frames committed since, between two groups; the WAL
+  // then starts over at the next commit, rewriting the same file blocks.
+  int log = 0, done = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(writer_db_->raw(), "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+    REGULARS_LOG(warn, "checkpoint failed; will retry", ({{"error", sqlite3_errmsg(writer_db_->raw())}}));
 }
 
 void Store::commit_batch(std::vector<Job>& batch) {
@@ -179,6 +202,11 @@ void Store::commit_batch(std::vector<Job>& batch) {
     return;
   }
   std::vector<WriteResult> results(batch.size());
+  // Each event's effect on the store's popularity, in log order: merged (in that order, so
+  // sums come out exactly as a rebuild adds them) once the transaction has committed.
+  std::vector<PopularityDelta> deltas(batch.size());
+  std::vector<std::string> flushed;
+  bool committed = false;
   Db& db = *writer_db_;
   try {
     db.exec("BEGIN IMMEDIATE");
@@ -187,24 +215,52 @@ void Store::commit_batch(std::vector<Job>& batch) {
       // A savepoint per event: one failing event does not take its neighbours down with it.
       db.cached("SAVEPOINT ev").run();
       try {
-        results[i] = apply(batch[i].event);
+        results[i] = apply(batch[i].event, &deltas[i]);
         db.cached("RELEASE ev").run();
       } catch (const Refused& e) {
         db.cached("ROLLBACK TO ev").run();
         db.cached("RELEASE ev").run();
         results[i] = WriteResult{false, false, 0, 0, e.what(), true};
+        deltas[i].clear();
       } catch (const std::exception& e) {
         db.cached("ROLLBACK TO ev").run();
         db.cached("RELEASE ev").run();
         results[i] = WriteResult{false, false, 0, 0, e.what()};
+        deltas[i].clear();
       }
+      if (results[i].ok && !results[i].duplicate) deltas[i].last_seq = results[i].seq;
+    }
+    // The store totals: one row, once per commit.
+    StoreTotals t;
+    for (const auto& d : deltas) {
+      t.baskets += d.totals.baskets;
+      t.repeat_hits += d.totals.repeat_hits;
+      t.repeat_total += d.totals.repeat_total;
+    }
+    if (t.baskets != 0 || t.repeat_total != 0)
+      db.cached("UPDATE store_stats SET baskets=baskets+?, repeat_hits=repeat_hits+?, repeat_total=repeat_total+? WHERE id=1")
+          .bind(1, t.baskets)
+          .bind(2, t.repeat_hits)
+          .bind(3, t.repeat_total)
+          .run();
+    // Now and then, the items changed by earlier commits ride along with this one.
+    constexpr auto kFlushEvery = std::chrono::seconds(1);
+    if (popularity_.dirty() > 0 && std::chrono::steady_clock::now() - popularity_flushed_at_ >= kFlushEvery) {
+      flushed = popularity_.flush(db);
+      popularity_flushed_at_ = std::chrono::steady_clock::now();
     }
     db.exec("COMMIT");
+    committed = true;
     commits_.fetch_add(1);
+    for (const auto& d : deltas)
+      if (!d.empty()) popularity_.merge(d);
   } catch (const std::exception& e) {
-    try {
-      db.exec("ROLLBACK");
-    } catch (const std::exception&) {
+    if (!committed) {
+      try {
+        db.exec("ROLLBACK");
+      } catch (const std::exception&) {
+      }
+      popularity_.flush_failed(std::move(flushed));
     }
     REGULARS_LOG(err, "commit failed", ({{"error", e.what()}, {"events", batch.size()}}));
     for (auto& r : results) r = WriteResult{false, false, 0, 0, std::string("commit failed: ") + e.what()};
@@ -286,8 +342,12 @@ void Store::checkpointer_loop() {
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
       REGULARS_LOG(warn, "checkpoint failed; will retry", ({{"error", sqlite3_errmsg(db->raw())}, {"wal_pages", log}}));
     // The hook reports the WAL size only on commits; until the next one, assume it is copied.
-    if (rc == SQLITE_OK && done >= log) wal_frames_.store(0, std::memory_order_relaxed);
-    else std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (rc == SQLITE_OK) {
+      wal_frames_.store(0, std::memory_order_relaxed);
+      finish_checkpoint_.store(true);
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
   }
 }
 
@@ -309,7 +369,7 @@ std::vector<WriteResult> Store::apply_now(std::vector<PreparedEvent> events) {
   return results;
 }
 
-WriteResult Store::apply(const PreparedEvent& e) {
+WriteResult Store::apply(const PreparedEvent& e, PopularityDelta* popularity) {
   Db& db = *writer_db_;
   WriteResult r;
   {
@@ -324,7 +384,7 @@ WriteResult Store::apply(const PreparedEvent& e) {
     }
   }
   LoggedEvent logged{0, e.event_id, e.type, e.id_kind, e.id_hash, e.time_ms, e.body};
-  Projector projector(db, options_.erase_on_withdrawal);
+  Projector projector(db, options_.erase_on_withdrawal, popularity);
   r.customer_id = projector.resolve_or_enrol(logged);
   {
     Stmt& s = db.cached(
@@ -384,7 +444,9 @@ RebuildReport Store::rebuild_now() {
                                                 "member_items", "household", "preferences", "notes", "store_stats"};
   RebuildReport report;
   db.exec("BEGIN IMMEDIATE");
+  std::vector<std::string> flushed;
   try {
+    flushed = popularity_.flush(db);  // the stored state includes what is only in memory so far
     for (const auto& t : kTables) db.exec("CREATE TEMP TABLE stored_" + t + " AS SELECT * FROM main." + t);
     db.exec("CREATE TEMP TABLE stored_event_customers AS SELECT seq, customer_id FROM main.events");
     Projector projector(db, options_.erase_on_withdrawal);
@@ -412,6 +474,9 @@ RebuildReport Store::rebuild_now() {
       s.step();
       return s.i64(0);
     };
+    // The rebuilt items table counts every event in the log.
+    db.exec("INSERT INTO store_meta(key, value) VALUES('items_seq', (SELECT coalesce(max(seq), 0) FROM events)) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value");
     for (const auto& t : kTables) report.differences.emplace_back(t, differing("main." + t, "temp.stored_" + t));
     report.differences.emplace_back("events.customer_id",
                                     differing("(SELECT seq, customer_id FROM main.events)", "temp.stored_event_customers"));
@@ -423,13 +488,50 @@ RebuildReport Store::rebuild_now() {
     for (const auto& t : kTables) db.exec("DROP TABLE temp.stored_" + t);
     db.exec("DROP TABLE temp.stored_event_customers");
     db.exec("COMMIT");
+    popularity_.load(db);
   } catch (...) {
     db.exec("ROLLBACK");
+    popularity_.flush_failed(std::move(flushed));
     for (const auto& t : kTables) db.exec("DROP TABLE IF EXISTS temp.stored_" + t);
     db.exec("DROP TABLE IF EXISTS temp.stored_event_customers");
     throw;
   }
   return report;
+}
+
+void Store::catch_up_popularity() {
+  Db& db = *writer_db_;
+  std::int64_t n = 0;
+  {
+    Stmt s(db.raw(), "SELECT seq, time_ms, body FROM events WHERE seq>? AND type='purchase' ORDER BY seq");
+    s.bind(1, popularity_.watermark());
+    while (s.step()) {
+      PopularityDelta d;
+      count_items(basket_lines(nlohmann::json::parse(s.text(2))), s.i64(1), d);
+      d.last_seq = s.i64(0);
+      popularity_.merge(d);
+      ++n;
+    }
+  }
+  if (n > 0) {
+    REGULARS_LOG(info, "counted purchases logged after the last popularity write", ({{"purchases", n}}));
+    flush_popularity();
+  }
+}
+
+void Store::flush_popularity() {
+  if (popularity_.dirty() == 0) return;
+  Db& db = *writer_db_;
+  db.exec("BEGIN IMMEDIATE");
+  std::vector<std::string> flushed;
+  try {
+    flushed = popularity_.flush(db);
+    db.exec("COMMIT");
+  } catch (...) {
+    db.exec("ROLLBACK");
+    popularity_.flush_failed(std::move(flushed));
+    throw;
+  }
 }
 
 Db& Store::reader() {
@@ -475,24 +577,32 @@ std::optional<CustomerView> Store::find_customer(const std::string& kind, const 
 
 std::vector<ItemStat> Store::top_items(std::int64_t customer_id, int limit) {
   Stmt& s = reader().cached(
-      "SELECT ci.sku, coalesce(i.name, ''), ci.baskets, ci.last_ms, ci.first_ms, coalesce(ci.category, ''), ci.returned, "
-      "ci.dsum, ci.dvis, coalesce(i.baskets, 0) "
-      "FROM customer_items ci LEFT JOIN items i ON i.sku=ci.sku WHERE ci.customer_id=? "
-      "ORDER BY ci.rank_key DESC LIMIT ?");
+      "SELECT sku, baskets, last_ms, first_ms, coalesce(category, ''), returned, dsum, dvis "
+      "FROM customer_items WHERE customer_id=? ORDER BY rank_key DESC LIMIT ?");
   s.bind(1, customer_id).bind(2, std::int64_t{limit});
   std::vector<ItemStat> out;
-  while (s.step())
-    out.push_back(ItemStat{s.text(0), s.text(1), s.i64(2), s.i64(3), s.i64(4), s.text(5), s.f64(6), s.f64(7), s.i64(8), s.i64(9)});
+  while (s.step()) {
+    ItemStat st{s.text(0), "", s.i64(1), s.i64(2), s.i64(3), s.text(4), s.f64(5), s.f64(6), s.i64(7), 0};
+    if (const auto info = popularity_.item(st.sku)) {
+      st.name = info->name;
+      st.store_baskets = info->baskets;
+    }
+    out.push_back(std::move(st));
+  }
   return out;
 }
 
 std::vector<MemberTaste> Store::member_tastes(std::int64_t customer_id, int limit) {
   Stmt& s = reader().cached(
-      "SELECT m.member, m.sku, coalesce(i.name, m.sku), m.baskets FROM member_items m LEFT JOIN items i ON i.sku=m.sku "
-      "WHERE m.customer_id=? ORDER BY m.baskets DESC, m.last_ms DESC LIMIT ?");
+      "SELECT member, sku, baskets FROM member_items WHERE customer_id=? ORDER BY baskets DESC, last_ms DESC LIMIT ?");
   s.bind(1, customer_id).bind(2, std::int64_t{limit});
   std::vector<MemberTaste> out;
-  while (s.step()) out.push_back(MemberTaste{s.text(0), s.text(1), s.text(2), s.i64(3)});
+  while (s.step()) {
+    MemberTaste t{s.text(0), s.text(1), "", s.i64(2)};
+    const auto info = popularity_.item(t.sku);
+    t.name = info && !info->name.empty() ? info->name : t.sku;
+    out.push_back(std::move(t));
+  }
   return out;
 }
 
@@ -525,8 +635,7 @@ std::vector<HouseholdMember> Store::household(std::int64_t customer_id) {
 }
 
 std::vector<ItemStat> Store::popular_items(int limit) {
-  // Best sellers change slowly: one reader refreshes a shared list every few seconds instead of
-  // every purchase line keeping an index in popularity order.
+  // Best sellers change slowly: the list is sorted again every few seconds, not per request.
   constexpr auto kRefresh = std::chrono::seconds(2);
   constexpr int kKept = 200;
   std::shared_ptr<const std::vector<ItemStat>> list;
@@ -541,15 +650,8 @@ std::vector<ItemStat> Store::popular_items(int limit) {
   }
   if (refresh) {
     auto fresh = std::make_shared<std::vector<ItemStat>>();
-    try {
-      Stmt& s = reader().cached("SELECT sku, coalesce(name, ''), baskets, last_ms FROM items ORDER BY baskets DESC, sku LIMIT ?");
-      s.bind(1, std::int64_t{kKept});
-      while (s.step()) fresh->push_back(ItemStat{s.text(0), s.text(1), s.i64(2), s.i64(3), 0, "", 0, 0, 0, s.i64(2)});
-    } catch (...) {
-      std::lock_guard lock(popular_mu_);
-      popular_refreshing_ = false;
-      throw;
-    }
+    for (auto& [sku, i] : popularity_.top(kKept))
+      fresh->push_back(ItemStat{sku, i.name, i.baskets, i.last_ms, 0, i.category, 0, 0, 0, i.baskets});
     std::lock_guard lock(popular_mu_);
     popular_ = fresh;
     popular_at_ = std::chrono::steady_clock::now();
@@ -562,27 +664,18 @@ std::vector<ItemStat> Store::popular_items(int limit) {
   return out;
 }
 
-StoreTotals Store::totals() {
-  // One row by primary key, read fresh: scores divide live item counts by these totals, and a
-  // stale denominator would push shares above 1 right after a burst of purchases.
-  Stmt& t = reader().cached("SELECT baskets, repeat_hits, repeat_total FROM store_stats WHERE id=1");
-  StoreTotals totals;
-  if (t.step()) totals = StoreTotals{t.i64(0), t.i64(1), t.i64(2)};
-  t.reset();
-  return totals;
-}
-
+StoreTotals Store::totals() { return popularity_.totals(); }
 
 StoreStats Store::stats() {
   Db& db = reader();
   StoreStats st;
   Stmt& s = db.cached(
-      "SELECT (SELECT coalesce(max(seq), 0) FROM events), (SELECT count(*) FROM customers), (SELECT count(*) FROM items)");
+      "SELECT (SELECT coalesce(max(seq), 0) FROM events), (SELECT count(*) FROM customers)");
   if (s.step()) {
     st.events = s.i64(0);
     st.customers = s.i64(1);
-    st.items = s.i64(2);
   }
+  st.items = static_cast<std::int64_t>(popularity_.size());
   s.reset();
   return st;
 }

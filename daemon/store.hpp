@@ -30,6 +30,7 @@
 
 #include "db.hpp"
 #include "identity.hpp"
+#include "popularity.hpp"
 
 namespace regulars::daemon {
 
@@ -97,13 +98,6 @@ struct ItemStat {
   std::int64_t store_baskets = 0;  // the item's popularity in the store
 };
 
-// Store-wide figures the ranking needs, refreshed with the best-seller list.
-struct StoreTotals {
-  std::int64_t baskets = 0;
-  std::int64_t repeat_hits = 0;
-  std::int64_t repeat_total = 0;
-};
-
 struct MemberTaste {
   std::string member;
   std::string sku;
@@ -156,7 +150,7 @@ class Store {
   std::optional<CustomerView> find_customer(const std::string& kind, const IdentifierHash& hash);
   std::vector<ItemStat> top_items(std::int64_t customer_id, int limit);
   std::vector<ItemStat> popular_items(int limit);  // cached, refreshed every 2 s
-  StoreTotals totals();                            // read fresh: one row
+  StoreTotals totals();                            // as of the last commit
   std::vector<MemberTaste> member_tastes(std::int64_t customer_id, int limit);
   std::vector<Preference> preferences(std::int64_t customer_id);
   std::vector<Note> recent_notes(std::int64_t customer_id, int limit);
@@ -184,10 +178,15 @@ class Store {
   void commit_batch(std::vector<Job>& batch);
   void syncer_loop();
   void checkpointer_loop();
+  void finish_checkpoint();
   // Flushes the WAL file; returns an empty string or what went wrong.
   std::string flush_wal();
   static int on_wal_commit(void* self, sqlite3* db, const char* name, int frames);
-  WriteResult apply(const PreparedEvent& e);
+  WriteResult apply(const PreparedEvent& e, PopularityDelta* popularity);
+  // Counts the purchases logged after the items table's watermark (start-up after a crash).
+  void catch_up_popularity();
+  // Writes the changed items in a transaction of their own (stop, before a rebuild).
+  void flush_popularity();
   RebuildReport rebuild_now();
   void run_on_writer(std::function<void()> fn);
   Db& reader();
@@ -201,6 +200,8 @@ class Store {
   bool stopping_ = false;
   std::thread writer_;
   std::atomic<std::uint64_t> commits_{0};
+  Popularity popularity_;
+  std::chrono::steady_clock::time_point popularity_flushed_at_;  // writer thread only
 
   // Committed, not yet flushed: acknowledged by the syncer after its next fdatasync.
   std::mutex sync_mu_;
@@ -214,6 +215,7 @@ class Store {
   std::mutex ckpt_mu_;
   std::condition_variable ckpt_cv_;
   std::atomic<int> wal_frames_{0};  // WAL size after the last commit, from the WAL hook
+  std::atomic<bool> finish_checkpoint_{false};  // the checkpointer copied most of the WAL
   bool ckpt_stop_ = false;
   std::thread checkpointer_;
   std::mutex popular_mu_;

@@ -1,0 +1,147 @@
+#include "popularity.hpp"
+
+#include <algorithm>
+#include <mutex>
+
+namespace regulars::daemon {
+
+void PopularityDelta::item_bought(const std::string& sku, const std::string& name, const std::string& category,
+                                  double qty, std::int64_t time_ms) {
+  ItemInfo& i = items[sku];
+  i.baskets += 1;
+  i.qty += qty;
+  if (!name.empty()) i.name = name;
+  if (!category.empty()) i.category = category;
+  i.last_ms = std::max(i.last_ms, time_ms);
+}
+
+void PopularityDelta::add(const PopularityDelta& other) {
+  for (const auto& [sku, d] : other.items) {
+    ItemInfo& i = items[sku];
+    i.baskets += d.baskets;
+    i.qty += d.qty;
+    if (!d.name.empty()) i.name = d.name;
+    if (!d.category.empty()) i.category = d.category;
+    i.last_ms = std::max(i.last_ms, d.last_ms);
+  }
+  totals.baskets += other.totals.baskets;
+  totals.repeat_hits += other.totals.repeat_hits;
+  totals.repeat_total += other.totals.repeat_total;
+  last_seq = std::max(last_seq, other.last_seq);
+}
+
+void Popularity::load(Db& db) {
+  std::unordered_map<std::string, ItemInfo> items;
+  {
+    Stmt s(db.raw(), "SELECT sku, coalesce(name, ''), coalesce(category, ''), baskets, qty, last_ms FROM items");
+    while (s.step()) items.emplace(s.text(0), ItemInfo{s.text(1), s.text(2), s.i64(3), s.f64(4), s.i64(5)});
+  }
+  StoreTotals totals;
+  {
+    Stmt s(db.raw(), "SELECT baskets, repeat_hits, repeat_total FROM store_stats WHERE id=1");
+    if (s.step()) totals = StoreTotals{s.i64(0), s.i64(1), s.i64(2)};
+  }
+  std::int64_t seq = 0;
+  {
+    Stmt s(db.raw(), "SELECT value FROM store_meta WHERE key='items_seq'");
+    if (s.step()) seq = s.i64(0);
+  }
+  std::unique_lock lock(mu_);
+  items_ = std::move(items);
+  totals_ = totals;
+  merged_seq_ = seq;
+  dirty_.clear();
+}
+
+void Popularity::merge(const PopularityDelta& delta) {
+  std::unique_lock lock(mu_);
+  for (const auto& [sku, d] : delta.items) {
+    ItemInfo& i = items_[sku];
+    i.baskets += d.baskets;
+    i.qty += d.qty;
+    if (!d.name.empty()) i.name = d.name;
+    if (!d.category.empty()) i.category = d.category;
+    i.last_ms = std::max(i.last_ms, d.last_ms);
+    dirty_.insert(sku);
+  }
+  totals_.baskets += delta.totals.baskets;
+  totals_.repeat_hits += delta.totals.repeat_hits;
+  totals_.repeat_total += delta.totals.repeat_total;
+  merged_seq_ = std::max(merged_seq_, delta.last_seq);
+}
+
+std::optional<ItemInfo> Popularity::item(const std::string& sku) const {
+  std::shared_lock lock(mu_);
+  const auto it = items_.find(sku);
+  if (it == items_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<std::pair<std::string, ItemInfo>> Popularity::top(std::size_t n) const {
+  std::vector<std::pair<std::string, ItemInfo>> out;
+  {
+    std::shared_lock lock(mu_);
+    // Pick the n best by pointer first, so only they are copied.
+    std::vector<const std::pair<const std::string, ItemInfo>*> all;
+    all.reserve(items_.size());
+    for (const auto& kv : items_) all.push_back(&kv);
+    auto better = [](const auto* a, const auto* b) {
+      return a->second.baskets != b->second.baskets ? a->second.baskets > b->second.baskets : a->first < b->first;
+    };
+    n = std::min(n, all.size());
+    std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n), all.end(), better);
+    out.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) out.emplace_back(all[i]->first, all[i]->second);
+  }
+  return out;
+}
+
+StoreTotals Popularity::totals() const {
+  std::shared_lock lock(mu_);
+  return totals_;
+}
+
+std::size_t Popularity::size() const {
+  std::shared_lock lock(mu_);
+  return items_.size();
+}
+
+std::size_t Popularity::dirty() const { return dirty_.size(); }
+
+std::int64_t Popularity::watermark() const {
+  std::shared_lock lock(mu_);
+  return merged_seq_;
+}
+
+std::vector<std::string> Popularity::flush(Db& db) {
+  std::vector<std::string> written(dirty_.begin(), dirty_.end());
+  dirty_.clear();
+  Stmt& up = db.cached(
+      "INSERT INTO items(sku, name, baskets, qty, last_ms, category) VALUES(?1,?2,?3,?4,?5,?6) "
+      "ON CONFLICT(sku) DO UPDATE SET name=excluded.name, baskets=excluded.baskets, qty=excluded.qty, "
+      "last_ms=excluded.last_ms, category=excluded.category");
+  std::int64_t seq = 0;
+  {
+    std::shared_lock lock(mu_);
+    seq = merged_seq_;
+    for (const auto& sku : written) {
+      const ItemInfo& i = items_.at(sku);
+      up.reset();
+      up.bind(1, sku);
+      if (i.name.empty()) up.bind_null(2); else up.bind(2, i.name);
+      up.bind(3, i.baskets).bind(4, i.qty).bind(5, i.last_ms);
+      if (i.category.empty()) up.bind_null(6); else up.bind(6, i.category);
+      up.run();
+    }
+  }
+  db.cached("INSERT INTO store_meta(key, value) VALUES('items_seq', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value")
+      .bind(1, seq)
+      .run();
+  return written;
+}
+
+void Popularity::flush_failed(std::vector<std::string> skus) {
+  for (auto& s : skus) dirty_.insert(std::move(s));
+}
+
+}  // namespace regulars::daemon
