@@ -116,7 +116,7 @@ void Db::exec(std::string_view sql) {
 }
 
 Stmt& Db::cached(std::string_view sql) {
-  auto it = cache_.find(std::string(sql));
+  auto it = cache_.find(sql);
   if (it == cache_.end()) it = cache_.emplace(std::string(sql), std::make_unique<Stmt>(db_, sql)).first;
   it->second->reset();
   return *it->second;

@@ -68,7 +68,13 @@ class Db {
 
  private:
   sqlite3* db_ = nullptr;
-  std::unordered_map<std::string, std::unique_ptr<Stmt>> cache_;
+  // Looked up by string_view without building a key string: the writer asks for a couple of
+  // dozen statements per event.
+  struct SqlHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::unique_ptr<Stmt>, SqlHash, std::equal_to<>> cache_;
 };
 
 // Brings the schema up to date (PRAGMA user_version), each step in its own transaction.

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <map>
 #include <utility>
+#include <vector>
 
 #include "wire/validate.hpp"
 
@@ -31,11 +32,32 @@ std::pair<int, int> local_weekday_hour(const json& body, std::int64_t utc_ms) {
   return {weekday, hour};
 }
 
-json bump(const std::string& text, std::size_t size, std::size_t index) {
-  json hist = text.empty() ? json::array() : json::parse(text);
+// Adds one to element `index` of a histogram kept as a JSON array of integers ("[3,0,1]"),
+// padding it to `size` elements. Written by hand: it runs for every purchase, on the writer.
+std::string bump(const std::string& text, std::size_t size, std::size_t index) {
+  std::vector<std::int64_t> hist;
+  hist.reserve(size);
+  std::int64_t v = 0;
+  bool in_number = false;
+  for (char ch : text) {
+    if (ch >= '0' && ch <= '9') {
+      v = v * 10 + (ch - '0');
+      in_number = true;
+    } else if (in_number) {
+      hist.push_back(v);
+      v = 0;
+      in_number = false;
+    }
+  }
   while (hist.size() < size) hist.push_back(0);
-  hist[index] = hist[index].get<std::int64_t>() + 1;
-  return hist;
+  hist[index] += 1;
+  std::string out = "[";
+  for (std::size_t i = 0; i < hist.size(); ++i) {
+    if (i) out += ',';
+    out += std::to_string(hist[i]);
+  }
+  out += ']';
+  return out;
 }
 
 std::string str_or_empty(const json& body, const char* key) {
@@ -325,17 +347,6 @@ void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_re
     }
     s.reset();
   }
-  const auto [weekday, hour] = local_weekday_hour(b, e.time_ms);
-  db_.cached(
-        "UPDATE customers SET visits=visits+1, spend=spend+?1, "
-        "first_seen_ms=min(coalesce(first_seen_ms, ?2), ?2), last_seen_ms=max(coalesce(last_seen_ms, ?2), ?2), "
-        "weekday_hist=?4, hour_hist=?5 WHERE id=?3")
-      .bind(1, amount)
-      .bind(2, e.time_ms)
-      .bind(3, customer)
-      .bind(4, bump(weekday_hist, 7, static_cast<std::size_t>(weekday)).dump())
-      .bind(5, bump(hour_hist, 24, static_cast<std::size_t>(hour)).dump())
-      .run();
 
   Stmt& prior = db_.cached("SELECT dsum, dvis FROM customer_items WHERE customer_id=? AND sku=?");
   Stmt& ci = db_.cached(
@@ -385,11 +396,25 @@ void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_re
     }
     if (!a.category.empty()) categories[a.category] = 1;
   }
-  // How often a basket's items were already known to the customer (first visits tell nothing).
+  // The visit, and how often its items were already known to the customer (first visits
+  // tell nothing about repeating), in one update of the customer's row.
+  const std::int64_t repeat_total = visit > 1 ? static_cast<std::int64_t>(per_sku.size()) : 0;
+  if (visit == 1) repeat_hits = 0;
+  const auto [weekday, hour] = local_weekday_hour(b, e.time_ms);
+  db_.cached(
+        "UPDATE customers SET visits=visits+1, spend=spend+?1, "
+        "first_seen_ms=min(coalesce(first_seen_ms, ?2), ?2), last_seen_ms=max(coalesce(last_seen_ms, ?2), ?2), "
+        "weekday_hist=?4, hour_hist=?5, repeat_hits=repeat_hits+?6, repeat_total=repeat_total+?7 WHERE id=?3")
+      .bind(1, amount)
+      .bind(2, e.time_ms)
+      .bind(3, customer)
+      .bind(4, bump(weekday_hist, 7, static_cast<std::size_t>(weekday)))
+      .bind(5, bump(hour_hist, 24, static_cast<std::size_t>(hour)))
+      .bind(6, repeat_hits)
+      .bind(7, repeat_total)
+      .run();
   if (visit > 1) {
-    const auto total = static_cast<std::int64_t>(per_sku.size());
-    db_.cached("UPDATE customers SET repeat_hits=repeat_hits+?, repeat_total=repeat_total+? WHERE id=?")
-        .bind(1, repeat_hits).bind(2, total).bind(3, customer).run();
+    const std::int64_t total = repeat_total;
     if (!replay && popularity_ != nullptr) {
       popularity_->totals.repeat_hits += repeat_hits;
       popularity_->totals.repeat_total += total;

@@ -369,7 +369,7 @@ std::vector<WriteResult> Store::apply_now(std::vector<PreparedEvent> events) {
   return results;
 }
 
-WriteResult Store::apply(const PreparedEvent& e, PopularityDelta* popularity) {
+WriteResult Store::apply(PreparedEvent& e, PopularityDelta* popularity) {
   Db& db = *writer_db_;
   WriteResult r;
   {
@@ -383,7 +383,8 @@ WriteResult Store::apply(const PreparedEvent& e, PopularityDelta* popularity) {
       return r;
     }
   }
-  LoggedEvent logged{0, e.event_id, e.type, e.id_kind, e.id_hash, e.time_ms, e.body};
+  // The body moves into the logged event: the writer does not copy a JSON tree per event.
+  LoggedEvent logged{0, e.event_id, e.type, e.id_kind, e.id_hash, e.time_ms, std::move(e.body)};
   Projector projector(db, options_.erase_on_withdrawal, popularity);
   r.customer_id = projector.resolve_or_enrol(logged);
   {
@@ -391,11 +392,11 @@ WriteResult Store::apply(const PreparedEvent& e, PopularityDelta* popularity) {
         "INSERT INTO events(event_id, type, customer_id, time_ms, store, terminal, cashier, touchpoint, body, id_kind, id_hash) "
         "VALUES(?,?,?,?,?,?,?,?,?,?,?)");
     s.bind(1, e.event_id).bind(2, e.type).bind(3, r.customer_id).bind(4, e.time_ms);
-    bind_opt(s, 5, opt_str(e.body, "store"));
-    bind_opt(s, 6, opt_str(e.body, "terminal"));
-    bind_opt(s, 7, opt_str(e.body, "cashier"));
-    bind_opt(s, 8, opt_str(e.body, "touchpoint"));
-    s.bind(9, e.body_text.empty() ? wire::dump_json(e.body) : e.body_text)
+    bind_opt(s, 5, opt_str(logged.body, "store"));
+    bind_opt(s, 6, opt_str(logged.body, "terminal"));
+    bind_opt(s, 7, opt_str(logged.body, "cashier"));
+    bind_opt(s, 8, opt_str(logged.body, "touchpoint"));
+    s.bind(9, e.body_text.empty() ? wire::dump_json(logged.body) : e.body_text)
         .bind(10, e.id_kind)
         .bind_blob(11, e.id_hash.data(), e.id_hash.size());
     s.run();

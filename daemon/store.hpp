@@ -182,7 +182,7 @@ class Store {
   // Flushes the WAL file; returns an empty string or what went wrong.
   std::string flush_wal();
   static int on_wal_commit(void* self, sqlite3* db, const char* name, int frames);
-  WriteResult apply(const PreparedEvent& e, PopularityDelta* popularity);
+  WriteResult apply(PreparedEvent& e, PopularityDelta* popularity);  // consumes e.body
   // Counts the purchases logged after the items table's watermark (start-up after a crash).
   void catch_up_popularity();
   // Writes the changed items in a transaction of their own (stop, before a rebuild).
