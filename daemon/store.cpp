@@ -205,28 +205,48 @@ void Store::commit_batch(std::vector<Job>& batch) {
   // Each event's effect on the store's popularity, in log order: merged (in that order, so
   // sums come out exactly as a rebuild adds them) once the transaction has committed.
   std::vector<PopularityDelta> deltas(batch.size());
+  // Optimistically, the whole group in one go: a savepoint per event would copy every page the
+  // event touches into a sub-journal. Should any event fail, the group is rolled back and
+  // applied again with a savepoint each, so that only that event fails.
+  if (!run_group(batch, results, deltas, /*savepoint_per_event=*/false))
+    run_group(batch, results, deltas, /*savepoint_per_event=*/true);
+  // The group is in the WAL, not yet on disk: the syncer acknowledges it after its flush.
+  {
+    std::lock_guard lock(sync_mu_);
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      if (!batch[i].task) unsynced_.push_back(Ack{std::move(batch[i].done), std::move(results[i])});
+  }
+  sync_cv_.notify_one();
+}
+
+bool Store::run_group(std::vector<Job>& batch, std::vector<WriteResult>& results, std::vector<PopularityDelta>& deltas,
+                      bool savepoint_per_event) {
   std::vector<std::string> flushed;
   bool committed = false;
+  for (auto& d : deltas) d.clear();
   Db& db = *writer_db_;
   try {
     db.exec("BEGIN IMMEDIATE");
     for (std::size_t i = 0; i < batch.size(); ++i) {
       if (batch[i].task) continue;
-      // A savepoint per event: one failing event does not take its neighbours down with it.
-      db.cached("SAVEPOINT ev").run();
-      try {
+      if (!savepoint_per_event) {
         results[i] = apply(batch[i].event, &deltas[i]);
-        db.cached("RELEASE ev").run();
-      } catch (const Refused& e) {
-        db.cached("ROLLBACK TO ev").run();
-        db.cached("RELEASE ev").run();
-        results[i] = WriteResult{false, false, 0, 0, e.what(), true};
-        deltas[i].clear();
-      } catch (const std::exception& e) {
-        db.cached("ROLLBACK TO ev").run();
-        db.cached("RELEASE ev").run();
-        results[i] = WriteResult{false, false, 0, 0, e.what()};
-        deltas[i].clear();
+      } else {
+        db.cached("SAVEPOINT ev").run();
+        try {
+          results[i] = apply(batch[i].event, &deltas[i]);
+          db.cached("RELEASE ev").run();
+        } catch (const Refused& e) {
+          db.cached("ROLLBACK TO ev").run();
+          db.cached("RELEASE ev").run();
+          results[i] = WriteResult{false, false, 0, 0, e.what(), true};
+          deltas[i].clear();
+        } catch (const std::exception& e) {
+          db.cached("ROLLBACK TO ev").run();
+          db.cached("RELEASE ev").run();
+          results[i] = WriteResult{false, false, 0, 0, e.what()};
+          deltas[i].clear();
+        }
       }
       if (results[i].ok && !results[i].duplicate) deltas[i].last_seq = results[i].seq;
     }
@@ -261,17 +281,12 @@ void Store::commit_batch(std::vector<Job>& batch) {
       } catch (const std::exception&) {
       }
       popularity_.flush_failed(std::move(flushed));
+      if (!savepoint_per_event) return false;  // find the failing event, one savepoint each
     }
     REGULARS_LOG(err, "commit failed", ({{"error", e.what()}, {"events", batch.size()}}));
     for (auto& r : results) r = WriteResult{false, false, 0, 0, std::string("commit failed: ") + e.what()};
   }
-  // The group is in the WAL, not yet on disk: the syncer acknowledges it after its flush.
-  {
-    std::lock_guard lock(sync_mu_);
-    for (std::size_t i = 0; i < batch.size(); ++i)
-      if (!batch[i].task) unsynced_.push_back(Ack{std::move(batch[i].done), std::move(results[i])});
-  }
-  sync_cv_.notify_one();
+  return true;
 }
 
 std::string Store::flush_wal() {
@@ -383,8 +398,14 @@ WriteResult Store::apply(PreparedEvent& e, PopularityDelta* popularity) {
       return r;
     }
   }
-  // The body moves into the logged event: the writer does not copy a JSON tree per event.
+  // The body moves into the logged event (the writer does not copy a JSON tree per event) and
+  // back when done, in case the group is applied again.
   LoggedEvent logged{0, e.event_id, e.type, e.id_kind, e.id_hash, e.time_ms, std::move(e.body)};
+  struct GiveBack {
+    PreparedEvent& to;
+    LoggedEvent& from;
+    ~GiveBack() { to.body = std::move(from.body); }
+  } give_back{e, logged};
   Projector projector(db, options_.erase_on_withdrawal, popularity);
   r.customer_id = projector.resolve_or_enrol(logged);
   {

@@ -176,13 +176,17 @@ class Store {
   };
   void writer_loop();
   void commit_batch(std::vector<Job>& batch);
+  // Applies and commits a group; false when, without per-event savepoints, an event failed
+  // and the group was rolled back.
+  bool run_group(std::vector<Job>& batch, std::vector<WriteResult>& results, std::vector<PopularityDelta>& deltas,
+                 bool savepoint_per_event);
   void syncer_loop();
   void checkpointer_loop();
   void finish_checkpoint();
   // Flushes the WAL file; returns an empty string or what went wrong.
   std::string flush_wal();
   static int on_wal_commit(void* self, sqlite3* db, const char* name, int frames);
-  WriteResult apply(PreparedEvent& e, PopularityDelta* popularity);  // consumes e.body
+  WriteResult apply(PreparedEvent& e, PopularityDelta* popularity);
   // Counts the purchases logged after the items table's watermark (start-up after a crash).
   void catch_up_popularity();
   // Writes the changed items in a transaction of their own (stop, before a rebuild).
