@@ -29,6 +29,10 @@ struct Config {
   bool personalize_requires_consent = true;
   // What withdrawing "remember" does to the history: "erase" it (default) or "keep" it unused.
   std::string on_remember_withdrawn = "erase";
+  // When the hints say "ask for feedback now" (see packaging/regularsd.conf, "feedback").
+  int feedback_ask_every_days = 30;
+  int feedback_sample_percent = 25;
+  int feedback_quiet_days_after_complaint = 30;
 };
 
 // Applies the file's settings onto `config`. Errors name the key at fault.

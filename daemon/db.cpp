@@ -130,7 +130,7 @@ int schema_version(Db& db) {
 
 namespace {
 // Each entry moves the schema one version up. Never edit a published step; append a new one.
-constexpr std::array<std::string_view, 5> kMigrations{R"sql(
+constexpr std::array<std::string_view, 6> kMigrations{R"sql(
 CREATE TABLE events (
   seq         INTEGER PRIMARY KEY,          -- order of arrival; the log is append-only
   event_id    TEXT NOT NULL UNIQUE,         -- made by the client: replays are recognised here
@@ -268,6 +268,33 @@ INSERT INTO store_stats VALUES (1, 0, 0, 0);
 -- start-up).
 CREATE TABLE store_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 INSERT INTO store_meta VALUES ('items_seq', (SELECT coalesce(max(seq), 0) FROM events));
+)sql", R"sql(
+-- v6: feedback (NPS, CSAT), the owner's follow-up queue for unhappy customers, staff ideas.
+-- Feedback may be anonymous (customer_id NULL). Each row's seq is its event's seq.
+CREATE TABLE feedback (
+  seq INTEGER PRIMARY KEY, customer_id INTEGER, time_ms INTEGER NOT NULL,
+  nps INTEGER, csat INTEGER, declined INTEGER NOT NULL DEFAULT 0,
+  reasons TEXT,                  -- JSON array of tags
+  comment TEXT,                  -- personal data: erased with the customer
+  cashier TEXT, lane TEXT, store TEXT, touchpoint TEXT, visit TEXT
+);
+CREATE INDEX feedback_by_customer ON feedback(customer_id, time_ms);
+CREATE INDEX feedback_by_time ON feedback(time_ms);
+CREATE TABLE followups (
+  feedback_seq INTEGER PRIMARY KEY,   -- the unhappy feedback that opened it
+  customer_id INTEGER,
+  opened_ms INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('open', 'contacted', 'resolved')),
+  updated_ms INTEGER NOT NULL,
+  notes TEXT                          -- JSON array of {time_ms, state, by, note}
+);
+CREATE INDEX followups_by_customer ON followups(customer_id, state);
+CREATE TABLE staff_ideas (
+  seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, cashier TEXT NOT NULL, lane TEXT, store TEXT,
+  kind TEXT NOT NULL, text TEXT NOT NULL
+);
+ALTER TABLE customers ADD COLUMN last_feedback_ms INTEGER;   -- asked (answered or declined)
+ALTER TABLE customers ADD COLUMN last_complaint_ms INTEGER;  -- detractor or CSAT <= 2
 )sql"};
 }  // namespace
 

@@ -67,8 +67,26 @@ json HintEngine::answer(const json& request, std::int64_t now_ms) {
   json out = {{"customer", {{"known", false}}}, {"hints", json::array()}, {"predictions", json::array()},
               {"offers", json::array()},        {"ask_feedback", false},  {"locale", locale},
               {"dir", cat.direction(locale)}};
-  if (!found) return out;
+  // "Ask for feedback now": a deterministic sample (the same answer however often the till
+  // asks during one visit), at most once per customer per window, never soon after a complaint.
+  auto sampled = [&](std::uint64_t salt) {
+    salt ^= salt >> 33;
+    salt *= 0xff51afd7ed558ccdULL;
+    salt ^= salt >> 33;
+    return static_cast<int>(salt % 100) < settings_.feedback_sample_percent;
+  };
+  if (!found) {
+    std::uint64_t h = 0;
+    for (int i = 0; i < 8; ++i) h = h << 8 | hash[static_cast<std::size_t>(i)];
+    out["ask_feedback"] = sampled(h ^ static_cast<std::uint64_t>(now_ms / kDayMs));
+    return out;
+  }
   const CustomerView& c = *found;
+  bool ask = sampled(static_cast<std::uint64_t>(c.id) * 1000003ULL + static_cast<std::uint64_t>(c.visits));
+  if (c.last_feedback_ms > 0 && now_ms - c.last_feedback_ms < settings_.feedback_ask_every_days * kDayMs) ask = false;
+  if (c.last_complaint_ms > 0 && now_ms - c.last_complaint_ms < settings_.feedback_quiet_days_after_complaint * kDayMs)
+    ask = false;
+  out["ask_feedback"] = ask;
 
   const bool personalize = c.consent_personalize.value_or(!settings_.personalize_requires_consent) &&
                            c.consent_remember.value_or(true);
@@ -136,6 +154,29 @@ json HintEngine::answer(const json& request, std::int64_t now_ms) {
         cat.text(locale, "greeting.why",
                  {{"kind", kind}, {"visits", num(c.visits)}, {"first_seen", cat.date(locale, c.first_seen_ms)}}));
   }
+
+  // Service recovery: the customer left unhappy and the owner has not closed the follow-up.
+  if (const auto f = store_.open_followup(c.id); f && mentionable({"recovery"})) {
+    if (discreet) {
+      add("recovery", 98, cat.text(locale, "recovery.discreet"), "");
+    } else {
+      std::string score;
+      if (f->nps) score = cat.text(locale, "score.nps", {{"value", num(*f->nps)}});
+      else if (f->csat) score = cat.text(locale, "score.csat", {{"value", num(*f->csat)}});
+      std::string reasons;
+      for (const auto& r : f->reasons) {
+        std::string words = r;
+        std::replace(words.begin(), words.end(), '_', ' ');
+        reasons += (reasons.empty() ? ": " : cat.text(locale, "list.separator")) + iso(words);
+      }
+      add("recovery", 98, cat.text(locale, "recovery.text", {{"score", score}, {"reasons", reasons}}),
+          cat.text(locale, "recovery.why", {{"date", cat.date(locale, f->opened_ms)}}));
+    }
+  }
+  if (ask && !discreet)
+    add("ask_feedback", 40, cat.text(locale, "ask_feedback.text"),
+        c.last_feedback_ms > 0 ? cat.text(locale, "ask_feedback.why", {{"date", cat.date(locale, c.last_feedback_ms)}})
+                               : cat.text(locale, "ask_feedback.why_never"));
 
   // Explicit preferences; allergies first, as they matter most.
   for (const auto& p : store_.preferences(c.id)) {

@@ -17,6 +17,11 @@ struct HintSettings {
   int max_predictions = 10;
   std::string default_locale = "en";
   bool personalize_requires_consent = true;
+  // "Ask for feedback now": at most once per customer every ask_every_days, on a sample of
+  // visits, and not within quiet_days_after_complaint of unhappy feedback.
+  int feedback_ask_every_days = 30;
+  int feedback_sample_percent = 25;
+  int feedback_quiet_days_after_complaint = 30;
 };
 
 class HintEngine {

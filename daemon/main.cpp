@@ -80,7 +80,8 @@ int main(int argc, char** argv) {
     Store store(config.data_dir, Store::Options{config.group_commit_max, config.on_remember_withdrawn == "erase"});
     HintEngine hints(store, key,
                      HintSettings{config.max_hints, config.max_predictions, config.default_locale,
-                                  config.personalize_requires_consent});
+                                  config.personalize_requires_consent, config.feedback_ask_every_days,
+                                  config.feedback_sample_percent, config.feedback_quiet_days_after_complaint});
 
     asio::io_context io(config.io_threads);
     // Signals first: once the socket exists a supervisor may stop us at any moment, and a

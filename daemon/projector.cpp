@@ -107,6 +107,7 @@ std::int64_t Projector::lookup(const std::string& kind, const IdentifierHash& ha
 }
 
 std::int64_t Projector::resolve_or_enrol(const LoggedEvent& e) {
+  if (e.id_kind.empty()) return 0;  // anonymous feedback, follow-ups, staff ideas
   if (const std::int64_t id = lookup(e.id_kind, e.id_hash)) return id;
   if (e.type == "merge") throw Refused("merge names a customer that is not known");
   db_.cached("INSERT INTO customers(created_ms) VALUES(?)").bind(1, e.time_ms).run();
@@ -122,13 +123,18 @@ std::int64_t Projector::resolve_or_enrol(const LoggedEvent& e) {
 
 void Projector::clear_all() {
   for (const char* table : {"notes", "preferences", "household", "member_items", "customer_categories",
-                            "customer_items", "items", "identifiers", "customers"})
+                            "customer_items", "items", "identifiers", "customers", "feedback", "followups",
+                            "staff_ideas"})
     db_.exec(std::string("DELETE FROM ") + table);
   db_.exec("UPDATE store_stats SET baskets=0, repeat_hits=0, repeat_total=0");
 }
 
 std::int64_t Projector::project(const LoggedEvent& e, bool log_row_linked) {
   const std::int64_t customer = resolve_or_enrol(e);
+  if (customer == 0) {  // about no customer
+    apply_effects(0, e);
+    return 0;
+  }
   // The log row points at the customer as resolved now (a later merge re-points it).
   if (!log_row_linked) db_.cached("UPDATE events SET customer_id=? WHERE seq=?").bind(1, customer).bind(2, e.seq).run();
 
@@ -161,6 +167,7 @@ std::int64_t Projector::project(const LoggedEvent& e, bool log_row_linked) {
 
 void Projector::merge(std::int64_t into, std::int64_t from, std::int64_t merge_seq) {
   db_.cached("UPDATE identifiers SET customer_id=? WHERE customer_id=?").bind(1, into).bind(2, from).run();
+  db_.cached("UPDATE followups SET customer_id=? WHERE customer_id=?").bind(1, into).bind(2, from).run();
   db_.cached("UPDATE events SET customer_id=? WHERE customer_id=? AND seq<?").bind(1, into).bind(2, from).bind(3, merge_seq).run();
   std::int64_t created = 0;
   {
@@ -171,7 +178,8 @@ void Projector::merge(std::int64_t into, std::int64_t from, std::int64_t merge_s
   }
   // Drop both customers' projections and replay their combined history in log order: each
   // event is counted exactly once, whatever the two histories had in common.
-  for (const char* table : {"notes", "preferences", "household", "member_items", "customer_categories", "customer_items"}) {
+  for (const char* table : {"notes", "preferences", "household", "member_items", "customer_categories", "customer_items",
+                            "feedback"}) {
     db_.cached(std::string("DELETE FROM ") + table + " WHERE customer_id=?").bind(1, from).run();
     db_.cached(std::string("DELETE FROM ") + table + " WHERE customer_id=?").bind(1, into).run();
   }
@@ -180,7 +188,7 @@ void Projector::merge(std::int64_t into, std::int64_t from, std::int64_t merge_s
         "UPDATE customers SET created_ms=?2, first_seen_ms=NULL, last_seen_ms=NULL, visits=0, spend=0, "
         "consent_remember=NULL, consent_personalize=NULL, consent_ms=NULL, name=NULL, birthday=NULL, anniversary=NULL, "
         "language=NULL, discreet=0, do_not_mention=NULL, returns=0, returned_value=0, weekday_hist=NULL, hour_hist=NULL, "
-        "repeat_hits=0, repeat_total=0 WHERE id=?1")
+        "repeat_hits=0, repeat_total=0, last_feedback_ms=NULL, last_complaint_ms=NULL WHERE id=?1")
       .bind(1, into)
       .bind(2, created)
       .run();
@@ -211,12 +219,14 @@ void Projector::forget_history(std::int64_t customer, std::int64_t before_seq) {
     }
   } restore{db_};
   db_.cached("DELETE FROM events WHERE customer_id=? AND seq<? AND type <> 'consent'").bind(1, customer).bind(2, before_seq).run();
-  for (const char* table : {"notes", "preferences", "household", "member_items", "customer_categories", "customer_items"})
+  for (const char* table : {"notes", "preferences", "household", "member_items", "customer_categories", "customer_items",
+                            "feedback", "followups"})
     db_.cached(std::string("DELETE FROM ") + table + " WHERE customer_id=?").bind(1, customer).run();
   db_.cached(
         "UPDATE customers SET first_seen_ms=NULL, last_seen_ms=NULL, visits=0, spend=0, name=NULL, birthday=NULL, "
         "anniversary=NULL, language=NULL, discreet=0, do_not_mention=NULL, returns=0, returned_value=0, "
-        "weekday_hist=NULL, hour_hist=NULL, repeat_hits=0, repeat_total=0 WHERE id=?")
+        "weekday_hist=NULL, hour_hist=NULL, repeat_hits=0, repeat_total=0, last_feedback_ms=NULL, "
+        "last_complaint_ms=NULL WHERE id=?")
       .bind(1, customer)
       .run();
 }
@@ -224,6 +234,19 @@ void Projector::forget_history(std::int64_t customer, std::int64_t before_seq) {
 void Projector::apply_effects(std::int64_t customer, const LoggedEvent& e) {
   const json& b = e.body;
   if (e.type == "purchase" || e.type == "return") return purchase(customer, e, e.type == "return");
+  if (e.type == "feedback") return feedback(customer, e);
+  if (e.type == "followup") return followup(e);
+  if (e.type == "staff_idea") {
+    Stmt& s = db_.cached("INSERT INTO staff_ideas(seq, time_ms, cashier, lane, store, kind, text) VALUES(?,?,?,?,?,?,?)");
+    s.bind(1, e.seq).bind(2, e.time_ms).bind(3, b.at("cashier").get<std::string>());
+    for (const auto& [idx, key] : {std::pair{4, "lane"}, std::pair{5, "store"}}) {
+      const std::string v = str_or_empty(b, key);
+      if (v.empty()) s.bind_null(idx); else s.bind(idx, v);
+    }
+    const std::string kind = str_or_empty(b, "kind");
+    s.bind(6, kind.empty() ? std::string("idea") : kind).bind(7, b.at("text").get<std::string>()).run();
+    return;
+  }
   if (e.type == "consent") {
     // The latest consent by event time wins, whatever order events arrive in (spool replays).
     const auto& purposes = b.at("purposes");
@@ -315,6 +338,83 @@ BasketLines basket_lines(const json& b) {
 
 void count_items(const BasketLines& lines, std::int64_t time_ms, PopularityDelta& delta) {
   for (const auto& [sku, a] : lines.per_sku) delta.item_bought(sku, a.name, a.category, a.qty, time_ms);
+}
+
+bool is_unhappy(const nlohmann::json& body) {
+  const auto nps = body.find("nps"), csat = body.find("csat");
+  return (nps != body.end() && nps->get<std::int64_t>() <= 6) || (csat != body.end() && csat->get<std::int64_t>() <= 2);
+}
+
+void Projector::feedback(std::int64_t customer, const LoggedEvent& e) {
+  const json& b = e.body;
+  Stmt& s = db_.cached(
+      "INSERT INTO feedback(seq, customer_id, time_ms, nps, csat, declined, reasons, comment, cashier, lane, store, "
+      "touchpoint, visit) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  s.bind(1, e.seq);
+  if (customer == 0) s.bind_null(2); else s.bind(2, customer);
+  s.bind(3, e.time_ms);
+  if (b.contains("nps")) s.bind(4, b["nps"].get<std::int64_t>()); else s.bind_null(4);
+  if (b.contains("csat")) s.bind(5, b["csat"].get<std::int64_t>()); else s.bind_null(5);
+  s.bind(6, std::int64_t{b.contains("declined")});
+  if (b.contains("reasons")) s.bind(7, b["reasons"].dump()); else s.bind_null(7);
+  int idx = 8;
+  for (const char* key : {"comment", "cashier", "lane", "store", "touchpoint", "visit"}) {
+    const std::string v = str_or_empty(b, key);
+    if (v.empty()) s.bind_null(idx); else s.bind(idx, v);
+    ++idx;
+  }
+  s.run();
+  const bool unhappy = !b.contains("declined") && is_unhappy(b);
+  if (customer != 0) {
+    db_.cached(
+          "UPDATE customers SET last_feedback_ms=max(coalesce(last_feedback_ms, ?2), ?2), "
+          "last_complaint_ms=CASE WHEN ?3 THEN max(coalesce(last_complaint_ms, ?2), ?2) ELSE last_complaint_ms END "
+          "WHERE id=?1")
+        .bind(1, customer)
+        .bind(2, e.time_ms)
+        .bind(3, std::int64_t{unhappy})
+        .run();
+  }
+  // A detractor or a dissatisfied customer opens an item in the owner's follow-up queue
+  // (anonymous ones too: the owner may still act on what went wrong).
+  if (unhappy) {
+    Stmt& f = db_.cached(
+        "INSERT INTO followups(feedback_seq, customer_id, opened_ms, state, updated_ms, notes) VALUES(?,?,?,'open',?,'[]')");
+    f.bind(1, e.seq);
+    if (customer == 0) f.bind_null(2); else f.bind(2, customer);
+    f.bind(3, e.time_ms).bind(4, e.time_ms).run();
+  }
+}
+
+void Projector::followup(const LoggedEvent& e) {
+  const json& b = e.body;
+  std::int64_t seq = 0;
+  std::string notes;
+  {
+    Stmt& s = db_.cached(
+        "SELECT f.feedback_seq, coalesce(f.notes, '[]') FROM events ev JOIN followups f ON f.feedback_seq=ev.seq "
+        "WHERE ev.event_id=?");
+    s.bind(1, b.at("feedback").get<std::string>());
+    if (s.step()) {
+      seq = s.i64(0);
+      notes = s.text(1);
+    }
+    s.reset();
+  }
+  if (seq == 0)
+    throw Refused("no follow-up item for feedback \"" + b.at("feedback").get<std::string>() +
+                  "\": only a detractor (NPS 0-6) or a CSAT of 2 or less opens one; list them with regularsctl followups");
+  json list = json::parse(notes);
+  json entry = {{"time_ms", e.time_ms}, {"state", b.at("state")}};
+  if (b.contains("by")) entry["by"] = b["by"];
+  if (b.contains("note")) entry["note"] = b["note"];
+  list.push_back(std::move(entry));
+  db_.cached("UPDATE followups SET state=?, updated_ms=?, notes=? WHERE feedback_seq=?")
+      .bind(1, b.at("state").get<std::string>())
+      .bind(2, e.time_ms)
+      .bind(3, list.dump())
+      .bind(4, seq)
+      .run();
 }
 
 void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_return) {

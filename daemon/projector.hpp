@@ -59,6 +59,9 @@ struct BasketLines {
 };
 BasketLines basket_lines(const nlohmann::json& body);
 
+// NPS 0-6 (a detractor) or CSAT 1-2: the customer left unhappy.
+bool is_unhappy(const nlohmann::json& feedback_body);
+
 // Adds a logged purchase's effect on the store's item popularity to `delta`.
 void count_items(const BasketLines& lines, std::int64_t time_ms, PopularityDelta& delta);
 
@@ -89,6 +92,8 @@ class Projector {
  private:
   void apply_effects(std::int64_t customer, const LoggedEvent& e);
   void purchase(std::int64_t customer, const LoggedEvent& e, bool is_return);
+  void feedback(std::int64_t customer, const LoggedEvent& e);
+  void followup(const LoggedEvent& e);
   void merge(std::int64_t into, std::int64_t from, std::int64_t merge_seq);
   void forget_history(std::int64_t customer, std::int64_t before_seq);
 

@@ -1,5 +1,7 @@
 #include "server.hpp"
 
+#include "reports.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,6 +43,10 @@ std::optional<wire::Error> check_request_keys(const json& req, const std::string
       {"record", {"event"}},
       {"hints", {"request"}},
       {"rebuild", {}},
+      {"report", {"request"}},
+      {"followups", {"state"}},
+      {"ideas", {"limit"}},
+      {"journey", {"customer", "limit"}},
   };
   const auto it = kFields.find(op);
   if (it == kFields.end()) return std::nullopt;
@@ -157,12 +163,14 @@ class Session : public std::enable_shared_from_this<Session> {
       if (op == "record") return on_record(id, req);
       if (op == "hints") return on_hints(id, req, started);
       if (op == "rebuild") return on_rebuild(id);
+      if (op == "report" || op == "followups" || op == "ideas" || op == "journey") return on_owner_query(id, op, req);
     } catch (const std::exception& e) {
       REGULARS_LOG(err, "request failed", ({{"session", id_}, {"op", op}, {"error", e.what()}}));
       return send(error_response(id, wire::ErrorCode::internal, "", "regularsd could not complete the request; see its log"));
     }
     send(error_response(id, wire::ErrorCode::unknown_op, "op",
-                        "unknown op '" + op.substr(0, 32) + "'; known: hello, ping, status, record, hints, rebuild"));
+                        "unknown op '" + op.substr(0, 32) +
+                            "'; known: hello, ping, status, record, hints, rebuild, report, followups, ideas, journey"));
   }
 
   void on_hello(const json& id, const json& req) {
@@ -176,6 +184,42 @@ class Session : public std::enable_shared_from_this<Session> {
     send(ok_response(id, {{"protocol", wire::kProtocolVersion},
                           {"server", "regularsd/" REGULARS_VERSION_STRING},
                           {"max_frame_bytes", server_.config().max_frame_bytes}}));
+  }
+
+  // The owner's queries (regularsctl): satisfaction report, follow-up queue, staff ideas, a
+  // customer's journey. Read-only, on this thread's reader connection.
+  void on_owner_query(const json& id, const std::string& op, const json& req) {
+    constexpr auto bad = wire::ErrorCode::invalid_request;
+    const std::int64_t now = wire::now_ms();
+    Db& db = server_.store().read_connection();
+    if (op == "report") {
+      const json request = req.value("request", json::object());
+      if (auto err = validate_report_request(request)) return send(error_response(id, *err));
+      return send(ok_response(id, satisfaction_report(db, request, now)));
+    }
+    if (op == "followups") {
+      const auto st = req.find("state");
+      const std::string state = st == req.end() ? "open" : st->is_string() ? st->get<std::string>() : "";
+      if (state != "open" && state != "contacted" && state != "resolved" && state != "all")
+        return send(error_response(id, bad, "state", "must be open, contacted, resolved or all"));
+      return send(ok_response(id, followup_queue(db, state, now)));
+    }
+    const auto lim = req.find("limit");
+    if (lim != req.end() && !(lim->is_number_integer() && lim->get<std::int64_t>() >= 1 && lim->get<std::int64_t>() <= 10000))
+      return send(error_response(id, bad, "limit", "must be a whole number from 1 to 10000"));
+    const int limit = lim == req.end() ? 200 : lim->get<int>();
+    if (op == "ideas") return send(ok_response(id, staff_ideas(db, limit)));
+    const auto who = req.find("customer");
+    if (who == req.end()) return send(error_response(id, bad, "customer", "is required"));
+    if (auto err = wire::validate_customer(*who, "customer")) {
+      err->code = bad;
+      return send(error_response(id, *err));
+    }
+    const std::string kind = (*who)["kind"].get<std::string>();
+    const auto found = server_.store().find_customer(
+        kind, server_.key().hash(kind, wire::normalize_identifier(kind, (*who)["value"].get<std::string>())));
+    if (!found) return send(error_response(id, wire::ErrorCode::not_found, "customer", "no customer has that identifier"));
+    send(ok_response(id, customer_journey(db, found->id, limit)));
   }
 
   void on_status(const json& id) {

@@ -45,14 +45,15 @@ PreparedEvent prepare_event(const json& event, const IdentityKey& key) {
   PreparedEvent p;
   p.event_id = event.at("event_id").get<std::string>();
   p.type = event.at("type").get<std::string>();
-  const auto& customer = event.at("customer");
-  p.id_kind = customer.at("kind").get<std::string>();
-  p.id_hash = key.hash(p.id_kind, wire::normalize_identifier(p.id_kind, customer.at("value").get<std::string>()));
+  if (const auto customer = event.find("customer"); customer != event.end()) {  // absent: anonymous
+    p.id_kind = customer->at("kind").get<std::string>();
+    p.id_hash = key.hash(p.id_kind, wire::normalize_identifier(p.id_kind, customer->at("value").get<std::string>()));
+  }
   const auto t = event.find("time");
   p.time_ms = t != event.end() ? wire::parse_time_ms(t->get<std::string>()).value_or(wire::now_ms()) : wire::now_ms();
   p.body = event;
   p.body.erase("customer");  // the raw identifier never reaches the log
-  p.body["customer_kind"] = p.id_kind;
+  if (!p.id_kind.empty()) p.body["customer_kind"] = p.id_kind;
   // Link and merge name a second identifier: the log keeps its keyed hash only.
   for (const char* field : {"identifier", "other"}) {
     if (!p.body.contains(field)) continue;
@@ -412,14 +413,18 @@ WriteResult Store::apply(PreparedEvent& e, PopularityDelta* popularity) {
     Stmt& s = db.cached(
         "INSERT INTO events(event_id, type, customer_id, time_ms, store, terminal, cashier, touchpoint, body, id_kind, id_hash) "
         "VALUES(?,?,?,?,?,?,?,?,?,?,?)");
-    s.bind(1, e.event_id).bind(2, e.type).bind(3, r.customer_id).bind(4, e.time_ms);
+    s.bind(1, e.event_id).bind(2, e.type).bind(4, e.time_ms);
+    if (r.customer_id == 0) s.bind_null(3); else s.bind(3, r.customer_id);
     bind_opt(s, 5, opt_str(logged.body, "store"));
     bind_opt(s, 6, opt_str(logged.body, "terminal"));
     bind_opt(s, 7, opt_str(logged.body, "cashier"));
     bind_opt(s, 8, opt_str(logged.body, "touchpoint"));
-    s.bind(9, e.body_text.empty() ? wire::dump_json(logged.body) : e.body_text)
-        .bind(10, e.id_kind)
-        .bind_blob(11, e.id_hash.data(), e.id_hash.size());
+    s.bind(9, e.body_text.empty() ? wire::dump_json(logged.body) : e.body_text);
+    if (e.id_kind.empty()) {
+      s.bind_null(10).bind_null(11);
+    } else {
+      s.bind(10, e.id_kind).bind_blob(11, e.id_hash.data(), e.id_hash.size());
+    }
     s.run();
     r.seq = db.last_insert_rowid();
   }
@@ -462,7 +467,8 @@ RebuildReport Store::rebuild() {
 
 RebuildReport Store::rebuild_now() {
   Db& db = *writer_db_;
-  static const std::vector<std::string> kTables{"customers", "identifiers", "customer_items", "items", "customer_categories",
+  static const std::vector<std::string> kTables{"feedback", "followups", "staff_ideas",
+                                                "customers", "identifiers", "customer_items", "items", "customer_categories",
                                                 "member_items", "household", "preferences", "notes", "store_stats"};
   RebuildReport report;
   db.exec("BEGIN IMMEDIATE");
@@ -569,7 +575,8 @@ std::optional<CustomerView> Store::find_customer(const std::string& kind, const 
       "SELECT c.id, coalesce(c.first_seen_ms, 0), coalesce(c.last_seen_ms, 0), c.visits, c.spend, "
       "c.consent_remember, c.consent_personalize, coalesce(c.name, ''), coalesce(c.birthday, ''), "
       "coalesce(c.anniversary, ''), coalesce(c.language, ''), c.discreet, coalesce(c.do_not_mention, ''), c.returns, "
-      "coalesce(c.weekday_hist, ''), coalesce(c.hour_hist, ''), c.repeat_hits, c.repeat_total "
+      "coalesce(c.weekday_hist, ''), coalesce(c.hour_hist, ''), c.repeat_hits, c.repeat_total, "
+      "coalesce(c.last_feedback_ms, 0), coalesce(c.last_complaint_ms, 0) "
       "FROM identifiers i JOIN customers c ON c.id=i.customer_id WHERE i.kind=? AND i.hash=?");
   s.bind(1, kind).bind_blob(2, hash.data(), hash.size());
   if (!s.step()) return std::nullopt;
@@ -593,6 +600,8 @@ std::optional<CustomerView> Store::find_customer(const std::string& kind, const 
   if (const std::string h = s.text(15); !h.empty()) c.hour_hist = nlohmann::json::parse(h).get<std::vector<std::int64_t>>();
   c.repeat_hits = s.i64(16);
   c.repeat_total = s.i64(17);
+  c.last_feedback_ms = s.i64(18);
+  c.last_complaint_ms = s.i64(19);
   s.reset();
   return c;
 }
@@ -653,6 +662,26 @@ std::vector<HouseholdMember> Store::household(std::int64_t customer_id) {
   s.bind(1, customer_id);
   std::vector<HouseholdMember> out;
   while (s.step()) out.push_back(HouseholdMember{s.text(0), s.text(1), s.text(2)});
+  return out;
+}
+
+std::optional<OpenFollowup> Store::open_followup(std::int64_t customer_id) {
+  Stmt& s = reader().cached(
+      "SELECT f.opened_ms, f.state, fb.nps, fb.csat, coalesce(fb.reasons, '[]') FROM followups f "
+      "JOIN feedback fb ON fb.seq=f.feedback_seq WHERE f.customer_id=? AND f.state<>'resolved' "
+      "ORDER BY f.opened_ms DESC LIMIT 1");
+  s.bind(1, customer_id);
+  std::optional<OpenFollowup> out;
+  if (s.step()) {
+    OpenFollowup f;
+    f.opened_ms = s.i64(0);
+    f.state = s.text(1);
+    if (!s.is_null(2)) f.nps = s.i64(2);
+    if (!s.is_null(3)) f.csat = s.i64(3);
+    for (const auto& r : nlohmann::json::parse(s.text(4))) f.reasons.push_back(r.get<std::string>());
+    out = std::move(f);
+  }
+  s.reset();
   return out;
 }
 

@@ -83,6 +83,16 @@ struct CustomerView {
   std::int64_t returns = 0;
   std::vector<std::int64_t> weekday_hist, hour_hist;
   std::int64_t repeat_hits = 0, repeat_total = 0;
+  std::int64_t last_feedback_ms = 0;   // 0: never asked
+  std::int64_t last_complaint_ms = 0;  // 0: never unhappy
+};
+
+// An unresolved follow-up item of unhappy feedback.
+struct OpenFollowup {
+  std::int64_t opened_ms = 0;
+  std::string state;
+  std::optional<std::int64_t> nps, csat;
+  std::vector<std::string> reasons;
 };
 
 struct ItemStat {
@@ -155,6 +165,9 @@ class Store {
   std::vector<Preference> preferences(std::int64_t customer_id);
   std::vector<Note> recent_notes(std::int64_t customer_id, int limit);
   std::vector<HouseholdMember> household(std::int64_t customer_id);
+  std::optional<OpenFollowup> open_followup(std::int64_t customer_id);
+  // The calling thread's read-only connection, for reports.
+  Db& read_connection() { return reader(); }
   StoreStats stats();
 
   // Recomputes every projection from the event log (on the writer thread, in one transaction)

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -80,8 +82,45 @@ int main(int argc, char** argv) {
   status->add_flag("--json", as_json, "Print the answer as JSON");
   auto* rebuild = app.add_subcommand("rebuild",
                                      "Recompute every projection from the event log and compare with what was stored");
+
+  auto* report = app.add_subcommand("report", "NPS and CSAT with response counts, by week, cashier, lane, store or touchpoint");
+  std::string by = "all", from, to;
+  report->add_option("--by", by, "Group by week, cashier, lane, store, touchpoint or all")
+      ->check(CLI::IsMember({"week", "cashier", "lane", "store", "touchpoint", "all"}));
+  report->add_option("--from", from, "Start of the period (RFC 3339, e.g. 2026-11-01T00:00:00Z)");
+  report->add_option("--to", to, "End of the period, exclusive (RFC 3339)");
+  report->add_flag("--json", as_json, "Print the answer as JSON");
+
+  auto* followups = app.add_subcommand("followups", "The follow-up queue of unhappy customers, oldest first");
+  std::string state = "open";
+  followups->add_option("--state", state, "open, contacted, resolved or all")
+      ->check(CLI::IsMember({"open", "contacted", "resolved", "all"}));
+  followups->add_flag("--json", as_json, "Print the answer as JSON");
+
+  auto* followup = app.add_subcommand("followup", "Move a follow-up item along: contacted or resolved, with a note");
+  std::string feedback_id, note, by_whom;
+  followup->add_option("feedback", feedback_id, "The event_id of the feedback that opened the item")->required();
+  followup->add_option("--state", state, "contacted, resolved or open")
+      ->check(CLI::IsMember({"open", "contacted", "resolved"}))
+      ->required();
+  followup->add_option("--note", note, "What was done (kept with the item)");
+  followup->add_option("--by", by_whom, "Who did it (a staff id)");
+
+  auto* ideas = app.add_subcommand("ideas", "Improvement ideas and problems flagged by staff from the tills");
+  ideas->add_flag("--json", as_json, "Print the answer as JSON");
+
   CLI11_PARSE(app, argc, argv);
   if (socket.empty()) socket = data_dir + "/regularsd.sock";
+  auto pad = [](const std::string& v, std::size_t w) { return v.size() >= w ? v + " " : v + std::string(w - v.size(), ' '); };
+  auto num_or_dash = [](const json& v) {
+    if (v.is_null()) return std::string("-");
+    if (v.is_number_float()) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.1f", v.get<double>());
+      return std::string(buf);
+    }
+    return v.dump();
+  };
 
   try {
     CtlClient client(socket);
@@ -95,6 +134,69 @@ int main(int argc, char** argv) {
                   << "  customers  " << st["customers"] << "\n"
                   << "  items      " << st["items"] << "\n";
       }
+    }
+    if (*report) {
+      json request = {{"by", by}};
+      if (!from.empty()) request["from"] = from;
+      if (!to.empty()) request["to"] = to;
+      const json r = client.call({{"op", "report"}, {"request", request}});
+      if (as_json) {
+        std::cout << r.dump(2) << "\n";
+        return 0;
+      }
+      std::cout << pad(by, 22) << pad("NPS", 8) << pad("n", 6) << pad("prom", 6) << pad("pass", 6) << pad("detr", 6)
+                << pad("CSAT%", 8) << "n\n";
+      auto line = [&](const json& row) {
+        std::cout << pad(row["key"].get<std::string>(), 22) << pad(num_or_dash(row["nps"]), 8)
+                  << pad(row["nps_responses"].dump(), 6) << pad(row["promoters"].dump(), 6) << pad(row["passives"].dump(), 6)
+                  << pad(row["detractors"].dump(), 6) << pad(num_or_dash(row["csat"]), 8) << row["csat_responses"].dump()
+                  << "\n";
+      };
+      for (const auto& row : r["rows"]) line(row);
+      line(r["total"]);
+      const json& rc = r["returning_customers"];
+      std::cout << "returning customers: " << num_or_dash(rc["rate"]) << "% (" << rc["returning"] << " of "
+                << rc["buyers"] << " buyers)\n";
+    }
+    if (*followups) {
+      const json r = client.call({{"op", "followups"}, {"state", state}});
+      if (as_json) {
+        std::cout << r.dump(2) << "\n";
+        return 0;
+      }
+      std::cout << pad("feedback", 26) << pad("state", 11) << pad("age", 6) << pad("score", 10) << pad("cashier", 12)
+                << "reasons / comment\n";
+      for (const auto& it : r["items"]) {
+        std::string score = it["nps"].is_null() ? "" : "NPS " + it["nps"].dump();
+        if (!it["csat"].is_null()) score += (score.empty() ? "" : " ") + std::string("CSAT ") + it["csat"].dump();
+        std::string why;
+        for (const auto& t : it["reasons"]) why += (why.empty() ? "" : ",") + t.get<std::string>();
+        if (!it["comment"].is_null()) why += (why.empty() ? "" : " — ") + it["comment"].get<std::string>();
+        std::cout << pad(it["feedback"].get<std::string>(), 26) << pad(it["state"].get<std::string>(), 11)
+                  << pad(it["age_days"].dump() + "d", 6) << pad(score, 10)
+                  << pad(it["cashier"].is_null() ? "-" : it["cashier"].get<std::string>(), 12) << why << "\n";
+      }
+      if (r["items"].empty()) std::cout << "(no " << state << " items)\n";
+    }
+    if (*followup) {
+      json event = {{"type", "followup"}, {"feedback", feedback_id}, {"state", state}};
+      if (!note.empty()) event["note"] = note;
+      if (!by_whom.empty()) event["by"] = by_whom;
+      // The change is an event in the log like any other, so a rebuild reproduces the queue.
+      event["event_id"] = "followup-" + std::to_string(::time(nullptr)) + "-" + std::to_string(::getpid()) + "-" + state;
+      client.call({{"op", "record"}, {"event", event}});
+      std::cout << "follow-up for " << feedback_id << " is now " << state << "\n";
+    }
+    if (*ideas) {
+      const json r = client.call({{"op", "ideas"}});
+      if (as_json) {
+        std::cout << r.dump(2) << "\n";
+        return 0;
+      }
+      for (const auto& it : r["items"])
+        std::cout << it["time"].get<std::string>() << "  " << pad(it["kind"].get<std::string>(), 8)
+                  << pad(it["cashier"].get<std::string>(), 12) << it["text"].get<std::string>() << "\n";
+      if (r["items"].empty()) std::cout << "(no ideas yet)\n";
     }
     if (*rebuild) {
       std::cerr << "rebuilding projections from the event log...\n";

@@ -14,9 +14,12 @@ namespace {
 using nlohmann::json;
 
 constexpr std::array<std::string_view, 5> kIdentifierKinds{"card", "phone", "email", "app", "payment_token"};
-constexpr std::array<std::string_view, 8> kEventTypes{"purchase", "return",  "consent", "preference",
-                                                     "note",     "profile", "link",    "merge"};
-constexpr std::string_view kEventTypeList = "purchase, return, consent, preference, note, profile, link, merge";
+constexpr std::array<std::string_view, 11> kEventTypes{"purchase", "return",   "consent",    "preference",
+                                                      "note",     "profile",  "link",       "merge",
+                                                      "feedback", "followup", "staff_idea"};
+constexpr std::string_view kEventTypeList =
+    "purchase, return, consent, preference, note, profile, link, merge, feedback, followup, staff_idea";
+constexpr std::size_t kMaxComment = 2000;  // bytes of a feedback comment or a staff idea
 
 constexpr std::size_t kMaxIdentifierBytes = 256;
 constexpr std::size_t kMaxLines = 1000;
@@ -111,6 +114,68 @@ std::optional<Error> validate_purchase(const json& event, const std::string& pat
     }
   }
   return std::nullopt;
+}
+
+// feedback: an NPS score (0-10), a CSAT score (1-5) or both, optional reason tags and a
+// comment; or {"declined": true} when the customer was asked and said no.
+std::optional<Error> validate_feedback(const json& event, const std::string& path) {
+  constexpr auto code = ErrorCode::invalid_event;
+  const auto nps = event.find("nps"), csat = event.find("csat"), declined = event.find("declined");
+  if (nps != event.end() && !(nps->is_number_integer() && nps->get<std::int64_t>() >= 0 && nps->get<std::int64_t>() <= 10))
+    return invalid(code, path + ".nps", "must be a whole number from 0 to 10");
+  if (csat != event.end() && !(csat->is_number_integer() && csat->get<std::int64_t>() >= 1 && csat->get<std::int64_t>() <= 5))
+    return invalid(code, path + ".csat", "must be a whole number from 1 to 5");
+  if (declined != event.end()) {
+    if (!declined->is_boolean() || !declined->get<bool>()) return invalid(code, path + ".declined", "must be true when present");
+    if (nps != event.end() || csat != event.end() || event.contains("comment") || event.contains("reasons"))
+      return invalid(code, path + ".declined", "a declined request carries no scores, reasons or comment");
+    return std::nullopt;
+  }
+  if (nps == event.end() && csat == event.end())
+    return invalid(code, path + ".nps", "feedback needs nps (0-10), csat (1-5) or both; send \"declined\": true if the customer did not answer");
+  if (const auto r = event.find("reasons"); r != event.end()) {
+    if (!r->is_array() || r->size() > 10) return invalid(code, path + ".reasons", "must be an array of at most 10 tags");
+    for (std::size_t i = 0; i < r->size(); ++i) {
+      const json& tag = (*r)[i];
+      const std::string tp = path + ".reasons[" + std::to_string(i) + "]";
+      if (!tag.is_string() || tag.get_ref<const std::string&>().empty() || tag.get_ref<const std::string&>().size() > 32 ||
+          !std::all_of(tag.get_ref<const std::string&>().begin(), tag.get_ref<const std::string&>().end(),
+                       [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; }))
+        return invalid(code, tp, "reason tags are 1 to 32 characters of a-z, 0-9, _ and -, e.g. \"slow_service\"");
+    }
+  }
+  if (const auto c = event.find("comment"); c != event.end())
+    if (auto e = check_text(*c, path + ".comment", kMaxComment, code)) return e;
+  if (auto e = check_token(event, "lane", path, 64, false, code)) return e;
+  if (auto e = check_token(event, "visit", path, 128, false, code)) return e;
+  return std::nullopt;
+}
+
+// followup: the owner moves a follow-up item (opened by unhappy feedback) along.
+std::optional<Error> validate_followup(const json& event, const std::string& path) {
+  constexpr auto code = ErrorCode::invalid_event;
+  if (auto e = check_token(event, "feedback", path, 128, true, code)) return e;
+  const auto state = event.find("state");
+  if (state == event.end()) return invalid(code, path + ".state", "is required: open, contacted or resolved");
+  if (!state->is_string() || (*state != "open" && *state != "contacted" && *state != "resolved"))
+    return invalid(code, path + ".state", "must be open, contacted or resolved");
+  if (const auto n = event.find("note"); n != event.end())
+    if (auto e = check_text(*n, path + ".note", 500, code)) return e;
+  if (auto e = check_token(event, "by", path, 64, false, code)) return e;
+  return std::nullopt;
+}
+
+// staff_idea: a cashier's improvement idea or a problem flagged from the till.
+std::optional<Error> validate_staff_idea(const json& event, const std::string& path) {
+  constexpr auto code = ErrorCode::invalid_event;
+  if (!event.contains("cashier")) return invalid(code, path + ".cashier", "is required: who had the idea");
+  const auto kind = event.find("kind");
+  if (kind != event.end() && (!kind->is_string() || (*kind != "idea" && *kind != "problem")))
+    return invalid(code, path + ".kind", "must be idea or problem");
+  const auto text = event.find("text");
+  if (text == event.end()) return invalid(code, path + ".text", "is required");
+  if (auto e = check_text(*text, path + ".text", kMaxComment, code)) return e;
+  return check_token(event, "lane", path, 64, false, code);
 }
 
 std::optional<Error> validate_consent(const json& event, const std::string& path) {
@@ -363,6 +428,9 @@ std::optional<Error> validate_event(const json& event, const std::string& path) 
   else if (t == "profile") own = {"name", "birthday", "anniversary", "language", "discreet", "do_not_mention", "household"};
   else if (t == "link") own = {"identifier"};
   else if (t == "merge") own = {"other"};
+  else if (t == "feedback") own = {"nps", "csat", "reasons", "comment", "lane", "visit", "declined"};
+  else if (t == "followup") own = {"feedback", "state", "note", "by"};
+  else if (t == "staff_idea") own = {"kind", "text", "lane"};
   for (const auto& [key, _] : event.items()) {
     if (std::find(kCommon.begin(), kCommon.end(), key) == kCommon.end() && std::find(own.begin(), own.end(), key) == own.end())
       return invalid(code, path + "." + key, "is not a known field of a " + t + " event");
@@ -382,10 +450,19 @@ std::optional<Error> validate_event(const json& event, const std::string& path) 
                                 [](char c) { return c >= 'A' && c <= 'Z'; });
     if (!ok) return invalid(code, path + ".currency", "must be an ISO 4217 code such as EUR");
   }
+  // Feedback may be anonymous; follow-ups and staff ideas are about no customer at all.
   const auto customer = event.find("customer");
-  if (customer == event.end()) return invalid(code, path + ".customer", "is required");
-  if (auto e = validate_customer(*customer, path + ".customer")) return e;
+  if (t == "followup" || t == "staff_idea") {
+    if (customer != event.end()) return invalid(code, path + ".customer", "a " + t + " event names no customer");
+  } else if (customer != event.end()) {
+    if (auto e = validate_customer(*customer, path + ".customer")) return e;
+  } else if (t != "feedback") {
+    return invalid(code, path + ".customer", "is required");
+  }
 
+  if (t == "feedback") return validate_feedback(event, path);
+  if (t == "followup") return validate_followup(event, path);
+  if (t == "staff_idea") return validate_staff_idea(event, path);
   if (t == "purchase" || t == "return") return validate_purchase(event, path);
   if (t == "consent") return validate_consent(event, path);
   if (t == "preference") return validate_preference(event, path);

@@ -271,3 +271,72 @@ TEST(ValidateEvent, BarcodeSkusThatPassLuhnAreAccepted) {
   EXPECT_FALSE(regulars::wire::validate_hints_request(request).has_value());
 }
 }  // namespace
+
+namespace {
+
+json feedback() {
+  return json::parse(R"({"type": "feedback", "event_id": "fb-1", "customer": {"kind": "card", "value": "4000123"},
+                          "nps": 3, "csat": 2, "reasons": ["slow_service"], "comment": "Waited too long",
+                          "cashier": "c.07", "lane": "lane-1", "touchpoint": "till", "visit": "ev-0001"})");
+}
+
+std::optional<std::string> field_of(const json& ev) {
+  const auto e = validate_event(ev);
+  if (!e) return std::nullopt;
+  return e->field;
+}
+
+TEST(ValidateFeedback, FullAnonymousAndDeclinedAreAccepted) {
+  EXPECT_EQ(validate_event(feedback()), std::nullopt);
+  json anonymous = feedback();
+  anonymous.erase("customer");
+  EXPECT_EQ(validate_event(anonymous), std::nullopt);
+  EXPECT_EQ(validate_event(json::parse(R"({"type": "feedback", "event_id": "f", "declined": true,
+                                           "customer": {"kind": "phone", "value": "+989120000000"}})")),
+            std::nullopt);
+}
+
+TEST(ValidateFeedback, EachBadFieldIsNamed) {
+  auto with = [](const char* key, json value) {
+    json ev = feedback();
+    ev[key] = std::move(value);
+    return ev;
+  };
+  EXPECT_EQ(field_of(with("nps", 11)), "event.nps");
+  EXPECT_EQ(field_of(with("nps", 2.5)), "event.nps");
+  EXPECT_EQ(field_of(with("csat", 0)), "event.csat");
+  EXPECT_EQ(field_of(with("csat", "5")), "event.csat");
+  EXPECT_EQ(field_of(with("cashier", "ana smith!")), "event.cashier");
+  EXPECT_EQ(field_of(with("reasons", json::array({"Slow"}))), "event.reasons[0]");
+  EXPECT_EQ(field_of(with("comment", std::string(2001, 'x'))), "event.comment");
+  EXPECT_EQ(field_of(with("declined", true)), "event.declined");  // a decline carries no scores
+  json none = feedback();
+  none.erase("nps");
+  none.erase("csat");
+  EXPECT_EQ(field_of(none), "event.nps");
+  const auto card = validate_event(with("comment", "my card 4111 1111 1111 1111"));
+  ASSERT_TRUE(card);
+  EXPECT_EQ(card->code, ErrorCode::card_number_refused);
+}
+
+TEST(ValidateFollowupAndStaffIdea, RequiredFieldsAndNoCustomer) {
+  EXPECT_EQ(validate_event(json::parse(R"({"type": "followup", "event_id": "u1", "feedback": "fb-1", "state": "resolved",
+                                           "note": "called back", "by": "owner"})")),
+            std::nullopt);
+  EXPECT_EQ(field_of(json::parse(R"({"type": "followup", "event_id": "u1", "feedback": "fb-1", "state": "done"})")),
+            "event.state");
+  EXPECT_EQ(field_of(json::parse(R"({"type": "followup", "event_id": "u1", "state": "open"})")), "event.feedback");
+  EXPECT_EQ(field_of(json::parse(R"({"type": "followup", "event_id": "u1", "feedback": "f", "state": "open",
+                                     "customer": {"kind": "card", "value": "1"}})")),
+            "event.customer");
+  EXPECT_EQ(validate_event(json::parse(R"({"type": "staff_idea", "event_id": "s1", "cashier": "c.07", "kind": "problem",
+                                           "text": "Lane 2 scanner is slow"})")),
+            std::nullopt);
+  EXPECT_EQ(field_of(json::parse(R"({"type": "staff_idea", "event_id": "s1", "text": "x"})")), "event.cashier");
+  EXPECT_EQ(field_of(json::parse(R"({"type": "staff_idea", "event_id": "s1", "cashier": "c", "kind": "rant", "text": "x"})")),
+            "event.kind");
+  // Every other event still needs its customer.
+  EXPECT_EQ(field_of(json::parse(R"({"type": "note", "event_id": "n1", "text": "hello"})")), "event.customer");
+}
+
+}  // namespace

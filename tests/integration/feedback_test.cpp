@@ -1,0 +1,222 @@
+// Feedback through the real plugin and daemon: NPS and CSAT reports against a hand
+// computation, the follow-up queue and the recovery hint, throttling of "ask for feedback",
+// anonymous ratings, staff ideas, and bad input refused with nothing stored changed.
+#include <fstream>
+
+#include "fixture.hpp"
+
+namespace regulars::test {
+namespace {
+
+json card(const std::string& value) { return {{"kind", "card"}, {"value", value}}; }
+
+class Feedback : public DaemonTest {
+ protected:
+  std::vector<std::string> daemon_args() override {
+    // Every visit sampled, so the throttling rules alone decide whether to ask.
+    const std::string conf = dir_.sub("regularsd.conf");
+    std::ofstream(conf) << R"({ "feedback": { "sample_percent": 100, "ask_every_days": 30 } })";
+    return {"--log-level", "debug", "--config", conf};
+  }
+  regulars_client* client() {
+    if (!client_) client_ = open_client(2000);
+    return client_;
+  }
+  regulars_status record(const json& event) { return plugin_.record(client(), event.dump().c_str()); }
+  void must_record(const json& event) { ASSERT_EQ(record(event), REGULARS_OK) << plugin_.last_error() << "\n" << event.dump(); }
+  json ask(const json& who, json extra = json::object()) {
+    json req = {{"customer", who}};
+    req.update(extra);
+    regulars_status s;
+    const std::string text = plugin_.hints_text(client(), req.dump(), s);
+    EXPECT_EQ(s, REGULARS_OK) << plugin_.last_error();
+    return s == REGULARS_OK ? json::parse(text) : json::object();
+  }
+  int ctl(const std::string& args, std::string& out) {
+    return run_command(std::string(REGULARSCTL_PATH) + " --data-dir " + daemon_->data_dir() + " " + args, out);
+  }
+  json ctl_json(const std::string& args) {
+    std::string out;
+    EXPECT_EQ(ctl(args + " --json", out), 0) << out;
+    return json::parse(out);
+  }
+  static const json* find_hint(const json& answer, const std::string& kind) {
+    for (const auto& h : answer["hints"])
+      if (h["kind"] == kind) return &h;
+    return nullptr;
+  }
+  static const json* row(const json& report, const std::string& key) {
+    for (const auto& r : report["rows"])
+      if (r["key"] == key) return &r;
+    return nullptr;
+  }
+  void consent_and_buy(const json& who, const std::string& time) {
+    must_record({{"type", "consent"}, {"customer", who}, {"purposes", {{"remember", true}, {"personalize", true}}}, {"time", time}});
+    must_record({{"type", "purchase"}, {"customer", who}, {"time", time},
+                 {"lines", {{{"sku", "bread"}, {"qty", 1}, {"unit_price", 250}}}}});
+  }
+  regulars_client* client_ = nullptr;
+};
+
+// Acceptance 1 and the anonymous half of 3: ten ratings across two cashiers and two
+// touchpoints; the report matches the hand computation in the comments.
+TEST_F(Feedback, NpsAndCsatByCashierAndTouchpointMatchAHandComputation) {
+  struct Rating {
+    int nps, csat;
+    const char *cashier, *touchpoint;
+  };
+  const std::vector<Rating> ratings{
+      {10, 5, "ana", "till"}, {9, 4, "ana", "till"}, {7, 4, "ana", "kiosk"}, {3, 2, "ana", "kiosk"}, {10, 5, "ben", "till"},
+      {6, 3, "ben", "till"},  {8, 4, "ben", "kiosk"}, {9, 5, "ben", "kiosk"}, {2, 1, "ben", "till"}, {10, 4, "ana", "till"}};
+  for (std::size_t i = 0; i < ratings.size(); ++i) {
+    json ev = {{"type", "feedback"}, {"event_id", "fb-" + std::to_string(i)}, {"nps", ratings[i].nps},
+               {"csat", ratings[i].csat}, {"cashier", ratings[i].cashier}, {"touchpoint", ratings[i].touchpoint},
+               {"lane", "lane-1"}, {"time", "2026-11-1" + std::to_string(i % 7) + "T10:00:00Z"}};
+    if (i < 9) ev["customer"] = card("5100" + std::to_string(i));  // the tenth is anonymous
+    must_record(ev);
+  }
+  // ana: NPS 10 9 7 3 10 -> 3 promoters, 1 passive, 1 detractor -> (3-1)/5 = 40.0; CSAT 5 4 4 2 4 -> 4/5 = 80.0
+  // ben: NPS 10 6 8 9 2  -> 2 promoters, 1 passive, 2 detractors -> 0.0;          CSAT 5 3 4 5 1 -> 3/5 = 60.0
+  const json by_cashier = ctl_json("report --by cashier");
+  ASSERT_NE(row(by_cashier, "ana"), nullptr) << by_cashier.dump();
+  EXPECT_EQ((*row(by_cashier, "ana"))["nps"], 40.0);
+  EXPECT_EQ((*row(by_cashier, "ana"))["promoters"], 3);
+  EXPECT_EQ((*row(by_cashier, "ana"))["detractors"], 1);
+  EXPECT_EQ((*row(by_cashier, "ana"))["csat"], 80.0);
+  EXPECT_EQ((*row(by_cashier, "ben"))["nps"], 0.0);
+  EXPECT_EQ((*row(by_cashier, "ben"))["csat"], 60.0);
+  // till: NPS 10 9 10 6 2 10 -> (4-2)/6 = 33.3; CSAT 5 4 5 3 1 4 -> 4/6 = 66.7
+  // kiosk: NPS 7 3 8 9 -> (1-1)/4 = 0.0;        CSAT 4 2 4 5 -> 3/4 = 75.0
+  const json by_touchpoint = ctl_json("report --by touchpoint");
+  EXPECT_EQ((*row(by_touchpoint, "till"))["nps"], 33.3);
+  EXPECT_EQ((*row(by_touchpoint, "till"))["nps_responses"], 6);
+  EXPECT_EQ((*row(by_touchpoint, "till"))["csat"], 66.7);
+  EXPECT_EQ((*row(by_touchpoint, "kiosk"))["nps"], 0.0);
+  EXPECT_EQ((*row(by_touchpoint, "kiosk"))["csat"], 75.0);
+  // All ten, the anonymous one included: 5 promoters, 3 detractors -> 20.0; CSAT 7/10 = 70.0.
+  EXPECT_EQ(by_touchpoint["total"]["nps"], 20.0);
+  EXPECT_EQ(by_touchpoint["total"]["nps_responses"], 10);
+  EXPECT_EQ(by_touchpoint["total"]["csat"], 70.0);
+  // The weekly trend holds the same ten responses.
+  const json by_week = ctl_json("report --by week");
+  long long weekly = 0;
+  for (const auto& r : by_week["rows"]) weekly += r["nps_responses"].get<long long>();
+  EXPECT_EQ(weekly, 10) << by_week.dump();
+  EXPECT_EQ(by_week["rows"].size(), 2u);  // the weeks of Monday 9 and Monday 16 November
+
+  // Three unhappy ratings opened follow-ups, the anonymous one none; its rating is tied to no one.
+  EXPECT_EQ(ctl_json("followups --state open")["items"].size(), 3u);
+  ASSERT_EQ(daemon_->stop(), 0);
+  StoreFile db(daemon_->db_path());
+  EXPECT_EQ(db.count("SELECT count(*) FROM feedback WHERE customer_id IS NULL"), 1);
+  EXPECT_EQ(db.count("SELECT count(*) FROM events WHERE event_id='fb-9' AND customer_id IS NULL AND id_hash IS NULL"), 1);
+  EXPECT_EQ(db.count("SELECT count(*) FROM customers"), 9);
+}
+
+// Acceptance 2: a 3/10 on visit 1 opens a follow-up; visit 2 carries the localised recovery
+// hint; the owner resolves the item with regularsctl and the hint goes.
+TEST_F(Feedback, DetractorGetsRecoveryHintUntilTheOwnerResolvesIt) {
+  const json sara = card("6200");
+  consent_and_buy(sara, "2026-11-02T09:00:00Z");
+  must_record({{"type", "feedback"}, {"event_id", "fb-sara-1"}, {"customer", sara}, {"nps", 3},
+               {"reasons", {"slow_service"}}, {"comment", "Waited 20 minutes at the till"}, {"cashier", "ana"},
+               {"touchpoint", "till"}, {"time", "2026-11-02T09:05:00Z"}});
+
+  const json en = ask(sara, {{"time", "2026-11-09T09:00:00Z"}});
+  const json* recovery = find_hint(en, "recovery");
+  ASSERT_NE(recovery, nullptr) << en.dump();
+  EXPECT_EQ((*recovery)["text"], "Last visit went badly (rated us 3/10: slow service) — apologise and put it right.");
+  EXPECT_EQ((*recovery)["priority"], 98);
+  EXPECT_EQ(en["hints"][0]["kind"], "greeting");
+  EXPECT_EQ(en["hints"][1]["kind"], "recovery");  // above every other hint but the greeting
+  const json fa = ask(sara, {{"time", "2026-11-09T09:00:00Z"}, {"locale", "fa"}});
+  ASSERT_NE(find_hint(fa, "recovery"), nullptr);
+  EXPECT_EQ((*find_hint(fa, "recovery"))["text"],
+            "دفعهٔ قبل تجربهٔ خوبی نداشت (امتیاز ۳ از ۱۰: \u2068slow service\u2069) — عذرخواهی کنید و جبران کنید.");
+
+  std::string out;
+  ASSERT_EQ(ctl("followups", out), 0) << out;
+  EXPECT_NE(out.find("fb-sara-1"), std::string::npos) << out;
+  EXPECT_NE(out.find("Waited 20 minutes"), std::string::npos) << out;
+  ASSERT_EQ(ctl("followup fb-sara-1 --state contacted --note \"called, apologised\" --by owner", out), 0) << out;
+  EXPECT_NE(find_hint(ask(sara, {{"time", "2026-11-09T09:00:00Z"}}), "recovery"), nullptr);  // contacted: still open
+  ASSERT_EQ(ctl("followup fb-sara-1 --state resolved --note \"voucher given\"", out), 0) << out;
+  EXPECT_EQ(find_hint(ask(sara, {{"time", "2026-11-09T09:00:00Z"}}), "recovery"), nullptr);
+  const json resolved = ctl_json("followups --state resolved");
+  ASSERT_EQ(resolved["items"].size(), 1u);
+  EXPECT_EQ(resolved["items"][0]["notes"].size(), 2u);
+  EXPECT_EQ(resolved["items"][0]["notes"][1]["note"], "voucher given");
+  EXPECT_EQ(ctl_json("followups --state open")["items"].size(), 0u);
+  // Moving along feedback that opened nothing is refused with the way out named.
+  EXPECT_NE(ctl("followup no-such-feedback --state resolved", out), 0);
+  EXPECT_NE(out.find("regularsctl followups"), std::string::npos) << out;
+
+  // A rebuild from the log reproduces feedback and the follow-up queue exactly.
+  ASSERT_EQ(ctl("rebuild", out), 0) << out;
+  EXPECT_NE(out.find("followups"), std::string::npos) << out;
+  EXPECT_EQ(ctl_json("followups --state resolved"), resolved);
+}
+
+// Acceptance 3: asked on visit 1, not asked again within the window, nor right after a complaint.
+TEST_F(Feedback, AskingIsThrottled) {
+  const json omid = card("6300"), neda = card("6301");
+  consent_and_buy(omid, "2026-11-02T09:00:00Z");
+  EXPECT_EQ(ask(omid, {{"time", "2026-11-02T09:10:00Z"}})["ask_feedback"], true);
+  EXPECT_NE(find_hint(ask(omid, {{"time", "2026-11-02T09:10:00Z"}}), "ask_feedback"), nullptr);
+  must_record({{"type", "feedback"}, {"customer", omid}, {"nps", 9}, {"time", "2026-11-02T09:11:00Z"}});
+  EXPECT_EQ(ask(omid, {{"time", "2026-11-20T09:00:00Z"}})["ask_feedback"], false);  // 18 days later
+  EXPECT_EQ(find_hint(ask(omid, {{"time", "2026-11-20T09:00:00Z"}}), "ask_feedback"), nullptr);
+  EXPECT_EQ(ask(omid, {{"time", "2026-12-03T09:00:00Z"}})["ask_feedback"], true);  // 31 days later
+
+  // A customer who declined counts as asked.
+  consent_and_buy(neda, "2026-11-02T09:00:00Z");
+  must_record({{"type", "feedback"}, {"customer", neda}, {"declined", true}, {"time", "2026-11-02T09:11:00Z"}});
+  EXPECT_EQ(ask(neda, {{"time", "2026-11-05T09:00:00Z"}})["ask_feedback"], false);
+  // Unknown customers are asked on the sampled share of visits (all of them here).
+  EXPECT_EQ(ask(card("6399"))["ask_feedback"], true);
+}
+
+// Acceptance 5: each bad input gets a clear error and nothing stored changes.
+TEST_F(Feedback, BadFeedbackIsRefusedAndNothingChanges) {
+  const json who = card("6400");
+  consent_and_buy(who, "2026-11-02T09:00:00Z");
+  must_record({{"type", "feedback"}, {"customer", who}, {"nps", 8}, {"cashier", "ana"}});
+  const json before = ctl_json("report --by cashier");
+  std::string status_before;
+  ASSERT_EQ(ctl("status --json", status_before), 0);
+
+  auto refused = [&](json ev, const std::string& expect_in_error) {
+    ev["type"] = "feedback";
+    ev["customer"] = who;
+    EXPECT_EQ(record(ev), REGULARS_INVALID_INPUT) << ev.dump().substr(0, 200);
+    EXPECT_NE(std::string(plugin_.last_error()).find(expect_in_error), std::string::npos) << plugin_.last_error();
+  };
+  refused({{"nps", 11}}, "event.nps");
+  refused({{"nps", -1}}, "event.nps");
+  refused({{"csat", 0}}, "event.csat");
+  refused({{"nps", 5}, {"cashier", "ana smith!"}}, "event.cashier");
+  refused({{"nps", 5}, {"comment", std::string(1'000'000, 'x')}}, "");
+  refused({{"nps", 5}, {"comment", "card 4111 1111 1111 1111 please"}}, "card");
+  refused({{"csat", 3}, {"reasons", {"Slow Service"}}}, "event.reasons[0]");
+  // Invalid UTF-8 in the comment: the library refuses to send text that is not UTF-8.
+  const std::string bad_utf8 = std::string(R"({"type":"feedback","customer":{"kind":"card","value":"6400"},"nps":5,"comment":")") +
+                               "\xC3\x28" + R"("})";
+  EXPECT_NE(plugin_.record(client(), bad_utf8.c_str()), REGULARS_OK);
+  // Staff ideas need the cashier who had them.
+  EXPECT_EQ(record({{"type", "staff_idea"}, {"text", "More baskets at lane 2"}}), REGULARS_INVALID_INPUT);
+  must_record({{"type", "staff_idea"}, {"cashier", "ben"}, {"kind", "problem"}, {"text", "Lane 2 scanner is slow"}});
+  std::string ideas;
+  ASSERT_EQ(ctl("ideas", ideas), 0);
+  EXPECT_NE(ideas.find("Lane 2 scanner is slow"), std::string::npos) << ideas;
+
+  const json after = ctl_json("report --by cashier");
+  EXPECT_EQ(after["rows"], before["rows"]);
+  EXPECT_EQ(after["total"], before["total"]);
+  std::string status_after;
+  ASSERT_EQ(ctl("status --json", status_after), 0);
+  EXPECT_EQ(json::parse(status_after)["events"].get<long long>(), json::parse(status_before)["events"].get<long long>() + 1)
+      << "only the staff idea was stored";
+}
+
+}  // namespace
+}  // namespace regulars::test
