@@ -50,7 +50,7 @@ std::variant<Config, wire::Error> parse_config_text(const std::string& text, Con
   } catch (const json::exception& e) {  // parse_error, and out_of_range for "1e400"
     return bad("", std::string("the config file is not valid JSON: ") + e.what());
   }
-  if (auto e = only_keys(j, "", {"data_dir", "io_threads", "listen", "limits", "store", "log", "hints", "privacy", "feedback"})) return *e;
+  if (auto e = only_keys(j, "", {"data_dir", "io_threads", "listen", "limits", "store", "log", "hints", "privacy", "feedback", "admin"})) return *e;
   if (auto e = get_string(j, "", "data_dir", c.data_dir)) return *e;
   if (auto e = get_int(j, "", "io_threads", 1, 64, c.io_threads)) return *e;
   if (auto it = j.find("listen"); it != j.end()) {
@@ -93,6 +93,15 @@ std::variant<Config, wire::Error> parse_config_text(const std::string& text, Con
     if (auto e = get_int(*it, "hints.", "max_hints", 0, 20, c.max_hints)) return *e;
     if (auto e = get_int(*it, "hints.", "max_predictions", 0, 50, c.max_predictions)) return *e;
     if (auto e = get_string(*it, "hints.", "default_locale", c.default_locale)) return *e;
+  }
+  if (auto it = j.find("admin"); it != j.end()) {
+    if (auto e = only_keys(*it, "admin.", {"enabled", "address", "port"})) return *e;
+    if (auto en = it->find("enabled"); en != it->end()) {
+      if (!en->is_boolean()) return bad("admin.enabled", "must be true or false");
+      c.admin_enabled = en->get<bool>();
+    }
+    if (auto e = get_string(*it, "admin.", "address", c.admin_address)) return *e;
+    if (auto e = get_int(*it, "admin.", "port", 0, 65535, c.admin_port)) return *e;
   }
   if (auto it = j.find("feedback"); it != j.end()) {
     if (auto e = only_keys(*it, "feedback.", {"ask_every_days", "sample_percent", "quiet_days_after_complaint"})) return *e;

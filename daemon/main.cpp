@@ -11,6 +11,7 @@
 #include <cstring>
 #include <future>
 #include <iostream>
+#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "hints.hpp"
 #include "identity.hpp"
 #include "log.hpp"
+#include "admin_api.hpp"
 #include "server.hpp"
 #include "store.hpp"
 
@@ -96,6 +98,24 @@ int main(int argc, char** argv) {
     Server server(io, config, store, hints, key);
     server.start();
 
+    // The owner's admin API (HTTP/JSON, token-protected, localhost by default). Its address is
+    // written to DATA_DIR/admin.endpoint, the token lives in DATA_DIR/admin.token.
+    std::unique_ptr<AdminHttpServer> admin;
+    if (config.admin_enabled) {
+      AdminHttpServer::Options o;
+      o.address = config.admin_address;
+      o.port = static_cast<unsigned short>(config.admin_port);
+      o.token_sha256_hex = load_or_create_admin_token(config.data_dir);
+      admin = std::make_unique<AdminHttpServer>(io, o, make_admin_handler(store, key));
+      admin->start();
+      const std::string host = config.admin_address.find(':') != std::string::npos ? "[" + config.admin_address + "]"
+                                                                                   : config.admin_address;
+      const std::string endpoint = "http://" + host + ":" + std::to_string(admin->port());
+      const std::string file = config.data_dir + "/admin.endpoint";
+      if (!(std::ofstream(file + ".tmp") << endpoint << "\n") || std::rename((file + ".tmp").c_str(), file.c_str()) != 0)
+        throw std::runtime_error("cannot write " + file);
+    }
+
     auto work = asio::make_work_guard(io);
     std::vector<std::thread> threads;
     for (int i = 0; i < config.io_threads; ++i) threads.emplace_back([&io] { io.run(); });
@@ -109,6 +129,7 @@ int main(int argc, char** argv) {
     REGULARS_LOG(info, "stopping", ({{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}}));
     // Order matters: no new connections; commit and acknowledge what is queued; then close.
     server.stop_accepting();
+    if (admin) admin->stop();
     store.stop();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let the last acknowledgements go out
     server.close_all();

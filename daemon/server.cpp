@@ -2,6 +2,7 @@
 
 #include "reports.hpp"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,7 +64,15 @@ std::optional<wire::Error> check_request_keys(const json& req, const std::string
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(local::socket socket, Server& server, std::uint64_t id)
-      : socket_(std::move(socket)), timer_(socket_.get_executor()), server_(server), id_(id) {}
+      : socket_(std::move(socket)), timer_(socket_.get_executor()), server_(server), id_(id) {
+    // The owner's queries (satisfaction by cashier, follow-ups with comments) are for the owner:
+    // a peer running as regularsd's own user (regularsctl on the store's server). Tills reach
+    // the socket through its group and get record and hints only.
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    owner_ = ::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+             (cred.uid == ::geteuid() || cred.uid == 0);
+  }
 
   void start() {
     asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->do_read_header(); });
@@ -163,7 +172,13 @@ class Session : public std::enable_shared_from_this<Session> {
       if (op == "record") return on_record(id, req);
       if (op == "hints") return on_hints(id, req, started);
       if (op == "rebuild") return on_rebuild(id);
-      if (op == "report" || op == "followups" || op == "ideas" || op == "journey") return on_owner_query(id, op, req);
+      if (op == "report" || op == "followups" || op == "ideas" || op == "journey") {
+        if (!owner_)
+          return send(error_response(id, wire::ErrorCode::denied, "op",
+                                     op + " is for the store owner: run regularsctl as regularsd's user, or use the "
+                                          "admin API"));
+        return on_owner_query(id, op, req);
+      }
     } catch (const std::exception& e) {
       REGULARS_LOG(err, "request failed", ({{"session", id_}, {"op", op}, {"error", e.what()}}));
       return send(error_response(id, wire::ErrorCode::internal, "", "regularsd could not complete the request; see its log"));
@@ -331,6 +346,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool greeted_ = false;
   bool close_after_write_ = false;
   bool closed_ = false;
+  bool owner_ = false;  // the peer runs as regularsd's user (or root)
 };
 
 Server::Server(asio::io_context& io, const Config& config, Store& store, HintEngine& hints, const IdentityKey& key)

@@ -47,8 +47,23 @@ if [ "$mode" != "660" ]; then
   echo "FAIL: socket mode is $mode, the config sets listen.socket_mode \"0660\"" >&2
   show_log; exit 1
 fi
-if ! head -n 1 "$work/stderr.log" | grep -q '^{.*"msg":"regularsd started"'; then
-  echo "FAIL: the first log line is not the JSON 'regularsd started' record (log.format \"json\")" >&2
+# The start-up record arrives just after the socket; every line is a JSON object.
+tries=0
+until grep -q '^{.*"msg":"regularsd started"' "$work/stderr.log"; do
+  tries=$((tries + 1))
+  if [ "$tries" -gt 100 ]; then
+    echo "FAIL: no JSON 'regularsd started' record in the log (log.format \"json\")" >&2
+    show_log; exit 1
+  fi
+  sleep 0.05
+done
+if grep -qv '^{' "$work/stderr.log"; then
+  echo "FAIL: a log line is not a JSON object (log.format \"json\")" >&2
+  show_log; exit 1
+fi
+# The admin API is on (the file enables it) and says where.
+if ! grep -q '^http://127\.0\.0\.1:[0-9]\+$' "$data_dir/admin.endpoint"; then
+  echo "FAIL: DATA_DIR/admin.endpoint does not hold the admin API's address" >&2
   show_log; exit 1
 fi
 

@@ -1,6 +1,13 @@
 // Feedback through the real plugin and daemon: NPS and CSAT reports against a hand
 // computation, the follow-up queue and the recovery hint, throttling of "ask for feedback",
 // anonymous ratings, staff ideas, and bad input refused with nothing stored changed.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <fstream>
 
 #include "fixture.hpp"
@@ -54,6 +61,41 @@ class Feedback : public DaemonTest {
     must_record({{"type", "consent"}, {"customer", who}, {"purposes", {{"remember", true}, {"personalize", true}}}, {"time", time}});
     must_record({{"type", "purchase"}, {"customer", who}, {"time", time},
                  {"lines", {{{"sku", "bread"}, {"qty", 1}, {"unit_price", 250}}}}});
+  }
+  // One request to the admin API over a real TCP connection; returns {status, parsed body}.
+  std::pair<int, json> admin(const std::string& method, const std::string& target, const json& body = nullptr,
+                             bool with_token = true) {
+    std::string endpoint, token;
+    std::getline(std::ifstream(daemon_->data_dir() + "/admin.endpoint"), endpoint);
+    std::getline(std::ifstream(daemon_->data_dir() + "/admin.token"), token);
+    const auto colon = endpoint.rfind(':');
+    const int port = std::stoi(endpoint.substr(colon + 1));
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ::close(fd);
+      ADD_FAILURE() << "cannot connect to the admin API at " << endpoint;
+      return {0, nullptr};
+    }
+    const std::string payload = body.is_null() ? "" : body.dump();
+    std::string request = method + " " + target + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
+    if (with_token) request += "Authorization: Bearer " + token + "\r\n";
+    if (!payload.empty()) request += "Content-Type: application/json\r\n";
+    request += "Content-Length: " + std::to_string(payload.size()) + "\r\n\r\n" + payload;
+    EXPECT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL), static_cast<ssize_t>(request.size()));
+    std::string response;
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) response.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    const auto head_end = response.find("\r\n\r\n");
+    if (response.size() < 12 || head_end == std::string::npos) {
+      ADD_FAILURE() << "no HTTP answer: " << response;
+      return {0, nullptr};
+    }
+    return {std::stoi(response.substr(9, 3)), json::parse(response.substr(head_end + 4))};
   }
   regulars_client* client_ = nullptr;
 };
@@ -174,6 +216,104 @@ TEST_F(Feedback, AskingIsThrottled) {
   EXPECT_EQ(ask(neda, {{"time", "2026-11-05T09:00:00Z"}})["ask_feedback"], false);
   // Unknown customers are asked on the sampled share of visits (all of them here).
   EXPECT_EQ(ask(card("6399"))["ask_feedback"], true);
+}
+
+// Acceptance 4: feedback from the web shop arrives through the admin HTTP API; it shows in the
+// touchpoint breakdown and in the customer's journey next to their visit at the till.
+TEST_F(Feedback, WebFeedbackThroughTheAdminApiReachesReportsAndJourney) {
+  const json mina = card("6500");
+  consent_and_buy(mina, "2026-11-02T09:00:00Z");
+  must_record({{"type", "feedback"}, {"customer", mina}, {"nps", 9}, {"touchpoint", "till"}, {"time", "2026-11-02T09:05:00Z"}});
+
+  // Without the owner token nothing is read or written.
+  EXPECT_EQ(admin("GET", "/v1/reports/satisfaction?by=touchpoint", nullptr, false).first, 401);
+  EXPECT_EQ(admin("POST", "/v1/feedback", {{"customer", mina}, {"nps", 2}, {"touchpoint", "web"}}, false).first, 401);
+  // Feedback from another channel must name it, and is validated like any event.
+  const auto no_channel = admin("POST", "/v1/feedback", {{"customer", mina}, {"nps", 4}});
+  EXPECT_EQ(no_channel.first, 400);
+  EXPECT_EQ(no_channel.second["error"]["field"], "body.touchpoint") << no_channel.second.dump();
+  const auto out_of_range = admin("POST", "/v1/feedback", {{"customer", mina}, {"nps", 12}, {"touchpoint", "web"}});
+  EXPECT_EQ(out_of_range.first, 400);
+  EXPECT_EQ(out_of_range.second["error"]["field"], "body.nps") << out_of_range.second.dump();
+
+  const auto web = admin("POST", "/v1/feedback",
+                         {{"customer", mina}, {"nps", 5}, {"csat", 2}, {"reasons", {"late_delivery"}},
+                          {"comment", "The order came a day late"}, {"touchpoint", "web"}, {"time", "2026-11-04T20:00:00Z"}});
+  ASSERT_EQ(web.first, 200) << web.second.dump();
+
+  const auto report = admin("GET", "/v1/reports/satisfaction?by=touchpoint");
+  ASSERT_EQ(report.first, 200) << report.second.dump();
+  ASSERT_NE(row(report.second, "web"), nullptr) << report.second.dump();
+  EXPECT_EQ((*row(report.second, "web"))["nps_responses"], 1);
+  EXPECT_EQ((*row(report.second, "web"))["detractors"], 1);
+  EXPECT_EQ((*row(report.second, "web"))["csat"], 0.0);
+  EXPECT_EQ((*row(report.second, "till"))["promoters"], 1);
+
+  const auto journey = admin("POST", "/v1/journey", {{"customer", mina}});
+  ASSERT_EQ(journey.first, 200) << journey.second.dump();
+  std::vector<std::string> steps;
+  for (const auto& step : journey.second["steps"])
+    steps.push_back(step["type"].get<std::string>() + "@" + step.value("touchpoint", std::string("-")));
+  EXPECT_EQ(steps, (std::vector<std::string>{"consent@-", "purchase@-", "feedback@till", "feedback@web"}));
+  EXPECT_EQ(journey.second.dump().find("6500"), std::string::npos) << "the journey carries no raw identifier";
+
+  // The unhappy web answer opened a follow-up, which the owner resolves over HTTP too.
+  const auto queue = admin("GET", "/v1/followups?state=open");
+  ASSERT_EQ(queue.second["items"].size(), 1u) << queue.second.dump();
+  const std::string fb = queue.second["items"][0]["feedback"].get<std::string>();
+  EXPECT_EQ(queue.second["items"][0]["touchpoint"], "web");
+  EXPECT_EQ(admin("POST", "/v1/followups/" + fb, {{"state", "resolved"}, {"note", "refunded delivery"}}).first, 200);
+  EXPECT_EQ(admin("GET", "/v1/followups?state=open").second["items"].size(), 0u);
+  EXPECT_EQ(admin("POST", "/v1/followups/nope", {{"state", "resolved"}}).first, 409);
+}
+
+// A cashier's scores are for the owner: on the till socket, a peer that is not regularsd's user
+// (a till) is denied the owner's queries but still records and asks for hints.
+TEST_F(Feedback, TillsCannotReadTheOwnersReports) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to connect as another user";
+  must_record({{"type", "feedback"}, {"nps", 4}, {"cashier", "ana"}});
+  // Let another user reach the socket, as the socket's group would in a shop.
+  const std::string socket_path = daemon_->data_dir() + "/regularsd.sock";
+  ASSERT_EQ(::chmod(dir_.path().c_str(), 0711), 0);
+  ASSERT_EQ(::chmod(daemon_->data_dir().c_str(), 0711), 0);
+  ASSERT_EQ(::chmod(socket_path.c_str(), 0666), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(10);
+    try {
+      RawConnection till(socket_path);
+      till.send_frame(R"({"id": 1, "op": "report", "request": {"by": "cashier"}})");
+      const json denied = json::parse(till.read_frame());
+      if (denied.value("ok", true) || denied["error"]["code"] != "denied") ::_exit(11);
+      till.send_frame(R"({"id": 2, "op": "followups"})");
+      if (json::parse(till.read_frame())["error"]["code"] != "denied") ::_exit(12);
+      till.send_frame(R"({"id": 3, "op": "hints", "request": {"customer": {"kind": "card", "value": "1"}}})");
+      if (!json::parse(till.read_frame()).value("ok", false)) ::_exit(13);
+    } catch (...) {
+      ::_exit(14);
+    }
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "11/12: an owner query was not denied to a till; 13: hints failed; 14: no connection";
+  EXPECT_EQ(ctl_json("report --by cashier")["total"]["nps_responses"], 1);  // the owner still reads it
+}
+
+// Comments are personal data: erasing the customer erases their feedback with them.
+TEST_F(Feedback, ErasureTakesTheCommentsAlong) {
+  const json leila = card("6600");
+  consent_and_buy(leila, "2026-11-02T09:00:00Z");
+  must_record({{"type", "feedback"}, {"customer", leila}, {"nps", 2}, {"comment", "Leila hated the new layout"}});
+  ASSERT_EQ(ctl_json("followups")["items"].size(), 1u);
+  must_record({{"type", "consent"}, {"customer", leila}, {"purposes", {{"remember", false}}}});
+  EXPECT_EQ(ctl_json("followups --state all")["items"].size(), 0u);
+  ASSERT_EQ(daemon_->stop(), 0);
+  StoreFile db(daemon_->db_path());
+  EXPECT_EQ(db.count("SELECT count(*) FROM feedback"), 0);
+  EXPECT_EQ(db.count("SELECT count(*) FROM events WHERE body LIKE '%hated the new layout%'"), 0);
 }
 
 // Acceptance 5: each bad input gets a clear error and nothing stored changes.

@@ -1,0 +1,27 @@
+// The owner's admin API routes, served by AdminHttpServer (admin_http.hpp):
+//   GET  /v1/status
+//   GET  /v1/reports/satisfaction?by=week|cashier|lane|store|touchpoint|all&from=RFC3339&to=RFC3339
+//   GET  /v1/followups?state=open|contacted|resolved|all
+//   POST /v1/followups/{feedback event_id}   {"state": "resolved", "note": "...", "by": "owner"}
+//   GET  /v1/ideas?limit=N
+//   POST /v1/feedback                        a feedback event from another channel (web, phone,
+//                                            e-mail survey); it must name its touchpoint
+//   POST /v1/journey                         {"customer": {"kind": ..., "value": ...}}
+// Identifiers travel in bodies, never in URLs, so they stay out of access logs.
+#pragma once
+
+#include <string>
+
+#include "admin_http.hpp"
+#include "identity.hpp"
+#include "store.hpp"
+
+namespace regulars::daemon {
+
+AdminHandler make_admin_handler(Store& store, const IdentityKey& key);
+
+// The owner token: DATA_DIR/admin.token (mode 0600), made at first start. Returns its SHA-256
+// in hex; the token itself stays in the file for the owner (and regularsctl) to read.
+std::string load_or_create_admin_token(const std::string& data_dir);
+
+}  // namespace regulars::daemon

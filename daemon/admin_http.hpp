@@ -1,0 +1,80 @@
+// The owner's admin API: JSON over HTTP/1.1 on a TCP port (localhost by default), for reports
+// and maintenance that do not belong on the till-facing Unix socket. Every request carries the
+// owner token as a bearer token; the daemon keeps only its SHA-256, so a leaked config file does
+// not leak the token. Like the till server, each connection runs on its own strand, every read
+// has a timeout and every body a size limit. Routing is the handler's job: this module only
+// speaks HTTP, checks the token and turns bodies into JSON and back.
+#pragma once
+
+#include <utility>  // Boost 1.74 Asio uses std::exchange without including it
+#include <boost/asio/io_context.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace regulars::daemon {
+
+struct AdminRequest {
+  std::string method;                        // "GET", "POST", "PUT", "DELETE"
+  std::string path;                          // without the query string, e.g. "/v1/reports/nps"; not percent-decoded
+  std::map<std::string, std::string> query;  // decoded query parameters
+  nlohmann::json body;                       // parsed JSON body (null when empty)
+};
+
+struct AdminResponse {
+  int status = 200;     // 200..599, except 204 and 304 (they cannot carry the JSON body)
+  nlohmann::json body;  // always a JSON object; null is sent as {}
+};
+
+// Called on the connection's strand, possibly on several I/O threads at once: it must be
+// thread-safe and quick (post long work elsewhere). Exceptions become a 500 answer.
+using AdminHandler = std::function<AdminResponse(const AdminRequest&)>;
+
+namespace detail {
+class AdminHttpState;
+}
+
+class AdminHttpServer {
+ public:
+  struct Options {
+    std::string address = "127.0.0.1";    // localhost by default
+    unsigned short port = 0;               // 0: an ephemeral port (tests); port() tells which
+    std::string token_sha256_hex;          // SHA-256 (hex) of the owner token; requests must send "Authorization: Bearer <token>"
+    std::size_t max_body_bytes = 1 << 20;  // larger bodies get 413 with a JSON error
+    int timeout_s = 30;                    // per request read
+    int max_connections = 64;
+  };
+
+  // Throws std::invalid_argument when token_sha256_hex is not 64 hex digits, or a limit is not positive.
+  AdminHttpServer(boost::asio::io_context& io, Options options, AdminHandler handler);
+  // Calls stop().
+  ~AdminHttpServer();
+  AdminHttpServer(const AdminHttpServer&) = delete;
+  AdminHttpServer& operator=(const AdminHttpServer&) = delete;
+
+  // Binds and listens; throws std::runtime_error with a clear message if the address cannot be
+  // bound (std::logic_error when called twice).
+  void start();
+  // Stops accepting and closes every connection. Returns at once, from any thread: connections
+  // close on their strands. No handler call begins after stop() returns.
+  void stop();
+  // The bound port (the ephemeral one when Options::port was 0); 0 before start().
+  unsigned short port() const;
+
+ private:
+  std::shared_ptr<detail::AdminHttpState> state_;
+};
+
+// Percent-decodes one query-string component; '+' is a space. nullopt for a malformed escape
+// ("%", "%4", "%zz").
+std::optional<std::string> decode_query_component(std::string_view text);
+
+// Decodes "a=1&b=x%20y" into {a: "1", b: "x y"}. A key without '=' gets "", empty pairs and empty
+// keys are skipped, and when a key repeats the first value wins. nullopt when any escape is malformed.
+std::optional<std::map<std::string, std::string>> parse_query(std::string_view query);
+
+}  // namespace regulars::daemon
