@@ -114,8 +114,9 @@ std::int64_t Popularity::watermark() const {
 }
 
 std::vector<std::string> Popularity::flush(Db& db) {
+  // The dirty set is cleared only once every row is written: should a write throw, nothing is
+  // forgotten (and the caller's transaction rolls back).
   std::vector<std::string> written(dirty_.begin(), dirty_.end());
-  dirty_.clear();
   Stmt& up = db.cached(
       "INSERT INTO items(sku, name, baskets, qty, last_ms, category) VALUES(?1,?2,?3,?4,?5,?6) "
       "ON CONFLICT(sku) DO UPDATE SET name=excluded.name, baskets=excluded.baskets, qty=excluded.qty, "
@@ -137,6 +138,7 @@ std::vector<std::string> Popularity::flush(Db& db) {
   db.cached("INSERT INTO store_meta(key, value) VALUES('items_seq', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value")
       .bind(1, seq)
       .run();
+  dirty_.clear();
   return written;
 }
 

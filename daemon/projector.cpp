@@ -218,6 +218,14 @@ void Projector::forget_history(std::int64_t customer, std::int64_t before_seq) {
       }
     }
   } restore{db_};
+  // The owner's follow-up changes about this customer's feedback go too (their notes are about
+  // the customer, and a rebuild must not meet changes to feedback that no longer exists).
+  db_.cached(
+        "DELETE FROM events WHERE type='followup' AND json_extract(body, '$.feedback') IN "
+        "(SELECT event_id FROM events WHERE customer_id=? AND seq<? AND type='feedback')")
+      .bind(1, customer)
+      .bind(2, before_seq)
+      .run();
   db_.cached("DELETE FROM events WHERE customer_id=? AND seq<? AND type <> 'consent'").bind(1, customer).bind(2, before_seq).run();
   for (const char* table : {"notes", "preferences", "household", "member_items", "customer_categories", "customer_items",
                             "feedback", "followups"})
@@ -379,7 +387,8 @@ void Projector::feedback(std::int64_t customer, const LoggedEvent& e) {
   // (anonymous ones too: the owner may still act on what went wrong).
   if (unhappy) {
     Stmt& f = db_.cached(
-        "INSERT INTO followups(feedback_seq, customer_id, opened_ms, state, updated_ms, notes) VALUES(?,?,?,'open',?,'[]')");
+        "INSERT INTO followups(feedback_seq, customer_id, opened_ms, state, updated_ms, notes) VALUES(?,?,?,'open',?,'[]') "
+        "ON CONFLICT(feedback_seq) DO NOTHING");  // a merge replaying history keeps the item it moved
     f.bind(1, e.seq);
     if (customer == 0) f.bind_null(2); else f.bind(2, customer);
     f.bind(3, e.time_ms).bind(4, e.time_ms).run();

@@ -250,6 +250,9 @@ class Session : public std::enable_shared_from_this<Session> {
     auto ev = req.find("event");
     if (ev == req.end()) return send(error_response(id, wire::ErrorCode::invalid_request, "event", "is required"));
     if (auto err = wire::validate_event(*ev)) return send(error_response(id, *err));
+    if ((*ev)["type"] == "followup" && !owner_)
+      return send(error_response(id, wire::ErrorCode::denied, "event.type",
+                                 "follow-up changes are for the store owner: regularsctl followup, or the admin API"));
     PreparedEvent prepared = prepare_event(*ev, server_.key());
     const std::string tag = short_tag(prepared.id_hash);
     ++in_flight_;

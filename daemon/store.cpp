@@ -336,6 +336,9 @@ void Store::checkpointer_loop() {
   try {
     db = std::make_unique<Db>(path_, Db::Mode::read_write);
     db->exec("PRAGMA wal_autocheckpoint=0");
+    // A RESTART checkpoint holds the write lock while it waits for readers: it gives up soon
+    // rather than keep the writer (whose own lock wait is 5 s) from committing.
+    sqlite3_busy_timeout(db->raw(), 100);
   } catch (const std::exception& e) {
     REGULARS_LOG(err, "checkpointer cannot open the store; the WAL will grow until restart", ({{"error", e.what()}}));
     return;
@@ -518,7 +521,10 @@ RebuildReport Store::rebuild_now() {
     db.exec("COMMIT");
     popularity_.load(db);
   } catch (...) {
-    db.exec("ROLLBACK");
+    try {
+      db.exec("ROLLBACK");
+    } catch (const std::exception&) {  // SQLite may have rolled back already
+    }
     popularity_.flush_failed(std::move(flushed));
     for (const auto& t : kTables) db.exec("DROP TABLE IF EXISTS temp.stored_" + t);
     db.exec("DROP TABLE IF EXISTS temp.stored_event_customers");
@@ -556,7 +562,10 @@ void Store::flush_popularity() {
     flushed = popularity_.flush(db);
     db.exec("COMMIT");
   } catch (...) {
-    db.exec("ROLLBACK");
+    try {
+      db.exec("ROLLBACK");
+    } catch (const std::exception&) {  // SQLite may have rolled back already
+    }
     popularity_.flush_failed(std::move(flushed));
     throw;
   }

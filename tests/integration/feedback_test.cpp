@@ -290,6 +290,9 @@ TEST_F(Feedback, TillsCannotReadTheOwnersReports) {
       if (json::parse(till.read_frame())["error"]["code"] != "denied") ::_exit(12);
       till.send_frame(R"({"id": 3, "op": "hints", "request": {"customer": {"kind": "card", "value": "1"}}})");
       if (!json::parse(till.read_frame()).value("ok", false)) ::_exit(13);
+      // Nor can a till move the owner's follow-up queue along.
+      till.send_frame(R"({"id": 4, "op": "record", "event": {"type": "followup", "event_id": "u-1", "feedback": "x", "state": "resolved"}})");
+      if (json::parse(till.read_frame())["error"]["code"] != "denied") ::_exit(15);
     } catch (...) {
       ::_exit(14);
     }
@@ -306,14 +309,43 @@ TEST_F(Feedback, TillsCannotReadTheOwnersReports) {
 TEST_F(Feedback, ErasureTakesTheCommentsAlong) {
   const json leila = card("6600");
   consent_and_buy(leila, "2026-11-02T09:00:00Z");
-  must_record({{"type", "feedback"}, {"customer", leila}, {"nps", 2}, {"comment", "Leila hated the new layout"}});
+  must_record({{"type", "feedback"}, {"event_id", "fb-leila"}, {"customer", leila}, {"nps", 2},
+               {"comment", "Leila hated the new layout"}});
   ASSERT_EQ(ctl_json("followups")["items"].size(), 1u);
+  std::string out;
+  ASSERT_EQ(ctl("followup fb-leila --state contacted --note \"Leila called back\"", out), 0) << out;
   must_record({{"type", "consent"}, {"customer", leila}, {"purposes", {{"remember", false}}}});
   EXPECT_EQ(ctl_json("followups --state all")["items"].size(), 0u);
+  // The log still rebuilds (the owner's notes about her feedback went with it) and the feedback
+  // projections match it. The store's anonymous item counts still hold her basket, which the
+  // log no longer does: rebuild reports and recounts those (exit status 3).
+  const int rebuilt = ctl("rebuild", out);
+  EXPECT_TRUE(rebuilt == 0 || rebuilt == 3) << out;
+  EXPECT_NE(out.find("feedback              identical"), std::string::npos) << out;
+  EXPECT_NE(out.find("followups             identical"), std::string::npos) << out;
+  EXPECT_NE(out.find("customers             identical"), std::string::npos) << out;
   ASSERT_EQ(daemon_->stop(), 0);
   StoreFile db(daemon_->db_path());
   EXPECT_EQ(db.count("SELECT count(*) FROM feedback"), 0);
   EXPECT_EQ(db.count("SELECT count(*) FROM events WHERE body LIKE '%hated the new layout%'"), 0);
+  EXPECT_EQ(db.count("SELECT count(*) FROM events WHERE body LIKE '%Leila called back%'"), 0);
+}
+
+// Merging a customer who left unhappy keeps their follow-up item, state and notes included.
+TEST_F(Feedback, MergingKeepsTheFollowUp) {
+  const json by_card = card("6700"), by_phone = {{"kind", "phone"}, {"value", "+98 912 777 0000"}};
+  consent_and_buy(by_card, "2026-11-02T09:00:00Z");
+  consent_and_buy(by_phone, "2026-11-03T09:00:00Z");
+  must_record({{"type", "feedback"}, {"event_id", "fb-merge"}, {"customer", by_phone}, {"csat", 1}});
+  std::string out;
+  ASSERT_EQ(ctl("followup fb-merge --state contacted --note \"left a message\"", out), 0) << out;
+  must_record({{"type", "merge"}, {"customer", by_card}, {"other", by_phone}});
+  const json queue = ctl_json("followups --state contacted");
+  ASSERT_EQ(queue["items"].size(), 1u) << queue.dump();
+  EXPECT_EQ(queue["items"][0]["notes"][0]["note"], "left a message");
+  EXPECT_NE(find_hint(ask(by_card), "recovery"), nullptr);
+  ASSERT_EQ(ctl("rebuild", out), 0) << out;
+  EXPECT_EQ(ctl_json("followups --state contacted"), queue);
 }
 
 // Acceptance 5: each bad input gets a clear error and nothing stored changes.
