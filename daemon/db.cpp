@@ -130,7 +130,7 @@ int schema_version(Db& db) {
 
 namespace {
 // Each entry moves the schema one version up. Never edit a published step; append a new one.
-constexpr std::array<std::string_view, 6> kMigrations{R"sql(
+constexpr std::array<std::string_view, 7> kMigrations{R"sql(
 CREATE TABLE events (
   seq         INTEGER PRIMARY KEY,          -- order of arrival; the log is append-only
   event_id    TEXT NOT NULL UNIQUE,         -- made by the client: replays are recognised here
@@ -295,6 +295,13 @@ CREATE TABLE staff_ideas (
 );
 ALTER TABLE customers ADD COLUMN last_feedback_ms INTEGER;   -- asked (answered or declined)
 ALTER TABLE customers ADD COLUMN last_complaint_ms INTEGER;  -- detractor or CSAT <= 2
+)sql", R"sql(
+-- v7: what customers go on to buy. For each item (src), how many purchases had it among the
+-- buyer's top items (transitions), and its most frequent successors (at most 32, Space-Saving
+-- counts). Kept in memory by the writer and written with the items table.
+CREATE TABLE item_sources (src TEXT PRIMARY KEY, transitions INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE item_neighbours (src TEXT NOT NULL, dst TEXT NOT NULL, cnt INTEGER NOT NULL, PRIMARY KEY (src, dst))
+  WITHOUT ROWID;
 )sql"};
 }  // namespace
 

@@ -30,6 +30,53 @@ void PopularityDelta::add(const PopularityDelta& other) {
   last_seq = std::max(last_seq, other.last_seq);
 }
 
+namespace {
+void count_successor(ItemSource& src, const std::string& sku) {
+  for (auto& n : src.neighbours)
+    if (n.sku == sku) {
+      ++n.count;
+      return;
+    }
+  if (src.neighbours.size() < kMaxNeighbours) {
+    src.neighbours.push_back({sku, 1});
+    return;
+  }
+  auto smallest = src.neighbours.begin();
+  for (auto it = src.neighbours.begin(); it != src.neighbours.end(); ++it)
+    if (it->count < smallest->count || (it->count == smallest->count && it->sku < smallest->sku)) smallest = it;
+  *smallest = Neighbour{sku, smallest->count + 1};
+}
+}  // namespace
+
+void Popularity::clear() {
+  std::unique_lock lock(mu_);
+  items_.clear();
+  sources_.clear();
+  totals_ = StoreTotals{};
+  merged_seq_ = 0;
+  dirty_.clear();
+  dirty_sources_.clear();
+}
+
+std::vector<ItemSource> Popularity::successors(const std::vector<std::string>& seeds, std::size_t per_seed) const {
+  std::vector<ItemSource> out;
+  std::vector<const Neighbour*> best;
+  std::shared_lock lock(mu_);
+  for (const auto& seed : seeds) {
+    const auto it = sources_.find(seed);
+    if (it == sources_.end()) continue;
+    ItemSource& src = out.emplace_back();
+    src.transitions = it->second.transitions;
+    best.clear();
+    for (const auto& n : it->second.neighbours) best.push_back(&n);
+    const std::size_t keep = std::min(per_seed, best.size());
+    std::partial_sort(best.begin(), best.begin() + static_cast<std::ptrdiff_t>(keep), best.end(),
+                      [](const Neighbour* a, const Neighbour* b) { return a->count != b->count ? a->count > b->count : a->sku < b->sku; });
+    for (std::size_t k = 0; k < keep; ++k) src.neighbours.push_back(*best[k]);
+  }
+  return out;
+}
+
 void Popularity::load(Db& db) {
   std::unordered_map<std::string, ItemInfo> items;
   {
@@ -46,11 +93,22 @@ void Popularity::load(Db& db) {
     Stmt s(db.raw(), "SELECT value FROM store_meta WHERE key='items_seq'");
     if (s.step()) seq = s.i64(0);
   }
+  std::unordered_map<std::string, ItemSource> sources;
+  {
+    Stmt s(db.raw(), "SELECT src, transitions FROM item_sources");
+    while (s.step()) sources[s.text(0)].transitions = s.i64(1);
+  }
+  {
+    Stmt s(db.raw(), "SELECT src, dst, cnt FROM item_neighbours ORDER BY src, dst");
+    while (s.step()) sources[s.text(0)].neighbours.push_back({s.text(1), s.i64(2)});
+  }
   std::unique_lock lock(mu_);
   items_ = std::move(items);
+  sources_ = std::move(sources);
   totals_ = totals;
   merged_seq_ = seq;
   dirty_.clear();
+  dirty_sources_.clear();
 }
 
 void Popularity::merge(const PopularityDelta& delta) {
@@ -64,6 +122,14 @@ void Popularity::merge(const PopularityDelta& delta) {
     i.last_ms = std::max(i.last_ms, d.last_ms);
     dirty_.insert(sku);
   }
+  for (const auto& t : delta.transitions)
+    for (const auto& seed : t.seeds) {
+      ItemSource& src = sources_[seed];
+      ++src.transitions;
+      for (const auto& sku : t.basket)
+        if (sku != seed) count_successor(src, sku);
+      dirty_sources_.insert(seed);
+    }
   totals_.baskets += delta.totals.baskets;
   totals_.repeat_hits += delta.totals.repeat_hits;
   totals_.repeat_total += delta.totals.repeat_total;
@@ -106,7 +172,7 @@ std::size_t Popularity::size() const {
   return items_.size();
 }
 
-std::size_t Popularity::dirty() const { return dirty_.size(); }
+std::size_t Popularity::dirty() const { return dirty_.size() + dirty_sources_.size(); }
 
 std::int64_t Popularity::watermark() const {
   std::shared_lock lock(mu_);
@@ -135,15 +201,38 @@ std::vector<std::string> Popularity::flush(Db& db) {
       up.run();
     }
   }
+  {
+    Stmt& src = db.cached(
+        "INSERT INTO item_sources(src, transitions) VALUES(?,?) ON CONFLICT(src) DO UPDATE SET transitions=excluded.transitions");
+    Stmt& del = db.cached("DELETE FROM item_neighbours WHERE src=?");
+    Stmt& nb = db.cached("INSERT INTO item_neighbours(src, dst, cnt) VALUES(?,?,?)");
+    std::shared_lock lock(mu_);
+    for (const auto& sku : dirty_sources_) {
+      const ItemSource& s = sources_.at(sku);
+      src.reset();
+      src.bind(1, sku).bind(2, s.transitions).run();
+      del.reset();
+      del.bind(1, sku).run();
+      for (const auto& n : s.neighbours) {
+        nb.reset();
+        nb.bind(1, sku).bind(2, n.sku).bind(3, n.count).run();
+      }
+    }
+  }
   db.cached("INSERT INTO store_meta(key, value) VALUES('items_seq', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value")
       .bind(1, seq)
       .run();
+  for (const auto& sku : dirty_sources_) written.push_back("\x01" + sku);  // flush_failed tells the two apart
   dirty_.clear();
+  dirty_sources_.clear();
   return written;
 }
 
 void Popularity::flush_failed(std::vector<std::string> skus) {
-  for (auto& s : skus) dirty_.insert(std::move(s));
+  for (auto& s : skus) {
+    if (!s.empty() && s[0] == '\x01') dirty_sources_.insert(s.substr(1));
+    else dirty_.insert(std::move(s));
+  }
 }
 
 }  // namespace regulars::daemon

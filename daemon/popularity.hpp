@@ -36,23 +36,48 @@ struct ItemInfo {
   std::int64_t last_ms = 0;
 };
 
+// One purchase seen as "customers who had these items (seeds) went on to buy these".
+struct Transition {
+  std::vector<std::string> seeds;   // the customer's top items before the purchase
+  std::vector<std::string> basket;  // the purchase's distinct SKUs
+};
+
+// An item's most frequent successors, as counted by Space-Saving: at most kMaxNeighbours kept;
+// a newcomer to a full list replaces the smallest count (ties: the smallest SKU) and inherits
+// that count plus one, so frequent successors are never lost.
+struct Neighbour {
+  std::string sku;
+  std::int64_t count = 0;
+};
+struct ItemSource {
+  std::int64_t transitions = 0;  // purchases with this item among the seeds
+  std::vector<Neighbour> neighbours;
+};
+inline constexpr std::size_t kMaxNeighbours = 32;
+
 // The popularity effects of some events, not yet visible to readers.
 struct PopularityDelta {
   std::unordered_map<std::string, ItemInfo> items;  // name/category empty: unchanged
   StoreTotals totals;
+  std::vector<Transition> transitions;
   std::int64_t last_seq = 0;  // the latest event counted
 
   void item_bought(const std::string& sku, const std::string& name, const std::string& category, double qty,
                    std::int64_t time_ms);
   void add(const PopularityDelta& other);
-  bool empty() const { return items.empty() && totals.baskets == 0 && totals.repeat_total == 0 && last_seq == 0; }
+  bool empty() const {
+    return items.empty() && transitions.empty() && totals.baskets == 0 && totals.repeat_total == 0 && last_seq == 0;
+  }
   void clear() { *this = PopularityDelta{}; }
 };
 
 class Popularity {
  public:
-  // Replaces the contents with the items table, the store totals and the watermark.
+  // Replaces the contents with the items and transitions tables, the store totals and the
+  // watermark.
   void load(Db& db);
+  // Empties everything (a rebuild counts again from the log; merge() marks all it adds dirty).
+  void clear();
   // Makes a committed delta visible (writer thread).
   void merge(const PopularityDelta& delta);
 
@@ -61,6 +86,9 @@ class Popularity {
   // The best sellers: most baskets first, then by SKU.
   std::vector<std::pair<std::string, ItemInfo>> top(std::size_t n) const;
   StoreTotals totals() const;
+  // The strongest successors (at most per_seed, most frequent first) of each seed known as a
+  // source; seeds nobody has followed yet are left out.
+  std::vector<ItemSource> successors(const std::vector<std::string>& seeds, std::size_t per_seed) const;
   std::size_t size() const;
 
   // Writes the items changed since the last flush and the watermark, inside the caller's
@@ -77,6 +105,8 @@ class Popularity {
   StoreTotals totals_;
   std::int64_t merged_seq_ = 0;
   std::unordered_set<std::string> dirty_;  // changed since the last flush (writer thread only)
+  std::unordered_map<std::string, ItemSource> sources_;
+  std::unordered_set<std::string> dirty_sources_;
 };
 
 }  // namespace regulars::daemon

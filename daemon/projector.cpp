@@ -124,7 +124,7 @@ std::int64_t Projector::resolve_or_enrol(const LoggedEvent& e) {
 void Projector::clear_all() {
   for (const char* table : {"notes", "preferences", "household", "member_items", "customer_categories",
                             "customer_items", "items", "identifiers", "customers", "feedback", "followups",
-                            "staff_ideas"})
+                            "staff_ideas", "item_sources", "item_neighbours"})
     db_.exec(std::string("DELETE FROM ") + table);
   db_.exec("UPDATE store_stats SET baskets=0, repeat_hits=0, repeat_total=0");
 }
@@ -457,6 +457,20 @@ void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_re
     s.reset();
   }
 
+  // What customers go on to buy: this basket follows the customer's top items so far.
+  if (!replay && popularity_ != nullptr) {
+    Transition t;
+    if (visit > 1) {
+      Stmt& top = db_.cached("SELECT sku FROM customer_items WHERE customer_id=? ORDER BY rank_key DESC LIMIT 10");
+      top.bind(1, customer);
+      while (top.step()) t.seeds.push_back(top.text(0));
+      top.reset();
+    }
+    if (!t.seeds.empty()) {
+      for (const auto& [sku, _] : per_sku) t.basket.push_back(sku);
+      popularity_->transitions.push_back(std::move(t));
+    }
+  }
   Stmt& prior = db_.cached("SELECT dsum, dvis FROM customer_items WHERE customer_id=? AND sku=?");
   Stmt& ci = db_.cached(
       "INSERT INTO customer_items(customer_id, sku, baskets, qty, first_ms, last_ms, category, dsum, dvis, rank_key) "

@@ -472,16 +472,20 @@ RebuildReport Store::rebuild_now() {
   Db& db = *writer_db_;
   static const std::vector<std::string> kTables{"feedback", "followups", "staff_ideas",
                                                 "customers", "identifiers", "customer_items", "items", "customer_categories",
-                                                "member_items", "household", "preferences", "notes", "store_stats"};
+                                                "member_items", "household", "preferences", "notes", "store_stats",
+                                                "item_sources", "item_neighbours"};
   RebuildReport report;
   db.exec("BEGIN IMMEDIATE");
-  std::vector<std::string> flushed;
   try {
-    flushed = popularity_.flush(db);  // the stored state includes what is only in memory so far
+    popularity_.flush(db);  // the stored state includes what is only in memory so far
     for (const auto& t : kTables) db.exec("CREATE TEMP TABLE stored_" + t + " AS SELECT * FROM main." + t);
     db.exec("CREATE TEMP TABLE stored_event_customers AS SELECT seq, customer_id FROM main.events");
-    Projector projector(db, options_.erase_on_withdrawal);
+    // Popularity and transitions are counted again in memory, event by event in log order as the
+    // live writer does, then written out whole.
+    PopularityDelta delta;
+    Projector projector(db, options_.erase_on_withdrawal, &delta);
     projector.clear_all();
+    popularity_.clear();
     // Read the log in chunks, each fully read before it is projected: projecting updates the
     // rows just read (their customer), which must not disturb an open scan.
     std::int64_t after = 0;
@@ -495,10 +499,20 @@ RebuildReport Store::rebuild_now() {
       if (chunk.empty()) break;
       after = chunk.back().seq;
       for (const auto& e : chunk) {
+        delta.clear();
         projector.project(e);
+        delta.last_seq = e.seq;
+        popularity_.merge(delta);
         ++report.events;
       }
     }
+    const StoreTotals totals = popularity_.totals();
+    db.cached("UPDATE store_stats SET baskets=?, repeat_hits=?, repeat_total=? WHERE id=1")
+        .bind(1, totals.baskets)
+        .bind(2, totals.repeat_hits)
+        .bind(3, totals.repeat_total)
+        .run();
+    popularity_.flush(db);
     auto differing = [&](const std::string& a, const std::string& b) {
       Stmt s(db.raw(), "SELECT (SELECT count(*) FROM (SELECT * FROM " + a + " EXCEPT SELECT * FROM " + b +
                            ")) + (SELECT count(*) FROM (SELECT * FROM " + b + " EXCEPT SELECT * FROM " + a + "))");
@@ -525,7 +539,9 @@ RebuildReport Store::rebuild_now() {
       db.exec("ROLLBACK");
     } catch (const std::exception&) {  // SQLite may have rolled back already
     }
-    popularity_.flush_failed(std::move(flushed));
+    // Back to what is committed, the rolled-back flush included (catch-up counts the rest again).
+    popularity_.load(db);
+    catch_up_popularity();
     for (const auto& t : kTables) db.exec("DROP TABLE IF EXISTS temp.stored_" + t);
     db.exec("DROP TABLE IF EXISTS temp.stored_event_customers");
     throw;
@@ -537,11 +553,23 @@ void Store::catch_up_popularity() {
   Db& db = *writer_db_;
   std::int64_t n = 0;
   {
-    Stmt s(db.raw(), "SELECT seq, time_ms, body FROM events WHERE seq>? AND type='purchase' ORDER BY seq");
+    Stmt s(db.raw(), "SELECT seq, time_ms, body, customer_id FROM events WHERE seq>? AND type='purchase' ORDER BY seq");
     s.bind(1, popularity_.watermark());
+    Stmt top(db.raw(), "SELECT sku FROM customer_items WHERE customer_id=? ORDER BY rank_key DESC LIMIT 10");
     while (s.step()) {
       PopularityDelta d;
-      count_items(basket_lines(nlohmann::json::parse(s.text(2))), s.i64(1), d);
+      const BasketLines lines = basket_lines(nlohmann::json::parse(s.text(2)));
+      count_items(lines, s.i64(1), d);
+      // Transitions, approximately: the customer's top items now stand in for those before the
+      // purchase (a rebuild counts them exactly).
+      if (!s.is_null(3)) {
+        Transition t;
+        top.reset();
+        top.bind(1, s.i64(3));
+        while (top.step()) t.seeds.push_back(top.text(0));
+        for (const auto& [sku, _] : lines.per_sku) t.basket.push_back(sku);
+        if (!t.seeds.empty()) d.transitions.push_back(std::move(t));
+      }
       d.last_seq = s.i64(0);
       popularity_.merge(d);
       ++n;

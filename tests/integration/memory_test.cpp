@@ -1,5 +1,6 @@
 // Customer memory through the real plugin and daemon: merges and links, household tastes,
 // "do not mention", consent withdrawal, localised texts, and rebuild from the event log.
+#include <algorithm>
 #include <fstream>
 
 #include "fixture.hpp"
@@ -206,6 +207,39 @@ TEST_F(Memory, PersianAndArabicTextsComeOutExactlyWithTheirDigits) {
   record({{"type", "profile"}, {"customer", who}, {"language", "fa"}, {"name", "Sara"}});
   EXPECT_EQ((*find_hint(ask(who, {{"time", "2026-11-23T12:00:00Z"}}), "greeting"))["text"],
             "\u2068Sara\u2069 عزیز، خوش آمدید — مراجعهٔ ۴ (آخرین بار: ۶ روز پیش).");
+}
+
+// What similar customers buy: customers who had coffee went on to buy a water filter; as many
+// others bought apple juice, so both sell equally well. A newcomer whose top item is coffee gets
+// the water filter ranked above the apple juice (which its SKU would otherwise put first), and
+// told why.
+TEST_F(Memory, PredictionsIncludeWhatCustomersWithTheSameItemsWentOnToBuy) {
+  const json consent = {{"remember", true}, {"personalize", true}};
+  for (int i = 0; i < 8; ++i) {
+    const json coffee_drinker = id("card", "71" + std::to_string(i)), juice_buyer = id("card", "72" + std::to_string(i));
+    for (const auto& who : {coffee_drinker, juice_buyer}) record({{"type", "consent"}, {"customer", who}, {"purposes", consent}});
+    buy(coffee_drinker, {"coffee"}, "2026-10-0" + std::to_string(i + 1) + "T09:00:00Z");
+    buy(coffee_drinker, {"water-filter"}, "2026-10-1" + std::to_string(i) + "T09:00:00Z");
+    buy(juice_buyer, {"apple-juice"}, "2026-10-2" + std::to_string(i) + "T09:00:00Z");
+  }
+  const json newcomer = id("card", "7300");
+  record({{"type", "consent"}, {"customer", newcomer}, {"purposes", consent}});
+  buy(newcomer, {"coffee"}, "2026-10-30T09:00:00Z");
+  const json answer = ask(newcomer);
+  std::vector<std::string> skus;
+  for (const auto& p : answer["predictions"]) skus.push_back(p["sku"].get<std::string>());
+  const auto filter = std::find(skus.begin(), skus.end(), "water-filter"), juice = std::find(skus.begin(), skus.end(), "apple-juice");
+  ASSERT_NE(filter, skus.end()) << answer["predictions"].dump();
+  ASSERT_NE(juice, skus.end()) << answer["predictions"].dump();
+  EXPECT_LT(filter - skus.begin(), juice - skus.begin()) << answer["predictions"].dump();
+  EXPECT_EQ(answer["predictions"][filter - skus.begin()]["reason"], "customers like them buy it");
+  EXPECT_EQ(answer["predictions"][juice - skus.begin()]["reason"], "popular in this store");
+
+  // Rebuild counts the same successors from the log.
+  std::string out;
+  ASSERT_EQ(ctl("rebuild", out), 0) << out;
+  EXPECT_NE(out.find("item_neighbours       identical"), std::string::npos) << out;
+  EXPECT_EQ(ask(newcomer)["predictions"], answer["predictions"]);
 }
 
 TEST_F(Memory, RebuildReproducesTheProjectionsExactly) {
