@@ -298,10 +298,12 @@ ALTER TABLE customers ADD COLUMN last_complaint_ms INTEGER;  -- detractor or CSA
 )sql", R"sql(
 -- v7: what customers go on to buy. For each item (src), how many purchases had it among the
 -- buyer's top items (transitions), and its most frequent successors (at most 32, Space-Saving
--- counts). Kept in memory by the writer and written with the items table.
-CREATE TABLE item_sources (src TEXT PRIMARY KEY, transitions INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE item_neighbours (src TEXT NOT NULL, dst TEXT NOT NULL, cnt INTEGER NOT NULL, PRIMARY KEY (src, dst))
-  WITHOUT ROWID;
+-- counts) in one row: "sku<US>count<RS>sku<US>count..." (US = 0x1F, RS = 0x1E, which no SKU
+-- holds). Kept in memory by the writer and written with the items table, one row per item.
+CREATE TABLE item_sources (src TEXT PRIMARY KEY, transitions INTEGER NOT NULL, successors TEXT NOT NULL) WITHOUT ROWID;
+-- item_sources includes the events up to sources_seq; the purchases after it are counted at
+-- start-up (all of them, once, for a store upgraded to v7).
+INSERT INTO store_meta VALUES ('sources_seq', 0);
 )sql"};
 }  // namespace
 

@@ -1,6 +1,7 @@
 #include "popularity.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <mutex>
 
 namespace regulars::daemon {
@@ -48,6 +49,30 @@ void count_successor(ItemSource& src, const std::string& sku) {
 }
 }  // namespace
 
+std::string encode_successors(const std::vector<Neighbour>& list) {
+  std::string out;
+  for (const auto& n : list) {
+    if (!out.empty()) out += '\x1e';
+    out += n.sku;
+    out += '\x1f';
+    out += std::to_string(n.count);
+  }
+  return out;
+}
+
+std::vector<Neighbour> decode_successors(const std::string& text) {
+  std::vector<Neighbour> out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const std::size_t end = std::min(text.find('\x1e', pos), text.size());
+    const std::size_t sep = text.find('\x1f', pos);
+    if (sep == std::string::npos || sep > end) break;  // not written by encode_successors: stop there
+    out.push_back({text.substr(pos, sep - pos), std::strtoll(text.c_str() + sep + 1, nullptr, 10)});
+    pos = end + 1;
+  }
+  return out;
+}
+
 void Popularity::clear() {
   std::unique_lock lock(mu_);
   items_.clear();
@@ -88,25 +113,31 @@ void Popularity::load(Db& db) {
     Stmt s(db.raw(), "SELECT baskets, repeat_hits, repeat_total FROM store_stats WHERE id=1");
     if (s.step()) totals = StoreTotals{s.i64(0), s.i64(1), s.i64(2)};
   }
-  std::int64_t seq = 0;
+  std::int64_t seq = 0, sources_seq = 0;
   {
     Stmt s(db.raw(), "SELECT value FROM store_meta WHERE key='items_seq'");
     if (s.step()) seq = s.i64(0);
   }
+  {
+    Stmt s(db.raw(), "SELECT value FROM store_meta WHERE key='sources_seq'");
+    if (s.step()) sources_seq = s.i64(0);
+  }
   std::unordered_map<std::string, ItemSource> sources;
   {
-    Stmt s(db.raw(), "SELECT src, transitions FROM item_sources");
-    while (s.step()) sources[s.text(0)].transitions = s.i64(1);
-  }
-  {
-    Stmt s(db.raw(), "SELECT src, dst, cnt FROM item_neighbours ORDER BY src, dst");
-    while (s.step()) sources[s.text(0)].neighbours.push_back({s.text(1), s.i64(2)});
+    Stmt s(db.raw(), "SELECT src, transitions, successors FROM item_sources");
+    while (s.step()) {
+      ItemSource& src = sources[s.text(0)];
+      src.transitions = s.i64(1);
+      src.neighbours = decode_successors(s.text(2));
+    }
   }
   std::unique_lock lock(mu_);
   items_ = std::move(items);
   sources_ = std::move(sources);
   totals_ = totals;
-  merged_seq_ = seq;
+  merged_seq_ = std::max(seq, sources_seq);
+  loaded_items_seq_ = seq;
+  loaded_sources_seq_ = sources_seq;
   dirty_.clear();
   dirty_sources_.clear();
 }
@@ -179,7 +210,7 @@ std::int64_t Popularity::watermark() const {
   return merged_seq_;
 }
 
-std::vector<std::string> Popularity::flush(Db& db) {
+std::vector<std::string> Popularity::flush(Db& db, bool with_sources) {
   // The dirty set is cleared only once every row is written: should a write throw, nothing is
   // forgotten (and the caller's transaction rolls back).
   std::vector<std::string> written(dirty_.begin(), dirty_.end());
@@ -201,30 +232,29 @@ std::vector<std::string> Popularity::flush(Db& db) {
       up.run();
     }
   }
-  {
+  if (with_sources) {
     Stmt& src = db.cached(
-        "INSERT INTO item_sources(src, transitions) VALUES(?,?) ON CONFLICT(src) DO UPDATE SET transitions=excluded.transitions");
-    Stmt& del = db.cached("DELETE FROM item_neighbours WHERE src=?");
-    Stmt& nb = db.cached("INSERT INTO item_neighbours(src, dst, cnt) VALUES(?,?,?)");
+        "INSERT INTO item_sources(src, transitions, successors) VALUES(?,?,?) ON CONFLICT(src) DO UPDATE SET "
+        "transitions=excluded.transitions, successors=excluded.successors");
     std::shared_lock lock(mu_);
     for (const auto& sku : dirty_sources_) {
       const ItemSource& s = sources_.at(sku);
+      // Stored in SKU order, so the stored row does not depend on the order counts arrived in.
+      std::vector<Neighbour> sorted = s.neighbours;
+      std::sort(sorted.begin(), sorted.end(), [](const Neighbour& a, const Neighbour& b) { return a.sku < b.sku; });
       src.reset();
-      src.bind(1, sku).bind(2, s.transitions).run();
-      del.reset();
-      del.bind(1, sku).run();
-      for (const auto& n : s.neighbours) {
-        nb.reset();
-        nb.bind(1, sku).bind(2, n.sku).bind(3, n.count).run();
-      }
+      src.bind(1, sku).bind(2, s.transitions).bind(3, encode_successors(sorted)).run();
     }
   }
-  db.cached("INSERT INTO store_meta(key, value) VALUES('items_seq', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value")
-      .bind(1, seq)
-      .run();
-  for (const auto& sku : dirty_sources_) written.push_back("\x01" + sku);  // flush_failed tells the two apart
+  Stmt& meta = db.cached("INSERT INTO store_meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
+  meta.bind(1, "items_seq").bind(2, seq).run();
+  if (with_sources) {
+    meta.reset();
+    meta.bind(1, "sources_seq").bind(2, seq).run();
+    for (const auto& sku : dirty_sources_) written.push_back("\x01" + sku);  // flush_failed tells the two apart
+    dirty_sources_.clear();
+  }
   dirty_.clear();
-  dirty_sources_.clear();
   return written;
 }
 

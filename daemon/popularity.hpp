@@ -54,6 +54,9 @@ struct ItemSource {
   std::vector<Neighbour> neighbours;
 };
 inline constexpr std::size_t kMaxNeighbours = 32;
+// How item_sources.successors stores a list (see schema v7), and back.
+std::string encode_successors(const std::vector<Neighbour>& list);
+std::vector<Neighbour> decode_successors(const std::string& text);
 
 // The popularity effects of some events, not yet visible to readers.
 struct PopularityDelta {
@@ -94,16 +97,22 @@ class Popularity {
   // Writes the items changed since the last flush and the watermark, inside the caller's
   // transaction (writer thread). Returns the SKUs written; hand them to flush_failed() if that
   // transaction does not commit.
-  std::vector<std::string> flush(Db& db);
+  // with_sources: also the successors, and their own watermark (store_meta.sources_seq); they
+  // change on every purchase for ten items at once, so the writer writes them less often.
+  std::vector<std::string> flush(Db& db, bool with_sources);
   void flush_failed(std::vector<std::string> skus);
   std::size_t dirty() const;
   std::int64_t watermark() const;  // the last event counted (merged)
+  // The last event included in the items table, and in item_sources (as loaded).
+  std::int64_t items_watermark() const { return loaded_items_seq_; }
+  std::int64_t sources_watermark() const { return loaded_sources_seq_; }
 
  private:
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, ItemInfo> items_;
   StoreTotals totals_;
   std::int64_t merged_seq_ = 0;
+  std::int64_t loaded_items_seq_ = 0, loaded_sources_seq_ = 0;
   std::unordered_set<std::string> dirty_;  // changed since the last flush (writer thread only)
   std::unordered_map<std::string, ItemSource> sources_;
   std::unordered_set<std::string> dirty_sources_;

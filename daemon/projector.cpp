@@ -124,7 +124,7 @@ std::int64_t Projector::resolve_or_enrol(const LoggedEvent& e) {
 void Projector::clear_all() {
   for (const char* table : {"notes", "preferences", "household", "member_items", "customer_categories",
                             "customer_items", "items", "identifiers", "customers", "feedback", "followups",
-                            "staff_ideas", "item_sources", "item_neighbours"})
+                            "staff_ideas", "item_sources"})
     db_.exec(std::string("DELETE FROM ") + table);
   db_.exec("UPDATE store_stats SET baskets=0, repeat_hits=0, repeat_total=0");
 }
@@ -461,7 +461,7 @@ void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_re
   if (!replay && popularity_ != nullptr) {
     Transition t;
     if (visit > 1) {
-      Stmt& top = db_.cached("SELECT sku FROM customer_items WHERE customer_id=? ORDER BY rank_key DESC LIMIT 10");
+      Stmt& top = db_.cached("SELECT sku FROM customer_items WHERE customer_id=? ORDER BY rank_key DESC LIMIT 5");
       top.bind(1, customer);
       while (top.step()) t.seeds.push_back(top.text(0));
       top.reset();

@@ -82,7 +82,7 @@ Store::Store(const std::string& data_dir, Options options)
   }
   popularity_.load(*writer_db_);
   catch_up_popularity();
-  popularity_flushed_at_ = std::chrono::steady_clock::now();
+  popularity_flushed_at_ = sources_flushed_at_ = std::chrono::steady_clock::now();
   // Commits go into the WAL without a flush; the syncer flushes the WAL file before anyone is
   // told (see store.hpp). Checkpoints run on the checkpointer's own connection: installing a
   // WAL hook turns off the writer's automatic checkpoints.
@@ -266,9 +266,13 @@ bool Store::run_group(std::vector<Job>& batch, std::vector<WriteResult>& results
           .run();
     // Now and then, the items changed by earlier commits ride along with this one.
     constexpr auto kFlushEvery = std::chrono::seconds(1);
-    if (popularity_.dirty() > 0 && std::chrono::steady_clock::now() - popularity_flushed_at_ >= kFlushEvery) {
-      flushed = popularity_.flush(db);
-      popularity_flushed_at_ = std::chrono::steady_clock::now();
+    constexpr auto kSourcesEvery = std::chrono::seconds(10);
+    const auto now = std::chrono::steady_clock::now();
+    if (popularity_.dirty() > 0 && now - popularity_flushed_at_ >= kFlushEvery) {
+      const bool with_sources = now - sources_flushed_at_ >= kSourcesEvery;
+      flushed = popularity_.flush(db, with_sources);
+      popularity_flushed_at_ = now;
+      if (with_sources) sources_flushed_at_ = now;
     }
     db.exec("COMMIT");
     committed = true;
@@ -473,11 +477,11 @@ RebuildReport Store::rebuild_now() {
   static const std::vector<std::string> kTables{"feedback", "followups", "staff_ideas",
                                                 "customers", "identifiers", "customer_items", "items", "customer_categories",
                                                 "member_items", "household", "preferences", "notes", "store_stats",
-                                                "item_sources", "item_neighbours"};
+                                                "item_sources"};
   RebuildReport report;
   db.exec("BEGIN IMMEDIATE");
   try {
-    popularity_.flush(db);  // the stored state includes what is only in memory so far
+    popularity_.flush(db, true);  // the stored state includes what is only in memory so far
     for (const auto& t : kTables) db.exec("CREATE TEMP TABLE stored_" + t + " AS SELECT * FROM main." + t);
     db.exec("CREATE TEMP TABLE stored_event_customers AS SELECT seq, customer_id FROM main.events");
     // Popularity and transitions are counted again in memory, event by event in log order as the
@@ -512,7 +516,7 @@ RebuildReport Store::rebuild_now() {
         .bind(2, totals.repeat_hits)
         .bind(3, totals.repeat_total)
         .run();
-    popularity_.flush(db);
+    popularity_.flush(db, true);
     auto differing = [&](const std::string& a, const std::string& b) {
       Stmt s(db.raw(), "SELECT (SELECT count(*) FROM (SELECT * FROM " + a + " EXCEPT SELECT * FROM " + b +
                            ")) + (SELECT count(*) FROM (SELECT * FROM " + b + " EXCEPT SELECT * FROM " + a + "))");
@@ -553,16 +557,17 @@ void Store::catch_up_popularity() {
   Db& db = *writer_db_;
   std::int64_t n = 0;
   {
+    const std::int64_t items_seq = popularity_.items_watermark(), sources_seq = popularity_.sources_watermark();
     Stmt s(db.raw(), "SELECT seq, time_ms, body, customer_id FROM events WHERE seq>? AND type='purchase' ORDER BY seq");
-    s.bind(1, popularity_.watermark());
+    s.bind(1, std::min(items_seq, sources_seq));
     Stmt top(db.raw(), "SELECT sku FROM customer_items WHERE customer_id=? ORDER BY rank_key DESC LIMIT 10");
     while (s.step()) {
       PopularityDelta d;
       const BasketLines lines = basket_lines(nlohmann::json::parse(s.text(2)));
-      count_items(lines, s.i64(1), d);
+      if (s.i64(0) > items_seq) count_items(lines, s.i64(1), d);
       // Transitions, approximately: the customer's top items now stand in for those before the
       // purchase (a rebuild counts them exactly).
-      if (!s.is_null(3)) {
+      if (!s.is_null(3) && s.i64(0) > sources_seq) {
         Transition t;
         top.reset();
         top.bind(1, s.i64(3));
@@ -587,7 +592,7 @@ void Store::flush_popularity() {
   db.exec("BEGIN IMMEDIATE");
   std::vector<std::string> flushed;
   try {
-    flushed = popularity_.flush(db);
+    flushed = popularity_.flush(db, true);
     db.exec("COMMIT");
   } catch (...) {
     try {

@@ -63,7 +63,7 @@ struct RebuildReport {
   // recounted at start-up after a crash from the customers' current top items, which only
   // approximates their top items at the time. Rebuild recounts them exactly; differing rows
   // there are reported but do not make the projections "differ".
-  static bool approximate(const std::string& table) { return table == "item_sources" || table == "item_neighbours"; }
+  static bool approximate(const std::string& table) { return table == "item_sources"; }
   bool identical() const {
     for (const auto& [table, n] : differences)
       if (n != 0 && !approximate(table)) return false;
@@ -229,7 +229,7 @@ class Store {
   std::thread writer_;
   std::atomic<std::uint64_t> commits_{0};
   Popularity popularity_;
-  std::chrono::steady_clock::time_point popularity_flushed_at_;  // writer thread only
+  std::chrono::steady_clock::time_point popularity_flushed_at_, sources_flushed_at_;  // writer thread only
 
   // Committed, not yet flushed: acknowledged by the syncer after its next fdatasync.
   std::mutex sync_mu_;

@@ -205,7 +205,7 @@ int main(int argc, char** argv) {
       for (const auto& [table, n] : r["differences"].items())
         std::cout << "  " << table << std::string(table.size() < 22 ? 22 - table.size() : 1, ' ')
                   << (n.get<long long>() == 0 ? "identical"
-                      : table == "item_sources" || table == "item_neighbours"
+                      : table == "item_sources"
                           ? std::to_string(n.get<long long>()) + " rows recounted (statistics, approximate after a crash)"
                           : std::to_string(n.get<long long>()) + " rows differed (rebuilt)")
                   << "\n";

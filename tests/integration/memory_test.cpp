@@ -238,7 +238,7 @@ TEST_F(Memory, PredictionsIncludeWhatCustomersWithTheSameItemsWentOnToBuy) {
   // Rebuild counts the same successors from the log.
   std::string out;
   ASSERT_EQ(ctl("rebuild", out), 0) << out;
-  EXPECT_NE(out.find("item_neighbours       identical"), std::string::npos) << out;
+  EXPECT_NE(out.find("item_sources          identical"), std::string::npos) << out;
   EXPECT_EQ(ask(newcomer)["predictions"], answer["predictions"]);
 }
 
