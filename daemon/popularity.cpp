@@ -16,21 +16,6 @@ void PopularityDelta::item_bought(const std::string& sku, const std::string& nam
   i.last_ms = std::max(i.last_ms, time_ms);
 }
 
-void PopularityDelta::add(const PopularityDelta& other) {
-  for (const auto& [sku, d] : other.items) {
-    ItemInfo& i = items[sku];
-    i.baskets += d.baskets;
-    i.qty += d.qty;
-    if (!d.name.empty()) i.name = d.name;
-    if (!d.category.empty()) i.category = d.category;
-    i.last_ms = std::max(i.last_ms, d.last_ms);
-  }
-  totals.baskets += other.totals.baskets;
-  totals.repeat_hits += other.totals.repeat_hits;
-  totals.repeat_total += other.totals.repeat_total;
-  last_seq = std::max(last_seq, other.last_seq);
-}
-
 namespace {
 void count_successor(ItemSource& src, const std::string& sku) {
   for (auto& n : src.neighbours)

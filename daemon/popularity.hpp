@@ -67,7 +67,6 @@ struct PopularityDelta {
 
   void item_bought(const std::string& sku, const std::string& name, const std::string& category, double qty,
                    std::int64_t time_ms);
-  void add(const PopularityDelta& other);
   bool empty() const {
     return items.empty() && transitions.empty() && totals.baskets == 0 && totals.repeat_total == 0 && last_seq == 0;
   }
