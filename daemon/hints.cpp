@@ -123,11 +123,12 @@ json HintEngine::answer(const json& request, std::int64_t now_ms) {
   std::unordered_set<std::string> dnm;
   for (const auto& topic : c.do_not_mention) dnm.insert(lower(topic));
   auto mentionable = [&](std::initializer_list<std::string> topics) {
+    if (dnm.empty()) return true;  // the usual case: nothing to lower-case and look up
     for (const auto& t : topics)
       if (!t.empty() && dnm.count(lower(t))) return false;
     return true;
   };
-  auto item_ok = [&](const ItemStat& item) { return mentionable({item.sku, item.name, item.category}); };
+  auto item_ok = [&](const ItemStat& item) { return dnm.empty() || mentionable({item.sku, item.name, item.category}); };
 
   std::unordered_set<std::string> in_basket;
   if (auto b = request.find("basket"); b != request.end())

@@ -80,8 +80,11 @@ std::vector<ItemSource> Popularity::successors(const std::vector<std::string>& s
     best.clear();
     for (const auto& n : it->second.neighbours) best.push_back(&n);
     const std::size_t keep = std::min(per_seed, best.size());
-    std::partial_sort(best.begin(), best.begin() + static_cast<std::ptrdiff_t>(keep), best.end(),
-                      [](const Neighbour* a, const Neighbour* b) { return a->count != b->count ? a->count > b->count : a->sku < b->sku; });
+    auto more_frequent = [](const Neighbour* a, const Neighbour* b) {
+      return a->count != b->count ? a->count > b->count : a->sku < b->sku;
+    };
+    if (keep == best.size()) std::sort(best.begin(), best.end(), more_frequent);
+    else std::partial_sort(best.begin(), best.begin() + static_cast<std::ptrdiff_t>(keep), best.end(), more_frequent);
     for (std::size_t k = 0; k < keep; ++k) src.neighbours.push_back(*best[k]);
   }
   return out;
