@@ -25,32 +25,12 @@ class Feedback : public DaemonTest {
     std::ofstream(conf) << R"({ "feedback": { "sample_percent": 100, "ask_every_days": 30 } })";
     return {"--log-level", "debug", "--config", conf};
   }
-  regulars_client* client() {
-    if (!client_) client_ = open_client(2000);
-    return client_;
-  }
   regulars_status record(const json& event) { return plugin_.record(client(), event.dump().c_str()); }
   void must_record(const json& event) { ASSERT_EQ(record(event), REGULARS_OK) << plugin_.last_error() << "\n" << event.dump(); }
-  json ask(const json& who, json extra = json::object()) {
-    json req = {{"customer", who}};
-    req.update(extra);
-    regulars_status s;
-    const std::string text = plugin_.hints_text(client(), req.dump(), s);
-    EXPECT_EQ(s, REGULARS_OK) << plugin_.last_error();
-    return s == REGULARS_OK ? json::parse(text) : json::object();
-  }
-  int ctl(const std::string& args, std::string& out) {
-    return run_command(std::string(REGULARSCTL_PATH) + " --data-dir " + daemon_->data_dir() + " " + args, out);
-  }
   json ctl_json(const std::string& args) {
     std::string out;
     EXPECT_EQ(ctl(args + " --json", out), 0) << out;
     return json::parse(out);
-  }
-  static const json* find_hint(const json& answer, const std::string& kind) {
-    for (const auto& h : answer["hints"])
-      if (h["kind"] == kind) return &h;
-    return nullptr;
   }
   static const json* row(const json& report, const std::string& key) {
     for (const auto& r : report["rows"])
@@ -97,7 +77,6 @@ class Feedback : public DaemonTest {
     }
     return {std::stoi(response.substr(9, 3)), json::parse(response.substr(head_end + 4))};
   }
-  regulars_client* client_ = nullptr;
 };
 
 // Acceptance 1 and the anonymous half of 3: ten ratings across two cashiers and two

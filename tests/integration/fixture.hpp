@@ -131,10 +131,38 @@ class DaemonTest : public ::testing::Test {
     return v;
   }
 
+  // One long-budget client per test, opened on first use.
+  regulars_client* client() {
+    if (!client_) client_ = open_client(2000);
+    return client_;
+  }
+
+  // The hints answer for `who` (an identifier), with `extra` request fields.
+  json ask(const json& who, json extra = json::object()) {
+    json req = {{"customer", who}};
+    req.update(extra);
+    regulars_status s;
+    const std::string text = plugin_.hints_text(client(), req.dump(), s);
+    EXPECT_EQ(s, REGULARS_OK) << plugin_.last_error();
+    return s == REGULARS_OK ? json::parse(text) : json::object();
+  }
+
+  static const json* find_hint(const json& answer, const std::string& kind) {
+    for (const auto& h : answer["hints"])
+      if (h["kind"] == kind) return &h;
+    return nullptr;
+  }
+
+  // Runs the real regularsctl against this test's daemon.
+  int ctl(const std::string& args, std::string& out) {
+    return run_command(std::string(REGULARSCTL_PATH) + " --data-dir " + daemon_->data_dir() + " " + args, out);
+  }
+
   TempDir dir_;
   PluginLibrary plugin_;
   std::unique_ptr<DaemonProcess> daemon_;
   std::vector<regulars_client*> clients_;
+  regulars_client* client_ = nullptr;
 };
 
 }  // namespace regulars::test

@@ -26,27 +26,6 @@ class Memory : public DaemonTest {
     }
     record({{"type", "purchase"}, {"customer", who}, {"lines", lines}, {"time", time}});
   }
-  json ask(const json& who, json extra = json::object()) {
-    json req = {{"customer", who}};
-    req.update(extra);
-    regulars_status s;
-    const std::string text = plugin_.hints_text(client(), req.dump(), s);
-    EXPECT_EQ(s, REGULARS_OK) << plugin_.last_error();
-    return s == REGULARS_OK ? json::parse(text) : json::object();
-  }
-  static const json* find_hint(const json& answer, const std::string& kind) {
-    for (const auto& h : answer["hints"])
-      if (h["kind"] == kind) return &h;
-    return nullptr;
-  }
-  regulars_client* client() {
-    if (!client_) client_ = open_client(2000);
-    return client_;
-  }
-  int ctl(const std::string& args, std::string& out) {
-    return run_command(std::string(REGULARSCTL_PATH) + " --data-dir " + daemon_->data_dir() + " " + args, out);
-  }
-  regulars_client* client_ = nullptr;
 };
 
 TEST_F(Memory, MergingTwoCustomersCombinesHistoriesWithoutDoubleCounting) {

@@ -212,7 +212,7 @@ TEST_F(Resilience, KillNineDuringRecordsLosesNothingAcknowledged) {
   // The store's item popularity lives in memory between writes; the purchases the crash caught
   // before such a write were counted again at start-up, so it matches the log exactly.
   std::string out;
-  EXPECT_EQ(run_command(std::string(REGULARSCTL_PATH) + " --data-dir " + daemon_->data_dir() + " rebuild", out), 0) << out;
+  EXPECT_EQ(ctl("rebuild", out), 0) << out;
   ASSERT_EQ(daemon_->stop(), 0);
 
   StoreFile db(daemon_->db_path());
