@@ -5,7 +5,7 @@
 
 namespace regulars::wire {
 namespace {
-constexpr std::array<std::pair<ErrorCode, std::string_view>, 15> kNames{{
+constexpr std::array<std::pair<ErrorCode, std::string_view>, 16> kNames{{
     {ErrorCode::invalid_frame, "invalid_frame"},
     {ErrorCode::frame_too_large, "frame_too_large"},
     {ErrorCode::invalid_json, "invalid_json"},
@@ -13,6 +13,7 @@ constexpr std::array<std::pair<ErrorCode, std::string_view>, 15> kNames{{
     {ErrorCode::invalid_request, "invalid_request"},
     {ErrorCode::invalid_event, "invalid_event"},
     {ErrorCode::card_number_refused, "card_number_refused"},
+    {ErrorCode::invalid_rule, "invalid_rule"},
     {ErrorCode::unknown_op, "unknown_op"},
     {ErrorCode::handshake_required, "handshake_required"},
     {ErrorCode::unsupported_version, "unsupported_version"},

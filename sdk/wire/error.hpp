@@ -15,6 +15,7 @@ enum class ErrorCode {
   invalid_request,      // a request that breaks the schema (missing id, wrong type, ...)
   invalid_event,        // an event that breaks the schema
   card_number_refused,  // text that looks like a payment card number
+  invalid_rule,         // a gesture rule that breaks the rule format
   unknown_op,           // op not known to this server
   handshake_required,   // first frame was not "hello"
   unsupported_version,  // protocol version not supported

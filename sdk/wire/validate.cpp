@@ -41,7 +41,8 @@ bool is_token_char(char c) noexcept {
          c == ':' || c == '-' || c == '@';
 }
 
-// Identifiers of staff, lanes, stores and events: [A-Za-z0-9._:@-], 1..max bytes.
+}  // namespace
+
 std::optional<Error> check_token(const json& obj, std::string_view key, const std::string& path, std::size_t max,
                                  bool required, ErrorCode code) {
   const auto it = obj.find(key);
@@ -59,10 +60,8 @@ std::optional<Error> check_token(const json& obj, std::string_view key, const st
   return std::nullopt;
 }
 
-// Free text shown to people: UTF-8, no control characters, bounded, never a card number.
-// SKUs skip the card check (guard_card=false): a 13-digit EAN barcode passes Luhn one time in ten.
 std::optional<Error> check_text(const json& value, const std::string& field, std::size_t max, ErrorCode code,
-                                bool guard_card = true) {
+                                bool guard_card) {
   if (!value.is_string()) return invalid(code, field, "must be a string");
   const auto& s = value.get_ref<const std::string&>();
   if (s.empty() || s.size() > max) return invalid(code, field, "must be 1 to " + std::to_string(max) + " bytes");
@@ -81,6 +80,8 @@ std::optional<Error> refuse_unknown_keys(const json& obj, const std::string& pat
   }
   return std::nullopt;
 }
+
+namespace {
 
 std::optional<Error> validate_purchase(const json& event, const std::string& path) {
   constexpr auto code = ErrorCode::invalid_event;

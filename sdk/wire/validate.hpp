@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -32,6 +33,19 @@ std::optional<Error> validate_event(const nlohmann::json& event, const std::stri
 
 // The body of a hints request: customer, optional basket, locale, caps.
 std::optional<Error> validate_hints_request(const nlohmann::json& request, const std::string& path = "request");
+
+// Building blocks for validators of other inputs (gesture rules, admin requests); each returns
+// an error naming `path.key` (or `field`) with `code`.
+// Identifiers of staff, lanes, stores, events and rules: [A-Za-z0-9._:@-], 1..max bytes.
+std::optional<Error> check_token(const nlohmann::json& obj, std::string_view key, const std::string& path,
+                                 std::size_t max, bool required, ErrorCode code);
+// Free text shown to people: UTF-8, no control characters, 1..max bytes, never a card number.
+// SKUs skip the card check (guard_card=false): a 13-digit EAN barcode passes Luhn one time in ten.
+std::optional<Error> check_text(const nlohmann::json& value, const std::string& field, std::size_t max, ErrorCode code,
+                                bool guard_card = true);
+// Any key of `obj` not in `known` is refused.
+std::optional<Error> refuse_unknown_keys(const nlohmann::json& obj, const std::string& path,
+                                         std::initializer_list<std::string_view> known, ErrorCode code);
 
 // RFC 3339 timestamps ("2026-11-23T10:15:00Z", "2026-11-23T13:45:00.250+03:30").
 std::optional<std::int64_t> parse_time_ms(std::string_view text) noexcept;

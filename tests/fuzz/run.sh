@@ -4,11 +4,12 @@
 #   tests/fuzz/run.sh [SECONDS] [TARGET...]
 #
 #   SECONDS  time per target (default 60), passed to libFuzzer as -max_total_time
-#   TARGET   frame, request or config (a "fuzz_" prefix is accepted); default: all three
+#   TARGET   frame, request, config or rules (a "fuzz_" prefix is accepted); default: all four
 #
 #   frame    bytes fed to FrameDecoder in random chunks; each frame parsed and validated
 #   request  one JSON payload through parse_json, validate_event, validate_hints_request
 #   config   regularsd's config file through parse_config_text
+#   rules    one gesture rule (sdk/GESTURES.md) through parse_rule_text
 #
 # Needs clang/clang++ (14 or later) with libFuzzer, plus what the project itself needs. It
 # configures and builds build-fuzz-clang/ (REGULARS_FUZZ=ON, ASan + UBSan), then runs each
@@ -34,11 +35,11 @@ targets=()
 for t in "$@"; do
   t=${t#fuzz_}
   case $t in
-    frame|request|config) targets+=("$t") ;;
-    *) echo "run.sh: unknown target '$t' (frame, request or config)" >&2; exit 2 ;;
+    frame|request|config|rules) targets+=("$t") ;;
+    *) echo "run.sh: unknown target '$t' (frame, request, config or rules)" >&2; exit 2 ;;
   esac
 done
-[[ ${#targets[@]} -gt 0 ]] || targets=(frame request config)
+[[ ${#targets[@]} -gt 0 ]] || targets=(frame request config rules)
 
 command -v clang++ >/dev/null || { echo "run.sh: clang++ not found (apt-get install clang)" >&2; exit 2; }
 
@@ -103,6 +104,55 @@ cat >"$work/json.dict" <<'EOF'
 "\"limits\""
 "\"max_frame_bytes\""
 "\"socket_mode\""
+"\"when\""
+"\"gesture\""
+"\"all\""
+"\"any\""
+"\"not\""
+"\"visit\""
+"\"nth\""
+"\"every\""
+"\"bought\""
+"\"in_basket\""
+"\"category\""
+"\"within_days\""
+"\"min_times\""
+"\"member\""
+"\"absent\""
+"\"days\""
+"\"birthday\""
+"\"days_before\""
+"\"spend\""
+"\"over\""
+"\"complaint\""
+"\"open\""
+"\"weekdays\""
+"\"hours\""
+"\"dates\""
+"\"from\""
+"\"to\""
+"\"sat\""
+"\"24:00\""
+"\"2028-02-29\""
+"\"tag\""
+"\"segment\""
+"\"random\""
+"\"probability\""
+"\"free_item\""
+"\"discount\""
+"\"favourite\""
+"\"percent\""
+"\"max_value\""
+"\"amount\""
+"\"message\""
+"\"task\""
+"\"cost\""
+"\"cooldown_days\""
+"\"monthly_budget\""
+"\"holdout\""
+"\"priority\""
+"{item}"
+"{member}"
 "//"
 "/*"
 "*/"
