@@ -99,8 +99,8 @@ std::string load_or_create_admin_token(const std::string& data_dir) {
   return hex(digest, sizeof digest);
 }
 
-AdminHandler make_admin_handler(Store& store, const IdentityKey& key) {
-  return [&store, &key](const AdminRequest& req) -> AdminResponse {
+AdminHandler make_admin_handler(Store& store, const IdentityKey& key, GestureEngine* gestures) {
+  return [&store, &key, gestures](const AdminRequest& req) -> AdminResponse {
     const std::int64_t now = wire::now_ms();
     const auto q = [&](const char* name) -> std::optional<std::string> {
       const auto it = req.query.find(name);
@@ -172,10 +172,45 @@ AdminHandler make_admin_handler(Store& store, const IdentityKey& key) {
       if (!found) return error(404, "not_found", "body.customer", "no customer has that identifier");
       return {200, customer_journey(store.read_connection(), found->id, 1000)};
     }
+    if (p.rfind("/v1/gestures", 0) == 0 && gestures != nullptr) {
+      json command;
+      if (p == "/v1/gestures" && get) {
+        command = {{"action", "list"}};
+      } else if (p == "/v1/gestures" && post) {
+        command = {{"action", "add"}, {"rule", req.body}};
+      } else if (p == "/v1/gestures/validate" && post) {
+        command = {{"action", "validate"}, {"rule", req.body}};
+      } else if (p == "/v1/gestures/dry-run" && post) {
+        if (!req.body.is_object()) return error(400, "invalid_request", "body", "must be {\"id\": ...} or {\"rule\": {...}}, with \"days\"");
+        command = req.body;
+        command["action"] = "dry_run";
+      } else if (p == "/v1/gestures/roi" && get) {
+        command = {{"action", "roi"}};
+        if (auto v = q("rule")) command["id"] = *v;
+        if (auto v = q("as_of")) command["as_of"] = *v;
+        if (auto v = q("window_days")) {
+          try {
+            command["window_days"] = std::stoi(*v);
+          } catch (...) {
+            return error(400, "invalid_request", "window_days", "must be a whole number from 1 to 365");
+          }
+        }
+      } else if (post && p.size() > 13 && (p.size() > 7 && (p.compare(p.size() - 7, 7, "/enable") == 0 ||
+                                                             (p.size() > 8 && p.compare(p.size() - 8, 8, "/disable") == 0)))) {
+        const bool enable = p.compare(p.size() - 7, 7, "/enable") == 0;
+        command = {{"action", enable ? "enable" : "disable"},
+                   {"id", p.substr(13, p.size() - 13 - (enable ? 7 : 8))}};
+      } else {
+        return error(404, "not_found", "path", "no route " + req.method + " " + p.substr(0, 64) + "; see daemon/admin_api.hpp");
+      }
+      auto r = gestures->command(store.read_connection(), command, now);
+      if (auto* e = std::get_if<wire::Error>(&r)) return error(*e, e->code == wire::ErrorCode::not_found ? 404 : 400);
+      return {200, std::get<json>(std::move(r))};
+    }
     return error(404, "not_found", "path",
                  "no route " + req.method + " " + p.substr(0, 64) +
                      "; see daemon/admin_api.hpp: /v1/status, /v1/reports/satisfaction, /v1/followups, /v1/ideas, "
-                     "/v1/feedback, /v1/journey");
+                     "/v1/feedback, /v1/journey, /v1/gestures");
   };
 }
 

@@ -7,18 +7,25 @@
 //   POST /v1/feedback                        a feedback event from another channel (web, phone,
 //                                            e-mail survey); it must name its touchpoint
 //   POST /v1/journey                         {"customer": {"kind": ..., "value": ...}}
+//   GET  /v1/gestures                        the rules
+//   POST /v1/gestures                        add (or replace, by id) a rule: the body is the rule
+//   POST /v1/gestures/validate               check a rule without saving it
+//   POST /v1/gestures/{id}/enable | /disable
+//   POST /v1/gestures/dry-run                {"id": ... | "rule": {...}, "days": 30}
+//   GET  /v1/gestures/roi?rule=ID&as_of=RFC3339&window_days=30
 // Identifiers travel in bodies, never in URLs, so they stay out of access logs.
 #pragma once
 
 #include <string>
 
 #include "admin_http.hpp"
+#include "gestures.hpp"
 #include "identity.hpp"
 #include "store.hpp"
 
 namespace regulars::daemon {
 
-AdminHandler make_admin_handler(Store& store, const IdentityKey& key);
+AdminHandler make_admin_handler(Store& store, const IdentityKey& key, GestureEngine* gestures = nullptr);
 
 // The owner token: DATA_DIR/admin.token (mode 0600), made at first start. Returns its SHA-256
 // in hex; the token itself stays in the file for the owner (and regularsctl) to read.

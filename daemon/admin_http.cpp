@@ -42,8 +42,10 @@ constexpr std::string_view kAllowedMethods = "GET, POST, PUT, DELETE";
 
 using Digest = std::array<unsigned char, 32>;
 
-json error_body(std::string_view code, std::string message) {
-  return json{{"error", {{"code", code}, {"message", std::move(message)}}}};
+json error_body(std::string_view code, std::string message, std::string_view field = {}) {
+  json e = {{"code", code}, {"message", std::move(message)}};
+  if (!field.empty()) e["field"] = field;
+  return json{{"error", std::move(e)}};
 }
 
 std::optional<Digest> digest_from_hex(std::string_view hex) {
@@ -307,7 +309,7 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
     if (!text.empty()) {
       auto parsed = wire::parse_json(text, kMaxDepth);
       if (const auto* err = std::get_if<wire::Error>(&parsed))
-        return respond(400, error_body(wire::to_string(err->code), err->message), keep_alive);
+        return respond(400, error_body(wire::to_string(err->code), err->message, "body"), keep_alive);
       request.body = std::move(std::get<json>(parsed));
     }
 
@@ -339,13 +341,14 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
 
   void refuse_too_large() {
     refuse(413, "payload_too_large",
-           "the body exceeds " + std::to_string(state_->options().max_body_bytes) + " bytes; send less per request");
+           "the body exceeds " + std::to_string(state_->options().max_body_bytes) + " bytes; send less per request", {},
+           "body");
   }
 
   // An answer before the body was read: the connection is only kept when there was no body.
-  void refuse(int status, std::string_view code, std::string message, Headers headers = {}) {
+  void refuse(int status, std::string_view code, std::string message, Headers headers = {}, std::string_view field = {}) {
     const bool keep_alive = parser_->is_done() && parser_->get().keep_alive();
-    respond(status, error_body(code, std::move(message)), keep_alive, headers);
+    respond(status, error_body(code, std::move(message), field), keep_alive, headers);
   }
 
   void respond(int status, json body, bool keep_alive, Headers headers = {}) {

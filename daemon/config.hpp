@@ -33,6 +33,8 @@ struct Config {
   int feedback_ask_every_days = 30;
   int feedback_sample_percent = 25;
   int feedback_quiet_days_after_complaint = 30;
+  // Gesture offers in one hints answer at most (the highest-priority rules that apply).
+  int max_offers = 2;
   // The owner's admin API (HTTP/JSON). Port 0: any free port, written to DATA_DIR/admin.endpoint.
   bool admin_enabled = true;
   std::string admin_address = "127.0.0.1";

@@ -130,7 +130,7 @@ int schema_version(Db& db) {
 
 namespace {
 // Each entry moves the schema one version up. Never edit a published step; append a new one.
-constexpr std::array<std::string_view, 7> kMigrations{R"sql(
+constexpr std::array<std::string_view, 8> kMigrations{R"sql(
 CREATE TABLE events (
   seq         INTEGER PRIMARY KEY,          -- order of arrival; the log is append-only
   event_id    TEXT NOT NULL UNIQUE,         -- made by the client: replays are recognised here
@@ -304,6 +304,38 @@ CREATE TABLE item_sources (src TEXT PRIMARY KEY, transitions INTEGER NOT NULL, s
 -- item_sources includes the events up to sources_seq; the purchases after it are counted at
 -- start-up (all of them, once, for a store upgraded to v7).
 INSERT INTO store_meta VALUES ('sources_seq', 0);
+)sql", R"sql(
+-- v8: loyalty gestures. The owner's rules (their JSON as given, validated), and the offers made
+-- at the tills: an `offer` event the daemon logs when a rule applies (status offered, or
+-- held_out for the control group), then the till's `offer_outcome` (accepted, declined,
+-- redeemed). Each offer's cost is what the rule says one gesture may cost.
+CREATE TABLE gesture_rules (
+  id TEXT PRIMARY KEY, body TEXT NOT NULL, enabled INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE offers (
+  offer_id    TEXT PRIMARY KEY,
+  seq         INTEGER NOT NULL,     -- the offer event
+  rule_id     TEXT NOT NULL,
+  customer_id INTEGER NOT NULL,
+  made_ms     INTEGER NOT NULL,
+  status      TEXT NOT NULL CHECK (status IN ('offered', 'held_out', 'accepted', 'declined', 'redeemed')),
+  cost        INTEGER NOT NULL,
+  visit       INTEGER NOT NULL,     -- the customer's visit number the offer was made at
+  cashier TEXT, lane TEXT, sku TEXT,
+  updated_ms  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX offers_by_rule ON offers(rule_id, made_ms);
+CREATE INDEX offers_by_customer ON offers(customer_id, rule_id);
+-- Customer tags ("vip", "staff"), set by profile events; a JSON array.
+ALTER TABLE customers ADD COLUMN tags TEXT;
+-- What a purchase (positive) or return (negative) was worth, in minor units, so "spend over
+-- the last N days" reads the log's index instead of every event's JSON.
+ALTER TABLE events ADD COLUMN value INTEGER;
+UPDATE events SET value = (SELECT CAST(round(sum(coalesce(json_extract(l.value, '$.qty'), 1) *
+                                                 coalesce(json_extract(l.value, '$.unit_price'), 0))) AS INTEGER)
+                           FROM json_each(events.body, '$.lines') l) * (CASE type WHEN 'return' THEN -1 ELSE 1 END)
+ WHERE type IN ('purchase', 'return');
 )sql"};
 }  // namespace
 

@@ -140,6 +140,19 @@ json HintEngine::answer(const json& request, std::int64_t now_ms) {
     hints.push_back({{"kind", hint_kind}, {"priority", priority}, {"text", std::move(text)}, {"why", std::move(why)}});
   };
 
+  // The owner's gestures that apply now, each reserved against its rule's limits. Never on a
+  // customer-facing screen: the cashier offers them.
+  const int max_offers = request.contains("max_offers") ? request["max_offers"].get<int>() : settings_.max_offers;
+  if (gestures_ != nullptr && !discreet && max_offers > 0) {
+    StoreFacts facts(store_, c, in_basket);
+    OfferContext ctx{kind, hash, request.value("cashier", ""), request.value("terminal", ""), request.value("store", ""), locale};
+    json offers = gestures_->offers(facts, ctx, moment_at(now_ms), max_offers);
+    for (const auto& o : offers)
+      if (mentionable({o.value("sku", ""), o.value("item", "")}))
+        add("offer", 90, o["text"].get<std::string>(), o["why"].get<std::string>());
+    out["offers"] = std::move(offers);
+  }
+
   // Greeting: the visit about to happen is visit number visits + 1.
   if (discreet) {
     add("greeting", 100, cat.text(locale, "greeting.discreet"), "");

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "catalogue.hpp"
+#include "gestures.hpp"
 #include "identity.hpp"
 #include "store.hpp"
 
@@ -22,12 +23,13 @@ struct HintSettings {
   int feedback_ask_every_days = 30;
   int feedback_sample_percent = 25;
   int feedback_quiet_days_after_complaint = 30;
+  int max_offers = 2;  // gesture offers per hints answer
 };
 
 class HintEngine {
  public:
-  HintEngine(Store& store, const IdentityKey& key, HintSettings settings)
-      : store_(store), key_(key), settings_(std::move(settings)), catalogue_(Catalogue::builtin()) {}
+  HintEngine(Store& store, const IdentityKey& key, HintSettings settings, GestureEngine* gestures = nullptr)
+      : store_(store), key_(key), settings_(std::move(settings)), catalogue_(Catalogue::builtin()), gestures_(gestures) {}
 
   // `request` has passed wire::validate_hints_request.
   nlohmann::json answer(const nlohmann::json& request, std::int64_t now_ms);
@@ -37,6 +39,7 @@ class HintEngine {
   const IdentityKey& key_;
   HintSettings settings_;
   const Catalogue& catalogue_;
+  GestureEngine* gestures_;
 };
 
 }  // namespace regulars::daemon

@@ -80,10 +80,14 @@ int main(int argc, char** argv) {
     log::setup(config.log_level, config.log_format);
     const IdentityKey key = IdentityKey::load_or_create(config.data_dir);
     Store store(config.data_dir, Store::Options{config.group_commit_max, config.on_remember_withdrawn == "erase"});
+    GestureEngine gestures(store, Catalogue::builtin());
+    gestures.load();
     HintEngine hints(store, key,
                      HintSettings{config.max_hints, config.max_predictions, config.default_locale,
                                   config.personalize_requires_consent, config.feedback_ask_every_days,
-                                  config.feedback_sample_percent, config.feedback_quiet_days_after_complaint});
+                                  config.feedback_sample_percent, config.feedback_quiet_days_after_complaint,
+                                  config.max_offers},
+                     &gestures);
 
     asio::io_context io(config.io_threads);
     // Signals first: once the socket exists a supervisor may stop us at any moment, and a
@@ -95,7 +99,7 @@ int main(int argc, char** argv) {
     });
     std::signal(SIGPIPE, SIG_IGN);
 
-    Server server(io, config, store, hints, key);
+    Server server(io, config, store, hints, key, &gestures);
     server.start();
 
     // The owner's admin API (HTTP/JSON, token-protected, localhost by default). Its address is
@@ -106,7 +110,7 @@ int main(int argc, char** argv) {
       o.address = config.admin_address;
       o.port = static_cast<unsigned short>(config.admin_port);
       o.token_sha256_hex = load_or_create_admin_token(config.data_dir);
-      admin = std::make_unique<AdminHttpServer>(io, o, make_admin_handler(store, key));
+      admin = std::make_unique<AdminHttpServer>(io, o, make_admin_handler(store, key, &gestures));
       admin->start();
       const std::string host = config.admin_address.find(':') != std::string::npos ? "[" + config.admin_address + "]"
                                                                                    : config.admin_address;

@@ -124,7 +124,7 @@ std::int64_t Projector::resolve_or_enrol(const LoggedEvent& e) {
 void Projector::clear_all() {
   for (const char* table : {"notes", "preferences", "household", "member_items", "customer_categories",
                             "customer_items", "items", "identifiers", "customers", "feedback", "followups",
-                            "staff_ideas", "item_sources"})
+                            "staff_ideas", "item_sources", "offers"})
     db_.exec(std::string("DELETE FROM ") + table);
   db_.exec("UPDATE store_stats SET baskets=0, repeat_hits=0, repeat_total=0");
 }
@@ -168,6 +168,7 @@ std::int64_t Projector::project(const LoggedEvent& e, bool log_row_linked) {
 void Projector::merge(std::int64_t into, std::int64_t from, std::int64_t merge_seq) {
   db_.cached("UPDATE identifiers SET customer_id=? WHERE customer_id=?").bind(1, into).bind(2, from).run();
   db_.cached("UPDATE followups SET customer_id=? WHERE customer_id=?").bind(1, into).bind(2, from).run();
+  db_.cached("UPDATE offers SET customer_id=? WHERE customer_id=?").bind(1, into).bind(2, from).run();
   db_.cached("UPDATE events SET customer_id=? WHERE customer_id=? AND seq<?").bind(1, into).bind(2, from).bind(3, merge_seq).run();
   std::int64_t created = 0;
   {
@@ -188,7 +189,7 @@ void Projector::merge(std::int64_t into, std::int64_t from, std::int64_t merge_s
         "UPDATE customers SET created_ms=?2, first_seen_ms=NULL, last_seen_ms=NULL, visits=0, spend=0, "
         "consent_remember=NULL, consent_personalize=NULL, consent_ms=NULL, name=NULL, birthday=NULL, anniversary=NULL, "
         "language=NULL, discreet=0, do_not_mention=NULL, returns=0, returned_value=0, weekday_hist=NULL, hour_hist=NULL, "
-        "repeat_hits=0, repeat_total=0, last_feedback_ms=NULL, last_complaint_ms=NULL WHERE id=?1")
+        "repeat_hits=0, repeat_total=0, last_feedback_ms=NULL, last_complaint_ms=NULL, tags=NULL WHERE id=?1")
       .bind(1, into)
       .bind(2, created)
       .run();
@@ -228,13 +229,13 @@ void Projector::forget_history(std::int64_t customer, std::int64_t before_seq) {
       .run();
   db_.cached("DELETE FROM events WHERE customer_id=? AND seq<? AND type <> 'consent'").bind(1, customer).bind(2, before_seq).run();
   for (const char* table : {"notes", "preferences", "household", "member_items", "customer_categories", "customer_items",
-                            "feedback", "followups"})
+                            "feedback", "followups", "offers"})
     db_.cached(std::string("DELETE FROM ") + table + " WHERE customer_id=?").bind(1, customer).run();
   db_.cached(
         "UPDATE customers SET first_seen_ms=NULL, last_seen_ms=NULL, visits=0, spend=0, name=NULL, birthday=NULL, "
         "anniversary=NULL, language=NULL, discreet=0, do_not_mention=NULL, returns=0, returned_value=0, "
         "weekday_hist=NULL, hour_hist=NULL, repeat_hits=0, repeat_total=0, last_feedback_ms=NULL, "
-        "last_complaint_ms=NULL WHERE id=?")
+        "last_complaint_ms=NULL, tags=NULL WHERE id=?")
       .bind(1, customer)
       .run();
 }
@@ -244,6 +245,8 @@ void Projector::apply_effects(std::int64_t customer, const LoggedEvent& e) {
   if (e.type == "purchase" || e.type == "return") return purchase(customer, e, e.type == "return");
   if (e.type == "feedback") return feedback(customer, e);
   if (e.type == "followup") return followup(e);
+  if (e.type == "offer") return offer(customer, e);
+  if (e.type == "offer_outcome") return offer_outcome(e);
   if (e.type == "staff_idea") {
     Stmt& s = db_.cached("INSERT INTO staff_ideas(seq, time_ms, cashier, lane, store, kind, text) VALUES(?,?,?,?,?,?,?)");
     s.bind(1, e.seq).bind(2, e.time_ms).bind(3, b.at("cashier").get<std::string>());
@@ -311,6 +314,8 @@ void Projector::apply_effects(std::int64_t customer, const LoggedEvent& e) {
       db_.cached("UPDATE customers SET discreet=? WHERE id=?").bind(1, std::int64_t{b["discreet"].get<bool>()}).bind(2, customer).run();
     if (b.contains("do_not_mention"))
       db_.cached("UPDATE customers SET do_not_mention=? WHERE id=?").bind(1, b["do_not_mention"].dump()).bind(2, customer).run();
+    if (b.contains("tags"))
+      db_.cached("UPDATE customers SET tags=? WHERE id=?").bind(1, b["tags"].dump()).bind(2, customer).run();
     if (b.contains("household")) {
       for (const auto& m : b["household"]) {
         Stmt& s = db_.cached(
@@ -393,6 +398,46 @@ void Projector::feedback(std::int64_t customer, const LoggedEvent& e) {
     if (customer == 0) f.bind_null(2); else f.bind(2, customer);
     f.bind(3, e.time_ms).bind(4, e.time_ms).run();
   }
+}
+
+void Projector::offer(std::int64_t customer, const LoggedEvent& e) {
+  // Made by regularsd itself when a gesture rule applied at a hints call (never by a till).
+  const json& b = e.body;
+  if (b.contains("_replay")) return;  // a merge: the offer stands, re-pointed already
+  Stmt& s = db_.cached(
+      "INSERT INTO offers(offer_id, seq, rule_id, customer_id, made_ms, status, cost, visit, cashier, lane, sku, updated_ms) "
+      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING");
+  s.bind(1, b.at("offer_id").get<std::string>()).bind(2, e.seq).bind(3, b.at("rule").get<std::string>());
+  s.bind(4, customer).bind(5, e.time_ms).bind(6, b.at("status").get<std::string>());
+  s.bind(7, b.value("cost", std::int64_t{0})).bind(8, b.value("visit", std::int64_t{0}));
+  for (const auto& [idx, key] : {std::pair{9, "cashier"}, std::pair{10, "terminal"}, std::pair{11, "sku"}}) {
+    const std::string v = str_or_empty(b, key);
+    if (v.empty()) s.bind_null(idx); else s.bind(idx, v);
+  }
+  s.bind(12, e.time_ms).run();
+}
+
+void Projector::offer_outcome(const LoggedEvent& e) {
+  if (e.body.contains("_replay")) return;
+  const std::string offer_id = e.body.at("offer_id").get<std::string>();
+  const std::string outcome = e.body.at("outcome").get<std::string>();
+  std::int64_t customer = 0;
+  std::string status;
+  {
+    Stmt& s = db_.cached("SELECT customer_id, status FROM offers WHERE offer_id=?");
+    s.bind(1, offer_id);
+    if (s.step()) {
+      customer = s.i64(0);
+      status = s.text(1);
+    }
+    s.reset();
+  }
+  if (status.empty()) throw Refused("no offer has offer_id '" + offer_id + "'; use the offer_id from the hints answer");
+  if (status == "held_out") throw Refused("offer '" + offer_id + "' was held out (control group) and never shown");
+  if (status == "redeemed" && outcome != "redeemed") throw Refused("offer '" + offer_id + "' was already redeemed");
+  db_.cached("UPDATE offers SET status=?, updated_ms=? WHERE offer_id=?").bind(1, outcome).bind(2, e.time_ms).bind(3, offer_id).run();
+  // The outcome belongs to the offer's customer: erasure and merges find it there.
+  db_.cached("UPDATE events SET customer_id=? WHERE seq=?").bind(1, customer).bind(2, e.seq).run();
 }
 
 void Projector::followup(const LoggedEvent& e) {

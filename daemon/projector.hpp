@@ -94,6 +94,8 @@ class Projector {
   void purchase(std::int64_t customer, const LoggedEvent& e, bool is_return);
   void feedback(std::int64_t customer, const LoggedEvent& e);
   void followup(const LoggedEvent& e);
+  void offer(std::int64_t customer, const LoggedEvent& e);
+  void offer_outcome(const LoggedEvent& e);
   void merge(std::int64_t into, std::int64_t from, std::int64_t merge_seq);
   void forget_history(std::int64_t customer, std::int64_t before_seq);
 

@@ -48,6 +48,7 @@ std::optional<wire::Error> check_request_keys(const json& req, const std::string
       {"followups", {"state"}},
       {"ideas", {"limit"}},
       {"journey", {"customer", "limit"}},
+      {"gestures", {"request"}},
   };
   const auto it = kFields.find(op);
   if (it == kFields.end()) return std::nullopt;
@@ -172,11 +173,12 @@ class Session : public std::enable_shared_from_this<Session> {
       if (op == "record") return on_record(id, req);
       if (op == "hints") return on_hints(id, req, started);
       if (op == "rebuild") return on_rebuild(id);
-      if (op == "report" || op == "followups" || op == "ideas" || op == "journey") {
+      if (op == "report" || op == "followups" || op == "ideas" || op == "journey" || op == "gestures") {
         if (!owner_)
           return send(error_response(id, wire::ErrorCode::denied, "op",
                                      op + " is for the store owner: run regularsctl as regularsd's user, or use the "
                                           "admin API"));
+        if (op == "gestures") return on_gestures(id, req);
         return on_owner_query(id, op, req);
       }
     } catch (const std::exception& e) {
@@ -185,7 +187,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     send(error_response(id, wire::ErrorCode::unknown_op, "op",
                         "unknown op '" + op.substr(0, 32) +
-                            "'; known: hello, ping, status, record, hints, rebuild, report, followups, ideas, journey"));
+                            "'; known: hello, ping, status, record, hints, rebuild, report, followups, ideas, journey, gestures"));
   }
 
   void on_hello(const json& id, const json& req) {
@@ -237,6 +239,29 @@ class Session : public std::enable_shared_from_this<Session> {
     send(ok_response(id, customer_journey(db, found->id, limit)));
   }
 
+  // The owner's gesture commands (regularsctl gestures). Adding a rule waits for the writer and
+  // a dry run replays the log: both run away from the I/O threads.
+  void on_gestures(const json& id, const json& req) {
+    GestureEngine* engine = server_.gestures();
+    if (engine == nullptr) return send(error_response(id, wire::ErrorCode::not_found, "op", "gestures are not enabled"));
+    ++in_flight_;
+    std::thread([self = shared_from_this(), id, engine, request = req.value("request", json::object())] {
+      json response;
+      try {
+        auto r = engine->command(self->server_.store().read_connection(), request, wire::now_ms());
+        response = std::holds_alternative<wire::Error>(r) ? error_response(id, std::get<wire::Error>(r))
+                                                          : ok_response(id, std::get<json>(std::move(r)));
+      } catch (const std::exception& e) {
+        REGULARS_LOG(err, "gesture command failed", ({{"error", e.what()}}));
+        response = error_response(id, wire::ErrorCode::internal, "", std::string("the gesture command failed: ") + e.what());
+      }
+      asio::post(self->socket_.get_executor(), [self, response = std::move(response)] {
+        --self->in_flight_;
+        self->send(response);
+      });
+    }).detach();
+  }
+
   void on_status(const json& id) {
     const StoreStats st = server_.store().stats();
     send(ok_response(id, {{"version", REGULARS_VERSION_STRING},
@@ -255,8 +280,16 @@ class Session : public std::enable_shared_from_this<Session> {
                                  "follow-up changes are for the store owner: regularsctl followup, or the admin API"));
     PreparedEvent prepared = prepare_event(*ev, server_.key());
     const std::string tag = short_tag(prepared.id_hash);
+    // What became of a gesture offer: the engine's budget hears of it once it is stored.
+    std::string offer_id, outcome;
+    if (prepared.type == "offer_outcome") {
+      offer_id = prepared.body.at("offer_id").get<std::string>();
+      outcome = prepared.body.at("outcome").get<std::string>();
+    }
     ++in_flight_;
-    server_.store().submit(std::move(prepared), [self = shared_from_this(), id, tag](WriteResult r) {
+    server_.store().submit(std::move(prepared), [self = shared_from_this(), id, tag, offer_id, outcome](WriteResult r) {
+      if (r.ok && !r.duplicate && !offer_id.empty() && self->server_.gestures() != nullptr)
+        self->server_.gestures()->outcome(offer_id, outcome);
       // On the writer thread, after the commit: hop back to the session's strand.
       asio::post(self->socket_.get_executor(), [self, id, tag, r = std::move(r)] {
         --self->in_flight_;
@@ -352,8 +385,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool owner_ = false;  // the peer runs as regularsd's user (or root)
 };
 
-Server::Server(asio::io_context& io, const Config& config, Store& store, HintEngine& hints, const IdentityKey& key)
-    : io_(io), config_(config), store_(store), hints_(hints), key_(key), acceptor_(asio::make_strand(io)) {}
+Server::Server(asio::io_context& io, const Config& config, Store& store, HintEngine& hints, const IdentityKey& key,
+               GestureEngine* gestures)
+    : io_(io), config_(config), store_(store), hints_(hints), key_(key), gestures_(gestures), acceptor_(asio::make_strand(io)) {}
 
 Server::~Server() { close_all(); }
 

@@ -22,7 +22,8 @@ class Session;
 
 class Server {
  public:
-  Server(boost::asio::io_context& io, const Config& config, Store& store, HintEngine& hints, const IdentityKey& key);
+  Server(boost::asio::io_context& io, const Config& config, Store& store, HintEngine& hints, const IdentityKey& key,
+         GestureEngine* gestures = nullptr);
   ~Server();
 
   // Removes a stale socket file (refusing if another daemon answers on it), binds and listens.
@@ -36,6 +37,7 @@ class Server {
   Store& store() noexcept { return store_; }
   HintEngine& hints() noexcept { return hints_; }
   const IdentityKey& key() const noexcept { return key_; }
+  GestureEngine* gestures() noexcept { return gestures_; }
   void forget(std::uint64_t session_id);
 
  private:
@@ -46,6 +48,7 @@ class Server {
   Store& store_;
   HintEngine& hints_;
   const IdentityKey& key_;
+  GestureEngine* gestures_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
   std::mutex mu_;
   std::unordered_map<std::uint64_t, std::weak_ptr<Session>> sessions_;

@@ -63,6 +63,10 @@ PreparedEvent prepare_event(const json& event, const IdentityKey& key) {
                    {"hash", to_hex(key.hash(kind, wire::normalize_identifier(kind, id.at("value").get<std::string>())))}};
   }
   p.body_text = wire::dump_json(p.body);
+  if (p.type == "purchase" || p.type == "return") {
+    const std::int64_t v = basket_lines(p.body).value;
+    p.value = p.type == "return" ? -v : v;
+  }
   return p;
 }
 
@@ -418,8 +422,8 @@ WriteResult Store::apply(PreparedEvent& e, PopularityDelta* popularity) {
   r.customer_id = projector.resolve_or_enrol(logged);
   {
     Stmt& s = db.cached(
-        "INSERT INTO events(event_id, type, customer_id, time_ms, store, terminal, cashier, touchpoint, body, id_kind, id_hash) "
-        "VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+        "INSERT INTO events(event_id, type, customer_id, time_ms, store, terminal, cashier, touchpoint, body, id_kind, id_hash, "
+        "value) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
     s.bind(1, e.event_id).bind(2, e.type).bind(4, e.time_ms);
     if (r.customer_id == 0) s.bind_null(3); else s.bind(3, r.customer_id);
     bind_opt(s, 5, opt_str(logged.body, "store"));
@@ -432,6 +436,7 @@ WriteResult Store::apply(PreparedEvent& e, PopularityDelta* popularity) {
     } else {
       s.bind(10, e.id_kind).bind_blob(11, e.id_hash.data(), e.id_hash.size());
     }
+    if (e.value) s.bind(12, *e.value); else s.bind_null(12);
     s.run();
     r.seq = db.last_insert_rowid();
   }
@@ -466,6 +471,24 @@ void Store::run_on_writer(std::function<void()> fn) {
   if (failure) std::rethrow_exception(failure);
 }
 
+void Store::write_now(const std::function<void(Db&)>& fn) {
+  run_on_writer([&] {
+    Db& db = *writer_db_;
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      fn(db);
+      db.exec("COMMIT");
+    } catch (...) {
+      try {
+        db.exec("ROLLBACK");
+      } catch (const std::exception&) {  // SQLite may have rolled back already
+      }
+      throw;
+    }
+    if (const std::string failure = flush_wal(); !failure.empty()) throw std::runtime_error(failure);
+  });
+}
+
 RebuildReport Store::rebuild() {
   RebuildReport report;
   run_on_writer([&] { report = rebuild_now(); });
@@ -477,7 +500,7 @@ RebuildReport Store::rebuild_now() {
   static const std::vector<std::string> kTables{"feedback", "followups", "staff_ideas",
                                                 "customers", "identifiers", "customer_items", "items", "customer_categories",
                                                 "member_items", "household", "preferences", "notes", "store_stats",
-                                                "item_sources"};
+                                                "item_sources", "offers"};
   RebuildReport report;
   db.exec("BEGIN IMMEDIATE");
   try {
@@ -618,7 +641,7 @@ std::optional<CustomerView> Store::find_customer(const std::string& kind, const 
       "c.consent_remember, c.consent_personalize, coalesce(c.name, ''), coalesce(c.birthday, ''), "
       "coalesce(c.anniversary, ''), coalesce(c.language, ''), c.discreet, coalesce(c.do_not_mention, ''), c.returns, "
       "coalesce(c.weekday_hist, ''), coalesce(c.hour_hist, ''), c.repeat_hits, c.repeat_total, "
-      "coalesce(c.last_feedback_ms, 0), coalesce(c.last_complaint_ms, 0) "
+      "coalesce(c.last_feedback_ms, 0), coalesce(c.last_complaint_ms, 0), coalesce(c.tags, '') "
       "FROM identifiers i JOIN customers c ON c.id=i.customer_id WHERE i.kind=? AND i.hash=?");
   s.bind(1, kind).bind_blob(2, hash.data(), hash.size());
   if (!s.step()) return std::nullopt;
@@ -644,6 +667,8 @@ std::optional<CustomerView> Store::find_customer(const std::string& kind, const 
   c.repeat_total = s.i64(17);
   c.last_feedback_ms = s.i64(18);
   c.last_complaint_ms = s.i64(19);
+  if (const std::string t = s.text(20); !t.empty())
+    for (const auto& v : nlohmann::json::parse(t)) c.tags.push_back(v.get<std::string>());
   s.reset();
   return c;
 }

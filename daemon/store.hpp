@@ -43,6 +43,7 @@ struct PreparedEvent {
   std::int64_t time_ms = 0;
   nlohmann::json body;  // the event without customer.value
   std::string body_text;  // body serialised on the I/O thread, so the single writer does not
+  std::optional<std::int64_t> value;  // purchase (+) or return (-): its worth in minor units
 };
 
 struct WriteResult {
@@ -90,6 +91,7 @@ struct CustomerView {
   std::int64_t repeat_hits = 0, repeat_total = 0;
   std::int64_t last_feedback_ms = 0;   // 0: never asked
   std::int64_t last_complaint_ms = 0;  // 0: never unhappy
+  std::vector<std::string> tags;
 };
 
 // An unresolved follow-up item of unhappy feedback.
@@ -157,6 +159,10 @@ class Store {
   void submit(PreparedEvent event, Completion done);
   // Stops accepting, commits what is queued, and joins the writer.
   void stop();
+
+  // Runs `fn` on the writer's connection in a transaction of its own and returns once it is
+  // committed and flushed (the owner's settings: gesture rules). Exceptions roll it back.
+  void write_now(const std::function<void(Db&)>& fn);
 
   // Applies events synchronously in one transaction (bulk loading, tests).
   std::vector<WriteResult> apply_now(std::vector<PreparedEvent> events);

@@ -101,6 +101,11 @@ regulars_status Client::hints(const char* request_json, std::string& response, s
     return REGULARS_INVALID_INPUT;
   }
   json& request = std::get<json>(parsed);
+  if (request.is_object()) {  // who asks: gesture limits count per cashier and lane
+    if (!request.contains("terminal") && !options_.terminal.empty()) request["terminal"] = options_.terminal;
+    if (!request.contains("store") && !options_.store.empty()) request["store"] = options_.store;
+    if (!request.contains("cashier") && !options_.cashier.empty()) request["cashier"] = options_.cashier;
+  }
   if (auto err = wire::validate_hints_request(request)) {
     why = err->describe();
     return REGULARS_INVALID_INPUT;

@@ -7,10 +7,13 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "rules.hpp"
 #include "wire/frame.hpp"
 #include "wire/json_text.hpp"
 
@@ -109,7 +112,61 @@ int main(int argc, char** argv) {
   auto* ideas = app.add_subcommand("ideas", "Improvement ideas and problems flagged by staff from the tills");
   ideas->add_flag("--json", as_json, "Print the answer as JSON");
 
+  auto* gestures = app.add_subcommand("gestures", "Loyalty gesture rules: list, add, validate, enable, disable, dry-run, roi");
+  gestures->require_subcommand(1);
+  std::string rule_file, rule_id;
+  int days = 30, window_days = 30;
+  std::string as_of;
+  auto* g_list = gestures->add_subcommand("list", "The rules, enabled first");
+  g_list->add_flag("--json", as_json, "Print the answer as JSON");
+  auto* g_add = gestures->add_subcommand("add", "Add a rule from a JSON file (a rule with the same id is replaced)");
+  g_add->add_option("file", rule_file, "The rule (sdk/GESTURES.md)")->required();
+  auto* g_validate = gestures->add_subcommand("validate", "Check a rule file without saving it (needs no daemon)");
+  g_validate->add_option("file", rule_file, "The rule (sdk/GESTURES.md)")->required();
+  auto* g_enable = gestures->add_subcommand("enable", "Enable a rule");
+  g_enable->add_option("id", rule_id, "The rule's id")->required();
+  auto* g_disable = gestures->add_subcommand("disable", "Disable a rule (its history stays for the ROI report)");
+  g_disable->add_option("id", rule_id, "The rule's id")->required();
+  auto* g_dry = gestures->add_subcommand("dry-run", "Who would have got a rule's gesture over the last N days, how often, at what cost");
+  g_dry->add_option("id", rule_id, "A stored rule's id");
+  g_dry->add_option("--file", rule_file, "A rule file instead of a stored rule");
+  g_dry->add_option("--days", days, "How far back (1-3660 days)")->check(CLI::Range(1, 3660));
+  g_dry->add_option("--as-of", as_of, "Pretend it is this time (RFC 3339)");
+  g_dry->add_flag("--json", as_json, "Print the answer as JSON");
+  auto* g_roi = gestures->add_subcommand("roi", "Offered against held-out customers: return rate, visits and spend afterwards, cost");
+  g_roi->add_option("id", rule_id, "One rule (default: all)");
+  g_roi->add_option("--window-days", window_days, "Follow each customer this many days after the offer")->check(CLI::Range(1, 365));
+  g_roi->add_option("--as-of", as_of, "Report as of this time (RFC 3339)");
+  g_roi->add_flag("--json", as_json, "Print the answer as JSON");
+
   CLI11_PARSE(app, argc, argv);
+  // A rule file, checked here first so a mistake is reported with its field before anything is sent.
+  auto read_rule = [&](const std::string& path) -> json {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + path);
+    in.seekg(0, std::ios::end);
+    const auto size = static_cast<std::size_t>(in.tellg());
+    if (size > regulars::daemon::rules::kMaxRuleBytes)
+      throw std::runtime_error("invalid_rule: rule: " + path + " is " + std::to_string(size) + " bytes; a rule may have at most " +
+                               std::to_string(regulars::daemon::rules::kMaxRuleBytes));
+    in.seekg(0);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto parsed = regulars::daemon::rules::parse_rule_text(ss.str());
+    if (auto* e = std::get_if<regulars::wire::Error>(&parsed))
+      throw std::runtime_error(std::string(regulars::wire::to_string(e->code)) + ": " + e->describe());
+    return std::get<regulars::daemon::rules::Rule>(parsed).source;
+  };
+  if (*g_validate) {
+    try {
+      const json rule = read_rule(rule_file);
+      std::cout << rule_file << ": valid rule '" << rule["id"].get<std::string>() << "'\n";
+      return 0;
+    } catch (const std::exception& e) {
+      std::cerr << "regularsctl: " << e.what() << "\n";
+      return 2;
+    }
+  }
   if (socket.empty()) socket = data_dir + "/regularsd.sock";
   auto pad = [](const std::string& v, std::size_t w) { return v.size() >= w ? v + " " : v + std::string(w - v.size(), ' '); };
   auto num_or_dash = [](const json& v) {
@@ -197,6 +254,92 @@ int main(int argc, char** argv) {
         std::cout << it["time"].get<std::string>() << "  " << pad(it["kind"].get<std::string>(), 8)
                   << pad(it["cashier"].get<std::string>(), 12) << it["text"].get<std::string>() << "\n";
       if (r["items"].empty()) std::cout << "(no ideas yet)\n";
+    }
+    if (*gestures) {
+      json request;
+      if (*g_list) request = {{"action", "list"}};
+      if (*g_add) request = {{"action", "add"}, {"rule", read_rule(rule_file)}};
+      if (*g_enable || *g_disable) request = {{"action", *g_enable ? "enable" : "disable"}, {"id", rule_id}};
+      if (*g_dry) {
+        request = {{"action", "dry_run"}, {"days", days}};
+        if (!rule_file.empty()) request["rule"] = read_rule(rule_file);
+        else if (!rule_id.empty()) request["id"] = rule_id;
+        else throw std::runtime_error("dry-run needs a rule id or --file FILE");
+      }
+      if (*g_roi) {
+        request = {{"action", "roi"}, {"window_days", window_days}};
+        if (!rule_id.empty()) request["id"] = rule_id;
+      }
+      if (!as_of.empty()) request["as_of"] = as_of;
+      const json r = client.call({{"op", "gestures"}, {"request", request}});
+      if (as_json) {
+        std::cout << r.dump(2) << "\n";
+        return 0;
+      }
+      auto money = [](const json& v) {
+        char buf[48];
+        std::snprintf(buf, sizeof buf, "%.2f", v.get<double>() / 100.0);
+        return std::string(buf);
+      };
+      if (*g_list) {
+        std::cout << pad("id", 28) << pad("enabled", 9) << pad("prio", 6) << pad("holdout", 9) << "gesture\n";
+        for (const auto& rule : r["rules"])
+          std::cout << pad(rule["id"].get<std::string>(), 28) << pad(rule.value("enabled", true) ? "yes" : "no", 9)
+                    << pad(rule.value("priority", 50) == 0 ? "0" : std::to_string(rule.value("priority", 50)), 6)
+                    << pad(num_or_dash(rule.value("holdout", json(0.0))), 9) << rule["gesture"]["kind"].get<std::string>()
+                    << (rule.contains("name") ? "  " + rule["name"].get<std::string>() : "") << "\n";
+        if (r["rules"].empty()) std::cout << "(no rules yet: regularsctl gestures add FILE)\n";
+      } else if (*g_add) {
+        std::cout << "rule '" << r["added"].get<std::string>() << "' saved\n";
+      } else if (*g_enable || *g_disable) {
+        std::cout << "rule '" << r["id"].get<std::string>() << "' " << (r["enabled"].get<bool>() ? "enabled" : "disabled") << "\n";
+      } else if (*g_dry) {
+        std::cout << "dry run of '" << r["rule"].get<std::string>() << "' from " << r["from"].get<std::string>() << " to "
+                  << r["to"].get<std::string>() << "\n"
+                  << "  purchases in the period   " << r["purchases"] << "\n"
+                  << "  visits the rule matched   " << r["eligible_visits"] << "\n"
+                  << "  offers                    " << r["offers"] << " to " << r["customers"] << " customers\n"
+                  << "  held out (control group)  " << r["held_out"] << "\n"
+                  << "  refused by the limits     " << r["capped"] << "\n"
+                  << "  cost at most              " << money(r["cost"]) << "\n";
+        for (const auto& [n, customers] : r["offers_per_customer"].items())
+          std::cout << "  " << customers << " customers would have had " << n << " offer(s)\n";
+      } else if (*g_roi) {
+        std::cout << "as of " << r["as_of"].get<std::string>() << "\n";
+        for (const auto& row : r["rules"]) {
+          const json& o = row["offered"];
+          const json& h = row["held_out"];
+          const json& d = row["difference"];
+          auto ci = [&](const json& x) {
+            if (x["ci95"].is_null()) return std::string(" (too few customers for an interval)");
+            char buf[96];
+            std::snprintf(buf, sizeof buf, " (95%% CI %+.3f to %+.3f)", x["ci95"][0].get<double>(), x["ci95"][1].get<double>());
+            return std::string(buf);
+          };
+          char line[160];
+          std::cout << row["rule"].get<std::string>() << ": " << row["offers"] << " offers ("
+                    << row["outcomes"]["accepted"] << " accepted, " << row["outcomes"]["declined"] << " declined, "
+                    << row["outcomes"]["redeemed"] << " redeemed), cost " << money(row["cost"]) << "\n";
+          std::snprintf(line, sizeof line, "  %-22s%-12s%-12s%s\n", "", "offered", "held out", "difference");
+          std::cout << line;
+          std::snprintf(line, sizeof line, "  %-22s%-12lld%-12lld\n", "customers followed", o["followed"].get<long long>(),
+                        h["followed"].get<long long>());
+          std::cout << line;
+          std::snprintf(line, sizeof line, "  %-22s%-12.3f%-12.3f%+.3f", "return rate", o["return_rate"].get<double>(),
+                        h["return_rate"].get<double>(), d["return_rate"]["difference"].get<double>());
+          std::cout << line << ci(d["return_rate"]) << "\n";
+          std::snprintf(line, sizeof line, "  %-22s%-12.3f%-12.3f%+.3f", "visits per customer",
+                        o["visits_per_customer"].get<double>(), h["visits_per_customer"].get<double>(),
+                        d["visits_per_customer"]["difference"].get<double>());
+          std::cout << line << ci(d["visits_per_customer"]) << "\n";
+          std::snprintf(line, sizeof line, "  %-22s%-12.2f%-12.2f%+.2f", "spend per customer",
+                        o["spend_per_customer"].get<double>() / 100, h["spend_per_customer"].get<double>() / 100,
+                        d["spend_per_customer"]["difference"].get<double>() / 100);
+          std::cout << line << "\n";
+          std::cout << "  net spend per offered customer after cost: " << money(row["net_spend_per_offered_customer"]) << "\n";
+        }
+        if (r["rules"].empty()) std::cout << "(no gesture rules or offers yet)\n";
+      }
     }
     if (*rebuild) {
       std::cerr << "rebuilding projections from the event log...\n";

@@ -14,11 +14,11 @@ namespace {
 using nlohmann::json;
 
 constexpr std::array<std::string_view, 5> kIdentifierKinds{"card", "phone", "email", "app", "payment_token"};
-constexpr std::array<std::string_view, 11> kEventTypes{"purchase", "return",   "consent",    "preference",
+constexpr std::array<std::string_view, 12> kEventTypes{"purchase", "return",   "consent",    "preference",
                                                       "note",     "profile",  "link",       "merge",
-                                                      "feedback", "followup", "staff_idea"};
+                                                      "feedback", "followup", "staff_idea", "offer_outcome"};
 constexpr std::string_view kEventTypeList =
-    "purchase, return, consent, preference, note, profile, link, merge, feedback, followup, staff_idea";
+    "purchase, return, consent, preference, note, profile, link, merge, feedback, followup, staff_idea, offer_outcome";
 constexpr std::size_t kMaxComment = 2000;  // bytes of a feedback comment or a staff idea
 
 constexpr std::size_t kMaxIdentifierBytes = 256;
@@ -163,6 +163,17 @@ std::optional<Error> validate_followup(const json& event, const std::string& pat
   if (const auto n = event.find("note"); n != event.end())
     if (auto e = check_text(*n, path + ".note", 500, code)) return e;
   if (auto e = check_token(event, "by", path, 64, false, code)) return e;
+  return std::nullopt;
+}
+
+// offer_outcome: what became of a gesture offered at the till.
+std::optional<Error> validate_offer_outcome(const json& event, const std::string& path) {
+  constexpr auto code = ErrorCode::invalid_event;
+  if (auto e = check_token(event, "offer_id", path, 128, true, code)) return e;
+  const auto outcome = event.find("outcome");
+  if (outcome == event.end()) return invalid(code, path + ".outcome", "is required: accepted, declined or redeemed");
+  if (!outcome->is_string() || (*outcome != "accepted" && *outcome != "declined" && *outcome != "redeemed"))
+    return invalid(code, path + ".outcome", "must be accepted, declined or redeemed");
   return std::nullopt;
 }
 
@@ -402,8 +413,19 @@ std::optional<Error> validate_profile(const json& event, const std::string& path
           return invalid(code, mp + ".birthday", "must be MM-DD or YYYY-MM-DD");
     }
   }
+  if (const auto tags = event.find("tags"); tags != event.end()) {
+    any = true;
+    if (!tags->is_array() || tags->size() > 32) return invalid(code, path + ".tags", "must be an array of at most 32 tags such as \"vip\"");
+    for (std::size_t i = 0; i < tags->size(); ++i) {
+      const json wrapped = {{"tag", (*tags)[i]}};
+      if (auto e = check_token(wrapped, "tag", path + ".tags[" + std::to_string(i) + "]", 64, true, code)) {
+        e->field = path + ".tags[" + std::to_string(i) + "]";
+        return e;
+      }
+    }
+  }
   if (!any)
-    return invalid(code, path, "a profile event needs at least one of name, birthday, anniversary, language, discreet, do_not_mention, household");
+    return invalid(code, path, "a profile event needs at least one of name, birthday, anniversary, language, discreet, do_not_mention, household, tags");
   return std::nullopt;
 }
 
@@ -426,7 +448,8 @@ std::optional<Error> validate_event(const json& event, const std::string& path) 
   else if (t == "consent") own = {"purposes"};
   else if (t == "preference") own = {"key", "value", "for", "said_by"};
   else if (t == "note") own = {"text"};
-  else if (t == "profile") own = {"name", "birthday", "anniversary", "language", "discreet", "do_not_mention", "household"};
+  else if (t == "profile") own = {"name", "birthday", "anniversary", "language", "discreet", "do_not_mention", "household", "tags"};
+  else if (t == "offer_outcome") own = {"offer_id", "outcome"};
   else if (t == "link") own = {"identifier"};
   else if (t == "merge") own = {"other"};
   else if (t == "feedback") own = {"nps", "csat", "reasons", "comment", "lane", "visit", "declined"};
@@ -453,7 +476,7 @@ std::optional<Error> validate_event(const json& event, const std::string& path) 
   }
   // Feedback may be anonymous; follow-ups and staff ideas are about no customer at all.
   const auto customer = event.find("customer");
-  if (t == "followup" || t == "staff_idea") {
+  if (t == "followup" || t == "staff_idea" || t == "offer_outcome") {
     if (customer != event.end()) return invalid(code, path + ".customer", "a " + t + " event names no customer");
   } else if (customer != event.end()) {
     if (auto e = validate_customer(*customer, path + ".customer")) return e;
@@ -463,6 +486,7 @@ std::optional<Error> validate_event(const json& event, const std::string& path) 
 
   if (t == "feedback") return validate_feedback(event, path);
   if (t == "followup") return validate_followup(event, path);
+  if (t == "offer_outcome") return validate_offer_outcome(event, path);
   if (t == "staff_idea") return validate_staff_idea(event, path);
   if (t == "purchase" || t == "return") return validate_purchase(event, path);
   if (t == "consent") return validate_consent(event, path);
@@ -487,8 +511,15 @@ std::optional<Error> validate_event(const json& event, const std::string& path) 
 std::optional<Error> validate_hints_request(const json& request, const std::string& path) {
   constexpr auto code = ErrorCode::invalid_request;
   if (!request.is_object()) return invalid(code, path, "must be a JSON object");
-  if (auto e = refuse_unknown_keys(request, path, {"customer", "basket", "locale", "max_hints", "max_predictions", "discreet", "time"}, code))
+  if (auto e = refuse_unknown_keys(request, path, {"customer", "basket", "locale", "max_hints", "max_predictions", "discreet", "time",
+                                                   "cashier", "terminal", "store", "max_offers"},
+                                   code))
     return e;
+  for (const char* who : {"cashier", "terminal", "store"})
+    if (auto e = check_token(request, who, path, 64, false, code)) return e;
+  if (const auto m = request.find("max_offers"); m != request.end())
+    if (!m->is_number_integer() || m->get<std::int64_t>() < 0 || m->get<std::int64_t>() > 10)
+      return invalid(code, path + ".max_offers", "must be a whole number from 0 to 10");
   const auto customer = request.find("customer");
   if (customer == request.end()) return invalid(code, path + ".customer", "is required");
   if (auto e = validate_customer(*customer, path + ".customer")) {

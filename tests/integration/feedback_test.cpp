@@ -42,41 +42,6 @@ class Feedback : public DaemonTest {
     must_record({{"type", "purchase"}, {"customer", who}, {"time", time},
                  {"lines", {{{"sku", "bread"}, {"qty", 1}, {"unit_price", 250}}}}});
   }
-  // One request to the admin API over a real TCP connection; returns {status, parsed body}.
-  std::pair<int, json> admin(const std::string& method, const std::string& target, const json& body = nullptr,
-                             bool with_token = true) {
-    std::string endpoint, token;
-    std::getline(std::ifstream(daemon_->data_dir() + "/admin.endpoint"), endpoint);
-    std::getline(std::ifstream(daemon_->data_dir() + "/admin.token"), token);
-    const auto colon = endpoint.rfind(':');
-    const int port = std::stoi(endpoint.substr(colon + 1));
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      ::close(fd);
-      ADD_FAILURE() << "cannot connect to the admin API at " << endpoint;
-      return {0, nullptr};
-    }
-    const std::string payload = body.is_null() ? "" : body.dump();
-    std::string request = method + " " + target + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
-    if (with_token) request += "Authorization: Bearer " + token + "\r\n";
-    if (!payload.empty()) request += "Content-Type: application/json\r\n";
-    request += "Content-Length: " + std::to_string(payload.size()) + "\r\n\r\n" + payload;
-    EXPECT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL), static_cast<ssize_t>(request.size()));
-    std::string response;
-    char buf[4096];
-    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) response.append(buf, static_cast<std::size_t>(n));
-    ::close(fd);
-    const auto head_end = response.find("\r\n\r\n");
-    if (response.size() < 12 || head_end == std::string::npos) {
-      ADD_FAILURE() << "no HTTP answer: " << response;
-      return {0, nullptr};
-    }
-    return {std::stoi(response.substr(9, 3)), json::parse(response.substr(head_end + 4))};
-  }
 };
 
 // Acceptance 1 and the anonymous half of 3: ten ratings across two cashiers and two

@@ -2,10 +2,15 @@
 // plugin loaded with dlopen.
 #pragma once
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sqlite3.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -151,6 +156,44 @@ class DaemonTest : public ::testing::Test {
     for (const auto& h : answer["hints"])
       if (h["kind"] == kind) return &h;
     return nullptr;
+  }
+
+  // One request to the admin API over a real TCP connection; returns {status, parsed body}.
+  std::pair<int, json> admin(const std::string& method, const std::string& target, const json& body = nullptr,
+                             bool with_token = true) {
+    std::string endpoint, token;
+    std::getline(std::ifstream(daemon_->data_dir() + "/admin.endpoint"), endpoint);
+    std::getline(std::ifstream(daemon_->data_dir() + "/admin.token"), token);
+    const auto colon = endpoint.rfind(':');
+    const int port = std::stoi(endpoint.substr(colon + 1));
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ::close(fd);
+      ADD_FAILURE() << "cannot connect to the admin API at " << endpoint;
+      return {0, nullptr};
+    }
+    const std::string payload = body.is_null() ? "" : body.dump();
+    std::string request = method + " " + target + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
+    if (with_token) request += "Authorization: Bearer " + token + "\r\n";
+    if (!payload.empty()) request += "Content-Type: application/json\r\n";
+    request += "Content-Length: " + std::to_string(payload.size()) + "\r\n\r\n" + payload;
+    // A body the server refuses by its declared length may be cut off: the answer comes first.
+    const ssize_t sent = ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    if (request.size() < (1u << 20)) EXPECT_EQ(sent, static_cast<ssize_t>(request.size()));
+    std::string response;
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) response.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    const auto head_end = response.find("\r\n\r\n");
+    if (response.size() < 12 || head_end == std::string::npos) {
+      ADD_FAILURE() << "no HTTP answer: " << response;
+      return {0, nullptr};
+    }
+    return {std::stoi(response.substr(9, 3)), json::parse(response.substr(head_end + 4))};
   }
 
   // Runs the real regularsctl against this test's daemon.
