@@ -211,8 +211,9 @@ bool held_out(const Rule& rule, std::int64_t customer_id) {
 }
 
 GestureEngine::GestureEngine(Store& store, const Catalogue& catalogue)
-    : store_(store), catalogue_(catalogue), rules_(std::make_shared<RuleSet>()),
-      rng_(std::random_device{}()) {}
+    : store_(store), catalogue_(catalogue), rules_(std::make_shared<RuleSet>()), rng_(std::random_device{}()) {
+  logger_ = std::thread([this] { logger_loop(); });
+}
 
 void GestureEngine::install(RuleSet set) {
   std::stable_sort(set.begin(), set.end(), [](const auto& a, const auto& b) {
@@ -360,26 +361,61 @@ std::string GestureEngine::new_offer_id() {
   return id;
 }
 
-void GestureEngine::log_offer(const OfferContext& ctx, const Rule& rule, const Last& offer, std::int64_t cost, const Facts& f) {
-  PreparedEvent e;
-  e.event_id = offer.offer_id;
-  e.type = "offer";
-  e.id_kind = ctx.id_kind;
-  e.id_hash = ctx.id_hash;
-  e.time_ms = offer.made_ms;
-  e.body = {{"type", "offer"},   {"event_id", offer.offer_id}, {"offer_id", offer.offer_id}, {"rule", rule.id},
-            {"status", offer.status}, {"cost", cost}, {"visit", f.visits + 1}, {"customer_kind", ctx.id_kind},
-            {"time", wire::format_time_ms(offer.made_ms)}};
-  if (!offer.sku.empty()) e.body["sku"] = offer.sku;
-  if (!ctx.cashier.empty()) e.body["cashier"] = ctx.cashier;
-  if (!ctx.terminal.empty()) e.body["terminal"] = ctx.terminal;
-  if (!ctx.store.empty()) e.body["store"] = ctx.store;
-  e.body_text = wire::dump_json(e.body);
-  const std::string id = offer.offer_id;
-  store_.submit(std::move(e), [id](WriteResult r) {
-    if (!r.ok) REGULARS_LOG(err, "offer not logged", ({{"offer", id}, {"error", r.error}}));
+void GestureEngine::flush() {
+  std::lock_guard order(flush_mu_);
+  std::vector<Pending> batch;
+  {
+    std::lock_guard lock(mu_);
+    batch.swap(pending_);
+  }
+  if (batch.empty()) return;
+  std::vector<PreparedEvent> events;
+  events.reserve(batch.size());
+  for (const Pending& p : batch) {
+    PreparedEvent& e = events.emplace_back();
+    e.event_id = p.offer.offer_id;
+    e.type = "offer";
+    e.id_kind = p.ctx.id_kind;
+    e.id_hash = p.ctx.id_hash;
+    e.time_ms = p.offer.made_ms;
+    e.body = {{"type", "offer"},          {"event_id", p.offer.offer_id}, {"offer_id", p.offer.offer_id},
+              {"rule", p.rule},           {"status", p.offer.status},     {"cost", p.cost},
+              {"visit", p.offer.visit},   {"customer_kind", p.ctx.id_kind},
+              {"time", wire::format_time_ms(p.offer.made_ms)}};
+    if (!p.offer.sku.empty()) e.body["sku"] = p.offer.sku;
+    if (!p.ctx.cashier.empty()) e.body["cashier"] = p.ctx.cashier;
+    if (!p.ctx.terminal.empty()) e.body["terminal"] = p.ctx.terminal;
+    if (!p.ctx.store.empty()) e.body["store"] = p.ctx.store;
+    e.body_text = wire::dump_json(e.body);
+  }
+  store_.submit_all(std::move(events), [](WriteResult r) {
+    if (!r.ok) REGULARS_LOG(err, "offer not logged", ({{"seq", r.seq}, {"error", r.error}}));
   });
 }
+
+void GestureEngine::logger_loop() {
+  std::unique_lock lock(mu_);
+  while (!logger_stop_) {
+    logger_cv_.wait_for(lock, std::chrono::milliseconds(20), [&] { return logger_stop_ || pending_.size() >= 128; });
+    if (pending_.empty()) continue;
+    lock.unlock();
+    flush();
+    lock.lock();
+  }
+}
+
+void GestureEngine::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (logger_stop_) return;
+    logger_stop_ = true;
+  }
+  logger_cv_.notify_all();
+  if (logger_.joinable()) logger_.join();
+  flush();
+}
+
+GestureEngine::~GestureEngine() { stop(); }
 
 json GestureEngine::describe(const Rule& rule, const Last& offer, Facts& facts, const OfferContext& ctx) const {
   const std::string& locale = ctx.locale;
@@ -477,7 +513,7 @@ json GestureEngine::offers(Facts& facts, const OfferContext& ctx, const Moment& 
         if (held_out(rule, facts.customer_id)) {
           offer.status = "held_out";
           c.last[facts.customer_id] = offer;
-          log_offer(ctx, rule, offer, 0, facts);
+          pending_.push_back(Pending{ctx, rule.id, offer, 0});
           continue;  // recorded for the ROI report; never shown
         }
         const rules::Limits& lim = rule.limits;
@@ -494,7 +530,8 @@ json GestureEngine::offers(Facts& facts, const OfferContext& ctx, const Moment& 
         offer.status = "offered";
         c.last[facts.customer_id] = offer;
         made_[offer.offer_id] = Made{rule.id, now.month, cost, facts.customer_id};
-        log_offer(ctx, rule, offer, cost, facts);
+        pending_.push_back(Pending{ctx, rule.id, offer, cost});
+        if (pending_.size() >= 128) logger_cv_.notify_one();
         fresh = true;
       }
     }
@@ -544,8 +581,8 @@ const std::vector<StoreFacts::MemberItem>& StoreFacts::member_items() {
 }
 
 Facts::Bought StoreFacts::bought(const std::string& sku, const std::string& category, const std::string& member) {
-  const std::string key = member + '\x1f' + sku + '\x1f' + category;
-  if (auto it = bought_.find(key); it != bought_.end()) return it->second;
+  for (const auto& a : bought_)
+    if (a.sku == sku && a.category == category && a.member == member) return a.answer;
   Bought out;
   if (member.empty()) {
     Stmt& s = sku.empty() ? db_.cached("SELECT baskets, last_ms FROM customer_categories WHERE customer_id=? AND category=?")
@@ -560,7 +597,7 @@ Facts::Bought StoreFacts::bought(const std::string& sku, const std::string& cate
         out.last_ms = std::max(out.last_ms, m.last_ms);
       }
   }
-  bought_.emplace(key, out);
+  bought_.push_back(Asked{sku, category, member, out});
   return out;
 }
 

@@ -14,11 +14,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <variant>
@@ -95,7 +97,11 @@ class StoreFacts final : public Facts {
   Store& store_;
   Db& db_;
   const std::unordered_set<std::string>& basket_;
-  std::unordered_map<std::string, Bought> bought_;
+  struct Asked {  // bought() answers so far: rules often ask the same thing
+    std::string sku, category, member;
+    Bought answer;
+  };
+  std::vector<Asked> bought_;
   std::optional<std::vector<MemberItem>> members_;
   std::optional<bool> open_;
 };
@@ -121,6 +127,13 @@ struct OfferContext {
 class GestureEngine {
  public:
   GestureEngine(Store& store, const Catalogue& catalogue);
+  ~GestureEngine();  // stop()s
+
+  // Hands the offers not yet logged to the store now (before an offer_outcome is queued, so
+  // the outcome always follows its offer in the log).
+  void flush();
+  // Flushes and stops the background logger; call before the store stops.
+  void stop();
 
   // Reads the rules and the offer counters from the store (at start-up).
   void load();
@@ -173,9 +186,15 @@ class GestureEngine {
   };
   using RuleSet = std::vector<std::shared_ptr<const rules::Rule>>;  // enabled first, by priority
 
+  struct Pending {  // an offer decided at a hints call, logged by the background logger
+    OfferContext ctx;
+    std::string rule;
+    Last offer;
+    std::int64_t cost = 0;
+  };
   void install(RuleSet rules);
   std::string new_offer_id();
-  void log_offer(const OfferContext& ctx, const rules::Rule& rule, const Last& offer, std::int64_t cost, const Facts& f);
+  void logger_loop();
   nlohmann::json describe(const rules::Rule& rule, const Last& offer, Facts& facts, const OfferContext& ctx) const;
 
   Store& store_;
@@ -188,6 +207,13 @@ class GestureEngine {
   std::unordered_map<std::string, Counters> counters_;
   std::unordered_map<std::string, Made> made_;
   std::mt19937_64 rng_;
+  // Offers are logged in small batches (every 20 ms or 128 offers): a hints call only appends
+  // here, and the writer wakes once per batch instead of once per offer.
+  std::vector<Pending> pending_;  // guarded by mu_
+  std::mutex flush_mu_;           // one flush at a time, so batches reach the store in order
+  std::condition_variable logger_cv_;
+  bool logger_stop_ = false;      // guarded by mu_
+  std::thread logger_;
 };
 
 }  // namespace regulars::daemon

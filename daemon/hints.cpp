@@ -52,6 +52,7 @@ json HintEngine::answer(const json& request, std::int64_t now_ms) {
   const int max_predictions =
       request.contains("max_predictions") ? request["max_predictions"].get<int>() : settings_.max_predictions;
 
+  Store::ReadScope snapshot(store_);  // one read transaction for every query of this answer
   const auto& customer = request.at("customer");
   const std::string kind = customer.at("kind").get<std::string>();
   const auto hash = key_.hash(kind, wire::normalize_identifier(kind, customer.at("value").get<std::string>()));

@@ -134,6 +134,7 @@ int main(int argc, char** argv) {
     // Order matters: no new connections; commit and acknowledge what is queued; then close.
     server.stop_accepting();
     if (admin) admin->stop();
+    gestures.stop();  // its last offers go to the store before the store stops
     store.stop();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let the last acknowledgements go out
     server.close_all();

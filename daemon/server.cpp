@@ -285,6 +285,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (prepared.type == "offer_outcome") {
       offer_id = prepared.body.at("offer_id").get<std::string>();
       outcome = prepared.body.at("outcome").get<std::string>();
+      // Offers are logged in batches: the offer must be queued before its outcome.
+      if (server_.gestures() != nullptr) server_.gestures()->flush();
     }
     ++in_flight_;
     server_.store().submit(std::move(prepared), [self = shared_from_this(), id, tag, offer_id, outcome](WriteResult r) {

@@ -163,6 +163,33 @@ void Store::submit(PreparedEvent event, Completion done) {
   done(WriteResult{false, false, 0, 0, "shutting_down"});
 }
 
+void Store::submit_all(std::vector<PreparedEvent> events, const Completion& done) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      for (auto& e : events) queue_.push_back(Job{std::move(e), done, nullptr});
+      cv_.notify_one();
+      return;
+    }
+  }
+  for (std::size_t i = 0; i < events.size(); ++i) done(WriteResult{false, false, 0, 0, "shutting_down"});
+}
+
+Store::ReadScope::ReadScope(Store& store) {
+  Db& db = store.reader();
+  if (sqlite3_get_autocommit(db.raw()) == 0) return;  // an outer scope holds the transaction
+  db.exec("BEGIN");
+  db_ = &db;
+}
+
+Store::ReadScope::~ReadScope() {
+  if (db_ == nullptr) return;
+  try {
+    db_->exec("COMMIT");
+  } catch (const std::exception&) {  // a read transaction has nothing to lose; SQLite ends it
+  }
+}
+
 void Store::writer_loop() {
   std::vector<Job> batch;
   for (;;) {

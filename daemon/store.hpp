@@ -157,6 +157,22 @@ class Store {
   using Completion = std::function<void(WriteResult)>;
   // Queues an event; `done` runs on the writer thread after the event's commit (or failure).
   void submit(PreparedEvent event, Completion done);
+  // Queues several events at once (one wake-up of the writer); `done` runs for each.
+  void submit_all(std::vector<PreparedEvent> events, const Completion& done);
+
+  // A read transaction on the calling thread's read connection while it lives: the queries of
+  // one answer see one snapshot and take the WAL read lock once instead of once per query.
+  // Nested scopes are harmless (the outer one holds the transaction).
+  class ReadScope {
+   public:
+    explicit ReadScope(Store& store);
+    ~ReadScope();
+    ReadScope(const ReadScope&) = delete;
+    ReadScope& operator=(const ReadScope&) = delete;
+
+   private:
+    Db* db_ = nullptr;  // set when this scope began the transaction
+  };
   // Stops accepting, commits what is queued, and joins the writer.
   void stop();
 

@@ -5,6 +5,8 @@
 //  2. Starts the real regularsd on it and waits for its socket.
 //  3. Measures single-client hints latency through libregulars.so, overall and for customers
 //     with short and long histories.
+//  3b. Adds 50 gesture rules and measures hints latency with them all enabled against all
+//     disabled, in alternating blocks (issue 4: rules may add at most 100 us p99).
 //  4. Measures durable record throughput with --clients concurrent clients, each with its own
 //     regulars_client and spool.
 //  5. Reports the daemon's memory, stops it with SIGTERM, and removes its temporary files.
@@ -477,7 +479,7 @@ std::string hints_request(const Catalogue& cat, std::uint32_t customer, Rng& rng
 
 struct HintsRun {
   std::vector<std::int64_t> ns;
-  std::int64_t errors = 0, unknown = 0, visits_sum = 0;
+  std::int64_t errors = 0, unknown = 0, visits_sum = 0, offers = 0;
   std::map<std::string, std::int64_t> error_kinds;
 };
 
@@ -500,6 +502,40 @@ void hints_call(regulars_client* c, const std::string& req, HintsRun& run) {
     return;
   }
   run.visits_sum += cust->value("visits", std::int64_t{0});
+  if (const auto o = answer.find("offers"); o != answer.end() && o->is_array()) run.offers += static_cast<std::int64_t>(o->size());
+}
+
+// 50 gesture rules of every kind of condition, over the generated catalogue: what a busy store
+// might run at once. Most ask about the customer's history; a few apply to many customers.
+std::vector<json> bench_rules(const Catalogue& cat, int n) {
+  std::vector<json> rules;
+  for (int i = 0; i < n; ++i) {
+    const std::string sku = cat.sku[static_cast<std::size_t>(i * 37 % kSkus)];
+    const std::string id = "bench-rule-" + std::to_string(i);
+    json when, gesture = {{"kind", "discount"}, {"amount", 100}};
+    switch (i % 10) {
+      case 0: when = {{"all", {{{"bought", {{"sku", sku}, {"min_times", 2}}}}, {{"not", {{"in_basket", {{"sku", sku}}}}}}}}};
+              gesture = {{"kind", "free_item"}, {"sku", sku}, {"value", 150},
+                         {"message", {{"en", "Offer a free {item}, on the house"}, {"fa", "یک {item} رایگان"}}}};
+              break;
+      case 1: when = {{"all", {{{"visit", {{"every", 5 + i % 7}}}}, {{"bought", {{"category", "dairy"}, {"within_days", 60}}}}}}}; break;
+      case 2: when = {{"absent", {{"days", 30 + i}}}}; gesture = {{"kind", "discount"}, {"percent", 10}, {"max_value", 500}}; break;
+      case 3: when = {{"all", {{{"segment", "regular"}}, {{"spend", {{"over", 20000}, {"days", 30}}}}}}};
+              gesture = {{"kind", "message"}, {"message", {{"en", "Thank {name} for being a regular"}}}};
+              break;
+      case 4: when = {{"birthday", {{"days_before", 3}, {"days_after", 3}}}}; break;
+      case 5: when = {{"complaint", {{"within_days", 30}, {"open", true}}}};
+              gesture = {{"kind", "task"}, {"task", {{"en", "Apologise and offer a coffee"}}}};
+              break;
+      case 6: when = {{"all", {{{"time", {{"weekdays", {"sat", "sun"}}, {"hours", {{"from", "09:00"}, {"to", "12:00"}}}}}}, {{"tag", "vip"}}}}}; break;
+      case 7: when = {{"all", {{{"random", {{"probability", 0.02}}}}, {{"segment", "occasional"}}}}}; break;
+      case 8: when = {{"any", {{{"bought", {{"sku", sku}, {"member", "any"}}}}, {{"visit", {{"nth", 10}}}}}}}; break;
+      default: when = {{"all", {{{"bought", {{"sku", sku}, {"within_days", 14}}}}, {{"not", {{"bought", {{"sku", cat.sku[static_cast<std::size_t>((i * 91 + 5) % kSkus)]}}}}}}}}};
+    }
+    rules.push_back({{"id", id}, {"when", when}, {"gesture", gesture}, {"priority", 10 + i},
+                     {"limits", {{"cooldown_days", 30}, {"per_day", 200}}}, {"holdout", 0.1}});
+  }
+  return rules;
 }
 
 void print_errors(const std::map<std::string, std::int64_t>& kinds) {
@@ -622,6 +658,7 @@ int main(int argc, char** argv) {
   int budget_ms = 1000;
   bool keep = false;
   bool want_breakdown = false;
+  int gesture_rules = 50;
   std::vector<std::string> daemon_args;
   std::string data_dir_flag, regularsd_flag;
   app.add_option("--customers", customers, "Customers in the generated store")->check(CLI::PositiveNumber);
@@ -639,6 +676,8 @@ int main(int argc, char** argv) {
   app.add_option("--regularsd", regularsd_flag, "The regularsd binary (default: the one built with this benchmark)");
   app.add_option("--daemon-arg", daemon_args, "Extra argument for regularsd (repeat for several)")
       ->allow_extra_args(false);
+  app.add_option("--gesture-rules", gesture_rules, "Active gesture rules in the gestures phase (0 skips it)")
+      ->check(CLI::Range(0, 500));
   app.add_flag("--breakdown", want_breakdown,
                "After the runs, repeat them in process (no plugin, no socket) and probe fdatasync, to show where "
                "the time goes");
@@ -797,6 +836,44 @@ int main(int argc, char** argv) {
         if (s.errors + l.errors + s.unknown + l.unknown > 0) exit_code = 2;
       }
       regulars_close(c);
+    }
+
+    // --- 3b. Gesture rules: 50 active rules against none, in alternating blocks --------------
+    if (gesture_rules > 0) {
+      const auto rules = bench_rules(cat, gesture_rules);
+      auto gestures = [&](const json& request) {
+        return daemon_call(daemon.socket(), "regulars-bench", {{"op", "gestures"}, {"request", request}});
+      };
+      bool ok = true;
+      for (const auto& r : rules) ok = ok && gestures({{"action", "add"}, {"rule", r}}).has_value();
+      auto set_all = [&](bool enabled) {
+        for (const auto& r : rules) ok = ok && gestures({{"action", enabled ? "enable" : "disable"}, {"id", r["id"]}}).has_value();
+      };
+      if (!ok) throw std::runtime_error("could not add the benchmark's gesture rules (regularsctl gestures needs the daemon's user)");
+      regulars_client* c = open_client({{"endpoint", endpoint}, {"budget_ms", budget_ms}, {"terminal", "bench-gestures"}});
+      Rng rng(mix(seed, 0x6E57));
+      constexpr int kBlocks = 8;  // off, on, off, on, ...: drift and caches hit both alike
+      const std::size_t per_block = std::max<std::size_t>(hints / kBlocks, 200);
+      HintsRun off, on;
+      for (int b = 0; b < kBlocks; ++b) {
+        const bool enabled = b % 2 == 1;
+        set_all(enabled);
+        HintsRun& run = enabled ? on : off;
+        for (std::size_t i = 0; i < per_block; ++i)
+          hints_call(c, hints_request(cat, static_cast<std::uint32_t>(rng.below(customers)), rng), run);
+      }
+      regulars_close(c);
+      set_all(false);
+      const LatencySummary a = summarize_ns(off.ns), b = summarize_ns(on.ns);
+      out("gestures (%d rules, alternating blocks of %zu calls with all disabled / all enabled): errors=%lld offers "
+          "per call=%.3f\n",
+          gesture_rules, per_block, static_cast<long long>(off.errors + on.errors),
+          on.ns.empty() ? 0.0 : static_cast<double>(on.offers) / static_cast<double>(on.ns.size()));
+      out("  rules off: p50=%.1f p99=%.1f p99.9=%.1f us; rules on: p50=%.1f p99=%.1f p99.9=%.1f us\n", a.p50, a.p99,
+          a.p999, b.p50, b.p99, b.p999);
+      out("  added by %d active rules: p50 %+.1f us, p99 %+.1f us (ratio on/off p99 %.3f)\n", gesture_rules, b.p50 - a.p50,
+          b.p99 - a.p99, a.p99 > 0 ? b.p99 / a.p99 : 0.0);
+      if (off.errors + on.errors > 0 || !ok) exit_code = 2;
     }
 
     // --- 4. Durable records, several clients --------------------------------------------------

@@ -154,6 +154,10 @@ std::string DaemonChild::log_tail() const {
 }
 
 std::optional<json> daemon_status(const std::string& socket_path, const std::string& client) {
+  return daemon_call(socket_path, client, {{"op", "status"}});
+}
+
+std::optional<json> daemon_call(const std::string& socket_path, const std::string& client, json request) {
   const int fd = connect_unix(socket_path);
   if (fd < 0) return std::nullopt;
   timeval tv{5, 0};
@@ -182,8 +186,9 @@ std::optional<json> daemon_status(const std::string& socket_path, const std::str
     }
   };
   std::optional<json> result;
+  request["id"] = 2;
   if (call({{"id", 1}, {"op", "hello"}, {"protocol", regulars::wire::kProtocolVersion}, {"client", client}}))
-    result = call({{"id", 2}, {"op", "status"}});
+    result = call(request);
   ::close(fd);
   return result;
 }

@@ -51,6 +51,8 @@ class DaemonChild {
 // The daemon's "status" op over a raw connection of our own (the C ABI has no call for it);
 // `client` is the name given in the hello.
 std::optional<nlohmann::json> daemon_status(const std::string& socket_path, const std::string& client);
+// Any op (`request` without an id) over a connection of its own; nullopt on any failure.
+std::optional<nlohmann::json> daemon_call(const std::string& socket_path, const std::string& client, nlohmann::json request);
 // An integer field of a status answer, or -1.
 std::int64_t status_field(const std::optional<nlohmann::json>& st, const char* key);
 
