@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -70,6 +71,18 @@ std::string random_id(const char* prefix) {
   unsigned char b[8];
   if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("RAND_bytes failed");
   return std::string(prefix) + hex(b, sizeof b);
+}
+
+// "/v1/gestures/{id}/enable" (or /disable) -> (id, "enable"); nullopt for any other path.
+std::optional<std::pair<std::string, std::string>> gesture_action(const std::string& path) {
+  static const std::string prefix = "/v1/gestures/";
+  if (path.rfind(prefix, 0) != 0) return std::nullopt;
+  const std::string rest = path.substr(prefix.size());
+  const auto slash = rest.find('/');
+  if (slash == std::string::npos || slash == 0) return std::nullopt;
+  const std::string id = rest.substr(0, slash), action = rest.substr(slash + 1);
+  if (action != "enable" && action != "disable") return std::nullopt;
+  return std::pair{id, action};
 }
 
 }  // namespace
@@ -189,17 +202,12 @@ AdminHandler make_admin_handler(Store& store, const IdentityKey& key, GestureEng
         if (auto v = q("rule")) command["id"] = *v;
         if (auto v = q("as_of")) command["as_of"] = *v;
         if (auto v = q("window_days")) {
-          try {
-            command["window_days"] = std::stoi(*v);
-          } catch (...) {
-            return error(400, "invalid_request", "window_days", "must be a whole number from 1 to 365");
-          }
+          const bool digits = !v->empty() && v->size() <= 3 && v->find_first_not_of("0123456789") == std::string::npos;
+          if (!digits) return error(400, "invalid_request", "window_days", "must be a whole number from 1 to 365");
+          command["window_days"] = std::stoi(*v);
         }
-      } else if (post && p.size() > 13 && (p.size() > 7 && (p.compare(p.size() - 7, 7, "/enable") == 0 ||
-                                                             (p.size() > 8 && p.compare(p.size() - 8, 8, "/disable") == 0)))) {
-        const bool enable = p.compare(p.size() - 7, 7, "/enable") == 0;
-        command = {{"action", enable ? "enable" : "disable"},
-                   {"id", p.substr(13, p.size() - 13 - (enable ? 7 : 8))}};
+      } else if (const auto action = gesture_action(p); post && action) {
+        command = {{"action", action->second}, {"id", action->first}};
       } else {
         return error(404, "not_found", "path", "no route " + req.method + " " + p.substr(0, 64) + "; see daemon/admin_api.hpp");
       }

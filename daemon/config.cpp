@@ -111,8 +111,10 @@ std::variant<Config, wire::Error> parse_config_text(const std::string& text, Con
       return *e;
   }
   if (auto it = j.find("gestures"); it != j.end()) {
-    if (auto e = only_keys(*it, "gestures.", {"max_offers"})) return *e;
+    if (auto e = only_keys(*it, "gestures.", {"max_offers", "max_clock_skew_minutes"})) return *e;
     if (auto e = get_int(*it, "gestures.", "max_offers", 0, 10, c.max_offers)) return *e;
+    if (auto e = get_int(*it, "gestures.", "max_clock_skew_minutes", 0, 5'256'000, c.gestures_max_clock_skew_minutes))
+      return *e;
   }
   if (auto it = j.find("privacy"); it != j.end()) {
     if (auto e = only_keys(*it, "privacy.", {"personalize_requires_consent", "on_remember_withdrawn"})) return *e;

@@ -35,6 +35,9 @@ struct Config {
   int feedback_quiet_days_after_complaint = 30;
   // Gesture offers in one hints answer at most (the highest-priority rules that apply).
   int max_offers = 2;
+  // Within this many minutes of the daemon's clock, a hints request's own `time` counts for
+  // gesture limits and cooldowns; otherwise the daemon's clock does.
+  int gestures_max_clock_skew_minutes = 15;
   // The owner's admin API (HTTP/JSON). Port 0: any free port, written to DATA_DIR/admin.endpoint.
   bool admin_enabled = true;
   std::string admin_address = "127.0.0.1";

@@ -210,8 +210,8 @@ bool held_out(const Rule& rule, std::int64_t customer_id) {
   return rule.holdout > 0 && draw(rule.id + "/holdout", static_cast<std::uint64_t>(customer_id)) < rule.holdout;
 }
 
-GestureEngine::GestureEngine(Store& store, const Catalogue& catalogue)
-    : store_(store), catalogue_(catalogue), rules_(std::make_shared<RuleSet>()), rng_(std::random_device{}()) {
+GestureEngine::GestureEngine(Store& store, const Catalogue& catalogue, bool personalize_requires_consent)
+    : store_(store), catalogue_(catalogue), personalize_requires_consent_(personalize_requires_consent), rules_(std::make_shared<RuleSet>()), rng_(std::random_device{}()) {
   logger_ = std::thread([this] { logger_loop(); });
 }
 
@@ -273,6 +273,7 @@ void GestureEngine::load() {
 std::variant<Rule, wire::Error> GestureEngine::add_rule(const json& rule, std::size_t text_bytes) {
   auto parsed = rules::parse_rule(rule, "rule", text_bytes);
   if (std::holds_alternative<wire::Error>(parsed)) return parsed;
+  std::lock_guard owner(owner_mu_);  // one change at a time: write, then install
   Rule r = std::get<Rule>(std::move(parsed));
   const std::int64_t now = wire::now_ms();
   const std::string body = wire::dump_json(r.source);
@@ -300,6 +301,7 @@ std::variant<Rule, wire::Error> GestureEngine::add_rule(const json& rule, std::s
 }
 
 std::optional<wire::Error> GestureEngine::set_enabled(const std::string& id, bool enabled) {
+  std::lock_guard owner(owner_mu_);
   auto existing = rule(id);
   if (!existing)
     return wire::Error{wire::ErrorCode::not_found, "id", "no gesture rule has id '" + id.substr(0, 64) + "'; see regularsctl gestures list"};
@@ -467,13 +469,51 @@ json GestureEngine::offers(Facts& facts, const OfferContext& ctx, const Moment& 
   }
   json out = json::array();
   const std::int64_t visit = facts.visits + 1;
+  // Topics the customer asked us never to mention: an offer about one is not made at all.
+  auto mentionable = [&](const Last& offer) {
+    if (ctx.do_not_mention == nullptr || ctx.do_not_mention->empty()) return true;
+    for (std::string topic : {offer.sku, offer.member, offer.sku.empty() ? std::string() : facts.item_name(offer.sku),
+                              offer.sku.empty() ? std::string() : facts.item_category(offer.sku)}) {
+      for (auto& ch : topic) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (!topic.empty() && ctx.do_not_mention->count(topic)) return false;
+    }
+    return true;
+  };
   for (const auto& rp : *set) {
     const Rule& rule = *rp;
     if (!rule.enabled) break;  // enabled rules come first
     if (static_cast<int>(out.size()) >= max_offers) break;
-    if (!rule_applies(rule, facts, now)) continue;
-    // What exactly to give: the favourite item is the customer's (or the member's) own.
+    // 1. The same visit asks again (a till asks while scanning): the same answer, whatever the
+    //    basket holds by now.
     Last offer;
+    bool again = false, skip = false;
+    {
+      std::lock_guard lock(mu_);
+      Counters& c = counters_[rule.id];
+      if (const auto last = c.last.find(facts.customer_id); last != c.last.end()) {
+        const Last& l = last->second;
+        if (l.visit == visit && now.ms >= l.made_ms && now.ms - l.made_ms < kSameVisitMs) {
+          again = l.status == "offered" || l.status == "accepted";
+          skip = !again;  // held out, declined or redeemed at this visit
+          if (again) offer = l;
+        }
+      }
+    }
+    if (skip) continue;
+    if (again) {
+      if (offer.member.empty() && rule.gesture.favourite && !rule.gesture.favourite_member.empty()) {
+        // Read back from the store after a restart: find the member again (outside the lock).
+        if (const auto fav = facts.favourite(rule.gesture.favourite_category, rule.gesture.favourite_member))
+          if (fav->sku == offer.sku) offer.member = fav->member;
+      }
+      json o = describe(rule, offer, facts, ctx);
+      o["new"] = false;
+      out.push_back(std::move(o));
+      continue;
+    }
+    // 2. Does the rule hold, and what exactly is given: the favourite item is the customer's
+    //    (or the member's) own.
+    if (!rule_applies(rule, facts, now)) continue;
     if (rule.gesture.kind == rules::Gesture::Kind::free_item) {
       if (rule.gesture.favourite) {
         const auto fav = facts.favourite(rule.gesture.favourite_category, rule.gesture.favourite_member);
@@ -484,59 +524,46 @@ json GestureEngine::offers(Facts& facts, const OfferContext& ctx, const Moment& 
         offer.sku = rule.gesture.sku;
       }
     }
+    if (!mentionable(offer)) continue;
+    // 3. Cooldown, control group and limits, taken atomically.
     const std::int64_t cost = rule.gesture.cost;
-    bool fresh = false;
     {
       std::lock_guard lock(mu_);
       Counters& c = counters_[rule.id];
       const auto last = c.last.find(facts.customer_id);
-      if (last != c.last.end() && last->second.visit == visit && now.ms - last->second.made_ms < kSameVisitMs &&
-          now.ms >= last->second.made_ms) {
-        // The same visit asks again: the same answer.
-        const Last& l = last->second;
-        if (l.status == "offered" || l.status == "accepted") {
-          offer = l;
-          if (offer.member.empty() && rule.gesture.favourite) {
-            const auto fav = facts.favourite(rule.gesture.favourite_category, rule.gesture.favourite_member);
-            if (fav) offer.member = fav->member;
-          }
-        } else {
-          continue;  // held out, declined or already redeemed on this visit
-        }
-      } else {
-        if (last != c.last.end() && rule.limits.cooldown_days > 0 &&
-            now.ms - last->second.made_ms < static_cast<std::int64_t>(rule.limits.cooldown_days) * kDayMs)
-          continue;
-        offer.offer_id = new_offer_id();
-        offer.made_ms = now.ms;
-        offer.visit = visit;
-        if (held_out(rule, facts.customer_id)) {
-          offer.status = "held_out";
-          c.last[facts.customer_id] = offer;
-          pending_.push_back(Pending{ctx, rule.id, offer, 0});
-          continue;  // recorded for the ROI report; never shown
-        }
-        const rules::Limits& lim = rule.limits;
-        if (lim.per_day > 0 && c.per_day[now.day] >= lim.per_day) continue;
-        if (lim.per_week > 0 && c.per_week[now.week] >= lim.per_week) continue;
-        if (lim.monthly_budget > 0 && c.spent[now.month] + cost > lim.monthly_budget) continue;
-        if (lim.per_cashier_per_day > 0 && !ctx.cashier.empty() &&
-            c.per_cashier_day[cashier_day(ctx.cashier, now.day)] >= lim.per_cashier_per_day)
-          continue;
-        ++c.per_day[now.day];
-        ++c.per_week[now.week];
-        c.spent[now.month] += cost;
-        if (!ctx.cashier.empty()) ++c.per_cashier_day[cashier_day(ctx.cashier, now.day)];
-        offer.status = "offered";
+      if (last != c.last.end() && last->second.visit == visit && now.ms - last->second.made_ms < kSameVisitMs)
+        continue;  // another till decided for this visit a moment ago
+      if (last != c.last.end() && rule.limits.cooldown_days > 0 &&
+          now.ms - last->second.made_ms < static_cast<std::int64_t>(rule.limits.cooldown_days) * kDayMs)
+        continue;
+      offer.offer_id = new_offer_id();
+      offer.made_ms = now.ms;
+      offer.visit = visit;
+      if (held_out(rule, facts.customer_id)) {
+        offer.status = "held_out";
         c.last[facts.customer_id] = offer;
-        made_[offer.offer_id] = Made{rule.id, now.month, cost, facts.customer_id};
-        pending_.push_back(Pending{ctx, rule.id, offer, cost});
-        if (pending_.size() >= 128) logger_cv_.notify_one();
-        fresh = true;
+        pending_.push_back(Pending{ctx, rule.id, offer, 0});
+        continue;  // recorded for the ROI report; never shown
       }
+      const rules::Limits& lim = rule.limits;
+      if (lim.per_day > 0 && c.per_day[now.day] >= lim.per_day) continue;
+      if (lim.per_week > 0 && c.per_week[now.week] >= lim.per_week) continue;
+      if (lim.monthly_budget > 0 && c.spent[now.month] + cost > lim.monthly_budget) continue;
+      if (lim.per_cashier_per_day > 0 && !ctx.cashier.empty() &&
+          c.per_cashier_day[cashier_day(ctx.cashier, now.day)] >= lim.per_cashier_per_day)
+        continue;
+      ++c.per_day[now.day];
+      ++c.per_week[now.week];
+      c.spent[now.month] += cost;
+      if (!ctx.cashier.empty()) ++c.per_cashier_day[cashier_day(ctx.cashier, now.day)];
+      offer.status = "offered";
+      c.last[facts.customer_id] = offer;
+      made_[offer.offer_id] = Made{rule.id, now.month, cost, facts.customer_id};
+      pending_.push_back(Pending{ctx, rule.id, offer, cost});
+      if (pending_.size() >= 128) logger_cv_.notify_one();
     }
     json o = describe(rule, offer, facts, ctx);
-    o["new"] = fresh;
+    o["new"] = true;
     out.push_back(std::move(o));
   }
   return out;
@@ -546,14 +573,31 @@ void GestureEngine::outcome(const std::string& offer_id, const std::string& outc
   std::lock_guard lock(mu_);
   const auto it = made_.find(offer_id);
   if (it == made_.end()) return;
-  const Made& m = it->second;
+  Made& m = it->second;
   Counters& c = counters_[m.rule];
-  if (auto last = c.last.find(m.customer); last != c.last.end() && last->second.offer_id == offer_id) {
-    const std::string before = last->second.status;
-    last->second.status = outcome;
-    if (outcome == "declined" && before != "declined") c.spent[m.month] -= m.cost;  // the budget gets it back
-    if (outcome != "declined" && before == "declined") c.spent[m.month] += m.cost;
+  // A declined offer gives its cost back to its month's budget (the store refuses any change
+  // after a decline, so it cannot be taken twice).
+  if (outcome == "declined" && !m.declined) {
+    c.spent[m.month] -= m.cost;
+    m.declined = true;
   }
+  if (auto last = c.last.find(m.customer); last != c.last.end() && last->second.offer_id == offer_id)
+    last->second.status = outcome;
+}
+
+void GestureEngine::customer_merged(std::int64_t from, std::int64_t into) {
+  std::lock_guard lock(mu_);
+  for (auto& [_, c] : counters_) {
+    const auto it = c.last.find(from);
+    if (it == c.last.end()) continue;
+    if (into != 0) {
+      auto& target = c.last[into];
+      if (target.made_ms < it->second.made_ms) target = it->second;  // the latest decision wins
+    }
+    c.last.erase(it);
+  }
+  for (auto& [_, m] : made_)
+    if (m.customer == from) m.customer = into;
 }
 
 StoreFacts::StoreFacts(Store& store, const CustomerView& c, const std::unordered_set<std::string>& basket)
@@ -603,18 +647,22 @@ Facts::Bought StoreFacts::bought(const std::string& sku, const std::string& cate
 
 bool StoreFacts::in_basket(const std::string& sku, const std::string& category) {
   if (!sku.empty()) return basket_.count(sku) != 0;
-  for (const auto& b : basket_) {
-    const auto info = store_.item_info(b);
-    if (info && info->category == category) return true;
+  if (!basket_categories_) {  // once per call, however many rules ask
+    basket_categories_.emplace();
+    for (const auto& b : basket_)
+      if (const auto info = store_.item_info(b); info && !info->category.empty()) basket_categories_->insert(info->category);
   }
-  return false;
+  return basket_categories_->count(category) != 0;
 }
 
 std::int64_t StoreFacts::spend_since(std::int64_t since_ms) {
+  for (const auto& [since, sum] : spends_)
+    if (since == since_ms) return sum;
   Stmt& s = db_.cached("SELECT coalesce(sum(value), 0) FROM events WHERE customer_id=? AND time_ms>=? AND value IS NOT NULL");
   s.bind(1, customer_id).bind(2, since_ms);
   const std::int64_t v = s.step() ? s.i64(0) : 0;
   s.reset();
+  spends_.emplace_back(since_ms, v);
   return v;
 }
 
@@ -624,6 +672,14 @@ bool StoreFacts::open_followup() {
 }
 
 std::optional<Facts::Favourite> StoreFacts::favourite(const std::string& category, const std::string& member) {
+  for (const auto& f : favourites_)
+    if (f.category == category && f.member == member) return f.answer;
+  auto found = find_favourite(category, member);
+  favourites_.push_back(Fav{category, member, found});
+  return found;
+}
+
+std::optional<Facts::Favourite> StoreFacts::find_favourite(const std::string& category, const std::string& member) {
   if (member.empty()) {
     Stmt& s = category.empty()
                   ? db_.cached("SELECT sku FROM customer_items WHERE customer_id=? ORDER BY baskets DESC, last_ms DESC, sku LIMIT 1")
@@ -650,6 +706,11 @@ std::string StoreFacts::item_name(const std::string& sku) {
   return info && !info->name.empty() ? info->name : sku;
 }
 
+std::string StoreFacts::item_category(const std::string& sku) {
+  const auto info = store_.item_info(sku);
+  return info ? info->category : std::string();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Dry run: replay the log into per-customer memory and ask the rule before every purchase of
 // the window, as if the till had asked for hints with that basket on the belt.
@@ -667,7 +728,7 @@ class ReplayFacts final : public Facts {
   std::unordered_map<std::string, Facts::Bought> categories;
   std::map<std::pair<std::string, std::string>, ReplayItem> member_items;  // (member, sku)
   std::vector<std::pair<std::int64_t, std::int64_t>> spends;              // (time, value)
-  bool personalize = true;
+  std::optional<bool> personalize, remember;
   std::unordered_map<std::string, std::string>* names = nullptr;
   std::vector<std::pair<std::string, std::string>> basket;  // (sku, category) of the purchase under way
 
@@ -725,6 +786,10 @@ class ReplayFacts final : public Facts {
     }
     return sku;
   }
+  std::string item_category(const std::string& sku) override {
+    const auto it = items.find(sku);
+    return it == items.end() ? std::string() : it->second.category;
+  }
 };
 
 }  // namespace
@@ -763,7 +828,9 @@ json GestureEngine::dry_run(Db& db, const Rule& input, int days, std::int64_t no
       f.names = &names;
       const json body = json::parse(s.text(4));
       if (type == "consent") {
-        if (const auto p = body.at("purposes").find("personalize"); p != body.at("purposes").end()) f.personalize = p->get<bool>();
+        const json& purposes = body.at("purposes");
+        if (const auto p = purposes.find("personalize"); p != purposes.end()) f.personalize = p->get<bool>();
+        if (const auto r = purposes.find("remember"); r != purposes.end()) f.remember = r->get<bool>();
         continue;
       }
       if (type == "profile") {
@@ -790,7 +857,9 @@ json GestureEngine::dry_run(Db& db, const Rule& input, int days, std::int64_t no
       if (t >= from_ms) {
         ++purchases;
         const Moment m = moment_at(t);
-        if (f.personalize && rule_applies(rule, f, m)) {
+        // As at the till: gestures need consent to personalise (and to be remembered).
+        const bool allowed = f.personalize.value_or(!personalize_requires_consent_) && f.remember.value_or(true);
+        if (allowed && rule_applies(rule, f, m)) {
           bool give = true;
           if (rule.gesture.kind == rules::Gesture::Kind::free_item && rule.gesture.favourite &&
               !f.favourite(rule.gesture.favourite_category, rule.gesture.favourite_member))
@@ -941,8 +1010,8 @@ json GestureEngine::roi(Db& db, const std::string& only, std::int64_t now_ms, in
     json row = {{"rule", id}};
     if (const auto r = rule(id); r && !r->name.empty()) row["name"] = r->name;
     {
-      Stmt s(db.raw(), "SELECT status, count(*), coalesce(sum(cost), 0) FROM offers WHERE rule_id=? GROUP BY status");
-      s.bind(1, id);
+      Stmt s(db.raw(), "SELECT status, count(*), coalesce(sum(cost), 0) FROM offers WHERE rule_id=? AND made_ms<=? GROUP BY status");
+      s.bind(1, id).bind(2, now_ms);
       json counts = {{"offered", 0}, {"accepted", 0}, {"declined", 0}, {"redeemed", 0}, {"held_out", 0}};
       std::int64_t total = 0, given = 0, committed = 0;
       while (s.step()) {
@@ -959,9 +1028,13 @@ json GestureEngine::roi(Db& db, const std::string& only, std::int64_t now_ms, in
     }
     Group offered, control;
     {
+      // Each customer counts in the group of their first exposure (a merge or a changed hold-out
+      // share can leave one customer with both kinds of row).
       Stmt s(db.raw(),
-             "SELECT customer_id, min(made_ms), max(status = 'held_out') FROM offers WHERE rule_id=? GROUP BY customer_id");
-      s.bind(1, id);
+             "SELECT customer_id, made_ms, status = 'held_out' FROM offers o WHERE rule_id=?1 AND made_ms<=?2 AND "
+             "made_ms = (SELECT min(made_ms) FROM offers WHERE rule_id=?1 AND customer_id=o.customer_id) "
+             "GROUP BY customer_id");
+      s.bind(1, id).bind(2, now_ms);
       Stmt buys(db.raw(), "SELECT time_ms, coalesce(value, 0) FROM events WHERE customer_id=? AND type='purchase' AND time_ms>? "
                           "AND time_ms<=? ORDER BY time_ms");
       while (s.step()) {

@@ -71,8 +71,9 @@ class Facts {
   };
   // The item bought on most visits in `category` (empty: any) by/for `member` ("", "any", a name).
   virtual std::optional<Favourite> favourite(const std::string& category, const std::string& member) = 0;
-  // An item's display name, for messages.
+  // An item's display name (for messages) and category, as the store knows them.
   virtual std::string item_name(const std::string& sku) = 0;
+  virtual std::string item_category(const std::string& sku) = 0;
 };
 
 // Facts for one hints call, read from the store only when a rule asks, once each.
@@ -85,6 +86,7 @@ class StoreFacts final : public Facts {
   bool open_followup() override;
   std::optional<Favourite> favourite(const std::string& category, const std::string& member) override;
   std::string item_name(const std::string& sku) override;
+  std::string item_category(const std::string& sku) override;
 
  private:
   struct MemberItem {
@@ -93,6 +95,7 @@ class StoreFacts final : public Facts {
     std::string category;
   };
   const std::vector<MemberItem>& member_items();
+  std::optional<Favourite> find_favourite(const std::string& category, const std::string& member);
 
   Store& store_;
   Db& db_;
@@ -104,6 +107,13 @@ class StoreFacts final : public Facts {
   std::vector<Asked> bought_;
   std::optional<std::vector<MemberItem>> members_;
   std::optional<bool> open_;
+  std::optional<std::unordered_set<std::string>> basket_categories_;
+  std::vector<std::pair<std::int64_t, std::int64_t>> spends_;  // (since, sum) asked so far
+  struct Fav {
+    std::string category, member;
+    std::optional<Favourite> answer;
+  };
+  std::vector<Fav> favourites_;
 };
 
 // "new", "occasional", "regular" or "lapsed" (sdk/GESTURES.md has the definitions).
@@ -122,11 +132,13 @@ struct OfferContext {
   IdentifierHash id_hash{};
   std::string cashier, terminal, store;
   std::string locale;
+  const std::unordered_set<std::string>* do_not_mention = nullptr;  // lower-cased topics
 };
 
 class GestureEngine {
  public:
-  GestureEngine(Store& store, const Catalogue& catalogue);
+  // personalize_requires_consent: the daemon's privacy policy, which the dry run applies too.
+  GestureEngine(Store& store, const Catalogue& catalogue, bool personalize_requires_consent = true);
   ~GestureEngine();  // stop()s
 
   // Hands the offers not yet logged to the store now (before an offer_outcome is queued, so
@@ -152,6 +164,9 @@ class GestureEngine {
 
   // A till reported what became of an offer (after the event's commit).
   void outcome(const std::string& offer_id, const std::string& outcome);
+  // After a merge (into != 0) or an erasure (into == 0) committed: the engine's memory of
+  // `from` moves to `into` or goes, so a later customer given the same id inherits nothing.
+  void customer_merged(std::int64_t from, std::int64_t into);
 
   // The owner's gesture commands, shared by the admin API and regularsctl:
   //   {"action": "list" | "add" | "validate" | "enable" | "disable" | "dry_run" | "roi",
@@ -177,6 +192,7 @@ class GestureEngine {
     int month = 0;
     std::int64_t cost = 0;
     std::int64_t customer = 0;
+    bool declined = false;  // its cost went back to the budget
   };
   struct Counters {
     std::unordered_map<std::int64_t, int> per_day, per_week;
@@ -199,7 +215,9 @@ class GestureEngine {
 
   Store& store_;
   const Catalogue& catalogue_;
+  bool personalize_requires_consent_;
 
+  std::mutex owner_mu_;  // rule changes, one at a time
   mutable std::mutex rules_mu_;
   std::shared_ptr<const RuleSet> rules_;  // copied under rules_mu_, read without it
 

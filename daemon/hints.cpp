@@ -146,11 +146,15 @@ json HintEngine::answer(const json& request, std::int64_t now_ms) {
   const int max_offers = request.contains("max_offers") ? request["max_offers"].get<int>() : settings_.max_offers;
   if (gestures_ != nullptr && !discreet && max_offers > 0) {
     StoreFacts facts(store_, c, in_basket);
-    OfferContext ctx{kind, hash, request.value("cashier", ""), request.value("terminal", ""), request.value("store", ""), locale};
-    json offers = gestures_->offers(facts, ctx, moment_at(now_ms), max_offers);
-    for (const auto& o : offers)
-      if (mentionable({o.value("sku", ""), o.value("item", "")}))
-        add("offer", 90, o["text"].get<std::string>(), o["why"].get<std::string>());
+    OfferContext ctx{kind, hash, request.value("cashier", ""), request.value("terminal", ""), request.value("store", ""), locale,
+                     &dnm};
+    // Limits count days, weeks and months by the daemon's clock: a till's own `time` is used
+    // only within the configured skew, so a wrong clock cannot reopen a day's cap.
+    const std::int64_t daemon_now = wire::now_ms();
+    const std::int64_t skew = static_cast<std::int64_t>(settings_.gestures_max_clock_skew_minutes) * 60'000;
+    const std::int64_t offer_now = std::llabs(now_ms - daemon_now) <= skew ? now_ms : daemon_now;
+    json offers = gestures_->offers(facts, ctx, moment_at(offer_now), max_offers);
+    for (const auto& o : offers) add("offer", 90, o["text"].get<std::string>(), o["why"].get<std::string>());
     out["offers"] = std::move(offers);
   }
 

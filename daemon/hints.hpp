@@ -24,6 +24,9 @@ struct HintSettings {
   int feedback_sample_percent = 25;
   int feedback_quiet_days_after_complaint = 30;
   int max_offers = 2;  // gesture offers per hints answer
+  // A hints request's `time` counts for gesture limits only within this many minutes of the
+  // daemon's clock (simulations and tests raise it).
+  int gestures_max_clock_skew_minutes = 15;
 };
 
 class HintEngine {

@@ -80,13 +80,14 @@ int main(int argc, char** argv) {
     log::setup(config.log_level, config.log_format);
     const IdentityKey key = IdentityKey::load_or_create(config.data_dir);
     Store store(config.data_dir, Store::Options{config.group_commit_max, config.on_remember_withdrawn == "erase"});
-    GestureEngine gestures(store, Catalogue::builtin());
+    GestureEngine gestures(store, Catalogue::builtin(), config.personalize_requires_consent);
     gestures.load();
+    store.set_customer_listener([&gestures](std::int64_t from, std::int64_t into) { gestures.customer_merged(from, into); });
     HintEngine hints(store, key,
                      HintSettings{config.max_hints, config.max_predictions, config.default_locale,
                                   config.personalize_requires_consent, config.feedback_ask_every_days,
                                   config.feedback_sample_percent, config.feedback_quiet_days_after_complaint,
-                                  config.max_offers},
+                                  config.max_offers, config.gestures_max_clock_skew_minutes},
                      &gestures);
 
     asio::io_context io(config.io_threads);

@@ -166,6 +166,7 @@ std::int64_t Projector::project(const LoggedEvent& e, bool log_row_linked) {
 }
 
 void Projector::merge(std::int64_t into, std::int64_t from, std::int64_t merge_seq) {
+  gone_.emplace_back(from, into);
   db_.cached("UPDATE identifiers SET customer_id=? WHERE customer_id=?").bind(1, into).bind(2, from).run();
   db_.cached("UPDATE followups SET customer_id=? WHERE customer_id=?").bind(1, into).bind(2, from).run();
   db_.cached("UPDATE offers SET customer_id=? WHERE customer_id=?").bind(1, into).bind(2, from).run();
@@ -206,6 +207,7 @@ void Projector::merge(std::int64_t into, std::int64_t from, std::int64_t merge_s
 }
 
 void Projector::forget_history(std::int64_t customer, std::int64_t before_seq) {
+  gone_.emplace_back(customer, 0);
   // The customer asked not to be remembered: their shopping history, preferences, notes and
   // profile go for real, their freed bytes overwritten (full secure_delete for these statements).
   // The consent records stay: they are the proof of when and where consent was given and withdrawn.
@@ -435,6 +437,9 @@ void Projector::offer_outcome(const LoggedEvent& e) {
   if (status.empty()) throw Refused("no offer has offer_id '" + offer_id + "'; use the offer_id from the hints answer");
   if (status == "held_out") throw Refused("offer '" + offer_id + "' was held out (control group) and never shown");
   if (status == "redeemed" && outcome != "redeemed") throw Refused("offer '" + offer_id + "' was already redeemed");
+  // A decline gave the offer's cost back to the budget; taking it again could overspend.
+  if (status == "declined" && outcome != "declined")
+    throw Refused("offer '" + offer_id + "' was declined; the rule may offer again at a later visit");
   db_.cached("UPDATE offers SET status=?, updated_ms=? WHERE offer_id=?").bind(1, outcome).bind(2, e.time_ms).bind(3, offer_id).run();
   // The outcome belongs to the offer's customer: erasure and merges find it there.
   db_.cached("UPDATE events SET customer_id=? WHERE seq=?").bind(1, customer).bind(2, e.seq).run();

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "db.hpp"
 #include "identity.hpp"
@@ -86,6 +88,9 @@ class Projector {
   // Drops every projection (not the log) so a rebuild can replay the log from the start.
   void clear_all();
 
+  // Customers merged away (from, into) or whose history was erased (customer, 0) so far.
+  std::vector<std::pair<std::int64_t, std::int64_t>> take_gone() { return std::move(gone_); }
+
   // Customer resolution by identifier; 0 when unknown.
   std::int64_t lookup(const std::string& kind, const IdentifierHash& hash);
 
@@ -102,6 +107,7 @@ class Projector {
   Db& db_;
   bool erase_on_withdrawal_;
   PopularityDelta* popularity_;
+  std::vector<std::pair<std::int64_t, std::int64_t>> gone_;
 };
 
 // Hex helpers for identifier hashes carried inside event bodies (link, merge).

@@ -308,6 +308,9 @@ bool Store::run_group(std::vector<Job>& batch, std::vector<WriteResult>& results
     db.exec("COMMIT");
     committed = true;
     commits_.fetch_add(1);
+    if (customer_listener_)
+      for (auto& r : results)
+        for (const auto& [from, into] : r.gone) customer_listener_(from, into);
     for (const auto& d : deltas)
       if (!d.empty()) popularity_.merge(d);
   } catch (const std::exception& e) {
@@ -469,6 +472,7 @@ WriteResult Store::apply(PreparedEvent& e, PopularityDelta* popularity) {
   }
   logged.seq = r.seq;
   r.customer_id = projector.project(logged, /*log_row_linked=*/true);
+  r.gone = projector.take_gone();
   r.ok = true;
   return r;
 }

@@ -53,6 +53,7 @@ struct WriteResult {
   std::int64_t seq = 0;
   std::string error;
   bool refused = false;    // the event contradicts what is stored (error says why); nothing changed
+  std::vector<std::pair<std::int64_t, std::int64_t>> gone;  // customers merged away (from, into) or erased (c, 0)
 };
 
 // What `rebuild` found: rows per projection table that differed from the stored state.
@@ -173,6 +174,11 @@ class Store {
    private:
     Db* db_ = nullptr;  // set when this scope began the transaction
   };
+  // Called on the writer thread after a commit that merged a customer into another (into != 0)
+  // or erased one's history (into == 0), for memory kept outside the store. Set before use.
+  void set_customer_listener(std::function<void(std::int64_t from, std::int64_t into)> listener) {
+    customer_listener_ = std::move(listener);
+  }
   // Stops accepting, commits what is queued, and joins the writer.
   void stop();
 
@@ -273,6 +279,7 @@ class Store {
   std::chrono::steady_clock::time_point popular_at_;
   bool popular_refreshing_ = false;
   std::uint64_t instance_;  // keys the per-thread reader connections
+  std::function<void(std::int64_t, std::int64_t)> customer_listener_;
 };
 
 }  // namespace regulars::daemon

@@ -422,6 +422,9 @@ std::optional<Error> validate_profile(const json& event, const std::string& path
         e->field = path + ".tags[" + std::to_string(i) + "]";
         return e;
       }
+      if (contains_card_number((*tags)[i].get<std::string>()))
+        return invalid(ErrorCode::card_number_refused, path + ".tags[" + std::to_string(i) + "]",
+                       "looks like a payment card number; card numbers are never stored");
     }
   }
   if (!any)

@@ -22,6 +22,13 @@ class Gestures : public DaemonTest {
     ::setenv("TZ", "UTC", 1);
     DaemonTest::SetUp();
   }
+  // The scenarios play out on other days than today: let the requests' own time count for the
+  // limits (by default only within 15 minutes of the daemon's clock).
+  std::vector<std::string> daemon_args() override {
+    const std::string conf = dir_.sub("regularsd.conf");
+    std::ofstream(conf) << R"({ "gestures": { "max_clock_skew_minutes": 5256000 } })";
+    return {"--log-level", "debug", "--config", conf};
+  }
   regulars_status record(regulars_client* c, const json& event) { return plugin_.record(c, event.dump().c_str()); }
   void must_record(const json& event) {
     ASSERT_EQ(record(client(), event), REGULARS_OK) << plugin_.last_error() << "\n" << event.dump();
@@ -104,6 +111,10 @@ TEST_F(Gestures, ChipsForTheSonOnTheNextVisitOncePerThirtyDays) {
   // 31 days after the offer the rule may give again.
   json later = ask(mum, {{"time", "2026-12-11T09:00:00Z"}, {"locale", "en"}, {"basket", basket}});
   EXPECT_EQ(later["offers"].size(), 1u) << later.dump(2);
+  // Scanning the free chips during that visit keeps the accepted offer on the screen.
+  const json scanned = ask(mum, {{"time", "2026-12-11T09:02:00Z"}, {"basket", {{{"sku", "bread"}}, {{"sku", "sv-chips"}}}}});
+  ASSERT_EQ(scanned["offers"].size(), 1u) << scanned.dump(2);
+  EXPECT_EQ(scanned["offers"][0]["offer_id"], later["offers"][0]["offer_id"]);
   // A basket with chips in it gets nothing: she is buying them anyway.
   must_record({{"type", "purchase"}, {"customer", mum}, {"time", "2026-12-11T09:05:00Z"},
                {"lines", {{{"sku", "bread"}, {"qty", 1}, {"unit_price", 250}}}}});
@@ -407,6 +418,77 @@ TEST_F(Gestures, RoiReportMatchesAHandComputation) {
   const auto [status, body] = admin("GET", "/v1/gestures/roi?rule=bread-gift&as_of=2026-11-23T12:00:00Z");
   EXPECT_EQ(status, 200);
   EXPECT_EQ(body, report);
+}
+
+TEST_F(Gestures, BudgetDeclinesMergesAndDoNotMention) {
+  // A monthly budget of one gesture: a decline gives it back, and a decline is final.
+  add_rule(json::parse(R"({"id": "one-a-month", "when": {"bought": {"sku": "tea"}},
+                          "gesture": {"kind": "free_item", "sku": "biscuits", "value": 100},
+                          "limits": {"monthly_budget": 100, "cooldown_days": 60}})"));
+  const json tea = {{{"sku", "tea"}, {"qty", 1}, {"unit_price", 300}}};
+  for (const char* who : {"bud-a", "bud-b", "bud-c"}) {
+    consent(card(who), "2026-11-01T08:00:00Z");
+    buy(card(who), "2026-11-01T08:01:00Z", tea);
+  }
+  const json a = ask(card("bud-a"), {{"time", "2026-11-05T10:00:00Z"}});
+  ASSERT_EQ(a["offers"].size(), 1u) << a.dump(2);
+  EXPECT_TRUE(ask(card("bud-b"), {{"time", "2026-11-05T10:05:00Z"}})["offers"].empty()) << "the budget is spent";
+  must_record({{"type", "offer_outcome"}, {"offer_id", a["offers"][0]["offer_id"]}, {"outcome", "declined"}});
+  EXPECT_EQ(record(client(), {{"type", "offer_outcome"}, {"event_id", "late-accept"}, {"offer_id", a["offers"][0]["offer_id"]},
+                              {"outcome", "accepted"}}),
+            REGULARS_INVALID_INPUT)
+      << "accepting after a decline would spend the budget twice";
+  const json b = ask(card("bud-b"), {{"time", "2026-11-05T10:10:00Z"}});
+  ASSERT_EQ(b["offers"].size(), 1u) << "the declined gesture's budget came back: " << b.dump(2);
+  EXPECT_TRUE(ask(card("bud-c"), {{"time", "2026-11-05T10:15:00Z"}})["offers"].empty());
+
+  // A customer who asked never to hear of biscuits gets no biscuit offer, and none is spent.
+  add_rule(json::parse(R"({"id": "biscuits-for-all", "when": {"bought": {"sku": "tea"}},
+                          "gesture": {"kind": "free_item", "sku": "biscuits", "value": 100}})"));
+  must_record({{"type", "profile"}, {"customer", card("bud-c")}, {"do_not_mention", {"biscuits"}}});
+  const json c = ask(card("bud-c"), {{"time", "2026-11-05T10:20:00Z"}});
+  EXPECT_TRUE(c["offers"].empty()) << c.dump(2);
+  EXPECT_EQ(find_hint(c, "offer"), nullptr);
+
+  // Merging B into C: B's offers go with them, and a customer enrolled afterwards (who may get
+  // B's freed number) inherits nothing.
+  must_record({{"type", "merge"}, {"customer", card("bud-c")}, {"other", card("bud-b")}});
+  consent(card("bud-new"), "2026-11-05T10:30:00Z");
+  buy(card("bud-new"), "2026-11-05T10:31:00Z", tea);
+  const json fresh = ask(card("bud-new"), {{"time", "2026-11-05T10:40:00Z"}});
+  for (const auto& o : fresh["offers"]) EXPECT_NE(o["offer_id"], b["offers"][0]["offer_id"]) << fresh.dump(2);
+  // B's offer (logged within 20 ms) now belongs to C, who has both cards; A's is declined.
+  EXPECT_EQ(wait_count("SELECT count(*) FROM offers o JOIN identifiers i ON i.customer_id=o.customer_id "
+                       "WHERE o.rule_id='one-a-month' AND i.kind='card' AND o.status='offered'",
+                       2),
+            2);
+
+  // The admin API only acts on /v1/gestures/{id}/enable|disable.
+  EXPECT_EQ(admin("POST", "/v1/gesturesone-a-month/disable").first, 404);
+  EXPECT_EQ(admin("POST", "/v1/gestures/disable").first, 404);
+  EXPECT_EQ(admin("POST", "/v1/gestures/one-a-month/disable").first, 200);
+  EXPECT_EQ(admin("GET", "/v1/gestures/roi?window_days=30abc").first, 400);
+}
+
+// With the default settings, a till's clock far from the daemon's cannot move gestures to
+// another day: limits and cooldowns count by the daemon's clock.
+class GesturesDefaultClock : public Gestures {
+ protected:
+  std::vector<std::string> daemon_args() override { return {"--log-level", "debug"}; }
+};
+
+TEST_F(GesturesDefaultClock, ATillClockFarAwayDoesNotReopenTheDailyCap) {
+  add_rule(json::parse(R"({"id": "one-a-day", "when": {"bought": {"sku": "tea"}},
+                          "gesture": {"kind": "discount", "amount": 50}, "limits": {"per_day": 1}})"));
+  for (const char* who : {"clk-a", "clk-b"}) {
+    consent(card(who), "2026-11-01T08:00:00Z");
+    buy(card(who), "2026-11-01T08:01:00Z", {{{"sku", "tea"}, {"qty", 1}, {"unit_price", 300}}});
+  }
+  EXPECT_EQ(ask(card("clk-a"), {{"time", "2031-01-01T10:00:00Z"}})["offers"].size(), 1u);
+  EXPECT_TRUE(ask(card("clk-b"), {{"time", "2035-06-01T10:00:00Z"}})["offers"].empty()) << "the same real day: capped";
+  wait_count("SELECT count(*) FROM offers", 1);
+  const long long made_s = count("SELECT made_ms / 1000 FROM offers");
+  EXPECT_LT(std::llabs(made_s - static_cast<long long>(::time(nullptr))), 600) << "made at the daemon's time";
 }
 
 }  // namespace

@@ -132,6 +132,7 @@ class MemFacts final : public Facts {
   }
   std::optional<Favourite> favourite(const std::string&, const std::string&) override { return std::nullopt; }
   std::string item_name(const std::string& sku) override { return sku; }
+  std::string item_category(const std::string&) override { return {}; }
 };
 
 // "Now" for most tests: Monday 2026-11-23 12:00 UTC.
