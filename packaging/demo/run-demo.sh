@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The Regulars demo: regularsd on a fresh store, eight weeks of seeded history, then a scripted
-# checkout in regulars-till that shows the cashier's hints.
+# The Regulars demo: regularsd on a fresh store, eight weeks of seeded history, the owner's
+# loyalty gesture rule, then a scripted checkout in regulars-till that shows the cashier's hints
+# and the gesture offer, which the cashier accepts.
 #
 #   usage: run-demo.sh [BUILD_DIR]
 #
 # Programs: from $REGULARS_BIN_DIR when set (e.g. an installed /usr/local/bin), otherwise from the
-# build tree BUILD_DIR (daemon/regularsd, sdk/examples/till/regulars-till), otherwise from PATH.
+# build tree BUILD_DIR (daemon/regularsd, daemon/regularsctl, sdk/examples/till/regulars-till),
+# otherwise from PATH.
 # Environment: DEMO_PACE_MS  pause between checkout steps (default 500 on a terminal, else 0)
 #              REGULARS_PLUGIN  libregulars for regulars-till to load (default: it finds its own)
 #              KEEP_DEMO=1   keep the temporary store and logs
@@ -38,6 +40,7 @@ find_bin() {
 
 [[ -z $build_dir || -d $build_dir ]] || die "no such build directory: $build_dir"
 regularsd=$(find_bin regularsd daemon) || die "regularsd not found (build it, pass the build dir, or set REGULARS_BIN_DIR)"
+regularsctl=$(find_bin regularsctl daemon) || die "regularsctl not found (build it, pass the build dir, or set REGULARS_BIN_DIR)"
 till=$(find_bin regulars-till sdk/examples/till) || die "regulars-till not found (build it, pass the build dir, or set REGULARS_BIN_DIR)"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/regulars-demo.XXXXXX")
@@ -86,14 +89,37 @@ fi
 echo "seeded ${summary#recorded }"
 echo
 
-# 3. The checkout, to watch.
+# 3. The owner's loyalty gesture (sdk/GESTURES.md): a free pack of the household's favourite
+#    chips when there are none in the basket, at most once every 30 days per customer. Added after
+#    the history: seeding asks for hints too, and an offer made then would start the cooldown.
+rule=$tmp/data/chips-for-the-kids.json
+cat >"$rule" <<'EOF'
+{"id": "chips-for-the-kids", "name": "Free chips for the child",
+ "when": {"all": [{"bought": {"category": "chips", "member": "any"}},
+                  {"not": {"in_basket": {"category": "chips"}}}]},
+ "gesture": {"kind": "free_item", "favourite": {"category": "chips", "member": "any"}, "value": 150,
+             "message": {"en": "A free pack of {item} for {member}, on the house!",
+                         "fa": "یک بسته {item} رایگان برای {member}، مهمان ما!"}},
+ "limits": {"cooldown_days": 30}}
+EOF
+ctl=("$regularsctl" --data-dir "$tmp/data")
+saved=$("${ctl[@]}" gestures add "$rule") || die "adding the gesture rule failed"
+echo "gesture $saved: a free pack of the household's favourite chips, once a month"
+echo
+
+# 4. The checkout, to watch.
 pace=${DEMO_PACE_MS:-}
 if [[ -z $pace ]]; then
   if [[ -t 1 ]]; then pace=500; else pace=0; fi
 fi
 "$till" "${common[@]}" --cashier c-07 --pace "$pace" --script "$here/checkout.till"
 
-# 4. A clean stop.
+# 5. What the owner sees of the gesture: offers made and what became of them.
+echo
+roi=$("${ctl[@]}" gestures roi chips-for-the-kids) || die "regularsctl gestures roi failed"
+echo "owner's report: $(sed -n 2p <<<"$roi")"
+
+# 6. A clean stop.
 echo
 kill -TERM "$daemon_pid"
 for _ in $(seq 100); do

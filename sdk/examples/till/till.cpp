@@ -245,13 +245,71 @@ std::string consent_text(const json& consent) {
 std::pair<std::string_view, std::string_view> hint_look(const std::string& kind) {
   if (kind == "greeting") return {"★ ", tone::bold_green};
   if (kind == "usual_items") return {"↺ ", tone::bold_cyan};
-  if (kind == "gesture" || kind == "household") return {"♥ ", tone::bold_magenta};
+  if (kind == "gesture" || kind == "household" || kind == "offer") return {"♥ ", tone::bold_magenta};
   if (kind == "recovery" || kind == "complaint" || kind == "apology") return {"! ", tone::bold_yellow};
   if (kind == "preference" || kind == "note") return {"✎ ", tone::bold};
   return {"• ", tone::bold};
 }
 
+// An `offer` hint repeats an offer's text: the panel shows it with the offers, numbered.
+bool is_offer_hint(const json& answer, const json& hint) {
+  if (str(hint, "kind") != "offer") return false;
+  for (const auto& o : member(answer, "offers"))
+    if (o.is_object() && str(o, "text") == str(hint, "text")) return true;
+  return false;
+}
+
 bool no_hints_now(regulars_status s) { return s == REGULARS_UNAVAILABLE || s == REGULARS_TIMEOUT; }
+
+// ---- options of a command: --name VALUE or --name=VALUE, anywhere after the verb ---------------
+
+struct Option {
+  std::string name, value;
+  std::size_t after = 0;  // how many plain words came before it
+};
+
+// Splits `args` into plain words and the options named in `known`. Returns an error message, or
+// an empty string.
+std::string split_options(const std::vector<std::string>& args, const std::vector<std::string>& known,
+                          std::vector<std::string>& words, std::vector<Option>& options) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.size() <= 2 || a.rfind("--", 0) != 0) {
+      words.push_back(a);
+      continue;
+    }
+    Option o;
+    o.after = words.size();
+    bool has_value = false;
+    if (const auto eq = a.find('='); eq != std::string::npos) {
+      o.name = a.substr(2, eq - 2);
+      o.value = a.substr(eq + 1);
+      has_value = true;
+    } else {
+      o.name = a.substr(2);
+    }
+    if (std::find(known.begin(), known.end(), o.name) == known.end()) {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "--" : ", --") + k;
+      return "unknown option --" + o.name + " (known: " + list + ")";
+    }
+    if (!has_value && i + 1 < args.size()) o.value = args[++i];
+    if (o.value.empty()) return "option --" + o.name + " needs a value";
+    options.push_back(std::move(o));
+  }
+  return {};
+}
+
+// ---- offers ---------------------------------------------------------------------------------------
+
+// What an offer gives, in a few words: "Salt & vinegar crisps for son", else its text.
+std::string offer_what(const json& o) {
+  const std::string item = str(o, "item"), who = str(o, "member");
+  if (item.empty()) return str(o, "text", str(o, "offer_id"));
+  return item + (who.empty() ? "" : " for " + who);
+}
+
+std::string offer_id_of(const json& o) { return o.is_object() ? str(o, "offer_id") : std::string(); }
 
 }  // namespace
 
@@ -309,11 +367,13 @@ void Till::close() {
 }
 
 std::string Till::summary() const {
-  const int events = consents_ + purchases_;
+  const int events = consents_ + purchases_ + outcomes_;
   return "recorded " + std::to_string(events) + (events == 1 ? " event" : " events") + " for " +
          std::to_string(customers_.size()) + (customers_.size() == 1 ? " customer" : " customers") + " (" +
          std::to_string(consents_) + " consent, " + std::to_string(purchases_) +
-         (purchases_ == 1 ? " purchase; " : " purchases; ") + std::to_string(spooled_) + " spooled)";
+         (purchases_ == 1 ? " purchase" : " purchases") +
+         (outcomes_ == 0 ? std::string() : ", " + std::to_string(outcomes_) + (outcomes_ == 1 ? " offer outcome" : " offer outcomes")) +
+         "; " + std::to_string(spooled_) + " spooled)";
 }
 
 std::string Till::customer_label() const {
@@ -338,6 +398,9 @@ Till::Result Till::execute(std::string_view command) {
     if (verb == "scan") return cmd_scan(args);
     if (verb == "for") return cmd_for(args);
     if (verb == "pay") return cmd_pay();
+    if (verb == "accept") return cmd_offer("accepted", args);
+    if (verb == "decline") return cmd_offer("declined", args);
+    if (verb == "redeem") return cmd_offer("redeemed", args);
     if (verb == "hints") return cmd_hints();
     if (verb == "time") return cmd_time(args);
     if (verb == "today") return cmd_today(args);
@@ -359,11 +422,18 @@ Till::Result Till::cmd_help() {
   consent [PURPOSE|no-PURPOSE]...    record consent (default: remember personalize)
   scan SKU [QTY] [PRICE] [NAME...]   add a line (PRICE in minor units); hints follow the basket
   scan SKU SKU...                    scan several items from the price list
+       options: --for MEMBER         the line is for a household member (e.g. --for son)
+                --category CAT       the line's category (e.g. --category chips)
+                                     (with several SKUs, options describe the SKU before them)
   for MEMBER                         the next line is for a household member (e.g. son)
+  accept [N]                         the customer takes offer N of the last panel (default 1)
+  decline [N]                        the customer says no to offer N
+  redeem [N]                         offer N was given (the free item handed over, ...)
   pay                                record the purchase, show the total, end the visit
   hints                              show the hints now
   cancel                             drop the basket and the customer, record nothing
-  item SKU PRICE NAME...             add an item to the till's price list
+  item SKU PRICE NAME... [--category CAT]
+                                     add an item to the till's price list
   time RFC3339 | time now            time stamped on the following events (seeding history)
   today YYYY-MM-DD                   the date a script was written for: its times move along
   sleep MS                           pause
@@ -418,15 +488,22 @@ Till::Result Till::cmd_consent(const std::vector<std::string>& args) {
   return Result::ok;
 }
 
-Till::Result Till::cmd_item(const std::vector<std::string>& args) {
+Till::Result Till::cmd_item(const std::vector<std::string>& all) {
+  std::vector<std::string> args;
+  std::vector<Option> options;
+  if (auto e = split_options(all, {"category"}, args, options); !e.empty()) return fail("item: " + e);
   std::int64_t price = 0;
-  if (args.size() < 3 || !parse_int(args[1], price)) return fail("usage: item SKU PRICE_MINOR NAME...");
-  catalogue_[args[0]] = Item{join(args, 2), price};
+  if (args.size() < 3 || !parse_int(args[1], price))
+    return fail("usage: item SKU PRICE_MINOR NAME... [--category CATEGORY]");
+  catalogue_[args[0]] = Item{join(args, 2), price, options.empty() ? std::string() : options.back().value};
   return Result::ok;
 }
 
-Till::Result Till::cmd_scan(const std::vector<std::string>& args) {
-  if (args.empty()) return fail("usage: scan SKU [QTY] [PRICE_MINOR] [NAME...]");
+Till::Result Till::cmd_scan(const std::vector<std::string>& all) {
+  std::vector<std::string> args;
+  std::vector<Option> options;
+  if (auto e = split_options(all, {"for", "category"}, args, options); !e.empty()) return fail("scan: " + e);
+  if (args.empty()) return fail("usage: scan SKU [QTY] [PRICE_MINOR] [NAME...] [--for MEMBER] [--category CATEGORY]");
   std::vector<Line> lines;
   const bool several = args.size() >= 2 && std::all_of(args.begin(), args.end(), [this](const std::string& a) {
                          return catalogue_.count(a) != 0;
@@ -439,7 +516,10 @@ Till::Result Till::cmd_scan(const std::vector<std::string>& args) {
     return sku;
   };
   if (several) {
-    for (const auto& sku : args) lines.push_back(Line{sku, catalogue_[sku].name, {}, 1, catalogue_[sku].unit_price});
+    for (const auto& sku : args) {
+      const Item& item = catalogue_[sku];
+      lines.push_back(Line{sku, item.name, {}, item.category, 1, item.unit_price});
+    }
   } else {
     Line l;
     l.sku = args[0];
@@ -452,13 +532,19 @@ Till::Result Till::cmd_scan(const std::vector<std::string>& args) {
       priced = true;
     }
     l.name = i < args.size() ? join(args, i) : known_name(l.sku);
-    if (!priced) {
-      if (auto it = catalogue_.find(l.sku); it != catalogue_.end()) l.unit_price = it->second.unit_price;
+    if (auto it = catalogue_.find(l.sku); it != catalogue_.end()) {
+      if (!priced) l.unit_price = it->second.unit_price;
+      l.category = it->second.category;
     }
     lines.push_back(std::move(l));
   }
+  // An option describes the line of the SKU before it (with one line: that line, wherever it is).
+  for (const auto& o : options) {
+    Line& l = lines[std::min(lines.size(), std::max<std::size_t>(o.after, 1)) - 1];
+    (o.name == "for" ? l.for_member : l.category) = o.value;
+  }
   if (!pending_for_.empty()) {
-    lines.front().for_member = pending_for_;
+    if (lines.front().for_member.empty()) lines.front().for_member = pending_for_;
     pending_for_.clear();
   }
   std::vector<std::string> scanned;
@@ -466,7 +552,8 @@ Till::Result Till::cmd_scan(const std::vector<std::string>& args) {
     const std::int64_t amount = static_cast<std::int64_t>(std::llround(l.qty * static_cast<double>(l.unit_price)));
     say("  " + style_(tone::green, "+ ") + pad_right(l.name, 30) + pad_left(qty_text(l.qty), 4) + " × " +
         pad_left(money(l.unit_price), 7) + "  " + pad_left(money(amount), 8) +
-        (l.for_member.empty() ? std::string() : style_(tone::magenta, "   for " + l.for_member)));
+        (l.for_member.empty() ? std::string() : style_(tone::magenta, "   for " + l.for_member)) +
+        (l.category.empty() ? std::string() : style_(tone::dim, "   [" + l.category + "]")));
     scanned.push_back(l.sku);
     basket_.push_back(std::move(l));
   }
@@ -480,6 +567,38 @@ Till::Result Till::cmd_for(const std::vector<std::string>& args) {
   if (args.empty()) return fail("usage: for MEMBER   (e.g. for son)");
   pending_for_ = join(args, 0);
   say(style_(tone::dim, "    next line is for: ") + style_(tone::magenta, pending_for_));
+  return Result::ok;
+}
+
+const json& Till::last_offers() const {
+  static const json none = json::array();
+  if (!last_answer_) return none;
+  const json& offers = member(*last_answer_, "offers");
+  return offers.is_array() ? offers : none;
+}
+
+Till::Result Till::cmd_offer(const std::string& outcome, const std::vector<std::string>& args) {
+  const std::string verb = outcome == "accepted" ? "accept" : outcome == "declined" ? "decline" : "redeem";
+  std::int64_t n = 1;
+  if (args.size() > 1 || (args.size() == 1 && (!parse_int(args[0], n) || n < 1)))
+    return fail("usage: " + verb + " [N]   (N: the offer's number in the last hints panel, default 1)");
+  if (!customer_) return fail(verb + ": no offer to answer — no customer yet (use: customer KIND VALUE)");
+  const json& offers = last_offers();
+  if (offers.empty()) return fail(verb + ": no offer to answer — the last hints for this customer had none");
+  if (n > static_cast<std::int64_t>(offers.size()))
+    return fail(verb + ": there is no offer " + std::to_string(n) + " — the last hints panel showed " +
+                std::to_string(offers.size()) + (offers.size() == 1 ? " offer" : " offers"));
+  const json& offer = offers[static_cast<std::size_t>(n - 1)];
+  const std::string id = offer_id_of(offer);
+  if (id.empty()) return fail(verb + ": offer " + std::to_string(n) + " has no offer_id to answer");
+  if (str(offer, "status") == outcome) return fail(verb + ": offer " + std::to_string(n) + " is already " + outcome);
+  const std::string what = "offer " + std::to_string(n) + " " + outcome + ": " + offer_what(offer);
+  const json event = {{"type", "offer_outcome"}, {"offer_id", id}, {"outcome", outcome}};
+  if (!record(event, what, "")) return Result::error;
+  ++outcomes_;
+  // The daemon answers this visit's next hints with the new status; until then, remember it here.
+  if (last_answer_ && last_answer_->contains("offers"))
+    (*last_answer_)["offers"][static_cast<std::size_t>(n - 1)]["status"] = outcome;
   return Result::ok;
 }
 
@@ -499,6 +618,13 @@ Till::Result Till::cmd_pay() {
       std::string names;
       for (const auto* p : missing) names += (names.empty() ? "" : ", ") + str(*p, "name", str(*p, "sku"));
       say("  " + style_(tone::bold_yellow, "! usual, not in today's basket: " + names));
+    }
+    int n = 0;
+    for (const auto& o : last_offers()) {
+      ++n;
+      if (str(o, "status", "offered") == "offered")
+        say("  " + style_(tone::bold_magenta, "♥ offer " + std::to_string(n) + " not answered yet: ") + str(o, "text") +
+            style_(tone::dim, "  (accept " + std::to_string(n) + " / decline " + std::to_string(n) + ")"));
     }
   }
   Panel receipt(style_, std::min(width_, 64));
@@ -521,6 +647,7 @@ Till::Result Till::cmd_pay() {
       json line = {{"sku", l.sku}, {"name", l.name}, {"qty", l.qty}, {"unit_price", l.unit_price}};
       if (l.qty == std::floor(l.qty)) line["qty"] = static_cast<std::int64_t>(l.qty);
       if (!l.for_member.empty()) line["for"] = l.for_member;
+      if (!l.category.empty()) line["category"] = l.category;
       lines.push_back(std::move(line));
     }
     json event = {{"type", "purchase"},
@@ -631,7 +758,7 @@ std::uint64_t Till::spool_bytes() const {
   return total;
 }
 
-bool Till::record(json event, std::string_view what) {
+bool Till::record(json event, std::string_view what, std::string_view done) {
   if (event_time_ms_) event["time"] = format_time(*event_time_ms_);
   const std::string text = event.dump();
   const std::uint64_t spool_before = spool_bytes();
@@ -645,14 +772,14 @@ bool Till::record(json event, std::string_view what) {
       error_ = "regulars_record: " + plugin_.describe(s);
     return false;
   }
-  customers_.insert(customer_->kind + ":" + customer_->value);
+  if (customer_) customers_.insert(customer_->kind + ":" + customer_->value);
   const bool spooled = spool_bytes() > spool_before;
   if (spooled) {
     ++spooled_;
     say("  " + style_(tone::bold_yellow, "⚠ regularsd unavailable — checkout continues; event spooled") +
         style_(tone::dim, "  " + std::string(what) + " · regulars_record " + micros(us)));
   } else {
-    say("  " + style_(tone::green, "✓ ") + std::string(what) + " recorded" +
+    say("  " + style_(tone::green, "✓ ") + std::string(what) + std::string(done) +
         style_(tone::dim, " · durable · regulars_record " + micros(us)));
   }
   return true;
@@ -704,6 +831,7 @@ void Till::show_panel(const HintsCall& call) {
       p.text("Ask once if they would like personal service (consent personalize).", tone::dim, "", "", 2);
     }
     for (const auto& h : member(a, "hints")) {
+      if (is_offer_hint(a, h)) continue;  // shown numbered under "Offers"
       const auto [bullet, sgr] = hint_look(str(h, "kind"));
       p.text(str(h, "text"), sgr, bullet, sgr);
       if (const std::string why = str(h, "why"); !why.empty()) p.text(why, tone::dim, "", "", 4);
@@ -731,12 +859,21 @@ void Till::show_panel(const HintsCall& call) {
     }
   }
   const json& offers = member(a, "offers");
-  if (!offers.empty()) {
-    p.separator("Offers");
+  if (offers.is_array() && !offers.empty()) {
+    p.separator(offers.size() == 1 ? "Offer · accept, decline or redeem" : "Offers · accept, decline or redeem N");
+    int n = 0;
     for (const auto& o : offers) {
-      const std::string text = o.is_object() ? str(o, "text", o.dump()) : o.dump();
-      p.text(text, tone::bold_magenta, "♥ ", tone::bold_magenta);
-      if (o.is_object() && !str(o, "why").empty()) p.text(str(o, "why"), tone::dim, "", "", 4);
+      if (!o.is_object()) continue;
+      ++n;
+      p.text(str(o, "text", offer_id_of(o)), tone::bold_magenta, std::to_string(n) + " ♥ ", tone::bold_magenta);
+      // The item (and for whom), then why, dimmed; and the answer once there is one.
+      std::string item;
+      if (const std::string name = str(o, "item"); !name.empty()) item = "item: " + name;
+      if (const std::string who = str(o, "member"); !who.empty()) item += (item.empty() ? "for " : " · for ") + who;
+      if (!item.empty()) p.text(item, tone::plain, "", "", 4);
+      if (const std::string why = str(o, "why"); !why.empty()) p.text(why, tone::dim, "", "", 4);
+      if (const std::string status = str(o, "status", "offered"); status != "offered")
+        p.text(status, status == "declined" ? tone::yellow : tone::green, "→ ", tone::dim, 4);
     }
   }
   if (flag(a, "ask_feedback")) p.text("Ask for feedback now: one tap on the customer display.", tone::bold, "☺ ", tone::bold);
@@ -767,7 +904,8 @@ void Till::show_changes(const HintsCall& call, const std::vector<std::string>& s
     // Hints that appeared or went away.
     auto texts = [](const json& answer) {
       std::vector<std::string> out;
-      for (const auto& h : member(answer, "hints")) out.push_back(str(h, "text"));
+      for (const auto& h : member(answer, "hints"))
+        if (!is_offer_hint(answer, h)) out.push_back(str(h, "text"));
       return out;
     };
     const auto before = texts(*last_answer_), after = texts(a);
@@ -777,6 +915,26 @@ void Till::show_changes(const HintsCall& call, const std::vector<std::string>& s
     for (const auto& t : before)
       if (std::find(after.begin(), after.end(), t) == after.end())
         notes.push_back(style_(tone::dim, "− " + t));
+    // Offers that appeared or went away: then every offer again, with its number now.
+    auto ids = [](const json& answer) {
+      std::vector<std::string> out;
+      for (const auto& o : member(answer, "offers")) out.push_back(offer_id_of(o));
+      return out;
+    };
+    const auto offers_before = ids(*last_answer_), offers_after = ids(a);
+    if (offers_before != offers_after) {
+      for (const auto& o : member(*last_answer_, "offers"))
+        if (std::find(offers_after.begin(), offers_after.end(), offer_id_of(o)) == offers_after.end())
+          notes.push_back(style_(tone::dim, "− offer (" + str(o, "status", "offered") + "): " + str(o, "text")));
+      int n = 0;
+      for (const auto& o : member(a, "offers")) {
+        const std::string label = "♥ offer " + std::to_string(++n) + ": ";
+        const bool fresh = std::find(offers_before.begin(), offers_before.end(), offer_id_of(o)) == offers_before.end();
+        notes.push_back(style_(tone::bold_magenta, label) + str(o, "text") +
+                        style_(tone::dim, fresh ? "  (new: accept " + std::to_string(n) + " / decline " + std::to_string(n) + ")"
+                                                : "  (" + str(o, "status", "offered") + ")"));
+      }
+    }
   }
   const auto missing = usual_missing(a);
   if (!missing.empty()) {

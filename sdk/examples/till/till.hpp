@@ -49,13 +49,14 @@ class Till {
 
  private:
   struct Line {
-    std::string sku, name, for_member;
+    std::string sku, name, for_member, category;
     double qty = 1;
     std::int64_t unit_price = 0;
   };
   struct Item {
     std::string name;
     std::int64_t unit_price = 0;
+    std::string category;
   };
   struct Customer {
     std::string kind, value;
@@ -73,6 +74,8 @@ class Till {
   Result cmd_consent(const std::vector<std::string>& args);
   Result cmd_scan(const std::vector<std::string>& args);
   Result cmd_for(const std::vector<std::string>& args);
+  // accept / decline / redeem [N]: what became of offer N of the last hints answer.
+  Result cmd_offer(const std::string& outcome, const std::vector<std::string>& args);
   Result cmd_pay();
   Result cmd_hints();
   Result show_hints_now(const std::function<void(const HintsCall&)>& show);
@@ -85,13 +88,16 @@ class Till {
 
   HintsCall ask_hints();
   // Records an event (stamped with the scripted time, if any); prints the outcome.
-  bool record(nlohmann::json event, std::string_view what);
+  // `done` follows `what` in the confirmation line (" recorded" by default).
+  bool record(nlohmann::json event, std::string_view what, std::string_view done = " recorded");
   std::uint64_t spool_bytes() const;
 
   void show_panel(const HintsCall& call);
   void show_changes(const HintsCall& call, const std::vector<std::string>& scanned);
   void show_unavailable(const HintsCall& call);
   std::vector<const nlohmann::json*> usual_missing(const nlohmann::json& answer) const;
+  // The offers of the last answer, numbered from 1 in the panels.
+  const nlohmann::json& last_offers() const;
   void end_visit();
 
   void say(const std::string& text) const;  // one line to stdout unless quiet
@@ -113,7 +119,7 @@ class Till {
   std::map<std::string, Item> catalogue_;
   std::string error_;
 
-  int consents_ = 0, purchases_ = 0, spooled_ = 0;
+  int consents_ = 0, purchases_ = 0, outcomes_ = 0, spooled_ = 0;
   std::set<std::string> customers_;
 };
 
