@@ -356,10 +356,13 @@ json GestureEngine::list_rules() const {
 }
 
 std::string GestureEngine::new_offer_id() {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::uint64_t x = rng_();  // under mu_
-  std::string id = "offer-";
-  for (int i = 0; i < 16; ++i, x >>= 4) id.push_back(kHex[x & 0xf]);
+  // Time first, then randomness (as the plugin's event ids): new offers land at the end of the
+  // offers and event_id indexes instead of dirtying a random page of each.
+  const auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  char id[48];
+  std::snprintf(id, sizeof id, "offer-%014llx-%08llx", static_cast<unsigned long long>(micros),
+                static_cast<unsigned long long>(rng_() & 0xffffffffULL));  // rng_ under mu_
   return id;
 }
 
