@@ -130,7 +130,7 @@ int schema_version(Db& db) {
 
 namespace {
 // Each entry moves the schema one version up. Never edit a published step; append a new one.
-constexpr std::array<std::string_view, 8> kMigrations{R"sql(
+constexpr std::array<std::string_view, 9> kMigrations{R"sql(
 CREATE TABLE events (
   seq         INTEGER PRIMARY KEY,          -- order of arrival; the log is append-only
   event_id    TEXT NOT NULL UNIQUE,         -- made by the client: replays are recognised here
@@ -336,6 +336,14 @@ UPDATE events SET value = (SELECT CAST(round(sum(coalesce(json_extract(l.value, 
                                                  coalesce(json_extract(l.value, '$.unit_price'), 0))) AS INTEGER)
                            FROM json_each(events.body, '$.lines') l) * (CASE type WHEN 'return' THEN -1 ELSE 1 END)
  WHERE type IN ('purchase', 'return');
+)sql", R"sql(
+-- v9: how many of a customer's visits bought something "for" a household member, so a hints
+-- answer for the many customers with none skips reading member_items at all.
+ALTER TABLE customers ADD COLUMN member_visits INTEGER NOT NULL DEFAULT 0;
+UPDATE customers SET member_visits = (SELECT count(DISTINCT e.seq) FROM events e, json_each(e.body, '$.lines') l
+                                       WHERE e.customer_id = customers.id AND e.type = 'purchase'
+                                         AND json_extract(l.value, '$.for') IS NOT NULL)
+ WHERE id IN (SELECT DISTINCT customer_id FROM member_items);
 )sql"};
 }  // namespace
 

@@ -613,11 +613,13 @@ StoreFacts::StoreFacts(Store& store, const CustomerView& c, const std::unordered
   last_complaint_ms = c.last_complaint_ms;
   tags = c.tags;
   name = c.name;
+  member_visits_ = c.member_visits;
 }
 
 const std::vector<StoreFacts::MemberItem>& StoreFacts::member_items() {
   if (members_) return *members_;
   members_.emplace();
+  if (member_visits_ == 0) return *members_;  // never bought for anyone: nothing to read
   Stmt& s = db_.cached(
       "SELECT mi.member, mi.sku, mi.baskets, mi.last_ms, coalesce(ci.category, '') FROM member_items mi "
       "LEFT JOIN customer_items ci ON ci.customer_id=mi.customer_id AND ci.sku=mi.sku WHERE mi.customer_id=?");

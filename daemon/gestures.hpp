@@ -106,6 +106,7 @@ class StoreFacts final : public Facts {
   };
   std::vector<Asked> bought_;
   std::optional<std::vector<MemberItem>> members_;
+  std::int64_t member_visits_ = 0;
   std::optional<bool> open_;
   std::optional<std::unordered_set<std::string>> basket_categories_;
   std::vector<std::pair<std::int64_t, std::int64_t>> spends_;  // (since, sum) asked so far

@@ -270,7 +270,7 @@ json HintEngine::answer(const json& request, std::int64_t now_ms) {
   // What household members like ("her son loves the salt & vinegar chips").
   if (!discreet) {
     std::vector<std::string> members_done;
-    for (const auto& taste : store_.member_tastes(c.id, 12)) {
+    for (const auto& taste : c.member_visits > 0 ? store_.member_tastes(c.id, 12) : std::vector<MemberTaste>{}) {
       if (std::find(members_done.begin(), members_done.end(), taste.member) != members_done.end()) continue;
       if (!mentionable({taste.member, taste.sku, taste.name})) continue;
       members_done.push_back(taste.member);

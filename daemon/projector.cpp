@@ -190,7 +190,7 @@ void Projector::merge(std::int64_t into, std::int64_t from, std::int64_t merge_s
         "UPDATE customers SET created_ms=?2, first_seen_ms=NULL, last_seen_ms=NULL, visits=0, spend=0, "
         "consent_remember=NULL, consent_personalize=NULL, consent_ms=NULL, name=NULL, birthday=NULL, anniversary=NULL, "
         "language=NULL, discreet=0, do_not_mention=NULL, returns=0, returned_value=0, weekday_hist=NULL, hour_hist=NULL, "
-        "repeat_hits=0, repeat_total=0, last_feedback_ms=NULL, last_complaint_ms=NULL, tags=NULL WHERE id=?1")
+        "repeat_hits=0, repeat_total=0, last_feedback_ms=NULL, last_complaint_ms=NULL, tags=NULL, member_visits=0 WHERE id=?1")
       .bind(1, into)
       .bind(2, created)
       .run();
@@ -237,7 +237,7 @@ void Projector::forget_history(std::int64_t customer, std::int64_t before_seq) {
         "UPDATE customers SET first_seen_ms=NULL, last_seen_ms=NULL, visits=0, spend=0, name=NULL, birthday=NULL, "
         "anniversary=NULL, language=NULL, discreet=0, do_not_mention=NULL, returns=0, returned_value=0, "
         "weekday_hist=NULL, hour_hist=NULL, repeat_hits=0, repeat_total=0, last_feedback_ms=NULL, "
-        "last_complaint_ms=NULL, tags=NULL WHERE id=?")
+        "last_complaint_ms=NULL, tags=NULL, member_visits=0 WHERE id=?")
       .bind(1, customer)
       .run();
 }
@@ -610,6 +610,7 @@ void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_re
       "INSERT INTO member_items(customer_id, member, sku, baskets, last_ms) VALUES(?1,?2,?3,1,?4) "
       "ON CONFLICT(customer_id, member, sku) DO UPDATE SET baskets=baskets+1, last_ms=max(last_ms, excluded.last_ms)");
   Stmt& hh = db_.cached("INSERT INTO household(customer_id, member) VALUES(?,?) ON CONFLICT DO NOTHING");
+  if (!per_member.empty()) db_.cached("UPDATE customers SET member_visits=member_visits+1 WHERE id=?").bind(1, customer).run();
   for (const auto& [key, _] : per_member) {
     mi.reset();
     mi.bind(1, customer).bind(2, key.first).bind(3, key.second).bind(4, e.time_ms).run();

@@ -672,7 +672,7 @@ std::optional<CustomerView> Store::find_customer(const std::string& kind, const 
       "c.consent_remember, c.consent_personalize, coalesce(c.name, ''), coalesce(c.birthday, ''), "
       "coalesce(c.anniversary, ''), coalesce(c.language, ''), c.discreet, coalesce(c.do_not_mention, ''), c.returns, "
       "coalesce(c.weekday_hist, ''), coalesce(c.hour_hist, ''), c.repeat_hits, c.repeat_total, "
-      "coalesce(c.last_feedback_ms, 0), coalesce(c.last_complaint_ms, 0), coalesce(c.tags, '') "
+      "coalesce(c.last_feedback_ms, 0), coalesce(c.last_complaint_ms, 0), coalesce(c.tags, ''), c.member_visits "
       "FROM identifiers i JOIN customers c ON c.id=i.customer_id WHERE i.kind=? AND i.hash=?");
   s.bind(1, kind).bind_blob(2, hash.data(), hash.size());
   if (!s.step()) return std::nullopt;
@@ -700,6 +700,7 @@ std::optional<CustomerView> Store::find_customer(const std::string& kind, const 
   c.last_complaint_ms = s.i64(19);
   if (const std::string t = s.text(20); !t.empty())
     for (const auto& v : nlohmann::json::parse(t)) c.tags.push_back(v.get<std::string>());
+  c.member_visits = s.i64(21);
   s.reset();
   return c;
 }

@@ -93,6 +93,7 @@ struct CustomerView {
   std::int64_t last_feedback_ms = 0;   // 0: never asked
   std::int64_t last_complaint_ms = 0;  // 0: never unhappy
   std::vector<std::string> tags;
+  std::int64_t member_visits = 0;  // visits that bought for a household member
 };
 
 // An unresolved follow-up item of unhappy feedback.
