@@ -1,5 +1,6 @@
 #include "hints.hpp"
 
+#include <chrono>
 #include <deque>
 
 #include <algorithm>
@@ -46,7 +47,14 @@ std::optional<std::int64_t> days_to_annual(const std::string& date, std::int64_t
 
 }  // namespace
 
+namespace {
+thread_local std::int64_t g_last_gestures_ns = 0;
+}
+
+std::int64_t HintEngine::last_gestures_ns() noexcept { return g_last_gestures_ns; }
+
 json HintEngine::answer(const json& request, std::int64_t now_ms) {
+  g_last_gestures_ns = 0;
   if (auto t = request.find("time"); t != request.end()) now_ms = wire::parse_time_ms(t->get<std::string>()).value_or(now_ms);
   const int max_hints = request.contains("max_hints") ? request["max_hints"].get<int>() : settings_.max_hints;
   const int max_predictions =
@@ -145,6 +153,7 @@ json HintEngine::answer(const json& request, std::int64_t now_ms) {
   // customer-facing screen: the cashier offers them.
   const int max_offers = request.contains("max_offers") ? request["max_offers"].get<int>() : settings_.max_offers;
   if (gestures_ != nullptr && !discreet && max_offers > 0) {
+    const auto gestures_t0 = std::chrono::steady_clock::now();
     StoreFacts facts(store_, c, in_basket);
     OfferContext ctx{kind, hash, request.value("cashier", ""), request.value("terminal", ""), request.value("store", ""), locale,
                      &dnm};
@@ -156,6 +165,8 @@ json HintEngine::answer(const json& request, std::int64_t now_ms) {
     json offers = gestures_->offers(facts, ctx, moment_at(offer_now), max_offers);
     for (const auto& o : offers) add("offer", 90, o["text"].get<std::string>(), o["why"].get<std::string>());
     out["offers"] = std::move(offers);
+    g_last_gestures_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - gestures_t0).count();
   }
 
   // Greeting: the visit about to happen is visit number visits + 1.

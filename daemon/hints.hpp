@@ -37,6 +37,10 @@ class HintEngine {
   // `request` has passed wire::validate_hints_request.
   nlohmann::json answer(const nlohmann::json& request, std::int64_t now_ms);
 
+  // How long the gesture step of this thread's last answer took (0: it did not run), for
+  // benchmarks that want the rules' own cost without the rest of the call.
+  static std::int64_t last_gestures_ns() noexcept;
+
  private:
   Store& store_;
   const IdentityKey& key_;
