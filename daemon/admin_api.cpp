@@ -15,6 +15,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "privacy.hpp"
 #include "reports.hpp"
 #include "wire/validate.hpp"
 
@@ -66,6 +67,9 @@ AdminResponse record(Store& store, const IdentityKey& key, const json& event) {
   if (!r.ok) return error(503, "unavailable", "", r.error);
   return AdminResponse{200, json{{"seq", r.seq}, {"duplicate", r.duplicate}}};
 }
+
+// Who acts through the admin API, for the audit trail: whoever holds the owner's token.
+constexpr const char* kAdminActor = "admin-token";
 
 std::string random_id(const char* prefix) {
   unsigned char b[8];
@@ -175,6 +179,32 @@ AdminHandler make_admin_handler(Store& store, const IdentityKey& key, GestureEng
       if (!event.contains("time")) event["time"] = wire::format_time_ms(now);
       return record(store, key, event);
     }
+    if ((p == "/v1/customers/export" || p == "/v1/customers/erase") && post) {
+      if (!req.body.is_object() || !req.body.contains("customer"))
+        return error(400, "invalid_request", "body.customer", "is required: {\"customer\": {\"kind\": ..., \"value\": ...}}");
+      if (auto e = wire::validate_customer(req.body["customer"], "body.customer")) return error(*e);
+      const std::string kind = req.body["customer"]["kind"].get<std::string>();
+      const IdentifierHash hash = key.hash(kind, wire::normalize_identifier(kind, req.body["customer"]["value"].get<std::string>()));
+      if (p == "/v1/customers/erase") {
+        auto receipt = store.erase_customer(kind, hash, kAdminActor);
+        if (!receipt) return error(404, "not_found", "body.customer", "no customer has that identifier");
+        return {200, std::move(*receipt)};
+      }
+      const auto found = store.find_customer(kind, hash);
+      if (!found) return error(404, "not_found", "body.customer", "no customer has that identifier");
+      json record = export_customer(store.read_connection(), found->id);
+      store.audit(kAdminActor, "export", short_tag(hash), {{"events", record["events"].size()}});
+      return {200, std::move(record)};
+    }
+    if (p == "/v1/audit" && get) {
+      int limit = 200;
+      if (auto v = q("limit")) {
+        const bool digits = !v->empty() && v->size() <= 5 && v->find_first_not_of("0123456789") == std::string::npos;
+        limit = digits ? std::stoi(*v) : 0;
+        if (limit < 1 || limit > 10000) return error(400, "invalid_request", "limit", "must be a whole number from 1 to 10000");
+      }
+      return {200, audit_log(store.read_connection(), limit)};
+    }
     if (p == "/v1/journey" && post) {
       if (!req.body.is_object() || !req.body.contains("customer"))
         return error(400, "invalid_request", "body.customer", "is required: {\"customer\": {\"kind\": ..., \"value\": ...}}");
@@ -213,12 +243,17 @@ AdminHandler make_admin_handler(Store& store, const IdentityKey& key, GestureEng
       }
       auto r = gestures->command(store.read_connection(), command, now);
       if (auto* e = std::get_if<wire::Error>(&r)) return error(*e, e->code == wire::ErrorCode::not_found ? 404 : 400);
+      const std::string action = command.value("action", "");
+      if (action == "add" || action == "enable" || action == "disable")
+        store.audit(kAdminActor, "gesture_" + action,
+                    action == "add" ? command["rule"].value("id", "") : command.value("id", ""),
+                    action == "add" ? command["rule"] : json::object());
       return {200, std::get<json>(std::move(r))};
     }
     return error(404, "not_found", "path",
                  "no route " + req.method + " " + p.substr(0, 64) +
                      "; see daemon/admin_api.hpp: /v1/status, /v1/reports/satisfaction, /v1/followups, /v1/ideas, "
-                     "/v1/feedback, /v1/journey, /v1/gestures");
+                     "/v1/feedback, /v1/journey, /v1/gestures, /v1/customers/export, /v1/customers/erase, /v1/audit");
   };
 }
 

@@ -13,6 +13,9 @@
 //   POST /v1/gestures/{id}/enable | /disable
 //   POST /v1/gestures/dry-run                {"id": ... | "rule": {...}, "days": 30}
 //   GET  /v1/gestures/roi?rule=ID&as_of=RFC3339&window_days=30
+//   POST /v1/customers/export               {"customer": {...}}: the customer's whole record
+//   POST /v1/customers/erase                {"customer": {...}}: erase everywhere; the receipt
+//   GET  /v1/audit?limit=N                  owner actions, newest first
 // Identifiers travel in bodies, never in URLs, so they stay out of access logs.
 #pragma once
 

@@ -130,7 +130,7 @@ int schema_version(Db& db) {
 
 namespace {
 // Each entry moves the schema one version up. Never edit a published step; append a new one.
-constexpr std::array<std::string_view, 9> kMigrations{R"sql(
+constexpr std::array<std::string_view, 10> kMigrations{R"sql(
 CREATE TABLE events (
   seq         INTEGER PRIMARY KEY,          -- order of arrival; the log is append-only
   event_id    TEXT NOT NULL UNIQUE,         -- made by the client: replays are recognised here
@@ -344,6 +344,17 @@ UPDATE customers SET member_visits = (SELECT count(DISTINCT e.seq) FROM events e
                                        WHERE e.customer_id = customers.id AND e.type = 'purchase'
                                          AND json_extract(l.value, '$.for') IS NOT NULL)
  WHERE id IN (SELECT DISTINCT customer_id FROM member_items);
+)sql", R"sql(
+-- v10: the right to erasure and the owner's audit trail. A receipt says what was erased and
+-- when, and holds nothing that leads back to the person. The audit trail records owner
+-- actions (rule changes, exports, erasures) with who and when.
+CREATE TABLE erasure_receipts (
+  receipt_id TEXT PRIMARY KEY, erased_ms INTEGER NOT NULL, actor TEXT NOT NULL, erased TEXT NOT NULL  -- JSON counts
+) WITHOUT ROWID;
+CREATE TABLE audit (
+  seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+  target TEXT, detail TEXT   -- JSON; never a raw identifier
+);
 )sql"};
 }  // namespace
 

@@ -45,6 +45,7 @@ class Stmt {
   double f64(int col) const { return sqlite3_column_double(stmt_, col); }
   std::string text(int col) const;
   bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  sqlite3_stmt* raw() const noexcept { return stmt_; }
 
  private:
   sqlite3* db_;

@@ -1,5 +1,6 @@
 #include "server.hpp"
 
+#include "privacy.hpp"
 #include "reports.hpp"
 
 #include <sys/socket.h>
@@ -49,6 +50,9 @@ std::optional<wire::Error> check_request_keys(const json& req, const std::string
       {"ideas", {"limit"}},
       {"journey", {"customer", "limit"}},
       {"gestures", {"request"}},
+      {"erase", {"customer"}},
+      {"export", {"customer"}},
+      {"audit", {"limit"}},
   };
   const auto it = kFields.find(op);
   if (it == kFields.end()) return std::nullopt;
@@ -73,6 +77,7 @@ class Session : public std::enable_shared_from_this<Session> {
     socklen_t len = sizeof cred;
     owner_ = ::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
              (cred.uid == ::geteuid() || cred.uid == 0);
+    peer_uid_ = cred.uid;
   }
 
   void start() {
@@ -173,12 +178,14 @@ class Session : public std::enable_shared_from_this<Session> {
       if (op == "record") return on_record(id, req);
       if (op == "hints") return on_hints(id, req, started);
       if (op == "rebuild") return on_rebuild(id);
-      if (op == "report" || op == "followups" || op == "ideas" || op == "journey" || op == "gestures") {
+      if (op == "report" || op == "followups" || op == "ideas" || op == "journey" || op == "gestures" || op == "erase" ||
+          op == "export" || op == "audit") {
         if (!owner_)
           return send(error_response(id, wire::ErrorCode::denied, "op",
                                      op + " is for the store owner: run regularsctl as regularsd's user, or use the "
                                           "admin API"));
         if (op == "gestures") return on_gestures(id, req);
+        if (op == "erase") return on_erase(id, req);
         return on_owner_query(id, op, req);
       }
     } catch (const std::exception& e) {
@@ -187,7 +194,8 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     send(error_response(id, wire::ErrorCode::unknown_op, "op",
                         "unknown op '" + op.substr(0, 32) +
-                            "'; known: hello, ping, status, record, hints, rebuild, report, followups, ideas, journey, gestures"));
+                            "'; known: hello, ping, status, record, hints, rebuild, report, followups, ideas, journey, gestures, "
+                            "erase, export, audit"));
   }
 
   void on_hello(const json& id, const json& req) {
@@ -226,6 +234,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return send(error_response(id, bad, "limit", "must be a whole number from 1 to 10000"));
     const int limit = lim == req.end() ? 200 : lim->get<int>();
     if (op == "ideas") return send(ok_response(id, staff_ideas(db, limit)));
+    if (op == "audit") return send(ok_response(id, audit_log(db, limit)));
     const auto who = req.find("customer");
     if (who == req.end()) return send(error_response(id, bad, "customer", "is required"));
     if (auto err = wire::validate_customer(*who, "customer")) {
@@ -236,7 +245,47 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto found = server_.store().find_customer(
         kind, server_.key().hash(kind, wire::normalize_identifier(kind, (*who)["value"].get<std::string>())));
     if (!found) return send(error_response(id, wire::ErrorCode::not_found, "customer", "no customer has that identifier"));
+    if (op == "export") {
+      json record = export_customer(db, found->id);
+      server_.store().audit(actor(), "export", short_tag(key_hash(*who)), {{"events", record["events"].size()}});
+      return send(ok_response(id, std::move(record)));
+    }
     send(ok_response(id, customer_journey(db, found->id, limit)));
+  }
+
+  // Who an owner action is by, for the audit trail: the peer's user id.
+  std::string actor() const { return "uid:" + std::to_string(peer_uid_); }
+  IdentifierHash key_hash(const json& who) const {
+    const std::string kind = who["kind"].get<std::string>();
+    return server_.key().hash(kind, wire::normalize_identifier(kind, who["value"].get<std::string>()));
+  }
+
+  // The right to erasure: everything about one customer goes, and a receipt says what.
+  void on_erase(const json& id, const json& req) {
+    const auto who = req.find("customer");
+    if (who == req.end()) return send(error_response(id, wire::ErrorCode::invalid_request, "customer", "is required"));
+    if (auto err = wire::validate_customer(*who, "customer")) {
+      err->code = wire::ErrorCode::invalid_request;
+      return send(error_response(id, *err));
+    }
+    const std::string kind = (*who)["kind"].get<std::string>();
+    const IdentifierHash hash = key_hash(*who);
+    ++in_flight_;
+    std::thread([self = shared_from_this(), id, kind, hash] {
+      json response;
+      try {
+        auto receipt = self->server_.store().erase_customer(kind, hash, self->actor());
+        response = receipt ? ok_response(id, std::move(*receipt))
+                           : error_response(id, wire::ErrorCode::not_found, "customer", "no customer has that identifier");
+      } catch (const std::exception& e) {
+        REGULARS_LOG(err, "erasure failed", ({{"error", e.what()}}));
+        response = error_response(id, wire::ErrorCode::internal, "", std::string("the erasure failed: ") + e.what());
+      }
+      asio::post(self->socket_.get_executor(), [self, response = std::move(response)] {
+        --self->in_flight_;
+        self->send(response);
+      });
+    }).detach();
   }
 
   // The owner's gesture commands (regularsctl gestures). Adding a rule waits for the writer and
@@ -251,6 +300,11 @@ class Session : public std::enable_shared_from_this<Session> {
         auto r = engine->command(self->server_.store().read_connection(), request, wire::now_ms());
         response = std::holds_alternative<wire::Error>(r) ? error_response(id, std::get<wire::Error>(r))
                                                           : ok_response(id, std::get<json>(std::move(r)));
+        const std::string action = request.value("action", "");
+        if (!std::holds_alternative<wire::Error>(r) && (action == "add" || action == "enable" || action == "disable"))
+          self->server_.store().audit(self->actor(), "gesture_" + action,
+                                      action == "add" ? request["rule"].value("id", "") : request.value("id", ""),
+                                      action == "add" ? request["rule"] : json::object());
       } catch (const std::exception& e) {
         REGULARS_LOG(err, "gesture command failed", ({{"error", e.what()}}));
         response = error_response(id, wire::ErrorCode::internal, "", std::string("the gesture command failed: ") + e.what());
@@ -385,6 +439,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool close_after_write_ = false;
   bool closed_ = false;
   bool owner_ = false;  // the peer runs as regularsd's user (or root)
+  uid_t peer_uid_ = 0;
 };
 
 Server::Server(asio::io_context& io, const Config& config, Store& store, HintEngine& hints, const IdentityKey& key,

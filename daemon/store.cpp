@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <random>
 #include <unordered_map>
 
 #include "log.hpp"
@@ -518,6 +519,111 @@ void Store::write_now(const std::function<void(Db&)>& fn) {
     }
     if (const std::string failure = flush_wal(); !failure.empty()) throw std::runtime_error(failure);
   });
+}
+
+void Store::audit(const std::string& actor, const std::string& action, const std::string& target, const nlohmann::json& detail) {
+  write_now([&](Db& db) {
+    db.cached("INSERT INTO audit(time_ms, actor, action, target, detail) VALUES(?,?,?,?,?)")
+        .bind(1, wire::now_ms())
+        .bind(2, actor)
+        .bind(3, action)
+        .bind(4, target)
+        .bind(5, wire::dump_json(detail))
+        .run();
+  });
+}
+
+std::optional<nlohmann::json> Store::erase_customer(const std::string& kind, const IdentifierHash& hash, const std::string& actor) {
+  std::optional<nlohmann::json> receipt;
+  std::int64_t customer = 0;
+  write_now([&](Db& db) {
+    {
+      Stmt& s = db.cached("SELECT customer_id FROM identifiers WHERE kind=? AND hash=?");
+      s.bind(1, kind).bind_blob(2, hash.data(), hash.size());
+      if (s.step()) customer = s.i64(0);
+      s.reset();
+    }
+    if (customer == 0) return;
+    db.exec("PRAGMA secure_delete=ON");  // freed bytes are overwritten, not just unlinked
+    struct Restore {
+      Db& db;
+      ~Restore() {
+        try {
+          db.exec("PRAGMA secure_delete=FAST");
+        } catch (...) {  // staying on full secure_delete is safe, only slower
+        }
+      }
+    } restore{db};
+    nlohmann::json erased = nlohmann::json::object();
+    auto count = [&](const std::string& sql) {
+      Stmt s(db.raw(), sql);
+      s.bind(1, customer);
+      return s.step() ? s.i64(0) : 0;
+    };
+    {
+      Stmt s(db.raw(), "SELECT type, count(*) FROM events WHERE customer_id=? GROUP BY type ORDER BY type");
+      s.bind(1, customer);
+      nlohmann::json by_type = nlohmann::json::object();
+      while (s.step()) by_type[s.text(0)] = s.i64(1);
+      erased["events"] = std::move(by_type);
+    }
+    erased["identifiers"] = count("SELECT count(*) FROM identifiers WHERE customer_id=?");
+    for (const char* table : {"customer_items", "customer_categories", "member_items", "household", "preferences", "notes",
+                              "feedback", "followups", "offers"})
+      erased[table] = count(std::string("SELECT count(*) FROM ") + table + " WHERE customer_id=?");
+    // The owner's follow-up changes about this customer's feedback (they quote it).
+    erased["followup_changes"] = count(
+        "SELECT count(*) FROM events WHERE type='followup' AND json_extract(body, '$.feedback') IN "
+        "(SELECT event_id FROM events WHERE customer_id=?1 AND type='feedback')");
+    db.cached(
+          "DELETE FROM events WHERE type='followup' AND json_extract(body, '$.feedback') IN "
+          "(SELECT event_id FROM events WHERE customer_id=? AND type='feedback')")
+        .bind(1, customer)
+        .run();
+    db.cached("DELETE FROM events WHERE customer_id=?").bind(1, customer).run();
+    for (const char* table : {"customer_items", "customer_categories", "member_items", "household", "preferences", "notes",
+                              "feedback", "followups", "offers", "identifiers"})
+      db.cached(std::string("DELETE FROM ") + table + " WHERE customer_id=?").bind(1, customer).run();
+    db.cached("DELETE FROM customers WHERE id=?").bind(1, customer).run();
+    unsigned char raw[8];
+    std::random_device rd;
+    for (auto& b : raw) b = static_cast<unsigned char>(rd());
+    std::string id = "erasure-";
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (auto b : raw) {
+      id.push_back(kHex[b >> 4]);
+      id.push_back(kHex[b & 0xf]);
+    }
+    const std::int64_t now = wire::now_ms();
+    receipt = nlohmann::json{{"receipt_id", id}, {"erased_at", wire::format_time_ms(now)}, {"by", actor}, {"erased", erased}};
+    db.cached("INSERT INTO erasure_receipts(receipt_id, erased_ms, actor, erased) VALUES(?,?,?,?)")
+        .bind(1, id)
+        .bind(2, now)
+        .bind(3, actor)
+        .bind(4, wire::dump_json(erased))
+        .run();
+    db.cached("INSERT INTO audit(time_ms, actor, action, target, detail) VALUES(?,?,'erase',?,?)")
+        .bind(1, now)
+        .bind(2, actor)
+        .bind(3, id)
+        .bind(4, wire::dump_json(erased))
+        .run();
+  });
+  if (!receipt) return std::nullopt;
+  if (customer_listener_) customer_listener_(customer, 0);
+  // Older copies of the erased rows live on in WAL frames until the WAL is copied back and
+  // emptied. Readers holding an older snapshot keep it alive a moment: retry for a while.
+  bool truncated = false;
+  run_on_writer([&] {
+    for (int attempt = 0; attempt < 50 && !truncated; ++attempt) {
+      int log = 0, done = 0;
+      truncated = sqlite3_wal_checkpoint_v2(writer_db_->raw(), "main", SQLITE_CHECKPOINT_TRUNCATE, &log, &done) == SQLITE_OK;
+      if (!truncated) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  (*receipt)["wal_truncated"] = truncated;
+  REGULARS_LOG(info, "customer erased", ({{"receipt", (*receipt)["receipt_id"]}, {"wal_truncated", truncated}}));
+  return receipt;
 }
 
 RebuildReport Store::rebuild() {

@@ -187,6 +187,17 @@ class Store {
   // committed and flushed (the owner's settings: gesture rules). Exceptions roll it back.
   void write_now(const std::function<void(Db&)>& fn);
 
+  // Erases the customer an identifier names, everywhere: every event about them (consents
+  // included), every projection, feedback comments, follow-ups and offers, their identifiers
+  // and the customer itself, with secure_delete on, then checkpoints and truncates the WAL so
+  // no older page keeps a copy. Returns the receipt (also stored), or nullopt when no customer
+  // has that identifier. The store's anonymous item statistics keep the baskets' counts.
+  std::optional<nlohmann::json> erase_customer(const std::string& kind, const IdentifierHash& hash, const std::string& actor);
+
+  // Appends to the owner's audit trail (flushed before it returns).
+  void audit(const std::string& actor, const std::string& action, const std::string& target,
+             const nlohmann::json& detail = nlohmann::json::object());
+
   // Applies events synchronously in one transaction (bulk loading, tests).
   std::vector<WriteResult> apply_now(std::vector<PreparedEvent> events);
 

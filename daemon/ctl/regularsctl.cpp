@@ -139,6 +139,19 @@ int main(int argc, char** argv) {
   g_roi->add_option("--as-of", as_of, "Report as of this time (RFC 3339)");
   g_roi->add_flag("--json", as_json, "Print the answer as JSON");
 
+  std::string id_kind, id_value;
+  auto* erase = app.add_subcommand("erase", "Erase a customer everywhere (the right to erasure) and print the receipt");
+  erase->add_option("--kind", id_kind, "The identifier's kind: card, phone, email, app, payment_token")->required();
+  erase->add_option("--value", id_value, "The identifier's value (never logged or stored)")->required();
+  erase->add_flag("--json", as_json, "Print the receipt as JSON");
+  auto* exp = app.add_subcommand("export", "A customer's whole record as JSON (the right of access)");
+  exp->add_option("--kind", id_kind, "The identifier's kind")->required();
+  exp->add_option("--value", id_value, "The identifier's value")->required();
+  auto* audit = app.add_subcommand("audit", "Owner actions (rule changes, exports, erasures), newest first");
+  int audit_limit = 200;
+  audit->add_option("--limit", audit_limit, "How many (1-10000)")->check(CLI::Range(1, 10000));
+  audit->add_flag("--json", as_json, "Print the answer as JSON");
+
   CLI11_PARSE(app, argc, argv);
   // A rule file, checked here first so a mistake is reported with its field before anything is sent.
   auto read_rule = [&](const std::string& path) -> json {
@@ -340,6 +353,35 @@ int main(int argc, char** argv) {
         }
         if (r["rules"].empty()) std::cout << "(no gesture rules or offers yet)\n";
       }
+    }
+    if (*erase || *exp) {
+      const json who = {{"kind", id_kind}, {"value", id_value}};
+      const json r = client.call({{"op", *erase ? "erase" : "export"}, {"customer", who}});
+      if (*exp || as_json) {
+        std::cout << r.dump(2) << "\n";
+        return 0;
+      }
+      std::cout << "erased: receipt " << r["receipt_id"].get<std::string>() << " at " << r["erased_at"].get<std::string>()
+                << (r.value("wal_truncated", false) ? " (write-ahead log emptied)" : " (write-ahead log still busy: it empties at the next checkpoint)")
+                << "\n";
+      for (const auto& [what, n] : r["erased"].items()) {
+        if (n.is_object()) {
+          for (const auto& [type, k] : n.items()) std::cout << "  " << pad("events." + type, 24) << k << "\n";
+        } else {
+          std::cout << "  " << pad(what, 24) << n << "\n";
+        }
+      }
+    }
+    if (*audit) {
+      const json r = client.call({{"op", "audit"}, {"limit", audit_limit}});
+      if (as_json) {
+        std::cout << r.dump(2) << "\n";
+        return 0;
+      }
+      for (const auto& it : r["items"])
+        std::cout << it["time"].get<std::string>() << "  " << pad(it["actor"].get<std::string>(), 14)
+                  << pad(it["action"].get<std::string>(), 18) << it["target"].get<std::string>() << "\n";
+      if (r["items"].empty()) std::cout << "(no owner actions yet)\n";
     }
     if (*rebuild) {
       std::cerr << "rebuilding projections from the event log...\n";

@@ -1,0 +1,169 @@
+// The customer's rights through the real daemon, plugin and regularsctl: erasure everywhere
+// with a receipt (the store file, its write-ahead log and the daemon's log checked byte for
+// byte), the right of access as JSON, and the owner's audit trail.
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+#include "fixture.hpp"
+
+namespace regulars::test {
+namespace {
+
+json phone(const std::string& value) { return {{"kind", "phone"}, {"value", value}}; }
+json card(const std::string& value) { return {{"kind", "card"}, {"value", value}}; }
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+class Privacy : public DaemonTest {
+ protected:
+  void must_record(const json& event) {
+    ASSERT_EQ(plugin_.record(client(), event.dump().c_str()), REGULARS_OK) << plugin_.last_error() << "\n" << event.dump();
+  }
+  json ctl_json(const std::string& args) {
+    std::string out;
+    EXPECT_EQ(ctl(args, out), 0) << out;
+    return json::parse(out, nullptr, false);
+  }
+  long long count(const std::string& sql) { return StoreFile(daemon_->db_path()).count(sql); }
+
+  // A customer with a history worth erasing: 50 events with notes, a preference, feedback
+  // with a comment (which opens a follow-up the owner annotates), and a linked card.
+  void history(const json& who, const std::string& marker) {
+    must_record({{"type", "consent"}, {"customer", who}, {"purposes", {{"remember", true}, {"personalize", true}}},
+                 {"time", "2026-10-01T09:00:00Z"}});
+    must_record({{"type", "link"}, {"customer", who}, {"identifier", card("4000" + marker.substr(0, 4))}});
+    must_record({{"type", "preference"}, {"customer", who}, {"key", "bag"}, {"value", "paper " + marker}});
+    must_record({{"type", "feedback"}, {"customer", who}, {"event_id", "fb-" + marker}, {"nps", 3},
+                 {"comment", "Comment " + marker + ": the queue was long"}});
+    for (int i = 0; i < 40; ++i) {
+      char time[32];
+      std::snprintf(time, sizeof time, "2026-10-%02dT%02d:00:00Z", i % 28 + 1, 8 + i / 28);
+      must_record({{"type", "purchase"}, {"customer", who}, {"time", time}, {"lines", {{{"sku", "bread"}, {"qty", 1}, {"unit_price", 250}}}}});
+    }
+    for (int i = 0; i < 6; ++i) must_record({{"type", "note"}, {"customer", who}, {"text", "Note " + marker + " #" + std::to_string(i)}});
+    std::string out;
+    ASSERT_EQ(ctl("followup fb-" + marker + " --state contacted --note \"called about " + marker + "\"", out), 0) << out;
+  }
+};
+
+TEST_F(Privacy, ErasureRemovesEverythingAndLeavesAReceipt) {
+  const json sara = phone("+98 912 555 0199");
+  const std::string marker = "Qx7Zebra";
+  history(sara, marker);
+  history(phone("+44 7700 900123"), "Kp2Other");  // someone else, who must stay whole
+  const long long others_events = count("SELECT count(*) FROM events") / 2;
+  ASSERT_GE(count("SELECT count(*) FROM events WHERE body LIKE '%" + marker + "%'"), 8);
+
+  const json receipt = ctl_json("erase --kind phone --value \"+98 912 555 0199\" --json");
+  ASSERT_TRUE(receipt.is_object()) << receipt;
+  EXPECT_EQ(receipt["erased"]["events"]["purchase"], 40);
+  EXPECT_EQ(receipt["erased"]["events"]["note"], 6);
+  EXPECT_EQ(receipt["erased"]["events"]["consent"], 1);
+  EXPECT_EQ(receipt["erased"]["events"]["feedback"], 1);
+  EXPECT_EQ(receipt["erased"]["identifiers"], 2);  // the phone and the linked card
+  EXPECT_EQ(receipt["erased"]["feedback"], 1);
+  EXPECT_EQ(receipt["erased"]["followups"], 1);
+  EXPECT_EQ(receipt["erased"]["followup_changes"], 1);
+  EXPECT_EQ(receipt["erased"]["notes"], 6);
+  EXPECT_EQ(receipt["erased"]["preferences"], 1);
+  EXPECT_TRUE(receipt["wal_truncated"].get<bool>());
+  EXPECT_EQ(receipt.dump().find("912"), std::string::npos) << "the receipt leads back to no one";
+
+  // Their hints say they are unknown; the other customer is untouched.
+  EXPECT_FALSE(ask(sara)["customer"]["known"].get<bool>());
+  EXPECT_TRUE(ask(phone("+44 7700 900123"))["customer"]["known"].get<bool>());
+  EXPECT_EQ(count("SELECT count(*) FROM events"), others_events);
+  EXPECT_EQ(count("SELECT count(*) FROM erasure_receipts"), 1);
+
+  // Not a byte of them left in the store, its write-ahead log or the daemon's log.
+  for (const std::string& path : {daemon_->db_path(), daemon_->db_path() + "-wal", daemon_->log_path()}) {
+    const std::string bytes = file_bytes(path);
+    EXPECT_EQ(bytes.find(marker), std::string::npos) << path;
+    EXPECT_EQ(bytes.find("0199"), std::string::npos) << path;
+  }
+  EXPECT_NE(file_bytes(daemon_->db_path()).find("Kp2Other"), std::string::npos) << "the other customer's notes stay";
+
+  // The same identifier enrolling again starts from zero.
+  must_record({{"type", "consent"}, {"customer", sara}, {"purposes", {{"remember", true}, {"personalize", true}}}});
+  must_record({{"type", "purchase"}, {"customer", sara}, {"lines", {{{"sku", "milk"}, {"qty", 1}, {"unit_price", 120}}}}});
+  const json again = ask(sara);
+  EXPECT_EQ(again["customer"]["visits"], 1);
+  EXPECT_EQ(find_hint(again, "recovery"), nullptr);
+
+  // The owner's audit trail has the erasure, by whom, with the receipt; a second erasure of
+  // an unknown identifier is refused.
+  const json audit = ctl_json("audit --json");
+  ASSERT_FALSE(audit["items"].empty());
+  EXPECT_EQ(audit["items"][0]["action"], "erase");
+  EXPECT_EQ(audit["items"][0]["target"], receipt["receipt_id"]);
+  EXPECT_EQ(audit["items"][0]["actor"].get<std::string>().rfind("uid:", 0), 0u);
+  std::string out;
+  EXPECT_NE(ctl("erase --kind phone --value \"+1 555 000 0000\"", out), 0);
+  EXPECT_NE(out.find("not_found"), std::string::npos) << out;
+}
+
+TEST_F(Privacy, ExportGivesTheWholeRecordWithoutRawIdentifiers) {
+  const json sara = phone("+98 912 555 0177");
+  must_record({{"type", "consent"}, {"customer", sara}, {"purposes", {{"remember", true}, {"personalize", true}}},
+               {"time", "2026-11-01T09:00:00Z"}, {"store", "main"}, {"terminal", "lane-3"}});
+  must_record({{"type", "purchase"}, {"customer", sara}, {"lines", {{{"sku", "bread"}, {"qty", 2}, {"unit_price", 250}}}}});
+  must_record({{"type", "note"}, {"customer", sara}, {"text", "Prefers the small loaf"}});
+  must_record({{"type", "feedback"}, {"customer", sara}, {"csat", 5}, {"comment", "Lovely bread"}});
+  must_record({{"type", "profile"}, {"customer", sara}, {"name", "Sara"}, {"tags", {"vip"}}});
+
+  std::string out;
+  ASSERT_EQ(ctl("export --kind phone --value \"+98 912 555 0177\"", out), 0) << out;
+  const json record = json::parse(out);
+  EXPECT_EQ(record["customer"]["visits"], 1);
+  EXPECT_EQ(record["customer"]["name"], "Sara");
+  EXPECT_EQ(record["customer"]["tags"], json::array({"vip"}));
+  ASSERT_EQ(record["consents"].size(), 1u);
+  EXPECT_EQ(record["consents"][0]["purposes"], json({{"remember", true}, {"personalize", true}}));
+  EXPECT_EQ(record["consents"][0]["time"], "2026-11-01T09:00:00.000Z");
+  EXPECT_EQ(record["consents"][0]["store"], "main");
+  EXPECT_EQ(record["consents"][0]["terminal"], "lane-3");
+  EXPECT_EQ(record["events"].size(), 5u);
+  EXPECT_EQ(record["notes"][0]["text"], "Prefers the small loaf");
+  EXPECT_EQ(record["feedback"][0]["comment"], "Lovely bread");
+  EXPECT_EQ(record["items"][0]["sku"], "bread");
+  EXPECT_EQ(record["identifiers"][0]["kind"], "phone");
+  EXPECT_EQ(out.find("555 0177"), std::string::npos) << "only keyed hashes are stored: no value to export";
+  EXPECT_EQ(out.find("5550177"), std::string::npos);
+
+  // The admin API gives the same record, and both exports are in the audit trail.
+  const auto [status, body] = admin("POST", "/v1/customers/export", {{"customer", sara}});
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(body["events"], record["events"]);
+  const json audit = admin("GET", "/v1/audit").second;
+  ASSERT_GE(audit["items"].size(), 2u) << audit.dump(2);
+  EXPECT_EQ(audit["items"][0]["action"], "export");
+  EXPECT_EQ(audit["items"][0]["actor"], "admin-token");
+  EXPECT_EQ(audit["items"][1]["action"], "export");
+  EXPECT_EQ(audit["items"][1]["actor"].get<std::string>().rfind("uid:", 0), 0u);
+  EXPECT_EQ(audit.dump().find("0177"), std::string::npos);
+  EXPECT_EQ(admin("POST", "/v1/customers/export", {{"customer", phone("+1 555 123 0000")}}).first, 404);
+}
+
+TEST_F(Privacy, GestureRuleChangesAreAudited) {
+  const std::string file = dir_.sub("rule.json");
+  std::ofstream(file) << R"({"id": "welcome", "when": {"segment": "new"}, "gesture": {"kind": "task", "task": {"en": "Say hello"}}})";
+  std::string out;
+  ASSERT_EQ(ctl("gestures add " + file, out), 0) << out;
+  ASSERT_EQ(ctl("gestures disable welcome", out), 0) << out;
+  EXPECT_EQ(admin("POST", "/v1/gestures/welcome/enable").first, 200);
+  const json audit = ctl_json("audit --json");
+  ASSERT_EQ(audit["items"].size(), 3u) << audit.dump(2);
+  EXPECT_EQ(audit["items"][0]["action"], "gesture_enable");
+  EXPECT_EQ(audit["items"][0]["actor"], "admin-token");
+  EXPECT_EQ(audit["items"][1]["action"], "gesture_disable");
+  EXPECT_EQ(audit["items"][2]["action"], "gesture_add");
+  EXPECT_EQ(audit["items"][2]["target"], "welcome");
+  EXPECT_EQ(audit["items"][2]["detail"]["gesture"]["kind"], "task");
+}
+
+}  // namespace
+}  // namespace regulars::test
