@@ -50,7 +50,7 @@ std::variant<Config, wire::Error> parse_config_text(const std::string& text, Con
   } catch (const json::exception& e) {  // parse_error, and out_of_range for "1e400"
     return bad("", std::string("the config file is not valid JSON: ") + e.what());
   }
-  if (auto e = only_keys(j, "", {"data_dir", "io_threads", "listen", "limits", "store", "log", "hints", "privacy", "feedback", "admin", "gestures"})) return *e;
+  if (auto e = only_keys(j, "", {"data_dir", "io_threads", "listen", "limits", "store", "log", "hints", "privacy", "feedback", "admin", "gestures", "retention"})) return *e;
   if (auto e = get_string(j, "", "data_dir", c.data_dir)) return *e;
   if (auto e = get_int(j, "", "io_threads", 1, 64, c.io_threads)) return *e;
   if (auto it = j.find("listen"); it != j.end()) {
@@ -109,6 +109,11 @@ std::variant<Config, wire::Error> parse_config_text(const std::string& text, Con
     if (auto e = get_int(*it, "feedback.", "sample_percent", 0, 100, c.feedback_sample_percent)) return *e;
     if (auto e = get_int(*it, "feedback.", "quiet_days_after_complaint", 0, 3650, c.feedback_quiet_days_after_complaint))
       return *e;
+  }
+  if (auto it = j.find("retention"); it != j.end()) {
+    if (auto e = only_keys(*it, "retention.", {"max_age_days", "check_every_hours"})) return *e;
+    if (auto e = get_int(*it, "retention.", "max_age_days", 0, 36500, c.retention_max_age_days)) return *e;
+    if (auto e = get_int(*it, "retention.", "check_every_hours", 1, 24 * 365, c.retention_check_hours)) return *e;
   }
   if (auto it = j.find("gestures"); it != j.end()) {
     if (auto e = only_keys(*it, "gestures.", {"max_offers", "max_clock_skew_minutes"})) return *e;

@@ -38,6 +38,10 @@ struct Config {
   // Within this many minutes of the daemon's clock, a hints request's own `time` counts for
   // gesture limits and cooldowns; otherwise the daemon's clock does.
   int gestures_max_clock_skew_minutes = 15;
+  // Retention: behavioural events older than this many days are pruned (0: kept for ever),
+  // checked at start-up and then every retention_check_hours.
+  int retention_max_age_days = 0;
+  int retention_check_hours = 24;
   // The owner's admin API (HTTP/JSON). Port 0: any free port, written to DATA_DIR/admin.endpoint.
   bool admin_enabled = true;
   std::string admin_address = "127.0.0.1";

@@ -382,7 +382,7 @@ json HintEngine::answer(const json& request, std::int64_t now_ms) {
   json predictions = json::array();
   for (const auto& cand : candidates) {
     if (static_cast<int>(predictions.size()) >= max_predictions) break;
-    const bool mine = r * cand.personal >= (1.0 - r) * explore(cand.popular, cand.similar);
+    const bool mine = cand.personal > 0 && r * cand.personal >= (1.0 - r) * explore(cand.popular, cand.similar);
     const bool followed_on = cand.similar > cand.popular;  // the customer's items point to it
     predictions.push_back({{"sku", cand.item->sku},
                            {"name", display_name(*cand.item)},

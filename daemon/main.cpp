@@ -9,6 +9,7 @@
 #include <boost/asio.hpp>
 #include <csignal>
 #include <cstring>
+#include <condition_variable>
 #include <future>
 #include <iostream>
 #include <fstream>
@@ -21,6 +22,7 @@
 #include "log.hpp"
 #include "admin_api.hpp"
 #include "server.hpp"
+#include "wire/validate.hpp"
 #include "store.hpp"
 
 namespace asio = boost::asio;
@@ -121,6 +123,29 @@ int main(int argc, char** argv) {
         throw std::runtime_error("cannot write " + file);
     }
 
+    // Retention: at start-up, then every check_every_hours, on a thread of its own (a prune
+    // rebuilds the projections on the writer; tills keep being served meanwhile).
+    std::mutex retention_mu;
+    std::condition_variable retention_cv;
+    bool retention_stop = false;
+    std::thread retention;
+    if (config.retention_max_age_days > 0) {
+      retention = std::thread([&] {
+        std::unique_lock lock(retention_mu);
+        do {
+          lock.unlock();
+          try {
+            const std::int64_t cutoff = regulars::wire::now_ms() - std::int64_t{config.retention_max_age_days} * 86'400'000;
+            const auto r = store.prune(cutoff);
+            if (r["pruned"].get<std::int64_t>() > 0) store.audit("regularsd", "retention_prune", r["cutoff"].get<std::string>(), r);
+          } catch (const std::exception& e) {
+            REGULARS_LOG(err, "retention failed", ({{"error", e.what()}}));
+          }
+          lock.lock();
+        } while (!retention_cv.wait_for(lock, std::chrono::hours(config.retention_check_hours), [&] { return retention_stop; }));
+      });
+    }
+
     auto work = asio::make_work_guard(io);
     std::vector<std::thread> threads;
     for (int i = 0; i < config.io_threads; ++i) threads.emplace_back([&io] { io.run(); });
@@ -135,6 +160,12 @@ int main(int argc, char** argv) {
     // Order matters: no new connections; commit and acknowledge what is queued; then close.
     server.stop_accepting();
     if (admin) admin->stop();
+    {
+      std::lock_guard lock(retention_mu);
+      retention_stop = true;
+    }
+    retention_cv.notify_all();
+    if (retention.joinable()) retention.join();
     gestures.stop();  // its last offers go to the store before the store stops
     store.stop();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let the last acknowledgements go out

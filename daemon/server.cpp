@@ -53,6 +53,7 @@ std::optional<wire::Error> check_request_keys(const json& req, const std::string
       {"erase", {"customer"}},
       {"export", {"customer"}},
       {"audit", {"limit"}},
+      {"prune", {"as_of"}},
   };
   const auto it = kFields.find(op);
   if (it == kFields.end()) return std::nullopt;
@@ -179,13 +180,14 @@ class Session : public std::enable_shared_from_this<Session> {
       if (op == "hints") return on_hints(id, req, started);
       if (op == "rebuild") return on_rebuild(id);
       if (op == "report" || op == "followups" || op == "ideas" || op == "journey" || op == "gestures" || op == "erase" ||
-          op == "export" || op == "audit") {
+          op == "export" || op == "audit" || op == "prune") {
         if (!owner_)
           return send(error_response(id, wire::ErrorCode::denied, "op",
                                      op + " is for the store owner: run regularsctl as regularsd's user, or use the "
                                           "admin API"));
         if (op == "gestures") return on_gestures(id, req);
         if (op == "erase") return on_erase(id, req);
+        if (op == "prune") return on_prune(id, req);
         return on_owner_query(id, op, req);
       }
     } catch (const std::exception& e) {
@@ -195,7 +197,7 @@ class Session : public std::enable_shared_from_this<Session> {
     send(error_response(id, wire::ErrorCode::unknown_op, "op",
                         "unknown op '" + op.substr(0, 32) +
                             "'; known: hello, ping, status, record, hints, rebuild, report, followups, ideas, journey, gestures, "
-                            "erase, export, audit"));
+                            "erase, export, audit, prune"));
   }
 
   void on_hello(const json& id, const json& req) {
@@ -280,6 +282,37 @@ class Session : public std::enable_shared_from_this<Session> {
       } catch (const std::exception& e) {
         REGULARS_LOG(err, "erasure failed", ({{"error", e.what()}}));
         response = error_response(id, wire::ErrorCode::internal, "", std::string("the erasure failed: ") + e.what());
+      }
+      asio::post(self->socket_.get_executor(), [self, response = std::move(response)] {
+        --self->in_flight_;
+        self->send(response);
+      });
+    }).detach();
+  }
+
+  // Retention now (regularsctl prune): with the configured age, as of now or of `as_of`.
+  void on_prune(const json& id, const json& req) {
+    const int days = server_.config().retention_max_age_days;
+    if (days <= 0)
+      return send(error_response(id, wire::ErrorCode::invalid_request, "retention.max_age_days",
+                                 "no retention is configured: set retention.max_age_days in the config file"));
+    std::int64_t now = wire::now_ms();
+    if (const auto t = req.find("as_of"); t != req.end()) {
+      const auto ms = t->is_string() ? wire::parse_time_ms(t->get<std::string>()) : std::nullopt;
+      if (!ms) return send(error_response(id, wire::ErrorCode::invalid_request, "as_of", "must be an RFC 3339 time"));
+      now = *ms;
+    }
+    const std::int64_t cutoff = now - std::int64_t{days} * 86'400'000;
+    ++in_flight_;
+    std::thread([self = shared_from_this(), id, cutoff] {
+      json response;
+      try {
+        json r = self->server_.store().prune(cutoff);
+        self->server_.store().audit(self->actor(), "retention_prune", r["cutoff"].get<std::string>(), r);
+        response = ok_response(id, std::move(r));
+      } catch (const std::exception& e) {
+        REGULARS_LOG(err, "prune failed", ({{"error", e.what()}}));
+        response = error_response(id, wire::ErrorCode::internal, "", std::string("pruning failed: ") + e.what());
       }
       asio::post(self->socket_.get_executor(), [self, response = std::move(response)] {
         --self->in_flight_;

@@ -626,13 +626,59 @@ std::optional<nlohmann::json> Store::erase_customer(const std::string& kind, con
   return receipt;
 }
 
+nlohmann::json Store::prune(std::int64_t cutoff_ms) {
+  // Behavioural history older than the cutoff goes; what says who the customer is (consent
+  // records, profile, links and merges) stays. An owner's follow-up change or a till's offer
+  // outcome goes with the feedback or offer it is about, so what remains replays cleanly.
+  static constexpr const char* kPruned = "('purchase', 'return', 'note', 'preference', 'feedback', 'followup', 'staff_idea', "
+                                         "'offer', 'offer_outcome')";
+  nlohmann::json pruned = nlohmann::json::object();
+  std::int64_t total = 0;
+  RebuildReport report;
+  run_on_writer([&] {
+    report = rebuild_now(
+        [&](Db& db) {
+          db.exec("PRAGMA secure_delete=ON");
+          struct Restore {
+            Db& db;
+            ~Restore() {
+              try {
+                db.exec("PRAGMA secure_delete=FAST");
+              } catch (...) {
+              }
+            }
+          } restore{db};
+          db.exec("CREATE TEMP TABLE prune_seqs AS SELECT seq FROM events WHERE time_ms < " + std::to_string(cutoff_ms) +
+                  " AND type IN " + kPruned);
+          db.exec("INSERT INTO prune_seqs SELECT seq FROM events WHERE type='followup' AND json_extract(body, '$.feedback') IN "
+                  "(SELECT event_id FROM events WHERE seq IN (SELECT seq FROM prune_seqs) AND type='feedback') "
+                  "AND seq NOT IN (SELECT seq FROM prune_seqs)");
+          db.exec("INSERT INTO prune_seqs SELECT seq FROM events WHERE type='offer_outcome' AND json_extract(body, '$.offer_id') IN "
+                  "(SELECT event_id FROM events WHERE seq IN (SELECT seq FROM prune_seqs) AND type='offer') "
+                  "AND seq NOT IN (SELECT seq FROM prune_seqs)");
+          {
+            Stmt s(db.raw(), "SELECT type, count(*) FROM events WHERE seq IN (SELECT seq FROM prune_seqs) GROUP BY type ORDER BY type");
+            while (s.step()) {
+              pruned[s.text(0)] = s.i64(1);
+              total += s.i64(1);
+            }
+          }
+          db.exec("DELETE FROM events WHERE seq IN (SELECT seq FROM prune_seqs)");
+          db.exec("DROP TABLE temp.prune_seqs");
+        },
+        /*compare=*/false);
+  });
+  REGULARS_LOG(info, "retention", ({{"cutoff", wire::format_time_ms(cutoff_ms)}, {"pruned", total}}));
+  return {{"cutoff", wire::format_time_ms(cutoff_ms)}, {"pruned", total}, {"by_type", pruned}, {"customers", report.customers}};
+}
+
 RebuildReport Store::rebuild() {
   RebuildReport report;
   run_on_writer([&] { report = rebuild_now(); });
   return report;
 }
 
-RebuildReport Store::rebuild_now() {
+RebuildReport Store::rebuild_now(const std::function<void(Db&)>& before, bool compare) {
   Db& db = *writer_db_;
   static const std::vector<std::string> kTables{"feedback", "followups", "staff_ideas",
                                                 "customers", "identifiers", "customer_items", "items", "customer_categories",
@@ -642,8 +688,11 @@ RebuildReport Store::rebuild_now() {
   db.exec("BEGIN IMMEDIATE");
   try {
     popularity_.flush(db, true);  // the stored state includes what is only in memory so far
-    for (const auto& t : kTables) db.exec("CREATE TEMP TABLE stored_" + t + " AS SELECT * FROM main." + t);
-    db.exec("CREATE TEMP TABLE stored_event_customers AS SELECT seq, customer_id FROM main.events");
+    if (before) before(db);
+    if (compare) {
+      for (const auto& t : kTables) db.exec("CREATE TEMP TABLE stored_" + t + " AS SELECT * FROM main." + t);
+      db.exec("CREATE TEMP TABLE stored_event_customers AS SELECT seq, customer_id FROM main.events");
+    }
     // Popularity and transitions are counted again in memory, event by event in log order as the
     // live writer does, then written out whole.
     PopularityDelta delta;
@@ -686,18 +735,28 @@ RebuildReport Store::rebuild_now() {
     // The rebuilt items table counts every event in the log.
     db.exec("INSERT INTO store_meta(key, value) VALUES('items_seq', (SELECT coalesce(max(seq), 0) FROM events)) "
             "ON CONFLICT(key) DO UPDATE SET value=excluded.value");
-    for (const auto& t : kTables) report.differences.emplace_back(t, differing("main." + t, "temp.stored_" + t));
-    report.differences.emplace_back("events.customer_id",
-                                    differing("(SELECT seq, customer_id FROM main.events)", "temp.stored_event_customers"));
-    {
-      Stmt c(db.raw(), "SELECT count(*) FROM customers");  // finalized before the DROPs below
+    if (compare) {
+      for (const auto& t : kTables) report.differences.emplace_back(t, differing("main." + t, "temp.stored_" + t));
+      report.differences.emplace_back("events.customer_id",
+                                      differing("(SELECT seq, customer_id FROM main.events)", "temp.stored_event_customers"));
+      {
+        Stmt c(db.raw(), "SELECT count(*) FROM customers");  // finalized before the DROPs below
+        c.step();
+        report.customers = c.i64(0);
+      }
+      for (const auto& t : kTables) db.exec("DROP TABLE temp.stored_" + t);
+      db.exec("DROP TABLE temp.stored_event_customers");
+    } else {
+      Stmt c(db.raw(), "SELECT count(*) FROM customers");
       c.step();
       report.customers = c.i64(0);
     }
-    for (const auto& t : kTables) db.exec("DROP TABLE temp.stored_" + t);
-    db.exec("DROP TABLE temp.stored_event_customers");
     db.exec("COMMIT");
     popularity_.load(db);
+    {
+      std::lock_guard lock(popular_mu_);
+      popular_.reset();  // the best sellers are listed again from the rebuilt counts
+    }
   } catch (...) {
     try {
       db.exec("ROLLBACK");

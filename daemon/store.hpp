@@ -194,6 +194,12 @@ class Store {
   // has that identifier. The store's anonymous item statistics keep the baskets' counts.
   std::optional<nlohmann::json> erase_customer(const std::string& kind, const IdentifierHash& hash, const std::string& actor);
 
+  // Retention: deletes the behavioural events (purchases, returns, notes, preferences,
+  // feedback, follow-ups, staff ideas, offers and their outcomes) older than `cutoff_ms`, with
+  // secure_delete on, and rebuilds every projection from what remains, in one transaction.
+  // Consents, profiles, links and merges stay. Returns what went.
+  nlohmann::json prune(std::int64_t cutoff_ms);
+
   // Appends to the owner's audit trail (flushed before it returns).
   void audit(const std::string& actor, const std::string& action, const std::string& target,
              const nlohmann::json& detail = nlohmann::json::object());
@@ -255,7 +261,9 @@ class Store {
   void catch_up_popularity();
   // Writes the changed items in a transaction of their own (stop, before a rebuild).
   void flush_popularity();
-  RebuildReport rebuild_now();
+  // `before` runs inside the rebuild's transaction, before the replay (pruning); without
+  // `compare` the stored projections are not compared, only replaced.
+  RebuildReport rebuild_now(const std::function<void(Db&)>& before = nullptr, bool compare = true);
   void run_on_writer(std::function<void()> fn);
   Db& reader();
 

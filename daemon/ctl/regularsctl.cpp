@@ -147,6 +147,9 @@ int main(int argc, char** argv) {
   auto* exp = app.add_subcommand("export", "A customer's whole record as JSON (the right of access)");
   exp->add_option("--kind", id_kind, "The identifier's kind")->required();
   exp->add_option("--value", id_value, "The identifier's value")->required();
+  auto* prune = app.add_subcommand("prune", "Apply the retention policy now (retention.max_age_days in the config)");
+  std::string prune_as_of;
+  prune->add_option("--as-of", prune_as_of, "Count the age from this time instead of now (RFC 3339)");
   auto* audit = app.add_subcommand("audit", "Owner actions (rule changes, exports, erasures), newest first");
   int audit_limit = 200;
   audit->add_option("--limit", audit_limit, "How many (1-10000)")->check(CLI::Range(1, 10000));
@@ -371,6 +374,14 @@ int main(int argc, char** argv) {
           std::cout << "  " << pad(what, 24) << n << "\n";
         }
       }
+    }
+    if (*prune) {
+      json request = {{"op", "prune"}};
+      if (!prune_as_of.empty()) request["as_of"] = prune_as_of;
+      std::cerr << "pruning old events and rebuilding the projections...\n";
+      const json r = client.call(request);
+      std::cout << "pruned " << r["pruned"] << " events older than " << r["cutoff"].get<std::string>() << "\n";
+      for (const auto& [type, n] : r["by_type"].items()) std::cout << "  " << pad(type, 16) << n << "\n";
     }
     if (*audit) {
       const json r = client.call({{"op", "audit"}, {"limit", audit_limit}});

@@ -165,5 +165,72 @@ TEST_F(Privacy, GestureRuleChangesAreAudited) {
   EXPECT_EQ(audit["items"][2]["detail"]["gesture"]["kind"], "task");
 }
 
+class Retention : public Privacy {
+ protected:
+  std::vector<std::string> daemon_args() override {
+    const std::string conf = dir_.sub("regularsd.conf");
+    std::ofstream(conf) << R"({ "retention": { "max_age_days": 365 } })";
+    return {"--log-level", "debug", "--config", conf};
+  }
+};
+
+TEST_F(Retention, OldEventsArePrunedAndTheProjectionsEqualARebuildOfWhatRemains) {
+  const json ana = card("ret-ana"), ben = card("ret-ben");
+  auto buy = [&](const json& who, const std::string& time, const std::string& sku, int price) {
+    must_record({{"type", "purchase"}, {"customer", who}, {"time", time}, {"lines", {{{"sku", sku}, {"qty", 1}, {"unit_price", price}}}}});
+  };
+  for (const auto& who : {ana, ben})
+    must_record({{"type", "consent"}, {"customer", who}, {"purposes", {{"remember", true}, {"personalize", true}}},
+                 {"time", "2024-03-01T09:00:00Z"}});
+  // Two years ago: Ana's coffee habit, a note, unhappy feedback the owner followed up. Ben only
+  // ever shopped back then.
+  for (const char* t : {"2024-03-02T10:00:00Z", "2024-03-09T10:00:00Z", "2024-03-16T10:00:00Z"}) buy(ana, t, "coffee", 900);
+  buy(ben, "2024-04-01T10:00:00Z", "tea", 400);
+  must_record({{"type", "note"}, {"customer", ana}, {"text", "Old note"}, {"time", "2024-03-16T10:05:00Z"}});
+  must_record({{"type", "feedback"}, {"customer", ana}, {"event_id", "fb-old"}, {"nps", 2}, {"time", "2024-03-16T10:06:00Z"}});
+  std::string out;
+  ASSERT_EQ(ctl("followup fb-old --state resolved --note done", out), 0) << out;  // dated now: goes with its feedback
+  // This year: Ana buys bread twice.
+  for (const char* t : {"2026-10-01T10:00:00Z", "2026-11-01T10:00:00Z"}) buy(ana, t, "bread", 250);
+  ASSERT_EQ(ask(ana)["customer"]["visits"], 5);
+
+  // As of 2026-11-23, with a year's retention.
+  ASSERT_EQ(ctl("prune --as-of 2026-11-23T12:00:00Z", out), 0) << out;
+  EXPECT_NE(out.find("pruned 7 events older than 2025-11-23"), std::string::npos) << out;
+  EXPECT_EQ(count("SELECT count(*) FROM events WHERE time_ms < strftime('%s', '2025-11-23') * 1000 AND type <> 'consent'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM events WHERE type='consent'"), 2) << "consent records stay";
+  EXPECT_EQ(count("SELECT count(*) FROM events WHERE type='followup'"), 0) << "the follow-up went with its feedback";
+  const json a = ask(ana, {{"time", "2026-11-23T12:00:00Z"}});
+  EXPECT_EQ(a["customer"]["visits"], 2);
+  EXPECT_EQ(a["customer"]["first_seen"], "2026-10-01T10:00:00.000Z");
+  EXPECT_EQ(find_hint(a, "note"), nullptr);
+  EXPECT_EQ(find_hint(a, "recovery"), nullptr);
+  for (const auto& p : a["predictions"]) EXPECT_NE(p["sku"], "coffee") << "nothing remembers the pruned habit: " << a.dump(2);
+  const json b = ask(ben);
+  EXPECT_TRUE(b["customer"]["known"].get<bool>()) << "consent records keep the customer";
+  EXPECT_EQ(b["customer"]["visits"], 0);
+  // What the prune left equals a rebuild from the log that remains.
+  ASSERT_EQ(ctl("rebuild", out), 0) << out;
+  EXPECT_NE(out.find("projections match the event log"), std::string::npos) << out;
+  EXPECT_EQ(count("SELECT count(*) FROM feedback"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM items WHERE sku='coffee'"), 0);
+  const json audit = ctl_json("audit --json");
+  EXPECT_EQ(audit["items"][0]["action"], "retention_prune");
+
+  // Automatically: at start-up by the daemon's own clock. An event dated two years back is
+  // gone once the daemon has restarted.
+  buy(ana, "2024-06-01T10:00:00Z", "cake", 500);
+  EXPECT_EQ(count("SELECT count(*) FROM events WHERE type='purchase'"), 3);
+  daemon_->stop();
+  for (regulars_client* c : clients_) plugin_.close(c);
+  clients_.clear();
+  client_ = nullptr;
+  daemon_->start();
+  long long left = -1;
+  for (int i = 0; i < 100 && (left = count("SELECT count(*) FROM events WHERE type='purchase'")) != 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(left, 2);
+}
+
 }  // namespace
 }  // namespace regulars::test
