@@ -122,6 +122,15 @@ Stmt& Db::cached(std::string_view sql) {
   return *it->second;
 }
 
+SecureDelete::SecureDelete(Db& db) : db_(db) { db_.exec("PRAGMA secure_delete=ON"); }
+
+SecureDelete::~SecureDelete() {
+  try {
+    db_.exec("PRAGMA secure_delete=FAST");
+  } catch (...) {  // staying on full secure_delete is safe, only slower
+  }
+}
+
 int schema_version(Db& db) {
   Stmt s(db.raw(), "PRAGMA user_version");
   s.step();

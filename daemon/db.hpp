@@ -83,4 +83,17 @@ class Db {
 int migrate(Db& db);
 int schema_version(Db& db);
 
+// Full secure_delete on `db` for the life of the object (erasure, retention): freed bytes are
+// overwritten, not just unlinked. Back to FAST afterwards.
+class SecureDelete {
+ public:
+  explicit SecureDelete(Db& db);
+  ~SecureDelete();
+  SecureDelete(const SecureDelete&) = delete;
+  SecureDelete& operator=(const SecureDelete&) = delete;
+
+ private:
+  Db& db_;
+};
+
 }  // namespace regulars::daemon

@@ -45,16 +45,6 @@ double draw(const std::string& rule_id, std::uint64_t a, std::uint64_t b = 0) {
   return static_cast<double>(h >> 11) * 0x1.0p-53;
 }
 
-// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
 bool leap(std::int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 // Signed days from `today` to the nearest occurrence of the birthday (MM-DD or YYYY-MM-DD).
@@ -67,7 +57,7 @@ std::optional<std::int64_t> days_to_birthday(const std::string& birthday, std::i
   std::optional<std::int64_t> best;
   for (int y : {year - 1, year, year + 1}) {
     const unsigned day = (m == 2 && d == 29 && !leap(y)) ? 28 : d;
-    const std::int64_t delta = days_from_civil(y, m, day) - today;
+    const std::int64_t delta = wire::days_from_civil(y, m, day) - today;
     if (!best || std::llabs(delta) < std::llabs(*best)) best = delta;
   }
   return best;
@@ -188,7 +178,7 @@ Moment moment_at(std::int64_t unix_ms) {
   const std::time_t t = static_cast<std::time_t>(unix_ms >= 0 ? unix_ms / 1000 : (unix_ms - 999) / 1000);
   std::tm tm{};
   localtime_r(&t, &tm);
-  m.day = days_from_civil(tm.tm_year + 1900, static_cast<unsigned>(tm.tm_mon + 1), static_cast<unsigned>(tm.tm_mday));
+  m.day = wire::days_from_civil(tm.tm_year + 1900, static_cast<unsigned>(tm.tm_mon + 1), static_cast<unsigned>(tm.tm_mday));
   m.weekday = (tm.tm_wday + 6) % 7;
   m.minute = tm.tm_hour * 60 + tm.tm_min;
   m.week = (m.day + 3 >= 0 ? (m.day + 3) / 7 : (m.day + 3 - 6) / 7);  // 1970-01-01 was a Thursday

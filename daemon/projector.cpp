@@ -211,16 +211,7 @@ void Projector::forget_history(std::int64_t customer, std::int64_t before_seq) {
   // The customer asked not to be remembered: their shopping history, preferences, notes and
   // profile go for real, their freed bytes overwritten (full secure_delete for these statements).
   // The consent records stay: they are the proof of when and where consent was given and withdrawn.
-  db_.exec("PRAGMA secure_delete=ON");
-  struct Restore {
-    Db& db;
-    ~Restore() {
-      try {
-        db.exec("PRAGMA secure_delete=FAST");
-      } catch (...) {  // staying on full secure_delete is safe, only slower
-      }
-    }
-  } restore{db_};
+  SecureDelete secure(db_);
   // The owner's follow-up changes about this customer's feedback go too (their notes are about
   // the customer, and a rebuild must not meet changes to feedback that no longer exists).
   db_.cached(

@@ -257,16 +257,6 @@ std::optional<int> parse_hhmm(const json& v, bool allow_end_of_day) {
   return std::nullopt;
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
 // "YYYY-MM-DD", a real date from 1970-01-01 to 9999-12-31, as days since 1970-01-01.
 std::optional<std::int64_t> parse_date(const json& v) {
   if (!v.is_string()) return std::nullopt;
@@ -280,7 +270,7 @@ std::optional<std::int64_t> parse_date(const json& v) {
   const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
   const int month_days = kMonthDays[static_cast<std::size_t>(m - 1)] + (m == 2 && leap ? 1 : 0);
   if (d > month_days) return std::nullopt;
-  return days_from_civil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
+  return wire::days_from_civil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
 }
 
 Fault parse_time(const json& v, const std::string& path, Condition& c) {

@@ -544,16 +544,7 @@ std::optional<nlohmann::json> Store::erase_customer(const std::string& kind, con
       s.reset();
     }
     if (customer == 0) return;
-    db.exec("PRAGMA secure_delete=ON");  // freed bytes are overwritten, not just unlinked
-    struct Restore {
-      Db& db;
-      ~Restore() {
-        try {
-          db.exec("PRAGMA secure_delete=FAST");
-        } catch (...) {  // staying on full secure_delete is safe, only slower
-        }
-      }
-    } restore{db};
+    SecureDelete secure(db);
     nlohmann::json erased = nlohmann::json::object();
     auto count = [&](const std::string& sql) {
       Stmt s(db.raw(), sql);
@@ -638,16 +629,7 @@ nlohmann::json Store::prune(std::int64_t cutoff_ms) {
   run_on_writer([&] {
     report = rebuild_now(
         [&](Db& db) {
-          db.exec("PRAGMA secure_delete=ON");
-          struct Restore {
-            Db& db;
-            ~Restore() {
-              try {
-                db.exec("PRAGMA secure_delete=FAST");
-              } catch (...) {
-              }
-            }
-          } restore{db};
+          SecureDelete secure(db);
           db.exec("CREATE TEMP TABLE prune_seqs AS SELECT seq FROM events WHERE time_ms < " + std::to_string(cutoff_ms) +
                   " AND type IN " + kPruned);
           db.exec("INSERT INTO prune_seqs SELECT seq FROM events WHERE type='followup' AND json_extract(body, '$.feedback') IN "

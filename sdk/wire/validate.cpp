@@ -222,7 +222,8 @@ int parse_digits(std::string_view s, std::size_t pos, std::size_t n, bool& ok) n
   return v;
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+}  // namespace
+
 std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
   y -= m <= 2;
   const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -231,8 +232,6 @@ std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
   const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
-
-}  // namespace
 
 bool is_identifier_kind(std::string_view kind) noexcept {
   return std::find(kIdentifierKinds.begin(), kIdentifierKinds.end(), kind) != kIdentifierKinds.end();

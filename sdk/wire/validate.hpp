@@ -51,6 +51,9 @@ std::optional<Error> refuse_unknown_keys(const nlohmann::json& obj, const std::s
 std::optional<std::int64_t> parse_time_ms(std::string_view text) noexcept;
 std::string format_time_ms(std::int64_t unix_ms);
 
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept;
+
 // Milliseconds since the Unix epoch, from the system clock.
 std::int64_t now_ms() noexcept;
 
