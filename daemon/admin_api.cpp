@@ -186,6 +186,7 @@ AdminHandler make_admin_handler(Store& store, const IdentityKey& key, GestureEng
       const std::string kind = req.body["customer"]["kind"].get<std::string>();
       const IdentifierHash hash = key.hash(kind, wire::normalize_identifier(kind, req.body["customer"]["value"].get<std::string>()));
       if (p == "/v1/customers/erase") {
+        if (gestures != nullptr) gestures->flush();  // this customer's latest offers go with them
         auto receipt = store.erase_customer(kind, hash, kAdminActor);
         if (!receipt) return error(404, "not_found", "body.customer", "no customer has that identifier");
         return {200, std::move(*receipt)};
@@ -193,7 +194,7 @@ AdminHandler make_admin_handler(Store& store, const IdentityKey& key, GestureEng
       const auto found = store.find_customer(kind, hash);
       if (!found) return error(404, "not_found", "body.customer", "no customer has that identifier");
       json record = export_customer(store.read_connection(), found->id);
-      store.audit(kAdminActor, "export", short_tag(hash), {{"events", record["events"].size()}});
+      store.audit(kAdminActor, "export", "", {{"events", record["events"].size()}});  // not whose: see server.cpp
       return {200, std::move(record)};
     }
     if (p == "/v1/audit" && get) {

@@ -1,5 +1,6 @@
 #include "privacy.hpp"
 
+#include <set>
 #include <string>
 
 #include "wire/validate.hpp"
@@ -26,8 +27,10 @@ json rows(Db& db, const std::string& sql, std::int64_t customer_id) {
         case SQLITE_FLOAT: row[name] = sqlite3_column_double(raw, i); break;
         default: {
           const std::string text = s.text(i);
-          // Columns holding JSON (histograms, lists, notes of follow-ups) come out as JSON.
-          if (!text.empty() && (text.front() == '[' || text.front() == '{')) {
+          // Columns holding JSON (histograms, lists, notes of follow-ups) come out as JSON; free
+          // text stays text whatever it looks like.
+          static const std::set<std::string> kJson{"do_not_mention", "tags", "weekday_hist", "hour_hist", "reasons", "notes", "body"};
+          if (kJson.count(name) && !text.empty() && (text.front() == '[' || text.front() == '{')) {
             json parsed = json::parse(text, nullptr, false);
             row[name] = parsed.is_discarded() ? json(text) : std::move(parsed);
           } else {

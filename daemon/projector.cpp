@@ -109,7 +109,11 @@ std::int64_t Projector::lookup(const std::string& kind, const IdentifierHash& ha
 std::int64_t Projector::resolve_or_enrol(const LoggedEvent& e) {
   if (e.id_kind.empty()) return 0;  // anonymous feedback, follow-ups, staff ideas
   if (const std::int64_t id = lookup(e.id_kind, e.id_hash)) return id;
-  if (e.type == "merge") throw Refused("merge names a customer that is not known");
+  // A merge must name known customers, and an offer is made to a known one (a late offer for
+  // a customer erased meanwhile must not enrol them again). Replaying a log whose earlier
+  // events were pruned, a merge's customer is known only from the merge itself.
+  if (e.type == "merge" && !replaying_) throw Refused("merge names a customer that is not known");
+  if (e.type == "offer" && !replaying_) throw Refused("the offer's customer is not known (erased meanwhile)");
   db_.cached("INSERT INTO customers(created_ms) VALUES(?)").bind(1, e.time_ms).run();
   const std::int64_t id = db_.last_insert_rowid();
   db_.cached("INSERT INTO identifiers(kind, hash, customer_id, created_ms) VALUES(?,?,?,?)")
@@ -157,7 +161,17 @@ std::int64_t Projector::project(const LoggedEvent& e, bool log_row_linked) {
   if (e.type == "merge") {
     const auto& other = e.body.at("other");
     const std::int64_t from = lookup(other.at("kind").get<std::string>(), from_hex(other.at("hash").get<std::string>()));
-    if (from == 0) throw Refused("merge names an \"other\" customer that is not known");
+    if (from == 0 && !replaying_) throw Refused("merge names an \"other\" customer that is not known");
+    if (from == 0) {  // its history was pruned: its identifier now belongs to this customer
+      const IdentifierHash h = from_hex(other.at("hash").get<std::string>());
+      db_.cached("INSERT INTO identifiers(kind, hash, customer_id, created_ms) VALUES(?,?,?,?)")
+          .bind(1, other.at("kind").get<std::string>())
+          .bind_blob(2, h.data(), h.size())
+          .bind(3, customer)
+          .bind(4, e.time_ms)
+          .run();
+      return customer;
+    }
     if (from != customer) merge(customer, from, e.seq);
     return customer;
   }

@@ -91,6 +91,10 @@ class Projector {
   // Customers merged away (from, into) or whose history was erased (customer, 0) so far.
   std::vector<std::pair<std::int64_t, std::int64_t>> take_gone() { return std::move(gone_); }
 
+  // Replaying the log (rebuild, retention): events accepted once are applied again, even where
+  // the events they followed have since been pruned.
+  void set_replaying() { replaying_ = true; }
+
   // Customer resolution by identifier; 0 when unknown.
   std::int64_t lookup(const std::string& kind, const IdentifierHash& hash);
 
@@ -108,6 +112,7 @@ class Projector {
   bool erase_on_withdrawal_;
   PopularityDelta* popularity_;
   std::vector<std::pair<std::int64_t, std::int64_t>> gone_;
+  bool replaying_ = false;
 };
 
 // Hex helpers for identifier hashes carried inside event bodies (link, merge).

@@ -249,7 +249,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!found) return send(error_response(id, wire::ErrorCode::not_found, "customer", "no customer has that identifier"));
     if (op == "export") {
       json record = export_customer(db, found->id);
-      server_.store().audit(actor(), "export", short_tag(key_hash(*who)), {{"events", record["events"].size()}});
+      // The trail says an export happened, not whose: it must not outlive an erasure as a link.
+      server_.store().audit(actor(), "export", "", {{"events", record["events"].size()}});
       return send(ok_response(id, std::move(record)));
     }
     send(ok_response(id, customer_journey(db, found->id, limit)));
@@ -272,6 +273,8 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     const std::string kind = (*who)["kind"].get<std::string>();
     const IdentifierHash hash = key_hash(*who);
+    // Offers decided a moment ago for this customer reach the log first (and go with them).
+    if (server_.gestures() != nullptr) server_.gestures()->flush();
     ++in_flight_;
     std::thread([self = shared_from_this(), id, kind, hash] {
       json response;
@@ -300,6 +303,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (const auto t = req.find("as_of"); t != req.end()) {
       const auto ms = t->is_string() ? wire::parse_time_ms(t->get<std::string>()) : std::nullopt;
       if (!ms) return send(error_response(id, wire::ErrorCode::invalid_request, "as_of", "must be an RFC 3339 time"));
+      if (*ms > now + 3'600'000)
+        return send(error_response(id, wire::ErrorCode::invalid_request, "as_of",
+                                   "is in the future: pruning as of a later time would delete what the policy keeps"));
       now = *ms;
     }
     const std::int64_t cutoff = now - std::int64_t{days} * 86'400'000;

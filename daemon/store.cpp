@@ -602,19 +602,29 @@ std::optional<nlohmann::json> Store::erase_customer(const std::string& kind, con
   });
   if (!receipt) return std::nullopt;
   if (customer_listener_) customer_listener_(customer, 0);
-  // Older copies of the erased rows live on in WAL frames until the WAL is copied back and
-  // emptied. Readers holding an older snapshot keep it alive a moment: retry for a while.
+  (*receipt)["wal_truncated"] = truncate_wal();
+  REGULARS_LOG(info, "customer erased", ({{"receipt", (*receipt)["receipt_id"]}, {"wal_truncated", (*receipt)["wal_truncated"]}}));
+  return receipt;
+}
+
+bool Store::truncate_wal() {
+  // Older copies of deleted rows live on in WAL frames until the WAL is copied back and
+  // emptied. Readers holding an older snapshot keep it alive a moment: retry, briefly each
+  // time and for 5 s at most, so the tills' writes wait no longer than that.
   bool truncated = false;
   run_on_writer([&] {
-    for (int attempt = 0; attempt < 50 && !truncated; ++attempt) {
+    sqlite3* db = writer_db_->raw();
+    sqlite3_busy_timeout(db, 50);
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!truncated && std::chrono::steady_clock::now() < give_up) {
       int log = 0, done = 0;
-      truncated = sqlite3_wal_checkpoint_v2(writer_db_->raw(), "main", SQLITE_CHECKPOINT_TRUNCATE, &log, &done) == SQLITE_OK;
-      if (!truncated) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      truncated = sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_TRUNCATE, &log, &done) == SQLITE_OK;
+      if (!truncated) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
+    sqlite3_busy_timeout(db, 5000);
   });
-  (*receipt)["wal_truncated"] = truncated;
-  REGULARS_LOG(info, "customer erased", ({{"receipt", (*receipt)["receipt_id"]}, {"wal_truncated", truncated}}));
-  return receipt;
+  if (!truncated) REGULARS_LOG(warn, "the WAL could not be emptied now; old pages stay in it until a later checkpoint restarts it", ({}));
+  return truncated;
 }
 
 nlohmann::json Store::prune(std::int64_t cutoff_ms) {
@@ -626,10 +636,19 @@ nlohmann::json Store::prune(std::int64_t cutoff_ms) {
   nlohmann::json pruned = nlohmann::json::object();
   std::int64_t total = 0;
   RebuildReport report;
+  bool any = false;
   run_on_writer([&] {
+    {  // nothing old enough: no rebuild (retention runs every few hours on stores of any size)
+      Stmt s(writer_db_->raw(), std::string("SELECT EXISTS (SELECT 1 FROM events WHERE time_ms < ? AND type IN ") + kPruned + ")");
+      s.bind(1, cutoff_ms);
+      any = s.step() && s.i64(0) != 0;
+    }
+    if (!any) return;
+    // Full secure_delete for the whole transaction: the rebuild empties and refills the
+    // projections, and the pruned notes and comments in them must not stay in freed pages.
+    SecureDelete secure(*writer_db_);
     report = rebuild_now(
         [&](Db& db) {
-          SecureDelete secure(db);
           db.exec("CREATE TEMP TABLE prune_seqs AS SELECT seq FROM events WHERE time_ms < " + std::to_string(cutoff_ms) +
                   " AND type IN " + kPruned);
           db.exec("INSERT INTO prune_seqs SELECT seq FROM events WHERE type='followup' AND json_extract(body, '$.feedback') IN "
@@ -650,8 +669,10 @@ nlohmann::json Store::prune(std::int64_t cutoff_ms) {
         },
         /*compare=*/false);
   });
+  const bool truncated = any ? truncate_wal() : true;
   REGULARS_LOG(info, "retention", ({{"cutoff", wire::format_time_ms(cutoff_ms)}, {"pruned", total}}));
-  return {{"cutoff", wire::format_time_ms(cutoff_ms)}, {"pruned", total}, {"by_type", pruned}, {"customers", report.customers}};
+  return {{"cutoff", wire::format_time_ms(cutoff_ms)}, {"pruned", total}, {"by_type", pruned}, {"customers", report.customers},
+          {"wal_truncated", truncated}};
 }
 
 RebuildReport Store::rebuild() {
@@ -679,6 +700,7 @@ RebuildReport Store::rebuild_now(const std::function<void(Db&)>& before, bool co
     // live writer does, then written out whole.
     PopularityDelta delta;
     Projector projector(db, options_.erase_on_withdrawal, &delta);
+    projector.set_replaying();
     projector.clear_all();
     popularity_.clear();
     // Read the log in chunks, each fully read before it is projected: projecting updates the

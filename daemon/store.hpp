@@ -264,6 +264,9 @@ class Store {
   // `before` runs inside the rebuild's transaction, before the replay (pruning); without
   // `compare` the stored projections are not compared, only replaced.
   RebuildReport rebuild_now(const std::function<void(Db&)>& before = nullptr, bool compare = true);
+  // Checkpoints and truncates the WAL (after an erasure or a prune); false if readers kept it
+  // busy for 5 s.
+  bool truncate_wal();
   void run_on_writer(std::function<void()> fn);
   Db& reader();
 

@@ -365,7 +365,9 @@ int main(int argc, char** argv) {
         return 0;
       }
       std::cout << "erased: receipt " << r["receipt_id"].get<std::string>() << " at " << r["erased_at"].get<std::string>()
-                << (r.value("wal_truncated", false) ? " (write-ahead log emptied)" : " (write-ahead log still busy: it empties at the next checkpoint)")
+                << (r.value("wal_truncated", false) ? " (write-ahead log emptied)"
+                                                   : " (the write-ahead log was busy and still holds old pages: run regularsctl erase again later "
+                                                     "to empty it)")
                 << "\n";
       for (const auto& [what, n] : r["erased"].items()) {
         if (n.is_object()) {

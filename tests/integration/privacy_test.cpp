@@ -194,12 +194,18 @@ TEST_F(Retention, OldEventsArePrunedAndTheProjectionsEqualARebuildOfWhatRemains)
   for (const char* t : {"2026-10-01T10:00:00Z", "2026-11-01T10:00:00Z"}) buy(ana, t, "bread", 250);
   ASSERT_EQ(ask(ana)["customer"]["visits"], 5);
 
-  // As of 2026-11-23, with a year's retention.
-  ASSERT_EQ(ctl("prune --as-of 2026-11-23T12:00:00Z", out), 0) << out;
+  // As of the start of 2026-11-23, with a year's retention.
+  ASSERT_EQ(ctl("prune --as-of 2026-11-23T00:00:00Z", out), 0) << out;
   EXPECT_NE(out.find("pruned 7 events older than 2025-11-23"), std::string::npos) << out;
   EXPECT_EQ(count("SELECT count(*) FROM events WHERE time_ms < strftime('%s', '2025-11-23') * 1000 AND type <> 'consent'"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM events WHERE type='consent'"), 2) << "consent records stay";
   EXPECT_EQ(count("SELECT count(*) FROM events WHERE type='followup'"), 0) << "the follow-up went with its feedback";
+  // Not even in freed pages or the write-ahead log: the old note's text is gone from the files.
+  EXPECT_EQ(file_bytes(daemon_->db_path()).find("Old note"), std::string::npos);
+  EXPECT_EQ(file_bytes(daemon_->db_path() + "-wal").find("Old note"), std::string::npos);
+  // A prune "as of" a future time would delete what the policy keeps: refused.
+  EXPECT_NE(ctl("prune --as-of 2099-01-01T00:00:00Z", out), 0);
+  EXPECT_NE(out.find("future"), std::string::npos) << out;
   const json a = ask(ana, {{"time", "2026-11-23T12:00:00Z"}});
   EXPECT_EQ(a["customer"]["visits"], 2);
   EXPECT_EQ(a["customer"]["first_seen"], "2026-10-01T10:00:00.000Z");
@@ -230,6 +236,41 @@ TEST_F(Retention, OldEventsArePrunedAndTheProjectionsEqualARebuildOfWhatRemains)
   for (int i = 0; i < 100 && (left = count("SELECT count(*) FROM events WHERE type='purchase'")) != 2; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_EQ(left, 2);
+}
+
+TEST_F(Retention, AMergeWhoseCustomersHistoryWasPrunedStillReplays) {
+  // Two identifiers that only ever shopped two years ago (no consent records), merged this year.
+  must_record({{"type", "purchase"}, {"customer", card("old-card")}, {"time", "2024-05-01T10:00:00Z"},
+               {"lines", {{{"sku", "tea"}, {"qty", 1}, {"unit_price", 300}}}}});
+  must_record({{"type", "purchase"}, {"customer", phone("+44 7700 900555")}, {"time", "2024-05-02T10:00:00Z"},
+               {"lines", {{{"sku", "tea"}, {"qty", 1}, {"unit_price", 300}}}}});
+  must_record({{"type", "merge"}, {"customer", card("old-card")}, {"other", phone("+44 7700 900555")}});
+  std::string out;
+  ASSERT_EQ(ctl("prune --as-of 2026-11-23T00:00:00Z", out), 0) << out;
+  EXPECT_NE(out.find("pruned 2 events"), std::string::npos) << out;
+  // One customer, both identifiers, no visits left; and a rebuild agrees.
+  EXPECT_EQ(count("SELECT count(DISTINCT customer_id) FROM identifiers"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM identifiers"), 2);
+  EXPECT_EQ(ask(phone("+44 7700 900555"))["customer"]["visits"], 0);
+  ASSERT_EQ(ctl("rebuild", out), 0) << out;
+}
+
+TEST_F(Privacy, AnOfferDecidedJustBeforeAnErasureDoesNotBringTheCustomerBack) {
+  const std::string file = dir_.sub("rule.json");
+  std::ofstream(file) << R"({"id": "welcome", "when": {"segment": "new"}, "gesture": {"kind": "task", "task": {"en": "Say hello"}}})";
+  std::string out;
+  ASSERT_EQ(ctl("gestures add " + file, out), 0) << out;
+  for (int i = 0; i < 5; ++i) {
+    const json who = card("erase-now-" + std::to_string(i));
+    must_record({{"type", "consent"}, {"customer", who}, {"purposes", {{"remember", true}, {"personalize", true}}}});
+    ASSERT_EQ(ask(who)["offers"].size(), 1u);
+    // Erased at once, while the offer may still wait to be logged.
+    EXPECT_EQ(admin("POST", "/v1/customers/erase", {{"customer", who}}).first, 200);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // any offer still queued is logged by now
+  EXPECT_EQ(count("SELECT count(*) FROM customers"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM identifiers"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM offers"), 0);
 }
 
 }  // namespace
