@@ -54,8 +54,9 @@ std::variant<Config, wire::Error> parse_config_text(const std::string& text, Con
   if (auto e = get_string(j, "", "data_dir", c.data_dir)) return *e;
   if (auto e = get_int(j, "", "io_threads", 1, 64, c.io_threads)) return *e;
   if (auto it = j.find("listen"); it != j.end()) {
-    if (auto e = only_keys(*it, "listen.", {"socket", "socket_mode"})) return *e;
+    if (auto e = only_keys(*it, "listen.", {"socket", "socket_mode", "group"})) return *e;
     if (auto e = get_string(*it, "listen.", "socket", c.socket_path)) return *e;
+    if (auto e = get_string(*it, "listen.", "group", c.socket_group)) return *e;
     if (auto m = it->find("socket_mode"); m != it->end()) {
       std::string mode = m->is_string() ? m->get<std::string>() : "";
       unsigned v = 0;

@@ -14,6 +14,9 @@ struct Config {
   std::string data_dir;
   std::string socket_path;        // default: data_dir + "/regularsd.sock"
   unsigned socket_mode = 0660;
+  // The tills' group: the socket is given to it, and a peer that is neither regularsd's user,
+  // root, nor in this group (primary or supplementary) is refused. Empty: no group check.
+  std::string socket_group;
   int io_threads = 2;
   std::uint32_t max_frame_bytes = 1u << 20;
   int max_depth = 32;

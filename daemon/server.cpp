@@ -4,10 +4,14 @@
 #include "reports.hpp"
 
 #include <sys/socket.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
+#include <cstring>
+#include <sstream>
+#include <fstream>
 #include <chrono>
 #include <deque>
 #include <future>
@@ -67,6 +71,19 @@ std::optional<wire::Error> check_request_keys(const json& req, const std::string
 
 }  // namespace
 
+// Whether process `pid` has `gid` among its supplementary groups (/proc/PID/status "Groups:").
+static bool in_group(pid_t pid, long long gid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("Groups:", 0) != 0) continue;
+    std::istringstream groups(line.substr(7));
+    for (long long g; groups >> g;)
+      if (g == gid) return true;
+    return false;
+  }
+  return false;
+}
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(local::socket socket, Server& server, std::uint64_t id)
@@ -76,9 +93,13 @@ class Session : public std::enable_shared_from_this<Session> {
     // the socket through its group and get record and hints only.
     ucred cred{};
     socklen_t len = sizeof cred;
-    owner_ = ::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
-             (cred.uid == ::geteuid() || cred.uid == 0);
+    const bool known = ::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
+    owner_ = known && (cred.uid == ::geteuid() || cred.uid == 0);
     peer_uid_ = cred.uid;
+    // With listen.group set, only the owner and members of the tills' group may talk at all,
+    // whatever the socket file's mode lets through.
+    const long long gid = server_.socket_gid();
+    allowed_ = owner_ || gid < 0 || (known && (static_cast<long long>(cred.gid) == gid || in_group(cred.pid, gid)));
   }
 
   void start() {
@@ -165,6 +186,11 @@ class Session : public std::enable_shared_from_this<Session> {
       return send(error_response(id, wire::ErrorCode::invalid_request, "op", "is required: hello, ping, status, record or hints"));
     const std::string op = op_it->get<std::string>();
 
+    if (!allowed_) {
+      close_after_write_ = true;
+      return send(error_response(id, wire::ErrorCode::denied, "",
+                                 "this user may not use regularsd: add it to the tills' group (listen.group)"));
+    }
     if (!greeted_ && op != "hello") {
       close_after_write_ = true;
       return send(error_response(id, wire::ErrorCode::handshake_required, "op",
@@ -478,6 +504,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool close_after_write_ = false;
   bool closed_ = false;
   bool owner_ = false;  // the peer runs as regularsd's user (or root)
+  bool allowed_ = true;  // the peer passed the listen.group check
   uid_t peer_uid_ = 0;
 };
 
@@ -504,6 +531,16 @@ void Server::start() {
   acceptor_.bind(local::endpoint(path));
   ::umask(old);
   ::chmod(path.c_str(), config_.socket_mode);
+  if (!config_.socket_group.empty()) {
+    group buf{};
+    group* found = nullptr;
+    std::vector<char> scratch(16384);
+    if (::getgrnam_r(config_.socket_group.c_str(), &buf, scratch.data(), scratch.size(), &found) != 0 || found == nullptr)
+      throw std::runtime_error("listen.group: there is no group '" + config_.socket_group + "' on this machine; create it or fix the config");
+    socket_gid_ = found->gr_gid;
+    if (::chown(path.c_str(), static_cast<uid_t>(-1), found->gr_gid) != 0)
+      throw std::runtime_error("cannot give " + path + " to group " + config_.socket_group + ": " + std::strerror(errno));
+  }
   acceptor_.listen(asio::socket_base::max_listen_connections);
   {
     std::lock_guard lock(mu_);

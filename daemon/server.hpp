@@ -38,6 +38,8 @@ class Server {
   HintEngine& hints() noexcept { return hints_; }
   const IdentityKey& key() const noexcept { return key_; }
   GestureEngine* gestures() noexcept { return gestures_; }
+  // The tills' group id (listen.group), or -1 when any peer that can open the socket may talk.
+  long long socket_gid() const noexcept { return socket_gid_; }
   void forget(std::uint64_t session_id);
 
  private:
@@ -49,6 +51,7 @@ class Server {
   HintEngine& hints_;
   const IdentityKey& key_;
   GestureEngine* gestures_;
+  long long socket_gid_ = -1;
   boost::asio::local::stream_protocol::acceptor acceptor_;
   std::mutex mu_;
   std::unordered_map<std::uint64_t, std::weak_ptr<Session>> sessions_;

@@ -1,6 +1,11 @@
 // The customer's rights through the real daemon, plugin and regularsctl: erasure everywhere
 // with a receipt (the store file, its write-ahead log and the daemon's log checked byte for
 // byte), the right of access as JSON, and the owner's audit trail.
+#include <grp.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -271,6 +276,54 @@ TEST_F(Privacy, AnOfferDecidedJustBeforeAnErasureDoesNotBringTheCustomerBack) {
   EXPECT_EQ(count("SELECT count(*) FROM customers"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM identifiers"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM offers"), 0);
+}
+
+// With listen.group, the daemon checks each peer's credentials itself: a member of the tills'
+// group gets hints, anyone else is refused even when the socket file lets them connect.
+class PeerGroup : public Privacy {
+ protected:
+  std::vector<std::string> daemon_args() override {
+    const std::string conf = dir_.sub("regularsd.conf");
+    std::ofstream(conf) << R"({ "listen": { "group": "nogroup" } })";
+    return {"--log-level", "debug", "--config", conf};
+  }
+  // Exit status of a child that connects as uid/gid and asks for hints: 0 answered, 20 denied.
+  int connect_as(uid_t uid, gid_t gid) {
+    const std::string socket_path = daemon_->data_dir() + "/regularsd.sock";
+    const pid_t child = ::fork();
+    if (child == 0) {
+      if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) ::_exit(10);
+      try {
+        RawConnection till(socket_path, /*send_hello=*/false);
+        till.send_frame(R"({"id": 1, "op": "hello", "protocol": 1})");
+        const json hello = json::parse(till.read_frame());
+        if (!hello.value("ok", false)) ::_exit(hello["error"]["code"] == "denied" && till.closed_by_peer() ? 20 : 21);
+        till.send_frame(R"({"id": 2, "op": "hints", "request": {"customer": {"kind": "card", "value": "1"}}})");
+        ::_exit(json::parse(till.read_frame()).value("ok", false) ? 0 : 22);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "child %u: %s\n", static_cast<unsigned>(uid), e.what());
+        ::_exit(23);
+      }
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+};
+
+TEST_F(PeerGroup, OnlyTheTillsGroupMayTalk) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to connect as other users";
+  const std::string socket_path = daemon_->data_dir() + "/regularsd.sock";
+  struct stat st {};
+  ASSERT_EQ(::stat(socket_path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_gid, 65534u) << "the socket belongs to the tills' group";
+  // Let everyone reach the file, so only the daemon's own check stands in the way.
+  ASSERT_EQ(::chmod(dir_.path().c_str(), 0711), 0);
+  ASSERT_EQ(::chmod(daemon_->data_dir().c_str(), 0711), 0);
+  ASSERT_EQ(::chmod(socket_path.c_str(), 0666), 0);
+  EXPECT_EQ(connect_as(65534, 65534), 0) << "a member of nogroup gets hints";
+  EXPECT_EQ(connect_as(65533, 65533), 20) << "anyone else is denied at hello";
+  EXPECT_TRUE(ask(card("1"))["customer"].is_object()) << "the owner still talks";
 }
 
 }  // namespace
