@@ -16,6 +16,8 @@
 #include <deque>
 #include <future>
 #include <thread>
+#include <variant>
+#include <functional>
 
 #include "log.hpp"
 #include "wire/frame.hpp"
@@ -301,22 +303,11 @@ class Session : public std::enable_shared_from_this<Session> {
     const IdentifierHash hash = key_hash(*who);
     // Offers decided a moment ago for this customer reach the log first (and go with them).
     if (server_.gestures() != nullptr) server_.gestures()->flush();
-    ++in_flight_;
-    std::thread([self = shared_from_this(), id, kind, hash] {
-      json response;
-      try {
-        auto receipt = self->server_.store().erase_customer(kind, hash, self->actor());
-        response = receipt ? ok_response(id, std::move(*receipt))
-                           : error_response(id, wire::ErrorCode::not_found, "customer", "no customer has that identifier");
-      } catch (const std::exception& e) {
-        REGULARS_LOG(err, "erasure failed", ({{"error", e.what()}}));
-        response = error_response(id, wire::ErrorCode::internal, "", std::string("the erasure failed: ") + e.what());
-      }
-      asio::post(self->socket_.get_executor(), [self, response = std::move(response)] {
-        --self->in_flight_;
-        self->send(response);
-      });
-    }).detach();
+    off_io_thread(id, "the erasure", [kind, hash](Session& self) -> std::variant<json, wire::Error> {
+      auto receipt = self.server_.store().erase_customer(kind, hash, self.actor());
+      if (!receipt) return wire::Error{wire::ErrorCode::not_found, "customer", "no customer has that identifier"};
+      return std::move(*receipt);
+    });
   }
 
   // Retention now (regularsctl prune): with the configured age, as of now or of `as_of`.
@@ -335,22 +326,11 @@ class Session : public std::enable_shared_from_this<Session> {
       now = *ms;
     }
     const std::int64_t cutoff = now - std::int64_t{days} * 86'400'000;
-    ++in_flight_;
-    std::thread([self = shared_from_this(), id, cutoff] {
-      json response;
-      try {
-        json r = self->server_.store().prune(cutoff);
-        self->server_.store().audit(self->actor(), "retention_prune", r["cutoff"].get<std::string>(), r);
-        response = ok_response(id, std::move(r));
-      } catch (const std::exception& e) {
-        REGULARS_LOG(err, "prune failed", ({{"error", e.what()}}));
-        response = error_response(id, wire::ErrorCode::internal, "", std::string("pruning failed: ") + e.what());
-      }
-      asio::post(self->socket_.get_executor(), [self, response = std::move(response)] {
-        --self->in_flight_;
-        self->send(response);
-      });
-    }).detach();
+    off_io_thread(id, "pruning", [cutoff](Session& self) -> std::variant<json, wire::Error> {
+      json r = self.server_.store().prune(cutoff);
+      self.server_.store().audit(self.actor(), "retention_prune", r["cutoff"].get<std::string>(), r);
+      return r;
+    });
   }
 
   // The owner's gesture commands (regularsctl gestures). Adding a rule waits for the writer and
@@ -358,27 +338,16 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_gestures(const json& id, const json& req) {
     GestureEngine* engine = server_.gestures();
     if (engine == nullptr) return send(error_response(id, wire::ErrorCode::not_found, "op", "gestures are not enabled"));
-    ++in_flight_;
-    std::thread([self = shared_from_this(), id, engine, request = req.value("request", json::object())] {
-      json response;
-      try {
-        auto r = engine->command(self->server_.store().read_connection(), request, wire::now_ms());
-        response = std::holds_alternative<wire::Error>(r) ? error_response(id, std::get<wire::Error>(r))
-                                                          : ok_response(id, std::get<json>(std::move(r)));
-        const std::string action = request.value("action", "");
-        if (!std::holds_alternative<wire::Error>(r) && (action == "add" || action == "enable" || action == "disable"))
-          self->server_.store().audit(self->actor(), "gesture_" + action,
-                                      action == "add" ? request["rule"].value("id", "") : request.value("id", ""),
-                                      action == "add" ? request["rule"] : json::object());
-      } catch (const std::exception& e) {
-        REGULARS_LOG(err, "gesture command failed", ({{"error", e.what()}}));
-        response = error_response(id, wire::ErrorCode::internal, "", std::string("the gesture command failed: ") + e.what());
-      }
-      asio::post(self->socket_.get_executor(), [self, response = std::move(response)] {
-        --self->in_flight_;
-        self->send(response);
-      });
-    }).detach();
+    off_io_thread(id, "the gesture command",
+                  [engine, request = req.value("request", json::object())](Session& self) -> std::variant<json, wire::Error> {
+      auto r = engine->command(self.server_.store().read_connection(), request, wire::now_ms());
+      const std::string action = request.value("action", "");
+      if (!std::holds_alternative<wire::Error>(r) && (action == "add" || action == "enable" || action == "disable"))
+        self.server_.store().audit(self.actor(), "gesture_" + action,
+                                   action == "add" ? request["rule"].value("id", "") : request.value("id", ""),
+                                   action == "add" ? request["rule"] : json::object());
+      return r;
+    });
   }
 
   void on_status(const json& id) {
@@ -436,19 +405,29 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_rebuild(const json& id) {
     // A rebuild replays the whole log: run it away from the I/O threads and answer when done.
+    off_io_thread(id, "rebuild", [](Session& self) -> std::variant<json, wire::Error> {
+      const RebuildReport r = self.server_.store().rebuild();
+      json diffs = json::object();
+      for (const auto& [table, n] : r.differences) diffs[table] = n;
+      REGULARS_LOG(info, "rebuild", ({{"events", r.events}, {"identical", r.identical()}}));
+      return json{{"events", r.events}, {"customers", r.customers}, {"identical", r.identical()}, {"differences", std::move(diffs)}};
+    });
+  }
+
+  // Runs `work` (a long owner's task) on a thread of its own and answers with its result or its
+  // typed error, or with an internal error naming `what` when it throws.
+  using Work = std::function<std::variant<json, wire::Error>(Session&)>;
+  void off_io_thread(const json& id, std::string what, Work work) {
     ++in_flight_;
-    std::thread([self = shared_from_this(), id] {
+    std::thread([self = shared_from_this(), id, what = std::move(what), work = std::move(work)] {
       json response;
       try {
-        const RebuildReport r = self->server_.store().rebuild();
-        json diffs = json::object();
-        for (const auto& [table, n] : r.differences) diffs[table] = n;
-        response = ok_response(id, {{"events", r.events}, {"customers", r.customers}, {"identical", r.identical()},
-                                    {"differences", std::move(diffs)}});
-        REGULARS_LOG(info, "rebuild", ({{"events", r.events}, {"identical", r.identical()}}));
+        auto result = work(*self);
+        response = std::holds_alternative<wire::Error>(result) ? error_response(id, std::get<wire::Error>(result))
+                                                               : ok_response(id, std::get<json>(std::move(result)));
       } catch (const std::exception& e) {
-        REGULARS_LOG(err, "rebuild failed", ({{"error", e.what()}}));
-        response = error_response(id, wire::ErrorCode::internal, "", std::string("rebuild failed: ") + e.what());
+        REGULARS_LOG(err, what + " failed", ({{"error", e.what()}}));
+        response = error_response(id, wire::ErrorCode::internal, "", what + " failed: " + e.what());
       }
       asio::post(self->socket_.get_executor(), [self, response = std::move(response)] {
         --self->in_flight_;
