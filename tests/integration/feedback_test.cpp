@@ -21,9 +21,7 @@ class Feedback : public DaemonTest {
  protected:
   std::vector<std::string> daemon_args() override {
     // Every visit sampled, so the throttling rules alone decide whether to ask.
-    const std::string conf = dir_.sub("regularsd.conf");
-    std::ofstream(conf) << R"({ "feedback": { "sample_percent": 100, "ask_every_days": 30 } })";
-    return {"--log-level", "debug", "--config", conf};
+    return with_config(R"({ "feedback": { "sample_percent": 100, "ask_every_days": 30 } })");
   }
   regulars_status record(const json& event) { return plugin_.record(client(), event.dump().c_str()); }
   void must_record(const json& event) { ASSERT_EQ(record(event), REGULARS_OK) << plugin_.last_error() << "\n" << event.dump(); }

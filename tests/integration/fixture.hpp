@@ -89,6 +89,12 @@ class DaemonTest : public ::testing::Test {
     if (daemon_) daemon_->stop();
   }
   virtual std::vector<std::string> daemon_args() { return {"--log-level", "debug"}; }
+  // Daemon arguments with a config file holding `config_json` (for daemon_args overrides).
+  std::vector<std::string> with_config(const std::string& config_json) {
+    const std::string conf = dir_.sub("regularsd.conf");
+    std::ofstream(conf) << config_json;
+    return {"--log-level", "debug", "--config", conf};
+  }
 
   std::string options(int budget_ms = 50, bool with_spool = true) const {
     json o = {{"endpoint", daemon_->endpoint()}, {"budget_ms", budget_ms}, {"terminal", "lane-1"}, {"store", "main"}};

@@ -25,9 +25,7 @@ class Gestures : public DaemonTest {
   // The scenarios play out on other days than today: let the requests' own time count for the
   // limits (by default only within 15 minutes of the daemon's clock).
   std::vector<std::string> daemon_args() override {
-    const std::string conf = dir_.sub("regularsd.conf");
-    std::ofstream(conf) << R"({ "gestures": { "max_clock_skew_minutes": 5256000 } })";
-    return {"--log-level", "debug", "--config", conf};
+    return with_config(R"({ "gestures": { "max_clock_skew_minutes": 5256000 } })");
   }
   regulars_status record(regulars_client* c, const json& event) { return plugin_.record(c, event.dump().c_str()); }
   void must_record(const json& event) {

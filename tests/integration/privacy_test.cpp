@@ -173,9 +173,7 @@ TEST_F(Privacy, GestureRuleChangesAreAudited) {
 class Retention : public Privacy {
  protected:
   std::vector<std::string> daemon_args() override {
-    const std::string conf = dir_.sub("regularsd.conf");
-    std::ofstream(conf) << R"({ "retention": { "max_age_days": 365 } })";
-    return {"--log-level", "debug", "--config", conf};
+    return with_config(R"({ "retention": { "max_age_days": 365 } })");
   }
 };
 
@@ -283,9 +281,7 @@ TEST_F(Privacy, AnOfferDecidedJustBeforeAnErasureDoesNotBringTheCustomerBack) {
 class PeerGroup : public Privacy {
  protected:
   std::vector<std::string> daemon_args() override {
-    const std::string conf = dir_.sub("regularsd.conf");
-    std::ofstream(conf) << R"({ "listen": { "group": "nogroup" } })";
-    return {"--log-level", "debug", "--config", conf};
+    return with_config(R"({ "listen": { "group": "nogroup" } })");
   }
   // Exit status of a child that connects as uid/gid and asks for hints: 0 answered, 20 denied.
   int connect_as(uid_t uid, gid_t gid) {
