@@ -390,8 +390,15 @@ void GestureEngine::flush() {
 
 void GestureEngine::logger_loop() {
   std::unique_lock lock(mu_);
+  auto forgotten_at = std::chrono::steady_clock::now();
   while (!logger_stop_) {
     logger_cv_.wait_for(lock, std::chrono::milliseconds(20), [&] { return logger_stop_ || pending_.size() >= 128; });
+    // Hourly: offers from before last month can no longer give a budget anything back.
+    if (std::chrono::steady_clock::now() - forgotten_at > std::chrono::hours(1)) {
+      forgotten_at = std::chrono::steady_clock::now();
+      const int oldest = moment_at(wire::now_ms()).month - 1;
+      for (auto it = made_.begin(); it != made_.end();) it = it->second.month < oldest ? made_.erase(it) : std::next(it);
+    }
     if (pending_.empty()) continue;
     lock.unlock();
     flush();
