@@ -238,7 +238,10 @@ class Session : public std::enable_shared_from_this<Session> {
     greeted_ = true;
     send(ok_response(id, {{"protocol", wire::kProtocolVersion},
                           {"server", "regularsd/" REGULARS_VERSION_STRING},
-                          {"max_frame_bytes", server_.config().max_frame_bytes}}));
+                          {"max_frame_bytes", server_.config().max_frame_bytes},
+                          // What this daemon understands beyond protocol 1 as first published;
+                          // "hints.who": hints requests may say cashier, terminal and store.
+                          {"features", json::array({"hints.who", "gestures"})}}));
   }
 
   // The owner's queries (regularsctl): satisfaction report, follow-up queue, staff ideas, a

@@ -101,11 +101,6 @@ regulars_status Client::hints(const char* request_json, std::string& response, s
     return REGULARS_INVALID_INPUT;
   }
   json& request = std::get<json>(parsed);
-  if (request.is_object()) {  // who asks: gesture limits count per cashier and lane
-    if (!request.contains("terminal") && !options_.terminal.empty()) request["terminal"] = options_.terminal;
-    if (!request.contains("store") && !options_.store.empty()) request["store"] = options_.store;
-    if (!request.contains("cashier") && !options_.cashier.empty()) request["cashier"] = options_.cashier;
-  }
   if (auto err = wire::validate_hints_request(request)) {
     why = err->describe();
     return REGULARS_INVALID_INPUT;
@@ -114,6 +109,11 @@ regulars_status Client::hints(const char* request_json, std::string& response, s
   if (!conn) {
     why = "regularsd is not reachable (no hints now)";
     return REGULARS_UNAVAILABLE;
+  }
+  if (conn->hints_take_who()) {  // who asks: gesture limits count per cashier and lane
+    if (!request.contains("terminal") && !options_.terminal.empty()) request["terminal"] = options_.terminal;
+    if (!request.contains("store") && !options_.store.empty()) request["store"] = options_.store;
+    if (!request.contains("cashier") && !options_.cashier.empty()) request["cashier"] = options_.cashier;
   }
   CallResult r = conn->call(json{{"op", "hints"}, {"request", std::move(request)}}, deadline);
   if (r.status == REGULARS_OK) {

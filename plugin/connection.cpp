@@ -74,7 +74,11 @@ CallResult Connection::handshake(const std::string& terminal, Deadline deadline)
   if (r.status != REGULARS_OK) {
     if (r.status == REGULARS_TIMEOUT) r.status = REGULARS_UNAVAILABLE;
     r.message = "handshake with regularsd failed: " + r.message;
+    return r;
   }
+  if (const auto f = r.result.find("features"); f != r.result.end() && f->is_array())
+    for (const auto& feature : *f)
+      if (feature == "hints.who") hints_take_who_ = true;
   return r;
 }
 

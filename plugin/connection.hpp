@@ -49,6 +49,9 @@ class Connection {
   CallResult await(std::uint64_t id, Deadline deadline);
 
   bool alive() const noexcept { return !dead_.load(); }
+  // The daemon said at hello that hints requests may carry cashier, terminal and store (an
+  // older one refuses unknown fields).
+  bool hints_take_who() const noexcept { return hints_take_who_.load(); }
   // Marks the connection dead and wakes every waiter; the reader thread ends.
   void shut_down() noexcept;
 
@@ -69,6 +72,7 @@ class Connection {
   std::unordered_map<std::uint64_t, std::optional<nlohmann::json>> pending_;  // id -> response once arrived
   std::atomic<std::uint64_t> next_id_{1};
   std::atomic<bool> dead_{false};
+  std::atomic<bool> hints_take_who_{false};
   std::string death_reason_;
 };
 

@@ -468,6 +468,39 @@ TEST_F(Gestures, BudgetDeclinesMergesAndDoNotMention) {
   EXPECT_EQ(admin("GET", "/v1/gestures/roi?window_days=30abc").first, 400);
 }
 
+TEST_F(Gestures, EachCashierHasTheirOwnDailyCap) {
+  add_rule(json::parse(R"({"id": "one-each", "when": {"bought": {"sku": "tea"}},
+                          "gesture": {"kind": "discount", "amount": 50}, "limits": {"per_cashier_per_day": 1}})"));
+  for (const char* who : {"pc-1", "pc-2", "pc-3"}) {
+    consent(card(who), "2026-11-01T08:00:00Z");
+    buy(card(who), "2026-11-01T08:01:00Z", {{{"sku", "tea"}, {"qty", 1}, {"unit_price", 300}}});
+  }
+  // Each lane's plugin names its cashier in its options; the plugin puts it in hints requests
+  // because the daemon said at hello it takes them ("hints.who").
+  auto lane = [&](const std::string& cashier) {
+    json o = json::parse(options(2000));
+    o["cashier"] = cashier;
+    regulars_client* c = nullptr;
+    EXPECT_EQ(plugin_.open(o.dump().c_str(), &c), REGULARS_OK);
+    clients_.push_back(c);
+    return c;
+  };
+  regulars_client* ana = lane("ana");
+  regulars_client* ben = lane("ben");
+  auto offers = [&](regulars_client* c, const char* who) {
+    regulars_status s;
+    const std::string text =
+        plugin_.hints_text(c, json{{"customer", card(who)}, {"time", "2026-11-05T10:00:00Z"}}.dump(), s);
+    EXPECT_EQ(s, REGULARS_OK);
+    return s == REGULARS_OK ? json::parse(text)["offers"].size() : 0u;
+  };
+  EXPECT_EQ(offers(ana, "pc-1"), 1u);
+  EXPECT_EQ(offers(ana, "pc-2"), 0u) << "ana has made her one offer today";
+  EXPECT_EQ(offers(ben, "pc-2"), 1u) << "ben has not";
+  EXPECT_EQ(offers(ben, "pc-3"), 0u);
+  EXPECT_EQ(wait_count("SELECT count(*) FROM offers WHERE cashier IN ('ana', 'ben')", 2), 2);
+}
+
 // With the default settings, a till's clock far from the daemon's cannot move gestures to
 // another day: limits and cooldowns count by the daemon's clock.
 class GesturesDefaultClock : public Gestures {
