@@ -54,7 +54,20 @@ std::variant<Config, wire::Error> parse_config_text(const std::string& text, Con
   if (auto e = get_string(j, "", "data_dir", c.data_dir)) return *e;
   if (auto e = get_int(j, "", "io_threads", 1, 64, c.io_threads)) return *e;
   if (auto it = j.find("listen"); it != j.end()) {
-    if (auto e = only_keys(*it, "listen.", {"socket", "socket_mode", "group"})) return *e;
+    if (auto e = only_keys(*it, "listen.", {"socket", "socket_mode", "group", "tls"})) return *e;
+    if (auto t = it->find("tls"); t != it->end()) {
+      if (auto e = only_keys(*t, "listen.tls.", {"address", "port", "cert", "key", "handshake_timeout_s"})) return *e;
+      if (auto e = get_string(*t, "listen.tls.", "address", c.tls_address)) return *e;
+      if (auto e = get_int(*t, "listen.tls.", "port", 0, 65535, c.tls_port)) return *e;
+      if (auto e = get_string(*t, "listen.tls.", "cert", c.tls_cert)) return *e;
+      if (auto e = get_string(*t, "listen.tls.", "key", c.tls_key)) return *e;
+      if (auto e = get_int(*t, "listen.tls.", "handshake_timeout_s", 1, 300, c.tls_handshake_timeout_s)) return *e;
+      if (c.tls_cert.empty() || c.tls_key.empty())
+        return bad(c.tls_cert.empty() ? "listen.tls.cert" : "listen.tls.key",
+                   "is required with listen.tls: the server's certificate and private key as PEM files "
+                   "(packaging/make-tls.sh makes a store CA and both)");
+      c.tls_enabled = true;
+    }
     if (auto e = get_string(*it, "listen.", "socket", c.socket_path)) return *e;
     if (auto e = get_string(*it, "listen.", "group", c.socket_group)) return *e;
     if (auto m = it->find("socket_mode"); m != it->end()) {

@@ -17,6 +17,14 @@ struct Config {
   // The tills' group: the socket is given to it, and a peer that is neither regularsd's user,
   // root, nor in this group (primary or supplementary) is refused. Empty: no group check.
   std::string socket_group;
+  // Lanes on other machines: TCP with TLS, each terminal with its own token (listen.tls).
+  // Port 0: any free port, written to DATA_DIR/tls.endpoint.
+  bool tls_enabled = false;
+  std::string tls_address = "0.0.0.0";
+  int tls_port = 7443;
+  std::string tls_cert;  // PEM: the server's certificate (chain)
+  std::string tls_key;   // PEM: its private key
+  int tls_handshake_timeout_s = 10;
   int io_threads = 2;
   std::uint32_t max_frame_bytes = 1u << 20;
   int max_depth = 32;

@@ -139,7 +139,7 @@ int schema_version(Db& db) {
 
 namespace {
 // Each entry moves the schema one version up. Never edit a published step; append a new one.
-constexpr std::array<std::string_view, 11> kMigrations{R"sql(
+constexpr std::array<std::string_view, 12> kMigrations{R"sql(
 CREATE TABLE events (
   seq         INTEGER PRIMARY KEY,          -- order of arrival; the log is append-only
   event_id    TEXT NOT NULL UNIQUE,         -- made by the client: replays are recognised here
@@ -369,6 +369,13 @@ CREATE TABLE audit (
 -- rules) reads the index alone instead of one table page per purchase.
 DROP INDEX events_by_customer;
 CREATE INDEX events_by_customer ON events(customer_id, time_ms, value);
+)sql", R"sql(
+-- v12: lanes on other machines authenticate with a token each. Only the token's SHA-256 is
+-- kept; a revoked token keeps its row (revoked_ms) so the audit trail can name it.
+CREATE TABLE lane_tokens (
+  token_id TEXT PRIMARY KEY, terminal TEXT NOT NULL, hash BLOB NOT NULL UNIQUE,
+  created_ms INTEGER NOT NULL, created_by TEXT NOT NULL, revoked_ms INTEGER
+) WITHOUT ROWID;
 )sql"};
 }  // namespace
 

@@ -102,7 +102,10 @@ int main(int argc, char** argv) {
     });
     std::signal(SIGPIPE, SIG_IGN);
 
-    Server server(io, config, store, hints, key, &gestures);
+    LaneTokens tokens(store);
+    tokens.load();
+    const SpoolKey spool_key = SpoolKey::load_or_create(config.data_dir);
+    Server server(io, config, store, hints, key, &gestures, &tokens, &spool_key);
     server.start();
 
     // The owner's admin API (HTTP/JSON, token-protected, localhost by default). Its address is

@@ -1,5 +1,7 @@
 #include "server.hpp"
 
+#include <boost/asio/ssl.hpp>
+
 #include "privacy.hpp"
 #include "reports.hpp"
 
@@ -22,12 +24,15 @@
 #include "log.hpp"
 #include "wire/frame.hpp"
 #include "wire/json_text.hpp"
+#include "wire/sealed.hpp"
 #include "wire/validate.hpp"
 
 namespace regulars::daemon {
 
 namespace asio = boost::asio;
 using local = asio::local::stream_protocol;
+using tcp = asio::ip::tcp;
+using TlsStream = asio::ssl::stream<tcp::socket>;
 using nlohmann::json;
 
 namespace {
@@ -45,10 +50,11 @@ json ok_response(const json& id, json result) { return json{{"id", id}, {"ok", t
 // Fields each op accepts besides "id" and "op".
 std::optional<wire::Error> check_request_keys(const json& req, const std::string& op) {
   static const std::unordered_map<std::string, std::vector<std::string>> kFields{
-      {"hello", {"protocol", "client", "terminal"}},
+      {"hello", {"protocol", "client", "terminal", "token"}},
+      {"tokens", {"request"}},
       {"ping", {}},
       {"status", {}},
-      {"record", {"event"}},
+      {"record", {"event", "sealed"}},
       {"hints", {"request"}},
       {"rebuild", {}},
       {"report", {"request"}},
@@ -86,8 +92,11 @@ static bool in_group(pid_t pid, long long gid) {
   return false;
 }
 
-class Session : public std::enable_shared_from_this<Session> {
+template <class Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
  public:
+  // A Unix-socket session: the peer's credentials decide what it may do.
   Session(local::socket socket, Server& server, std::uint64_t id)
       : socket_(std::move(socket)), timer_(socket_.get_executor()), server_(server), id_(id) {
     // The owner's queries (satisfaction by cashier, follow-ups with comments) are for the owner:
@@ -104,12 +113,41 @@ class Session : public std::enable_shared_from_this<Session> {
     allowed_ = owner_ || gid < 0 || (known && (static_cast<long long>(cred.gid) == gid || in_group(cred.pid, gid)));
   }
 
+  // A TLS session from another machine: a till at most, and only once its hello carries a
+  // valid lane token.
+  Session(asio::ip::tcp::socket socket, asio::ssl::context& tls, Server& server, std::uint64_t id)
+      : socket_(std::move(socket), tls), timer_(socket_.get_executor()), server_(server), id_(id) {}
+
   void start() {
-    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->do_read_header(); });
+    asio::dispatch(socket_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (kTls) {
+        // A plain-TCP client, or one that never finishes the handshake, is closed here.
+        self->arm_timer(std::chrono::seconds(self->server_.config().tls_handshake_timeout_s));
+        self->socket_.async_handshake(asio::ssl::stream_base::server, [self](boost::system::error_code ec) {
+          if (ec) {
+            REGULARS_LOG(info, "TLS handshake refused", ({{"session", self->id_}, {"error", ec.message()}}));
+            return self->shutdown();
+          }
+          self->do_read_header();
+        });
+      } else {
+        self->do_read_header();
+      }
+    });
   }
 
-  void close() {
-    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->shutdown(); });
+  void close() override {
+    asio::dispatch(socket_.get_executor(), [self = this->shared_from_this()] { self->shutdown(); });
+  }
+
+  // A lane token was revoked: a session that came in with it ends now.
+  void revoke(const std::string& token_id) override {
+    asio::dispatch(socket_.get_executor(), [self = this->shared_from_this(), token_id] {
+      if (!self->token_id_.empty() && self->token_id_ == token_id) {
+        REGULARS_LOG(info, "closing a lane whose token was revoked", ({{"session", self->id_}, {"token_id", token_id}}));
+        self->shutdown();
+      }
+    });
   }
 
  private:
@@ -118,15 +156,21 @@ class Session : public std::enable_shared_from_this<Session> {
     closed_ = true;
     boost::system::error_code ec;
     timer_.cancel();
-    socket_.shutdown(local::socket::shutdown_both, ec);
-    socket_.close(ec);
+    auto& sock = lowest();
+    sock.shutdown(asio::socket_base::shutdown_both, ec);
+    sock.close(ec);
     server_.forget(id_);
+  }
+
+  auto& lowest() {
+    if constexpr (kTls) return socket_.lowest_layer();
+    else return socket_;
   }
 
   void arm_timer(std::chrono::seconds after) {
     const std::uint64_t generation = ++timer_generation_;
     timer_.expires_after(after);
-    timer_.async_wait([self = shared_from_this(), generation](boost::system::error_code ec) {
+    timer_.async_wait([self = this->shared_from_this(), generation](boost::system::error_code ec) {
       if (ec || generation != self->timer_generation_ || self->closed_) return;
       REGULARS_LOG(debug, "connection timed out", ({{"session", self->id_}}));
       self->shutdown();
@@ -141,7 +185,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     arm_timer(std::chrono::seconds(server_.config().idle_timeout_s));
     asio::async_read(socket_, asio::buffer(header_),
-                     [self = shared_from_this()](boost::system::error_code ec, std::size_t) { self->on_header(ec); });
+                     [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) { self->on_header(ec); });
   }
 
   void on_header(boost::system::error_code ec) {
@@ -156,7 +200,7 @@ class Session : public std::enable_shared_from_this<Session> {
     body_.resize(length);
     arm_timer(std::chrono::seconds(30));  // a frame, once begun, must arrive promptly
     asio::async_read(socket_, asio::buffer(body_),
-                     [self = shared_from_this()](boost::system::error_code e, std::size_t) { self->on_body(e); });
+                     [self = this->shared_from_this()](boost::system::error_code e, std::size_t) { self->on_body(e); });
   }
 
   void on_body(boost::system::error_code ec) {
@@ -198,6 +242,12 @@ class Session : public std::enable_shared_from_this<Session> {
       return send(error_response(id, wire::ErrorCode::handshake_required, "op",
                                  "the first request on a connection must be hello"));
     }
+    // A revoked lane token stops working at once, also on connections opened before.
+    if (!token_id_.empty() && !server_.tokens()->still_valid(token_id_)) {
+      close_after_write_ = true;
+      return send(error_response(id, wire::ErrorCode::denied, "token",
+                                 "this lane's token was revoked; ask the store owner for a new one (regularsctl tokens issue)"));
+    }
     if (auto err = check_request_keys(req, op)) return send(error_response(id, *err));
 
     try {
@@ -206,13 +256,14 @@ class Session : public std::enable_shared_from_this<Session> {
       if (op == "status") return on_status(id);
       if (op == "record") return on_record(id, req);
       if (op == "hints") return on_hints(id, req, started);
-      if (op == "rebuild") return on_rebuild(id);
-      if (op == "report" || op == "followups" || op == "ideas" || op == "journey" || op == "gestures" || op == "erase" ||
-          op == "export" || op == "audit" || op == "prune") {
+      if (op == "rebuild" || op == "report" || op == "followups" || op == "ideas" || op == "journey" || op == "gestures" ||
+          op == "erase" || op == "export" || op == "audit" || op == "prune" || op == "tokens") {
         if (!owner_)
           return send(error_response(id, wire::ErrorCode::denied, "op",
                                      op + " is for the store owner: run regularsctl as regularsd's user, or use the "
                                           "admin API"));
+        if (op == "rebuild") return on_rebuild(id);
+        if (op == "tokens") return on_tokens(id, req);
         if (op == "gestures") return on_gestures(id, req);
         if (op == "erase") return on_erase(id, req);
         if (op == "prune") return on_prune(id, req);
@@ -225,7 +276,7 @@ class Session : public std::enable_shared_from_this<Session> {
     send(error_response(id, wire::ErrorCode::unknown_op, "op",
                         "unknown op '" + op.substr(0, 32) +
                             "'; known: hello, ping, status, record, hints, rebuild, report, followups, ideas, journey, gestures, "
-                            "erase, export, audit, prune"));
+                            "erase, export, audit, prune, tokens"));
   }
 
   void on_hello(const json& id, const json& req) {
@@ -235,13 +286,34 @@ class Session : public std::enable_shared_from_this<Session> {
       return send(error_response(id, wire::ErrorCode::unsupported_version, "protocol",
                                  "this regularsd speaks protocol " + std::to_string(wire::kProtocolVersion)));
     }
+    if constexpr (kTls) {
+      // Over the network, the lane's token is who it is.
+      const auto t = req.find("token");
+      const auto lane = t != req.end() && t->is_string() ? server_.tokens()->check(t->get<std::string>()) : std::nullopt;
+      if (!lane) {
+        close_after_write_ = true;
+        REGULARS_LOG(warn, "lane refused: no valid token", ({{"session", id_}, {"token_given", t != req.end()}}));
+        return send(error_response(id, wire::ErrorCode::denied, "token",
+                                   t == req.end() ? "a lane connecting over TLS must present its token (plugin option \"token\")"
+                                                  : "this token is not valid: it was mistyped or revoked; ask the store owner for "
+                                                    "one (regularsctl tokens issue --terminal NAME)"));
+      }
+      token_id_ = lane->token_id;
+      REGULARS_LOG(info, "lane connected", ({{"session", id_}, {"token_id", token_id_}, {"terminal", lane->terminal}}));
+    }
     greeted_ = true;
-    send(ok_response(id, {{"protocol", wire::kProtocolVersion},
-                          {"server", "regularsd/" REGULARS_VERSION_STRING},
-                          {"max_frame_bytes", server_.config().max_frame_bytes},
-                          // What this daemon understands beyond protocol 1 as first published;
-                          // "hints.who": hints requests may say cashier, terminal and store.
-                          {"features", json::array({"hints.who", "gestures"})}}));
+    json result = {{"protocol", wire::kProtocolVersion},
+                   {"server", "regularsd/" REGULARS_VERSION_STRING},
+                   {"max_frame_bytes", server_.config().max_frame_bytes},
+                   // What this daemon understands beyond protocol 1 as first published;
+                   // "hints.who": hints requests may say cashier, terminal and store;
+                   // "record.sealed": a record may carry a sealed spool record instead.
+                   {"features", json::array({"hints.who", "gestures"})}};
+    if (server_.spool_key() != nullptr) {
+      result["features"].push_back("record.sealed");
+      result["spool_key"] = server_.spool_key()->public_hex();
+    }
+    send(ok_response(id, std::move(result)));
   }
 
   // The owner's queries (regularsctl): satisfaction report, follow-up queue, staff ideas, a
@@ -288,7 +360,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // Who an owner action is by, for the audit trail: the peer's user id.
-  std::string actor() const { return "uid:" + std::to_string(peer_uid_); }
+  std::string actor() const { return token_id_.empty() ? "uid:" + std::to_string(peer_uid_) : "token:" + token_id_; }
   IdentifierHash key_hash(const json& who) const {
     const std::string kind = who["kind"].get<std::string>();
     return server_.key().hash(kind, wire::normalize_identifier(kind, who["value"].get<std::string>()));
@@ -353,6 +425,33 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // The owner's lane tokens (regularsctl tokens): issue, revoke, list. Writes wait for the
+  // writer, so they run away from the I/O threads.
+  void on_tokens(const json& id, const json& req) {
+    constexpr auto bad = wire::ErrorCode::invalid_request;
+    const json request = req.value("request", json::object());
+    if (!request.is_object()) return send(error_response(id, bad, "request", "must be an object"));
+    const std::string action = request.value("action", "");
+    if (action == "list")
+      return send(ok_response(id, {{"tokens", server_.tokens()->list()}}));
+    if (action == "issue") {
+      if (auto err = wire::check_token(request, "terminal", "request", 64, true, bad)) return send(error_response(id, *err));
+      return off_io_thread(id, "issuing a token", [terminal = request["terminal"].get<std::string>()](Session& self) -> std::variant<json, wire::Error> {
+        return self.server_.tokens()->issue(terminal, self.actor());
+      });
+    }
+    if (action == "revoke") {
+      if (auto err = wire::check_token(request, "token_id", "request", 64, true, bad)) return send(error_response(id, *err));
+      return off_io_thread(id, "revoking a token", [token_id = request["token_id"].get<std::string>()](Session& self) -> std::variant<json, wire::Error> {
+        if (!self.server_.tokens()->revoke(token_id, self.actor()))
+          return wire::Error{wire::ErrorCode::not_found, "request.token_id", "no token " + token_id + " is in force"};
+        self.server_.revoke_sessions(token_id);
+        return json{{"token_id", token_id}, {"revoked", true}};
+      });
+    }
+    send(error_response(id, bad, "request.action", "must be issue, revoke or list"));
+  }
+
   void on_status(const json& id) {
     const StoreStats st = server_.store().stats();
     send(ok_response(id, {{"version", REGULARS_VERSION_STRING},
@@ -363,6 +462,22 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_record(const json& id, json& req) {
+    if (const auto sealed = req.find("sealed"); sealed != req.end()) {
+      // A till's spooled event, sealed to our spool key: opened here and then handled like any.
+      if (req.contains("event"))
+        return send(error_response(id, wire::ErrorCode::invalid_request, "sealed", "a record carries event or sealed, not both"));
+      const auto bytes = sealed->is_string() ? wire::base64_decode(sealed->get<std::string>()) : std::nullopt;
+      const auto opened = bytes && server_.spool_key() != nullptr ? server_.spool_key()->open(*bytes) : std::nullopt;
+      if (!opened)
+        return send(error_response(id, wire::ErrorCode::invalid_event, "sealed",
+                                   "cannot be opened: it was sealed to another installation's spool key, or altered"));
+      auto parsed = wire::parse_json(*opened, server_.config().max_depth);
+      if (auto* err = std::get_if<wire::Error>(&parsed)) {
+        err->field = "sealed" + (err->field.empty() ? "" : "." + err->field);
+        return send(error_response(id, *err));
+      }
+      req["event"] = std::move(std::get<json>(parsed));
+    }
     auto ev = req.find("event");
     if (ev == req.end()) return send(error_response(id, wire::ErrorCode::invalid_request, "event", "is required"));
     if (auto err = wire::validate_event(*ev)) return send(error_response(id, *err));
@@ -380,7 +495,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (server_.gestures() != nullptr) server_.gestures()->flush();
     }
     ++in_flight_;
-    server_.store().submit(std::move(prepared), [self = shared_from_this(), id, tag, offer_id, outcome](WriteResult r) {
+    server_.store().submit(std::move(prepared), [self = this->shared_from_this(), id, tag, offer_id, outcome](WriteResult r) {
       if (r.ok && !r.duplicate && !offer_id.empty() && self->server_.gestures() != nullptr)
         self->server_.gestures()->outcome(offer_id, outcome);
       // On the writer thread, after the commit: hop back to the session's strand.
@@ -422,7 +537,7 @@ class Session : public std::enable_shared_from_this<Session> {
   using Work = std::function<std::variant<json, wire::Error>(Session&)>;
   void off_io_thread(const json& id, std::string what, Work work) {
     ++in_flight_;
-    std::thread([self = shared_from_this(), id, what = std::move(what), work = std::move(work)] {
+    std::thread([self = this->shared_from_this(), id, what = std::move(what), work = std::move(work)] {
       json response;
       try {
         auto result = work(*self);
@@ -462,7 +577,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void do_write() {
     writing_ = true;
     asio::async_write(socket_, asio::buffer(write_queue_.front()),
-                      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                      [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
                         self->write_queue_.pop_front();
                         if (ec) return self->shutdown();
                         if (!self->write_queue_.empty()) return self->do_write();
@@ -471,7 +586,7 @@ class Session : public std::enable_shared_from_this<Session> {
                       });
   }
 
-  local::socket socket_;
+  Stream socket_;
   asio::steady_timer timer_;
   Server& server_;
   std::uint64_t id_;
@@ -488,15 +603,20 @@ class Session : public std::enable_shared_from_this<Session> {
   bool owner_ = false;  // the peer runs as regularsd's user (or root)
   bool allowed_ = true;  // the peer passed the listen.group check
   uid_t peer_uid_ = 0;
+  std::string token_id_;  // over TLS: the lane token the hello presented
 };
 
 Server::Server(asio::io_context& io, const Config& config, Store& store, HintEngine& hints, const IdentityKey& key,
-               GestureEngine* gestures)
-    : io_(io), config_(config), store_(store), hints_(hints), key_(key), gestures_(gestures), acceptor_(asio::make_strand(io)) {}
+               GestureEngine* gestures, LaneTokens* tokens, const SpoolKey* spool_key)
+    : io_(io), config_(config), store_(store), hints_(hints), key_(key), gestures_(gestures), tokens_(tokens),
+      spool_key_(spool_key),
+      acceptor_(asio::make_strand(io)) {}
 
 Server::~Server() { close_all(); }
 
 void Server::start() {
+  // TLS first: once the Unix socket answers, everything is listening (tls.endpoint written).
+  if (config_.tls_enabled) start_tls();
   const std::string& path = config_.socket_path;
   struct stat st{};
   if (::lstat(path.c_str(), &st) == 0) {
@@ -529,6 +649,83 @@ void Server::start() {
     accepting_ = true;
   }
   do_accept();
+  if (tls_acceptor_) do_accept_tls();
+}
+
+void Server::start_tls() {
+  if (tokens_ == nullptr) throw std::logic_error("listen.tls needs the lane tokens");
+  // TLS 1.2 at least, the server's certificate and key from the config; lanes authenticate with
+  // their token in hello, not with client certificates.
+  tls_context_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  tls_context_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                            asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                            asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+  boost::system::error_code ec;
+  tls_context_->use_certificate_chain_file(config_.tls_cert, ec);
+  if (ec)
+    throw std::runtime_error("listen.tls.cert: cannot use " + config_.tls_cert + " (" + ec.message() +
+                             "); it must be a PEM certificate readable by regularsd");
+  tls_context_->use_private_key_file(config_.tls_key, asio::ssl::context::pem, ec);
+  if (ec)
+    throw std::runtime_error("listen.tls.key: cannot use " + config_.tls_key + " (" + ec.message() +
+                             "); it must be the PEM private key of listen.tls.cert, readable by regularsd");
+  const auto address = asio::ip::make_address(config_.tls_address, ec);
+  if (ec) throw std::runtime_error("listen.tls.address: '" + config_.tls_address + "' is not an IP address");
+  tls_acceptor_ = std::make_unique<tcp::acceptor>(asio::make_strand(io_));
+  const tcp::endpoint endpoint(address, static_cast<unsigned short>(config_.tls_port));
+  tls_acceptor_->open(endpoint.protocol());
+  tls_acceptor_->set_option(asio::socket_base::reuse_address(true));
+  tls_acceptor_->bind(endpoint, ec);
+  if (ec)
+    throw std::runtime_error("listen.tls: cannot listen on " + config_.tls_address + ":" + std::to_string(config_.tls_port) +
+                             " (" + ec.message() + ")");
+  tls_acceptor_->listen(asio::socket_base::max_listen_connections);
+  tls_port_ = tls_acceptor_->local_endpoint().port();
+  // Where lanes (and tests) find the port when the config says 0.
+  const std::string file = config_.data_dir + "/tls.endpoint";
+  {
+    std::ofstream out(file + ".tmp");
+    out << "tls:" << (address.is_v6() ? "[" + config_.tls_address + "]" : config_.tls_address) << ":" << tls_port_ << "\n";
+    if (!out) throw std::runtime_error("cannot write " + file);
+  }
+  if (std::rename((file + ".tmp").c_str(), file.c_str()) != 0) throw std::runtime_error("cannot write " + file);
+}
+
+void Server::do_accept_tls() {
+  tls_acceptor_->async_accept(asio::make_strand(io_), [this](boost::system::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;
+      REGULARS_LOG(warn, "accept failed", ({{"error", ec.message()}, {"listener", "tls"}}));
+    } else {
+      std::shared_ptr<Session<TlsStream>> session;
+      {
+        std::lock_guard lock(mu_);
+        if (static_cast<int>(sessions_.size()) >= config_.max_connections) {
+          REGULARS_LOG(warn, "connection refused: too many connections", ({{"limit", config_.max_connections}}));
+          boost::system::error_code ignore;
+          socket.close(ignore);
+        } else {
+          socket.set_option(tcp::no_delay(true), ec);
+          const std::uint64_t id = next_session_++;
+          session = std::make_shared<Session<TlsStream>>(std::move(socket), *tls_context_, *this, id);
+          sessions_.emplace(id, session);
+        }
+      }
+      if (session) session->start();
+    }
+    std::lock_guard lock(mu_);
+    if (accepting_) do_accept_tls();
+  });
+}
+
+void Server::revoke_sessions(const std::string& token_id) {
+  std::vector<std::shared_ptr<SessionBase>> open;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [_, weak] : sessions_)
+      if (auto s = weak.lock()) open.push_back(std::move(s));
+  }
+  for (auto& s : open) s->revoke(token_id);
 }
 
 void Server::do_accept() {
@@ -537,7 +734,7 @@ void Server::do_accept() {
       if (ec == asio::error::operation_aborted) return;
       REGULARS_LOG(warn, "accept failed", ({{"error", ec.message()}}));
     } else {
-      std::shared_ptr<Session> session;
+      std::shared_ptr<Session<local::socket>> session;
       {
         std::lock_guard lock(mu_);
         if (static_cast<int>(sessions_.size()) >= config_.max_connections) {
@@ -546,7 +743,7 @@ void Server::do_accept() {
           socket.close(ignore);
         } else {
           const std::uint64_t id = next_session_++;
-          session = std::make_shared<Session>(std::move(socket), *this, id);
+          session = std::make_shared<Session<local::socket>>(std::move(socket), *this, id);
           sessions_.emplace(id, session);
         }
       }
@@ -573,10 +770,19 @@ void Server::stop_accepting() {
     done.set_value();
   });
   done.get_future().wait();
+  if (tls_acceptor_) {
+    std::promise<void> tls_done;
+    asio::post(tls_acceptor_->get_executor(), [this, &tls_done] {
+      boost::system::error_code ec;
+      tls_acceptor_->close(ec);
+      tls_done.set_value();
+    });
+    tls_done.get_future().wait();
+  }
 }
 
 void Server::close_all() {
-  std::vector<std::shared_ptr<Session>> open;
+  std::vector<std::shared_ptr<SessionBase>> open;
   {
     std::lock_guard lock(mu_);
     for (auto& [_, weak] : sessions_)

@@ -85,6 +85,8 @@ regulars_status regulars_open(const char* options_json, regulars_client** out) {
     rep = new regulars::plugin::Client(std::move(std::get<regulars::plugin::Options>(parsed)));
   } catch (const std::system_error& e) {
     return fail(REGULARS_IO, e.what());
+  } catch (const std::invalid_argument& e) {  // a tls: endpoint whose CA or OpenSSL cannot be used
+    return fail(REGULARS_INVALID_INPUT, e.what());
   }
   auto* c = new (std::nothrow) regulars_client;
   if (c == nullptr) {

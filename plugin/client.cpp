@@ -6,7 +6,13 @@
 #include <cstdio>
 #include <cstring>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fstream>
+
 #include "wire/json_text.hpp"
+#include "wire/sealed.hpp"
 #include "wire/validate.hpp"
 
 namespace regulars::plugin {
@@ -42,13 +48,19 @@ std::string new_event_id() {
 }  // namespace
 
 Client::Client(Options options) : options_(std::move(options)) {
+  if (options_.tls) {
+    std::string why;
+    tls_ = tls::Context::create(options_.ca_file, why);
+    if (!tls_) throw std::invalid_argument(why);
+  }
   if (!options_.spool_dir.empty()) spool_ = std::make_unique<Spool>(options_.spool_dir, options_.spool_max_bytes);
   // One attempt within the budget, so a healthy daemon serves the very first call.
   CallResult failure;
-  auto conn = Connection::open(options_.socket_path, options_.terminal,
-                               Clock::now() + std::chrono::milliseconds(options_.budget_ms), failure);
+  auto conn = Connection::open(options_, tls_, Clock::now() + std::chrono::milliseconds(options_.budget_ms), failure);
+  if (conn) learn_spool_key(*conn);
   {
     std::lock_guard lock(conn_mu_);
+    if (!conn) last_failure_ = failure.message;
     conn_ = std::move(conn);
   }
   background_ = std::thread([this] { background_loop(); });
@@ -108,6 +120,8 @@ regulars_status Client::hints(const char* request_json, std::string& response, s
   auto conn = usable_connection();
   if (!conn) {
     why = "regularsd is not reachable (no hints now)";
+    std::lock_guard lock(conn_mu_);
+    if (!last_failure_.empty()) why += ": " + last_failure_;
     return REGULARS_UNAVAILABLE;
   }
   if (conn->hints_take_who()) {  // who asks: gesture limits count per cashier and lane
@@ -170,26 +184,89 @@ regulars_status Client::spool_or_fail(const std::string& payload, regulars_statu
     if (why.empty()) why = "regularsd is not reachable and no spool_dir is configured";
     return daemon_status == REGULARS_OK ? REGULARS_UNAVAILABLE : daemon_status;
   }
-  const regulars_status s = spool_->append(payload, why);
+  // Sealed to the daemon's spool key: the file holds no raw identifier, and only the daemon
+  // can open it.
+  // Before this till has ever learnt that key, to its own key in the spool directory (opened
+  // by this plugin when it replays).
+  std::string seal_failure;
+  std::optional<std::string> sealed;
+  if (const auto key = spool_key()) {
+    sealed = seal::seal(*key, payload, wire::sealed::kVersion, seal_failure);
+  } else if (const auto local = seal::local_key(options_.spool_dir, seal_failure)) {
+    sealed = seal::seal(local->public_key, payload, wire::sealed::kLocalVersion, seal_failure);
+  }
+  if (!sealed) {
+    why = seal_failure;
+    return REGULARS_IO;
+  }
+  const regulars_status s = spool_->append(*sealed, why);
   if (s == REGULARS_OK) wake_background();
   return s;
 }
 
+std::optional<seal::PublicKey> Client::spool_key() {
+  std::lock_guard lock(key_mu_);
+  if (spool_key_) return spool_key_;
+  auto read_key = [](const std::string& path) -> std::optional<seal::PublicKey> {
+    std::ifstream in(path);
+    std::string line;
+    if (!std::getline(in, line)) return std::nullopt;
+    return seal::parse_public_key(line);
+  };
+  spool_key_ = read_key(options_.spool_dir + "/regularsd.pub");
+  if (!spool_key_ && !options_.tls) {
+    const auto slash = options_.socket_path.rfind('/');
+    spool_key_ = read_key((slash == std::string::npos ? std::string(".") : options_.socket_path.substr(0, slash)) + "/spool.pub");
+  }
+  return spool_key_;
+}
+
+void Client::learn_spool_key(const Connection& conn) {
+  const auto& key = conn.spool_key();
+  if (!key || !spool_) return;
+  std::lock_guard lock(key_mu_);
+  if (spool_key_ == key) return;
+  spool_key_ = key;
+  // Kept beside the spool, so a process opened while the daemon is away can still seal.
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string text;
+  for (auto b : *key) {
+    text.push_back(kHex[b >> 4]);
+    text.push_back(kHex[b & 0xf]);
+  }
+  text.push_back('\n');
+  const std::string path = options_.spool_dir + "/regularsd.pub";
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return;  // not fatal: the key is also learnt at every connection
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) ::unlink(tmp.c_str());
+}
+
 bool Client::try_connect() {
   CallResult failure;
-  auto conn = Connection::connect(options_.socket_path, failure);
-  if (!conn) return false;
+  // Nobody waits on this thread, so connecting and the handshakes may take longer than the
+  // till's budget.
+  auto conn = Connection::connect(options_, tls_, Clock::now() + 2s, failure);
+  if (!conn) {
+    std::lock_guard lock(conn_mu_);
+    last_failure_ = failure.message;
+    return false;
+  }
   {
     std::lock_guard lock(conn_mu_);
     if (stopping_now_) return false;
     connecting_ = conn;  // the destructor may abort the handshake
   }
-  // Nobody waits on this thread, so the handshake may take longer than the till's budget.
-  const CallResult r = conn->handshake(options_.terminal, Clock::now() + 2s);
+  const CallResult r = conn->handshake(options_, Clock::now() + 2s);
   std::lock_guard lock(conn_mu_);
   connecting_.reset();
+  if (r.status != REGULARS_OK) last_failure_ = r.message;
   if (r.status != REGULARS_OK || stopping_now_) return false;
+  learn_spool_key(*conn);
   conn_ = std::move(conn);
+  last_failure_.clear();
   suspect_.store(false);
   return true;
 }
@@ -202,10 +279,26 @@ bool Client::deliver(const std::shared_ptr<Connection>& conn, const std::vector<
     const Deadline deadline = Clock::now() + 5s;
     std::vector<std::uint64_t> ids;
     for (std::size_t i = start; i < end; ++i) {
-      auto parsed = wire::parse_json(payloads[i]);
-      if (std::holds_alternative<wire::Error>(parsed)) continue;  // a checksum-valid but unreadable record
+      json request;
+      const unsigned char version = payloads[i].empty() ? 0 : static_cast<unsigned char>(payloads[i][0]);
+      if (version == wire::sealed::kVersion) {
+        request = {{"op", "record"}, {"sealed", wire::base64_encode(payloads[i])}};  // opened by the daemon
+      } else {
+        // Sealed to this spool's own key (opened here), or written by a plugin from before
+        // sealing (the event's JSON as it was).
+        std::string text = payloads[i], why;
+        if (version == wire::sealed::kLocalVersion) {
+          const auto local = seal::local_key(options_.spool_dir, why);
+          auto opened = local ? seal::open(*local, payloads[i], why) : std::nullopt;
+          if (!opened) continue;  // not ours to open, or damaged: it can never be delivered
+          text = std::move(*opened);
+        }
+        auto parsed = wire::parse_json(text);
+        if (std::holds_alternative<wire::Error>(parsed)) continue;  // a checksum-valid but unreadable record
+        request = {{"op", "record"}, {"event", std::move(std::get<json>(parsed))}};
+      }
       CallResult failure;
-      const auto id = conn->send(json{{"op", "record"}, {"event", std::move(std::get<json>(parsed))}}, deadline, failure);
+      const auto id = conn->send(std::move(request), deadline, failure);
       if (id == 0) return false;
       ids.push_back(id);
     }

@@ -36,14 +36,23 @@ class Client {
   bool replay_orphans(const std::shared_ptr<Connection>& conn);
   bool deliver(const std::shared_ptr<Connection>& conn, const std::vector<std::string>& payloads);
   regulars_status spool_or_fail(const std::string& payload, regulars_status daemon_status, std::string& why);
+  // The daemon's spool key: from the last hello, else as kept in the spool directory, else (a
+  // local daemon) DATA_DIR/spool.pub beside its socket.
+  std::optional<seal::PublicKey> spool_key();
+  void learn_spool_key(const Connection& conn);
 
   Options options_;
+  std::shared_ptr<tls::Context> tls_;  // tls: endpoints only
   std::unique_ptr<Spool> spool_;
+  std::mutex key_mu_;
+  std::optional<seal::PublicKey> spool_key_;  // guarded by key_mu_
+
 
   std::mutex conn_mu_;
   std::shared_ptr<Connection> conn_;
   std::shared_ptr<Connection> connecting_;  // so the destructor can abort a handshake
   bool stopping_now_ = false;               // guarded by conn_mu_
+  std::string last_failure_;                // why the last reconnection failed; guarded by conn_mu_
   std::atomic<bool> suspect_{false};        // a call timed out: fail fast until a ping succeeds
 
   std::mutex bg_mu_;

@@ -1,6 +1,9 @@
 #include "connection.hpp"
 
 #include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -39,20 +42,24 @@ regulars_status status_for(wire::ErrorCode code) noexcept {
   return REGULARS_INTERNAL;
 }
 
-Connection::Connection(int fd) : fd_(fd) { reader_ = std::thread([this] { read_loop(); }); }
+Connection::Connection(int fd, std::unique_ptr<tls::Channel> channel) : fd_(fd), channel_(std::move(channel)) {
+  reader_ = std::thread([this] { read_loop(); });
+}
 
 Connection::~Connection() {
   shut_down();
   if (reader_.joinable()) reader_.join();
+  channel_.reset();
   ::close(fd_);
 }
 
-std::shared_ptr<Connection> Connection::connect(const std::string& socket_path, CallResult& failure) {
-  failure.status = REGULARS_UNAVAILABLE;
+namespace {
+
+int connect_unix(const std::string& socket_path, CallResult& failure) {
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) {
     failure.message = std::string("cannot create a socket: ") + std::strerror(errno);
-    return nullptr;
+    return -1;
   }
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -62,14 +69,80 @@ std::shared_ptr<Connection> Connection::connect(const std::string& socket_path, 
     ::close(fd);
     failure.message = "regularsd is not reachable at " + socket_path + ": " + std::strerror(err) +
                       " (is regularsd running?)";
-    return nullptr;
+    return -1;
   }
-  return std::shared_ptr<Connection>(new Connection(fd));
+  return fd;
 }
 
-CallResult Connection::handshake(const std::string& terminal, Deadline deadline) {
+// A non-blocking TCP connection to HOST:PORT within the deadline. Names are resolved by the
+// system (use an address, or a name in /etc/hosts: a DNS lookup is not bounded by the budget).
+int connect_tcp(const std::string& host, std::uint16_t port, Deadline deadline, CallResult& failure) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found); rc != 0) {
+    failure.message = "cannot resolve " + host + ": " + ::gai_strerror(rc);
+    return -1;
+  }
+  std::string last = "no address";
+  int fd = -1;
+  for (addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
+    fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+    if (fd < 0) {
+      last = std::strerror(errno);
+      continue;
+    }
+    int err = ::connect(fd, a->ai_addr, a->ai_addrlen) == 0 ? 0 : errno;
+    if (err == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      const int pr = ::poll(&p, 1, millis_left(deadline));
+      socklen_t len = sizeof err;
+      if (pr <= 0) err = ETIMEDOUT;
+      else if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    }
+    if (err != 0) {
+      last = std::strerror(err);
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  ::freeaddrinfo(found);
+  if (fd < 0) {
+    failure.message = "regularsd is not reachable at " + host + ":" + service + ": " + last + " (is regularsd running with listen.tls?)";
+    return -1;
+  }
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // small frames, answered at once
+  return fd;
+}
+
+}  // namespace
+
+std::shared_ptr<Connection> Connection::connect(const Options& options, const std::shared_ptr<tls::Context>& tls,
+                                                Deadline deadline, CallResult& failure) {
+  failure.status = REGULARS_UNAVAILABLE;
+  if (!options.tls) {
+    const int fd = connect_unix(options.socket_path, failure);
+    return fd < 0 ? nullptr : std::shared_ptr<Connection>(new Connection(fd, nullptr));
+  }
+  const int fd = connect_tcp(options.host, options.port, deadline, failure);
+  if (fd < 0) return nullptr;
+  std::string why;
+  auto channel = tls::Channel::connect(tls, fd, options.server_name, deadline, why);
+  if (!channel) {
+    ::close(fd);
+    failure.message = "TLS with regularsd at " + options.host + ":" + std::to_string(options.port) + " failed: " + why;
+    return nullptr;
+  }
+  return std::shared_ptr<Connection>(new Connection(fd, std::move(channel)));
+}
+
+CallResult Connection::handshake(const Options& options, Deadline deadline) {
   json hello = {{"op", "hello"}, {"protocol", wire::kProtocolVersion}, {"client", "libregulars/" REGULARS_VERSION_STRING}};
-  if (!terminal.empty()) hello["terminal"] = terminal;
+  if (!options.terminal.empty()) hello["terminal"] = options.terminal;
+  if (options.tls) hello["token"] = options.token;  // only ever sent inside TLS
   CallResult r = call(std::move(hello), deadline);
   if (r.status != REGULARS_OK) {
     if (r.status == REGULARS_TIMEOUT) r.status = REGULARS_UNAVAILABLE;
@@ -79,19 +152,78 @@ CallResult Connection::handshake(const std::string& terminal, Deadline deadline)
   if (const auto f = r.result.find("features"); f != r.result.end() && f->is_array())
     for (const auto& feature : *f)
       if (feature == "hints.who") hints_take_who_ = true;
+  if (const auto k = r.result.find("spool_key"); k != r.result.end() && k->is_string())
+    spool_key_ = seal::parse_public_key(k->get<std::string>());
   return r;
 }
 
-std::shared_ptr<Connection> Connection::open(const std::string& socket_path, const std::string& terminal,
+std::shared_ptr<Connection> Connection::open(const Options& options, const std::shared_ptr<tls::Context>& tls,
                                              Deadline deadline, CallResult& failure) {
-  auto conn = connect(socket_path, failure);
+  auto conn = connect(options, tls, deadline, failure);
   if (!conn) return nullptr;
-  CallResult r = conn->handshake(terminal, deadline);
+  CallResult r = conn->handshake(options, deadline);
   if (r.status != REGULARS_OK) {
     failure = std::move(r);
     return nullptr;
   }
   return conn;
+}
+
+bool Connection::write_some(const char* data, std::size_t len, std::size_t& n, short& wait, std::string& why) {
+  wait = 0;
+  n = 0;
+  if (channel_) {
+    switch (channel_->write(data, len, n)) {
+      case tls::Channel::Io::ok: return true;
+      case tls::Channel::Io::want_read: wait = POLLIN; return true;
+      case tls::Channel::Io::want_write: wait = POLLOUT; return true;
+      case tls::Channel::Io::closed: why = "regularsd closed the connection"; return false;
+      case tls::Channel::Io::failed: why = channel_->last_error(); return false;
+    }
+  }
+  const ssize_t r = ::send(fd_, data, len, MSG_NOSIGNAL);
+  if (r >= 0) {
+    n = static_cast<std::size_t>(r);
+    return true;
+  }
+  if (errno == EINTR) return true;
+  if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    wait = POLLOUT;
+    return true;
+  }
+  why = std::string("write to regularsd failed: ") + std::strerror(errno);
+  return false;
+}
+
+bool Connection::read_some(char* buf, std::size_t cap, std::size_t& n, short& wait, std::string& why) {
+  wait = 0;
+  n = 0;
+  if (channel_) {
+    switch (channel_->read(buf, cap, n)) {
+      case tls::Channel::Io::ok: return true;
+      case tls::Channel::Io::want_read: wait = POLLIN; return true;
+      case tls::Channel::Io::want_write: wait = POLLOUT; return true;
+      case tls::Channel::Io::closed: why = "regularsd closed the connection"; return false;
+      case tls::Channel::Io::failed: why = channel_->last_error(); return false;
+    }
+  }
+  const ssize_t r = ::recv(fd_, buf, cap, 0);
+  if (r > 0) {
+    n = static_cast<std::size_t>(r);
+    wait = POLLIN;  // the kernel holds nothing more for us unless poll says so
+    return true;
+  }
+  if (r == 0) {
+    why = "regularsd closed the connection";
+    return false;
+  }
+  if (errno == EINTR) return true;
+  if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    wait = POLLIN;
+    return true;
+  }
+  why = std::string("read from regularsd failed: ") + std::strerror(errno);
+  return false;
 }
 
 void Connection::shut_down() noexcept {
@@ -146,21 +278,20 @@ std::uint64_t Connection::send(json request, Deadline deadline, CallResult& fail
   } release{this};
   std::size_t off = 0;
   while (off < frame.size()) {
-    const ssize_t n = ::send(fd_, frame.data() + off, frame.size() - off, MSG_NOSIGNAL);
-    if (n > 0) {
-      off += static_cast<std::size_t>(n);
-      continue;
+    std::size_t n = 0;
+    short wait = 0;
+    std::string why;
+    if (!write_some(frame.data() + off, frame.size() - off, n, wait, why)) {
+      fail_all(why);
+      return forget(REGULARS_UNAVAILABLE, "connection to regularsd was lost");
     }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      pollfd p{fd_, POLLOUT, 0};
-      if (::poll(&p, 1, millis_left(deadline)) > 0) continue;
-      // A frame half-written cannot be taken back: the stream is unusable from here on.
-      if (off > 0) fail_all("a request could not be written within the time budget");
-      return forget(REGULARS_TIMEOUT, "regularsd is not reading requests (time budget spent)");
-    }
-    fail_all(std::string("write to regularsd failed: ") + std::strerror(errno));
-    return forget(REGULARS_UNAVAILABLE, "connection to regularsd was lost");
+    off += n;
+    if (wait == 0) continue;
+    pollfd p{fd_, wait, 0};
+    if (::poll(&p, 1, millis_left(deadline)) > 0) continue;
+    // A frame half-written cannot be taken back: the stream is unusable from here on.
+    if (off > 0 || channel_) fail_all("a request could not be written within the time budget");
+    return forget(REGULARS_TIMEOUT, "regularsd is not reading requests (time budget spent)");
   }
   return id;
 }
@@ -218,18 +349,20 @@ CallResult Connection::call(json request, Deadline deadline) {
 void Connection::read_loop() {
   wire::FrameDecoder decoder(64u << 20);  // answers may be larger than requests
   char buf[64 * 1024];
+  short wait = POLLIN;
   while (!dead_.load()) {
-    pollfd p{fd_, POLLIN, 0};
-    const int pr = ::poll(&p, 1, -1);
-    if (pr < 0 && errno == EINTR) continue;
-    if (pr < 0) return fail_all("poll failed");
-    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n == 0) return fail_all("regularsd closed the connection");
-    if (n < 0) {
-      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
-      return fail_all(std::string("read from regularsd failed: ") + std::strerror(errno));
+    if (wait != 0) {
+      pollfd p{fd_, wait, 0};
+      const int pr = ::poll(&p, 1, -1);
+      if (pr < 0 && errno == EINTR) continue;
+      if (pr < 0) return fail_all("poll failed");
+      if (dead_.load()) return;
     }
-    decoder.feed(buf, static_cast<std::size_t>(n));
+    std::size_t n = 0;
+    std::string why;
+    if (!read_some(buf, sizeof buf, n, wait, why)) return fail_all(why);
+    if (n == 0) continue;  // nothing yet: wait as told (TLS may have read a record that held no data)
+    decoder.feed(buf, n);
     while (auto payload = decoder.next()) {
       auto parsed = wire::parse_json(*payload, 64);
       auto* j = std::get_if<json>(&parsed);
@@ -237,11 +370,11 @@ void Connection::read_loop() {
       const auto id_it = j->find("id");
       if (id_it == j->end() || !id_it->is_number_unsigned()) {
         // An error about the stream itself (no request id): the daemon closes after it.
-        std::string why = "regularsd refused the stream";
+        std::string refused = "regularsd refused the stream";
         if (auto e = j->find("error"); e != j->end() && e->is_object() && e->contains("message") &&
                                        (*e)["message"].is_string())
-          why += ": " + (*e)["message"].get<std::string>();
-        return fail_all(why);
+          refused += ": " + (*e)["message"].get<std::string>();
+        return fail_all(refused);
       }
       const auto id = id_it->get<std::uint64_t>();
       std::lock_guard lock(mu_);

@@ -1,4 +1,4 @@
-// One Unix-socket connection to regularsd. Any number of threads may have calls in flight;
+// One connection to regularsd: its Unix socket, or TCP with TLS for a lane on another machine. Any number of threads may have calls in flight;
 // a reader thread matches responses to waiting callers by request id. Nothing here waits past
 // the caller's deadline.
 #pragma once
@@ -15,6 +15,9 @@
 #include <unordered_map>
 
 #include "deadline.hpp"
+#include "options.hpp"
+#include "seal.hpp"
+#include "tls.hpp"
 #include "regulars/regulars.h"
 #include "wire/error.hpp"
 
@@ -29,12 +32,15 @@ struct CallResult {
 
 class Connection {
  public:
-  // Connects the socket (no handshake yet); nullptr with `failure` filled when nobody listens.
-  static std::shared_ptr<Connection> connect(const std::string& socket_path, CallResult& failure);
-  // The hello exchange that opens every connection; REGULARS_OK when the daemon accepted us.
-  CallResult handshake(const std::string& terminal, Deadline deadline);
+  // Connects (and, for a tls: endpoint, runs the TLS handshake with `tls`) until `deadline`;
+  // no hello yet. nullptr with `failure` filled when the daemon cannot be reached.
+  static std::shared_ptr<Connection> connect(const Options& options, const std::shared_ptr<tls::Context>& tls,
+                                             Deadline deadline, CallResult& failure);
+  // The hello exchange that opens every connection (with the lane's token over TLS);
+  // REGULARS_OK when the daemon accepted us.
+  CallResult handshake(const Options& options, Deadline deadline);
   // connect() followed by handshake().
-  static std::shared_ptr<Connection> open(const std::string& socket_path, const std::string& terminal,
+  static std::shared_ptr<Connection> open(const Options& options, const std::shared_ptr<tls::Context>& tls,
                                           Deadline deadline, CallResult& failure);
   ~Connection();
   Connection(const Connection&) = delete;
@@ -52,15 +58,23 @@ class Connection {
   // The daemon said at hello that hints requests may carry cashier, terminal and store (an
   // older one refuses unknown fields).
   bool hints_take_who() const noexcept { return hints_take_who_.load(); }
+  // The daemon's spool key, from hello (set before the connection is handed out).
+  const std::optional<seal::PublicKey>& spool_key() const noexcept { return spool_key_; }
   // Marks the connection dead and wakes every waiter; the reader thread ends.
   void shut_down() noexcept;
 
  private:
-  explicit Connection(int fd);
+  Connection(int fd, std::unique_ptr<tls::Channel> channel);
   void read_loop();
+  // One write or read on the socket, through TLS when there is a channel; `wait` is set to the
+  // poll event to wait for when nothing could be done now. False on a closed or failed stream,
+  // with `why` filled.
+  bool write_some(const char* data, std::size_t len, std::size_t& n, short& wait, std::string& why);
+  bool read_some(char* buf, std::size_t cap, std::size_t& n, short& wait, std::string& why);
   void fail_all(const std::string& why);
 
   int fd_;
+  std::unique_ptr<tls::Channel> channel_;  // null over the Unix socket
   std::thread reader_;
   // One writer at a time, waited for no longer than the caller's deadline. (A flag under a
   // condition variable rather than std::timed_mutex, which ThreadSanitizer cannot follow.)
@@ -73,6 +87,7 @@ class Connection {
   std::atomic<std::uint64_t> next_id_{1};
   std::atomic<bool> dead_{false};
   std::atomic<bool> hints_take_who_{false};
+  std::optional<seal::PublicKey> spool_key_;
   std::string death_reason_;
 };
 

@@ -5,7 +5,10 @@
 // Layout: one file per open client, "spool-<pid>-<random>.rsp", held with flock(LOCK_EX) while
 // its client lives. A file whose lock is free belongs to a client that has gone; any client on
 // the same directory may claim it, replay it and delete it. Records are
-//   "RGS1" | u32 length (LE) | u32 crc32c(payload) (LE) | payload (the event's JSON)
+//   "RGS1" | u32 length (LE) | u32 crc32c(payload) (LE) | payload
+// The payload is the event sealed to the daemon's spool key, or to the directory's own key
+// (local.key) before the daemon's is known (sdk/wire/sealed.hpp); plugins from before sealing
+// wrote the event's JSON, which is still replayed.
 // A torn tail (crash during append) fails its checksum and is ignored.
 #pragma once
 

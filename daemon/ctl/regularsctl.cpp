@@ -1,5 +1,7 @@
 // regularsctl: the owner's command line. Talks to a running regularsd over its socket.
+#include <pwd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -154,6 +156,16 @@ int main(int argc, char** argv) {
   int audit_limit = 200;
   audit->add_option("--limit", audit_limit, "How many (1-10000)")->check(CLI::Range(1, 10000));
   audit->add_flag("--json", as_json, "Print the answer as JSON");
+  auto* tokens = app.add_subcommand("tokens", "Lane tokens for tills on other machines (TLS): issue, revoke, list");
+  tokens->require_subcommand(1);
+  std::string token_terminal, token_id;
+  auto* t_issue = tokens->add_subcommand("issue", "Issue a token for one lane; it is shown once, only its hash is kept");
+  t_issue->add_option("--terminal", token_terminal, "The lane it is for, such as lane-3")->required();
+  t_issue->add_flag("--json", as_json, "Print the answer as JSON");
+  auto* t_revoke = tokens->add_subcommand("revoke", "Revoke a token: the lane using it is cut off at once");
+  t_revoke->add_option("token_id", token_id, "The token's id (tok-...), from tokens list")->required();
+  auto* t_list = tokens->add_subcommand("list", "Every token issued, with its lane and whether it is revoked");
+  t_list->add_flag("--json", as_json, "Print the answer as JSON");
 
   CLI11_PARSE(app, argc, argv);
   // A rule file, checked here first so a mistake is reported with its field before anything is sent.
@@ -384,6 +396,32 @@ int main(int argc, char** argv) {
       const json r = client.call(request);
       std::cout << "pruned " << r["pruned"] << " events older than " << r["cutoff"].get<std::string>() << "\n";
       for (const auto& [type, n] : r["by_type"].items()) std::cout << "  " << pad(type, 16) << n << "\n";
+    }
+    if (*t_issue) {
+      const json r = client.call({{"op", "tokens"}, {"request", {{"action", "issue"}, {"terminal", token_terminal}}}});
+      if (as_json) {
+        std::cout << r.dump(2) << "\n";
+        return 0;
+      }
+      std::cout << "token " << r["token_id"].get<std::string>() << " for " << r["terminal"].get<std::string>() << ":\n  "
+                << r["token"].get<std::string>() << "\n"
+                << "Put it in the lane's plugin options (\"token\"). It is not shown again: regularsd keeps only its hash.\n";
+    }
+    if (*t_revoke) {
+      client.call({{"op", "tokens"}, {"request", {{"action", "revoke"}, {"token_id", token_id}}}});
+      std::cout << "revoked " << token_id << ": lanes using it are refused from now on\n";
+    }
+    if (*t_list) {
+      const json r = client.call({{"op", "tokens"}, {"request", {{"action", "list"}}}});
+      if (as_json) {
+        std::cout << r.dump(2) << "\n";
+        return 0;
+      }
+      for (const auto& t : r["tokens"])
+        std::cout << pad(t["token_id"].get<std::string>(), 14) << pad(t["terminal"].get<std::string>(), 16)
+                  << "issued " << t["created"].get<std::string>()
+                  << (t["revoked"].is_null() ? std::string() : "  revoked " + t["revoked"].get<std::string>()) << "\n";
+      if (r["tokens"].empty()) std::cout << "(no lane tokens yet)\n";
     }
     if (*audit) {
       const json r = client.call({{"op", "audit"}, {"limit", audit_limit}});

@@ -189,7 +189,9 @@ class DaemonTest : public ::testing::Test {
     request += "Content-Length: " + std::to_string(payload.size()) + "\r\n\r\n" + payload;
     // A body the server refuses by its declared length may be cut off: the answer comes first.
     const ssize_t sent = ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-    if (request.size() < (1u << 20)) EXPECT_EQ(sent, static_cast<ssize_t>(request.size()));
+    if (request.size() < (1u << 20)) {
+      EXPECT_EQ(sent, static_cast<ssize_t>(request.size()));
+    }
     std::string response;
     char buf[4096];
     for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) response.append(buf, static_cast<std::size_t>(n));

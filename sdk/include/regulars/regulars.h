@@ -26,7 +26,10 @@
  *     daemon, or written and fsynced to the client's spool directory. Spooled events are
  *     replayed in order once the daemon is reachable again, also by a later process opened
  *     on the same spool directory. Each event carries a unique "event_id" (made by the library
- *     when absent), so replays and retries are never counted twice.
+ *     when absent), so replays and retries are never counted twice. Spooled events are sealed
+ *     to the daemon's spool key (learnt at connection, or from spool.pub beside a local
+ *     daemon's socket; before either, to a key of the spool directory's own), so the spool
+ *     holds no raw identifier. Sealing loads OpenSSL 3's libcrypto on first use.
  *
  *  7. A client may be used from several threads at once. No C++ exception ever crosses this
  *     interface, and the library installs no signal handlers.
@@ -87,6 +90,12 @@ REGULARS_EXPORT const char* regulars_last_error(void);
 /* Opens a client. options_json is an object (NULL or "" means all defaults):
  *   "endpoint"  "unix:/path/regularsd.sock"   where the daemon listens
  *                                              (default unix:/var/lib/regulars/regularsd.sock)
+ *               "tls:HOST:PORT"   a daemon on another machine, over TCP with TLS; then also:
+ *   "ca_file"   "/path/ca.crt"  the store's CA (PEM) the daemon's certificate must chain to
+ *   "token"     "rgt_..."       this lane's token (regularsctl tokens issue --terminal NAME)
+ *   "server_name" "host"        the name the certificate must carry (default: HOST)
+ *               OpenSSL 3 (libssl.so.3) is loaded only for a tls: endpoint. Use an address or a
+ *               name the machine resolves locally: a DNS lookup is not bounded by the budget.
  *   "spool_dir" "/path"        where undeliverable events are kept (default: none; records then
  *                              fail with REGULARS_UNAVAILABLE when the daemon is absent)
  *   "spool_max_bytes" integer  bound on the spool directory's size (default 67108864)

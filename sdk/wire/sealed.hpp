@@ -1,0 +1,38 @@
+// Sealed spool records: what a till keeps on disk while the daemon is away holds no raw
+// identifier. The plugin seals each spooled event to the daemon's spool public key (X25519),
+// so only the daemon can open it; the till cannot read its own spool back.
+//
+//   sealed = version | ephemeral X25519 public key (32) | nonce (12) | ChaCha20-Poly1305 ciphertext | tag (16)
+//   version 0x01: sealed to the daemon's spool key, opened by the daemon;
+//   version 0x02: sealed to the till's own key (DIR/local.key, mode 0600) before the till has
+//                 ever learnt the daemon's key; the plugin opens it itself when it replays.
+//   key    = HMAC-SHA256(key = X25519(ephemeral, daemon), "regulars-spool-v1" | ephemeral pub | daemon pub)
+//
+// On the wire a sealed record travels as {"op": "record", "sealed": "<base64 of sealed>"}.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace regulars::wire::sealed {
+
+inline constexpr unsigned char kVersion = 0x01;
+inline constexpr unsigned char kLocalVersion = 0x02;
+inline constexpr std::size_t kKeyBytes = 32;
+inline constexpr std::size_t kNonceBytes = 12;
+inline constexpr std::size_t kTagBytes = 16;
+inline constexpr std::size_t kOverhead = 1 + kKeyBytes + kNonceBytes + kTagBytes;
+inline constexpr std::string_view kLabel = "regulars-spool-v1";
+
+}  // namespace regulars::wire::sealed
+
+namespace regulars::wire {
+
+// Standard base64 with padding (RFC 4648 section 4).
+std::string base64_encode(std::string_view bytes);
+// nullopt for anything that is not canonical base64.
+std::optional<std::string> base64_decode(std::string_view text);
+
+}  // namespace regulars::wire
