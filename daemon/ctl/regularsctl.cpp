@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "rekey.hpp"
 #include "rules.hpp"
 #include "wire/frame.hpp"
 #include "wire/json_text.hpp"
@@ -166,6 +167,10 @@ int main(int argc, char** argv) {
   t_revoke->add_option("token_id", token_id, "The token's id (tok-...), from tokens list")->required();
   auto* t_list = tokens->add_subcommand("list", "Every token issued, with its lane and whether it is revoked");
   t_list->add_flag("--json", as_json, "Print the answer as JSON");
+  auto* rekey = app.add_subcommand("rekey",
+                                   "Rotate the identity secret and re-hash every stored identifier (regularsd must be stopped)");
+  // Works on the data directory itself, not over the socket: also accepted after the subcommand.
+  rekey->add_option("--data-dir", data_dir, "The daemon's data directory (default /var/lib/regulars)");
 
   CLI11_PARSE(app, argc, argv);
   // A rule file, checked here first so a mistake is reported with its field before anything is sent.
@@ -193,6 +198,32 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
       std::cerr << "regularsctl: " << e.what() << "\n";
       return 2;
+    }
+  }
+  if (*rekey) {
+    try {
+      ::umask(0077);  // the store, its WAL and the secret are personal data: owner only
+      const uid_t uid = ::geteuid();
+      const passwd* pw = ::getpwuid(uid);
+      const auto r = regulars::daemon::rekey_identity(data_dir, "uid:" + std::to_string(uid), pw ? pw->pw_name : "",
+                                                      [](const std::string& line) { std::cerr << line << std::endl; });
+      char seconds[32];
+      std::snprintf(seconds, sizeof seconds, "%.1f", r.seconds);
+      std::cout << "re-keyed " << data_dir << " in " << seconds << " s: key generation now " << r.generation << "\n"
+                << "  identifiers            " << r.identifiers << "\n"
+                << "  events                 " << r.events << "\n"
+                << "  link/merge bodies      " << r.bodies << "\n"
+                << "  free pages overwritten " << r.free_pages_scrubbed << "\n";
+      if (!r.wal_truncated)
+        std::cerr << "warning: something else has the store open, so the write-ahead log could not be emptied and may still "
+                     "hold old hashes; it is emptied once the last program using the store closes it (start and stop "
+                     "regularsd to be sure)\n";
+      std::cout << "back up " << data_dir << "/secret.key together with the database now: the store needs all "
+                << r.generation << " key generations, an older secret.key cannot read it\n";
+      return 0;
+    } catch (const std::exception& e) {
+      std::cerr << "regularsctl: " << e.what() << "\n";
+      return 1;
     }
   }
   if (socket.empty()) socket = data_dir + "/regularsd.sock";
