@@ -72,8 +72,19 @@ void write_file(const std::string& path, const void* data, std::size_t n, mode_t
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) throw std::runtime_error("cannot create " + tmp + ": " + std::strerror(errno));
   const bool ok = ::fchmod(fd, mode) == 0 && ::write(fd, data, n) == static_cast<ssize_t>(n) && ::fsync(fd) == 0;
+  const int err = errno;
   ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(ok ? errno : err);
+    ::unlink(tmp.c_str());
+    throw std::runtime_error("cannot write " + path + ": " + why);
+  }
+  // The rename itself must survive a crash: losing spool.key would lose what tills sealed to it.
+  const std::string dir = path.substr(0, path.find_last_of('/'));
+  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
 }
 
 }  // namespace

@@ -4,27 +4,32 @@
 #   tests/fuzz/run.sh [SECONDS] [TARGET...]
 #
 #   SECONDS  time per target (default 60), passed to libFuzzer as -max_total_time
-#   TARGET   frame, request, config or rules (a "fuzz_" prefix is accepted); default: all four
+#   TARGET   frame, request, config, rules or sealed (a "fuzz_" prefix is accepted); default: all five
 #
 #   frame    bytes fed to FrameDecoder in random chunks; each frame parsed and validated
 #   request  one JSON payload through parse_json, validate_event, validate_hints_request
 #   config   regularsd's config file through parse_config_text
 #   rules    one gesture rule (sdk/GESTURES.md) through parse_rule_text
+#   sealed   a record's "sealed" field: base64_decode and SpoolKey::open with a fixed key, and the
+#            bytes sealed to that key and opened again; what opens goes through parse_json and
+#            validate_event
 #
 # Needs clang/clang++ (14 or later) with libFuzzer, plus what the project itself needs. It
-# configures and builds build-fuzz-clang/ (REGULARS_FUZZ=ON, ASan + UBSan), then runs each
-# target on a temporary copy of tests/fuzz/corpus/<target>/ (the seeds are never modified).
+# configures and builds build-fuzz-clang/ or $FUZZ_BUILD_DIR (REGULARS_FUZZ=ON, ASan + UBSan),
+# then runs each target on a temporary copy of tests/fuzz/corpus/<target>/ (the seeds are never
+# modified).
 # A crashing input is written to tests/fuzz/crashes/<target>/ (libFuzzer's crash-*, leak-*,
 # timeout-*, oom-* files); keep it there and ctest's fuzz_regression_<target> replays it on every
 # build. Reproduce one with:  build-fuzz-clang/tests/fuzz/fuzz_<target> tests/fuzz/crashes/<target>/crash-...
 #
-# Environment: FUZZ_JOBS (parallel build jobs), FUZZ_ARGS (extra libFuzzer flags, e.g. "-jobs=4").
+# Environment: FUZZ_JOBS (parallel build jobs), FUZZ_ARGS (extra libFuzzer flags, e.g. "-jobs=4"),
+# FUZZ_BUILD_DIR (build directory instead of build-fuzz-clang/).
 # Exit status: 0 when no target crashed, 1 when any did, 2 on usage or build errors.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-build="$repo/build-fuzz-clang"
+build="${FUZZ_BUILD_DIR:-$repo/build-fuzz-clang}"
 
 seconds=60
 if [[ $# -gt 0 && $1 =~ ^[0-9]+$ ]]; then
@@ -35,11 +40,11 @@ targets=()
 for t in "$@"; do
   t=${t#fuzz_}
   case $t in
-    frame|request|config|rules) targets+=("$t") ;;
-    *) echo "run.sh: unknown target '$t' (frame, request, config or rules)" >&2; exit 2 ;;
+    frame|request|config|rules|sealed) targets+=("$t") ;;
+    *) echo "run.sh: unknown target '$t' (frame, request, config, rules or sealed)" >&2; exit 2 ;;
   esac
 done
-[[ ${#targets[@]} -gt 0 ]] || targets=(frame request config rules)
+[[ ${#targets[@]} -gt 0 ]] || targets=(frame request config rules sealed)
 
 command -v clang++ >/dev/null || { echo "run.sh: clang++ not found (apt-get install clang)" >&2; exit 2; }
 
