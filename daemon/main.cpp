@@ -163,6 +163,7 @@ int main(int argc, char** argv) {
     // Order matters: no new connections; commit and acknowledge what is queued; then close.
     server.stop_accepting();
     if (admin) admin->stop();
+    server.wait_for_owner_tasks();  // an erasure, prune or rebuild under way finishes first
     {
       std::lock_guard lock(retention_mu);
       retention_stop = true;

@@ -537,7 +537,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   using Work = std::function<std::variant<json, wire::Error>(Session&)>;
   void off_io_thread(const json& id, std::string what, Work work) {
     ++in_flight_;
-    std::thread([self = this->shared_from_this(), id, what = std::move(what), work = std::move(work)] {
+    server_.owner_task_started();
+    std::thread([self = this->shared_from_this(), id, what = std::move(what), work = std::move(work)]() mutable {
       json response;
       try {
         auto result = work(*self);
@@ -547,10 +548,15 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         REGULARS_LOG(err, what + " failed", ({{"error", e.what()}}));
         response = error_response(id, wire::ErrorCode::internal, "", what + " failed: " + e.what());
       }
-      asio::post(self->socket_.get_executor(), [self, response = std::move(response)] {
+      Server& server = self->server_;
+      auto executor = self->socket_.get_executor();
+      // The answer holds the session from here: this thread lets go of it before saying it is
+      // done, so nothing of the session outlives a shutdown that waited for it.
+      asio::post(executor, [self = std::move(self), response = std::move(response)] {
         --self->in_flight_;
         self->send(response);
       });
+      server.owner_task_finished();
     }).detach();
   }
 
@@ -660,15 +666,18 @@ void Server::start_tls() {
   tls_context_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                             asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
                             asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+  for (const auto& [setting, file] : {std::pair{"listen.tls.cert", config_.tls_cert}, std::pair{"listen.tls.key", config_.tls_key}})
+    if (::access(file.c_str(), R_OK) != 0)
+      throw std::runtime_error(std::string(setting) + ": cannot read " + file + " (" + std::strerror(errno) +
+                               "); make the files with packaging/make-tls.sh and let regularsd's user read them");
   boost::system::error_code ec;
   tls_context_->use_certificate_chain_file(config_.tls_cert, ec);
   if (ec)
-    throw std::runtime_error("listen.tls.cert: cannot use " + config_.tls_cert + " (" + ec.message() +
-                             "); it must be a PEM certificate readable by regularsd");
+    throw std::runtime_error("listen.tls.cert: " + config_.tls_cert + " is not a PEM certificate (" + ec.message() + ")");
   tls_context_->use_private_key_file(config_.tls_key, asio::ssl::context::pem, ec);
   if (ec)
-    throw std::runtime_error("listen.tls.key: cannot use " + config_.tls_key + " (" + ec.message() +
-                             "); it must be the PEM private key of listen.tls.cert, readable by regularsd");
+    throw std::runtime_error("listen.tls.key: " + config_.tls_key + " is not the PEM private key of listen.tls.cert (" +
+                             ec.message() + ")");
   const auto address = asio::ip::make_address(config_.tls_address, ec);
   if (ec) throw std::runtime_error("listen.tls.address: '" + config_.tls_address + "' is not an IP address");
   tls_acceptor_ = std::make_unique<tcp::acceptor>(asio::make_strand(io_));
@@ -716,6 +725,23 @@ void Server::do_accept_tls() {
     std::lock_guard lock(mu_);
     if (accepting_) do_accept_tls();
   });
+}
+
+void Server::owner_task_started() {
+  std::lock_guard lock(tasks_mu_);
+  ++owner_tasks_;
+}
+
+void Server::owner_task_finished() {
+  std::lock_guard lock(tasks_mu_);
+  --owner_tasks_;
+  tasks_cv_.notify_all();
+}
+
+void Server::wait_for_owner_tasks() {
+  std::unique_lock lock(tasks_mu_);
+  if (owner_tasks_ > 0) REGULARS_LOG(info, "waiting for owner tasks to finish", ({{"tasks", owner_tasks_}}));
+  tasks_cv_.wait(lock, [this] { return owner_tasks_ == 0; });
 }
 
 void Server::revoke_sessions(const std::string& token_id) {

@@ -7,6 +7,7 @@
 #include <utility>  // Boost 1.74 Asio uses std::exchange without including it
 #include <boost/asio.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -44,6 +45,11 @@ class Server {
   unsigned short tls_port() const noexcept { return tls_port_; }
   // Closes every session that came in with this (just revoked) lane token.
   void revoke_sessions(const std::string& token_id);
+  // Owner tasks (erasure, prune, rebuild, rule changes) run on threads of their own; shutdown
+  // waits for them before it stops the store.
+  void owner_task_started();
+  void owner_task_finished();
+  void wait_for_owner_tasks();
   // Stops accepting connections; existing sessions keep being served.
   void stop_accepting();
   // Closes every session.
@@ -80,6 +86,9 @@ class Server {
   unsigned short tls_port_ = 0;
   std::mutex mu_;
   std::unordered_map<std::uint64_t, std::weak_ptr<SessionBase>> sessions_;
+  std::mutex tasks_mu_;
+  std::condition_variable tasks_cv_;
+  int owner_tasks_ = 0;
   std::uint64_t next_session_ = 1;
   bool accepting_ = false;
 };

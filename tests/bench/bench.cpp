@@ -544,11 +544,12 @@ void print_errors(const std::map<std::string, std::int64_t>& kinds) {
   for (const auto& [what, n] : kinds) out("  error x%lld: %s\n", static_cast<long long>(n), what.c_str());
 }
 
-std::int64_t dir_bytes(const std::string& dir) {
+// Bytes of spooled records in a spool directory (its key files are not records).
+std::int64_t spooled_bytes(const std::string& dir) {
   std::int64_t total = 0;
   std::error_code ec;
-  for (const auto& e : fs::recursive_directory_iterator(dir, ec))
-    if (e.is_regular_file(ec)) total += static_cast<std::int64_t>(e.file_size(ec));
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.is_regular_file(ec) && e.path().extension() == ".rsp") total += static_cast<std::int64_t>(e.file_size(ec));
   return total;
 }
 
@@ -981,7 +982,7 @@ int main(int argc, char** argv) {
       const ProcSample d1s = proc_sample(daemon.pid()), b1s = proc_sample(::getpid());
       const auto after = daemon_status(daemon.socket(), "regulars-bench");
       std::int64_t spool_bytes = 0;
-      for (unsigned i = 0; i < clients; ++i) spool_bytes += dir_bytes(tmp + "/spool-" + std::to_string(i));
+      for (unsigned i = 0; i < clients; ++i) spool_bytes += spooled_bytes(tmp + "/spool-" + std::to_string(i));
       std::vector<std::int64_t> merged;
       std::map<std::string, std::int64_t> errors;
       for (unsigned t = 0; t < clients; ++t) {
