@@ -666,7 +666,7 @@ int main(int argc, char** argv) {
   double gesture_sales_rate = 50;
   std::size_t gesture_hints = 8000;
   std::vector<std::string> daemon_args;
-  std::string data_dir_flag, regularsd_flag;
+  std::string data_dir_flag, regularsd_flag, tls_dir;
   app.add_option("--customers", customers, "Customers in the generated store")->check(CLI::PositiveNumber);
   app.add_option("--lines", lines, "Purchase lines in the generated store")->check(CLI::PositiveNumber);
   app.add_option("--hints", hints, "Measured hints calls (single client)")->check(CLI::PositiveNumber);
@@ -691,6 +691,9 @@ int main(int argc, char** argv) {
   app.add_flag("--breakdown", want_breakdown,
                "After the runs, repeat them in process (no plugin, no socket) and probe fdatasync, to show where "
                "the time goes");
+  app.add_option("--tls", tls_dir,
+                 "Also time hints over TLS with a lane token against the Unix socket, using DIR's server.crt, "
+                 "server.key and ca.crt (packaging/make-tls.sh DIR 127.0.0.1)");
   app.add_flag("--keep", keep, "Keep the temporary directory (store, spools, daemon log)");
   CLI11_PARSE(app, argc, argv);
   set_note_prefix("bench: ");
@@ -758,6 +761,12 @@ int main(int argc, char** argv) {
 
     // --- 2. The daemon ----------------------------------------------------------------------
     const std::string exe = find_regularsd(regularsd_flag, REGULARSD_BUILD_PATH);
+    if (!tls_dir.empty()) {  // a TLS listener on a free port beside the Unix socket
+      const std::string conf = tmp + "/tls.conf";
+      std::ofstream(conf) << json{{"listen", {{"tls", {{"address", "127.0.0.1"}, {"port", 0}, {"cert", tls_dir + "/server.crt"},
+                                                        {"key", tls_dir + "/server.key"}}}}}}.dump();
+      daemon_args.insert(daemon_args.end(), {"--config", conf});
+    }
     DaemonChild daemon(exe, data_dir, daemon_args, tmp + "/regularsd.log");
     const auto d0 = Clock::now();
     daemon.wait_ready(std::chrono::seconds(60));
@@ -846,6 +855,39 @@ int main(int argc, char** argv) {
         if (s.errors + l.errors + s.unknown + l.unknown > 0) exit_code = 2;
       }
       regulars_close(c);
+    }
+
+    // --- 3a. Hints over TLS against the Unix socket, alternating per call ---------------------
+    if (!tls_dir.empty()) {
+      const auto issued = daemon_call(daemon.socket(), "regulars-bench",
+                                      {{"op", "tokens"}, {"request", {{"action", "issue"}, {"terminal", "bench-tls"}}}});
+      std::string tls_endpoint;
+      std::getline(std::ifstream(data_dir + "/tls.endpoint"), tls_endpoint);
+      if (!issued || tls_endpoint.empty()) throw std::runtime_error("--tls: no TLS listener or no token (see the daemon log)");
+      regulars_client* local = open_client({{"endpoint", endpoint}, {"budget_ms", budget_ms}, {"terminal", "bench-unix"}});
+      regulars_client* lane = open_client({{"endpoint", tls_endpoint}, {"budget_ms", budget_ms}, {"terminal", "bench-tls"},
+                                           {"ca_file", tls_dir + "/ca.crt"}, {"token", (*issued)["token"]}});
+      Rng rng(mix(seed, 0x715));
+      HintsRun warm, over_unix, over_tls;
+      for (std::size_t i = 0; i < 200; ++i) hints_call(i % 2 ? lane : local, hints_request(cat, static_cast<std::uint32_t>(rng.below(customers)), rng), warm);
+      for (std::size_t i = 0; i < hints; ++i) {
+        // The same request through both, in a random order, so drift and caching hit both alike.
+        const std::string r = hints_request(cat, static_cast<std::uint32_t>(rng.below(customers)), rng);
+        const bool tls_first = rng.below(2) == 0;
+        hints_call(tls_first ? lane : local, r, tls_first ? over_tls : over_unix);
+        hints_call(tls_first ? local : lane, r, tls_first ? over_unix : over_tls);
+      }
+      const LatencySummary u = summarize_ns(over_unix.ns), t = summarize_ns(over_tls.ns);
+      out("hints over TLS (lane token, loopback) against the Unix socket, %zu calls each, same requests, "
+          "random order per pair: errors unix=%lld tls=%lld\n",
+          hints, static_cast<long long>(over_unix.errors), static_cast<long long>(over_tls.errors + warm.errors));
+      print_errors(over_tls.error_kinds);
+      out("  unix latency_us p50=%.1f p99=%.1f p99.9=%.1f\n", u.p50, u.p99, u.p999);
+      out("  tls  latency_us p50=%.1f p99=%.1f p99.9=%.1f  (tls/unix: p50 x%.2f, p99 x%.2f)\n", t.p50, t.p99, t.p999,
+          u.p50 > 0 ? t.p50 / u.p50 : 0.0, u.p99 > 0 ? t.p99 / u.p99 : 0.0);
+      if (over_unix.errors + over_tls.errors > 0) exit_code = 2;
+      regulars_close(local);
+      regulars_close(lane);
     }
 
     // --- 3b. Gesture rules: 50 active rules against none, in alternating blocks --------------
