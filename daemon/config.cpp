@@ -56,7 +56,9 @@ std::variant<Config, wire::Error> parse_config_text(const std::string& text, Con
   if (auto it = j.find("listen"); it != j.end()) {
     if (auto e = only_keys(*it, "listen.", {"socket", "socket_mode", "group", "tls"})) return *e;
     if (auto t = it->find("tls"); t != it->end()) {
-      if (auto e = only_keys(*t, "listen.tls.", {"address", "port", "cert", "key", "handshake_timeout_s"})) return *e;
+      if (auto e = only_keys(*t, "listen.tls.", {"address", "port", "cert", "key", "handshake_timeout_s", "max_connections"}))
+        return *e;
+      if (auto e = get_int(*t, "listen.tls.", "max_connections", 1, 100000, c.tls_max_connections)) return *e;
       if (auto e = get_string(*t, "listen.tls.", "address", c.tls_address)) return *e;
       if (auto e = get_int(*t, "listen.tls.", "port", 0, 65535, c.tls_port)) return *e;
       if (auto e = get_string(*t, "listen.tls.", "cert", c.tls_cert)) return *e;

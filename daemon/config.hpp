@@ -24,7 +24,8 @@ struct Config {
   int tls_port = 7443;
   std::string tls_cert;  // PEM: the server's certificate (chain)
   std::string tls_key;   // PEM: its private key
-  int tls_handshake_timeout_s = 10;
+  int tls_handshake_timeout_s = 10;  // also how long any connection may go before hello
+  int tls_max_connections = 256;     // TLS sessions at most, apart from limits.max_connections
   int io_threads = 2;
   std::uint32_t max_frame_bytes = 1u << 20;
   int max_depth = 32;

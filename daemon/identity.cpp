@@ -158,15 +158,33 @@ bool store_has_identifiers(const std::string& db_path) {
   struct stat st{};
   if (::stat(db_path.c_str(), &st) != 0) return false;
   sqlite3* db = nullptr;
-  bool found = false;
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) == SQLITE_OK) {
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt* s = nullptr;
-    // No identifiers table yet (an empty file): nothing to lose.
-    if (sqlite3_prepare_v2(db, "SELECT EXISTS (SELECT 1 FROM identifiers)", -1, &s, nullptr) == SQLITE_OK &&
-        sqlite3_step(s) == SQLITE_ROW)
-      found = sqlite3_column_int64(s, 0) != 0;
+  // Fails closed: a store that cannot be read might hold customers, so no fresh secret for it.
+  auto fail = [&](const char* what) {
+    const std::string msg = std::string("cannot tell whether ") + db_path + " knows customers (" + what + "): " +
+                            (db ? sqlite3_errmsg(db) : "cannot open") + "; fix that, or restore secret.key";
+    sqlite3_close(db);
+    throw std::runtime_error(msg);
+  };
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) fail("open");
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt* s = nullptr;
+  bool has_table = false;
+  if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='identifiers'", -1, &s, nullptr) !=
+      SQLITE_OK)
+    fail("schema");
+  if (sqlite3_step(s) == SQLITE_ROW) has_table = sqlite3_column_int64(s, 0) > 0;
+  else {
     sqlite3_finalize(s);
+    fail("schema");
+  }
+  sqlite3_finalize(s);
+  bool found = false;
+  if (has_table) {  // no identifiers table yet (an empty file): nothing to lose
+    if (sqlite3_prepare_v2(db, "SELECT EXISTS (SELECT 1 FROM identifiers)", -1, &s, nullptr) != SQLITE_OK) fail("identifiers");
+    const int rc = sqlite3_step(s);
+    found = rc == SQLITE_ROW && sqlite3_column_int64(s, 0) != 0;
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW) fail("identifiers");
   }
   sqlite3_close(db);
   return found;

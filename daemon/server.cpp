@@ -159,7 +159,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     auto& sock = lowest();
     sock.shutdown(asio::socket_base::shutdown_both, ec);
     sock.close(ec);
-    server_.forget(id_);
+    server_.forget(id_, kTls);
   }
 
   auto& lowest() {
@@ -179,11 +179,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void do_read_header() {
     if (closed_ || close_after_write_) return;
-    if (in_flight_ >= server_.config().max_in_flight) {
-      reading_paused_ = true;  // resumed by respond() once answers drain
+    // Back-pressure: too many requests in flight, or answers the peer is not reading.
+    if (in_flight_ >= server_.config().max_in_flight || queued_bytes_ > kMaxQueuedBytes) {
+      reading_paused_ = true;  // resumed once answers drain (resume_reading)
       return;
     }
-    arm_timer(std::chrono::seconds(server_.config().idle_timeout_s));
+    // Until hello is accepted a connection gets the handshake's short timeout, not the idle one:
+    // a peer that never says who it is cannot hold a connection slot for long.
+    arm_timer(std::chrono::seconds(greeted_ ? server_.config().idle_timeout_s : server_.config().tls_handshake_timeout_s));
     asio::async_read(socket_, asio::buffer(header_),
                      [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) { self->on_header(ec); });
   }
@@ -191,7 +194,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void on_header(boost::system::error_code ec) {
     if (ec) return shutdown();  // peer closed, or timed out
     const std::uint32_t length = wire::decode_length(header_.data());
-    if (auto err = wire::check_frame_length(length, server_.config().max_frame_bytes)) {
+    // Before hello, only a hello-sized frame: nobody unauthenticated gets a megabyte parsed.
+    const std::uint32_t limit = greeted_ ? server_.config().max_frame_bytes : std::min<std::uint32_t>(server_.config().max_frame_bytes, kMaxHelloBytes);
+    if (auto err = wire::check_frame_length(length, limit)) {
       REGULARS_LOG(warn, "refused frame", ({{"session", id_}, {"reason", wire::to_string(err->code)}, {"length", length}}));
       // The stream cannot be resynchronised after a bad length: answer, then close.
       close_after_write_ = true;
@@ -218,6 +223,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void handle(std::string payload) {
     const auto started = std::chrono::steady_clock::now();
+    // Before hello, any error ends the connection (below, each refusal of a greeted peer keeps it).
+    if (!greeted_) close_after_write_ = true;
     auto parsed = wire::parse_json(payload, server_.config().max_depth);
     if (auto* err = std::get_if<wire::Error>(&parsed)) return send(error_response(nullptr, *err));
     json& req = std::get<json>(parsed);
@@ -302,6 +309,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       REGULARS_LOG(info, "lane connected", ({{"session", id_}, {"token_id", token_id_}, {"terminal", lane->terminal}}));
     }
     greeted_ = true;
+    close_after_write_ = false;  // set for every request before hello (see handle)
     json result = {{"protocol", wire::kProtocolVersion},
                    {"server", "regularsd/" REGULARS_VERSION_STRING},
                    {"max_frame_bytes", server_.config().max_frame_bytes},
@@ -513,10 +521,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
           REGULARS_LOG(err, "record failed", ({{"session", self->id_}, {"tag", tag}, {"error", r.error}}));
           self->send(error_response(id, wire::ErrorCode::internal, "", "the event could not be stored; see regularsd's log"));
         }
-        if (self->reading_paused_) {
-          self->reading_paused_ = false;
-          self->do_read_header();
-        }
+        self->resume_reading();
       });
     });
   }
@@ -555,6 +560,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       asio::post(executor, [self = std::move(self), response = std::move(response)] {
         --self->in_flight_;
         self->send(response);
+        self->resume_reading();
       });
       server.owner_task_finished();
     }).detach();
@@ -576,6 +582,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void send(const json& response) {
     if (closed_) return;
     std::string frame = wire::encode_frame(wire::dump_json(response));
+    queued_bytes_ += frame.size();
     write_queue_.push_back(std::move(frame));
     if (!writing_) do_write();
   }
@@ -584,13 +591,26 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     writing_ = true;
     asio::async_write(socket_, asio::buffer(write_queue_.front()),
                       [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
+                        self->queued_bytes_ -= self->write_queue_.front().size();
                         self->write_queue_.pop_front();
                         if (ec) return self->shutdown();
+                        if (self->queued_bytes_ <= kMaxQueuedBytes / 2) self->resume_reading();
                         if (!self->write_queue_.empty()) return self->do_write();
                         self->writing_ = false;
                         if (self->close_after_write_) self->shutdown();
                       });
   }
+
+  // Reading stopped for back-pressure starts again (do_read_header stops it again if need be).
+  void resume_reading() {
+    if (!reading_paused_) return;
+    reading_paused_ = false;
+    do_read_header();
+  }
+
+  // Answers queued for a peer that does not read them stop the reading of its requests.
+  static constexpr std::size_t kMaxQueuedBytes = 8u << 20;
+  static constexpr std::uint32_t kMaxHelloBytes = 16u << 10;
 
   Stream socket_;
   asio::steady_timer timer_;
@@ -603,6 +623,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   int in_flight_ = 0;
   bool writing_ = false;
   bool reading_paused_ = false;
+  std::size_t queued_bytes_ = 0;  // bytes in write_queue_
   bool greeted_ = false;
   bool close_after_write_ = false;
   bool closed_ = false;
@@ -709,11 +730,14 @@ void Server::do_accept_tls() {
       std::shared_ptr<Session<TlsStream>> session;
       {
         std::lock_guard lock(mu_);
-        if (static_cast<int>(sessions_.size()) >= config_.max_connections) {
-          REGULARS_LOG(warn, "connection refused: too many connections", ({{"limit", config_.max_connections}}));
+        // Lanes over the network have their own limit: however many connect, the tills and the
+        // owner on the Unix socket keep theirs.
+        if (tls_sessions_ >= config_.tls_max_connections) {
+          REGULARS_LOG(warn, "TLS connection refused: too many TLS connections", ({{"limit", config_.tls_max_connections}}));
           boost::system::error_code ignore;
           socket.close(ignore);
         } else {
+          ++tls_sessions_;
           socket.set_option(tcp::no_delay(true), ec);
           const std::uint64_t id = next_session_++;
           session = std::make_shared<Session<TlsStream>>(std::move(socket), *tls_context_, *this, id);
@@ -763,7 +787,7 @@ void Server::do_accept() {
       std::shared_ptr<Session<local::socket>> session;
       {
         std::lock_guard lock(mu_);
-        if (static_cast<int>(sessions_.size()) >= config_.max_connections) {
+        if (static_cast<int>(sessions_.size()) - tls_sessions_ >= config_.max_connections) {
           REGULARS_LOG(warn, "connection refused: too many connections", ({{"limit", config_.max_connections}}));
           boost::system::error_code ignore;
           socket.close(ignore);
@@ -817,9 +841,9 @@ void Server::close_all() {
   for (auto& s : open) s->close();
 }
 
-void Server::forget(std::uint64_t session_id) {
+void Server::forget(std::uint64_t session_id, bool tls) {
   std::lock_guard lock(mu_);
-  sessions_.erase(session_id);
+  if (sessions_.erase(session_id) > 0 && tls) --tls_sessions_;
 }
 
 }  // namespace regulars::daemon

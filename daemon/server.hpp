@@ -64,7 +64,7 @@ class Server {
   const SpoolKey* spool_key() const noexcept { return spool_key_; }
   // The tills' group id (listen.group), or -1 when any peer that can open the socket may talk.
   long long socket_gid() const noexcept { return socket_gid_; }
-  void forget(std::uint64_t session_id);
+  void forget(std::uint64_t session_id, bool tls);
 
  private:
   void do_accept();
@@ -86,6 +86,7 @@ class Server {
   unsigned short tls_port_ = 0;
   std::mutex mu_;
   std::unordered_map<std::uint64_t, std::weak_ptr<SessionBase>> sessions_;
+  int tls_sessions_ = 0;  // of sessions_, those over TLS (guarded by mu_)
   std::mutex tasks_mu_;
   std::condition_variable tasks_cv_;
   int owner_tasks_ = 0;

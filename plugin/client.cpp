@@ -188,9 +188,13 @@ regulars_status Client::spool_or_fail(const std::string& payload, regulars_statu
   // can open it.
   // Before this till has ever learnt that key, to its own key in the spool directory (opened
   // by this plugin when it replays).
+  // An event so large that, sealed and in base64 (4/3 of its size), it would not fit in one of
+  // the daemon's frames is sealed to the spool's own key too: it is replayed as it came.
   std::string seal_failure;
   std::optional<std::string> sealed;
-  if (const auto key = spool_key()) {
+  const std::size_t sealed_frame = (payload.size() + wire::sealed::kOverhead + 2) / 3 * 4 + 64;
+  const auto key = spool_key();
+  if (key && sealed_frame <= max_frame_bytes_.load()) {
     sealed = seal::seal(*key, payload, wire::sealed::kVersion, seal_failure);
   } else if (const auto local = seal::local_key(options_.spool_dir, seal_failure)) {
     sealed = seal::seal(local->public_key, payload, wire::sealed::kLocalVersion, seal_failure);
@@ -222,6 +226,7 @@ std::optional<seal::PublicKey> Client::spool_key() {
 }
 
 void Client::learn_spool_key(const Connection& conn) {
+  max_frame_bytes_.store(conn.max_frame_bytes());
   const auto& key = conn.spool_key();
   if (!key || !spool_) return;
   std::lock_guard lock(key_mu_);
@@ -289,14 +294,18 @@ bool Client::deliver(const std::shared_ptr<Connection>& conn, const std::vector<
         std::string text = payloads[i], why;
         if (version == wire::sealed::kLocalVersion) {
           const auto local = seal::local_key(options_.spool_dir, why);
-          auto opened = local ? seal::open(*local, payloads[i], why) : std::nullopt;
-          if (!opened) continue;  // not ours to open, or damaged: it can never be delivered
+          if (!local) return false;  // the key cannot be read now (permissions?): try again later
+          auto opened = seal::open(*local, payloads[i], why);
+          if (!opened) continue;  // sealed to another key, or damaged: it can never be delivered
           text = std::move(*opened);
         }
         auto parsed = wire::parse_json(text);
         if (std::holds_alternative<wire::Error>(parsed)) continue;  // a checksum-valid but unreadable record
         request = {{"op", "record"}, {"event", std::move(std::get<json>(parsed))}};
       }
+      // A record that cannot fit in one of the daemon's frames would be refused, and the
+      // connection with it, at every attempt: it is dropped instead of blocking the spool.
+      if (wire::dump_json(request).size() + 32 > conn->max_frame_bytes()) continue;
       CallResult failure;
       const auto id = conn->send(std::move(request), deadline, failure);
       if (id == 0) return false;
@@ -304,9 +313,12 @@ bool Client::deliver(const std::shared_ptr<Connection>& conn, const std::vector<
     }
     for (const auto id : ids) {
       const CallResult r = conn->await(id, deadline);
-      // An event the daemon refuses as invalid will never be accepted; keeping it would block
-      // everything behind it. Any other failure means "try again later".
-      if (r.status != REGULARS_OK && r.status != REGULARS_INVALID_INPUT) return false;
+      // An event the daemon refuses as invalid, or as not this till's to send, will never be
+      // accepted; keeping it would block everything behind it. Any other failure means "try
+      // again later".
+      // (A denial of the lane itself, a revoked token, is not about the event: it stays.)
+      const bool event_denied = r.status == REGULARS_DENIED && r.error && r.error->field.rfind("event", 0) == 0;
+      if (r.status != REGULARS_OK && r.status != REGULARS_INVALID_INPUT && !event_denied) return false;
     }
   }
   return true;

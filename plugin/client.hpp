@@ -46,6 +46,7 @@ class Client {
   std::unique_ptr<Spool> spool_;
   std::mutex key_mu_;
   std::optional<seal::PublicKey> spool_key_;  // guarded by key_mu_
+  std::atomic<std::uint32_t> max_frame_bytes_{1u << 20};  // the daemon's, from its last hello
 
 
   std::mutex conn_mu_;

@@ -152,6 +152,8 @@ CallResult Connection::handshake(const Options& options, Deadline deadline) {
   if (const auto f = r.result.find("features"); f != r.result.end() && f->is_array())
     for (const auto& feature : *f)
       if (feature == "hints.who") hints_take_who_ = true;
+  if (const auto m = r.result.find("max_frame_bytes"); m != r.result.end() && m->is_number_unsigned())
+    max_frame_bytes_ = static_cast<std::uint32_t>(std::min<std::uint64_t>(m->get<std::uint64_t>(), 1u << 30));
   if (const auto k = r.result.find("spool_key"); k != r.result.end() && k->is_string())
     spool_key_ = seal::parse_public_key(k->get<std::string>());
   return r;

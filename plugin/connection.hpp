@@ -60,6 +60,8 @@ class Connection {
   bool hints_take_who() const noexcept { return hints_take_who_.load(); }
   // The daemon's spool key, from hello (set before the connection is handed out).
   const std::optional<seal::PublicKey>& spool_key() const noexcept { return spool_key_; }
+  // The largest frame the daemon takes (from hello; 1 MiB, the default, until then).
+  std::uint32_t max_frame_bytes() const noexcept { return max_frame_bytes_; }
   // Marks the connection dead and wakes every waiter; the reader thread ends.
   void shut_down() noexcept;
 
@@ -88,6 +90,7 @@ class Connection {
   std::atomic<bool> dead_{false};
   std::atomic<bool> hints_take_who_{false};
   std::optional<seal::PublicKey> spool_key_;
+  std::uint32_t max_frame_bytes_ = 1u << 20;
   std::string death_reason_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -204,46 +205,79 @@ std::optional<std::string> seal(const PublicKey& recipient, std::string_view pla
   return out;
 }
 
-std::optional<LocalKey> local_key(const std::string& spool_dir, std::string& why) {
-  const Api* api = load_api(why);
-  if (api == nullptr) return std::nullopt;
+namespace {
+
+// Reads DIR/local.key: the key, nullopt with `why` when the file is there but unusable, and
+// `missing` set when it is not there at all.
+std::optional<LocalKey> read_local_key(const Api* api, const std::string& path, bool& missing, std::string& why) {
+  missing = false;
   LocalKey k;
-  const std::string path = spool_dir + "/local.key";
-  Owned o{api};
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    const ssize_t n = ::read(fd, k.private_key.data(), k.private_key.size());
-    ::close(fd);
-    if (n != static_cast<ssize_t>(k.private_key.size())) {
-      why = path + " is damaged; records spooled before the daemon was first reached cannot be opened";
-      return std::nullopt;
-    }
-    o.mine = api->new_raw_private_key(EVP_PKEY_X25519, nullptr, k.private_key.data(), k.private_key.size());
-  } else {
-    std::size_t len = k.private_key.size();
-    if (!new_x25519(o) || api->get_raw_private_key(o.mine, k.private_key.data(), &len) != 1) {
-      why = "cannot make the spool's own key";
-      return std::nullopt;
-    }
-    // O_EXCL: two processes on one spool directory must end up with one key.
-    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    const bool written = fd >= 0 && ::write(fd, k.private_key.data(), k.private_key.size()) == 32 && ::fsync(fd) == 0;
-    if (fd >= 0) ::close(fd);
-    const bool linked = written && ::link(tmp.c_str(), path.c_str()) == 0;
-    ::unlink(tmp.c_str());
-    if (!linked) {
-      if (written && errno == EEXIST) return local_key(spool_dir, why);  // another process won: use theirs
-      why = "cannot write " + path;
-      return std::nullopt;
-    }
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    missing = errno == ENOENT;
+    why = "cannot read " + path + ": " + std::strerror(errno);
+    return std::nullopt;
   }
+  const ssize_t n = ::read(fd, k.private_key.data(), k.private_key.size());
+  ::close(fd);
+  Owned o{api};
+  if (n == static_cast<ssize_t>(k.private_key.size()))
+    o.mine = api->new_raw_private_key(EVP_PKEY_X25519, nullptr, k.private_key.data(), k.private_key.size());
   std::size_t len = k.public_key.size();
   if (o.mine == nullptr || api->get_raw_public_key(o.mine, k.public_key.data(), &len) != 1) {
-    why = path + " does not hold a usable key";
+    why = path + " is damaged; records spooled before the daemon was first reached cannot be opened";
     return std::nullopt;
   }
   return k;
+}
+
+}  // namespace
+
+std::optional<LocalKey> local_key(const std::string& spool_dir, std::string& why) {
+  const Api* api = load_api(why);
+  if (api == nullptr) return std::nullopt;
+  // One thread of this process at a time; other processes on the same directory are settled
+  // by link(), which fails if the key already exists.
+  static std::mutex mu;
+  std::lock_guard lock(mu);
+  const std::string path = spool_dir + "/local.key";
+  bool missing = false;
+  if (auto k = read_local_key(api, path, missing, why)) return k;
+  if (!missing) return std::nullopt;  // there but unusable (damaged, or not ours to read): never replace it
+  LocalKey made;
+  {
+    Owned o{api};
+    std::size_t len = made.private_key.size();
+    if (!new_x25519(o) || api->get_raw_private_key(o.mine, made.private_key.data(), &len) != 1) {
+      why = "cannot make the spool's own key";
+      return std::nullopt;
+    }
+  }
+  std::string tmp = path + ".XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) {
+    why = "cannot create a file in " + spool_dir + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  const bool written = ::fchmod(fd, 0600) == 0 &&
+                       ::write(fd, made.private_key.data(), made.private_key.size()) == static_cast<ssize_t>(made.private_key.size()) &&
+                       ::fsync(fd) == 0;
+  ::close(fd);
+  const bool linked = written && ::link(tmp.c_str(), path.c_str()) == 0;
+  const int link_error = errno;
+  ::unlink(tmp.c_str());
+  if (!linked && !(written && link_error == EEXIST)) {
+    why = "cannot write " + path + ": " + std::strerror(written ? link_error : errno);
+    return std::nullopt;
+  }
+  if (linked) {  // the key must outlive a power cut: records sealed to it depend on it
+    if (const int dfd = ::open(spool_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+      ::fsync(dfd);
+      ::close(dfd);
+    }
+  }
+  // Whether ours or another process's won the race, the key on disk is the one to use.
+  return read_local_key(api, path, missing, why);
 }
 
 std::optional<std::string> open(const LocalKey& key, std::string_view sealed, std::string& why) {

@@ -24,6 +24,7 @@ struct Api {
   decltype(&::SSL_CTX_new) ctx_new;
   decltype(&::SSL_CTX_free) ctx_free;
   decltype(&::SSL_CTX_ctrl) ctx_ctrl;
+  decltype(&::SSL_CTX_set_options) ctx_set_options;
   decltype(&::SSL_CTX_set_verify) ctx_set_verify;
   decltype(&::SSL_CTX_load_verify_locations) ctx_load_verify_locations;
   decltype(&::SSL_new) ssl_new;
@@ -75,6 +76,7 @@ const Api* load_api(std::string& why) {
     get(api.ctx_new, "SSL_CTX_new");
     get(api.ctx_free, "SSL_CTX_free");
     get(api.ctx_ctrl, "SSL_CTX_ctrl");
+    get(api.ctx_set_options, "SSL_CTX_set_options");
     get(api.ctx_set_verify, "SSL_CTX_set_verify");
     get(api.ctx_load_verify_locations, "SSL_CTX_load_verify_locations");
     get(api.ssl_new, "SSL_new");
@@ -166,6 +168,10 @@ std::shared_ptr<Context> Context::create(const std::string& ca_file, std::string
     return nullptr;
   }
   api->ctx_ctrl(ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, nullptr);
+  // regularsd closes a lane's socket without a close_notify (revocation, idle timeout,
+  // shutdown): that is an end of stream, not a TLS error. The frames carry their own lengths,
+  // so a truncation is still seen as one.
+  api->ctx_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
   api->ctx_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   if (api->ctx_load_verify_locations(ctx, ca_file.c_str(), nullptr) != 1) {
     why = "options.ca_file: cannot use " + ca_file + " as the store's CA certificate (" + drain_errors(api) +

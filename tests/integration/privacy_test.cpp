@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <atomic>
 #include <iterator>
+#include <thread>
 #include <sstream>
 
 #include "fixture.hpp"
@@ -355,6 +357,65 @@ TEST_F(Privacy, NoRawPhoneOrCardNumberInStoreWalSpoolOrLogs) {
   for (const std::string& needle : {phone_digits, phone_number, loyalty_card, std::string("4111 1111 1111 1111"),
                                     std::string("4111111111111111")})
     EXPECT_EQ(everything.find(needle), std::string::npos) << needle;
+}
+
+TEST_F(Privacy, ManyThreadsOnANewSpoolShareOneKeyAndAnUnreadableKeyIsAnErrorNotACrash) {
+  // Eight threads of one process record at once into a spool directory that has never met the
+  // daemon: every event is sealed to one and the same spool key, and all are delivered later.
+  const std::string fresh = dir_.sub("spool-fresh");
+  const json offline = {{"endpoint", "unix:" + dir_.sub("nobody.sock")}, {"spool_dir", fresh}, {"budget_ms", 50}};
+  regulars_client* till = nullptr;
+  ASSERT_EQ(plugin_.open(offline.dump().c_str(), &till), REGULARS_OK) << plugin_.last_error();
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 5; ++i) {
+        const json e = {{"type", "purchase"}, {"customer", card("700" + std::to_string(t))},
+                        {"lines", {{{"sku", "tea"}, {"unit_price", 300}}}}};
+        if (plugin_.record(till, e.dump().c_str()) == REGULARS_OK) ++ok;
+      }
+    });
+  for (auto& th : threads) th.join();
+  plugin_.close(till);
+  EXPECT_EQ(ok.load(), 40);
+  json online = offline;
+  online["endpoint"] = daemon_->endpoint();
+  ASSERT_EQ(plugin_.open(online.dump().c_str(), &till), REGULARS_OK) << plugin_.last_error();
+  clients_.push_back(till);
+  for (int t = 0; t < 8; ++t) EXPECT_EQ(wait_for_visits(client(), "700" + std::to_string(t), 5), 5) << t;
+
+  // A key the plugin cannot read (here a dangling link) is never replaced and never loops:
+  // recording fails with an I/O error the till can show.
+  const std::string broken = dir_.sub("spool-broken");
+  ASSERT_EQ(::mkdir(broken.c_str(), 0700), 0);
+  ASSERT_EQ(::symlink("/nonexistent/key", (broken + "/local.key").c_str()), 0);
+  const json broken_options = {{"endpoint", "unix:" + dir_.sub("nobody.sock")}, {"spool_dir", broken}, {"budget_ms", 50}};
+  ASSERT_EQ(plugin_.open(broken_options.dump().c_str(), &till), REGULARS_OK) << plugin_.last_error();
+  const json e = {{"type", "purchase"}, {"customer", card("7999")}, {"lines", {{{"sku", "tea"}, {"unit_price", 300}}}}};
+  EXPECT_EQ(plugin_.record(till, e.dump().c_str()), REGULARS_IO);
+  EXPECT_NE(std::string(plugin_.last_error()).find("local.key"), std::string::npos) << plugin_.last_error();
+  plugin_.close(till);
+}
+
+class SmallFrames : public Privacy {
+ protected:
+  std::vector<std::string> daemon_args() override { return with_config(R"({ "limits": { "max_frame_bytes": 65536 } })"); }
+};
+
+TEST_F(SmallFrames, AnEventTooBigToTravelSealedIsStillDeliveredFromTheSpool) {
+  // 48 KB of lines: fine as JSON in a 64 KiB frame, too big once sealed and in base64.
+  json lines = json::array();
+  for (int i = 0; i < 400; ++i) lines.push_back({{"sku", "sku-" + std::to_string(i)}, {"name", std::string(80, 'n')}, {"unit_price", 100}});
+  const json big = {{"type", "purchase"}, {"customer", card("5550001")}, {"lines", lines}};
+  ASSERT_GT(big.dump().size(), 48000u);
+  ASSERT_LT(big.dump().size(), 60000u);
+  must_record({{"type", "purchase"}, {"customer", card("5550001")}, {"lines", {{{"sku", "tea"}, {"unit_price", 300}}}}});
+  daemon_->stop();
+  ASSERT_EQ(plugin_.record(client(), big.dump().c_str()), REGULARS_OK) << plugin_.last_error();
+  ASSERT_EQ(plugin_.record(client(), purchase("5550001", {"milk"}).c_str()), REGULARS_OK) << plugin_.last_error();
+  daemon_->start();
+  EXPECT_EQ(wait_for_visits(client(), "5550001", 3), 3) << "the big event, and the one behind it, arrive";
 }
 
 class PeerGroup : public Privacy {

@@ -51,6 +51,7 @@ class RawTls {
     ssl_ = SSL_new(ctx_);
     SSL_set_fd(ssl_, fd_);
     SSL_set1_host(ssl_, "localhost");
+    BlockSigpipe guard;  // a daemon that refuses the connection closes it under the handshake
     if (SSL_connect(ssl_) != 1) throw std::runtime_error("TLS handshake failed");
   }
   ~RawTls() {
@@ -322,6 +323,52 @@ TEST_F(TlsLanes, ARevokedTokenStopsWorkingAtOnce) {
   EXPECT_EQ(after.call({{"id", 1}, {"op", "hello"}, {"protocol", 1}, {"token", token}})["error"]["code"], "denied");
   RawTls still(port(), ca());
   EXPECT_EQ(still.call({{"id", 1}, {"op", "hello"}, {"protocol", 1}, {"token", other_token}})["ok"], true);
+}
+
+// Peers that never authenticate cannot hold the daemon: before hello they get 1 s (here), a
+// small frame, and one error at most; TLS connections have their own limit, so the Unix socket's
+// tills and owner always get in.
+class TlsStrangers : public TlsLanes {
+ protected:
+  std::vector<std::string> daemon_args() override {
+    make_certs(dir_.sub("tls"));
+    const std::string tls = dir_.sub("tls");
+    return with_config(json{{"listen", {{"tls", {{"address", "127.0.0.1"}, {"port", 0}, {"cert", tls + "/server.crt"},
+                                                  {"key", tls + "/server.key"}, {"handshake_timeout_s", 1},
+                                                  {"max_connections", 3}}}}}}.dump());
+  }
+};
+
+TEST_F(TlsStrangers, AreClosedQuicklyAndCannotCrowdOutLocalTills) {
+  {
+    RawTls silent(port(), ca());
+    const auto t0 = Clock::now();
+    EXPECT_TRUE(silent.receive().is_null()) << "closed without a word";
+    EXPECT_LT(elapsed_ms(t0), 2900) << "by the 1 s pre-hello timeout, not the idle one";
+  }
+  {
+    RawTls noisy(port(), ca());
+    EXPECT_EQ(noisy.call({{"no", "id"}})["error"]["code"], "invalid_request");
+    EXPECT_TRUE(noisy.receive().is_null()) << "an error before hello ends the connection";
+  }
+  {
+    RawTls big(port(), ca());
+    const json r = big.call({{"id", 1}, {"op", "hello"}, {"protocol", 1}, {"padding", std::string(20000, 'x')}});
+    EXPECT_EQ(r["error"]["code"], "frame_too_large") << r;
+  }
+  // Three TLS connections fill the TLS limit; a fourth is turned away, the Unix socket is not.
+  std::vector<std::unique_ptr<RawTls>> held;
+  for (int i = 0; i < 3; ++i) held.push_back(std::make_unique<RawTls>(port(), ca()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_THROW(
+      {
+        RawTls fourth(port(), ca());
+        if (fourth.call({{"id", 1}, {"op", "hello"}, {"protocol", 1}}).is_null()) throw std::runtime_error("closed");
+      },
+      std::runtime_error);
+  EXPECT_TRUE(ask(json{{"kind", "card"}, {"value", "1"}})["customer"].is_object()) << "a local till still gets in";
+  std::string out;
+  EXPECT_EQ(ctl("status", out), 0) << out;
 }
 
 }  // namespace
