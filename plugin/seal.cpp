@@ -1,6 +1,5 @@
 #include "seal.hpp"
 
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 #include <memory>
 #include <mutex>
 
+#include "dynlib.hpp"
 #include "wire/sealed.hpp"
 
 namespace regulars::plugin::seal {
@@ -56,23 +56,8 @@ const Api* load_api(std::string& why) {
   static const Api* loaded = nullptr;
   static std::string failure;
   std::call_once(once, [] {
-    void* lib = nullptr;
-    for (const char* name : {"libcrypto.so.3", "libcrypto.so"}) {
-      lib = ::dlopen(name, RTLD_NOW | RTLD_LOCAL);
-      if (lib != nullptr) break;
-    }
-    if (lib == nullptr) {
-      failure = "sealing the spool needs OpenSSL 3 (libcrypto.so.3), which is not installed: apt-get install libssl3";
-      return;
-    }
-    bool ok = true;
-    auto get = [&](auto& fn, const char* name) {
-      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(lib, name));
-      if (fn == nullptr && ok) {
-        ok = false;
-        failure = std::string("the installed libcrypto lacks ") + name + "; OpenSSL 3 is needed to seal the spool";
-      }
-    };
+    DynLib lib({"libcrypto.so.3", "libcrypto.so"}, "sealing the spool");
+    auto get = [&](auto& fn, const char* name) { lib.bind(fn, name); };
     get(api.pkey_ctx_new_id, "EVP_PKEY_CTX_new_id");
     get(api.pkey_ctx_new, "EVP_PKEY_CTX_new");
     get(api.pkey_ctx_free, "EVP_PKEY_CTX_free");
@@ -99,7 +84,8 @@ const Api* load_api(std::string& why) {
     get(api.decrypt_update, "EVP_DecryptUpdate");
     get(api.decrypt_final, "EVP_DecryptFinal_ex");
     get(api.rand_bytes, "RAND_bytes");
-    if (ok) loaded = &api;  // the library stays loaded: unloading OpenSSL is not safe
+    failure = lib.failure();
+    if (failure.empty()) loaded = &api;
   });
   if (loaded == nullptr) why = failure;
   return loaded;

@@ -1,7 +1,6 @@
 #include "tls.hpp"
 
 #include <arpa/inet.h>
-#include <dlfcn.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -12,6 +11,8 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+
+#include "dynlib.hpp"
 
 namespace regulars::plugin::tls {
 
@@ -54,23 +55,8 @@ const Api* load_api(std::string& why) {
   static const Api* loaded = nullptr;
   static std::string failure;
   std::call_once(once, [] {
-    void* lib = nullptr;
-    for (const char* name : {"libssl.so.3", "libssl.so"}) {
-      lib = ::dlopen(name, RTLD_NOW | RTLD_LOCAL);
-      if (lib != nullptr) break;
-    }
-    if (lib == nullptr) {
-      failure = "a tls: endpoint needs OpenSSL 3 (libssl.so.3), which is not installed: apt-get install libssl3";
-      return;
-    }
-    bool ok = true;
-    auto get = [&](auto& fn, const char* name) {
-      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(lib, name));
-      if (fn == nullptr && ok) {
-        ok = false;
-        failure = std::string("the installed libssl lacks ") + name + "; OpenSSL 3 is needed for tls: endpoints";
-      }
-    };
+    DynLib lib({"libssl.so.3", "libssl.so"}, "a tls: endpoint");
+    auto get = [&](auto& fn, const char* name) { lib.bind(fn, name); };
     get(api.init_ssl, "OPENSSL_init_ssl");
     get(api.client_method, "TLS_client_method");
     get(api.ctx_new, "SSL_CTX_new");
@@ -96,7 +82,8 @@ const Api* load_api(std::string& why) {
     get(api.err_get, "ERR_get_error");
     get(api.err_clear, "ERR_clear_error");
     get(api.err_string, "ERR_error_string_n");
-    if (!ok) return;  // the library stays loaded: unloading OpenSSL is not safe
+    failure = lib.failure();
+    if (!failure.empty()) return;
     if (api.init_ssl(0, nullptr) != 1) {
       failure = "OpenSSL could not be initialised";
       return;
