@@ -216,6 +216,7 @@ void GestureEngine::install(RuleSet set) {
 }
 
 void GestureEngine::load() {
+  std::lock_guard owner(owner_mu_);  // a rule change meanwhile is not undone by this reload
   Db& db = store_.read_connection();
   RuleSet set;
   {

@@ -148,7 +148,8 @@ class GestureEngine {
   // Flushes and stops the background logger; call before the store stops.
   void stop();
 
-  // Reads the rules and the offer counters from the store (at start-up).
+  // Reads the rules and the offer counters from the store (at start-up, and after a rebuild or
+  // prune has renumbered customers).
   void load();
 
   // Rules. add_rule replaces a rule with the same id; errors name the field.

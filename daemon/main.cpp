@@ -85,6 +85,8 @@ int main(int argc, char** argv) {
     GestureEngine gestures(store, Catalogue::builtin(), config.personalize_requires_consent);
     gestures.load();
     store.set_customer_listener([&gestures](std::int64_t from, std::int64_t into) { gestures.customer_merged(from, into); });
+    // A rebuild or prune renumbers customers: the limits' memory is read again from the offers.
+    store.set_rebuild_listener([&gestures] { gestures.load(); });
     HintEngine hints(store, key,
                      HintSettings{config.max_hints, config.max_predictions, config.default_locale,
                                   config.personalize_requires_consent, config.feedback_ask_every_days,
@@ -139,6 +141,7 @@ int main(int argc, char** argv) {
           lock.unlock();
           try {
             const std::int64_t cutoff = regulars::wire::now_ms() - std::int64_t{config.retention_max_age_days} * 86'400'000;
+            gestures.flush();  // offers decided a moment ago are in the log before it is replayed
             const auto r = store.prune(cutoff);
             if (r["pruned"].get<std::int64_t>() > 0) store.audit("regularsd", "retention_prune", r["cutoff"].get<std::string>(), r);
           } catch (const std::exception& e) {

@@ -409,6 +409,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       now = *ms;
     }
     const std::int64_t cutoff = now - std::int64_t{days} * 86'400'000;
+    if (server_.gestures() != nullptr) server_.gestures()->flush();
     off_io_thread(id, "pruning", [cutoff](Session& self) -> std::variant<json, wire::Error> {
       json r = self.server_.store().prune(cutoff);
       self.server_.store().audit(self.actor(), "retention_prune", r["cutoff"].get<std::string>(), r);
@@ -527,6 +528,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void on_rebuild(const json& id) {
+    if (server_.gestures() != nullptr) server_.gestures()->flush();  // every offer made so far is replayed
     // A rebuild replays the whole log: run it away from the I/O threads and answer when done.
     off_io_thread(id, "rebuild", [](Session& self) -> std::variant<json, wire::Error> {
       const RebuildReport r = self.server_.store().rebuild();

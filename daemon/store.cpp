@@ -669,6 +669,7 @@ nlohmann::json Store::prune(std::int64_t cutoff_ms) {
         },
         /*compare=*/false);
   });
+  if (any && rebuild_listener_) rebuild_listener_();
   const bool truncated = any ? truncate_wal() : true;
   REGULARS_LOG(info, "retention", ({{"cutoff", wire::format_time_ms(cutoff_ms)}, {"pruned", total}}));
   return {{"cutoff", wire::format_time_ms(cutoff_ms)}, {"pruned", total}, {"by_type", pruned}, {"customers", report.customers},
@@ -678,6 +679,7 @@ nlohmann::json Store::prune(std::int64_t cutoff_ms) {
 RebuildReport Store::rebuild() {
   RebuildReport report;
   run_on_writer([&] { report = rebuild_now(); });
+  if (rebuild_listener_) rebuild_listener_();
   return report;
 }
 

@@ -180,6 +180,9 @@ class Store {
   void set_customer_listener(std::function<void(std::int64_t from, std::int64_t into)> listener) {
     customer_listener_ = std::move(listener);
   }
+  // Called after a rebuild or a prune has recomputed the projections (customer ids may have
+  // changed: they follow enrolment order in the log), for memory kept outside the store.
+  void set_rebuild_listener(std::function<void()> listener) { rebuild_listener_ = std::move(listener); }
   // Stops accepting, commits what is queued, and joins the writer.
   void stop();
 
@@ -303,6 +306,7 @@ class Store {
   bool popular_refreshing_ = false;
   std::uint64_t instance_;  // keys the per-thread reader connections
   std::function<void(std::int64_t, std::int64_t)> customer_listener_;
+  std::function<void()> rebuild_listener_;
 };
 
 }  // namespace regulars::daemon
