@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 
 #include <initializer_list>
+#include <mutex>
 #include <string>
 #include <type_traits>
 
@@ -41,5 +42,23 @@ class DynLib {
   void* handle_ = nullptr;
   std::string failure_;
 };
+
+// The functions of a library, loaded once per process: `fill(lib, api)` binds each member of
+// `api` and returns "" or why the library cannot be used. Later calls return the same answer.
+template <class Api, class Fill>
+const Api* load_once(std::initializer_list<const char*> sonames, const char* what_for, Fill fill, std::string& why) {
+  static std::once_flag once;
+  static Api api{};
+  static const Api* loaded = nullptr;
+  static std::string failure;
+  std::call_once(once, [&] {
+    DynLib lib(sonames, what_for);
+    failure = fill(lib, api);
+    if (failure.empty()) failure = lib.failure();
+    if (failure.empty()) loaded = &api;
+  });
+  if (loaded == nullptr) why = failure;
+  return loaded;
+}
 
 }  // namespace regulars::plugin

@@ -51,12 +51,7 @@ struct Api {
 };
 
 const Api* load_api(std::string& why) {
-  static std::once_flag once;
-  static Api api{};
-  static const Api* loaded = nullptr;
-  static std::string failure;
-  std::call_once(once, [] {
-    DynLib lib({"libcrypto.so.3", "libcrypto.so"}, "sealing the spool");
+  auto fill = [](DynLib& lib, Api& api) {
     auto get = [&](auto& fn, const char* name) { lib.bind(fn, name); };
     get(api.pkey_ctx_new_id, "EVP_PKEY_CTX_new_id");
     get(api.pkey_ctx_new, "EVP_PKEY_CTX_new");
@@ -84,11 +79,9 @@ const Api* load_api(std::string& why) {
     get(api.decrypt_update, "EVP_DecryptUpdate");
     get(api.decrypt_final, "EVP_DecryptFinal_ex");
     get(api.rand_bytes, "RAND_bytes");
-    failure = lib.failure();
-    if (failure.empty()) loaded = &api;
-  });
-  if (loaded == nullptr) why = failure;
-  return loaded;
+    return std::string();
+  };
+  return load_once<Api>({"libcrypto.so.3", "libcrypto.so"}, "sealing the spool", fill, why);
 }
 
 }  // namespace

@@ -50,12 +50,7 @@ struct Api {
 namespace {
 
 const Api* load_api(std::string& why) {
-  static std::once_flag once;
-  static Api api{};
-  static const Api* loaded = nullptr;
-  static std::string failure;
-  std::call_once(once, [] {
-    DynLib lib({"libssl.so.3", "libssl.so"}, "a tls: endpoint");
+  auto fill = [](DynLib& lib, Api& api) {
     auto get = [&](auto& fn, const char* name) { lib.bind(fn, name); };
     get(api.init_ssl, "OPENSSL_init_ssl");
     get(api.client_method, "TLS_client_method");
@@ -82,16 +77,10 @@ const Api* load_api(std::string& why) {
     get(api.err_get, "ERR_get_error");
     get(api.err_clear, "ERR_clear_error");
     get(api.err_string, "ERR_error_string_n");
-    failure = lib.failure();
-    if (!failure.empty()) return;
-    if (api.init_ssl(0, nullptr) != 1) {
-      failure = "OpenSSL could not be initialised";
-      return;
-    }
-    loaded = &api;
-  });
-  if (loaded == nullptr) why = failure;
-  return loaded;
+    if (!lib.failure().empty()) return lib.failure();
+    return api.init_ssl(0, nullptr) == 1 ? std::string() : std::string("OpenSSL could not be initialised");
+  };
+  return load_once<Api>({"libssl.so.3", "libssl.so"}, "a tls: endpoint", fill, why);
 }
 
 // OpenSSL's error queue (per thread) as one line, emptied.
