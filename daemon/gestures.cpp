@@ -202,7 +202,10 @@ bool held_out(const Rule& rule, std::int64_t customer_id) {
 
 GestureEngine::GestureEngine(Store& store, const Catalogue& catalogue, bool personalize_requires_consent)
     : store_(store), catalogue_(catalogue), personalize_requires_consent_(personalize_requires_consent), rules_(std::make_shared<RuleSet>()), rng_(std::random_device{}()) {
-  logger_ = std::thread([this] { logger_loop(); });
+  logger_ = std::thread([this] {
+    log::name_thread("rg-gestures");
+    logger_loop();
+  });
 }
 
 void GestureEngine::install(RuleSet set) {

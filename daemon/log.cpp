@@ -1,5 +1,7 @@
 #include "log.hpp"
 
+#include <pthread.h>
+
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include "wire/json_text.hpp"
@@ -33,5 +35,7 @@ void write(spdlog::level::level_enum level, std::string_view msg, nlohmann::json
     spdlog::log(level, "{} {:5} {}{}", time, std::string(lvl.data(), lvl.size()), msg, rest);
   }
 }
+
+void name_thread(const char* name) noexcept { ::pthread_setname_np(::pthread_self(), name); }
 
 }  // namespace regulars::daemon::log

@@ -12,6 +12,9 @@ namespace regulars::daemon::log {
 
 // level: trace, debug, info, warn, error. format: "json" or "text".
 void setup(const std::string& level, const std::string& format);
+// Names the calling thread (at most 15 characters show), so `top -H`, perf and gdb tell the
+// writer from the syncer and the I/O threads.
+void name_thread(const char* name) noexcept;
 void write(spdlog::level::level_enum level, std::string_view msg, nlohmann::json fields);
 
 }  // namespace regulars::daemon::log

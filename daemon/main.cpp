@@ -154,7 +154,10 @@ int main(int argc, char** argv) {
 
     auto work = asio::make_work_guard(io);
     std::vector<std::thread> threads;
-    for (int i = 0; i < config.io_threads; ++i) threads.emplace_back([&io] { io.run(); });
+    for (int i = 0; i < config.io_threads; ++i) threads.emplace_back([&io] {
+        log::name_thread("rg-io");
+        io.run();
+      });
     REGULARS_LOG(info, "regularsd started", ({{"version", REGULARS_VERSION_STRING},
                                               {"socket", config.socket_path},
                                               {"store", store.path()},

@@ -47,6 +47,12 @@ json error_response(const json& id, const wire::Error& e) { return error_respons
 
 json ok_response(const json& id, json result) { return json{{"id", id}, {"ok", true}, {"result", std::move(result)}}; }
 
+json pipeline_json(const Store::PipelineStats& p) {
+  return json{{"events", p.events},         {"writer_busy_us", p.writer_busy_us}, {"syncs", p.syncs},
+              {"sync_us", p.sync_us},       {"sync_max_us", p.sync_max_us},       {"checkpoints", p.checkpoints},
+              {"checkpoint_us", p.checkpoint_us}};
+}
+
 // Fields each op accepts besides "id" and "op".
 std::optional<wire::Error> check_request_keys(const json& req, const std::string& op) {
   static const std::unordered_map<std::string, std::vector<std::string>> kFields{
@@ -467,7 +473,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                           {"events", st.events},
                           {"customers", st.customers},
                           {"items", st.items},
-                          {"commits", server_.store().commits()}}));
+                          {"commits", server_.store().commits()},
+                          {"pipeline", pipeline_json(server_.store().pipeline())}}));
   }
 
   void on_record(const json& id, json& req) {

@@ -30,6 +30,9 @@ constexpr int kCheckpointFrames = 4000;
 // ...and, should steady writing keep a passive checkpoint from ever finishing, makes room with
 // a blocking one past this size (256 MiB).
 constexpr int kRestartFrames = 65536;
+// The writer finishes a checkpoint only once at most this many frames are left to copy; the
+// checkpointer repeats its copy to get there.
+constexpr int kFinishFrames = 256;
 
 std::string opt_str(const json& j, const char* key) {
   const auto it = j.find(key);
@@ -99,9 +102,18 @@ Store::Store(const std::string& data_dir, Options options)
     throw DbError(SQLITE_CANTOPEN, "cannot open " + wal_path + " to flush it: " + std::strerror(errno) +
                                        "; check that the data directory is writable by regularsd");
   sqlite3_wal_hook(writer_db_->raw(), &Store::on_wal_commit, this);
-  writer_ = std::thread([this] { writer_loop(); });
-  syncer_ = std::thread([this] { syncer_loop(); });
-  checkpointer_ = std::thread([this] { checkpointer_loop(); });
+  writer_ = std::thread([this] {
+    log::name_thread("rg-writer");
+    writer_loop();
+  });
+  syncer_ = std::thread([this] {
+    log::name_thread("rg-syncer");
+    syncer_loop();
+  });
+  checkpointer_ = std::thread([this] {
+    log::name_thread("rg-checkpoint");
+    checkpointer_loop();
+  });
 }
 
 int Store::on_wal_commit(void* self, sqlite3*, const char*, int frames) {
@@ -112,6 +124,26 @@ int Store::on_wal_commit(void* self, sqlite3*, const char*, int frames) {
 }
 
 Store::~Store() { stop(); }
+
+namespace {
+std::uint64_t micros_since(std::chrono::steady_clock::time_point t0) {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
+}
+}  // namespace
+
+Store::PipelineStats Store::pipeline() const noexcept {
+  PipelineStats p;
+  p.commits = commits_.load();
+  p.events = events_applied_.load();
+  p.writer_busy_us = writer_busy_us_.load();
+  p.syncs = syncs_.load();
+  p.sync_us = sync_us_.load();
+  p.sync_max_us = sync_max_us_.load();
+  p.checkpoints = checkpoints_.load();
+  p.checkpoint_us = checkpoint_us_.load();
+  return p;
+}
 
 void Store::stop() {
   {
@@ -161,7 +193,7 @@ void Store::submit(PreparedEvent event, Completion done) {
       return;
     }
   }
-  done(WriteResult{false, false, 0, 0, "shutting_down"});
+  done(WriteResult::failed("shutting_down"));
 }
 
 void Store::submit_all(std::vector<PreparedEvent> events, const Completion& done) {
@@ -173,7 +205,7 @@ void Store::submit_all(std::vector<PreparedEvent> events, const Completion& done
       return;
     }
   }
-  for (std::size_t i = 0; i < events.size(); ++i) done(WriteResult{false, false, 0, 0, "shutting_down"});
+  for (std::size_t i = 0; i < events.size(); ++i) done(WriteResult::failed("shutting_down"));
 }
 
 Store::ReadScope::ReadScope(Store& store) {
@@ -234,6 +266,7 @@ void Store::commit_batch(std::vector<Job>& batch) {
     batch.front().task();
     return;
   }
+  const auto t0 = std::chrono::steady_clock::now();
   std::vector<WriteResult> results(batch.size());
   // Each event's effect on the store's popularity, in log order: merged (in that order, so
   // sums come out exactly as a rebuild adds them) once the transaction has committed.
@@ -243,6 +276,8 @@ void Store::commit_batch(std::vector<Job>& batch) {
   // applied again with a savepoint each, so that only that event fails.
   if (!run_group(batch, results, deltas, /*savepoint_per_event=*/false))
     run_group(batch, results, deltas, /*savepoint_per_event=*/true);
+  events_applied_.fetch_add(batch.size(), std::memory_order_relaxed);
+  writer_busy_us_.fetch_add(micros_since(t0), std::memory_order_relaxed);
   // The group is in the WAL, not yet on disk: the syncer acknowledges it after its flush.
   {
     std::lock_guard lock(sync_mu_);
@@ -272,12 +307,12 @@ bool Store::run_group(std::vector<Job>& batch, std::vector<WriteResult>& results
         } catch (const Refused& e) {
           db.cached("ROLLBACK TO ev").run();
           db.cached("RELEASE ev").run();
-          results[i] = WriteResult{false, false, 0, 0, e.what(), true};
+          results[i] = WriteResult::failed(e.what(), true);
           deltas[i].clear();
         } catch (const std::exception& e) {
           db.cached("ROLLBACK TO ev").run();
           db.cached("RELEASE ev").run();
-          results[i] = WriteResult{false, false, 0, 0, e.what()};
+          results[i] = WriteResult::failed(e.what());
           deltas[i].clear();
         }
       }
@@ -324,7 +359,7 @@ bool Store::run_group(std::vector<Job>& batch, std::vector<WriteResult>& results
       if (!savepoint_per_event) return false;  // find the failing event, one savepoint each
     }
     REGULARS_LOG(err, "commit failed", ({{"error", e.what()}, {"events", batch.size()}}));
-    for (auto& r : results) r = WriteResult{false, false, 0, 0, std::string("commit failed: ") + e.what()};
+    for (auto& r : results) r = WriteResult::failed(std::string("commit failed: ") + e.what());
   }
   return true;
 }
@@ -339,35 +374,45 @@ std::string Store::flush_wal() {
 void Store::syncer_loop() {
   std::vector<Ack> acks;
   for (;;) {
+    std::string failure;
     {
       std::unique_lock lock(sync_mu_);
       sync_cv_.wait(lock, [&] { return writer_done_ || !unsynced_.empty(); });
       if (unsynced_.empty()) return;  // writer_done_ and nothing left
       acks.swap(unsynced_);
+      failure = sync_failure_;
     }
     // Every ack taken here belongs to a group whose COMMIT returned before the swap above, so
-    // its frames were written to the WAL file before this flush starts.
-    std::string failure;
-    if (sync_failure_.empty()) {
+    // its frames were written to the WAL file before this flush starts. (A second syncer, to
+    // start a flush while another is under way, was measured: the disk serves flushes one
+    // at a time, so each only took longer.)
+    if (failure.empty()) {
+      const auto t0 = std::chrono::steady_clock::now();
       failure = flush_wal();
-      if (!failure.empty()) {
-        // After a failed fdatasync the kernel may have dropped the dirty pages; a later flush
-        // could then "succeed" without them. Nothing more is acknowledged until a restart,
-        // which recovers the WAL from what really reached the disk.
-        sync_failure_ = failure;
-        REGULARS_LOG(critical, "cannot flush the store to disk; restart regularsd once the disk is healthy",
-                     ({{"error", failure}}));
-      }
-    } else {
-      failure = sync_failure_;
+      const std::uint64_t us = micros_since(t0);
+      syncs_.fetch_add(1, std::memory_order_relaxed);
+      sync_us_.fetch_add(us, std::memory_order_relaxed);
+      if (us > sync_max_us_.load(std::memory_order_relaxed)) sync_max_us_.store(us, std::memory_order_relaxed);
+      if (!failure.empty()) fail_sync("WAL", failure);
     }
     for (auto& a : acks) {
       if (!failure.empty() && a.result.ok)
-        a.result = WriteResult{false, false, 0, 0, "not acknowledged: " + failure + "; retry with the same event_id"};
+        a.result = WriteResult::failed("not acknowledged: " + failure + "; retry with the same event_id");
       a.done(std::move(a.result));
     }
     acks.clear();
   }
+}
+
+void Store::fail_sync(const char* file, const std::string& failure) {
+  // After a failed fdatasync the kernel may have dropped the dirty pages; a later flush could
+  // then "succeed" without them. Nothing more is acknowledged until a restart, which recovers
+  // from what really reached the disk.
+  std::lock_guard lock(sync_mu_);
+  if (!sync_failure_.empty()) return;
+  sync_failure_ = failure;
+  REGULARS_LOG(critical, "cannot flush the store to disk; restart regularsd once the disk is healthy",
+               ({{"file", file}, {"error", failure}}));
 }
 
 void Store::checkpointer_loop() {
@@ -382,6 +427,14 @@ void Store::checkpointer_loop() {
     REGULARS_LOG(err, "checkpointer cannot open the store; the WAL will grow until restart", ({{"error", e.what()}}));
     return;
   }
+  // The database file, to sync what each round copied (SQLite syncs only a complete copy).
+  const int db_fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  struct CloseFd {
+    int fd;
+    ~CloseFd() {
+      if (fd >= 0) ::close(fd);
+    }
+  } close_db_fd{db_fd};
   for (;;) {
     {
       std::unique_lock lock(ckpt_mu_);
@@ -391,14 +444,37 @@ void Store::checkpointer_loop() {
       if (ckpt_stop_) return;
       if (wal_frames_.load(std::memory_order_relaxed) < kCheckpointFrames) continue;
     }
-    // PASSIVE copies what no reader still needs without ever blocking the writer. Once the
-    // copy has caught up, the writer starts the WAL over at its next commit.
-    int log = 0, done = 0;
-    int rc = sqlite3_wal_checkpoint_v2(db->raw(), "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-    if (rc == SQLITE_OK && log >= kRestartFrames && done < log)
-      rc = sqlite3_wal_checkpoint_v2(db->raw(), "main", SQLITE_CHECKPOINT_RESTART, &log, &done);
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-      REGULARS_LOG(warn, "checkpoint failed; will retry", ({{"error", sqlite3_errmsg(db->raw())}, {"wal_pages", log}}));
+    // PASSIVE copies what no reader still needs without ever blocking the writer. While the
+    // writer keeps committing, it never reaches the end of the WAL and so never syncs the
+    // database file: whoever copies the last frames does, for every page copied before. Were
+    // that the writer (finish_checkpoint), every till would wait for tens of megabytes to
+    // reach the disk. So the checkpointer syncs what it copied itself, and repeats the copy
+    // until only a few frames are left for the writer.
+    int rc = SQLITE_OK;
+    for (;;) {
+      int log = 0, done = 0;
+      const auto t0 = std::chrono::steady_clock::now();
+      rc = sqlite3_wal_checkpoint_v2(db->raw(), "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+      if (rc == SQLITE_OK && log >= kRestartFrames && done < log)
+        rc = sqlite3_wal_checkpoint_v2(db->raw(), "main", SQLITE_CHECKPOINT_RESTART, &log, &done);
+      if (rc == SQLITE_OK && db_fd >= 0 && ::fdatasync(db_fd) != 0) {
+        // Pages the WAL no longer vouches for may be lost: stop checkpointing (the WAL keeps
+        // every frame from here on) and stop acknowledging, as for a failed WAL flush.
+        fail_sync("database", std::string("fdatasync of the database file failed: ") + std::strerror(errno));
+        return;
+      }
+      checkpoints_.fetch_add(1, std::memory_order_relaxed);
+      checkpoint_us_.fetch_add(micros_since(t0), std::memory_order_relaxed);
+      if (rc != SQLITE_OK) {
+        if (rc != SQLITE_BUSY)
+          REGULARS_LOG(warn, "checkpoint failed; will retry", ({{"error", sqlite3_errmsg(db->raw())}, {"wal_pages", log}}));
+        break;
+      }
+      if (done < log) break;  // a reader still needs older frames: the writer's turn copies what it can
+      // Frames committed while this round ran (fewer than copied when the WAL started over).
+      if (wal_frames_.load(std::memory_order_relaxed) - done <= kFinishFrames) break;
+      if (ckpt_stop_requested()) return;
+    }
     // The hook reports the WAL size only on commits; until the next one, assume it is copied.
     if (rc == SQLITE_OK) {
       wal_frames_.store(0, std::memory_order_relaxed);
@@ -407,6 +483,11 @@ void Store::checkpointer_loop() {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
+}
+
+bool Store::ckpt_stop_requested() {
+  std::lock_guard lock(ckpt_mu_);
+  return ckpt_stop_;
 }
 
 std::vector<WriteResult> Store::apply_now(std::vector<PreparedEvent> events) {

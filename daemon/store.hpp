@@ -54,6 +54,14 @@ struct WriteResult {
   std::string error;
   bool refused = false;    // the event contradicts what is stored (error says why); nothing changed
   std::vector<std::pair<std::int64_t, std::int64_t>> gone;  // customers merged away (from, into) or erased (c, 0)
+
+  // Nothing was written: `error` says why.
+  static WriteResult failed(std::string error, bool refused = false) {
+    WriteResult r;
+    r.error = std::move(error);
+    r.refused = refused;
+    return r;
+  }
 };
 
 // What `rebuild` found: rows per projection table that differed from the stored state.
@@ -236,6 +244,19 @@ class Store {
 
   const std::string& path() const noexcept { return path_; }
   std::uint64_t commits() const noexcept { return commits_.load(); }
+  // Where the write path spends its time, since start-up (status reports it; the benchmark
+  // reads it to tell a busy writer from a slow disk).
+  struct PipelineStats {
+    std::uint64_t commits = 0;
+    std::uint64_t events = 0;          // applied by the writer, duplicates included
+    std::uint64_t writer_busy_us = 0;  // applying and committing groups
+    std::uint64_t syncs = 0;           // fdatasync calls of the WAL
+    std::uint64_t sync_us = 0;         // time in them
+    std::uint64_t sync_max_us = 0;
+    std::uint64_t checkpoints = 0;     // passive checkpoints that copied the WAL back
+    std::uint64_t checkpoint_us = 0;
+  };
+  PipelineStats pipeline() const noexcept;
 
  private:
   struct Job {
@@ -254,8 +275,11 @@ class Store {
   bool run_group(std::vector<Job>& batch, std::vector<WriteResult>& results, std::vector<PopularityDelta>& deltas,
                  bool savepoint_per_event);
   void syncer_loop();
+  // Records the first failed flush (of the WAL or, after a checkpoint, the database file).
+  void fail_sync(const char* file, const std::string& failure);
   void checkpointer_loop();
   void finish_checkpoint();
+  bool ckpt_stop_requested();
   // Flushes the WAL file; returns an empty string or what went wrong.
   std::string flush_wal();
   static int on_wal_commit(void* self, sqlite3* db, const char* name, int frames);
@@ -282,6 +306,8 @@ class Store {
   bool stopping_ = false;
   std::thread writer_;
   std::atomic<std::uint64_t> commits_{0};
+  std::atomic<std::uint64_t> events_applied_{0}, writer_busy_us_{0}, syncs_{0}, sync_us_{0}, sync_max_us_{0},
+      checkpoints_{0}, checkpoint_us_{0};
   Popularity popularity_;
   std::chrono::steady_clock::time_point popularity_flushed_at_, sources_flushed_at_;  // writer thread only
 
@@ -290,7 +316,7 @@ class Store {
   std::condition_variable sync_cv_;
   std::vector<Ack> unsynced_;
   bool writer_done_ = false;  // the writer has stopped: the syncer drains and ends
-  std::string sync_failure_;  // set once a flush failed: no later write is acknowledged
+  std::string sync_failure_;  // set once a flush failed (under sync_mu_): nothing later is acknowledged
   int wal_fd_ = -1;           // the WAL file, opened read-only, for fdatasync
   std::thread syncer_;
 

@@ -249,6 +249,15 @@ int main(int argc, char** argv) {
                   << "  events     " << st["events"] << "\n"
                   << "  customers  " << st["customers"] << "\n"
                   << "  items      " << st["items"] << "\n";
+        if (const auto p = st.find("pipeline"); p != st.end() && p->is_object()) {
+          // Since start-up: a slow disk shows as long flushes, a saturated writer as busy time
+          // close to the time the daemon has been taking records.
+          const auto n = [&](const char* k) { return p->value(k, std::int64_t{0}); };
+          const std::int64_t syncs = n("syncs");
+          std::cout << "  commits    " << st.value("commits", std::int64_t{0}) << " (" << syncs << " flushes, mean "
+                    << (syncs > 0 ? n("sync_us") / syncs : 0) << " us, slowest " << n("sync_max_us") / 1000
+                    << " ms; writer busy " << n("writer_busy_us") / 1000000 << " s)\n";
+        }
       }
     }
     if (*report) {

@@ -1058,6 +1058,24 @@ int main(int argc, char** argv) {
           (d1s.cpu_s - d0s.cpu_s) * 1e6 / nrec, (b1s.cpu_s - b0s.cpu_s) * 1e6 / nrec,
           static_cast<double>(d1s.wchar - d0s.wchar) / 1024.0 / nrec,
           static_cast<double>(d1s.write_bytes - d0s.write_bytes) / 1024.0 / nrec, load0.c_str(), loadavg().c_str());
+      if (before && after && before->contains("pipeline") && after->contains("pipeline")) {
+        // Where the daemon's write path spent the run: a writer busy most of the wall time is
+        // the limit; otherwise the clients are waiting on the flush or on the round trip.
+        const auto pf = [&](const char* k) {
+          return status_field((*after)["pipeline"], k) - status_field((*before)["pipeline"], k);
+        };
+        const double wall_us = secs * 1e6;
+        const std::int64_t syncs = pf("syncs");
+        out("  pipeline: writer busy %.0f%% of the run (%.1f us per event), fdatasync x%lld mean %.1f us (max since start "
+            "%lld us, %.1f events each), checkpoints x%lld mean %.1f ms\n",
+            100.0 * static_cast<double>(pf("writer_busy_us")) / wall_us,
+            static_cast<double>(pf("writer_busy_us")) / std::max(1.0, static_cast<double>(pf("events"))),
+            static_cast<long long>(syncs), syncs > 0 ? static_cast<double>(pf("sync_us")) / static_cast<double>(syncs) : 0.0,
+            static_cast<long long>(status_field((*after)["pipeline"], "sync_max_us")),
+            syncs > 0 ? static_cast<double>(pf("events")) / static_cast<double>(syncs) : 0.0,
+            static_cast<long long>(pf("checkpoints")),
+            pf("checkpoints") > 0 ? static_cast<double>(pf("checkpoint_us")) / 1e3 / static_cast<double>(pf("checkpoints")) : 0.0);
+      }
       if (n_err > 0 || (before && after && ev != static_cast<std::int64_t>(merged.size()))) exit_code = 2;
       for (auto* c : cs) regulars_close(c);
     }

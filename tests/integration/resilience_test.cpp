@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <set>
 
@@ -227,6 +228,72 @@ TEST_F(Resilience, KillNineDuringRecordsLosesNothingAcknowledged) {
   // Projections agree with the log: one visit per stored purchase, none twice.
   EXPECT_EQ(db.count("SELECT sum(visits) FROM customers"), db.count("SELECT count(*) FROM events WHERE type='purchase'"));
   EXPECT_EQ(db.count("SELECT count(*) FROM (SELECT event_id FROM events GROUP BY event_id HAVING count(*) > 1)"), 0);
+}
+
+// Tills that never pause still let the WAL start over: the checkpointer copies it back in
+// rounds while the writer keeps committing, so the file stays near its 16 MiB checkpoint size
+// instead of growing by every page written. `status` says where the write path spent its time,
+// and the daemon's threads carry their names (for top -H, perf and gdb).
+TEST_F(Resilience, SteadyWritesKeepTheWalBoundedAndStatusShowsThePipeline) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 1500;
+  std::vector<regulars_client*> clients;
+  for (int t = 0; t < kThreads; ++t) clients.push_back(open_client(2000));
+  std::atomic<int> failed{0};
+  std::atomic<long long> wal_max{0};
+  std::atomic<bool> done{false};
+  const std::string wal = daemon_->db_path() + "-wal";
+  std::thread watcher([&] {
+    while (!done.load()) {
+      std::error_code ec;
+      const auto size = static_cast<long long>(fs::file_size(wal, ec));
+      if (!ec && size > wal_max.load()) wal_max = size;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        // Many customers, several items each: every purchase dirties pages all over the store.
+        const std::string who = "5" + std::to_string(t) + std::to_string(i % 300);
+        const std::vector<std::string> items{"sku-" + std::to_string(i % 97), "sku-" + std::to_string((i * 7) % 89),
+                                             "sku-" + std::to_string((i * 13) % 83)};
+        if (plugin_.record(clients[static_cast<std::size_t>(t)], purchase(who, items).c_str()) != REGULARS_OK) ++failed;
+      }
+    });
+  for (auto& th : threads) th.join();
+  done = true;
+  watcher.join();
+  EXPECT_EQ(failed.load(), 0) << plugin_.last_error();
+
+  RawConnection c(daemon_->socket_path());
+  c.send_frame(R"({"id":1,"op":"status"})");
+  const json st = json::parse(c.read_frame())["result"];
+  const json& p = st["pipeline"];
+  EXPECT_GE(p["events"].get<long long>(), kThreads * kPerThread);
+  EXPECT_GE(p["syncs"].get<long long>(), 1);
+  EXPECT_LE(p["syncs"].get<long long>(), st["commits"].get<long long>()) << "one flush covers one or more commits";
+  EXPECT_GT(p["sync_us"].get<long long>(), 0);
+  EXPECT_GT(p["writer_busy_us"].get<long long>(), 0);
+  EXPECT_GE(p["checkpoints"].get<long long>(), 1) << "6,000 purchases fill the WAL past its checkpoint size";
+  std::string out;
+  EXPECT_EQ(ctl("status", out), 0) << out;
+  EXPECT_NE(out.find(" flushes, mean "), std::string::npos) << out;
+
+  // Over 4,000 commits write some 50 MiB of pages; started over, the WAL peaks near 17 MiB.
+  EXPECT_LT(wal_max.load(), 32ll << 20) << "the WAL grew to " << wal_max.load() << " bytes: it never started over";
+
+  std::set<std::string> names;
+  for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(daemon_->pid()) + "/task")) {
+    std::ifstream in(e.path() / "comm");
+    std::string name;
+    std::getline(in, name);
+    names.insert(name);
+  }
+  for (const char* want : {"rg-writer", "rg-syncer", "rg-checkpoint", "rg-io"})
+    EXPECT_EQ(names.count(want), 1u) << "no thread named " << want;
+  for (auto* cl : clients) close_client(cl);
 }
 
 TEST_F(Resilience, NoSpoolMeansRecordsFailFastWhenTheDaemonIsDown) {
