@@ -512,21 +512,46 @@ void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_re
     s.reset();
   }
 
-  // What customers go on to buy: this basket follows the customer's top items so far.
-  if (!replay && popularity_ != nullptr) {
-    Transition t;
-    if (visit > 1) {
-      Stmt& top = db_.cached("SELECT sku FROM customer_items WHERE customer_id=? ORDER BY rank_key DESC LIMIT 5");
-      top.bind(1, customer);
-      while (top.step()) t.seeds.push_back(top.text(0));
-      top.reset();
+  // One pass over the customer's items, in SKU order (the primary key's), gives both what is
+  // remembered of this basket's items (merged against per_sku, also in SKU order) and the
+  // customer's top items so far (ties by SKU, as hints rank them).
+  struct Prior {
+    double dsum = 0;
+    std::int64_t dvis = 0;
+    bool known = false;
+  };
+  std::vector<Prior> prior_of(per_sku.size());
+  constexpr std::size_t kSeeds = 5;
+  std::vector<std::pair<double, std::string>> seeds;  // best first
+  {
+    Stmt& s = db_.cached("SELECT sku, dsum, dvis, rank_key FROM customer_items WHERE customer_id=? ORDER BY sku");
+    s.bind(1, customer);
+    auto next = per_sku.begin();
+    std::size_t idx = 0;
+    const bool want_seeds = !replay && popularity_ != nullptr && visit > 1;
+    while (s.step()) {
+      const auto* sku_text = reinterpret_cast<const char*>(sqlite3_column_text(s.raw(), 0));
+      const std::string_view sku(sku_text != nullptr ? sku_text : "",
+                                 static_cast<std::size_t>(sqlite3_column_bytes(s.raw(), 0)));
+      while (next != per_sku.end() && std::string_view(next->first) < sku) ++next, ++idx;
+      if (next != per_sku.end() && std::string_view(next->first) == sku) prior_of[idx] = Prior{s.f64(1), s.i64(2), true};
+      if (!want_seeds) continue;
+      const double rank = s.f64(3);
+      // Rows come in SKU order, so an equal rank never displaces an earlier (smaller) SKU.
+      if (seeds.size() == kSeeds && rank <= seeds.back().first) continue;
+      auto at = std::find_if(seeds.begin(), seeds.end(), [&](const auto& x) { return rank > x.first; });
+      seeds.insert(at, {rank, std::string(sku)});
+      if (seeds.size() > kSeeds) seeds.pop_back();
     }
-    if (!t.seeds.empty()) {
-      for (const auto& [sku, _] : per_sku) t.basket.push_back(sku);
-      popularity_->transitions.push_back(std::move(t));
-    }
+    s.reset();
   }
-  Stmt& prior = db_.cached("SELECT dsum, dvis FROM customer_items WHERE customer_id=? AND sku=?");
+  // What customers go on to buy: this basket follows the customer's top items so far.
+  if (!seeds.empty()) {
+    Transition t;
+    for (auto& [_, sku] : seeds) t.seeds.push_back(std::move(sku));
+    for (const auto& [sku, _] : per_sku) t.basket.push_back(sku);
+    popularity_->transitions.push_back(std::move(t));
+  }
   Stmt& ci = db_.cached(
       "INSERT INTO customer_items(customer_id, sku, baskets, qty, first_ms, last_ms, category, dsum, dvis, rank_key) "
       "VALUES(?1,?2,1,?3,?4,?4,?5,?6,?7,?8) "
@@ -546,18 +571,15 @@ void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_re
       "INSERT INTO customer_categories(customer_id, category, baskets, last_ms) VALUES(?1,?2,1,?3) "
       "ON CONFLICT(customer_id, category) DO UPDATE SET baskets=baskets+1, last_ms=max(last_ms, excluded.last_ms)");
   std::map<std::string, int> categories;
+  std::size_t idx = 0;
   for (const auto& [sku, a] : per_sku) {
     double dsum = 0;
     std::int64_t dvis = visit;
-    prior.reset();
-    prior.bind(1, customer).bind(2, sku);
-    const bool known = prior.step();
-    if (known) {
-      dsum = prior.f64(0);
-      dvis = prior.i64(1);
+    if (const Prior& p = prior_of[idx++]; p.known) {
+      dsum = p.dsum;
+      dvis = p.dvis;
       ++repeat_hits;
     }
-    prior.reset();
     dsum = dsum * std::pow(kItemDecay, static_cast<double>(visit - dvis)) + 1.0;
     ci.reset();
     ci.bind(1, customer).bind(2, sku).bind(3, a.qty).bind(4, e.time_ms);

@@ -866,7 +866,7 @@ void Store::catch_up_popularity() {
     const std::int64_t items_seq = popularity_.items_watermark(), sources_seq = popularity_.sources_watermark();
     Stmt s(db.raw(), "SELECT seq, time_ms, body, customer_id FROM events WHERE seq>? AND type='purchase' ORDER BY seq");
     s.bind(1, std::min(items_seq, sources_seq));
-    Stmt top(db.raw(), "SELECT sku FROM customer_items WHERE customer_id=? ORDER BY rank_key DESC LIMIT 10");
+    Stmt top(db.raw(), "SELECT sku FROM customer_items WHERE customer_id=? ORDER BY rank_key DESC, sku LIMIT 10");
     while (s.step()) {
       PopularityDelta d;
       const BasketLines lines = basket_lines(nlohmann::json::parse(s.text(2)));
@@ -960,7 +960,7 @@ std::optional<CustomerView> Store::find_customer(const std::string& kind, const 
 std::vector<ItemStat> Store::top_items(std::int64_t customer_id, int limit) {
   Stmt& s = reader().cached(
       "SELECT sku, baskets, last_ms, first_ms, coalesce(category, ''), returned, dsum, dvis "
-      "FROM customer_items WHERE customer_id=? ORDER BY rank_key DESC LIMIT ?");
+      "FROM customer_items WHERE customer_id=? ORDER BY rank_key DESC, sku LIMIT ?");
   s.bind(1, customer_id).bind(2, std::int64_t{limit});
   std::vector<ItemStat> out;
   while (s.step()) {
