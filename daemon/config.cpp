@@ -96,8 +96,9 @@ std::variant<Config, wire::Error> parse_config_text(const std::string& text, Con
     if (auto e = get_int(*it, "limits.", "idle_timeout_s", 1, 86400 * 7, c.idle_timeout_s)) return *e;
   }
   if (auto it = j.find("store"); it != j.end()) {
-    if (auto e = only_keys(*it, "store.", {"group_commit_max"})) return *e;
+    if (auto e = only_keys(*it, "store.", {"group_commit_max", "checkpoint_pages"})) return *e;
     if (auto e = get_int(*it, "store.", "group_commit_max", 1, 100000, c.group_commit_max)) return *e;
+    if (auto e = get_int(*it, "store.", "checkpoint_pages", 1000, 262144, c.checkpoint_pages)) return *e;
   }
   if (auto it = j.find("log"); it != j.end()) {
     if (auto e = only_keys(*it, "log.", {"level", "format"})) return *e;

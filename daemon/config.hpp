@@ -33,6 +33,7 @@ struct Config {
   int max_in_flight = 256;        // per connection; reading pauses beyond it
   int idle_timeout_s = 600;
   int group_commit_max = 1024;    // events per transaction at most
+  int checkpoint_pages = 32000;   // WAL pages that start a checkpoint under load
   std::string log_level = "info";
   std::string log_format = "json";
   int max_hints = 5;

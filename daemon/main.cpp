@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
   try {
     log::setup(config.log_level, config.log_format);
     const IdentityKey key = IdentityKey::load_or_create(config.data_dir);
-    Store store(config.data_dir, Store::Options{config.group_commit_max, config.on_remember_withdrawn == "erase"});
+    Store store(config.data_dir, Store::Options{config.group_commit_max, config.on_remember_withdrawn == "erase", config.checkpoint_pages});
     GestureEngine gestures(store, Catalogue::builtin(), config.personalize_requires_consent);
     gestures.load();
     store.set_customer_listener([&gestures](std::int64_t from, std::int64_t into) { gestures.customer_merged(from, into); });

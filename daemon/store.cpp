@@ -25,11 +25,9 @@ using nlohmann::json;
 namespace {
 std::atomic<std::uint64_t> g_next_instance{1};
 
-// The checkpointer copies the WAL back once it holds this many pages (16 MiB at 4 KiB pages)...
-constexpr int kCheckpointFrames = 4000;
-// ...and, should steady writing keep a passive checkpoint from ever finishing, makes room with
-// a blocking one past this size (256 MiB).
-constexpr int kRestartFrames = 65536;
+// Should steady writing keep passive checkpoints from ever finishing, the checkpointer makes
+// room with a blocking one once the WAL holds twice its checkpoint size (at least 256 MiB).
+constexpr int kMinRestartFrames = 65536;
 // The writer finishes a checkpoint only once at most this many frames are left to copy; the
 // checkpointer repeats its copy to get there.
 constexpr int kFinishFrames = 256;
@@ -95,7 +93,11 @@ Store::Store(const std::string& data_dir, Options options)
   // told (see store.hpp). Checkpoints run on the checkpointer's own connection: installing a
   // WAL hook turns off the writer's automatic checkpoints.
   writer_db_->exec("PRAGMA synchronous=NORMAL");
-  writer_db_->exec("PRAGMA journal_size_limit=67108864");  // after a WAL reset, keep at most 64 MiB on disk
+  // After a WAL reset, the file keeps a little more than one checkpoint's worth of frames
+  // (4,120 bytes each at 4 KiB pages): it is rewritten in place rather than truncated and grown
+  // again, which would make every flush commit file-system metadata too.
+  writer_db_->exec("PRAGMA journal_size_limit=" +
+                   std::to_string(static_cast<std::int64_t>(options_.checkpoint_pages) * 5 / 4 * 4120));
   const std::string wal_path = path_ + "-wal";
   wal_fd_ = ::open(wal_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (wal_fd_ < 0)
@@ -119,7 +121,7 @@ Store::Store(const std::string& data_dir, Options options)
 int Store::on_wal_commit(void* self, sqlite3*, const char*, int frames) {
   auto* store = static_cast<Store*>(self);
   store->wal_frames_.store(frames, std::memory_order_relaxed);
-  if (frames >= kCheckpointFrames) store->ckpt_cv_.notify_one();
+  if (frames >= store->options_.checkpoint_pages) store->ckpt_cv_.notify_one();
   return SQLITE_OK;
 }
 
@@ -435,14 +437,22 @@ void Store::checkpointer_loop() {
       if (fd >= 0) ::close(fd);
     }
   } close_db_fd{db_fd};
+  const int threshold = options_.checkpoint_pages;
+  const int restart_frames = std::max(kMinRestartFrames, 2 * threshold);
+  std::uint64_t commits_seen = commits_.load();
   for (;;) {
     {
       std::unique_lock lock(ckpt_mu_);
       // A timed wait: a notification from the WAL hook is not taken under this lock.
       ckpt_cv_.wait_for(lock, std::chrono::seconds(1),
-                        [&] { return ckpt_stop_ || wal_frames_.load(std::memory_order_relaxed) >= kCheckpointFrames; });
+                        [&] { return ckpt_stop_ || wal_frames_.load(std::memory_order_relaxed) >= threshold; });
       if (ckpt_stop_) return;
-      if (wal_frames_.load(std::memory_order_relaxed) < kCheckpointFrames) continue;
+      // A large WAL is copied back under load; a quiet store (no commit for a second) is copied
+      // back whatever its size, so readers search a short WAL and the next write starts over.
+      const std::uint64_t commits = commits_.load();
+      const bool idle = commits == commits_seen && wal_frames_.load(std::memory_order_relaxed) > 0;
+      commits_seen = commits;
+      if (wal_frames_.load(std::memory_order_relaxed) < threshold && !idle) continue;
     }
     // PASSIVE copies what no reader still needs without ever blocking the writer. While the
     // writer keeps committing, it never reaches the end of the WAL and so never syncs the
@@ -455,7 +465,7 @@ void Store::checkpointer_loop() {
       int log = 0, done = 0;
       const auto t0 = std::chrono::steady_clock::now();
       rc = sqlite3_wal_checkpoint_v2(db->raw(), "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-      if (rc == SQLITE_OK && log >= kRestartFrames && done < log)
+      if (rc == SQLITE_OK && log >= restart_frames && done < log)
         rc = sqlite3_wal_checkpoint_v2(db->raw(), "main", SQLITE_CHECKPOINT_RESTART, &log, &done);
       if (rc == SQLITE_OK && db_fd >= 0 && ::fdatasync(db_fd) != 0) {
         // Pages the WAL no longer vouches for may be lost: stop checkpointing (the WAL keeps

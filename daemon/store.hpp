@@ -157,6 +157,7 @@ class Store {
   struct Options {
     int group_commit_max = 1024;
     bool erase_on_withdrawal = true;  // config privacy.on_remember_withdrawn
+    int checkpoint_pages = 32000;     // config store.checkpoint_pages
   };
   // Opens (creating and migrating) DIR/regulars.db and starts the writer.
   Store(const std::string& data_dir, Options options);

@@ -231,10 +231,15 @@ TEST_F(Resilience, KillNineDuringRecordsLosesNothingAcknowledged) {
 }
 
 // Tills that never pause still let the WAL start over: the checkpointer copies it back in
-// rounds while the writer keeps committing, so the file stays near its 16 MiB checkpoint size
-// instead of growing by every page written. `status` says where the write path spent its time,
+// rounds while the writer keeps committing, so the file stays near its checkpoint size (4,000
+// pages here, 16 MiB) instead of growing by every page written. `status` says where the write path spent its time,
 // and the daemon's threads carry their names (for top -H, perf and gdb).
-TEST_F(Resilience, SteadyWritesKeepTheWalBoundedAndStatusShowsThePipeline) {
+class SmallCheckpoints : public DaemonTest {
+ protected:
+  std::vector<std::string> daemon_args() override { return with_config(R"({"store": {"checkpoint_pages": 4000}})"); }
+};
+
+TEST_F(SmallCheckpoints, SteadyWritesKeepTheWalBoundedAndStatusShowsThePipeline) {
   constexpr int kThreads = 4;
   constexpr int kPerThread = 1500;
   std::vector<regulars_client*> clients;
@@ -294,6 +299,30 @@ TEST_F(Resilience, SteadyWritesKeepTheWalBoundedAndStatusShowsThePipeline) {
   for (const char* want : {"rg-writer", "rg-syncer", "rg-checkpoint", "rg-io"})
     EXPECT_EQ(names.count(want), 1u) << "no thread named " << want;
   for (auto* cl : clients) close_client(cl);
+}
+
+// A quiet store is copied back at once, however small its WAL (the default checkpoint size is
+// 32,000 pages): readers then search a short WAL, and the next write starts it over.
+TEST_F(Resilience, AQuietStoreIsCheckpointedAndItsWalStartsOver) {
+  regulars_client* c = open_client(2000);
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(plugin_.record(c, purchase("61" + std::to_string(i), {"tea", "milk"}).c_str()), REGULARS_OK);
+  const auto checkpoints = [&] {
+    RawConnection conn(daemon_->socket_path());
+    conn.send_frame(R"({"id":1,"op":"status"})");
+    return json::parse(conn.read_frame())["result"]["pipeline"]["checkpoints"].get<long long>();
+  };
+  const long long before = checkpoints();
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (checkpoints() == before && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_GT(checkpoints(), before) << "no checkpoint within 10 s of the last write";
+  const std::string wal = daemon_->db_path() + "-wal";
+  // Every frame is in the store now: the next commit writes from the start of the WAL, so the
+  // file does not grow past what the first 20 purchases took.
+  const auto size_before = fs::file_size(wal);
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(plugin_.record(c, purchase("62" + std::to_string(i), {"tea"}).c_str()), REGULARS_OK);
+  EXPECT_LE(fs::file_size(wal), size_before) << "the WAL grew instead of starting over";
+  EXPECT_EQ(visits(c, "610"), 1);
+  EXPECT_EQ(visits(c, "624"), 1);
 }
 
 TEST_F(Resilience, NoSpoolMeansRecordsFailFastWhenTheDaemonIsDown) {

@@ -43,7 +43,7 @@ TEST(ParseConfigText, FullFileWithComments) {
     "idle_timeout_s": 120
   },
   /* block comments work too */
-  "store": {"group_commit_max": 512},
+  "store": {"group_commit_max": 512, "checkpoint_pages": 2000},
   "log": {"level": "debug", "format": "text"},
   "hints": {"max_hints": 3, "max_predictions": 7, "default_locale": "fa"},
   "privacy": {"personalize_requires_consent": false}
@@ -60,6 +60,7 @@ TEST(ParseConfigText, FullFileWithComments) {
   EXPECT_EQ(c.max_in_flight, 32);
   EXPECT_EQ(c.idle_timeout_s, 120);
   EXPECT_EQ(c.group_commit_max, 512);
+  EXPECT_EQ(c.checkpoint_pages, 2000);
   EXPECT_EQ(c.log_level, "debug");
   EXPECT_EQ(c.log_format, "text");
   EXPECT_EQ(c.max_hints, 3);
@@ -126,6 +127,7 @@ INSTANTIATE_TEST_SUITE_P(
         ConfigCase{"socket_mode_letters", R"({"listen": {"socket_mode": "rw"}})", "listen.socket_mode"},
         ConfigCase{"socket_array", R"({"listen": {"socket": ["a"]}})", "listen.socket"},
         ConfigCase{"group_commit_negative", R"({"store": {"group_commit_max": -1}})", "store.group_commit_max"},
+        ConfigCase{"checkpoint_pages_small", R"({"store": {"checkpoint_pages": 10}})", "store.checkpoint_pages"},
         ConfigCase{"log_level_empty", R"({"log": {"level": ""}})", "log.level"},
         ConfigCase{"max_hints_high", R"({"hints": {"max_hints": 21}})", "hints.max_hints"},
         ConfigCase{"default_locale_null", R"({"hints": {"default_locale": null}})", "hints.default_locale"},
