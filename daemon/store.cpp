@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <random>
 #include <unordered_map>
@@ -74,6 +75,7 @@ PreparedEvent prepare_event(const json& event, const IdentityKey& key) {
 
 Store::Store(const std::string& data_dir, Options options)
     : path_(data_dir + "/regulars.db"), options_(options), instance_(g_next_instance.fetch_add(1)) {
+  options_.checkpoint_pages = std::max(options_.checkpoint_pages, 1000);  // as the config allows at least
   writer_db_ = std::make_unique<Db>(path_, Db::Mode::read_write);
   const int from = migrate(*writer_db_);
   bool has_events = false;
@@ -179,11 +181,22 @@ void Store::stop() {
     wal_fd_ = -1;
   }
   if (writer_db_) {
+    if (sync_failed()) {
+      // Pages a failed flush may have lost are still in the WAL: keep it whole (no checkpoint
+      // now, none when the connection closes). The next start recovers from it.
+      sqlite3_db_config(writer_db_->raw(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+      return;
+    }
     try {
       writer_db_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
     } catch (const DbError&) {  // readers may still hold a snapshot; the WAL is replayed on next open
     }
   }
+}
+
+bool Store::sync_failed() {
+  std::lock_guard lock(sync_mu_);
+  return !sync_failure_.empty();
 }
 
 void Store::submit(PreparedEvent event, Completion done) {
@@ -246,7 +259,13 @@ void Store::writer_loop() {
       }
     }
     commit_batch(batch);
-    if (finish_checkpoint_.exchange(false)) finish_checkpoint();
+    // Cleared only once done, so the checkpointer does not start a round meanwhile (one of the
+    // two would only get SQLITE_BUSY).
+    if (finish_checkpoint_.load()) {
+      finish_checkpoint();
+      finish_checkpoint_.store(false);
+      ckpt_cv_.notify_one();
+    }
   }
 }
 
@@ -256,8 +275,10 @@ void Store::finish_checkpoint() {
   // fdatasync commit file-system metadata as well. Once the checkpointer has copied most of
   // the WAL, the writer copies the few frames committed since, between two groups; the WAL
   // then starts over at the next commit, rewriting the same file blocks.
+  if (sync_failed()) return;  // keep every frame: see fail_sync
   int log = 0, done = 0;
   const int rc = sqlite3_wal_checkpoint_v2(writer_db_->raw(), "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+  if (rc == SQLITE_OK && done == log) wal_frames_.store(0, std::memory_order_relaxed);  // all copied: starts over
   if (rc != SQLITE_OK && rc != SQLITE_BUSY)
     REGULARS_LOG(warn, "checkpoint failed; will retry", ({{"error", sqlite3_errmsg(writer_db_->raw())}}));
 }
@@ -431,6 +452,9 @@ void Store::checkpointer_loop() {
   }
   // The database file, to sync what each round copied (SQLite syncs only a complete copy).
   const int db_fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (db_fd < 0)
+    REGULARS_LOG(warn, "checkpointer cannot open the database file to flush its copies; the writer will flush them",
+                 ({{"error", std::strerror(errno)}}));
   struct CloseFd {
     int fd;
     ~CloseFd() {
@@ -441,56 +465,76 @@ void Store::checkpointer_loop() {
   const int restart_frames = std::max(kMinRestartFrames, 2 * threshold);
   std::uint64_t commits_seen = commits_.load();
   for (;;) {
+    bool idle = false;
     {
       std::unique_lock lock(ckpt_mu_);
-      // A timed wait: a notification from the WAL hook is not taken under this lock.
-      ckpt_cv_.wait_for(lock, std::chrono::seconds(1),
-                        [&] { return ckpt_stop_ || wal_frames_.load(std::memory_order_relaxed) >= threshold; });
+      // A timed wait: a notification from the WAL hook is not taken under this lock. While the
+      // writer has its turn (finish_checkpoint_), no round starts.
+      ckpt_cv_.wait_for(lock, std::chrono::seconds(1), [&] {
+        return ckpt_stop_ || (!finish_checkpoint_.load() && wal_frames_.load(std::memory_order_relaxed) >= threshold);
+      });
       if (ckpt_stop_) return;
+      if (finish_checkpoint_.load()) continue;
       // A large WAL is copied back under load; a quiet store (no commit for a second) is copied
       // back whatever its size, so readers search a short WAL and the next write starts over.
       const std::uint64_t commits = commits_.load();
-      const bool idle = commits == commits_seen && wal_frames_.load(std::memory_order_relaxed) > 0;
+      idle = commits == commits_seen && wal_frames_.load(std::memory_order_relaxed) > 0;
       commits_seen = commits;
       if (wal_frames_.load(std::memory_order_relaxed) < threshold && !idle) continue;
     }
+    if (sync_failed()) return;  // keep every frame in the WAL: see fail_sync
     // PASSIVE copies what no reader still needs without ever blocking the writer. While the
     // writer keeps committing, it never reaches the end of the WAL and so never syncs the
     // database file: whoever copies the last frames does, for every page copied before. Were
     // that the writer (finish_checkpoint), every till would wait for tens of megabytes to
     // reach the disk. So the checkpointer syncs what it copied itself, and repeats the copy
-    // until only a few frames are left for the writer.
+    // while that leaves clearly fewer frames for the writer each time: each round costs two
+    // flushes, so on a slow disk the frames committed meanwhile stop shrinking, and the writer
+    // takes what is left rather than let the WAL grow.
     int rc = SQLITE_OK;
+    int log = 0, done = 0, wal = 0;
+    int left = std::numeric_limits<int>::max();
     for (;;) {
-      int log = 0, done = 0;
       const auto t0 = std::chrono::steady_clock::now();
       rc = sqlite3_wal_checkpoint_v2(db->raw(), "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-      if (rc == SQLITE_OK && log >= restart_frames && done < log)
+      // Far past its size (steady writing faster than the copy, or readers in the way): a
+      // blocking checkpoint that starts the WAL over, waiting at most the busy timeout.
+      if (rc == SQLITE_OK && wal_frames_.load(std::memory_order_relaxed) >= restart_frames)
         rc = sqlite3_wal_checkpoint_v2(db->raw(), "main", SQLITE_CHECKPOINT_RESTART, &log, &done);
-      if (rc == SQLITE_OK && db_fd >= 0 && ::fdatasync(db_fd) != 0) {
-        // Pages the WAL no longer vouches for may be lost: stop checkpointing (the WAL keeps
-        // every frame from here on) and stop acknowledging, as for a failed WAL flush.
+      if (rc == SQLITE_OK && done > 0 && db_fd >= 0 && ::fdatasync(db_fd) != 0) {
+        // SQLite already counts these frames as copied: the WAL no longer vouches for them.
+        // Stop checkpointing and acknowledging, as for a failed WAL flush.
         fail_sync("database", std::string("fdatasync of the database file failed: ") + std::strerror(errno));
         return;
       }
-      checkpoints_.fetch_add(1, std::memory_order_relaxed);
-      checkpoint_us_.fetch_add(micros_since(t0), std::memory_order_relaxed);
-      if (rc != SQLITE_OK) {
-        if (rc != SQLITE_BUSY)
-          REGULARS_LOG(warn, "checkpoint failed; will retry", ({{"error", sqlite3_errmsg(db->raw())}, {"wal_pages", log}}));
-        break;
+      if (rc == SQLITE_OK && log > 0) {
+        checkpoints_.fetch_add(1, std::memory_order_relaxed);
+        checkpoint_us_.fetch_add(micros_since(t0), std::memory_order_relaxed);
       }
-      if (done < log) break;  // a reader still needs older frames: the writer's turn copies what it can
-      // Frames committed while this round ran (fewer than copied when the WAL started over).
-      if (wal_frames_.load(std::memory_order_relaxed) - done <= kFinishFrames) break;
+      if (rc != SQLITE_OK || done < log) break;  // busy, failed, or a reader holds older frames
+      wal = wal_frames_.load(std::memory_order_relaxed);
+      if (wal < done) break;  // the WAL started over meanwhile: nothing of the old one is left
+      const int now_left = wal - done;
+      if (now_left <= kFinishFrames || std::int64_t{now_left} * 4 >= std::int64_t{left} * 3) break;
+      left = now_left;
       if (ckpt_stop_requested()) return;
     }
-    // The hook reports the WAL size only on commits; until the next one, assume it is copied.
-    if (rc == SQLITE_OK) {
-      wal_frames_.store(0, std::memory_order_relaxed);
-      finish_checkpoint_.store(true);
-    } else {
+    if (rc != SQLITE_OK) {
+      if (rc != SQLITE_BUSY)
+        REGULARS_LOG(warn, "checkpoint failed; will retry", ({{"error", sqlite3_errmsg(db->raw())}, {"wal_pages", log}}));
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    } else if (done < log) {
+      // A reader's snapshot still needs the rest; try again soon rather than spin.
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    } else if (wal >= done) {
+      // Nothing committed since: SQLite synced the complete copy itself and the next commit
+      // starts the WAL over. Otherwise the writer copies the few frames left between groups.
+      if (wal > done) {
+        finish_checkpoint_.store(true);
+      } else {
+        int expected = wal;
+        wal_frames_.compare_exchange_strong(expected, 0, std::memory_order_relaxed);
+      }
     }
   }
 }
@@ -703,6 +747,10 @@ bool Store::truncate_wal() {
   // emptied. Readers holding an older snapshot keep it alive a moment: retry, briefly each
   // time and for 5 s at most, so the tills' writes wait no longer than that.
   bool truncated = false;
+  if (sync_failed()) {  // the WAL holds what a failed flush may have lost: it stays whole
+    REGULARS_LOG(warn, "the WAL is kept whole after a failed flush; restart regularsd once the disk is healthy", ({}));
+    return false;
+  }
   run_on_writer([&] {
     sqlite3* db = writer_db_->raw();
     sqlite3_busy_timeout(db, 50);

@@ -278,6 +278,7 @@ class Store {
   void syncer_loop();
   // Records the first failed flush (of the WAL or, after a checkpoint, the database file).
   void fail_sync(const char* file, const std::string& failure);
+  bool sync_failed();
   void checkpointer_loop();
   void finish_checkpoint();
   bool ckpt_stop_requested();
@@ -324,7 +325,7 @@ class Store {
   std::mutex ckpt_mu_;
   std::condition_variable ckpt_cv_;
   std::atomic<int> wal_frames_{0};  // WAL size after the last commit, from the WAL hook
-  std::atomic<bool> finish_checkpoint_{false};  // the checkpointer copied most of the WAL
+  std::atomic<bool> finish_checkpoint_{false};  // the checkpointer copied most of the WAL: the writer's turn
   bool ckpt_stop_ = false;
   std::thread checkpointer_;
   std::mutex popular_mu_;

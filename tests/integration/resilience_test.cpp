@@ -243,17 +243,23 @@ TEST_F(SmallCheckpoints, SteadyWritesKeepTheWalBoundedAndStatusShowsThePipeline)
   constexpr int kThreads = 4;
   constexpr int kPerThread = 1500;
   std::vector<regulars_client*> clients;
-  for (int t = 0; t < kThreads; ++t) clients.push_back(open_client(2000));
+  // A budget no slow machine reaches: every record is a daemon commit, none spooled.
+  for (int t = 0; t < kThreads; ++t) clients.push_back(open_client(10000));
   std::atomic<int> failed{0};
   std::atomic<long long> wal_max{0};
   std::atomic<bool> done{false};
+  std::set<std::uint32_t> wal_generations;  // the WAL header's checkpoint sequence numbers seen
   const std::string wal = daemon_->db_path() + "-wal";
   std::thread watcher([&] {
     while (!done.load()) {
       std::error_code ec;
       const auto size = static_cast<long long>(fs::file_size(wal, ec));
       if (!ec && size > wal_max.load()) wal_max = size;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::ifstream in(wal, std::ios::binary);
+      unsigned char h[16];
+      if (in.read(reinterpret_cast<char*>(h), sizeof h))
+        wal_generations.insert(std::uint32_t{h[12]} << 24 | std::uint32_t{h[13]} << 16 | std::uint32_t{h[14]} << 8 | h[15]);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
   });
   std::vector<std::thread> threads;
@@ -286,8 +292,12 @@ TEST_F(SmallCheckpoints, SteadyWritesKeepTheWalBoundedAndStatusShowsThePipeline)
   EXPECT_EQ(ctl("status", out), 0) << out;
   EXPECT_NE(out.find(" flushes, mean "), std::string::npos) << out;
 
-  // Over 4,000 commits write some 50 MiB of pages; started over, the WAL peaks near 17 MiB.
-  EXPECT_LT(wal_max.load(), 32ll << 20) << "the WAL grew to " << wal_max.load() << " bytes: it never started over";
+  // Over 4,000 commits write some 50 MiB of pages. The WAL started over again and again (its
+  // header's checkpoint sequence number moves at each restart), near its 16 MiB checkpoint
+  // size (it peaks near 17 MiB on a fast disk; a disk whose flushes of the store take 300 ms
+  // reached 59 MiB), well short of the blocking fallback's 256 MiB.
+  EXPECT_GE(wal_generations.size(), 3u) << "the WAL started over fewer than twice while tills kept recording";
+  EXPECT_LT(wal_max.load(), 96ll << 20) << "the WAL grew to " << wal_max.load() << " bytes";
 
   std::set<std::string> names;
   for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(daemon_->pid()) + "/task")) {
