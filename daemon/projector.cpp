@@ -521,7 +521,7 @@ void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_re
     bool known = false;
   };
   std::vector<Prior> prior_of(per_sku.size());
-  constexpr std::size_t kSeeds = 5;
+  constexpr auto kSeeds = static_cast<std::size_t>(kTransitionSeeds);
   std::vector<std::pair<double, std::string>> seeds;  // best first
   {
     Stmt& s = db_.cached("SELECT sku, dsum, dvis, rank_key FROM customer_items WHERE customer_id=? ORDER BY sku");

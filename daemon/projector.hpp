@@ -43,6 +43,8 @@ class Refused : public std::runtime_error {
 
 // Each older visit weighs this much of the next in a customer's item memory.
 inline constexpr double kItemDecay = 0.9;
+// A purchase counts as following the customer's this many top items (item_sources).
+inline constexpr int kTransitionSeeds = 5;
 
 // Index key ordering a customer's items by decayed score: ln(dsum) + dvis * ln(1/d).
 inline double item_rank_key(double dsum, std::int64_t dvis) {

@@ -924,7 +924,8 @@ void Store::catch_up_popularity() {
     const std::int64_t items_seq = popularity_.items_watermark(), sources_seq = popularity_.sources_watermark();
     Stmt s(db.raw(), "SELECT seq, time_ms, body, customer_id FROM events WHERE seq>? AND type='purchase' ORDER BY seq");
     s.bind(1, std::min(items_seq, sources_seq));
-    Stmt top(db.raw(), "SELECT sku FROM customer_items WHERE customer_id=? ORDER BY rank_key DESC, sku LIMIT 10");
+    Stmt top(db.raw(), "SELECT sku FROM customer_items WHERE customer_id=? ORDER BY rank_key DESC, sku LIMIT " +
+                           std::to_string(kTransitionSeeds));
     while (s.step()) {
       PopularityDelta d;
       const BasketLines lines = basket_lines(nlohmann::json::parse(s.text(2)));
