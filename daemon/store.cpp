@@ -492,8 +492,9 @@ void Store::checkpointer_loop() {
     // flushes, so on a slow disk the frames committed meanwhile stop shrinking, and the writer
     // takes what is left rather than let the WAL grow.
     int rc = SQLITE_OK;
-    int log = 0, done = 0, wal = 0;
+    int log = 0, done = 0, wal = 0, done_before = -1;
     int left = std::numeric_limits<int>::max();
+    bool stalled = false;
     for (;;) {
       const auto t0 = std::chrono::steady_clock::now();
       rc = sqlite3_wal_checkpoint_v2(db->raw(), "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done);
@@ -511,9 +512,16 @@ void Store::checkpointer_loop() {
         checkpoints_.fetch_add(1, std::memory_order_relaxed);
         checkpoint_us_.fetch_add(micros_since(t0), std::memory_order_relaxed);
       }
-      if (rc != SQLITE_OK || done < log) break;  // busy, failed, or a reader holds older frames
+      if (rc != SQLITE_OK) break;
       wal = wal_frames_.load(std::memory_order_relaxed);
       if (wal < done) break;  // the WAL started over meanwhile: nothing of the old one is left
+      // A reader's snapshot holds back frames a round cannot copy (done < log); it ends soon,
+      // unless a long query keeps it: when a round moved nothing, wait rather than spin.
+      if (done < log && done == done_before) {
+        stalled = true;
+        break;
+      }
+      done_before = done;
       const int now_left = wal - done;
       if (now_left <= kFinishFrames || std::int64_t{now_left} * 4 >= std::int64_t{left} * 3) break;
       left = now_left;
@@ -523,8 +531,7 @@ void Store::checkpointer_loop() {
       if (rc != SQLITE_BUSY)
         REGULARS_LOG(warn, "checkpoint failed; will retry", ({{"error", sqlite3_errmsg(db->raw())}, {"wal_pages", log}}));
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    } else if (done < log) {
-      // A reader's snapshot still needs the rest; try again soon rather than spin.
+    } else if (stalled) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     } else if (wal >= done) {
       // Nothing committed since: SQLite synced the complete copy itself and the next commit

@@ -273,10 +273,18 @@ TEST_F(SmallCheckpoints, SteadyWritesKeepTheWalBoundedAndStatusShowsThePipeline)
         if (plugin_.record(clients[static_cast<std::size_t>(t)], purchase(who, items).c_str()) != REGULARS_OK) ++failed;
       }
     });
+  // Meanwhile a till asks for hints: its reads hold snapshots the checkpoint must copy around.
+  std::atomic<int> hints_answered{0};
+  std::thread reader([&, rc = open_client(10000)] {
+    for (int i = 0; !done.load(); ++i)
+      if (!hints(rc, "50" + std::to_string(i % 300)).empty()) ++hints_answered;
+  });
   for (auto& th : threads) th.join();
   done = true;
   watcher.join();
+  reader.join();
   EXPECT_EQ(failed.load(), 0) << plugin_.last_error();
+  EXPECT_GT(hints_answered.load(), 0);
 
   RawConnection c(daemon_->socket_path());
   c.send_frame(R"({"id":1,"op":"status"})");
