@@ -299,8 +299,6 @@ void Store::commit_batch(std::vector<Job>& batch) {
   // applied again with a savepoint each, so that only that event fails.
   if (!run_group(batch, results, deltas, /*savepoint_per_event=*/false))
     run_group(batch, results, deltas, /*savepoint_per_event=*/true);
-  events_applied_.fetch_add(batch.size(), std::memory_order_relaxed);
-  writer_busy_us_.fetch_add(micros_since(t0), std::memory_order_relaxed);
   // The group is in the WAL, not yet on disk: the syncer acknowledges it after its flush.
   {
     std::lock_guard lock(sync_mu_);
@@ -308,6 +306,13 @@ void Store::commit_batch(std::vector<Job>& batch) {
       if (!batch[i].task) unsynced_.push_back(Ack{std::move(batch[i].done), std::move(results[i])});
   }
   sync_cv_.notify_one();
+  // Then, while the flush runs, the store's item popularity takes in the committed group (in
+  // log order, so sums come out as a rebuild adds them). It is statistics for every till,
+  // refreshed for readers every few seconds anyway; the group's own rows are already visible.
+  for (const auto& d : deltas)
+    if (!d.empty()) popularity_.merge(d);
+  events_applied_.fetch_add(batch.size(), std::memory_order_relaxed);
+  writer_busy_us_.fetch_add(micros_since(t0), std::memory_order_relaxed);
 }
 
 bool Store::run_group(std::vector<Job>& batch, std::vector<WriteResult>& results, std::vector<PopularityDelta>& deltas,
@@ -317,7 +322,7 @@ bool Store::run_group(std::vector<Job>& batch, std::vector<WriteResult>& results
   for (auto& d : deltas) d.clear();
   Db& db = *writer_db_;
   try {
-    db.exec("BEGIN IMMEDIATE");
+    db.cached("BEGIN IMMEDIATE").run();
     for (std::size_t i = 0; i < batch.size(); ++i) {
       if (batch[i].task) continue;
       if (!savepoint_per_event) {
@@ -370,8 +375,7 @@ bool Store::run_group(std::vector<Job>& batch, std::vector<WriteResult>& results
     if (customer_listener_)
       for (auto& r : results)
         for (const auto& [from, into] : r.gone) customer_listener_(from, into);
-    for (const auto& d : deltas)
-      if (!d.empty()) popularity_.merge(d);
+    // The popularity deltas are merged by commit_batch once the syncer has the group.
   } catch (const std::exception& e) {
     if (!committed) {
       try {
@@ -383,6 +387,7 @@ bool Store::run_group(std::vector<Job>& batch, std::vector<WriteResult>& results
     }
     REGULARS_LOG(err, "commit failed", ({{"error", e.what()}, {"events", batch.size()}}));
     for (auto& r : results) r = WriteResult::failed(std::string("commit failed: ") + e.what());
+    for (auto& d : deltas) d.clear();  // nothing of the group is stored
   }
   return true;
 }
