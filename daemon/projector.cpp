@@ -484,7 +484,9 @@ void Projector::followup(const LoggedEvent& e) {
 void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_return) {
   const json& b = e.body;
   const bool replay = b.contains("_replay");  // a merge re-applying history: the store's counts stand
-  const BasketLines lines = basket_lines(b);
+  BasketLines read_here;
+  if (e.lines == nullptr) read_here = basket_lines(b);
+  const BasketLines& lines = e.lines != nullptr ? *e.lines : read_here;
   const auto& per_sku = lines.per_sku;
   const auto& per_member = lines.per_member;
   const std::int64_t amount = lines.value;

@@ -19,6 +19,8 @@
 namespace regulars::daemon {
 
 // An event as kept in the log (no raw identifiers: `body` holds hashes where it names one).
+struct BasketLines;
+
 struct LoggedEvent {
   std::int64_t seq = 0;
   std::string event_id;
@@ -27,6 +29,7 @@ struct LoggedEvent {
   IdentifierHash id_hash{};
   std::int64_t time_ms = 0;
   nlohmann::json body;
+  const BasketLines* lines = nullptr;  // body's lines when already read (live events); else read here
 };
 
 // The log's columns in the order logged_event_from_row reads them.

@@ -67,8 +67,9 @@ PreparedEvent prepare_event(const json& event, const IdentityKey& key) {
   }
   p.body_text = wire::dump_json(p.body);
   if (p.type == "purchase" || p.type == "return") {
-    const std::int64_t v = basket_lines(p.body).value;
-    p.value = p.type == "return" ? -v : v;
+    auto lines = std::make_shared<BasketLines>(basket_lines(p.body));
+    p.value = p.type == "return" ? -lines->value : lines->value;
+    p.lines = std::move(lines);
   }
   return p;
 }
@@ -303,7 +304,7 @@ void Store::commit_batch(std::vector<Job>& batch) {
   {
     std::lock_guard lock(sync_mu_);
     for (std::size_t i = 0; i < batch.size(); ++i)
-      if (!batch[i].task) unsynced_.push_back(Ack{std::move(batch[i].done), std::move(results[i])});
+      if (!batch[i].task) unsynced_.push_back(Ack{std::move(batch[i].done), std::move(results[i]), std::move(batch[i].event)});
   }
   sync_cv_.notify_one();
   // Then, while the flush runs, the store's item popularity takes in the committed group (in
@@ -590,7 +591,7 @@ WriteResult Store::apply(PreparedEvent& e, PopularityDelta* popularity) {
   }
   // The body moves into the logged event (the writer does not copy a JSON tree per event) and
   // back when done, in case the group is applied again.
-  LoggedEvent logged{0, e.event_id, e.type, e.id_kind, e.id_hash, e.time_ms, std::move(e.body)};
+  LoggedEvent logged{0, e.event_id, e.type, e.id_kind, e.id_hash, e.time_ms, std::move(e.body), e.lines.get()};
   struct GiveBack {
     PreparedEvent& to;
     LoggedEvent& from;
