@@ -18,19 +18,32 @@ void PopularityDelta::item_bought(const std::string& sku, const std::string& nam
 
 namespace {
 void count_successor(ItemSource& src, const std::string& sku) {
-  for (auto& n : src.neighbours)
-    if (n.sku == sku) {
-      ++n.count;
-      return;
-    }
-  if (src.neighbours.size() < kMaxNeighbours) {
-    src.neighbours.push_back({sku, 1});
+  // The list is kept in SKU order: finding a successor is a binary search, and the first
+  // smallest count in that order is the one the rule replaces, with no string compared.
+  auto& list = src.neighbours;
+  const auto by_sku = [](const Neighbour& n, const std::string& s) { return n.sku < s; };
+  auto at = std::lower_bound(list.begin(), list.end(), sku, by_sku);
+  if (at != list.end() && at->sku == sku) {
+    ++at->count;
     return;
   }
-  auto smallest = src.neighbours.begin();
-  for (auto it = src.neighbours.begin(); it != src.neighbours.end(); ++it)
-    if (it->count < smallest->count || (it->count == smallest->count && it->sku < smallest->sku)) smallest = it;
-  *smallest = Neighbour{sku, smallest->count + 1};
+  if (list.size() < kMaxNeighbours) {
+    list.insert(at, Neighbour{sku, 1});
+    return;
+  }
+  auto smallest = list.begin();
+  for (auto it = list.begin(); it != list.end(); ++it)
+    if (it->count < smallest->count) smallest = it;
+  const std::int64_t count = smallest->count + 1;
+  // The newcomer takes the smallest one's slot, moved to its own place in SKU order: only the
+  // entries between the two shift by one.
+  if (smallest < at) {
+    std::rotate(smallest, smallest + 1, at);
+    *(at - 1) = Neighbour{sku, count};
+  } else {
+    std::rotate(at, smallest, smallest + 1);
+    *at = Neighbour{sku, count};
+  }
 }
 }  // namespace
 
@@ -117,6 +130,8 @@ void Popularity::load(Db& db) {
       ItemSource& src = sources[s.text(0)];
       src.transitions = s.i64(1);
       src.neighbours = decode_successors(s.text(2));
+      std::sort(src.neighbours.begin(), src.neighbours.end(),
+                [](const Neighbour& a, const Neighbour& b) { return a.sku < b.sku; });  // as merge keeps them
     }
   }
   std::unique_lock lock(mu_);
@@ -227,11 +242,9 @@ std::vector<std::string> Popularity::flush(Db& db, bool with_sources) {
     std::shared_lock lock(mu_);
     for (const auto& sku : dirty_sources_) {
       const ItemSource& s = sources_.at(sku);
-      // Stored in SKU order, so the stored row does not depend on the order counts arrived in.
-      std::vector<Neighbour> sorted = s.neighbours;
-      std::sort(sorted.begin(), sorted.end(), [](const Neighbour& a, const Neighbour& b) { return a.sku < b.sku; });
+      // Stored in SKU order (as kept), so the stored row does not depend on the order counts arrived in.
       src.reset();
-      src.bind(1, sku).bind(2, s.transitions).bind(3, encode_successors(sorted)).run();
+      src.bind(1, sku).bind(2, s.transitions).bind(3, encode_successors(s.neighbours)).run();
     }
   }
   Stmt& meta = db.cached("INSERT INTO store_meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value");

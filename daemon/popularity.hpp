@@ -42,9 +42,9 @@ struct Transition {
   std::vector<std::string> basket;  // the purchase's distinct SKUs
 };
 
-// An item's most frequent successors, as counted by Space-Saving: at most kMaxNeighbours kept;
-// a newcomer to a full list replaces the smallest count (ties: the smallest SKU) and inherits
-// that count plus one, so frequent successors are never lost.
+// An item's most frequent successors, as counted by Space-Saving: at most kMaxNeighbours kept
+// (in SKU order); a newcomer to a full list replaces the smallest count (ties: the smallest SKU)
+// and inherits that count plus one, so frequent successors are never lost.
 struct Neighbour {
   std::string sku;
   std::int64_t count = 0;
