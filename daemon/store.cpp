@@ -301,17 +301,30 @@ void Store::commit_batch(std::vector<Job>& batch) {
   if (!run_group(batch, results, deltas, /*savepoint_per_event=*/false))
     run_group(batch, results, deltas, /*savepoint_per_event=*/true);
   // The group is in the WAL, not yet on disk: the syncer acknowledges it after its flush.
+  const std::uint64_t group = ++groups_committed_;
   {
     std::lock_guard lock(sync_mu_);
     for (std::size_t i = 0; i < batch.size(); ++i)
-      if (!batch[i].task) unsynced_.push_back(Ack{std::move(batch[i].done), std::move(results[i]), std::move(batch[i].event)});
+      if (!batch[i].task)
+        unsynced_.push_back(Ack{std::move(batch[i].done), std::move(results[i]), std::move(batch[i].event), group});
   }
   sync_cv_.notify_one();
   // Then, while the flush runs, the store's item popularity takes in the committed group (in
-  // log order, so sums come out as a rebuild adds them). It is statistics for every till,
-  // refreshed for readers every few seconds anyway; the group's own rows are already visible.
-  for (const auto& d : deltas)
-    if (!d.empty()) popularity_.merge(d);
+  // log order, so sums come out as a rebuild adds them). Hints read it live (item names for
+  // do-not-mention, store totals, successors), so the syncer holds the group's acknowledgements
+  // until this is done: a till that hears "stored" sees its purchase everywhere. The flush
+  // almost always takes longer than the merge, so nobody waits for it.
+  try {
+    for (const auto& d : deltas)
+      if (!d.empty()) popularity_.merge(d);
+  } catch (const std::exception& e) {  // memory only: counted again from the log at the next start
+    REGULARS_LOG(err, "could not count a group in the item popularity", ({{"error", e.what()}}));
+  }
+  {
+    std::lock_guard lock(sync_mu_);
+    groups_merged_ = group;
+  }
+  sync_cv_.notify_one();
   events_applied_.fetch_add(batch.size(), std::memory_order_relaxed);
   writer_busy_us_.fetch_add(micros_since(t0), std::memory_order_relaxed);
 }
@@ -388,7 +401,8 @@ bool Store::run_group(std::vector<Job>& batch, std::vector<WriteResult>& results
     }
     REGULARS_LOG(err, "commit failed", ({{"error", e.what()}, {"events", batch.size()}}));
     for (auto& r : results) r = WriteResult::failed(std::string("commit failed: ") + e.what());
-    for (auto& d : deltas) d.clear();  // nothing of the group is stored
+    if (!committed)
+      for (auto& d : deltas) d.clear();  // nothing of the group is stored
   }
   return true;
 }
@@ -423,6 +437,14 @@ void Store::syncer_loop() {
       sync_us_.fetch_add(us, std::memory_order_relaxed);
       if (us > sync_max_us_.load(std::memory_order_relaxed)) sync_max_us_.store(us, std::memory_order_relaxed);
       if (!failure.empty()) fail_sync("WAL", failure);
+    }
+    {
+      // The writer may still be counting the last group in the item popularity (see
+      // commit_batch); what is acknowledged must be visible to the next hints call.
+      std::uint64_t newest = 0;
+      for (const auto& a : acks) newest = std::max(newest, a.group);
+      std::unique_lock lock(sync_mu_);
+      sync_cv_.wait(lock, [&] { return groups_merged_ >= newest || writer_done_; });
     }
     for (auto& a : acks) {
       if (!failure.empty() && a.result.ok)

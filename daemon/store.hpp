@@ -226,7 +226,7 @@ class Store {
   std::optional<CustomerView> find_customer(const std::string& kind, const IdentifierHash& hash);
   std::vector<ItemStat> top_items(std::int64_t customer_id, int limit);
   std::vector<ItemStat> popular_items(int limit);  // cached, refreshed every 2 s
-  StoreTotals totals();                            // as of the last commit
+  StoreTotals totals();                            // as of the last acknowledged group
   std::vector<MemberTaste> member_tastes(std::int64_t customer_id, int limit);
   std::vector<Preference> preferences(std::int64_t customer_id);
   std::vector<Note> recent_notes(std::int64_t customer_id, int limit);
@@ -274,6 +274,7 @@ class Store {
     // The event itself, freed by the syncer: taking its JSON tree apart cost the writer 7% of
     // its time (perf), and the syncer mostly waits on the disk.
     PreparedEvent event;
+    std::uint64_t group = 0;  // the writer's group number: delivered once that group is merged
   };
   void writer_loop();
   void commit_batch(std::vector<Job>& batch);
@@ -324,6 +325,8 @@ class Store {
   std::condition_variable sync_cv_;
   std::vector<Ack> unsynced_;
   bool writer_done_ = false;  // the writer has stopped: the syncer drains and ends
+  std::uint64_t groups_committed_ = 0;  // writer thread only
+  std::uint64_t groups_merged_ = 0;     // under sync_mu_: groups whose popularity is merged
   std::string sync_failure_;  // set once a flush failed (under sync_mu_): nothing later is acknowledged
   int wal_fd_ = -1;           // the WAL file, opened read-only, for fdatasync
   std::thread syncer_;
