@@ -16,14 +16,14 @@
 #include <thread>
 #include <vector>
 
-#include "config.hpp"
-#include "hints.hpp"
-#include "identity.hpp"
-#include "log.hpp"
-#include "admin_api.hpp"
-#include "server.hpp"
+#include "base/config.hpp"
+#include "hints/hint_engine.hpp"
+#include "memory/identity.hpp"
+#include "base/log.hpp"
+#include "net/admin_routes.hpp"
+#include "net/till_server.hpp"
 #include "wire/validate.hpp"
-#include "store.hpp"
+#include "store/event_store.hpp"
 
 namespace asio = boost::asio;
 using namespace regulars::daemon;

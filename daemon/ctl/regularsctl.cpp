@@ -15,8 +15,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "rekey.hpp"
-#include "rules.hpp"
+#include "owner/rekey.hpp"
+#include "gestures/rules.hpp"
 #include "wire/frame.hpp"
 #include "wire/json_text.hpp"
 

@@ -40,13 +40,13 @@
 
 #include "console.hpp"
 #include "daemon_child.hpp"
-#include "gestures.hpp"
-#include "hints.hpp"
-#include "identity.hpp"
+#include "gestures/engine.hpp"
+#include "hints/hint_engine.hpp"
+#include "memory/identity.hpp"
 #include "latency.hpp"
-#include "log.hpp"
+#include "base/log.hpp"
 #include "regulars/regulars.h"
-#include "store.hpp"
+#include "store/event_store.hpp"
 #include "wire/json_text.hpp"
 #include "wire/validate.hpp"
 

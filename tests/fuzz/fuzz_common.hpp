@@ -47,7 +47,7 @@ inline int depth_of(const json& j, int limit) {
   return deepest + 1;
 }
 
-// What the daemon sends for an error (daemon/server.cpp error_response): it must always be
+// What the daemon sends for an error (daemon/net/till_server.cpp error_response): it must always be
 // serialisable and parse back, whatever bytes the message or field picked up from the input.
 inline void check_error_answer(const Error& e) {
   FUZZ_CHECK(!e.message.empty());

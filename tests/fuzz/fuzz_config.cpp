@@ -6,7 +6,7 @@
 #include <string>
 #include <variant>
 
-#include "config.hpp"
+#include "base/config.hpp"
 #include "fuzz_common.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -16,7 +16,7 @@
 #include <variant>
 
 #include "fuzz_common.hpp"
-#include "rules.hpp"
+#include "gestures/rules.hpp"
 
 namespace {
 

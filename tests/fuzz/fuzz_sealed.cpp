@@ -1,5 +1,5 @@
 // fuzz_sealed: the bytes are an untrusted "sealed" field, as in {"op":"record","sealed":"..."}.
-// The daemon's path (daemon/server.cpp on_record) is followed twice: with the bytes as the base64
+// The daemon's path (daemon/net/till_server.cpp on_record) is followed twice: with the bytes as the base64
 // text (base64_decode, then SpoolKey::open) and with the bytes as an already decoded record
 // (SpoolKey::open). Whatever opens is parsed with the depth limit and validated as an event.
 // To get past the AEAD, the bytes are also sealed to the same fixed key and opened again: the
@@ -24,7 +24,7 @@
 #include <variant>
 
 #include "fuzz_common.hpp"
-#include "spool_key.hpp"
+#include "till/spool_key.hpp"
 #include "wire/sealed.hpp"
 
 namespace {

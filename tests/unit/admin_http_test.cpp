@@ -1,6 +1,6 @@
 // The admin HTTP server end to end: a real AdminHttpServer on 127.0.0.1 (ephemeral port), a real
 // io_context on background threads, and a real Beast client over TCP. Plus the query decoder.
-#include "admin_http.hpp"
+#include "net/admin_http.hpp"
 
 #include <utility>  // Boost 1.74 Asio uses std::exchange without including it
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 // regularsd's config file: JSON with comments; errors name the key at fault.
-#include "config.hpp"
+#include "base/config.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// The gesture rule evaluator (daemon/gestures.hpp): moment_at, segment_of, rule_applies and
+// The gesture rule evaluator (daemon/gestures/engine.hpp): moment_at, segment_of, rule_applies and
 // held_out, with rules built by rules::parse_rule (format: sdk/GESTURES.md) and an in-memory
 // Facts standing in for the store.
 #include <gtest/gtest.h>
@@ -16,8 +16,8 @@
 #include <variant>
 #include <vector>
 
-#include "gestures.hpp"
-#include "rules.hpp"
+#include "gestures/engine.hpp"
+#include "gestures/rules.hpp"
 
 namespace {
 

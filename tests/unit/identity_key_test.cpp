@@ -1,5 +1,5 @@
 // The identity key's generations: the chained hash, and which generations load_or_create uses
-// for the store beside the secret file (daemon/identity.hpp).
+// for the store beside the secret file (daemon/memory/identity.hpp).
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "db.hpp"
-#include "identity.hpp"
-#include "rekey.hpp"
+#include "db/db.hpp"
+#include "memory/identity.hpp"
+#include "owner/rekey.hpp"
 
 namespace {
 
@@ -192,7 +192,7 @@ TEST_F(DataDir, RekeyCoversTheCurrentSchema) {
   d::Db db(dir_ + "/regulars.db", d::Db::Mode::read_write);
   d::migrate(db);
   EXPECT_EQ(d::schema_version(db), d::kRekeySchemaVersion)
-      << "a migration was added: if it stores an identifier hash anywhere, re-hash it in daemon/rekey.cpp, then update "
+      << "a migration was added: if it stores an identifier hash anywhere, re-hash it in daemon/owner/rekey.cpp, then update "
          "kRekeySchemaVersion";
 }
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "popularity.hpp"
+#include "memory/popularity.hpp"
 
 namespace regulars::daemon {
 namespace {

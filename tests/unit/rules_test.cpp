@@ -1,6 +1,6 @@
-// Gesture rules (daemon/rules.hpp, sdk/GESTURES.md): every condition and gesture kind parses into
+// Gesture rules (daemon/gestures/rules.hpp, sdk/GESTURES.md): every condition and gesture kind parses into
 // the typed form; every malformed rule is refused naming the JSON path of the fault.
-#include "rules.hpp"
+#include "gestures/rules.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Sealed spool records (sdk/wire/sealed.hpp): the strict base64 the "sealed" field travels in
-// (sdk/wire/base64.cpp), and the daemon's spool key (daemon/spool_key.hpp): the files
+// (sdk/wire/base64.cpp), and the daemon's spool key (daemon/till/spool_key.hpp): the files
 // load_or_create keeps in the data directory, and seal/open, including records built here with
 // OpenSSL directly from the documented format.
 #include <gtest/gtest.h>
@@ -20,7 +20,7 @@
 #include <string_view>
 #include <vector>
 
-#include "spool_key.hpp"
+#include "till/spool_key.hpp"
 #include "wire/sealed.hpp"
 
 namespace {

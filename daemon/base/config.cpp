@@ -1,0 +1,177 @@
+#include "base/config.hpp"
+
+#include <fstream>
+#include <optional>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace regulars::daemon {
+namespace {
+
+using nlohmann::json;
+
+wire::Error bad(const std::string& key, const std::string& message) {
+  return wire::Error{wire::ErrorCode::invalid_request, key, message};
+}
+
+std::optional<wire::Error> get_int(const json& obj, const std::string& section, const char* key, int lo, int hi, int& out) {
+  const auto it = obj.find(key);
+  if (it == obj.end()) return std::nullopt;
+  if (!it->is_number_integer() || it->get<std::int64_t>() < lo || it->get<std::int64_t>() > hi)
+    return bad(section + key, "must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi));
+  out = it->get<int>();
+  return std::nullopt;
+}
+
+std::optional<wire::Error> get_string(const json& obj, const std::string& section, const char* key, std::string& out) {
+  const auto it = obj.find(key);
+  if (it == obj.end()) return std::nullopt;
+  if (!it->is_string() || it->get_ref<const std::string&>().empty()) return bad(section + key, "must be a non-empty string");
+  out = it->get<std::string>();
+  return std::nullopt;
+}
+
+std::optional<wire::Error> only_keys(const json& obj, const std::string& section, std::initializer_list<const char*> keys) {
+  if (!obj.is_object()) return bad(section.empty() ? "(top level)" : section.substr(0, section.size() - 1), "must be an object");
+  for (const auto& [k, _] : obj.items()) {
+    bool known = false;
+    for (const char* key : keys) known = known || k == key;
+    if (!known) return bad(section + k, "is not a known setting (see packaging/regularsd.conf)");
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<Config, wire::Error> parse_config_text(const std::string& text, Config c) {
+  json j;
+  try {
+    j = json::parse(text, nullptr, true, /*ignore_comments=*/true);
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for "1e400"
+    return bad("", std::string("the config file is not valid JSON: ") + e.what());
+  }
+  if (auto e = only_keys(j, "", {"data_dir", "io_threads", "listen", "limits", "store", "log", "hints", "privacy", "feedback", "admin", "gestures", "retention"})) return *e;
+  if (auto e = get_string(j, "", "data_dir", c.data_dir)) return *e;
+  if (auto e = get_int(j, "", "io_threads", 1, 64, c.io_threads)) return *e;
+  if (auto it = j.find("listen"); it != j.end()) {
+    if (auto e = only_keys(*it, "listen.", {"socket", "socket_mode", "group", "tls"})) return *e;
+    if (auto t = it->find("tls"); t != it->end()) {
+      if (auto e = only_keys(*t, "listen.tls.", {"address", "port", "cert", "key", "handshake_timeout_s", "max_connections"}))
+        return *e;
+      if (auto e = get_int(*t, "listen.tls.", "max_connections", 1, 100000, c.tls_max_connections)) return *e;
+      if (auto e = get_string(*t, "listen.tls.", "address", c.tls_address)) return *e;
+      if (auto e = get_int(*t, "listen.tls.", "port", 0, 65535, c.tls_port)) return *e;
+      if (auto e = get_string(*t, "listen.tls.", "cert", c.tls_cert)) return *e;
+      if (auto e = get_string(*t, "listen.tls.", "key", c.tls_key)) return *e;
+      if (auto e = get_int(*t, "listen.tls.", "handshake_timeout_s", 1, 300, c.tls_handshake_timeout_s)) return *e;
+      if (c.tls_cert.empty() || c.tls_key.empty())
+        return bad(c.tls_cert.empty() ? "listen.tls.cert" : "listen.tls.key",
+                   "is required with listen.tls: the server's certificate and private key as PEM files "
+                   "(packaging/make-tls.sh makes a store CA and both)");
+      c.tls_enabled = true;
+    }
+    if (auto e = get_string(*it, "listen.", "socket", c.socket_path)) return *e;
+    if (auto e = get_string(*it, "listen.", "group", c.socket_group)) return *e;
+    if (auto m = it->find("socket_mode"); m != it->end()) {
+      std::string mode = m->is_string() ? m->get<std::string>() : "";
+      unsigned v = 0;
+      bool ok = mode.size() >= 3 && mode.size() <= 4;
+      for (char ch : mode) {
+        ok = ok && ch >= '0' && ch <= '7';
+        v = v * 8 + static_cast<unsigned>(ch - '0');
+      }
+      if (!ok || v > 0777) return bad("listen.socket_mode", "must be an octal mode in quotes, such as \"0660\"");
+      c.socket_mode = v;
+    }
+  }
+  if (auto it = j.find("limits"); it != j.end()) {
+    if (auto e = only_keys(*it, "limits.", {"max_frame_bytes", "max_depth", "max_connections", "max_in_flight", "idle_timeout_s"}))
+      return *e;
+    int frame = static_cast<int>(c.max_frame_bytes);
+    if (auto e = get_int(*it, "limits.", "max_frame_bytes", 1024, 64 << 20, frame)) return *e;
+    c.max_frame_bytes = static_cast<std::uint32_t>(frame);
+    if (auto e = get_int(*it, "limits.", "max_depth", 4, 256, c.max_depth)) return *e;
+    if (auto e = get_int(*it, "limits.", "max_connections", 1, 100000, c.max_connections)) return *e;
+    if (auto e = get_int(*it, "limits.", "max_in_flight", 1, 65536, c.max_in_flight)) return *e;
+    if (auto e = get_int(*it, "limits.", "idle_timeout_s", 1, 86400 * 7, c.idle_timeout_s)) return *e;
+  }
+  if (auto it = j.find("store"); it != j.end()) {
+    if (auto e = only_keys(*it, "store.", {"group_commit_max", "checkpoint_pages"})) return *e;
+    if (auto e = get_int(*it, "store.", "group_commit_max", 1, 100000, c.group_commit_max)) return *e;
+    if (auto e = get_int(*it, "store.", "checkpoint_pages", 1000, 262144, c.checkpoint_pages)) return *e;
+  }
+  if (auto it = j.find("log"); it != j.end()) {
+    if (auto e = only_keys(*it, "log.", {"level", "format"})) return *e;
+    if (auto e = get_string(*it, "log.", "level", c.log_level)) return *e;
+    if (auto e = get_string(*it, "log.", "format", c.log_format)) return *e;
+  }
+  if (auto it = j.find("hints"); it != j.end()) {
+    if (auto e = only_keys(*it, "hints.", {"max_hints", "max_predictions", "default_locale"})) return *e;
+    if (auto e = get_int(*it, "hints.", "max_hints", 0, 20, c.max_hints)) return *e;
+    if (auto e = get_int(*it, "hints.", "max_predictions", 0, 50, c.max_predictions)) return *e;
+    if (auto e = get_string(*it, "hints.", "default_locale", c.default_locale)) return *e;
+  }
+  if (auto it = j.find("admin"); it != j.end()) {
+    if (auto e = only_keys(*it, "admin.", {"enabled", "address", "port"})) return *e;
+    if (auto en = it->find("enabled"); en != it->end()) {
+      if (!en->is_boolean()) return bad("admin.enabled", "must be true or false");
+      c.admin_enabled = en->get<bool>();
+    }
+    if (auto e = get_string(*it, "admin.", "address", c.admin_address)) return *e;
+    if (auto e = get_int(*it, "admin.", "port", 0, 65535, c.admin_port)) return *e;
+  }
+  if (auto it = j.find("feedback"); it != j.end()) {
+    if (auto e = only_keys(*it, "feedback.", {"ask_every_days", "sample_percent", "quiet_days_after_complaint"})) return *e;
+    if (auto e = get_int(*it, "feedback.", "ask_every_days", 0, 3650, c.feedback_ask_every_days)) return *e;
+    if (auto e = get_int(*it, "feedback.", "sample_percent", 0, 100, c.feedback_sample_percent)) return *e;
+    if (auto e = get_int(*it, "feedback.", "quiet_days_after_complaint", 0, 3650, c.feedback_quiet_days_after_complaint))
+      return *e;
+  }
+  if (auto it = j.find("retention"); it != j.end()) {
+    if (auto e = only_keys(*it, "retention.", {"max_age_days", "check_every_hours"})) return *e;
+    if (auto e = get_int(*it, "retention.", "max_age_days", 0, 36500, c.retention_max_age_days)) return *e;
+    if (auto e = get_int(*it, "retention.", "check_every_hours", 1, 24 * 365, c.retention_check_hours)) return *e;
+  }
+  if (auto it = j.find("gestures"); it != j.end()) {
+    if (auto e = only_keys(*it, "gestures.", {"max_offers", "max_clock_skew_minutes"})) return *e;
+    if (auto e = get_int(*it, "gestures.", "max_offers", 0, 10, c.max_offers)) return *e;
+    if (auto e = get_int(*it, "gestures.", "max_clock_skew_minutes", 0, 5'256'000, c.gestures_max_clock_skew_minutes))
+      return *e;
+  }
+  if (auto it = j.find("privacy"); it != j.end()) {
+    if (auto e = only_keys(*it, "privacy.", {"personalize_requires_consent", "on_remember_withdrawn"})) return *e;
+    if (auto e = get_string(*it, "privacy.", "on_remember_withdrawn", c.on_remember_withdrawn)) return *e;
+    if (c.on_remember_withdrawn != "erase" && c.on_remember_withdrawn != "keep")
+      return bad("privacy.on_remember_withdrawn", "must be erase or keep");
+    if (auto p = it->find("personalize_requires_consent"); p != it->end()) {
+      if (!p->is_boolean()) return bad("privacy.personalize_requires_consent", "must be true or false");
+      c.personalize_requires_consent = p->get<bool>();
+    }
+  }
+  return c;
+}
+
+std::variant<Config, wire::Error> load_config_file(const std::string& path, Config config) {
+  std::ifstream in(path);
+  if (!in) return bad("", "cannot read config file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (ss.str().size() > (1u << 20)) return bad("", "config file " + path + " is larger than 1 MiB");
+  auto r = parse_config_text(ss.str(), std::move(config));
+  if (auto* e = std::get_if<wire::Error>(&r)) e->message = path + ": " + e->message;
+  return r;
+}
+
+std::variant<Config, wire::Error> finish_config(Config c) {
+  if (c.data_dir.empty()) return bad("data_dir", "is required: pass --data-dir DIR or set data_dir in the config file");
+  if (c.socket_path.empty()) c.socket_path = c.data_dir + "/regularsd.sock";
+  if (c.socket_path.size() >= 108)
+    return bad("listen.socket", "socket path is longer than 107 bytes; choose a shorter data directory or socket path");
+  if (c.log_level != "trace" && c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" &&
+      c.log_level != "error")
+    return bad("log.level", "must be one of trace, debug, info, warn, error");
+  if (c.log_format != "json" && c.log_format != "text") return bad("log.format", "must be json or text");
+  return c;
+}
+
+}  // namespace regulars::daemon

@@ -1,0 +1,41 @@
+#include "base/log.hpp"
+
+#include <pthread.h>
+
+#include <spdlog/sinks/stdout_sinks.h>
+
+#include "wire/json_text.hpp"
+#include "wire/validate.hpp"
+
+namespace regulars::daemon::log {
+namespace {
+bool g_json = true;
+}
+
+void setup(const std::string& level, const std::string& format) {
+  auto logger = spdlog::stderr_logger_mt("regularsd");
+  logger->set_pattern("%v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::flush_on(spdlog::level::info);
+  g_json = format != "text";
+}
+
+void write(spdlog::level::level_enum level, std::string_view msg, nlohmann::json fields) {
+  if (!fields.is_object()) fields = nlohmann::json::object();
+  const std::string time = wire::format_time_ms(wire::now_ms());
+  const auto lvl = spdlog::level::to_string_view(level);
+  if (g_json) {
+    nlohmann::json line = {{"time", time}, {"level", std::string(lvl.data(), lvl.size())}, {"msg", msg}};
+    line.update(fields);
+    spdlog::log(level, "{}", wire::dump_json(line));
+  } else {
+    std::string rest;
+    for (const auto& [k, v] : fields.items()) rest += " " + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+    spdlog::log(level, "{} {:5} {}{}", time, std::string(lvl.data(), lvl.size()), msg, rest);
+  }
+}
+
+void name_thread(const char* name) noexcept { ::pthread_setname_np(::pthread_self(), name); }
+
+}  // namespace regulars::daemon::log

@@ -1,0 +1,239 @@
+// The gesture engine: evaluates the owner's rules (rules.hpp) at every hints call and turns the
+// ones that apply into offers, within the rules' limits.
+//
+// Limits are enforced in memory under one lock, so eight tills asking at once can never take
+// more than a rule's daily cap, weekly cap, per-cashier cap or monthly budget between them.
+// Every offer (and every "held out" decision for the control group) is then logged as an
+// `offer` event through the writer; at start-up the counters are read back from the offers
+// projection. A budget counts what an offer may cost when it is made; a declined offer gives
+// its cost back.
+//
+// Dry runs and the ROI report read the event log and the offers table; they are for owners and
+// run on the caller's thread with its own read connection.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <condition_variable>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <variant>
+#include <vector>
+
+#include "locale/phrasebook.hpp"
+#include "gestures/rules.hpp"
+#include "store/event_store.hpp"
+#include "wire/error.hpp"
+
+namespace regulars::daemon {
+
+// The local calendar at one instant (the daemon's time zone, TZ).
+struct Moment {
+  std::int64_t ms = 0;
+  std::int64_t day = 0;   // local days since 1970-01-01
+  int weekday = 0;        // 0 = Monday
+  int minute = 0;         // minutes after local midnight
+  std::int64_t week = 0;  // weeks since 1970, Monday first
+  int month = 0;          // year * 12 + month - 1
+};
+Moment moment_at(std::int64_t unix_ms);
+
+// What a rule may ask about one customer at one moment. The live hints path reads the store
+// lazily (only what the rules ask for); the dry run keeps it in memory while replaying the log.
+class Facts {
+ public:
+  virtual ~Facts() = default;
+  std::int64_t customer_id = 0;
+  std::int64_t visits = 0;  // completed visits; the visit under way is visits + 1
+  std::int64_t first_seen_ms = 0, last_seen_ms = 0;
+  std::string birthday;     // MM-DD or YYYY-MM-DD, or empty
+  std::int64_t last_complaint_ms = 0;
+  std::vector<std::string> tags;
+  std::string name;
+
+  struct Bought {
+    std::int64_t baskets = 0;  // visits with it
+    std::int64_t last_ms = 0;
+  };
+  // sku or category bought by the customer (member ""), for a household member ("any": any).
+  virtual Bought bought(const std::string& sku, const std::string& category, const std::string& member) = 0;
+  virtual bool in_basket(const std::string& sku, const std::string& category) = 0;
+  virtual std::int64_t spend_since(std::int64_t since_ms) = 0;
+  virtual bool open_followup() = 0;
+  struct Favourite {
+    std::string sku, name, member;
+  };
+  // The item bought on most visits in `category` (empty: any) by/for `member` ("", "any", a name).
+  virtual std::optional<Favourite> favourite(const std::string& category, const std::string& member) = 0;
+  // An item's display name (for messages) and category, as the store knows them.
+  virtual std::string item_name(const std::string& sku) = 0;
+  virtual std::string item_category(const std::string& sku) = 0;
+};
+
+// Facts for one hints call, read from the store only when a rule asks, once each.
+class StoreFacts final : public Facts {
+ public:
+  StoreFacts(Store& store, const CustomerView& customer, const std::unordered_set<std::string>& basket);
+  Bought bought(const std::string& sku, const std::string& category, const std::string& member) override;
+  bool in_basket(const std::string& sku, const std::string& category) override;
+  std::int64_t spend_since(std::int64_t since_ms) override;
+  bool open_followup() override;
+  std::optional<Favourite> favourite(const std::string& category, const std::string& member) override;
+  std::string item_name(const std::string& sku) override;
+  std::string item_category(const std::string& sku) override;
+
+ private:
+  struct MemberItem {
+    std::string member, sku;
+    std::int64_t baskets = 0, last_ms = 0;
+    std::string category;
+  };
+  const std::vector<MemberItem>& member_items();
+  std::optional<Favourite> find_favourite(const std::string& category, const std::string& member);
+
+  Store& store_;
+  Db& db_;
+  const std::unordered_set<std::string>& basket_;
+  struct Asked {  // bought() answers so far: rules often ask the same thing
+    std::string sku, category, member;
+    Bought answer;
+  };
+  std::vector<Asked> bought_;
+  std::optional<std::vector<MemberItem>> members_;
+  std::int64_t member_visits_ = 0;
+  std::optional<bool> open_;
+  std::optional<std::unordered_set<std::string>> basket_categories_;
+  std::vector<std::pair<std::int64_t, std::int64_t>> spends_;  // (since, sum) asked so far
+  struct Fav {
+    std::string category, member;
+    std::optional<Favourite> answer;
+  };
+  std::vector<Fav> favourites_;
+};
+
+// "new", "occasional", "regular" or "lapsed" (sdk/GESTURES.md has the definitions).
+std::string segment_of(const Facts& f, std::int64_t now_ms);
+
+// True when `rule`'s condition holds. `salt` seeds "random" conditions (the same visit always
+// draws the same answer).
+bool rule_applies(const rules::Rule& rule, Facts& facts, const Moment& now);
+
+// Deterministic control-group membership: the same rule and customer always answer the same.
+bool held_out(const rules::Rule& rule, std::int64_t customer_id);
+
+// Where a hints call happens: who asks, at which lane.
+struct OfferContext {
+  std::string id_kind;
+  IdentifierHash id_hash{};
+  std::string cashier, terminal, store;
+  std::string locale;
+  const std::unordered_set<std::string>* do_not_mention = nullptr;  // lower-cased topics
+};
+
+class GestureEngine {
+ public:
+  // personalize_requires_consent: the daemon's privacy policy, which the dry run applies too.
+  GestureEngine(Store& store, const Catalogue& catalogue, bool personalize_requires_consent = true);
+  ~GestureEngine();  // stop()s
+
+  // Hands the offers not yet logged to the store now (before an offer_outcome is queued, so
+  // the outcome always follows its offer in the log).
+  void flush();
+  // Flushes and stops the background logger; call before the store stops.
+  void stop();
+
+  // Reads the rules and the offer counters from the store (at start-up, and after a rebuild or
+  // prune has renumbered customers).
+  void load();
+
+  // Rules. add_rule replaces a rule with the same id; errors name the field.
+  std::variant<rules::Rule, wire::Error> add_rule(const nlohmann::json& rule, std::size_t text_bytes = 0);
+  std::optional<wire::Error> set_enabled(const std::string& id, bool enabled);
+  nlohmann::json list_rules() const;
+  std::shared_ptr<const rules::Rule> rule(const std::string& id) const;
+  std::size_t active_rules() const;
+
+  // The offers for one customer at a hints call (personalisation allowed). Reserves their
+  // limits atomically and logs each new offer; asking again during the same visit shows the
+  // same offers again.
+  nlohmann::json offers(Facts& facts, const OfferContext& ctx, const Moment& now, int max_offers);
+
+  // A till reported what became of an offer (after the event's commit).
+  void outcome(const std::string& offer_id, const std::string& outcome);
+  // After a merge (into != 0) or an erasure (into == 0) committed: the engine's memory of
+  // `from` moves to `into` or goes, so a later customer given the same id inherits nothing.
+  void customer_merged(std::int64_t from, std::int64_t into);
+
+  // The owner's gesture commands, shared by the admin API and regularsctl:
+  //   {"action": "list" | "add" | "validate" | "enable" | "disable" | "dry_run" | "roi",
+  //    "rule": {...}, "id": "...", "days": 30, "as_of": RFC 3339, "window_days": 30}
+  std::variant<nlohmann::json, wire::Error> command(Db& db, const nlohmann::json& request, std::int64_t now_ms);
+
+  // "If this rule had been active over the last `days` days": replays the log up to `now_ms`.
+  nlohmann::json dry_run(Db& db, const rules::Rule& rule, int days, std::int64_t now_ms) const;
+
+  // Offered against held-out customers, per rule (or one rule), with 95% intervals.
+  nlohmann::json roi(Db& db, const std::string& rule_id, std::int64_t now_ms, int window_days = 30) const;
+
+ private:
+  struct Last {  // the latest offer of one rule to one customer
+    std::string offer_id;
+    std::int64_t made_ms = 0;
+    std::int64_t visit = 0;
+    std::string status;
+    std::string sku, member;
+  };
+  struct Made {  // an offer whose cost may come back (declined)
+    std::string rule;
+    int month = 0;
+    std::int64_t cost = 0;
+    std::int64_t customer = 0;
+    bool declined = false;  // its cost went back to the budget
+  };
+  struct Counters {
+    std::unordered_map<std::int64_t, int> per_day, per_week;
+    std::unordered_map<int, std::int64_t> spent;                   // month -> minor units
+    std::unordered_map<std::string, int> per_cashier_day;          // cashier + '\x1f' + day
+    std::unordered_map<std::int64_t, Last> last;                   // customer -> latest
+  };
+  using RuleSet = std::vector<std::shared_ptr<const rules::Rule>>;  // enabled first, by priority
+
+  struct Pending {  // an offer decided at a hints call, logged by the background logger
+    OfferContext ctx;
+    std::string rule;
+    Last offer;
+    std::int64_t cost = 0;
+  };
+  void install(RuleSet rules);
+  std::string new_offer_id();
+  void logger_loop();
+  nlohmann::json describe(const rules::Rule& rule, const Last& offer, Facts& facts, const OfferContext& ctx) const;
+
+  Store& store_;
+  const Catalogue& catalogue_;
+  bool personalize_requires_consent_;
+
+  std::mutex owner_mu_;  // rule changes, one at a time
+  mutable std::mutex rules_mu_;
+  std::shared_ptr<const RuleSet> rules_;  // copied under rules_mu_, read without it
+
+  std::mutex mu_;  // the limits: counters_, made_, rng_
+  std::unordered_map<std::string, Counters> counters_;
+  std::unordered_map<std::string, Made> made_;
+  std::mt19937_64 rng_;
+  // Offers are logged in small batches (every 20 ms or 128 offers): a hints call only appends
+  // here, and the writer wakes once per batch instead of once per offer.
+  std::vector<Pending> pending_;  // guarded by mu_
+  std::mutex flush_mu_;           // one flush at a time, so batches reach the store in order
+  std::condition_variable logger_cv_;
+  bool logger_stop_ = false;      // guarded by mu_
+  std::thread logger_;
+};
+
+}  // namespace regulars::daemon

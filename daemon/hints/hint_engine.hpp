@@ -1,0 +1,52 @@
+// HintEngine: turns what the store remembers about a customer into the few lines a cashier
+// reads, and the ranked item predictions behind them.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "locale/phrasebook.hpp"
+#include "gestures/engine.hpp"
+#include "memory/identity.hpp"
+#include "store/event_store.hpp"
+
+namespace regulars::daemon {
+
+struct HintSettings {
+  int max_hints = 5;
+  int max_predictions = 10;
+  std::string default_locale = "en";
+  bool personalize_requires_consent = true;
+  // "Ask for feedback now": at most once per customer every ask_every_days, on a sample of
+  // visits, and not within quiet_days_after_complaint of unhappy feedback.
+  int feedback_ask_every_days = 30;
+  int feedback_sample_percent = 25;
+  int feedback_quiet_days_after_complaint = 30;
+  int max_offers = 2;  // gesture offers per hints answer
+  // A hints request's `time` counts for gesture limits only within this many minutes of the
+  // daemon's clock (simulations and tests raise it).
+  int gestures_max_clock_skew_minutes = 15;
+};
+
+class HintEngine {
+ public:
+  HintEngine(Store& store, const IdentityKey& key, HintSettings settings, GestureEngine* gestures = nullptr)
+      : store_(store), key_(key), settings_(std::move(settings)), catalogue_(Catalogue::builtin()), gestures_(gestures) {}
+
+  // `request` has passed wire::validate_hints_request.
+  nlohmann::json answer(const nlohmann::json& request, std::int64_t now_ms);
+
+  // How long the gesture step of this thread's last answer took (0: it did not run), for
+  // benchmarks that want the rules' own cost without the rest of the call.
+  static std::int64_t last_gestures_ns() noexcept;
+
+ private:
+  Store& store_;
+  const IdentityKey& key_;
+  HintSettings settings_;
+  const Catalogue& catalogue_;
+  GestureEngine* gestures_;
+};
+
+}  // namespace regulars::daemon

@@ -1,0 +1,9 @@
+#pragma once
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace regulars::daemon {
+// (locale tag, catalogue JSON text) for every file in daemon/locale/texts.
+const std::vector<std::pair<std::string_view, std::string_view>>& embedded_locales();
+}

@@ -1,9 +1,0 @@
-#pragma once
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace regulars::daemon {
-// (locale tag, catalogue JSON text) for every file in daemon/locales.
-const std::vector<std::pair<std::string_view, std::string_view>>& embedded_locales();
-}

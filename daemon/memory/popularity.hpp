@@ -1,0 +1,120 @@
+// What sells in the store: for each item the number of baskets that held it, its name and
+// category as the tills last sent them, and the store's basket and repeat totals.
+//
+// Every purchase touches several items, and the items table is small and hot: upserting it per
+// purchase dirtied about five random pages of every commit, the largest single cost of a
+// durable record. So the writer keeps popularity in memory, where the hints read it, and writes
+// the changed items to the items table in the background (Store::flush_popularity). The
+// table's watermark (store_meta.items_seq) names the last event it includes; at start-up the
+// purchases logged after it are counted again, so a crash loses nothing. The store totals
+// change one row per commit and are written with each commit.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "db/db.hpp"
+
+namespace regulars::daemon {
+
+struct StoreTotals {
+  std::int64_t baskets = 0;
+  std::int64_t repeat_hits = 0;
+  std::int64_t repeat_total = 0;
+};
+
+struct ItemInfo {
+  std::string name;
+  std::string category;
+  std::int64_t baskets = 0;
+  double qty = 0;
+  std::int64_t last_ms = 0;
+};
+
+// One purchase seen as "customers who had these items (seeds) went on to buy these".
+struct Transition {
+  std::vector<std::string> seeds;   // the customer's top items before the purchase
+  std::vector<std::string> basket;  // the purchase's distinct SKUs
+};
+
+// An item's most frequent successors, as counted by Space-Saving: at most kMaxNeighbours kept
+// (in SKU order); a newcomer to a full list replaces the smallest count (ties: the smallest SKU)
+// and inherits that count plus one, so frequent successors are never lost.
+struct Neighbour {
+  std::string sku;
+  std::int64_t count = 0;
+};
+struct ItemSource {
+  std::int64_t transitions = 0;  // purchases with this item among the seeds
+  std::vector<Neighbour> neighbours;
+};
+inline constexpr std::size_t kMaxNeighbours = 32;
+// How item_sources.successors stores a list (see schema v7), and back.
+std::string encode_successors(const std::vector<Neighbour>& list);
+std::vector<Neighbour> decode_successors(const std::string& text);
+
+// The popularity effects of some events, not yet visible to readers.
+struct PopularityDelta {
+  std::unordered_map<std::string, ItemInfo> items;  // name/category empty: unchanged
+  StoreTotals totals;
+  std::vector<Transition> transitions;
+  std::int64_t last_seq = 0;  // the latest event counted
+
+  void item_bought(const std::string& sku, const std::string& name, const std::string& category, double qty,
+                   std::int64_t time_ms);
+  bool empty() const {
+    return items.empty() && transitions.empty() && totals.baskets == 0 && totals.repeat_total == 0 && last_seq == 0;
+  }
+  void clear() { *this = PopularityDelta{}; }
+};
+
+class Popularity {
+ public:
+  // Replaces the contents with the items and transitions tables, the store totals and the
+  // watermark.
+  void load(Db& db);
+  // Empties everything (a rebuild counts again from the log; merge() marks all it adds dirty).
+  void clear();
+  // Makes a committed delta visible (writer thread).
+  void merge(const PopularityDelta& delta);
+
+  // Read side (any thread).
+  std::optional<ItemInfo> item(const std::string& sku) const;
+  // The best sellers: most baskets first, then by SKU.
+  std::vector<std::pair<std::string, ItemInfo>> top(std::size_t n) const;
+  StoreTotals totals() const;
+  // The strongest successors (at most per_seed, most frequent first) of each seed known as a
+  // source; seeds nobody has followed yet are left out.
+  std::vector<ItemSource> successors(const std::vector<std::string>& seeds, std::size_t per_seed) const;
+  std::size_t size() const;
+
+  // Writes the items changed since the last flush and the watermark, inside the caller's
+  // transaction (writer thread). Returns the SKUs written; hand them to flush_failed() if that
+  // transaction does not commit.
+  // with_sources: also the successors, and their own watermark (store_meta.sources_seq); they
+  // change on every purchase for ten items at once, so the writer writes them less often.
+  std::vector<std::string> flush(Db& db, bool with_sources);
+  void flush_failed(std::vector<std::string> skus);
+  std::size_t dirty() const;
+  std::int64_t watermark() const;  // the last event counted (merged)
+  // The last event included in the items table, and in item_sources (as loaded).
+  std::int64_t items_watermark() const { return loaded_items_seq_; }
+  std::int64_t sources_watermark() const { return loaded_sources_seq_; }
+
+ private:
+  mutable std::shared_mutex mu_;
+  std::unordered_map<std::string, ItemInfo> items_;
+  StoreTotals totals_;
+  std::int64_t merged_seq_ = 0;
+  std::int64_t loaded_items_seq_ = 0, loaded_sources_seq_ = 0;
+  std::unordered_set<std::string> dirty_;  // changed since the last flush (writer thread only)
+  std::unordered_map<std::string, ItemSource> sources_;
+  std::unordered_set<std::string> dirty_sources_;
+};
+
+}  // namespace regulars::daemon

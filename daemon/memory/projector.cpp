@@ -1,0 +1,651 @@
+#include "memory/projector.hpp"
+
+#include <cmath>
+#include <algorithm>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "wire/validate.hpp"
+
+namespace regulars::daemon {
+
+using nlohmann::json;
+
+namespace {
+
+// Local weekday (0 = Monday) and hour of an RFC 3339 time, as the till's clock showed it.
+std::pair<int, int> local_weekday_hour(const json& body, std::int64_t utc_ms) {
+  std::int64_t offset_min = 0;
+  if (auto t = body.find("time"); t != body.end() && t->is_string()) {
+    const std::string& s = t->get_ref<const std::string&>();
+    if (s.size() >= 6 && (s[s.size() - 6] == '+' || s[s.size() - 6] == '-')) {
+      offset_min = ((s[s.size() - 5] - '0') * 10 + (s[s.size() - 4] - '0')) * 60 + (s[s.size() - 2] - '0') * 10 +
+                   (s[s.size() - 1] - '0');
+      if (s[s.size() - 6] == '-') offset_min = -offset_min;
+    }
+  }
+  const std::int64_t local_s = utc_ms / 1000 + offset_min * 60;
+  const std::int64_t days = local_s >= 0 ? local_s / 86400 : (local_s - 86399) / 86400;
+  const int weekday = static_cast<int>(((days % 7) + 7 + 3) % 7);  // 1970-01-01 was a Thursday
+  const int hour = static_cast<int>(((local_s % 86400) + 86400) % 86400 / 3600);
+  return {weekday, hour};
+}
+
+// Adds one to element `index` of a histogram kept as a JSON array of integers ("[3,0,1]"),
+// padding it to `size` elements. Written by hand: it runs for every purchase, on the writer.
+std::string bump(const std::string& text, std::size_t size, std::size_t index) {
+  std::vector<std::int64_t> hist;
+  hist.reserve(size);
+  std::int64_t v = 0;
+  bool in_number = false;
+  for (char ch : text) {
+    if (ch >= '0' && ch <= '9') {
+      v = v * 10 + (ch - '0');
+      in_number = true;
+    } else if (in_number) {
+      hist.push_back(v);
+      v = 0;
+      in_number = false;
+    }
+  }
+  while (hist.size() < size) hist.push_back(0);
+  hist[index] += 1;
+  std::string out = "[";
+  for (std::size_t i = 0; i < hist.size(); ++i) {
+    if (i) out += ',';
+    out += std::to_string(hist[i]);
+  }
+  out += ']';
+  return out;
+}
+
+std::string str_or_empty(const json& body, const char* key) {
+  auto it = body.find(key);
+  return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+LoggedEvent logged_event_from_row(const Stmt& row) {
+  LoggedEvent e;
+  e.seq = row.i64(0);
+  e.event_id = row.text(1);
+  e.type = row.text(2);
+  e.id_kind = row.text(3);
+  const std::string hash = row.text(4);
+  std::copy_n(hash.begin(), std::min(hash.size(), e.id_hash.size()), e.id_hash.begin());
+  e.time_ms = row.i64(5);
+  e.body = json::parse(row.text(6));
+  return e;
+}
+
+std::string to_hex(const IdentifierHash& h) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  for (auto b : h) {
+    s.push_back(kHex[b >> 4]);
+    s.push_back(kHex[b & 0xf]);
+  }
+  return s;
+}
+
+IdentifierHash from_hex(const std::string& hex) {
+  IdentifierHash h{};
+  auto nib = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+  for (std::size_t i = 0; i < h.size() && 2 * i + 1 < hex.size(); ++i)
+    h[i] = static_cast<std::uint8_t>(nib(hex[2 * i]) << 4 | nib(hex[2 * i + 1]));
+  return h;
+}
+
+std::int64_t Projector::lookup(const std::string& kind, const IdentifierHash& hash) {
+  Stmt& s = db_.cached("SELECT customer_id FROM identifiers WHERE kind=? AND hash=?");
+  s.bind(1, kind).bind_blob(2, hash.data(), hash.size());
+  const std::int64_t id = s.step() ? s.i64(0) : 0;
+  s.reset();
+  return id;
+}
+
+std::int64_t Projector::resolve_or_enrol(const LoggedEvent& e) {
+  if (e.id_kind.empty()) return 0;  // anonymous feedback, follow-ups, staff ideas
+  if (const std::int64_t id = lookup(e.id_kind, e.id_hash)) return id;
+  // A merge must name known customers, and an offer is made to a known one (a late offer for
+  // a customer erased meanwhile must not enrol them again). Replaying a log whose earlier
+  // events were pruned, a merge's customer is known only from the merge itself.
+  if (e.type == "merge" && !replaying_) throw Refused("merge names a customer that is not known");
+  if (e.type == "offer" && !replaying_) throw Refused("the offer's customer is not known (erased meanwhile)");
+  db_.cached("INSERT INTO customers(created_ms) VALUES(?)").bind(1, e.time_ms).run();
+  const std::int64_t id = db_.last_insert_rowid();
+  db_.cached("INSERT INTO identifiers(kind, hash, customer_id, created_ms) VALUES(?,?,?,?)")
+      .bind(1, e.id_kind)
+      .bind_blob(2, e.id_hash.data(), e.id_hash.size())
+      .bind(3, id)
+      .bind(4, e.time_ms)
+      .run();
+  return id;
+}
+
+void Projector::clear_all() {
+  for (const char* table : {"notes", "preferences", "household", "member_items", "customer_categories",
+                            "customer_items", "items", "identifiers", "customers", "feedback", "followups",
+                            "staff_ideas", "item_sources", "offers"})
+    db_.exec(std::string("DELETE FROM ") + table);
+  db_.exec("UPDATE store_stats SET baskets=0, repeat_hits=0, repeat_total=0");
+}
+
+std::int64_t Projector::project(const LoggedEvent& e, bool log_row_linked) {
+  const std::int64_t customer = resolve_or_enrol(e);
+  if (customer == 0) {  // about no customer
+    apply_effects(0, e);
+    return 0;
+  }
+  // The log row points at the customer as resolved now (a later merge re-points it).
+  if (!log_row_linked) db_.cached("UPDATE events SET customer_id=? WHERE seq=?").bind(1, customer).bind(2, e.seq).run();
+
+  if (e.type == "link") {
+    const auto& other = e.body.at("identifier");
+    const IdentifierHash h = from_hex(other.at("hash").get<std::string>());
+    const std::string kind = other.at("kind").get<std::string>();
+    const std::int64_t owner = lookup(kind, h);
+    if (owner == customer) return customer;
+    if (owner != 0)
+      throw Refused("that identifier already belongs to another customer; if they are the same person, send a merge event");
+    db_.cached("INSERT INTO identifiers(kind, hash, customer_id, created_ms) VALUES(?,?,?,?)")
+        .bind(1, kind)
+        .bind_blob(2, h.data(), h.size())
+        .bind(3, customer)
+        .bind(4, e.time_ms)
+        .run();
+    return customer;
+  }
+  if (e.type == "merge") {
+    const auto& other = e.body.at("other");
+    const std::int64_t from = lookup(other.at("kind").get<std::string>(), from_hex(other.at("hash").get<std::string>()));
+    if (from == 0 && !replaying_) throw Refused("merge names an \"other\" customer that is not known");
+    if (from == 0) {  // its history was pruned: its identifier now belongs to this customer
+      const IdentifierHash h = from_hex(other.at("hash").get<std::string>());
+      db_.cached("INSERT INTO identifiers(kind, hash, customer_id, created_ms) VALUES(?,?,?,?)")
+          .bind(1, other.at("kind").get<std::string>())
+          .bind_blob(2, h.data(), h.size())
+          .bind(3, customer)
+          .bind(4, e.time_ms)
+          .run();
+      return customer;
+    }
+    if (from != customer) merge(customer, from, e.seq);
+    return customer;
+  }
+  apply_effects(customer, e);
+  return customer;
+}
+
+void Projector::merge(std::int64_t into, std::int64_t from, std::int64_t merge_seq) {
+  gone_.emplace_back(from, into);
+  db_.cached("UPDATE identifiers SET customer_id=? WHERE customer_id=?").bind(1, into).bind(2, from).run();
+  db_.cached("UPDATE followups SET customer_id=? WHERE customer_id=?").bind(1, into).bind(2, from).run();
+  db_.cached("UPDATE offers SET customer_id=? WHERE customer_id=?").bind(1, into).bind(2, from).run();
+  db_.cached("UPDATE events SET customer_id=? WHERE customer_id=? AND seq<?").bind(1, into).bind(2, from).bind(3, merge_seq).run();
+  std::int64_t created = 0;
+  {
+    Stmt& s = db_.cached("SELECT min(created_ms) FROM customers WHERE id IN (?, ?)");
+    s.bind(1, into).bind(2, from);
+    if (s.step()) created = s.i64(0);
+    s.reset();
+  }
+  // Drop both customers' projections and replay their combined history in log order: each
+  // event is counted exactly once, whatever the two histories had in common.
+  for (const char* table : {"notes", "preferences", "household", "member_items", "customer_categories", "customer_items",
+                            "feedback"}) {
+    db_.cached(std::string("DELETE FROM ") + table + " WHERE customer_id=?").bind(1, from).run();
+    db_.cached(std::string("DELETE FROM ") + table + " WHERE customer_id=?").bind(1, into).run();
+  }
+  db_.cached("DELETE FROM customers WHERE id=?").bind(1, from).run();
+  db_.cached(
+        "UPDATE customers SET created_ms=?2, first_seen_ms=NULL, last_seen_ms=NULL, visits=0, spend=0, "
+        "consent_remember=NULL, consent_personalize=NULL, consent_ms=NULL, name=NULL, birthday=NULL, anniversary=NULL, "
+        "language=NULL, discreet=0, do_not_mention=NULL, returns=0, returned_value=0, weekday_hist=NULL, hour_hist=NULL, "
+        "repeat_hits=0, repeat_total=0, last_feedback_ms=NULL, last_complaint_ms=NULL, tags=NULL, member_visits=0 WHERE id=?1")
+      .bind(1, into)
+      .bind(2, created)
+      .run();
+  // Item popularity counts baskets, not customers, so it is unchanged by a merge; the replay
+  // below must not count those baskets again.
+  Stmt events(db_.raw(), std::string("SELECT ") + kLoggedEventColumns +
+                             " FROM events WHERE customer_id=? AND seq<? AND type NOT IN ('link', 'merge') ORDER BY seq");
+  events.bind(1, into).bind(2, merge_seq);
+  while (events.step()) {
+    LoggedEvent ev = logged_event_from_row(events);
+    ev.body["_replay"] = true;
+    apply_effects(into, ev);
+  }
+}
+
+void Projector::forget_history(std::int64_t customer, std::int64_t before_seq) {
+  gone_.emplace_back(customer, 0);
+  // The customer asked not to be remembered: their shopping history, preferences, notes and
+  // profile go for real, their freed bytes overwritten (full secure_delete for these statements).
+  // The consent records stay: they are the proof of when and where consent was given and withdrawn.
+  SecureDelete secure(db_);
+  // The owner's follow-up changes about this customer's feedback go too (their notes are about
+  // the customer, and a rebuild must not meet changes to feedback that no longer exists).
+  db_.cached(
+        "DELETE FROM events WHERE type='followup' AND json_extract(body, '$.feedback') IN "
+        "(SELECT event_id FROM events WHERE customer_id=? AND seq<? AND type='feedback')")
+      .bind(1, customer)
+      .bind(2, before_seq)
+      .run();
+  db_.cached("DELETE FROM events WHERE customer_id=? AND seq<? AND type <> 'consent'").bind(1, customer).bind(2, before_seq).run();
+  for (const char* table : {"notes", "preferences", "household", "member_items", "customer_categories", "customer_items",
+                            "feedback", "followups", "offers"})
+    db_.cached(std::string("DELETE FROM ") + table + " WHERE customer_id=?").bind(1, customer).run();
+  db_.cached(
+        "UPDATE customers SET first_seen_ms=NULL, last_seen_ms=NULL, visits=0, spend=0, name=NULL, birthday=NULL, "
+        "anniversary=NULL, language=NULL, discreet=0, do_not_mention=NULL, returns=0, returned_value=0, "
+        "weekday_hist=NULL, hour_hist=NULL, repeat_hits=0, repeat_total=0, last_feedback_ms=NULL, "
+        "last_complaint_ms=NULL, tags=NULL, member_visits=0 WHERE id=?")
+      .bind(1, customer)
+      .run();
+}
+
+void Projector::apply_effects(std::int64_t customer, const LoggedEvent& e) {
+  const json& b = e.body;
+  if (e.type == "purchase" || e.type == "return") return purchase(customer, e, e.type == "return");
+  if (e.type == "feedback") return feedback(customer, e);
+  if (e.type == "followup") return followup(e);
+  if (e.type == "offer") return offer(customer, e);
+  if (e.type == "offer_outcome") return offer_outcome(e);
+  if (e.type == "staff_idea") {
+    Stmt& s = db_.cached("INSERT INTO staff_ideas(seq, time_ms, cashier, lane, store, kind, text) VALUES(?,?,?,?,?,?,?)");
+    s.bind(1, e.seq).bind(2, e.time_ms).bind(3, b.at("cashier").get<std::string>());
+    for (const auto& [idx, key] : {std::pair{4, "lane"}, std::pair{5, "store"}}) {
+      const std::string v = str_or_empty(b, key);
+      if (v.empty()) s.bind_null(idx); else s.bind(idx, v);
+    }
+    const std::string kind = str_or_empty(b, "kind");
+    s.bind(6, kind.empty() ? std::string("idea") : kind).bind(7, b.at("text").get<std::string>()).run();
+    return;
+  }
+  if (e.type == "consent") {
+    // The latest consent by event time wins, whatever order events arrive in (spool replays).
+    const auto& purposes = b.at("purposes");
+    Stmt& s = db_.cached(
+        "UPDATE customers SET "
+        "consent_remember = CASE WHEN ?1 IS NOT NULL AND (consent_ms IS NULL OR ?3 >= consent_ms) THEN ?1 ELSE consent_remember END, "
+        "consent_personalize = CASE WHEN ?2 IS NOT NULL AND (consent_ms IS NULL OR ?3 >= consent_ms) THEN ?2 ELSE consent_personalize END, "
+        "consent_ms = max(coalesce(consent_ms, ?3), ?3) WHERE id=?4");
+    if (purposes.contains("remember")) s.bind(1, std::int64_t{purposes["remember"].get<bool>()});
+    if (purposes.contains("personalize")) s.bind(2, std::int64_t{purposes["personalize"].get<bool>()});
+    s.bind(3, e.time_ms).bind(4, customer).run();
+    if (erase_on_withdrawal_ && purposes.contains("remember") && !purposes["remember"].get<bool>() && !b.contains("_replay"))
+      forget_history(customer, e.seq);
+    return;
+  }
+  if (e.type == "preference") {
+    const std::string member = str_or_empty(b, "for");
+    if (b.at("value").is_null()) {
+      db_.cached("DELETE FROM preferences WHERE customer_id=? AND member=? AND key=?")
+          .bind(1, customer).bind(2, member).bind(3, b.at("key").get<std::string>()).run();
+      return;
+    }
+    Stmt& s = db_.cached(
+        "INSERT INTO preferences(customer_id, member, key, value, said_by, cashier, time_ms) VALUES(?,?,?,?,?,?,?) "
+        "ON CONFLICT(customer_id, member, key) DO UPDATE SET value=excluded.value, said_by=excluded.said_by, "
+        "cashier=excluded.cashier, time_ms=excluded.time_ms WHERE excluded.time_ms >= preferences.time_ms");
+    s.bind(1, customer).bind(2, member).bind(3, b.at("key").get<std::string>()).bind(4, b.at("value").get<std::string>());
+    if (b.contains("said_by")) s.bind(5, b["said_by"].get<std::string>()); else s.bind_null(5);
+    if (b.contains("cashier")) s.bind(6, b["cashier"].get<std::string>()); else s.bind_null(6);
+    s.bind(7, e.time_ms).run();
+    if (!member.empty())
+      db_.cached("INSERT INTO household(customer_id, member) VALUES(?,?) ON CONFLICT DO NOTHING").bind(1, customer).bind(2, member).run();
+    return;
+  }
+  if (e.type == "note") {
+    Stmt& s = db_.cached("INSERT INTO notes(seq, customer_id, text, cashier, time_ms) VALUES(?,?,?,?,?)");
+    s.bind(1, e.seq).bind(2, customer).bind(3, b.at("text").get<std::string>());
+    if (b.contains("cashier")) s.bind(4, b["cashier"].get<std::string>()); else s.bind_null(4);
+    s.bind(5, e.time_ms).run();
+    return;
+  }
+  if (e.type == "profile") {
+    auto set_text = [&](const char* key, const char* column) {
+      if (!b.contains(key)) return;
+      Stmt& s = db_.cached(std::string("UPDATE customers SET ") + column + "=? WHERE id=?");
+      if (b[key].is_null()) s.bind_null(1); else s.bind(1, b[key].get<std::string>());
+      s.bind(2, customer).run();
+    };
+    set_text("name", "name");
+    set_text("birthday", "birthday");
+    set_text("anniversary", "anniversary");
+    set_text("language", "language");
+    if (b.contains("discreet"))
+      db_.cached("UPDATE customers SET discreet=? WHERE id=?").bind(1, std::int64_t{b["discreet"].get<bool>()}).bind(2, customer).run();
+    if (b.contains("do_not_mention"))
+      db_.cached("UPDATE customers SET do_not_mention=? WHERE id=?").bind(1, b["do_not_mention"].dump()).bind(2, customer).run();
+    if (b.contains("tags"))
+      db_.cached("UPDATE customers SET tags=? WHERE id=?").bind(1, b["tags"].dump()).bind(2, customer).run();
+    if (b.contains("household")) {
+      for (const auto& m : b["household"]) {
+        Stmt& s = db_.cached(
+            "INSERT INTO household(customer_id, member, name, birthday) VALUES(?,?,?,?) "
+            "ON CONFLICT(customer_id, member) DO UPDATE SET name=coalesce(excluded.name, name), "
+            "birthday=coalesce(excluded.birthday, birthday)");
+        s.bind(1, customer).bind(2, m.at("member").get<std::string>());
+        if (m.contains("name")) s.bind(3, m["name"].get<std::string>()); else s.bind_null(3);
+        if (m.contains("birthday")) s.bind(4, m["birthday"].get<std::string>()); else s.bind_null(4);
+        s.run();
+      }
+    }
+  }
+}
+
+BasketLines basket_lines(const json& b) {
+  BasketLines out;
+  double value = 0;
+  for (const auto& line : b.at("lines")) {
+    const double qty = line.contains("qty") ? line["qty"].get<double>() : 1.0;
+    const std::int64_t price = line.contains("unit_price") ? line["unit_price"].get<std::int64_t>() : 0;
+    value += qty * static_cast<double>(price);
+    const std::string sku = line.at("sku").get<std::string>();
+    auto& a = out.per_sku[sku];
+    a.qty += qty;
+    if (line.contains("name")) a.name = line["name"].get<std::string>();
+    if (line.contains("category")) a.category = line["category"].get<std::string>();
+    if (line.contains("for")) out.per_member[{line["for"].get<std::string>(), sku}] = 1;
+  }
+  out.value = static_cast<std::int64_t>(std::llround(value));
+  return out;
+}
+
+void count_items(const BasketLines& lines, std::int64_t time_ms, PopularityDelta& delta) {
+  for (const auto& [sku, a] : lines.per_sku) delta.item_bought(sku, a.name, a.category, a.qty, time_ms);
+}
+
+bool is_unhappy(const nlohmann::json& body) {
+  const auto nps = body.find("nps"), csat = body.find("csat");
+  return (nps != body.end() && nps->get<std::int64_t>() <= 6) || (csat != body.end() && csat->get<std::int64_t>() <= 2);
+}
+
+void Projector::feedback(std::int64_t customer, const LoggedEvent& e) {
+  const json& b = e.body;
+  Stmt& s = db_.cached(
+      "INSERT INTO feedback(seq, customer_id, time_ms, nps, csat, declined, reasons, comment, cashier, lane, store, "
+      "touchpoint, visit) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  s.bind(1, e.seq);
+  if (customer == 0) s.bind_null(2); else s.bind(2, customer);
+  s.bind(3, e.time_ms);
+  if (b.contains("nps")) s.bind(4, b["nps"].get<std::int64_t>()); else s.bind_null(4);
+  if (b.contains("csat")) s.bind(5, b["csat"].get<std::int64_t>()); else s.bind_null(5);
+  s.bind(6, std::int64_t{b.contains("declined")});
+  if (b.contains("reasons")) s.bind(7, b["reasons"].dump()); else s.bind_null(7);
+  int idx = 8;
+  for (const char* key : {"comment", "cashier", "lane", "store", "touchpoint", "visit"}) {
+    const std::string v = str_or_empty(b, key);
+    if (v.empty()) s.bind_null(idx); else s.bind(idx, v);
+    ++idx;
+  }
+  s.run();
+  const bool unhappy = !b.contains("declined") && is_unhappy(b);
+  if (customer != 0) {
+    db_.cached(
+          "UPDATE customers SET last_feedback_ms=max(coalesce(last_feedback_ms, ?2), ?2), "
+          "last_complaint_ms=CASE WHEN ?3 THEN max(coalesce(last_complaint_ms, ?2), ?2) ELSE last_complaint_ms END "
+          "WHERE id=?1")
+        .bind(1, customer)
+        .bind(2, e.time_ms)
+        .bind(3, std::int64_t{unhappy})
+        .run();
+  }
+  // A detractor or a dissatisfied customer opens an item in the owner's follow-up queue
+  // (anonymous ones too: the owner may still act on what went wrong).
+  if (unhappy) {
+    Stmt& f = db_.cached(
+        "INSERT INTO followups(feedback_seq, customer_id, opened_ms, state, updated_ms, notes) VALUES(?,?,?,'open',?,'[]') "
+        "ON CONFLICT(feedback_seq) DO NOTHING");  // a merge replaying history keeps the item it moved
+    f.bind(1, e.seq);
+    if (customer == 0) f.bind_null(2); else f.bind(2, customer);
+    f.bind(3, e.time_ms).bind(4, e.time_ms).run();
+  }
+}
+
+void Projector::offer(std::int64_t customer, const LoggedEvent& e) {
+  // Made by regularsd itself when a gesture rule applied at a hints call (never by a till).
+  const json& b = e.body;
+  if (b.contains("_replay")) return;  // a merge: the offer stands, re-pointed already
+  Stmt& s = db_.cached(
+      "INSERT INTO offers(offer_id, seq, rule_id, customer_id, made_ms, status, cost, visit, cashier, lane, sku, updated_ms) "
+      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING");
+  s.bind(1, b.at("offer_id").get<std::string>()).bind(2, e.seq).bind(3, b.at("rule").get<std::string>());
+  s.bind(4, customer).bind(5, e.time_ms).bind(6, b.at("status").get<std::string>());
+  s.bind(7, b.value("cost", std::int64_t{0})).bind(8, b.value("visit", std::int64_t{0}));
+  for (const auto& [idx, key] : {std::pair{9, "cashier"}, std::pair{10, "terminal"}, std::pair{11, "sku"}}) {
+    const std::string v = str_or_empty(b, key);
+    if (v.empty()) s.bind_null(idx); else s.bind(idx, v);
+  }
+  s.bind(12, e.time_ms).run();
+}
+
+void Projector::offer_outcome(const LoggedEvent& e) {
+  if (e.body.contains("_replay")) return;
+  const std::string offer_id = e.body.at("offer_id").get<std::string>();
+  const std::string outcome = e.body.at("outcome").get<std::string>();
+  std::int64_t customer = 0;
+  std::string status;
+  {
+    Stmt& s = db_.cached("SELECT customer_id, status FROM offers WHERE offer_id=?");
+    s.bind(1, offer_id);
+    if (s.step()) {
+      customer = s.i64(0);
+      status = s.text(1);
+    }
+    s.reset();
+  }
+  if (status.empty()) throw Refused("no offer has offer_id '" + offer_id + "'; use the offer_id from the hints answer");
+  if (status == "held_out") throw Refused("offer '" + offer_id + "' was held out (control group) and never shown");
+  if (status == "redeemed" && outcome != "redeemed") throw Refused("offer '" + offer_id + "' was already redeemed");
+  // A decline gave the offer's cost back to the budget; taking it again could overspend.
+  if (status == "declined" && outcome != "declined")
+    throw Refused("offer '" + offer_id + "' was declined; the rule may offer again at a later visit");
+  db_.cached("UPDATE offers SET status=?, updated_ms=? WHERE offer_id=?").bind(1, outcome).bind(2, e.time_ms).bind(3, offer_id).run();
+  // The outcome belongs to the offer's customer: erasure and merges find it there.
+  db_.cached("UPDATE events SET customer_id=? WHERE seq=?").bind(1, customer).bind(2, e.seq).run();
+}
+
+void Projector::followup(const LoggedEvent& e) {
+  const json& b = e.body;
+  std::int64_t seq = 0;
+  std::string notes;
+  {
+    Stmt& s = db_.cached(
+        "SELECT f.feedback_seq, coalesce(f.notes, '[]') FROM events ev JOIN followups f ON f.feedback_seq=ev.seq "
+        "WHERE ev.event_id=?");
+    s.bind(1, b.at("feedback").get<std::string>());
+    if (s.step()) {
+      seq = s.i64(0);
+      notes = s.text(1);
+    }
+    s.reset();
+  }
+  if (seq == 0)
+    throw Refused("no follow-up item for feedback \"" + b.at("feedback").get<std::string>() +
+                  "\": only a detractor (NPS 0-6) or a CSAT of 2 or less opens one; list them with regularsctl followups");
+  json list = json::parse(notes);
+  json entry = {{"time_ms", e.time_ms}, {"state", b.at("state")}};
+  if (b.contains("by")) entry["by"] = b["by"];
+  if (b.contains("note")) entry["note"] = b["note"];
+  list.push_back(std::move(entry));
+  db_.cached("UPDATE followups SET state=?, updated_ms=?, notes=? WHERE feedback_seq=?")
+      .bind(1, b.at("state").get<std::string>())
+      .bind(2, e.time_ms)
+      .bind(3, list.dump())
+      .bind(4, seq)
+      .run();
+}
+
+void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_return) {
+  const json& b = e.body;
+  const bool replay = b.contains("_replay");  // a merge re-applying history: the store's counts stand
+  BasketLines read_here;
+  if (e.lines == nullptr) read_here = basket_lines(b);
+  const BasketLines& lines = e.lines != nullptr ? *e.lines : read_here;
+  const auto& per_sku = lines.per_sku;
+  const auto& per_member = lines.per_member;
+  const std::int64_t amount = lines.value;
+
+  if (is_return) {
+    db_.cached("UPDATE customers SET returns=returns+1, returned_value=returned_value+? WHERE id=?")
+        .bind(1, amount).bind(2, customer).run();
+    for (const auto& [sku, a] : per_sku)
+      db_.cached("UPDATE customer_items SET returned=returned+? WHERE customer_id=? AND sku=?")
+          .bind(1, a.qty).bind(2, customer).bind(3, sku).run();
+    return;
+  }
+
+  // One purchase is one visit; each distinct item counts once per visit.
+  std::string weekday_hist, hour_hist;
+  std::int64_t visit = 1;  // this visit's number for the customer
+  {
+    Stmt& s = db_.cached("SELECT coalesce(weekday_hist, ''), coalesce(hour_hist, ''), visits FROM customers WHERE id=?");
+    s.bind(1, customer);
+    if (s.step()) {
+      weekday_hist = s.text(0);
+      hour_hist = s.text(1);
+      visit = s.i64(2) + 1;
+    }
+    s.reset();
+  }
+
+  // One pass over the customer's items, in SKU order (the primary key's), gives both what is
+  // remembered of this basket's items (merged against per_sku, also in SKU order) and the
+  // customer's top items so far (ties by SKU, as hints rank them).
+  struct Prior {
+    double dsum = 0;
+    std::int64_t dvis = 0;
+    bool known = false;
+  };
+  std::vector<Prior> prior_of(per_sku.size());
+  constexpr auto kSeeds = static_cast<std::size_t>(kTransitionSeeds);
+  std::vector<std::pair<double, std::string>> seeds;  // best first
+  {
+    Stmt& s = db_.cached("SELECT sku, dsum, dvis, rank_key FROM customer_items WHERE customer_id=? ORDER BY sku");
+    s.bind(1, customer);
+    auto next = per_sku.begin();
+    std::size_t idx = 0;
+    const bool want_seeds = !replay && popularity_ != nullptr && visit > 1;
+    while (s.step()) {
+      const auto* sku_text = reinterpret_cast<const char*>(sqlite3_column_text(s.raw(), 0));
+      const std::string_view sku(sku_text != nullptr ? sku_text : "",
+                                 static_cast<std::size_t>(sqlite3_column_bytes(s.raw(), 0)));
+      while (next != per_sku.end() && std::string_view(next->first) < sku) ++next, ++idx;
+      if (next != per_sku.end() && std::string_view(next->first) == sku) prior_of[idx] = Prior{s.f64(1), s.i64(2), true};
+      if (!want_seeds) continue;
+      const double rank = s.f64(3);
+      // Rows come in SKU order, so an equal rank never displaces an earlier (smaller) SKU.
+      if (seeds.size() == kSeeds && rank <= seeds.back().first) continue;
+      auto at = std::find_if(seeds.begin(), seeds.end(), [&](const auto& x) { return rank > x.first; });
+      seeds.insert(at, {rank, std::string(sku)});
+      if (seeds.size() > kSeeds) seeds.pop_back();
+    }
+    s.reset();
+  }
+  // What customers go on to buy: this basket follows the customer's top items so far.
+  if (!seeds.empty()) {
+    Transition t;
+    for (auto& [_, sku] : seeds) t.seeds.push_back(std::move(sku));
+    for (const auto& [sku, _] : per_sku) t.basket.push_back(sku);
+    popularity_->transitions.push_back(std::move(t));
+  }
+  Stmt& ci = db_.cached(
+      "INSERT INTO customer_items(customer_id, sku, baskets, qty, first_ms, last_ms, category, dsum, dvis, rank_key) "
+      "VALUES(?1,?2,1,?3,?4,?4,?5,?6,?7,?8) "
+      "ON CONFLICT(customer_id, sku) DO UPDATE SET baskets=baskets+1, qty=qty+excluded.qty, "
+      "first_ms=min(first_ms, excluded.first_ms), last_ms=max(last_ms, excluded.last_ms), "
+      "category=coalesce(excluded.category, category), dsum=excluded.dsum, dvis=excluded.dvis, rank_key=excluded.rank_key");
+  std::int64_t repeat_hits = 0;
+  // The store's popularity, when not kept in memory by the writer (rebuild).
+  Stmt* it = popularity_ != nullptr || replay
+                 ? nullptr
+                 : &db_.cached(
+                       "INSERT INTO items(sku, name, baskets, qty, last_ms, category) VALUES(?1,?2,1,?3,?4,?5) "
+                       "ON CONFLICT(sku) DO UPDATE SET baskets=baskets+1, qty=qty+excluded.qty, "
+                       "name=coalesce(excluded.name, name), last_ms=max(last_ms, excluded.last_ms), "
+                       "category=coalesce(excluded.category, category)");
+  Stmt& cc = db_.cached(
+      "INSERT INTO customer_categories(customer_id, category, baskets, last_ms) VALUES(?1,?2,1,?3) "
+      "ON CONFLICT(customer_id, category) DO UPDATE SET baskets=baskets+1, last_ms=max(last_ms, excluded.last_ms)");
+  std::map<std::string, int> categories;
+  std::size_t idx = 0;
+  for (const auto& [sku, a] : per_sku) {
+    double dsum = 0;
+    std::int64_t dvis = visit;
+    if (const Prior& p = prior_of[idx++]; p.known) {
+      dsum = p.dsum;
+      dvis = p.dvis;
+      ++repeat_hits;
+    }
+    dsum = dsum * std::pow(kItemDecay, static_cast<double>(visit - dvis)) + 1.0;
+    ci.reset();
+    ci.bind(1, customer).bind(2, sku).bind(3, a.qty).bind(4, e.time_ms);
+    if (a.category.empty()) ci.bind_null(5); else ci.bind(5, a.category);
+    ci.bind(6, dsum).bind(7, visit).bind(8, item_rank_key(dsum, visit));
+    ci.run();
+    if (it != nullptr) {
+      it->reset();
+      it->bind(1, sku);
+      if (a.name.empty()) it->bind_null(2); else it->bind(2, a.name);
+      it->bind(3, a.qty).bind(4, e.time_ms);
+      if (a.category.empty()) it->bind_null(5); else it->bind(5, a.category);
+      it->run();
+    }
+    if (!a.category.empty()) categories[a.category] = 1;
+  }
+  // The visit, and how often its items were already known to the customer (first visits
+  // tell nothing about repeating), in one update of the customer's row.
+  const std::int64_t repeat_total = visit > 1 ? static_cast<std::int64_t>(per_sku.size()) : 0;
+  if (visit == 1) repeat_hits = 0;
+  const auto [weekday, hour] = local_weekday_hour(b, e.time_ms);
+  db_.cached(
+        "UPDATE customers SET visits=visits+1, spend=spend+?1, "
+        "first_seen_ms=min(coalesce(first_seen_ms, ?2), ?2), last_seen_ms=max(coalesce(last_seen_ms, ?2), ?2), "
+        "weekday_hist=?4, hour_hist=?5, repeat_hits=repeat_hits+?6, repeat_total=repeat_total+?7 WHERE id=?3")
+      .bind(1, amount)
+      .bind(2, e.time_ms)
+      .bind(3, customer)
+      .bind(4, bump(weekday_hist, 7, static_cast<std::size_t>(weekday)))
+      .bind(5, bump(hour_hist, 24, static_cast<std::size_t>(hour)))
+      .bind(6, repeat_hits)
+      .bind(7, repeat_total)
+      .run();
+  if (visit > 1) {
+    const std::int64_t total = repeat_total;
+    if (!replay && popularity_ != nullptr) {
+      popularity_->totals.repeat_hits += repeat_hits;
+      popularity_->totals.repeat_total += total;
+    } else if (!replay) {
+      db_.cached("UPDATE store_stats SET repeat_hits=repeat_hits+?, repeat_total=repeat_total+? WHERE id=1")
+          .bind(1, repeat_hits).bind(2, total).run();
+    }
+  }
+  if (!replay && popularity_ != nullptr) {
+    popularity_->totals.baskets += 1;
+    count_items(lines, e.time_ms, *popularity_);
+  } else if (!replay) {
+    db_.cached("UPDATE store_stats SET baskets=baskets+1 WHERE id=1").run();
+  }
+  for (const auto& [category, _] : categories) {
+    cc.reset();
+    cc.bind(1, customer).bind(2, category).bind(3, e.time_ms).run();
+  }
+  Stmt& mi = db_.cached(
+      "INSERT INTO member_items(customer_id, member, sku, baskets, last_ms) VALUES(?1,?2,?3,1,?4) "
+      "ON CONFLICT(customer_id, member, sku) DO UPDATE SET baskets=baskets+1, last_ms=max(last_ms, excluded.last_ms)");
+  Stmt& hh = db_.cached("INSERT INTO household(customer_id, member) VALUES(?,?) ON CONFLICT DO NOTHING");
+  if (!per_member.empty()) db_.cached("UPDATE customers SET member_visits=member_visits+1 WHERE id=?").bind(1, customer).run();
+  for (const auto& [key, _] : per_member) {
+    mi.reset();
+    mi.bind(1, customer).bind(2, key.first).bind(3, key.second).bind(4, e.time_ms).run();
+    hh.reset();
+    hh.bind(1, customer).bind(2, key.first).run();
+  }
+}
+
+}  // namespace regulars::daemon

@@ -1,0 +1,858 @@
+#include "net/till_server.hpp"
+
+#include <boost/asio/ssl.hpp>
+
+#include "owner/privacy.hpp"
+#include "owner/reports.hpp"
+
+#include <sys/socket.h>
+#include <grp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstring>
+#include <sstream>
+#include <fstream>
+#include <chrono>
+#include <deque>
+#include <future>
+#include <thread>
+#include <variant>
+#include <functional>
+
+#include "base/log.hpp"
+#include "wire/frame.hpp"
+#include "wire/json_text.hpp"
+#include "wire/sealed.hpp"
+#include "wire/validate.hpp"
+
+namespace regulars::daemon {
+
+namespace asio = boost::asio;
+using local = asio::local::stream_protocol;
+using tcp = asio::ip::tcp;
+using TlsStream = asio::ssl::stream<tcp::socket>;
+using nlohmann::json;
+
+namespace {
+
+json error_response(const json& id, wire::ErrorCode code, const std::string& field, const std::string& message) {
+  json err = {{"code", wire::to_string(code)}, {"message", message}};
+  if (!field.empty()) err["field"] = field;
+  return json{{"id", id}, {"ok", false}, {"error", std::move(err)}};
+}
+
+json error_response(const json& id, const wire::Error& e) { return error_response(id, e.code, e.field, e.message); }
+
+json ok_response(const json& id, json result) { return json{{"id", id}, {"ok", true}, {"result", std::move(result)}}; }
+
+json pipeline_json(const Store::PipelineStats& p) {
+  return json{{"events", p.events},         {"writer_busy_us", p.writer_busy_us}, {"syncs", p.syncs},
+              {"sync_us", p.sync_us},       {"sync_max_us", p.sync_max_us},       {"checkpoints", p.checkpoints},
+              {"checkpoint_us", p.checkpoint_us}};
+}
+
+// Fields each op accepts besides "id" and "op".
+std::optional<wire::Error> check_request_keys(const json& req, const std::string& op) {
+  static const std::unordered_map<std::string, std::vector<std::string>> kFields{
+      {"hello", {"protocol", "client", "terminal", "token"}},
+      {"tokens", {"request"}},
+      {"ping", {}},
+      {"status", {}},
+      {"record", {"event", "sealed"}},
+      {"hints", {"request"}},
+      {"rebuild", {}},
+      {"report", {"request"}},
+      {"followups", {"state"}},
+      {"ideas", {"limit"}},
+      {"journey", {"customer", "limit"}},
+      {"gestures", {"request"}},
+      {"erase", {"customer"}},
+      {"export", {"customer"}},
+      {"audit", {"limit"}},
+      {"prune", {"as_of"}},
+  };
+  const auto it = kFields.find(op);
+  if (it == kFields.end()) return std::nullopt;
+  for (const auto& [k, _] : req.items()) {
+    if (k == "id" || k == "op") continue;
+    if (std::find(it->second.begin(), it->second.end(), k) == it->second.end())
+      return wire::Error{wire::ErrorCode::invalid_request, k, "is not a field of the " + op + " request"};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+// Whether process `pid` has `gid` among its supplementary groups (/proc/PID/status "Groups:").
+static bool in_group(pid_t pid, long long gid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("Groups:", 0) != 0) continue;
+    std::istringstream groups(line.substr(7));
+    for (long long g; groups >> g;)
+      if (g == gid) return true;
+    return false;
+  }
+  return false;
+}
+
+template <class Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+ public:
+  // A Unix-socket session: the peer's credentials decide what it may do.
+  Session(local::socket socket, Server& server, std::uint64_t id)
+      : socket_(std::move(socket)), timer_(socket_.get_executor()), server_(server), id_(id) {
+    // The owner's queries (satisfaction by cashier, follow-ups with comments) are for the owner:
+    // a peer running as regularsd's own user (regularsctl on the store's server). Tills reach
+    // the socket through its group and get record and hints only.
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    const bool known = ::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
+    owner_ = known && (cred.uid == ::geteuid() || cred.uid == 0);
+    peer_uid_ = cred.uid;
+    // With listen.group set, only the owner and members of the tills' group may talk at all,
+    // whatever the socket file's mode lets through.
+    const long long gid = server_.socket_gid();
+    allowed_ = owner_ || gid < 0 || (known && (static_cast<long long>(cred.gid) == gid || in_group(cred.pid, gid)));
+  }
+
+  // A TLS session from another machine: a till at most, and only once its hello carries a
+  // valid lane token.
+  Session(asio::ip::tcp::socket socket, asio::ssl::context& tls, Server& server, std::uint64_t id)
+      : socket_(std::move(socket), tls), timer_(socket_.get_executor()), server_(server), id_(id) {}
+
+  void start() {
+    asio::dispatch(socket_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (kTls) {
+        // A plain-TCP client, or one that never finishes the handshake, is closed here.
+        self->arm_timer(std::chrono::seconds(self->server_.config().tls_handshake_timeout_s));
+        self->socket_.async_handshake(asio::ssl::stream_base::server, [self](boost::system::error_code ec) {
+          if (ec) {
+            REGULARS_LOG(info, "TLS handshake refused", ({{"session", self->id_}, {"error", ec.message()}}));
+            return self->shutdown();
+          }
+          self->do_read_header();
+        });
+      } else {
+        self->do_read_header();
+      }
+    });
+  }
+
+  void close() override {
+    asio::dispatch(socket_.get_executor(), [self = this->shared_from_this()] { self->shutdown(); });
+  }
+
+  // A lane token was revoked: a session that came in with it ends now.
+  void revoke(const std::string& token_id) override {
+    asio::dispatch(socket_.get_executor(), [self = this->shared_from_this(), token_id] {
+      if (!self->token_id_.empty() && self->token_id_ == token_id) {
+        REGULARS_LOG(info, "closing a lane whose token was revoked", ({{"session", self->id_}, {"token_id", token_id}}));
+        self->shutdown();
+      }
+    });
+  }
+
+ private:
+  void shutdown() {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ec;
+    timer_.cancel();
+    auto& sock = lowest();
+    sock.shutdown(asio::socket_base::shutdown_both, ec);
+    sock.close(ec);
+    server_.forget(id_, kTls);
+  }
+
+  auto& lowest() {
+    if constexpr (kTls) return socket_.lowest_layer();
+    else return socket_;
+  }
+
+  void arm_timer(std::chrono::seconds after) {
+    const std::uint64_t generation = ++timer_generation_;
+    timer_.expires_after(after);
+    timer_.async_wait([self = this->shared_from_this(), generation](boost::system::error_code ec) {
+      if (ec || generation != self->timer_generation_ || self->closed_) return;
+      REGULARS_LOG(debug, "connection timed out", ({{"session", self->id_}}));
+      self->shutdown();
+    });
+  }
+
+  void do_read_header() {
+    if (closed_ || close_after_write_) return;
+    // Back-pressure: too many requests in flight, or answers the peer is not reading.
+    if (in_flight_ >= server_.config().max_in_flight || queued_bytes_ > kMaxQueuedBytes) {
+      reading_paused_ = true;  // resumed once answers drain (resume_reading)
+      return;
+    }
+    // Until hello is accepted a connection gets the handshake's short timeout, not the idle one:
+    // a peer that never says who it is cannot hold a connection slot for long.
+    arm_timer(std::chrono::seconds(greeted_ ? server_.config().idle_timeout_s : server_.config().tls_handshake_timeout_s));
+    asio::async_read(socket_, asio::buffer(header_),
+                     [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) { self->on_header(ec); });
+  }
+
+  void on_header(boost::system::error_code ec) {
+    if (ec) return shutdown();  // peer closed, or timed out
+    const std::uint32_t length = wire::decode_length(header_.data());
+    // Before hello, only a hello-sized frame: nobody unauthenticated gets a megabyte parsed.
+    const std::uint32_t limit = greeted_ ? server_.config().max_frame_bytes : std::min<std::uint32_t>(server_.config().max_frame_bytes, kMaxHelloBytes);
+    if (auto err = wire::check_frame_length(length, limit)) {
+      REGULARS_LOG(warn, "refused frame", ({{"session", id_}, {"reason", wire::to_string(err->code)}, {"length", length}}));
+      // The stream cannot be resynchronised after a bad length: answer, then close.
+      close_after_write_ = true;
+      return send(error_response(nullptr, *err));
+    }
+    body_.resize(length);
+    arm_timer(std::chrono::seconds(30));  // a frame, once begun, must arrive promptly
+    asio::async_read(socket_, asio::buffer(body_),
+                     [self = this->shared_from_this()](boost::system::error_code e, std::size_t) { self->on_body(e); });
+  }
+
+  void on_body(boost::system::error_code ec) {
+    if (ec) return shutdown();  // truncated frame: the peer went away mid-frame
+    try {
+      handle(std::move(body_));
+    } catch (const std::exception& e) {
+      // Nothing a client sends may take the daemon down; the request gets a typed error.
+      REGULARS_LOG(err, "request failed", ({{"session", id_}, {"error", e.what()}}));
+      send(error_response(nullptr, wire::ErrorCode::internal, "", "regularsd could not handle the request; see its log"));
+    }
+    body_.clear();
+    do_read_header();
+  }
+
+  void handle(std::string payload) {
+    const auto started = std::chrono::steady_clock::now();
+    // Before hello, any error ends the connection (below, each refusal of a greeted peer keeps it).
+    if (!greeted_) close_after_write_ = true;
+    auto parsed = wire::parse_json(payload, server_.config().max_depth);
+    if (auto* err = std::get_if<wire::Error>(&parsed)) return send(error_response(nullptr, *err));
+    json& req = std::get<json>(parsed);
+    if (!req.is_object()) return send(error_response(nullptr, wire::ErrorCode::invalid_request, "", "a request must be a JSON object"));
+    const auto id_it = req.find("id");
+    if (id_it == req.end() || !(id_it->is_number_unsigned() || id_it->is_string()))
+      return send(error_response(nullptr, wire::ErrorCode::invalid_request, "id",
+                                 "every request needs an \"id\" (a non-negative integer or a string)"));
+    const json id = *id_it;
+    const auto op_it = req.find("op");
+    if (op_it == req.end() || !op_it->is_string())
+      return send(error_response(id, wire::ErrorCode::invalid_request, "op", "is required: hello, ping, status, record or hints"));
+    const std::string op = op_it->get<std::string>();
+
+    if (!allowed_) {
+      close_after_write_ = true;
+      return send(error_response(id, wire::ErrorCode::denied, "",
+                                 "this user may not use regularsd: add it to the tills' group (listen.group)"));
+    }
+    if (!greeted_ && op != "hello") {
+      close_after_write_ = true;
+      return send(error_response(id, wire::ErrorCode::handshake_required, "op",
+                                 "the first request on a connection must be hello"));
+    }
+    // A revoked lane token stops working at once, also on connections opened before.
+    if (!token_id_.empty() && !server_.tokens()->still_valid(token_id_)) {
+      close_after_write_ = true;
+      return send(error_response(id, wire::ErrorCode::denied, "token",
+                                 "this lane's token was revoked; ask the store owner for a new one (regularsctl tokens issue)"));
+    }
+    if (auto err = check_request_keys(req, op)) return send(error_response(id, *err));
+
+    try {
+      if (op == "hello") return on_hello(id, req);
+      if (op == "ping") return send(ok_response(id, json::object()));
+      if (op == "status") return on_status(id);
+      if (op == "record") return on_record(id, req);
+      if (op == "hints") return on_hints(id, req, started);
+      if (op == "rebuild" || op == "report" || op == "followups" || op == "ideas" || op == "journey" || op == "gestures" ||
+          op == "erase" || op == "export" || op == "audit" || op == "prune" || op == "tokens") {
+        if (!owner_)
+          return send(error_response(id, wire::ErrorCode::denied, "op",
+                                     op + " is for the store owner: run regularsctl as regularsd's user, or use the "
+                                          "admin API"));
+        if (op == "rebuild") return on_rebuild(id);
+        if (op == "tokens") return on_tokens(id, req);
+        if (op == "gestures") return on_gestures(id, req);
+        if (op == "erase") return on_erase(id, req);
+        if (op == "prune") return on_prune(id, req);
+        return on_owner_query(id, op, req);
+      }
+    } catch (const std::exception& e) {
+      REGULARS_LOG(err, "request failed", ({{"session", id_}, {"op", op}, {"error", e.what()}}));
+      return send(error_response(id, wire::ErrorCode::internal, "", "regularsd could not complete the request; see its log"));
+    }
+    send(error_response(id, wire::ErrorCode::unknown_op, "op",
+                        "unknown op '" + op.substr(0, 32) +
+                            "'; known: hello, ping, status, record, hints, rebuild, report, followups, ideas, journey, gestures, "
+                            "erase, export, audit, prune, tokens"));
+  }
+
+  void on_hello(const json& id, const json& req) {
+    const auto p = req.find("protocol");
+    if (p == req.end() || !p->is_number_integer() || p->get<std::int64_t>() != wire::kProtocolVersion) {
+      close_after_write_ = true;
+      return send(error_response(id, wire::ErrorCode::unsupported_version, "protocol",
+                                 "this regularsd speaks protocol " + std::to_string(wire::kProtocolVersion)));
+    }
+    if constexpr (kTls) {
+      // Over the network, the lane's token is who it is.
+      const auto t = req.find("token");
+      const auto lane = t != req.end() && t->is_string() ? server_.tokens()->check(t->get<std::string>()) : std::nullopt;
+      if (!lane) {
+        close_after_write_ = true;
+        REGULARS_LOG(warn, "lane refused: no valid token", ({{"session", id_}, {"token_given", t != req.end()}}));
+        return send(error_response(id, wire::ErrorCode::denied, "token",
+                                   t == req.end() ? "a lane connecting over TLS must present its token (plugin option \"token\")"
+                                                  : "this token is not valid: it was mistyped or revoked; ask the store owner for "
+                                                    "one (regularsctl tokens issue --terminal NAME)"));
+      }
+      token_id_ = lane->token_id;
+      REGULARS_LOG(info, "lane connected", ({{"session", id_}, {"token_id", token_id_}, {"terminal", lane->terminal}}));
+    }
+    greeted_ = true;
+    close_after_write_ = false;  // set for every request before hello (see handle)
+    json result = {{"protocol", wire::kProtocolVersion},
+                   {"server", "regularsd/" REGULARS_VERSION_STRING},
+                   {"max_frame_bytes", server_.config().max_frame_bytes},
+                   // What this daemon understands beyond protocol 1 as first published;
+                   // "hints.who": hints requests may say cashier, terminal and store;
+                   // "record.sealed": a record may carry a sealed spool record instead.
+                   {"features", json::array({"hints.who", "gestures"})}};
+    if (server_.spool_key() != nullptr) {
+      result["features"].push_back("record.sealed");
+      result["spool_key"] = server_.spool_key()->public_hex();
+    }
+    send(ok_response(id, std::move(result)));
+  }
+
+  // The owner's queries (regularsctl): satisfaction report, follow-up queue, staff ideas, a
+  // customer's journey. Read-only, on this thread's reader connection.
+  void on_owner_query(const json& id, const std::string& op, const json& req) {
+    constexpr auto bad = wire::ErrorCode::invalid_request;
+    const std::int64_t now = wire::now_ms();
+    Db& db = server_.store().read_connection();
+    if (op == "report") {
+      const json request = req.value("request", json::object());
+      if (auto err = validate_report_request(request)) return send(error_response(id, *err));
+      return send(ok_response(id, satisfaction_report(db, request, now)));
+    }
+    if (op == "followups") {
+      const auto st = req.find("state");
+      const std::string state = st == req.end() ? "open" : st->is_string() ? st->get<std::string>() : "";
+      if (state != "open" && state != "contacted" && state != "resolved" && state != "all")
+        return send(error_response(id, bad, "state", "must be open, contacted, resolved or all"));
+      return send(ok_response(id, followup_queue(db, state, now)));
+    }
+    const auto lim = req.find("limit");
+    if (lim != req.end() && !(lim->is_number_integer() && lim->get<std::int64_t>() >= 1 && lim->get<std::int64_t>() <= 10000))
+      return send(error_response(id, bad, "limit", "must be a whole number from 1 to 10000"));
+    const int limit = lim == req.end() ? 200 : lim->get<int>();
+    if (op == "ideas") return send(ok_response(id, staff_ideas(db, limit)));
+    if (op == "audit") return send(ok_response(id, audit_log(db, limit)));
+    const auto who = req.find("customer");
+    if (who == req.end()) return send(error_response(id, bad, "customer", "is required"));
+    if (auto err = wire::validate_customer(*who, "customer")) {
+      err->code = bad;
+      return send(error_response(id, *err));
+    }
+    const std::string kind = (*who)["kind"].get<std::string>();
+    const auto found = server_.store().find_customer(
+        kind, server_.key().hash(kind, wire::normalize_identifier(kind, (*who)["value"].get<std::string>())));
+    if (!found) return send(error_response(id, wire::ErrorCode::not_found, "customer", "no customer has that identifier"));
+    if (op == "export") {
+      json record = export_customer(db, found->id);
+      // The trail says an export happened, not whose: it must not outlive an erasure as a link.
+      server_.store().audit(actor(), "export", "", {{"events", record["events"].size()}});
+      return send(ok_response(id, std::move(record)));
+    }
+    send(ok_response(id, customer_journey(db, found->id, limit)));
+  }
+
+  // Who an owner action is by, for the audit trail: the peer's user id.
+  std::string actor() const { return token_id_.empty() ? "uid:" + std::to_string(peer_uid_) : "token:" + token_id_; }
+  IdentifierHash key_hash(const json& who) const {
+    const std::string kind = who["kind"].get<std::string>();
+    return server_.key().hash(kind, wire::normalize_identifier(kind, who["value"].get<std::string>()));
+  }
+
+  // The right to erasure: everything about one customer goes, and a receipt says what.
+  void on_erase(const json& id, const json& req) {
+    const auto who = req.find("customer");
+    if (who == req.end()) return send(error_response(id, wire::ErrorCode::invalid_request, "customer", "is required"));
+    if (auto err = wire::validate_customer(*who, "customer")) {
+      err->code = wire::ErrorCode::invalid_request;
+      return send(error_response(id, *err));
+    }
+    const std::string kind = (*who)["kind"].get<std::string>();
+    const IdentifierHash hash = key_hash(*who);
+    // Offers decided a moment ago for this customer reach the log first (and go with them).
+    if (server_.gestures() != nullptr) server_.gestures()->flush();
+    off_io_thread(id, "the erasure", [kind, hash](Session& self) -> std::variant<json, wire::Error> {
+      auto receipt = self.server_.store().erase_customer(kind, hash, self.actor());
+      if (!receipt) return wire::Error{wire::ErrorCode::not_found, "customer", "no customer has that identifier"};
+      return std::move(*receipt);
+    });
+  }
+
+  // Retention now (regularsctl prune): with the configured age, as of now or of `as_of`.
+  void on_prune(const json& id, const json& req) {
+    const int days = server_.config().retention_max_age_days;
+    if (days <= 0)
+      return send(error_response(id, wire::ErrorCode::invalid_request, "retention.max_age_days",
+                                 "no retention is configured: set retention.max_age_days in the config file"));
+    std::int64_t now = wire::now_ms();
+    if (const auto t = req.find("as_of"); t != req.end()) {
+      const auto ms = t->is_string() ? wire::parse_time_ms(t->get<std::string>()) : std::nullopt;
+      if (!ms) return send(error_response(id, wire::ErrorCode::invalid_request, "as_of", "must be an RFC 3339 time"));
+      if (*ms > now + 3'600'000)
+        return send(error_response(id, wire::ErrorCode::invalid_request, "as_of",
+                                   "is in the future: pruning as of a later time would delete what the policy keeps"));
+      now = *ms;
+    }
+    const std::int64_t cutoff = now - std::int64_t{days} * 86'400'000;
+    if (server_.gestures() != nullptr) server_.gestures()->flush();
+    off_io_thread(id, "pruning", [cutoff](Session& self) -> std::variant<json, wire::Error> {
+      json r = self.server_.store().prune(cutoff);
+      self.server_.store().audit(self.actor(), "retention_prune", r["cutoff"].get<std::string>(), r);
+      return r;
+    });
+  }
+
+  // The owner's gesture commands (regularsctl gestures). Adding a rule waits for the writer and
+  // a dry run replays the log: both run away from the I/O threads.
+  void on_gestures(const json& id, const json& req) {
+    GestureEngine* engine = server_.gestures();
+    if (engine == nullptr) return send(error_response(id, wire::ErrorCode::not_found, "op", "gestures are not enabled"));
+    off_io_thread(id, "the gesture command",
+                  [engine, request = req.value("request", json::object())](Session& self) -> std::variant<json, wire::Error> {
+      auto r = engine->command(self.server_.store().read_connection(), request, wire::now_ms());
+      const std::string action = request.value("action", "");
+      if (!std::holds_alternative<wire::Error>(r) && (action == "add" || action == "enable" || action == "disable"))
+        self.server_.store().audit(self.actor(), "gesture_" + action,
+                                   action == "add" ? request["rule"].value("id", "") : request.value("id", ""),
+                                   action == "add" ? request["rule"] : json::object());
+      return r;
+    });
+  }
+
+  // The owner's lane tokens (regularsctl tokens): issue, revoke, list. Writes wait for the
+  // writer, so they run away from the I/O threads.
+  void on_tokens(const json& id, const json& req) {
+    constexpr auto bad = wire::ErrorCode::invalid_request;
+    const json request = req.value("request", json::object());
+    if (!request.is_object()) return send(error_response(id, bad, "request", "must be an object"));
+    const std::string action = request.value("action", "");
+    if (action == "list")
+      return send(ok_response(id, {{"tokens", server_.tokens()->list()}}));
+    if (action == "issue") {
+      if (auto err = wire::check_token(request, "terminal", "request", 64, true, bad)) return send(error_response(id, *err));
+      return off_io_thread(id, "issuing a token", [terminal = request["terminal"].get<std::string>()](Session& self) -> std::variant<json, wire::Error> {
+        return self.server_.tokens()->issue(terminal, self.actor());
+      });
+    }
+    if (action == "revoke") {
+      if (auto err = wire::check_token(request, "token_id", "request", 64, true, bad)) return send(error_response(id, *err));
+      return off_io_thread(id, "revoking a token", [token_id = request["token_id"].get<std::string>()](Session& self) -> std::variant<json, wire::Error> {
+        if (!self.server_.tokens()->revoke(token_id, self.actor()))
+          return wire::Error{wire::ErrorCode::not_found, "request.token_id", "no token " + token_id + " is in force"};
+        self.server_.revoke_sessions(token_id);
+        return json{{"token_id", token_id}, {"revoked", true}};
+      });
+    }
+    send(error_response(id, bad, "request.action", "must be issue, revoke or list"));
+  }
+
+  void on_status(const json& id) {
+    const StoreStats st = server_.store().stats();
+    send(ok_response(id, {{"version", REGULARS_VERSION_STRING},
+                          {"events", st.events},
+                          {"customers", st.customers},
+                          {"items", st.items},
+                          {"commits", server_.store().commits()},
+                          {"pipeline", pipeline_json(server_.store().pipeline())}}));
+  }
+
+  void on_record(const json& id, json& req) {
+    if (const auto sealed = req.find("sealed"); sealed != req.end()) {
+      // A till's spooled event, sealed to our spool key: opened here and then handled like any.
+      if (req.contains("event"))
+        return send(error_response(id, wire::ErrorCode::invalid_request, "sealed", "a record carries event or sealed, not both"));
+      const auto bytes = sealed->is_string() ? wire::base64_decode(sealed->get<std::string>()) : std::nullopt;
+      const auto opened = bytes && server_.spool_key() != nullptr ? server_.spool_key()->open(*bytes) : std::nullopt;
+      if (!opened)
+        return send(error_response(id, wire::ErrorCode::invalid_event, "sealed",
+                                   "cannot be opened: it was sealed to another installation's spool key, or altered"));
+      auto parsed = wire::parse_json(*opened, server_.config().max_depth);
+      if (auto* err = std::get_if<wire::Error>(&parsed)) {
+        err->field = "sealed" + (err->field.empty() ? "" : "." + err->field);
+        return send(error_response(id, *err));
+      }
+      req["event"] = std::move(std::get<json>(parsed));
+    }
+    auto ev = req.find("event");
+    if (ev == req.end()) return send(error_response(id, wire::ErrorCode::invalid_request, "event", "is required"));
+    if (auto err = wire::validate_event(*ev)) return send(error_response(id, *err));
+    if ((*ev)["type"] == "followup" && !owner_)
+      return send(error_response(id, wire::ErrorCode::denied, "event.type",
+                                 "follow-up changes are for the store owner: regularsctl followup, or the admin API"));
+    PreparedEvent prepared = prepare_event(*ev, server_.key());
+    const std::string tag = short_tag(prepared.id_hash);
+    // What became of a gesture offer: the engine's budget hears of it once it is stored.
+    std::string offer_id, outcome;
+    if (prepared.type == "offer_outcome") {
+      offer_id = prepared.body.at("offer_id").get<std::string>();
+      outcome = prepared.body.at("outcome").get<std::string>();
+      // Offers are logged in batches: the offer must be queued before its outcome.
+      if (server_.gestures() != nullptr) server_.gestures()->flush();
+    }
+    ++in_flight_;
+    server_.store().submit(std::move(prepared), [self = this->shared_from_this(), id, tag, offer_id, outcome](WriteResult r) {
+      if (r.ok && !r.duplicate && !offer_id.empty() && self->server_.gestures() != nullptr)
+        self->server_.gestures()->outcome(offer_id, outcome);
+      // On the writer thread, after the commit: hop back to the session's strand.
+      asio::post(self->socket_.get_executor(), [self, id, tag, r = std::move(r)] {
+        --self->in_flight_;
+        if (r.ok) {
+          REGULARS_LOG(debug, "recorded", ({{"session", self->id_}, {"customer", r.customer_id}, {"tag", tag},
+                                            {"duplicate", r.duplicate}}));
+          self->send(ok_response(id, {{"seq", r.seq}, {"duplicate", r.duplicate}}));
+        } else if (r.refused) {
+          self->send(error_response(id, wire::ErrorCode::invalid_event, "event", r.error));
+        } else if (r.error == "shutting_down") {
+          self->send(error_response(id, wire::ErrorCode::shutting_down, "", "regularsd is stopping; retry shortly"));
+        } else {
+          REGULARS_LOG(err, "record failed", ({{"session", self->id_}, {"tag", tag}, {"error", r.error}}));
+          self->send(error_response(id, wire::ErrorCode::internal, "", "the event could not be stored; see regularsd's log"));
+        }
+        self->resume_reading();
+      });
+    });
+  }
+
+  void on_rebuild(const json& id) {
+    if (server_.gestures() != nullptr) server_.gestures()->flush();  // every offer made so far is replayed
+    // A rebuild replays the whole log: run it away from the I/O threads and answer when done.
+    off_io_thread(id, "rebuild", [](Session& self) -> std::variant<json, wire::Error> {
+      const RebuildReport r = self.server_.store().rebuild();
+      json diffs = json::object();
+      for (const auto& [table, n] : r.differences) diffs[table] = n;
+      REGULARS_LOG(info, "rebuild", ({{"events", r.events}, {"identical", r.identical()}}));
+      return json{{"events", r.events}, {"customers", r.customers}, {"identical", r.identical()}, {"differences", std::move(diffs)}};
+    });
+  }
+
+  // Runs `work` (a long owner's task) on a thread of its own and answers with its result or its
+  // typed error, or with an internal error naming `what` when it throws.
+  using Work = std::function<std::variant<json, wire::Error>(Session&)>;
+  void off_io_thread(const json& id, std::string what, Work work) {
+    ++in_flight_;
+    server_.owner_task_started();
+    std::thread([self = this->shared_from_this(), id, what = std::move(what), work = std::move(work)]() mutable {
+      json response;
+      try {
+        auto result = work(*self);
+        response = std::holds_alternative<wire::Error>(result) ? error_response(id, std::get<wire::Error>(result))
+                                                               : ok_response(id, std::get<json>(std::move(result)));
+      } catch (const std::exception& e) {
+        REGULARS_LOG(err, what + " failed", ({{"error", e.what()}}));
+        response = error_response(id, wire::ErrorCode::internal, "", what + " failed: " + e.what());
+      }
+      Server& server = self->server_;
+      auto executor = self->socket_.get_executor();
+      // The answer holds the session from here: this thread lets go of it before saying it is
+      // done, so nothing of the session outlives a shutdown that waited for it.
+      asio::post(executor, [self = std::move(self), response = std::move(response)] {
+        --self->in_flight_;
+        self->send(response);
+        self->resume_reading();
+      });
+      server.owner_task_finished();
+    }).detach();
+  }
+
+  void on_hints(const json& id, const json& req, std::chrono::steady_clock::time_point started) {
+    const auto r = req.find("request");
+    if (r == req.end()) return send(error_response(id, wire::ErrorCode::invalid_request, "request", "is required"));
+    if (auto err = wire::validate_hints_request(*r)) return send(error_response(id, *err));
+    json answer = server_.hints().answer(*r, wire::now_ms());
+    REGULARS_LOG(debug, "hints", ({{"session", id_},
+                                   {"known", answer["customer"]["known"]},
+                                   {"us", std::chrono::duration_cast<std::chrono::microseconds>(
+                                              std::chrono::steady_clock::now() - started)
+                                              .count()}}));
+    send(ok_response(id, std::move(answer)));
+  }
+
+  void send(const json& response) {
+    if (closed_) return;
+    std::string frame = wire::encode_frame(wire::dump_json(response));
+    queued_bytes_ += frame.size();
+    write_queue_.push_back(std::move(frame));
+    if (!writing_) do_write();
+  }
+
+  void do_write() {
+    writing_ = true;
+    asio::async_write(socket_, asio::buffer(write_queue_.front()),
+                      [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
+                        self->queued_bytes_ -= self->write_queue_.front().size();
+                        self->write_queue_.pop_front();
+                        if (ec) return self->shutdown();
+                        if (self->queued_bytes_ <= kMaxQueuedBytes / 2) self->resume_reading();
+                        if (!self->write_queue_.empty()) return self->do_write();
+                        self->writing_ = false;
+                        if (self->close_after_write_) self->shutdown();
+                      });
+  }
+
+  // Reading stopped for back-pressure starts again (do_read_header stops it again if need be).
+  void resume_reading() {
+    if (!reading_paused_) return;
+    reading_paused_ = false;
+    do_read_header();
+  }
+
+  // Answers queued for a peer that does not read them stop the reading of its requests.
+  static constexpr std::size_t kMaxQueuedBytes = 8u << 20;
+  static constexpr std::uint32_t kMaxHelloBytes = 16u << 10;
+
+  Stream socket_;
+  asio::steady_timer timer_;
+  Server& server_;
+  std::uint64_t id_;
+  std::array<unsigned char, wire::kFrameHeaderBytes> header_{};
+  std::string body_;
+  std::deque<std::string> write_queue_;
+  std::uint64_t timer_generation_ = 0;
+  int in_flight_ = 0;
+  bool writing_ = false;
+  bool reading_paused_ = false;
+  std::size_t queued_bytes_ = 0;  // bytes in write_queue_
+  bool greeted_ = false;
+  bool close_after_write_ = false;
+  bool closed_ = false;
+  bool owner_ = false;  // the peer runs as regularsd's user (or root)
+  bool allowed_ = true;  // the peer passed the listen.group check
+  uid_t peer_uid_ = 0;
+  std::string token_id_;  // over TLS: the lane token the hello presented
+};
+
+Server::Server(asio::io_context& io, const Config& config, Store& store, HintEngine& hints, const IdentityKey& key,
+               GestureEngine* gestures, LaneTokens* tokens, const SpoolKey* spool_key)
+    : io_(io), config_(config), store_(store), hints_(hints), key_(key), gestures_(gestures), tokens_(tokens),
+      spool_key_(spool_key),
+      acceptor_(asio::make_strand(io)) {}
+
+Server::~Server() { close_all(); }
+
+void Server::start() {
+  // TLS first: once the Unix socket answers, everything is listening (tls.endpoint written).
+  if (config_.tls_enabled) start_tls();
+  const std::string& path = config_.socket_path;
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode))
+      throw std::runtime_error(path + " exists and is not a socket; move it away or choose another listen.socket");
+    local::socket probe(io_);
+    boost::system::error_code ec;
+    probe.connect(local::endpoint(path), ec);
+    if (!ec) throw std::runtime_error("another regularsd is already listening on " + path);
+    ::unlink(path.c_str());  // stale: left by a daemon that did not shut down cleanly
+  }
+  const mode_t old = ::umask(0777 & ~config_.socket_mode);
+  acceptor_.open(local());
+  acceptor_.bind(local::endpoint(path));
+  ::umask(old);
+  ::chmod(path.c_str(), config_.socket_mode);
+  if (!config_.socket_group.empty()) {
+    group buf{};
+    group* found = nullptr;
+    std::vector<char> scratch(16384);
+    if (::getgrnam_r(config_.socket_group.c_str(), &buf, scratch.data(), scratch.size(), &found) != 0 || found == nullptr)
+      throw std::runtime_error("listen.group: there is no group '" + config_.socket_group + "' on this machine; create it or fix the config");
+    socket_gid_ = found->gr_gid;
+    if (::chown(path.c_str(), static_cast<uid_t>(-1), found->gr_gid) != 0)
+      throw std::runtime_error("cannot give " + path + " to group " + config_.socket_group + ": " + std::strerror(errno));
+  }
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+  {
+    std::lock_guard lock(mu_);
+    accepting_ = true;
+  }
+  do_accept();
+  if (tls_acceptor_) do_accept_tls();
+}
+
+void Server::start_tls() {
+  if (tokens_ == nullptr) throw std::logic_error("listen.tls needs the lane tokens");
+  // TLS 1.2 at least, the server's certificate and key from the config; lanes authenticate with
+  // their token in hello, not with client certificates.
+  tls_context_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  tls_context_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                            asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                            asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+  for (const auto& [setting, file] : {std::pair{"listen.tls.cert", config_.tls_cert}, std::pair{"listen.tls.key", config_.tls_key}})
+    if (::access(file.c_str(), R_OK) != 0)
+      throw std::runtime_error(std::string(setting) + ": cannot read " + file + " (" + std::strerror(errno) +
+                               "); make the files with packaging/make-tls.sh and let regularsd's user read them");
+  boost::system::error_code ec;
+  tls_context_->use_certificate_chain_file(config_.tls_cert, ec);
+  if (ec)
+    throw std::runtime_error("listen.tls.cert: " + config_.tls_cert + " is not a PEM certificate (" + ec.message() + ")");
+  tls_context_->use_private_key_file(config_.tls_key, asio::ssl::context::pem, ec);
+  if (ec)
+    throw std::runtime_error("listen.tls.key: " + config_.tls_key + " is not the PEM private key of listen.tls.cert (" +
+                             ec.message() + ")");
+  const auto address = asio::ip::make_address(config_.tls_address, ec);
+  if (ec) throw std::runtime_error("listen.tls.address: '" + config_.tls_address + "' is not an IP address");
+  tls_acceptor_ = std::make_unique<tcp::acceptor>(asio::make_strand(io_));
+  const tcp::endpoint endpoint(address, static_cast<unsigned short>(config_.tls_port));
+  tls_acceptor_->open(endpoint.protocol());
+  tls_acceptor_->set_option(asio::socket_base::reuse_address(true));
+  tls_acceptor_->bind(endpoint, ec);
+  if (ec)
+    throw std::runtime_error("listen.tls: cannot listen on " + config_.tls_address + ":" + std::to_string(config_.tls_port) +
+                             " (" + ec.message() + ")");
+  tls_acceptor_->listen(asio::socket_base::max_listen_connections);
+  tls_port_ = tls_acceptor_->local_endpoint().port();
+  // Where lanes (and tests) find the port when the config says 0.
+  const std::string file = config_.data_dir + "/tls.endpoint";
+  {
+    std::ofstream out(file + ".tmp");
+    out << "tls:" << (address.is_v6() ? "[" + config_.tls_address + "]" : config_.tls_address) << ":" << tls_port_ << "\n";
+    if (!out) throw std::runtime_error("cannot write " + file);
+  }
+  if (std::rename((file + ".tmp").c_str(), file.c_str()) != 0) throw std::runtime_error("cannot write " + file);
+}
+
+void Server::do_accept_tls() {
+  tls_acceptor_->async_accept(asio::make_strand(io_), [this](boost::system::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;
+      REGULARS_LOG(warn, "accept failed", ({{"error", ec.message()}, {"listener", "tls"}}));
+    } else {
+      std::shared_ptr<Session<TlsStream>> session;
+      {
+        std::lock_guard lock(mu_);
+        // Lanes over the network have their own limit: however many connect, the tills and the
+        // owner on the Unix socket keep theirs.
+        if (tls_sessions_ >= config_.tls_max_connections) {
+          REGULARS_LOG(warn, "TLS connection refused: too many TLS connections", ({{"limit", config_.tls_max_connections}}));
+          boost::system::error_code ignore;
+          socket.close(ignore);
+        } else {
+          ++tls_sessions_;
+          socket.set_option(tcp::no_delay(true), ec);
+          const std::uint64_t id = next_session_++;
+          session = std::make_shared<Session<TlsStream>>(std::move(socket), *tls_context_, *this, id);
+          sessions_.emplace(id, session);
+        }
+      }
+      if (session) session->start();
+    }
+    std::lock_guard lock(mu_);
+    if (accepting_) do_accept_tls();
+  });
+}
+
+void Server::owner_task_started() {
+  std::lock_guard lock(tasks_mu_);
+  ++owner_tasks_;
+}
+
+void Server::owner_task_finished() {
+  std::lock_guard lock(tasks_mu_);
+  --owner_tasks_;
+  tasks_cv_.notify_all();
+}
+
+void Server::wait_for_owner_tasks() {
+  std::unique_lock lock(tasks_mu_);
+  if (owner_tasks_ > 0) REGULARS_LOG(info, "waiting for owner tasks to finish", ({{"tasks", owner_tasks_}}));
+  tasks_cv_.wait(lock, [this] { return owner_tasks_ == 0; });
+}
+
+void Server::revoke_sessions(const std::string& token_id) {
+  std::vector<std::shared_ptr<SessionBase>> open;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [_, weak] : sessions_)
+      if (auto s = weak.lock()) open.push_back(std::move(s));
+  }
+  for (auto& s : open) s->revoke(token_id);
+}
+
+void Server::do_accept() {
+  acceptor_.async_accept(asio::make_strand(io_), [this](boost::system::error_code ec, local::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;
+      REGULARS_LOG(warn, "accept failed", ({{"error", ec.message()}}));
+    } else {
+      std::shared_ptr<Session<local::socket>> session;
+      {
+        std::lock_guard lock(mu_);
+        if (static_cast<int>(sessions_.size()) - tls_sessions_ >= config_.max_connections) {
+          REGULARS_LOG(warn, "connection refused: too many connections", ({{"limit", config_.max_connections}}));
+          boost::system::error_code ignore;
+          socket.close(ignore);
+        } else {
+          const std::uint64_t id = next_session_++;
+          session = std::make_shared<Session<local::socket>>(std::move(socket), *this, id);
+          sessions_.emplace(id, session);
+        }
+      }
+      if (session) session->start();
+    }
+    std::lock_guard lock(mu_);
+    if (accepting_) do_accept();
+  });
+}
+
+void Server::stop_accepting() {
+  // The acceptor belongs to its strand: close it there, and wait until that is done.
+  std::promise<void> done;
+  asio::post(acceptor_.get_executor(), [this, &done] {
+    {
+      std::lock_guard lock(mu_);
+      if (accepting_) {
+        accepting_ = false;
+        boost::system::error_code ec;
+        acceptor_.close(ec);
+        ::unlink(config_.socket_path.c_str());
+      }
+    }
+    done.set_value();
+  });
+  done.get_future().wait();
+  if (tls_acceptor_) {
+    std::promise<void> tls_done;
+    asio::post(tls_acceptor_->get_executor(), [this, &tls_done] {
+      boost::system::error_code ec;
+      tls_acceptor_->close(ec);
+      tls_done.set_value();
+    });
+    tls_done.get_future().wait();
+  }
+}
+
+void Server::close_all() {
+  std::vector<std::shared_ptr<SessionBase>> open;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [_, weak] : sessions_)
+      if (auto s = weak.lock()) open.push_back(std::move(s));
+  }
+  for (auto& s : open) s->close();
+}
+
+void Server::forget(std::uint64_t session_id, bool tls) {
+  std::lock_guard lock(mu_);
+  if (sessions_.erase(session_id) > 0 && tls) --tls_sessions_;
+}
+
+}  // namespace regulars::daemon

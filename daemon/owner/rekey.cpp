@@ -1,0 +1,314 @@
+#include "owner/rekey.hpp"
+
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "db/db.hpp"
+#include "memory/identity.hpp"
+#include "memory/projector.hpp"
+#include "wire/json_text.hpp"
+#include "wire/validate.hpp"
+
+namespace regulars::daemon {
+
+namespace {
+
+using nlohmann::json;
+
+// The daemon's lock (daemon/main.cpp holds it for its whole life), held here for the whole
+// re-key so regularsd cannot start halfway through.
+class DataDirLock {
+ public:
+  explicit DataDirLock(const std::string& data_dir) {
+    const std::string path = data_dir + "/regularsd.lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+    // Run as root on a directory whose daemon never started, the lock file is new: it must stay
+    // openable by the daemon's own user (the owner of the directory).
+    // Not fatal if that fails: the re-key itself does not need it, and regularsd would say what is wrong.
+    struct stat dir{}, lock{};
+    if (::geteuid() == 0 && ::stat(data_dir.c_str(), &dir) == 0 && ::fstat(fd_, &lock) == 0 && lock.st_uid != dir.st_uid) {
+      [[maybe_unused]] const int ignored = ::fchown(fd_, dir.st_uid, dir.st_gid);
+    }
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      ::close(fd_);
+      if (err == EWOULDBLOCK)
+        throw std::runtime_error("regularsd is running on " + data_dir +
+                                 " (it holds regularsd.lock); stop regularsd first: systemctl stop regularsd");
+      throw std::runtime_error("cannot lock " + path + ": " + std::strerror(err));
+    }
+  }
+  ~DataDirLock() { ::close(fd_); }  // closing the descriptor releases the lock
+  DataDirLock(const DataDirLock&) = delete;
+  DataDirLock& operator=(const DataDirLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+std::int64_t scalar(Db& db, const std::string& sql) {
+  Stmt s(db.raw(), sql);
+  return s.step() ? s.i64(0) : 0;
+}
+
+// One line per tenth of a long step.
+class Progress {
+ public:
+  Progress(const std::function<void(const std::string&)>& out, std::string step, std::int64_t total)
+      : out_(out), step_(std::move(step)), total_(total) {}
+  void advance(std::int64_t n) {
+    done_ += n;
+    if (!out_ || total_ < 250000) return;  // short steps need no more than their heading
+    while (done_ * 10 >= next_tenth_ * total_ && next_tenth_ <= 10) {
+      out_("  " + step_ + ": " + std::to_string(next_tenth_ * 10) + "%");
+      ++next_tenth_;
+    }
+  }
+
+ private:
+  const std::function<void(const std::string&)>& out_;
+  std::string step_;
+  std::int64_t total_, done_ = 0, next_tenth_ = 1;
+};
+
+bool is_hash_hex(const std::string& s) {
+  if (s.size() != 64) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+// A stored hash column, checked: anything but 32 bytes means the store is not what we think.
+IdentifierHash stored_hash(const Stmt& row, int col, const std::string& where) {
+  IdentifierHash h{};
+  if (sqlite3_column_type(row.raw(), col) != SQLITE_BLOB || sqlite3_column_bytes(row.raw(), col) != static_cast<int>(h.size()))
+    throw std::runtime_error(where + " holds a hash that is not 32 bytes; the store is damaged (check it with regularsctl rebuild)");
+  std::memcpy(h.data(), sqlite3_column_blob(row.raw(), col), h.size());
+  return h;
+}
+
+// A link's "identifier" or a merge's "other" hash, re-hashed; the body serialised as the daemon
+// serialises bodies (prepare_event).
+std::string rehash_body(const std::string& text, const IdentitySecret& key, std::int64_t seq) {
+  json body = json::parse(text, nullptr, false);
+  const std::string where = "event seq " + std::to_string(seq);
+  if (body.is_discarded() || !body.is_object()) throw std::runtime_error(where + " (link or merge) has a body that is not a JSON object");
+  int found = 0;
+  for (const char* field : {"identifier", "other"}) {
+    const auto it = body.find(field);
+    if (it == body.end()) continue;
+    const auto hash = it->is_object() ? it->find("hash") : it->end();
+    if (hash == it->end() || !hash->is_string() || !is_hash_hex(hash->get<std::string>()))
+      throw std::runtime_error(where + " names an identifier without a valid hash (64 hex digits)");
+    *hash = to_hex(IdentityKey::chain(key, from_hex(hash->get<std::string>())));
+    ++found;
+  }
+  if (found == 0) throw std::runtime_error(where + " is a link or merge that names no second identifier");
+  return wire::dump_json(body);
+}
+
+// Every row is changed by a statement of its own: a statement that changes many rows inside a
+// transaction keeps a journal of every page it touches, in memory (temp_store=MEMORY), which on
+// a large store is the size of the log; moving it to a temporary file instead would write the
+// old hashes to disk outside the data directory.
+constexpr std::int64_t kBatch = 8192;
+
+// identifiers: keyed by (kind, hash), so walking that key while changing it could meet a row
+// twice. Walked by customer instead (identifiers_by_customer), a range of customer ids at a time.
+std::int64_t rehash_identifiers(Db& db, const IdentitySecret& key, const std::function<void(const std::string&)>& out) {
+  const std::int64_t total = scalar(db, "SELECT count(*) FROM identifiers");
+  Progress progress(out, "identifiers", total);
+  const std::int64_t last = scalar(db, "SELECT coalesce(max(customer_id), 0) FROM identifiers");
+  Stmt select(db.raw(), "SELECT kind, hash FROM identifiers WHERE customer_id > ? AND customer_id <= ?");
+  Stmt update(db.raw(), "UPDATE identifiers SET hash=? WHERE kind=? AND hash=?");
+  std::vector<std::pair<std::string, IdentifierHash>> batch;
+  std::int64_t done = 0;
+  for (std::int64_t from = scalar(db, "SELECT coalesce(min(customer_id), 1) FROM identifiers") - 1; from < last; from += kBatch) {
+    batch.clear();
+    select.bind(1, from).bind(2, from + kBatch);
+    while (select.step()) batch.emplace_back(select.text(0), stored_hash(select, 1, "identifiers"));
+    select.reset();
+    for (const auto& [kind, old] : batch) {
+      const IdentifierHash h = IdentityKey::chain(key, old);
+      update.bind_blob(1, h.data(), h.size()).bind(2, kind).bind_blob(3, old.data(), old.size()).run();
+      update.reset();
+    }
+    done += static_cast<std::int64_t>(batch.size());
+    progress.advance(static_cast<std::int64_t>(batch.size()));
+  }
+  if (done != total)
+    throw std::runtime_error("re-hashed " + std::to_string(done) + " identifiers of " + std::to_string(total) + "; the store is damaged");
+  return done;
+}
+
+// events: the customer's id_hash, and in link and merge bodies the second identifier's hash.
+// Walked by seq, which no update changes.
+std::pair<std::int64_t, std::int64_t> rehash_events(Db& db, const IdentitySecret& key,
+                                                    const std::function<void(const std::string&)>& out) {
+  Progress progress(out, "events", scalar(db, "SELECT count(*) FROM events"));
+  Stmt select(db.raw(),
+              "SELECT seq, id_hash, CASE WHEN type IN ('link', 'merge') THEN body END FROM events WHERE seq > ? ORDER BY seq LIMIT ?");
+  Stmt set_hash(db.raw(), "UPDATE events SET id_hash=? WHERE seq=?");
+  Stmt set_body(db.raw(), "UPDATE events SET body=? WHERE seq=?");
+  struct Row {
+    std::int64_t seq;
+    std::optional<IdentifierHash> hash;
+    std::optional<std::string> body;
+  };
+  std::vector<Row> batch;
+  std::int64_t events = 0, bodies = 0, after = 0;
+  do {
+    batch.clear();
+    select.bind(1, after).bind(2, kBatch);
+    while (select.step()) {
+      Row& r = batch.emplace_back(Row{select.i64(0), std::nullopt, std::nullopt});
+      if (!select.is_null(1)) r.hash = stored_hash(select, 1, "event seq " + std::to_string(r.seq));
+      if (!select.is_null(2)) r.body = rehash_body(select.text(2), key, r.seq);
+    }
+    select.reset();
+    for (const Row& r : batch) {
+      if (r.hash) {
+        const IdentifierHash h = IdentityKey::chain(key, *r.hash);
+        set_hash.bind_blob(1, h.data(), h.size()).bind(2, r.seq).run();
+        set_hash.reset();
+        ++events;
+      }
+      if (r.body) {
+        set_body.bind(1, std::string_view(*r.body)).bind(2, r.seq).run();
+        set_body.reset();
+        ++bodies;
+      }
+    }
+    if (!batch.empty()) after = batch.back().seq;
+    progress.advance(static_cast<std::int64_t>(batch.size()));
+  } while (static_cast<std::int64_t>(batch.size()) == kBatch);
+  return {events, bodies};
+}
+
+// Pages on the freelist may still hold hashes from before: under the daemon's routine
+// secure_delete=FAST, freed pages are not zeroed. Allocating every free page to a table of
+// zero-filled blobs overwrites them, and dropping it (secure_delete=ON) frees them zeroed.
+std::int64_t scrub_free_pages(Db& db) {
+  const std::int64_t free_pages = scalar(db, "PRAGMA freelist_count");
+  if (free_pages == 0) return 0;
+  const std::int64_t page_size = scalar(db, "PRAGMA page_size");
+  db.exec("CREATE TABLE main.rekey_scrub(b BLOB)");
+  Stmt insert(db.raw(), "INSERT INTO main.rekey_scrub(b) VALUES(zeroblob(?))");
+  for (std::int64_t left; (left = scalar(db, "PRAGMA freelist_count")) > 0;) {
+    // Each overflow page carries page_size - 4 bytes; 4096 pages at a time keep blobs modest.
+    insert.bind(1, std::min<std::int64_t>(left, 4096) * (page_size - 4)).run();
+    insert.reset();
+  }
+  db.exec("DROP TABLE main.rekey_scrub");
+  return free_pages;
+}
+
+}  // namespace
+
+RekeyResult rekey_identity(const std::string& data_dir, const std::string& actor, const std::string& detail_user,
+                           const std::function<void(const std::string&)>& progress) {
+  const auto started = std::chrono::steady_clock::now();
+  auto say = [&](const std::string& line) {
+    if (progress) progress(line);
+  };
+  const std::string db_path = data_dir + "/regulars.db";
+  const std::string secret_path = data_dir + "/secret.key";
+  struct stat st{};
+  if (::stat(data_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    throw std::runtime_error(data_dir + " is not a data directory (is --data-dir right?)");
+  DataDirLock lock(data_dir);
+  if (::stat(db_path.c_str(), &st) != 0) throw std::runtime_error("there is no store at " + db_path + " (is --data-dir right?)");
+  if (::stat(secret_path.c_str(), &st) != 0)
+    throw std::runtime_error(secret_path + " is missing; restore secret.key from the backup taken with the database");
+
+  Db db(db_path, Db::Mode::read_write);
+  const int schema = schema_version(db);
+  if (schema < kRekeySchemaVersion)
+    throw std::runtime_error("the store has schema version " + std::to_string(schema) + "; start regularsd once so it upgrades the store (" +
+                             "then stop it) and run rekey again");
+  if (schema > kRekeySchemaVersion)
+    throw std::runtime_error("the store has schema version " + std::to_string(schema) + " but this rekey covers the hashes of version " +
+                             std::to_string(kRekeySchemaVersion) + "; use the regularsctl that came with this regularsd");
+
+  // The generations in use, as the store says; the file may hold one more from a re-key that
+  // died before its commit, which this one replaces.
+  const int in_use = stored_identity_generations(db_path);
+  std::vector<IdentitySecret> secrets = read_identity_secrets(secret_path);
+  if (static_cast<int>(secrets.size()) < in_use)
+    throw std::runtime_error(secret_path + " holds " + std::to_string(secrets.size()) + " key generation(s) but the store uses " +
+                             std::to_string(in_use) + "; restore secret.key from the backup taken with the database");
+  secrets.resize(static_cast<std::size_t>(in_use));
+  IdentitySecret key{};
+  if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1)
+    throw std::runtime_error("cannot generate a new key (OpenSSL RAND_bytes failed)");
+  secrets.push_back(key);
+  const int generation = in_use + 1;
+
+  // Step 1: the file first, durably. Until the transaction below commits, the store still says
+  // `in_use` and the daemon ignores the new key.
+  write_identity_secrets(secret_path, secrets);
+  say("wrote " + secret_path + " with " + std::to_string(generation) + " key generations (generation " + std::to_string(generation) +
+      " not in use until the store is re-hashed)");
+
+  // Step 2: everything in one transaction, with every freed byte overwritten.
+  RekeyResult result;
+  result.generation = generation;
+  db.exec("PRAGMA secure_delete=ON");
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    say("re-hashing identifiers...");
+    result.identifiers = rehash_identifiers(db, key, progress);
+    say("re-hashing the event log (each event's identifier, and the second one in link and merge events)...");
+    std::tie(result.events, result.bodies) = rehash_events(db, key, progress);
+    say("overwriting free pages...");
+    result.free_pages_scrubbed = scrub_free_pages(db);
+
+    db.cached("INSERT INTO store_meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value")
+        .bind(1, std::string_view(kIdentityGenerationsKey))
+        .bind(2, std::int64_t{generation})
+        .run();
+    const json detail = {{"generation", generation},  {"identifiers", result.identifiers}, {"events", result.events},
+                         {"bodies", result.bodies},   {"user", detail_user}};
+    db.cached("INSERT INTO audit(time_ms, actor, action, target, detail) VALUES(?,?,'rekey',?,?)")
+        .bind(1, wire::now_ms())
+        .bind(2, actor)
+        .bind(3, "generation " + std::to_string(generation))
+        .bind(4, wire::dump_json(detail))
+        .run();
+    say("committing...");
+    db.exec("COMMIT");
+  } catch (const std::exception& e) {
+    try {
+      db.exec("ROLLBACK");
+    } catch (...) {  // a failed COMMIT may have rolled back already
+    }
+    throw std::runtime_error(std::string("rekey failed and the store is unchanged (secret.key holds an unused extra key, which "
+                                         "the next rekey replaces; regularsd ignores it): ") +
+                             e.what());
+  }
+
+  // The old pages live on in the WAL until it is copied back and emptied.
+  say("checkpointing and emptying the write-ahead log...");
+  int log = 0, copied = 0;
+  result.wal_truncated = sqlite3_wal_checkpoint_v2(db.raw(), "main", SQLITE_CHECKPOINT_TRUNCATE, &log, &copied) == SQLITE_OK;
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+}  // namespace regulars::daemon

@@ -1,0 +1,174 @@
+#include "owner/reports.hpp"
+
+#include <cmath>
+
+#include "wire/validate.hpp"
+
+namespace regulars::daemon {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::int64_t kDayMs = 86'400'000;
+
+double one_decimal(double v) { return std::round(v * 10.0) / 10.0; }
+
+// The SQL expression grouping feedback rows for each "by".
+const char* group_expr(const std::string& by) {
+  if (by == "week") return "date(time_ms / 1000, 'unixepoch', 'weekday 0', '-6 days')";  // the week's Monday
+  if (by == "cashier") return "coalesce(cashier, '(none)')";
+  if (by == "lane") return "coalesce(lane, '(none)')";
+  if (by == "store") return "coalesce(store, '(none)')";
+  if (by == "touchpoint") return "coalesce(touchpoint, '(none)')";
+  return "'all'";
+}
+
+std::pair<std::int64_t, std::int64_t> period(const json& request, std::int64_t now_ms) {
+  std::int64_t from = 0, to = now_ms + 1;
+  if (request.contains("from")) from = *wire::parse_time_ms(request["from"].get<std::string>());
+  if (request.contains("to")) to = *wire::parse_time_ms(request["to"].get<std::string>());
+  return {from, to};
+}
+
+}  // namespace
+
+std::optional<wire::Error> validate_report_request(const json& request) {
+  constexpr auto code = wire::ErrorCode::invalid_request;
+  if (!request.is_object()) return wire::Error{code, "request", "must be a JSON object"};
+  for (const auto& [k, v] : request.items()) {
+    if (k == "by") {
+      static const std::vector<std::string> kBy{"week", "cashier", "lane", "store", "touchpoint", "all"};
+      if (!v.is_string() || std::find(kBy.begin(), kBy.end(), v.get<std::string>()) == kBy.end())
+        return wire::Error{code, "request.by", "must be one of week, cashier, lane, store, touchpoint, all"};
+    } else if (k == "from" || k == "to") {
+      if (!v.is_string() || !wire::parse_time_ms(v.get<std::string>()))
+        return wire::Error{code, "request." + k, "must be an RFC 3339 time such as 2026-11-01T00:00:00Z"};
+    } else {
+      return wire::Error{code, "request." + k, "is not a field of a report request (by, from, to)"};
+    }
+  }
+  return std::nullopt;
+}
+
+json satisfaction_report(Db& db, const json& request, std::int64_t now_ms) {
+  const std::string by = request.value("by", std::string("all"));
+  const auto [from, to] = period(request, now_ms);
+  auto row_json = [](const std::string& key, std::int64_t nps_n, std::int64_t promoters, std::int64_t detractors,
+                     std::int64_t csat_n, std::int64_t satisfied) {
+    json r = {{"key", key},
+              {"nps_responses", nps_n},
+              {"promoters", promoters},
+              {"passives", nps_n - promoters - detractors},
+              {"detractors", detractors},
+              {"nps", nps_n > 0 ? json(one_decimal(100.0 * static_cast<double>(promoters - detractors) / static_cast<double>(nps_n)))
+                                : json(nullptr)},
+              {"csat_responses", csat_n},
+              {"csat_satisfied", satisfied},
+              {"csat", csat_n > 0 ? json(one_decimal(100.0 * static_cast<double>(satisfied) / static_cast<double>(csat_n)))
+                                  : json(nullptr)}};
+    return r;
+  };
+  const std::string sql = std::string("SELECT ") + group_expr(by) +
+                          " AS k, count(nps), sum(nps >= 9), sum(nps <= 6), count(csat), sum(csat >= 4) "
+                          "FROM feedback WHERE declined=0 AND time_ms>=? AND time_ms<? GROUP BY k ORDER BY k";
+  json rows = json::array();
+  std::int64_t t_nps = 0, t_pro = 0, t_det = 0, t_csat = 0, t_sat = 0;
+  {
+    Stmt s(db.raw(), sql);
+    s.bind(1, from).bind(2, to);
+    while (s.step()) {
+      const std::int64_t n = s.i64(1), pro = s.is_null(2) ? 0 : s.i64(2), det = s.is_null(3) ? 0 : s.i64(3),
+                         cn = s.i64(4), sat = s.is_null(5) ? 0 : s.i64(5);
+      rows.push_back(row_json(s.text(0), n, pro, det, cn, sat));
+      t_nps += n, t_pro += pro, t_det += det, t_csat += cn, t_sat += sat;
+    }
+  }
+  // Returning customers: of those who bought in the period, the share who had bought before it
+  // or came back within it.
+  std::int64_t buyers = 0, returning = 0;
+  {
+    Stmt s(db.raw(),
+           "SELECT count(*), coalesce(sum(n > 1 OR earlier), 0) FROM ("
+           " SELECT customer_id, count(*) AS n, "
+           " EXISTS (SELECT 1 FROM events e2 WHERE e2.customer_id=e.customer_id AND e2.type='purchase' AND e2.time_ms<?1) AS earlier "
+           " FROM events e WHERE type='purchase' AND customer_id IS NOT NULL AND time_ms>=?1 AND time_ms<?2 GROUP BY customer_id)");
+    s.bind(1, from).bind(2, to);
+    if (s.step()) {
+      buyers = s.i64(0);
+      returning = s.i64(1);
+    }
+  }
+  return {{"by", by},
+          {"from", from > 0 ? json(wire::format_time_ms(from)) : json(nullptr)},
+          {"to", wire::format_time_ms(to)},
+          {"rows", rows},
+          {"total", row_json("total", t_nps, t_pro, t_det, t_csat, t_sat)},
+          {"returning_customers", {{"buyers", buyers},
+                                   {"returning", returning},
+                                   {"rate", buyers > 0 ? json(one_decimal(100.0 * static_cast<double>(returning) /
+                                                                          static_cast<double>(buyers)))
+                                                       : json(nullptr)}}}};
+}
+
+json followup_queue(Db& db, const std::string& state, std::int64_t now_ms) {
+  Stmt s(db.raw(),
+         "SELECT ev.event_id, f.customer_id, f.opened_ms, f.state, f.updated_ms, coalesce(f.notes, '[]'), fb.nps, fb.csat, "
+         "coalesce(fb.reasons, '[]'), fb.comment, fb.cashier, fb.lane, fb.touchpoint "
+         "FROM followups f JOIN feedback fb ON fb.seq=f.feedback_seq JOIN events ev ON ev.seq=f.feedback_seq "
+         "WHERE (?1='all' OR f.state=?1) ORDER BY f.opened_ms");
+  s.bind(1, state);
+  json items = json::array();
+  while (s.step()) {
+    json item = {{"feedback", s.text(0)},
+                 {"customer", s.is_null(1) ? json(nullptr) : json(s.i64(1))},
+                 {"opened", wire::format_time_ms(s.i64(2))},
+                 {"age_days", (now_ms - s.i64(2)) / kDayMs},
+                 {"state", s.text(3)},
+                 {"updated", wire::format_time_ms(s.i64(4))},
+                 {"notes", json::parse(s.text(5))},
+                 {"nps", s.is_null(6) ? json(nullptr) : json(s.i64(6))},
+                 {"csat", s.is_null(7) ? json(nullptr) : json(s.i64(7))},
+                 {"reasons", json::parse(s.text(8))}};
+    for (const auto& [idx, key] : {std::pair{9, "comment"}, std::pair{10, "cashier"}, std::pair{11, "lane"}, std::pair{12, "touchpoint"}})
+      item[key] = s.is_null(idx) ? json(nullptr) : json(s.text(idx));
+    items.push_back(std::move(item));
+  }
+  return {{"state", state}, {"items", items}};
+}
+
+json staff_ideas(Db& db, int limit) {
+  Stmt s(db.raw(), "SELECT time_ms, cashier, lane, store, kind, text FROM staff_ideas ORDER BY time_ms DESC LIMIT ?");
+  s.bind(1, std::int64_t{limit});
+  json items = json::array();
+  while (s.step())
+    items.push_back({{"time", wire::format_time_ms(s.i64(0))},
+                     {"cashier", s.text(1)},
+                     {"lane", s.is_null(2) ? json(nullptr) : json(s.text(2))},
+                     {"store", s.is_null(3) ? json(nullptr) : json(s.text(3))},
+                     {"kind", s.text(4)},
+                     {"text", s.text(5)}});
+  return {{"items", items}};
+}
+
+json customer_journey(Db& db, std::int64_t customer_id, int limit) {
+  Stmt s(db.raw(),
+         "SELECT event_id, type, time_ms, coalesce(touchpoint, ''), coalesce(store, ''), coalesce(cashier, ''), body "
+         "FROM events WHERE customer_id=? ORDER BY time_ms, seq LIMIT ?");
+  s.bind(1, customer_id).bind(2, std::int64_t{limit});
+  json steps = json::array();
+  while (s.step()) {
+    json body = json::parse(s.text(6));
+    json step = {{"event_id", s.text(0)}, {"type", s.text(1)}, {"time", wire::format_time_ms(s.i64(2))}};
+    for (const auto& [idx, key] : {std::pair{3, "touchpoint"}, std::pair{4, "store"}, std::pair{5, "cashier"}})
+      if (!s.text(idx).empty()) step[key] = s.text(idx);
+    if (step["type"] == "purchase" || step["type"] == "return") step["lines"] = body.value("lines", json::array()).size();
+    if (step["type"] == "feedback")
+      for (const char* k : {"nps", "csat", "reasons", "declined"})
+        if (body.contains(k)) step[k] = body[k];
+    steps.push_back(std::move(step));
+  }
+  return {{"customer", customer_id}, {"steps", steps}};
+}
+
+}  // namespace regulars::daemon

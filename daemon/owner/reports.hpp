@@ -1,0 +1,34 @@
+// The owner's reports on satisfaction and service: NPS and CSAT by week, cashier, lane,
+// store or touchpoint; the follow-up queue; staff ideas; a customer's journey. Computed on a
+// read-only connection from the projections (feedback, followups, staff_ideas) and the log.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "db/db.hpp"
+#include "wire/error.hpp"
+
+namespace regulars::daemon {
+
+// Validates a report request ({"by": ..., "from": RFC 3339, "to": RFC 3339}); the error names
+// the field at fault.
+std::optional<wire::Error> validate_report_request(const nlohmann::json& request);
+
+// NPS (% promoters − % detractors, of responses with an NPS score) and CSAT (% of CSAT
+// responses at 4 or 5), with response counts, grouped by request["by"] (week, cashier, lane,
+// store, touchpoint or all), plus the store's returning-customer rate over the same period.
+nlohmann::json satisfaction_report(Db& db, const nlohmann::json& request, std::int64_t now_ms);
+
+// The follow-up queue, oldest first; state is open, contacted, resolved or all.
+nlohmann::json followup_queue(Db& db, const std::string& state, std::int64_t now_ms);
+
+// Staff ideas and problems flagged from the tills, newest first.
+nlohmann::json staff_ideas(Db& db, int limit);
+
+// One customer's events across touchpoints, oldest first (no raw identifiers).
+nlohmann::json customer_journey(Db& db, std::int64_t customer_id, int limit);
+
+}  // namespace regulars::daemon

@@ -1,0 +1,349 @@
+// The store: an append-only event log in SQLite with the projections kept in step with it.
+//
+// Three threads share the write path, so that the disk's flush latency never stalls the CPU
+// work of applying events:
+//   - the writer owns the only connection that writes events; it applies a group of events in
+//     one transaction and commits it into the WAL (synchronous=NORMAL: no flush yet);
+//   - the syncer flushes the WAL file (fdatasync) and only then runs the completions of every
+//     group committed before the flush began. An acknowledgement therefore always follows a
+//     flush that covers its event, exactly as synchronous=FULL would give, while the writer
+//     is already applying the next group;
+//   - the checkpointer copies the WAL back into the database from its own connection, so the
+//     writer never pays for a checkpoint.
+// Readers use their own read-only connections, one per thread. They may see a group a moment
+// before it is flushed; nobody is told it is stored until it is.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "db/db.hpp"
+#include "memory/identity.hpp"
+#include "memory/popularity.hpp"
+
+namespace regulars::daemon {
+
+// An event ready for the writer: validated, identifier already hashed, raw value removed.
+struct BasketLines;  // projector.hpp
+
+struct PreparedEvent {
+  std::string event_id;
+  std::string type;
+  std::string id_kind;
+  IdentifierHash id_hash{};
+  std::int64_t time_ms = 0;
+  nlohmann::json body;  // the event without customer.value
+  std::string body_text;  // body serialised on the I/O thread, so the single writer does not
+  std::optional<std::int64_t> value;  // purchase (+) or return (-): its worth in minor units
+  std::shared_ptr<const BasketLines> lines;  // purchase or return: its lines, read once on the I/O thread
+};
+
+struct WriteResult {
+  bool ok = false;
+  bool duplicate = false;  // the event id was already in the log: nothing changed
+  std::int64_t customer_id = 0;
+  std::int64_t seq = 0;
+  std::string error;
+  bool refused = false;    // the event contradicts what is stored (error says why); nothing changed
+  std::vector<std::pair<std::int64_t, std::int64_t>> gone;  // customers merged away (from, into) or erased (c, 0)
+
+  // Nothing was written: `error` says why.
+  static WriteResult failed(std::string error, bool refused = false) {
+    WriteResult r;
+    r.error = std::move(error);
+    r.refused = refused;
+    return r;
+  }
+};
+
+// What `rebuild` found: rows per projection table that differed from the stored state.
+struct RebuildReport {
+  std::int64_t events = 0;
+  std::int64_t customers = 0;
+  std::vector<std::pair<std::string, std::int64_t>> differences;  // (table, differing rows)
+  // Tables that are statistics rather than exact projections: the successors of each item are
+  // recounted at start-up after a crash from the customers' current top items, which only
+  // approximates their top items at the time. Rebuild recounts them exactly; differing rows
+  // there are reported but do not make the projections "differ".
+  static bool approximate(const std::string& table) { return table == "item_sources"; }
+  bool identical() const {
+    for (const auto& [table, n] : differences)
+      if (n != 0 && !approximate(table)) return false;
+    return true;
+  }
+};
+
+// Builds a PreparedEvent from a validated event.
+PreparedEvent prepare_event(const nlohmann::json& event, const IdentityKey& key);
+
+struct CustomerView {
+  std::int64_t id = 0;
+  std::int64_t first_seen_ms = 0;
+  std::int64_t last_seen_ms = 0;
+  std::int64_t visits = 0;
+  std::int64_t spend = 0;
+  std::optional<bool> consent_remember;
+  std::optional<bool> consent_personalize;
+  std::string name, birthday, anniversary, language;
+  bool discreet = false;
+  std::vector<std::string> do_not_mention;
+  std::int64_t returns = 0;
+  std::vector<std::int64_t> weekday_hist, hour_hist;
+  std::int64_t repeat_hits = 0, repeat_total = 0;
+  std::int64_t last_feedback_ms = 0;   // 0: never asked
+  std::int64_t last_complaint_ms = 0;  // 0: never unhappy
+  std::vector<std::string> tags;
+  std::int64_t member_visits = 0;  // visits that bought for a household member
+};
+
+// An unresolved follow-up item of unhappy feedback.
+struct OpenFollowup {
+  std::int64_t opened_ms = 0;
+  std::string state;
+  std::optional<std::int64_t> nps, csat;
+  std::vector<std::string> reasons;
+};
+
+struct ItemStat {
+  std::string sku;
+  std::string name;
+  std::int64_t baskets = 0;
+  std::int64_t last_ms = 0;
+  std::int64_t first_ms = 0;
+  std::string category;
+  double returned = 0;
+  double dsum = 0;           // decayed visits with the item, as of the customer's visit dvis
+  std::int64_t dvis = 0;
+  std::int64_t store_baskets = 0;  // the item's popularity in the store
+};
+
+struct MemberTaste {
+  std::string member;
+  std::string sku;
+  std::string name;
+  std::int64_t baskets = 0;
+};
+
+struct Preference {
+  std::string member, key, value, said_by;
+  std::int64_t time_ms = 0;
+};
+
+struct Note {
+  std::string text, cashier;
+  std::int64_t time_ms = 0;
+};
+
+struct HouseholdMember {
+  std::string member, name, birthday;
+};
+
+struct StoreStats {
+  std::int64_t events = 0;
+  std::int64_t customers = 0;
+  std::int64_t items = 0;
+};
+
+class Store {
+ public:
+  struct Options {
+    int group_commit_max = 1024;
+    bool erase_on_withdrawal = true;  // config privacy.on_remember_withdrawn
+    int checkpoint_pages = 32000;     // config store.checkpoint_pages
+  };
+  // Opens (creating and migrating) DIR/regulars.db and starts the writer.
+  Store(const std::string& data_dir, Options options);
+  ~Store();  // drains and stops the writer
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  using Completion = std::function<void(WriteResult)>;
+  // Queues an event; `done` runs on the writer thread after the event's commit (or failure).
+  void submit(PreparedEvent event, Completion done);
+  // Queues several events at once (one wake-up of the writer); `done` runs for each.
+  void submit_all(std::vector<PreparedEvent> events, const Completion& done);
+
+  // A read transaction on the calling thread's read connection while it lives: the queries of
+  // one answer see one snapshot and take the WAL read lock once instead of once per query.
+  // Nested scopes are harmless (the outer one holds the transaction).
+  class ReadScope {
+   public:
+    explicit ReadScope(Store& store);
+    ~ReadScope();
+    ReadScope(const ReadScope&) = delete;
+    ReadScope& operator=(const ReadScope&) = delete;
+
+   private:
+    Db* db_ = nullptr;  // set when this scope began the transaction
+  };
+  // Called on the writer thread after a commit that merged a customer into another (into != 0)
+  // or erased one's history (into == 0), for memory kept outside the store. Set before use.
+  void set_customer_listener(std::function<void(std::int64_t from, std::int64_t into)> listener) {
+    customer_listener_ = std::move(listener);
+  }
+  // Called after a rebuild or a prune has recomputed the projections (customer ids may have
+  // changed: they follow enrolment order in the log), for memory kept outside the store.
+  void set_rebuild_listener(std::function<void()> listener) { rebuild_listener_ = std::move(listener); }
+  // Stops accepting, commits what is queued, and joins the writer.
+  void stop();
+
+  // Runs `fn` on the writer's connection in a transaction of its own and returns once it is
+  // committed and flushed (the owner's settings: gesture rules). Exceptions roll it back.
+  void write_now(const std::function<void(Db&)>& fn);
+
+  // Erases the customer an identifier names, everywhere: every event about them (consents
+  // included), every projection, feedback comments, follow-ups and offers, their identifiers
+  // and the customer itself, with secure_delete on, then checkpoints and truncates the WAL so
+  // no older page keeps a copy. Returns the receipt (also stored), or nullopt when no customer
+  // has that identifier. The store's anonymous item statistics keep the baskets' counts.
+  std::optional<nlohmann::json> erase_customer(const std::string& kind, const IdentifierHash& hash, const std::string& actor);
+
+  // Retention: deletes the behavioural events (purchases, returns, notes, preferences,
+  // feedback, follow-ups, staff ideas, offers and their outcomes) older than `cutoff_ms`, with
+  // secure_delete on, and rebuilds every projection from what remains, in one transaction.
+  // Consents, profiles, links and merges stay. Returns what went.
+  nlohmann::json prune(std::int64_t cutoff_ms);
+
+  // Appends to the owner's audit trail (flushed before it returns).
+  void audit(const std::string& actor, const std::string& action, const std::string& target,
+             const nlohmann::json& detail = nlohmann::json::object());
+
+  // Applies events synchronously in one transaction (bulk loading, tests).
+  std::vector<WriteResult> apply_now(std::vector<PreparedEvent> events);
+
+  // Read side; each call uses the calling thread's own read-only connection.
+  std::optional<CustomerView> find_customer(const std::string& kind, const IdentifierHash& hash);
+  std::vector<ItemStat> top_items(std::int64_t customer_id, int limit);
+  std::vector<ItemStat> popular_items(int limit);  // cached, refreshed every 2 s
+  StoreTotals totals();                            // as of the last acknowledged group
+  std::vector<MemberTaste> member_tastes(std::int64_t customer_id, int limit);
+  std::vector<Preference> preferences(std::int64_t customer_id);
+  std::vector<Note> recent_notes(std::int64_t customer_id, int limit);
+  std::vector<HouseholdMember> household(std::int64_t customer_id);
+  std::optional<OpenFollowup> open_followup(std::int64_t customer_id);
+  // What customers who had these items went on to buy (from memory).
+  std::vector<ItemSource> successors(const std::vector<std::string>& seeds, std::size_t per_seed) {
+    return popularity_.successors(seeds, per_seed);
+  }
+  // An item as the store knows it (name, category, baskets), from memory.
+  std::optional<ItemInfo> item_info(const std::string& sku) { return popularity_.item(sku); }
+  // The calling thread's read-only connection, for reports.
+  Db& read_connection() { return reader(); }
+  StoreStats stats();
+
+  // Recomputes every projection from the event log (on the writer thread, in one transaction)
+  // and reports where the result differs from what was stored. The rebuilt state is kept.
+  RebuildReport rebuild();
+
+  const std::string& path() const noexcept { return path_; }
+  std::uint64_t commits() const noexcept { return commits_.load(); }
+  // Where the write path spends its time, since start-up (status reports it; the benchmark
+  // reads it to tell a busy writer from a slow disk).
+  struct PipelineStats {
+    std::uint64_t commits = 0;
+    std::uint64_t events = 0;          // applied by the writer, duplicates included
+    std::uint64_t writer_busy_us = 0;  // applying and committing groups
+    std::uint64_t syncs = 0;           // fdatasync calls of the WAL
+    std::uint64_t sync_us = 0;         // time in them
+    std::uint64_t sync_max_us = 0;
+    std::uint64_t checkpoints = 0;     // passive checkpoints that copied the WAL back
+    std::uint64_t checkpoint_us = 0;
+  };
+  PipelineStats pipeline() const noexcept;
+
+ private:
+  struct Job {
+    PreparedEvent event;
+    Completion done;
+    std::function<void()> task;  // instead of an event: work that needs the writer connection
+  };
+  struct Ack {
+    Completion done;
+    WriteResult result;
+    // The event itself, freed by the syncer: taking its JSON tree apart cost the writer 7% of
+    // its time (perf), and the syncer mostly waits on the disk.
+    PreparedEvent event;
+    std::uint64_t group = 0;  // the writer's group number: delivered once that group is merged
+  };
+  void writer_loop();
+  void commit_batch(std::vector<Job>& batch);
+  // Applies and commits a group; false when, without per-event savepoints, an event failed
+  // and the group was rolled back.
+  bool run_group(std::vector<Job>& batch, std::vector<WriteResult>& results, std::vector<PopularityDelta>& deltas,
+                 bool savepoint_per_event);
+  void syncer_loop();
+  // Records the first failed flush (of the WAL or, after a checkpoint, the database file).
+  void fail_sync(const char* file, const std::string& failure);
+  bool sync_failed();
+  void checkpointer_loop();
+  void finish_checkpoint();
+  bool ckpt_stop_requested();
+  // Flushes the WAL file; returns an empty string or what went wrong.
+  std::string flush_wal();
+  static int on_wal_commit(void* self, sqlite3* db, const char* name, int frames);
+  WriteResult apply(PreparedEvent& e, PopularityDelta* popularity);
+  // Counts the purchases logged after the items table's watermark (start-up after a crash).
+  void catch_up_popularity();
+  // Writes the changed items in a transaction of their own (stop, before a rebuild).
+  void flush_popularity();
+  // `before` runs inside the rebuild's transaction, before the replay (pruning); without
+  // `compare` the stored projections are not compared, only replaced.
+  RebuildReport rebuild_now(const std::function<void(Db&)>& before = nullptr, bool compare = true);
+  // Checkpoints and truncates the WAL (after an erasure or a prune); false if readers kept it
+  // busy for 5 s.
+  bool truncate_wal();
+  void run_on_writer(std::function<void()> fn);
+  Db& reader();
+
+  std::string path_;
+  Options options_;
+  std::unique_ptr<Db> writer_db_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> queue_;
+  bool stopping_ = false;
+  std::thread writer_;
+  std::atomic<std::uint64_t> commits_{0};
+  std::atomic<std::uint64_t> events_applied_{0}, writer_busy_us_{0}, syncs_{0}, sync_us_{0}, sync_max_us_{0},
+      checkpoints_{0}, checkpoint_us_{0};
+  Popularity popularity_;
+  std::chrono::steady_clock::time_point popularity_flushed_at_, sources_flushed_at_;  // writer thread only
+
+  // Committed, not yet flushed: acknowledged by the syncer after its next fdatasync.
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::vector<Ack> unsynced_;
+  bool writer_done_ = false;  // the writer has stopped: the syncer drains and ends
+  std::uint64_t groups_committed_ = 0;  // writer thread only
+  std::uint64_t groups_merged_ = 0;     // under sync_mu_: groups whose popularity is merged
+  std::string sync_failure_;  // set once a flush failed (under sync_mu_): nothing later is acknowledged
+  int wal_fd_ = -1;           // the WAL file, opened read-only, for fdatasync
+  std::thread syncer_;
+
+  std::mutex ckpt_mu_;
+  std::condition_variable ckpt_cv_;
+  std::atomic<int> wal_frames_{0};  // WAL size after the last commit, from the WAL hook
+  std::atomic<bool> finish_checkpoint_{false};  // the checkpointer copied most of the WAL: the writer's turn
+  bool ckpt_stop_ = false;
+  std::thread checkpointer_;
+  std::mutex popular_mu_;
+  std::shared_ptr<const std::vector<ItemStat>> popular_;
+  std::chrono::steady_clock::time_point popular_at_;
+  bool popular_refreshing_ = false;
+  std::uint64_t instance_;  // keys the per-thread reader connections
+  std::function<void(std::int64_t, std::int64_t)> customer_listener_;
+  std::function<void()> rebuild_listener_;
+};
+
+}  // namespace regulars::daemon
