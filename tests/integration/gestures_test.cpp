@@ -208,7 +208,7 @@ TEST_F(Gestures, ControlGroupIsDeterministicAndNeverSeesTheOffer) {
   EXPECT_GE(held, 170);
   EXPECT_LE(held, 230);
   EXPECT_EQ(held, static_cast<long long>(not_shown.size()));
-  EXPECT_EQ(count("SELECT count(*) FROM offers WHERE status='offered'"), static_cast<long long>(shown.size()));
+  EXPECT_EQ(wait_count("SELECT count(*) FROM offers WHERE status='offered'", static_cast<long long>(shown.size())), static_cast<long long>(shown.size()));
   // Two days later (a new decision for everyone: no cooldown): the same customers are held out,
   // and still never shown the gesture.
   for (int i = 0; i < kCustomers; ++i) {
