@@ -1,4 +1,5 @@
 // regularsd: the customer-memory daemon. Runs in the foreground; stops cleanly on SIGINT/SIGTERM.
+// This file only assembles the parts (daemon/README.md has the layers and the threads).
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -7,23 +8,26 @@
 #include <CLI/CLI.hpp>
 #include <utility>  // Boost 1.74 Asio uses std::exchange without including it
 #include <boost/asio.hpp>
+#include <condition_variable>
 #include <csignal>
 #include <cstring>
-#include <condition_variable>
+#include <fstream>
 #include <future>
 #include <iostream>
-#include <fstream>
 #include <thread>
 #include <vector>
 
 #include "base/config.hpp"
+#include "base/log.hpp"
 #include "hints/hint_engine.hpp"
 #include "memory/identity.hpp"
-#include "base/log.hpp"
 #include "net/admin_routes.hpp"
 #include "net/till_server.hpp"
-#include "wire/validate.hpp"
+#include "owner/admin_token.hpp"
+#include "owner/commands.hpp"
+#include "owner/owner_pool.hpp"
 #include "store/event_store.hpp"
+#include "wire/validate.hpp"
 
 namespace asio = boost::asio;
 using namespace regulars::daemon;
@@ -35,9 +39,8 @@ int fail(const std::string& message) {
   return 1;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// Defaults, then the config file, then the flags: the configuration, or the error to print.
+std::variant<Config, std::string> configure(int argc, char** argv) {
   CLI::App app{"regularsd — Regulars customer-memory daemon"};
   std::string data_dir, config_path, socket, log_level, log_format;
   int io_threads = 0;
@@ -49,12 +52,15 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error (default info)");
   app.add_option("--log-format", log_format, "json or text (default json)");
   app.set_version_flag("--version", "regularsd " REGULARS_VERSION_STRING);
-  CLI11_PARSE(app, argc, argv);
-
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::exit(app.exit(e));
+  }
   Config config;
   if (!config_path.empty()) {
     auto loaded = load_config_file(config_path, config);
-    if (auto* e = std::get_if<regulars::wire::Error>(&loaded)) return fail(e->describe());
+    if (auto* e = std::get_if<regulars::wire::Error>(&loaded)) return e->describe();
     config = std::get<Config>(loaded);
   }
   if (!data_dir.empty()) config.data_dir = data_dir;
@@ -62,128 +68,215 @@ int main(int argc, char** argv) {
   if (io_threads > 0) config.io_threads = io_threads;
   if (!log_level.empty()) config.log_level = log_level;
   if (!log_format.empty()) config.log_format = log_format;
-  {
-    auto finished = finish_config(config);
-    if (auto* e = std::get_if<regulars::wire::Error>(&finished)) return fail(e->describe());
-    config = std::get<Config>(finished);
-  }
+  auto finished = finish_config(config);
+  if (auto* e = std::get_if<regulars::wire::Error>(&finished)) return e->describe();
+  return std::get<Config>(finished);
+}
 
+// Creates the data directory and takes its lock for the life of the process: one daemon per
+// data directory. Returns the lock's descriptor, or the error to print.
+std::variant<int, std::string> lock_data_dir(const Config& config) {
   ::umask(0077);  // the store, its WAL and the secret are personal data: owner only
   if (::mkdir(config.data_dir.c_str(), 0700) != 0 && errno != EEXIST)
-    return fail("cannot create data directory " + config.data_dir + ": " + std::strerror(errno));
-  // One daemon per data directory: the lock is held for the life of the process.
+    return "cannot create data directory " + config.data_dir + ": " + std::strerror(errno);
   const std::string lock_path = config.data_dir + "/regularsd.lock";
   const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock_fd < 0) return fail("cannot open " + lock_path + ": " + std::strerror(errno));
-  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0)
-    return fail("another regularsd is already using " + config.data_dir);
+  if (lock_fd < 0) return "cannot open " + lock_path + ": " + std::strerror(errno);
+  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(lock_fd);
+    return "another regularsd is already using " + config.data_dir;
+  }
+  return lock_fd;
+}
 
-  try {
-    log::setup(config.log_level, config.log_format);
-    const IdentityKey key = IdentityKey::load_or_create(config.data_dir);
-    Store store(config.data_dir, Store::Options{config.group_commit_max, config.on_remember_withdrawn == "erase", config.checkpoint_pages});
-    GestureEngine gestures(store, Catalogue::builtin(), config.personalize_requires_consent);
-    gestures.load();
-    store.set_customer_listener([&gestures](std::int64_t from, std::int64_t into) { gestures.customer_merged(from, into); });
+HintSettings hint_settings(const Config& c) {
+  return HintSettings{c.max_hints,
+                      c.max_predictions,
+                      c.default_locale,
+                      c.personalize_requires_consent,
+                      c.feedback_ask_every_days,
+                      c.feedback_sample_percent,
+                      c.feedback_quiet_days_after_complaint,
+                      c.max_offers,
+                      c.gestures_max_clock_skew_minutes};
+}
+
+// Retention: at start-up, then every check_every_hours, on a thread of its own (a prune rebuilds
+// the projections on the writer; tills keep being served meanwhile).
+class RetentionTimer {
+ public:
+  RetentionTimer(const Config& config, Store& store, GestureEngine& gestures) {
+    if (config.retention_max_age_days <= 0) return;
+    thread_ = std::thread([this, &config, &store, &gestures] {
+      log::name_thread("rg-retention");
+      std::unique_lock lock(mu_);
+      do {
+        lock.unlock();
+        prune_once(config, store, gestures);
+        lock.lock();
+      } while (!cv_.wait_for(lock, std::chrono::hours(config.retention_check_hours), [&] { return stop_; }));
+    });
+  }
+  ~RetentionTimer() { stop(); }
+
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  static void prune_once(const Config& config, Store& store, GestureEngine& gestures) {
+    try {
+      const std::int64_t cutoff = regulars::wire::now_ms() - std::int64_t{config.retention_max_age_days} * 86'400'000;
+      gestures.flush();  // offers decided a moment ago are in the log before it is replayed
+      const auto r = store.prune(cutoff);
+      if (r["pruned"].get<std::int64_t>() > 0) store.audit("regularsd", "retention_prune", r["cutoff"].get<std::string>(), r);
+    } catch (const std::exception& e) {
+      REGULARS_LOG(err, "retention failed", ({{"error", e.what()}}));
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+// The owner's admin API (HTTP/JSON, token-protected, localhost by default). Its address is
+// written to DATA_DIR/admin.endpoint, the token lives in DATA_DIR/admin.token.
+std::unique_ptr<AdminHttpServer> start_admin_api(asio::io_context& io, const Config& config,
+                                                 owner::CommandRunner& commands) {
+  if (!config.admin_enabled) return nullptr;
+  AdminHttpServer::Options o;
+  o.address = config.admin_address;
+  o.port = static_cast<unsigned short>(config.admin_port);
+  o.token_sha256_hex = load_or_create_admin_token(config.data_dir);
+  auto admin = std::make_unique<AdminHttpServer>(io, o, make_admin_handler(commands));
+  admin->start();
+  const std::string host =
+      config.admin_address.find(':') != std::string::npos ? "[" + config.admin_address + "]" : config.admin_address;
+  const std::string endpoint = "http://" + host + ":" + std::to_string(admin->port());
+  const std::string file = config.data_dir + "/admin.endpoint";
+  if (!(std::ofstream(file + ".tmp") << endpoint << "\n") || std::rename((file + ".tmp").c_str(), file.c_str()) != 0)
+    throw std::runtime_error("cannot write " + file);
+  return admin;
+}
+
+// Every part of a running regularsd, in the order they start; they stop in the order stop() says.
+class Daemon {
+ public:
+  explicit Daemon(const Config& config)
+      : config_(config),
+        key_(IdentityKey::load_or_create(config.data_dir)),
+        store_(config.data_dir, Store::Options{config.group_commit_max, config.on_remember_withdrawn == "erase",
+                                               config.checkpoint_pages}),
+        gestures_(store_, Catalogue::builtin(), config.personalize_requires_consent),
+        hints_(store_, key_, hint_settings(config), &gestures_),
+        tokens_(store_),
+        spool_key_(SpoolKey::load_or_create(config.data_dir)),
+        owner_pool_(config.owner_threads, kOwnerQueue),
+        owner_commands_(owner::Services{store_, key_, config_, &gestures_, &tokens_,
+                                        [this](const std::string& token_id) { server_->revoke_sessions(token_id); }},
+                        owner_pool_),
+        io_(config.io_threads),
+        signals_(io_, SIGINT, SIGTERM) {
+    gestures_.load();
+    store_.set_customer_listener([this](std::int64_t from, std::int64_t into) { gestures_.customer_merged(from, into); });
     // A rebuild or prune renumbers customers: the limits' memory is read again from the offers.
-    store.set_rebuild_listener([&gestures] { gestures.load(); });
-    HintEngine hints(store, key,
-                     HintSettings{config.max_hints, config.max_predictions, config.default_locale,
-                                  config.personalize_requires_consent, config.feedback_ask_every_days,
-                                  config.feedback_sample_percent, config.feedback_quiet_days_after_complaint,
-                                  config.max_offers, config.gestures_max_clock_skew_minutes},
-                     &gestures);
+    store_.set_rebuild_listener([this] { gestures_.load(); });
+    tokens_.load();
+  }
 
-    asio::io_context io(config.io_threads);
+  ~Daemon() {  // after stop(), or when start-up failed half way
+    work_.reset();
+    io_.stop();
+    for (auto& t : io_threads_)
+      if (t.joinable()) t.join();
+  }
+
+  // Serves until SIGINT or SIGTERM; returns the signal.
+  int run() {
     // Signals first: once the socket exists a supervisor may stop us at any moment, and a
     // SIGTERM before the handler is in place would kill the daemon without a clean shutdown.
     std::promise<int> stop_signal;
-    asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](boost::system::error_code ec, int sig) {
+    signals_.async_wait([&](boost::system::error_code ec, int sig) {
       if (!ec) stop_signal.set_value(sig);
     });
     std::signal(SIGPIPE, SIG_IGN);
-
-    LaneTokens tokens(store);
-    tokens.load();
-    const SpoolKey spool_key = SpoolKey::load_or_create(config.data_dir);
-    Server server(io, config, store, hints, key, &gestures, &tokens, &spool_key);
-    server.start();
-
-    // The owner's admin API (HTTP/JSON, token-protected, localhost by default). Its address is
-    // written to DATA_DIR/admin.endpoint, the token lives in DATA_DIR/admin.token.
-    std::unique_ptr<AdminHttpServer> admin;
-    if (config.admin_enabled) {
-      AdminHttpServer::Options o;
-      o.address = config.admin_address;
-      o.port = static_cast<unsigned short>(config.admin_port);
-      o.token_sha256_hex = load_or_create_admin_token(config.data_dir);
-      admin = std::make_unique<AdminHttpServer>(io, o, make_admin_handler(store, key, &gestures));
-      admin->start();
-      const std::string host = config.admin_address.find(':') != std::string::npos ? "[" + config.admin_address + "]"
-                                                                                   : config.admin_address;
-      const std::string endpoint = "http://" + host + ":" + std::to_string(admin->port());
-      const std::string file = config.data_dir + "/admin.endpoint";
-      if (!(std::ofstream(file + ".tmp") << endpoint << "\n") || std::rename((file + ".tmp").c_str(), file.c_str()) != 0)
-        throw std::runtime_error("cannot write " + file);
-    }
-
-    // Retention: at start-up, then every check_every_hours, on a thread of its own (a prune
-    // rebuilds the projections on the writer; tills keep being served meanwhile).
-    std::mutex retention_mu;
-    std::condition_variable retention_cv;
-    bool retention_stop = false;
-    std::thread retention;
-    if (config.retention_max_age_days > 0) {
-      retention = std::thread([&] {
-        std::unique_lock lock(retention_mu);
-        do {
-          lock.unlock();
-          try {
-            const std::int64_t cutoff = regulars::wire::now_ms() - std::int64_t{config.retention_max_age_days} * 86'400'000;
-            gestures.flush();  // offers decided a moment ago are in the log before it is replayed
-            const auto r = store.prune(cutoff);
-            if (r["pruned"].get<std::int64_t>() > 0) store.audit("regularsd", "retention_prune", r["cutoff"].get<std::string>(), r);
-          } catch (const std::exception& e) {
-            REGULARS_LOG(err, "retention failed", ({{"error", e.what()}}));
-          }
-          lock.lock();
-        } while (!retention_cv.wait_for(lock, std::chrono::hours(config.retention_check_hours), [&] { return retention_stop; }));
-      });
-    }
-
-    auto work = asio::make_work_guard(io);
-    std::vector<std::thread> threads;
-    for (int i = 0; i < config.io_threads; ++i) threads.emplace_back([&io] {
+    server_ = std::make_unique<Server>(io_, config_, store_, hints_, key_, owner_commands_, &gestures_, &tokens_, &spool_key_);
+    server_->start();
+    admin_ = start_admin_api(io_, config_, owner_commands_);
+    retention_ = std::make_unique<RetentionTimer>(config_, store_, gestures_);
+    for (int i = 0; i < config_.io_threads; ++i) io_threads_.emplace_back([this] {
         log::name_thread("rg-io");
-        io.run();
+        io_.run();
       });
     REGULARS_LOG(info, "regularsd started", ({{"version", REGULARS_VERSION_STRING},
-                                              {"socket", config.socket_path},
-                                              {"store", store.path()},
-                                              {"io_threads", config.io_threads},
+                                              {"socket", config_.socket_path},
+                                              {"store", store_.path()},
+                                              {"io_threads", config_.io_threads},
                                               {"pid", ::getpid()}}));
+    return stop_signal.get_future().get();
+  }
 
-    const int sig = stop_signal.get_future().get();
-    REGULARS_LOG(info, "stopping", ({{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}}));
-    // Order matters: no new connections; commit and acknowledge what is queued; then close.
-    server.stop_accepting();
-    if (admin) admin->stop();
-    server.wait_for_owner_tasks();  // an erasure, prune or rebuild under way finishes first
-    {
-      std::lock_guard lock(retention_mu);
-      retention_stop = true;
-    }
-    retention_cv.notify_all();
-    if (retention.joinable()) retention.join();
-    gestures.stop();  // its last offers go to the store before the store stops
-    store.stop();
+  // Order matters: no new connections; let owner work finish; commit and acknowledge what is
+  // queued; then close.
+  void stop() {
+    server_->stop_accepting();
+    if (admin_) admin_->stop();
+    owner_pool_.drain();  // an erasure, prune or rebuild under way finishes first
+    retention_->stop();
+    gestures_.stop();  // its last offers go to the store before the store stops
+    store_.stop();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let the last acknowledgements go out
-    server.close_all();
-    work.reset();
-    io.stop();
-    for (auto& t : threads) t.join();
-    REGULARS_LOG(info, "regularsd stopped", ({{"commits", store.commits()}}));
+    server_->close_all();
+    work_.reset();
+    io_.stop();
+    for (auto& t : io_threads_) t.join();
+    REGULARS_LOG(info, "regularsd stopped", ({{"commits", store_.commits()}}));
+  }
+
+ private:
+  // Owner commands waiting for a thread, at most; more are answered "overloaded".
+  static constexpr std::size_t kOwnerQueue = 64;
+
+  const Config& config_;
+  const IdentityKey key_;
+  Store store_;
+  GestureEngine gestures_;
+  HintEngine hints_;
+  LaneTokens tokens_;
+  const SpoolKey spool_key_;
+  owner::OwnerPool owner_pool_;
+  owner::CommandRunner owner_commands_;
+  asio::io_context io_;
+  asio::signal_set signals_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
+  std::unique_ptr<Server> server_;
+  std::unique_ptr<AdminHttpServer> admin_;
+  std::unique_ptr<RetentionTimer> retention_;
+  std::vector<std::thread> io_threads_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto configured = configure(argc, argv);
+  if (auto* message = std::get_if<std::string>(&configured)) return fail(*message);
+  const Config config = std::get<Config>(std::move(configured));
+  auto locked = lock_data_dir(config);
+  if (auto* message = std::get_if<std::string>(&locked)) return fail(*message);
+  const int lock_fd = std::get<int>(locked);
+  try {
+    log::setup(config.log_level, config.log_format);
+    Daemon daemon(config);
+    const int sig = daemon.run();
+    REGULARS_LOG(info, "stopping", ({{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}}));
+    daemon.stop();
   } catch (const std::exception& e) {
     REGULARS_LOG(err, "fatal", ({{"error", e.what()}}));
     return fail(e.what());

@@ -28,7 +28,8 @@ regulars_status status_for(wire::ErrorCode code) noexcept {
     case ErrorCode::invalid_event:
     case ErrorCode::card_number_refused:
     case ErrorCode::invalid_rule:
-    case ErrorCode::frame_too_large: return REGULARS_INVALID_INPUT;
+    case ErrorCode::frame_too_large:
+    case ErrorCode::conflict: return REGULARS_INVALID_INPUT;
     case ErrorCode::not_found: return REGULARS_NOT_FOUND;
     case ErrorCode::denied: return REGULARS_DENIED;
     case ErrorCode::overloaded:

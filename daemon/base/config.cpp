@@ -112,13 +112,14 @@ std::variant<Config, wire::Error> parse_config_text(const std::string& text, Con
     if (auto e = get_string(*it, "hints.", "default_locale", c.default_locale)) return *e;
   }
   if (auto it = j.find("admin"); it != j.end()) {
-    if (auto e = only_keys(*it, "admin.", {"enabled", "address", "port"})) return *e;
+    if (auto e = only_keys(*it, "admin.", {"enabled", "address", "port", "owner_threads"})) return *e;
     if (auto en = it->find("enabled"); en != it->end()) {
       if (!en->is_boolean()) return bad("admin.enabled", "must be true or false");
       c.admin_enabled = en->get<bool>();
     }
     if (auto e = get_string(*it, "admin.", "address", c.admin_address)) return *e;
     if (auto e = get_int(*it, "admin.", "port", 0, 65535, c.admin_port)) return *e;
+    if (auto e = get_int(*it, "admin.", "owner_threads", 1, 16, c.owner_threads)) return *e;
   }
   if (auto it = j.find("feedback"); it != j.end()) {
     if (auto e = only_keys(*it, "feedback.", {"ask_every_days", "sample_percent", "quiet_days_after_complaint"})) return *e;

@@ -59,6 +59,9 @@ struct Config {
   bool admin_enabled = true;
   std::string admin_address = "127.0.0.1";
   int admin_port = 0;
+  // Threads for the owner's work (reports, exports, erasures, dry runs, rebuilds), whether asked
+  // by regularsctl or the admin API; they never run on the I/O threads that serve the tills.
+  int owner_threads = 2;
 };
 
 // Applies the file's settings onto `config`. Errors name the key at fault.

@@ -136,7 +136,7 @@ class AdminHttpState : public std::enable_shared_from_this<AdminHttpState> {
   bool stopped() const noexcept { return stopped_.load(); }
   unsigned short port() const noexcept { return port_.load(); }
 
-  AdminResponse call_handler(const AdminRequest& req) const { return handler_(req); }
+  void call_handler(const AdminRequest& req, AdminRespond respond) const { handler_(req, std::move(respond)); }
 
   // The SHA-256 of the presented token against the configured one, in constant time so the
   // comparison does not tell an attacker how many leading bytes were right.
@@ -313,19 +313,32 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
       request.body = std::move(std::get<json>(parsed));
     }
 
-    AdminResponse response;
+    // The handler answers later, from another thread: no deadline while it works (a dry run
+    // may take a while), and only the first answer counts.
+    stream_.expires_never();
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    AdminRespond answer = [self = shared_from_this(), answered, keep_alive](AdminResponse response) {
+      if (answered->exchange(true)) return;
+      asio::post(self->stream_.get_executor(), [self, keep_alive, response = std::move(response)]() mutable {
+        self->finish(std::move(response), keep_alive);
+      });
+    };
     try {
-      response = state_->call_handler(request);
+      state_->call_handler(request, answer);
     } catch (const std::exception& e) {
       // The exception's text goes to the log only: it may describe internals the client need not see.
       REGULARS_LOG(err, "admin handler failed", ({{"session", id_}, {"method", clip(method_)}, {"path", clip(path_)},
                                                   {"error", e.what()}}));
-      return respond_internal(keep_alive);
+      if (!answered->exchange(true)) respond_internal(keep_alive);
     } catch (...) {
       REGULARS_LOG(err, "admin handler failed", ({{"session", id_}, {"method", clip(method_)}, {"path", clip(path_)},
                                                   {"error", "unknown exception"}}));
-      return respond_internal(keep_alive);
+      if (!answered->exchange(true)) respond_internal(keep_alive);
     }
+  }
+
+  // The handler's answer, back on this connection's strand.
+  void finish(AdminResponse response, bool keep_alive) {
     if (const std::string problem = check_response(response); !problem.empty()) {
       REGULARS_LOG(err, "admin handler returned an invalid response",
                    ({{"session", id_}, {"method", clip(method_)}, {"path", clip(path_)}, {"error", problem}}));

@@ -31,8 +31,11 @@ struct AdminResponse {
 };
 
 // Called on the connection's strand, possibly on several I/O threads at once: it must be
-// thread-safe and quick (post long work elsewhere). Exceptions become a 500 answer.
-using AdminHandler = std::function<AdminResponse(const AdminRequest&)>;
+// thread-safe and return at once, handing long work elsewhere. It calls `respond` exactly once,
+// from any thread, when the answer is ready; the connection reads no further request until
+// then. An exception thrown before `respond` is called becomes a 500 answer.
+using AdminRespond = std::function<void(AdminResponse)>;
+using AdminHandler = std::function<void(const AdminRequest&, AdminRespond)>;
 
 namespace detail {
 class AdminHttpState;

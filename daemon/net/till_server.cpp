@@ -2,8 +2,7 @@
 
 #include <boost/asio/ssl.hpp>
 
-#include "owner/privacy.hpp"
-#include "owner/reports.hpp"
+#include "owner/commands.hpp"
 
 #include <sys/socket.h>
 #include <grp.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <span>
 #include <cstring>
 #include <sstream>
 #include <fstream>
@@ -47,37 +47,31 @@ json error_response(const json& id, const wire::Error& e) { return error_respons
 
 json ok_response(const json& id, json result) { return json{{"id", id}, {"ok", true}, {"result", std::move(result)}}; }
 
-json pipeline_json(const Store::PipelineStats& p) {
-  return json{{"events", p.events},         {"writer_busy_us", p.writer_busy_us}, {"syncs", p.syncs},
-              {"sync_us", p.sync_us},       {"sync_max_us", p.sync_max_us},       {"checkpoints", p.checkpoints},
-              {"checkpoint_us", p.checkpoint_us}};
+// The till's own operations; the owner's are in the owner command table (owner/commands.hpp).
+constexpr std::string_view kHelloFields[] = {"protocol", "client", "terminal", "token"};
+constexpr std::string_view kRecordFields[] = {"event", "sealed"};
+constexpr std::string_view kHintsFields[] = {"request"};
+constexpr std::pair<std::string_view, std::span<const std::string_view>> kTillOps[] = {
+    {"hello", kHelloFields},
+    {"ping", {}},
+    {"record", kRecordFields},
+    {"hints", kHintsFields},
+};
+
+// "hello, ping, record, hints, status, report, ...": every op this daemon knows.
+std::string known_ops() {
+  std::string names;
+  for (const auto& [op, _] : kTillOps) names += std::string(op) + ", ";
+  return names + owner::command_names();
 }
 
-// Fields each op accepts besides "id" and "op".
+// Fields each till op accepts besides "id" and "op".
 std::optional<wire::Error> check_request_keys(const json& req, const std::string& op) {
-  static const std::unordered_map<std::string, std::vector<std::string>> kFields{
-      {"hello", {"protocol", "client", "terminal", "token"}},
-      {"tokens", {"request"}},
-      {"ping", {}},
-      {"status", {}},
-      {"record", {"event", "sealed"}},
-      {"hints", {"request"}},
-      {"rebuild", {}},
-      {"report", {"request"}},
-      {"followups", {"state"}},
-      {"ideas", {"limit"}},
-      {"journey", {"customer", "limit"}},
-      {"gestures", {"request"}},
-      {"erase", {"customer"}},
-      {"export", {"customer"}},
-      {"audit", {"limit"}},
-      {"prune", {"as_of"}},
-  };
-  const auto it = kFields.find(op);
-  if (it == kFields.end()) return std::nullopt;
+  const auto* entry = std::find_if(std::begin(kTillOps), std::end(kTillOps), [&](const auto& e) { return e.first == op; });
+  if (entry == std::end(kTillOps)) return std::nullopt;
   for (const auto& [k, _] : req.items()) {
     if (k == "id" || k == "op") continue;
-    if (std::find(it->second.begin(), it->second.end(), k) == it->second.end())
+    if (std::find(entry->second.begin(), entry->second.end(), k) == entry->second.end())
       return wire::Error{wire::ErrorCode::invalid_request, k, "is not a field of the " + op + " request"};
   }
   return std::nullopt;
@@ -242,54 +236,43 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     const json id = *id_it;
     const auto op_it = req.find("op");
     if (op_it == req.end() || !op_it->is_string())
-      return send(error_response(id, wire::ErrorCode::invalid_request, "op", "is required: hello, ping, status, record or hints"));
+      return send(error_response(id, wire::ErrorCode::invalid_request, "op", "is required: one of " + known_ops()));
     const std::string op = op_it->get<std::string>();
-
-    if (!allowed_) {
-      close_after_write_ = true;
-      return send(error_response(id, wire::ErrorCode::denied, "",
-                                 "this user may not use regularsd: add it to the tills' group (listen.group)"));
-    }
-    if (!greeted_ && op != "hello") {
-      close_after_write_ = true;
-      return send(error_response(id, wire::ErrorCode::handshake_required, "op",
-                                 "the first request on a connection must be hello"));
-    }
-    // A revoked lane token stops working at once, also on connections opened before.
-    if (!token_id_.empty() && !server_.tokens()->still_valid(token_id_)) {
-      close_after_write_ = true;
-      return send(error_response(id, wire::ErrorCode::denied, "token",
-                                 "this lane's token was revoked; ask the store owner for a new one (regularsctl tokens issue)"));
-    }
-    if (auto err = check_request_keys(req, op)) return send(error_response(id, *err));
-
+    if (!admitted(id, op)) return;
     try {
-      if (op == "hello") return on_hello(id, req);
-      if (op == "ping") return send(ok_response(id, json::object()));
-      if (op == "status") return on_status(id);
-      if (op == "record") return on_record(id, req);
-      if (op == "hints") return on_hints(id, req, started);
-      if (op == "rebuild" || op == "report" || op == "followups" || op == "ideas" || op == "journey" || op == "gestures" ||
-          op == "erase" || op == "export" || op == "audit" || op == "prune" || op == "tokens") {
-        if (!owner_)
-          return send(error_response(id, wire::ErrorCode::denied, "op",
-                                     op + " is for the store owner: run regularsctl as regularsd's user, or use the "
-                                          "admin API"));
-        if (op == "rebuild") return on_rebuild(id);
-        if (op == "tokens") return on_tokens(id, req);
-        if (op == "gestures") return on_gestures(id, req);
-        if (op == "erase") return on_erase(id, req);
-        if (op == "prune") return on_prune(id, req);
-        return on_owner_query(id, op, req);
-      }
+      dispatch(id, op, req, started);
     } catch (const std::exception& e) {
       REGULARS_LOG(err, "request failed", ({{"session", id_}, {"op", op}, {"error", e.what()}}));
-      return send(error_response(id, wire::ErrorCode::internal, "", "regularsd could not complete the request; see its log"));
+      send(error_response(id, wire::ErrorCode::internal, "", "regularsd could not complete the request; see its log"));
     }
-    send(error_response(id, wire::ErrorCode::unknown_op, "op",
-                        "unknown op '" + op.substr(0, 32) +
-                            "'; known: hello, ping, status, record, hints, rebuild, report, followups, ideas, journey, gestures, "
-                            "erase, export, audit, prune, tokens"));
+  }
+
+  // Whether this peer may send `op` now; if not, the refusal is sent and the connection ends.
+  bool admitted(const json& id, const std::string& op) {
+    auto refuse = [&](wire::ErrorCode code, const char* field, std::string message) {
+      close_after_write_ = true;
+      send(error_response(id, code, field, std::move(message)));
+      return false;
+    };
+    if (!allowed_)
+      return refuse(wire::ErrorCode::denied, "", "this user may not use regularsd: add it to the tills' group (listen.group)");
+    if (!greeted_ && op != "hello")
+      return refuse(wire::ErrorCode::handshake_required, "op", "the first request on a connection must be hello");
+    // A revoked lane token stops working at once, also on connections opened before.
+    if (!token_id_.empty() && !server_.tokens()->still_valid(token_id_))
+      return refuse(wire::ErrorCode::denied, "token",
+                    "this lane's token was revoked; ask the store owner for a new one (regularsctl tokens issue)");
+    return true;
+  }
+
+  void dispatch(const json& id, const std::string& op, json& req, std::chrono::steady_clock::time_point started) {
+    if (const auto* command = owner::find_command(op)) return on_owner_command(id, *command, req);
+    if (auto err = check_request_keys(req, op)) return send(error_response(id, *err));
+    if (op == "hello") return on_hello(id, req);
+    if (op == "ping") return send(ok_response(id, json::object()));
+    if (op == "record") return on_record(id, req);
+    if (op == "hints") return on_hints(id, req, started);
+    send(error_response(id, wire::ErrorCode::unknown_op, "op", "unknown op '" + op.substr(0, 32) + "'; known: " + known_ops()));
   }
 
   void on_hello(const json& id, const json& req) {
@@ -330,151 +313,28 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     send(ok_response(id, std::move(result)));
   }
 
-  // The owner's queries (regularsctl): satisfaction report, follow-up queue, staff ideas, a
-  // customer's journey. Read-only, on this thread's reader connection.
-  void on_owner_query(const json& id, const std::string& op, const json& req) {
-    constexpr auto bad = wire::ErrorCode::invalid_request;
-    const std::int64_t now = wire::now_ms();
-    Db& db = server_.store().read_connection();
-    if (op == "report") {
-      const json request = req.value("request", json::object());
-      if (auto err = validate_report_request(request)) return send(error_response(id, *err));
-      return send(ok_response(id, satisfaction_report(db, request, now)));
-    }
-    if (op == "followups") {
-      const auto st = req.find("state");
-      const std::string state = st == req.end() ? "open" : st->is_string() ? st->get<std::string>() : "";
-      if (state != "open" && state != "contacted" && state != "resolved" && state != "all")
-        return send(error_response(id, bad, "state", "must be open, contacted, resolved or all"));
-      return send(ok_response(id, followup_queue(db, state, now)));
-    }
-    const auto lim = req.find("limit");
-    if (lim != req.end() && !(lim->is_number_integer() && lim->get<std::int64_t>() >= 1 && lim->get<std::int64_t>() <= 10000))
-      return send(error_response(id, bad, "limit", "must be a whole number from 1 to 10000"));
-    const int limit = lim == req.end() ? 200 : lim->get<int>();
-    if (op == "ideas") return send(ok_response(id, staff_ideas(db, limit)));
-    if (op == "audit") return send(ok_response(id, audit_log(db, limit)));
-    const auto who = req.find("customer");
-    if (who == req.end()) return send(error_response(id, bad, "customer", "is required"));
-    if (auto err = wire::validate_customer(*who, "customer")) {
-      err->code = bad;
-      return send(error_response(id, *err));
-    }
-    const std::string kind = (*who)["kind"].get<std::string>();
-    const auto found = server_.store().find_customer(
-        kind, server_.key().hash(kind, wire::normalize_identifier(kind, (*who)["value"].get<std::string>())));
-    if (!found) return send(error_response(id, wire::ErrorCode::not_found, "customer", "no customer has that identifier"));
-    if (op == "export") {
-      json record = export_customer(db, found->id);
-      // The trail says an export happened, not whose: it must not outlive an erasure as a link.
-      server_.store().audit(actor(), "export", "", {{"events", record["events"].size()}});
-      return send(ok_response(id, std::move(record)));
-    }
-    send(ok_response(id, customer_journey(db, found->id, limit)));
-  }
-
-  // Who an owner action is by, for the audit trail: the peer's user id.
-  std::string actor() const { return token_id_.empty() ? "uid:" + std::to_string(peer_uid_) : "token:" + token_id_; }
-  IdentifierHash key_hash(const json& who) const {
-    const std::string kind = who["kind"].get<std::string>();
-    return server_.key().hash(kind, wire::normalize_identifier(kind, who["value"].get<std::string>()));
-  }
-
-  // The right to erasure: everything about one customer goes, and a receipt says what.
-  void on_erase(const json& id, const json& req) {
-    const auto who = req.find("customer");
-    if (who == req.end()) return send(error_response(id, wire::ErrorCode::invalid_request, "customer", "is required"));
-    if (auto err = wire::validate_customer(*who, "customer")) {
-      err->code = wire::ErrorCode::invalid_request;
-      return send(error_response(id, *err));
-    }
-    const std::string kind = (*who)["kind"].get<std::string>();
-    const IdentifierHash hash = key_hash(*who);
-    // Offers decided a moment ago for this customer reach the log first (and go with them).
-    if (server_.gestures() != nullptr) server_.gestures()->flush();
-    off_io_thread(id, "the erasure", [kind, hash](Session& self) -> std::variant<json, wire::Error> {
-      auto receipt = self.server_.store().erase_customer(kind, hash, self.actor());
-      if (!receipt) return wire::Error{wire::ErrorCode::not_found, "customer", "no customer has that identifier"};
-      return std::move(*receipt);
-    });
-  }
-
-  // Retention now (regularsctl prune): with the configured age, as of now or of `as_of`.
-  void on_prune(const json& id, const json& req) {
-    const int days = server_.config().retention_max_age_days;
-    if (days <= 0)
-      return send(error_response(id, wire::ErrorCode::invalid_request, "retention.max_age_days",
-                                 "no retention is configured: set retention.max_age_days in the config file"));
-    std::int64_t now = wire::now_ms();
-    if (const auto t = req.find("as_of"); t != req.end()) {
-      const auto ms = t->is_string() ? wire::parse_time_ms(t->get<std::string>()) : std::nullopt;
-      if (!ms) return send(error_response(id, wire::ErrorCode::invalid_request, "as_of", "must be an RFC 3339 time"));
-      if (*ms > now + 3'600'000)
-        return send(error_response(id, wire::ErrorCode::invalid_request, "as_of",
-                                   "is in the future: pruning as of a later time would delete what the policy keeps"));
-      now = *ms;
-    }
-    const std::int64_t cutoff = now - std::int64_t{days} * 86'400'000;
-    if (server_.gestures() != nullptr) server_.gestures()->flush();
-    off_io_thread(id, "pruning", [cutoff](Session& self) -> std::variant<json, wire::Error> {
-      json r = self.server_.store().prune(cutoff);
-      self.server_.store().audit(self.actor(), "retention_prune", r["cutoff"].get<std::string>(), r);
-      return r;
-    });
-  }
-
-  // The owner's gesture commands (regularsctl gestures). Adding a rule waits for the writer and
-  // a dry run replays the log: both run away from the I/O threads.
-  void on_gestures(const json& id, const json& req) {
-    GestureEngine* engine = server_.gestures();
-    if (engine == nullptr) return send(error_response(id, wire::ErrorCode::not_found, "op", "gestures are not enabled"));
-    off_io_thread(id, "the gesture command",
-                  [engine, request = req.value("request", json::object())](Session& self) -> std::variant<json, wire::Error> {
-      auto r = engine->command(self.server_.store().read_connection(), request, wire::now_ms());
-      const std::string action = request.value("action", "");
-      if (!std::holds_alternative<wire::Error>(r) && (action == "add" || action == "enable" || action == "disable"))
-        self.server_.store().audit(self.actor(), "gesture_" + action,
-                                   action == "add" ? request["rule"].value("id", "") : request.value("id", ""),
-                                   action == "add" ? request["rule"] : json::object());
-      return r;
-    });
-  }
-
-  // The owner's lane tokens (regularsctl tokens): issue, revoke, list. Writes wait for the
-  // writer, so they run away from the I/O threads.
-  void on_tokens(const json& id, const json& req) {
-    constexpr auto bad = wire::ErrorCode::invalid_request;
-    const json request = req.value("request", json::object());
-    if (!request.is_object()) return send(error_response(id, bad, "request", "must be an object"));
-    const std::string action = request.value("action", "");
-    if (action == "list")
-      return send(ok_response(id, {{"tokens", server_.tokens()->list()}}));
-    if (action == "issue") {
-      if (auto err = wire::check_token(request, "terminal", "request", 64, true, bad)) return send(error_response(id, *err));
-      return off_io_thread(id, "issuing a token", [terminal = request["terminal"].get<std::string>()](Session& self) -> std::variant<json, wire::Error> {
-        return self.server_.tokens()->issue(terminal, self.actor());
+  // The owner's commands (owner/commands.hpp) run on the owner pool; the answer comes back to
+  // this session's strand.
+  void on_owner_command(const json& id, const owner::Command& command, const json& req) {
+    json args = json::object();
+    for (const auto& [k, v] : req.items())
+      if (k != "id" && k != "op") args[k] = v;
+    ++in_flight_;
+    server_.owner_commands().run(command, caller(), std::move(args), [self = this->shared_from_this(), id](owner::Result r) {
+      asio::post(self->socket_.get_executor(), [self, id, r = std::move(r)] {
+        --self->in_flight_;
+        if (const auto* err = std::get_if<wire::Error>(&r)) self->send(error_response(id, *err));
+        else self->send(ok_response(id, std::get<json>(r)));
+        self->resume_reading();
       });
-    }
-    if (action == "revoke") {
-      if (auto err = wire::check_token(request, "token_id", "request", 64, true, bad)) return send(error_response(id, *err));
-      return off_io_thread(id, "revoking a token", [token_id = request["token_id"].get<std::string>()](Session& self) -> std::variant<json, wire::Error> {
-        if (!self.server_.tokens()->revoke(token_id, self.actor()))
-          return wire::Error{wire::ErrorCode::not_found, "request.token_id", "no token " + token_id + " is in force"};
-        self.server_.revoke_sessions(token_id);
-        return json{{"token_id", token_id}, {"revoked", true}};
-      });
-    }
-    send(error_response(id, bad, "request.action", "must be issue, revoke or list"));
+    });
   }
 
-  void on_status(const json& id) {
-    const StoreStats st = server_.store().stats();
-    send(ok_response(id, {{"version", REGULARS_VERSION_STRING},
-                          {"events", st.events},
-                          {"customers", st.customers},
-                          {"items", st.items},
-                          {"commits", server_.store().commits()},
-                          {"pipeline", pipeline_json(server_.store().pipeline())}}));
+  // Who is asking, for the owner commands: a lane over TLS is a till; on the socket, the peer's
+  // user decides.
+  owner::Caller caller() const {
+    if (!token_id_.empty()) return {owner::Caller::Role::till, "token:" + token_id_};
+    return {owner_ ? owner::Caller::Role::owner : owner::Caller::Role::till, "uid:" + std::to_string(peer_uid_)};
   }
 
   void on_record(const json& id, json& req) {
@@ -532,47 +392,6 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         self->resume_reading();
       });
     });
-  }
-
-  void on_rebuild(const json& id) {
-    if (server_.gestures() != nullptr) server_.gestures()->flush();  // every offer made so far is replayed
-    // A rebuild replays the whole log: run it away from the I/O threads and answer when done.
-    off_io_thread(id, "rebuild", [](Session& self) -> std::variant<json, wire::Error> {
-      const RebuildReport r = self.server_.store().rebuild();
-      json diffs = json::object();
-      for (const auto& [table, n] : r.differences) diffs[table] = n;
-      REGULARS_LOG(info, "rebuild", ({{"events", r.events}, {"identical", r.identical()}}));
-      return json{{"events", r.events}, {"customers", r.customers}, {"identical", r.identical()}, {"differences", std::move(diffs)}};
-    });
-  }
-
-  // Runs `work` (a long owner's task) on a thread of its own and answers with its result or its
-  // typed error, or with an internal error naming `what` when it throws.
-  using Work = std::function<std::variant<json, wire::Error>(Session&)>;
-  void off_io_thread(const json& id, std::string what, Work work) {
-    ++in_flight_;
-    server_.owner_task_started();
-    std::thread([self = this->shared_from_this(), id, what = std::move(what), work = std::move(work)]() mutable {
-      json response;
-      try {
-        auto result = work(*self);
-        response = std::holds_alternative<wire::Error>(result) ? error_response(id, std::get<wire::Error>(result))
-                                                               : ok_response(id, std::get<json>(std::move(result)));
-      } catch (const std::exception& e) {
-        REGULARS_LOG(err, what + " failed", ({{"error", e.what()}}));
-        response = error_response(id, wire::ErrorCode::internal, "", what + " failed: " + e.what());
-      }
-      Server& server = self->server_;
-      auto executor = self->socket_.get_executor();
-      // The answer holds the session from here: this thread lets go of it before saying it is
-      // done, so nothing of the session outlives a shutdown that waited for it.
-      asio::post(executor, [self = std::move(self), response = std::move(response)] {
-        --self->in_flight_;
-        self->send(response);
-        self->resume_reading();
-      });
-      server.owner_task_finished();
-    }).detach();
   }
 
   void on_hints(const json& id, const json& req, std::chrono::steady_clock::time_point started) {
@@ -643,8 +462,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 };
 
 Server::Server(asio::io_context& io, const Config& config, Store& store, HintEngine& hints, const IdentityKey& key,
-               GestureEngine* gestures, LaneTokens* tokens, const SpoolKey* spool_key)
-    : io_(io), config_(config), store_(store), hints_(hints), key_(key), gestures_(gestures), tokens_(tokens),
+               owner::CommandRunner& owner_commands, GestureEngine* gestures, LaneTokens* tokens, const SpoolKey* spool_key)
+    : io_(io), config_(config), store_(store), hints_(hints), key_(key), owner_commands_(owner_commands), gestures_(gestures),
+      tokens_(tokens),
       spool_key_(spool_key),
       acceptor_(asio::make_strand(io)) {}
 
@@ -758,23 +578,6 @@ void Server::do_accept_tls() {
     std::lock_guard lock(mu_);
     if (accepting_) do_accept_tls();
   });
-}
-
-void Server::owner_task_started() {
-  std::lock_guard lock(tasks_mu_);
-  ++owner_tasks_;
-}
-
-void Server::owner_task_finished() {
-  std::lock_guard lock(tasks_mu_);
-  --owner_tasks_;
-  tasks_cv_.notify_all();
-}
-
-void Server::wait_for_owner_tasks() {
-  std::unique_lock lock(tasks_mu_);
-  if (owner_tasks_ > 0) REGULARS_LOG(info, "waiting for owner tasks to finish", ({{"tasks", owner_tasks_}}));
-  tasks_cv_.wait(lock, [this] { return owner_tasks_ == 0; });
 }
 
 void Server::revoke_sessions(const std::string& token_id) {

@@ -19,6 +19,7 @@
 #include "memory/identity.hpp"
 #include "till/spool_key.hpp"
 #include "store/event_store.hpp"
+#include "owner/commands.hpp"
 #include "owner/lane_tokens.hpp"
 
 namespace regulars::daemon {
@@ -35,7 +36,8 @@ class SessionBase {
 class Server {
  public:
   Server(boost::asio::io_context& io, const Config& config, Store& store, HintEngine& hints, const IdentityKey& key,
-         GestureEngine* gestures = nullptr, LaneTokens* tokens = nullptr, const SpoolKey* spool_key = nullptr);
+         owner::CommandRunner& owner_commands, GestureEngine* gestures = nullptr, LaneTokens* tokens = nullptr,
+         const SpoolKey* spool_key = nullptr);
   ~Server();
 
   // Removes a stale socket file (refusing if another daemon answers on it), binds and listens;
@@ -45,11 +47,6 @@ class Server {
   unsigned short tls_port() const noexcept { return tls_port_; }
   // Closes every session that came in with this (just revoked) lane token.
   void revoke_sessions(const std::string& token_id);
-  // Owner tasks (erasure, prune, rebuild, rule changes) run on threads of their own; shutdown
-  // waits for them before it stops the store.
-  void owner_task_started();
-  void owner_task_finished();
-  void wait_for_owner_tasks();
   // Stops accepting connections; existing sessions keep being served.
   void stop_accepting();
   // Closes every session.
@@ -62,6 +59,7 @@ class Server {
   GestureEngine* gestures() noexcept { return gestures_; }
   LaneTokens* tokens() noexcept { return tokens_; }
   const SpoolKey* spool_key() const noexcept { return spool_key_; }
+  owner::CommandRunner& owner_commands() noexcept { return owner_commands_; }
   // The tills' group id (listen.group), or -1 when any peer that can open the socket may talk.
   long long socket_gid() const noexcept { return socket_gid_; }
   void forget(std::uint64_t session_id, bool tls);
@@ -76,6 +74,7 @@ class Server {
   Store& store_;
   HintEngine& hints_;
   const IdentityKey& key_;
+  owner::CommandRunner& owner_commands_;
   GestureEngine* gestures_;
   LaneTokens* tokens_;
   const SpoolKey* spool_key_;
@@ -87,9 +86,6 @@ class Server {
   std::mutex mu_;
   std::unordered_map<std::uint64_t, std::weak_ptr<SessionBase>> sessions_;
   int tls_sessions_ = 0;  // of sessions_, those over TLS (guarded by mu_)
-  std::mutex tasks_mu_;
-  std::condition_variable tasks_cv_;
-  int owner_tasks_ = 0;
   std::uint64_t next_session_ = 1;
   bool accepting_ = false;
 };

@@ -5,7 +5,7 @@
 
 namespace regulars::wire {
 namespace {
-constexpr std::array<std::pair<ErrorCode, std::string_view>, 16> kNames{{
+constexpr std::array<std::pair<ErrorCode, std::string_view>, 17> kNames{{
     {ErrorCode::invalid_frame, "invalid_frame"},
     {ErrorCode::frame_too_large, "frame_too_large"},
     {ErrorCode::invalid_json, "invalid_json"},
@@ -22,6 +22,7 @@ constexpr std::array<std::pair<ErrorCode, std::string_view>, 16> kNames{{
     {ErrorCode::overloaded, "overloaded"},
     {ErrorCode::shutting_down, "shutting_down"},
     {ErrorCode::internal, "internal"},
+    {ErrorCode::conflict, "conflict"},
 }};
 }  // namespace
 

@@ -24,6 +24,7 @@ enum class ErrorCode {
   overloaded,           // too many requests in flight; retry later
   shutting_down,        // the daemon is stopping
   internal,
+  conflict,             // the request contradicts what is stored (e.g. a follow-up for unknown feedback)
 };
 
 std::string_view to_string(ErrorCode code) noexcept;

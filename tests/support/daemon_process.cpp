@@ -12,6 +12,7 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -49,7 +50,10 @@ DaemonProcess::~DaemonProcess() {
 
 void DaemonProcess::start() {
   if (pid_ > 0) throw std::runtime_error("regularsd already running");
-  std::vector<std::string> args = {REGULARSD_PATH, "--data-dir", data_dir_};
+  // REGULARS_TEST_REGULARSD runs the tests against another build's daemon, to show that a new
+  // test fails on the code before a fix.
+  const char* other = std::getenv("REGULARS_TEST_REGULARSD");
+  std::vector<std::string> args = {other != nullptr && *other != '\0' ? other : REGULARSD_PATH, "--data-dir", data_dir_};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   const std::string log = log_path();
   pid_ = ::fork();

@@ -32,6 +32,7 @@ using tcp = asio::ip::tcp;
 using nlohmann::json;
 using regulars::daemon::AdminHttpServer;
 using regulars::daemon::AdminRequest;
+using regulars::daemon::AdminRespond;
 using regulars::daemon::AdminResponse;
 using regulars::daemon::decode_query_component;
 using regulars::daemon::parse_query;
@@ -161,12 +162,12 @@ class AdminHttpServerTest : public ::testing::Test {
   }
 
   void start(AdminHttpServer::Options options = default_options()) {
-    server_ = std::make_unique<AdminHttpServer>(io_, std::move(options), [this](const AdminRequest& r) {
+    server_ = std::make_unique<AdminHttpServer>(io_, std::move(options), [this](const AdminRequest& r, AdminRespond respond) {
       {
         std::lock_guard lock(mu_);
         seen_.push_back(r);
       }
-      return behaviour_(r);
+      respond(behaviour_(r));
     });
     server_->start();
     ASSERT_NE(server_->port(), 0);
@@ -419,6 +420,53 @@ TEST_F(AdminHttpServerTest, ThrowingHandlerGives500AndTheServerKeepsServing) {
   EXPECT_EQ(seen().size(), 3u);
 }
 
+// Owner work (a dry run, an erasure) answers later from another thread; meanwhile the I/O
+// threads serve other connections.
+TEST_F(AdminHttpServerTest, AHandlerAnsweringLaterDoesNotHoldTheIoThreads) {
+  std::mutex held_mu;
+  std::vector<AdminRespond> held;
+  server_ = std::make_unique<AdminHttpServer>(io_, default_options(), [&](const AdminRequest& r, AdminRespond respond) {
+    if (r.path != "/slow") return respond(AdminResponse{200, json{{"fast", true}}});
+    std::lock_guard lock(held_mu);
+    held.push_back(std::move(respond));
+  });
+  server_->start();
+  for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
+  // More slow requests than there are I/O threads, all waiting at once.
+  std::vector<std::thread> slow_clients;
+  std::vector<Reply> slow_replies(3);
+  for (std::size_t i = 0; i < slow_replies.size(); ++i)
+    slow_clients.emplace_back([&, i] {
+      Client c(port());
+      slow_replies[i] = c.send(request(http::verb::get, "/slow"));
+    });
+  for (int i = 0; i < 200; ++i) {
+    {
+      std::lock_guard lock(held_mu);
+      if (held.size() == slow_replies.size()) break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  Client fast(port());
+  const Reply quick = fast.send(request(http::verb::get, "/fast"));
+  EXPECT_EQ(quick.status(), 200);
+  EXPECT_EQ(quick.body, (json{{"fast", true}}));
+  // The slow ones are answered from a thread that is not an I/O thread; a second answer is ignored.
+  std::thread answerer([&] {
+    std::lock_guard lock(held_mu);
+    for (auto& respond : held) {
+      respond(AdminResponse{200, json{{"late", true}}});
+      respond(AdminResponse{500, json{{"again", true}}});
+    }
+  });
+  answerer.join();
+  for (auto& t : slow_clients) t.join();
+  for (const auto& r : slow_replies) {
+    EXPECT_EQ(r.status(), 200);
+    EXPECT_EQ(r.body, (json{{"late", true}}));
+  }
+}
+
 TEST_F(AdminHttpServerTest, HandlerReturningANonObjectGives500) {
   behaviour_ = [](const AdminRequest&) { return AdminResponse{200, json::array({1, 2})}; };
   start();
@@ -590,7 +638,7 @@ TEST_F(AdminHttpServerTest, StartFailsClearlyWhenThePortIsTaken) {
   start();
   auto options = default_options();
   options.port = port();
-  AdminHttpServer second(io_, options, [](const AdminRequest&) { return AdminResponse{}; });
+  AdminHttpServer second(io_, options, [](const AdminRequest&, AdminRespond respond) { respond(AdminResponse{}); });
   try {
     second.start();
     FAIL() << "a second server bound the same port";
@@ -605,7 +653,7 @@ TEST_F(AdminHttpServerTest, StartFailsClearlyWhenThePortIsTaken) {
 TEST_F(AdminHttpServerTest, StartFailsClearlyForABadAddress) {
   auto options = default_options();
   options.address = "localhost:80";
-  AdminHttpServer server(io_, options, [](const AdminRequest&) { return AdminResponse{}; });
+  AdminHttpServer server(io_, options, [](const AdminRequest&, AdminRespond respond) { respond(AdminResponse{}); });
   try {
     server.start();
     FAIL() << "started on a bad address";
@@ -619,12 +667,12 @@ TEST_F(AdminHttpServerTest, ConstructorRefusesABadTokenHash) {
   auto options = default_options();
   for (const std::string& bad : std::vector<std::string>{"", "abc", std::string(64, 'g'), sha256_hex(kToken) + "00"}) {
     options.token_sha256_hex = bad;
-    EXPECT_THROW(AdminHttpServer(io_, options, [](const AdminRequest&) { return AdminResponse{}; }), std::invalid_argument)
+    EXPECT_THROW(AdminHttpServer(io_, options, [](const AdminRequest&, AdminRespond respond) { respond(AdminResponse{}); }), std::invalid_argument)
         << bad;
   }
   options.token_sha256_hex = sha256_hex(kToken);
   for (char& c : options.token_sha256_hex) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  EXPECT_NO_THROW(AdminHttpServer(io_, options, [](const AdminRequest&) { return AdminResponse{}; }));
+  EXPECT_NO_THROW(AdminHttpServer(io_, options, [](const AdminRequest&, AdminRespond respond) { respond(AdminResponse{}); }));
 }
 
 TEST_F(AdminHttpServerTest, LogsEachRequestWithoutTokenQueryValuesOrBody) {

@@ -15,14 +15,14 @@ using regulars::wire::to_string;
 
 TEST(ErrorCode, NamesRoundTripAndAreDistinct) {
   std::set<std::string> names;
-  for (int i = 0; i <= static_cast<int>(ErrorCode::internal); ++i) {
+  for (int i = 0; i <= static_cast<int>(ErrorCode::conflict); ++i) {  // conflict is the last
     const auto code = static_cast<ErrorCode>(i);
     const std::string name(to_string(code));
     EXPECT_FALSE(name.empty());
     EXPECT_EQ(error_code_from_string(name), code) << name;
     names.insert(name);
   }
-  EXPECT_EQ(names.size(), static_cast<std::size_t>(ErrorCode::internal) + 1);
+  EXPECT_EQ(names.size(), static_cast<std::size_t>(ErrorCode::conflict) + 1);
 }
 
 TEST(ErrorCode, WireNamesAreStable) {
@@ -32,6 +32,7 @@ TEST(ErrorCode, WireNamesAreStable) {
   EXPECT_EQ(to_string(ErrorCode::too_deep), "too_deep");
   EXPECT_EQ(to_string(ErrorCode::card_number_refused), "card_number_refused");
   EXPECT_EQ(to_string(ErrorCode::unknown_op), "unknown_op");
+  EXPECT_EQ(to_string(ErrorCode::conflict), "conflict");
 }
 
 TEST(ErrorCode, UnknownNamesMapToInternal) {

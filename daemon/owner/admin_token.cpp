@@ -1,0 +1,56 @@
+#include "owner/admin_token.hpp"
+
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+
+namespace regulars::daemon {
+
+namespace {
+
+std::string hex(const unsigned char* data, std::size_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  for (std::size_t i = 0; i < n; ++i) {
+    s.push_back(kHex[data[i] >> 4]);
+    s.push_back(kHex[data[i] & 0xf]);
+  }
+  return s;
+}
+
+// A new token in a file only the owner can read, written whole or not at all.
+std::string create_token(const std::string& path) {
+  unsigned char raw[24];
+  if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("cannot generate the admin token (RAND_bytes failed)");
+  const std::string token = hex(raw, sizeof raw);
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot create " + tmp + ": " + std::strerror(errno));
+  const std::string line = token + "\n";
+  const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+  return token;
+}
+
+}  // namespace
+
+std::string load_or_create_admin_token(const std::string& data_dir) {
+  const std::string path = data_dir + "/admin.token";
+  std::string token;
+  if (std::ifstream in(path); in) std::getline(in, token);
+  else token = create_token(path);
+  if (token.size() < 16)
+    throw std::runtime_error(path + " holds no usable token (at least 16 characters); delete it to have a new one made");
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), digest);
+  return hex(digest, sizeof digest);
+}
+
+}  // namespace regulars::daemon

@@ -1,0 +1,352 @@
+#include "owner/commands.hpp"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <memory>
+#include <condition_variable>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "base/config.hpp"
+#include "base/log.hpp"
+#include "gestures/engine.hpp"
+#include "memory/identity.hpp"
+#include "owner/lane_tokens.hpp"
+#include "owner/owner_pool.hpp"
+#include "owner/privacy.hpp"
+#include "owner/reports.hpp"
+#include "store/event_store.hpp"
+#include "wire/validate.hpp"
+
+namespace regulars::daemon::owner {
+
+using nlohmann::json;
+using wire::Error;
+using wire::ErrorCode;
+
+namespace {
+
+constexpr auto kBad = ErrorCode::invalid_request;
+// How many rows a listing returns when the caller does not say (ideas, audit, journey).
+constexpr int kDefaultLimit = 200;
+constexpr int kMaxLimit = 10000;
+
+// --- Arguments, each checked in one place whatever the transport -----------------------------
+
+// "limit": a whole number from 1 to kMaxLimit, or the default.
+std::variant<int, Error> limit_arg(const json& args) {
+  const auto it = args.find("limit");
+  if (it == args.end()) return kDefaultLimit;
+  if (!it->is_number_integer() || it->get<std::int64_t>() < 1 || it->get<std::int64_t>() > kMaxLimit)
+    return Error{kBad, "limit", "must be a whole number from 1 to " + std::to_string(kMaxLimit)};
+  return it->get<int>();
+}
+
+struct CustomerKey {
+  std::string kind;
+  IdentifierHash hash{};
+};
+
+// "customer": {"kind": ..., "value": ...}, hashed at once: the raw value goes no further.
+std::variant<CustomerKey, Error> customer_arg(const Services& services, const json& args) {
+  const auto who = args.find("customer");
+  if (who == args.end())
+    return Error{kBad, "customer", "is required: {\"customer\": {\"kind\": ..., \"value\": ...}}"};
+  if (auto err = wire::validate_customer(*who, "customer")) {
+    err->code = kBad;
+    return *err;
+  }
+  CustomerKey key;
+  key.kind = (*who)["kind"].get<std::string>();
+  key.hash = services.key.hash(key.kind, wire::normalize_identifier(key.kind, (*who)["value"].get<std::string>()));
+  return key;
+}
+
+Error no_such_customer() { return Error{ErrorCode::not_found, "customer", "no customer has that identifier"}; }
+
+// The customer an identifier names, or the error to answer with.
+std::variant<std::int64_t, Error> known_customer(Services& services, const json& args) {
+  auto key = customer_arg(services, args);
+  if (auto* err = std::get_if<Error>(&key)) return *err;
+  const auto& k = std::get<CustomerKey>(key);
+  const auto found = services.store.find_customer(k.kind, k.hash);
+  if (!found) return no_such_customer();
+  return found->id;
+}
+
+// Records one event now and waits for its acknowledgement (a flush covers it).
+Result record_and_wait(Services& services, const json& event) {
+  if (auto err = wire::validate_event(event, "event")) return *err;
+  std::mutex m;
+  std::condition_variable cv;
+  std::optional<WriteResult> result;
+  services.store.submit(prepare_event(event, services.key), [&](WriteResult r) {
+    std::lock_guard lock(m);
+    result = std::move(r);
+    cv.notify_one();
+  });
+  std::unique_lock lock(m);
+  cv.wait(lock, [&] { return result.has_value(); });
+  if (result->refused) return Error{ErrorCode::conflict, "event", result->error};
+  if (result->error == "shutting_down") return Error{ErrorCode::shutting_down, "", "regularsd is stopping; retry shortly"};
+  if (!result->ok) return Error{ErrorCode::internal, "", "the event could not be stored: " + result->error};
+  return json{{"seq", result->seq}, {"duplicate", result->duplicate}};
+}
+
+// Offers decided a moment ago reach the log before work that reads or rewrites it.
+void flush_offers(Services& services) {
+  if (services.gestures != nullptr) services.gestures->flush();
+}
+
+json pipeline_json(const Store::PipelineStats& p) {
+  return json{{"events", p.events},   {"writer_busy_us", p.writer_busy_us}, {"syncs", p.syncs},
+              {"sync_us", p.sync_us}, {"sync_max_us", p.sync_max_us},       {"checkpoints", p.checkpoints},
+              {"checkpoint_us", p.checkpoint_us}};
+}
+
+// A fresh event id: "prefix" and 16 hex digits.
+std::string new_event_id(const char* prefix) {
+  unsigned char b[8];
+  if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("no random bytes for an event id (RAND_bytes failed)");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = prefix;
+  for (unsigned char c : b) {
+    id.push_back(kHex[c >> 4]);
+    id.push_back(kHex[c & 0xf]);
+  }
+  return id;
+}
+
+// --- The handlers --------------------------------------------------------------------------
+
+Result status(Services& s, const Caller&, const json&) {
+  const StoreStats st = s.store.stats();
+  return json{{"version", REGULARS_VERSION_STRING}, {"events", st.events},
+              {"customers", st.customers},          {"items", st.items},
+              {"commits", s.store.commits()},       {"pipeline", pipeline_json(s.store.pipeline())}};
+}
+
+Result report(Services& s, const Caller&, const json& args) {
+  const json request = args.value("request", json::object());
+  if (auto err = validate_report_request(request)) return *err;
+  return satisfaction_report(s.store.read_connection(), request, wire::now_ms());
+}
+
+Result followups(Services& s, const Caller&, const json& args) {
+  const auto st = args.find("state");
+  const std::string state = st == args.end() ? "open" : st->is_string() ? st->get<std::string>() : "";
+  if (state != "open" && state != "contacted" && state != "resolved" && state != "all")
+    return Error{kBad, "state", "must be open, contacted, resolved or all"};
+  return followup_queue(s.store.read_connection(), state, wire::now_ms());
+}
+
+// Moves a follow-up item along. The change is an event in the log like any other, so a rebuild
+// reproduces the queue.
+Result followup(Services& s, const Caller&, const json& args) {
+  json event = {{"type", "followup"}, {"event_id", new_event_id("followup-")}};
+  for (const char* k : {"feedback", "state", "note", "by"})
+    if (const auto it = args.find(k); it != args.end()) event[k] = *it;
+  auto r = record_and_wait(s, event);
+  if (auto* err = std::get_if<Error>(&r)) {
+    if (err->field.rfind("event.", 0) == 0) err->field.erase(0, 6);  // the caller named these fields
+    return *err;
+  }
+  return json{{"feedback", event.value("feedback", "")}, {"state", event.value("state", "")}};
+}
+
+Result ideas(Services& s, const Caller&, const json& args) {
+  auto limit = limit_arg(args);
+  if (auto* err = std::get_if<Error>(&limit)) return *err;
+  return staff_ideas(s.store.read_connection(), std::get<int>(limit));
+}
+
+// Feedback from another channel (the web shop, a phone or e-mail survey): it must say which
+// touchpoint it came from.
+Result feedback(Services& s, const Caller&, const json& args) {
+  const auto ev = args.find("event");
+  if (ev == args.end() || !ev->is_object())
+    return Error{ErrorCode::invalid_event, "event", "is required: a feedback event (a JSON object)"};
+  json event = *ev;
+  if (!event.contains("type")) event["type"] = "feedback";
+  if (event["type"] != "feedback") return Error{ErrorCode::invalid_event, "event.type", "must be feedback"};
+  if (!event.contains("touchpoint"))
+    return Error{ErrorCode::invalid_event, "event.touchpoint", "is required: the channel it came from, e.g. web, phone, email"};
+  if (!event.contains("event_id")) event["event_id"] = new_event_id("fb-");
+  if (!event.contains("time")) event["time"] = wire::format_time_ms(wire::now_ms());
+  return record_and_wait(s, event);
+}
+
+Result journey(Services& s, const Caller&, const json& args) {
+  auto limit = limit_arg(args);
+  if (auto* err = std::get_if<Error>(&limit)) return *err;
+  auto customer = known_customer(s, args);
+  if (auto* err = std::get_if<Error>(&customer)) return *err;
+  return customer_journey(s.store.read_connection(), std::get<std::int64_t>(customer), std::get<int>(limit));
+}
+
+Result export_record(Services& s, const Caller& caller, const json& args) {
+  auto customer = known_customer(s, args);
+  if (auto* err = std::get_if<Error>(&customer)) return *err;
+  json record = export_customer(s.store.read_connection(), std::get<std::int64_t>(customer));
+  // The trail says an export happened, not whose: it must not outlive an erasure as a link.
+  s.store.audit(caller.actor, "export", "", {{"events", record["events"].size()}});
+  return record;
+}
+
+// The right to erasure: everything about one customer goes, and a receipt says what.
+Result erase(Services& s, const Caller& caller, const json& args) {
+  auto key = customer_arg(s, args);
+  if (auto* err = std::get_if<Error>(&key)) return *err;
+  flush_offers(s);  // this customer's latest offers go with them
+  const auto& k = std::get<CustomerKey>(key);
+  auto receipt = s.store.erase_customer(k.kind, k.hash, caller.actor);
+  if (!receipt) return no_such_customer();
+  return std::move(*receipt);
+}
+
+Result audit(Services& s, const Caller&, const json& args) {
+  auto limit = limit_arg(args);
+  if (auto* err = std::get_if<Error>(&limit)) return *err;
+  return audit_log(s.store.read_connection(), std::get<int>(limit));
+}
+
+// Retention now: with the configured age, as of now or of "as_of".
+Result prune(Services& s, const Caller& caller, const json& args) {
+  const int days = s.config.retention_max_age_days;
+  if (days <= 0)
+    return Error{kBad, "retention.max_age_days", "no retention is configured: set retention.max_age_days in the config file"};
+  std::int64_t now = wire::now_ms();
+  if (const auto t = args.find("as_of"); t != args.end()) {
+    const auto ms = t->is_string() ? wire::parse_time_ms(t->get<std::string>()) : std::nullopt;
+    if (!ms) return Error{kBad, "as_of", "must be an RFC 3339 time"};
+    if (*ms > now + 3'600'000)
+      return Error{kBad, "as_of", "is in the future: pruning as of a later time would delete what the policy keeps"};
+    now = *ms;
+  }
+  flush_offers(s);
+  json r = s.store.prune(now - std::int64_t{days} * 86'400'000);
+  s.store.audit(caller.actor, "retention_prune", r["cutoff"].get<std::string>(), r);
+  return r;
+}
+
+Result rebuild(Services& s, const Caller&, const json&) {
+  flush_offers(s);  // every offer made so far is replayed
+  const RebuildReport r = s.store.rebuild();
+  json diffs = json::object();
+  for (const auto& [table, n] : r.differences) diffs[table] = n;
+  REGULARS_LOG(info, "rebuild", ({{"events", r.events}, {"identical", r.identical()}}));
+  return json{{"events", r.events}, {"customers", r.customers}, {"identical", r.identical()}, {"differences", std::move(diffs)}};
+}
+
+Result gestures(Services& s, const Caller& caller, const json& args) {
+  if (s.gestures == nullptr) return Error{ErrorCode::not_found, "op", "gestures are not enabled"};
+  const json request = args.value("request", json::object());
+  auto r = s.gestures->command(s.store.read_connection(), request, wire::now_ms());
+  const std::string action = request.is_object() ? request.value("action", "") : "";
+  if (std::holds_alternative<json>(r) && (action == "add" || action == "enable" || action == "disable")) {
+    const bool add = action == "add";
+    s.store.audit(caller.actor, "gesture_" + action, add ? request["rule"].value("id", "") : request.value("id", ""),
+                  add ? request["rule"] : json::object());
+  }
+  return r;
+}
+
+// Lane tokens: issue, revoke, list.
+Result tokens(Services& s, const Caller& caller, const json& args) {
+  if (s.tokens == nullptr) return Error{ErrorCode::not_found, "op", "lane tokens are not enabled"};
+  const json request = args.value("request", json::object());
+  if (!request.is_object()) return Error{kBad, "request", "must be an object"};
+  const std::string action = request.value("action", "");
+  if (action == "list") return json{{"tokens", s.tokens->list()}};
+  if (action == "issue") {
+    if (auto err = wire::check_token(request, "terminal", "request", 64, true, kBad)) return *err;
+    return s.tokens->issue(request["terminal"].get<std::string>(), caller.actor);
+  }
+  if (action == "revoke") {
+    if (auto err = wire::check_token(request, "token_id", "request", 64, true, kBad)) return *err;
+    const std::string token_id = request["token_id"].get<std::string>();
+    if (!s.tokens->revoke(token_id, caller.actor))
+      return Error{ErrorCode::not_found, "request.token_id", "no token " + token_id + " is in force"};
+    if (s.token_revoked) s.token_revoked(token_id);
+    return json{{"token_id", token_id}, {"revoked", true}};
+  }
+  return Error{kBad, "request.action", "must be issue, revoke or list"};
+}
+
+// --- The table -----------------------------------------------------------------------------
+
+using Role = Caller::Role;
+constexpr std::string_view kRequest[] = {"request"};
+constexpr std::string_view kState[] = {"state"};
+constexpr std::string_view kFollowup[] = {"feedback", "state", "note", "by"};
+constexpr std::string_view kLimit[] = {"limit"};
+constexpr std::string_view kEvent[] = {"event"};
+constexpr std::string_view kCustomer[] = {"customer"};
+constexpr std::string_view kCustomerLimit[] = {"customer", "limit"};
+constexpr std::string_view kAsOf[] = {"as_of"};
+
+const Command kCommands[] = {
+    {"status", {}, Role::till, status},
+    {"report", kRequest, Role::owner, report},
+    {"followups", kState, Role::owner, followups},
+    {"followup", kFollowup, Role::owner, followup},
+    {"ideas", kLimit, Role::owner, ideas},
+    {"feedback", kEvent, Role::owner, feedback},
+    {"journey", kCustomerLimit, Role::owner, journey},
+    {"export", kCustomer, Role::owner, export_record},
+    {"erase", kCustomer, Role::owner, erase},
+    {"audit", kLimit, Role::owner, audit},
+    {"prune", kAsOf, Role::owner, prune},
+    {"rebuild", {}, Role::owner, rebuild},
+    {"gestures", kRequest, Role::owner, gestures},
+    {"tokens", kRequest, Role::owner, tokens},
+};
+
+}  // namespace
+
+std::span<const Command> commands() { return kCommands; }
+
+const Command* find_command(std::string_view name) {
+  for (const Command& c : kCommands)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+std::string command_names() {
+  std::string names;
+  for (const Command& c : kCommands) names += (names.empty() ? "" : ", ") + std::string(c.name);
+  return names;
+}
+
+Result run_command(const Command& command, Services& services, const Caller& caller, const json& args) {
+  const std::string name(command.name);
+  if (caller.role == Role::till && command.least_role == Role::owner)
+    return Error{ErrorCode::denied, "op",
+                 name + " is for the store owner: run regularsctl as regularsd's user, or use the admin API"};
+  if (!args.is_object()) return Error{kBad, "", "the arguments of " + name + " must be a JSON object"};
+  for (const auto& [key, _] : args.items())
+    if (std::find(command.fields.begin(), command.fields.end(), key) == command.fields.end())
+      return Error{kBad, key, "is not a field of the " + name + " request"};
+  try {
+    return command.run(services, caller, args);
+  } catch (const std::exception& e) {
+    REGULARS_LOG(err, "owner command failed", ({{"op", name}, {"error", e.what()}}));
+    return Error{ErrorCode::internal, "", name + " failed; see regularsd's log"};
+  }
+}
+
+void CommandRunner::run(const Command& command, Caller caller, json args, Reply reply) {
+  // The job owns what it needs; `reply` is shared so a refusal below can still use it.
+  auto shared_reply = std::make_shared<Reply>(std::move(reply));
+  const auto refusal = pool_.submit([this, &command, caller = std::move(caller), args = std::move(args), shared_reply] {
+    (*shared_reply)(run_command(command, services_, caller, args));
+  });
+  if (refusal == OwnerPool::Refusal::full)
+    (*shared_reply)(Error{ErrorCode::overloaded, "", "the owner's work queue is full; retry in a moment"});
+  else if (refusal == OwnerPool::Refusal::stopping)
+    (*shared_reply)(Error{ErrorCode::shutting_down, "", "regularsd is stopping; retry shortly"});
+}
+
+}  // namespace regulars::daemon::owner
