@@ -1,0 +1,167 @@
+// Phases 3 and 3a: hints latency through libregulars.so with one client.
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "console.hpp"
+#include "machine.hpp"
+#include "phases.hpp"
+#include "plugin_calls.hpp"
+
+namespace regulars::bench {
+
+using nlohmann::json;
+using namespace regulars::tools;
+
+namespace {
+
+// The headline run: random customers after a warm-up, with what the calls cost the daemon and
+// this process and how often either was preempted.
+struct OverallRun {
+  std::size_t warmup = 0;
+  HintsRun warm, run;
+  double secs = 0;
+  std::string load0;  // the load average before the run
+  ProcSample daemon0, daemon1, self0, self1;
+  std::int64_t daemon_preempted = 0, self_preempted = 0;
+};
+
+OverallRun time_hints(const Bench& b, regulars_client* c, Rng& rng) {
+  const std::size_t hints = b.opt.hints;
+  auto random_customer = [&] { return static_cast<std::uint32_t>(rng.below(b.opt.customers)); };
+  OverallRun o;
+  o.warmup = std::clamp<std::size_t>(hints / 10, 100, 2000);
+  std::vector<std::string> reqs;
+  reqs.reserve(hints);
+  for (std::size_t i = 0; i < o.warmup; ++i) reqs.push_back(hints_request(b.cat, random_customer(), rng));
+  for (const auto& r : reqs) hints_call(c, r, o.warm);
+  reqs.clear();
+  for (std::size_t i = 0; i < hints; ++i) reqs.push_back(hints_request(b.cat, random_customer(), rng));
+  o.run.ns.reserve(hints);
+  const pid_t daemon = b.daemon.pid(), self = ::getpid();
+  o.load0 = loadavg();
+  o.daemon0 = proc_sample(daemon);
+  o.self0 = proc_sample(self);
+  const std::int64_t dp0 = preemptions(daemon), bp0 = preemptions(self);
+  const auto t0 = Clock::now();
+  for (const auto& r : reqs) hints_call(c, r, o.run);
+  o.secs = seconds_since(t0);
+  o.daemon1 = proc_sample(daemon);
+  o.self1 = proc_sample(self);
+  o.daemon_preempted = preemptions(daemon) - dp0;
+  o.self_preempted = preemptions(self) - bp0;
+  return o;
+}
+
+// Prints the run; false when a call failed or found no customer.
+bool print_overall(const Bench& b, const OverallRun& o, const LatencySummary& all) {
+  const HintsRun& run = o.run;
+  const auto hints = static_cast<double>(b.opt.hints);
+  out("hints (1 client, through libregulars.so, budget_ms=%d): warmup=%zu calls=%zu ok=%zu errors=%lld "
+      "unknown=%lld mean_visits=%.1f\n",
+      b.opt.budget_ms, o.warmup, b.opt.hints, run.ns.size(), static_cast<long long>(run.errors + o.warm.errors),
+      static_cast<long long>(run.unknown + o.warm.unknown),
+      run.ns.size() > static_cast<std::size_t>(run.unknown)
+          ? static_cast<double>(run.visits_sum) / static_cast<double>(run.ns.size() - static_cast<std::size_t>(run.unknown))
+          : 0.0);
+  print_errors(o.warm.error_kinds);
+  print_errors(run.error_kinds);
+  out("  latency_us p50=%.1f p90=%.1f p99=%.1f p99.9=%.1f max=%.1f mean=%.1f  calls_per_s=%.0f\n", all.p50, all.p90,
+      all.p99, all.p999, all.max, all.mean, hints / o.secs);
+  out("  cpu per call: regularsd %.1f us, this process (caller + plugin, answers parsed) %.1f us; machine loadavg %s -> %s\n",
+      (o.daemon1.cpu_s - o.daemon0.cpu_s) * 1e6 / hints, (o.self1.cpu_s - o.self0.cpu_s) * 1e6 / hints,
+      o.load0.c_str(), loadavg().c_str());
+  out("  preempted (involuntary context switches) per 100 calls: regularsd %.1f, this process %.1f\n",
+      static_cast<double>(o.daemon_preempted) * 100.0 / hints, static_cast<double>(o.self_preempted) * 100.0 / hints);
+  return run.errors + o.warm.errors + run.unknown + o.warm.unknown == 0;
+}
+
+double mean_visits(const HintsRun& h) {
+  const auto known = static_cast<std::int64_t>(h.ns.size()) - h.unknown;
+  return known > 0 ? static_cast<double>(h.visits_sum) / static_cast<double>(known) : 0.0;
+}
+
+// Customers with short (<= 3 visits) against long (>= 40) histories, interleaved in a random
+// order so any drift hits both alike. False when a call failed or found no customer.
+bool hints_by_history(const Bench& b, const Plan& plan, regulars_client* c, Rng& rng) {
+  std::vector<std::uint32_t> short_ids, long_ids;
+  for (std::uint32_t i = 0; i < b.opt.customers; ++i) {
+    if (plan.visits[i] <= 3) short_ids.push_back(i);
+    if (plan.visits[i] >= 40) long_ids.push_back(i);
+  }
+  if (short_ids.empty() || long_ids.empty()) {
+    out("hints by history: skipped (short=%zu long=%zu customers in this store)\n", short_ids.size(), long_ids.size());
+    return true;
+  }
+  const std::size_t per_group = std::clamp<std::size_t>(b.opt.hints / 4, 100, 5000);
+  std::vector<std::pair<bool, std::string>> mixed;
+  for (std::size_t i = 0; i < per_group; ++i) {
+    mixed.emplace_back(false, hints_request(b.cat, short_ids[rng.below(short_ids.size())], rng));
+    mixed.emplace_back(true, hints_request(b.cat, long_ids[rng.below(long_ids.size())], rng));
+  }
+  for (std::size_t i = mixed.size(); i > 1; --i) std::swap(mixed[i - 1], mixed[rng.below(i)]);
+  HintsRun s, l;
+  for (const auto& [is_long, r] : mixed) hints_call(c, r, is_long ? l : s);
+  const LatencySummary shorts = summarize_ns(s.ns), longs = summarize_ns(l.ns);
+  out("hints by history: short (<=3 visits, %zu customers): calls=%zu errors=%lld mean_visits=%.1f p50=%.1f "
+      "p99=%.1f us\n",
+      short_ids.size(), s.ns.size(), static_cast<long long>(s.errors), mean_visits(s), shorts.p50, shorts.p99);
+  out("hints by history: long (>=40 visits, %zu customers): calls=%zu errors=%lld mean_visits=%.1f p50=%.1f "
+      "p99=%.1f us\n",
+      long_ids.size(), l.ns.size(), static_cast<long long>(l.errors), mean_visits(l), longs.p50, longs.p99);
+  print_errors(s.error_kinds);
+  print_errors(l.error_kinds);
+  return s.errors + l.errors + s.unknown + l.unknown == 0;
+}
+
+}  // namespace
+
+void hints_phase(const Bench& b, const Plan& plan, Figures& fig) {
+  regulars_client* c = open_client({{"endpoint", b.endpoint}, {"budget_ms", b.opt.budget_ms}, {"terminal", "bench-hints"}});
+  Rng rng(mix(b.opt.seed, 0x417));  // one sequence through both runs
+  const OverallRun overall = time_hints(b, c, rng);
+  fig.hints = summarize_ns(overall.run.ns);
+  if (!print_overall(b, overall, fig.hints)) fig.exit_code = 2;
+  if (!hints_by_history(b, plan, c, rng)) fig.exit_code = 2;
+  regulars_close(c);
+}
+
+void tls_phase(const Bench& b, Figures& fig) {
+  const auto issued = daemon_call(b.daemon.socket(), "regulars-bench",
+                                  {{"op", "tokens"}, {"request", {{"action", "issue"}, {"terminal", "bench-tls"}}}});
+  std::string tls_endpoint;
+  std::getline(std::ifstream(b.data_dir + "/tls.endpoint"), tls_endpoint);
+  if (!issued || tls_endpoint.empty()) throw std::runtime_error("--tls: no TLS listener or no token (see the daemon log)");
+  const int budget_ms = b.opt.budget_ms;
+  regulars_client* local = open_client({{"endpoint", b.endpoint}, {"budget_ms", budget_ms}, {"terminal", "bench-unix"}});
+  regulars_client* lane = open_client({{"endpoint", tls_endpoint}, {"budget_ms", budget_ms}, {"terminal", "bench-tls"},
+                                       {"ca_file", b.opt.tls_dir + "/ca.crt"}, {"token", (*issued)["token"]}});
+  Rng rng(mix(b.opt.seed, 0x715));
+  auto random_customer = [&] { return static_cast<std::uint32_t>(rng.below(b.opt.customers)); };
+  HintsRun warm, over_unix, over_tls;
+  for (std::size_t i = 0; i < 200; ++i) hints_call(i % 2 ? lane : local, hints_request(b.cat, random_customer(), rng), warm);
+  for (std::size_t i = 0; i < b.opt.hints; ++i) {
+    // The same request through both, in a random order, so drift and caching hit both alike.
+    const std::string r = hints_request(b.cat, random_customer(), rng);
+    const bool tls_first = rng.below(2) == 0;
+    hints_call(tls_first ? lane : local, r, tls_first ? over_tls : over_unix);
+    hints_call(tls_first ? local : lane, r, tls_first ? over_unix : over_tls);
+  }
+  const LatencySummary u = summarize_ns(over_unix.ns), t = summarize_ns(over_tls.ns);
+  out("hints over TLS (lane token, loopback) against the Unix socket, %zu calls each, same requests, "
+      "random order per pair: errors unix=%lld tls=%lld\n",
+      b.opt.hints, static_cast<long long>(over_unix.errors), static_cast<long long>(over_tls.errors + warm.errors));
+  print_errors(over_tls.error_kinds);
+  out("  unix latency_us p50=%.1f p99=%.1f p99.9=%.1f\n", u.p50, u.p99, u.p999);
+  out("  tls  latency_us p50=%.1f p99=%.1f p99.9=%.1f  (tls/unix: p50 x%.2f, p99 x%.2f)\n", t.p50, t.p99, t.p999,
+      u.p50 > 0 ? t.p50 / u.p50 : 0.0, u.p99 > 0 ? t.p99 / u.p99 : 0.0);
+  if (over_unix.errors + over_tls.errors > 0) fig.exit_code = 2;
+  regulars_close(local);
+  regulars_close(lane);
+}
+
+}  // namespace regulars::bench
