@@ -50,8 +50,11 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -188,266 +191,346 @@ bool record(regulars::Client& client, const std::string& event, Failures& failur
   }
 }
 
-int run(const Options& opt) {
-  const auto t_start = Clock::now();
-  ::signal(SIGPIPE, SIG_IGN);
-  ::umask(0077);
+// --limit-customers: only the first n customers of future.json, and their histories.
+void limit_customers(Dataset& history, Dataset& future, std::size_t n) {
+  if (n == 0 || n >= future.customers.size()) return;
+  future.customers.resize(n);
+  std::unordered_set<std::string> keep;
+  for (const auto& c : future.customers) keep.insert(c.id);
+  std::erase_if(history.customers, [&](const CustomerBaskets& c) { return keep.count(c.id) == 0; });
+}
 
-  // --- 1. The data ----------------------------------------------------------------------------
-  Dataset history = load_dataset(opt.history_path, false);
-  Dataset future = load_dataset(opt.future_path, true);
-  if (opt.limit_customers > 0 && opt.limit_customers < future.customers.size()) {
-    future.customers.resize(opt.limit_customers);
-    std::unordered_set<std::string> keep;
-    for (const auto& c : future.customers) keep.insert(c.id);
-    std::erase_if(history.customers, [&](const CustomerBaskets& c) { return keep.count(c.id) == 0; });
-  }
+// The customers of both files joined by id in natural order, and what their data holds.
+struct Roster {
+  std::vector<Customer> customers;  // pointing into the two datasets
+  std::size_t only_history = 0, only_future = 0;
+  std::size_t purchases = 0, lines = 0;  // history baskets and their lines
+  std::size_t weeks = 0;                 // the most history baskets of any customer
+  std::size_t items = 0;                 // distinct items in both files
+};
+
+Roster join_customers(const Dataset& history, const Dataset& future, const Options& opt) {
   std::map<std::string, Customer, decltype(&natural_less)> by_id(&natural_less);
   for (const auto& c : history.customers) by_id[c.id].history = &c;
   for (const auto& c : future.customers) by_id[c.id].future = &c;
-  std::vector<Customer> customers;
-  customers.reserve(by_id.size());
-  std::size_t only_history = 0, only_future = 0, purchases = 0, lines = 0, weeks = 0;
+  Roster r;
+  r.customers.reserve(by_id.size());
   std::unordered_set<std::string> item_set;
   for (auto& [id, c] : by_id) {
     c.id = id;
     c.identifier = {{"kind", opt.id_kind}, {"value", opt.id_prefix + id}};
     c.tag = id_tag(id);
     c.offset_ms = week_offset_ms(id);
-    only_history += c.future == nullptr;
-    only_future += c.history == nullptr;
+    r.only_history += c.future == nullptr;
+    r.only_future += c.history == nullptr;
     if (c.history) {
-      purchases += c.history->baskets.size();
-      weeks = std::max(weeks, c.history->baskets.size());
+      r.purchases += c.history->baskets.size();
+      r.weeks = std::max(r.weeks, c.history->baskets.size());
       for (const auto& b : c.history->baskets) {
-        lines += b.size();
+        r.lines += b.size();
         for (const auto& item : b) item_set.insert(item);
       }
     }
     if (c.future)
       for (const auto& item : c.future->baskets.front()) item_set.insert(item);
-    customers.push_back(std::move(c));
+    r.customers.push_back(std::move(c));
   }
-  if (customers.size() > UINT32_MAX) throw std::runtime_error("too many customers");
+  if (r.customers.size() > UINT32_MAX) throw std::runtime_error("too many customers");
+  r.items = item_set.size();
+  return r;
+}
+
+// The end of the calendar: --end-date, or today (UTC).
+struct EndDate {
+  std::string text;  // YYYY-MM-DD
+  std::int64_t ms = 0;
+};
+
+EndDate end_date(const Options& opt) {
   const std::string date_text = opt.end_date.empty()
                                     ? regulars::wire::format_time_ms(regulars::wire::now_ms() / kDayMs * kDayMs).substr(0, 10)
                                     : opt.end_date;
   const auto end_ms = regulars::wire::parse_time_ms(date_text + "T00:00:00Z");
   if (!end_ms) throw std::runtime_error("--end-date: expected YYYY-MM-DD, got \"" + date_text + "\"");
+  return {date_text, *end_ms};
+}
 
+void print_data(const Options& opt, const Roster& r, const Dataset& history, const Dataset& future, const EndDate& end) {
   out("regulars-eval %s: history=%s future=%s\n", REGULARS_VERSION_STRING, opt.history_path.c_str(),
       opt.future_path.c_str());
   out("data: customers=%zu (scored: %zu; only in history: %zu; only in future: %zu) items=%zu history_baskets=%zu "
       "lines=%zu (repeats within a basket dropped: %zu)\n",
-      customers.size(), future.customers.size(), only_history, only_future, item_set.size(), purchases, lines,
+      r.customers.size(), future.customers.size(), r.only_history, r.only_future, r.items, r.purchases, r.lines,
       history.duplicates + future.duplicates);
   out("calendar: visits a week apart, every customer's last history visit in the week before %s "
       "(%zu weeks, first %s); replay in time order, week by week\n",
-      date_text.c_str(), weeks, regulars::wire::format_time_ms(*end_ms - static_cast<std::int64_t>(weeks) * kWeekMs).substr(0, 10).c_str());
+      end.text.c_str(), r.weeks,
+      regulars::wire::format_time_ms(end.ms - static_cast<std::int64_t>(r.weeks) * kWeekMs).substr(0, 10).c_str());
+}
 
-  // --- 2. The daemon --------------------------------------------------------------------------
-  std::string tmp;
-  {
-    const char* base = std::getenv("TMPDIR");
-    std::string templ = std::string(base && *base ? base : "/tmp") + "/regulars-eval-XXXXXX";
-    if (::mkdtemp(templ.data()) == nullptr)
-      throw std::runtime_error("mkdtemp " + templ + ": " + std::strerror(errno));
-    tmp = templ;
+// A fresh private directory under $TMPDIR (or /tmp); throws if none.
+std::string make_temp_dir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string templ = std::string(base && *base ? base : "/tmp") + "/regulars-eval-XXXXXX";
+  if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp " + templ + ": " + std::strerror(errno));
+  return templ;
+}
+
+// Removes the temporary directory (unless --keep) on every way out; finish() does it before
+// the last line, so that line stays last.
+struct Cleanup {
+  std::string dir;
+  bool keep;
+  bool done = false;
+  void finish() {
+    if (done) return;
+    done = true;
+    if (keep) {
+      out("kept: %s\n", dir.c_str());
+      return;
+    }
+    std::error_code ec;
+    fs::remove_all(dir, ec);
   }
-  // Removes the temporary directory (unless --keep) on every way out; finish() does it before
-  // the last line, so that line stays last.
-  struct Cleanup {
-    std::string dir;
-    bool keep;
-    bool done = false;
-    void finish() {
-      if (done) return;
-      done = true;
-      if (keep) {
-        out("kept: %s\n", dir.c_str());
-        return;
-      }
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-    ~Cleanup() {
-      if (!done && keep) std::fprintf(stderr, "regulars-eval: kept: %s\n", dir.c_str());
-      done = done || keep;
-      finish();
-    }
-  } cleanup{tmp, opt.keep};
+  ~Cleanup() {
+    if (!done && keep) std::fprintf(stderr, "regulars-eval: kept: %s\n", dir.c_str());
+    done = done || keep;
+    finish();
+  }
+};
 
-  const std::string data_dir = opt.data_dir.empty() ? tmp + "/data" : opt.data_dir;
-  fs::create_directories(data_dir);
-  const std::string exe = find_regularsd(opt.regularsd,
+std::string regularsd_exe(const Options& opt) {
+  return find_regularsd(opt.regularsd,
 #ifdef REGULARSD_BUILD_PATH
-                                         REGULARSD_BUILD_PATH
+                        REGULARSD_BUILD_PATH
 #else
-                                         ""
+                        ""
 #endif
   );
-  std::vector<std::string> daemon_args{"--log-level", "warn"};
-  daemon_args.insert(daemon_args.end(), opt.daemon_args.begin(), opt.daemon_args.end());
-  DaemonChild daemon(exe, data_dir, daemon_args, tmp + "/regularsd.log");
+}
+
+// Waits for the daemon's socket, prints how long it took and what the store held; returns the
+// daemon's status then.
+std::optional<json> wait_for_daemon(DaemonChild& daemon, const std::string& exe, const std::string& data_dir) {
   const auto d0 = Clock::now();
   daemon.wait_ready(std::chrono::seconds(60));
-  const auto st0 = daemon_status(daemon.socket(), "regulars-eval");
+  auto st0 = daemon_status(daemon.socket(), "regulars-eval");
   out("daemon: %s pid=%d data_dir=%s listening after %.2f s; store before: events=%lld customers=%lld items=%lld\n",
       exe.c_str(), daemon.pid(), data_dir.c_str(), seconds_since(d0), static_cast<long long>(status_field(st0, "events")),
       static_cast<long long>(status_field(st0, "customers")), static_cast<long long>(status_field(st0, "items")));
-  const std::string endpoint = "unix:" + daemon.socket();
+  return st0;
+}
 
-  // --- 3. Consent, then the history in time order ------------------------------------------
-  const unsigned clients = std::max(1u, std::min<unsigned>(opt.clients, static_cast<unsigned>(customers.size())));
-  // plan[t][w]: the visits of thread t's customers in week w, in time order.
-  std::vector<std::vector<std::vector<Visit>>> plan(clients, std::vector<std::vector<Visit>>(weeks));
+// plan[t][w]: the visits of thread t's customers (index mod clients) in week w, in time order.
+using ReplayPlan = std::vector<std::vector<std::vector<Visit>>>;
+
+ReplayPlan plan_replay(const std::vector<Customer>& customers, std::size_t weeks, unsigned clients, std::int64_t end_ms) {
+  ReplayPlan plan(clients, std::vector<std::vector<Visit>>(weeks));
   for (std::uint32_t i = 0; i < customers.size(); ++i) {
     const Customer& c = customers[i];
     const std::size_t n = c.n();
     for (std::size_t j = 0; j < n; ++j) {
       const std::size_t w = weeks - n + j;
       plan[i % clients][w].push_back(
-          Visit{*end_ms - static_cast<std::int64_t>(n - j) * kWeekMs + c.offset_ms, i, static_cast<std::uint32_t>(j)});
+          Visit{end_ms - static_cast<std::int64_t>(n - j) * kWeekMs + c.offset_ms, i, static_cast<std::uint32_t>(j)});
     }
   }
   for (auto& per_thread : plan)
     for (auto& week : per_thread)
       std::sort(week.begin(), week.end(),
                 [](const Visit& a, const Visit& b) { return std::tie(a.time_ms, a.customer) < std::tie(b.time_ms, b.customer); });
+  return plan;
+}
 
-  const std::size_t total_events = customers.size() + purchases;
-  std::atomic<std::size_t> done{0};
-  std::atomic<int> printed_step{0};
-  std::atomic<std::int64_t> retries{0};
-  std::atomic<int> current_week{-1};  // -1: consents
-  Failures record_failures;
-  std::atomic<std::size_t> consents_ok{0}, purchases_ok{0};
-  const auto r0 = Clock::now();
-  auto progress = [&] {
-    const std::size_t d = done.fetch_add(1) + 1;
-    const int step = static_cast<int>(d * 20 / total_events);
-    int seen = printed_step.load();
+// The consents, then the history, through one client per thread; each thread records its own
+// customers, and a barrier separates the weeks (see the top of this file).
+class Replay {
+ public:
+  Replay(const std::vector<Customer>& customers, const ReplayPlan& plan, std::int64_t end_ms, std::size_t total_events)
+      : customers_(customers), plan_(plan), clients_(static_cast<unsigned>(plan.size())),
+        weeks_(plan.empty() ? 0 : plan.front().size()), end_ms_(end_ms), total_events_(total_events) {}
+
+  // Records everything; returns the seconds it took.
+  double run(const std::string& endpoint, int budget_ms) {
+    r0_ = Clock::now();
+    {
+      std::vector<std::unique_ptr<regulars::Client>> cs;
+      for (unsigned t = 0; t < clients_; ++t)
+        cs.push_back(std::make_unique<regulars::Client>(json{{"endpoint", endpoint},
+                                                             {"budget_ms", budget_ms},
+                                                             {"store", "eval"},
+                                                             {"terminal", "eval-" + std::to_string(t)},
+                                                             {"cashier", "eval"}}
+                                                            .dump()));
+      std::barrier sync(static_cast<std::ptrdiff_t>(clients_));
+      std::vector<std::thread> threads;
+      for (unsigned t = 0; t < clients_; ++t)
+        threads.emplace_back([&, t] {
+          record_consents(*cs[t], t);
+          sync.arrive_and_wait();
+          for (std::size_t w = 0; w < weeks_; ++w) {
+            if (t == 0) current_week_.store(static_cast<int>(w));
+            record_week(*cs[t], t, w);
+            sync.arrive_and_wait();
+          }
+        });
+      for (auto& th : threads) th.join();
+    }
+    return seconds_since(r0_);
+  }
+
+  std::size_t consents_ok() const { return consents_ok_.load(); }
+  std::size_t purchases_ok() const { return purchases_ok_.load(); }
+  std::int64_t retries() const { return retries_.load(); }
+  const Failures& failures() const { return failures_; }
+
+ private:
+  // Consent first, an hour before the customer's first visit.
+  void record_consents(regulars::Client& client, unsigned t) {
+    for (std::size_t i = t; i < customers_.size(); i += clients_) {
+      const Customer& c = customers_[i];
+      const std::int64_t first = end_ms_ - static_cast<std::int64_t>(std::max<std::size_t>(c.n(), 1)) * kWeekMs + c.offset_ms;
+      const json ev{{"type", "consent"},
+                    {"event_id", "consent-" + c.tag},
+                    {"time", regulars::wire::format_time_ms(first - kHourMs)},
+                    {"customer", c.identifier},
+                    {"purposes", {{"remember", true}, {"personalize", true}}}};
+      if (record(client, ev.dump(), failures_, retries_)) consents_ok_.fetch_add(1);
+      progress();
+    }
+  }
+
+  // One purchase per visit: sku = the item id, qty 1, unit_price 100.
+  void record_week(regulars::Client& client, unsigned t, std::size_t w) {
+    for (const Visit& v : plan_[t][w]) {
+      const Customer& c = customers_[v.customer];
+      json lines_json = json::array();
+      for (const auto& sku : c.history->baskets[v.basket]) lines_json.push_back({{"sku", sku}, {"qty", 1}, {"unit_price", 100}});
+      const json ev{{"type", "purchase"},
+                    {"event_id", "ev-" + c.tag + "-" + std::to_string(v.basket)},
+                    {"time", regulars::wire::format_time_ms(v.time_ms)},
+                    {"customer", c.identifier},
+                    {"lines", std::move(lines_json)}};
+      if (record(client, ev.dump(), failures_, retries_)) purchases_ok_.fetch_add(1);
+      progress();
+    }
+  }
+
+  // One more event done: a note on stderr at every 5%, from whichever thread crosses it.
+  void progress() {
+    const std::size_t d = done_.fetch_add(1) + 1;
+    const int step = static_cast<int>(d * 20 / total_events_);
+    int seen = printed_step_.load();
     while (step > seen) {
-      if (printed_step.compare_exchange_weak(seen, step)) {
-        const double s = seconds_since(r0);
-        const int w = current_week.load();
-        const std::string phase = w < 0 ? std::string("consents") : "week " + std::to_string(w + 1) + "/" + std::to_string(weeks);
+      if (printed_step_.compare_exchange_weak(seen, step)) {
+        const double s = seconds_since(r0_);
+        const int w = current_week_.load();
+        const std::string phase =
+            w < 0 ? std::string("consents") : "week " + std::to_string(w + 1) + "/" + std::to_string(weeks_);
         note("replay %3d%%: %s/%s events (%s), %.1f s, %.0f events/s\n", step * 5, thousands(d).c_str(),
-             thousands(total_events).c_str(), phase.c_str(), s, static_cast<double>(d) / s);
+             thousands(total_events_).c_str(), phase.c_str(), s, static_cast<double>(d) / s);
         break;
       }
     }
-  };
-  {
-    std::vector<std::unique_ptr<regulars::Client>> cs;
-    for (unsigned t = 0; t < clients; ++t)
-      cs.push_back(std::make_unique<regulars::Client>(json{{"endpoint", endpoint},
-                                                           {"budget_ms", opt.budget_ms},
-                                                           {"store", "eval"},
-                                                           {"terminal", "eval-" + std::to_string(t)},
-                                                           {"cashier", "eval"}}
-                                                          .dump()));
-    std::barrier sync(static_cast<std::ptrdiff_t>(clients));
-    std::vector<std::thread> threads;
-    for (unsigned t = 0; t < clients; ++t) {
-      threads.emplace_back([&, t] {
-        regulars::Client& client = *cs[t];
-        // Consent first, an hour before the customer's first visit.
-        for (std::size_t i = t; i < customers.size(); i += clients) {
-          const Customer& c = customers[i];
-          const std::int64_t first = *end_ms - static_cast<std::int64_t>(std::max<std::size_t>(c.n(), 1)) * kWeekMs + c.offset_ms;
-          const json ev{{"type", "consent"},
-                        {"event_id", "consent-" + c.tag},
-                        {"time", regulars::wire::format_time_ms(first - kHourMs)},
-                        {"customer", c.identifier},
-                        {"purposes", {{"remember", true}, {"personalize", true}}}};
-          if (record(client, ev.dump(), record_failures, retries)) consents_ok.fetch_add(1);
-          progress();
-        }
-        sync.arrive_and_wait();
-        for (std::size_t w = 0; w < weeks; ++w) {
-          if (t == 0) current_week.store(static_cast<int>(w));
-          for (const Visit& v : plan[t][w]) {
-            const Customer& c = customers[v.customer];
-            json lines_json = json::array();
-            for (const auto& sku : c.history->baskets[v.basket])
-              lines_json.push_back({{"sku", sku}, {"qty", 1}, {"unit_price", 100}});
-            const json ev{{"type", "purchase"},
-                          {"event_id", "ev-" + c.tag + "-" + std::to_string(v.basket)},
-                          {"time", regulars::wire::format_time_ms(v.time_ms)},
-                          {"customer", c.identifier},
-                          {"lines", std::move(lines_json)}};
-            if (record(client, ev.dump(), record_failures, retries)) purchases_ok.fetch_add(1);
-            progress();
-          }
-          sync.arrive_and_wait();
-        }
-      });
-    }
-    for (auto& th : threads) th.join();
   }
-  const double replay_s = seconds_since(r0);
-  const auto st1 = daemon_status(daemon.socket(), "regulars-eval");
-  const std::int64_t stored = status_field(st1, "events") - status_field(st0, "events");
+
+  const std::vector<Customer>& customers_;
+  const ReplayPlan& plan_;
+  const unsigned clients_;
+  const std::size_t weeks_;
+  const std::int64_t end_ms_;
+  const std::size_t total_events_;
+  Clock::time_point r0_;
+  std::atomic<std::size_t> done_{0};
+  std::atomic<int> printed_step_{0};
+  std::atomic<std::int64_t> retries_{0};
+  std::atomic<int> current_week_{-1};  // -1: consents
+  Failures failures_;
+  std::atomic<std::size_t> consents_ok_{0}, purchases_ok_{0};
+};
+
+void print_replay(const Replay& replay, const Roster& r, unsigned clients, double replay_s,
+                  const std::optional<json>& st0, const std::optional<json>& st1) {
+  const std::size_t total_events = r.customers.size() + r.purchases;
   out("replay: %s consents + %s purchases (%s lines) with %u clients in %.1f s: %.0f events/s, %.0f purchases/s, "
       "%.0f lines/s; retries=%lld failures=%lld\n",
-      thousands(consents_ok.load()).c_str(), thousands(purchases_ok.load()).c_str(), thousands(lines).c_str(), clients,
-      replay_s, static_cast<double>(total_events) / replay_s, static_cast<double>(purchases) / replay_s,
-      static_cast<double>(lines) / replay_s, static_cast<long long>(retries.load()),
-      static_cast<long long>(record_failures.total()));
-  record_failures.print("  ");
+      thousands(replay.consents_ok()).c_str(), thousands(replay.purchases_ok()).c_str(), thousands(r.lines).c_str(),
+      clients, replay_s, static_cast<double>(total_events) / replay_s, static_cast<double>(r.purchases) / replay_s,
+      static_cast<double>(r.lines) / replay_s, static_cast<long long>(replay.retries()),
+      static_cast<long long>(replay.failures().total()));
+  replay.failures().print("  ");
+  const std::int64_t stored = status_field(st1, "events") - status_field(st0, "events");
   if (st0 && st1)
     out("store after: events=%lld (+%lld; a fresh store gains one per acknowledged event, a rerun none) customers=%lld "
         "items=%lld commits=%lld\n",
         static_cast<long long>(status_field(st1, "events")), static_cast<long long>(stored),
         static_cast<long long>(status_field(st1, "customers")), static_cast<long long>(status_field(st1, "items")),
         static_cast<long long>(status_field(st1, "commits")));
+}
 
-  // --- 4. Hints for every customer of future.json ------------------------------------------
-  Accumulator acc(kCutoffs);
+// The hints asked for every customer of future.json, and how their predictions scored.
+struct HintsTally {
+  Accumulator acc{kCutoffs};
   std::vector<std::int64_t> latency_ns;
-  latency_ns.reserve(future.customers.size());
   std::vector<std::size_t> slow_calls;  // call numbers (from 1) of the calls over 1 ms
-  Failures hints_failures;
   std::size_t unknown = 0, not_personalized = 0, short_lists = 0, returned = 0;
+  double secs = 0;
+};
+
+// The SKUs of an answer's predictions, in order; an answer without a prediction list is a failure.
+std::vector<std::string> read_predictions(const std::string& answer, HintsTally& h, Failures& failures) {
+  std::vector<std::string> ranked;
+  const json a = json::parse(answer, nullptr, false);
+  const json* preds = nullptr;
+  if (a.is_object() && a.contains("predictions") && a["predictions"].is_array()) preds = &a["predictions"];
+  if (!preds) {
+    failures.add("hints: answer without a \"predictions\" list: " + answer.substr(0, 120));
+    return ranked;
+  }
+  for (const auto& p : *preds)
+    if (p.is_object() && p.contains("sku") && p["sku"].is_string()) ranked.push_back(p["sku"].get<std::string>());
+  const json& cj = a.contains("customer") ? a["customer"] : json();
+  if (!cj.is_object() || !cj.value("known", false)) ++h.unknown;
+  else if (!cj.value("personalized", false)) ++h.not_personalized;
+  h.short_lists += ranked.size() < 10;
+  h.returned += ranked.size();
+  return ranked;
+}
+
+// One timed hints call, empty basket; the ranking it returned (empty when it failed).
+// `answer` is the caller's buffer, reused from call to call.
+std::vector<std::string> ask_one(regulars::Client& client, const Customer& c, std::size_t call, std::string& answer,
+                                 HintsTally& h, Failures& failures) {
+  const std::string request =
+      json{{"customer", c.identifier}, {"basket", json::array()}, {"max_predictions", kMaxPredictions}}.dump();
+  answer.clear();
+  const auto t0 = Clock::now();
+  const regulars_status s = client.try_hints(request, answer);
+  const auto t1 = Clock::now();
+  if (s != REGULARS_OK) {
+    failures.add(std::string("hints: ") + regulars_strerror(s) + ": " + regulars_last_error());
+    return {};
+  }
+  h.latency_ns.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
+  if (h.latency_ns.back() > 1'000'000) h.slow_calls.push_back(call);
+  return read_predictions(answer, h, failures);
+}
+
+// One client, one call at a time, for every customer of future.json in natural order.
+HintsTally ask_hints(const std::vector<Customer>& customers, std::size_t total, const std::string& endpoint,
+                     int budget_ms, Failures& failures) {
+  HintsTally h;
+  h.latency_ns.reserve(total);
   const auto h0 = Clock::now();
   {
-    regulars::Client client(json{{"endpoint", endpoint}, {"budget_ms", opt.budget_ms}, {"terminal", "eval-hints"}}.dump());
-    const std::size_t total = future.customers.size();
+    regulars::Client client(json{{"endpoint", endpoint}, {"budget_ms", budget_ms}, {"terminal", "eval-hints"}}.dump());
     int step_printed = 0;
     std::size_t asked = 0;
     std::string answer;
     for (const Customer& c : customers) {
       if (!c.future) continue;
       const ItemSet truth(c.future->baskets.front().begin(), c.future->baskets.front().end());
-      const std::string request =
-          json{{"customer", c.identifier}, {"basket", json::array()}, {"max_predictions", kMaxPredictions}}.dump();
-      std::vector<std::string> ranked;
-      answer.clear();
-      const auto t0 = Clock::now();
-      const regulars_status s = client.try_hints(request, answer);
-      const auto t1 = Clock::now();
-      if (s != REGULARS_OK) {
-        hints_failures.add(std::string("hints: ") + regulars_strerror(s) + ": " + regulars_last_error());
-      } else {
-        latency_ns.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
-        if (latency_ns.back() > 1'000'000) slow_calls.push_back(asked + 1);
-        const json a = json::parse(answer, nullptr, false);
-        const json* preds = nullptr;
-        if (a.is_object() && a.contains("predictions") && a["predictions"].is_array()) preds = &a["predictions"];
-        if (!preds) {
-          hints_failures.add("hints: answer without a \"predictions\" list: " + answer.substr(0, 120));
-        } else {
-          for (const auto& p : *preds)
-            if (p.is_object() && p.contains("sku") && p["sku"].is_string()) ranked.push_back(p["sku"].get<std::string>());
-          const json& cj = a.contains("customer") ? a["customer"] : json();
-          if (!cj.is_object() || !cj.value("known", false)) ++unknown;
-          else if (!cj.value("personalized", false)) ++not_personalized;
-          short_lists += ranked.size() < 10;
-          returned += ranked.size();
-        }
-      }
-      acc.add(ranked, truth);  // a failed call adds an empty ranking: no hit, still one user
+      h.acc.add(ask_one(client, c, asked + 1, answer, h, failures), truth);  // a failed call: no hit, still one user
       ++asked;
       const int step = static_cast<int>(asked * 20 / total);
       if (step > step_printed && step < 20) {
@@ -457,34 +540,83 @@ int run(const Options& opt) {
       }
     }
   }
-  const double hints_s = seconds_since(h0);
-  const LatencySummary lat = summarize_ns(latency_ns);
+  h.secs = seconds_since(h0);
+  return h;
+}
+
+void print_hints(const Options& opt, std::size_t calls, const HintsTally& h, const LatencySummary& lat,
+                 const Failures& failures) {
   out("hints (1 client, one call at a time, empty basket, max_predictions=%d, budget_ms=%d): calls=%zu ok=%zu "
       "failures=%lld in %.1f s\n",
-      kMaxPredictions, opt.budget_ms, future.customers.size(), lat.n, static_cast<long long>(hints_failures.total()),
-      hints_s);
-  hints_failures.print("  ");
+      kMaxPredictions, opt.budget_ms, calls, lat.n, static_cast<long long>(failures.total()), h.secs);
+  failures.print("  ");
   out("  answers: unknown customer=%zu not personalized=%zu fewer than 10 predictions=%zu mean predictions=%.1f\n",
-      unknown, not_personalized, short_lists, lat.n ? static_cast<double>(returned) / static_cast<double>(lat.n) : 0.0);
+      h.unknown, h.not_personalized, h.short_lists,
+      lat.n ? static_cast<double>(h.returned) / static_cast<double>(lat.n) : 0.0);
   out("  latency_us p50=%.1f p90=%.1f p99=%.1f p99.9=%.1f max=%.1f mean=%.1f\n", lat.p50, lat.p90, lat.p99, lat.p999,
       lat.max, lat.mean);
-  if (!slow_calls.empty()) {
+  if (!h.slow_calls.empty()) {
     std::string which;
-    for (std::size_t i = 0; i < slow_calls.size() && i < 12; ++i) which += (i ? " " : "") + std::to_string(slow_calls[i]);
-    out("  calls over 1 ms: %zu (call numbers: %s%s)\n", slow_calls.size(), which.c_str(),
-        slow_calls.size() > 12 ? " ..." : "");
+    for (std::size_t i = 0; i < h.slow_calls.size() && i < 12; ++i) which += (i ? " " : "") + std::to_string(h.slow_calls[i]);
+    out("  calls over 1 ms: %zu (call numbers: %s%s)\n", h.slow_calls.size(), which.c_str(),
+        h.slow_calls.size() > 12 ? " ..." : "");
   }
+}
 
-  out("quality over all %zu customers of %s (a failed call counts as no hit):\n", acc.users(), opt.future_path.c_str());
+void print_quality(const Accumulator& acc, const std::string& future_path) {
+  out("quality over all %zu customers of %s (a failed call counts as no hit):\n", acc.users(), future_path.c_str());
   out("     k   recall     ndcg      phr\n");
   for (std::size_t k : kCutoffs) out("  %4zu   %.4f   %.4f   %.4f\n", k, acc.recall(k), acc.ndcg(k), acc.phr(k));
+}
+
+int run(const Options& opt) {
+  const auto t_start = Clock::now();
+  ::signal(SIGPIPE, SIG_IGN);
+  ::umask(0077);
+
+  // --- 1. The data ----------------------------------------------------------------------------
+  Dataset history = load_dataset(opt.history_path, false);
+  Dataset future = load_dataset(opt.future_path, true);
+  limit_customers(history, future, opt.limit_customers);
+  const Roster roster = join_customers(history, future, opt);
+  const std::vector<Customer>& customers = roster.customers;
+  const EndDate end = end_date(opt);
+  print_data(opt, roster, history, future, end);
+
+  // --- 2. The daemon --------------------------------------------------------------------------
+  const std::string tmp = make_temp_dir();
+  Cleanup cleanup{tmp, opt.keep};
+  const std::string data_dir = opt.data_dir.empty() ? tmp + "/data" : opt.data_dir;
+  fs::create_directories(data_dir);
+  const std::string exe = regularsd_exe(opt);
+  std::vector<std::string> daemon_args{"--log-level", "warn"};
+  daemon_args.insert(daemon_args.end(), opt.daemon_args.begin(), opt.daemon_args.end());
+  DaemonChild daemon(exe, data_dir, daemon_args, tmp + "/regularsd.log");
+  const auto st0 = wait_for_daemon(daemon, exe, data_dir);
+  const std::string endpoint = "unix:" + daemon.socket();
+
+  // --- 3. Consent, then the history in time order ------------------------------------------
+  const unsigned clients = std::max(1u, std::min<unsigned>(opt.clients, static_cast<unsigned>(customers.size())));
+  const ReplayPlan plan = plan_replay(customers, roster.weeks, clients, end.ms);
+  Replay replay(customers, plan, end.ms, customers.size() + roster.purchases);
+  const double replay_s = replay.run(endpoint, opt.budget_ms);
+  const auto st1 = daemon_status(daemon.socket(), "regulars-eval");
+  print_replay(replay, roster, clients, replay_s, st0, st1);
+
+  // --- 4. Hints for every customer of future.json ------------------------------------------
+  Failures hints_failures;
+  const HintsTally hints = ask_hints(customers, future.customers.size(), endpoint, opt.budget_ms, hints_failures);
+  const LatencySummary lat = summarize_ns(hints.latency_ns);
+  print_hints(opt, future.customers.size(), hints, lat, hints_failures);
+  print_quality(hints.acc, opt.future_path);
 
   // --- 5. Memory, stop ----------------------------------------------------------------------
   out("daemon memory: %s\n", daemon.memory_summary().c_str());
   out("daemon stop (SIGTERM): %s\n", daemon.stop(std::chrono::seconds(30)).c_str());
-  out("wall time: %.1f s (replay %.1f s, hints %.1f s)\n", seconds_since(t_start), replay_s, hints_s);
-  const int status = record_failures.total() + hints_failures.total() > 0 ? 2 : 0;
+  out("wall time: %.1f s (replay %.1f s, hints %.1f s)\n", seconds_since(t_start), replay_s, hints.secs);
+  const int status = replay.failures().total() + hints_failures.total() > 0 ? 2 : 0;
   cleanup.finish();
+  const Accumulator& acc = hints.acc;
   out("recall@10=%.4f ndcg@10=%.4f phr@10=%.4f recall@3=%.4f users=%zu p50_us=%lld p99_us=%lld\n", acc.recall(10),
       acc.ndcg(10), acc.phr(10), acc.recall(3), acc.users(), static_cast<long long>(std::llround(lat.p50)),
       static_cast<long long>(std::llround(lat.p99)));
