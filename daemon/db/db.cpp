@@ -139,7 +139,7 @@ int schema_version(Db& db) {
 
 namespace {
 // Each entry moves the schema one version up. Never edit a published step; append a new one.
-constexpr std::array<std::string_view, 13> kMigrations{R"sql(
+constexpr std::array<std::string_view, 14> kMigrations{R"sql(
 CREATE TABLE events (
   seq         INTEGER PRIMARY KEY,          -- order of arrival; the log is append-only
   event_id    TEXT NOT NULL UNIQUE,         -- made by the client: replays are recognised here
@@ -383,6 +383,15 @@ CREATE TABLE lane_tokens (
 -- are already together under the primary key (a few dozen rows, one or two pages), and
 -- picking the top few of them by rank_key there costs a hints call some tens of microseconds.
 DROP INDEX IF EXISTS customer_items_recent;
+)sql", R"sql(
+-- v14: a customer keeps the id they were given when a rebuild replays the log. enrolled_seq is
+-- the event that enrolled them; a rebuild gives each replayed enrolment the id stored for that
+-- event. Before, customers were numbered again in log order, so after an erasure every later
+-- customer moved down and a healthy store's rebuild reported differences. Stores enrolled before
+-- v14 take their first logged event; for a customer who absorbed another by a merge, that may
+-- be the other's, and the first rebuild renumbers them once.
+ALTER TABLE customers ADD COLUMN enrolled_seq INTEGER;
+UPDATE customers SET enrolled_seq = (SELECT min(seq) FROM events WHERE customer_id = customers.id);
 )sql"};
 }  // namespace
 

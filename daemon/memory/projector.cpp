@@ -114,8 +114,16 @@ std::int64_t Projector::resolve_or_enrol(const LoggedEvent& e) {
   // events were pruned, a merge's customer is known only from the merge itself.
   if (e.type == "merge" && !replaying_) throw Refused("merge names a customer that is not known");
   if (e.type == "offer" && !replaying_) throw Refused("the offer's customer is not known (erased meanwhile)");
-  db_.cached("INSERT INTO customers(created_ms) VALUES(?)").bind(1, e.time_ms).run();
+  // A live event has no seq yet: project() notes it once it has (the log row comes in between).
+  Stmt& enrol = db_.cached("INSERT INTO customers(id, created_ms, enrolled_seq) VALUES(?,?,?)");
+  if (next_new_id_ > 0) enrol.bind(1, kept_id(e));
+  else enrol.bind_null(1);
+  enrol.bind(2, e.time_ms);
+  if (e.seq > 0) enrol.bind(3, e.seq);
+  else enrol.bind_null(3);
+  enrol.run();
   const std::int64_t id = db_.last_insert_rowid();
+  if (e.seq == 0) enrolled_ = id;
   db_.cached("INSERT INTO identifiers(kind, hash, customer_id, created_ms) VALUES(?,?,?,?)")
       .bind(1, e.id_kind)
       .bind_blob(2, e.id_hash.data(), e.id_hash.size())
@@ -133,8 +141,67 @@ void Projector::clear_all() {
   db_.exec("UPDATE store_stats SET baskets=0, repeat_hits=0, repeat_total=0");
 }
 
+void Projector::keep_ids() {
+  forget_ids();
+  // Whether each customer's enrolment is still in the log tells a pruned enrolment (the customer
+  // is enrolled again later in the replay, by an event that is left) from one that is there.
+  db_.exec(
+      "CREATE TEMP TABLE kept_customers(id INTEGER PRIMARY KEY, enrolled_seq INTEGER, enrolment_logged INTEGER NOT NULL)");
+  db_.exec(
+      "INSERT INTO temp.kept_customers SELECT c.id, c.enrolled_seq, EXISTS (SELECT 1 FROM main.events WHERE seq=c.enrolled_seq) "
+      "FROM main.customers c");
+  db_.exec("CREATE INDEX temp.kept_customers_by_enrolment ON kept_customers(enrolled_seq)");
+  db_.exec("CREATE TEMP TABLE kept_identifiers AS SELECT kind, hash, customer_id FROM main.identifiers");
+  db_.exec("CREATE INDEX temp.kept_identifiers_by_hash ON kept_identifiers(kind, hash)");
+  Stmt s(db_.raw(), "SELECT coalesce(max(id), 0) + 1 FROM temp.kept_customers");
+  s.step();
+  next_new_id_ = s.i64(0);
+}
+
+void Projector::forget_ids() {
+  db_.exec("DROP TABLE IF EXISTS temp.kept_customers");
+  db_.exec("DROP TABLE IF EXISTS temp.kept_identifiers");
+  next_new_id_ = 0;
+}
+
+bool Projector::id_in_use(std::int64_t id) {
+  Stmt& s = db_.cached("SELECT EXISTS (SELECT 1 FROM main.customers WHERE id=?)");
+  s.bind(1, id);
+  const bool used = s.step() && s.i64(0) != 0;
+  s.reset();
+  return used;
+}
+
+std::int64_t Projector::kept_id(const LoggedEvent& e) {
+  std::int64_t id = 0;
+  {  // The id stored for this very enrolment.
+    Stmt& s = db_.cached("SELECT id FROM temp.kept_customers WHERE enrolled_seq=?");
+    s.bind(1, e.seq);
+    if (s.step()) id = s.i64(0);
+    s.reset();
+  }
+  if (id == 0) {
+    // The enrolment was pruned, so a later event enrols the customer now: the id their
+    // identifier had, when that customer's enrolment is gone too (else the identifier moved to
+    // another customer by a merge, and that customer's own enrolment has the id).
+    Stmt& s = db_.cached(
+        "SELECT k.id FROM temp.kept_identifiers i JOIN temp.kept_customers k ON k.id=i.customer_id "
+        "WHERE i.kind=? AND i.hash=? AND k.enrolment_logged=0");
+    s.bind(1, e.id_kind).bind_blob(2, e.id_hash.data(), e.id_hash.size());
+    if (s.step()) id = s.i64(0);
+    s.reset();
+  }
+  // A customer no longer stored (merged into another since): an id above every kept one.
+  if (id == 0 || id_in_use(id)) id = next_new_id_++;
+  return id;
+}
+
 std::int64_t Projector::project(const LoggedEvent& e, bool log_row_linked) {
   const std::int64_t customer = resolve_or_enrol(e);
+  if (enrolled_ != 0 && e.seq > 0) {  // enrolled by this event before it was logged
+    db_.cached("UPDATE customers SET enrolled_seq=? WHERE id=?").bind(1, e.seq).bind(2, enrolled_).run();
+    enrolled_ = 0;
+  }
   if (customer == 0) {  // about no customer
     apply_effects(0, e);
     return 0;

@@ -93,6 +93,11 @@ class Projector {
   // Drops every projection (not the log) so a rebuild can replay the log from the start.
   void clear_all();
 
+  // Before clear_all in a rebuild: remembers the id of every customer, so that the replay gives
+  // each the id they had (schema v14). Call forget_ids() once the rebuild is done or failed.
+  void keep_ids();
+  void forget_ids();
+
   // Customers merged away (from, into) or whose history was erased (customer, 0) so far.
   std::vector<std::pair<std::int64_t, std::int64_t>> take_gone() { return std::move(gone_); }
 
@@ -113,8 +118,14 @@ class Projector {
   void merge(std::int64_t into, std::int64_t from, std::int64_t merge_seq);
   void forget_history(std::int64_t customer, std::int64_t before_seq);
 
+  // The id a replayed enrolment gets: the one stored for it (see keep_ids).
+  std::int64_t kept_id(const LoggedEvent& e);
+  bool id_in_use(std::int64_t id);
+
   Db& db_;
   bool erase_on_withdrawal_;
+  std::int64_t enrolled_ = 0;     // a customer this projector enrolled before the event had its seq
+  std::int64_t next_new_id_ = 0;  // with keep_ids: ids for customers no longer stored start here
   PopularityDelta* popularity_;
   std::vector<std::pair<std::int64_t, std::int64_t>> gone_;
   bool replaying_ = false;

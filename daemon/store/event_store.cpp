@@ -877,6 +877,7 @@ RebuildReport Store::rebuild_now(const std::function<void(Db&)>& before, bool co
     PopularityDelta delta;
     Projector projector(db, options_.erase_on_withdrawal, &delta);
     projector.set_replaying();
+    projector.keep_ids();
     projector.clear_all();
     popularity_.clear();
     // Read the log in chunks, each fully read before it is projected: projecting updates the
@@ -926,7 +927,9 @@ RebuildReport Store::rebuild_now(const std::function<void(Db&)>& before, bool co
       }
       for (const auto& t : kTables) db.exec("DROP TABLE temp.stored_" + t);
       db.exec("DROP TABLE temp.stored_event_customers");
-    } else {
+    }
+    projector.forget_ids();
+    if (!compare) {
       Stmt c(db.raw(), "SELECT count(*) FROM customers");
       c.step();
       report.customers = c.i64(0);
@@ -947,6 +950,7 @@ RebuildReport Store::rebuild_now(const std::function<void(Db&)>& before, bool co
     catch_up_popularity();
     for (const auto& t : kTables) db.exec("DROP TABLE IF EXISTS temp.stored_" + t);
     db.exec("DROP TABLE IF EXISTS temp.stored_event_customers");
+    Projector(db).forget_ids();
     throw;
   }
   return report;
