@@ -11,6 +11,7 @@
 
 #include <fstream>
 
+#include "wire/hex.hpp"
 #include "wire/json_text.hpp"
 #include "wire/sealed.hpp"
 #include "wire/validate.hpp"
@@ -233,13 +234,7 @@ void Client::learn_spool_key(const Connection& conn) {
   if (spool_key_ == key) return;
   spool_key_ = key;
   // Kept beside the spool, so a process opened while the daemon is away can still seal.
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string text;
-  for (auto b : *key) {
-    text.push_back(kHex[b >> 4]);
-    text.push_back(kHex[b & 0xf]);
-  }
-  text.push_back('\n');
+  const std::string text = wire::hex_encode(*key) + '\n';
   const std::string path = options_.spool_dir + "/regularsd.pub";
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

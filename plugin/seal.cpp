@@ -11,8 +11,10 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <tuple>
 
 #include "dynlib.hpp"
+#include "wire/hex.hpp"
 #include "wire/sealed.hpp"
 
 namespace regulars::plugin::seal {
@@ -87,19 +89,7 @@ const Api* load_api(std::string& why) {
 }  // namespace
 
 std::optional<PublicKey> parse_public_key(std::string_view hex) {
-  if (hex.size() != 64) return std::nullopt;
-  PublicKey key{};
-  for (std::size_t i = 0; i < 32; ++i) {
-    int v = 0;
-    for (int k = 0; k < 2; ++k) {
-      const char c = hex[2 * i + static_cast<std::size_t>(k)];
-      const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-      if (d < 0) return std::nullopt;
-      v = v * 16 + d;
-    }
-    key[i] = static_cast<std::uint8_t>(v);
-  }
-  return key;
+  return wire::hex_decode_array<std::tuple_size_v<PublicKey>>(hex);
 }
 
 namespace {

@@ -10,8 +10,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <span>
 #include <stdexcept>
 #include <string>
+
+#include "wire/hex.hpp"
 
 namespace regulars::daemon {
 
@@ -228,14 +231,6 @@ int stored_identity_generations(const std::string& db_path) {
   return static_cast<int>(generations);
 }
 
-std::string short_tag(const IdentifierHash& h) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (int i = 0; i < 4; ++i) {
-    s.push_back(kHex[h[static_cast<std::size_t>(i)] >> 4]);
-    s.push_back(kHex[h[static_cast<std::size_t>(i)] & 0xf]);
-  }
-  return s;
-}
+std::string short_tag(const IdentifierHash& h) { return wire::hex_encode(std::span(h).first(4)); }
 
 }  // namespace regulars::daemon

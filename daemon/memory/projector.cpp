@@ -3,9 +3,14 @@
 #include <cmath>
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
+#include "wire/hex.hpp"
 #include "wire/validate.hpp"
 
 namespace regulars::daemon {
@@ -60,6 +65,14 @@ std::string bump(const std::string& text, std::size_t size, std::size_t index) {
   return out;
 }
 
+// The hash of a link's or merge's second identifier. prepare_event wrote it with to_hex, so
+// anything else means the log was altered outside the daemon: refuse it, never guess.
+IdentifierHash body_hash(const json& identifier) {
+  const auto h = from_hex(identifier.at("hash").get<std::string>());
+  if (!h) throw std::runtime_error("a link or merge names an identifier hash that is not 64 hex digits; the event log is damaged");
+  return *h;
+}
+
 std::string str_or_empty(const json& body, const char* key) {
   auto it = body.find(key);
   return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -80,22 +93,10 @@ LoggedEvent logged_event_from_row(const Stmt& row) {
   return e;
 }
 
-std::string to_hex(const IdentifierHash& h) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (auto b : h) {
-    s.push_back(kHex[b >> 4]);
-    s.push_back(kHex[b & 0xf]);
-  }
-  return s;
-}
+std::string to_hex(const IdentifierHash& h) { return wire::hex_encode(h); }
 
-IdentifierHash from_hex(const std::string& hex) {
-  IdentifierHash h{};
-  auto nib = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  for (std::size_t i = 0; i < h.size() && 2 * i + 1 < hex.size(); ++i)
-    h[i] = static_cast<std::uint8_t>(nib(hex[2 * i]) << 4 | nib(hex[2 * i + 1]));
-  return h;
+std::optional<IdentifierHash> from_hex(std::string_view hex) {
+  return wire::hex_decode_array<std::tuple_size_v<IdentifierHash>>(hex);
 }
 
 std::int64_t Projector::lookup(const std::string& kind, const IdentifierHash& hash) {
@@ -211,7 +212,7 @@ std::int64_t Projector::project(const LoggedEvent& e, bool log_row_linked) {
 
   if (e.type == "link") {
     const auto& other = e.body.at("identifier");
-    const IdentifierHash h = from_hex(other.at("hash").get<std::string>());
+    const IdentifierHash h = body_hash(other);
     const std::string kind = other.at("kind").get<std::string>();
     const std::int64_t owner = lookup(kind, h);
     if (owner == customer) return customer;
@@ -227,10 +228,10 @@ std::int64_t Projector::project(const LoggedEvent& e, bool log_row_linked) {
   }
   if (e.type == "merge") {
     const auto& other = e.body.at("other");
-    const std::int64_t from = lookup(other.at("kind").get<std::string>(), from_hex(other.at("hash").get<std::string>()));
+    const std::int64_t from = lookup(other.at("kind").get<std::string>(), body_hash(other));
     if (from == 0 && !replaying_) throw Refused("merge names an \"other\" customer that is not known");
     if (from == 0) {  // its history was pruned: its identifier now belongs to this customer
-      const IdentifierHash h = from_hex(other.at("hash").get<std::string>());
+      const IdentifierHash h = body_hash(other);
       db_.cached("INSERT INTO identifiers(kind, hash, customer_id, created_ms) VALUES(?,?,?,?)")
           .bind(1, other.at("kind").get<std::string>())
           .bind_blob(2, h.data(), h.size())

@@ -7,8 +7,10 @@
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -133,6 +135,7 @@ class Projector {
 
 // Hex helpers for identifier hashes carried inside event bodies (link, merge).
 std::string to_hex(const IdentifierHash& h);
-IdentifierHash from_hex(const std::string& hex);
+// nullopt for anything but 64 hex digits.
+std::optional<IdentifierHash> from_hex(std::string_view hex);
 
 }  // namespace regulars::daemon

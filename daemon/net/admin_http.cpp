@@ -13,11 +13,13 @@
 #include <limits>
 #include <mutex>
 #include <stdexcept>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
 #include "base/log.hpp"
 #include "wire/error.hpp"
+#include "wire/hex.hpp"
 #include "wire/json_text.hpp"
 
 namespace regulars::daemon {
@@ -46,24 +48,6 @@ json error_body(std::string_view code, std::string message, std::string_view fie
   json e = {{"code", code}, {"message", std::move(message)}};
   if (!field.empty()) e["field"] = field;
   return json{{"error", std::move(e)}};
-}
-
-std::optional<Digest> digest_from_hex(std::string_view hex) {
-  if (hex.size() != 64) return std::nullopt;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  Digest d{};
-  for (std::size_t i = 0; i < d.size(); ++i) {
-    const int hi = nibble(hex[2 * i]);
-    const int lo = nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    d[i] = static_cast<unsigned char>(hi * 16 + lo);
-  }
-  return d;
 }
 
 std::optional<Digest> sha256(std::string_view text) noexcept {
@@ -522,7 +506,7 @@ void AdminHttpState::stop() {
 }  // namespace detail
 
 AdminHttpServer::AdminHttpServer(asio::io_context& io, Options options, AdminHandler handler) {
-  const auto token = digest_from_hex(options.token_sha256_hex);
+  const auto token = wire::hex_decode_array<std::tuple_size_v<Digest>>(options.token_sha256_hex);
   if (!token)
     throw std::invalid_argument(
         "the admin token hash must be the SHA-256 of the owner token as 64 hex digits "

@@ -5,10 +5,12 @@
 
 #include <mutex>
 #include <stdexcept>
+#include <vector>
 
 #include "db/db.hpp"
 #include "base/log.hpp"
 #include "store/event_store.hpp"
+#include "wire/hex.hpp"
 #include "wire/validate.hpp"
 
 namespace regulars::daemon {
@@ -25,16 +27,10 @@ std::string sha256(std::string_view text) {
 }
 
 std::string random_hex(std::size_t bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string raw(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
+  std::vector<unsigned char> raw(bytes);
+  if (RAND_bytes(raw.data(), static_cast<int>(bytes)) != 1)
     throw std::runtime_error("cannot draw random bytes (OpenSSL RAND_bytes failed)");
-  std::string hex;
-  for (unsigned char c : raw) {
-    hex.push_back(kHex[c >> 4]);
-    hex.push_back(kHex[c & 0xf]);
-  }
-  return hex;
+  return wire::hex_encode(raw);
 }
 
 }  // namespace

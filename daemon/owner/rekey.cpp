@@ -116,7 +116,7 @@ std::string rehash_body(const std::string& text, const IdentitySecret& key, std:
     const auto hash = it->is_object() ? it->find("hash") : it->end();
     if (hash == it->end() || !hash->is_string() || !is_hash_hex(hash->get<std::string>()))
       throw std::runtime_error(where + " names an identifier without a valid hash (64 hex digits)");
-    *hash = to_hex(IdentityKey::chain(key, from_hex(hash->get<std::string>())));
+    *hash = to_hex(IdentityKey::chain(key, from_hex(hash->get<std::string>()).value()));  // is_hash_hex checked it
     ++found;
   }
   if (found == 0) throw std::runtime_error(where + " is a link or merge that names no second identifier");

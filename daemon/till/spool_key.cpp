@@ -13,6 +13,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "wire/hex.hpp"
 #include "wire/sealed.hpp"
 
 namespace regulars::daemon {
@@ -31,16 +32,6 @@ struct CipherFree {
   void operator()(EVP_CIPHER_CTX* p) const { EVP_CIPHER_CTX_free(p); }
 };
 using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
-
-std::string hex(const Bytes& b) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (auto c : b) {
-    s.push_back(kHex[c >> 4]);
-    s.push_back(kHex[c & 0xf]);
-  }
-  return s;
-}
 
 // X25519(private, peer public), or nullopt for a degenerate peer key.
 std::optional<Bytes> agree(const EVP_PKEY* mine, const std::uint8_t* peer_public) {
@@ -126,7 +117,7 @@ SpoolKey SpoolKey::load_or_create(const std::string& data_dir) {
   std::size_t len = k.public_.size();
   if (!key || EVP_PKEY_get_raw_public_key(key.get(), k.public_.data(), &len) != 1)
     throw std::runtime_error("cannot derive the spool public key from " + path);
-  k.public_hex_ = hex(k.public_);
+  k.public_hex_ = wire::hex_encode(k.public_);
   // Not secret: a till on this machine reads it to seal before its first connection.
   const std::string pub = k.public_hex_ + "\n";
   write_file(data_dir + "/spool.pub", pub.data(), pub.size(), 0644);

@@ -25,6 +25,7 @@
 
 #include "fuzz_common.hpp"
 #include "till/spool_key.hpp"
+#include "wire/hex.hpp"
 #include "wire/sealed.hpp"
 
 namespace {
@@ -38,8 +39,6 @@ struct Fixture {
   std::optional<daemon::SpoolKey> key;
   PublicKey pub{};
 };
-
-int hex_digit(char c) { return c >= 'a' ? c - 'a' + 10 : c - '0'; }
 
 const Fixture& fixture() {
   static const Fixture f = [] {
@@ -60,10 +59,9 @@ const Fixture& fixture() {
                                  ec);
     out.key.emplace(daemon::SpoolKey::load_or_create(tmpl));
     std::filesystem::remove_all(tmpl, ec);
-    const std::string& hex = out.key->public_hex();
-    FUZZ_CHECK(hex.size() == 64);
-    for (std::size_t i = 0; i < out.pub.size(); ++i)
-      out.pub[i] = static_cast<std::uint8_t>(hex_digit(hex[2 * i]) << 4 | hex_digit(hex[2 * i + 1]));
+    const auto pub = wire::hex_decode_array<32>(out.key->public_hex());
+    FUZZ_CHECK(pub.has_value());
+    out.pub = *pub;
     return out;
   }();
   return f;

@@ -23,6 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include "wire/hex.hpp"
+
 namespace {
 
 namespace asio = boost::asio;
@@ -44,13 +46,7 @@ std::string sha256_hex(std::string_view text) {
   std::array<unsigned char, 32> d{};
   unsigned int len = 0;
   if (EVP_Digest(text.data(), text.size(), d.data(), &len, EVP_sha256(), nullptr) != 1) throw std::runtime_error("sha256");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (const unsigned char b : d) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
-  return out;
+  return regulars::wire::hex_encode(d);
 }
 
 struct Reply {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "till/spool_key.hpp"
+#include "wire/hex.hpp"
 #include "wire/sealed.hpp"
 
 namespace {
@@ -183,11 +184,9 @@ class SpoolKeyDir : public ::testing::Test {
 };
 
 PublicKey from_hex(const std::string& hex) {
-  PublicKey out{};
-  EXPECT_EQ(hex.size(), 64u);
-  for (std::size_t i = 0; i < out.size() && 2 * i + 1 < hex.size(); ++i)
-    out[i] = static_cast<std::uint8_t>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
-  return out;
+  const auto key = regulars::wire::hex_decode_array<32>(hex);
+  EXPECT_TRUE(key) << hex;
+  return key.value_or(PublicKey{});
 }
 
 TEST_F(SpoolKeyDir, CreatesThePrivateKeyPrivateAndThePublicKeyReadable) {
