@@ -1,10 +1,6 @@
 #include "client.hpp"
 
-#include <sys/random.h>
-
 #include <algorithm>
-#include <cstdio>
-#include <cstring>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -13,6 +9,7 @@
 
 #include "wire/hex.hpp"
 #include "wire/json_text.hpp"
+#include "wire/random.hpp"
 #include "wire/sealed.hpp"
 #include "wire/validate.hpp"
 
@@ -28,23 +25,11 @@ std::chrono::milliseconds spool_reserve(int budget_ms) {
   return std::chrono::milliseconds(std::clamp(budget_ms / 5, 1, 20));
 }
 
-std::string new_event_id() {
-  // Time first, then randomness: unique across tills, and new ids land at the end of the
-  // daemon's event_id index instead of at random places in it.
-  unsigned char raw[8];
-  if (::getrandom(raw, sizeof raw, 0) != sizeof raw) {
-    static std::atomic<std::uint64_t> counter{0};
-    const auto c = counter.fetch_add(1) ^ static_cast<std::uint64_t>(Clock::now().time_since_epoch().count());
-    std::memcpy(raw, &c, sizeof c);
-  }
-  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-  char out[48];
-  int n = std::snprintf(out, sizeof out, "ev-%014llx-", static_cast<unsigned long long>(micros));
-  for (int i = 0; i < 8; ++i) n += std::snprintf(out + n, sizeof out - static_cast<std::size_t>(n), "%02x", raw[i]);
-  return out;
-}
+// Time first, then randomness: unique across tills, and new ids land at the end of the
+// daemon's event_id index instead of at random places in it. The daemon drops an event whose id
+// it has seen as a duplicate, so an id from a weak source could lose a sale silently: without
+// randomness from the kernel this throws, and record() fails with REGULARS_INTERNAL instead.
+std::string new_event_id() { return wire::time_ordered_id("ev-", 8); }
 
 }  // namespace
 

@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 #include <system_error>
 
 #include "wire/crc32c.hpp"
+#include "wire/random.hpp"
 
 namespace regulars::plugin {
 namespace {
@@ -105,12 +105,16 @@ Spool::~Spool() {
 }
 
 bool Spool::open_own_file(std::string& why) {
-  std::uint64_t rnd = 0;
-  if (::getrandom(&rnd, sizeof rnd, 0) != sizeof rnd) rnd = static_cast<std::uint64_t>(::getpid()) * 2654435761u;
-  char name[64];
-  std::snprintf(name, sizeof name, "spool-%d-%016llx.rsp", static_cast<int>(::getpid()),
-                static_cast<unsigned long long>(rnd));
-  std::string path = dir_ + "/" + name;
+  // The random part keeps two clients in one process, or a reused pid beside a file a crashed
+  // process left, from wanting the same name. A host whose kernel refuses getrandom cannot give
+  // the plugin event ids either: say so here rather than keep a fallback that only runs there.
+  std::string path;
+  try {
+    path = dir_ + "/" + wire::random_id("spool-" + std::to_string(::getpid()) + "-", 8) + ".rsp";
+  } catch (const std::system_error& e) {
+    why = "cannot name a spool file: no random bytes from the kernel (" + std::string(e.what()) + ")";
+    return false;
+  }
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     why = "cannot create spool file in " + dir_ + ": " + std::strerror(errno);

@@ -10,6 +10,7 @@
 #include "base/log.hpp"
 #include "memory/projector.hpp"
 #include "wire/json_text.hpp"
+#include "wire/random.hpp"
 #include "wire/validate.hpp"
 
 namespace regulars::daemon {
@@ -201,7 +202,7 @@ bool held_out(const Rule& rule, std::int64_t customer_id) {
 }
 
 GestureEngine::GestureEngine(Store& store, const Catalogue& catalogue, bool personalize_requires_consent)
-    : store_(store), catalogue_(catalogue), personalize_requires_consent_(personalize_requires_consent), rules_(std::make_shared<RuleSet>()), rng_(std::random_device{}()) {
+    : store_(store), catalogue_(catalogue), personalize_requires_consent_(personalize_requires_consent), rules_(std::make_shared<RuleSet>()) {
   logger_ = std::thread([this] {
     log::name_thread("rg-gestures");
     logger_loop();
@@ -352,12 +353,7 @@ json GestureEngine::list_rules() const {
 std::string GestureEngine::new_offer_id() {
   // Time first, then randomness (as the plugin's event ids): new offers land at the end of the
   // offers and event_id indexes instead of dirtying a random page of each.
-  const auto micros =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  char id[48];
-  std::snprintf(id, sizeof id, "offer-%014llx-%08llx", static_cast<unsigned long long>(micros),
-                static_cast<unsigned long long>(rng_() & 0xffffffffULL));  // rng_ under mu_
-  return id;
+  return wire::time_ordered_id("offer-", 4);
 }
 
 void GestureEngine::flush() {

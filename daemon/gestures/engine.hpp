@@ -18,7 +18,6 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <random>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -223,10 +222,9 @@ class GestureEngine {
   mutable std::mutex rules_mu_;
   std::shared_ptr<const RuleSet> rules_;  // copied under rules_mu_, read without it
 
-  std::mutex mu_;  // the limits: counters_, made_, rng_
+  std::mutex mu_;  // the limits: counters_, made_
   std::unordered_map<std::string, Counters> counters_;
   std::unordered_map<std::string, Made> made_;
-  std::mt19937_64 rng_;
   // Offers are logged in small batches (every 20 ms or 128 offers): a hints call only appends
   // here, and the writer wakes once per batch instead of once per offer.
   std::vector<Pending> pending_;  // guarded by mu_

@@ -11,6 +11,7 @@
 #include "base/log.hpp"
 #include "store/event_store.hpp"
 #include "wire/hex.hpp"
+#include "wire/random.hpp"
 #include "wire/validate.hpp"
 
 namespace regulars::daemon {
@@ -52,7 +53,7 @@ void LaneTokens::load() {
 nlohmann::json LaneTokens::issue(const std::string& terminal, const std::string& actor) {
   // 256 random bits: guessing one is hopeless, so a fast hash is the right way to keep it.
   const std::string token = std::string(kPrefix) + random_hex(32);
-  const std::string token_id = "tok-" + random_hex(4);
+  const std::string token_id = wire::random_id("tok-", 4);
   const std::string hash = sha256(token);
   const std::int64_t now = wire::now_ms();
   store_.write_now([&](Db& db) {

@@ -11,12 +11,12 @@
 #include <cstring>
 #include <limits>
 #include <map>
-#include <random>
 #include <unordered_map>
 
 #include "base/log.hpp"
 #include "memory/projector.hpp"
 #include "wire/json_text.hpp"
+#include "wire/random.hpp"
 #include "wire/validate.hpp"
 
 namespace regulars::daemon {
@@ -746,15 +746,7 @@ std::optional<nlohmann::json> Store::erase_customer(const std::string& kind, con
                               "feedback", "followups", "offers", "identifiers"})
       db.cached(std::string("DELETE FROM ") + table + " WHERE customer_id=?").bind(1, customer).run();
     db.cached("DELETE FROM customers WHERE id=?").bind(1, customer).run();
-    unsigned char raw[8];
-    std::random_device rd;
-    for (auto& b : raw) b = static_cast<unsigned char>(rd());
-    std::string id = "erasure-";
-    static constexpr char kHex[] = "0123456789abcdef";
-    for (auto b : raw) {
-      id.push_back(kHex[b >> 4]);
-      id.push_back(kHex[b & 0xf]);
-    }
+    const std::string id = wire::random_id("erasure-", 8);  // throws: the erasure rolls back
     const std::int64_t now = wire::now_ms();
     receipt = nlohmann::json{{"receipt_id", id}, {"erased_at", wire::format_time_ms(now)}, {"by", actor}, {"erased", erased}};
     db.cached("INSERT INTO erasure_receipts(receipt_id, erased_ms, actor, erased) VALUES(?,?,?,?)")
