@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <ctime>
 #include <map>
 #include <set>
 #include <unordered_set>
@@ -46,24 +45,6 @@ double draw(const std::string& rule_id, std::uint64_t a, std::uint64_t b = 0) {
   return static_cast<double>(h >> 11) * 0x1.0p-53;
 }
 
-bool leap(std::int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-// Signed days from `today` to the nearest occurrence of the birthday (MM-DD or YYYY-MM-DD).
-std::optional<std::int64_t> days_to_birthday(const std::string& birthday, std::int64_t today, int year) {
-  if (birthday.size() != 5 && birthday.size() != 10) return std::nullopt;
-  const std::string md = birthday.size() == 10 ? birthday.substr(5) : birthday;
-  const unsigned m = static_cast<unsigned>(std::atoi(md.substr(0, 2).c_str()));
-  const unsigned d = static_cast<unsigned>(std::atoi(md.substr(3, 2).c_str()));
-  if (m < 1 || m > 12 || d < 1 || d > 31) return std::nullopt;
-  std::optional<std::int64_t> best;
-  for (int y : {year - 1, year, year + 1}) {
-    const unsigned day = (m == 2 && d == 29 && !leap(y)) ? 28 : d;
-    const std::int64_t delta = wire::days_from_civil(y, m, day) - today;
-    if (!best || std::llabs(delta) < std::llabs(*best)) best = delta;
-  }
-  return best;
-}
-
 bool eval(const Condition& c, Facts& f, const Moment& now, const std::string& rule_id) {
   using K = Condition::Kind;
   switch (c.kind) {
@@ -90,11 +71,8 @@ bool eval(const Condition& c, Facts& f, const Moment& now, const std::string& ru
       return f.in_basket(c.sku, c.category);
     case K::absent:
       return f.visits > 0 && now.ms - f.last_seen_ms >= static_cast<std::int64_t>(c.days) * kDayMs;
-    case K::birthday: {
-      const int year = static_cast<int>(now.month / 12);
-      const auto delta = days_to_birthday(f.birthday, now.day, year);
-      return delta && *delta <= c.days_before && *delta >= -c.days_after;
-    }
+    case K::birthday:
+      return days_to_annual(f.birthday, now, c.days_before, c.days_after).has_value();
     case K::spend:
       return f.spend_since(now.ms - static_cast<std::int64_t>(c.days) * kDayMs) > c.over;
     case K::complaint:
@@ -172,20 +150,6 @@ std::string money(std::int64_t minor) {
 std::string cashier_day(const std::string& cashier, std::int64_t day) { return cashier + '\x1f' + std::to_string(day); }
 
 }  // namespace
-
-Moment moment_at(std::int64_t unix_ms) {
-  Moment m;
-  m.ms = unix_ms;
-  const std::time_t t = static_cast<std::time_t>(unix_ms >= 0 ? unix_ms / 1000 : (unix_ms - 999) / 1000);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  m.day = wire::days_from_civil(tm.tm_year + 1900, static_cast<unsigned>(tm.tm_mon + 1), static_cast<unsigned>(tm.tm_mday));
-  m.weekday = (tm.tm_wday + 6) % 7;
-  m.minute = tm.tm_hour * 60 + tm.tm_min;
-  m.week = (m.day + 3 >= 0 ? (m.day + 3) / 7 : (m.day + 3 - 6) / 7);  // 1970-01-01 was a Thursday
-  m.month = (tm.tm_year + 1900) * 12 + tm.tm_mon;
-  return m;
-}
 
 std::string segment_of(const Facts& f, std::int64_t now_ms) {
   if (f.visits <= 1) return "new";

@@ -25,23 +25,13 @@
 #include <variant>
 #include <vector>
 
+#include "base/clock.hpp"
 #include "locale/phrasebook.hpp"
 #include "gestures/rules.hpp"
 #include "store/event_store.hpp"
 #include "wire/error.hpp"
 
 namespace regulars::daemon {
-
-// The local calendar at one instant (the daemon's time zone, TZ).
-struct Moment {
-  std::int64_t ms = 0;
-  std::int64_t day = 0;   // local days since 1970-01-01
-  int weekday = 0;        // 0 = Monday
-  int minute = 0;         // minutes after local midnight
-  std::int64_t week = 0;  // weeks since 1970, Monday first
-  int month = 0;          // year * 12 + month - 1
-};
-Moment moment_at(std::int64_t unix_ms);
 
 // What a rule may ask about one customer at one moment. The live hints path reads the store
 // lazily (only what the rules ask for); the dry run keeps it in memory while replaying the log.

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <unordered_set>
 
+#include "base/clock.hpp"
 #include "memory/projector.hpp"
 #include "wire/validate.hpp"
 
@@ -24,25 +25,6 @@ std::string display_name(const ItemStat& item) { return item.name.empty() ? item
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
-}
-
-// Days from `now` to the next occurrence of MM-DD (negative: it was this many days ago, within
-// the last week). Birthdays and anniversaries use the customer's calendar date, without a year.
-std::optional<std::int64_t> days_to_annual(const std::string& date, std::int64_t now_ms) {
-  if (date.size() != 5 && date.size() != 10) return std::nullopt;
-  const std::string md = date.size() == 10 ? date.substr(5) : date;
-  const std::string today = wire::format_time_ms(now_ms);
-  const int year = std::stoi(today.substr(0, 4));
-  std::optional<std::int64_t> best;
-  for (int y : {year - 1, year, year + 1}) {
-    std::string candidate = std::to_string(y) + "-" + md + "T00:00:00Z";
-    if (md == "02-29" && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) candidate = std::to_string(y) + "-02-28T00:00:00Z";
-    const auto t = wire::parse_time_ms(candidate);
-    if (!t) continue;
-    const std::int64_t days = (*t - (now_ms - now_ms % kDayMs)) / kDayMs;
-    if (!best || std::llabs(days) < std::llabs(*best)) best = days;
-  }
-  return best;
 }
 
 }  // namespace
@@ -232,9 +214,10 @@ json HintEngine::answer(const json& request, std::int64_t now_ms) {
 
   // Birthday and anniversary, within three days either side (not on customer-facing screens).
   if (!discreet && mentionable({"birthday"})) {
+    const Moment today = moment_at(now_ms);  // the shop's day, as the birthday rules count it
     for (const auto& [date, prefix] : {std::pair{c.birthday, std::string("birthday")}, std::pair{c.anniversary, std::string("anniversary")}}) {
-      const auto days = days_to_annual(date, now_ms);
-      if (!days || *days < -3 || *days > 3) continue;
+      const auto days = days_to_annual(date, today, 3, 3);
+      if (!days) continue;
       std::string text;
       if (*days == 0) text = cat.text(locale, prefix + ".today");
       else if (*days > 0) text = cat.text(locale, prefix + ".soon", {{"days", num(*days)}});

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/clock.hpp"
 #include "wire/hex.hpp"
 #include "wire/validate.hpp"
 
@@ -19,7 +20,8 @@ using nlohmann::json;
 
 namespace {
 
-// Local weekday (0 = Monday) and hour of an RFC 3339 time, as the till's clock showed it.
+// Local weekday (0 = Monday) and hour of an RFC 3339 time, as the till's clock showed it: the
+// offset written in the time, not the daemon's zone.
 std::pair<int, int> local_weekday_hour(const json& body, std::int64_t utc_ms) {
   std::int64_t offset_min = 0;
   if (auto t = body.find("time"); t != body.end() && t->is_string()) {
@@ -30,11 +32,8 @@ std::pair<int, int> local_weekday_hour(const json& body, std::int64_t utc_ms) {
       if (s[s.size() - 6] == '-') offset_min = -offset_min;
     }
   }
-  const std::int64_t local_s = utc_ms / 1000 + offset_min * 60;
-  const std::int64_t days = local_s >= 0 ? local_s / 86400 : (local_s - 86399) / 86400;
-  const int weekday = static_cast<int>(((days % 7) + 7 + 3) % 7);  // 1970-01-01 was a Thursday
-  const int hour = static_cast<int>(((local_s % 86400) + 86400) % 86400 / 3600);
-  return {weekday, hour};
+  const Moment m = moment_at_offset(utc_ms, offset_min * 60);
+  return {m.weekday, m.minute / 60};
 }
 
 // Adds one to element `index` of a histogram kept as a JSON array of integers ("[3,0,1]"),

@@ -1,6 +1,6 @@
-// The gesture rule evaluator (daemon/gestures/engine.hpp): moment_at, segment_of, rule_applies and
-// held_out, with rules built by rules::parse_rule (format: sdk/GESTURES.md) and an in-memory
-// Facts standing in for the store.
+// The gesture rule evaluator (daemon/gestures/engine.hpp): segment_of, rule_applies and held_out,
+// with rules built by rules::parse_rule (format: sdk/GESTURES.md) and an in-memory Facts
+// standing in for the store; and moment_at (daemon/base/clock.hpp) in UTC.
 #include <gtest/gtest.h>
 
 #include <algorithm>
