@@ -10,25 +10,17 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "wire/hex.hpp"
+
 namespace regulars::daemon {
 
 namespace {
-
-std::string hex(const unsigned char* data, std::size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (std::size_t i = 0; i < n; ++i) {
-    s.push_back(kHex[data[i] >> 4]);
-    s.push_back(kHex[data[i] & 0xf]);
-  }
-  return s;
-}
 
 // A new token in a file only the owner can read, written whole or not at all.
 std::string create_token(const std::string& path) {
   unsigned char raw[24];
   if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("cannot generate the admin token (RAND_bytes failed)");
-  const std::string token = hex(raw, sizeof raw);
+  const std::string token = wire::hex_encode(raw);
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) throw std::runtime_error("cannot create " + tmp + ": " + std::strerror(errno));
@@ -50,7 +42,7 @@ std::string load_or_create_admin_token(const std::string& data_dir) {
     throw std::runtime_error(path + " holds no usable token (at least 16 characters); delete it to have a new one made");
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), digest);
-  return hex(digest, sizeof digest);
+  return wire::hex_encode(digest);
 }
 
 }  // namespace regulars::daemon

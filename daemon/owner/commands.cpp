@@ -1,7 +1,5 @@
 #include "owner/commands.hpp"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <memory>
 #include <condition_variable>
@@ -18,6 +16,7 @@
 #include "owner/privacy.hpp"
 #include "owner/reports.hpp"
 #include "store/event_store.hpp"
+#include "wire/random.hpp"
 #include "wire/validate.hpp"
 
 namespace regulars::daemon::owner {
@@ -107,17 +106,7 @@ json pipeline_json(const Store::PipelineStats& p) {
 }
 
 // A fresh event id: "prefix" and 16 hex digits.
-std::string new_event_id(const char* prefix) {
-  unsigned char b[8];
-  if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("no random bytes for an event id (RAND_bytes failed)");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = prefix;
-  for (unsigned char c : b) {
-    id.push_back(kHex[c >> 4]);
-    id.push_back(kHex[c & 0xf]);
-  }
-  return id;
-}
+std::string new_event_id(const char* prefix) { return wire::random_id(prefix, 8); }
 
 // --- The handlers --------------------------------------------------------------------------
 
