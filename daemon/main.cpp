@@ -105,7 +105,7 @@ HintSettings hint_settings(const Config& c) {
 // the projections on the writer; tills keep being served meanwhile).
 class RetentionTimer {
  public:
-  RetentionTimer(const Config& config, Store& store, GestureEngine& gestures) {
+  RetentionTimer(const Config& config, EventStore& store, GestureEngine& gestures) {
     if (config.retention_max_age_days <= 0) return;
     thread_ = std::thread([this, &config, &store, &gestures] {
       log::name_thread("rg-retention");
@@ -129,7 +129,7 @@ class RetentionTimer {
   }
 
  private:
-  static void prune_once(const Config& config, Store& store, GestureEngine& gestures) {
+  static void prune_once(const Config& config, EventStore& store, GestureEngine& gestures) {
     try {
       const std::int64_t cutoff = regulars::wire::now_ms() - std::int64_t{config.retention_max_age_days} * 86'400'000;
       gestures.flush();  // offers decided a moment ago are in the log before it is replayed
@@ -172,9 +172,9 @@ class Daemon {
   explicit Daemon(const Config& config)
       : config_(config),
         key_(IdentityKey::load_or_create(config.data_dir)),
-        store_(config.data_dir, Store::Options{config.group_commit_max, config.on_remember_withdrawn == "erase",
+        store_(config.data_dir, EventStore::Options{config.group_commit_max, config.on_remember_withdrawn == "erase",
                                                config.checkpoint_pages}),
-        gestures_(store_, Catalogue::builtin(), config.personalize_requires_consent),
+        gestures_(store_, Phrasebook::builtin(), config.personalize_requires_consent),
         hints_(store_, key_, hint_settings(config), &gestures_),
         tokens_(store_),
         spool_key_(SpoolKey::load_or_create(config.data_dir)),
@@ -246,7 +246,7 @@ class Daemon {
 
   const Config& config_;
   const IdentityKey key_;
-  Store store_;
+  EventStore store_;
   GestureEngine gestures_;
   HintEngine hints_;
   LaneTokens tokens_;

@@ -165,8 +165,8 @@ bool held_out(const Rule& rule, std::int64_t customer_id) {
   return rule.holdout > 0 && draw(rule.id + "/holdout", static_cast<std::uint64_t>(customer_id)) < rule.holdout;
 }
 
-GestureEngine::GestureEngine(Store& store, const Catalogue& catalogue, bool personalize_requires_consent)
-    : store_(store), catalogue_(catalogue), personalize_requires_consent_(personalize_requires_consent), rules_(std::make_shared<RuleSet>()) {
+GestureEngine::GestureEngine(EventStore& store, const Phrasebook& phrasebook, bool personalize_requires_consent)
+    : store_(store), phrasebook_(phrasebook), personalize_requires_consent_(personalize_requires_consent), rules_(std::make_shared<RuleSet>()) {
   logger_ = std::thread([this] {
     log::name_thread("rg-gestures");
     logger_loop();
@@ -388,10 +388,10 @@ json GestureEngine::describe(const Rule& rule, const Last& offer, Facts& facts, 
   const rules::Gesture& g = rule.gesture;
   const std::string item = offer.sku.empty() ? std::string() : facts.item_name(offer.sku);
   const std::vector<std::pair<std::string, std::string>> args{
-      {"item", catalogue_.isolate(locale, item)},
-      {"member", catalogue_.isolate(locale, offer.member)},
-      {"name", catalogue_.isolate(locale, facts.name)},
-      {"percent", catalogue_.number(locale, g.percent)},
+      {"item", phrasebook_.isolate(locale, item)},
+      {"member", phrasebook_.isolate(locale, offer.member)},
+      {"name", phrasebook_.isolate(locale, facts.name)},
+      {"percent", phrasebook_.number(locale, g.percent)},
       {"amount", money(g.amount)}};
   static const char* kKinds[] = {"free_item", "discount", "message", "task"};
   json o = {{"offer_id", offer.offer_id}, {"rule", rule.id}, {"kind", kKinds[static_cast<int>(g.kind)]}, {"cost", g.cost}};
@@ -400,17 +400,17 @@ json GestureEngine::describe(const Rule& rule, const Last& offer, Facts& facts, 
   if (text.empty()) {
     switch (g.kind) {
       case rules::Gesture::Kind::free_item:
-        text = catalogue_.text(locale, offer.member.empty() ? "offer.free_item" : "offer.free_item_member", args);
+        text = phrasebook_.text(locale, offer.member.empty() ? "offer.free_item" : "offer.free_item_member", args);
         break;
       case rules::Gesture::Kind::discount:
-        text = catalogue_.text(locale, g.percent > 0 ? "offer.discount_percent" : "offer.discount_amount", args);
+        text = phrasebook_.text(locale, g.percent > 0 ? "offer.discount_percent" : "offer.discount_amount", args);
         break;
       default:
         text = fill(text_for(g.task, locale), args);
     }
   }
   o["text"] = text;
-  o["why"] = catalogue_.text(locale, "offer.why", {{"rule", catalogue_.isolate(locale, rule.name.empty() ? rule.id : rule.name)}});
+  o["why"] = phrasebook_.text(locale, "offer.why", {{"rule", phrasebook_.isolate(locale, rule.name.empty() ? rule.id : rule.name)}});
   if (!offer.sku.empty()) {
     o["sku"] = offer.sku;
     o["item"] = item;
@@ -564,7 +564,7 @@ void GestureEngine::customer_merged(std::int64_t from, std::int64_t into) {
     if (m.customer == from) m.customer = into;
 }
 
-StoreFacts::StoreFacts(Store& store, const CustomerView& c, const std::unordered_set<std::string>& basket)
+StoreFacts::StoreFacts(EventStore& store, const CustomerView& c, const std::unordered_set<std::string>& basket)
     : store_(store), db_(store.read_connection()), basket_(basket) {
   customer_id = c.id;
   visits = c.visits;

@@ -68,7 +68,7 @@ class Facts {
 // Facts for one hints call, read from the store only when a rule asks, once each.
 class StoreFacts final : public Facts {
  public:
-  StoreFacts(Store& store, const CustomerView& customer, const std::unordered_set<std::string>& basket);
+  StoreFacts(EventStore& store, const CustomerView& customer, const std::unordered_set<std::string>& basket);
   Bought bought(const std::string& sku, const std::string& category, const std::string& member) override;
   bool in_basket(const std::string& sku, const std::string& category) override;
   std::int64_t spend_since(std::int64_t since_ms) override;
@@ -86,7 +86,7 @@ class StoreFacts final : public Facts {
   const std::vector<MemberItem>& member_items();
   std::optional<Favourite> find_favourite(const std::string& category, const std::string& member);
 
-  Store& store_;
+  EventStore& store_;
   Db& db_;
   const std::unordered_set<std::string>& basket_;
   struct Asked {  // bought() answers so far: rules often ask the same thing
@@ -128,7 +128,7 @@ struct OfferContext {
 class GestureEngine {
  public:
   // personalize_requires_consent: the daemon's privacy policy, which the dry run applies too.
-  GestureEngine(Store& store, const Catalogue& catalogue, bool personalize_requires_consent = true);
+  GestureEngine(EventStore& store, const Phrasebook& phrasebook, bool personalize_requires_consent = true);
   ~GestureEngine();  // stop()s
 
   // Hands the offers not yet logged to the store now (before an offer_outcome is queued, so
@@ -204,8 +204,8 @@ class GestureEngine {
   void logger_loop();
   nlohmann::json describe(const rules::Rule& rule, const Last& offer, Facts& facts, const OfferContext& ctx) const;
 
-  Store& store_;
-  const Catalogue& catalogue_;
+  EventStore& store_;
+  const Phrasebook& phrasebook_;
   bool personalize_requires_consent_;
 
   std::mutex owner_mu_;  // rule changes, one at a time

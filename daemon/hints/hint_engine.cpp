@@ -42,7 +42,7 @@ json HintEngine::answer(const json& request, std::int64_t now_ms) {
   const int max_predictions =
       request.contains("max_predictions") ? request["max_predictions"].get<int>() : settings_.max_predictions;
 
-  Store::ReadScope snapshot(store_);  // one read transaction for every query of this answer
+  EventStore::ReadScope snapshot(store_);  // one read transaction for every query of this answer
   const auto& customer = request.at("customer");
   const std::string kind = customer.at("kind").get<std::string>();
   const auto hash = key_.hash(kind, wire::normalize_identifier(kind, customer.at("value").get<std::string>()));
@@ -52,8 +52,8 @@ json HintEngine::answer(const json& request, std::int64_t now_ms) {
   std::string requested = settings_.default_locale;
   if (request.contains("locale")) requested = request["locale"].get<std::string>();
   else if (found && !found->language.empty()) requested = found->language;
-  const std::string locale = catalogue_.resolve(requested);
-  const Catalogue& cat = catalogue_;
+  const std::string locale = phrasebook_.resolve(requested);
+  const Phrasebook& cat = phrasebook_;
   auto num = [&](std::int64_t n) { return cat.number(locale, n); };
   auto iso = [&](const std::string& s) { return cat.isolate(locale, s); };
 

@@ -31,8 +31,8 @@ struct HintSettings {
 
 class HintEngine {
  public:
-  HintEngine(Store& store, const IdentityKey& key, HintSettings settings, GestureEngine* gestures = nullptr)
-      : store_(store), key_(key), settings_(std::move(settings)), catalogue_(Catalogue::builtin()), gestures_(gestures) {}
+  HintEngine(EventStore& store, const IdentityKey& key, HintSettings settings, GestureEngine* gestures = nullptr)
+      : store_(store), key_(key), settings_(std::move(settings)), phrasebook_(Phrasebook::builtin()), gestures_(gestures) {}
 
   // `request` has passed wire::validate_hints_request.
   nlohmann::json answer(const nlohmann::json& request, std::int64_t now_ms);
@@ -42,10 +42,10 @@ class HintEngine {
   static std::int64_t last_gestures_ns() noexcept;
 
  private:
-  Store& store_;
+  EventStore& store_;
   const IdentityKey& key_;
   HintSettings settings_;
-  const Catalogue& catalogue_;
+  const Phrasebook& phrasebook_;
   GestureEngine* gestures_;
 };
 

@@ -7,28 +7,28 @@
 
 namespace regulars::daemon {
 
-const Catalogue& Catalogue::builtin() {
-  static const Catalogue instance = [] {
-    Catalogue c;
+const Phrasebook& Phrasebook::builtin() {
+  static const Phrasebook instance = [] {
+    Phrasebook c;
     for (const auto& [tag, text] : embedded_locales()) {
       const auto j = nlohmann::json::parse(text, nullptr, true, true);
       auto& m = c.locales_[std::string(tag)];
       for (const auto& [k, v] : j.items())
         if (v.is_string() && k.front() != '_') m[k] = v.get<std::string>();
     }
-    if (!c.locales_.count("en")) throw std::logic_error("the English catalogue is missing");
+    if (!c.locales_.count("en")) throw std::logic_error("the English phrasebook is missing");
     return c;
   }();
   return instance;
 }
 
-std::string Catalogue::resolve(std::string_view requested) const {
+std::string Phrasebook::resolve(std::string_view requested) const {
   std::string tag(requested.substr(0, requested.find_first_of("-_")));
   for (auto& ch : tag) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   return locales_.count(tag) ? tag : "en";
 }
 
-std::string Catalogue::text(const std::string& locale, const std::string& key,
+std::string Phrasebook::text(const std::string& locale, const std::string& key,
                             const std::vector<std::pair<std::string, std::string>>& args) const {
   const std::string* tmpl = nullptr;
   if (auto l = locales_.find(locale); l != locales_.end())
@@ -64,9 +64,9 @@ std::string Catalogue::text(const std::string& locale, const std::string& key,
   return out;
 }
 
-std::string Catalogue::direction(const std::string& locale) const { return text(locale, "dir"); }
+std::string Phrasebook::direction(const std::string& locale) const { return text(locale, "dir"); }
 
-std::string Catalogue::number(const std::string& locale, std::int64_t n) const {
+std::string Phrasebook::number(const std::string& locale, std::int64_t n) const {
   const std::string latin = std::to_string(n);
   const std::string digits = text(locale, "digits");
   if (digits == "latin") return latin;
@@ -85,12 +85,12 @@ std::string Catalogue::number(const std::string& locale, std::int64_t n) const {
   return out;
 }
 
-std::string Catalogue::isolate(const std::string& locale, const std::string& s) const {
+std::string Phrasebook::isolate(const std::string& locale, const std::string& s) const {
   if (direction(locale) != "rtl") return s;
   return "\u2068" + s + "\u2069";
 }
 
-std::string Catalogue::date(const std::string& locale, std::int64_t unix_ms) const {
+std::string Phrasebook::date(const std::string& locale, std::int64_t unix_ms) const {
   const std::int64_t days = unix_ms / 86'400'000;
   // civil_from_days (Howard Hinnant)
   const std::int64_t z = days + 719468;

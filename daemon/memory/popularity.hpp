@@ -4,7 +4,7 @@
 // Every purchase touches several items, and the items table is small and hot: upserting it per
 // purchase dirtied about five random pages of every commit, the largest single cost of a
 // durable record. So the writer keeps popularity in memory, where the hints read it, and writes
-// the changed items to the items table in the background (Store::flush_popularity). The
+// the changed items to the items table in the background (EventStore::flush_popularity). The
 // table's watermark (store_meta.items_seq) names the last event it includes; at start-up the
 // purchases logged after it are counted again, so a crash loses nothing. The store totals
 // change one row per commit and are written with each commit.

@@ -461,7 +461,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::string token_id_;  // over TLS: the lane token the hello presented
 };
 
-Server::Server(asio::io_context& io, const Config& config, Store& store, HintEngine& hints, const IdentityKey& key,
+Server::Server(asio::io_context& io, const Config& config, EventStore& store, HintEngine& hints, const IdentityKey& key,
                owner::CommandRunner& owner_commands, GestureEngine* gestures, LaneTokens* tokens, const SpoolKey* spool_key)
     : io_(io), config_(config), store_(store), hints_(hints), key_(key), owner_commands_(owner_commands), gestures_(gestures),
       tokens_(tokens),

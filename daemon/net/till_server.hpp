@@ -35,7 +35,7 @@ class SessionBase {
 
 class Server {
  public:
-  Server(boost::asio::io_context& io, const Config& config, Store& store, HintEngine& hints, const IdentityKey& key,
+  Server(boost::asio::io_context& io, const Config& config, EventStore& store, HintEngine& hints, const IdentityKey& key,
          owner::CommandRunner& owner_commands, GestureEngine* gestures = nullptr, LaneTokens* tokens = nullptr,
          const SpoolKey* spool_key = nullptr);
   ~Server();
@@ -53,7 +53,7 @@ class Server {
   void close_all();
 
   const Config& config() const noexcept { return config_; }
-  Store& store() noexcept { return store_; }
+  EventStore& store() noexcept { return store_; }
   HintEngine& hints() noexcept { return hints_; }
   const IdentityKey& key() const noexcept { return key_; }
   GestureEngine* gestures() noexcept { return gestures_; }
@@ -71,7 +71,7 @@ class Server {
 
   boost::asio::io_context& io_;
   const Config& config_;
-  Store& store_;
+  EventStore& store_;
   HintEngine& hints_;
   const IdentityKey& key_;
   owner::CommandRunner& owner_commands_;

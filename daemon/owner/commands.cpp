@@ -99,7 +99,7 @@ void flush_offers(Services& services) {
   if (services.gestures != nullptr) services.gestures->flush();
 }
 
-json pipeline_json(const Store::PipelineStats& p) {
+json pipeline_json(const EventStore::PipelineStats& p) {
   return json{{"events", p.events},   {"writer_busy_us", p.writer_busy_us}, {"syncs", p.syncs},
               {"sync_us", p.sync_us}, {"sync_max_us", p.sync_max_us},       {"checkpoints", p.checkpoints},
               {"checkpoint_us", p.checkpoint_us}};

@@ -15,7 +15,7 @@
 
 namespace regulars::daemon {
 
-class Store;
+class EventStore;
 class IdentityKey;
 class GestureEngine;
 class LaneTokens;
@@ -34,7 +34,7 @@ struct Caller {
 
 // What the handlers work with, owned by regularsd's main.
 struct Services {
-  Store& store;
+  EventStore& store;
   const IdentityKey& key;
   const Config& config;
   GestureEngine* gestures = nullptr;  // null: gestures are not enabled

@@ -13,7 +13,7 @@
 
 namespace regulars::daemon {
 
-class Store;
+class EventStore;
 
 struct LaneToken {
   std::string token_id;  // "tok-" + 8 hex digits: safe to show, log and revoke by
@@ -22,7 +22,7 @@ struct LaneToken {
 
 class LaneTokens {
  public:
-  explicit LaneTokens(Store& store) : store_(store) {}
+  explicit LaneTokens(EventStore& store) : store_(store) {}
 
   // Reads the tokens not revoked from the store.
   void load();
@@ -41,7 +41,7 @@ class LaneTokens {
   bool still_valid(const std::string& token_id) const;
 
  private:
-  Store& store_;
+  EventStore& store_;
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, LaneToken> by_hash_;  // SHA-256 of the token, raw bytes
   std::unordered_map<std::string, std::string> hash_of_;  // token_id -> key in by_hash_

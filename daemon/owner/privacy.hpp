@@ -1,5 +1,5 @@
 // The customer's rights and the owner's accountability: a customer's whole record as JSON (the
-// right of access) and the audit trail of owner actions. Erasure itself is Store::erase_customer.
+// right of access) and the audit trail of owner actions. Erasure itself is EventStore::erase_customer.
 #pragma once
 
 #include <cstdint>

@@ -74,7 +74,7 @@ PreparedEvent prepare_event(const json& event, const IdentityKey& key) {
   return p;
 }
 
-Store::Store(const std::string& data_dir, Options options)
+EventStore::EventStore(const std::string& data_dir, Options options)
     : path_(data_dir + "/regulars.db"), options_(options), instance_(g_next_instance.fetch_add(1)) {
   options_.checkpoint_pages = std::max(options_.checkpoint_pages, 1000);  // as the config allows at least
   writer_db_ = std::make_unique<Db>(path_, Db::Mode::read_write);
@@ -106,7 +106,7 @@ Store::Store(const std::string& data_dir, Options options)
   if (wal_fd_ < 0)
     throw DbError(SQLITE_CANTOPEN, "cannot open " + wal_path + " to flush it: " + std::strerror(errno) +
                                        "; check that the data directory is writable by regularsd");
-  sqlite3_wal_hook(writer_db_->raw(), &Store::on_wal_commit, this);
+  sqlite3_wal_hook(writer_db_->raw(), &EventStore::on_wal_commit, this);
   writer_ = std::thread([this] {
     log::name_thread("rg-writer");
     writer_loop();
@@ -121,14 +121,14 @@ Store::Store(const std::string& data_dir, Options options)
   });
 }
 
-int Store::on_wal_commit(void* self, sqlite3*, const char*, int frames) {
-  auto* store = static_cast<Store*>(self);
+int EventStore::on_wal_commit(void* self, sqlite3*, const char*, int frames) {
+  auto* store = static_cast<EventStore*>(self);
   store->wal_frames_.store(frames, std::memory_order_relaxed);
   if (frames >= store->options_.checkpoint_pages) store->ckpt_cv_.notify_one();
   return SQLITE_OK;
 }
 
-Store::~Store() { stop(); }
+EventStore::~EventStore() { stop(); }
 
 namespace {
 std::uint64_t micros_since(std::chrono::steady_clock::time_point t0) {
@@ -137,7 +137,7 @@ std::uint64_t micros_since(std::chrono::steady_clock::time_point t0) {
 }
 }  // namespace
 
-Store::PipelineStats Store::pipeline() const noexcept {
+EventStore::PipelineStats EventStore::pipeline() const noexcept {
   PipelineStats p;
   p.commits = commits_.load();
   p.events = events_applied_.load();
@@ -150,7 +150,7 @@ Store::PipelineStats Store::pipeline() const noexcept {
   return p;
 }
 
-void Store::stop() {
+void EventStore::stop() {
   {
     std::lock_guard lock(mu_);
     if (stopping_ && !writer_.joinable()) return;
@@ -195,12 +195,12 @@ void Store::stop() {
   }
 }
 
-bool Store::sync_failed() {
+bool EventStore::sync_failed() {
   std::lock_guard lock(sync_mu_);
   return !sync_failure_.empty();
 }
 
-void Store::submit(PreparedEvent event, Completion done) {
+void EventStore::submit(PreparedEvent event, Completion done) {
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
@@ -212,7 +212,7 @@ void Store::submit(PreparedEvent event, Completion done) {
   done(WriteResult::failed("shutting_down"));
 }
 
-void Store::submit_all(std::vector<PreparedEvent> events, const Completion& done) {
+void EventStore::submit_all(std::vector<PreparedEvent> events, const Completion& done) {
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
@@ -224,14 +224,14 @@ void Store::submit_all(std::vector<PreparedEvent> events, const Completion& done
   for (std::size_t i = 0; i < events.size(); ++i) done(WriteResult::failed("shutting_down"));
 }
 
-Store::ReadScope::ReadScope(Store& store) {
+EventStore::ReadScope::ReadScope(EventStore& store) {
   Db& db = store.reader();
   if (sqlite3_get_autocommit(db.raw()) == 0) return;  // an outer scope holds the transaction
   db.exec("BEGIN");
   db_ = &db;
 }
 
-Store::ReadScope::~ReadScope() {
+EventStore::ReadScope::~ReadScope() {
   if (db_ == nullptr) return;
   try {
     db_->exec("COMMIT");
@@ -239,7 +239,7 @@ Store::ReadScope::~ReadScope() {
   }
 }
 
-void Store::writer_loop() {
+void EventStore::writer_loop() {
   std::vector<Job> batch;
   for (;;) {
     {
@@ -270,7 +270,7 @@ void Store::writer_loop() {
   }
 }
 
-void Store::finish_checkpoint() {
+void EventStore::finish_checkpoint() {
   // A passive checkpoint on another connection can never catch up with a writer that keeps
   // committing, so the WAL would only grow, and appending to a growing file makes every
   // fdatasync commit file-system metadata as well. Once the checkpointer has copied most of
@@ -284,7 +284,7 @@ void Store::finish_checkpoint() {
     REGULARS_LOG(warn, "checkpoint failed; will retry", ({{"error", sqlite3_errmsg(writer_db_->raw())}}));
 }
 
-void Store::commit_batch(std::vector<Job>& batch) {
+void EventStore::commit_batch(std::vector<Job>& batch) {
   // Maintenance tasks (rebuild) run alone, outside any event transaction.
   if (batch.size() == 1 && batch.front().task) {
     batch.front().task();
@@ -329,7 +329,7 @@ void Store::commit_batch(std::vector<Job>& batch) {
   writer_busy_us_.fetch_add(micros_since(t0), std::memory_order_relaxed);
 }
 
-bool Store::run_group(std::vector<Job>& batch, std::vector<WriteResult>& results, std::vector<PopularityDelta>& deltas,
+bool EventStore::run_group(std::vector<Job>& batch, std::vector<WriteResult>& results, std::vector<PopularityDelta>& deltas,
                       bool savepoint_per_event) {
   std::vector<std::string> flushed;
   bool committed = false;
@@ -407,14 +407,14 @@ bool Store::run_group(std::vector<Job>& batch, std::vector<WriteResult>& results
   return true;
 }
 
-std::string Store::flush_wal() {
+std::string EventStore::flush_wal() {
   // The WAL file keeps its inode for as long as the writer's connection is open (SQLite only
   // deletes it when the last connection closes), so this descriptor always names it.
   if (::fdatasync(wal_fd_) != 0) return std::string("fdatasync of the WAL failed: ") + std::strerror(errno);
   return {};
 }
 
-void Store::syncer_loop() {
+void EventStore::syncer_loop() {
   std::vector<Ack> acks;
   for (;;) {
     std::string failure;
@@ -455,7 +455,7 @@ void Store::syncer_loop() {
   }
 }
 
-void Store::fail_sync(const char* file, const std::string& failure) {
+void EventStore::fail_sync(const char* file, const std::string& failure) {
   // After a failed fdatasync the kernel may have dropped the dirty pages; a later flush could
   // then "succeed" without them. Nothing more is acknowledged until a restart, which recovers
   // from what really reached the disk.
@@ -466,7 +466,7 @@ void Store::fail_sync(const char* file, const std::string& failure) {
                ({{"file", file}, {"error", failure}}));
 }
 
-void Store::checkpointer_loop() {
+void EventStore::checkpointer_loop() {
   std::unique_ptr<Db> db;
   try {
     db = std::make_unique<Db>(path_, Db::Mode::read_write);
@@ -574,12 +574,12 @@ void Store::checkpointer_loop() {
   }
 }
 
-bool Store::ckpt_stop_requested() {
+bool EventStore::ckpt_stop_requested() {
   std::lock_guard lock(ckpt_mu_);
   return ckpt_stop_;
 }
 
-std::vector<WriteResult> Store::apply_now(std::vector<PreparedEvent> events) {
+std::vector<WriteResult> EventStore::apply_now(std::vector<PreparedEvent> events) {
   // Runs through the writer thread so there is still exactly one writer.
   std::vector<WriteResult> results(events.size());
   std::mutex m;
@@ -597,7 +597,7 @@ std::vector<WriteResult> Store::apply_now(std::vector<PreparedEvent> events) {
   return results;
 }
 
-WriteResult Store::apply(PreparedEvent& e, PopularityDelta* popularity) {
+WriteResult EventStore::apply(PreparedEvent& e, PopularityDelta* popularity) {
   Db& db = *writer_db_;
   WriteResult r;
   {
@@ -648,7 +648,7 @@ WriteResult Store::apply(PreparedEvent& e, PopularityDelta* popularity) {
   return r;
 }
 
-void Store::run_on_writer(std::function<void()> fn) {
+void EventStore::run_on_writer(std::function<void()> fn) {
   std::mutex m;
   std::condition_variable cv;
   bool done = false;
@@ -673,7 +673,7 @@ void Store::run_on_writer(std::function<void()> fn) {
   if (failure) std::rethrow_exception(failure);
 }
 
-void Store::write_now(const std::function<void(Db&)>& fn) {
+void EventStore::write_now(const std::function<void(Db&)>& fn) {
   run_on_writer([&] {
     Db& db = *writer_db_;
     db.exec("BEGIN IMMEDIATE");
@@ -691,7 +691,7 @@ void Store::write_now(const std::function<void(Db&)>& fn) {
   });
 }
 
-void Store::audit(const std::string& actor, const std::string& action, const std::string& target, const nlohmann::json& detail) {
+void EventStore::audit(const std::string& actor, const std::string& action, const std::string& target, const nlohmann::json& detail) {
   write_now([&](Db& db) {
     db.cached("INSERT INTO audit(time_ms, actor, action, target, detail) VALUES(?,?,?,?,?)")
         .bind(1, wire::now_ms())
@@ -703,7 +703,7 @@ void Store::audit(const std::string& actor, const std::string& action, const std
   });
 }
 
-std::optional<nlohmann::json> Store::erase_customer(const std::string& kind, const IdentifierHash& hash, const std::string& actor) {
+std::optional<nlohmann::json> EventStore::erase_customer(const std::string& kind, const IdentifierHash& hash, const std::string& actor) {
   std::optional<nlohmann::json> receipt;
   std::int64_t customer = 0;
   write_now([&](Db& db) {
@@ -769,7 +769,7 @@ std::optional<nlohmann::json> Store::erase_customer(const std::string& kind, con
   return receipt;
 }
 
-bool Store::truncate_wal() {
+bool EventStore::truncate_wal() {
   // Older copies of deleted rows live on in WAL frames until the WAL is copied back and
   // emptied. Readers holding an older snapshot keep it alive a moment: retry, briefly each
   // time and for 5 s at most, so the tills' writes wait no longer than that.
@@ -793,7 +793,7 @@ bool Store::truncate_wal() {
   return truncated;
 }
 
-nlohmann::json Store::prune(std::int64_t cutoff_ms) {
+nlohmann::json EventStore::prune(std::int64_t cutoff_ms) {
   // Behavioural history older than the cutoff goes; what says who the customer is (consent
   // records, profile, links and merges) stays. An owner's follow-up change or a till's offer
   // outcome goes with the feedback or offer it is about, so what remains replays cleanly.
@@ -842,14 +842,14 @@ nlohmann::json Store::prune(std::int64_t cutoff_ms) {
           {"wal_truncated", truncated}};
 }
 
-RebuildReport Store::rebuild() {
+RebuildReport EventStore::rebuild() {
   RebuildReport report;
   run_on_writer([&] { report = rebuild_now(); });
   if (rebuild_listener_) rebuild_listener_();
   return report;
 }
 
-RebuildReport Store::rebuild_now(const std::function<void(Db&)>& before, bool compare) {
+RebuildReport EventStore::rebuild_now(const std::function<void(Db&)>& before, bool compare) {
   Db& db = *writer_db_;
   static const std::vector<std::string> kTables{"feedback", "followups", "staff_ideas",
                                                 "customers", "identifiers", "customer_items", "items", "customer_categories",
@@ -948,7 +948,7 @@ RebuildReport Store::rebuild_now(const std::function<void(Db&)>& before, bool co
   return report;
 }
 
-void Store::catch_up_popularity() {
+void EventStore::catch_up_popularity() {
   Db& db = *writer_db_;
   std::int64_t n = 0;
   {
@@ -982,7 +982,7 @@ void Store::catch_up_popularity() {
   }
 }
 
-void Store::flush_popularity() {
+void EventStore::flush_popularity() {
   if (popularity_.dirty() == 0) return;
   Db& db = *writer_db_;
   db.exec("BEGIN IMMEDIATE");
@@ -1000,7 +1000,7 @@ void Store::flush_popularity() {
   }
 }
 
-Db& Store::reader() {
+Db& EventStore::reader() {
   // One read-only connection per (thread, store): SQLite connections are not shared.
   thread_local std::unordered_map<std::uint64_t, std::unique_ptr<Db>> readers;
   auto& slot = readers[instance_];
@@ -1008,7 +1008,7 @@ Db& Store::reader() {
   return *slot;
 }
 
-std::optional<CustomerView> Store::find_customer(const std::string& kind, const IdentifierHash& hash) {
+std::optional<CustomerView> EventStore::find_customer(const std::string& kind, const IdentifierHash& hash) {
   Stmt& s = reader().cached(
       "SELECT c.id, coalesce(c.first_seen_ms, 0), coalesce(c.last_seen_ms, 0), c.visits, c.spend, "
       "c.consent_remember, c.consent_personalize, coalesce(c.name, ''), coalesce(c.birthday, ''), "
@@ -1047,7 +1047,7 @@ std::optional<CustomerView> Store::find_customer(const std::string& kind, const 
   return c;
 }
 
-std::vector<ItemStat> Store::top_items(std::int64_t customer_id, int limit) {
+std::vector<ItemStat> EventStore::top_items(std::int64_t customer_id, int limit) {
   Stmt& s = reader().cached(
       "SELECT sku, baskets, last_ms, first_ms, coalesce(category, ''), returned, dsum, dvis "
       "FROM customer_items WHERE customer_id=? ORDER BY rank_key DESC, sku LIMIT ?");
@@ -1064,7 +1064,7 @@ std::vector<ItemStat> Store::top_items(std::int64_t customer_id, int limit) {
   return out;
 }
 
-std::vector<MemberTaste> Store::member_tastes(std::int64_t customer_id, int limit) {
+std::vector<MemberTaste> EventStore::member_tastes(std::int64_t customer_id, int limit) {
   Stmt& s = reader().cached(
       "SELECT member, sku, baskets FROM member_items WHERE customer_id=? ORDER BY baskets DESC, last_ms DESC LIMIT ?");
   s.bind(1, customer_id).bind(2, std::int64_t{limit});
@@ -1078,7 +1078,7 @@ std::vector<MemberTaste> Store::member_tastes(std::int64_t customer_id, int limi
   return out;
 }
 
-std::vector<Preference> Store::preferences(std::int64_t customer_id) {
+std::vector<Preference> EventStore::preferences(std::int64_t customer_id) {
   Stmt& s = reader().cached(
       "SELECT member, key, value, coalesce(said_by, ''), time_ms FROM preferences WHERE customer_id=? "
       "ORDER BY member, key LIMIT 32");
@@ -1088,7 +1088,7 @@ std::vector<Preference> Store::preferences(std::int64_t customer_id) {
   return out;
 }
 
-std::vector<Note> Store::recent_notes(std::int64_t customer_id, int limit) {
+std::vector<Note> EventStore::recent_notes(std::int64_t customer_id, int limit) {
   Stmt& s = reader().cached(
       "SELECT text, coalesce(cashier, ''), time_ms FROM notes WHERE customer_id=? ORDER BY time_ms DESC LIMIT ?");
   s.bind(1, customer_id).bind(2, std::int64_t{limit});
@@ -1097,7 +1097,7 @@ std::vector<Note> Store::recent_notes(std::int64_t customer_id, int limit) {
   return out;
 }
 
-std::vector<HouseholdMember> Store::household(std::int64_t customer_id) {
+std::vector<HouseholdMember> EventStore::household(std::int64_t customer_id) {
   Stmt& s = reader().cached(
       "SELECT member, coalesce(name, ''), coalesce(birthday, '') FROM household WHERE customer_id=? ORDER BY member LIMIT 16");
   s.bind(1, customer_id);
@@ -1106,7 +1106,7 @@ std::vector<HouseholdMember> Store::household(std::int64_t customer_id) {
   return out;
 }
 
-std::optional<OpenFollowup> Store::open_followup(std::int64_t customer_id) {
+std::optional<OpenFollowup> EventStore::open_followup(std::int64_t customer_id) {
   Stmt& s = reader().cached(
       "SELECT f.opened_ms, f.state, fb.nps, fb.csat, coalesce(fb.reasons, '[]') FROM followups f "
       "JOIN feedback fb ON fb.seq=f.feedback_seq WHERE f.customer_id=? AND f.state<>'resolved' "
@@ -1126,7 +1126,7 @@ std::optional<OpenFollowup> Store::open_followup(std::int64_t customer_id) {
   return out;
 }
 
-std::vector<ItemStat> Store::popular_items(int limit) {
+std::vector<ItemStat> EventStore::popular_items(int limit) {
   // Best sellers change slowly: the list is sorted again every few seconds, not per request.
   constexpr auto kRefresh = std::chrono::seconds(2);
   constexpr int kKept = 200;
@@ -1156,9 +1156,9 @@ std::vector<ItemStat> Store::popular_items(int limit) {
   return out;
 }
 
-StoreTotals Store::totals() { return popularity_.totals(); }
+StoreTotals EventStore::totals() { return popularity_.totals(); }
 
-StoreStats Store::stats() {
+StoreStats EventStore::stats() {
   Db& db = reader();
   StoreStats st;
   Stmt& s = db.cached(

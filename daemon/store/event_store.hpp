@@ -155,7 +155,7 @@ struct StoreStats {
   std::int64_t items = 0;
 };
 
-class Store {
+class EventStore {
  public:
   struct Options {
     int group_commit_max = 1024;
@@ -163,10 +163,10 @@ class Store {
     int checkpoint_pages = 32000;     // config store.checkpoint_pages
   };
   // Opens (creating and migrating) DIR/regulars.db and starts the writer.
-  Store(const std::string& data_dir, Options options);
-  ~Store();  // drains and stops the writer
-  Store(const Store&) = delete;
-  Store& operator=(const Store&) = delete;
+  EventStore(const std::string& data_dir, Options options);
+  ~EventStore();  // drains and stops the writer
+  EventStore(const EventStore&) = delete;
+  EventStore& operator=(const EventStore&) = delete;
 
   using Completion = std::function<void(WriteResult)>;
   // Queues an event; `done` runs on the writer thread after the event's commit (or failure).
@@ -179,7 +179,7 @@ class Store {
   // Nested scopes are harmless (the outer one holds the transaction).
   class ReadScope {
    public:
-    explicit ReadScope(Store& store);
+    explicit ReadScope(EventStore& store);
     ~ReadScope();
     ReadScope(const ReadScope&) = delete;
     ReadScope& operator=(const ReadScope&) = delete;

@@ -25,7 +25,7 @@ using nlohmann::json;
 using namespace regulars::tools;
 using regulars::daemon::IdentityKey;
 using regulars::daemon::PreparedEvent;
-using regulars::daemon::Store;
+using regulars::daemon::EventStore;
 using regulars::daemon::WriteResult;
 
 namespace {
@@ -49,7 +49,7 @@ LatencySummary fsync_probe(const std::string& dir, int n) {
 }
 
 // HintEngine::answer and the dump of its answer, as the daemon does for each hints call.
-void hints_in_process(const Options& opt, const Catalogue& cat, Store& store, const IdentityKey& key) {
+void hints_in_process(const Options& opt, const Catalogue& cat, EventStore& store, const IdentityKey& key) {
   regulars::daemon::HintEngine engine(store, key, regulars::daemon::HintSettings{});
   Rng rng(mix(opt.seed, 0x417));
   std::vector<json> reqs;
@@ -88,8 +88,8 @@ std::vector<PreparedEvent> prepared_purchases(const Options& opt, const Catalogu
   return events;
 }
 
-// --clients threads, each with one event in flight at a time, straight into Store::submit.
-void submit_in_process(const Options& opt, const Catalogue& cat, Store& store, const IdentityKey& key) {
+// --clients threads, each with one event in flight at a time, straight into EventStore::submit.
+void submit_in_process(const Options& opt, const Catalogue& cat, EventStore& store, const IdentityKey& key) {
   const unsigned clients = opt.clients;
   const std::size_t records = opt.records;
   std::vector<PreparedEvent> events = prepared_purchases(opt, cat, key);
@@ -116,7 +116,7 @@ void submit_in_process(const Options& opt, const Catalogue& cat, Store& store, c
   std::vector<std::int64_t> merged;
   for (auto& l : lat) merged.insert(merged.end(), l.begin(), l.end());
   const LatencySummary s = summarize_ns(std::move(merged));
-  out("breakdown: Store::submit in process, %u threads one event each in flight: records=%zu errors=%lld "
+  out("breakdown: EventStore::submit in process, %u threads one event each in flight: records=%zu errors=%lld "
       "records_per_s=%.1f commits=%llu (%.1f events per commit) latency p50=%.1f p99=%.1f us\n",
       clients, records, static_cast<long long>(failed.load()), static_cast<double>(records) / secs,
       static_cast<unsigned long long>(commits), commits ? static_cast<double>(records) / static_cast<double>(commits) : 0.0,
@@ -130,7 +130,7 @@ void breakdown_phase(const Options& opt, const Catalogue& cat, const std::string
   out("breakdown: fdatasync of 4 KiB in the data dir: p50=%.1f p90=%.1f p99=%.1f max=%.1f us\n", fs_probe.p50,
       fs_probe.p90, fs_probe.p99, fs_probe.max);
   const IdentityKey key = IdentityKey::load_or_create(data_dir);
-  Store store(data_dir, Store::Options{1024});
+  EventStore store(data_dir, EventStore::Options{1024});
   hints_in_process(opt, cat, store, key);
   submit_in_process(opt, cat, store, key);
 }

@@ -21,16 +21,16 @@ using Clock = std::chrono::steady_clock;
 using namespace regulars::tools;
 using regulars::daemon::IdentityKey;
 using regulars::daemon::PreparedEvent;
-using regulars::daemon::Store;
+using regulars::daemon::EventStore;
 using regulars::daemon::WriteResult;
 
 namespace {
 
-// Hands events to Store::apply_now a chunk at a time on another thread, one chunk in flight while
+// Hands events to EventStore::apply_now a chunk at a time on another thread, one chunk in flight while
 // this thread builds the next, and counts the events the store did not take.
 class ChunkedApply {
  public:
-  ChunkedApply(Store& store, const IdentityKey& key, std::size_t chunk) : store_(store), key_(key), chunk_(chunk) {
+  ChunkedApply(EventStore& store, const IdentityKey& key, std::size_t chunk) : store_(store), key_(key), chunk_(chunk) {
     batch_.reserve(chunk);
   }
 
@@ -73,7 +73,7 @@ class ChunkedApply {
     wait_s_ += seconds_since(w0);
   }
 
-  Store& store_;
+  EventStore& store_;
   const IdentityKey& key_;
   const std::size_t chunk_;
   std::vector<PreparedEvent> batch_;
@@ -139,7 +139,7 @@ void generate(const Plan& plan, const Catalogue& cat, const std::string& dir, st
   const auto t0 = Clock::now();
   const IdentityKey key = IdentityKey::load_or_create(dir);
   // One transaction per chunk at most: the writer takes up to group_commit_max queued events.
-  Store store(dir, Store::Options{static_cast<int>(chunk)});
+  EventStore store(dir, EventStore::Options{static_cast<int>(chunk)});
   Rng rng(mix(plan.seed, 0xBA5E7));
   std::vector<bool> consented(plan.customers, false);
   ChunkedApply apply(store, key, chunk);

@@ -1,5 +1,5 @@
 // Writing the made-up shop's year into a store, straight through the daemon's own code
-// (prepare_event + Store::apply_now), and remembering what was generated so a later run with
+// (prepare_event + EventStore::apply_now), and remembering what was generated so a later run with
 // --data-dir can reuse the store.
 #pragma once
 

@@ -150,9 +150,9 @@ std::pair<std::int64_t, std::int64_t> answer_both(d::HintEngine& plain, d::HintE
 }
 
 RuleEvaluation time_rule_evaluation(const Options& opt, const Catalogue& cat, const std::string& data_dir) {
-  d::Store store(data_dir, d::Store::Options{});
+  d::EventStore store(data_dir, d::EventStore::Options{});
   const d::IdentityKey key = d::IdentityKey::load_or_create(data_dir);
-  d::GestureEngine engine(store, d::Catalogue::builtin());
+  d::GestureEngine engine(store, d::Phrasebook::builtin());
   engine.load();
   for (const auto& r : bench_rules(cat, opt.gesture_rules)) {
     auto added = engine.add_rule(r);
