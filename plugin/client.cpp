@@ -33,13 +33,14 @@ std::string new_event_id() { return wire::time_ordered_id("ev-", 8); }
 
 }  // namespace
 
-Client::Client(Options options) : options_(std::move(options)) {
+Client::Client(Options options, FileSync spool_sync) : options_(std::move(options)) {
   if (options_.tls) {
     std::string why;
     tls_ = tls::Context::create(options_.ca_file, why);
     if (!tls_) throw std::invalid_argument(why);
   }
-  if (!options_.spool_dir.empty()) spool_ = std::make_unique<Spool>(options_.spool_dir, options_.spool_max_bytes);
+  if (!options_.spool_dir.empty())
+    spool_ = std::make_unique<Spool>(options_.spool_dir, options_.spool_max_bytes, std::move(spool_sync));
   // One attempt within the budget, so a healthy daemon serves the very first call.
   CallResult failure;
   auto conn = Connection::open(options_, tls_, Clock::now() + std::chrono::milliseconds(options_.budget_ms), failure);

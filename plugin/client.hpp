@@ -17,8 +17,9 @@ namespace regulars::plugin {
 
 class Client {
  public:
-  // Throws std::system_error when the spool directory cannot be used.
-  explicit Client(Options options);
+  // Throws std::system_error when the spool directory cannot be used. `spool_sync` flushes the
+  // spool's file (tests make it fail).
+  explicit Client(Options options, FileSync spool_sync = ::fdatasync);
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;

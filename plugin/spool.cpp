@@ -84,7 +84,8 @@ SpoolRecords parse_spool_records(const std::string& bytes, std::uint64_t offset,
   return out;
 }
 
-Spool::Spool(std::string dir, std::uint64_t max_bytes) : dir_(std::move(dir)), max_bytes_(max_bytes) {
+Spool::Spool(std::string dir, std::uint64_t max_bytes, FileSync sync)
+    : dir_(std::move(dir)), max_bytes_(max_bytes), sync_(sync ? std::move(sync) : FileSync(::fdatasync)) {
   if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST)
     throw std::system_error(errno, std::generic_category(), "cannot create spool directory " + dir_);
   struct stat st{};
@@ -154,7 +155,7 @@ regulars_status Spool::append(const std::string& payload, std::string& why) {
     }
     off += static_cast<std::size_t>(n);
   }
-  if (::fdatasync(own_fd_) != 0) {
+  if (sync_(own_fd_) != 0) {
     why = "cannot fsync spool file: " + std::string(std::strerror(errno));
     if (::ftruncate(own_fd_, static_cast<off_t>(own_size_)) != 0) { /* see above */ }
     return REGULARS_IO;
@@ -181,7 +182,7 @@ void Spool::own_delivered(std::uint64_t end_offset) {
   if (replay_offset_ >= own_size_) {
     // Everything delivered: start the file afresh so it does not grow without end.
     if (::ftruncate(own_fd_, 0) == 0) {
-      ::fdatasync(own_fd_);
+      sync_(own_fd_);
       own_size_ = 0;
       replay_offset_ = 0;
     }

@@ -12,7 +12,10 @@
 // A torn tail (crash during append) fails its checksum and is ignored.
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -23,6 +26,10 @@
 
 namespace regulars::plugin {
 
+// How the spool flushes its file's data to the disk: ::fdatasync (also when empty), or a stand-in
+// with which a test makes the flush fail. 0 on success, else -1 with errno set.
+using FileSync = std::function<int(int fd)>;
+
 struct SpoolRecords {
   std::vector<std::string> payloads;
   std::uint64_t end_offset = 0;  // file offset just after the last record returned
@@ -31,7 +38,7 @@ struct SpoolRecords {
 class Spool {
  public:
   // Creates the directory if needed. Throws std::system_error when it cannot be used.
-  Spool(std::string dir, std::uint64_t max_bytes);
+  Spool(std::string dir, std::uint64_t max_bytes, FileSync sync = ::fdatasync);
   ~Spool();
   Spool(const Spool&) = delete;
   Spool& operator=(const Spool&) = delete;
@@ -78,6 +85,7 @@ class Spool {
 
   std::string dir_;
   std::uint64_t max_bytes_;
+  FileSync sync_;
   mutable std::mutex mu_;
   int own_fd_ = -1;
   std::string own_path_;
