@@ -6,21 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.hpp"
+
 namespace regulars::test {
-
-// A fresh temporary directory, removed (recursively) on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const noexcept { return path_; }
-  std::string sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 class DaemonProcess {
  public:
