@@ -1,0 +1,228 @@
+// One connection to the daemon (plugin/connection.hpp), against the fake daemon: what hello
+// teaches it, answers matched by request id, the daemon's typed errors, and answers so broken
+// that the stream must end.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "connection.hpp"
+#include "fake_daemon.hpp"
+#include "temp_dir.hpp"
+#include "wire/frame.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using regulars::plugin::CallResult;
+using regulars::plugin::Clock;
+using regulars::plugin::Connection;
+using regulars::plugin::Options;
+using regulars::test::FakeDaemon;
+using regulars::test::Reply;
+using regulars::test::TempDir;
+namespace t = regulars::test;
+
+// Far enough away never to be reached when the fake answers; these tests are not about time.
+regulars::plugin::Deadline soon() { return Clock::now() + 5s; }
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+class ConnectionTest : public ::testing::Test {
+ protected:
+  std::string socket_path() const { return dir_.sub("regularsd.sock"); }
+
+  std::shared_ptr<Connection> open() {
+    Options options;
+    options.socket_path = socket_path();
+    CallResult failure;
+    auto conn = Connection::open(options, nullptr, soon(), failure);
+    EXPECT_NE(conn, nullptr) << failure.message;
+    return conn;
+  }
+
+  // Starts a fake daemon that answers every request with `handler` (hello aside).
+  void serve(FakeDaemon::Handler handler, json hello = FakeDaemon::default_hello()) {
+    daemon_ = std::make_unique<FakeDaemon>(socket_path(), std::move(handler), std::move(hello));
+  }
+
+  // One ping answered with `reply`: what the connection makes of it.
+  CallResult call_answered_with(Reply reply) {
+    serve([reply](const json&) { return reply; });
+    auto conn = open();
+    if (!conn) return {};
+    return conn->call(json{{"op", "ping"}}, soon());
+  }
+
+  TempDir dir_;
+  std::unique_ptr<FakeDaemon> daemon_;
+};
+
+TEST_F(ConnectionTest, NoDaemonAtTheSocketIsUnavailable) {
+  Options options;
+  options.socket_path = socket_path();
+  CallResult failure;
+  EXPECT_EQ(Connection::open(options, nullptr, soon(), failure), nullptr);
+  EXPECT_EQ(failure.status, REGULARS_UNAVAILABLE);
+  EXPECT_TRUE(contains(failure.message, "is regularsd running?")) << failure.message;
+}
+
+TEST_F(ConnectionTest, HelloWithoutExtrasKeepsTheDefaults) {
+  serve([](const json& r) { return t::answer(r); });
+  auto conn = open();
+  ASSERT_NE(conn, nullptr);
+  EXPECT_FALSE(conn->hints_take_who());
+  EXPECT_EQ(conn->max_frame_bytes(), 1u << 20);
+  EXPECT_FALSE(conn->spool_key().has_value());
+}
+
+TEST_F(ConnectionTest, HelloTeachesFeaturesFrameLimitAndSpoolKey) {
+  json hello = FakeDaemon::default_hello();
+  hello["features"] = {"hints.who", "record.sealed"};
+  hello["max_frame_bytes"] = 65536;
+  hello["spool_key"] = std::string(62, '0') + "ff";
+  serve([](const json& r) { return t::answer(r); }, hello);
+  auto conn = open();
+  ASSERT_NE(conn, nullptr);
+  EXPECT_TRUE(conn->hints_take_who());
+  EXPECT_EQ(conn->max_frame_bytes(), 65536u);
+  ASSERT_TRUE(conn->spool_key().has_value());
+  EXPECT_EQ(conn->spool_key()->back(), 0xff);
+}
+
+TEST_F(ConnectionTest, AnswersInAnotherOrderReachTheirOwnCallers) {
+  auto first = std::make_shared<json>();  // held back until the second request has come
+  serve([first](const json& r) {
+    if (first->is_null()) {
+      *first = r;
+      return t::silence();
+    }
+    return t::raw(t::answer(r, {{"for", "second"}}).bytes + t::answer(*first, {{"for", "first"}}).bytes);
+  });
+  auto conn = open();
+  ASSERT_NE(conn, nullptr);
+  CallResult failure;
+  const auto a = conn->send(json{{"op", "ping"}}, soon(), failure);
+  ASSERT_TRUE(daemon_->wait_for([](const auto& rs) { return rs.size() == 1; }));  // `first` is set
+  const auto b = conn->send(json{{"op", "ping"}}, soon(), failure);
+  ASSERT_NE(a, 0u);
+  ASSERT_NE(b, 0u);
+  EXPECT_EQ(conn->await(b, soon()).result, (json{{"for", "second"}}));
+  EXPECT_EQ(conn->await(a, soon()).result, (json{{"for", "first"}}));
+}
+
+TEST_F(ConnectionTest, AnAnswerAfterTheDeadlineIsDroppedAndTheNextCallGetsItsOwn) {
+  auto late = std::make_shared<json>();
+  serve([late](const json& r) {
+    if (late->is_null()) {
+      *late = r;
+      return t::silence();
+    }
+    return t::raw(t::answer(*late, {{"for", "late"}}).bytes + t::answer(r, {{"for", "next"}}).bytes);
+  });
+  auto conn = open();
+  ASSERT_NE(conn, nullptr);
+  EXPECT_EQ(conn->call(json{{"op", "ping"}}, Clock::now() + 20ms).status, REGULARS_TIMEOUT);
+  const CallResult next = conn->call(json{{"op", "ping"}}, soon());
+  EXPECT_EQ(next.status, REGULARS_OK) << next.message;
+  EXPECT_EQ(next.result, (json{{"for", "next"}}));
+  EXPECT_TRUE(conn->alive());
+}
+
+TEST_F(ConnectionTest, ShuttingDownWakesACallerAtOnce) {
+  serve([](const json&) { return t::silence(); });
+  auto conn = open();
+  ASSERT_NE(conn, nullptr);
+  CallResult r;
+  const auto deadline = Clock::now() + 30s;  // what the client's destructor must not wait for
+  std::thread caller([&] { r = conn->call(json{{"op", "ping"}}, deadline); });
+  ASSERT_TRUE(daemon_->wait_for([](const auto& rs) { return !rs.empty(); }));
+  conn->shut_down();
+  caller.join();
+  EXPECT_EQ(r.status, REGULARS_UNAVAILABLE);
+  EXPECT_LT(Clock::now(), deadline) << "the caller slept through the shutdown";
+}
+
+// The error codes of sdk/PROTOCOL.md ("Error codes") and the C status each must become.
+TEST_F(ConnectionTest, DaemonErrorsBecomeTheDocumentedStatuses) {
+  const std::vector<std::pair<std::string, regulars_status>> table = {
+      {"invalid_frame", REGULARS_PROTOCOL},     {"frame_too_large", REGULARS_INVALID_INPUT},
+      {"invalid_json", REGULARS_INVALID_INPUT}, {"too_deep", REGULARS_INVALID_INPUT},
+      {"invalid_request", REGULARS_INVALID_INPUT}, {"invalid_event", REGULARS_INVALID_INPUT},
+      {"card_number_refused", REGULARS_INVALID_INPUT}, {"invalid_rule", REGULARS_INVALID_INPUT},
+      {"unknown_op", REGULARS_PROTOCOL},        {"handshake_required", REGULARS_PROTOCOL},
+      {"unsupported_version", REGULARS_PROTOCOL}, {"not_found", REGULARS_NOT_FOUND},
+      {"denied", REGULARS_DENIED},              {"overloaded", REGULARS_UNAVAILABLE},
+      {"shutting_down", REGULARS_UNAVAILABLE},  {"internal", REGULARS_INTERNAL},
+      {"a_code_from_a_newer_daemon", REGULARS_INTERNAL}};
+  serve([](const json& r) { return t::refuse(r, r.at("code").get<std::string>(), "request.some_field", "what to do"); });
+  auto conn = open();
+  ASSERT_NE(conn, nullptr);
+  for (const auto& [code, status] : table) {
+    const CallResult r = conn->call(json{{"op", "ping"}, {"code", code}}, soon());
+    EXPECT_EQ(r.status, status) << code;
+    ASSERT_TRUE(r.error.has_value()) << code;
+    EXPECT_EQ(r.error->field, "request.some_field") << code;
+    EXPECT_TRUE(contains(r.message, "request.some_field")) << r.message;
+  }
+}
+
+TEST_F(ConnectionTest, AnAnswerWithoutOkIsAnInternalErrorAndTheStreamGoesOn) {
+  serve([](const json& r) { return t::raw(regulars::wire::encode_frame(json{{"id", r.at("id")}}.dump())); });
+  auto conn = open();
+  ASSERT_NE(conn, nullptr);
+  EXPECT_EQ(conn->call(json{{"op", "ping"}}, soon()).status, REGULARS_INTERNAL);
+  EXPECT_TRUE(conn->alive());
+}
+
+// Answers that leave the stream unreadable: a typed failure for the caller, and a dead
+// connection the client will replace, never a crash or a caller left waiting.
+
+TEST_F(ConnectionTest, AFrameOverTheAnswerLimitEndsTheConnection) {
+  const std::uint32_t over = (64u << 20) + 1;  // the reader takes answers up to 64 MiB
+  const std::string header = {static_cast<char>(over >> 24), static_cast<char>(over >> 16),
+                              static_cast<char>(over >> 8), static_cast<char>(over)};
+  const CallResult r = call_answered_with(t::raw(header));
+  EXPECT_EQ(r.status, REGULARS_UNAVAILABLE);
+  EXPECT_TRUE(contains(r.message, "malformed frame")) << r.message;
+}
+
+TEST_F(ConnectionTest, AZeroLengthFrameEndsTheConnection) {
+  const CallResult r = call_answered_with(t::raw(std::string(4, '\0')));
+  EXPECT_EQ(r.status, REGULARS_UNAVAILABLE);
+  EXPECT_TRUE(contains(r.message, "malformed frame")) << r.message;
+}
+
+TEST_F(ConnectionTest, AnAnswerThatIsNotJsonEndsTheConnection) {
+  const CallResult r = call_answered_with(t::raw(regulars::wire::encode_frame("{\"id\": 1, \"ok\": tru")));
+  EXPECT_EQ(r.status, REGULARS_UNAVAILABLE);
+  EXPECT_TRUE(contains(r.message, "not a JSON object")) << r.message;
+}
+
+TEST_F(ConnectionTest, AnAnswerNestedTooDeepEndsTheConnection) {
+  const std::string deep = std::string(200, '[') + std::string(200, ']');
+  const CallResult r = call_answered_with(t::raw(regulars::wire::encode_frame("{\"id\": 1, \"ok\": true, \"result\": " + deep + "}")));
+  EXPECT_EQ(r.status, REGULARS_UNAVAILABLE);
+  EXPECT_TRUE(contains(r.message, "not a JSON object")) << r.message;
+}
+
+TEST_F(ConnectionTest, AnErrorAboutTheStreamEndsTheConnectionWithTheDaemonsWords) {
+  const json stream_error = {{"id", nullptr}, {"ok", false},
+                             {"error", {{"code", "invalid_frame"}, {"message", "bad length"}}}};
+  const CallResult r = call_answered_with(t::raw(regulars::wire::encode_frame(stream_error.dump())));
+  EXPECT_EQ(r.status, REGULARS_UNAVAILABLE);
+  EXPECT_TRUE(contains(r.message, "refused the stream: bad length")) << r.message;
+}
+
+TEST_F(ConnectionTest, ADaemonThatHangsUpMidCallIsUnavailable) {
+  const CallResult r = call_answered_with(t::hang_up());
+  EXPECT_EQ(r.status, REGULARS_UNAVAILABLE);
+  EXPECT_TRUE(contains(r.message, "closed the connection")) << r.message;
+}
+
+}  // namespace
