@@ -1,0 +1,401 @@
+// The client behind a regulars_client (plugin/client.hpp), in process, against the fake daemon:
+// records acknowledged, spooled and replayed; hints within the time budget; broken answers.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "client.hpp"
+#include "fake_daemon.hpp"
+#include "seal.hpp"
+#include "spool.hpp"
+#include "temp_dir.hpp"
+#include "wire/frame.hpp"
+#include "wire/sealed.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace t = regulars::test;
+using namespace std::chrono_literals;
+using nlohmann::json;
+using regulars::plugin::Client;
+using regulars::plugin::Options;
+using regulars::test::FakeDaemon;
+using regulars::test::Reply;
+using regulars::test::TempDir;
+
+// Scheduling slack allowed on top of a call's budget. Wide on purpose: two shared cores, and
+// sanitizer builds (ASan, TSan) slow the code down, though not the deadlines it waits for. A call
+// that ignored its budget would wait for the silent daemon forever, so the margin costs nothing.
+constexpr auto kSlack = 900ms;
+constexpr int kBudgetMs = 100;
+
+constexpr const char* kHintsRequest = R"({"customer": {"kind": "card", "value": "4000123"}})";
+
+json purchase_event(const std::string& event_id = "") {
+  json e = {{"type", "purchase"},
+            {"customer", {{"kind", "card"}, {"value", "4000123"}}},
+            {"lines", {{{"sku", "oat-milk"}, {"qty", 1}, {"unit_price", 199}}}}};
+  if (!event_id.empty()) e["event_id"] = event_id;
+  return e;
+}
+std::string purchase(const std::string& event_id = "") { return purchase_event(event_id).dump(); }
+
+// What a healthy daemon says: hints for a stranger, every record committed.
+Reply serve_normally(const json& request) {
+  const std::string op = request.value("op", "");
+  if (op == "hints") return t::answer(request, t::unknown_customer_answer());
+  if (op == "record") return t::answer(request, {{"seq", 1}, {"duplicate", false}});
+  if (op == "ping") return t::answer(request);
+  return t::refuse(request, "unknown_op", "op", "not known to the fake daemon");
+}
+
+// Serves `op` with `reply`, everything else normally.
+FakeDaemon::Handler on(const std::string& op, std::function<Reply(const json&)> reply) {
+  return [op, reply](const json& r) { return r.value("op", "") == op ? reply(r) : serve_normally(r); };
+}
+
+std::vector<std::string> event_ids(const std::vector<json>& records) {
+  std::vector<std::string> ids;
+  for (const auto& r : records) ids.push_back(r.contains("event") ? r["event"].value("event_id", "") : "<sealed>");
+  return ids;
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// Polls `done` every 10 ms for up to 10 s.
+bool eventually(const std::function<bool()>& done) {
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+template <class F>
+std::chrono::milliseconds time_of(F&& f) {
+  const auto start = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+class ClientTest : public ::testing::Test {
+ protected:
+  Options options(int budget_ms = 1000) const {
+    Options o;
+    o.socket_path = dir_.sub("regularsd.sock");
+    o.spool_dir = spool_dir();
+    o.budget_ms = budget_ms;
+    o.terminal = "lane-1";
+    return o;
+  }
+  std::string spool_dir() const { return dir_.sub("spool"); }
+
+  void start_daemon(FakeDaemon::Handler handler = serve_normally, json hello = FakeDaemon::default_hello()) {
+    daemon_ = std::make_unique<FakeDaemon>(dir_.sub("regularsd.sock"), std::move(handler), std::move(hello));
+  }
+  void stop_daemon() { daemon_.reset(); }
+
+  // Hints asked until the daemon answers one: the client is connected and trusts the daemon.
+  bool wait_until_served() {
+    return eventually([&] {
+      std::string response, why;
+      return client_->hints(kHintsRequest, response, why) == REGULARS_OK;
+    });
+  }
+
+  regulars_status record(const std::string& event_json) {
+    std::string why;
+    const regulars_status s = client_->record(event_json.c_str(), why);
+    last_why_ = why;
+    return s;
+  }
+
+  std::vector<std::string> spool_files() const {
+    std::vector<std::string> out;
+    if (!fs::exists(spool_dir())) return out;
+    for (const auto& e : fs::directory_iterator(spool_dir()))
+      if (e.path().extension() == ".rsp") out.push_back(e.path().string());
+    return out;
+  }
+  std::uintmax_t spooled_bytes() const {
+    std::uintmax_t n = 0;
+    for (const auto& f : spool_files()) n += fs::file_size(f);
+    return n;
+  }
+
+  bool daemon_got_records(std::size_t n) {
+    return daemon_->wait_for([n](const std::vector<json>& rs) {
+      std::size_t records = 0;
+      for (const auto& r : rs) records += r.value("op", "") == "record";
+      return records >= n;
+    });
+  }
+
+  TempDir dir_;
+  std::unique_ptr<FakeDaemon> daemon_;
+  std::unique_ptr<Client> client_;  // declared last: it goes before the daemon and the directory
+  std::string last_why_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// A daemon that answers
+
+TEST_F(ClientTest, RecordAcknowledgedByTheDaemonIsOkAndNotSpooled) {
+  start_daemon();
+  client_ = std::make_unique<Client>(options());
+  ASSERT_TRUE(wait_until_served());
+  EXPECT_EQ(record(purchase()), REGULARS_OK) << last_why_;
+  const auto records = daemon_->requests_with_op("record");
+  ASSERT_EQ(records.size(), 1u);
+  const json& event = records[0]["event"];
+  EXPECT_EQ(event["event_id"].get<std::string>().rfind("ev-", 0), 0u) << event;  // made by the library
+  EXPECT_TRUE(event.contains("time")) << event;
+  EXPECT_EQ(event.value("terminal", ""), "lane-1");
+  EXPECT_EQ(spooled_bytes(), 0u);
+}
+
+TEST_F(ClientTest, HintsAnswerOfTheDaemonIsReturnedAsItCame) {
+  start_daemon();
+  client_ = std::make_unique<Client>(options());
+  ASSERT_TRUE(wait_until_served());
+  std::string response, why;
+  ASSERT_EQ(client_->hints(kHintsRequest, response, why), REGULARS_OK) << why;
+  EXPECT_EQ(json::parse(response), t::unknown_customer_answer());
+  // This daemon did not list "hints.who" at hello: the request goes as the till wrote it.
+  EXPECT_FALSE(daemon_->requests_with_op("hints").back()["request"].contains("terminal"));
+}
+
+TEST_F(ClientTest, HintsSayWhichLaneAsksToADaemonThatTakesIt) {
+  json hello = FakeDaemon::default_hello();
+  hello["features"] = {"hints.who"};
+  start_daemon(serve_normally, hello);
+  client_ = std::make_unique<Client>(options());
+  ASSERT_TRUE(wait_until_served());
+  EXPECT_EQ(daemon_->requests_with_op("hints").back()["request"].value("terminal", ""), "lane-1");
+}
+
+TEST_F(ClientTest, HintsTheDaemonRefusesGiveItsTypedError) {
+  start_daemon(on("hints", [](const json& r) { return t::refuse(r, "invalid_request", "request.basket", "too long"); }));
+  client_ = std::make_unique<Client>(options());
+  std::string response, why;
+  ASSERT_TRUE(eventually([&] { return client_->hints(kHintsRequest, response, why) != REGULARS_UNAVAILABLE; }));
+  EXPECT_EQ(client_->hints(kHintsRequest, response, why), REGULARS_INVALID_INPUT);
+  EXPECT_TRUE(contains(why, "request.basket")) << why;
+  EXPECT_TRUE(response.empty());
+}
+
+TEST_F(ClientTest, RecordTheDaemonRefusesIsNeitherOkNorSpooled) {
+  start_daemon(on("record", [](const json& r) { return t::refuse(r, "invalid_event", "event.lines[0].sku", "unknown"); }));
+  client_ = std::make_unique<Client>(options());
+  ASSERT_TRUE(wait_until_served());
+  EXPECT_EQ(record(purchase()), REGULARS_INVALID_INPUT);
+  EXPECT_TRUE(contains(last_why_, "event.lines[0].sku")) << last_why_;
+  EXPECT_EQ(spooled_bytes(), 0u);
+}
+
+TEST_F(ClientTest, RecordADaemonStoppingCannotTakeIsSpooled) {
+  start_daemon(on("record", [](const json& r) { return t::refuse(r, "shutting_down", "", "stopping"); }));
+  client_ = std::make_unique<Client>(options());
+  ASSERT_TRUE(wait_until_served());
+  EXPECT_EQ(record(purchase()), REGULARS_OK) << last_why_;
+  EXPECT_GT(spooled_bytes(), 0u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The time budget: the till never waits longer, whatever the daemon does
+
+TEST_F(ClientTest, SilentDaemonMakesHintsReturnWithinTheBudget) {
+  start_daemon();
+  client_ = std::make_unique<Client>(options(kBudgetMs));
+  ASSERT_TRUE(wait_until_served());
+  daemon_->set_handler([](const json&) { return t::silence(); });
+  std::string response, why;
+  regulars_status s = REGULARS_OK;
+  const auto took = time_of([&] { s = client_->hints(kHintsRequest, response, why); });
+  EXPECT_EQ(s, REGULARS_TIMEOUT) << why;
+  EXPECT_LT(took, std::chrono::milliseconds(kBudgetMs) + kSlack);
+}
+
+TEST_F(ClientTest, AfterATimeoutHintsFailFastUntilTheDaemonAnswersAPing) {
+  start_daemon();
+  client_ = std::make_unique<Client>(options(kBudgetMs));
+  ASSERT_TRUE(wait_until_served());
+  daemon_->set_handler([](const json&) { return t::silence(); });
+  std::string response, why;
+  ASSERT_EQ(client_->hints(kHintsRequest, response, why), REGULARS_TIMEOUT);
+  // Suspect now: the next call does not spend its budget on the same silent daemon.
+  EXPECT_EQ(client_->hints(kHintsRequest, response, why), REGULARS_UNAVAILABLE);
+  daemon_->set_handler(serve_normally);
+  EXPECT_TRUE(wait_until_served()) << "a ping answered should make the daemon trusted again";
+  EXPECT_FALSE(daemon_->requests_with_op("ping").empty());
+}
+
+TEST_F(ClientTest, RecordToASilentDaemonIsSpooledWithinTheBudget) {
+  start_daemon();
+  client_ = std::make_unique<Client>(options(kBudgetMs));
+  ASSERT_TRUE(wait_until_served());
+  daemon_->set_handler([](const json&) { return t::silence(); });
+  regulars_status s = REGULARS_INTERNAL;
+  const auto took = time_of([&] { s = record(purchase()); });
+  EXPECT_EQ(s, REGULARS_OK) << last_why_;
+  EXPECT_LT(took, std::chrono::milliseconds(kBudgetMs) + kSlack);
+  EXPECT_GT(spooled_bytes(), 0u);
+}
+
+TEST_F(ClientTest, AbsentDaemonMakesHintsUnavailableWithinTheBudget) {
+  client_ = std::make_unique<Client>(options(kBudgetMs));
+  std::string response, why;
+  regulars_status s = REGULARS_OK;
+  const auto took = time_of([&] { s = client_->hints(kHintsRequest, response, why); });
+  EXPECT_EQ(s, REGULARS_UNAVAILABLE);
+  EXPECT_TRUE(contains(why, "not reachable")) << why;
+  EXPECT_LT(took, std::chrono::milliseconds(kBudgetMs) + kSlack);
+}
+
+TEST_F(ClientTest, AbsentDaemonAndNoSpoolMeansRecordIsNotOk) {
+  Options o = options();
+  o.spool_dir.clear();
+  client_ = std::make_unique<Client>(o);
+  EXPECT_EQ(record(purchase()), REGULARS_UNAVAILABLE);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The spool: nothing acknowledged is lost, nothing is counted twice
+
+TEST_F(ClientTest, DaemonGoneMidRecordSpoolsAndTheReplayDeliversItOnceWithTheSameId) {
+  start_daemon(on("record", [](const json&) { return t::hang_up(); }));  // read, then gone unanswered
+  client_ = std::make_unique<Client>(options());
+  ASSERT_TRUE(wait_until_served());
+  ASSERT_EQ(record(purchase()), REGULARS_OK) << last_why_;
+  const auto attempts = daemon_->requests_with_op("record");
+  ASSERT_FALSE(attempts.empty());
+  const json sent = attempts[0]["event"];
+  stop_daemon();
+  EXPECT_GT(spooled_bytes(), 0u) << "acknowledged, so it must be on disk";
+
+  start_daemon();
+  ASSERT_TRUE(daemon_got_records(1));
+  ASSERT_TRUE(eventually([&] { return spooled_bytes() == 0; })) << "the replay was not acknowledged";
+  client_.reset();  // no replay can still be under way
+  const auto replayed = daemon_->requests_with_op("record");
+  ASSERT_EQ(replayed.size(), 1u);
+  EXPECT_EQ(replayed[0]["event"], sent) << "the replay must carry the first attempt's event_id";
+}
+
+TEST_F(ClientTest, RecordsSpooledWhileTheDaemonIsAwayArriveInOrder) {
+  client_ = std::make_unique<Client>(options());
+  for (const char* id : {"lane1-1", "lane1-2", "lane1-3"}) ASSERT_EQ(record(purchase(id)), REGULARS_OK) << last_why_;
+  start_daemon();
+  ASSERT_TRUE(daemon_got_records(3));
+  EXPECT_EQ(event_ids(daemon_->requests_with_op("record")), (std::vector<std::string>{"lane1-1", "lane1-2", "lane1-3"}));
+  EXPECT_TRUE(eventually([&] { return spooled_bytes() == 0; }));
+}
+
+std::string hex(const regulars::plugin::seal::PublicKey& key) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (auto b : key) out += {kHex[b >> 4], kHex[b & 0xf]};
+  return out;
+}
+
+TEST_F(ClientTest, SpoolSealedToTheDaemonsKeyHoldsNoRawIdentifier) {
+  TempDir daemon_dir;
+  std::string why;
+  const auto daemon_key = regulars::plugin::seal::local_key(daemon_dir.path(), why);  // any X25519 pair
+  ASSERT_TRUE(daemon_key.has_value()) << why;
+  json hello = FakeDaemon::default_hello();
+  hello["features"] = {"record.sealed"};
+  hello["spool_key"] = hex(daemon_key->public_key);
+  start_daemon(serve_normally, hello);
+  client_ = std::make_unique<Client>(options());
+  ASSERT_TRUE(wait_until_served());
+  stop_daemon();
+
+  ASSERT_EQ(record(purchase("sealed-1")), REGULARS_OK) << last_why_;
+  ASSERT_EQ(spool_files().size(), 1u);
+  const auto on_disk = regulars::plugin::parse_spool_records(read_file(spool_files()[0]), 0, SIZE_MAX).payloads;
+  ASSERT_EQ(on_disk.size(), 1u);
+  EXPECT_EQ(static_cast<unsigned char>(on_disk[0][0]), regulars::wire::sealed::kVersion);
+  EXPECT_FALSE(contains(on_disk[0], "4000123"));
+
+  start_daemon(serve_normally, hello);
+  ASSERT_TRUE(daemon_got_records(1));
+  const json request = daemon_->requests_with_op("record")[0];
+  ASSERT_FALSE(request.contains("event")) << "a sealed record travels sealed";
+  const auto sealed = regulars::wire::base64_decode(request.at("sealed").get<std::string>());
+  ASSERT_TRUE(sealed.has_value());
+  const auto opened = regulars::plugin::seal::open(*daemon_key, *sealed, why);
+  ASSERT_TRUE(opened.has_value()) << why;
+  const json event = json::parse(*opened);
+  EXPECT_EQ(event["event_id"], "sealed-1");
+  EXPECT_EQ(event["customer"]["value"], "4000123");
+}
+
+TEST_F(ClientTest, SpoolFileOfAPluginFromBeforeSealingIsReplayedAndRemoved) {
+  fs::create_directories(spool_dir());
+  const std::string left = spool_dir() + "/spool-4242-0000000000000001.rsp";
+  std::ofstream(left, std::ios::binary) << regulars::plugin::encode_spool_record(purchase("from-an-old-plugin"));
+  start_daemon();
+  client_ = std::make_unique<Client>(options());
+  ASSERT_TRUE(daemon_got_records(1));
+  EXPECT_EQ(event_ids(daemon_->requests_with_op("record")), std::vector<std::string>{"from-an-old-plugin"});
+  EXPECT_TRUE(eventually([&] { return !fs::exists(left); }));
+}
+
+TEST_F(ClientTest, FailedSpoolFlushMeansRecordIsNotOk) {
+  client_ = std::make_unique<Client>(options(), [](int) {
+    errno = EIO;
+    return -1;
+  });
+  EXPECT_EQ(record(purchase()), REGULARS_IO);
+  EXPECT_TRUE(contains(last_why_, "fsync")) << last_why_;
+  EXPECT_EQ(spooled_bytes(), 0u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Broken answers: a typed error, never a crash, and the client reconnects afterwards
+
+TEST_F(ClientTest, OversizedHintsAnswerIsATypedErrorAndTheClientRecovers) {
+  start_daemon();
+  client_ = std::make_unique<Client>(options());
+  ASSERT_TRUE(wait_until_served());
+  const std::uint32_t over = (64u << 20) + 1;  // over the 64 MiB the plugin reads
+  daemon_->set_handler(on("hints", [over](const json&) {
+    return t::raw({static_cast<char>(over >> 24), static_cast<char>(over >> 16), static_cast<char>(over >> 8),
+                   static_cast<char>(over)});
+  }));
+  std::string response, why;
+  EXPECT_EQ(client_->hints(kHintsRequest, response, why), REGULARS_UNAVAILABLE);
+  EXPECT_TRUE(contains(why, "malformed frame")) << why;
+  daemon_->set_handler(serve_normally);
+  EXPECT_TRUE(wait_until_served());
+}
+
+TEST_F(ClientTest, MalformedHintsAnswerIsATypedError) {
+  start_daemon();
+  client_ = std::make_unique<Client>(options());
+  ASSERT_TRUE(wait_until_served());
+  daemon_->set_handler(on("hints", [](const json&) { return t::raw(regulars::wire::encode_frame("<html>")); }));
+  std::string response, why;
+  EXPECT_EQ(client_->hints(kHintsRequest, response, why), REGULARS_UNAVAILABLE);
+  EXPECT_TRUE(contains(why, "not a JSON object")) << why;
+  EXPECT_TRUE(response.empty());
+}
+
+}  // namespace
