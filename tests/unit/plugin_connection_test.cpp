@@ -161,7 +161,7 @@ TEST_F(ConnectionTest, DaemonErrorsBecomeTheDocumentedStatuses) {
       {"unsupported_version", REGULARS_PROTOCOL}, {"not_found", REGULARS_NOT_FOUND},
       {"denied", REGULARS_DENIED},              {"overloaded", REGULARS_UNAVAILABLE},
       {"shutting_down", REGULARS_UNAVAILABLE},  {"internal", REGULARS_INTERNAL},
-      {"a_code_from_a_newer_daemon", REGULARS_INTERNAL}};
+      {"conflict", REGULARS_INVALID_INPUT},     {"a_code_from_a_newer_daemon", REGULARS_INTERNAL}};
   serve([](const json& r) { return t::refuse(r, r.at("code").get<std::string>(), "request.some_field", "what to do"); });
   auto conn = open();
   ASSERT_NE(conn, nullptr);
