@@ -1,5 +1,6 @@
 // The owner's work (dry runs over months of history, erasures) runs on the owner's own threads:
 // while it runs, a till asking for hints is answered within its time budget every time.
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <vector>
@@ -10,14 +11,14 @@
 namespace regulars::test {
 namespace {
 
-constexpr int kCustomers = 800;
+constexpr int kCustomers = 1200;
 constexpr int kTills = 8;
 constexpr int kVisits = 30;  // each customer's, spread over the last 90 days
 constexpr std::int64_t kDayMs = 86'400'000;
 
 class OwnerWork : public DaemonTest {
  protected:
-  // 24,000 purchases over 90 days, recorded by eight tills at once.
+  // 36,000 purchases over 90 days, recorded by eight tills at once.
   void seed_history() {
     const std::int64_t start = wire::now_ms() - 90 * kDayMs;
     std::vector<std::thread> tills;
@@ -69,30 +70,42 @@ TEST_F(OwnerWork, DryRunsAndAnErasureNeverStallATillsHints) {
     }
   });
 
-  // Two dry runs over the 90 days and an erasure, all at once, through the admin API.
-  std::vector<std::pair<int, double>> owner_calls(3);
+  // Two streams of dry runs over the 90 days, back to back for a second, and an erasure in
+  // between, all through the admin API.
+  constexpr double kOwnerWorkMs = 1000;
+  std::vector<std::vector<double>> dry_runs(2);
+  std::vector<int> statuses;
+  std::mutex statuses_mu;
+  auto keep = [&](int status) {
+    std::lock_guard lock(statuses_mu);
+    statuses.push_back(status);
+  };
   std::vector<std::thread> owner;
   const auto owner_t0 = Clock::now();
   for (int i = 0; i < 2; ++i)
     owner.emplace_back([&, i] {
-      const auto t0 = Clock::now();
-      owner_calls[i].first = admin("POST", "/v1/gestures/dry-run", {{"id", "tenth-coffee"}, {"days", 90}}).first;
-      owner_calls[i].second = elapsed_ms(t0);
+      while (elapsed_ms(owner_t0) < kOwnerWorkMs) {
+        const auto t0 = Clock::now();
+        keep(admin("POST", "/v1/gestures/dry-run", {{"id", "tenth-coffee"}, {"days", 90}}).first);
+        dry_runs[i].push_back(elapsed_ms(t0));
+      }
     });
   owner.emplace_back([&] {
-    const auto t0 = Clock::now();
-    owner_calls[2].first = admin("POST", "/v1/customers/erase", {{"customer", json::parse(card("hist-7"))}}).first;
-    owner_calls[2].second = elapsed_ms(t0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    keep(admin("POST", "/v1/customers/erase", {{"customer", json::parse(card("hist-7"))}}).first);
   });
   for (auto& t : owner) t.join();
   const double owner_ms = elapsed_ms(owner_t0);
   owner_done = true;
   cashier.join();
 
-  for (const auto& [status, ms] : owner_calls) EXPECT_EQ(status, 200);
-  // The work must be long enough to stall a till if it ran on the I/O threads, or this test
-  // could not fail: a dry run takes many times the till's budget.
-  EXPECT_GT(owner_calls[0].second, 1.5 * kBudgetMs) << "the dry run was too short to show anything";
+  for (int status : statuses) EXPECT_EQ(status, 200);
+  // Each dry run must take longer than the till's budget, or a daemon running it on the I/O
+  // threads would not make the till miss, and this test could not fail.
+  double slowest_dry_run = 0;
+  for (const auto& stream : dry_runs)
+    for (double ms : stream) slowest_dry_run = std::max(slowest_dry_run, ms);
+  EXPECT_GT(slowest_dry_run, kBudgetMs) << "the dry runs were too short to show anything";
   ASSERT_GE(calls.size(), 10u);
   // REGULARS_OK means the daemon answered within the budget; a stalled daemon gives TIMEOUT.
   double slowest = 0;
