@@ -1,4 +1,4 @@
-// The store: an append-only event log in SQLite with the projections kept in step with it.
+// The event store: an append-only event log in SQLite with the projections kept in step with it.
 //
 // Three threads share the write path, so that the disk's flush latency never stalls the CPU
 // work of applying events:
@@ -31,41 +31,10 @@
 #include "db/db.hpp"
 #include "memory/identity.hpp"
 #include "memory/popularity.hpp"
+#include "store/customer_view.hpp"
+#include "store/prepared_event.hpp"
 
 namespace regulars::daemon {
-
-// An event ready for the writer: validated, identifier already hashed, raw value removed.
-struct BasketLines;  // projector.hpp
-
-struct PreparedEvent {
-  std::string event_id;
-  std::string type;
-  std::string id_kind;
-  IdentifierHash id_hash{};
-  std::int64_t time_ms = 0;
-  nlohmann::json body;  // the event without customer.value
-  std::string body_text;  // body serialised on the I/O thread, so the single writer does not
-  std::optional<std::int64_t> value;  // purchase (+) or return (-): its worth in minor units
-  std::shared_ptr<const BasketLines> lines;  // purchase or return: its lines, read once on the I/O thread
-};
-
-struct WriteResult {
-  bool ok = false;
-  bool duplicate = false;  // the event id was already in the log: nothing changed
-  std::int64_t customer_id = 0;
-  std::int64_t seq = 0;
-  std::string error;
-  bool refused = false;    // the event contradicts what is stored (error says why); nothing changed
-  std::vector<std::pair<std::int64_t, std::int64_t>> gone;  // customers merged away (from, into) or erased (c, 0)
-
-  // Nothing was written: `error` says why.
-  static WriteResult failed(std::string error, bool refused = false) {
-    WriteResult r;
-    r.error = std::move(error);
-    r.refused = refused;
-    return r;
-  }
-};
 
 // What `rebuild` found: rows per projection table that differed from the stored state.
 struct RebuildReport {
@@ -82,71 +51,6 @@ struct RebuildReport {
       if (n != 0 && !approximate(table)) return false;
     return true;
   }
-};
-
-// Builds a PreparedEvent from a validated event.
-PreparedEvent prepare_event(const nlohmann::json& event, const IdentityKey& key);
-
-struct CustomerView {
-  std::int64_t id = 0;
-  std::int64_t first_seen_ms = 0;
-  std::int64_t last_seen_ms = 0;
-  std::int64_t visits = 0;
-  std::int64_t spend = 0;
-  std::optional<bool> consent_remember;
-  std::optional<bool> consent_personalize;
-  std::string name, birthday, anniversary, language;
-  bool discreet = false;
-  std::vector<std::string> do_not_mention;
-  std::int64_t returns = 0;
-  std::vector<std::int64_t> weekday_hist, hour_hist;
-  std::int64_t repeat_hits = 0, repeat_total = 0;
-  std::int64_t last_feedback_ms = 0;   // 0: never asked
-  std::int64_t last_complaint_ms = 0;  // 0: never unhappy
-  std::vector<std::string> tags;
-  std::int64_t member_visits = 0;  // visits that bought for a household member
-};
-
-// An unresolved follow-up item of unhappy feedback.
-struct OpenFollowup {
-  std::int64_t opened_ms = 0;
-  std::string state;
-  std::optional<std::int64_t> nps, csat;
-  std::vector<std::string> reasons;
-};
-
-struct ItemStat {
-  std::string sku;
-  std::string name;
-  std::int64_t baskets = 0;
-  std::int64_t last_ms = 0;
-  std::int64_t first_ms = 0;
-  std::string category;
-  double returned = 0;
-  double dsum = 0;           // decayed visits with the item, as of the customer's visit dvis
-  std::int64_t dvis = 0;
-  std::int64_t store_baskets = 0;  // the item's popularity in the store
-};
-
-struct MemberTaste {
-  std::string member;
-  std::string sku;
-  std::string name;
-  std::int64_t baskets = 0;
-};
-
-struct Preference {
-  std::string member, key, value, said_by;
-  std::int64_t time_ms = 0;
-};
-
-struct Note {
-  std::string text, cashier;
-  std::int64_t time_ms = 0;
-};
-
-struct HouseholdMember {
-  std::string member, name, birthday;
 };
 
 struct StoreStats {

@@ -1,0 +1,286 @@
+#include "store/event_store.hpp"
+
+#include "base/log.hpp"
+#include "memory/projector.hpp"
+#include "wire/json_text.hpp"
+#include "wire/random.hpp"
+#include "wire/validate.hpp"
+
+namespace regulars::daemon {
+
+using nlohmann::json;
+
+std::optional<nlohmann::json> EventStore::erase_customer(const std::string& kind, const IdentifierHash& hash, const std::string& actor) {
+  std::optional<nlohmann::json> receipt;
+  std::int64_t customer = 0;
+  write_now([&](Db& db) {
+    {
+      Stmt& s = db.cached("SELECT customer_id FROM identifiers WHERE kind=? AND hash=?");
+      s.bind(1, kind).bind_blob(2, hash.data(), hash.size());
+      if (s.step()) customer = s.i64(0);
+      s.reset();
+    }
+    if (customer == 0) return;
+    SecureDelete secure(db);
+    nlohmann::json erased = nlohmann::json::object();
+    auto count = [&](const std::string& sql) {
+      Stmt s(db.raw(), sql);
+      s.bind(1, customer);
+      return s.step() ? s.i64(0) : 0;
+    };
+    {
+      Stmt s(db.raw(), "SELECT type, count(*) FROM events WHERE customer_id=? GROUP BY type ORDER BY type");
+      s.bind(1, customer);
+      nlohmann::json by_type = nlohmann::json::object();
+      while (s.step()) by_type[s.text(0)] = s.i64(1);
+      erased["events"] = std::move(by_type);
+    }
+    erased["identifiers"] = count("SELECT count(*) FROM identifiers WHERE customer_id=?");
+    for (const char* table : {"customer_items", "customer_categories", "member_items", "household", "preferences", "notes",
+                              "feedback", "followups", "offers"})
+      erased[table] = count(std::string("SELECT count(*) FROM ") + table + " WHERE customer_id=?");
+    // The owner's follow-up changes about this customer's feedback (they quote it).
+    erased["followup_changes"] = count(
+        "SELECT count(*) FROM events WHERE type='followup' AND json_extract(body, '$.feedback') IN "
+        "(SELECT event_id FROM events WHERE customer_id=?1 AND type='feedback')");
+    db.cached(
+          "DELETE FROM events WHERE type='followup' AND json_extract(body, '$.feedback') IN "
+          "(SELECT event_id FROM events WHERE customer_id=? AND type='feedback')")
+        .bind(1, customer)
+        .run();
+    db.cached("DELETE FROM events WHERE customer_id=?").bind(1, customer).run();
+    for (const char* table : {"customer_items", "customer_categories", "member_items", "household", "preferences", "notes",
+                              "feedback", "followups", "offers", "identifiers"})
+      db.cached(std::string("DELETE FROM ") + table + " WHERE customer_id=?").bind(1, customer).run();
+    db.cached("DELETE FROM customers WHERE id=?").bind(1, customer).run();
+    const std::string id = wire::random_id("erasure-", 8);  // throws: the erasure rolls back
+    const std::int64_t now = wire::now_ms();
+    receipt = nlohmann::json{{"receipt_id", id}, {"erased_at", wire::format_time_ms(now)}, {"by", actor}, {"erased", erased}};
+    db.cached("INSERT INTO erasure_receipts(receipt_id, erased_ms, actor, erased) VALUES(?,?,?,?)")
+        .bind(1, id)
+        .bind(2, now)
+        .bind(3, actor)
+        .bind(4, wire::dump_json(erased))
+        .run();
+    db.cached("INSERT INTO audit(time_ms, actor, action, target, detail) VALUES(?,?,'erase',?,?)")
+        .bind(1, now)
+        .bind(2, actor)
+        .bind(3, id)
+        .bind(4, wire::dump_json(erased))
+        .run();
+  });
+  if (!receipt) return std::nullopt;
+  if (customer_listener_) customer_listener_(customer, 0);
+  (*receipt)["wal_truncated"] = truncate_wal();
+  REGULARS_LOG(info, "customer erased", ({{"receipt", (*receipt)["receipt_id"]}, {"wal_truncated", (*receipt)["wal_truncated"]}}));
+  return receipt;
+}
+
+nlohmann::json EventStore::prune(std::int64_t cutoff_ms) {
+  // Behavioural history older than the cutoff goes; what says who the customer is (consent
+  // records, profile, links and merges) stays. An owner's follow-up change or a till's offer
+  // outcome goes with the feedback or offer it is about, so what remains replays cleanly.
+  static constexpr const char* kPruned = "('purchase', 'return', 'note', 'preference', 'feedback', 'followup', 'staff_idea', "
+                                         "'offer', 'offer_outcome')";
+  nlohmann::json pruned = nlohmann::json::object();
+  std::int64_t total = 0;
+  RebuildReport report;
+  bool any = false;
+  run_on_writer([&] {
+    {  // nothing old enough: no rebuild (retention runs every few hours on stores of any size)
+      Stmt s(writer_db_->raw(), std::string("SELECT EXISTS (SELECT 1 FROM events WHERE time_ms < ? AND type IN ") + kPruned + ")");
+      s.bind(1, cutoff_ms);
+      any = s.step() && s.i64(0) != 0;
+    }
+    if (!any) return;
+    // Full secure_delete for the whole transaction: the rebuild empties and refills the
+    // projections, and the pruned notes and comments in them must not stay in freed pages.
+    SecureDelete secure(*writer_db_);
+    report = rebuild_now(
+        [&](Db& db) {
+          db.exec("CREATE TEMP TABLE prune_seqs AS SELECT seq FROM events WHERE time_ms < " + std::to_string(cutoff_ms) +
+                  " AND type IN " + kPruned);
+          db.exec("INSERT INTO prune_seqs SELECT seq FROM events WHERE type='followup' AND json_extract(body, '$.feedback') IN "
+                  "(SELECT event_id FROM events WHERE seq IN (SELECT seq FROM prune_seqs) AND type='feedback') "
+                  "AND seq NOT IN (SELECT seq FROM prune_seqs)");
+          db.exec("INSERT INTO prune_seqs SELECT seq FROM events WHERE type='offer_outcome' AND json_extract(body, '$.offer_id') IN "
+                  "(SELECT event_id FROM events WHERE seq IN (SELECT seq FROM prune_seqs) AND type='offer') "
+                  "AND seq NOT IN (SELECT seq FROM prune_seqs)");
+          {
+            Stmt s(db.raw(), "SELECT type, count(*) FROM events WHERE seq IN (SELECT seq FROM prune_seqs) GROUP BY type ORDER BY type");
+            while (s.step()) {
+              pruned[s.text(0)] = s.i64(1);
+              total += s.i64(1);
+            }
+          }
+          db.exec("DELETE FROM events WHERE seq IN (SELECT seq FROM prune_seqs)");
+          db.exec("DROP TABLE temp.prune_seqs");
+        },
+        /*compare=*/false);
+  });
+  if (any && rebuild_listener_) rebuild_listener_();
+  const bool truncated = any ? truncate_wal() : true;
+  REGULARS_LOG(info, "retention", ({{"cutoff", wire::format_time_ms(cutoff_ms)}, {"pruned", total}}));
+  return {{"cutoff", wire::format_time_ms(cutoff_ms)}, {"pruned", total}, {"by_type", pruned}, {"customers", report.customers},
+          {"wal_truncated", truncated}};
+}
+
+RebuildReport EventStore::rebuild() {
+  RebuildReport report;
+  run_on_writer([&] { report = rebuild_now(); });
+  if (rebuild_listener_) rebuild_listener_();
+  return report;
+}
+
+RebuildReport EventStore::rebuild_now(const std::function<void(Db&)>& before, bool compare) {
+  Db& db = *writer_db_;
+  static const std::vector<std::string> kTables{"feedback", "followups", "staff_ideas",
+                                                "customers", "identifiers", "customer_items", "items", "customer_categories",
+                                                "member_items", "household", "preferences", "notes", "store_stats",
+                                                "item_sources", "offers"};
+  RebuildReport report;
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    popularity_.flush(db, true);  // the stored state includes what is only in memory so far
+    if (before) before(db);
+    if (compare) {
+      for (const auto& t : kTables) db.exec("CREATE TEMP TABLE stored_" + t + " AS SELECT * FROM main." + t);
+      db.exec("CREATE TEMP TABLE stored_event_customers AS SELECT seq, customer_id FROM main.events");
+    }
+    // Popularity and transitions are counted again in memory, event by event in log order as the
+    // live writer does, then written out whole.
+    PopularityDelta delta;
+    Projector projector(db, options_.erase_on_withdrawal, &delta);
+    projector.set_replaying();
+    projector.keep_ids();
+    projector.clear_all();
+    popularity_.clear();
+    // Read the log in chunks, each fully read before it is projected: projecting updates the
+    // rows just read (their customer), which must not disturb an open scan.
+    std::int64_t after = 0;
+    for (;;) {
+      std::vector<LoggedEvent> chunk;
+      {
+        Stmt events(db.raw(), std::string("SELECT ") + kLoggedEventColumns + " FROM events WHERE seq>? ORDER BY seq LIMIT 2000");
+        events.bind(1, after);
+        while (events.step()) chunk.push_back(logged_event_from_row(events));
+      }
+      if (chunk.empty()) break;
+      after = chunk.back().seq;
+      for (const auto& e : chunk) {
+        delta.clear();
+        projector.project(e);
+        delta.last_seq = e.seq;
+        popularity_.merge(delta);
+        ++report.events;
+      }
+    }
+    const StoreTotals totals = popularity_.totals();
+    db.cached("UPDATE store_stats SET baskets=?, repeat_hits=?, repeat_total=? WHERE id=1")
+        .bind(1, totals.baskets)
+        .bind(2, totals.repeat_hits)
+        .bind(3, totals.repeat_total)
+        .run();
+    popularity_.flush(db, true);
+    auto differing = [&](const std::string& a, const std::string& b) {
+      Stmt s(db.raw(), "SELECT (SELECT count(*) FROM (SELECT * FROM " + a + " EXCEPT SELECT * FROM " + b +
+                           ")) + (SELECT count(*) FROM (SELECT * FROM " + b + " EXCEPT SELECT * FROM " + a + "))");
+      s.step();
+      return s.i64(0);
+    };
+    // The rebuilt items table counts every event in the log.
+    db.exec("INSERT INTO store_meta(key, value) VALUES('items_seq', (SELECT coalesce(max(seq), 0) FROM events)) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value");
+    if (compare) {
+      for (const auto& t : kTables) report.differences.emplace_back(t, differing("main." + t, "temp.stored_" + t));
+      report.differences.emplace_back("events.customer_id",
+                                      differing("(SELECT seq, customer_id FROM main.events)", "temp.stored_event_customers"));
+      {
+        Stmt c(db.raw(), "SELECT count(*) FROM customers");  // finalized before the DROPs below
+        c.step();
+        report.customers = c.i64(0);
+      }
+      for (const auto& t : kTables) db.exec("DROP TABLE temp.stored_" + t);
+      db.exec("DROP TABLE temp.stored_event_customers");
+    }
+    projector.forget_ids();
+    if (!compare) {
+      Stmt c(db.raw(), "SELECT count(*) FROM customers");
+      c.step();
+      report.customers = c.i64(0);
+    }
+    db.exec("COMMIT");
+    popularity_.load(db);
+    {
+      std::lock_guard lock(popular_mu_);
+      popular_.reset();  // the best sellers are listed again from the rebuilt counts
+    }
+  } catch (...) {
+    try {
+      db.exec("ROLLBACK");
+    } catch (const std::exception&) {  // SQLite may have rolled back already
+    }
+    // Back to what is committed, the rolled-back flush included (catch-up counts the rest again).
+    popularity_.load(db);
+    catch_up_popularity();
+    for (const auto& t : kTables) db.exec("DROP TABLE IF EXISTS temp.stored_" + t);
+    db.exec("DROP TABLE IF EXISTS temp.stored_event_customers");
+    Projector(db).forget_ids();
+    throw;
+  }
+  return report;
+}
+
+void EventStore::catch_up_popularity() {
+  Db& db = *writer_db_;
+  std::int64_t n = 0;
+  {
+    const std::int64_t items_seq = popularity_.items_watermark(), sources_seq = popularity_.sources_watermark();
+    Stmt s(db.raw(), "SELECT seq, time_ms, body, customer_id FROM events WHERE seq>? AND type='purchase' ORDER BY seq");
+    s.bind(1, std::min(items_seq, sources_seq));
+    Stmt top(db.raw(), "SELECT sku FROM customer_items WHERE customer_id=? ORDER BY rank_key DESC, sku LIMIT " +
+                           std::to_string(kTransitionSeeds));
+    while (s.step()) {
+      PopularityDelta d;
+      const BasketLines lines = basket_lines(nlohmann::json::parse(s.text(2)));
+      if (s.i64(0) > items_seq) count_items(lines, s.i64(1), d);
+      // Transitions, approximately: the customer's top items now stand in for those before the
+      // purchase (a rebuild counts them exactly).
+      if (!s.is_null(3) && s.i64(0) > sources_seq) {
+        Transition t;
+        top.reset();
+        top.bind(1, s.i64(3));
+        while (top.step()) t.seeds.push_back(top.text(0));
+        for (const auto& [sku, _] : lines.per_sku) t.basket.push_back(sku);
+        if (!t.seeds.empty()) d.transitions.push_back(std::move(t));
+      }
+      d.last_seq = s.i64(0);
+      popularity_.merge(d);
+      ++n;
+    }
+  }
+  if (n > 0) {
+    REGULARS_LOG(info, "counted purchases logged after the last popularity write", ({{"purchases", n}}));
+    flush_popularity();
+  }
+}
+
+void EventStore::flush_popularity() {
+  if (popularity_.dirty() == 0) return;
+  Db& db = *writer_db_;
+  db.exec("BEGIN IMMEDIATE");
+  std::vector<std::string> flushed;
+  try {
+    flushed = popularity_.flush(db, true);
+    db.exec("COMMIT");
+  } catch (...) {
+    try {
+      db.exec("ROLLBACK");
+    } catch (const std::exception&) {  // SQLite may have rolled back already
+    }
+    popularity_.flush_failed(std::move(flushed));
+    throw;
+  }
+}
+
+}  // namespace regulars::daemon
