@@ -109,7 +109,7 @@ void EventStore::checkpointer_loop() {
       // blocking checkpoint that starts the WAL over, waiting at most the busy timeout.
       if (rc == SQLITE_OK && wal_frames_.load(std::memory_order_relaxed) >= restart_frames)
         rc = sqlite3_wal_checkpoint_v2(db->raw(), "main", SQLITE_CHECKPOINT_RESTART, &log, &done);
-      if (rc == SQLITE_OK && done > 0 && db_fd >= 0 && ::fdatasync(db_fd) != 0) {
+      if (rc == SQLITE_OK && done > 0 && db_fd >= 0 && sync_file(db_fd) != 0) {
         // SQLite already counts these frames as copied: the WAL no longer vouches for them.
         // Stop checkpointing and acknowledging, as for a failed WAL flush.
         fail_sync("database", std::string("fdatasync of the database file failed: ") + std::strerror(errno));

@@ -73,6 +73,7 @@ EventStore::EventStore(const std::string& data_dir, Options options)
                                        "; check that the data directory is writable by regularsd");
   sqlite3_wal_hook(writer_db_->raw(), &EventStore::on_wal_commit, this);
   writer_ = std::thread([this] {
+    writer_id_ = std::this_thread::get_id();
     log::name_thread("rg-writer");
     writer_loop();
   });
@@ -394,6 +395,8 @@ WriteResult EventStore::apply(PreparedEvent& e, PopularityDelta* popularity) {
 }
 
 void EventStore::run_on_writer(std::function<void()> fn) {
+  if (std::this_thread::get_id() == writer_id_.load())
+    throw std::logic_error("run_on_writer called on the writer thread: it would wait for itself");
   std::mutex m;
   std::condition_variable cv;
   bool done = false;

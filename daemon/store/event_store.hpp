@@ -14,6 +14,8 @@
 // before it is flushed; nobody is told it is stored until it is.
 #pragma once
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -65,6 +67,10 @@ class EventStore {
     int group_commit_max = 1024;
     bool erase_on_withdrawal = true;  // config privacy.on_remember_withdrawn
     int checkpoint_pages = 32000;     // config store.checkpoint_pages
+    // Flushes a file to the disk (the WAL, and the database after a checkpoint); returns 0 or
+    // -1 with errno set, as fdatasync(2) does. Tests give one that fails, to see what a dying
+    // disk does to the store.
+    std::function<int(int fd)> file_sync;  // empty: ::fdatasync
   };
   // Opens (creating and migrating) DIR/regulars.db and starts the writer.
   EventStore(const std::string& data_dir, Options options);
@@ -207,7 +213,10 @@ class EventStore {
   // Checkpoints and truncates the WAL (after an erasure or a prune); false if readers kept it
   // busy for 5 s.
   bool truncate_wal();
+  // Runs `fn` on the writer thread and waits for it. Throws std::logic_error when called on the
+  // writer itself (a completion or listener asking for a write), which would wait for ever.
   void run_on_writer(std::function<void()> fn);
+  int sync_file(int fd) const { return options_.file_sync ? options_.file_sync(fd) : ::fdatasync(fd); }
   Db& reader();
 
   std::string path_;
@@ -218,6 +227,7 @@ class EventStore {
   std::deque<Job> queue_;
   bool stopping_ = false;
   std::thread writer_;
+  std::atomic<std::thread::id> writer_id_{};  // the writer thread, for run_on_writer's check
   std::atomic<std::uint64_t> commits_{0};
   std::atomic<std::uint64_t> events_applied_{0}, writer_busy_us_{0}, syncs_{0}, sync_us_{0}, sync_max_us_{0},
       checkpoints_{0}, checkpoint_us_{0};

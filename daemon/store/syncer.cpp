@@ -20,7 +20,7 @@ bool EventStore::sync_failed() {
 std::string EventStore::flush_wal() {
   // The WAL file keeps its inode for as long as the writer's connection is open (SQLite only
   // deletes it when the last connection closes), so this descriptor always names it.
-  if (::fdatasync(wal_fd_) != 0) return std::string("fdatasync of the WAL failed: ") + std::strerror(errno);
+  if (sync_file(wal_fd_) != 0) return std::string("fdatasync of the WAL failed: ") + std::strerror(errno);
   return {};
 }
 
