@@ -159,7 +159,8 @@ TEST_F(EventStoreTest, ARebuildAfterAnErasureKeepsEveryOtherCustomersId) {
   const RebuildReport report = store.rebuild();
   for (const auto& [table, rows] : report.differences) {
     const bool anonymous_counts = table == "items" || table == "store_stats" || table == "item_sources";
-    if (!anonymous_counts) EXPECT_EQ(rows, 0) << table;  // the erasure leaves the anonymous counts as they were
+    if (anonymous_counts) continue;  // the erasure leaves the anonymous counts as they were
+    EXPECT_EQ(rows, 0) << table;
   }
   const auto third_after = store.find_customer("card", test_key().hash("card", "third"));
   ASSERT_TRUE(third_before && third_after);
