@@ -89,6 +89,14 @@ std::variant<int, std::string> lock_data_dir(const Config& config) {
   return lock_fd;
 }
 
+EventStore::Options store_options(const Config& c) {
+  EventStore::Options o;
+  o.group_commit_max = c.group_commit_max;
+  o.erase_on_withdrawal = c.on_remember_withdrawn == "erase";
+  o.checkpoint_pages = c.checkpoint_pages;
+  return o;
+}
+
 HintSettings hint_settings(const Config& c) {
   return HintSettings{c.max_hints,
                       c.max_predictions,
@@ -172,8 +180,7 @@ class Daemon {
   explicit Daemon(const Config& config)
       : config_(config),
         key_(IdentityKey::load_or_create(config.data_dir)),
-        store_(config.data_dir, EventStore::Options{config.group_commit_max, config.on_remember_withdrawn == "erase",
-                                               config.checkpoint_pages}),
+        store_(config.data_dir, store_options(config)),
         gestures_(store_, Phrasebook::builtin(), config.personalize_requires_consent),
         hints_(store_, key_, hint_settings(config), &gestures_),
         tokens_(store_),

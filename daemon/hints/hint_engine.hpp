@@ -29,6 +29,9 @@ struct HintSettings {
   int gestures_max_clock_skew_minutes = 15;
 };
 
+struct AnswerContext;  // hints/answer_context.hpp
+class HintList;
+
 class HintEngine {
  public:
   HintEngine(EventStore& store, const IdentityKey& key, HintSettings settings, GestureEngine* gestures = nullptr)
@@ -42,6 +45,10 @@ class HintEngine {
   static std::int64_t last_gestures_ns() noexcept;
 
  private:
+  bool should_ask_feedback(const CustomerView& c, std::int64_t now_ms) const;
+  nlohmann::json offers(const AnswerContext& ctx, const nlohmann::json& request, const IdentifierHash& hash, HintList& hints);
+  void add_customer_hints(const AnswerContext& ctx, bool ask, const std::vector<ItemStat>& personal, HintList& hints);
+
   EventStore& store_;
   const IdentityKey& key_;
   HintSettings settings_;

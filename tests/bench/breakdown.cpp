@@ -130,7 +130,9 @@ void breakdown_phase(const Options& opt, const Catalogue& cat, const std::string
   out("breakdown: fdatasync of 4 KiB in the data dir: p50=%.1f p90=%.1f p99=%.1f max=%.1f us\n", fs_probe.p50,
       fs_probe.p90, fs_probe.p99, fs_probe.max);
   const IdentityKey key = IdentityKey::load_or_create(data_dir);
-  EventStore store(data_dir, EventStore::Options{1024});
+  EventStore::Options options;
+  options.group_commit_max = 1024;
+  EventStore store(data_dir, options);
   hints_in_process(opt, cat, store, key);
   submit_in_process(opt, cat, store, key);
 }

@@ -139,7 +139,9 @@ void generate(const Plan& plan, const Catalogue& cat, const std::string& dir, st
   const auto t0 = Clock::now();
   const IdentityKey key = IdentityKey::load_or_create(dir);
   // One transaction per chunk at most: the writer takes up to group_commit_max queued events.
-  EventStore store(dir, EventStore::Options{static_cast<int>(chunk)});
+  EventStore::Options options;
+  options.group_commit_max = static_cast<int>(chunk);
+  EventStore store(dir, options);
   Rng rng(mix(plan.seed, 0xBA5E7));
   std::vector<bool> consented(plan.customers, false);
   ChunkedApply apply(store, key, chunk);
