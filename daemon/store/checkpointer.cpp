@@ -45,18 +45,23 @@ void EventStore::finish_checkpoint() {
     REGULARS_LOG(warn, "checkpoint failed; will retry", ({{"error", sqlite3_errmsg(writer_db_->raw())}}));
 }
 
-void EventStore::checkpointer_loop() {
-  std::unique_ptr<Db> db;
+std::unique_ptr<Db> EventStore::open_checkpoint_connection() {
   try {
-    db = std::make_unique<Db>(path_, Db::Mode::read_write);
+    auto db = std::make_unique<Db>(path_, Db::Mode::read_write);
     db->exec("PRAGMA wal_autocheckpoint=0");
     // A RESTART checkpoint holds the write lock while it waits for readers: it gives up soon
     // rather than keep the writer (whose own lock wait is 5 s) from committing.
     sqlite3_busy_timeout(db->raw(), 100);
+    return db;
   } catch (const std::exception& e) {
     REGULARS_LOG(err, "checkpointer cannot open the store; the WAL will grow until restart", ({{"error", e.what()}}));
-    return;
+    return nullptr;
   }
+}
+
+void EventStore::checkpointer_loop() {
+  const std::unique_ptr<Db> db = open_checkpoint_connection();
+  if (!db) return;
   // The database file, to sync what each round copied (SQLite syncs only a complete copy).
   const int db_fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   if (db_fd < 0)
@@ -68,88 +73,101 @@ void EventStore::checkpointer_loop() {
       if (fd >= 0) ::close(fd);
     }
   } close_db_fd{db_fd};
-  const int threshold = options_.checkpoint_pages;
-  const int restart_frames = std::max(kMinRestartFrames, 2 * threshold);
   std::uint64_t commits_seen = commits_.load();
-  for (;;) {
-    bool idle = false;
-    {
-      std::unique_lock lock(ckpt_mu_);
-      // A timed wait: a notification from the WAL hook is not taken under this lock. While the
-      // writer has its turn (finish_checkpoint_), no round starts.
-      ckpt_cv_.wait_for(lock, std::chrono::seconds(1), [&] {
-        return ckpt_stop_ || (!finish_checkpoint_.load() && wal_frames_.load(std::memory_order_relaxed) >= threshold);
-      });
-      if (ckpt_stop_) return;
-      if (finish_checkpoint_.load()) continue;
-      // A large WAL is copied back under load; a quiet store (no commit for a second) is copied
-      // back whatever its size, so readers search a short WAL and the next write starts over.
-      const std::uint64_t commits = commits_.load();
-      idle = commits == commits_seen && wal_frames_.load(std::memory_order_relaxed) > 0;
-      commits_seen = commits;
-      if (wal_frames_.load(std::memory_order_relaxed) < threshold && !idle) continue;
-    }
+  while (wait_for_checkpoint_turn(commits_seen)) {
     if (sync_failed()) return;  // keep every frame in the WAL: see fail_sync
-    // PASSIVE copies what no reader still needs without ever blocking the writer. While the
-    // writer keeps committing, it never reaches the end of the WAL and so never syncs the
-    // database file: whoever copies the last frames does, for every page copied before. Were
-    // that the writer (finish_checkpoint), every till would wait for tens of megabytes to
-    // reach the disk. So the checkpointer syncs what it copied itself, and repeats the copy
-    // while that leaves clearly fewer frames for the writer each time: each round costs two
-    // flushes, so on a slow disk the frames committed meanwhile stop shrinking, and the writer
-    // takes what is left rather than let the WAL grow.
-    int rc = SQLITE_OK;
-    int log = 0, done = 0, wal = 0, done_before = -1;
-    int left = std::numeric_limits<int>::max();
-    bool stalled = false;
-    for (;;) {
-      const auto t0 = std::chrono::steady_clock::now();
-      rc = sqlite3_wal_checkpoint_v2(db->raw(), "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-      // Far past its size (steady writing faster than the copy, or readers in the way): a
-      // blocking checkpoint that starts the WAL over, waiting at most the busy timeout.
-      if (rc == SQLITE_OK && wal_frames_.load(std::memory_order_relaxed) >= restart_frames)
-        rc = sqlite3_wal_checkpoint_v2(db->raw(), "main", SQLITE_CHECKPOINT_RESTART, &log, &done);
-      if (rc == SQLITE_OK && done > 0 && db_fd >= 0 && sync_file(db_fd) != 0) {
-        // SQLite already counts these frames as copied: the WAL no longer vouches for them.
-        // Stop checkpointing and acknowledging, as for a failed WAL flush.
-        fail_sync("database", std::string("fdatasync of the database file failed: ") + std::strerror(errno));
-        return;
-      }
-      if (rc == SQLITE_OK && log > 0) {
-        checkpoints_.fetch_add(1, std::memory_order_relaxed);
-        checkpoint_us_.fetch_add(micros_since(t0), std::memory_order_relaxed);
-      }
-      if (rc != SQLITE_OK) break;
-      wal = wal_frames_.load(std::memory_order_relaxed);
-      if (wal < done) break;  // the WAL started over meanwhile: nothing of the old one is left
-      // A reader's snapshot holds back frames a round cannot copy (done < log); it ends soon,
-      // unless a long query keeps it: when a round moved nothing, wait rather than spin.
-      if (done < log && done == done_before) {
-        stalled = true;
-        break;
-      }
-      done_before = done;
-      const int now_left = wal - done;
-      if (now_left <= kFinishFrames || std::int64_t{now_left} * 4 >= std::int64_t{left} * 3) break;
-      left = now_left;
-      if (ckpt_stop_requested()) return;
+    const CheckpointRounds rounds = run_checkpoint_rounds(*db, db_fd);
+    if (rounds.stop) return;
+    after_checkpoint_rounds(rounds, *db);
+  }
+}
+
+bool EventStore::wait_for_checkpoint_turn(std::uint64_t& commits_seen) {
+  const int threshold = options_.checkpoint_pages;
+  std::unique_lock lock(ckpt_mu_);
+  for (;;) {
+    // A timed wait: a notification from the WAL hook is not taken under this lock. While the
+    // writer has its turn (finish_checkpoint_), no round starts.
+    ckpt_cv_.wait_for(lock, std::chrono::seconds(1), [&] {
+      return ckpt_stop_ || (!finish_checkpoint_.load() && wal_frames_.load(std::memory_order_relaxed) >= threshold);
+    });
+    if (ckpt_stop_) return false;
+    if (finish_checkpoint_.load()) continue;
+    // A large WAL is copied back under load; a quiet store (no commit for a second) is copied
+    // back whatever its size, so readers search a short WAL and the next write starts over.
+    const std::uint64_t commits = commits_.load();
+    const bool idle = commits == commits_seen && wal_frames_.load(std::memory_order_relaxed) > 0;
+    commits_seen = commits;
+    if (wal_frames_.load(std::memory_order_relaxed) >= threshold || idle) return true;
+  }
+}
+
+// PASSIVE copies what no reader still needs without ever blocking the writer. While the writer
+// keeps committing, it never reaches the end of the WAL and so never syncs the database file:
+// whoever copies the last frames does, for every page copied before. Were that the writer
+// (finish_checkpoint), every till would wait for tens of megabytes to reach the disk. So the
+// checkpointer syncs what it copied itself, and repeats the copy while that leaves clearly
+// fewer frames for the writer each time: each round costs two flushes, so on a slow disk the
+// frames committed meanwhile stop shrinking, and the writer takes what is left rather than let
+// the WAL grow.
+EventStore::CheckpointRounds EventStore::run_checkpoint_rounds(Db& db, int db_fd) {
+  const int restart_frames = std::max(kMinRestartFrames, 2 * options_.checkpoint_pages);
+  CheckpointRounds r;
+  int done_before = -1;
+  int left = std::numeric_limits<int>::max();
+  for (;;) {
+    const auto t0 = std::chrono::steady_clock::now();
+    r.rc = sqlite3_wal_checkpoint_v2(db.raw(), "main", SQLITE_CHECKPOINT_PASSIVE, &r.log, &r.done);
+    // Far past its size (steady writing faster than the copy, or readers in the way): a
+    // blocking checkpoint that starts the WAL over, waiting at most the busy timeout.
+    if (r.rc == SQLITE_OK && wal_frames_.load(std::memory_order_relaxed) >= restart_frames)
+      r.rc = sqlite3_wal_checkpoint_v2(db.raw(), "main", SQLITE_CHECKPOINT_RESTART, &r.log, &r.done);
+    if (r.rc == SQLITE_OK && r.done > 0 && db_fd >= 0 && sync_file(db_fd) != 0) {
+      // SQLite already counts these frames as copied: the WAL no longer vouches for them.
+      // Stop checkpointing and acknowledging, as for a failed WAL flush.
+      fail_sync("database", std::string("fdatasync of the database file failed: ") + std::strerror(errno));
+      r.stop = true;
+      return r;
     }
-    if (rc != SQLITE_OK) {
-      if (rc != SQLITE_BUSY)
-        REGULARS_LOG(warn, "checkpoint failed; will retry", ({{"error", sqlite3_errmsg(db->raw())}, {"wal_pages", log}}));
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    } else if (stalled) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    } else if (wal >= done) {
-      // Nothing committed since: SQLite synced the complete copy itself and the next commit
-      // starts the WAL over. Otherwise the writer copies the few frames left between groups.
-      if (wal > done) {
-        finish_checkpoint_.store(true);
-      } else {
-        int expected = wal;
-        wal_frames_.compare_exchange_strong(expected, 0, std::memory_order_relaxed);
-      }
+    if (r.rc == SQLITE_OK && r.log > 0) {
+      checkpoints_.fetch_add(1, std::memory_order_relaxed);
+      checkpoint_us_.fetch_add(micros_since(t0), std::memory_order_relaxed);
     }
+    if (r.rc != SQLITE_OK) return r;
+    r.wal = wal_frames_.load(std::memory_order_relaxed);
+    if (r.wal < r.done) return r;  // the WAL started over meanwhile: nothing of the old one is left
+    // A reader's snapshot holds back frames a round cannot copy (done < log); it ends soon,
+    // unless a long query keeps it: when a round moved nothing, wait rather than spin.
+    if (r.done < r.log && r.done == done_before) {
+      r.stalled = true;
+      return r;
+    }
+    done_before = r.done;
+    const int now_left = r.wal - r.done;
+    if (now_left <= kFinishFrames || std::int64_t{now_left} * 4 >= std::int64_t{left} * 3) return r;
+    left = now_left;
+    if (ckpt_stop_requested()) {
+      r.stop = true;
+      return r;
+    }
+  }
+}
+
+void EventStore::after_checkpoint_rounds(const CheckpointRounds& r, Db& db) {
+  if (r.rc != SQLITE_OK) {
+    if (r.rc != SQLITE_BUSY)
+      REGULARS_LOG(warn, "checkpoint failed; will retry", ({{"error", sqlite3_errmsg(db.raw())}, {"wal_pages", r.log}}));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  } else if (r.stalled) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  } else if (r.wal > r.done) {
+    // The writer copies the few frames committed since, between two groups.
+    finish_checkpoint_.store(true);
+  } else if (r.wal == r.done) {
+    // Nothing committed since: SQLite synced the complete copy itself and the next commit
+    // starts the WAL over.
+    int expected = r.wal;
+    wal_frames_.compare_exchange_strong(expected, 0, std::memory_order_relaxed);
   }
 }
 

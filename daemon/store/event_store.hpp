@@ -197,6 +197,17 @@ class EventStore {
   void fail_sync(const char* file, const std::string& failure);
   bool sync_failed();
   void checkpointer_loop();
+  std::unique_ptr<Db> open_checkpoint_connection();
+  // Waits until the WAL is large, or the store went quiet; false once the store stops.
+  bool wait_for_checkpoint_turn(std::uint64_t& commits_seen);
+  struct CheckpointRounds {  // what the last round of copying the WAL back came to
+    int rc = SQLITE_OK;
+    int log = 0, done = 0, wal = 0;  // frames in the WAL, copied back, and in the WAL after the round
+    bool stalled = false;            // a reader's snapshot kept the round from moving anything
+    bool stop = false;               // the store is stopping, or the database could not be flushed
+  };
+  CheckpointRounds run_checkpoint_rounds(Db& db, int db_fd);
+  void after_checkpoint_rounds(const CheckpointRounds& rounds, Db& db);
   void finish_checkpoint();
   bool ckpt_stop_requested();
   // Flushes the WAL file; returns an empty string or what went wrong.
@@ -210,6 +221,7 @@ class EventStore {
   // `before` runs inside the rebuild's transaction, before the replay (pruning); without
   // `compare` the stored projections are not compared, only replaced.
   RebuildReport rebuild_now(const std::function<void(Db&)>& before = nullptr, bool compare = true);
+  std::int64_t replay_log(Db& db);
   // Checkpoints and truncates the WAL (after an erasure or a prune); false if readers kept it
   // busy for 5 s.
   bool truncate_wal();

@@ -132,89 +132,110 @@ RebuildReport EventStore::rebuild() {
   return report;
 }
 
+namespace {
+
+// Every projection table: what a rebuild empties, refills and compares.
+const std::vector<std::string>& projection_tables() {
+  static const std::vector<std::string> kTables{
+      "feedback",    "followups", "staff_ideas", "customers",   "identifiers", "customer_items", "items",
+      "customer_categories", "member_items", "household", "preferences", "notes", "store_stats", "item_sources", "offers"};
+  return kTables;
+}
+
+// Copies of the projections as stored, to compare the rebuilt ones with.
+void keep_stored_projections(Db& db) {
+  for (const auto& t : projection_tables()) db.exec("CREATE TEMP TABLE stored_" + t + " AS SELECT * FROM main." + t);
+  db.exec("CREATE TEMP TABLE stored_event_customers AS SELECT seq, customer_id FROM main.events");
+}
+
+void drop_stored_projections(Db& db) {
+  for (const auto& t : projection_tables()) db.exec("DROP TABLE IF EXISTS temp.stored_" + t);
+  db.exec("DROP TABLE IF EXISTS temp.stored_event_customers");
+}
+
+// Rows in one of the two tables (or queries) and not in the other.
+std::int64_t differing_rows(Db& db, const std::string& a, const std::string& b) {
+  Stmt s(db.raw(), "SELECT (SELECT count(*) FROM (SELECT * FROM " + a + " EXCEPT SELECT * FROM " + b +
+                       ")) + (SELECT count(*) FROM (SELECT * FROM " + b + " EXCEPT SELECT * FROM " + a + "))");
+  s.step();
+  return s.i64(0);
+}
+
+std::vector<std::pair<std::string, std::int64_t>> compare_with_stored(Db& db) {
+  std::vector<std::pair<std::string, std::int64_t>> differences;
+  for (const auto& t : projection_tables()) differences.emplace_back(t, differing_rows(db, "main." + t, "temp.stored_" + t));
+  differences.emplace_back("events.customer_id",
+                           differing_rows(db, "(SELECT seq, customer_id FROM main.events)", "temp.stored_event_customers"));
+  return differences;
+}
+
+std::int64_t count_customers(Db& db) {
+  Stmt c(db.raw(), "SELECT count(*) FROM customers");  // finalized before any DROP that follows
+  c.step();
+  return c.i64(0);
+}
+
+}  // namespace
+
+// Popularity and transitions are counted again in memory, event by event in log order as the
+// live writer does, then written out whole. Returns the events replayed.
+std::int64_t EventStore::replay_log(Db& db) {
+  PopularityDelta delta;
+  Projector projector(db, options_.erase_on_withdrawal, &delta);
+  projector.set_replaying();
+  projector.keep_ids();
+  projector.clear_all();
+  popularity_.clear();
+  // Read the log in chunks, each fully read before it is projected: projecting updates the rows
+  // just read (their customer), which must not disturb an open scan.
+  std::int64_t after = 0, events = 0;
+  for (;;) {
+    std::vector<LoggedEvent> chunk;
+    {
+      Stmt rows(db.raw(), std::string("SELECT ") + kLoggedEventColumns + " FROM events WHERE seq>? ORDER BY seq LIMIT 2000");
+      rows.bind(1, after);
+      while (rows.step()) chunk.push_back(logged_event_from_row(rows));
+    }
+    if (chunk.empty()) break;
+    after = chunk.back().seq;
+    for (const auto& e : chunk) {
+      delta.clear();
+      projector.project(e);
+      delta.last_seq = e.seq;
+      popularity_.merge(delta);
+      ++events;
+    }
+  }
+  projector.forget_ids();
+  const StoreTotals totals = popularity_.totals();
+  db.cached("UPDATE store_stats SET baskets=?, repeat_hits=?, repeat_total=? WHERE id=1")
+      .bind(1, totals.baskets)
+      .bind(2, totals.repeat_hits)
+      .bind(3, totals.repeat_total)
+      .run();
+  popularity_.flush(db, true);
+  // The rebuilt items table counts every event in the log.
+  db.exec("INSERT INTO store_meta(key, value) VALUES('items_seq', (SELECT coalesce(max(seq), 0) FROM events)) "
+          "ON CONFLICT(key) DO UPDATE SET value=excluded.value");
+  return events;
+}
+
 RebuildReport EventStore::rebuild_now(const std::function<void(Db&)>& before, bool compare) {
   Db& db = *writer_db_;
-  static const std::vector<std::string> kTables{"feedback", "followups", "staff_ideas",
-                                                "customers", "identifiers", "customer_items", "items", "customer_categories",
-                                                "member_items", "household", "preferences", "notes", "store_stats",
-                                                "item_sources", "offers"};
   RebuildReport report;
   db.exec("BEGIN IMMEDIATE");
   try {
     popularity_.flush(db, true);  // the stored state includes what is only in memory so far
     if (before) before(db);
-    if (compare) {
-      for (const auto& t : kTables) db.exec("CREATE TEMP TABLE stored_" + t + " AS SELECT * FROM main." + t);
-      db.exec("CREATE TEMP TABLE stored_event_customers AS SELECT seq, customer_id FROM main.events");
-    }
-    // Popularity and transitions are counted again in memory, event by event in log order as the
-    // live writer does, then written out whole.
-    PopularityDelta delta;
-    Projector projector(db, options_.erase_on_withdrawal, &delta);
-    projector.set_replaying();
-    projector.keep_ids();
-    projector.clear_all();
-    popularity_.clear();
-    // Read the log in chunks, each fully read before it is projected: projecting updates the
-    // rows just read (their customer), which must not disturb an open scan.
-    std::int64_t after = 0;
-    for (;;) {
-      std::vector<LoggedEvent> chunk;
-      {
-        Stmt events(db.raw(), std::string("SELECT ") + kLoggedEventColumns + " FROM events WHERE seq>? ORDER BY seq LIMIT 2000");
-        events.bind(1, after);
-        while (events.step()) chunk.push_back(logged_event_from_row(events));
-      }
-      if (chunk.empty()) break;
-      after = chunk.back().seq;
-      for (const auto& e : chunk) {
-        delta.clear();
-        projector.project(e);
-        delta.last_seq = e.seq;
-        popularity_.merge(delta);
-        ++report.events;
-      }
-    }
-    const StoreTotals totals = popularity_.totals();
-    db.cached("UPDATE store_stats SET baskets=?, repeat_hits=?, repeat_total=? WHERE id=1")
-        .bind(1, totals.baskets)
-        .bind(2, totals.repeat_hits)
-        .bind(3, totals.repeat_total)
-        .run();
-    popularity_.flush(db, true);
-    auto differing = [&](const std::string& a, const std::string& b) {
-      Stmt s(db.raw(), "SELECT (SELECT count(*) FROM (SELECT * FROM " + a + " EXCEPT SELECT * FROM " + b +
-                           ")) + (SELECT count(*) FROM (SELECT * FROM " + b + " EXCEPT SELECT * FROM " + a + "))");
-      s.step();
-      return s.i64(0);
-    };
-    // The rebuilt items table counts every event in the log.
-    db.exec("INSERT INTO store_meta(key, value) VALUES('items_seq', (SELECT coalesce(max(seq), 0) FROM events)) "
-            "ON CONFLICT(key) DO UPDATE SET value=excluded.value");
-    if (compare) {
-      for (const auto& t : kTables) report.differences.emplace_back(t, differing("main." + t, "temp.stored_" + t));
-      report.differences.emplace_back("events.customer_id",
-                                      differing("(SELECT seq, customer_id FROM main.events)", "temp.stored_event_customers"));
-      {
-        Stmt c(db.raw(), "SELECT count(*) FROM customers");  // finalized before the DROPs below
-        c.step();
-        report.customers = c.i64(0);
-      }
-      for (const auto& t : kTables) db.exec("DROP TABLE temp.stored_" + t);
-      db.exec("DROP TABLE temp.stored_event_customers");
-    }
-    projector.forget_ids();
-    if (!compare) {
-      Stmt c(db.raw(), "SELECT count(*) FROM customers");
-      c.step();
-      report.customers = c.i64(0);
-    }
+    if (compare) keep_stored_projections(db);
+    report.events = replay_log(db);
+    if (compare) report.differences = compare_with_stored(db);
+    report.customers = count_customers(db);
+    drop_stored_projections(db);
     db.exec("COMMIT");
     popularity_.load(db);
-    {
-      std::lock_guard lock(popular_mu_);
-      popular_.reset();  // the best sellers are listed again from the rebuilt counts
-    }
+    std::lock_guard lock(popular_mu_);
+    popular_.reset();  // the best sellers are listed again from the rebuilt counts
   } catch (...) {
     try {
       db.exec("ROLLBACK");
@@ -223,8 +244,7 @@ RebuildReport EventStore::rebuild_now(const std::function<void(Db&)>& before, bo
     // Back to what is committed, the rolled-back flush included (catch-up counts the rest again).
     popularity_.load(db);
     catch_up_popularity();
-    for (const auto& t : kTables) db.exec("DROP TABLE IF EXISTS temp.stored_" + t);
-    db.exec("DROP TABLE IF EXISTS temp.stored_event_customers");
+    drop_stored_projections(db);
     Projector(db).forget_ids();
     throw;
   }
