@@ -86,9 +86,8 @@ Db::Db(const std::string& path, Mode mode) {
     exec("PRAGMA secure_delete=FAST");
     // 8 MiB. A bigger cache costs the writer more than it saves: while the file is under 1 GiB,
     // the page cache's highest page number stays at the pending-byte page (1 GiB) and most
-    // commits then walk the whole cache hash table (pcache1TruncateUnsafe, seen with perf
-    // uprobes: about 25% of the writer's time at 64 MiB). Misses are served by the operating
-    // system's cache in microseconds.
+    // commits then walk the whole cache hash table (pcache1TruncateUnsafe), which grows with the
+    // cache. Misses are served by the operating system's cache in microseconds.
     exec("PRAGMA cache_size=-8192");
     exec("PRAGMA wal_autocheckpoint=4000");
   } else {

@@ -25,8 +25,8 @@ using nlohmann::json;
 namespace {
 
 constexpr double kShrink = 10.0;  // baskets' worth of evidence before a customer's own rate counts fully
-// kLambda 0.15 keeps Ta-Feng's recall@10 level and lifts a low-repeat store's (the method behind
-// E is in tests/eval/research/results.md).
+// kLambda weighs what similar customers went on to buy against plain popularity when exploring;
+// tests/eval/research/results.md has how E and kLambda were chosen.
 constexpr double kLambda = 0.15, kSmooth = 30.0;
 constexpr std::size_t kSeeds = 5;       // the customer's top items that say who is like them
 constexpr std::size_t kPerSource = 10;  // new candidates: each seed's strongest successors

@@ -374,7 +374,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     server_.store().submit(std::move(prepared), [self = this->shared_from_this(), id, tag, offer_id, outcome](WriteResult r) {
       if (r.ok && !r.duplicate && !offer_id.empty() && self->server_.gestures() != nullptr)
         self->server_.gestures()->outcome(offer_id, outcome);
-      // On the writer thread, after the commit: hop back to the session's strand.
+      // On the syncer thread, after the flush: hop back to the session's strand.
       asio::post(self->socket_.get_executor(), [self, id, tag, r = std::move(r)] {
         --self->in_flight_;
         if (r.ok) {

@@ -79,7 +79,8 @@ class EventStore {
   EventStore& operator=(const EventStore&) = delete;
 
   using Completion = std::function<void(WriteResult)>;
-  // Queues an event; `done` runs on the writer thread after the event's commit (or failure).
+  // Queues an event. `done` runs on the syncer thread once a flush covers the event's commit (or
+  // its failure); when the store is stopping, at once on the caller's thread.
   void submit(PreparedEvent event, Completion done);
   // Queues several events at once (one wake-up of the writer); `done` runs for each.
   void submit_all(std::vector<PreparedEvent> events, const Completion& done);
@@ -181,8 +182,8 @@ class EventStore {
   struct Ack {
     Completion done;
     WriteResult result;
-    // The event itself, freed by the syncer: taking its JSON tree apart cost the writer 7% of
-    // its time (perf), and the syncer mostly waits on the disk.
+    // The event itself, freed by the syncer: taking its JSON tree apart is work the single
+    // writer need not do, and the syncer mostly waits on the disk.
     PreparedEvent event;
     std::uint64_t group = 0;  // the writer's group number: delivered once that group is merged
   };

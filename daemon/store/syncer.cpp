@@ -36,9 +36,8 @@ void EventStore::syncer_loop() {
       failure = sync_failure_;
     }
     // Every ack taken here belongs to a group whose COMMIT returned before the swap above, so
-    // its frames were written to the WAL file before this flush starts. (A second syncer, to
-    // start a flush while another is under way, was measured: the disk serves flushes one
-    // at a time, so each only took longer.)
+    // its frames were written to the WAL file before this flush starts. One syncer is enough:
+    // the disk serves flushes one at a time.
     if (failure.empty()) {
       const auto t0 = std::chrono::steady_clock::now();
       failure = flush_wal();
