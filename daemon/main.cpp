@@ -7,7 +7,9 @@
 
 #include <CLI/CLI.hpp>
 #include <utility>  // Boost 1.74 Asio uses std::exchange without including it
-#include <boost/asio.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <condition_variable>
 #include <csignal>
 #include <cstring>
@@ -27,6 +29,10 @@
 #include "owner/commands.hpp"
 #include "owner/owner_pool.hpp"
 #include "store/event_store.hpp"
+#include "till/spool_key.hpp"
+#include "till/till_ops.hpp"
+#include "gestures/engine.hpp"
+#include "owner/lane_tokens.hpp"
 #include "wire/validate.hpp"
 
 namespace asio = boost::asio;
@@ -185,6 +191,7 @@ class Daemon {
         hints_(store_, key_, hint_settings(config), &gestures_),
         tokens_(store_),
         spool_key_(SpoolKey::load_or_create(config.data_dir)),
+        till_{store_, key_, hints_, &gestures_, &spool_key_, config.max_frame_bytes, config.max_depth},
         owner_pool_(config.owner_threads, kOwnerQueue),
         owner_commands_(owner::Services{store_, key_, config_, &gestures_, &tokens_,
                                         [this](const std::string& token_id) { server_->revoke_sessions(token_id); }},
@@ -214,7 +221,7 @@ class Daemon {
       if (!ec) stop_signal.set_value(sig);
     });
     std::signal(SIGPIPE, SIG_IGN);
-    server_ = std::make_unique<Server>(io_, config_, store_, hints_, key_, owner_commands_, &gestures_, &tokens_, &spool_key_);
+    server_ = std::make_unique<TillServer>(io_, config_, till_, owner_commands_, &tokens_);
     server_->start();
     admin_ = start_admin_api(io_, config_, owner_commands_);
     retention_ = std::make_unique<RetentionTimer>(config_, store_, gestures_);
@@ -258,12 +265,13 @@ class Daemon {
   HintEngine hints_;
   LaneTokens tokens_;
   const SpoolKey spool_key_;
+  till::Services till_;
   owner::OwnerPool owner_pool_;
   owner::CommandRunner owner_commands_;
   asio::io_context io_;
   asio::signal_set signals_;
   asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
-  std::unique_ptr<Server> server_;
+  std::unique_ptr<TillServer> server_;
   std::unique_ptr<AdminHttpServer> admin_;
   std::unique_ptr<RetentionTimer> retention_;
   std::vector<std::thread> io_threads_;

@@ -1,8 +1,22 @@
 #include "net/till_server.hpp"
 
+#include <utility>  // Boost 1.74 Asio uses std::exchange without including it
+#include <boost/asio.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+
+#include "base/config.hpp"
+#include "memory/identity.hpp"
+#include "owner/lane_tokens.hpp"
+#include "till/spool_key.hpp"
+
 #include <boost/asio/ssl.hpp>
 
 #include "owner/commands.hpp"
+#include "till/till_ops.hpp"
 
 #include <sys/socket.h>
 #include <grp.h>
@@ -79,6 +93,65 @@ std::optional<wire::Error> check_request_keys(const json& req, const std::string
 
 }  // namespace
 
+// What the server needs of a connection, whatever it runs over.
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void close() = 0;
+  // Ends the session if it came in with this lane token.
+  virtual void revoke(const std::string& token_id) = 0;
+};
+
+class TillServer::Impl {
+ public:
+  // `tokens`: the lane tokens TLS lanes authenticate with (needed with listen.tls).
+  Impl(boost::asio::io_context& io, const Config& config, till::Services& till, owner::CommandRunner& owner_commands,
+         LaneTokens* tokens);
+  ~Impl();
+
+  // Removes a stale socket file (refusing if another daemon answers on it), binds and listens;
+  // with listen.tls, also listens on TCP (and writes DATA_DIR/tls.endpoint).
+  void start();
+  // The TLS port actually bound (listen.tls.port 0 picks one), or 0 without TLS.
+  unsigned short tls_port() const noexcept { return tls_port_; }
+  // Closes every session that came in with this (just revoked) lane token.
+  void revoke_sessions(const std::string& token_id);
+  // Stops accepting connections; existing sessions keep being served.
+  void stop_accepting();
+  // Closes every session.
+  void close_all();
+
+  const Config& config() const noexcept { return config_; }
+  till::Services& till() noexcept { return till_; }
+  LaneTokens* tokens() noexcept { return tokens_; }
+  owner::CommandRunner& owner_commands() noexcept { return owner_commands_; }
+  // The tills' group id (listen.group), or -1 when any peer that can open the socket may talk.
+  long long socket_gid() const noexcept { return socket_gid_; }
+  void forget(std::uint64_t session_id, bool tls);
+
+ private:
+  void do_accept();
+  void do_accept_tls();
+  void start_tls();
+
+  boost::asio::io_context& io_;
+  const Config& config_;
+  till::Services& till_;
+  owner::CommandRunner& owner_commands_;
+  LaneTokens* tokens_;
+  long long socket_gid_ = -1;
+  boost::asio::local::stream_protocol::acceptor acceptor_;
+  std::unique_ptr<boost::asio::ssl::context> tls_context_;
+  std::unique_ptr<boost::asio::ip::tcp::acceptor> tls_acceptor_;
+  unsigned short tls_port_ = 0;
+  std::mutex mu_;
+  std::unordered_map<std::uint64_t, std::weak_ptr<SessionBase>> sessions_;
+  int tls_sessions_ = 0;  // of sessions_, those over TLS (guarded by mu_)
+  std::uint64_t next_session_ = 1;
+  bool accepting_ = false;
+};
+
+
 // Whether process `pid` has `gid` among its supplementary groups (/proc/PID/status "Groups:").
 static bool in_group(pid_t pid, long long gid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -97,7 +170,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
  public:
   // A Unix-socket session: the peer's credentials decide what it may do.
-  Session(local::socket socket, Server& server, std::uint64_t id)
+  Session(local::socket socket, TillServer::Impl& server, std::uint64_t id)
       : socket_(std::move(socket)), timer_(socket_.get_executor()), server_(server), id_(id) {
     // The owner's queries (satisfaction by cashier, follow-ups with comments) are for the owner:
     // a peer running as regularsd's own user (regularsctl on the store's server). Tills reach
@@ -115,7 +188,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   // A TLS session from another machine: a till at most, and only once its hello carries a
   // valid lane token.
-  Session(asio::ip::tcp::socket socket, asio::ssl::context& tls, Server& server, std::uint64_t id)
+  Session(asio::ip::tcp::socket socket, asio::ssl::context& tls, TillServer::Impl& server, std::uint64_t id)
       : socket_(std::move(socket), tls), timer_(socket_.get_executor()), server_(server), id_(id) {}
 
   void start() {
@@ -299,18 +372,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     greeted_ = true;
     close_after_write_ = false;  // set for every request before hello (see handle)
-    json result = {{"protocol", wire::kProtocolVersion},
-                   {"server", "regularsd/" REGULARS_VERSION_STRING},
-                   {"max_frame_bytes", server_.config().max_frame_bytes},
-                   // What this daemon understands beyond protocol 1 as first published;
-                   // "hints.who": hints requests may say cashier, terminal and store;
-                   // "record.sealed": a record may carry a sealed spool record instead.
-                   {"features", json::array({"hints.who", "gestures"})}};
-    if (server_.spool_key() != nullptr) {
-      result["features"].push_back("record.sealed");
-      result["spool_key"] = server_.spool_key()->public_hex();
-    }
-    send(ok_response(id, std::move(result)));
+    send(ok_response(id, till::hello_answer(server_.till())));
   }
 
   // The owner's commands (owner/commands.hpp) run on the owner pool; the answer comes back to
@@ -323,8 +385,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     server_.owner_commands().run(command, caller(), std::move(args), [self = this->shared_from_this(), id](owner::Result r) {
       asio::post(self->socket_.get_executor(), [self, id, r = std::move(r)] {
         --self->in_flight_;
-        if (const auto* err = std::get_if<wire::Error>(&r)) self->send(error_response(id, *err));
-        else self->send(ok_response(id, std::get<json>(r)));
+        self->send_result(id, r);
         self->resume_reading();
       });
     });
@@ -337,74 +398,33 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     return {owner_ ? owner::Caller::Role::owner : owner::Caller::Role::till, "uid:" + std::to_string(peer_uid_)};
   }
 
-  void on_record(const json& id, json& req) {
-    if (const auto sealed = req.find("sealed"); sealed != req.end()) {
-      // A till's spooled event, sealed to our spool key: opened here and then handled like any.
-      if (req.contains("event"))
-        return send(error_response(id, wire::ErrorCode::invalid_request, "sealed", "a record carries event or sealed, not both"));
-      const auto bytes = sealed->is_string() ? wire::base64_decode(sealed->get<std::string>()) : std::nullopt;
-      const auto opened = bytes && server_.spool_key() != nullptr ? server_.spool_key()->open(*bytes) : std::nullopt;
-      if (!opened)
-        return send(error_response(id, wire::ErrorCode::invalid_event, "sealed",
-                                   "cannot be opened: it was sealed to another installation's spool key, or altered"));
-      auto parsed = wire::parse_json(*opened, server_.config().max_depth);
-      if (auto* err = std::get_if<wire::Error>(&parsed)) {
-        err->field = "sealed" + (err->field.empty() ? "" : "." + err->field);
-        return send(error_response(id, *err));
-      }
-      req["event"] = std::move(std::get<json>(parsed));
-    }
-    auto ev = req.find("event");
-    if (ev == req.end()) return send(error_response(id, wire::ErrorCode::invalid_request, "event", "is required"));
-    if (auto err = wire::validate_event(*ev)) return send(error_response(id, *err));
-    if ((*ev)["type"] == "followup" && !owner_)
-      return send(error_response(id, wire::ErrorCode::denied, "event.type",
-                                 "follow-up changes are for the store owner: regularsctl followup, or the admin API"));
-    PreparedEvent prepared = prepare_event(*ev, server_.key());
-    const std::string tag = short_tag(prepared.id_hash);
-    // What became of a gesture offer: the engine's budget hears of it once it is stored.
-    std::string offer_id, outcome;
-    if (prepared.type == "offer_outcome") {
-      offer_id = prepared.body.at("offer_id").get<std::string>();
-      outcome = prepared.body.at("outcome").get<std::string>();
-      // Offers are logged in batches: the offer must be queued before its outcome.
-      if (server_.gestures() != nullptr) server_.gestures()->flush();
-    }
+  void on_record(const json& id, const json& req) {
+    auto record = till::read_record(server_.till(), req, owner_);
+    if (auto* err = std::get_if<wire::Error>(&record)) return send(error_response(id, *err));
     ++in_flight_;
-    server_.store().submit(std::move(prepared), [self = this->shared_from_this(), id, tag, offer_id, outcome](WriteResult r) {
-      if (r.ok && !r.duplicate && !offer_id.empty() && self->server_.gestures() != nullptr)
-        self->server_.gestures()->outcome(offer_id, outcome);
+    till::store_record(server_.till(), std::get<till::Record>(std::move(record)), [self = this->shared_from_this(), id](till::Result r) {
       // On the syncer thread, after the flush: hop back to the session's strand.
-      asio::post(self->socket_.get_executor(), [self, id, tag, r = std::move(r)] {
+      asio::post(self->socket_.get_executor(), [self, id, r = std::move(r)] {
         --self->in_flight_;
-        if (r.ok) {
-          REGULARS_LOG(debug, "recorded", ({{"session", self->id_}, {"customer", r.customer_id}, {"tag", tag},
-                                            {"duplicate", r.duplicate}}));
-          self->send(ok_response(id, {{"seq", r.seq}, {"duplicate", r.duplicate}}));
-        } else if (r.refused) {
-          self->send(error_response(id, wire::ErrorCode::invalid_event, "event", r.error));
-        } else if (r.error == "shutting_down") {
-          self->send(error_response(id, wire::ErrorCode::shutting_down, "", "regularsd is stopping; retry shortly"));
-        } else {
-          REGULARS_LOG(err, "record failed", ({{"session", self->id_}, {"tag", tag}, {"error", r.error}}));
-          self->send(error_response(id, wire::ErrorCode::internal, "", "the event could not be stored; see regularsd's log"));
-        }
+        self->send_result(id, r);
         self->resume_reading();
       });
     });
   }
 
+  void send_result(const json& id, const std::variant<json, wire::Error>& r) {
+    if (const auto* err = std::get_if<wire::Error>(&r)) return send(error_response(id, *err));
+    send(ok_response(id, std::get<json>(r)));
+  }
+
   void on_hints(const json& id, const json& req, std::chrono::steady_clock::time_point started) {
-    const auto r = req.find("request");
-    if (r == req.end()) return send(error_response(id, wire::ErrorCode::invalid_request, "request", "is required"));
-    if (auto err = wire::validate_hints_request(*r)) return send(error_response(id, *err));
-    json answer = server_.hints().answer(*r, wire::now_ms());
+    const auto answer = till::answer_hints(server_.till(), req);
     REGULARS_LOG(debug, "hints", ({{"session", id_},
-                                   {"known", answer["customer"]["known"]},
+                                   {"ok", std::holds_alternative<json>(answer)},
                                    {"us", std::chrono::duration_cast<std::chrono::microseconds>(
                                               std::chrono::steady_clock::now() - started)
                                               .count()}}));
-    send(ok_response(id, std::move(answer)));
+    send_result(id, answer);
   }
 
   void send(const json& response) {
@@ -442,7 +462,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   Stream socket_;
   asio::steady_timer timer_;
-  Server& server_;
+  TillServer::Impl& server_;
   std::uint64_t id_;
   std::array<unsigned char, wire::kFrameHeaderBytes> header_{};
   std::string body_;
@@ -461,16 +481,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::string token_id_;  // over TLS: the lane token the hello presented
 };
 
-Server::Server(asio::io_context& io, const Config& config, EventStore& store, HintEngine& hints, const IdentityKey& key,
-               owner::CommandRunner& owner_commands, GestureEngine* gestures, LaneTokens* tokens, const SpoolKey* spool_key)
-    : io_(io), config_(config), store_(store), hints_(hints), key_(key), owner_commands_(owner_commands), gestures_(gestures),
-      tokens_(tokens),
-      spool_key_(spool_key),
+TillServer::Impl::Impl(asio::io_context& io, const Config& config, till::Services& till, owner::CommandRunner& owner_commands,
+               LaneTokens* tokens)
+    : io_(io), config_(config), till_(till), owner_commands_(owner_commands), tokens_(tokens),
       acceptor_(asio::make_strand(io)) {}
 
-Server::~Server() { close_all(); }
+TillServer::Impl::~Impl() { close_all(); }
 
-void Server::start() {
+void TillServer::Impl::start() {
   // TLS first: once the Unix socket answers, everything is listening (tls.endpoint written).
   if (config_.tls_enabled) start_tls();
   const std::string& path = config_.socket_path;
@@ -508,7 +526,7 @@ void Server::start() {
   if (tls_acceptor_) do_accept_tls();
 }
 
-void Server::start_tls() {
+void TillServer::Impl::start_tls() {
   if (tokens_ == nullptr) throw std::logic_error("listen.tls needs the lane tokens");
   // TLS 1.2 at least, the server's certificate and key from the config; lanes authenticate with
   // their token in hello, not with client certificates.
@@ -550,7 +568,7 @@ void Server::start_tls() {
   if (std::rename((file + ".tmp").c_str(), file.c_str()) != 0) throw std::runtime_error("cannot write " + file);
 }
 
-void Server::do_accept_tls() {
+void TillServer::Impl::do_accept_tls() {
   tls_acceptor_->async_accept(asio::make_strand(io_), [this](boost::system::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted) return;
@@ -580,7 +598,7 @@ void Server::do_accept_tls() {
   });
 }
 
-void Server::revoke_sessions(const std::string& token_id) {
+void TillServer::Impl::revoke_sessions(const std::string& token_id) {
   std::vector<std::shared_ptr<SessionBase>> open;
   {
     std::lock_guard lock(mu_);
@@ -590,7 +608,7 @@ void Server::revoke_sessions(const std::string& token_id) {
   for (auto& s : open) s->revoke(token_id);
 }
 
-void Server::do_accept() {
+void TillServer::Impl::do_accept() {
   acceptor_.async_accept(asio::make_strand(io_), [this](boost::system::error_code ec, local::socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted) return;
@@ -616,7 +634,7 @@ void Server::do_accept() {
   });
 }
 
-void Server::stop_accepting() {
+void TillServer::Impl::stop_accepting() {
   // The acceptor belongs to its strand: close it there, and wait until that is done.
   std::promise<void> done;
   asio::post(acceptor_.get_executor(), [this, &done] {
@@ -643,7 +661,7 @@ void Server::stop_accepting() {
   }
 }
 
-void Server::close_all() {
+void TillServer::Impl::close_all() {
   std::vector<std::shared_ptr<SessionBase>> open;
   {
     std::lock_guard lock(mu_);
@@ -653,9 +671,19 @@ void Server::close_all() {
   for (auto& s : open) s->close();
 }
 
-void Server::forget(std::uint64_t session_id, bool tls) {
+void TillServer::Impl::forget(std::uint64_t session_id, bool tls) {
   std::lock_guard lock(mu_);
   if (sessions_.erase(session_id) > 0 && tls) --tls_sessions_;
 }
+
+TillServer::TillServer(asio::io_context& io, const Config& config, till::Services& till, owner::CommandRunner& owner_commands,
+                       LaneTokens* tokens)
+    : impl_(std::make_unique<Impl>(io, config, till, owner_commands, tokens)) {}
+TillServer::~TillServer() = default;
+void TillServer::start() { impl_->start(); }
+unsigned short TillServer::tls_port() const noexcept { return impl_->tls_port(); }
+void TillServer::revoke_sessions(const std::string& token_id) { impl_->revoke_sessions(token_id); }
+void TillServer::stop_accepting() { impl_->stop_accepting(); }
+void TillServer::close_all() { impl_->close_all(); }
 
 }  // namespace regulars::daemon
