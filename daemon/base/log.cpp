@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include "wire/json_text.hpp"
 #include "wire/validate.hpp"
@@ -12,16 +13,24 @@ namespace {
 bool g_json = true;
 }
 
+namespace {
+// Level's values are spdlog's, in the same order.
+spdlog::level::level_enum to_spdlog(Level level) { return static_cast<spdlog::level::level_enum>(level); }
+static_assert(static_cast<int>(Level::err) == spdlog::level::err && static_cast<int>(Level::off) == spdlog::level::off);
+}  // namespace
+
 void setup(const std::string& level, const std::string& format) {
   auto logger = spdlog::stderr_logger_mt("regularsd");
   logger->set_pattern("%v");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(level));
   spdlog::flush_on(spdlog::level::info);
+  g_min_level = static_cast<Level>(spdlog::get_level());
   g_json = format != "text";
 }
 
-void write(spdlog::level::level_enum level, std::string_view msg, nlohmann::json fields) {
+void write(Level log_level, std::string_view msg, nlohmann::json fields) {
+  const auto level = to_spdlog(log_level);
   if (!fields.is_object()) fields = nlohmann::json::object();
   const std::string time = wire::format_time_ms(wire::now_ms());
   const auto lvl = spdlog::level::to_string_view(level);

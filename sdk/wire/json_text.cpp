@@ -1,5 +1,7 @@
 #include "json_text.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace regulars::wire {
 
 int json_nesting_depth(std::string_view text, int max_depth) noexcept {

@@ -2,7 +2,7 @@
 // UTF-8 is refused, so hostile input cannot exhaust the stack or sneak bad text into the store.
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <string_view>
 #include <variant>
 

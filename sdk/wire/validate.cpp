@@ -1,5 +1,7 @@
 #include "validate.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <array>
 #include <cctype>

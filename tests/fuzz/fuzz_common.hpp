@@ -8,6 +8,8 @@
 // survive a serialise/parse round trip unchanged in verdict.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 #include <cstdlib>
 #include <string>

@@ -2,6 +2,7 @@
 #include "wire/json_text.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <string>
 #include <variant>

@@ -2,6 +2,7 @@
 #include "wire/validate.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <optional>
 #include <ostream>
