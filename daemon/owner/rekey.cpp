@@ -221,23 +221,22 @@ std::int64_t scrub_free_pages(Db& db) {
 
 }  // namespace
 
-RekeyResult rekey_identity(const std::string& data_dir, const std::string& actor, const std::string& detail_user,
-                           const std::function<void(const std::string&)>& progress) {
-  const auto started = std::chrono::steady_clock::now();
-  auto say = [&](const std::string& line) {
-    if (progress) progress(line);
-  };
-  const std::string db_path = data_dir + "/regulars.db";
-  const std::string secret_path = data_dir + "/secret.key";
+namespace {
+
+using ProgressLines = std::function<void(const std::string&)>;
+
+// Refuses a data directory that is not one, or lacks the store or its secret.
+void check_data_dir(const std::string& data_dir, const std::string& db_path, const std::string& secret_path) {
   struct stat st{};
   if (::stat(data_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     throw std::runtime_error(data_dir + " is not a data directory (is --data-dir right?)");
-  DataDirLock lock(data_dir);
   if (::stat(db_path.c_str(), &st) != 0) throw std::runtime_error("there is no store at " + db_path + " (is --data-dir right?)");
   if (::stat(secret_path.c_str(), &st) != 0)
     throw std::runtime_error(secret_path + " is missing; restore secret.key from the backup taken with the database");
+}
 
-  Db db(db_path, Db::Mode::read_write);
+// Refuses a store whose schema this re-key does not cover.
+void check_schema(Db& db) {
   const int schema = schema_version(db);
   if (schema < kRekeySchemaVersion)
     throw std::runtime_error("the store has schema version " + std::to_string(schema) + "; start regularsd once so it upgrades the store (" +
@@ -245,9 +244,11 @@ RekeyResult rekey_identity(const std::string& data_dir, const std::string& actor
   if (schema > kRekeySchemaVersion)
     throw std::runtime_error("the store has schema version " + std::to_string(schema) + " but this rekey covers the hashes of version " +
                              std::to_string(kRekeySchemaVersion) + "; use the regularsctl that came with this regularsd");
+}
 
-  // The generations in use, as the store says; the file may hold one more from a re-key that
-  // died before its commit, which this one replaces.
+// The generations in use, as the store says, and a new one after them; the file may hold one
+// more from a re-key that died before its commit, which this one replaces.
+std::vector<IdentitySecret> secrets_with_a_new_generation(const std::string& db_path, const std::string& secret_path) {
   const int in_use = stored_identity_generations(db_path);
   std::vector<IdentitySecret> secrets = read_identity_secrets(secret_path);
   if (static_cast<int>(secrets.size()) < in_use)
@@ -258,15 +259,32 @@ RekeyResult rekey_identity(const std::string& data_dir, const std::string& actor
   if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1)
     throw std::runtime_error("cannot generate a new key (OpenSSL RAND_bytes failed)");
   secrets.push_back(key);
-  const int generation = in_use + 1;
+  return secrets;
+}
 
-  // Step 1: the file first, durably. Until the transaction below commits, the store still says
-  // `in_use` and the daemon ignores the new key.
-  write_identity_secrets(secret_path, secrets);
-  say("wrote " + secret_path + " with " + std::to_string(generation) + " key generations (generation " + std::to_string(generation) +
-      " not in use until the store is re-hashed)");
+// Notes the generation in use and the audit row, inside the re-key's transaction.
+void record_generation(Db& db, const RekeyResult& result, const std::string& actor, const std::string& detail_user) {
+  db.cached("INSERT INTO store_meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value")
+      .bind(1, std::string_view(kIdentityGenerationsKey))
+      .bind(2, std::int64_t{result.generation})
+      .run();
+  const json detail = {{"generation", result.generation}, {"identifiers", result.identifiers}, {"events", result.events},
+                       {"bodies", result.bodies},         {"user", detail_user}};
+  db.cached("INSERT INTO audit(time_ms, actor, action, target, detail) VALUES(?,?,'rekey',?,?)")
+      .bind(1, wire::now_ms())
+      .bind(2, actor)
+      .bind(3, "generation " + std::to_string(result.generation))
+      .bind(4, wire::dump_json(detail))
+      .run();
+}
 
-  // Step 2: everything in one transaction, with every freed byte overwritten.
+// Step 2: every stored hash chained once more with `key`, in one transaction, with every freed
+// byte overwritten. Throws, the store unchanged, when anything fails.
+RekeyResult rehash_store(Db& db, const IdentitySecret& key, int generation, const std::string& actor,
+                         const std::string& detail_user, const ProgressLines& progress) {
+  auto say = [&](const std::string& line) {
+    if (progress) progress(line);
+  };
   RekeyResult result;
   result.generation = generation;
   db.exec("PRAGMA secure_delete=ON");
@@ -278,19 +296,7 @@ RekeyResult rekey_identity(const std::string& data_dir, const std::string& actor
     std::tie(result.events, result.bodies) = rehash_events(db, key, progress);
     say("overwriting free pages...");
     result.free_pages_scrubbed = scrub_free_pages(db);
-
-    db.cached("INSERT INTO store_meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value")
-        .bind(1, std::string_view(kIdentityGenerationsKey))
-        .bind(2, std::int64_t{generation})
-        .run();
-    const json detail = {{"generation", generation},  {"identifiers", result.identifiers}, {"events", result.events},
-                         {"bodies", result.bodies},   {"user", detail_user}};
-    db.cached("INSERT INTO audit(time_ms, actor, action, target, detail) VALUES(?,?,'rekey',?,?)")
-        .bind(1, wire::now_ms())
-        .bind(2, actor)
-        .bind(3, "generation " + std::to_string(generation))
-        .bind(4, wire::dump_json(detail))
-        .run();
+    record_generation(db, result, actor, detail_user);
     say("committing...");
     db.exec("COMMIT");
   } catch (const std::exception& e) {
@@ -302,9 +308,34 @@ RekeyResult rekey_identity(const std::string& data_dir, const std::string& actor
                                          "the next rekey replaces; regularsd ignores it): ") +
                              e.what());
   }
+  return result;
+}
+
+}  // namespace
+
+RekeyResult rekey_identity(const std::string& data_dir, const std::string& actor, const std::string& detail_user,
+                           const ProgressLines& progress) {
+  const auto started = std::chrono::steady_clock::now();
+  const std::string db_path = data_dir + "/regulars.db";
+  const std::string secret_path = data_dir + "/secret.key";
+  check_data_dir(data_dir, db_path, secret_path);
+  DataDirLock lock(data_dir);
+  check_data_dir(data_dir, db_path, secret_path);  // as it is now that no daemon can change it
+  Db db(db_path, Db::Mode::read_write);
+  check_schema(db);
+  const std::vector<IdentitySecret> secrets = secrets_with_a_new_generation(db_path, secret_path);
+  const int generation = static_cast<int>(secrets.size());
+
+  // Step 1: the file first, durably. Until the transaction below commits, the store still says
+  // it uses one generation fewer and the daemon ignores the new key.
+  write_identity_secrets(secret_path, secrets);
+  if (progress)
+    progress("wrote " + secret_path + " with " + std::to_string(generation) + " key generations (generation " +
+             std::to_string(generation) + " not in use until the store is re-hashed)");
+  RekeyResult result = rehash_store(db, secrets.back(), generation, actor, detail_user, progress);
 
   // The old pages live on in the WAL until it is copied back and emptied.
-  say("checkpointing and emptying the write-ahead log...");
+  if (progress) progress("checkpointing and emptying the write-ahead log...");
   int log = 0, copied = 0;
   result.wal_truncated = sqlite3_wal_checkpoint_v2(db.raw(), "main", SQLITE_CHECKPOINT_TRUNCATE, &log, &copied) == SQLITE_OK;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
