@@ -159,11 +159,6 @@ class GestureEngine {
   // `from` moves to `into` or goes, so a later customer given the same id inherits nothing.
   void customer_merged(std::int64_t from, std::int64_t into);
 
-  // The owner's gesture commands, shared by the admin API and regularsctl:
-  //   {"action": "list" | "add" | "validate" | "enable" | "disable" | "dry_run" | "roi",
-  //    "rule": {...}, "id": "...", "days": 30, "as_of": RFC 3339, "window_days": 30}
-  std::variant<nlohmann::json, wire::Error> command(Db& db, const nlohmann::json& request, std::int64_t now_ms);
-
   // "If this rule had been active over the last `days` days": replays the log up to `now_ms`.
   nlohmann::json dry_run(Db& db, const rules::Rule& rule, int days, std::int64_t now_ms) const;
 

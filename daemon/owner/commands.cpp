@@ -11,6 +11,7 @@
 #include "base/log.hpp"
 #include "gestures/engine.hpp"
 #include "memory/identity.hpp"
+#include "owner/gesture_commands.hpp"
 #include "owner/lane_tokens.hpp"
 #include "owner/owner_pool.hpp"
 #include "owner/privacy.hpp"
@@ -232,7 +233,7 @@ Result rebuild(Services& s, const Caller&, const json&) {
 Result gestures(Services& s, const Caller& caller, const json& args) {
   if (s.gestures == nullptr) return Error{ErrorCode::not_found, "op", "gestures are not enabled"};
   const json request = args.value("request", json::object());
-  auto r = s.gestures->command(s.store.read_connection(), request, wire::now_ms());
+  auto r = gesture_command(*s.gestures, s.store.read_connection(), request, wire::now_ms());
   const std::string action = request.is_object() ? request.value("action", "") : "";
   if (std::holds_alternative<json>(r) && (action == "add" || action == "enable" || action == "disable")) {
     const bool add = action == "add";
