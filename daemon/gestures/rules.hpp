@@ -55,6 +55,7 @@ inline constexpr int kMaxConditionDepth = 8;              // nesting of all/any/
 inline constexpr int kMaxConditions = 64;                 // conditions in one rule, all levels
 inline constexpr std::size_t kMaxMessageBytes = 300;      // one localised message or task text
 inline constexpr int kMaxDays = 3660;                     // any "days" field: 1..kMaxDays
+inline constexpr std::int64_t kDayMs = 86'400'000;        // one day of those fields
 inline constexpr std::int64_t kMaxMoney = 1'000'000'000'000;  // minor units
 
 struct Condition;
