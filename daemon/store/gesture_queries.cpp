@@ -58,4 +58,62 @@ std::optional<std::string> favourite_sku(Db& db, std::int64_t customer_id, const
   return out;
 }
 
+// --- The dry run's replay of the log ---------------------------------------------------------
+
+void for_each_replayed_event(Db& db, std::int64_t until_ms, const std::function<void(const ReplayedEvent&)>& each) {
+  std::int64_t after = 0;
+  for (;;) {
+    Stmt s(db.raw(),
+           "SELECT seq, type, coalesce(customer_id, 0), time_ms, body, coalesce(cashier, ''), coalesce(value, 0) FROM events "
+           "WHERE seq>? AND time_ms<=? AND type IN ('purchase', 'return', 'feedback', 'profile', 'consent') "
+           "ORDER BY seq LIMIT 5000");
+    s.bind(1, after).bind(2, until_ms);
+    int n = 0;
+    while (s.step()) {
+      ++n;
+      after = s.i64(0);
+      each(ReplayedEvent{s.i64(0), s.text(1), s.i64(2), s.i64(3), s.text(4), s.text(5), s.i64(6)});
+    }
+    if (n == 0) break;
+  }
+}
+
+// --- The ROI report --------------------------------------------------------------------------
+
+std::vector<std::string> rules_with_offers(Db& db) {
+  Stmt s(db.raw(), "SELECT DISTINCT rule_id FROM offers ORDER BY rule_id");
+  std::vector<std::string> ids;
+  while (s.step()) ids.push_back(s.text(0));
+  return ids;
+}
+
+std::vector<StatusTotal> offer_totals(Db& db, const std::string& rule_id, std::int64_t until_ms) {
+  Stmt s(db.raw(), "SELECT status, count(*), coalesce(sum(cost), 0) FROM offers WHERE rule_id=? AND made_ms<=? GROUP BY status");
+  s.bind(1, rule_id).bind(2, until_ms);
+  std::vector<StatusTotal> out;
+  while (s.step()) out.push_back(StatusTotal{s.text(0), s.i64(1), s.i64(2)});
+  return out;
+}
+
+void for_each_first_exposure(Db& db, const std::string& rule_id, std::int64_t until_ms,
+                             const std::function<void(const FirstExposure&)>& each) {
+  Stmt s(db.raw(),
+         "SELECT customer_id, made_ms, status = 'held_out' FROM offers o WHERE rule_id=?1 AND made_ms<=?2 AND "
+         "made_ms = (SELECT min(made_ms) FROM offers WHERE rule_id=?1 AND customer_id=o.customer_id) "
+         "GROUP BY customer_id");
+  s.bind(1, rule_id).bind(2, until_ms);
+  while (s.step()) each(FirstExposure{s.i64(0), s.i64(1), s.i64(2) != 0});
+}
+
+std::vector<Purchase> purchases_between(Db& db, std::int64_t customer_id, std::int64_t after_ms, std::int64_t until_ms) {
+  Stmt& s = db.cached(
+      "SELECT time_ms, coalesce(value, 0) FROM events WHERE customer_id=? AND type='purchase' AND time_ms>? "
+      "AND time_ms<=? ORDER BY time_ms");
+  s.bind(1, customer_id).bind(2, after_ms).bind(3, until_ms);
+  std::vector<Purchase> out;
+  while (s.step()) out.push_back(Purchase{s.i64(0), s.i64(1)});
+  s.reset();
+  return out;
+}
+
 }  // namespace regulars::daemon::gesture_queries

@@ -1,6 +1,7 @@
 // The store's queries for the gesture engine (daemon/gestures/): what a rule may ask about one
-// customer. Each takes the connection to use (the calling thread's read connection) and returns
-// plain values, with nothing of SQLite in them.
+// customer, the events a dry run replays, and the figures of the ROI report. Each takes the
+// connection to use (the calling thread's read connection) and returns plain values, with
+// nothing of SQLite in them.
 #pragma once
 
 #include <cstdint>
@@ -39,5 +40,54 @@ std::int64_t spend_since(Db& db, std::int64_t customer_id, std::int64_t since_ms
 // The customer's own item bought on most visits (ties: the latest, then the first SKU), in
 // `category` (empty: any); nullopt when they bought none.
 std::optional<std::string> favourite_sku(Db& db, std::int64_t customer_id, const std::string& category);
+
+// --- The dry run's replay of the log ---------------------------------------------------------
+
+// An event a dry run replays: a purchase, return, feedback, profile or consent.
+struct ReplayedEvent {
+  std::int64_t seq = 0;
+  std::string type;
+  std::int64_t customer_id = 0;  // 0: no customer
+  std::int64_t time_ms = 0;
+  std::string body;     // the event's JSON text
+  std::string cashier;  // empty when none
+  std::int64_t value = 0;
+};
+
+// Calls `each` for every such event logged at or before `until_ms`, in log order. The log is
+// read in pages of a few thousand events, each its own query, so a long replay does not hold
+// one read snapshot (and the WAL behind it) from start to end.
+void for_each_replayed_event(Db& db, std::int64_t until_ms, const std::function<void(const ReplayedEvent&)>& each);
+
+// --- The ROI report --------------------------------------------------------------------------
+
+// The rules that have offers (or hold-outs) in the log, by id.
+std::vector<std::string> rules_with_offers(Db& db);
+
+// One rule's offers made at or before `until_ms` with one status, and what they may cost.
+struct StatusTotal {
+  std::string status;
+  std::int64_t offers = 0;
+  std::int64_t cost = 0;
+};
+std::vector<StatusTotal> offer_totals(Db& db, const std::string& rule_id, std::int64_t until_ms);
+
+// A customer's first exposure to a rule: the first offer or hold-out decision.
+struct FirstExposure {
+  std::int64_t customer_id = 0;
+  std::int64_t made_ms = 0;
+  bool held_out = false;
+};
+// Calls `each` for every customer first exposed to `rule_id` at or before `until_ms`, in one read
+// snapshot with the queries `each` makes (purchases_between).
+void for_each_first_exposure(Db& db, const std::string& rule_id, std::int64_t until_ms,
+                             const std::function<void(const FirstExposure&)>& each);
+
+struct Purchase {
+  std::int64_t time_ms = 0;
+  std::int64_t value = 0;
+};
+// The customer's purchases after `after_ms` up to `until_ms` (inclusive), oldest first.
+std::vector<Purchase> purchases_between(Db& db, std::int64_t customer_id, std::int64_t after_ms, std::int64_t until_ms);
 
 }  // namespace regulars::daemon::gesture_queries
