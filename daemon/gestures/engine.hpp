@@ -8,13 +8,21 @@
 // projection. A budget counts what an offer may cost when it is made; a declined offer gives
 // its cost back.
 //
-// Dry runs and the ROI report read the event log and the offers table; they are for owners and
-// run on the caller's thread with its own read connection.
+// Who runs what (README.md has the whole picture):
+//   - offers(): the I/O threads, at every hints call; flush() too, before an offer_outcome;
+//   - the offer logger: the engine's own thread, rg-gestures, hands the offers to the writer;
+//   - add_rule, set_enabled, dry_run and roi: the owner's threads (rg-owner), through
+//     owner/gesture_commands.hpp; dry runs and the ROI report read the log and the offers
+//     table on the caller's own read connection;
+//   - outcome(): the store's syncer, in the completion of the offer_outcome event;
+//   - customer_merged(): the store's writer (a merge) or the owner's thread (an erasure), through
+//     the store's customer listener;
+//   - load(): start-up, and whoever ran a rebuild or prune, through the rebuild listener.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -26,10 +34,11 @@
 #include <vector>
 
 #include "base/clock.hpp"
-#include "locale/phrasebook.hpp"
 #include "gestures/conditions.hpp"
 #include "gestures/facts.hpp"
+#include "gestures/limits.hpp"
 #include "gestures/rules.hpp"
+#include "locale/phrasebook.hpp"
 #include "store/event_store.hpp"
 #include "wire/error.hpp"
 
@@ -78,10 +87,11 @@ class GestureEngine {
   // `from` moves to `into` or goes, so a later customer given the same id inherits nothing.
   void customer_merged(std::int64_t from, std::int64_t into);
 
-  // "If this rule had been active over the last `days` days": replays the log up to `now_ms`.
+  // "If this rule had been active over the last `days` days": replays the log up to `now_ms`
+  // (dry_run.cpp).
   nlohmann::json dry_run(Db& db, const rules::Rule& rule, int days, std::int64_t now_ms) const;
 
-  // Offered against held-out customers, per rule (or one rule), with 95% intervals.
+  // Offered against held-out customers, per rule (or one rule), with 95% intervals (roi.cpp).
   nlohmann::json roi(Db& db, const std::string& rule_id, std::int64_t now_ms, int window_days = 30) const;
 
  private:
@@ -99,11 +109,9 @@ class GestureEngine {
     std::int64_t customer = 0;
     bool declined = false;  // its cost went back to the budget
   };
-  struct Counters {
-    std::unordered_map<std::int64_t, int> per_day, per_week;
-    std::unordered_map<int, std::int64_t> spent;                   // month -> minor units
-    std::unordered_map<std::string, int> per_cashier_day;          // cashier + '\x1f' + day
-    std::unordered_map<std::int64_t, Last> last;                   // customer -> latest
+  struct Counters {  // one rule's
+    LimitCounts limits;
+    std::unordered_map<std::int64_t, Last> last;  // customer -> latest
   };
   using RuleSet = std::vector<std::shared_ptr<const rules::Rule>>;  // enabled first, by priority
 
@@ -113,10 +121,31 @@ class GestureEngine {
     Last offer;
     std::int64_t cost = 0;
   };
+  // What this visit already had of a rule: nothing, an offer to show again, or a decision that
+  // stands (held out, declined or redeemed at this visit).
+  struct Earlier {
+    enum class Kind { none, show_again, settled };
+    Kind kind = Kind::none;
+    Last offer;
+  };
+
+  // Rules in force (engine.cpp).
+  std::shared_ptr<const RuleSet> rules_in_force() const;
   void install(RuleSet rules);
-  std::string new_offer_id();
+  void remember_offers(Db& db);  // mu_ held
+
+  // Offers and their limits (offers.cpp).
+  Earlier earlier_at_this_visit(const std::string& rule_id, std::int64_t customer, std::int64_t visit, const Moment& now);
+  nlohmann::json shown_again(const rules::Rule& rule, Last offer, Facts& facts, const OfferContext& ctx) const;
+  static std::optional<Last> what_is_given(const rules::Rule& rule, Facts& facts);
+  bool reserve(const rules::Rule& rule, std::int64_t customer, std::int64_t visit, const OfferContext& ctx, const Moment& now,
+               Last& offer);
+  nlohmann::json describe(const rules::Rule& rule, const Last& offer, Facts& facts, const OfferContext& ctx) const;  // offer_text.cpp
+
+  // The offer logger (offer_logger.cpp).
+  static std::string new_offer_id();
   void logger_loop();
-  nlohmann::json describe(const rules::Rule& rule, const Last& offer, Facts& facts, const OfferContext& ctx) const;
+  void forget_settled_offers();  // mu_ held
 
   EventStore& store_;
   const Phrasebook& phrasebook_;

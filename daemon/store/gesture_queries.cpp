@@ -2,6 +2,45 @@
 
 namespace regulars::daemon::gesture_queries {
 
+// --- The owner's rules -----------------------------------------------------------------------
+
+std::vector<StoredRule> stored_rules(Db& db) {
+  Stmt s(db.raw(), "SELECT id, body, enabled FROM gesture_rules ORDER BY id");
+  std::vector<StoredRule> out;
+  while (s.step()) out.push_back(StoredRule{s.text(0), s.text(1), s.i64(2) != 0});
+  return out;
+}
+
+void save_rule(Db& db, const std::string& id, const std::string& body, bool enabled, std::int64_t now_ms) {
+  db.cached(
+        "INSERT INTO gesture_rules(id, body, enabled, created_ms, updated_ms) VALUES(?1,?2,?3,?4,?4) "
+        "ON CONFLICT(id) DO UPDATE SET body=excluded.body, enabled=excluded.enabled, updated_ms=excluded.updated_ms")
+      .bind(1, id)
+      .bind(2, body)
+      .bind(3, std::int64_t{enabled})
+      .bind(4, now_ms)
+      .run();
+}
+
+void set_rule_enabled(Db& db, const std::string& id, bool enabled, const std::string& body, std::int64_t now_ms) {
+  db.cached("UPDATE gesture_rules SET enabled=?, body=?, updated_ms=? WHERE id=?")
+      .bind(1, std::int64_t{enabled})
+      .bind(2, body)
+      .bind(3, now_ms)
+      .bind(4, id)
+      .run();
+}
+
+// --- Offers ----------------------------------------------------------------------------------
+
+void for_each_offer(Db& db, const std::function<void(const StoredOffer&)>& each) {
+  Stmt s(db.raw(),
+         "SELECT offer_id, rule_id, customer_id, made_ms, status, cost, visit, coalesce(cashier, ''), coalesce(sku, '') "
+         "FROM offers ORDER BY made_ms");
+  while (s.step())
+    each(StoredOffer{s.text(0), s.text(1), s.i64(2), s.i64(3), s.text(4), s.i64(5), s.i64(6), s.text(7), s.text(8)});
+}
+
 // --- What a rule asks about one customer -----------------------------------------------------
 // These run at hints calls: cached statements, reset at once so the read snapshot is let go.
 

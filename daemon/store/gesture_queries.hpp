@@ -1,7 +1,8 @@
-// The store's queries for the gesture engine (daemon/gestures/): what a rule may ask about one
-// customer, the events a dry run replays, and the figures of the ROI report. Each takes the
-// connection to use (the calling thread's read connection) and returns plain values, with
-// nothing of SQLite in them.
+// The store's queries for the gesture engine (daemon/gestures/): the owner's rules, the offers
+// that set the rules' limits, what a rule may ask about one customer, the events a dry run
+// replays, and the figures of the ROI report. Each takes the connection to use (the writer's in
+// write_now for the rule writes; the calling thread's read connection otherwise) and returns
+// plain values, with nothing of SQLite in them.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,36 @@
 #include "db/db.hpp"
 
 namespace regulars::daemon::gesture_queries {
+
+// --- The owner's rules (gesture_rules) --------------------------------------------------------
+
+struct StoredRule {
+  std::string id;
+  std::string body;  // the rule as JSON text, as it was saved
+  bool enabled = true;
+};
+
+// Every stored rule, by id.
+std::vector<StoredRule> stored_rules(Db& db);
+// Saves a rule, replacing the one with the same id (its creation time stays).
+void save_rule(Db& db, const std::string& id, const std::string& body, bool enabled, std::int64_t now_ms);
+// Turns a stored rule on or off; `body` is the rule's JSON with the new "enabled" in it.
+void set_rule_enabled(Db& db, const std::string& id, bool enabled, const std::string& body, std::int64_t now_ms);
+
+// --- Offers (the offers projection) ----------------------------------------------------------
+
+struct StoredOffer {
+  std::string offer_id, rule_id;
+  std::int64_t customer_id = 0;
+  std::int64_t made_ms = 0;
+  std::string status;  // offered, accepted, declined, redeemed or held_out
+  std::int64_t cost = 0;
+  std::int64_t visit = 0;
+  std::string cashier, sku;  // empty when the offer had none
+};
+
+// Calls `each` for every offer, oldest first, while the query runs (there may be many).
+void for_each_offer(Db& db, const std::function<void(const StoredOffer&)>& each);
 
 // --- What a rule asks about one customer -----------------------------------------------------
 
