@@ -330,6 +330,78 @@ Fault parse_time(const json& v, const std::string& path, Condition& c) {
 }
 
 // ---- conditions ------------------------------------------------------------------------------
+// One function per kind of condition that has fields of its own; `field` is the condition's
+// path ("rule.when.all[1].visit").
+
+Fault parse_visit(const json& v, const std::string& field, Condition& c) {
+  if (auto e = expect_object(v, field, R"({"nth": 3} or {"every": 5})")) return e;
+  if (auto e = only_keys(v, field, {"nth", "every"})) return e;
+  if (auto e = exactly_one(v, field, "nth", "every")) return e;
+  if (auto e = field_int(v, "nth", field, 1, kMaxCount, false, c.nth)) return e;
+  return field_int(v, "every", field, 2, kMaxCount, false, c.every);
+}
+
+Fault parse_bought(const json& v, const std::string& field, Condition& c) {
+  if (auto e = expect_object(v, field, R"({"category": "chips", "within_days": 60})")) return e;
+  if (auto e = only_keys(v, field, {"sku", "category", "within_days", "min_times", "member"})) return e;
+  if (auto e = item_ref(v, field, c.sku, c.category)) return e;
+  if (auto e = field_int(v, "within_days", field, 1, kMaxDays, false, c.within_days)) return e;
+  if (auto e = field_int(v, "min_times", field, 1, kMaxMinTimes, false, c.min_times)) return e;
+  return field_token(v, "member", field, false, c.member);
+}
+
+Fault parse_in_basket(const json& v, const std::string& field, Condition& c) {
+  if (auto e = expect_object(v, field, R"({"category": "chips"})")) return e;
+  if (auto e = only_keys(v, field, {"sku", "category"})) return e;
+  return item_ref(v, field, c.sku, c.category);
+}
+
+Fault parse_absent(const json& v, const std::string& field, Condition& c) {
+  if (auto e = expect_object(v, field, R"({"days": 30})")) return e;
+  if (auto e = only_keys(v, field, {"days"})) return e;
+  return field_int(v, "days", field, 1, kMaxDays, true, c.days);
+}
+
+Fault parse_birthday(const json& v, const std::string& field, Condition& c) {
+  if (auto e = expect_object(v, field, R"({"days_before": 3, "days_after": 3})")) return e;
+  if (auto e = only_keys(v, field, {"days_before", "days_after"})) return e;
+  if (auto e = field_int(v, "days_before", field, 0, kMaxBirthdayDays, false, c.days_before)) return e;
+  return field_int(v, "days_after", field, 0, kMaxBirthdayDays, false, c.days_after);
+}
+
+Fault parse_spend(const json& v, const std::string& field, Condition& c) {
+  if (auto e = expect_object(v, field, R"({"over": 10000, "days": 30})")) return e;
+  if (auto e = only_keys(v, field, {"over", "days"})) return e;
+  if (auto e = field_money(v, "over", field, 0, true, c.over)) return e;
+  return field_int(v, "days", field, 1, kMaxDays, true, c.days);
+}
+
+Fault parse_complaint(const json& v, const std::string& field, Condition& c) {
+  if (auto e = expect_object(v, field, R"({"within_days": 30, "open": true})")) return e;
+  if (auto e = only_keys(v, field, {"within_days", "open"})) return e;
+  if (auto e = field_int(v, "within_days", field, 1, kMaxDays, true, c.within_days)) return e;
+  return field_bool(v, "open", field, c.open_followup);
+}
+
+Fault parse_segment(const json& v, const std::string& field, Condition& c) {
+  const auto found = v.is_string() ? std::find(kSegments.begin(), kSegments.end(), v.get_ref<const std::string&>())
+                                   : kSegments.end();
+  if (found == kSegments.end()) return bad(field, "must be one of " + join(kSegments));
+  c.name = std::string(*found);
+  return std::nullopt;
+}
+
+Fault parse_random(const json& v, const std::string& field, Condition& c) {
+  if (auto e = expect_object(v, field, R"({"probability": 0.05})")) return e;
+  if (auto e = only_keys(v, field, {"probability"})) return e;
+  const auto p = v.find("probability");
+  const std::string pf = field + ".probability";
+  if (p == v.end()) return bad(pf, "is required: a number greater than 0 and at most 1");
+  if (!p->is_number() || !(p->get<double>() > 0 && p->get<double>() <= 1))
+    return bad(pf, "must be a number greater than 0 and at most 1, e.g. 0.05");
+  c.probability = p->get<double>();
+  return std::nullopt;
+}
 
 class ConditionParser {
  public:
@@ -347,13 +419,17 @@ class ConditionParser {
 
     const auto entry = j.begin();
     const std::string& key = entry.key();
-    const json& v = entry.value();
     const std::string field = path + "." + key;
     const auto name = std::find(kConditionNames.begin(), kConditionNames.end(), key);
     if (name == kConditionNames.end())
       return bad(field, "unknown condition '" + shown(key) + "'; known: " + join(kConditionNames));
     c.kind = kConditionKinds[static_cast<std::size_t>(name - kConditionNames.begin())];
+    return parse_kind(j, entry.value(), path, field, level, c);
+  }
 
+ private:
+  // The condition's value `v` (`j` is the whole condition), once its kind is known.
+  Fault parse_kind(const json& j, const json& v, const std::string& path, const std::string& field, int level, Condition& c) {
     switch (c.kind) {
       case Condition::Kind::all:
       case Condition::Kind::any: {
@@ -367,71 +443,17 @@ class ConditionParser {
       case Condition::Kind::not_:
         c.children.resize(1);
         return parse(v, field, level + 1, c.children[0]);
-      case Condition::Kind::visit: {
-        if (auto e = expect_object(v, field, R"({"nth": 3} or {"every": 5})")) return e;
-        if (auto e = only_keys(v, field, {"nth", "every"})) return e;
-        if (auto e = exactly_one(v, field, "nth", "every")) return e;
-        if (auto e = field_int(v, "nth", field, 1, kMaxCount, false, c.nth)) return e;
-        return field_int(v, "every", field, 2, kMaxCount, false, c.every);
-      }
-      case Condition::Kind::bought: {
-        if (auto e = expect_object(v, field, R"({"category": "chips", "within_days": 60})")) return e;
-        if (auto e = only_keys(v, field, {"sku", "category", "within_days", "min_times", "member"})) return e;
-        if (auto e = item_ref(v, field, c.sku, c.category)) return e;
-        if (auto e = field_int(v, "within_days", field, 1, kMaxDays, false, c.within_days)) return e;
-        if (auto e = field_int(v, "min_times", field, 1, kMaxMinTimes, false, c.min_times)) return e;
-        return field_token(v, "member", field, false, c.member);
-      }
-      case Condition::Kind::in_basket: {
-        if (auto e = expect_object(v, field, R"({"category": "chips"})")) return e;
-        if (auto e = only_keys(v, field, {"sku", "category"})) return e;
-        return item_ref(v, field, c.sku, c.category);
-      }
-      case Condition::Kind::absent: {
-        if (auto e = expect_object(v, field, R"({"days": 30})")) return e;
-        if (auto e = only_keys(v, field, {"days"})) return e;
-        return field_int(v, "days", field, 1, kMaxDays, true, c.days);
-      }
-      case Condition::Kind::birthday: {
-        if (auto e = expect_object(v, field, R"({"days_before": 3, "days_after": 3})")) return e;
-        if (auto e = only_keys(v, field, {"days_before", "days_after"})) return e;
-        if (auto e = field_int(v, "days_before", field, 0, kMaxBirthdayDays, false, c.days_before)) return e;
-        return field_int(v, "days_after", field, 0, kMaxBirthdayDays, false, c.days_after);
-      }
-      case Condition::Kind::spend: {
-        if (auto e = expect_object(v, field, R"({"over": 10000, "days": 30})")) return e;
-        if (auto e = only_keys(v, field, {"over", "days"})) return e;
-        if (auto e = field_money(v, "over", field, 0, true, c.over)) return e;
-        return field_int(v, "days", field, 1, kMaxDays, true, c.days);
-      }
-      case Condition::Kind::complaint: {
-        if (auto e = expect_object(v, field, R"({"within_days": 30, "open": true})")) return e;
-        if (auto e = only_keys(v, field, {"within_days", "open"})) return e;
-        if (auto e = field_int(v, "within_days", field, 1, kMaxDays, true, c.within_days)) return e;
-        return field_bool(v, "open", field, c.open_followup);
-      }
-      case Condition::Kind::time:
-        return parse_time(v, field, c);
-      case Condition::Kind::tag:
-        return field_token(j, "tag", path, true, c.name);
-      case Condition::Kind::segment: {
-        const auto found = v.is_string() ? std::find(kSegments.begin(), kSegments.end(), v.get_ref<const std::string&>())
-                                         : kSegments.end();
-        if (found == kSegments.end()) return bad(field, "must be one of " + join(kSegments));
-        c.name = std::string(*found);
-        return std::nullopt;
-      }
-      case Condition::Kind::random: {
-        if (auto e = expect_object(v, field, R"({"probability": 0.05})")) return e;
-        if (auto e = only_keys(v, field, {"probability"})) return e;
-        const auto p = v.find("probability");
-        const std::string pf = field + ".probability";
-        if (p == v.end()) return bad(pf, "is required: a number greater than 0 and at most 1");
-        if (!p->is_number() || !(p->get<double>() > 0 && p->get<double>() <= 1))
-          return bad(pf, "must be a number greater than 0 and at most 1, e.g. 0.05");
-        c.probability = p->get<double>();
-        return std::nullopt;
-      }
+      case Condition::Kind::visit: return parse_visit(v, field, c);
+      case Condition::Kind::bought: return parse_bought(v, field, c);
+      case Condition::Kind::in_basket: return parse_in_basket(v, field, c);
+      case Condition::Kind::absent: return parse_absent(v, field, c);
+      case Condition::Kind::birthday: return parse_birthday(v, field, c);
+      case Condition::Kind::spend: return parse_spend(v, field, c);
+      case Condition::Kind::complaint: return parse_complaint(v, field, c);
+      case Condition::Kind::time: return parse_time(v, field, c);
+      case Condition::Kind::tag: return field_token(j, "tag", path, true, c.name);
+      case Condition::Kind::segment: return parse_segment(v, field, c);
+      case Condition::Kind::random: return parse_random(v, field, c);
     }
     return bad(field, "unhandled condition");  // not reached: every kind is handled above
   }
