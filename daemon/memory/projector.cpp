@@ -305,11 +305,20 @@ void Projector::forget_history(std::int64_t customer, std::int64_t before_seq) {
   for (const char* table : {"notes", "preferences", "household", "member_items", "customer_categories", "customer_items",
                             "feedback", "followups", "offers"})
     db_.cached(std::string("DELETE FROM ") + table + " WHERE customer_id=?").bind(1, customer).run();
+  // The event that enrolled the customer, and those that first named their identifiers, may be
+  // gone: a rebuild enrols them, and adds each identifier, at the first event left that names it.
   db_.cached(
         "UPDATE customers SET first_seen_ms=NULL, last_seen_ms=NULL, visits=0, spend=0, name=NULL, birthday=NULL, "
         "anniversary=NULL, language=NULL, discreet=0, do_not_mention=NULL, returns=0, returned_value=0, "
         "weekday_hist=NULL, hour_hist=NULL, repeat_hits=0, repeat_total=0, last_feedback_ms=NULL, "
-        "last_complaint_ms=NULL, tags=NULL, member_visits=0 WHERE id=?")
+        "last_complaint_ms=NULL, tags=NULL, member_visits=0, "
+        "created_ms=coalesce((SELECT time_ms FROM events WHERE customer_id=?1 ORDER BY seq LIMIT 1), created_ms), "
+        "enrolled_seq=coalesce((SELECT seq FROM events WHERE customer_id=?1 ORDER BY seq LIMIT 1), enrolled_seq) WHERE id=?1")
+      .bind(1, customer)
+      .run();
+  db_.cached(
+        "UPDATE identifiers SET created_ms=coalesce((SELECT time_ms FROM events WHERE customer_id=?1 "
+        "AND id_kind=identifiers.kind AND id_hash=identifiers.hash ORDER BY seq LIMIT 1), created_ms) WHERE customer_id=?1")
       .bind(1, customer)
       .run();
 }
