@@ -292,6 +292,9 @@ void Projector::forget_history(std::int64_t customer, std::int64_t before_seq) {
   // The customer asked not to be remembered: their shopping history, preferences, notes and
   // profile go for real, their freed bytes overwritten (full secure_delete for these statements).
   // The consent records stay: they are the proof of when and where consent was given and withdrawn.
+  // So do links and merges (keyed hashes, no history): the identifiers they made stay the
+  // customer's, and without them a rebuild would take an identifier linked or merged in for a
+  // customer of its own.
   SecureDelete secure(db_);
   // The owner's follow-up changes about this customer's feedback go too (their notes are about
   // the customer, and a rebuild must not meet changes to feedback that no longer exists).
@@ -301,7 +304,10 @@ void Projector::forget_history(std::int64_t customer, std::int64_t before_seq) {
       .bind(1, customer)
       .bind(2, before_seq)
       .run();
-  db_.cached("DELETE FROM events WHERE customer_id=? AND seq<? AND type <> 'consent'").bind(1, customer).bind(2, before_seq).run();
+  db_.cached("DELETE FROM events WHERE customer_id=? AND seq<? AND type NOT IN ('consent', 'link', 'merge')")
+      .bind(1, customer)
+      .bind(2, before_seq)
+      .run();
   for (const char* table : {"notes", "preferences", "household", "member_items", "customer_categories", "customer_items",
                             "feedback", "followups", "offers"})
     db_.cached(std::string("DELETE FROM ") + table + " WHERE customer_id=?").bind(1, customer).run();
@@ -317,8 +323,11 @@ void Projector::forget_history(std::int64_t customer, std::int64_t before_seq) {
       .bind(1, customer)
       .run();
   db_.cached(
-        "UPDATE identifiers SET created_ms=coalesce((SELECT time_ms FROM events WHERE customer_id=?1 "
-        "AND id_kind=identifiers.kind AND id_hash=identifiers.hash ORDER BY seq LIMIT 1), created_ms) WHERE customer_id=?1")
+        "UPDATE identifiers SET created_ms=coalesce((SELECT time_ms FROM events WHERE customer_id=?1 AND "
+        "((id_kind=identifiers.kind AND id_hash=identifiers.hash) OR "
+        "(json_extract(body, CASE type WHEN 'link' THEN '$.identifier.kind' WHEN 'merge' THEN '$.other.kind' END)="
+        "identifiers.kind AND json_extract(body, CASE type WHEN 'link' THEN '$.identifier.hash' WHEN 'merge' THEN "
+        "'$.other.hash' END)=lower(hex(identifiers.hash)))) ORDER BY seq LIMIT 1), created_ms) WHERE customer_id=?1")
       .bind(1, customer)
       .run();
 }

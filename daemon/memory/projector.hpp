@@ -77,7 +77,7 @@ void count_items(const BasketLines& lines, std::int64_t time_ms, PopularityDelta
 class Projector {
  public:
   // erase_on_withdrawal: a consent withdrawing "remember" erases the customer's history
-  // (every event but the consent record itself) and their projections.
+  // (every event but the consent records, links and merges) and their projections.
   // popularity: where a purchase's effect on the store's item popularity and totals goes (the
   // writer keeps those in memory); without one they are written to items and store_stats.
   explicit Projector(Db& db, bool erase_on_withdrawal = true, PopularityDelta* popularity = nullptr)

@@ -526,6 +526,24 @@ TEST_F(WithdrawalTest, ARebuildAfterTheErasureGivesHerTheSameCustomerRow) {
   EXPECT_EQ(differences_after_rebuild(rebuilt), std::vector<std::string>{});
 }
 
+// Her e-mail, linked, and an old card, merged into her: the erasure keeps the events that made
+// them hers, or a rebuild would take the e-mail that withdrew for a new customer.
+TEST_F(WithdrawalTest, ARebuildAfterTheErasureKnowsTheIdentifiersSheLinkedAndMerged) {
+  const json mail = {{"kind", "email"}, {"value", "Sara@example.org"}}, old_card = card("2003");
+  record(event("link", "s-l", sara, "2026-11-03T10:00:00Z", {{"identifier", mail}}));
+  record(purchase("s-p0", old_card, "2026-11-03T11:00:00Z", {line("milk", 1, 120)}));
+  const Recorded merged = record(event("merge", "s-m", sara, "2026-11-04T10:00:00Z", {{"other", old_card}}));
+  ASSERT_FALSE(merged.refused) << merged.error;
+  ASSERT_FALSE(record(event("consent", "s-k2", mail, "2026-11-05T10:00:00Z", {{"purposes", {{"remember", false}}}})).refused);
+  EXPECT_EQ(rows("SELECT event_id FROM events WHERE customer_id=" + std::to_string(sara_id) + " ORDER BY seq"),
+            (std::vector<std::string>{"s-k1", "s-l", "s-m", "s-k2"}));
+  Popularity rebuilt;
+  EXPECT_EQ(differences_after_rebuild(rebuilt), std::vector<std::string>{});
+  EXPECT_EQ(customer(mail), sara_id);
+  EXPECT_EQ(customer(old_card), sara_id);
+  EXPECT_EQ(count("customers"), 2);
+}
+
 // --- identity: link and merge ---------------------------------------------------------------------
 
 TEST_F(ProjectorTest, ALinkAddsAnIdentifierAndALinkToAnotherCustomersIsRefused) {
@@ -734,13 +752,14 @@ std::vector<std::string> describe(const Popularity& p) {
 }
 
 // Some of every event: purchases, a return, members, preferences, notes, profiles, consents, a
-// withdrawal with erasure, a link, a merge, feedback with follow-ups, offers with outcomes, a
+// withdrawal with erasure, links, a merge, feedback with follow-ups, offers with outcomes, a
 // staff idea.
 void ProjectorTest::record_a_bit_of_everything() {
   auto rec = [this](const json& e) { return record(e); };
   auto rec_prepared = [this](PreparedEvent e) { return record(std::move(e)); };
   const json sara = card("1001"), bob = card("1002"), cleo = card("1003"), wren = card("1004");
   const json bobs_phone = {{"kind", "phone"}, {"value", "+98 912 000 0002"}};
+  const json wrens_mail = {{"kind", "email"}, {"value", "Wren@example.org"}};
   std::vector<Recorded> all;
   auto ok = [&](const Recorded& r) {
     EXPECT_FALSE(r.refused) << r.error;
@@ -776,8 +795,9 @@ void ProjectorTest::record_a_bit_of_everything() {
   ok(rec(event("preference", "e23b", wren, "2026-11-08T11:00:00Z", {{"key", "receipt"}, {"value", "email"}})));
   ok(rec(event("note", "e24", wren, "2026-11-08T11:01:00Z", {{"text", "Prefers the quiet lane"}})));
   ok(rec(event("profile", "e25", wren, "2026-11-08T11:02:00Z", {{"name", "Wren"}})));
-  ok(rec(event("consent", "e26", wren, "2026-11-09T11:00:00Z", {{"purposes", {{"remember", false}}}})));
-  ok(rec(purchase("e27", wren, "2026-11-10T11:00:00Z", {line("milk", 1, 120, "dairy")})));
+  ok(rec(event("link", "e25b", wren, "2026-11-08T11:03:00Z", {{"identifier", wrens_mail}})));
+  ok(rec(event("consent", "e26", wrens_mail, "2026-11-09T11:00:00Z", {{"purposes", {{"remember", false}}}})));
+  ok(rec(purchase("e27", wrens_mail, "2026-11-10T11:00:00Z", {line("milk", 1, 120, "dairy")})));
   ok(rec(event("feedback", "e28", nullptr, "2026-11-10T12:00:00Z", {{"csat", 1}, {"comment", "no trolleys"}})));
   ok(rec(event("followup", "e29", nullptr, "2026-11-10T13:00:00Z", {{"feedback", "e28"}, {"state", "resolved"}})));
   ok(rec(event("staff_idea", "e30", nullptr, "2026-11-10T14:00:00Z", {{"cashier", "c1"}, {"text", "More trolleys"}})));
