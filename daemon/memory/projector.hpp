@@ -113,6 +113,12 @@ class Projector {
  private:
   void apply_effects(std::int64_t customer, const LoggedEvent& e);
   void purchase(std::int64_t customer, const LoggedEvent& e, bool is_return);
+  // A purchase's effect on the store: the basket, whether its items repeat the customer's
+  // (visit > 1), its items and what it followed (`seeds`, taken) into the writer's delta when it
+  // keeps popularity in memory; without one, the totals into store_stats (the items went to the
+  // items table with the customer's item memory). Not for a merge's replay: those baskets are counted.
+  void count_in_store(const BasketLines& lines, std::int64_t time_ms, std::int64_t visit, std::int64_t repeat_hits,
+                      std::int64_t repeat_total, std::vector<std::pair<double, std::string>>& seeds);
   void feedback(std::int64_t customer, const LoggedEvent& e);
   void followup(const LoggedEvent& e);
   void offer(std::int64_t customer, const LoggedEvent& e);
