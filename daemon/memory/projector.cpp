@@ -334,92 +334,102 @@ void Projector::forget_history(std::int64_t customer, std::int64_t before_seq) {
 }
 
 void Projector::apply_effects(std::int64_t customer, const LoggedEvent& e) {
-  const json& b = e.body;
   if (e.type == "purchase" || e.type == "return") return purchase(customer, e, e.type == "return");
   if (e.type == "feedback") return feedback(customer, e);
   if (e.type == "followup") return followup(e);
   if (e.type == "offer") return offer(customer, e);
   if (e.type == "offer_outcome") return offer_outcome(e);
-  if (e.type == "staff_idea") {
-    Stmt& s = db_.cached("INSERT INTO staff_ideas(seq, time_ms, cashier, lane, store, kind, text) VALUES(?,?,?,?,?,?,?)");
-    s.bind(1, e.seq).bind(2, e.time_ms).bind(3, b.at("cashier").get<std::string>());
-    for (const auto& [idx, key] : {std::pair{4, "lane"}, std::pair{5, "store"}}) {
-      const std::string v = str_or_empty(b, key);
-      if (v.empty()) s.bind_null(idx); else s.bind(idx, v);
-    }
-    const std::string kind = str_or_empty(b, "kind");
-    s.bind(6, kind.empty() ? std::string("idea") : kind).bind(7, b.at("text").get<std::string>()).run();
+  if (e.type == "staff_idea") return staff_idea(e);
+  if (e.type == "consent") return consent(customer, e);
+  if (e.type == "preference") return preference(customer, e);
+  if (e.type == "note") return note(customer, e);
+  if (e.type == "profile") return profile(customer, e);
+}
+
+void Projector::staff_idea(const LoggedEvent& e) {
+  const json& b = e.body;
+  Stmt& s = db_.cached("INSERT INTO staff_ideas(seq, time_ms, cashier, lane, store, kind, text) VALUES(?,?,?,?,?,?,?)");
+  s.bind(1, e.seq).bind(2, e.time_ms).bind(3, b.at("cashier").get<std::string>());
+  for (const auto& [idx, key] : {std::pair{4, "lane"}, std::pair{5, "store"}}) {
+    const std::string v = str_or_empty(b, key);
+    if (v.empty()) s.bind_null(idx); else s.bind(idx, v);
+  }
+  const std::string kind = str_or_empty(b, "kind");
+  s.bind(6, kind.empty() ? std::string("idea") : kind).bind(7, b.at("text").get<std::string>()).run();
+}
+
+void Projector::consent(std::int64_t customer, const LoggedEvent& e) {
+  const json& b = e.body;
+  // The latest consent by event time wins, whatever order events arrive in (spool replays).
+  const auto& purposes = b.at("purposes");
+  Stmt& s = db_.cached(
+      "UPDATE customers SET "
+      "consent_remember = CASE WHEN ?1 IS NOT NULL AND (consent_ms IS NULL OR ?3 >= consent_ms) THEN ?1 ELSE consent_remember END, "
+      "consent_personalize = CASE WHEN ?2 IS NOT NULL AND (consent_ms IS NULL OR ?3 >= consent_ms) THEN ?2 ELSE consent_personalize END, "
+      "consent_ms = max(coalesce(consent_ms, ?3), ?3) WHERE id=?4");
+  if (purposes.contains("remember")) s.bind(1, std::int64_t{purposes["remember"].get<bool>()});
+  if (purposes.contains("personalize")) s.bind(2, std::int64_t{purposes["personalize"].get<bool>()});
+  s.bind(3, e.time_ms).bind(4, customer).run();
+  if (erase_on_withdrawal_ && purposes.contains("remember") && !purposes["remember"].get<bool>() && !b.contains("_replay"))
+    forget_history(customer, e.seq);
+}
+
+void Projector::preference(std::int64_t customer, const LoggedEvent& e) {
+  const json& b = e.body;
+  const std::string member = str_or_empty(b, "for");
+  if (b.at("value").is_null()) {
+    db_.cached("DELETE FROM preferences WHERE customer_id=? AND member=? AND key=?")
+        .bind(1, customer).bind(2, member).bind(3, b.at("key").get<std::string>()).run();
     return;
   }
-  if (e.type == "consent") {
-    // The latest consent by event time wins, whatever order events arrive in (spool replays).
-    const auto& purposes = b.at("purposes");
-    Stmt& s = db_.cached(
-        "UPDATE customers SET "
-        "consent_remember = CASE WHEN ?1 IS NOT NULL AND (consent_ms IS NULL OR ?3 >= consent_ms) THEN ?1 ELSE consent_remember END, "
-        "consent_personalize = CASE WHEN ?2 IS NOT NULL AND (consent_ms IS NULL OR ?3 >= consent_ms) THEN ?2 ELSE consent_personalize END, "
-        "consent_ms = max(coalesce(consent_ms, ?3), ?3) WHERE id=?4");
-    if (purposes.contains("remember")) s.bind(1, std::int64_t{purposes["remember"].get<bool>()});
-    if (purposes.contains("personalize")) s.bind(2, std::int64_t{purposes["personalize"].get<bool>()});
-    s.bind(3, e.time_ms).bind(4, customer).run();
-    if (erase_on_withdrawal_ && purposes.contains("remember") && !purposes["remember"].get<bool>() && !b.contains("_replay"))
-      forget_history(customer, e.seq);
-    return;
-  }
-  if (e.type == "preference") {
-    const std::string member = str_or_empty(b, "for");
-    if (b.at("value").is_null()) {
-      db_.cached("DELETE FROM preferences WHERE customer_id=? AND member=? AND key=?")
-          .bind(1, customer).bind(2, member).bind(3, b.at("key").get<std::string>()).run();
-      return;
-    }
-    Stmt& s = db_.cached(
-        "INSERT INTO preferences(customer_id, member, key, value, said_by, cashier, time_ms) VALUES(?,?,?,?,?,?,?) "
-        "ON CONFLICT(customer_id, member, key) DO UPDATE SET value=excluded.value, said_by=excluded.said_by, "
-        "cashier=excluded.cashier, time_ms=excluded.time_ms WHERE excluded.time_ms >= preferences.time_ms");
-    s.bind(1, customer).bind(2, member).bind(3, b.at("key").get<std::string>()).bind(4, b.at("value").get<std::string>());
-    if (b.contains("said_by")) s.bind(5, b["said_by"].get<std::string>()); else s.bind_null(5);
-    if (b.contains("cashier")) s.bind(6, b["cashier"].get<std::string>()); else s.bind_null(6);
-    s.bind(7, e.time_ms).run();
-    if (!member.empty())
-      db_.cached("INSERT INTO household(customer_id, member) VALUES(?,?) ON CONFLICT DO NOTHING").bind(1, customer).bind(2, member).run();
-    return;
-  }
-  if (e.type == "note") {
-    Stmt& s = db_.cached("INSERT INTO notes(seq, customer_id, text, cashier, time_ms) VALUES(?,?,?,?,?)");
-    s.bind(1, e.seq).bind(2, customer).bind(3, b.at("text").get<std::string>());
-    if (b.contains("cashier")) s.bind(4, b["cashier"].get<std::string>()); else s.bind_null(4);
-    s.bind(5, e.time_ms).run();
-    return;
-  }
-  if (e.type == "profile") {
-    auto set_text = [&](const char* key, const char* column) {
-      if (!b.contains(key)) return;
-      Stmt& s = db_.cached(std::string("UPDATE customers SET ") + column + "=? WHERE id=?");
-      if (b[key].is_null()) s.bind_null(1); else s.bind(1, b[key].get<std::string>());
-      s.bind(2, customer).run();
-    };
-    set_text("name", "name");
-    set_text("birthday", "birthday");
-    set_text("anniversary", "anniversary");
-    set_text("language", "language");
-    if (b.contains("discreet"))
-      db_.cached("UPDATE customers SET discreet=? WHERE id=?").bind(1, std::int64_t{b["discreet"].get<bool>()}).bind(2, customer).run();
-    if (b.contains("do_not_mention"))
-      db_.cached("UPDATE customers SET do_not_mention=? WHERE id=?").bind(1, b["do_not_mention"].dump()).bind(2, customer).run();
-    if (b.contains("tags"))
-      db_.cached("UPDATE customers SET tags=? WHERE id=?").bind(1, b["tags"].dump()).bind(2, customer).run();
-    if (b.contains("household")) {
-      for (const auto& m : b["household"]) {
-        Stmt& s = db_.cached(
-            "INSERT INTO household(customer_id, member, name, birthday) VALUES(?,?,?,?) "
-            "ON CONFLICT(customer_id, member) DO UPDATE SET name=coalesce(excluded.name, name), "
-            "birthday=coalesce(excluded.birthday, birthday)");
-        s.bind(1, customer).bind(2, m.at("member").get<std::string>());
-        if (m.contains("name")) s.bind(3, m["name"].get<std::string>()); else s.bind_null(3);
-        if (m.contains("birthday")) s.bind(4, m["birthday"].get<std::string>()); else s.bind_null(4);
-        s.run();
-      }
+  Stmt& s = db_.cached(
+      "INSERT INTO preferences(customer_id, member, key, value, said_by, cashier, time_ms) VALUES(?,?,?,?,?,?,?) "
+      "ON CONFLICT(customer_id, member, key) DO UPDATE SET value=excluded.value, said_by=excluded.said_by, "
+      "cashier=excluded.cashier, time_ms=excluded.time_ms WHERE excluded.time_ms >= preferences.time_ms");
+  s.bind(1, customer).bind(2, member).bind(3, b.at("key").get<std::string>()).bind(4, b.at("value").get<std::string>());
+  if (b.contains("said_by")) s.bind(5, b["said_by"].get<std::string>()); else s.bind_null(5);
+  if (b.contains("cashier")) s.bind(6, b["cashier"].get<std::string>()); else s.bind_null(6);
+  s.bind(7, e.time_ms).run();
+  if (!member.empty())
+    db_.cached("INSERT INTO household(customer_id, member) VALUES(?,?) ON CONFLICT DO NOTHING").bind(1, customer).bind(2, member).run();
+}
+
+void Projector::note(std::int64_t customer, const LoggedEvent& e) {
+  const json& b = e.body;
+  Stmt& s = db_.cached("INSERT INTO notes(seq, customer_id, text, cashier, time_ms) VALUES(?,?,?,?,?)");
+  s.bind(1, e.seq).bind(2, customer).bind(3, b.at("text").get<std::string>());
+  if (b.contains("cashier")) s.bind(4, b["cashier"].get<std::string>()); else s.bind_null(4);
+  s.bind(5, e.time_ms).run();
+}
+
+void Projector::profile(std::int64_t customer, const LoggedEvent& e) {
+  const json& b = e.body;
+  auto set_text = [&](const char* key, const char* column) {
+    if (!b.contains(key)) return;
+    Stmt& s = db_.cached(std::string("UPDATE customers SET ") + column + "=? WHERE id=?");
+    if (b[key].is_null()) s.bind_null(1); else s.bind(1, b[key].get<std::string>());
+    s.bind(2, customer).run();
+  };
+  set_text("name", "name");
+  set_text("birthday", "birthday");
+  set_text("anniversary", "anniversary");
+  set_text("language", "language");
+  if (b.contains("discreet"))
+    db_.cached("UPDATE customers SET discreet=? WHERE id=?").bind(1, std::int64_t{b["discreet"].get<bool>()}).bind(2, customer).run();
+  if (b.contains("do_not_mention"))
+    db_.cached("UPDATE customers SET do_not_mention=? WHERE id=?").bind(1, b["do_not_mention"].dump()).bind(2, customer).run();
+  if (b.contains("tags"))
+    db_.cached("UPDATE customers SET tags=? WHERE id=?").bind(1, b["tags"].dump()).bind(2, customer).run();
+  if (b.contains("household")) {
+    for (const auto& m : b["household"]) {
+      Stmt& s = db_.cached(
+          "INSERT INTO household(customer_id, member, name, birthday) VALUES(?,?,?,?) "
+          "ON CONFLICT(customer_id, member) DO UPDATE SET name=coalesce(excluded.name, name), "
+          "birthday=coalesce(excluded.birthday, birthday)");
+      s.bind(1, customer).bind(2, m.at("member").get<std::string>());
+      if (m.contains("name")) s.bind(3, m["name"].get<std::string>()); else s.bind_null(3);
+      if (m.contains("birthday")) s.bind(4, m["birthday"].get<std::string>()); else s.bind_null(4);
+      s.run();
     }
   }
 }

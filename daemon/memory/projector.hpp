@@ -123,6 +123,12 @@ class Projector {
   void followup(const LoggedEvent& e);
   void offer(std::int64_t customer, const LoggedEvent& e);
   void offer_outcome(const LoggedEvent& e);
+  void staff_idea(const LoggedEvent& e);
+  // A withdrawal of "remember" erases the history too (erase_on_withdrawal).
+  void consent(std::int64_t customer, const LoggedEvent& e);
+  void preference(std::int64_t customer, const LoggedEvent& e);
+  void note(std::int64_t customer, const LoggedEvent& e);
+  void profile(std::int64_t customer, const LoggedEvent& e);
   void merge(std::int64_t into, std::int64_t from, std::int64_t merge_seq);
   void forget_history(std::int64_t customer, std::int64_t before_seq);
 
