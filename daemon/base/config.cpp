@@ -4,6 +4,7 @@
 #include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <utility>
 
 namespace regulars::daemon {
 namespace {
@@ -41,6 +42,132 @@ std::optional<wire::Error> only_keys(const json& obj, const std::string& section
   return std::nullopt;
 }
 
+// One function per section of the file: each checks its keys in turn and applies them onto the
+// config, returning the first error.
+
+// listen.tls: lanes on other machines, over TCP with TLS (a certificate and its key required).
+std::optional<wire::Error> parse_listen_tls(const json& t, Config& c) {
+  if (auto e = only_keys(t, "listen.tls.", {"address", "port", "cert", "key", "handshake_timeout_s", "max_connections"}))
+    return e;
+  if (auto e = get_int(t, "listen.tls.", "max_connections", 1, 100000, c.tls_max_connections)) return e;
+  if (auto e = get_string(t, "listen.tls.", "address", c.tls_address)) return e;
+  if (auto e = get_int(t, "listen.tls.", "port", 0, 65535, c.tls_port)) return e;
+  if (auto e = get_string(t, "listen.tls.", "cert", c.tls_cert)) return e;
+  if (auto e = get_string(t, "listen.tls.", "key", c.tls_key)) return e;
+  if (auto e = get_int(t, "listen.tls.", "handshake_timeout_s", 1, 300, c.tls_handshake_timeout_s)) return e;
+  if (c.tls_cert.empty() || c.tls_key.empty())
+    return bad(c.tls_cert.empty() ? "listen.tls.cert" : "listen.tls.key",
+               "is required with listen.tls: the server's certificate and private key as PEM files "
+               "(packaging/make-tls.sh makes a store CA and both)");
+  c.tls_enabled = true;
+  return std::nullopt;
+}
+
+// listen.socket_mode: an octal mode written as a string ("0660").
+std::optional<wire::Error> parse_socket_mode(const json& m, Config& c) {
+  std::string mode = m.is_string() ? m.get<std::string>() : "";
+  unsigned v = 0;
+  bool ok = mode.size() >= 3 && mode.size() <= 4;
+  for (char ch : mode) {
+    ok = ok && ch >= '0' && ch <= '7';
+    v = v * 8 + static_cast<unsigned>(ch - '0');
+  }
+  if (!ok || v > 0777) return bad("listen.socket_mode", "must be an octal mode in quotes, such as \"0660\"");
+  c.socket_mode = v;
+  return std::nullopt;
+}
+
+std::optional<wire::Error> parse_listen(const json& l, Config& c) {
+  if (auto e = only_keys(l, "listen.", {"socket", "socket_mode", "group", "tls"})) return e;
+  if (auto t = l.find("tls"); t != l.end())
+    if (auto e = parse_listen_tls(*t, c)) return e;
+  if (auto e = get_string(l, "listen.", "socket", c.socket_path)) return e;
+  if (auto e = get_string(l, "listen.", "group", c.socket_group)) return e;
+  if (auto m = l.find("socket_mode"); m != l.end())
+    if (auto e = parse_socket_mode(*m, c)) return e;
+  return std::nullopt;
+}
+
+std::optional<wire::Error> parse_limits(const json& l, Config& c) {
+  if (auto e = only_keys(l, "limits.", {"max_frame_bytes", "max_depth", "max_connections", "max_in_flight", "idle_timeout_s"}))
+    return e;
+  int frame = static_cast<int>(c.max_frame_bytes);
+  if (auto e = get_int(l, "limits.", "max_frame_bytes", 1024, 64 << 20, frame)) return e;
+  c.max_frame_bytes = static_cast<std::uint32_t>(frame);
+  if (auto e = get_int(l, "limits.", "max_depth", 4, 256, c.max_depth)) return e;
+  if (auto e = get_int(l, "limits.", "max_connections", 1, 100000, c.max_connections)) return e;
+  if (auto e = get_int(l, "limits.", "max_in_flight", 1, 65536, c.max_in_flight)) return e;
+  return get_int(l, "limits.", "idle_timeout_s", 1, 86400 * 7, c.idle_timeout_s);
+}
+
+std::optional<wire::Error> parse_store(const json& s, Config& c) {
+  if (auto e = only_keys(s, "store.", {"group_commit_max", "checkpoint_pages"})) return e;
+  if (auto e = get_int(s, "store.", "group_commit_max", 1, 100000, c.group_commit_max)) return e;
+  return get_int(s, "store.", "checkpoint_pages", 1000, 262144, c.checkpoint_pages);
+}
+
+std::optional<wire::Error> parse_log(const json& l, Config& c) {
+  if (auto e = only_keys(l, "log.", {"level", "format"})) return e;
+  if (auto e = get_string(l, "log.", "level", c.log_level)) return e;
+  return get_string(l, "log.", "format", c.log_format);
+}
+
+std::optional<wire::Error> parse_hints(const json& h, Config& c) {
+  if (auto e = only_keys(h, "hints.", {"max_hints", "max_predictions", "default_locale"})) return e;
+  if (auto e = get_int(h, "hints.", "max_hints", 0, 20, c.max_hints)) return e;
+  if (auto e = get_int(h, "hints.", "max_predictions", 0, 50, c.max_predictions)) return e;
+  return get_string(h, "hints.", "default_locale", c.default_locale);
+}
+
+std::optional<wire::Error> parse_admin(const json& a, Config& c) {
+  if (auto e = only_keys(a, "admin.", {"enabled", "address", "port", "owner_threads"})) return e;
+  if (auto en = a.find("enabled"); en != a.end()) {
+    if (!en->is_boolean()) return bad("admin.enabled", "must be true or false");
+    c.admin_enabled = en->get<bool>();
+  }
+  if (auto e = get_string(a, "admin.", "address", c.admin_address)) return e;
+  if (auto e = get_int(a, "admin.", "port", 0, 65535, c.admin_port)) return e;
+  return get_int(a, "admin.", "owner_threads", 1, 16, c.owner_threads);
+}
+
+std::optional<wire::Error> parse_feedback(const json& f, Config& c) {
+  if (auto e = only_keys(f, "feedback.", {"ask_every_days", "sample_percent", "quiet_days_after_complaint"})) return e;
+  if (auto e = get_int(f, "feedback.", "ask_every_days", 0, 3650, c.feedback_ask_every_days)) return e;
+  if (auto e = get_int(f, "feedback.", "sample_percent", 0, 100, c.feedback_sample_percent)) return e;
+  return get_int(f, "feedback.", "quiet_days_after_complaint", 0, 3650, c.feedback_quiet_days_after_complaint);
+}
+
+std::optional<wire::Error> parse_retention(const json& r, Config& c) {
+  if (auto e = only_keys(r, "retention.", {"max_age_days", "check_every_hours"})) return e;
+  if (auto e = get_int(r, "retention.", "max_age_days", 0, 36500, c.retention_max_age_days)) return e;
+  return get_int(r, "retention.", "check_every_hours", 1, 24 * 365, c.retention_check_hours);
+}
+
+std::optional<wire::Error> parse_gestures(const json& g, Config& c) {
+  if (auto e = only_keys(g, "gestures.", {"max_offers", "max_clock_skew_minutes"})) return e;
+  if (auto e = get_int(g, "gestures.", "max_offers", 0, 10, c.max_offers)) return e;
+  return get_int(g, "gestures.", "max_clock_skew_minutes", 0, 5'256'000, c.gestures_max_clock_skew_minutes);
+}
+
+std::optional<wire::Error> parse_privacy(const json& p, Config& c) {
+  if (auto e = only_keys(p, "privacy.", {"personalize_requires_consent", "on_remember_withdrawn"})) return e;
+  if (auto e = get_string(p, "privacy.", "on_remember_withdrawn", c.on_remember_withdrawn)) return e;
+  if (c.on_remember_withdrawn != "erase" && c.on_remember_withdrawn != "keep")
+    return bad("privacy.on_remember_withdrawn", "must be erase or keep");
+  if (auto r = p.find("personalize_requires_consent"); r != p.end()) {
+    if (!r->is_boolean()) return bad("privacy.personalize_requires_consent", "must be true or false");
+    c.personalize_requires_consent = r->get<bool>();
+  }
+  return std::nullopt;
+}
+
+// The sections, in the order they are checked (the first error found is the one reported).
+constexpr std::pair<const char*, std::optional<wire::Error> (*)(const json&, Config&)> kSections[] = {
+    {"listen", parse_listen},     {"limits", parse_limits},       {"store", parse_store},
+    {"log", parse_log},           {"hints", parse_hints},         {"admin", parse_admin},
+    {"feedback", parse_feedback}, {"retention", parse_retention}, {"gestures", parse_gestures},
+    {"privacy", parse_privacy}};
+
 }  // namespace
 
 std::variant<Config, wire::Error> parse_config_text(const std::string& text, Config c) {
@@ -53,102 +180,9 @@ std::variant<Config, wire::Error> parse_config_text(const std::string& text, Con
   if (auto e = only_keys(j, "", {"data_dir", "io_threads", "listen", "limits", "store", "log", "hints", "privacy", "feedback", "admin", "gestures", "retention"})) return *e;
   if (auto e = get_string(j, "", "data_dir", c.data_dir)) return *e;
   if (auto e = get_int(j, "", "io_threads", 1, 64, c.io_threads)) return *e;
-  if (auto it = j.find("listen"); it != j.end()) {
-    if (auto e = only_keys(*it, "listen.", {"socket", "socket_mode", "group", "tls"})) return *e;
-    if (auto t = it->find("tls"); t != it->end()) {
-      if (auto e = only_keys(*t, "listen.tls.", {"address", "port", "cert", "key", "handshake_timeout_s", "max_connections"}))
-        return *e;
-      if (auto e = get_int(*t, "listen.tls.", "max_connections", 1, 100000, c.tls_max_connections)) return *e;
-      if (auto e = get_string(*t, "listen.tls.", "address", c.tls_address)) return *e;
-      if (auto e = get_int(*t, "listen.tls.", "port", 0, 65535, c.tls_port)) return *e;
-      if (auto e = get_string(*t, "listen.tls.", "cert", c.tls_cert)) return *e;
-      if (auto e = get_string(*t, "listen.tls.", "key", c.tls_key)) return *e;
-      if (auto e = get_int(*t, "listen.tls.", "handshake_timeout_s", 1, 300, c.tls_handshake_timeout_s)) return *e;
-      if (c.tls_cert.empty() || c.tls_key.empty())
-        return bad(c.tls_cert.empty() ? "listen.tls.cert" : "listen.tls.key",
-                   "is required with listen.tls: the server's certificate and private key as PEM files "
-                   "(packaging/make-tls.sh makes a store CA and both)");
-      c.tls_enabled = true;
-    }
-    if (auto e = get_string(*it, "listen.", "socket", c.socket_path)) return *e;
-    if (auto e = get_string(*it, "listen.", "group", c.socket_group)) return *e;
-    if (auto m = it->find("socket_mode"); m != it->end()) {
-      std::string mode = m->is_string() ? m->get<std::string>() : "";
-      unsigned v = 0;
-      bool ok = mode.size() >= 3 && mode.size() <= 4;
-      for (char ch : mode) {
-        ok = ok && ch >= '0' && ch <= '7';
-        v = v * 8 + static_cast<unsigned>(ch - '0');
-      }
-      if (!ok || v > 0777) return bad("listen.socket_mode", "must be an octal mode in quotes, such as \"0660\"");
-      c.socket_mode = v;
-    }
-  }
-  if (auto it = j.find("limits"); it != j.end()) {
-    if (auto e = only_keys(*it, "limits.", {"max_frame_bytes", "max_depth", "max_connections", "max_in_flight", "idle_timeout_s"}))
-      return *e;
-    int frame = static_cast<int>(c.max_frame_bytes);
-    if (auto e = get_int(*it, "limits.", "max_frame_bytes", 1024, 64 << 20, frame)) return *e;
-    c.max_frame_bytes = static_cast<std::uint32_t>(frame);
-    if (auto e = get_int(*it, "limits.", "max_depth", 4, 256, c.max_depth)) return *e;
-    if (auto e = get_int(*it, "limits.", "max_connections", 1, 100000, c.max_connections)) return *e;
-    if (auto e = get_int(*it, "limits.", "max_in_flight", 1, 65536, c.max_in_flight)) return *e;
-    if (auto e = get_int(*it, "limits.", "idle_timeout_s", 1, 86400 * 7, c.idle_timeout_s)) return *e;
-  }
-  if (auto it = j.find("store"); it != j.end()) {
-    if (auto e = only_keys(*it, "store.", {"group_commit_max", "checkpoint_pages"})) return *e;
-    if (auto e = get_int(*it, "store.", "group_commit_max", 1, 100000, c.group_commit_max)) return *e;
-    if (auto e = get_int(*it, "store.", "checkpoint_pages", 1000, 262144, c.checkpoint_pages)) return *e;
-  }
-  if (auto it = j.find("log"); it != j.end()) {
-    if (auto e = only_keys(*it, "log.", {"level", "format"})) return *e;
-    if (auto e = get_string(*it, "log.", "level", c.log_level)) return *e;
-    if (auto e = get_string(*it, "log.", "format", c.log_format)) return *e;
-  }
-  if (auto it = j.find("hints"); it != j.end()) {
-    if (auto e = only_keys(*it, "hints.", {"max_hints", "max_predictions", "default_locale"})) return *e;
-    if (auto e = get_int(*it, "hints.", "max_hints", 0, 20, c.max_hints)) return *e;
-    if (auto e = get_int(*it, "hints.", "max_predictions", 0, 50, c.max_predictions)) return *e;
-    if (auto e = get_string(*it, "hints.", "default_locale", c.default_locale)) return *e;
-  }
-  if (auto it = j.find("admin"); it != j.end()) {
-    if (auto e = only_keys(*it, "admin.", {"enabled", "address", "port", "owner_threads"})) return *e;
-    if (auto en = it->find("enabled"); en != it->end()) {
-      if (!en->is_boolean()) return bad("admin.enabled", "must be true or false");
-      c.admin_enabled = en->get<bool>();
-    }
-    if (auto e = get_string(*it, "admin.", "address", c.admin_address)) return *e;
-    if (auto e = get_int(*it, "admin.", "port", 0, 65535, c.admin_port)) return *e;
-    if (auto e = get_int(*it, "admin.", "owner_threads", 1, 16, c.owner_threads)) return *e;
-  }
-  if (auto it = j.find("feedback"); it != j.end()) {
-    if (auto e = only_keys(*it, "feedback.", {"ask_every_days", "sample_percent", "quiet_days_after_complaint"})) return *e;
-    if (auto e = get_int(*it, "feedback.", "ask_every_days", 0, 3650, c.feedback_ask_every_days)) return *e;
-    if (auto e = get_int(*it, "feedback.", "sample_percent", 0, 100, c.feedback_sample_percent)) return *e;
-    if (auto e = get_int(*it, "feedback.", "quiet_days_after_complaint", 0, 3650, c.feedback_quiet_days_after_complaint))
-      return *e;
-  }
-  if (auto it = j.find("retention"); it != j.end()) {
-    if (auto e = only_keys(*it, "retention.", {"max_age_days", "check_every_hours"})) return *e;
-    if (auto e = get_int(*it, "retention.", "max_age_days", 0, 36500, c.retention_max_age_days)) return *e;
-    if (auto e = get_int(*it, "retention.", "check_every_hours", 1, 24 * 365, c.retention_check_hours)) return *e;
-  }
-  if (auto it = j.find("gestures"); it != j.end()) {
-    if (auto e = only_keys(*it, "gestures.", {"max_offers", "max_clock_skew_minutes"})) return *e;
-    if (auto e = get_int(*it, "gestures.", "max_offers", 0, 10, c.max_offers)) return *e;
-    if (auto e = get_int(*it, "gestures.", "max_clock_skew_minutes", 0, 5'256'000, c.gestures_max_clock_skew_minutes))
-      return *e;
-  }
-  if (auto it = j.find("privacy"); it != j.end()) {
-    if (auto e = only_keys(*it, "privacy.", {"personalize_requires_consent", "on_remember_withdrawn"})) return *e;
-    if (auto e = get_string(*it, "privacy.", "on_remember_withdrawn", c.on_remember_withdrawn)) return *e;
-    if (c.on_remember_withdrawn != "erase" && c.on_remember_withdrawn != "keep")
-      return bad("privacy.on_remember_withdrawn", "must be erase or keep");
-    if (auto p = it->find("personalize_requires_consent"); p != it->end()) {
-      if (!p->is_boolean()) return bad("privacy.personalize_requires_consent", "must be true or false");
-      c.personalize_requires_consent = p->get<bool>();
-    }
-  }
+  for (const auto& [name, parse_section] : kSections)
+    if (auto it = j.find(name); it != j.end())
+      if (auto e = parse_section(*it, c)) return *e;
   return c;
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string_view>
 #include <tuple>
@@ -292,6 +293,9 @@ void Projector::forget_history(std::int64_t customer, std::int64_t before_seq) {
   // The customer asked not to be remembered: their shopping history, preferences, notes and
   // profile go for real, their freed bytes overwritten (full secure_delete for these statements).
   // The consent records stay: they are the proof of when and where consent was given and withdrawn.
+  // So do links and merges (keyed hashes, no history): the identifiers they made stay the
+  // customer's, and without them a rebuild would take an identifier linked or merged in for a
+  // customer of its own.
   SecureDelete secure(db_);
   // The owner's follow-up changes about this customer's feedback go too (their notes are about
   // the customer, and a rebuild must not meet changes to feedback that no longer exists).
@@ -301,106 +305,131 @@ void Projector::forget_history(std::int64_t customer, std::int64_t before_seq) {
       .bind(1, customer)
       .bind(2, before_seq)
       .run();
-  db_.cached("DELETE FROM events WHERE customer_id=? AND seq<? AND type <> 'consent'").bind(1, customer).bind(2, before_seq).run();
+  db_.cached("DELETE FROM events WHERE customer_id=? AND seq<? AND type NOT IN ('consent', 'link', 'merge')")
+      .bind(1, customer)
+      .bind(2, before_seq)
+      .run();
   for (const char* table : {"notes", "preferences", "household", "member_items", "customer_categories", "customer_items",
                             "feedback", "followups", "offers"})
     db_.cached(std::string("DELETE FROM ") + table + " WHERE customer_id=?").bind(1, customer).run();
+  // The event that enrolled the customer, and those that first named their identifiers, may be
+  // gone: a rebuild enrols them, and adds each identifier, at the first event left that names it.
   db_.cached(
         "UPDATE customers SET first_seen_ms=NULL, last_seen_ms=NULL, visits=0, spend=0, name=NULL, birthday=NULL, "
         "anniversary=NULL, language=NULL, discreet=0, do_not_mention=NULL, returns=0, returned_value=0, "
         "weekday_hist=NULL, hour_hist=NULL, repeat_hits=0, repeat_total=0, last_feedback_ms=NULL, "
-        "last_complaint_ms=NULL, tags=NULL, member_visits=0 WHERE id=?")
+        "last_complaint_ms=NULL, tags=NULL, member_visits=0, "
+        "created_ms=coalesce((SELECT time_ms FROM events WHERE customer_id=?1 ORDER BY seq LIMIT 1), created_ms), "
+        "enrolled_seq=coalesce((SELECT seq FROM events WHERE customer_id=?1 ORDER BY seq LIMIT 1), enrolled_seq) WHERE id=?1")
+      .bind(1, customer)
+      .run();
+  db_.cached(
+        "UPDATE identifiers SET created_ms=coalesce((SELECT time_ms FROM events WHERE customer_id=?1 AND "
+        "((id_kind=identifiers.kind AND id_hash=identifiers.hash) OR "
+        "(json_extract(body, CASE type WHEN 'link' THEN '$.identifier.kind' WHEN 'merge' THEN '$.other.kind' END)="
+        "identifiers.kind AND json_extract(body, CASE type WHEN 'link' THEN '$.identifier.hash' WHEN 'merge' THEN "
+        "'$.other.hash' END)=lower(hex(identifiers.hash)))) ORDER BY seq LIMIT 1), created_ms) WHERE customer_id=?1")
       .bind(1, customer)
       .run();
 }
 
 void Projector::apply_effects(std::int64_t customer, const LoggedEvent& e) {
-  const json& b = e.body;
   if (e.type == "purchase" || e.type == "return") return purchase(customer, e, e.type == "return");
   if (e.type == "feedback") return feedback(customer, e);
   if (e.type == "followup") return followup(e);
   if (e.type == "offer") return offer(customer, e);
   if (e.type == "offer_outcome") return offer_outcome(e);
-  if (e.type == "staff_idea") {
-    Stmt& s = db_.cached("INSERT INTO staff_ideas(seq, time_ms, cashier, lane, store, kind, text) VALUES(?,?,?,?,?,?,?)");
-    s.bind(1, e.seq).bind(2, e.time_ms).bind(3, b.at("cashier").get<std::string>());
-    for (const auto& [idx, key] : {std::pair{4, "lane"}, std::pair{5, "store"}}) {
-      const std::string v = str_or_empty(b, key);
-      if (v.empty()) s.bind_null(idx); else s.bind(idx, v);
-    }
-    const std::string kind = str_or_empty(b, "kind");
-    s.bind(6, kind.empty() ? std::string("idea") : kind).bind(7, b.at("text").get<std::string>()).run();
+  if (e.type == "staff_idea") return staff_idea(e);
+  if (e.type == "consent") return consent(customer, e);
+  if (e.type == "preference") return preference(customer, e);
+  if (e.type == "note") return note(customer, e);
+  if (e.type == "profile") return profile(customer, e);
+}
+
+void Projector::staff_idea(const LoggedEvent& e) {
+  const json& b = e.body;
+  Stmt& s = db_.cached("INSERT INTO staff_ideas(seq, time_ms, cashier, lane, store, kind, text) VALUES(?,?,?,?,?,?,?)");
+  s.bind(1, e.seq).bind(2, e.time_ms).bind(3, b.at("cashier").get<std::string>());
+  for (const auto& [idx, key] : {std::pair{4, "lane"}, std::pair{5, "store"}}) {
+    const std::string v = str_or_empty(b, key);
+    if (v.empty()) s.bind_null(idx); else s.bind(idx, v);
+  }
+  const std::string kind = str_or_empty(b, "kind");
+  s.bind(6, kind.empty() ? std::string("idea") : kind).bind(7, b.at("text").get<std::string>()).run();
+}
+
+void Projector::consent(std::int64_t customer, const LoggedEvent& e) {
+  const json& b = e.body;
+  // The latest consent by event time wins, whatever order events arrive in (spool replays).
+  const auto& purposes = b.at("purposes");
+  Stmt& s = db_.cached(
+      "UPDATE customers SET "
+      "consent_remember = CASE WHEN ?1 IS NOT NULL AND (consent_ms IS NULL OR ?3 >= consent_ms) THEN ?1 ELSE consent_remember END, "
+      "consent_personalize = CASE WHEN ?2 IS NOT NULL AND (consent_ms IS NULL OR ?3 >= consent_ms) THEN ?2 ELSE consent_personalize END, "
+      "consent_ms = max(coalesce(consent_ms, ?3), ?3) WHERE id=?4");
+  if (purposes.contains("remember")) s.bind(1, std::int64_t{purposes["remember"].get<bool>()});
+  if (purposes.contains("personalize")) s.bind(2, std::int64_t{purposes["personalize"].get<bool>()});
+  s.bind(3, e.time_ms).bind(4, customer).run();
+  if (erase_on_withdrawal_ && purposes.contains("remember") && !purposes["remember"].get<bool>() && !b.contains("_replay"))
+    forget_history(customer, e.seq);
+}
+
+void Projector::preference(std::int64_t customer, const LoggedEvent& e) {
+  const json& b = e.body;
+  const std::string member = str_or_empty(b, "for");
+  if (b.at("value").is_null()) {
+    db_.cached("DELETE FROM preferences WHERE customer_id=? AND member=? AND key=?")
+        .bind(1, customer).bind(2, member).bind(3, b.at("key").get<std::string>()).run();
     return;
   }
-  if (e.type == "consent") {
-    // The latest consent by event time wins, whatever order events arrive in (spool replays).
-    const auto& purposes = b.at("purposes");
-    Stmt& s = db_.cached(
-        "UPDATE customers SET "
-        "consent_remember = CASE WHEN ?1 IS NOT NULL AND (consent_ms IS NULL OR ?3 >= consent_ms) THEN ?1 ELSE consent_remember END, "
-        "consent_personalize = CASE WHEN ?2 IS NOT NULL AND (consent_ms IS NULL OR ?3 >= consent_ms) THEN ?2 ELSE consent_personalize END, "
-        "consent_ms = max(coalesce(consent_ms, ?3), ?3) WHERE id=?4");
-    if (purposes.contains("remember")) s.bind(1, std::int64_t{purposes["remember"].get<bool>()});
-    if (purposes.contains("personalize")) s.bind(2, std::int64_t{purposes["personalize"].get<bool>()});
-    s.bind(3, e.time_ms).bind(4, customer).run();
-    if (erase_on_withdrawal_ && purposes.contains("remember") && !purposes["remember"].get<bool>() && !b.contains("_replay"))
-      forget_history(customer, e.seq);
-    return;
-  }
-  if (e.type == "preference") {
-    const std::string member = str_or_empty(b, "for");
-    if (b.at("value").is_null()) {
-      db_.cached("DELETE FROM preferences WHERE customer_id=? AND member=? AND key=?")
-          .bind(1, customer).bind(2, member).bind(3, b.at("key").get<std::string>()).run();
-      return;
-    }
-    Stmt& s = db_.cached(
-        "INSERT INTO preferences(customer_id, member, key, value, said_by, cashier, time_ms) VALUES(?,?,?,?,?,?,?) "
-        "ON CONFLICT(customer_id, member, key) DO UPDATE SET value=excluded.value, said_by=excluded.said_by, "
-        "cashier=excluded.cashier, time_ms=excluded.time_ms WHERE excluded.time_ms >= preferences.time_ms");
-    s.bind(1, customer).bind(2, member).bind(3, b.at("key").get<std::string>()).bind(4, b.at("value").get<std::string>());
-    if (b.contains("said_by")) s.bind(5, b["said_by"].get<std::string>()); else s.bind_null(5);
-    if (b.contains("cashier")) s.bind(6, b["cashier"].get<std::string>()); else s.bind_null(6);
-    s.bind(7, e.time_ms).run();
-    if (!member.empty())
-      db_.cached("INSERT INTO household(customer_id, member) VALUES(?,?) ON CONFLICT DO NOTHING").bind(1, customer).bind(2, member).run();
-    return;
-  }
-  if (e.type == "note") {
-    Stmt& s = db_.cached("INSERT INTO notes(seq, customer_id, text, cashier, time_ms) VALUES(?,?,?,?,?)");
-    s.bind(1, e.seq).bind(2, customer).bind(3, b.at("text").get<std::string>());
-    if (b.contains("cashier")) s.bind(4, b["cashier"].get<std::string>()); else s.bind_null(4);
-    s.bind(5, e.time_ms).run();
-    return;
-  }
-  if (e.type == "profile") {
-    auto set_text = [&](const char* key, const char* column) {
-      if (!b.contains(key)) return;
-      Stmt& s = db_.cached(std::string("UPDATE customers SET ") + column + "=? WHERE id=?");
-      if (b[key].is_null()) s.bind_null(1); else s.bind(1, b[key].get<std::string>());
-      s.bind(2, customer).run();
-    };
-    set_text("name", "name");
-    set_text("birthday", "birthday");
-    set_text("anniversary", "anniversary");
-    set_text("language", "language");
-    if (b.contains("discreet"))
-      db_.cached("UPDATE customers SET discreet=? WHERE id=?").bind(1, std::int64_t{b["discreet"].get<bool>()}).bind(2, customer).run();
-    if (b.contains("do_not_mention"))
-      db_.cached("UPDATE customers SET do_not_mention=? WHERE id=?").bind(1, b["do_not_mention"].dump()).bind(2, customer).run();
-    if (b.contains("tags"))
-      db_.cached("UPDATE customers SET tags=? WHERE id=?").bind(1, b["tags"].dump()).bind(2, customer).run();
-    if (b.contains("household")) {
-      for (const auto& m : b["household"]) {
-        Stmt& s = db_.cached(
-            "INSERT INTO household(customer_id, member, name, birthday) VALUES(?,?,?,?) "
-            "ON CONFLICT(customer_id, member) DO UPDATE SET name=coalesce(excluded.name, name), "
-            "birthday=coalesce(excluded.birthday, birthday)");
-        s.bind(1, customer).bind(2, m.at("member").get<std::string>());
-        if (m.contains("name")) s.bind(3, m["name"].get<std::string>()); else s.bind_null(3);
-        if (m.contains("birthday")) s.bind(4, m["birthday"].get<std::string>()); else s.bind_null(4);
-        s.run();
-      }
+  Stmt& s = db_.cached(
+      "INSERT INTO preferences(customer_id, member, key, value, said_by, cashier, time_ms) VALUES(?,?,?,?,?,?,?) "
+      "ON CONFLICT(customer_id, member, key) DO UPDATE SET value=excluded.value, said_by=excluded.said_by, "
+      "cashier=excluded.cashier, time_ms=excluded.time_ms WHERE excluded.time_ms >= preferences.time_ms");
+  s.bind(1, customer).bind(2, member).bind(3, b.at("key").get<std::string>()).bind(4, b.at("value").get<std::string>());
+  if (b.contains("said_by")) s.bind(5, b["said_by"].get<std::string>()); else s.bind_null(5);
+  if (b.contains("cashier")) s.bind(6, b["cashier"].get<std::string>()); else s.bind_null(6);
+  s.bind(7, e.time_ms).run();
+  if (!member.empty())
+    db_.cached("INSERT INTO household(customer_id, member) VALUES(?,?) ON CONFLICT DO NOTHING").bind(1, customer).bind(2, member).run();
+}
+
+void Projector::note(std::int64_t customer, const LoggedEvent& e) {
+  const json& b = e.body;
+  Stmt& s = db_.cached("INSERT INTO notes(seq, customer_id, text, cashier, time_ms) VALUES(?,?,?,?,?)");
+  s.bind(1, e.seq).bind(2, customer).bind(3, b.at("text").get<std::string>());
+  if (b.contains("cashier")) s.bind(4, b["cashier"].get<std::string>()); else s.bind_null(4);
+  s.bind(5, e.time_ms).run();
+}
+
+void Projector::profile(std::int64_t customer, const LoggedEvent& e) {
+  const json& b = e.body;
+  auto set_text = [&](const char* key, const char* column) {
+    if (!b.contains(key)) return;
+    Stmt& s = db_.cached(std::string("UPDATE customers SET ") + column + "=? WHERE id=?");
+    if (b[key].is_null()) s.bind_null(1); else s.bind(1, b[key].get<std::string>());
+    s.bind(2, customer).run();
+  };
+  set_text("name", "name");
+  set_text("birthday", "birthday");
+  set_text("anniversary", "anniversary");
+  set_text("language", "language");
+  if (b.contains("discreet"))
+    db_.cached("UPDATE customers SET discreet=? WHERE id=?").bind(1, std::int64_t{b["discreet"].get<bool>()}).bind(2, customer).run();
+  if (b.contains("do_not_mention"))
+    db_.cached("UPDATE customers SET do_not_mention=? WHERE id=?").bind(1, b["do_not_mention"].dump()).bind(2, customer).run();
+  if (b.contains("tags"))
+    db_.cached("UPDATE customers SET tags=? WHERE id=?").bind(1, b["tags"].dump()).bind(2, customer).run();
+  if (b.contains("household")) {
+    for (const auto& m : b["household"]) {
+      Stmt& s = db_.cached(
+          "INSERT INTO household(customer_id, member, name, birthday) VALUES(?,?,?,?) "
+          "ON CONFLICT(customer_id, member) DO UPDATE SET name=coalesce(excluded.name, name), "
+          "birthday=coalesce(excluded.birthday, birthday)");
+      s.bind(1, customer).bind(2, m.at("member").get<std::string>());
+      if (m.contains("name")) s.bind(3, m["name"].get<std::string>()); else s.bind_null(3);
+      if (m.contains("birthday")) s.bind(4, m["birthday"].get<std::string>()); else s.bind_null(4);
+      s.run();
     }
   }
 }
@@ -548,171 +577,223 @@ void Projector::followup(const LoggedEvent& e) {
       .run();
 }
 
-void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_return) {
-  const json& b = e.body;
-  const bool replay = b.contains("_replay");  // a merge re-applying history: the store's counts stand
-  BasketLines read_here;
-  if (e.lines == nullptr) read_here = basket_lines(b);
-  const BasketLines& lines = e.lines != nullptr ? *e.lines : read_here;
-  const auto& per_sku = lines.per_sku;
-  const auto& per_member = lines.per_member;
-  const std::int64_t amount = lines.value;
+namespace {
 
-  if (is_return) {
-    db_.cached("UPDATE customers SET returns=returns+1, returned_value=returned_value+? WHERE id=?")
-        .bind(1, amount).bind(2, customer).run();
-    for (const auto& [sku, a] : per_sku)
-      db_.cached("UPDATE customer_items SET returned=returned+? WHERE customer_id=? AND sku=?")
-          .bind(1, a.qty).bind(2, customer).bind(3, sku).run();
-    return;
-  }
-
-  // One purchase is one visit; each distinct item counts once per visit.
+// A customer's row as a purchase finds it: the visit histograms so far, and the number this
+// visit gets.
+struct CustomerBefore {
   std::string weekday_hist, hour_hist;
-  std::int64_t visit = 1;  // this visit's number for the customer
-  {
-    Stmt& s = db_.cached("SELECT coalesce(weekday_hist, ''), coalesce(hour_hist, ''), visits FROM customers WHERE id=?");
-    s.bind(1, customer);
-    if (s.step()) {
-      weekday_hist = s.text(0);
-      hour_hist = s.text(1);
-      visit = s.i64(2) + 1;
-    }
-    s.reset();
-  }
+  std::int64_t visit = 1;
+};
 
-  // One pass over the customer's items, in SKU order (the primary key's), gives both what is
-  // remembered of this basket's items (merged against per_sku, also in SKU order) and the
-  // customer's top items so far (ties by SKU, as hints rank them).
+CustomerBefore customer_before(Db& db, std::int64_t customer) {
+  CustomerBefore before;
+  Stmt& s = db.cached("SELECT coalesce(weekday_hist, ''), coalesce(hour_hist, ''), visits FROM customers WHERE id=?");
+  s.bind(1, customer);
+  if (s.step()) {
+    before.weekday_hist = s.text(0);
+    before.hour_hist = s.text(1);
+    before.visit = s.i64(2) + 1;
+  }
+  s.reset();
+  return before;
+}
+
+// What a customer's item memory holds, before a purchase, of the basket's items, and the
+// customer's top items so far.
+struct ItemMemoryBefore {
   struct Prior {
     double dsum = 0;
     std::int64_t dvis = 0;
     bool known = false;
   };
-  std::vector<Prior> prior_of(per_sku.size());
+  std::vector<Prior> prior;                           // one per SKU of the basket, in SKU order
+  std::vector<std::pair<double, std::string>> seeds;  // (rank_key, SKU), best first
+};
+
+// One pass over the customer's items, in SKU order (the primary key's), gives both what is
+// remembered of this basket's items (merged against per_sku, also in SKU order) and, with
+// `want_seeds`, the customer's top items so far (ties by SKU, as hints rank them).
+ItemMemoryBefore item_memory_before(Db& db, std::int64_t customer, const BasketLines& lines, bool want_seeds) {
+  const auto& per_sku = lines.per_sku;
+  ItemMemoryBefore out;
+  out.prior.resize(per_sku.size());
   constexpr auto kSeeds = static_cast<std::size_t>(kTransitionSeeds);
-  std::vector<std::pair<double, std::string>> seeds;  // best first
-  {
-    Stmt& s = db_.cached("SELECT sku, dsum, dvis, rank_key FROM customer_items WHERE customer_id=? ORDER BY sku");
-    s.bind(1, customer);
-    auto next = per_sku.begin();
-    std::size_t idx = 0;
-    const bool want_seeds = !replay && popularity_ != nullptr && visit > 1;
-    while (s.step()) {
-      const auto* sku_text = reinterpret_cast<const char*>(sqlite3_column_text(s.raw(), 0));
-      const std::string_view sku(sku_text != nullptr ? sku_text : "",
-                                 static_cast<std::size_t>(sqlite3_column_bytes(s.raw(), 0)));
-      while (next != per_sku.end() && std::string_view(next->first) < sku) ++next, ++idx;
-      if (next != per_sku.end() && std::string_view(next->first) == sku) prior_of[idx] = Prior{s.f64(1), s.i64(2), true};
-      if (!want_seeds) continue;
-      const double rank = s.f64(3);
-      // Rows come in SKU order, so an equal rank never displaces an earlier (smaller) SKU.
-      if (seeds.size() == kSeeds && rank <= seeds.back().first) continue;
-      auto at = std::find_if(seeds.begin(), seeds.end(), [&](const auto& x) { return rank > x.first; });
-      seeds.insert(at, {rank, std::string(sku)});
-      if (seeds.size() > kSeeds) seeds.pop_back();
-    }
-    s.reset();
+  auto& seeds = out.seeds;
+  Stmt& s = db.cached("SELECT sku, dsum, dvis, rank_key FROM customer_items WHERE customer_id=? ORDER BY sku");
+  s.bind(1, customer);
+  auto next = per_sku.begin();
+  std::size_t idx = 0;
+  while (s.step()) {
+    const auto* sku_text = reinterpret_cast<const char*>(sqlite3_column_text(s.raw(), 0));
+    const std::string_view sku(sku_text != nullptr ? sku_text : "",
+                               static_cast<std::size_t>(sqlite3_column_bytes(s.raw(), 0)));
+    while (next != per_sku.end() && std::string_view(next->first) < sku) ++next, ++idx;
+    if (next != per_sku.end() && std::string_view(next->first) == sku)
+      out.prior[idx] = ItemMemoryBefore::Prior{s.f64(1), s.i64(2), true};
+    if (!want_seeds) continue;
+    const double rank = s.f64(3);
+    // Rows come in SKU order, so an equal rank never displaces an earlier (smaller) SKU.
+    if (seeds.size() == kSeeds && rank <= seeds.back().first) continue;
+    auto at = std::find_if(seeds.begin(), seeds.end(), [&](const auto& x) { return rank > x.first; });
+    seeds.insert(at, {rank, std::string(sku)});
+    if (seeds.size() > kSeeds) seeds.pop_back();
   }
-  // What customers go on to buy: this basket follows the customer's top items so far.
-  if (!seeds.empty()) {
-    Transition t;
-    for (auto& [_, sku] : seeds) t.seeds.push_back(std::move(sku));
-    for (const auto& [sku, _] : per_sku) t.basket.push_back(sku);
-    popularity_->transitions.push_back(std::move(t));
-  }
-  Stmt& ci = db_.cached(
+  s.reset();
+  return out;
+}
+
+// The basket's items in the customer's item memory: one more basket each, and the decayed
+// visit count as of this visit. `store_items`, when given, counts each item in the store's items
+// table too, in the same pass. Returns how many of the items the customer had bought before.
+std::int64_t update_item_memory(Db& db, std::int64_t customer, const BasketLines& lines, std::int64_t time_ms,
+                                std::int64_t visit, const std::vector<ItemMemoryBefore::Prior>& prior, Stmt* store_items) {
+  Stmt& ci = db.cached(
       "INSERT INTO customer_items(customer_id, sku, baskets, qty, first_ms, last_ms, category, dsum, dvis, rank_key) "
       "VALUES(?1,?2,1,?3,?4,?4,?5,?6,?7,?8) "
       "ON CONFLICT(customer_id, sku) DO UPDATE SET baskets=baskets+1, qty=qty+excluded.qty, "
       "first_ms=min(first_ms, excluded.first_ms), last_ms=max(last_ms, excluded.last_ms), "
       "category=coalesce(excluded.category, category), dsum=excluded.dsum, dvis=excluded.dvis, rank_key=excluded.rank_key");
-  std::int64_t repeat_hits = 0;
-  // The store's popularity, when not kept in memory by the writer (rebuild).
-  Stmt* it = popularity_ != nullptr || replay
-                 ? nullptr
-                 : &db_.cached(
-                       "INSERT INTO items(sku, name, baskets, qty, last_ms, category) VALUES(?1,?2,1,?3,?4,?5) "
-                       "ON CONFLICT(sku) DO UPDATE SET baskets=baskets+1, qty=qty+excluded.qty, "
-                       "name=coalesce(excluded.name, name), last_ms=max(last_ms, excluded.last_ms), "
-                       "category=coalesce(excluded.category, category)");
-  Stmt& cc = db_.cached(
-      "INSERT INTO customer_categories(customer_id, category, baskets, last_ms) VALUES(?1,?2,1,?3) "
-      "ON CONFLICT(customer_id, category) DO UPDATE SET baskets=baskets+1, last_ms=max(last_ms, excluded.last_ms)");
-  std::map<std::string, int> categories;
+  std::int64_t known = 0;
   std::size_t idx = 0;
-  for (const auto& [sku, a] : per_sku) {
+  for (const auto& [sku, a] : lines.per_sku) {
     double dsum = 0;
     std::int64_t dvis = visit;
-    if (const Prior& p = prior_of[idx++]; p.known) {
+    if (const ItemMemoryBefore::Prior& p = prior[idx++]; p.known) {
       dsum = p.dsum;
       dvis = p.dvis;
-      ++repeat_hits;
+      ++known;
     }
     dsum = dsum * std::pow(kItemDecay, static_cast<double>(visit - dvis)) + 1.0;
     ci.reset();
-    ci.bind(1, customer).bind(2, sku).bind(3, a.qty).bind(4, e.time_ms);
+    ci.bind(1, customer).bind(2, sku).bind(3, a.qty).bind(4, time_ms);
     if (a.category.empty()) ci.bind_null(5); else ci.bind(5, a.category);
     ci.bind(6, dsum).bind(7, visit).bind(8, item_rank_key(dsum, visit));
     ci.run();
-    if (it != nullptr) {
-      it->reset();
-      it->bind(1, sku);
-      if (a.name.empty()) it->bind_null(2); else it->bind(2, a.name);
-      it->bind(3, a.qty).bind(4, e.time_ms);
-      if (a.category.empty()) it->bind_null(5); else it->bind(5, a.category);
-      it->run();
+    if (store_items != nullptr) {
+      Stmt& it = *store_items;
+      it.reset();
+      it.bind(1, sku);
+      if (a.name.empty()) it.bind_null(2); else it.bind(2, a.name);
+      it.bind(3, a.qty).bind(4, time_ms);
+      if (a.category.empty()) it.bind_null(5); else it.bind(5, a.category);
+      it.run();
     }
-    if (!a.category.empty()) categories[a.category] = 1;
   }
-  // The visit, and how often its items were already known to the customer (first visits
-  // tell nothing about repeating), in one update of the customer's row.
-  const std::int64_t repeat_total = visit > 1 ? static_cast<std::int64_t>(per_sku.size()) : 0;
-  if (visit == 1) repeat_hits = 0;
-  const auto [weekday, hour] = local_weekday_hour(b, e.time_ms);
-  db_.cached(
+  return known;
+}
+
+// The visit in the customer's row: one more, its spend, first and last seen, its local weekday
+// and hour, and how often its items were already known to the customer, in one update.
+void count_visit(Db& db, std::int64_t customer, const LoggedEvent& e, std::int64_t amount, const CustomerBefore& before,
+                 std::int64_t repeat_hits, std::int64_t repeat_total) {
+  const auto [weekday, hour] = local_weekday_hour(e.body, e.time_ms);
+  db.cached(
         "UPDATE customers SET visits=visits+1, spend=spend+?1, "
         "first_seen_ms=min(coalesce(first_seen_ms, ?2), ?2), last_seen_ms=max(coalesce(last_seen_ms, ?2), ?2), "
         "weekday_hist=?4, hour_hist=?5, repeat_hits=repeat_hits+?6, repeat_total=repeat_total+?7 WHERE id=?3")
       .bind(1, amount)
       .bind(2, e.time_ms)
       .bind(3, customer)
-      .bind(4, bump(weekday_hist, 7, static_cast<std::size_t>(weekday)))
-      .bind(5, bump(hour_hist, 24, static_cast<std::size_t>(hour)))
+      .bind(4, bump(before.weekday_hist, 7, static_cast<std::size_t>(weekday)))
+      .bind(5, bump(before.hour_hist, 24, static_cast<std::size_t>(hour)))
       .bind(6, repeat_hits)
       .bind(7, repeat_total)
       .run();
-  if (visit > 1) {
-    const std::int64_t total = repeat_total;
-    if (!replay && popularity_ != nullptr) {
-      popularity_->totals.repeat_hits += repeat_hits;
-      popularity_->totals.repeat_total += total;
-    } else if (!replay) {
-      db_.cached("UPDATE store_stats SET repeat_hits=repeat_hits+?, repeat_total=repeat_total+? WHERE id=1")
-          .bind(1, repeat_hits).bind(2, total).run();
-    }
-  }
-  if (!replay && popularity_ != nullptr) {
-    popularity_->totals.baskets += 1;
-    count_items(lines, e.time_ms, *popularity_);
-  } else if (!replay) {
-    db_.cached("UPDATE store_stats SET baskets=baskets+1 WHERE id=1").run();
-  }
-  for (const auto& [category, _] : categories) {
+}
+
+// One more basket for each category in the basket, however many of its items share it.
+void count_categories(Db& db, std::int64_t customer, const BasketLines& lines, std::int64_t time_ms) {
+  Stmt& cc = db.cached(
+      "INSERT INTO customer_categories(customer_id, category, baskets, last_ms) VALUES(?1,?2,1,?3) "
+      "ON CONFLICT(customer_id, category) DO UPDATE SET baskets=baskets+1, last_ms=max(last_ms, excluded.last_ms)");
+  std::set<std::string_view> categories;
+  for (const auto& [_, a] : lines.per_sku)
+    if (!a.category.empty()) categories.insert(a.category);
+  for (const std::string_view category : categories) {
     cc.reset();
-    cc.bind(1, customer).bind(2, category).bind(3, e.time_ms).run();
+    cc.bind(1, customer).bind(2, category).bind(3, time_ms).run();
   }
-  Stmt& mi = db_.cached(
+}
+
+// The lines bought "for" a household member: one more basket for each (member, SKU), the member
+// in the household, and one more visit of the customer's that bought for someone.
+void count_members(Db& db, std::int64_t customer, const BasketLines& lines, std::int64_t time_ms) {
+  Stmt& mi = db.cached(
       "INSERT INTO member_items(customer_id, member, sku, baskets, last_ms) VALUES(?1,?2,?3,1,?4) "
       "ON CONFLICT(customer_id, member, sku) DO UPDATE SET baskets=baskets+1, last_ms=max(last_ms, excluded.last_ms)");
-  Stmt& hh = db_.cached("INSERT INTO household(customer_id, member) VALUES(?,?) ON CONFLICT DO NOTHING");
-  if (!per_member.empty()) db_.cached("UPDATE customers SET member_visits=member_visits+1 WHERE id=?").bind(1, customer).run();
-  for (const auto& [key, _] : per_member) {
+  Stmt& hh = db.cached("INSERT INTO household(customer_id, member) VALUES(?,?) ON CONFLICT DO NOTHING");
+  if (!lines.per_member.empty())
+    db.cached("UPDATE customers SET member_visits=member_visits+1 WHERE id=?").bind(1, customer).run();
+  for (const auto& [key, _] : lines.per_member) {
     mi.reset();
-    mi.bind(1, customer).bind(2, key.first).bind(3, key.second).bind(4, e.time_ms).run();
+    mi.bind(1, customer).bind(2, key.first).bind(3, key.second).bind(4, time_ms).run();
     hh.reset();
     hh.bind(1, customer).bind(2, key.first).run();
   }
+}
+
+// A return: counted against the customer and the items they had bought, not as a visit.
+void count_return(Db& db, std::int64_t customer, const BasketLines& lines) {
+  db.cached("UPDATE customers SET returns=returns+1, returned_value=returned_value+? WHERE id=?")
+      .bind(1, lines.value).bind(2, customer).run();
+  for (const auto& [sku, a] : lines.per_sku)
+    db.cached("UPDATE customer_items SET returned=returned+? WHERE customer_id=? AND sku=?")
+        .bind(1, a.qty).bind(2, customer).bind(3, sku).run();
+}
+
+}  // namespace
+
+void Projector::count_in_store(const BasketLines& lines, std::int64_t time_ms, std::int64_t visit, std::int64_t repeat_hits,
+                               std::int64_t repeat_total, std::vector<std::pair<double, std::string>>& seeds) {
+  if (popularity_ == nullptr) {  // no writer keeps the totals in memory: they go to store_stats
+    if (visit > 1)
+      db_.cached("UPDATE store_stats SET repeat_hits=repeat_hits+?, repeat_total=repeat_total+? WHERE id=1")
+          .bind(1, repeat_hits).bind(2, repeat_total).run();
+    db_.cached("UPDATE store_stats SET baskets=baskets+1 WHERE id=1").run();
+    return;
+  }
+  // What customers go on to buy: this basket follows the customer's top items so far.
+  if (!seeds.empty()) {
+    Transition t;
+    for (auto& [_, sku] : seeds) t.seeds.push_back(std::move(sku));
+    for (const auto& [sku, _] : lines.per_sku) t.basket.push_back(sku);
+    popularity_->transitions.push_back(std::move(t));
+  }
+  if (visit > 1) {
+    popularity_->totals.repeat_hits += repeat_hits;
+    popularity_->totals.repeat_total += repeat_total;
+  }
+  popularity_->totals.baskets += 1;
+  count_items(lines, time_ms, *popularity_);
+}
+
+void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_return) {
+  const bool replay = e.body.contains("_replay");  // a merge re-applying history: the store's counts stand
+  BasketLines read_here;
+  if (e.lines == nullptr) read_here = basket_lines(e.body);
+  const BasketLines& lines = e.lines != nullptr ? *e.lines : read_here;
+  if (is_return) return count_return(db_, customer, lines);
+
+  // One purchase is one visit; each distinct item counts once per visit.
+  const CustomerBefore before = customer_before(db_, customer);
+  ItemMemoryBefore memory = item_memory_before(db_, customer, lines, !replay && popularity_ != nullptr && before.visit > 1);
+  // The store's items table, when no writer keeps popularity in memory.
+  Stmt* store_items = popularity_ != nullptr || replay
+                          ? nullptr
+                          : &db_.cached(
+                                "INSERT INTO items(sku, name, baskets, qty, last_ms, category) VALUES(?1,?2,1,?3,?4,?5) "
+                                "ON CONFLICT(sku) DO UPDATE SET baskets=baskets+1, qty=qty+excluded.qty, "
+                                "name=coalesce(excluded.name, name), last_ms=max(last_ms, excluded.last_ms), "
+                                "category=coalesce(excluded.category, category)");
+  const std::int64_t known = update_item_memory(db_, customer, lines, e.time_ms, before.visit, memory.prior, store_items);
+  // A first visit tells nothing about repeating.
+  const std::int64_t repeat_hits = before.visit > 1 ? known : 0;
+  const std::int64_t repeat_total = before.visit > 1 ? static_cast<std::int64_t>(lines.per_sku.size()) : 0;
+  count_visit(db_, customer, e, lines.value, before, repeat_hits, repeat_total);
+  if (!replay) count_in_store(lines, e.time_ms, before.visit, repeat_hits, repeat_total, memory.seeds);
+  count_categories(db_, customer, lines, e.time_ms);
+  count_members(db_, customer, lines, e.time_ms);
 }
 
 }  // namespace regulars::daemon

@@ -77,7 +77,7 @@ void count_items(const BasketLines& lines, std::int64_t time_ms, PopularityDelta
 class Projector {
  public:
   // erase_on_withdrawal: a consent withdrawing "remember" erases the customer's history
-  // (every event but the consent record itself) and their projections.
+  // (every event but the consent records, links and merges) and their projections.
   // popularity: where a purchase's effect on the store's item popularity and totals goes (the
   // writer keeps those in memory); without one they are written to items and store_stats.
   explicit Projector(Db& db, bool erase_on_withdrawal = true, PopularityDelta* popularity = nullptr)
@@ -113,10 +113,22 @@ class Projector {
  private:
   void apply_effects(std::int64_t customer, const LoggedEvent& e);
   void purchase(std::int64_t customer, const LoggedEvent& e, bool is_return);
+  // A purchase's effect on the store: the basket, whether its items repeat the customer's
+  // (visit > 1), its items and what it followed (`seeds`, taken) into the writer's delta when it
+  // keeps popularity in memory; without one, the totals into store_stats (the items went to the
+  // items table with the customer's item memory). Not for a merge's replay: those baskets are counted.
+  void count_in_store(const BasketLines& lines, std::int64_t time_ms, std::int64_t visit, std::int64_t repeat_hits,
+                      std::int64_t repeat_total, std::vector<std::pair<double, std::string>>& seeds);
   void feedback(std::int64_t customer, const LoggedEvent& e);
   void followup(const LoggedEvent& e);
   void offer(std::int64_t customer, const LoggedEvent& e);
   void offer_outcome(const LoggedEvent& e);
+  void staff_idea(const LoggedEvent& e);
+  // A withdrawal of "remember" erases the history too (erase_on_withdrawal).
+  void consent(std::int64_t customer, const LoggedEvent& e);
+  void preference(std::int64_t customer, const LoggedEvent& e);
+  void note(std::int64_t customer, const LoggedEvent& e);
+  void profile(std::int64_t customer, const LoggedEvent& e);
   void merge(std::int64_t into, std::int64_t from, std::int64_t merge_seq);
   void forget_history(std::int64_t customer, std::int64_t before_seq);
 
