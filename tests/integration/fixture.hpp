@@ -86,7 +86,11 @@ class DaemonTest : public ::testing::Test {
   void TearDown() override {
     for (auto* c : clients_) plugin_.close(c);
     clients_.clear();
-    if (daemon_) daemon_->stop();
+    if (daemon_) {
+      daemon_->stop();
+      const std::string report = daemon_->sanitizer_report();
+      if (!report.empty()) ADD_FAILURE() << "regularsd's log holds a sanitizer report:\n" << report;
+    }
   }
   virtual std::vector<std::string> daemon_args() { return {"--log-level", "debug"}; }
   // Daemon arguments with a config file holding `config_json` (for daemon_args overrides).

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -117,6 +118,17 @@ std::string DaemonProcess::log() const {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+std::string DaemonProcess::sanitizer_report() const {
+  const std::string text = log();
+  std::size_t first = std::string::npos;
+  for (const char* marker :
+       {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer", "runtime error:"})
+    first = std::min(first, text.find(marker));
+  if (first == std::string::npos) return {};
+  const std::size_t line = text.rfind('\n', first);
+  return text.substr(line == std::string::npos ? 0 : line + 1, 16000);
 }
 
 RawConnection::RawConnection(const std::string& socket_path, bool send_hello) {
