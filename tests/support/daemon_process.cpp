@@ -110,7 +110,16 @@ void DaemonProcess::kill9() {
   wait_exit();
 }
 
-void DaemonProcess::suspend() { ::kill(pid_, SIGSTOP); }
+void DaemonProcess::suspend() {
+  ::kill(pid_, SIGSTOP);
+  // kill() only queues the signal: until every thread has stopped, regularsd may still answer a
+  // request sent now (seen on a loaded machine). waitpid reports the stop once it is complete.
+  int status = 0;
+  while (::waitpid(pid_, &status, WUNTRACED) < 0 && errno == EINTR) {
+  }
+  if (!WIFSTOPPED(status)) pid_ = -1;  // it exited instead
+}
+
 void DaemonProcess::resume() { ::kill(pid_, SIGCONT); }
 
 std::string DaemonProcess::log() const {

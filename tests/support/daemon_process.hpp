@@ -35,7 +35,7 @@ class DaemonProcess {
   // SIGTERM and wait; returns the exit status (as from waitpid's WEXITSTATUS, or -signal).
   int stop();
   void kill9();
-  void suspend();  // SIGSTOP
+  void suspend();  // SIGSTOP, and waits until every thread has stopped
   void resume();   // SIGCONT
   bool running() const noexcept { return pid_ > 0; }
   pid_t pid() const noexcept { return pid_; }
