@@ -39,27 +39,22 @@ int tcp_connect(int port) {
   return fd;
 }
 
-// A blocking TLS client that speaks the frame protocol, checking the server against `ca`.
+// A blocking TLS client that speaks the frame protocol, checking the server against `ca`. Its
+// constructor throws when the daemon refuses it, so each resource is owned by a member from the
+// moment it exists: a destructor never runs for a half-built object.
 class RawTls {
  public:
-  RawTls(int port, const std::string& ca) {
-    ctx_ = SSL_CTX_new(TLS_client_method());
-    SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
-    if (SSL_CTX_load_verify_locations(ctx_, ca.c_str(), nullptr) != 1) throw std::runtime_error("bad CA " + ca);
-    fd_ = tcp_connect(port);
-    if (fd_ < 0) throw std::runtime_error("cannot connect to the TLS port");
-    ssl_ = SSL_new(ctx_);
-    SSL_set_fd(ssl_, fd_);
-    SSL_set1_host(ssl_, "localhost");
+  RawTls(int port, const std::string& ca) : ctx_(SSL_CTX_new(TLS_client_method())) {
+    SSL_CTX_set_verify(ctx_.get(), SSL_VERIFY_PEER, nullptr);
+    if (SSL_CTX_load_verify_locations(ctx_.get(), ca.c_str(), nullptr) != 1) throw std::runtime_error("bad CA " + ca);
+    fd_.reset(tcp_connect(port));
+    if (!fd_) throw std::runtime_error("cannot connect to the TLS port");
+    ssl_.reset(SSL_new(ctx_.get()));
+    SSL_set_fd(ssl_.get(), fd_.get());
+    SSL_set1_host(ssl_.get(), "localhost");
     BlockSigpipe guard;  // a daemon that refuses the connection closes it under the handshake
-    if (SSL_connect(ssl_) != 1) throw std::runtime_error("TLS handshake failed");
+    if (SSL_connect(ssl_.get()) != 1) throw std::runtime_error("TLS handshake failed");
   }
-  ~RawTls() {
-    if (ssl_) SSL_free(ssl_);
-    if (fd_ >= 0) ::close(fd_);
-    SSL_CTX_free(ctx_);
-  }
-  // False when the daemon has closed the connection.
   // SIGPIPE stays fatal in this process, so a plugin that raised it would fail these tests: the
   // raw client blocks it while OpenSSL works, and takes back one a closed connection raised.
   struct BlockSigpipe {
@@ -83,7 +78,7 @@ class RawTls {
   bool send(const json& request) {
     const std::string frame = wire::encode_frame(request.dump());
     BlockSigpipe guard;
-    return SSL_write(ssl_, frame.data(), static_cast<int>(frame.size())) == static_cast<int>(frame.size());
+    return SSL_write(ssl_.get(), frame.data(), static_cast<int>(frame.size())) == static_cast<int>(frame.size());
   }
   // The next answer, or null when the daemon closed the connection (or said nothing for 3 s).
   json receive() {
@@ -101,15 +96,38 @@ class RawTls {
     BlockSigpipe guard;
     std::size_t got = 0;
     while (got < n) {
-      const int r = SSL_read(ssl_, out + got, static_cast<int>(n - got));
+      const int r = SSL_read(ssl_.get(), out + got, static_cast<int>(n - got));
       if (r <= 0) return false;
       got += static_cast<std::size_t>(r);
     }
     return true;
   }
-  SSL_CTX* ctx_ = nullptr;
-  SSL* ssl_ = nullptr;
-  int fd_ = -1;
+  struct CtxFree {
+    void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
+  };
+  struct SslFree {
+    void operator()(SSL* s) const { SSL_free(s); }
+  };
+  class Fd {
+   public:
+    Fd() = default;
+    ~Fd() { reset(-1); }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    void reset(int fd) {
+      if (fd_ >= 0) ::close(fd_);
+      fd_ = fd;
+    }
+    int get() const { return fd_; }
+    explicit operator bool() const { return fd_ >= 0; }
+
+   private:
+    int fd_ = -1;
+  };
+  // Destroyed in reverse: the connection, its socket, then the context.
+  std::unique_ptr<SSL_CTX, CtxFree> ctx_;
+  Fd fd_;
+  std::unique_ptr<SSL, SslFree> ssl_;
 };
 
 class TlsLanes : public DaemonTest {

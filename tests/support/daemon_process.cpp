@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -99,7 +100,16 @@ void DaemonProcess::kill9() {
   wait_exit();
 }
 
-void DaemonProcess::suspend() { ::kill(pid_, SIGSTOP); }
+void DaemonProcess::suspend() {
+  ::kill(pid_, SIGSTOP);
+  // kill() only queues the signal: until every thread has stopped, regularsd may still answer a
+  // request sent now (seen on a loaded machine). waitpid reports the stop once it is complete.
+  int status = 0;
+  while (::waitpid(pid_, &status, WUNTRACED) < 0 && errno == EINTR) {
+  }
+  if (!WIFSTOPPED(status)) pid_ = -1;  // it exited instead
+}
+
 void DaemonProcess::resume() { ::kill(pid_, SIGCONT); }
 
 std::string DaemonProcess::log() const {
@@ -107,6 +117,17 @@ std::string DaemonProcess::log() const {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+std::string DaemonProcess::sanitizer_report() const {
+  const std::string text = log();
+  std::size_t first = std::string::npos;
+  for (const char* marker :
+       {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer", "runtime error:"})
+    first = std::min(first, text.find(marker));
+  if (first == std::string::npos) return {};
+  const std::size_t line = text.rfind('\n', first);
+  return text.substr(line == std::string::npos ? 0 : line + 1, 16000);
 }
 
 RawConnection::RawConnection(const std::string& socket_path, bool send_hello) {

@@ -23,7 +23,7 @@ class DaemonProcess {
   // SIGTERM and wait; returns the exit status (as from waitpid's WEXITSTATUS, or -signal).
   int stop();
   void kill9();
-  void suspend();  // SIGSTOP
+  void suspend();  // SIGSTOP, and waits until every thread has stopped
   void resume();   // SIGCONT
   bool running() const noexcept { return pid_ > 0; }
   pid_t pid() const noexcept { return pid_; }
@@ -36,6 +36,9 @@ class DaemonProcess {
   std::string log_path() const { return data_dir_.substr(0, data_dir_.find_last_of('/')) + "/regularsd.log"; }
   // The daemon's log so far (stderr), for diagnosis and for checks that nothing leaks into it.
   std::string log() const;
+  // The first sanitizer report (ASan, LSan, UBSan, TSan) in the log and what follows it, or "".
+  // A sanitized regularsd writes its reports to stderr, where the test would not see them.
+  std::string sanitizer_report() const;
 
  private:
   int wait_exit();
