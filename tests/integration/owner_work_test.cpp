@@ -118,7 +118,11 @@ TEST_F(OwnerWork, DryRunsAndAnErasureNeverStallATillsHints) {
     if (c.status == REGULARS_OK) continue;
     if (refused++ == 0) first_refusal = "status " + std::to_string(c.status) + " after " + std::to_string(c.ms) + " ms";
   }
-  EXPECT_EQ(refused, 0) << refused << " of " << calls.size() << " hints calls were not answered in time (first: "
+  // Every call, in a normal build. Under a sanitizer on a loaded machine the I/O thread itself is
+  // starved now and then (seen: 12 of 735 calls at 4 times the budget), so up to 5% may miss there;
+  // a till stalled behind the owner's work misses nearly all (233 of 247 before the owner pool).
+  const auto allowed = static_cast<int>(kSanitizerMarginScale > 1 ? calls.size() / 20 : 0);
+  EXPECT_LE(refused, allowed) << refused << " of " << calls.size() << " hints calls were not answered in time (first: "
                         << first_refusal << ") while owner work ran for " << owner_ms << " ms";
   RecordProperty("hints_calls", static_cast<int>(calls.size()));
   RecordProperty("slowest_hints_us", static_cast<int>(slowest * 1000));
