@@ -146,12 +146,23 @@ TEST_F(Resilience, HungDaemonNeverHoldsTheTill) {
   ASSERT_EQ(plugin_.record(c, consent("4242").c_str()), REGULARS_OK);
   ASSERT_EQ(visits(c, "4242"), 0);
   daemon_->suspend();
-  double worst = 0;
+  double worst = 0, worst_record = 0;
+  int timeouts = 0;
   for (int i = 0; i < 10; ++i) {
+    // The spool write is bounded by the budget as well: when the disk is slower than what the
+    // hung daemon left of it, record says TIMEOUT ("durable or not recorded") and the till
+    // records the same event again, which must never count it twice.
+    const std::string event = purchase("4242", {"tea"}, "hung-" + std::to_string(i));
+    regulars_status r = REGULARS_TIMEOUT;
+    for (int attempt = 0; attempt < 20 && r == REGULARS_TIMEOUT; ++attempt) {
+      const auto started = Clock::now();
+      r = plugin_.record(c, event.c_str());
+      worst_record = std::max(worst_record, elapsed_ms(started));
+      timeouts += r == REGULARS_TIMEOUT;
+    }
+    EXPECT_EQ(r, REGULARS_OK) << plugin_.last_error();
+    worst = std::max(worst, worst_record);
     auto t0 = Clock::now();
-    EXPECT_EQ(plugin_.record(c, purchase("4242", {"tea"}).c_str()), REGULARS_OK) << plugin_.last_error();
-    worst = std::max(worst, elapsed_ms(t0));
-    t0 = Clock::now();
     regulars_status s;
     hints(c, "4242", &s);
     worst = std::max(worst, elapsed_ms(t0));
@@ -159,6 +170,8 @@ TEST_F(Resilience, HungDaemonNeverHoldsTheTill) {
   }
   // The 10 ms margin is scaled under a sanitizer (kSanitizerMarginScale); the budget is not.
   EXPECT_LE(worst, kBudget + 10.0 * kSanitizerMarginScale) << "slowest call while the daemon was hung, ms";
+  std::printf("hung daemon: slowest call %.1f ms (record %.1f ms), %d records recorded again after TIMEOUT\n", worst,
+              worst_record, timeouts);
   // A client opened while the daemon is hung also returns within its budget.
   const auto t0 = Clock::now();
   regulars_client* late = open_client(kBudget);
