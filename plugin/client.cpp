@@ -31,6 +31,19 @@ std::chrono::milliseconds spool_reserve(int budget_ms) {
 // randomness from the kernel this throws, and record() fails with REGULARS_INTERNAL instead.
 std::string new_event_id() { return wire::time_ordered_id("ev-", 8); }
 
+// Room for the request around an event: {"id":<20 digits>,"op":"record","sealed":""}.
+constexpr std::size_t kRequestEnvelope = 64;
+
+// The longest event (its JSON) that fits in one of the daemon's frames both ways it may travel:
+// as it is, and sealed and in base64 (4/3 of the sealed size) from the spool. One limit for both,
+// so whether an event is accepted never depends on whether the daemon happens to be up.
+std::size_t max_event_bytes(std::uint32_t max_frame) {
+  if (max_frame <= kRequestEnvelope + 4 * wire::sealed::kOverhead) return 0;
+  return (max_frame - kRequestEnvelope) / 4 * 3 - wire::sealed::kOverhead;
+}
+
+const char* const kKeptDaemonFile = "/regularsd.pub";  // line 1: spool key; line 2: "max_frame_bytes N"
+
 }  // namespace
 
 Client::Client(Options options, FileSync spool_sync) : options_(std::move(options)) {
@@ -39,8 +52,11 @@ Client::Client(Options options, FileSync spool_sync) : options_(std::move(option
     tls_ = tls::Context::create(options_.ca_file, why);
     if (!tls_) throw std::invalid_argument(why);
   }
-  if (!options_.spool_dir.empty())
+  if (!options_.spool_dir.empty()) {
     spool_ = std::make_unique<Spool>(options_.spool_dir, options_.spool_max_bytes, std::move(spool_sync));
+    writer_ = std::make_unique<SpoolWriter>(*spool_);
+    recall_frame_limit();
+  }
   // One attempt within the budget, so a healthy daemon serves the very first call.
   CallResult failure;
   auto conn = Connection::open(options_, tls_, Clock::now() + std::chrono::milliseconds(options_.budget_ms), failure);
@@ -148,7 +164,17 @@ regulars_status Client::record(const char* event_json, std::string& why) {
     why = err->describe();
     return REGULARS_INVALID_INPUT;
   }
-  const std::string payload = wire::dump_json(event);
+  std::string payload = wire::dump_json(event);
+  const std::uint32_t max_frame = max_frame_bytes_.load();
+  if (payload.size() > max_event_bytes(max_frame)) {
+    // Refused here: the daemon would refuse the frame (and close the connection), and a spooled
+    // copy could never be replayed.
+    why = "event: " + std::to_string(payload.size()) + " bytes of JSON, more than the " +
+          std::to_string(max_event_bytes(max_frame)) + " that fit, sealed, in one frame of regularsd (limits.max_frame_bytes = " +
+          std::to_string(max_frame) + "); split it into smaller events";
+    return REGULARS_INVALID_INPUT;
+  }
+  const std::string event_id = event["event_id"].get<std::string>();
 
   regulars_status daemon_status = REGULARS_UNAVAILABLE;
   if (auto conn = usable_connection()) {
@@ -163,35 +189,35 @@ regulars_status Client::record(const char* event_json, std::string& why) {
     daemon_status = r.status;
     why = r.message;
   }
-  return spool_or_fail(payload, daemon_status, why);
+  return spool_or_fail(std::move(payload), event_id, daemon_status, deadline, why);
 }
 
-regulars_status Client::spool_or_fail(const std::string& payload, regulars_status daemon_status, std::string& why) {
+regulars_status Client::spool_or_fail(std::string payload, const std::string& event_id, regulars_status daemon_status,
+                                      Deadline deadline, std::string& why) {
   if (!spool_) {
     if (why.empty()) why = "regularsd is not reachable and no spool_dir is configured";
     return daemon_status == REGULARS_OK ? REGULARS_UNAVAILABLE : daemon_status;
   }
-  // Sealed to the daemon's spool key: the file holds no raw identifier, and only the daemon
-  // can open it.
-  // Before this till has ever learnt that key, to its own key in the spool directory (opened
-  // by this plugin when it replays).
-  // An event so large that, sealed and in base64 (4/3 of its size), it would not fit in one of
-  // the daemon's frames is sealed to the spool's own key too: it is replayed as it came.
-  std::string seal_failure;
-  std::optional<std::string> sealed;
-  const std::size_t sealed_frame = (payload.size() + wire::sealed::kOverhead + 2) / 3 * 4 + 64;
+  // Sealed to the daemon's spool key: the file holds no raw identifier, and only the daemon can
+  // open it. Without that key nothing is spooled: whatever key the till could seal to instead
+  // would have to be kept on the same disk, and would open the same records.
   const auto key = spool_key();
-  if (key && sealed_frame <= max_frame_bytes_.load()) {
-    sealed = seal::seal(*key, payload, wire::sealed::kVersion, seal_failure);
-  } else if (const auto local = seal::local_key(options_.spool_dir, seal_failure)) {
-    sealed = seal::seal(local->public_key, payload, wire::sealed::kLocalVersion, seal_failure);
+  if (!key) {
+    why = "not spooled: regularsd's spool key is not known yet (this till has never completed a hello with "
+          "regularsd, and no spool.pub is readable beside its socket)" + (why.empty() ? "" : "; " + why);
+    return REGULARS_UNAVAILABLE;
   }
+  std::string seal_failure;
+  std::optional<std::string> sealed = seal::seal(*key, payload, wire::sealed::kVersion, seal_failure);
   if (!sealed) {
     why = seal_failure;
     return REGULARS_IO;
   }
-  const regulars_status s = spool_->append(*sealed, why);
+  const regulars_status s = writer_->append(std::move(*sealed), deadline, why);
   if (s == REGULARS_OK) wake_background();
+  if (s == REGULARS_TIMEOUT)
+    why += ": event " + event_id + " is either durable, and will be delivered, or not recorded; "
+           "recording it again with the same event_id is safe";
   return s;
 }
 
@@ -204,7 +230,7 @@ std::optional<seal::PublicKey> Client::spool_key() {
     if (!std::getline(in, line)) return std::nullopt;
     return seal::parse_public_key(line);
   };
-  spool_key_ = read_key(options_.spool_dir + "/regularsd.pub");
+  spool_key_ = read_key(options_.spool_dir + kKeptDaemonFile);
   if (!spool_key_ && !options_.tls) {
     const auto slash = options_.socket_path.rfind('/');
     spool_key_ = read_key((slash == std::string::npos ? std::string(".") : options_.socket_path.substr(0, slash)) + "/spool.pub");
@@ -213,21 +239,32 @@ std::optional<seal::PublicKey> Client::spool_key() {
 }
 
 void Client::learn_spool_key(const Connection& conn) {
-  max_frame_bytes_.store(conn.max_frame_bytes());
+  const std::uint32_t limit_before = max_frame_bytes_.exchange(conn.max_frame_bytes());
   const auto& key = conn.spool_key();
   if (!key || !spool_) return;
   std::lock_guard lock(key_mu_);
-  if (spool_key_ == key) return;
+  if (spool_key_ == key && limit_before == conn.max_frame_bytes()) return;
   spool_key_ = key;
-  // Kept beside the spool, so a process opened while the daemon is away can still seal.
-  const std::string text = wire::hex_encode(*key) + '\n';
-  const std::string path = options_.spool_dir + "/regularsd.pub";
+  // Kept beside the spool, so a process opened while the daemon is away can still seal, and
+  // knows which events the daemon could take.
+  const std::string text = wire::hex_encode(*key) + "\nmax_frame_bytes " + std::to_string(conn.max_frame_bytes()) + '\n';
+  const std::string path = options_.spool_dir + kKeptDaemonFile;
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return;  // not fatal: the key is also learnt at every connection
   const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) ::unlink(tmp.c_str());
+}
+
+void Client::recall_frame_limit() {
+  std::ifstream in(options_.spool_dir + kKeptDaemonFile);
+  std::string key_line, name;
+  std::uint64_t limit = 0;
+  // A file from an older plugin has the key line only: the default limit stands.
+  if (std::getline(in, key_line) && (in >> name >> limit) && name == "max_frame_bytes" && limit >= 1024 &&
+      limit <= (1u << 30))
+    max_frame_bytes_.store(static_cast<std::uint32_t>(limit));
 }
 
 bool Client::try_connect() {
@@ -257,50 +294,86 @@ bool Client::try_connect() {
   return true;
 }
 
-bool Client::deliver(const std::shared_ptr<Connection>& conn, const std::vector<std::string>& payloads) {
+std::optional<json> Client::replay_request(const std::string& payload, std::uint32_t max_frame, bool& retry,
+                                           std::string& why) {
+  retry = false;
+  const unsigned char version = payload.empty() ? 0 : static_cast<unsigned char>(payload[0]);
+  json request;
+  if (version == wire::sealed::kVersion) {
+    request = {{"op", "record"}, {"sealed", wire::base64_encode(payload)}};  // opened by the daemon
+  } else {
+    // Sealed to the spool's own key by a plugin from before issue 19 (opened here), or written
+    // by a plugin from before sealing (the event's JSON as it was).
+    std::string text = payload;
+    if (version == wire::sealed::kLocalVersion) {
+      bool missing = false;
+      const auto local = seal::existing_local_key(options_.spool_dir, missing, why);
+      if (!local) {
+        retry = !missing;  // there but unreadable now (permissions?): try again later
+        return std::nullopt;
+      }
+      auto opened = seal::open(*local, payload, why);
+      if (!opened) {
+        why = "sealed to a key this spool does not hold, or damaged";
+        return std::nullopt;
+      }
+      text = std::move(*opened);
+    }
+    auto parsed = wire::parse_json(text);
+    if (std::holds_alternative<wire::Error>(parsed)) {
+      why = "not an event this plugin can read";
+      return std::nullopt;
+    }
+    request = {{"op", "record"}, {"event", std::move(std::get<json>(parsed))}};
+  }
+  // Sent, it would be refused with the connection at every attempt and block the spool.
+  if (const std::size_t size = wire::dump_json(request).size() + kRequestEnvelope; size > max_frame) {
+    why = "its request takes " + std::to_string(size) + " bytes, more than regularsd's limits.max_frame_bytes (" +
+          std::to_string(max_frame) + ")";
+    return std::nullopt;
+  }
+  return request;
+}
+
+bool Client::deliver(const std::shared_ptr<Connection>& conn, const std::vector<std::string>& payloads,
+                     const std::string& origin) {
   // Pipelined: send a window of records, then collect their acknowledgements.
   constexpr std::size_t kWindow = 128;
+  std::vector<std::pair<std::size_t, std::string>> undeliverable;  // index, why: quarantined, never dropped
   for (std::size_t start = 0; start < payloads.size(); start += kWindow) {
     const std::size_t end = std::min(payloads.size(), start + kWindow);
     const Deadline deadline = Clock::now() + 5s;
-    std::vector<std::uint64_t> ids;
+    std::vector<std::pair<std::uint64_t, std::size_t>> sent;  // request id, index
     for (std::size_t i = start; i < end; ++i) {
-      json request;
-      const unsigned char version = payloads[i].empty() ? 0 : static_cast<unsigned char>(payloads[i][0]);
-      if (version == wire::sealed::kVersion) {
-        request = {{"op", "record"}, {"sealed", wire::base64_encode(payloads[i])}};  // opened by the daemon
-      } else {
-        // Sealed to this spool's own key (opened here), or written by a plugin from before
-        // sealing (the event's JSON as it was).
-        std::string text = payloads[i], why;
-        if (version == wire::sealed::kLocalVersion) {
-          const auto local = seal::local_key(options_.spool_dir, why);
-          if (!local) return false;  // the key cannot be read now (permissions?): try again later
-          auto opened = seal::open(*local, payloads[i], why);
-          if (!opened) continue;  // sealed to another key, or damaged: it can never be delivered
-          text = std::move(*opened);
-        }
-        auto parsed = wire::parse_json(text);
-        if (std::holds_alternative<wire::Error>(parsed)) continue;  // a checksum-valid but unreadable record
-        request = {{"op", "record"}, {"event", std::move(std::get<json>(parsed))}};
+      bool retry = false;
+      std::string why;
+      auto request = replay_request(payloads[i], conn->max_frame_bytes(), retry, why);
+      if (retry) return false;
+      if (!request) {
+        undeliverable.emplace_back(i, std::move(why));
+        continue;
       }
-      // A record that cannot fit in one of the daemon's frames would be refused, and the
-      // connection with it, at every attempt: it is dropped instead of blocking the spool.
-      if (wire::dump_json(request).size() + 32 > conn->max_frame_bytes()) continue;
       CallResult failure;
-      const auto id = conn->send(std::move(request), deadline, failure);
+      const auto id = conn->send(std::move(*request), deadline, failure);
       if (id == 0) return false;
-      ids.push_back(id);
+      sent.emplace_back(id, i);
     }
-    for (const auto id : ids) {
+    for (const auto& [id, i] : sent) {
       const CallResult r = conn->await(id, deadline);
       // An event the daemon refuses as invalid, or as not this till's to send, will never be
-      // accepted; keeping it would block everything behind it. Any other failure means "try
-      // again later".
-      // (A denial of the lane itself, a revoked token, is not about the event: it stays.)
+      // accepted; kept in the spool it would block everything behind it. Any other failure means
+      // "try again later". (A denial of the lane itself, a revoked token, is not about the event.)
       const bool event_denied = r.status == REGULARS_DENIED && r.error && r.error->field.rfind("event", 0) == 0;
-      if (r.status != REGULARS_OK && r.status != REGULARS_INVALID_INPUT && !event_denied) return false;
+      if (r.status == REGULARS_OK) continue;
+      if (r.status != REGULARS_INVALID_INPUT && !event_denied) return false;
+      // The code and field only: a daemon's message may quote what it refused.
+      undeliverable.emplace_back(i, "regularsd refused it (" + (r.error ? std::string(wire::to_string(r.error->code)) + " at " + r.error->field : "") + ")");
     }
+  }
+  for (const auto& [i, why] : undeliverable) {
+    const std::string what = "a record of " + std::to_string(payloads[i].size()) + " bytes cannot be delivered: " + why;
+    std::string failure;
+    if (!spool_->quarantine(origin, encode_spool_record(payloads[i]), what, failure)) return false;
   }
   return true;
 }
@@ -309,7 +382,7 @@ bool Client::replay_own(const std::shared_ptr<Connection>& conn) {
   while (spool_->own_has_pending()) {
     const SpoolRecords recs = spool_->own_pending(512);
     if (recs.payloads.empty()) return true;
-    if (!deliver(conn, recs.payloads)) return false;
+    if (!deliver(conn, recs.payloads, "own")) return false;
     spool_->own_delivered(recs.end_offset);
   }
   return true;
@@ -319,8 +392,8 @@ bool Client::replay_orphans(const std::shared_ptr<Connection>& conn) {
   for (const auto& path : spool_->orphan_files()) {
     auto claimed = spool_->claim(path);
     if (!claimed) continue;
-    if (!deliver(conn, claimed->payloads)) return false;
-    claimed->finish();
+    if (!deliver(conn, claimed->payloads, path.substr(path.rfind('/') + 1))) return false;
+    claimed->finish();  // when the quarantine cannot be written, the file stays for a later claim
   }
   spool_->refresh_usage();
   return true;

@@ -12,6 +12,7 @@
 #include "connection.hpp"
 #include "options.hpp"
 #include "spool.hpp"
+#include "spool_writer.hpp"
 
 namespace regulars::plugin {
 
@@ -35,20 +36,29 @@ class Client {
   bool try_connect();
   bool replay_own(const std::shared_ptr<Connection>& conn);
   bool replay_orphans(const std::shared_ptr<Connection>& conn);
-  bool deliver(const std::shared_ptr<Connection>& conn, const std::vector<std::string>& payloads);
-  regulars_status spool_or_fail(const std::string& payload, regulars_status daemon_status, std::string& why);
+  // Sends spooled records; those that can never be delivered are quarantined, with `origin` in
+  // their name. False when the replay must stop and be tried again later.
+  bool deliver(const std::shared_ptr<Connection>& conn, const std::vector<std::string>& payloads,
+               const std::string& origin);
+  std::optional<nlohmann::json> replay_request(const std::string& payload, std::uint32_t max_frame, bool& retry,
+                                               std::string& why);
+  regulars_status spool_or_fail(std::string payload, const std::string& event_id, regulars_status daemon_status,
+                                Deadline deadline, std::string& why);
   // The daemon's spool key: from the last hello, else as kept in the spool directory, else (a
   // local daemon) DATA_DIR/spool.pub beside its socket.
   std::optional<seal::PublicKey> spool_key();
   void learn_spool_key(const Connection& conn);
+  // The daemon's frame limit as kept beside the spool at an earlier hello, for a till that opens
+  // while the daemon is away.
+  void recall_frame_limit();
 
   Options options_;
   std::shared_ptr<tls::Context> tls_;  // tls: endpoints only
   std::unique_ptr<Spool> spool_;
+  std::unique_ptr<SpoolWriter> writer_;  // appends to spool_ off the till's thread
   std::mutex key_mu_;
   std::optional<seal::PublicKey> spool_key_;  // guarded by key_mu_
   std::atomic<std::uint32_t> max_frame_bytes_{1u << 20};  // the daemon's, from its last hello
-
 
   std::mutex conn_mu_;
   std::shared_ptr<Connection> conn_;

@@ -249,6 +249,13 @@ std::optional<LocalKey> local_key(const std::string& spool_dir, std::string& why
   return read_local_key(api, path, missing, why);
 }
 
+std::optional<LocalKey> existing_local_key(const std::string& spool_dir, bool& missing, std::string& why) {
+  missing = false;
+  const Api* api = load_api(why);
+  if (api == nullptr) return std::nullopt;
+  return read_local_key(api, spool_dir + "/local.key", missing, why);
+}
+
 std::optional<std::string> open(const LocalKey& key, std::string_view sealed, std::string& why) {
   const Api* api = load_api(why);
   if (api == nullptr) return std::nullopt;

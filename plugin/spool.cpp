@@ -9,10 +9,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <string_view>
 #include <system_error>
 
 #include "wire/crc32c.hpp"
 #include "wire/random.hpp"
+#include "wire/validate.hpp"
 
 namespace regulars::plugin {
 namespace {
@@ -67,27 +70,80 @@ std::string encode_spool_record(const std::string& payload) {
   return rec;
 }
 
+namespace {
+
+// The payload length of the record at `pos`, when one starts there whole and intact.
+std::optional<std::uint32_t> record_at(const std::string& bytes, std::size_t pos) {
+  if (bytes.size() - pos < kHeader || std::memcmp(bytes.data() + pos, kMagic, 4) != 0) return std::nullopt;
+  const std::uint32_t len = get_u32(bytes.data() + pos + 4);
+  if (len > bytes.size() - pos - kHeader) return std::nullopt;
+  if (wire::crc32c(bytes.data() + pos + kHeader, len) != get_u32(bytes.data() + pos + 8)) return std::nullopt;
+  return len;
+}
+
+// Where the next intact record after `pos` starts, or the end of the bytes. A marker inside a
+// payload cannot fool this: sealed payloads are ciphertext, and JSON ones escape the control
+// bytes every length below 0x20202020 would need.
+std::size_t resync(const std::string& bytes, std::size_t pos) {
+  const std::string_view marker(kMagic, 4);
+  for (auto at = bytes.find(marker, pos + 1); at != std::string::npos; at = bytes.find(marker, at + 1))
+    if (record_at(bytes, at)) return at;
+  return bytes.size();
+}
+
+std::size_t count_markers(const std::string& bytes, std::size_t from, std::size_t to) {
+  const std::string_view marker(kMagic, 4);
+  std::size_t n = 0;
+  for (auto at = bytes.find(marker, from); at != std::string::npos && at < to; at = bytes.find(marker, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
 SpoolRecords parse_spool_records(const std::string& bytes, std::uint64_t offset, std::size_t max_records) {
   SpoolRecords out;
   out.end_offset = offset;
-  std::size_t pos = static_cast<std::size_t>(offset);
-  while (out.payloads.size() < max_records && pos + kHeader <= bytes.size()) {
-    if (std::memcmp(bytes.data() + pos, kMagic, 4) != 0) break;
-    const std::uint32_t len = get_u32(bytes.data() + pos + 4);
-    const std::uint32_t crc = get_u32(bytes.data() + pos + 8);
-    if (len > bytes.size() - pos - kHeader) break;  // torn tail
-    if (wire::crc32c(bytes.data() + pos + kHeader, len) != crc) break;
-    out.payloads.emplace_back(bytes.substr(pos + kHeader, len));
-    pos += kHeader + len;
+  std::size_t pos = static_cast<std::size_t>(std::min<std::uint64_t>(offset, bytes.size()));
+  while (out.payloads.size() < max_records && pos < bytes.size()) {
+    if (const auto len = record_at(bytes, pos)) {
+      out.payloads.emplace_back(bytes.substr(pos + kHeader, *len));
+      pos += kHeader + *len;
+    } else {
+      // Skip to the next intact record rather than stop: one bad byte must not cost the rest.
+      const std::size_t next = resync(bytes, pos);
+      out.damaged.push_back({pos, next - pos, count_markers(bytes, pos, next)});
+      pos = next;
+    }
     out.end_offset = pos;
   }
   return out;
 }
 
+std::string describe_damage(const SpoolDamage& d) {
+  return std::to_string(d.bytes) + " bytes at offset " + std::to_string(d.offset) + " skipped (" +
+         std::to_string(d.markers) + " record marker" + (d.markers == 1 ? "" : "s") +
+         " in them), up to the next intact record: a damaged record, or the tail of an append cut short";
+}
+
+namespace {
+
+// mkdir -p with mode 0700 for what it creates; parents that exist keep their mode.
+void make_dirs(const std::string& dir) {
+  for (std::size_t slash = dir.find('/', 1); ; slash = dir.find('/', slash + 1)) {
+    const std::string part = dir.substr(0, slash);
+    struct stat st{};
+    if (!part.empty() && ::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST &&
+        !(::stat(part.c_str(), &st) == 0 && S_ISDIR(st.st_mode)))  // e.g. EROFS for a parent that is there
+      throw std::system_error(errno, std::generic_category(), "cannot create spool directory " + part);
+    if (slash == std::string::npos) return;
+  }
+}
+
+}  // namespace
+
 Spool::Spool(std::string dir, std::uint64_t max_bytes, FileSync sync)
     : dir_(std::move(dir)), max_bytes_(max_bytes), sync_(sync ? std::move(sync) : FileSync(::fdatasync)) {
-  if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST)
-    throw std::system_error(errno, std::generic_category(), "cannot create spool directory " + dir_);
+  make_dirs(dir_);
   struct stat st{};
   if (::stat(dir_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     throw std::system_error(ENOTDIR, std::generic_category(), "spool_dir " + dir_ + " is not a directory");
@@ -132,36 +188,48 @@ bool Spool::open_own_file(std::string& why) {
   own_path_ = std::move(path);
   own_size_ = 0;
   replay_offset_ = 0;
+  quarantined_to_ = 0;
   return true;
 }
 
 regulars_status Spool::append(const std::string& payload, std::string& why) {
-  const std::string rec = encode_spool_record(payload);
+  return append_batch({payload}, why).front();
+}
+
+std::vector<regulars_status> Spool::append_batch(const std::vector<std::string>& payloads, std::string& why) {
+  std::vector<regulars_status> out(payloads.size(), REGULARS_OK);
+  std::string recs;
   std::lock_guard lock(mu_);
-  if (own_size_ + others_bytes_ + rec.size() > max_bytes_) {
-    why = "spool in " + dir_ + " holds " + std::to_string(own_size_ + others_bytes_) +
-          " bytes, its bound is " + std::to_string(max_bytes_) + "; start regularsd so it can drain";
-    return REGULARS_SPOOL_FULL;
-  }
-  if (own_fd_ < 0 && !open_own_file(why)) return REGULARS_IO;
-  std::size_t off = 0;
-  while (off < rec.size()) {
-    const ssize_t n = ::pwrite(own_fd_, rec.data() + off, rec.size() - off, static_cast<off_t>(own_size_ + off));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      why = "cannot write spool file: " + std::string(std::strerror(errno));
-      if (::ftruncate(own_fd_, static_cast<off_t>(own_size_)) != 0) { /* the checksum hides the torn tail */ }
-      return REGULARS_IO;
+  for (std::size_t i = 0; i < payloads.size(); ++i) {
+    const std::string rec = encode_spool_record(payloads[i]);
+    if (own_size_ + others_bytes_ + recs.size() + rec.size() > max_bytes_) {
+      why = "spool in " + dir_ + " holds " + std::to_string(own_size_ + others_bytes_ + recs.size()) +
+            " bytes, its bound is " + std::to_string(max_bytes_) + "; start regularsd so it can drain";
+      out[i] = REGULARS_SPOOL_FULL;
+      continue;
     }
+    recs += rec;
+  }
+  if (recs.empty()) return out;
+  auto fail_all = [&](std::string message) {
+    why = std::move(message);
+    if (own_fd_ >= 0 && ::ftruncate(own_fd_, static_cast<off_t>(own_size_)) != 0) { /* the checksum hides the torn tail */ }
+    for (auto& s : out)
+      if (s == REGULARS_OK) s = REGULARS_IO;
+    return out;
+  };
+  if (own_fd_ < 0 && !open_own_file(why)) return fail_all(why);
+  std::size_t off = 0;
+  while (off < recs.size()) {
+    const ssize_t n = ::pwrite(own_fd_, recs.data() + off, recs.size() - off, static_cast<off_t>(own_size_ + off));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fail_all("cannot write spool file: " + std::string(std::strerror(errno)));
     off += static_cast<std::size_t>(n);
   }
-  if (sync_(own_fd_) != 0) {
-    why = "cannot fsync spool file: " + std::string(std::strerror(errno));
-    if (::ftruncate(own_fd_, static_cast<off_t>(own_size_)) != 0) { /* see above */ }
-    return REGULARS_IO;
-  }
-  own_size_ += rec.size();
-  return REGULARS_OK;
+  // One flush for the whole batch: on a slow disk, records queued behind a flush share the next.
+  if (sync_(own_fd_) != 0) return fail_all("cannot fsync spool file: " + std::string(std::strerror(errno)));
+  own_size_ += recs.size();
+  return out;
 }
 
 SpoolRecords Spool::own_pending(std::size_t max_records) {
@@ -172,7 +240,16 @@ SpoolRecords Spool::own_pending(std::size_t max_records) {
   std::string bytes;
   if (!read_all(own_fd_, bytes)) return out;
   bytes.resize(std::min<std::size_t>(bytes.size(), own_size_));
-  return parse_spool_records(bytes, replay_offset_, max_records);
+  SpoolRecords recs = parse_spool_records(bytes, replay_offset_, max_records);
+  const std::string origin = own_path_.substr(own_path_.rfind('/') + 1);
+  for (const SpoolDamage& d : recs.damaged) {
+    if (d.offset < quarantined_to_) continue;
+    std::string why;
+    if (!quarantine(origin, std::string_view(bytes).substr(d.offset, d.bytes), describe_damage(d), why))
+      return out;  // nothing goes past damage that is not kept somewhere: try again later
+    quarantined_to_ = d.offset + d.bytes;
+  }
+  return recs;
 }
 
 void Spool::own_delivered(std::uint64_t end_offset) {
@@ -185,6 +262,7 @@ void Spool::own_delivered(std::uint64_t end_offset) {
       sync_(own_fd_);
       own_size_ = 0;
       replay_offset_ = 0;
+      quarantined_to_ = 0;
     }
   }
 }
@@ -237,14 +315,74 @@ std::unique_ptr<Spool::Claim> Spool::claim(const std::string& path) const {
     return nullptr;
   }
   auto recs = parse_spool_records(bytes, 0, SIZE_MAX);
-  return std::make_unique<Claim>(fd, path, std::move(recs.payloads));
+  return std::make_unique<Claim>(*this, fd, path, std::move(bytes), std::move(recs));
 }
 
 Spool::Claim::~Claim() { ::close(fd_); }
 
-void Spool::Claim::finish() {
+bool Spool::Claim::finish() {
+  const std::string origin = path_.substr(path_.rfind('/') + 1);
+  for (const SpoolDamage& d : damaged_) {
+    std::string why;
+    if (!spool_.quarantine(origin, std::string_view(bytes_).substr(d.offset, d.bytes), describe_damage(d), why))
+      return false;
+  }
+  damaged_.clear();  // a second finish() must not quarantine them twice
   ::unlink(path_.c_str());
   fsync_dir(path_.substr(0, path_.rfind('/')));
+  return true;
+}
+
+namespace {
+
+bool write_whole(int fd, std::string_view bytes) {
+  std::size_t off = 0;
+  while (off < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    off += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+bool Spool::quarantine(const std::string& origin, std::string_view bytes, const std::string& what, std::string& why) const {
+  const std::string qdir = dir_ + "/quarantine";
+  if (::mkdir(qdir.c_str(), 0700) != 0 && errno != EEXIST) {
+    why = "cannot create " + qdir + ": " + std::strerror(errno);
+    return false;
+  }
+  std::string name;
+  try {
+    name = wire::random_id(origin + ".", 4) + ".bad";
+  } catch (const std::system_error& e) {
+    why = "cannot name a quarantine file: " + std::string(e.what());
+    return false;
+  }
+  const std::string path = qdir + "/" + name;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    why = "cannot create " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  const bool written = write_whole(fd, bytes) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!written) {
+    why = "cannot write " + path + ": " + std::strerror(errno);
+    ::unlink(path.c_str());
+    return false;
+  }
+  fsync_dir(qdir);
+  // The log holds sizes and offsets only, never a byte of an event.
+  const std::string line = wire::format_time_ms(wire::now_ms()) + " " + origin + ": " + what + "; kept in " + name + "\n";
+  const int log = ::open((qdir + "/quarantine.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (log >= 0) {
+    if (!write_whole(log, line)) { /* the bytes are safe in their file; the line is a courtesy */ }
+    ::close(log);
+  }
+  return true;
 }
 
 void Spool::refresh_usage() {

@@ -4,8 +4,9 @@
 //
 //   sealed = version | ephemeral X25519 public key (32) | nonce (12) | ChaCha20-Poly1305 ciphertext | tag (16)
 //   version 0x01: sealed to the daemon's spool key, opened by the daemon;
-//   version 0x02: sealed to the till's own key (DIR/local.key, mode 0600) before the till has
-//                 ever learnt the daemon's key; the plugin opens it itself when it replays.
+//   version 0x02: sealed to the till's own key (DIR/local.key, mode 0600) by plugins before
+//                 issue 19, when they had not yet learnt the daemon's key; the plugin still opens
+//                 such records to replay them, but no longer writes any (the key sat beside them).
 //   key    = HMAC-SHA256(key = X25519(ephemeral, daemon), "regulars-spool-v1" | ephemeral pub | daemon pub)
 //
 // On the wire a sealed record travels as {"op": "record", "sealed": "<base64 of sealed>"}.

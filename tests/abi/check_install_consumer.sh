@@ -97,7 +97,8 @@ if [ "$found" != "$prefix/$LIBDIR/cmake/Regulars" ]; then
   exit 1
 fi
 run_logged consumer-build "$CMAKE_COMMAND" --build "$consumer_build"
-# No daemon: the record is spooled, hints are "not now"; both programs exit 0.
+# No daemon: hints are "not now"; the wrapper knows the daemon's spool key (spool.pub beside the
+# socket), so its record is spooled; both programs exit 0.
 mkdir -p "$work/run"
 run_logged consumer-minimal "$consumer_build/consumer_minimal" "unix:$work/run/absent.sock" "$work/run/spool-c"
 run_logged consumer-wrapper "$consumer_build/consumer_wrapper" "$work/run"

@@ -4,7 +4,7 @@
 #   tests/fuzz/run.sh [SECONDS] [TARGET...]
 #
 #   SECONDS  time per target (default 60), passed to libFuzzer as -max_total_time
-#   TARGET   frame, request, config, rules or sealed (a "fuzz_" prefix is accepted); default: all five
+#   TARGET   frame, request, config, rules, sealed or spool (a "fuzz_" prefix is accepted); default: all six
 #
 #   frame    bytes fed to FrameDecoder in random chunks; each frame parsed and validated
 #   request  one JSON payload through parse_json, validate_event, validate_hints_request
@@ -13,6 +13,7 @@
 #   sealed   a record's "sealed" field: base64_decode and SpoolKey::open with a fixed key, and the
 #            bytes sealed to that key and opened again; what opens goes through parse_json and
 #            validate_event
+#   spool    a spool file a till left: parse_spool_records, resynchronising past damaged records
 #
 # Needs clang/clang++ (14 or later) with libFuzzer, plus what the project itself needs. It
 # configures and builds build-fuzz-clang/ or $FUZZ_BUILD_DIR (REGULARS_FUZZ=ON, ASan + UBSan),
@@ -40,11 +41,11 @@ targets=()
 for t in "$@"; do
   t=${t#fuzz_}
   case $t in
-    frame|request|config|rules|sealed) targets+=("$t") ;;
-    *) echo "run.sh: unknown target '$t' (frame, request, config, rules or sealed)" >&2; exit 2 ;;
+    frame|request|config|rules|sealed|spool) targets+=("$t") ;;
+    *) echo "run.sh: unknown target '$t' (frame, request, config, rules, sealed or spool)" >&2; exit 2 ;;
   esac
 done
-[[ ${#targets[@]} -gt 0 ]] || targets=(frame request config rules sealed)
+[[ ${#targets[@]} -gt 0 ]] || targets=(frame request config rules sealed spool)
 
 command -v clang++ >/dev/null || { echo "run.sh: clang++ not found (apt-get install clang)" >&2; exit 2; }
 

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <atomic>
 #include <iterator>
@@ -345,13 +346,14 @@ TEST_F(Privacy, NoRawPhoneOrCardNumberInStoreWalSpoolOrLogs) {
     must_record({{"type", "purchase"}, {"customer", i % 2 ? leila : card(loyalty_card)},
                  {"lines", {{{"sku", "milk"}, {"unit_price", 120}}}}});
   }
-  // A process on a new spool directory that never met the daemon seals to the spool's own key.
+  // A process on a new spool directory that never met the daemon spools nothing: the only key it
+  // could seal to would have to sit beside the data.
   regulars_client* newcomer = nullptr;
   const json newcomer_options = {{"endpoint", "unix:" + dir_.sub("elsewhere.sock")}, {"spool_dir", dir_.sub("spool2")},
                                  {"budget_ms", 50}};
   ASSERT_EQ(plugin_.open(newcomer_options.dump().c_str(), &newcomer), REGULARS_OK) << plugin_.last_error();
   const json early = {{"type", "purchase"}, {"customer", leila}, {"lines", {{{"sku", "eggs"}, {"unit_price", 300}}}}};
-  ASSERT_EQ(plugin_.record(newcomer, early.dump().c_str()), REGULARS_OK) << plugin_.last_error();
+  EXPECT_EQ(plugin_.record(newcomer, early.dump().c_str()), REGULARS_UNAVAILABLE);
   plugin_.close(newcomer);
   const std::string spooled = all_bytes({dir_.sub("spool"), dir_.sub("spool2")}, "/dev/null");
   EXPECT_GT(spooled.size(), 600u) << "the events are in the spools";
@@ -359,15 +361,9 @@ TEST_F(Privacy, NoRawPhoneOrCardNumberInStoreWalSpoolOrLogs) {
   EXPECT_EQ(spooled.find(loyalty_card), std::string::npos);
   EXPECT_EQ(spooled.find("milk"), std::string::npos) << "sealed, not merely stripped of identifiers";
 
-  // Back: both spools are replayed (the second by a till that now knows the daemon).
+  // Back: the spool is replayed.
   daemon_->start();
   EXPECT_EQ(wait_for_visits(client(), loyalty_card, 4), 4);
-  newcomer = nullptr;
-  json newcomer_back = newcomer_options;
-  newcomer_back["endpoint"] = daemon_->endpoint();
-  ASSERT_EQ(plugin_.open(newcomer_back.dump().c_str(), &newcomer), REGULARS_OK) << plugin_.last_error();
-  clients_.push_back(newcomer);
-  EXPECT_EQ(wait_for_visits(client(), loyalty_card, 5), 5);
 
   daemon_->stop();
   for (auto* c : clients_) plugin_.close(c);
@@ -380,43 +376,37 @@ TEST_F(Privacy, NoRawPhoneOrCardNumberInStoreWalSpoolOrLogs) {
     EXPECT_EQ(everything.find(needle), std::string::npos) << needle;
 }
 
-TEST_F(Privacy, ManyThreadsOnANewSpoolShareOneKeyAndAnUnreadableKeyIsAnErrorNotACrash) {
-  // Eight threads of one process record at once into a spool directory that has never met the
-  // daemon: every event is sealed to one and the same spool key, and all are delivered later.
+// Issue 19, item 9: a till never holds a spooled event it could open itself. Until it knows the
+// daemon's spool key, it spools nothing; once one hello has taught it the key (kept in the spool
+// directory), it spools sealed even when it opens while the daemon is away.
+TEST_F(Privacy, ATillSpoolsNothingUntilItKnowsTheDaemonsKey) {
   const std::string fresh = dir_.sub("spool-fresh");
   const json offline = {{"endpoint", "unix:" + dir_.sub("nobody.sock")}, {"spool_dir", fresh}, {"budget_ms", 50}};
+  const json e = {{"type", "purchase"}, {"customer", card("70001119")}, {"lines", {{{"sku", "nut-free-bread"}, {"unit_price", 300}}}}};
   regulars_client* till = nullptr;
   ASSERT_EQ(plugin_.open(offline.dump().c_str(), &till), REGULARS_OK) << plugin_.last_error();
-  std::vector<std::thread> threads;
-  std::atomic<int> ok{0};
-  for (int t = 0; t < 8; ++t)
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < 5; ++i) {
-        const json e = {{"type", "purchase"}, {"customer", card("700" + std::to_string(t))},
-                        {"lines", {{{"sku", "tea"}, {"unit_price", 300}}}}};
-        if (plugin_.record(till, e.dump().c_str()) == REGULARS_OK) ++ok;
-      }
-    });
-  for (auto& th : threads) th.join();
+  EXPECT_EQ(plugin_.record(till, e.dump().c_str()), REGULARS_UNAVAILABLE);
+  EXPECT_NE(std::string(plugin_.last_error()).find("spool key"), std::string::npos) << plugin_.last_error();
   plugin_.close(till);
-  EXPECT_EQ(ok.load(), 40);
-  json online = offline;
+  EXPECT_FALSE(std::filesystem::exists(fresh + "/local.key"));
+  EXPECT_EQ(all_bytes({fresh}, "/dev/null").find("nut-free"), std::string::npos);
+
+  json online = offline;  // one hello teaches the key
   online["endpoint"] = daemon_->endpoint();
   ASSERT_EQ(plugin_.open(online.dump().c_str(), &till), REGULARS_OK) << plugin_.last_error();
-  clients_.push_back(till);
-  for (int t = 0; t < 8; ++t) EXPECT_EQ(wait_for_visits(client(), "700" + std::to_string(t), 5), 5) << t;
-
-  // A key the plugin cannot read (here a dangling link) is never replaced and never loops:
-  // recording fails with an I/O error the till can show.
-  const std::string broken = dir_.sub("spool-broken");
-  ASSERT_EQ(::mkdir(broken.c_str(), 0700), 0);
-  ASSERT_EQ(::symlink("/nonexistent/key", (broken + "/local.key").c_str()), 0);
-  const json broken_options = {{"endpoint", "unix:" + dir_.sub("nobody.sock")}, {"spool_dir", broken}, {"budget_ms", 50}};
-  ASSERT_EQ(plugin_.open(broken_options.dump().c_str(), &till), REGULARS_OK) << plugin_.last_error();
-  const json e = {{"type", "purchase"}, {"customer", card("7999")}, {"lines", {{{"sku", "tea"}, {"unit_price", 300}}}}};
-  EXPECT_EQ(plugin_.record(till, e.dump().c_str()), REGULARS_IO);
-  EXPECT_NE(std::string(plugin_.last_error()).find("local.key"), std::string::npos) << plugin_.last_error();
   plugin_.close(till);
+  ASSERT_EQ(plugin_.open(offline.dump().c_str(), &till), REGULARS_OK) << plugin_.last_error();
+  EXPECT_EQ(plugin_.record(till, e.dump().c_str()), REGULARS_OK) << plugin_.last_error();
+  plugin_.close(till);
+  const std::string spooled = all_bytes({fresh}, "/dev/null");
+  EXPECT_GT(spooled.size(), 200u) << "the event is in the spool";
+  EXPECT_EQ(spooled.find("nut-free"), std::string::npos);
+  EXPECT_EQ(spooled.find("70001119"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(fresh + "/local.key"));
+
+  ASSERT_EQ(plugin_.open(online.dump().c_str(), &till), REGULARS_OK) << plugin_.last_error();
+  clients_.push_back(till);
+  EXPECT_EQ(wait_for_visits(client(), "70001119", 1), 1) << "the sealed event is delivered";
 }
 
 class SmallFrames : public Privacy {
@@ -424,17 +414,19 @@ class SmallFrames : public Privacy {
   std::vector<std::string> daemon_args() override { return with_config(R"({ "limits": { "max_frame_bytes": 65536 } })"); }
 };
 
-TEST_F(SmallFrames, AnEventTooBigToTravelSealedIsStillDeliveredFromTheSpool) {
-  // 48 KB of lines: fine as JSON in a 64 KiB frame, too big once sealed and in base64.
+TEST_F(SmallFrames, AnEventJustUnderTheLimitTravelsSealedFromTheSpool) {
+  // 47 KB of lines: sealed and in base64 it still fits a 64 KiB frame (the plugin refuses
+  // anything larger at record, resilience_test.cpp SmallFrameLimit), so it is spooled sealed.
   json lines = json::array();
-  for (int i = 0; i < 400; ++i) lines.push_back({{"sku", "sku-" + std::to_string(i)}, {"name", std::string(80, 'n')}, {"unit_price", 100}});
+  for (int i = 0; i < 380; ++i) lines.push_back({{"sku", "sku-" + std::to_string(i)}, {"name", std::string(80, 'n')}, {"unit_price", 100}});
   const json big = {{"type", "purchase"}, {"customer", card("5550001")}, {"lines", lines}};
-  ASSERT_GT(big.dump().size(), 48000u);
-  ASSERT_LT(big.dump().size(), 60000u);
+  ASSERT_GT(big.dump().size(), 45000u);
+  ASSERT_LT(big.dump().size(), 48800u);
   must_record({{"type", "purchase"}, {"customer", card("5550001")}, {"lines", {{{"sku", "tea"}, {"unit_price", 300}}}}});
   daemon_->stop();
   ASSERT_EQ(plugin_.record(client(), big.dump().c_str()), REGULARS_OK) << plugin_.last_error();
   ASSERT_EQ(plugin_.record(client(), purchase("5550001", {"milk"}).c_str()), REGULARS_OK) << plugin_.last_error();
+  EXPECT_FALSE(std::filesystem::exists(dir_.sub("spool/local.key"))) << "sealed to the daemon's key, not the spool's own";
   daemon_->start();
   EXPECT_EQ(wait_for_visits(client(), "5550001", 3), 3) << "the big event, and the one behind it, arrive";
 }

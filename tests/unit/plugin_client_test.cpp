@@ -2,6 +2,7 @@
 // records acknowledged, spooled and replayed; hints within the time budget; broken answers.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
@@ -9,6 +10,8 @@
 #include <functional>
 #include <iterator>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,12 +67,6 @@ FakeDaemon::Handler on(const std::string& op, std::function<Reply(const json&)> 
   return [op, reply](const json& r) { return r.value("op", "") == op ? reply(r) : serve_normally(r); };
 }
 
-std::vector<std::string> event_ids(const std::vector<json>& records) {
-  std::vector<std::string> ids;
-  for (const auto& r : records) ids.push_back(r.contains("event") ? r["event"].value("event_id", "") : "<sealed>");
-  return ids;
-}
-
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // Polls `done` every 10 ms for up to 10 s.
@@ -94,9 +91,44 @@ std::string read_file(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+std::string hex(const regulars::plugin::seal::PublicKey& key) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (auto b : key) out += {kHex[b >> 4], kHex[b & 0xf]};
+  return out;
+}
+
+// The event ids of every record the fake daemon got, sealed ones opened with `key`.
+// The event a record request carries: as it is, or sealed and opened here with `key`.
+json event_of(const json& request, const regulars::plugin::seal::LocalKey& key) {
+  if (request.contains("event")) return request["event"];
+  std::string why;
+  const auto sealed = regulars::wire::base64_decode(request.value("sealed", ""));
+  const auto opened = sealed ? regulars::plugin::seal::open(key, *sealed, why) : std::nullopt;
+  return opened ? json::parse(*opened) : json{{"event_id", "<unopenable>"}};
+}
+
+std::vector<std::string> opened_event_ids(const std::vector<json>& records, const regulars::plugin::seal::LocalKey& key) {
+  std::vector<std::string> ids;
+  for (const auto& r : records) ids.push_back(event_of(r, key).value("event_id", ""));
+  return ids;
+}
+
 class ClientTest : public ::testing::Test {
  protected:
-  Options options(int budget_ms = 1000) const {
+  ClientTest() {
+    std::string why;
+    daemon_key_ = regulars::plugin::seal::local_key(key_dir_.path(), why);  // any X25519 pair
+    if (!daemon_key_) throw std::runtime_error(why);
+  }
+
+  // Options of a till that has met its daemon before (its spool key is kept in the spool
+  // directory), unless `knows_daemon_key` is false.
+  Options options(int budget_ms = 1000, bool knows_daemon_key = true) const {
+    if (knows_daemon_key) {
+      fs::create_directories(spool_dir());
+      std::ofstream(spool_dir() + "/regularsd.pub") << hex(daemon_key_->public_key) << "\n";
+    }
     Options o;
     o.socket_path = dir_.sub("regularsd.sock");
     o.spool_dir = spool_dir();
@@ -106,8 +138,17 @@ class ClientTest : public ::testing::Test {
   }
   std::string spool_dir() const { return dir_.sub("spool"); }
 
-  void start_daemon(FakeDaemon::Handler handler = serve_normally, json hello = FakeDaemon::default_hello()) {
+  json hello_with_key() const {
+    json hello = FakeDaemon::default_hello();
+    hello["spool_key"] = hex(daemon_key_->public_key);
+    return hello;
+  }
+  void start_daemon(FakeDaemon::Handler handler = serve_normally) { start_daemon(std::move(handler), hello_with_key()); }
+  void start_daemon(FakeDaemon::Handler handler, json hello) {
     daemon_ = std::make_unique<FakeDaemon>(dir_.sub("regularsd.sock"), std::move(handler), std::move(hello));
+  }
+  std::vector<std::string> event_ids(const std::vector<json>& records) const {
+    return opened_event_ids(records, *daemon_key_);
   }
   void stop_daemon() { daemon_.reset(); }
 
@@ -148,6 +189,8 @@ class ClientTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  TempDir key_dir_;
+  std::optional<regulars::plugin::seal::LocalKey> daemon_key_;  // the fake daemon's spool key
   std::unique_ptr<FakeDaemon> daemon_;
   std::unique_ptr<Client> client_;  // declared last: it goes before the daemon and the directory
   std::string last_why_;
@@ -295,7 +338,7 @@ TEST_F(ClientTest, DaemonGoneMidRecordSpoolsAndTheReplayDeliversItOnceWithTheSam
   client_.reset();  // no replay can still be under way
   const auto replayed = daemon_->requests_with_op("record");
   ASSERT_EQ(replayed.size(), 1u);
-  EXPECT_EQ(replayed[0]["event"], sent) << "the replay must carry the first attempt's event_id";
+  EXPECT_EQ(event_of(replayed[0], *daemon_key_), sent) << "the replay must carry the first attempt's event_id";
 }
 
 TEST_F(ClientTest, RecordsSpooledWhileTheDaemonIsAwayArriveInOrder) {
@@ -306,13 +349,6 @@ TEST_F(ClientTest, RecordsSpooledWhileTheDaemonIsAwayArriveInOrder) {
   ASSERT_TRUE(eventually([&] { return spooled_bytes() == 0; }));
   client_.reset();  // every replay is over
   EXPECT_EQ(event_ids(daemon_->requests_with_op("record")), (std::vector<std::string>{"lane1-1", "lane1-2", "lane1-3"}));
-}
-
-std::string hex(const regulars::plugin::seal::PublicKey& key) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (auto b : key) out += {kHex[b >> 4], kHex[b & 0xf]};
-  return out;
 }
 
 TEST_F(ClientTest, SpoolSealedToTheDaemonsKeyHoldsNoRawIdentifier) {
@@ -359,6 +395,55 @@ TEST_F(ClientTest, SpoolFileOfAPluginFromBeforeSealingIsReplayedAndRemoved) {
   EXPECT_TRUE(eventually([&] { return !fs::exists(left); }));
 }
 
+TEST_F(ClientTest, RecordsSealedToTheSpoolsOwnKeyByAnOlderPluginAreStillReplayed) {
+  fs::create_directories(spool_dir());
+  std::string why;
+  const auto local = regulars::plugin::seal::local_key(spool_dir(), why);  // as a plugin before issue 19 made it
+  ASSERT_TRUE(local.has_value()) << why;
+  const auto sealed = regulars::plugin::seal::seal(local->public_key, purchase("from-local-key"),
+                                                   regulars::wire::sealed::kLocalVersion, why);
+  ASSERT_TRUE(sealed.has_value()) << why;
+  const std::string left = spool_dir() + "/spool-4243-0000000000000001.rsp";
+  std::ofstream(left, std::ios::binary) << regulars::plugin::encode_spool_record(*sealed);
+  start_daemon();
+  client_ = std::make_unique<Client>(options());
+  ASSERT_TRUE(daemon_got_records(1));
+  EXPECT_EQ(event_ids(daemon_->requests_with_op("record")), std::vector<std::string>{"from-local-key"});
+  EXPECT_TRUE(eventually([&] { return !fs::exists(left); }));
+}
+
+// Issue 19, item 1: a record the replay finds too big for the daemon's frames (spooled before the
+// till knew the limit) is kept in the quarantine with a line saying how big, never dropped.
+TEST_F(ClientTest, ASpooledRecordTooBigForTheDaemonsFramesIsQuarantinedNotDropped) {
+  json big = purchase_event("too-big");
+  for (int i = 0; i < 80; ++i) big["lines"].push_back({{"sku", "sku-" + std::to_string(i)}, {"qty", 1}, {"unit_price", 199}});
+  std::string why;
+  const auto sealed_big = regulars::plugin::seal::seal(daemon_key_->public_key, big.dump(), regulars::wire::sealed::kVersion, why);
+  const auto sealed_small = regulars::plugin::seal::seal(daemon_key_->public_key, purchase("after-it"),
+                                                         regulars::wire::sealed::kVersion, why);
+  ASSERT_TRUE(sealed_big && sealed_small) << why;
+  fs::create_directories(spool_dir());
+  const std::string left = spool_dir() + "/spool-4244-0000000000000001.rsp";
+  std::ofstream(left, std::ios::binary) << regulars::plugin::encode_spool_record(*sealed_big)
+                                        << regulars::plugin::encode_spool_record(*sealed_small);
+  json hello = hello_with_key();
+  hello["max_frame_bytes"] = 4096;
+  start_daemon(serve_normally, hello);
+  client_ = std::make_unique<Client>(options());
+  ASSERT_TRUE(daemon_got_records(1));
+  ASSERT_TRUE(eventually([&] { return !fs::exists(left); }));
+  client_.reset();
+  EXPECT_EQ(event_ids(daemon_->requests_with_op("record")), std::vector<std::string>{"after-it"});
+  std::vector<std::string> kept;
+  if (fs::exists(spool_dir() + "/quarantine"))
+    for (const auto& e : fs::directory_iterator(spool_dir() + "/quarantine"))
+      if (e.path().extension() == ".bad") kept.push_back(read_file(e.path().string()));
+  EXPECT_EQ(kept, std::vector<std::string>{regulars::plugin::encode_spool_record(*sealed_big)});
+  const std::string log = read_file(spool_dir() + "/quarantine/quarantine.log");
+  EXPECT_TRUE(contains(log, std::to_string(sealed_big->size()) + " bytes")) << log;
+  EXPECT_TRUE(contains(log, "max_frame_bytes")) << log;
+}
+
 TEST_F(ClientTest, FailedSpoolFlushMeansRecordIsNotOk) {
   client_ = std::make_unique<Client>(options(), [](int) {
     errno = EIO;
@@ -367,6 +452,45 @@ TEST_F(ClientTest, FailedSpoolFlushMeansRecordIsNotOk) {
   EXPECT_EQ(record(purchase()), REGULARS_IO);
   EXPECT_TRUE(contains(last_why_, "fsync")) << last_why_;
   EXPECT_EQ(spooled_bytes(), 0u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A slow disk (issue 19, item 3): the spool write is bounded by the budget too. TIMEOUT then means
+// "durable or not recorded", and the write, once it finishes, is replayed exactly once.
+
+TEST_F(ClientTest, ASlowSpoolFlushAnswersTimeoutWithinTheBudgetAndTheEventIsLaterDurableOnce) {
+  std::atomic<bool> slow{false};
+  constexpr int kShortBudgetMs = 30;
+  client_ = std::make_unique<Client>(options(kShortBudgetMs), [&](int fd) {
+    if (slow.load()) std::this_thread::sleep_for(100ms);  // the disk takes 100 ms to flush
+    return ::fdatasync(fd);
+  });
+  ASSERT_EQ(record(purchase("fast-1")), REGULARS_OK) << last_why_;  // loads libcrypto, makes the file
+
+  slow = true;
+  regulars_status s = REGULARS_INTERNAL;
+  const auto took = time_of([&] { s = record(purchase("slow-1")); });
+  EXPECT_EQ(s, REGULARS_TIMEOUT) << last_why_;
+  EXPECT_LT(took, std::chrono::milliseconds(kShortBudgetMs) + 50ms) << "the till waited for the disk";
+  EXPECT_TRUE(contains(last_why_, "slow-1")) << "the message names the event to retry: " << last_why_;
+
+  // The write goes on without the till: the event becomes durable, and is delivered once.
+  start_daemon();
+  ASSERT_TRUE(daemon_got_records(2));
+  ASSERT_TRUE(eventually([&] { return spooled_bytes() == 0; }));
+  client_.reset();
+  EXPECT_EQ(event_ids(daemon_->requests_with_op("record")), (std::vector<std::string>{"fast-1", "slow-1"}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// No daemon key, no spool (issue 19, item 9): nothing is written that the till could open itself.
+
+TEST_F(ClientTest, BeforeTheDaemonsKeyIsKnownNothingIsSpooledAndNoKeyIsMade) {
+  client_ = std::make_unique<Client>(options(1000, /*knows_daemon_key=*/false));  // never met a daemon; no spool.pub
+  EXPECT_EQ(record(purchase("no-key-1")), REGULARS_UNAVAILABLE);
+  EXPECT_TRUE(contains(last_why_, "spool key")) << last_why_;
+  EXPECT_EQ(spooled_bytes(), 0u);
+  EXPECT_FALSE(fs::exists(spool_dir() + "/local.key")) << "a key beside the data opens the data";
 }
 
 // ---------------------------------------------------------------------------------------------

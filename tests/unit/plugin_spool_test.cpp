@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -106,6 +107,18 @@ TEST(Spool, AMissingDirectoryIsCreatedForTheOwnerOnly) {
   EXPECT_EQ(st.st_mode & 0777, 0700u);
 }
 
+TEST(Spool, MissingParentsAreCreatedForTheOwnerOnlyToo) {
+  TempDir dir;
+  Spool spool(dir.sub("var/spool/regulars"), kRoomy);
+  for (const char* made : {"var", "var/spool", "var/spool/regulars"}) {
+    struct stat st{};
+    ASSERT_EQ(::stat(dir.sub(made).c_str(), &st), 0) << made;
+    EXPECT_TRUE(S_ISDIR(st.st_mode)) << made;
+    EXPECT_EQ(st.st_mode & 0777, 0700u) << made;
+  }
+  append_all(spool, {"kept"});
+}
+
 TEST(Spool, AFileWhereTheDirectoryShouldBeIsRefused) {
   TempDir dir;
   write_file(dir.sub("not-a-dir"), "x");
@@ -135,7 +148,9 @@ TEST(SpoolRecords, EveryCutInsideTheLastRecordKeepsAllTheOthers) {
   for (std::size_t cut = 0; cut < last.size(); ++cut) {
     const auto recs = parse_spool_records(intact + last.substr(0, cut), 0, SIZE_MAX);
     EXPECT_EQ(recs.payloads, (std::vector<std::string>{"one", "two"})) << "cut at " << cut;
-    EXPECT_EQ(recs.end_offset, intact.size()) << "cut at " << cut;
+    // The torn part is reported (to be quarantined, not deleted) and read past.
+    EXPECT_EQ(recs.damaged.size(), cut == 0 ? 0u : 1u) << "cut at " << cut;
+    EXPECT_EQ(recs.end_offset, intact.size() + cut) << "cut at " << cut;
   }
 }
 
@@ -148,6 +163,106 @@ TEST(SpoolRecords, ALastRecordWithADamagedByteIsDropped) {
     EXPECT_EQ(parse_spool_records(intact + damaged, 0, SIZE_MAX).payloads, std::vector<std::string>{"one"})
         << "byte " << i;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Damage inside a file (issue 19, item 2): the replay resynchronises on the next record marker,
+// keeps every intact record, and moves the damaged bytes to DIR/quarantine/ instead of deleting.
+
+std::vector<std::string> hundred_payloads() {
+  std::vector<std::string> out;
+  for (int i = 0; i < 100; ++i) out.push_back("event-" + std::to_string(i) + std::string(40 + i % 7, 'x'));
+  return out;
+}
+
+std::string quarantined_bytes(const std::string& dir) {
+  std::string all;
+  if (!fs::exists(dir + "/quarantine")) return all;
+  for (const auto& e : fs::directory_iterator(dir + "/quarantine"))
+    if (e.path().extension() == ".bad") {
+      std::ifstream in(e.path(), std::ios::binary);
+      all += std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+  return all;
+}
+
+std::string read_whole(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+TEST(SpoolDamage, AFlippedBitInRecordElevenLosesOnlyThatRecordAndQuarantinesIt) {
+  TempDir dir;
+  const auto payloads = hundred_payloads();
+  std::string left;
+  {
+    Spool gone(dir.path(), kRoomy);
+    append_all(gone, payloads);
+    left = spool_files(dir.path()).at(0);
+  }
+  std::string bytes = read_whole(left);
+  std::size_t at = 0;
+  for (int i = 0; i < 10; ++i) at += encode_spool_record(payloads[i]).size();
+  const std::string damaged_record = encode_spool_record(payloads[10]);
+  bytes[at + 12 + 5] ^= 0x04;  // one bit of record 11's payload
+  const std::string damaged_on_disk = bytes.substr(at, damaged_record.size());
+  write_file(left, bytes);
+
+  Spool next(dir.path(), kRoomy);
+  auto claim = next.claim(left);
+  ASSERT_NE(claim, nullptr);
+  std::vector<std::string> expected = payloads;
+  expected.erase(expected.begin() + 10);
+  EXPECT_EQ(claim->payloads, expected) << "the 99 intact records are replayed";
+  claim->finish();
+  EXPECT_FALSE(fs::exists(left));
+  EXPECT_EQ(quarantined_bytes(dir.path()), damaged_on_disk) << "the damaged bytes are kept, not deleted";
+  const std::string log = read_whole(dir.path() + "/quarantine/quarantine.log");
+  EXPECT_TRUE(contains(log, std::to_string(damaged_record.size()) + " bytes")) << log;
+  EXPECT_TRUE(contains(log, "1 record")) << log;
+}
+
+TEST(SpoolRecords, DamageAnywhereInARecordSkipsOnlyThatRecord) {
+  const std::string before = encode_spool_record("one") + encode_spool_record("two");
+  const std::string middle = encode_spool_record("three, to be damaged");
+  const std::string after = encode_spool_record("four") + encode_spool_record("five");
+  for (std::size_t i = 0; i < middle.size(); ++i) {
+    std::string damaged = middle;
+    damaged[i] = static_cast<char>(damaged[i] ^ 0x10);
+    const auto recs = parse_spool_records(before + damaged + after, 0, SIZE_MAX);
+    EXPECT_EQ(recs.payloads, (std::vector<std::string>{"one", "two", "four", "five"})) << "byte " << i;
+    ASSERT_EQ(recs.damaged.size(), 1u) << "byte " << i;
+    EXPECT_EQ(recs.damaged[0].offset, before.size()) << "byte " << i;
+    EXPECT_EQ(recs.damaged[0].bytes, middle.size()) << "byte " << i;
+    EXPECT_EQ(recs.end_offset, before.size() + middle.size() + after.size());
+  }
+}
+
+TEST(SpoolRecords, GarbageBetweenRecordsIsReportedAndSkipped) {
+  const std::string a = encode_spool_record("a"), b = encode_spool_record("b");
+  const auto recs = parse_spool_records(a + "not a record at all" + b, 0, SIZE_MAX);
+  EXPECT_EQ(recs.payloads, (std::vector<std::string>{"a", "b"}));
+  ASSERT_EQ(recs.damaged.size(), 1u);
+  EXPECT_EQ(recs.damaged[0].offset, a.size());
+  EXPECT_EQ(recs.damaged[0].bytes, 19u);
+}
+
+TEST(SpoolDamage, DamageInTheOwnFileIsQuarantinedOnceAndTheRestReplayed) {
+  TempDir dir;
+  Spool spool(dir.path(), kRoomy);
+  append_all(spool, {"a", "b", "c"});
+  const std::string own = spool_files(dir.path()).at(0);
+  {
+    std::fstream f(own, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(encode_spool_record("a").size() + 12));
+    f.put('B');  // "b" becomes "B": its checksum no longer matches
+  }
+  const auto first = spool.own_pending(512);
+  EXPECT_EQ(first.payloads, (std::vector<std::string>{"a", "c"}));
+  EXPECT_EQ(spool.own_pending(512).payloads, first.payloads);  // asked again before delivery
+  spool.own_delivered(first.end_offset);
+  EXPECT_FALSE(spool.own_has_pending());
+  EXPECT_EQ(quarantined_bytes(dir.path()), "RGS1" + encode_spool_record("b").substr(4, 8) + "B");
 }
 
 // ---------------------------------------------------------------------------------------------

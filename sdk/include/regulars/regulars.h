@@ -23,13 +23,20 @@
  *     When the daemon cannot be reached, regulars_hints returns REGULARS_UNAVAILABLE at once.
  *
  *  6. regulars_record returns REGULARS_OK only when the event is durable: committed by the
- *     daemon, or written and fsynced to the client's spool directory. Spooled events are
- *     replayed in order once the daemon is reachable again, also by a later process opened
- *     on the same spool directory. Each event carries a unique "event_id" (made by the library
- *     when absent), so replays and retries are never counted twice. Spooled events are sealed
- *     to the daemon's spool key (learnt at connection, or from spool.pub beside a local
- *     daemon's socket; before either, to a key of the spool directory's own), so the spool
- *     holds no raw identifier. Sealing loads OpenSSL 3's libcrypto on first use.
+ *     daemon, or written and fsynced to the client's spool directory. The spool write is bounded
+ *     by the budget as well: it runs on a thread of the library, and when the budget runs out
+ *     before the disk has finished, regulars_record returns REGULARS_TIMEOUT. After
+ *     REGULARS_TIMEOUT the event is either durable (and will be delivered) or not recorded at all;
+ *     recording it again with the same "event_id" is always safe, because the daemon keeps one
+ *     event per event_id (regulars_last_error names the event_id, also one the library made).
+ *     Spooled events are replayed in order once the daemon is reachable again, also by a later
+ *     process opened on the same spool directory. Each event carries a unique "event_id" (made
+ *     by the library when absent), so replays and retries are never counted twice. Spooled
+ *     events are sealed to the daemon's spool key (learnt at hello and kept in the spool
+ *     directory, or read from spool.pub beside a local daemon's socket), so the spool holds
+ *     nothing the till itself can open. Until that key is known nothing is spooled: when the
+ *     daemon cannot take the event, regulars_record returns REGULARS_UNAVAILABLE. Sealing loads
+ *     OpenSSL 3's libcrypto on first use.
  *
  *  7. A client may be used from several threads at once. No C++ exception ever crosses this
  *     interface, and the library installs no signal handlers.
@@ -66,7 +73,7 @@ typedef enum regulars_status {
   REGULARS_OK = 0,
   REGULARS_INVALID_INPUT = 1,    /* the JSON given is malformed or breaks the schema         */
   REGULARS_UNAVAILABLE = 2,      /* the daemon cannot be reached right now                   */
-  REGULARS_TIMEOUT = 3,          /* the daemon did not answer within the time budget          */
+  REGULARS_TIMEOUT = 3,          /* the daemon or the spool disk did not finish in the budget */
   REGULARS_NOT_FOUND = 4,        /* the thing asked for does not exist                        */
   REGULARS_DENIED = 5,           /* refused: authentication, role or consent                  */
   REGULARS_SPOOL_FULL = 6,       /* daemon unreachable and the spool reached its size bound   */
@@ -96,8 +103,9 @@ REGULARS_EXPORT const char* regulars_last_error(void);
  *   "server_name" "host"        the name the certificate must carry (default: HOST)
  *               OpenSSL 3 (libssl.so.3) is loaded only for a tls: endpoint. Use an address or a
  *               name the machine resolves locally: a DNS lookup is not bounded by the budget.
- *   "spool_dir" "/path"        where undeliverable events are kept (default: none; records then
- *                              fail with REGULARS_UNAVAILABLE when the daemon is absent)
+ *   "spool_dir" "/path"        where undeliverable events are kept, created with its missing
+ *                              parents, mode 0700 (default: none; records then fail with
+ *                              REGULARS_UNAVAILABLE when the daemon is absent)
  *   "spool_max_bytes" integer  bound on the spool directory's size (default 67108864)
  *   "budget_ms" integer 1..10000  time budget of every call (default 50)
  *   "terminal"  "lane-1"       fills "terminal" of events that have none
@@ -110,7 +118,8 @@ REGULARS_EXPORT regulars_status regulars_open(const char* options_json, regulars
 
 /* Closes a client: stops its background work and closes its connection. Events already
  * acknowledged stay durable: anything still in the spool is replayed by the next client
- * opened on the same spool directory. NULL is a no-op. */
+ * opened on the same spool directory. Spool writes still under way (those of calls that
+ * returned REGULARS_TIMEOUT) are finished first, so close waits for the disk. NULL is a no-op. */
 REGULARS_EXPORT void regulars_close(regulars_client* client);
 
 /* Asks for hints about the customer at the till. request_json:
@@ -124,7 +133,10 @@ REGULARS_EXPORT regulars_status regulars_hints(regulars_client* client, const ch
 /* Records one event (purchase, consent, ...; see sdk/PROTOCOL.md, "events"). Returns
  * REGULARS_OK only once the event is durable (convention 6). Missing "event_id", "time",
  * "terminal", "store" and "cashier" are filled in by the library. A malformed event gives
- * REGULARS_INVALID_INPUT and is neither sent nor spooled. */
+ * REGULARS_INVALID_INPUT and is neither sent nor spooled; so does an event too large to travel
+ * in one of the daemon's frames once sealed for the spool (limits.max_frame_bytes, learnt at
+ * hello: the event's JSON may take about three quarters of it), with a message naming the limit.
+ * REGULARS_TIMEOUT: see convention 6. */
 REGULARS_EXPORT regulars_status regulars_record(regulars_client* client, const char* event_json);
 
 /* Releases memory returned by the library. NULL is a no-op. */

@@ -3,6 +3,7 @@
 #include <regulars/regulars.hpp>
 
 #include <cstdio>
+#include <fstream>
 #include <string>
 
 int main(int argc, char** argv) {
@@ -32,6 +33,9 @@ int main(int argc, char** argv) {
   }
 
   // No daemon: hints are "not now", a record lands in the spool, and the handle is move-only RAII.
+  // The daemon's spool key is known, from spool.pub beside its socket as a local regularsd
+  // leaves it (here RFC 7748's example public key): without it the plugin spools nothing.
+  std::ofstream(dir + "/spool.pub") << "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a\n";
   regulars::Client client(R"({"endpoint": "unix:)" + dir + R"(/absent.sock", "spool_dir": ")" + dir +
                           R"(/spool", "budget_ms": 50, "terminal": "lane-1"})");
   regulars::Client moved = std::move(client);
