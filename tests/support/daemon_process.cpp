@@ -43,6 +43,17 @@ void DaemonProcess::start() {
   std::vector<std::string> args = {other != nullptr && *other != '\0' ? other : REGULARSD_PATH, "--data-dir", data_dir_};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   const std::string log = log_path();
+  // The environment is built before fork: the child only execs.
+  std::vector<std::string> env_strings = env_;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string var = *e;
+    const std::string name = var.substr(0, var.find('=') + 1);
+    if (std::none_of(env_.begin(), env_.end(), [&](const std::string& v) { return v.rfind(name, 0) == 0; }))
+      env_strings.push_back(var);
+  }
+  std::vector<char*> envp;
+  for (auto& v : env_strings) envp.push_back(v.data());
+  envp.push_back(nullptr);
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
@@ -54,7 +65,7 @@ void DaemonProcess::start() {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
+    ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
   // Ready when the socket accepts a connection.

@@ -18,6 +18,9 @@ class DaemonProcess {
   DaemonProcess(const DaemonProcess&) = delete;
   DaemonProcess& operator=(const DaemonProcess&) = delete;
 
+  // Variables ("NAME=value") added to regularsd's environment from the next start() on, e.g.
+  // to run it under an LD_PRELOAD shim.
+  void set_env(std::vector<std::string> env) { env_ = std::move(env); }
   // Starts regularsd and waits (up to 10 s) until its socket answers; throws on failure.
   void start();
   // SIGTERM and wait; returns the exit status (as from waitpid's WEXITSTATUS, or -signal).
@@ -44,6 +47,7 @@ class DaemonProcess {
   int wait_exit();
   std::string data_dir_;
   std::vector<std::string> extra_args_;
+  std::vector<std::string> env_;
   pid_t pid_ = -1;
 };
 
