@@ -20,6 +20,12 @@ class DaemonProcess {
 
   // Starts regularsd and waits (up to 10 s) until its socket answers; throws on failure.
   void start();
+  // The next start() runs regularsd with this RLIMIT_NOFILE (set in the child before exec), as a
+  // shell's `ulimit -n` would: how the daemon copes with few descriptors.
+  void limit_descriptors(unsigned long soft, unsigned long hard) {
+    fd_soft_ = soft;
+    fd_hard_ = hard;
+  }
   // SIGTERM and wait; returns the exit status (as from waitpid's WEXITSTATUS, or -signal).
   int stop();
   void kill9();
@@ -45,6 +51,8 @@ class DaemonProcess {
   std::string data_dir_;
   std::vector<std::string> extra_args_;
   pid_t pid_ = -1;
+  unsigned long fd_soft_ = 0;  // 0: inherit the test's limit
+  unsigned long fd_hard_ = 0;
 };
 
 // Sends one raw frame payload over a fresh connection after hello and returns the response
