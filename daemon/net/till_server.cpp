@@ -51,6 +51,9 @@ using nlohmann::json;
 
 namespace {
 
+// How long the acceptors wait after a failed accept (see retry_accept_later).
+constexpr std::chrono::milliseconds kAcceptRetry{100};
+
 json error_response(const json& id, wire::ErrorCode code, const std::string& field, const std::string& message) {
   json err = {{"code", wire::to_string(code)}, {"message", message}};
   if (!field.empty()) err["field"] = field;
@@ -133,6 +136,10 @@ class TillServer::Impl {
   void do_accept();
   void do_accept_tls();
   void start_tls();
+  // After a failed accept (most often: out of file descriptors, and the connection that could
+  // not be taken still queued), try again a little later instead of at once: retrying at once
+  // spins a core and floods the log until a descriptor comes back.
+  void retry_accept_later(boost::asio::steady_timer& timer, void (Impl::*again)());
 
   boost::asio::io_context& io_;
   const Config& config_;
@@ -141,8 +148,10 @@ class TillServer::Impl {
   LaneTokens* tokens_;
   long long socket_gid_ = -1;
   boost::asio::local::stream_protocol::acceptor acceptor_;
+  boost::asio::steady_timer accept_retry_;  // on acceptor_'s strand
   std::unique_ptr<boost::asio::ssl::context> tls_context_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> tls_acceptor_;
+  std::unique_ptr<boost::asio::steady_timer> tls_accept_retry_;  // on tls_acceptor_'s strand
   unsigned short tls_port_ = 0;
   std::mutex mu_;
   std::unordered_map<std::uint64_t, std::weak_ptr<SessionBase>> sessions_;
@@ -198,7 +207,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         self->arm_timer(std::chrono::seconds(self->server_.config().tls_handshake_timeout_s));
         self->socket_.async_handshake(asio::ssl::stream_base::server, [self](boost::system::error_code ec) {
           if (ec) {
-            REGULARS_LOG(info, "TLS handshake refused", ({{"session", self->id_}, {"error", ec.message()}}));
+            REGULARS_LOG_LIMITED(info, "TLS handshake refused", ({{"session", self->id_}, {"error", ec.message()}}));
             return self->shutdown();
           }
           self->do_read_header();
@@ -217,7 +226,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void revoke(const std::string& token_id) override {
     asio::dispatch(socket_.get_executor(), [self = this->shared_from_this(), token_id] {
       if (!self->token_id_.empty() && self->token_id_ == token_id) {
-        REGULARS_LOG(info, "closing a lane whose token was revoked", ({{"session", self->id_}, {"token_id", token_id}}));
+        REGULARS_LOG_LIMITED(info, "closing a lane whose token was revoked", ({{"session", self->id_}, {"token_id", token_id}}));
         self->shutdown();
       }
     });
@@ -270,7 +279,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     // Before hello, only a hello-sized frame: nobody unauthenticated gets a megabyte parsed.
     const std::uint32_t limit = greeted_ ? server_.config().max_frame_bytes : std::min<std::uint32_t>(server_.config().max_frame_bytes, kMaxHelloBytes);
     if (auto err = wire::check_frame_length(length, limit)) {
-      REGULARS_LOG(warn, "refused frame", ({{"session", id_}, {"reason", wire::to_string(err->code)}, {"length", length}}));
+      REGULARS_LOG_LIMITED(warn, "refused frame", ({{"session", id_}, {"reason", wire::to_string(err->code)}, {"length", length}}));
       // The stream cannot be resynchronised after a bad length: answer, then close.
       close_after_write_ = true;
       return send(error_response(nullptr, *err));
@@ -287,7 +296,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       handle(std::move(body_));
     } catch (const std::exception& e) {
       // Nothing a client sends may take the daemon down; the request gets a typed error.
-      REGULARS_LOG(err, "request failed", ({{"session", id_}, {"error", e.what()}}));
+      REGULARS_LOG_LIMITED(err, "request failed", ({{"session", id_}, {"error", e.what()}}));
       send(error_response(nullptr, wire::ErrorCode::internal, "", "regularsd could not handle the request; see its log"));
     }
     body_.clear();
@@ -315,7 +324,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     try {
       dispatch(id, op, req, started);
     } catch (const std::exception& e) {
-      REGULARS_LOG(err, "request failed", ({{"session", id_}, {"op", op}, {"error", e.what()}}));
+      REGULARS_LOG_LIMITED(err, "request failed", ({{"session", id_}, {"op", op}, {"error", e.what()}}));
       send(error_response(id, wire::ErrorCode::internal, "", "regularsd could not complete the request; see its log"));
     }
   }
@@ -361,14 +370,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       const auto lane = t != req.end() && t->is_string() ? server_.tokens()->check(t->get<std::string>()) : std::nullopt;
       if (!lane) {
         close_after_write_ = true;
-        REGULARS_LOG(warn, "lane refused: no valid token", ({{"session", id_}, {"token_given", t != req.end()}}));
+        REGULARS_LOG_LIMITED(warn, "lane refused: no valid token", ({{"session", id_}, {"token_given", t != req.end()}}));
         return send(error_response(id, wire::ErrorCode::denied, "token",
                                    t == req.end() ? "a lane connecting over TLS must present its token (plugin option \"token\")"
                                                   : "this token is not valid: it was mistyped or revoked; ask the store owner for "
                                                     "one (regularsctl tokens issue --terminal NAME)"));
       }
       token_id_ = lane->token_id;
-      REGULARS_LOG(info, "lane connected", ({{"session", id_}, {"token_id", token_id_}, {"terminal", lane->terminal}}));
+      REGULARS_LOG_LIMITED(info, "lane connected", ({{"session", id_}, {"token_id", token_id_}, {"terminal", lane->terminal}}));
     }
     greeted_ = true;
     close_after_write_ = false;  // set for every request before hello (see handle)
@@ -484,7 +493,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 TillServer::Impl::Impl(asio::io_context& io, const Config& config, till::Services& till, owner::CommandRunner& owner_commands,
                LaneTokens* tokens)
     : io_(io), config_(config), till_(till), owner_commands_(owner_commands), tokens_(tokens),
-      acceptor_(asio::make_strand(io)) {}
+      acceptor_(asio::make_strand(io)), accept_retry_(acceptor_.get_executor()) {}
 
 TillServer::Impl::~Impl() { close_all(); }
 
@@ -549,6 +558,7 @@ void TillServer::Impl::start_tls() {
   const auto address = asio::ip::make_address(config_.tls_address, ec);
   if (ec) throw std::runtime_error("listen.tls.address: '" + config_.tls_address + "' is not an IP address");
   tls_acceptor_ = std::make_unique<tcp::acceptor>(asio::make_strand(io_));
+  tls_accept_retry_ = std::make_unique<asio::steady_timer>(tls_acceptor_->get_executor());
   const tcp::endpoint endpoint(address, static_cast<unsigned short>(config_.tls_port));
   tls_acceptor_->open(endpoint.protocol());
   tls_acceptor_->set_option(asio::socket_base::reuse_address(true));
@@ -572,7 +582,8 @@ void TillServer::Impl::do_accept_tls() {
   tls_acceptor_->async_accept(asio::make_strand(io_), [this](boost::system::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted) return;
-      REGULARS_LOG(warn, "accept failed", ({{"error", ec.message()}, {"listener", "tls"}}));
+      REGULARS_LOG_LIMITED(warn, "accept failed", ({{"error", ec.message()}, {"listener", "tls"}}));
+      return retry_accept_later(*tls_accept_retry_, &Impl::do_accept_tls);
     } else {
       std::shared_ptr<Session<TlsStream>> session;
       {
@@ -580,7 +591,7 @@ void TillServer::Impl::do_accept_tls() {
         // Lanes over the network have their own limit: however many connect, the tills and the
         // owner on the Unix socket keep theirs.
         if (tls_sessions_ >= config_.tls_max_connections) {
-          REGULARS_LOG(warn, "TLS connection refused: too many TLS connections", ({{"limit", config_.tls_max_connections}}));
+          REGULARS_LOG_LIMITED(warn, "TLS connection refused: too many TLS connections", ({{"limit", config_.tls_max_connections}}));
           boost::system::error_code ignore;
           socket.close(ignore);
         } else {
@@ -598,6 +609,15 @@ void TillServer::Impl::do_accept_tls() {
   });
 }
 
+void TillServer::Impl::retry_accept_later(asio::steady_timer& timer, void (Impl::*again)()) {
+  timer.expires_after(kAcceptRetry);
+  timer.async_wait([this, again](boost::system::error_code ec) {
+    if (ec) return;  // cancelled: the server stopped accepting
+    std::lock_guard lock(mu_);
+    if (accepting_) (this->*again)();
+  });
+}
+
 void TillServer::Impl::revoke_sessions(const std::string& token_id) {
   std::vector<std::shared_ptr<SessionBase>> open;
   {
@@ -612,13 +632,14 @@ void TillServer::Impl::do_accept() {
   acceptor_.async_accept(asio::make_strand(io_), [this](boost::system::error_code ec, local::socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted) return;
-      REGULARS_LOG(warn, "accept failed", ({{"error", ec.message()}}));
+      REGULARS_LOG_LIMITED(warn, "accept failed", ({{"error", ec.message()}, {"listener", "unix"}}));
+      return retry_accept_later(accept_retry_, &Impl::do_accept);
     } else {
       std::shared_ptr<Session<local::socket>> session;
       {
         std::lock_guard lock(mu_);
         if (static_cast<int>(sessions_.size()) - tls_sessions_ >= config_.max_connections) {
-          REGULARS_LOG(warn, "connection refused: too many connections", ({{"limit", config_.max_connections}}));
+          REGULARS_LOG_LIMITED(warn, "connection refused: too many connections", ({{"limit", config_.max_connections}}));
           boost::system::error_code ignore;
           socket.close(ignore);
         } else {
@@ -644,6 +665,7 @@ void TillServer::Impl::stop_accepting() {
         accepting_ = false;
         boost::system::error_code ec;
         acceptor_.close(ec);
+        accept_retry_.cancel();
         ::unlink(config_.socket_path.c_str());
       }
     }
@@ -655,6 +677,7 @@ void TillServer::Impl::stop_accepting() {
     asio::post(tls_acceptor_->get_executor(), [this, &tls_done] {
       boost::system::error_code ec;
       tls_acceptor_->close(ec);
+      tls_accept_retry_->cancel();
       tls_done.set_value();
     });
     tls_done.get_future().wait();
