@@ -34,6 +34,7 @@
 #include <thread>
 #include <variant>
 #include <functional>
+#include <limits>
 
 #include "base/log.hpp"
 #include "wire/frame.hpp"
@@ -53,6 +54,8 @@ namespace {
 
 // How long the acceptors wait after a failed accept (see retry_accept_later).
 constexpr std::chrono::milliseconds kAcceptRetry{100};
+// The per-user count for socket peers whose credentials could not be read.
+constexpr long long kUnknownUid = std::numeric_limits<long long>::max();
 
 json error_response(const json& id, wire::ErrorCode code, const std::string& field, const std::string& message) {
   json err = {{"code", wire::to_string(code)}, {"message", message}};
@@ -105,6 +108,15 @@ class SessionBase {
   virtual void revoke(const std::string& token_id) = 0;
 };
 
+// A session's place in the server's counts: what it holds, so that forget() gives back exactly that.
+struct Slot {
+  std::weak_ptr<SessionBase> session;
+  bool tls = false;
+  bool authenticated = false;  // over TLS: its hello carried a valid token
+  long long uid = -1;          // on the socket: the peer's user; -1 for the owner (no per-user limit)
+  std::string address;         // over TLS: the peer's address
+};
+
 class TillServer::Impl {
  public:
   // `tokens`: the lane tokens TLS lanes authenticate with (needed with listen.tls).
@@ -130,7 +142,9 @@ class TillServer::Impl {
   owner::CommandRunner& owner_commands() noexcept { return owner_commands_; }
   // The tills' group id (listen.group), or -1 when any peer that can open the socket may talk.
   long long socket_gid() const noexcept { return socket_gid_; }
-  void forget(std::uint64_t session_id, bool tls);
+  // A TLS session's hello carried a valid token: it leaves the unauthenticated count.
+  void authenticated(std::uint64_t session_id);
+  void forget(std::uint64_t session_id);
 
  private:
   void do_accept();
@@ -140,6 +154,9 @@ class TillServer::Impl {
   // not be taken still queued), try again a little later instead of at once: retrying at once
   // spins a core and floods the log until a descriptor comes back.
   void retry_accept_later(boost::asio::steady_timer& timer, void (Impl::*again)());
+  // With mu_ held: why a new connection gets no slot, or nullptr when it does.
+  const char* refusal_unix(long long uid) const;
+  const char* refusal_tls(const std::string& address) const;
 
   boost::asio::io_context& io_;
   const Config& config_;
@@ -154,8 +171,13 @@ class TillServer::Impl {
   std::unique_ptr<boost::asio::steady_timer> tls_accept_retry_;  // on tls_acceptor_'s strand
   unsigned short tls_port_ = 0;
   std::mutex mu_;
-  std::unordered_map<std::uint64_t, std::weak_ptr<SessionBase>> sessions_;
-  int tls_sessions_ = 0;  // of sessions_, those over TLS (guarded by mu_)
+  // Every open session and what it counts against (guarded by mu_, as are the counts).
+  std::unordered_map<std::uint64_t, Slot> sessions_;
+  int unix_sessions_ = 0;
+  int tls_sessions_ = 0;
+  int tls_unauthenticated_ = 0;                          // TLS sessions without a valid token yet
+  std::unordered_map<long long, int> per_uid_;           // socket sessions of each user but the owner
+  std::unordered_map<std::string, int> unauthenticated_per_address_;
   std::uint64_t next_session_ = 1;
   bool accepting_ = false;
 };
@@ -177,6 +199,7 @@ static bool in_group(pid_t pid, long long gid) {
 template <class Stream>
 class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+  using Clock = std::chrono::steady_clock;
  public:
   // A Unix-socket session: the peer's credentials decide what it may do.
   Session(local::socket socket, TillServer::Impl& server, std::uint64_t id)
@@ -202,9 +225,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void start() {
     asio::dispatch(socket_.get_executor(), [self = this->shared_from_this()] {
+      // One deadline from accept to an accepted hello, TLS handshake included: a peer that never
+      // says who it is cannot hold a connection slot for long.
+      self->hello_deadline_ = Clock::now() + std::chrono::seconds(self->server_.config().tls_handshake_timeout_s);
       if constexpr (kTls) {
         // A plain-TCP client, or one that never finishes the handshake, is closed here.
-        self->arm_timer(std::chrono::seconds(self->server_.config().tls_handshake_timeout_s));
+        self->arm_timer(self->hello_deadline_);
         self->socket_.async_handshake(asio::ssl::stream_base::server, [self](boost::system::error_code ec) {
           if (ec) {
             REGULARS_LOG_LIMITED(info, "TLS handshake refused", ({{"session", self->id_}, {"error", ec.message()}}));
@@ -241,7 +267,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     auto& sock = lowest();
     sock.shutdown(asio::socket_base::shutdown_both, ec);
     sock.close(ec);
-    server_.forget(id_, kTls);
+    server_.forget(id_);
   }
 
   auto& lowest() {
@@ -249,9 +275,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     else return socket_;
   }
 
-  void arm_timer(std::chrono::seconds after) {
+  void arm_timer(Clock::time_point at) {
     const std::uint64_t generation = ++timer_generation_;
-    timer_.expires_after(after);
+    timer_.expires_at(at);
     timer_.async_wait([self = this->shared_from_this(), generation](boost::system::error_code ec) {
       if (ec || generation != self->timer_generation_ || self->closed_) return;
       REGULARS_LOG(debug, "connection timed out", ({{"session", self->id_}}));
@@ -266,9 +292,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       reading_paused_ = true;  // resumed once answers drain (resume_reading)
       return;
     }
-    // Until hello is accepted a connection gets the handshake's short timeout, not the idle one:
-    // a peer that never says who it is cannot hold a connection slot for long.
-    arm_timer(std::chrono::seconds(greeted_ ? server_.config().idle_timeout_s : server_.config().tls_handshake_timeout_s));
+    // Until hello is accepted, the hello deadline (see start). After, the idle limit counts from
+    // the last request that was not a ping: pings alone do not keep a connection slot for ever
+    // (the plugin reconnects by itself when it needs the daemon again).
+    arm_timer(greeted_ ? last_work_ + std::chrono::seconds(server_.config().idle_timeout_s) : hello_deadline_);
     asio::async_read(socket_, asio::buffer(header_),
                      [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) { self->on_header(ec); });
   }
@@ -285,7 +312,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       return send(error_response(nullptr, *err));
     }
     body_.resize(length);
-    arm_timer(std::chrono::seconds(30));  // a frame, once begun, must arrive promptly
+    // A frame, once begun, must arrive promptly (and before hello, within the hello deadline).
+    const auto frame_deadline = Clock::now() + std::chrono::seconds(30);
+    arm_timer(greeted_ ? frame_deadline : std::min(frame_deadline, hello_deadline_));
     asio::async_read(socket_, asio::buffer(body_),
                      [self = this->shared_from_this()](boost::system::error_code e, std::size_t) { self->on_body(e); });
   }
@@ -321,6 +350,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       return send(error_response(id, wire::ErrorCode::invalid_request, "op", "is required: one of " + known_ops()));
     const std::string op = op_it->get<std::string>();
     if (!admitted(id, op)) return;
+    if (op != "ping") last_work_ = Clock::now();
     try {
       dispatch(id, op, req, started);
     } catch (const std::exception& e) {
@@ -377,9 +407,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                                                     "one (regularsctl tokens issue --terminal NAME)"));
       }
       token_id_ = lane->token_id;
+      server_.authenticated(id_);
       REGULARS_LOG_LIMITED(info, "lane connected", ({{"session", id_}, {"token_id", token_id_}, {"terminal", lane->terminal}}));
     }
     greeted_ = true;
+    last_work_ = Clock::now();
     close_after_write_ = false;  // set for every request before hello (see handle)
     send(ok_response(id, till::hello_answer(server_.till())));
   }
@@ -477,6 +509,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::string body_;
   std::deque<std::string> write_queue_;
   std::uint64_t timer_generation_ = 0;
+  Clock::time_point hello_deadline_;  // see start
+  Clock::time_point last_work_;       // hello, or the last request that was not a ping
   int in_flight_ = 0;
   bool writing_ = false;
   bool reading_paused_ = false;
@@ -584,29 +618,60 @@ void TillServer::Impl::do_accept_tls() {
       if (ec == asio::error::operation_aborted) return;
       REGULARS_LOG_LIMITED(warn, "accept failed", ({{"error", ec.message()}, {"listener", "tls"}}));
       return retry_accept_later(*tls_accept_retry_, &Impl::do_accept_tls);
-    } else {
-      std::shared_ptr<Session<TlsStream>> session;
-      {
-        std::lock_guard lock(mu_);
-        // Lanes over the network have their own limit: however many connect, the tills and the
-        // owner on the Unix socket keep theirs.
-        if (tls_sessions_ >= config_.tls_max_connections) {
-          REGULARS_LOG_LIMITED(warn, "TLS connection refused: too many TLS connections", ({{"limit", config_.tls_max_connections}}));
-          boost::system::error_code ignore;
-          socket.close(ignore);
-        } else {
-          ++tls_sessions_;
-          socket.set_option(tcp::no_delay(true), ec);
-          const std::uint64_t id = next_session_++;
-          session = std::make_shared<Session<TlsStream>>(std::move(socket), *tls_context_, *this, id);
-          sessions_.emplace(id, session);
-        }
-      }
-      if (session) session->start();
     }
+    boost::system::error_code peer_ec;
+    const std::string address = socket.remote_endpoint(peer_ec).address().to_string();
+    std::shared_ptr<Session<TlsStream>> session;
+    const char* refusal = nullptr;
+    {
+      std::lock_guard lock(mu_);
+      refusal = peer_ec ? "the peer left" : refusal_tls(address);
+      if (refusal == nullptr) {
+        socket.set_option(tcp::no_delay(true), ec);
+        const std::uint64_t id = next_session_++;
+        session = std::make_shared<Session<TlsStream>>(std::move(socket), *tls_context_, *this, id);
+        sessions_.emplace(id, Slot{session, true, false, -1, address});
+        ++tls_sessions_;
+        ++tls_unauthenticated_;
+        ++unauthenticated_per_address_[address];
+      }
+    }
+    if (refusal != nullptr) {
+      REGULARS_LOG_LIMITED(warn, "TLS connection refused", ({{"reason", refusal}, {"address", address}}));
+      boost::system::error_code ignore;
+      socket.close(ignore);
+    }
+    if (session) session->start();
     std::lock_guard lock(mu_);
     if (accepting_) do_accept_tls();
   });
+}
+
+// Lanes over the network have their own limit, so however many connect, the tills and the owner
+// on the socket keep theirs. Of it, connections without a valid token yet get only a part, and
+// one address only a part of that: a peer that opens handshakes and never finishes them cannot
+// keep a lane with its token out.
+const char* TillServer::Impl::refusal_tls(const std::string& address) const {
+  if (tls_sessions_ >= config_.tls_max_connections) return "too many TLS connections (listen.tls.max_connections)";
+  if (tls_unauthenticated_ >= config_.tls_max_unauthenticated)
+    return "too many TLS connections without a valid token yet (listen.tls.max_unauthenticated)";
+  const auto it = unauthenticated_per_address_.find(address);
+  if (it != unauthenticated_per_address_.end() && it->second >= config_.tls_max_unauthenticated_per_address)
+    return "too many TLS connections without a valid token from this address (listen.tls.max_unauthenticated_per_address)";
+  return nullptr;
+}
+
+// On the socket: one user (a till's account, or anyone in the tills' group) holds at most its
+// share, and the last few slots are the owner's, so regularsctl works whatever the tills do.
+const char* TillServer::Impl::refusal_unix(long long uid) const {
+  if (unix_sessions_ >= config_.max_connections) return "too many connections (limits.max_connections)";
+  if (uid < 0) return nullptr;  // the owner
+  if (unix_sessions_ >= std::max(1, config_.max_connections - config_.reserved_for_owner))
+    return "the remaining connections are kept for the owner (limits.reserved_for_owner)";
+  const auto it = per_uid_.find(uid);
+  if (it != per_uid_.end() && it->second >= config_.max_connections_per_uid)
+    return "too many connections from this user (limits.max_connections_per_uid)";
+  return nullptr;
 }
 
 void TillServer::Impl::retry_accept_later(asio::steady_timer& timer, void (Impl::*again)()) {
@@ -622,8 +687,8 @@ void TillServer::Impl::revoke_sessions(const std::string& token_id) {
   std::vector<std::shared_ptr<SessionBase>> open;
   {
     std::lock_guard lock(mu_);
-    for (auto& [_, weak] : sessions_)
-      if (auto s = weak.lock()) open.push_back(std::move(s));
+    for (auto& [_, slot] : sessions_)
+      if (auto s = slot.session.lock()) open.push_back(std::move(s));
   }
   for (auto& s : open) s->revoke(token_id);
 }
@@ -634,22 +699,31 @@ void TillServer::Impl::do_accept() {
       if (ec == asio::error::operation_aborted) return;
       REGULARS_LOG_LIMITED(warn, "accept failed", ({{"error", ec.message()}, {"listener", "unix"}}));
       return retry_accept_later(accept_retry_, &Impl::do_accept);
-    } else {
-      std::shared_ptr<Session<local::socket>> session;
-      {
-        std::lock_guard lock(mu_);
-        if (static_cast<int>(sessions_.size()) - tls_sessions_ >= config_.max_connections) {
-          REGULARS_LOG_LIMITED(warn, "connection refused: too many connections", ({{"limit", config_.max_connections}}));
-          boost::system::error_code ignore;
-          socket.close(ignore);
-        } else {
-          const std::uint64_t id = next_session_++;
-          session = std::make_shared<Session<local::socket>>(std::move(socket), *this, id);
-          sessions_.emplace(id, session);
-        }
-      }
-      if (session) session->start();
     }
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    const bool known = ::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
+    // regularsd's user and root are the owner (-1); peers of unknown credentials share one count.
+    const long long uid = !known ? kUnknownUid : cred.uid == ::geteuid() || cred.uid == 0 ? -1 : static_cast<long long>(cred.uid);
+    std::shared_ptr<Session<local::socket>> session;
+    const char* refusal = nullptr;
+    {
+      std::lock_guard lock(mu_);
+      refusal = refusal_unix(uid);
+      if (refusal == nullptr) {
+        const std::uint64_t id = next_session_++;
+        session = std::make_shared<Session<local::socket>>(std::move(socket), *this, id);
+        sessions_.emplace(id, Slot{session, false, false, uid, {}});
+        ++unix_sessions_;
+        if (uid >= 0) ++per_uid_[uid];
+      }
+    }
+    if (refusal != nullptr) {
+      REGULARS_LOG_LIMITED(warn, "connection refused", ({{"reason", refusal}, {"uid", uid}}));
+      boost::system::error_code ignore;
+      socket.close(ignore);
+    }
+    if (session) session->start();
     std::lock_guard lock(mu_);
     if (accepting_) do_accept();
   });
@@ -688,15 +762,38 @@ void TillServer::Impl::close_all() {
   std::vector<std::shared_ptr<SessionBase>> open;
   {
     std::lock_guard lock(mu_);
-    for (auto& [_, weak] : sessions_)
-      if (auto s = weak.lock()) open.push_back(std::move(s));
+    for (auto& [_, slot] : sessions_)
+      if (auto s = slot.session.lock()) open.push_back(std::move(s));
   }
   for (auto& s : open) s->close();
 }
 
-void TillServer::Impl::forget(std::uint64_t session_id, bool tls) {
+void TillServer::Impl::authenticated(std::uint64_t session_id) {
   std::lock_guard lock(mu_);
-  if (sessions_.erase(session_id) > 0 && tls) --tls_sessions_;
+  const auto it = sessions_.find(session_id);
+  if (it == sessions_.end() || !it->second.tls || it->second.authenticated) return;
+  Slot& slot = it->second;
+  --tls_unauthenticated_;
+  if (--unauthenticated_per_address_[slot.address] == 0) unauthenticated_per_address_.erase(slot.address);
+  slot.authenticated = true;
+}
+
+void TillServer::Impl::forget(std::uint64_t session_id) {
+  std::lock_guard lock(mu_);
+  const auto it = sessions_.find(session_id);
+  if (it == sessions_.end()) return;
+  const Slot& slot = it->second;
+  if (slot.tls) {
+    --tls_sessions_;
+    if (!slot.authenticated) {
+      --tls_unauthenticated_;
+      if (--unauthenticated_per_address_[slot.address] == 0) unauthenticated_per_address_.erase(slot.address);
+    }
+  } else {
+    --unix_sessions_;
+    if (slot.uid >= 0 && --per_uid_[slot.uid] == 0) per_uid_.erase(slot.uid);
+  }
+  sessions_.erase(it);
 }
 
 TillServer::TillServer(asio::io_context& io, const Config& config, till::Services& till, owner::CommandRunner& owner_commands,

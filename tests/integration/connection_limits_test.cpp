@@ -109,5 +109,255 @@ TEST_F(DescriptorLimit, AcceptBacksOffAndRecoversWhenDescriptorsRunOut) {
   EXPECT_EQ(wait_for_visits(c, "4000777", 1), 1);
 }
 
+// A peer that runs as another user: a forked child that drops to `uid` before it connects, so
+// the daemon (running as root here) sees a till's credentials, not the owner's.
+class ForkedPeer {
+ public:
+  ForkedPeer() = default;
+  ForkedPeer(const ForkedPeer&) = delete;
+  ForkedPeer& operator=(const ForkedPeer&) = delete;
+  ~ForkedPeer() { stop(); }
+
+  // Runs `body` in a child as `uid`; `body` may write one line to the pipe it is given.
+  template <class Body>
+  void start(uid_t uid, Body body) {
+    int fds[2];
+    if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::close(fds[0]);
+      if (::setgid(uid) != 0 || ::setuid(uid) != 0) ::_exit(120);
+      try {
+        ::_exit(body(fds[1]));
+      } catch (...) {
+        ::_exit(121);
+      }
+    }
+    ::close(fds[1]);
+    out_ = fds[0];
+  }
+  // The child's line, or "" if none came within `timeout_ms`.
+  std::string read_line(int timeout_ms) {
+    std::string line;
+    const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (Clock::now() < deadline) {
+      pollfd p{out_, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      char ch;
+      if (::read(out_, &ch, 1) != 1 || ch == '\n') return line;
+      line += ch;
+    }
+    return line;
+  }
+  // Waits for the child's exit status (-1: killed or not started).
+  int wait() {
+    if (pid_ <= 0) return -1;
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  void stop() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      wait();
+    }
+    if (out_ >= 0) ::close(out_);
+    out_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+};
+
+constexpr uid_t kFloodUid = 65534;  // nobody
+constexpr uid_t kTillUid = 65533;
+
+// In the child: holds as many greeted connections as the daemon lets it (up to `attempts`),
+// reports how many, then pings each now and then, for ever.
+int flood_with_greeted_connections(const std::string& socket_path, int attempts, int report_fd) {
+  std::vector<std::unique_ptr<RawConnection>> held;
+  for (int i = 0; i < attempts; ++i) {
+    auto c = std::make_unique<RawConnection>(socket_path, false);
+    c->send_frame(R"({"id":0,"op":"hello","protocol":1})");
+    if (c->read_frame(1000).find("\"ok\":true") != std::string::npos) held.push_back(std::move(c));
+  }
+  const std::string line = std::to_string(held.size()) + "\n";
+  if (::write(report_fd, line.data(), line.size()) < 0) return 1;
+  for (int round = 1;; ++round) {
+    for (auto& c : held) {
+      c->send_frame(R"({"id":)" + std::to_string(round) + R"(,"op":"ping"})");
+      c->read_frame(100);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+// Defaults for the limits; only the socket is opened to every user, so that users other than
+// the daemon's (root here) can reach it.
+class UnixFlood : public DaemonTest {
+ protected:
+  std::vector<std::string> daemon_args() override {
+    return with_config(json{{"listen", {{"socket_mode", "0666"}}}}.dump());
+  }
+  void SetUp() override {
+    DaemonTest::SetUp();
+    // Others may reach the socket by name (the test's directories are the test user's alone).
+    const std::string data = daemon_->data_dir();
+    ASSERT_EQ(::chmod(data.substr(0, data.find_last_of('/')).c_str(), 0711), 0);
+    ASSERT_EQ(::chmod(data.c_str(), 0711), 0);
+  }
+};
+
+// Item 5: a member of the tills' group holds connections (hello, then a ping now and then); a
+// till running as another user is still served, and so is the owner.
+TEST_F(UnixFlood, OneUserHoldingConnectionsDoesNotLockOutOtherTills) {
+  ForkedPeer flood;
+  const std::string path = daemon_->socket_path();
+  flood.start(kFloodUid, [&](int fd) { return flood_with_greeted_connections(path, 1100, fd); });
+  const std::string held = flood.read_line(60000);
+  ASSERT_FALSE(held.empty()) << "the flood never reported";
+  std::cout << "connections held by one user: " << held << "\n";
+
+  ForkedPeer till;
+  const std::string options = json{{"endpoint", daemon_->endpoint()}, {"budget_ms", 2000}, {"terminal", "lane-2"}}.dump();
+  till.start(kTillUid, [&](int) {
+    regulars_client* c = nullptr;
+    if (plugin_.open(options.c_str(), &c) != REGULARS_OK) return 2;
+    regulars_status s = REGULARS_UNAVAILABLE;
+    const auto deadline = Clock::now() + std::chrono::seconds(5);
+    while (s != REGULARS_OK && Clock::now() < deadline) {
+      plugin_.hints_text(c, hints_request("4000555"), s);
+      if (s != REGULARS_OK) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    plugin_.close(c);
+    return s == REGULARS_OK ? 0 : 3;
+  });
+  EXPECT_EQ(till.wait(), 0) << "a till of another user was not served while one user held " << held << " connections";
+  std::string out;
+  EXPECT_EQ(ctl("status", out), 0) << "the owner was not served: " << out;
+  EXPECT_LE(std::stoi(held), 64) << "connections one user may hold (limits.max_connections_per_uid)";
+}
+
+class PingOnly : public DaemonTest {
+ protected:
+  std::vector<std::string> daemon_args() override { return with_config(R"({"limits": {"idle_timeout_s": 1}})"); }
+};
+
+// Item 5: the idle limit counts from the last request that is not a ping, so a connection that
+// only pings gives its slot back.
+TEST_F(PingOnly, PingsAloneDoNotKeepAConnectionOpen) {
+  RawConnection c(daemon_->socket_path());
+  bool closed = false;
+  const auto deadline = Clock::now() + std::chrono::seconds(6);
+  for (int i = 1; !closed && Clock::now() < deadline; ++i) {
+    c.send_frame(R"({"id":)" + std::to_string(i) + R"(,"op":"ping"})");
+    closed = c.read_frame(300).empty() && c.closed_by_peer(300);
+  }
+  EXPECT_TRUE(closed) << "a connection that only pinged was kept for 6 s with idle_timeout_s 1";
+}
+
+TEST_F(PingOnly, RealWorkKeepsAConnectionOpen) {
+  regulars_client* c = open_client(2000);
+  // Hints every half second for three idle limits: the plugin's connection is never dropped.
+  for (int i = 0; i < 6; ++i) {
+    regulars_status s;
+    hints(c, "4000556", &s);
+    EXPECT_EQ(s, REGULARS_OK) << plugin_.last_error();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  EXPECT_EQ(daemon_->log().find("connection timed out"), std::string::npos);
+}
+
+class TlsFlood : public DaemonTest {
+ protected:
+  std::vector<std::string> daemon_args() override {
+    const std::string tls = dir_.sub("tls");
+    std::string out;
+    if (run_command("bash " REGULARS_SOURCE_DIR "/packaging/make-tls.sh " + tls + " localhost 127.0.0.1", out) != 0)
+      throw std::runtime_error("make-tls.sh failed: " + out);
+    // The defaults but for the port.
+    return with_config(json{{"listen", {{"tls", {{"address", "127.0.0.1"}, {"port", 0}, {"cert", tls + "/server.crt"},
+                                                  {"key", tls + "/server.key"}}}}}}.dump());
+  }
+  int port() {
+    std::string endpoint;
+    std::getline(std::ifstream(daemon_->data_dir() + "/tls.endpoint"), endpoint);
+    return std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
+  }
+};
+
+// One TCP connection from `source` (a loopback address) to the TLS port that never starts its
+// handshake; -1 if the connection could not be made.
+int half_open(const char* source, int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source, &from.sin_addr);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
+      ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Item 5: one address on the network holds ~300 TLS connections that never finish their
+// handshake, opening new ones as the daemon closes them; a lane with its token is still served.
+TEST_F(TlsFlood, HalfOpenHandshakesFromOneAddressLeaveALaneServed) {
+  std::string out;
+  ASSERT_EQ(ctl("tokens issue --terminal lane-7 --json", out), 0) << out;
+  const std::string token = json::parse(out)["token"].get<std::string>();
+  const int tls_port = port();
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> opened{0};
+  std::thread flood([&] {
+    std::vector<int> fds;
+    while (!stop) {
+      // Drop what the daemon closed, then top up to 300.
+      std::erase_if(fds, [](int fd) {
+        pollfd p{fd, POLLIN, 0};
+        char ch;
+        if (::poll(&p, 1, 0) == 1 && ::recv(fd, &ch, 1, MSG_DONTWAIT) <= 0) return ::close(fd), true;
+        return false;
+      });
+      while (fds.size() < 300) {
+        const int fd = half_open("127.0.0.2", tls_port);
+        if (fd < 0) break;
+        fds.push_back(fd);
+        ++opened;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    for (int fd : fds) ::close(fd);
+  });
+  while (opened < 300) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the daemon has taken them
+
+  regulars_client* lane = nullptr;
+  const json options = {{"endpoint", "tls:127.0.0.1:" + std::to_string(tls_port)}, {"ca_file", dir_.sub("tls") + "/ca.crt"},
+                        {"token", token}, {"terminal", "lane-7"}, {"budget_ms", 2000}};
+  ASSERT_EQ(plugin_.open(options.dump().c_str(), &lane), REGULARS_OK) << plugin_.last_error();
+  clients_.push_back(lane);
+  regulars_status s = REGULARS_UNAVAILABLE;
+  int tries = 0;
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  while (s != REGULARS_OK && Clock::now() < deadline) {
+    ++tries;
+    plugin_.hints_text(lane, hints_request("4000557"), s);
+    if (s != REGULARS_OK) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  stop = true;
+  flood.join();
+  EXPECT_EQ(s, REGULARS_OK) << "a lane with its token was not served within 5 s (" << tries << " tries) while one address held "
+                            << "half-open TLS handshakes: " << plugin_.last_error();
+}
+
 }  // namespace
 }  // namespace regulars::test
