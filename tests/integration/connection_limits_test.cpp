@@ -240,6 +240,28 @@ TEST_F(UnixFlood, OneUserHoldingConnectionsDoesNotLockOutOtherTills) {
   EXPECT_LE(std::stoi(held), 64) << "connections one user may hold (limits.max_connections_per_uid)";
 }
 
+class TillUser : public UnixFlood {};
+
+// Lower priority of item 5's issue: status (the store's counts and timings) is the owner's; a
+// till's user on the socket is denied it, the owner is not.
+TEST_F(TillUser, StatusIsForTheOwnerOnly) {
+  ForkedPeer till;
+  const std::string path = daemon_->socket_path();
+  till.start(kTillUid, [&](int report_fd) {
+    RawConnection c(path);
+    c.send_frame(R"({"id":1,"op":"status"})");
+    const std::string answer = c.read_frame() + "\n";
+    if (::write(report_fd, answer.data(), answer.size()) < 0) return 1;
+    return 0;
+  });
+  const std::string answer = till.read_line(10000);
+  EXPECT_EQ(till.wait(), 0);
+  EXPECT_NE(answer.find("\"code\":\"denied\""), std::string::npos) << answer;
+  EXPECT_EQ(answer.find("\"customers\""), std::string::npos) << answer;
+  std::string out;
+  EXPECT_EQ(ctl("status", out), 0) << out;
+}
+
 class PingOnly : public DaemonTest {
  protected:
   std::vector<std::string> daemon_args() override { return with_config(R"({"limits": {"idle_timeout_s": 1}})"); }
