@@ -114,11 +114,13 @@ addrinfo* resolve(const std::string& host, const std::string& service, Deadline 
   l->request.ar_request = &l->hints;
   gaicb* list[] = {&l->request};
   int rc = ::getaddrinfo_a(GAI_NOWAIT, list, 1, nullptr);
-  while (rc == 0 && (rc = ::gai_error(&l->request)) == EAI_INPROGRESS) {
-    const int ms = millis_left(deadline);
-    if (ms <= 0) break;
-    const timespec wait{ms / 1000, static_cast<long>(ms % 1000) * 1'000'000};
-    ::gai_suspend(list, 1, &wait);
+  if (rc == 0) {
+    while ((rc = ::gai_error(&l->request)) == EAI_INPROGRESS) {
+      const int ms = millis_left(deadline);
+      if (ms <= 0) break;
+      const timespec wait{ms / 1000, static_cast<long>(ms % 1000) * 1'000'000};
+      ::gai_suspend(list, 1, &wait);
+    }
   }
   if (rc == EAI_INPROGRESS && ::gai_cancel(&l->request) != EAI_CANCELED) {
     std::lock_guard lock(g_abandoned_mu);
