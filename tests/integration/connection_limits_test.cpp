@@ -204,6 +204,8 @@ class UnixFlood : public DaemonTest {
     return with_config(json{{"listen", {{"socket_mode", "0666"}}}}.dump());
   }
   void SetUp() override {
+    // Peers of other users are forked children that drop to those users: that takes root.
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root, to run peers as other users";
     DaemonTest::SetUp();
     // Others may reach the socket by name (the test's directories are the test user's alone).
     const std::string data = daemon_->data_dir();
@@ -403,6 +405,7 @@ int with_silent_dns(const std::string& scratch, Body body) {
 // Lower priority of the issue: a tls: endpoint's host name is resolved within the budget. With a
 // DNS server that never answers, regulars_open and the calls after it return within their budget.
 TEST_F(TlsFlood, AHostNameIsResolvedWithinTheBudget) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root, for a mount namespace with its own resolv.conf";
   const std::string options = json{{"endpoint", "tls:regulars-silent-dns.test:" + std::to_string(port())},
                                    {"ca_file", dir_.sub("tls") + "/ca.crt"}, {"token", "tok-x"}, {"budget_ms", 200}}
                                   .dump();
