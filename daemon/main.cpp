@@ -2,6 +2,7 @@
 // This file only assembles the parts (daemon/README.md has the layers and the threads).
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -93,6 +94,29 @@ std::variant<int, std::string> lock_data_dir(const Config& config) {
     return "another regularsd is already using " + config.data_dir;
   }
   return lock_fd;
+}
+
+// The systemd unit sets LimitNOFILE; a daemon started by hand gets the shell's soft limit, often
+// 1,024, which idle connections alone can use up. Take what the hard limit allows, and say so.
+void raise_descriptor_limit(const Config& config) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t was = limit.rlim_cur;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+      REGULARS_LOG(warn, "cannot raise the descriptor limit", ({{"to", limit.rlim_max}, {"error", std::strerror(errno)}}));
+      limit.rlim_cur = was;
+    }
+  }
+  REGULARS_LOG(info, "descriptor limit", ({{"descriptor_limit", limit.rlim_cur}, {"was", was}, {"hard", limit.rlim_max}}));
+  // Connections, plus the store's files, the listeners and some room.
+  const rlim_t needed = static_cast<rlim_t>(config.max_connections) +
+                        static_cast<rlim_t>(config.tls_enabled ? config.tls_max_connections : 0) + 64;
+  if (limit.rlim_cur < needed)
+    REGULARS_LOG(warn, "the descriptor limit is below what the connection limits need; raise LimitNOFILE (ulimit -n) "
+                 "or lower limits.max_connections",
+                 ({{"descriptor_limit", limit.rlim_cur}, {"needed", needed}}));
 }
 
 EventStore::Options store_options(const Config& c) {
@@ -288,6 +312,7 @@ int main(int argc, char** argv) {
   const int lock_fd = std::get<int>(locked);
   try {
     log::setup(config.log_level, config.log_format);
+    raise_descriptor_limit(config);
     Daemon daemon(config);
     const int sig = daemon.run();
     REGULARS_LOG(info, "stopping", ({{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}}));

@@ -11,6 +11,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <vector>
 
 #include "wire/frame.hpp"
 #include "wire/json_text.hpp"
@@ -75,18 +77,76 @@ int connect_unix(const std::string& socket_path, CallResult& failure) {
   return fd;
 }
 
-// A non-blocking TCP connection to HOST:PORT within the deadline. Names are resolved by the
-// system (use an address, or a name in /etc/hosts: a DNS lookup is not bounded by the budget).
-int connect_tcp(const std::string& host, std::uint16_t port, Deadline deadline, CallResult& failure) {
+// One asynchronous lookup (getaddrinfo_a) and what it writes into: these must outlive a lookup
+// given up at its deadline, since the resolver's own thread may still be at work on it.
+struct Lookup {
+  std::string host;
+  std::string service;
   addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  const std::string service = std::to_string(port);
-  if (const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found); rc != 0) {
-    failure.message = "cannot resolve " + host + ": " + ::gai_strerror(rc);
-    return -1;
+  gaicb request{};
+};
+
+// Lookups given up before they finished, freed once they have (by a later resolve).
+std::mutex g_abandoned_mu;
+std::vector<Lookup*> g_abandoned;
+
+void reap_abandoned() {
+  std::lock_guard lock(g_abandoned_mu);
+  std::erase_if(g_abandoned, [](Lookup* l) {
+    if (::gai_error(&l->request) == EAI_INPROGRESS) return false;
+    if (l->request.ar_result != nullptr) ::freeaddrinfo(l->request.ar_result);
+    delete l;
+    return true;
+  });
+}
+
+// HOST:PORT's addresses, or nullptr (and `failure`) when the lookup fails or does not finish
+// within the deadline. getaddrinfo has no time bound of its own (a DNS server that does not
+// answer holds it for resolv.conf's timeout times its attempts, 10 s by default), so the lookup
+// runs on the resolver's thread and is given up at the deadline.
+addrinfo* resolve(const std::string& host, const std::string& service, Deadline deadline, CallResult& failure) {
+  reap_abandoned();
+  auto* l = new Lookup{host, service};
+  l->hints.ai_family = AF_UNSPEC;
+  l->hints.ai_socktype = SOCK_STREAM;
+  l->request.ar_name = l->host.c_str();
+  l->request.ar_service = l->service.c_str();
+  l->request.ar_request = &l->hints;
+  gaicb* list[] = {&l->request};
+  int rc = ::getaddrinfo_a(GAI_NOWAIT, list, 1, nullptr);
+  if (rc == 0) {
+    while ((rc = ::gai_error(&l->request)) == EAI_INPROGRESS) {
+      const int ms = millis_left(deadline);
+      if (ms <= 0) break;
+      const timespec wait{ms / 1000, static_cast<long>(ms % 1000) * 1'000'000};
+      ::gai_suspend(list, 1, &wait);
+    }
   }
+  if (rc == EAI_INPROGRESS && ::gai_cancel(&l->request) != EAI_CANCELED) {
+    std::lock_guard lock(g_abandoned_mu);
+    g_abandoned.push_back(l);  // still running: freed by a later resolve once it is done
+  } else if (rc != 0) {
+    if (rc == EAI_INPROGRESS && l->request.ar_result != nullptr) ::freeaddrinfo(l->request.ar_result);  // done meanwhile
+    delete l;
+  }
+  if (rc == EAI_INPROGRESS) {
+    failure.message = "cannot resolve " + host + " within the budget (a slow DNS server?); use an address, or a name in /etc/hosts";
+    return nullptr;
+  }
+  if (rc != 0) {
+    failure.message = "cannot resolve " + host + ": " + ::gai_strerror(rc);
+    return nullptr;
+  }
+  addrinfo* found = l->request.ar_result;
+  delete l;
+  return found;
+}
+
+// A non-blocking TCP connection to HOST:PORT within the deadline, name lookup included.
+int connect_tcp(const std::string& host, std::uint16_t port, Deadline deadline, CallResult& failure) {
+  const std::string service = std::to_string(port);
+  addrinfo* found = resolve(host, service, deadline, failure);
+  if (found == nullptr) return -1;
   std::string last = "no address";
   int fd = -1;
   for (addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {

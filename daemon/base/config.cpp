@@ -47,9 +47,13 @@ std::optional<wire::Error> only_keys(const json& obj, const std::string& section
 
 // listen.tls: lanes on other machines, over TCP with TLS (a certificate and its key required).
 std::optional<wire::Error> parse_listen_tls(const json& t, Config& c) {
-  if (auto e = only_keys(t, "listen.tls.", {"address", "port", "cert", "key", "handshake_timeout_s", "max_connections"}))
+  if (auto e = only_keys(t, "listen.tls.", {"address", "port", "cert", "key", "handshake_timeout_s", "max_connections",
+                                            "max_unauthenticated", "max_unauthenticated_per_address"}))
     return e;
   if (auto e = get_int(t, "listen.tls.", "max_connections", 1, 100000, c.tls_max_connections)) return e;
+  if (auto e = get_int(t, "listen.tls.", "max_unauthenticated", 1, 100000, c.tls_max_unauthenticated)) return e;
+  if (auto e = get_int(t, "listen.tls.", "max_unauthenticated_per_address", 1, 100000, c.tls_max_unauthenticated_per_address))
+    return e;
   if (auto e = get_string(t, "listen.tls.", "address", c.tls_address)) return e;
   if (auto e = get_int(t, "listen.tls.", "port", 0, 65535, c.tls_port)) return e;
   if (auto e = get_string(t, "listen.tls.", "cert", c.tls_cert)) return e;
@@ -89,13 +93,16 @@ std::optional<wire::Error> parse_listen(const json& l, Config& c) {
 }
 
 std::optional<wire::Error> parse_limits(const json& l, Config& c) {
-  if (auto e = only_keys(l, "limits.", {"max_frame_bytes", "max_depth", "max_connections", "max_in_flight", "idle_timeout_s"}))
+  if (auto e = only_keys(l, "limits.", {"max_frame_bytes", "max_depth", "max_connections", "max_connections_per_uid",
+                                        "reserved_for_owner", "max_in_flight", "idle_timeout_s"}))
     return e;
   int frame = static_cast<int>(c.max_frame_bytes);
   if (auto e = get_int(l, "limits.", "max_frame_bytes", 1024, 64 << 20, frame)) return e;
   c.max_frame_bytes = static_cast<std::uint32_t>(frame);
   if (auto e = get_int(l, "limits.", "max_depth", 4, 256, c.max_depth)) return e;
   if (auto e = get_int(l, "limits.", "max_connections", 1, 100000, c.max_connections)) return e;
+  if (auto e = get_int(l, "limits.", "max_connections_per_uid", 1, 100000, c.max_connections_per_uid)) return e;
+  if (auto e = get_int(l, "limits.", "reserved_for_owner", 0, 100000, c.reserved_for_owner)) return e;
   if (auto e = get_int(l, "limits.", "max_in_flight", 1, 65536, c.max_in_flight)) return e;
   return get_int(l, "limits.", "idle_timeout_s", 1, 86400 * 7, c.idle_timeout_s);
 }

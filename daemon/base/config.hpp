@@ -24,14 +24,24 @@ struct Config {
   int tls_port = 7443;
   std::string tls_cert;  // PEM: the server's certificate (chain)
   std::string tls_key;   // PEM: its private key
-  int tls_handshake_timeout_s = 10;  // also how long any connection may go before hello
+  // From accept to an accepted hello, TLS handshake included, for any connection: short, so a
+  // peer that never says who it is cannot hold a slot for long.
+  int tls_handshake_timeout_s = 3;
   int tls_max_connections = 256;     // TLS sessions at most, apart from limits.max_connections
+  // Of those, how many may not yet have presented a valid lane token (the rest are kept for
+  // lanes that have), and how many of these may come from one address.
+  int tls_max_unauthenticated = 32;
+  int tls_max_unauthenticated_per_address = 4;
   int io_threads = 2;
   std::uint32_t max_frame_bytes = 1u << 20;
   int max_depth = 32;
   int max_connections = 1024;
+  // Socket connections one user may hold (regularsd's own user and root excepted), and the
+  // socket connections only they may take.
+  int max_connections_per_uid = 64;
+  int reserved_for_owner = 8;
   int max_in_flight = 256;        // per connection; reading pauses beyond it
-  int idle_timeout_s = 600;
+  int idle_timeout_s = 600;       // counted from the last request that is not a ping
   int group_commit_max = 1024;    // events per transaction at most
   int checkpoint_pages = 32000;   // WAL pages that start a checkpoint under load
   std::string log_level = "info";

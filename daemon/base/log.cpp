@@ -2,6 +2,9 @@
 
 #include <pthread.h>
 
+#include <mutex>
+#include <unordered_map>
+
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -43,6 +46,49 @@ void write(Level log_level, std::string_view msg, nlohmann::json fields) {
     for (const auto& [k, v] : fields.items()) rest += " " + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
     spdlog::log(level, "{} {:5} {}{}", time, std::string(lvl.data(), lvl.size()), msg, rest);
   }
+}
+
+struct RateLimiter::State {
+  struct Window {
+    Clock::time_point start;
+    int written = 0;
+    std::uint64_t suppressed = 0;
+  };
+  int per_second;
+  std::mutex mu;
+  // Keys are the messages of the call sites: a fixed, small set.
+  std::unordered_map<std::string, Window> windows;
+};
+
+RateLimiter::RateLimiter(int per_second) : state_(std::make_unique<State>()) { state_->per_second = per_second; }
+RateLimiter::~RateLimiter() = default;
+
+bool RateLimiter::admit(std::string_view key, Clock::time_point now, std::uint64_t& suppressed) {
+  std::lock_guard lock(state_->mu);
+  auto it = state_->windows.find(std::string(key));
+  if (it == state_->windows.end()) it = state_->windows.emplace(std::string(key), State::Window{now}).first;
+  State::Window& w = it->second;
+  if (now - w.start >= std::chrono::seconds(1)) {
+    w.start = now;
+    w.written = 0;
+  }
+  if (w.written >= state_->per_second) {
+    ++w.suppressed;
+    return false;
+  }
+  ++w.written;
+  suppressed = w.suppressed;
+  w.suppressed = 0;
+  return true;
+}
+
+void write_limited(Level level, std::string_view msg, nlohmann::json fields) {
+  static RateLimiter limiter(kLimitedLinesPerSecond);
+  std::uint64_t suppressed = 0;
+  if (!limiter.admit(msg, RateLimiter::Clock::now(), suppressed)) return;
+  if (suppressed > 0)
+    write(level, "similar log lines suppressed", nlohmann::json{{"like", msg}, {"suppressed", suppressed}});
+  write(level, msg, std::move(fields));
 }
 
 void name_thread(const char* name) noexcept { ::pthread_setname_np(::pthread_self(), name); }

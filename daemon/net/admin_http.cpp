@@ -311,11 +311,11 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
       state_->call_handler(request, answer);
     } catch (const std::exception& e) {
       // The exception's text goes to the log only: it may describe internals the client need not see.
-      REGULARS_LOG(err, "admin handler failed", ({{"session", id_}, {"method", clip(method_)}, {"path", clip(path_)},
+      REGULARS_LOG_LIMITED(err, "admin handler failed", ({{"session", id_}, {"method", clip(method_)}, {"path", clip(path_)},
                                                   {"error", e.what()}}));
       if (!answered->exchange(true)) respond_internal(keep_alive);
     } catch (...) {
-      REGULARS_LOG(err, "admin handler failed", ({{"session", id_}, {"method", clip(method_)}, {"path", clip(path_)},
+      REGULARS_LOG_LIMITED(err, "admin handler failed", ({{"session", id_}, {"method", clip(method_)}, {"path", clip(path_)},
                                                   {"error", "unknown exception"}}));
       if (!answered->exchange(true)) respond_internal(keep_alive);
     }
@@ -324,7 +324,7 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
   // The handler's answer, back on this connection's strand.
   void finish(AdminResponse response, bool keep_alive) {
     if (const std::string problem = check_response(response); !problem.empty()) {
-      REGULARS_LOG(err, "admin handler returned an invalid response",
+      REGULARS_LOG_LIMITED(err, "admin handler returned an invalid response",
                    ({{"session", id_}, {"method", clip(method_)}, {"path", clip(path_)}, {"error", problem}}));
       return respond_internal(keep_alive);
     }
@@ -350,7 +350,7 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
 
   void respond(int status, json body, bool keep_alive, Headers headers = {}) {
     if (closed_) return;
-    REGULARS_LOG(info, "admin request",
+    REGULARS_LOG_LIMITED(info, "admin request",
                  ({{"session", id_},
                    {"method", clip(method_)},
                    {"path", clip(path_)},
@@ -451,7 +451,7 @@ void AdminHttpState::do_accept() {
 void AdminHttpState::on_accept(beast::error_code ec, tcp::socket socket) {
   if (ec == asio::error::operation_aborted) return;
   if (ec) {
-    REGULARS_LOG(warn, "admin accept failed", ({{"error", ec.message()}}));
+    REGULARS_LOG_LIMITED(warn, "admin accept failed", ({{"error", ec.message()}}));
     // Typically out of file descriptors: back off instead of spinning on the same error.
     std::lock_guard lock(mu_);
     if (!accepting_) return;
@@ -477,7 +477,7 @@ void AdminHttpState::on_accept(beast::error_code ec, tcp::socket socket) {
     }
   }
   if (refused) {
-    REGULARS_LOG(warn, "admin connection refused: too many connections", ({{"limit", options_.max_connections}}));
+    REGULARS_LOG_LIMITED(warn, "admin connection refused: too many connections", ({{"limit", options_.max_connections}}));
     beast::error_code ignore;
     socket.close(ignore);
   }

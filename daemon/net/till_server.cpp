@@ -34,6 +34,7 @@
 #include <thread>
 #include <variant>
 #include <functional>
+#include <limits>
 
 #include "base/log.hpp"
 #include "wire/frame.hpp"
@@ -50,6 +51,11 @@ using TlsStream = asio::ssl::stream<tcp::socket>;
 using nlohmann::json;
 
 namespace {
+
+// How long the acceptors wait after a failed accept (see retry_accept_later).
+constexpr std::chrono::milliseconds kAcceptRetry{100};
+// The per-user count for socket peers whose credentials could not be read.
+constexpr long long kUnknownUid = std::numeric_limits<long long>::max();
 
 json error_response(const json& id, wire::ErrorCode code, const std::string& field, const std::string& message) {
   json err = {{"code", wire::to_string(code)}, {"message", message}};
@@ -102,6 +108,15 @@ class SessionBase {
   virtual void revoke(const std::string& token_id) = 0;
 };
 
+// A session's place in the server's counts: what it holds, so that forget() gives back exactly that.
+struct Slot {
+  std::weak_ptr<SessionBase> session;
+  bool tls = false;
+  bool authenticated = false;  // over TLS: its hello carried a valid token
+  long long uid = -1;          // on the socket: the peer's user; -1 for the owner (no per-user limit)
+  std::string address;         // over TLS: the peer's address
+};
+
 class TillServer::Impl {
  public:
   // `tokens`: the lane tokens TLS lanes authenticate with (needed with listen.tls).
@@ -127,12 +142,21 @@ class TillServer::Impl {
   owner::CommandRunner& owner_commands() noexcept { return owner_commands_; }
   // The tills' group id (listen.group), or -1 when any peer that can open the socket may talk.
   long long socket_gid() const noexcept { return socket_gid_; }
-  void forget(std::uint64_t session_id, bool tls);
+  // A TLS session's hello carried a valid token: it leaves the unauthenticated count.
+  void authenticated(std::uint64_t session_id);
+  void forget(std::uint64_t session_id);
 
  private:
   void do_accept();
   void do_accept_tls();
   void start_tls();
+  // After a failed accept (most often: out of file descriptors, and the connection that could
+  // not be taken still queued), try again a little later instead of at once: retrying at once
+  // spins a core and floods the log until a descriptor comes back.
+  void retry_accept_later(boost::asio::steady_timer& timer, void (Impl::*again)());
+  // With mu_ held: why a new connection gets no slot, or nullptr when it does.
+  const char* refusal_unix(long long uid) const;
+  const char* refusal_tls(const std::string& address) const;
 
   boost::asio::io_context& io_;
   const Config& config_;
@@ -141,12 +165,19 @@ class TillServer::Impl {
   LaneTokens* tokens_;
   long long socket_gid_ = -1;
   boost::asio::local::stream_protocol::acceptor acceptor_;
+  boost::asio::steady_timer accept_retry_;  // on acceptor_'s strand
   std::unique_ptr<boost::asio::ssl::context> tls_context_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> tls_acceptor_;
+  std::unique_ptr<boost::asio::steady_timer> tls_accept_retry_;  // on tls_acceptor_'s strand
   unsigned short tls_port_ = 0;
   std::mutex mu_;
-  std::unordered_map<std::uint64_t, std::weak_ptr<SessionBase>> sessions_;
-  int tls_sessions_ = 0;  // of sessions_, those over TLS (guarded by mu_)
+  // Every open session and what it counts against (guarded by mu_, as are the counts).
+  std::unordered_map<std::uint64_t, Slot> sessions_;
+  int unix_sessions_ = 0;
+  int tls_sessions_ = 0;
+  int tls_unauthenticated_ = 0;                          // TLS sessions without a valid token yet
+  std::unordered_map<long long, int> per_uid_;           // socket sessions of each user but the owner
+  std::unordered_map<std::string, int> unauthenticated_per_address_;
   std::uint64_t next_session_ = 1;
   bool accepting_ = false;
 };
@@ -168,6 +199,7 @@ static bool in_group(pid_t pid, long long gid) {
 template <class Stream>
 class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+  using Clock = std::chrono::steady_clock;
  public:
   // A Unix-socket session: the peer's credentials decide what it may do.
   Session(local::socket socket, TillServer::Impl& server, std::uint64_t id)
@@ -193,12 +225,15 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void start() {
     asio::dispatch(socket_.get_executor(), [self = this->shared_from_this()] {
+      // One deadline from accept to an accepted hello, TLS handshake included: a peer that never
+      // says who it is cannot hold a connection slot for long.
+      self->hello_deadline_ = Clock::now() + std::chrono::seconds(self->server_.config().tls_handshake_timeout_s);
       if constexpr (kTls) {
         // A plain-TCP client, or one that never finishes the handshake, is closed here.
-        self->arm_timer(std::chrono::seconds(self->server_.config().tls_handshake_timeout_s));
+        self->arm_timer(self->hello_deadline_);
         self->socket_.async_handshake(asio::ssl::stream_base::server, [self](boost::system::error_code ec) {
           if (ec) {
-            REGULARS_LOG(info, "TLS handshake refused", ({{"session", self->id_}, {"error", ec.message()}}));
+            REGULARS_LOG_LIMITED(info, "TLS handshake refused", ({{"session", self->id_}, {"error", ec.message()}}));
             return self->shutdown();
           }
           self->do_read_header();
@@ -217,7 +252,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void revoke(const std::string& token_id) override {
     asio::dispatch(socket_.get_executor(), [self = this->shared_from_this(), token_id] {
       if (!self->token_id_.empty() && self->token_id_ == token_id) {
-        REGULARS_LOG(info, "closing a lane whose token was revoked", ({{"session", self->id_}, {"token_id", token_id}}));
+        REGULARS_LOG_LIMITED(info, "closing a lane whose token was revoked", ({{"session", self->id_}, {"token_id", token_id}}));
         self->shutdown();
       }
     });
@@ -232,7 +267,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     auto& sock = lowest();
     sock.shutdown(asio::socket_base::shutdown_both, ec);
     sock.close(ec);
-    server_.forget(id_, kTls);
+    server_.forget(id_);
   }
 
   auto& lowest() {
@@ -240,9 +275,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     else return socket_;
   }
 
-  void arm_timer(std::chrono::seconds after) {
+  void arm_timer(Clock::time_point at) {
     const std::uint64_t generation = ++timer_generation_;
-    timer_.expires_after(after);
+    timer_.expires_at(at);
     timer_.async_wait([self = this->shared_from_this(), generation](boost::system::error_code ec) {
       if (ec || generation != self->timer_generation_ || self->closed_) return;
       REGULARS_LOG(debug, "connection timed out", ({{"session", self->id_}}));
@@ -257,9 +292,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       reading_paused_ = true;  // resumed once answers drain (resume_reading)
       return;
     }
-    // Until hello is accepted a connection gets the handshake's short timeout, not the idle one:
-    // a peer that never says who it is cannot hold a connection slot for long.
-    arm_timer(std::chrono::seconds(greeted_ ? server_.config().idle_timeout_s : server_.config().tls_handshake_timeout_s));
+    // Until hello is accepted, the hello deadline (see start). After, the idle limit counts from
+    // the last request that was not a ping: pings alone do not keep a connection slot for ever
+    // (the plugin reconnects by itself when it needs the daemon again).
+    arm_timer(greeted_ ? last_work_ + std::chrono::seconds(server_.config().idle_timeout_s) : hello_deadline_);
     asio::async_read(socket_, asio::buffer(header_),
                      [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) { self->on_header(ec); });
   }
@@ -270,13 +306,15 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     // Before hello, only a hello-sized frame: nobody unauthenticated gets a megabyte parsed.
     const std::uint32_t limit = greeted_ ? server_.config().max_frame_bytes : std::min<std::uint32_t>(server_.config().max_frame_bytes, kMaxHelloBytes);
     if (auto err = wire::check_frame_length(length, limit)) {
-      REGULARS_LOG(warn, "refused frame", ({{"session", id_}, {"reason", wire::to_string(err->code)}, {"length", length}}));
+      REGULARS_LOG_LIMITED(warn, "refused frame", ({{"session", id_}, {"reason", wire::to_string(err->code)}, {"length", length}}));
       // The stream cannot be resynchronised after a bad length: answer, then close.
       close_after_write_ = true;
       return send(error_response(nullptr, *err));
     }
     body_.resize(length);
-    arm_timer(std::chrono::seconds(30));  // a frame, once begun, must arrive promptly
+    // A frame, once begun, must arrive promptly (and before hello, within the hello deadline).
+    const auto frame_deadline = Clock::now() + std::chrono::seconds(30);
+    arm_timer(greeted_ ? frame_deadline : std::min(frame_deadline, hello_deadline_));
     asio::async_read(socket_, asio::buffer(body_),
                      [self = this->shared_from_this()](boost::system::error_code e, std::size_t) { self->on_body(e); });
   }
@@ -287,7 +325,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       handle(std::move(body_));
     } catch (const std::exception& e) {
       // Nothing a client sends may take the daemon down; the request gets a typed error.
-      REGULARS_LOG(err, "request failed", ({{"session", id_}, {"error", e.what()}}));
+      REGULARS_LOG_LIMITED(err, "request failed", ({{"session", id_}, {"error", e.what()}}));
       send(error_response(nullptr, wire::ErrorCode::internal, "", "regularsd could not handle the request; see its log"));
     }
     body_.clear();
@@ -312,10 +350,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       return send(error_response(id, wire::ErrorCode::invalid_request, "op", "is required: one of " + known_ops()));
     const std::string op = op_it->get<std::string>();
     if (!admitted(id, op)) return;
+    if (op != "ping") last_work_ = Clock::now();
     try {
       dispatch(id, op, req, started);
     } catch (const std::exception& e) {
-      REGULARS_LOG(err, "request failed", ({{"session", id_}, {"op", op}, {"error", e.what()}}));
+      REGULARS_LOG_LIMITED(err, "request failed", ({{"session", id_}, {"op", op}, {"error", e.what()}}));
       send(error_response(id, wire::ErrorCode::internal, "", "regularsd could not complete the request; see its log"));
     }
   }
@@ -361,16 +400,18 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       const auto lane = t != req.end() && t->is_string() ? server_.tokens()->check(t->get<std::string>()) : std::nullopt;
       if (!lane) {
         close_after_write_ = true;
-        REGULARS_LOG(warn, "lane refused: no valid token", ({{"session", id_}, {"token_given", t != req.end()}}));
+        REGULARS_LOG_LIMITED(warn, "lane refused: no valid token", ({{"session", id_}, {"token_given", t != req.end()}}));
         return send(error_response(id, wire::ErrorCode::denied, "token",
                                    t == req.end() ? "a lane connecting over TLS must present its token (plugin option \"token\")"
                                                   : "this token is not valid: it was mistyped or revoked; ask the store owner for "
                                                     "one (regularsctl tokens issue --terminal NAME)"));
       }
       token_id_ = lane->token_id;
-      REGULARS_LOG(info, "lane connected", ({{"session", id_}, {"token_id", token_id_}, {"terminal", lane->terminal}}));
+      server_.authenticated(id_);
+      REGULARS_LOG_LIMITED(info, "lane connected", ({{"session", id_}, {"token_id", token_id_}, {"terminal", lane->terminal}}));
     }
     greeted_ = true;
+    last_work_ = Clock::now();
     close_after_write_ = false;  // set for every request before hello (see handle)
     send(ok_response(id, till::hello_answer(server_.till())));
   }
@@ -468,6 +509,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::string body_;
   std::deque<std::string> write_queue_;
   std::uint64_t timer_generation_ = 0;
+  Clock::time_point hello_deadline_;  // see start
+  Clock::time_point last_work_;       // hello, or the last request that was not a ping
   int in_flight_ = 0;
   bool writing_ = false;
   bool reading_paused_ = false;
@@ -484,7 +527,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 TillServer::Impl::Impl(asio::io_context& io, const Config& config, till::Services& till, owner::CommandRunner& owner_commands,
                LaneTokens* tokens)
     : io_(io), config_(config), till_(till), owner_commands_(owner_commands), tokens_(tokens),
-      acceptor_(asio::make_strand(io)) {}
+      acceptor_(asio::make_strand(io)), accept_retry_(acceptor_.get_executor()) {}
 
 TillServer::Impl::~Impl() { close_all(); }
 
@@ -549,6 +592,7 @@ void TillServer::Impl::start_tls() {
   const auto address = asio::ip::make_address(config_.tls_address, ec);
   if (ec) throw std::runtime_error("listen.tls.address: '" + config_.tls_address + "' is not an IP address");
   tls_acceptor_ = std::make_unique<tcp::acceptor>(asio::make_strand(io_));
+  tls_accept_retry_ = std::make_unique<asio::steady_timer>(tls_acceptor_->get_executor());
   const tcp::endpoint endpoint(address, static_cast<unsigned short>(config_.tls_port));
   tls_acceptor_->open(endpoint.protocol());
   tls_acceptor_->set_option(asio::socket_base::reuse_address(true));
@@ -572,29 +616,70 @@ void TillServer::Impl::do_accept_tls() {
   tls_acceptor_->async_accept(asio::make_strand(io_), [this](boost::system::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted) return;
-      REGULARS_LOG(warn, "accept failed", ({{"error", ec.message()}, {"listener", "tls"}}));
-    } else {
-      std::shared_ptr<Session<TlsStream>> session;
-      {
-        std::lock_guard lock(mu_);
-        // Lanes over the network have their own limit: however many connect, the tills and the
-        // owner on the Unix socket keep theirs.
-        if (tls_sessions_ >= config_.tls_max_connections) {
-          REGULARS_LOG(warn, "TLS connection refused: too many TLS connections", ({{"limit", config_.tls_max_connections}}));
-          boost::system::error_code ignore;
-          socket.close(ignore);
-        } else {
-          ++tls_sessions_;
-          socket.set_option(tcp::no_delay(true), ec);
-          const std::uint64_t id = next_session_++;
-          session = std::make_shared<Session<TlsStream>>(std::move(socket), *tls_context_, *this, id);
-          sessions_.emplace(id, session);
-        }
-      }
-      if (session) session->start();
+      REGULARS_LOG_LIMITED(warn, "accept failed", ({{"error", ec.message()}, {"listener", "tls"}}));
+      return retry_accept_later(*tls_accept_retry_, &Impl::do_accept_tls);
     }
+    boost::system::error_code peer_ec;
+    const std::string address = socket.remote_endpoint(peer_ec).address().to_string();
+    std::shared_ptr<Session<TlsStream>> session;
+    const char* refusal = nullptr;
+    {
+      std::lock_guard lock(mu_);
+      refusal = peer_ec ? "the peer left" : refusal_tls(address);
+      if (refusal == nullptr) {
+        socket.set_option(tcp::no_delay(true), ec);
+        const std::uint64_t id = next_session_++;
+        session = std::make_shared<Session<TlsStream>>(std::move(socket), *tls_context_, *this, id);
+        sessions_.emplace(id, Slot{session, true, false, -1, address});
+        ++tls_sessions_;
+        ++tls_unauthenticated_;
+        ++unauthenticated_per_address_[address];
+      }
+    }
+    if (refusal != nullptr) {
+      REGULARS_LOG_LIMITED(warn, "TLS connection refused", ({{"reason", refusal}, {"address", address}}));
+      boost::system::error_code ignore;
+      socket.close(ignore);
+    }
+    if (session) session->start();
     std::lock_guard lock(mu_);
     if (accepting_) do_accept_tls();
+  });
+}
+
+// Lanes over the network have their own limit, so however many connect, the tills and the owner
+// on the socket keep theirs. Of it, connections without a valid token yet get only a part, and
+// one address only a part of that: a peer that opens handshakes and never finishes them cannot
+// keep a lane with its token out.
+const char* TillServer::Impl::refusal_tls(const std::string& address) const {
+  if (tls_sessions_ >= config_.tls_max_connections) return "too many TLS connections (listen.tls.max_connections)";
+  if (tls_unauthenticated_ >= config_.tls_max_unauthenticated)
+    return "too many TLS connections without a valid token yet (listen.tls.max_unauthenticated)";
+  const auto it = unauthenticated_per_address_.find(address);
+  if (it != unauthenticated_per_address_.end() && it->second >= config_.tls_max_unauthenticated_per_address)
+    return "too many TLS connections without a valid token from this address (listen.tls.max_unauthenticated_per_address)";
+  return nullptr;
+}
+
+// On the socket: one user (a till's account, or anyone in the tills' group) holds at most its
+// share, and the last few slots are the owner's, so regularsctl works whatever the tills do.
+const char* TillServer::Impl::refusal_unix(long long uid) const {
+  if (unix_sessions_ >= config_.max_connections) return "too many connections (limits.max_connections)";
+  if (uid < 0) return nullptr;  // the owner
+  if (unix_sessions_ >= std::max(1, config_.max_connections - config_.reserved_for_owner))
+    return "the remaining connections are kept for the owner (limits.reserved_for_owner)";
+  const auto it = per_uid_.find(uid);
+  if (it != per_uid_.end() && it->second >= config_.max_connections_per_uid)
+    return "too many connections from this user (limits.max_connections_per_uid)";
+  return nullptr;
+}
+
+void TillServer::Impl::retry_accept_later(asio::steady_timer& timer, void (Impl::*again)()) {
+  timer.expires_after(kAcceptRetry);
+  timer.async_wait([this, again](boost::system::error_code ec) {
+    if (ec) return;  // cancelled: the server stopped accepting
+    std::lock_guard lock(mu_);
+    if (accepting_) (this->*again)();
   });
 }
 
@@ -602,8 +687,8 @@ void TillServer::Impl::revoke_sessions(const std::string& token_id) {
   std::vector<std::shared_ptr<SessionBase>> open;
   {
     std::lock_guard lock(mu_);
-    for (auto& [_, weak] : sessions_)
-      if (auto s = weak.lock()) open.push_back(std::move(s));
+    for (auto& [_, slot] : sessions_)
+      if (auto s = slot.session.lock()) open.push_back(std::move(s));
   }
   for (auto& s : open) s->revoke(token_id);
 }
@@ -612,23 +697,33 @@ void TillServer::Impl::do_accept() {
   acceptor_.async_accept(asio::make_strand(io_), [this](boost::system::error_code ec, local::socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted) return;
-      REGULARS_LOG(warn, "accept failed", ({{"error", ec.message()}}));
-    } else {
-      std::shared_ptr<Session<local::socket>> session;
-      {
-        std::lock_guard lock(mu_);
-        if (static_cast<int>(sessions_.size()) - tls_sessions_ >= config_.max_connections) {
-          REGULARS_LOG(warn, "connection refused: too many connections", ({{"limit", config_.max_connections}}));
-          boost::system::error_code ignore;
-          socket.close(ignore);
-        } else {
-          const std::uint64_t id = next_session_++;
-          session = std::make_shared<Session<local::socket>>(std::move(socket), *this, id);
-          sessions_.emplace(id, session);
-        }
-      }
-      if (session) session->start();
+      REGULARS_LOG_LIMITED(warn, "accept failed", ({{"error", ec.message()}, {"listener", "unix"}}));
+      return retry_accept_later(accept_retry_, &Impl::do_accept);
     }
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    const bool known = ::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
+    // regularsd's user and root are the owner (-1); peers of unknown credentials share one count.
+    const long long uid = !known ? kUnknownUid : cred.uid == ::geteuid() || cred.uid == 0 ? -1 : static_cast<long long>(cred.uid);
+    std::shared_ptr<Session<local::socket>> session;
+    const char* refusal = nullptr;
+    {
+      std::lock_guard lock(mu_);
+      refusal = refusal_unix(uid);
+      if (refusal == nullptr) {
+        const std::uint64_t id = next_session_++;
+        session = std::make_shared<Session<local::socket>>(std::move(socket), *this, id);
+        sessions_.emplace(id, Slot{session, false, false, uid, {}});
+        ++unix_sessions_;
+        if (uid >= 0) ++per_uid_[uid];
+      }
+    }
+    if (refusal != nullptr) {
+      REGULARS_LOG_LIMITED(warn, "connection refused", ({{"reason", refusal}, {"uid", uid}}));
+      boost::system::error_code ignore;
+      socket.close(ignore);
+    }
+    if (session) session->start();
     std::lock_guard lock(mu_);
     if (accepting_) do_accept();
   });
@@ -644,6 +739,7 @@ void TillServer::Impl::stop_accepting() {
         accepting_ = false;
         boost::system::error_code ec;
         acceptor_.close(ec);
+        accept_retry_.cancel();
         ::unlink(config_.socket_path.c_str());
       }
     }
@@ -655,6 +751,7 @@ void TillServer::Impl::stop_accepting() {
     asio::post(tls_acceptor_->get_executor(), [this, &tls_done] {
       boost::system::error_code ec;
       tls_acceptor_->close(ec);
+      tls_accept_retry_->cancel();
       tls_done.set_value();
     });
     tls_done.get_future().wait();
@@ -665,15 +762,38 @@ void TillServer::Impl::close_all() {
   std::vector<std::shared_ptr<SessionBase>> open;
   {
     std::lock_guard lock(mu_);
-    for (auto& [_, weak] : sessions_)
-      if (auto s = weak.lock()) open.push_back(std::move(s));
+    for (auto& [_, slot] : sessions_)
+      if (auto s = slot.session.lock()) open.push_back(std::move(s));
   }
   for (auto& s : open) s->close();
 }
 
-void TillServer::Impl::forget(std::uint64_t session_id, bool tls) {
+void TillServer::Impl::authenticated(std::uint64_t session_id) {
   std::lock_guard lock(mu_);
-  if (sessions_.erase(session_id) > 0 && tls) --tls_sessions_;
+  const auto it = sessions_.find(session_id);
+  if (it == sessions_.end() || !it->second.tls || it->second.authenticated) return;
+  Slot& slot = it->second;
+  --tls_unauthenticated_;
+  if (--unauthenticated_per_address_[slot.address] == 0) unauthenticated_per_address_.erase(slot.address);
+  slot.authenticated = true;
+}
+
+void TillServer::Impl::forget(std::uint64_t session_id) {
+  std::lock_guard lock(mu_);
+  const auto it = sessions_.find(session_id);
+  if (it == sessions_.end()) return;
+  const Slot& slot = it->second;
+  if (slot.tls) {
+    --tls_sessions_;
+    if (!slot.authenticated) {
+      --tls_unauthenticated_;
+      if (--unauthenticated_per_address_[slot.address] == 0) unauthenticated_per_address_.erase(slot.address);
+    }
+  } else {
+    --unix_sessions_;
+    if (slot.uid >= 0 && --per_uid_[slot.uid] == 0) per_uid_.erase(slot.uid);
+  }
+  sessions_.erase(it);
 }
 
 TillServer::TillServer(asio::io_context& io, const Config& config, till::Services& till, owner::CommandRunner& owner_commands,

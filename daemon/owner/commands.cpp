@@ -278,7 +278,7 @@ constexpr std::string_view kCustomerLimit[] = {"customer", "limit"};
 constexpr std::string_view kAsOf[] = {"as_of"};
 
 const Command kCommands[] = {
-    {"status", {}, Role::till, status},
+    {"status", {}, Role::owner, status},
     {"report", kRequest, Role::owner, report},
     {"followups", kState, Role::owner, followups},
     {"followup", kFollowup, Role::owner, followup},

@@ -89,6 +89,7 @@ class DaemonTest : public ::testing::Test {
  protected:
   void SetUp() override {
     daemon_ = std::make_unique<DaemonProcess>(dir_.sub("data"), daemon_args());
+    before_start(*daemon_);
     daemon_->start();
   }
   void TearDown() override {
@@ -101,6 +102,8 @@ class DaemonTest : public ::testing::Test {
     }
   }
   virtual std::vector<std::string> daemon_args() { return {"--log-level", "debug"}; }
+  // For a test that starts the daemon differently (its descriptor limit, say).
+  virtual void before_start(DaemonProcess&) {}
   // Daemon arguments with a config file holding `config_json` (for daemon_args overrides).
   std::vector<std::string> with_config(const std::string& config_json) {
     const std::string conf = dir_.sub("regularsd.conf");

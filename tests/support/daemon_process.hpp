@@ -23,6 +23,12 @@ class DaemonProcess {
   void set_env(std::vector<std::string> env) { env_ = std::move(env); }
   // Starts regularsd and waits (up to 10 s) until its socket answers; throws on failure.
   void start();
+  // The next start() runs regularsd with this RLIMIT_NOFILE (set in the child before exec), as a
+  // shell's `ulimit -n` would: how the daemon copes with few descriptors.
+  void limit_descriptors(unsigned long soft, unsigned long hard) {
+    fd_soft_ = soft;
+    fd_hard_ = hard;
+  }
   // SIGTERM and wait; returns the exit status (as from waitpid's WEXITSTATUS, or -signal).
   int stop();
   void kill9();
@@ -49,6 +55,8 @@ class DaemonProcess {
   std::vector<std::string> extra_args_;
   std::vector<std::string> env_;
   pid_t pid_ = -1;
+  unsigned long fd_soft_ = 0;  // 0: inherit the test's limit
+  unsigned long fd_hard_ = 0;
 };
 
 // Sends one raw frame payload over a fresh connection after hello and returns the response

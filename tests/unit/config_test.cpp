@@ -168,3 +168,35 @@ TEST(FinishConfig, DerivesTheSocketAndChecksValues) {
 }
 
 }  // namespace
+
+namespace {
+
+// Issue 19, item 5: the connection-slot limits are settings, range-checked, with the defaults
+// packaging/regularsd.conf documents.
+TEST(ParseConfigText, ConnectionSlotLimits) {
+  const Config defaults;
+  EXPECT_EQ(defaults.max_connections_per_uid, 64);
+  EXPECT_EQ(defaults.reserved_for_owner, 8);
+  EXPECT_EQ(defaults.tls_handshake_timeout_s, 3);
+  EXPECT_EQ(defaults.tls_max_unauthenticated, 32);
+  EXPECT_EQ(defaults.tls_max_unauthenticated_per_address, 4);
+  const Config c = config_of(parse_config_text(
+      R"({"limits": {"max_connections_per_uid": 5, "reserved_for_owner": 2},
+          "listen": {"tls": {"cert": "c.pem", "key": "k.pem", "max_unauthenticated": 9,
+                             "max_unauthenticated_per_address": 3}}})",
+      Config{}));
+  EXPECT_EQ(c.max_connections_per_uid, 5);
+  EXPECT_EQ(c.reserved_for_owner, 2);
+  EXPECT_EQ(c.tls_max_unauthenticated, 9);
+  EXPECT_EQ(c.tls_max_unauthenticated_per_address, 3);
+  EXPECT_EQ(error_of(parse_config_text(R"({"limits": {"max_connections_per_uid": 0}})", Config{})).field,
+            "limits.max_connections_per_uid");
+  EXPECT_EQ(error_of(parse_config_text(R"({"limits": {"reserved_for_owner": -1}})", Config{})).field,
+            "limits.reserved_for_owner");
+  EXPECT_EQ(error_of(parse_config_text(
+                R"({"listen": {"tls": {"cert": "c", "key": "k", "max_unauthenticated_per_address": "4"}}})", Config{}))
+                .field,
+            "listen.tls.max_unauthenticated_per_address");
+}
+
+}  // namespace

@@ -101,8 +101,9 @@ REGULARS_EXPORT const char* regulars_last_error(void);
  *   "ca_file"   "/path/ca.crt"  the store's CA (PEM) the daemon's certificate must chain to
  *   "token"     "rgt_..."       this lane's token (regularsctl tokens issue --terminal NAME)
  *   "server_name" "host"        the name the certificate must carry (default: HOST)
- *               OpenSSL 3 (libssl.so.3) is loaded only for a tls: endpoint. Use an address or a
- *               name the machine resolves locally: a DNS lookup is not bounded by the budget.
+ *               OpenSSL 3 (libssl.so.3) is loaded only for a tls: endpoint. A host name's lookup
+ *               counts against the budget: with a slow DNS server, use an address or a name in
+ *               /etc/hosts.
  *   "spool_dir" "/path"        where undeliverable events are kept, created with its missing
  *                              parents, mode 0700 (default: none; records then fail with
  *                              REGULARS_UNAVAILABLE when the daemon is absent)
