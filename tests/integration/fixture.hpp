@@ -12,6 +12,7 @@
 #include <chrono>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -121,11 +122,13 @@ class DaemonTest : public ::testing::Test {
     regulars_client* c = nullptr;
     const regulars_status s = plugin_.open(options(budget_ms, with_spool).c_str(), &c);
     if (s != REGULARS_OK) throw std::runtime_error(std::string("regulars_open: ") + plugin_.last_error());
+    std::lock_guard lock(clients_mu_);  // tests open clients from several threads at once
     clients_.push_back(c);
     return c;
   }
 
   void close_client(regulars_client* c) {
+    std::lock_guard lock(clients_mu_);
     clients_.erase(std::remove(clients_.begin(), clients_.end(), c), clients_.end());
     plugin_.close(c);
   }
@@ -236,7 +239,8 @@ class DaemonTest : public ::testing::Test {
   TempDir dir_;
   PluginLibrary plugin_;
   std::unique_ptr<DaemonProcess> daemon_;
-  std::vector<regulars_client*> clients_;
+  std::mutex clients_mu_;
+  std::vector<regulars_client*> clients_;  // guarded by clients_mu_
   regulars_client* client_ = nullptr;
 };
 
