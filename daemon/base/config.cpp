@@ -24,6 +24,16 @@ std::optional<wire::Error> get_int(const json& obj, const std::string& section, 
   return std::nullopt;
 }
 
+std::optional<wire::Error> get_int64(const json& obj, const std::string& section, const char* key, std::int64_t lo,
+                                     std::int64_t hi, std::int64_t& out) {
+  const auto it = obj.find(key);
+  if (it == obj.end()) return std::nullopt;
+  if (!it->is_number_integer() || it->get<std::int64_t>() < lo || it->get<std::int64_t>() > hi)
+    return bad(section + key, "must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi));
+  out = it->get<std::int64_t>();
+  return std::nullopt;
+}
+
 std::optional<wire::Error> get_string(const json& obj, const std::string& section, const char* key, std::string& out) {
   const auto it = obj.find(key);
   if (it == obj.end()) return std::nullopt;
@@ -89,8 +99,11 @@ std::optional<wire::Error> parse_listen(const json& l, Config& c) {
 }
 
 std::optional<wire::Error> parse_limits(const json& l, Config& c) {
-  if (auto e = only_keys(l, "limits.", {"max_frame_bytes", "max_depth", "max_connections", "max_in_flight", "idle_timeout_s"}))
+  if (auto e = only_keys(l, "limits.", {"max_frame_bytes", "max_depth", "max_connections", "max_in_flight", "idle_timeout_s",
+                                       "max_future_seconds"}))
     return e;
+  // Up to a century: a shop may open the window wide, never make it unbounded.
+  if (auto e = get_int64(l, "limits.", "max_future_seconds", 1, 3'153'600'000, c.max_future_seconds)) return e;
   int frame = static_cast<int>(c.max_frame_bytes);
   if (auto e = get_int(l, "limits.", "max_frame_bytes", 1024, 64 << 20, frame)) return e;
   c.max_frame_bytes = static_cast<std::uint32_t>(frame);

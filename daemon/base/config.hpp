@@ -32,6 +32,9 @@ struct Config {
   int max_connections = 1024;
   int max_in_flight = 256;        // per connection; reading pauses beyond it
   int idle_timeout_s = 600;
+  // How far ahead of the daemon's clock an event's time may be. A till with a wrong clock
+  // must not date a consent into the future where it outranks everything after it.
+  std::int64_t max_future_seconds = 300;
   int group_commit_max = 1024;    // events per transaction at most
   int checkpoint_pages = 32000;   // WAL pages that start a checkpoint under load
   std::string log_level = "info";

@@ -117,5 +117,61 @@ TEST_F(DataRules, NoFormOfACardNumberIsStoredInAnyFreeTextField) {
     EXPECT_EQ(everything.find(needle), std::string::npos) << needle;
 }
 
+// Issue 19, item 7: event times are checked against the daemon's clock.
+TEST_F(DataRules, AnEventTimeFarInTheFutureIsRefused) {
+  for (const std::string& time : std::vector<std::string>{"9999-12-31T23:59:59Z", "2099-01-01T00:00:00Z", wire_time(now_ms() + 3'600'000)}) {
+    // Straight to the daemon: the plugin does not know the daemon's clock.
+    RawConnection raw(daemon_->socket_path());
+    const json frame = {{"id", 1}, {"op", "record"},
+                        {"event", {{"type", "note"}, {"event_id", "future-" + time}, {"customer", who_}, {"time", time}, {"text", "hello"}}}};
+    raw.send_frame(frame.dump());
+    const json answer = json::parse(raw.read_frame());
+    ASSERT_FALSE(answer.value("ok", true)) << answer;
+    EXPECT_EQ(answer["error"]["code"], "invalid_event") << answer;
+    EXPECT_EQ(answer["error"]["field"], "event.time") << answer;
+    EXPECT_NE(answer["error"]["message"].get<std::string>().find("limits.max_future_seconds"), std::string::npos) << answer;
+    // Through the plugin the till hears it at once, and nothing is spooled to retry for ever.
+    EXPECT_EQ(record({{"type", "note"}, {"customer", who_}, {"time", time}, {"text", "hello"}}), REGULARS_INVALID_INPUT) << time;
+  }
+  // A few minutes ahead is a till's ordinary drift, and is taken.
+  must_record({{"type", "note"}, {"customer", who_}, {"time", wire_time(now_ms() + 120'000)}, {"text", "drift"}});
+  EXPECT_EQ(StoreFile(daemon_->db_path()).count("SELECT count(*) FROM events"), 1);
+}
+
+// A daemon whose window lets a wrong clock through (a year ahead): the order of arrival decides.
+class WideFutureWindow : public DataRules {
+ protected:
+  std::vector<std::string> daemon_args() override { return with_config(R"({"limits": {"max_future_seconds": 3153600000}})"); }
+};
+
+TEST_F(WideFutureWindow, AWithdrawalOutranksAGrantDatedInTheFuture) {
+  must_record(consent_event("2099-06-01T00:00:00Z", true));  // a till whose clock is wrong
+  ASSERT_EQ(consent_now()["remember"], true);
+  must_record(consent_event(wire_time(now_ms()), false));  // the customer withdraws, at a good till
+  EXPECT_EQ(consent_now()["remember"], false);
+  EXPECT_EQ(consent_now()["personalize"], false);
+  expect_rebuild_identical();
+  EXPECT_EQ(consent_now()["remember"], false) << "after the rebuild too";
+}
+
+TEST_F(DataRules, AGrantOlderThanTheWithdrawalDoesNotReviveConsent) {
+  const std::int64_t now = now_ms();
+  must_record(consent_event(wire_time(now - 600'000), true));
+  must_record(consent_event(wire_time(now - 60'000), false));
+  // A grant made before the withdrawal, replayed late from a spool: the withdrawal stands.
+  must_record(consent_event(wire_time(now - 120'000), true));
+  EXPECT_EQ(consent_now()["remember"], false);
+  // So does a grant at the very same moment.
+  must_record(consent_event(wire_time(now - 60'000), true));
+  EXPECT_EQ(consent_now()["remember"], false);
+  // A withdrawal that arrives late still wins over the grant it followed in time.
+  must_record(consent_event(wire_time(now - 30'000), true));
+  ASSERT_EQ(consent_now()["remember"], true) << "a grant after the withdrawal is a new consent";
+  must_record(consent_event(wire_time(now - 45'000), false));
+  EXPECT_EQ(consent_now()["remember"], false) << "the withdrawal arrived last";
+  expect_rebuild_identical();
+  EXPECT_EQ(consent_now()["remember"], false);
+}
+
 }  // namespace
 }  // namespace regulars::test
