@@ -95,11 +95,13 @@ std::variant<int, std::string> lock_data_dir(const Config& config) {
   return lock_fd;
 }
 
-EventStore::Options store_options(const Config& c) {
+EventStore::Options store_options(const Config& c, const IdentityKey& key) {
   EventStore::Options o;
+  o.hash_event_id = [&key](std::string_view event_id) { return key.hash("event_id", event_id); };
   o.group_commit_max = c.group_commit_max;
   o.erase_on_withdrawal = c.on_remember_withdrawn == "erase";
   o.checkpoint_pages = c.checkpoint_pages;
+  o.tombstone_days = c.erasure_tombstone_days;
   return o;
 }
 
@@ -186,7 +188,7 @@ class Daemon {
   explicit Daemon(const Config& config)
       : config_(config),
         key_(IdentityKey::load_or_create(config.data_dir)),
-        store_(config.data_dir, store_options(config)),
+        store_(config.data_dir, store_options(config, key_)),
         gestures_(store_, Phrasebook::builtin(), config.personalize_requires_consent),
         hints_(store_, key_, hint_settings(config), &gestures_),
         tokens_(store_),

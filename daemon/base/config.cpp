@@ -163,7 +163,9 @@ std::optional<wire::Error> parse_gestures(const json& g, Config& c) {
 }
 
 std::optional<wire::Error> parse_privacy(const json& p, Config& c) {
-  if (auto e = only_keys(p, "privacy.", {"personalize_requires_consent", "on_remember_withdrawn"})) return e;
+  if (auto e = only_keys(p, "privacy.", {"personalize_requires_consent", "on_remember_withdrawn", "erasure_tombstone_days"}))
+    return e;
+  if (auto e = get_int(p, "privacy.", "erasure_tombstone_days", 1, 36500, c.erasure_tombstone_days)) return e;
   if (auto e = get_string(p, "privacy.", "on_remember_withdrawn", c.on_remember_withdrawn)) return e;
   if (c.on_remember_withdrawn != "erase" && c.on_remember_withdrawn != "keep")
     return bad("privacy.on_remember_withdrawn", "must be erase or keep");

@@ -45,6 +45,8 @@ struct Config {
   bool personalize_requires_consent = true;
   // What withdrawing "remember" does to the history: "erase" it (default) or "keep" it unused.
   std::string on_remember_withdrawn = "erase";
+  // Days an erasure's tombstone (keyed hashes of the identifiers, the erased event ids) is kept.
+  int erasure_tombstone_days = 365;
   // When the hints say "ask for feedback now" (see packaging/regularsd.conf, "feedback").
   int feedback_ask_every_days = 30;
   int feedback_sample_percent = 25;

@@ -1,5 +1,6 @@
 // The daemon's data rules against a real regularsd and the real plugin: no payment card number
-// is stored in any form; a till's wrong clock cannot outrank a withdrawn consent.
+// is stored in any form; a till's wrong clock cannot outrank a withdrawn consent; an erasure
+// cannot be undone by replaying what was erased.
 #include <ctime>
 #include <fstream>
 #include <iterator>
@@ -171,6 +172,56 @@ TEST_F(DataRules, AGrantOlderThanTheWithdrawalDoesNotReviveConsent) {
   EXPECT_EQ(consent_now()["remember"], false) << "the withdrawal arrived last";
   expect_rebuild_identical();
   EXPECT_EQ(consent_now()["remember"], false);
+}
+
+// Issue 19, item 10: the tombstone an erasure leaves.
+TEST_F(DataRules, AnErasureCannotBeUndoneByAReplay) {
+  const json sara = {{"kind", "phone"}, {"value", "+98 912 555 0177"}};
+  const std::int64_t before = now_ms() - 60'000;
+  const std::vector<json> history = {
+      {{"type", "consent"}, {"event_id", "h-consent"}, {"customer", sara}, {"time", wire_time(before)},
+       {"purposes", {{"remember", true}, {"personalize", true}}}},
+      {{"type", "link"}, {"event_id", "h-link"}, {"customer", sara}, {"identifier", who_}},
+      {{"type", "purchase"}, {"event_id", "h-buy"}, {"customer", who_}, {"lines", {{{"sku", "bread"}, {"unit_price", 250}}}}},
+      {{"type", "note"}, {"event_id", "h-note"}, {"customer", sara}, {"text", "Tb4Marker likes rye"}},
+  };
+  for (const auto& e : history) must_record(e);
+  ASSERT_EQ(ask(sara)["customer"]["visits"], 1);
+  std::string out;
+  ASSERT_EQ(ctl("erase --kind phone --value \"+98 912 555 0177\"", out), 0) << out;
+  ASSERT_FALSE(ask(sara)["customer"]["known"].get<bool>());
+
+  // The same events again (a retry, a spool replayed): acknowledged, and nothing comes back.
+  for (const auto& e : history) must_record(e);
+  // New events for either erased identifier: acknowledged, dropped.
+  must_record({{"type", "purchase"}, {"customer", who_}, {"lines", {{{"sku", "milk"}, {"unit_price", 120}}}}});
+  must_record({{"type", "note"}, {"customer", sara}, {"text", "Tb4Marker again"}});
+  // A consent given before the erasure, delivered only now, is not a new consent.
+  must_record({{"type", "consent"}, {"customer", sara}, {"time", wire_time(before)}, {"purposes", {{"remember", true}}}});
+  EXPECT_FALSE(ask(sara)["customer"]["known"].get<bool>());
+  EXPECT_FALSE(ask(who_)["customer"]["known"].get<bool>());
+  EXPECT_EQ(StoreFile(daemon_->db_path()).count("SELECT count(*) FROM events"), 0);
+  EXPECT_EQ(StoreFile(daemon_->db_path()).count("SELECT count(*) FROM customers"), 0);
+
+  // status counts what was dropped, and names no one.
+  RawConnection raw(daemon_->socket_path());
+  raw.send_frame(R"({"id":1,"op":"status"})");
+  const json status = json::parse(raw.read_frame());
+  ASSERT_TRUE(status.value("ok", false)) << status;
+  const json dropped = status["result"]["dropped_after_erasure"];
+  EXPECT_EQ(dropped["erased_events"], 4) << status;
+  EXPECT_EQ(dropped["erased_identifiers"], 3) << status;
+  EXPECT_EQ(status.dump().find("912"), std::string::npos);
+
+  // A new consent: remembered again, from nothing.
+  must_record({{"type", "consent"}, {"customer", sara}, {"purposes", {{"remember", true}, {"personalize", true}}}});
+  must_record({{"type", "purchase"}, {"customer", sara}, {"lines", {{{"sku", "eggs"}, {"unit_price", 300}}}}});
+  EXPECT_EQ(ask(sara)["customer"]["visits"], 1);
+  EXPECT_FALSE(ask(who_)["customer"]["known"].get<bool>()) << "the linked card needs its own consent";
+
+  daemon_->stop();
+  const std::string stored = bytes_under(daemon_->data_dir());
+  EXPECT_EQ(stored.find("Tb4Marker"), std::string::npos);
 }
 
 }  // namespace
