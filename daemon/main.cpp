@@ -119,11 +119,13 @@ void raise_descriptor_limit(const Config& config) {
                  ({{"descriptor_limit", limit.rlim_cur}, {"needed", needed}}));
 }
 
-EventStore::Options store_options(const Config& c) {
+EventStore::Options store_options(const Config& c, const IdentityKey& key) {
   EventStore::Options o;
+  o.hash_event_id = [&key](std::string_view event_id) { return key.hash("event_id", event_id); };
   o.group_commit_max = c.group_commit_max;
   o.erase_on_withdrawal = c.on_remember_withdrawn == "erase";
   o.checkpoint_pages = c.checkpoint_pages;
+  o.tombstone_days = c.erasure_tombstone_days;
   return o;
 }
 
@@ -210,12 +212,13 @@ class Daemon {
   explicit Daemon(const Config& config)
       : config_(config),
         key_(IdentityKey::load_or_create(config.data_dir)),
-        store_(config.data_dir, store_options(config)),
+        store_(config.data_dir, store_options(config, key_)),
         gestures_(store_, Phrasebook::builtin(), config.personalize_requires_consent),
         hints_(store_, key_, hint_settings(config), &gestures_),
         tokens_(store_),
         spool_key_(SpoolKey::load_or_create(config.data_dir)),
-        till_{store_, key_, hints_, &gestures_, &spool_key_, config.max_frame_bytes, config.max_depth},
+        till_{store_, key_, hints_, &gestures_, &spool_key_, config.max_frame_bytes, config.max_depth,
+              config.max_future_seconds * 1000},
         owner_pool_(config.owner_threads, kOwnerQueue),
         owner_commands_(owner::Services{store_, key_, config_, &gestures_, &tokens_,
                                         [this](const std::string& token_id) { server_->revoke_sessions(token_id); }},

@@ -24,6 +24,16 @@ std::optional<wire::Error> get_int(const json& obj, const std::string& section, 
   return std::nullopt;
 }
 
+std::optional<wire::Error> get_int64(const json& obj, const std::string& section, const char* key, std::int64_t lo,
+                                     std::int64_t hi, std::int64_t& out) {
+  const auto it = obj.find(key);
+  if (it == obj.end()) return std::nullopt;
+  if (!it->is_number_integer() || it->get<std::int64_t>() < lo || it->get<std::int64_t>() > hi)
+    return bad(section + key, "must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi));
+  out = it->get<std::int64_t>();
+  return std::nullopt;
+}
+
 std::optional<wire::Error> get_string(const json& obj, const std::string& section, const char* key, std::string& out) {
   const auto it = obj.find(key);
   if (it == obj.end()) return std::nullopt;
@@ -94,8 +104,10 @@ std::optional<wire::Error> parse_listen(const json& l, Config& c) {
 
 std::optional<wire::Error> parse_limits(const json& l, Config& c) {
   if (auto e = only_keys(l, "limits.", {"max_frame_bytes", "max_depth", "max_connections", "max_connections_per_uid",
-                                        "reserved_for_owner", "max_in_flight", "idle_timeout_s"}))
+                                        "reserved_for_owner", "max_in_flight", "idle_timeout_s", "max_future_seconds"}))
     return e;
+  // Up to a century: a shop may open the window wide, never make it unbounded.
+  if (auto e = get_int64(l, "limits.", "max_future_seconds", 1, 3'153'600'000, c.max_future_seconds)) return e;
   int frame = static_cast<int>(c.max_frame_bytes);
   if (auto e = get_int(l, "limits.", "max_frame_bytes", 1024, 64 << 20, frame)) return e;
   c.max_frame_bytes = static_cast<std::uint32_t>(frame);
@@ -157,7 +169,9 @@ std::optional<wire::Error> parse_gestures(const json& g, Config& c) {
 }
 
 std::optional<wire::Error> parse_privacy(const json& p, Config& c) {
-  if (auto e = only_keys(p, "privacy.", {"personalize_requires_consent", "on_remember_withdrawn"})) return e;
+  if (auto e = only_keys(p, "privacy.", {"personalize_requires_consent", "on_remember_withdrawn", "erasure_tombstone_days"}))
+    return e;
+  if (auto e = get_int(p, "privacy.", "erasure_tombstone_days", 1, 36500, c.erasure_tombstone_days)) return e;
   if (auto e = get_string(p, "privacy.", "on_remember_withdrawn", c.on_remember_withdrawn)) return e;
   if (c.on_remember_withdrawn != "erase" && c.on_remember_withdrawn != "keep")
     return bad("privacy.on_remember_withdrawn", "must be erase or keep");

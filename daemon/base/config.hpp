@@ -42,6 +42,9 @@ struct Config {
   int reserved_for_owner = 8;
   int max_in_flight = 256;        // per connection; reading pauses beyond it
   int idle_timeout_s = 600;       // counted from the last request that is not a ping
+  // How far ahead of the daemon's clock an event's time may be. A till with a wrong clock
+  // must not date a consent into the future where it outranks everything after it.
+  std::int64_t max_future_seconds = 300;
   int group_commit_max = 1024;    // events per transaction at most
   int checkpoint_pages = 32000;   // WAL pages that start a checkpoint under load
   std::string log_level = "info";
@@ -52,6 +55,8 @@ struct Config {
   bool personalize_requires_consent = true;
   // What withdrawing "remember" does to the history: "erase" it (default) or "keep" it unused.
   std::string on_remember_withdrawn = "erase";
+  // Days an erasure's tombstone (keyed hashes of the identifiers, the erased event ids) is kept.
+  int erasure_tombstone_days = 365;
   // When the hints say "ask for feedback now" (see packaging/regularsd.conf, "feedback").
   int feedback_ask_every_days = 30;
   int feedback_sample_percent = 25;

@@ -138,7 +138,7 @@ int schema_version(Db& db) {
 
 namespace {
 // Each entry moves the schema one version up. Never edit a published step; append a new one.
-constexpr std::array<std::string_view, 14> kMigrations{R"sql(
+constexpr std::array<std::string_view, 16> kMigrations{R"sql(
 CREATE TABLE events (
   seq         INTEGER PRIMARY KEY,          -- order of arrival; the log is append-only
   event_id    TEXT NOT NULL UNIQUE,         -- made by the client: replays are recognised here
@@ -391,6 +391,24 @@ DROP INDEX IF EXISTS customer_items_recent;
 -- be the other's, and the first rebuild renumbers them once.
 ALTER TABLE customers ADD COLUMN enrolled_seq INTEGER;
 UPDATE customers SET enrolled_seq = (SELECT min(seq) FROM events WHERE customer_id = customers.id);
+)sql", R"sql(
+-- v15: consent changes take effect in the order they were received, and a grant does not undo
+-- a withdrawal dated at or after it. Each purpose keeps the latest time it was withdrawn.
+ALTER TABLE customers ADD COLUMN remember_withdrawn_ms INTEGER;
+ALTER TABLE customers ADD COLUMN personalize_withdrawn_ms INTEGER;
+UPDATE customers SET
+  remember_withdrawn_ms = (SELECT max(time_ms) FROM events WHERE customer_id = customers.id AND type = 'consent'
+                             AND json_extract(body, '$.purposes.remember') = 0),
+  personalize_withdrawn_ms = (SELECT max(time_ms) FROM events WHERE customer_id = customers.id AND type = 'consent'
+                                AND json_extract(body, '$.purposes.personalize') = 0);
+)sql", R"sql(
+-- v16: an erasure's tombstone. A replay or a retry of an erased event (same event id) must not
+-- bring the customer back, nor may new events for an erased identifier until a new consent is
+-- recorded for it. Kept privacy.erasure_tombstone_days; identifiers and event ids only as keyed hashes.
+CREATE TABLE erased_identifiers (
+  kind TEXT NOT NULL, hash BLOB NOT NULL, erased_ms INTEGER NOT NULL, PRIMARY KEY (kind, hash)
+) WITHOUT ROWID;
+CREATE TABLE erased_events (hash BLOB PRIMARY KEY, erased_ms INTEGER NOT NULL) WITHOUT ROWID;  -- keyed hash of the id
 )sql"};
 }  // namespace
 

@@ -270,7 +270,8 @@ void Projector::merge(std::int64_t into, std::int64_t from, std::int64_t merge_s
   db_.cached("DELETE FROM customers WHERE id=?").bind(1, from).run();
   db_.cached(
         "UPDATE customers SET created_ms=?2, first_seen_ms=NULL, last_seen_ms=NULL, visits=0, spend=0, "
-        "consent_remember=NULL, consent_personalize=NULL, consent_ms=NULL, name=NULL, birthday=NULL, anniversary=NULL, "
+        "consent_remember=NULL, consent_personalize=NULL, consent_ms=NULL, remember_withdrawn_ms=NULL, "
+        "personalize_withdrawn_ms=NULL, name=NULL, birthday=NULL, anniversary=NULL, "
         "language=NULL, discreet=0, do_not_mention=NULL, returns=0, returned_value=0, weekday_hist=NULL, hour_hist=NULL, "
         "repeat_hits=0, repeat_total=0, last_feedback_ms=NULL, last_complaint_ms=NULL, tags=NULL, member_visits=0 WHERE id=?1")
       .bind(1, into)
@@ -360,16 +361,24 @@ void Projector::staff_idea(const LoggedEvent& e) {
 
 void Projector::consent(std::int64_t customer, const LoggedEvent& e) {
   const json& b = e.body;
-  // The latest consent by event time wins, whatever order events arrive in (spool replays).
+  // Consent changes take effect in the order the daemon received them (the log's), never by
+  // the till's clock alone: a grant dated 2099 by a wrong clock must not outrank a withdrawal
+  // that came after it. A withdrawal always takes effect. A grant does not undo a withdrawal
+  // dated at or after it (a grant given before the withdrawal, replayed late from a spool).
   const auto& purposes = b.at("purposes");
-  Stmt& s = db_.cached(
-      "UPDATE customers SET "
-      "consent_remember = CASE WHEN ?1 IS NOT NULL AND (consent_ms IS NULL OR ?3 >= consent_ms) THEN ?1 ELSE consent_remember END, "
-      "consent_personalize = CASE WHEN ?2 IS NOT NULL AND (consent_ms IS NULL OR ?3 >= consent_ms) THEN ?2 ELSE consent_personalize END, "
-      "consent_ms = max(coalesce(consent_ms, ?3), ?3) WHERE id=?4");
-  if (purposes.contains("remember")) s.bind(1, std::int64_t{purposes["remember"].get<bool>()});
-  if (purposes.contains("personalize")) s.bind(2, std::int64_t{purposes["personalize"].get<bool>()});
-  s.bind(3, e.time_ms).bind(4, customer).run();
+  for (const auto& [purpose, value_column, withdrawn_column] :
+       {std::tuple{"remember", "consent_remember", "remember_withdrawn_ms"},
+        std::tuple{"personalize", "consent_personalize", "personalize_withdrawn_ms"}}) {
+    if (!purposes.contains(purpose)) continue;
+    const std::string v = value_column, w = withdrawn_column;
+    if (!purposes[purpose].get<bool>()) {
+      db_.cached("UPDATE customers SET " + v + "=0, " + w + "=max(coalesce(" + w + ", ?1), ?1), consent_ms=?1 WHERE id=?2")
+          .bind(1, e.time_ms).bind(2, customer).run();
+    } else {
+      db_.cached("UPDATE customers SET " + v + "=1, consent_ms=?1 WHERE id=?2 AND (" + w + " IS NULL OR ?1 > " + w + ")")
+          .bind(1, e.time_ms).bind(2, customer).run();
+    }
+  }
   if (erase_on_withdrawal_ && purposes.contains("remember") && !purposes["remember"].get<bool>() && !b.contains("_replay"))
     forget_history(customer, e.seq);
 }

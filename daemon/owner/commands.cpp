@@ -115,7 +115,9 @@ Result status(Services& s, const Caller&, const json&) {
   const StoreStats st = s.store.stats();
   return json{{"version", REGULARS_VERSION_STRING}, {"events", st.events},
               {"customers", st.customers},          {"items", st.items},
-              {"commits", s.store.commits()},       {"pipeline", pipeline_json(s.store.pipeline())}};
+              {"commits", s.store.commits()},       {"pipeline", pipeline_json(s.store.pipeline())},
+              {"dropped_after_erasure", {{"erased_events", s.store.tombstone_drops().erased_events},
+                                         {"erased_identifiers", s.store.tombstone_drops().erased_identifiers}}}};
 }
 
 Result report(Services& s, const Caller&, const json& args) {

@@ -157,6 +157,34 @@ std::int64_t rehash_identifiers(Db& db, const IdentitySecret& key, const std::fu
   return done;
 }
 
+// An erasure's tombstone (a few rows per erasure): erased_identifiers and erased_events, each
+// read whole and rewritten.
+std::int64_t rehash_tombstone(Db& db, const IdentitySecret& key) {
+  std::vector<std::tuple<std::string, IdentifierHash, std::int64_t>> identifiers;
+  std::vector<std::pair<IdentifierHash, std::int64_t>> events;
+  {
+    Stmt select(db.raw(), "SELECT kind, hash, erased_ms FROM erased_identifiers");
+    while (select.step()) identifiers.emplace_back(select.text(0), stored_hash(select, 1, "erased_identifiers"), select.i64(2));
+    Stmt select_events(db.raw(), "SELECT hash, erased_ms FROM erased_events");
+    while (select_events.step()) events.emplace_back(stored_hash(select_events, 0, "erased_events"), select_events.i64(1));
+  }
+  db.exec("DELETE FROM erased_identifiers");
+  db.exec("DELETE FROM erased_events");
+  Stmt insert(db.raw(), "INSERT INTO erased_identifiers(kind, hash, erased_ms) VALUES(?,?,?)");
+  for (const auto& [kind, old, erased_ms] : identifiers) {
+    const IdentifierHash h = IdentityKey::chain(key, old);
+    insert.bind(1, kind).bind_blob(2, h.data(), h.size()).bind(3, erased_ms).run();
+    insert.reset();
+  }
+  Stmt insert_event(db.raw(), "INSERT INTO erased_events(hash, erased_ms) VALUES(?,?)");
+  for (const auto& [old, erased_ms] : events) {
+    const IdentifierHash h = IdentityKey::chain(key, old);
+    insert_event.bind_blob(1, h.data(), h.size()).bind(2, erased_ms).run();
+    insert_event.reset();
+  }
+  return static_cast<std::int64_t>(identifiers.size());
+}
+
 // events: the customer's id_hash, and in link and merge bodies the second identifier's hash.
 // Walked by seq, which no update changes.
 std::pair<std::int64_t, std::int64_t> rehash_events(Db& db, const IdentitySecret& key,
@@ -292,6 +320,8 @@ RekeyResult rehash_store(Db& db, const IdentitySecret& key, int generation, cons
   try {
     say("re-hashing identifiers...");
     result.identifiers = rehash_identifiers(db, key, progress);
+    say("re-hashing the erasure tombstones...");
+    result.identifiers += rehash_tombstone(db, key);
     say("re-hashing the event log (each event's identifier, and the second one in link and merge events)...");
     std::tie(result.events, result.bodies) = rehash_events(db, key, progress);
     say("overwriting free pages...");

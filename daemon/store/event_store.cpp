@@ -44,6 +44,12 @@ EventStore::EventStore(const std::string& data_dir, Options options)
   options_.checkpoint_pages = std::max(options_.checkpoint_pages, 1000);  // as the config allows at least
   writer_db_ = std::make_unique<Db>(path_, Db::Mode::read_write);
   const int from = migrate(*writer_db_);
+  if (!options_.hash_event_id)
+    options_.hash_event_id = [zeros = IdentityKey(IdentitySecret{})](std::string_view id) { return zeros.hash("event_id", id); };
+  {
+    Stmt s(writer_db_->raw(), "SELECT EXISTS (SELECT 1 FROM erased_events)");
+    any_erased_events_ = s.step() && s.i64(0) != 0;
+  }
   bool has_events = false;
   {
     Stmt s(writer_db_->raw(), "SELECT EXISTS (SELECT 1 FROM events)");
@@ -343,6 +349,46 @@ std::vector<WriteResult> EventStore::apply_now(std::vector<PreparedEvent> events
   return results;
 }
 
+// An erased event replayed (its id is in the tombstone), or an event naming an erased identifier
+// before a new consent for it: dropped and counted. A consent to remember dated after the
+// erasure is that new consent, and lifts its identifier's tombstone; one dated before it was
+// given before the customer asked to be forgotten, and is dropped with the rest.
+bool EventStore::dropped_by_tombstone(Db& db, const PreparedEvent& e) {
+  if (any_erased_events_) {
+    const IdentifierHash id_hash = options_.hash_event_id(e.event_id);
+    Stmt& s = db.cached("SELECT 1 FROM erased_events WHERE hash=?");
+    s.bind_blob(1, id_hash.data(), id_hash.size());
+    const bool erased = s.step();
+    s.reset();
+    if (erased) {
+      dropped_erased_events_.fetch_add(1);
+      return true;
+    }
+  }
+  std::vector<std::pair<std::string, IdentifierHash>> named;
+  if (!e.id_kind.empty()) named.emplace_back(e.id_kind, e.id_hash);
+  for (const char* field : {"identifier", "other"}) {  // link and merge
+    const auto it = e.body.find(field);
+    if (it == e.body.end() || !it->is_object()) continue;
+    if (const auto h = from_hex(it->value("hash", std::string()))) named.emplace_back(it->value("kind", std::string()), *h);
+  }
+  const bool new_consent = e.type == "consent" && e.body.at("purposes").value("remember", false);
+  bool dropped = false;
+  for (const auto& [kind, hash] : named) {
+    Stmt& s = db.cached("SELECT erased_ms FROM erased_identifiers WHERE kind=? AND hash=?");
+    s.bind(1, kind).bind_blob(2, hash.data(), hash.size());
+    const std::optional<std::int64_t> erased_ms = s.step() ? std::optional<std::int64_t>(s.i64(0)) : std::nullopt;
+    s.reset();
+    if (!erased_ms) continue;
+    if (new_consent && e.time_ms > *erased_ms)
+      db.cached("DELETE FROM erased_identifiers WHERE kind=? AND hash=?").bind(1, kind).bind_blob(2, hash.data(), hash.size()).run();
+    else
+      dropped = true;
+  }
+  if (dropped) dropped_erased_identifiers_.fetch_add(1);
+  return dropped;
+}
+
 WriteResult EventStore::apply(PreparedEvent& e, PopularityDelta* popularity) {
   Db& db = *writer_db_;
   WriteResult r;
@@ -356,6 +402,11 @@ WriteResult EventStore::apply(PreparedEvent& e, PopularityDelta* popularity) {
       s.reset();
       return r;
     }
+  }
+  if (dropped_by_tombstone(db, e)) {  // acknowledged as a duplicate, so tills stop retrying
+    r.ok = true;
+    r.duplicate = true;
+    return r;
   }
   // The body moves into the logged event (the writer does not copy a JSON tree per event) and
   // back when done, in case the group is applied again.

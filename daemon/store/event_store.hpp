@@ -67,6 +67,10 @@ class EventStore {
     int group_commit_max = 1024;
     bool erase_on_withdrawal = true;  // config privacy.on_remember_withdrawn
     int checkpoint_pages = 32000;     // config store.checkpoint_pages
+    int tombstone_days = 365;         // config privacy.erasure_tombstone_days
+    // The keyed hash an erased event id is kept as (the installation's IdentityKey). Empty: a
+    // key of zeros, for tests.
+    std::function<IdentifierHash(std::string_view event_id)> hash_event_id;
     // Flushes a file to the disk (the WAL, and the database after a checkpoint); returns 0 or
     // -1 with errno set, as fdatasync(2) does. Tests give one that fails, to see what a dying
     // disk does to the store.
@@ -159,6 +163,12 @@ class EventStore {
 
   const std::string& path() const noexcept { return path_; }
   std::uint64_t commits() const noexcept { return commits_.load(); }
+  // Events acknowledged and dropped since start-up because an erasure's tombstone names them:
+  // their event id was erased, or their identifier was and no new consent has been recorded.
+  struct TombstoneDrops {
+    std::uint64_t erased_events = 0, erased_identifiers = 0;
+  };
+  TombstoneDrops tombstone_drops() const noexcept { return {dropped_erased_events_.load(), dropped_erased_identifiers_.load()}; }
   // Where the write path spends its time, since start-up (status reports it; the benchmark
   // reads it to tell a busy writer from a slow disk).
   struct PipelineStats {
@@ -174,6 +184,9 @@ class EventStore {
   PipelineStats pipeline() const noexcept;
 
  private:
+  // Erasure's tombstone: recorded by erase_customer; consulted for every event by apply.
+  void record_tombstone(Db& db, std::int64_t customer);
+  bool dropped_by_tombstone(Db& db, const PreparedEvent& e);
   struct Job {
     PreparedEvent event;
     Completion done;
@@ -242,6 +255,8 @@ class EventStore {
   std::thread writer_;
   std::atomic<std::thread::id> writer_id_{};  // the writer thread, for run_on_writer's check
   std::atomic<std::uint64_t> commits_{0};
+  std::atomic<std::uint64_t> dropped_erased_events_{0}, dropped_erased_identifiers_{0};
+  bool any_erased_events_ = false;  // writer only: whether the event-id tombstone is worth a look
   std::atomic<std::uint64_t> events_applied_{0}, writer_busy_us_{0}, syncs_{0}, sync_us_{0}, sync_max_us_{0},
       checkpoints_{0}, checkpoint_us_{0};
   Popularity popularity_;

@@ -10,6 +10,26 @@ namespace regulars::daemon {
 
 using nlohmann::json;
 
+// What an erasure leaves behind so that it cannot be undone: the keyed hashes of the customer's
+// identifiers and the ids of their events (and of the owner's follow-ups about them). Tombstones
+// older than privacy.erasure_tombstone_days go at the same time.
+void EventStore::record_tombstone(Db& db, std::int64_t customer) {
+  const std::int64_t now = wire::now_ms();
+  db.cached("DELETE FROM erased_identifiers WHERE erased_ms < ?").bind(1, now - std::int64_t{options_.tombstone_days} * 86'400'000).run();
+  db.cached("DELETE FROM erased_events WHERE erased_ms < ?").bind(1, now - std::int64_t{options_.tombstone_days} * 86'400'000).run();
+  db.cached("INSERT OR REPLACE INTO erased_identifiers(kind, hash, erased_ms) SELECT kind, hash, ?1 FROM identifiers WHERE customer_id=?2")
+      .bind(1, now).bind(2, customer).run();
+  Stmt ids(db.raw(),
+           "SELECT event_id FROM events WHERE customer_id=?1 OR (type='followup' AND json_extract(body, '$.feedback') IN "
+           "(SELECT event_id FROM events WHERE customer_id=?1 AND type='feedback'))");
+  ids.bind(1, customer);
+  std::vector<IdentifierHash> hashes;
+  while (ids.step()) hashes.push_back(options_.hash_event_id(ids.text(0)));
+  for (const auto& h : hashes)
+    db.cached("INSERT OR REPLACE INTO erased_events(hash, erased_ms) VALUES(?, ?)").bind_blob(1, h.data(), h.size()).bind(2, now).run();
+  any_erased_events_ = any_erased_events_ || !hashes.empty();
+}
+
 std::optional<nlohmann::json> EventStore::erase_customer(const std::string& kind, const IdentifierHash& hash, const std::string& actor) {
   std::optional<nlohmann::json> receipt;
   std::int64_t customer = 0;
@@ -48,6 +68,7 @@ std::optional<nlohmann::json> EventStore::erase_customer(const std::string& kind
           "(SELECT event_id FROM events WHERE customer_id=? AND type='feedback')")
         .bind(1, customer)
         .run();
+    record_tombstone(db, customer);
     db.cached("DELETE FROM events WHERE customer_id=?").bind(1, customer).run();
     for (const char* table : {"customer_items", "customer_categories", "member_items", "household", "preferences", "notes",
                               "feedback", "followups", "offers", "identifiers"})

@@ -48,6 +48,20 @@ std::variant<json, Error> open_sealed(const Services& services, const json& seal
   return std::get<json>(std::move(parsed));
 }
 
+// An event dated too far ahead is refused, not clamped: the till hears at once that its clock
+// is wrong, and a consent cannot be dated where it outranks what comes after it.
+std::optional<Error> check_not_future(const Services& services, const json& event) {
+  const auto time = event.find("time");
+  if (time == event.end()) return std::nullopt;  // the daemon dates it: now
+  const auto ms = wire::parse_time_ms(time->get_ref<const std::string&>());
+  const std::int64_t ahead_ms = ms.value_or(0) - wire::now_ms();
+  if (ahead_ms <= services.max_future_ms) return std::nullopt;
+  return Error{ErrorCode::invalid_event, "event.time",
+               "is " + std::to_string(ahead_ms / 1000) + " s ahead of regularsd's clock; at most " +
+                   std::to_string(services.max_future_ms / 1000) +
+                   " s is accepted (limits.max_future_seconds). Check the till's clock"};
+}
+
 }  // namespace
 
 std::variant<Record, Error> read_record(const Services& services, const json& request, bool owner) {
@@ -65,6 +79,7 @@ std::variant<Record, Error> read_record(const Services& services, const json& re
     return Error{ErrorCode::invalid_request, "event", "is required"};
   }
   if (auto err = wire::validate_event(*event)) return *err;
+  if (auto err = check_not_future(services, *event)) return *err;
   if ((*event)["type"] == "followup" && !owner)
     return Error{ErrorCode::denied, "event.type", "follow-up changes are for the store owner: regularsctl followup, or the admin API"};
   Record record{prepare_event(*event, services.key), {}, {}};

@@ -33,6 +33,7 @@ struct Services {
   const SpoolKey* spool_key = nullptr;  // null: sealed records are not taken
   std::uint32_t max_frame_bytes = 1u << 20;
   int max_depth = 32;
+  std::int64_t max_future_ms = 300'000;  // config limits.max_future_seconds
 };
 
 // The answer to a hello the transport has accepted: the protocol, this daemon, its frame limit,
@@ -46,7 +47,8 @@ struct Record {
 };
 
 // Reads a record request: its "event", or its "sealed" spool record opened with the spool key;
-// validated, and refused when the peer may not send it (follow-up changes are the owner's).
+// validated (its time no further ahead of the daemon's clock than max_future_ms), and refused
+// when the peer may not send it (follow-up changes are the owner's).
 std::variant<Record, wire::Error> read_record(const Services& services, const nlohmann::json& request, bool owner);
 
 // Hands the record to the store; `done` gets {"seq", "duplicate"} or the error once a flush

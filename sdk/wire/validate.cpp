@@ -145,6 +145,8 @@ std::optional<Error> validate_feedback(const json& event, const std::string& pat
           !std::all_of(tag.get_ref<const std::string&>().begin(), tag.get_ref<const std::string&>().end(),
                        [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; }))
         return invalid(code, tp, "reason tags are 1 to 32 characters of a-z, 0-9, _ and -, e.g. \"slow_service\"");
+      if (contains_card_number(tag.get_ref<const std::string&>()))
+        return invalid(ErrorCode::card_number_refused, tp, "looks like a payment card number; card numbers are never stored");
     }
   }
   if (const auto c = event.find("comment"); c != event.end())
@@ -257,41 +259,6 @@ std::string normalize_identifier(std::string_view kind, std::string_view value) 
   return out;
 }
 
-bool contains_card_number(std::string_view text) noexcept {
-  std::array<int, 19> digits{};
-  std::size_t n = 0;
-  bool too_long = false;
-  auto luhn_ok = [&]() {
-    if (too_long || n < 13 || n > 19) return false;
-    int sum = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      int d = digits[n - 1 - i];
-      if (i % 2 == 1) {
-        d *= 2;
-        if (d > 9) d -= 9;
-      }
-      sum += d;
-    }
-    return sum % 10 == 0;
-  };
-  for (std::size_t i = 0; i <= text.size(); ++i) {
-    const char c = i < text.size() ? text[i] : '\0';
-    if (c >= '0' && c <= '9') {
-      if (n < digits.size()) digits[n++] = c - '0';
-      else too_long = true;
-      continue;
-    }
-    // A single separator between two digits keeps the run going ("4111 1111 1111 1111").
-    const bool separator = (c == ' ' || c == '-') && n > 0 && i + 1 < text.size() && text[i + 1] >= '0' &&
-                           text[i + 1] <= '9';
-    if (separator) continue;
-    if (luhn_ok()) return true;
-    n = 0;
-    too_long = false;
-  }
-  return false;
-}
-
 std::optional<Error> validate_customer(const json& customer, const std::string& path) {
   const auto code = ErrorCode::invalid_event;
   if (!customer.is_object()) return invalid(code, path, "must be an object {\"kind\": ..., \"value\": ...}");
@@ -309,10 +276,10 @@ std::optional<Error> validate_customer(const json& customer, const std::string& 
   if (normalize_identifier(k, v).empty()) return invalid(code, path + ".value", "is empty once normalised");
   if (k == "payment_token") {
     // A token is opaque; a bare card number passed off as a token is still a card number.
-    if (contains_card_number(v))
+    if (contains_card_number(v, CardScan::whole_runs))
       return invalid(ErrorCode::card_number_refused, path + ".value",
                      "a payment_token must be the processor's opaque token, not the card number");
-  } else if (contains_card_number(v)) {
+  } else if (contains_card_number(v, CardScan::whole_runs)) {
     return invalid(ErrorCode::card_number_refused, path + ".value",
                    "looks like a payment card number; identify the customer by loyalty card, phone, "
                    "e-mail, app or a payment_token instead");

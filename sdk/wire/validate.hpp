@@ -20,9 +20,20 @@ bool is_identifier_kind(std::string_view kind) noexcept;
 // '+'), e-mails are trimmed and lower-cased, everything else is trimmed. Call after validation.
 std::string normalize_identifier(std::string_view kind, std::string_view value);
 
-// True when `text` holds a run of 13–19 digits (single spaces or dashes between digits allowed)
-// that passes the Luhn check, i.e. something that may be a payment card number.
-bool contains_card_number(std::string_view text) noexcept;
+// How hard contains_card_number looks. Digits are those of any script (Unicode Nd), and a run
+// of digits goes on across any spaces, dots, slashes, dashes and invisible characters.
+enum class CardScan {
+  // Free text: any whole groups in a row holding 13-19 digits that pass Luhn, so digits before
+  // or after a card do not hide it ("ref 7 4111 1111 1111 1111"). Digits glued to a card with no
+  // separator at all ("74111111111111111") are judged with it, as one number.
+  any_window,
+  // Identifiers: a whole run of 13-19 digits passing Luhn. A loyalty number written in groups is
+  // not refused because some of its groups happen to pass the check.
+  whole_runs,
+};
+
+// True when `text` holds something that may be a payment card number.
+bool contains_card_number(std::string_view text, CardScan scan = CardScan::any_window);
 
 // {"kind": ..., "value": ...}; `path` names the field in errors.
 std::optional<Error> validate_customer(const nlohmann::json& customer, const std::string& path);

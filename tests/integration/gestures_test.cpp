@@ -23,9 +23,10 @@ class Gestures : public DaemonTest {
     DaemonTest::SetUp();
   }
   // The scenarios play out on other days than today: let the requests' own time count for the
-  // limits (by default only within 15 minutes of the daemon's clock).
+  // limits (by default only within 15 minutes of the daemon's clock), and take events dated in
+  // the days ahead (by default at most 300 s ahead, limits.max_future_seconds).
   std::vector<std::string> daemon_args() override {
-    return with_config(R"({ "gestures": { "max_clock_skew_minutes": 5256000 } })");
+    return with_config(R"({ "gestures": { "max_clock_skew_minutes": 5256000 }, "limits": { "max_future_seconds": 315360000 } })");
   }
   regulars_status record(regulars_client* c, const json& event) { return plugin_.record(c, event.dump().c_str()); }
   void must_record(const json& event) {

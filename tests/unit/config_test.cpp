@@ -40,7 +40,8 @@ TEST(ParseConfigText, FullFileWithComments) {
     "max_depth": 16,
     "max_connections": 64,
     "max_in_flight": 32,
-    "idle_timeout_s": 120
+    "idle_timeout_s": 120,
+    "max_future_seconds": 900
   },
   /* block comments work too */
   "store": {"group_commit_max": 512, "checkpoint_pages": 2000},
@@ -58,6 +59,7 @@ TEST(ParseConfigText, FullFileWithComments) {
   EXPECT_EQ(c.max_depth, 16);
   EXPECT_EQ(c.max_connections, 64);
   EXPECT_EQ(c.max_in_flight, 32);
+  EXPECT_EQ(c.max_future_seconds, 900);
   EXPECT_EQ(c.idle_timeout_s, 120);
   EXPECT_EQ(c.group_commit_max, 512);
   EXPECT_EQ(c.checkpoint_pages, 2000);

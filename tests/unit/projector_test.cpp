@@ -422,20 +422,27 @@ TEST_F(ProjectorTest, AProfileSetsAndClearsWhatItNames) {
   EXPECT_EQ(one(columns + c), R"(NULL|1990-05-17|06-01|fa|0|["weight","son"]|["staff"])");
 }
 
-TEST_F(ProjectorTest, ConsentTakesTheLatestByEventTimeForEachPurpose) {
+// Issue 19, item 7: consent changes take effect in the order received; a withdrawal always
+// does, and a grant does not undo a withdrawal dated at or after it.
+TEST_F(ProjectorTest, ConsentChangesTakeEffectInTheOrderReceived) {
   const json sara = card("1001");
   const Recorded r = record(event("consent", "k2", sara, "2026-11-03T10:00:00Z",
                                   {{"purposes", {{"remember", true}, {"personalize", true}}}}));
   const std::string c = std::to_string(r.customer);
-  const auto t2 = std::to_string(ms("2026-11-03T10:00:00Z"));
-  EXPECT_EQ(one("SELECT consent_remember, consent_personalize, consent_ms FROM customers WHERE id=" + c), "1|1|" + t2);
-  // Given earlier, arriving later: changes nothing.
+  const std::string q = "SELECT consent_remember, consent_personalize, consent_ms FROM customers WHERE id=" + c;
+  EXPECT_EQ(one(q), "1|1|" + std::to_string(ms("2026-11-03T10:00:00Z")));
+  // A withdrawal arriving later wins, even dated before the grant (a till's clock is not the truth).
+  const auto t1 = std::to_string(ms("2026-11-02T10:00:00Z"));
   record(event("consent", "k1", sara, "2026-11-02T10:00:00Z", {{"purposes", {{"personalize", false}}}}));
-  EXPECT_EQ(one("SELECT consent_remember, consent_personalize, consent_ms FROM customers WHERE id=" + c), "1|1|" + t2);
-  // A later one changes only the purpose it names.
-  const auto t3 = std::to_string(ms("2026-11-04T10:00:00Z"));
-  record(event("consent", "k3", sara, "2026-11-04T10:00:00Z", {{"purposes", {{"personalize", false}}}}));
-  EXPECT_EQ(one("SELECT consent_remember, consent_personalize, consent_ms FROM customers WHERE id=" + c), "1|0|" + t3);
+  EXPECT_EQ(one(q), "1|0|" + t1);
+  // Grants dated before it, or at the same moment, do not undo it.
+  record(event("consent", "k0", sara, "2026-11-01T10:00:00Z", {{"purposes", {{"personalize", true}}}}));
+  record(event("consent", "k1b", sara, "2026-11-02T10:00:00Z", {{"purposes", {{"personalize", true}}}}));
+  EXPECT_EQ(one(q), "1|0|" + t1);
+  // A grant after it does, and changes only the purpose it names.
+  const auto t4 = std::to_string(ms("2026-11-04T10:00:00Z"));
+  record(event("consent", "k4", sara, "2026-11-04T10:00:00Z", {{"purposes", {{"personalize", true}}}}));
+  EXPECT_EQ(one(q), "1|1|" + t4);
 }
 
 // A customer with some of everything, and another beside them.

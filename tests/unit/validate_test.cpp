@@ -341,3 +341,67 @@ TEST(ValidateFollowupAndStaffIdea, RequiredFieldsAndNoCustomer) {
 }
 
 }  // namespace
+
+namespace {
+
+// Issue 19, item 8: every free-text field of every event refuses a card number in each of the
+// forms that used to get through, and names the field it found it in.
+struct TextField {
+  const char* field;  // where validate_event reports it
+  const char* event;  // the event, with @ where the text goes
+};
+
+const TextField kTextFields[] = {
+    {"event.text", R"({"type":"note","event_id":"n1","customer":{"kind":"card","value":"4000123"},"text":@})"},
+    {"event.value", R"({"type":"preference","event_id":"p1","customer":{"kind":"card","value":"4000123"},"key":"bag","value":@})"},
+    {"event.for", R"({"type":"preference","event_id":"p1","customer":{"kind":"card","value":"4000123"},"key":"bag","value":"paper","for":@})"},
+    {"event.name", R"({"type":"profile","event_id":"pr1","customer":{"kind":"card","value":"4000123"},"name":@})"},
+    {"event.household[0].name", R"({"type":"profile","event_id":"pr1","customer":{"kind":"card","value":"4000123"},"household":[{"member":"son","name":@}]})"},
+    {"event.household[0].member", R"({"type":"profile","event_id":"pr1","customer":{"kind":"card","value":"4000123"},"household":[{"member":@}]})"},
+    {"event.do_not_mention[0]", R"({"type":"profile","event_id":"pr1","customer":{"kind":"card","value":"4000123"},"do_not_mention":[@]})"},
+    {"event.lines[0].name", R"({"type":"purchase","event_id":"b1","customer":{"kind":"card","value":"4000123"},"lines":[{"sku":"x","name":@}]})"},
+    {"event.lines[0].category", R"({"type":"purchase","event_id":"b1","customer":{"kind":"card","value":"4000123"},"lines":[{"sku":"x","category":@}]})"},
+    {"event.lines[0].for", R"({"type":"return","event_id":"b1","customer":{"kind":"card","value":"4000123"},"lines":[{"sku":"x","for":@}]})"},
+    {"event.comment", R"({"type":"feedback","event_id":"f1","nps":3,"comment":@})"},
+    {"event.note", R"({"type":"followup","event_id":"u1","feedback":"f1","state":"contacted","note":@})"},
+    {"event.text", R"({"type":"staff_idea","event_id":"s1","cashier":"c.07","text":@})"},
+};
+
+// The forms from the issue, as JSON strings.
+const char* const kCardForms[] = {
+    R"("ref 7 4111 1111 1111 1111")",
+    R"("\u06f4\u06f1\u06f1\u06f1 \u06f1\u06f1\u06f1\u06f1 \u06f1\u06f1\u06f1\u06f1 \u06f1\u06f1\u06f1\u06f1")",
+    R"("\uff14\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11")",
+    R"("4111.1111.1111.1111")",
+    R"("4111  1111  1111  1111")",
+    R"("4111/1111/1111/1111")",
+    R"("4111\u00a01111\u00a01111\u00a01111")",
+};
+
+TEST(ValidateEvent, EveryFreeTextFieldRefusesEveryFormOfACardNumber) {
+  for (const auto& f : kTextFields) {
+    for (const char* form : kCardForms) {
+      std::string text = f.event;
+      text.replace(text.find('@'), 1, form);
+      const json event = json::parse(text);
+      const auto err = validate_event(event);
+      ASSERT_TRUE(err.has_value()) << "accepted: " << event.dump();
+      EXPECT_EQ(err->code, ErrorCode::card_number_refused) << err->describe();
+      EXPECT_EQ(err->field, f.field) << err->describe();
+    }
+    // The same field takes ordinary text.
+    std::string text = f.event;
+    text.replace(text.find('@'), 1, R"("back 12.05.2026, call 0912 345 6789")");
+    EXPECT_FALSE(validate_event(json::parse(text)).has_value()) << describe(validate_event(json::parse(text)));
+  }
+}
+
+// Feedback reason tags allow digits and dashes, so they are long enough to carry a card.
+TEST(ValidateEvent, FeedbackReasonTagsRefuseACardNumber) {
+  const json e = json::parse(R"({"type":"feedback","event_id":"f1","nps":3,"reasons":["slow","4111-1111-1111-1111"]})");
+  const Error err = expect_error(validate_event(e), e);
+  EXPECT_EQ(err.code, ErrorCode::card_number_refused);
+  EXPECT_EQ(err.field, "event.reasons[1]");
+}
+
+}  // namespace
