@@ -106,6 +106,13 @@ void reap_abandoned() {
 // runs on the resolver's thread and is given up at the deadline.
 addrinfo* resolve(const std::string& host, const std::string& service, Deadline deadline, CallResult& failure) {
   reap_abandoned();
+  // An address (what lanes are advised to use) needs no lookup, and so no resolver thread.
+  addrinfo numeric_hints{};
+  numeric_hints.ai_family = AF_UNSPEC;
+  numeric_hints.ai_socktype = SOCK_STREAM;
+  numeric_hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+  addrinfo* numeric = nullptr;
+  if (::getaddrinfo(host.c_str(), service.c_str(), &numeric_hints, &numeric) == 0) return numeric;
   auto* l = new Lookup{host, service};
   l->hints.ai_family = AF_UNSPEC;
   l->hints.ai_socktype = SOCK_STREAM;
