@@ -259,6 +259,42 @@ std::vector<std::string> Popularity::flush(Db& db, bool with_sources) {
   return written;
 }
 
+std::vector<std::string> Popularity::forget_buyer(Db& db, const std::vector<BuyerShare>& shares, const StoreTotals& totals) {
+  std::vector<std::string> gone;
+  std::unique_lock lock(mu_);
+  totals_.baskets = std::max<std::int64_t>(0, totals_.baskets - totals.baskets);
+  totals_.repeat_hits = std::max<std::int64_t>(0, totals_.repeat_hits - totals.repeat_hits);
+  totals_.repeat_total = std::max<std::int64_t>(0, totals_.repeat_total - totals.repeat_total);
+  db.cached("UPDATE store_stats SET baskets=max(0, baskets-?), repeat_hits=max(0, repeat_hits-?), "
+            "repeat_total=max(0, repeat_total-?) WHERE id=1")
+      .bind(1, totals.baskets)
+      .bind(2, totals.repeat_hits)
+      .bind(3, totals.repeat_total)
+      .run();
+  for (const auto& share : shares) {
+    const auto it = items_.find(share.sku);
+    if (it == items_.end()) continue;
+    it->second.baskets -= share.baskets;
+    it->second.qty = std::max(0.0, it->second.qty - share.qty);
+    dirty_.insert(share.sku);
+    if (it->second.baskets > 0) continue;
+    items_.erase(it);
+    sources_.erase(share.sku);
+    dirty_.erase(share.sku);
+    dirty_sources_.erase(share.sku);
+    gone.push_back(share.sku);
+  }
+  if (gone.empty()) return gone;
+  const std::unordered_set<std::string> went(gone.begin(), gone.end());
+  for (auto& [src, source] : sources_)
+    if (std::erase_if(source.neighbours, [&](const Neighbour& n) { return went.contains(n.sku); }) > 0) dirty_sources_.insert(src);
+  for (const auto& sku : gone) {
+    db.cached("DELETE FROM items WHERE sku=?").bind(1, sku).run();
+    db.cached("DELETE FROM item_sources WHERE src=?").bind(1, sku).run();
+  }
+  return gone;
+}
+
 void Popularity::flush_failed(std::vector<std::string> skus) {
   for (auto& s : skus) {
     if (!s.empty() && s[0] == '\x01') dirty_sources_.insert(s.substr(1));

@@ -73,6 +73,13 @@ struct PopularityDelta {
   void clear() { *this = PopularityDelta{}; }
 };
 
+// What one customer added to an item's counts (their customer_items row).
+struct BuyerShare {
+  std::string sku;
+  std::int64_t baskets = 0;
+  double qty = 0;
+};
+
 class Popularity {
  public:
   // Replaces the contents with the items and transitions tables, the store totals and the
@@ -100,6 +107,13 @@ class Popularity {
   // change on every purchase for ten items at once, so the writer writes them less often.
   std::vector<std::string> flush(Db& db, bool with_sources);
   void flush_failed(std::vector<std::string> skus);
+  // An erased customer's purchases leave the counts: each item loses their baskets and quantity,
+  // and an item nobody else bought goes whole (its name, its last purchase time, its successors
+  // and its place among other items' successors), from memory and from `db` (the erasure's
+  // transaction, writer thread), as do their `totals` from the store's. Returns the SKUs that
+  // went. A shared item keeps its last purchase time: one time among several buyers' says
+  // nothing of whose it was.
+  std::vector<std::string> forget_buyer(Db& db, const std::vector<BuyerShare>& shares, const StoreTotals& totals);
   std::size_t dirty() const;
   std::int64_t watermark() const;  // the last event counted (merged)
   // The last event included in the items table, and in item_sources (as loaded).

@@ -155,6 +155,9 @@ class EventStore {
   std::optional<ItemInfo> item_info(const std::string& sku) { return popularity_.item(sku); }
   // The calling thread's read-only connection, for reports.
   Db& read_connection() { return reader(); }
+  // Makes the read connections this thread opens from now on lean (Db::Mode::read_only_lean):
+  // for threads whose reads are long scans, such as the owner's.
+  static void use_lean_readers_on_this_thread();
   StoreStats stats();
 
   // Recomputes every projection from the event log (on the writer thread, in one transaction)
@@ -244,6 +247,8 @@ class EventStore {
   void run_on_writer(std::function<void()> fn);
   int sync_file(int fd) const { return options_.file_sync ? options_.file_sync(fd) : ::fdatasync(fd); }
   Db& reader();
+  std::optional<nlohmann::json> erase_customer_now(const std::string& kind, const IdentifierHash& hash, const std::string& actor);
+  void forget_purchases(Db& db, std::int64_t customer);
 
   std::string path_;
   Options options_;

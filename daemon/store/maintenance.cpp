@@ -30,7 +30,40 @@ void EventStore::record_tombstone(Db& db, std::int64_t customer) {
   any_erased_events_ = any_erased_events_ || !hashes.empty();
 }
 
+// The customer's part of the store's item popularity goes (Popularity::forget_buyer), and the
+// changed counts are written in the erasure's transaction, under its secure_delete.
+void EventStore::forget_purchases(Db& db, std::int64_t customer) {
+  std::vector<BuyerShare> shares;
+  {
+    Stmt s(db.raw(), "SELECT sku, baskets, qty FROM customer_items WHERE customer_id=?");
+    s.bind(1, customer);
+    while (s.step()) shares.push_back({s.text(0), s.i64(1), s.f64(2)});
+  }
+  StoreTotals totals;  // what their purchases added to the store's (a merge's replay added none)
+  {
+    Stmt s(db.raw(), "SELECT visits, repeat_hits, repeat_total FROM customers WHERE id=?");
+    s.bind(1, customer);
+    if (s.step()) totals = StoreTotals{s.i64(0), s.i64(1), s.i64(2)};
+  }
+  popularity_.forget_buyer(db, shares, totals);
+  popularity_.flush(db, true);
+}
+
 std::optional<nlohmann::json> EventStore::erase_customer(const std::string& kind, const IdentifierHash& hash, const std::string& actor) {
+  try {
+    return erase_customer_now(kind, hash, actor);
+  } catch (...) {
+    // The erasure rolled back, popularity's memory with it: back to what is committed.
+    run_on_writer([this] {
+      popularity_.load(*writer_db_);
+      catch_up_popularity();
+    });
+    throw;
+  }
+}
+
+std::optional<nlohmann::json> EventStore::erase_customer_now(const std::string& kind, const IdentifierHash& hash,
+                                                             const std::string& actor) {
   std::optional<nlohmann::json> receipt;
   std::int64_t customer = 0;
   write_now([&](Db& db) {
@@ -69,6 +102,7 @@ std::optional<nlohmann::json> EventStore::erase_customer(const std::string& kind
         .bind(1, customer)
         .run();
     record_tombstone(db, customer);
+    forget_purchases(db, customer);
     db.cached("DELETE FROM events WHERE customer_id=?").bind(1, customer).run();
     for (const char* table : {"customer_items", "customer_categories", "member_items", "household", "preferences", "notes",
                               "feedback", "followups", "offers", "identifiers"})
@@ -91,6 +125,10 @@ std::optional<nlohmann::json> EventStore::erase_customer(const std::string& kind
         .run();
   });
   if (!receipt) return std::nullopt;
+  {
+    std::lock_guard lock(popular_mu_);
+    popular_.reset();  // the best sellers are listed again without what went
+  }
   if (customer_listener_) customer_listener_(customer, 0);
   (*receipt)["wal_truncated"] = truncate_wal();
   REGULARS_LOG(info, "customer erased", ({{"receipt", (*receipt)["receipt_id"]}, {"wal_truncated", (*receipt)["wal_truncated"]}}));

@@ -116,6 +116,49 @@ TEST_F(Privacy, ErasureRemovesEverythingAndLeavesAReceipt) {
   EXPECT_NE(out.find("not_found"), std::string::npos) << out;
 }
 
+// An item that only the erased customer ever bought would still say what they bought, and
+// when: its name and last purchase time stayed in the items table, and it stayed a successor
+// that other customers' predictions could offer. It goes with them; shared items only lose
+// the customer's counts.
+TEST_F(Privacy, AnItemOnlyTheErasedCustomerBoughtGoesWithThem) {
+  const std::string unique_name = "Saffron threads Zq8";
+  for (const char* who : {"only-buyer", "neighbour"})
+    must_record({{"type", "consent"}, {"customer", card(who)}, {"purposes", {{"remember", true}, {"personalize", true}}}});
+  for (int i = 0; i < 4; ++i) {
+    must_record({{"type", "purchase"}, {"customer", card("only-buyer")},
+                 {"lines", {{{"sku", "bread"}, {"unit_price", 250}}, {{"sku", "saffron-zq8"}, {"name", unique_name}, {"qty", 2}, {"unit_price", 900}}}}});
+    must_record({{"type", "purchase"}, {"customer", card("neighbour")}, {"lines", {{{"sku", "bread"}, {"unit_price", 250}}}}});
+  }
+  std::string out;
+  ASSERT_EQ(ctl("erase --kind card --value only-buyer", out), 0) << out;
+
+  // Live: the neighbour, who buys bread as the erased customer did, is never offered the item.
+  EXPECT_EQ(ask(card("neighbour")).dump().find("saffron"), std::string::npos) << ask(card("neighbour"));
+  // Stored: no row, and no byte, of it; bread keeps the neighbour's 4 baskets.
+  EXPECT_EQ(count("SELECT count(*) FROM items WHERE sku='saffron-zq8'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM item_sources WHERE src='saffron-zq8' OR successors LIKE '%saffron%'"), 0);
+  EXPECT_EQ(count("SELECT baskets FROM items WHERE sku='bread'"), 4);
+  daemon_->stop();
+  for (const std::string& path : {daemon_->db_path(), daemon_->db_path() + "-wal"}) {
+    const std::string bytes = file_bytes(path);
+    EXPECT_EQ(bytes.find(unique_name), std::string::npos) << path;
+    EXPECT_EQ(bytes.find("saffron-zq8"), std::string::npos) << path;
+  }
+  // And after a restart (popularity is counted again from what is stored).
+  daemon_->start();
+  ASSERT_EQ(wait_for_visits(client(), "neighbour", 4), 4);
+  EXPECT_EQ(ask(card("neighbour")).dump().find("saffron"), std::string::npos);
+  EXPECT_EQ(count("SELECT count(*) FROM items WHERE sku='saffron-zq8'"), 0);
+  // The counts left are the other customers' exactly: a rebuild from the log finds the same.
+  ASSERT_EQ(ctl("rebuild", out), 0) << out;
+  EXPECT_NE(out.find("projections match the event log"), std::string::npos) << out;
+  for (const std::string table : {"items", "store_stats"}) {
+    const auto line = out.find("  " + table + " ");
+    ASSERT_NE(line, std::string::npos) << table << "\n" << out;
+    EXPECT_NE(out.substr(line, out.find('\n', line) - line).find("identical"), std::string::npos) << out;
+  }
+}
+
 // After an erasure the other customers keep their ids, so a rebuild finds the store healthy:
 // before schema v14 it renumbered them and regularsctl rebuild exited 3, as for corruption.
 TEST_F(Privacy, ARebuildAfterAnErasureFindsEveryProjectionIdentical) {
