@@ -66,7 +66,7 @@ std::string Stmt::text(int col) const {
 }
 
 Db::Db(const std::string& path, Mode mode) {
-  const int flags = (mode == Mode::read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+  const int flags = (mode != Mode::read_write ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                     SQLITE_OPEN_NOMUTEX;
   const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
@@ -90,12 +90,16 @@ Db::Db(const std::string& path, Mode mode) {
     // cache. Misses are served by the operating system's cache in microseconds.
     exec("PRAGMA cache_size=-8192");
     exec("PRAGMA wal_autocheckpoint=4000");
-  } else {
+  } else if (mode == Mode::read_only) {
     exec("PRAGMA cache_size=-16384");  // 16 MiB per reader
+  } else {
+    exec("PRAGMA cache_size=-2048");
   }
   // Savepoint journals and sorts stay in memory instead of spilling to a temp file per commit.
   exec("PRAGMA temp_store=MEMORY");
-  exec("PRAGMA mmap_size=67108864");  // 64 MiB: fast reads without mapping a large store whole
+  // 64 MiB: fast reads without mapping a large store whole. Each connection maps on its own, and
+  // every page it touches counts in the daemon's resident memory, hence none for lean readers.
+  exec(mode == Mode::read_only_lean ? "PRAGMA mmap_size=0" : "PRAGMA mmap_size=67108864");
 }
 
 Db::~Db() {

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "base/log.hpp"
+#include "store/event_store.hpp"
 
 namespace regulars::daemon::owner {
 
@@ -22,6 +23,8 @@ OwnerPool::OwnerPool(int threads, std::size_t max_queued) : max_queued_(max_queu
       // Per thread on Linux: setpriority on a thread id changes that thread alone.
       if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kOwnerNice) != 0)
         REGULARS_LOG(debug, "owner thread keeps the normal CPU priority", ({{"error", errno}}));
+      // Owner work scans (exports, dry runs, reports): its connections stay small.
+      EventStore::use_lean_readers_on_this_thread();
       work_loop();
     });
 }

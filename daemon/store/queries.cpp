@@ -22,11 +22,17 @@ EventStore::ReadScope::ReadScope(EventStore& store) {
   db_ = &db;
 }
 
+namespace {
+thread_local Db::Mode reader_mode = Db::Mode::read_only;
+}  // namespace
+
+void EventStore::use_lean_readers_on_this_thread() { reader_mode = Db::Mode::read_only_lean; }
+
 Db& EventStore::reader() {
   // One read-only connection per (thread, store): SQLite connections are not shared.
   thread_local std::unordered_map<std::uint64_t, std::unique_ptr<Db>> readers;
   auto& slot = readers[instance_];
-  if (!slot) slot = std::make_unique<Db>(path_, Db::Mode::read_only);
+  if (!slot) slot = std::make_unique<Db>(path_, reader_mode);
   return *slot;
 }
 
