@@ -18,7 +18,7 @@ JOBS=${JOBS:-$(nproc)}
 # Debian 12 packages: compiler and build tools, the core libraries, and the test tools.
 PACKAGES=(
   g++ cmake ninja-build pkg-config ccache binutils file dpkg-dev
-  libboost-dev libsqlite3-dev libssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
+  libboost-dev libsqlite3-dev libssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libicu-dev
   libgtest-dev libgmock-dev
 )
 

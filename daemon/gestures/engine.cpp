@@ -21,7 +21,7 @@ namespace {
 std::vector<std::shared_ptr<const Rule>> parse_stored(const std::vector<gesture_queries::StoredRule>& stored) {
   std::vector<std::shared_ptr<const Rule>> set;
   for (const auto& row : stored) {
-    auto parsed = rules::parse_rule(json::parse(row.body));
+    auto parsed = rules::parse_rule(json::parse(row.body), "rule", 0, rules::Origin::stored);
     if (auto* err = std::get_if<wire::Error>(&parsed)) {
       // Stored rules passed validation when added; one that no longer does (a stricter
       // regularsd) is skipped, loudly, rather than stopping the daemon.

@@ -1,7 +1,8 @@
 // An offer as the till shows it to the cashier: the words in the lane's language, why it is
 // made, and what exactly is given.
-#include <cstdio>
-#include <cstdlib>
+#include <algorithm>
+#include <optional>
+#include <string_view>
 
 #include "gestures/engine.hpp"
 
@@ -20,20 +21,54 @@ std::string text_for(const rules::Localised& texts, const std::string& locale) {
   return texts.begin()->second;
 }
 
-// Replaces every {key} in `text` with its value.
-std::string fill(std::string text, const std::vector<std::pair<std::string, std::string>>& args) {
-  for (const auto& [key, value] : args) {
-    const std::string mark = "{" + key + "}";
-    for (std::size_t at = text.find(mark); at != std::string::npos; at = text.find(mark, at + value.size()))
-      text.replace(at, mark.size(), value);
-  }
-  return text;
+using Values = std::vector<std::pair<std::string, std::string>>;
+
+bool is_word_char(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; }
+
+// A value left out: the space before it goes too, and a comma left hanging before the end of the
+// sentence ("Hello, {name}!" -> "Hello!").
+void drop_gap(std::string& out, const std::string& text, std::size_t next) {
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  const bool sentence_goes_on = next < text.size() && text[next] == ' ';
+  if (!sentence_goes_on && !out.empty() && out.back() == ',') out.pop_back();
 }
 
-std::string money(std::int64_t minor) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%lld.%02lld", static_cast<long long>(minor / 100), static_cast<long long>(std::llabs(minor % 100)));
-  return buf;
+// {word} or {word|fallback} at text[at], as the rule format writes a placeholder.
+struct Placeholder {
+  std::string_view word;
+  std::optional<std::string_view> fallback;
+  std::size_t end = 0;  // just past the closing brace
+};
+std::optional<Placeholder> placeholder_at(std::string_view text, std::size_t at) {
+  if (text[at] != '{') return std::nullopt;
+  std::size_t j = at + 1;
+  while (j < text.size() && is_word_char(text[j])) ++j;
+  if (j == at + 1 || j >= text.size() || (text[j] != '}' && text[j] != '|')) return std::nullopt;
+  const std::size_t close = text.find('}', j);
+  if (close == std::string_view::npos) return std::nullopt;
+  Placeholder p{text.substr(at + 1, j - at - 1), std::nullopt, close + 1};
+  if (text[j] == '|') p.fallback = text.substr(j + 1, close - j - 1);
+  return p;
+}
+
+// An owner's text with {word} replaced by its value and {word|fallback} by the fallback when the
+// value is missing. Rule validation makes every value that can be missing carry a fallback; a
+// rule stored before fallbacks existed may lack one, and then the placeholder is left out.
+std::string fill(const std::string& text, const Values& values) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    const auto p = placeholder_at(text, i);
+    const auto value = !p ? values.end() : std::find_if(values.begin(), values.end(), [&](const auto& v) { return v.first == p->word; });
+    if (value == values.end()) {
+      out.push_back(text[i++]);
+      continue;
+    }
+    if (!value->second.empty()) out += value->second;
+    else if (p->fallback) out += *p->fallback;
+    else drop_gap(out, text, p->end);
+    i = p->end;
+  }
+  return out;
 }
 
 }  // namespace
@@ -42,30 +77,35 @@ json GestureEngine::describe(const Rule& rule, const Last& offer, Facts& facts, 
   const std::string& locale = ctx.locale;
   const rules::Gesture& g = rule.gesture;
   const std::string item = offer.sku.empty() ? std::string() : facts.item_name(offer.sku);
-  const std::vector<std::pair<std::string, std::string>> args{
-      {"item", phrasebook_.isolate(locale, item)},
-      {"member", phrasebook_.isolate(locale, offer.member)},
-      {"name", phrasebook_.isolate(locale, facts.name)},
-      {"percent", phrasebook_.number(locale, g.percent)},
-      {"amount", money(g.amount)}};
+  const MessageArgs args{{"item", Outside{item}},
+                         {"member", Outside{offer.member}},
+                         {"name", Outside{facts.name}},
+                         {"percent", Number{g.percent}},
+                         {"amount", phrasebook_.money(locale, g.amount)}};
+  auto isolated = [&](const std::string& s) { return s.empty() ? s : phrasebook_.isolate(locale, s); };
+  const Values values{{"item", isolated(item)},
+                      {"member", isolated(offer.member)},
+                      {"name", isolated(facts.name)},
+                      {"percent", phrasebook_.number(locale, g.percent)},
+                      {"amount", phrasebook_.money(locale, g.amount)}};
   static const char* kKinds[] = {"free_item", "discount", "message", "task"};
   json o = {{"offer_id", offer.offer_id}, {"rule", rule.id}, {"kind", kKinds[static_cast<int>(g.kind)]}, {"cost", g.cost}};
   if (!rule.name.empty()) o["rule_name"] = rule.name;
-  std::string text = fill(text_for(g.message, locale), args);
+  std::string text = fill(text_for(g.message, locale), values);
   if (text.empty()) {
     switch (g.kind) {
       case rules::Gesture::Kind::free_item:
-        text = phrasebook_.text(locale, offer.member.empty() ? "offer.free_item" : "offer.free_item_member", args);
+        text = phrasebook_.text(locale, "offer.free_item", args);
         break;
       case rules::Gesture::Kind::discount:
         text = phrasebook_.text(locale, g.percent > 0 ? "offer.discount_percent" : "offer.discount_amount", args);
         break;
       default:
-        text = fill(text_for(g.task, locale), args);
+        text = fill(text_for(g.task, locale), values);
     }
   }
   o["text"] = text;
-  o["why"] = phrasebook_.text(locale, "offer.why", {{"rule", phrasebook_.isolate(locale, rule.name.empty() ? rule.id : rule.name)}});
+  o["why"] = phrasebook_.text(locale, "offer.why", {{"rule", Outside{rule.name.empty() ? rule.id : rule.name}}});
   if (!offer.sku.empty()) {
     o["sku"] = offer.sku;
     o["item"] = item;
@@ -75,7 +115,7 @@ json GestureEngine::describe(const Rule& rule, const Last& offer, Facts& facts, 
     if (g.percent > 0) o["percent"] = g.percent;
     else o["amount"] = g.amount;
   }
-  if (g.kind == rules::Gesture::Kind::task) o["task"] = fill(text_for(g.task, locale), args);
+  if (g.kind == rules::Gesture::Kind::task) o["task"] = fill(text_for(g.task, locale), values);
   o["status"] = offer.status;
   return o;
 }

@@ -464,19 +464,36 @@ class ConditionParser {
 
 // ---- gestures --------------------------------------------------------------------------------
 
-// {word} with an unknown word; a lone brace or "{ }" is plain text.
-Fault check_placeholders(const std::string& s, const std::string& field) {
+// Why a placeholder's value can be missing, and a fallback to suggest, for the fault that asks
+// for one.
+std::string missing_fault(std::string_view word) {
+  if (word == "name") return "{name} can be missing (a customer with no recorded name); give the words to use then, e.g. {name|friend}";
+  if (word == "member")
+    return "{member} can be missing (an offer for no household member); give the words to use then, e.g. {member|the family}";
+  return "{item} can be missing (a gesture with no item); give the words to use then, e.g. {item|a small gift}";
+}
+
+// {word} with an unknown word, or one that can be missing (`may_be_missing`) without a fallback
+// ({name|friend}); a lone brace or "{ }" is plain text.
+Fault check_placeholders(const std::string& s, const std::string& field, const std::vector<std::string_view>& may_be_missing) {
   for (std::size_t i = 0; i < s.size(); ++i) {
     if (s[i] != '{') continue;
     std::size_t j = i + 1;
     while (j < s.size() && ((s[j] >= 'a' && s[j] <= 'z') || (s[j] >= 'A' && s[j] <= 'Z') ||
                             (s[j] >= '0' && s[j] <= '9') || s[j] == '_'))
       ++j;
-    if (j == i + 1 || j >= s.size() || s[j] != '}') continue;
+    if (j == i + 1 || j >= s.size() || (s[j] != '}' && s[j] != '|')) continue;
     const std::string_view word(s.data() + i + 1, j - i - 1);
     if (std::find(kPlaceholders.begin(), kPlaceholders.end(), word) == kPlaceholders.end())
       return bad(field, "unknown placeholder {" + shown(word) + "}; allowed: {item} {member} {name} {percent} {amount}");
-    i = j;
+    const std::size_t close = s.find('}', j);
+    if (close == std::string::npos) return bad(field, "{" + shown(word) + "| is not closed: write {" + shown(word) + "|fallback}");
+    const std::string_view fallback(s.data() + j + 1, s[j] == '|' ? close - j - 1 : 0);
+    const bool missing_possible = std::find(may_be_missing.begin(), may_be_missing.end(), word) != may_be_missing.end();
+    if (s[j] == '|' && fallback.find_first_not_of(' ') == std::string_view::npos)
+      return bad(field, "the fallback of {" + shown(word) + "|...} is empty; write the words to use instead, e.g. {" + shown(word) + "|friend}");
+    if (s[j] == '}' && missing_possible) return bad(field, missing_fault(word));
+    i = close;
   }
   return std::nullopt;
 }
@@ -488,7 +505,7 @@ bool is_locale(const std::string& key) noexcept {
 }
 
 // {"en": "...", "fa": "..."}: 1..16 locales, each text 1..kMaxMessageBytes.
-Fault parse_localised(const json& v, const std::string& field, Localised& out) {
+Fault parse_localised(const json& v, const std::string& field, const std::vector<std::string_view>& may_be_missing, Localised& out) {
   if (!v.is_object() || v.empty() || v.size() > kMaxLocales)
     return bad(field, "must be an object of 1 to " + std::to_string(kMaxLocales) +
                           R"( locale: text entries, e.g. {"en": "Welcome back!"})");
@@ -498,13 +515,21 @@ Fault parse_localised(const json& v, const std::string& field, Localised& out) {
       return bad(lf, "locale keys are 2 to 35 characters of A-Z, a-z, 0-9, _ and -, e.g. en or fa_IR");
     std::string s;
     if (auto e = read_text(text, lf, kMaxMessageBytes, /*guard_card=*/true, s)) return e;
-    if (auto e = check_placeholders(s, lf)) return e;
+    if (auto e = check_placeholders(s, lf, may_be_missing)) return e;
     out.emplace(locale, std::move(s));
   }
   return std::nullopt;
 }
 
-Fault parse_gesture(const json& g, const std::string& path, Gesture& out) {
+// The placeholders a gesture of this kind may have no value for: the customer's name and the
+// household member always; the item unless the gesture gives one.
+std::vector<std::string_view> may_be_missing(const Gesture& g) {
+  if (g.kind == Gesture::Kind::free_item) return {"name", "member"};
+  return {"name", "member", "item"};
+}
+
+Fault parse_gesture(const json& g, const std::string& path, Origin origin, Gesture& out) {
+  const auto missing = [&] { return origin == Origin::stored ? std::vector<std::string_view>{} : may_be_missing(out); };
   if (auto e = expect_object(g, path, R"({"kind": "free_item", "sku": "sv-chips", "value": 150})")) return e;
   const auto kind = g.find("kind");
   if (kind == g.end()) return bad(path + ".kind", "is required: free_item, discount, message or task");
@@ -548,14 +573,14 @@ Fault parse_gesture(const json& g, const std::string& path, Gesture& out) {
     if (auto e = only_keys(g, path, {"kind", "task", "message", "cost"})) return e;
     const auto t = g.find("task");
     if (t == g.end()) return bad(path + ".task", R"(is required for a task gesture, e.g. {"en": "Offer a tasting"})");
-    if (auto e = parse_localised(*t, path + ".task", out.task)) return e;
+    if (auto e = parse_localised(*t, path + ".task", missing(), out.task)) return e;
     if (auto e = field_money(g, "cost", path, 0, false, out.cost)) return e;
   } else {
     return bad(path + ".kind", (kind->is_string() ? "unknown gesture kind '" + shown(kind_name) + "'; " : std::string()) +
                                    "must be one of free_item, discount, message, task");
   }
   if (const auto m = g.find("message"); m != g.end())
-    if (auto e = parse_localised(*m, path + ".message", out.message)) return e;
+    if (auto e = parse_localised(*m, path + ".message", missing(), out.message)) return e;
   return std::nullopt;
 }
 
@@ -577,7 +602,7 @@ Error too_big(const std::string& path, std::size_t bytes, std::string_view what)
 
 }  // namespace
 
-std::variant<Rule, wire::Error> parse_rule(const json& rule, const std::string& path, std::size_t text_bytes) {
+std::variant<Rule, wire::Error> parse_rule(const json& rule, const std::string& path, std::size_t text_bytes, Origin origin) {
   if (text_bytes == 0) {
     // The size of a value built in memory: serialise it, after making sure that cannot recurse deeply.
     if (deeper_than(rule, kMaxJsonDepth))
@@ -603,7 +628,7 @@ std::variant<Rule, wire::Error> parse_rule(const json& rule, const std::string& 
   const auto gesture = rule.find("gesture");
   if (gesture == rule.end())
     return bad(path + ".gesture", R"(is required, e.g. {"kind": "message", "message": {"en": "..."}})");
-  if (auto e = parse_gesture(*gesture, path + ".gesture", r.gesture)) return *e;
+  if (auto e = parse_gesture(*gesture, path + ".gesture", origin, r.gesture)) return *e;
 
   if (const auto limits = rule.find("limits"); limits != rule.end())
     if (auto e = parse_limits(*limits, path + ".limits", r.limits)) return *e;

@@ -144,8 +144,11 @@ struct Rule {
 // Validates a rule and returns it in typed form, or an invalid_rule error whose field is the
 // JSON path of the fault, starting at `path` ("rule.when.all[1].visit.nth").
 // `text_bytes` is the serialised size when known (0: measure it).
+// A stored rule was validated when it was added, perhaps by an older regularsd: it may lack the
+// fallbacks ({name|friend}) a new rule must give, and then the text leaves the value out.
+enum class Origin { new_rule, stored };
 std::variant<Rule, wire::Error> parse_rule(const nlohmann::json& rule, const std::string& path = "rule",
-                                           std::size_t text_bytes = 0);
+                                           std::size_t text_bytes = 0, Origin origin = Origin::new_rule);
 
 // Parses and validates rule text (a whole file or request body); size is checked before parsing.
 std::variant<Rule, wire::Error> parse_rule_text(std::string_view text, const std::string& path = "rule");

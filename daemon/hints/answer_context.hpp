@@ -18,17 +18,22 @@
 
 namespace regulars::daemon {
 
-// The phrasebook in the answer's locale.
+// The phrasebook in the answer's locale, for this customer's form of address.
 struct Phrasing {
   const Phrasebook& book;
   std::string locale;
+  Salutation salutation = Salutation::unknown;
 
-  std::string text(const std::string& key, const std::vector<std::pair<std::string, std::string>>& args = {}) const {
-    return book.text(locale, key, args);
+  std::string text(const std::string& key, const MessageArgs& args = {}) const { return book.text(locale, key, args, salutation); }
+  // The message `key` if the book has it, else `otherwise` as outside text (a till's own word).
+  std::string text_or(const std::string& key, const std::string& otherwise) const {
+    const std::string t = text(key);
+    return t == key ? book.isolate(locale, otherwise) : t;
   }
-  std::string num(std::int64_t n) const { return book.number(locale, n); }
-  std::string iso(const std::string& s) const { return book.isolate(locale, s); }
+  static Number num(std::int64_t n) { return Number{n}; }
+  static Outside iso(std::string s) { return Outside{std::move(s)}; }
   std::string date(std::int64_t unix_ms) const { return book.date(locale, unix_ms); }
+  std::string list(const std::vector<std::string>& parts) const { return book.list(locale, parts); }
 };
 
 // "Do not mention": topics a customer asked cashiers to leave alone (lower-cased). Any hint or

@@ -48,19 +48,16 @@ void greet(const AnswerContext& ctx, HintList& hints) {
   const Phrasing& say = ctx.say;
   const CustomerView& c = ctx.customer;
   if (ctx.discreet) return hints.add(HintKind::greeting, say.text("greeting.discreet"), "");
-  if (c.visits == 0)
-    return hints.add(HintKind::greeting, say.text("greeting.first"),
-                     say.text("greeting.why", {{"kind", ctx.id_kind}, {"visits", say.num(0)}, {"first_seen", "-"}}));
+  const std::string kind = say.text_or("kind." + ctx.id_kind, ctx.id_kind);
+  if (c.visits == 0) return hints.add(HintKind::greeting, say.text("greeting.first"), say.text("greeting.why_first", {{"kind", kind}}));
   // The visit about to happen is visit number visits + 1.
   const std::int64_t days_since = std::max<std::int64_t>(0, (ctx.now_ms - c.last_seen_ms) / kDayMs);
-  const std::string since = days_since == 0   ? say.text("since.today")
-                            : days_since == 1 ? say.text("since.yesterday")
-                                              : say.text("since.days", {{"days", say.num(days_since)}});
   const bool named = !c.name.empty() && ctx.dnm.allows({"name"});
   hints.add(HintKind::greeting,
-            say.text(named ? "greeting.returning_named" : "greeting.returning",
-                     {{"name", say.iso(c.name)}, {"visits", say.num(c.visits + 1)}, {"since", since}}),
-            say.text("greeting.why", {{"kind", ctx.id_kind}, {"visits", say.num(c.visits)}, {"first_seen", say.date(c.first_seen_ms)}}));
+            say.text("greeting.returning", {{"name", say.iso(named ? c.name : "")},
+                                            {"visits", say.num(c.visits + 1)},
+                                            {"since", say.text("since", {{"days", say.num(days_since)}})}}),
+            say.text("greeting.why", {{"kind", kind}, {"visits", say.num(c.visits)}, {"first_seen", say.date(c.first_seen_ms)}}));
 }
 
 void recall_complaint(const AnswerContext& ctx, const std::optional<OpenFollowup>& open, HintList& hints) {
@@ -70,13 +67,18 @@ void recall_complaint(const AnswerContext& ctx, const std::optional<OpenFollowup
   std::string score;
   if (open->nps) score = say.text("score.nps", {{"value", say.num(*open->nps)}});
   else if (open->csat) score = say.text("score.csat", {{"value", say.num(*open->csat)}});
-  std::string reasons;
+  // A reason the phrasebook knows is said in the locale; another is the till's own word.
+  std::vector<std::string> reasons;
   for (const auto& r : open->reasons) {
     std::string words = r;
     std::replace(words.begin(), words.end(), '_', ' ');
-    reasons += (reasons.empty() ? ": " : say.text("list.separator")) + say.iso(words);
+    const std::string known = say.text("reason." + r);
+    reasons.push_back(known == "reason." + r ? words : known);
   }
-  hints.add(HintKind::recovery, say.text("recovery.text", {{"score", score}, {"reasons", reasons}}),
+  const std::string listed = reasons.empty() ? std::string() : say.list(reasons);
+  hints.add(HintKind::recovery,
+            score.empty() ? say.text("recovery.unrated", {{"reasons", listed}})
+                          : say.text("recovery.text", {{"score", score}, {"reasons", listed}}),
             say.text("recovery.why", {{"date", say.date(open->opened_ms)}}));
 }
 
@@ -91,22 +93,18 @@ void ask_for_feedback(const AnswerContext& ctx, bool ask, HintList& hints) {
 void recall_preferences(const AnswerContext& ctx, const std::vector<Preference>& preferences, HintList& hints) {
   const Phrasing& say = ctx.say;
   for (const auto& p : preferences) {
-    if (!ctx.dnm.allows({p.key, p.member, p.value})) continue;
+    if (p.key == "salutation" || !ctx.dnm.allows({p.key, p.member, p.value})) continue;  // the form of address is used, not shown
     const bool allergy = p.key == "allergy";
     if (ctx.discreet && (allergy || !p.member.empty())) continue;
-    const std::string phrased_key = say.text("pref." + p.key);
-    const std::string key_name = phrased_key == "pref." + p.key ? p.key : phrased_key;
-    const std::string who = p.said_by.empty() ? say.text("someone.cashier") : say.text("someone." + p.said_by);
+    const std::string key_name = say.text_or("pref." + p.key, p.key);
+    const std::string who = p.said_by.empty() ? say.text("someone.cashier") : say.text_or("someone." + p.said_by, p.said_by);
     std::string why = say.text("preference.why", {{"said_by", who}, {"date", say.date(p.time_ms)}});
     if (allergy)
-      hints.add(HintKind::allergy,
-                say.text(p.member.empty() ? "allergy.text" : "allergy.member_text",
-                         {{"member", say.iso(p.member)}, {"value", say.iso(p.value)}}),
+      hints.add(HintKind::allergy, say.text("allergy.text", {{"member", say.iso(p.member)}, {"value", say.iso(p.value)}}),
                 std::move(why));
     else
       hints.add(HintKind::preference,
-                say.text(p.member.empty() ? "preference.text" : "preference.member_text",
-                         {{"member", say.iso(p.member)}, {"key", key_name}, {"value", say.iso(p.value)}}),
+                say.text("preference.text", {{"member", say.iso(p.member)}, {"key", key_name}, {"value", say.iso(p.value)}}),
                 std::move(why));
   }
 }
@@ -147,9 +145,9 @@ void point_out_usual_items(const AnswerContext& ctx, const std::vector<ItemStat>
     return;
   }
   if (usual.empty()) return;
-  std::string names;
-  for (std::size_t i = 0; i < usual.size(); ++i) names += (i ? say.text("list.separator") : "") + say.iso(display_name(*usual[i]));
-  hints.add(HintKind::usual_items, say.text("usual.text", {{"items", names}}),
+  std::vector<std::string> names;
+  for (const auto* item : usual) names.push_back(display_name(*item));
+  hints.add(HintKind::usual_items, say.text("usual.text", {{"items", say.list(names)}}),
             say.text("usual.why", {{"baskets", say.num(usual.front()->baskets)}, {"visits", say.num(c.visits)}}));
 }
 
@@ -174,7 +172,7 @@ void share_household_tastes(const AnswerContext& ctx, const std::vector<MemberTa
     if (std::find(members_done.begin(), members_done.end(), taste.member) != members_done.end()) continue;
     if (!ctx.dnm.allows({taste.member, taste.sku, taste.name})) continue;
     members_done.push_back(taste.member);
-    hints.add(HintKind::household, say.text("household.text", {{"member", say.iso(taste.member)}, {"items", say.iso(taste.name)}}),
+    hints.add(HintKind::household, say.text("household.text", {{"member", say.iso(taste.member)}, {"items", say.list({taste.name})}}),
               say.text("household.why", {{"member", say.iso(taste.member)}, {"baskets", say.num(taste.baskets)}}));
     if (members_done.size() >= 2) return;
   }
@@ -184,9 +182,8 @@ void recall_note(const AnswerContext& ctx, const std::vector<Note>& notes, HintL
   const Phrasing& say = ctx.say;
   for (const auto& note : notes) {
     if (!ctx.dnm.allows({note.text})) continue;
-    const std::string cashier = note.cashier.empty() ? say.text("someone.cashier") : say.iso(note.cashier);
     hints.add(HintKind::note, say.text("note.text", {{"text", say.iso(note.text)}}),
-              say.text("note.why", {{"cashier", cashier}, {"date", say.date(note.time_ms)}}));
+              say.text("note.why", {{"cashier", say.iso(note.cashier)}, {"date", say.date(note.time_ms)}}));
   }
 }
 

@@ -74,6 +74,14 @@ std::unordered_set<std::string> basket_of(const json& request) {
   return basket;
 }
 
+// The customer's own form of address (their "salutation" preference), for the languages whose
+// words agree with it; without one, the texts use neutral wording.
+Salutation salutation_of(const std::vector<Preference>& preferences) {
+  for (const auto& p : preferences)
+    if (p.key == "salutation" && p.member.empty()) return salutation_from(p.value);
+  return Salutation::unknown;
+}
+
 }  // namespace
 
 std::int64_t HintEngine::last_gestures_ns() noexcept { return g_last_gestures_ns; }
@@ -120,14 +128,16 @@ json HintEngine::answer(const json& request, std::int64_t now_ms) {
 
   const DoNotMention dnm(c.do_not_mention);
   const std::unordered_set<std::string> basket = basket_of(request);
-  const AnswerContext ctx{c, say, dnm, basket, kind, now_ms, discreet};
+  const auto preferences = store_.preferences(c.id);
+  const Phrasing for_them{phrasebook_, say.locale, salutation_of(preferences)};
+  const AnswerContext ctx{c, for_them, dnm, basket, kind, now_ms, discreet};
   HintList hints(dnm);
   out["offers"] = offers(ctx, request, hash, hints);
   // The customer's own repeat items, from incrementally kept counts (top rows only): for the
   // hints about usual items and for the predictions.
   const int max_predictions = int_or(request, "max_predictions", settings_.max_predictions);
   const auto personal = store_.top_items(c.id, max_predictions + static_cast<int>(basket.size()) + 10);
-  add_customer_hints(ctx, ask, personal, hints);
+  add_customer_hints(ctx, ask, personal, preferences, hints);
   out["hints"] = hints.take(int_or(request, "max_hints", settings_.max_hints));
   out["predictions"] = predict_items(ctx, store_, personal, max_predictions);
   return out;
@@ -161,12 +171,12 @@ json HintEngine::offers(const AnswerContext& ctx, const json& request, const Ide
 // Every other kind of hint, in the order they are made (a tie in priority keeps this order).
 // The store is asked only for what the answer can use.
 void HintEngine::add_customer_hints(const AnswerContext& ctx, bool ask, const std::vector<ItemStat>& personal,
-                                    HintList& hints) {
+                                    const std::vector<Preference>& preferences, HintList& hints) {
   const CustomerView& c = ctx.customer;
   greet(ctx, hints);
   recall_complaint(ctx, store_.open_followup(c.id), hints);
   ask_for_feedback(ctx, ask, hints);
-  recall_preferences(ctx, store_.preferences(c.id), hints);
+  recall_preferences(ctx, preferences, hints);
   mark_annual_dates(ctx, hints);
   point_out_usual_items(ctx, personal, hints);
   point_out_item_due(ctx, personal, hints);

@@ -47,7 +47,8 @@ class HintEngine {
  private:
   bool should_ask_feedback(const CustomerView& c, std::int64_t now_ms) const;
   nlohmann::json offers(const AnswerContext& ctx, const nlohmann::json& request, const IdentifierHash& hash, HintList& hints);
-  void add_customer_hints(const AnswerContext& ctx, bool ask, const std::vector<ItemStat>& personal, HintList& hints);
+  void add_customer_hints(const AnswerContext& ctx, bool ask, const std::vector<ItemStat>& personal,
+                          const std::vector<Preference>& preferences, HintList& hints);
 
   EventStore& store_;
   const IdentityKey& key_;

@@ -1,88 +1,129 @@
 #include "locale/phrasebook.hpp"
 
-#include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <unordered_map>
 
+#include <unicode/datefmt.h>
+#include <unicode/listformatter.h>
+#include <unicode/numberformatter.h>
+
+#include "locale/catalogue.hpp"
 #include "locale/embedded_texts.hpp"
 
 namespace regulars::daemon {
 
+namespace {
+
+std::string utf8(const icu::UnicodeString& s) {
+  std::string out;
+  s.toUTF8String(out);
+  return out;
+}
+
+const char* salutation_keyword(Salutation s) {
+  switch (s) {
+    case Salutation::female: return "female";
+    case Salutation::male: return "male";
+    default: return "other";
+  }
+}
+
+// ICU's formatters keep per-call state behind const methods (a lazily made number format, a
+// calendar), so each thread formats with its own copies, made once.
+template <class T, class Make>
+T& per_thread(const void* owner, const std::string& key, Make make) {
+  thread_local std::unordered_map<const void*, std::unordered_map<std::string, std::unique_ptr<T>>> copies;
+  auto& slot = copies[owner][key];
+  if (!slot) slot = make();
+  return *slot;
+}
+
+}  // namespace
+
+Salutation salutation_from(std::string_view p) {
+  if (p == "female" || p == "f" || p == "woman" || p == "ms" || p == "mrs") return Salutation::female;
+  if (p == "male" || p == "m" || p == "man" || p == "mr") return Salutation::male;
+  return Salutation::unknown;
+}
+
+Phrasebook::~Phrasebook() = default;
+Phrasebook::Phrasebook(Phrasebook&&) noexcept = default;
+
 const Phrasebook& Phrasebook::builtin() {
   static const Phrasebook instance = [] {
-    Phrasebook c;
-    for (const auto& [tag, text] : embedded_locales()) {
-      const auto j = nlohmann::json::parse(text, nullptr, true, true);
-      auto& m = c.locales_[std::string(tag)];
-      for (const auto& [k, v] : j.items())
-        if (v.is_string() && k.front() != '_') m[k] = v.get<std::string>();
-    }
-    if (!c.locales_.count("en")) throw std::logic_error("the English phrasebook is missing");
-    return c;
+    std::vector<CatalogueSource> sources;
+    for (const auto& [tag, text] : embedded_locales()) sources.push_back({std::string(tag), std::string(text)});
+    std::vector<CatalogueProblem> problems;
+    auto loaded = load_catalogues(sources, problems);
+    if (!problems.empty()) throw std::logic_error("a built-in phrasebook is malformed: " + problems.front().describe());
+    Phrasebook book;
+    for (auto& c : loaded) book.catalogues_[c->tag] = std::move(c);
+    return book;
   }();
   return instance;
+}
+
+const Catalogue& Phrasebook::catalogue(const std::string& locale) const {
+  const auto it = catalogues_.find(locale);
+  return it != catalogues_.end() ? *it->second : *catalogues_.at("en");
 }
 
 std::string Phrasebook::resolve(std::string_view requested) const {
   std::string tag(requested.substr(0, requested.find_first_of("-_")));
   for (auto& ch : tag) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return locales_.count(tag) ? tag : "en";
+  return catalogues_.count(tag) ? tag : "en";
 }
 
-std::string Phrasebook::text(const std::string& locale, const std::string& key,
-                            const std::vector<std::pair<std::string, std::string>>& args) const {
-  const std::string* tmpl = nullptr;
-  if (auto l = locales_.find(locale); l != locales_.end())
-    if (auto k = l->second.find(key); k != l->second.end()) tmpl = &k->second;
-  if (tmpl == nullptr) {
-    const auto& en = locales_.at("en");
-    auto k = en.find(key);
-    if (k == en.end()) return key;
-    tmpl = &k->second;
-  }
-  std::string out;
-  out.reserve(tmpl->size() + 32);
-  for (std::size_t i = 0; i < tmpl->size();) {
-    if ((*tmpl)[i] == '{') {
-      const auto close = tmpl->find('}', i);
-      if (close != std::string::npos) {
-        const std::string_view name(tmpl->data() + i + 1, close - i - 1);
-        bool replaced = false;
-        for (const auto& [k, v] : args)
-          if (k == name) {
-            out += v;
-            replaced = true;
-            break;
-          }
-        if (replaced) {
-          i = close + 1;
-          continue;
-        }
-      }
-    }
-    out.push_back((*tmpl)[i++]);
-  }
-  return out;
-}
+std::string Phrasebook::direction(const std::string& locale) const { return catalogue(locale).dir; }
 
-std::string Phrasebook::direction(const std::string& locale) const { return text(locale, "dir"); }
-
-std::string Phrasebook::number(const std::string& locale, std::int64_t n) const {
-  const std::string latin = std::to_string(n);
-  const std::string digits = text(locale, "digits");
-  if (digits == "latin") return latin;
-  // UTF-8 of U+06F0 (Persian zero) is DB B0; of U+0660 (Arabic-Indic zero) is D9 A0.
-  const unsigned char lead = digits == "persian" ? 0xDB : 0xD9;
-  const unsigned char base = digits == "persian" ? 0xB0 : 0xA0;
-  std::string out;
-  for (char c : latin) {
-    if (c < '0' || c > '9') {
-      out.push_back(c);
+std::string Phrasebook::text(const std::string& locale, const std::string& key, const MessageArgs& args, Salutation salutation) const {
+  const Catalogue* c = &catalogue(locale);
+  auto master = c->messages.find(key);
+  if (master == c->messages.end()) {
+    c = &catalogue("en");
+    master = c->messages.find(key);
+    if (master == c->messages.end()) return key;
+  }
+  const auto& format = per_thread<icu::MessageFormat>(c, key, [&] {
+    return std::unique_ptr<icu::MessageFormat>(master->second->clone());
+  });
+  std::vector<icu::UnicodeString> names;
+  std::vector<icu::Formattable> values;
+  names.reserve(2 * args.size() + 1);
+  values.reserve(2 * args.size() + 1);
+  for (const auto& [name, arg] : args) {
+    names.push_back(icu::UnicodeString::fromUTF8(name));
+    if (arg.kind() == MessageArg::Kind::number) {
+      values.emplace_back(static_cast<int64_t>(arg.number()));
       continue;
     }
-    out.push_back(static_cast<char>(lead));
-    out.push_back(static_cast<char>(base + (c - '0')));
+    const bool outside = arg.kind() == MessageArg::Kind::outside;
+    values.emplace_back(icu::UnicodeString::fromUTF8(outside && !arg.text().empty() ? isolate(locale, arg.text()) : arg.text()));
+    names.push_back(icu::UnicodeString::fromUTF8(name + "_given"));
+    values.emplace_back(icu::UnicodeString(arg.text().empty() ? "no" : "yes"));
   }
-  return out;
+  names.emplace_back("salutation");
+  values.emplace_back(icu::UnicodeString(salutation_keyword(salutation)));
+  icu::UnicodeString out;
+  UErrorCode status = U_ZERO_ERROR;
+  format.format(names.data(), values.data(), static_cast<int32_t>(names.size()), out, status);
+  if (U_FAILURE(status)) return key;
+  return utf8(out);
+}
+
+std::string Phrasebook::number(const std::string& locale, std::int64_t n) const {
+  UErrorCode status = U_ZERO_ERROR;
+  // LocalizedNumberFormatter is immutable and thread-safe.
+  const auto formatted = icu::number::NumberFormatter::withLocale(catalogue(locale).locale).formatInt(n, status);
+  return U_SUCCESS(status) ? utf8(formatted.toString(status)) : std::to_string(n);
+}
+
+std::string Phrasebook::money(const std::string& locale, std::int64_t minor) const {
+  UErrorCode status = U_ZERO_ERROR;
+  const auto formatted = icu::number::NumberFormatter::withLocale(catalogue(locale).locale)
+                             .precision(icu::number::Precision::fixedFraction(2))
+                             .formatDouble(static_cast<double>(minor) / 100.0, status);
+  return U_SUCCESS(status) ? utf8(formatted.toString(status)) : std::to_string(minor);
 }
 
 std::string Phrasebook::isolate(const std::string& locale, const std::string& s) const {
@@ -91,19 +132,34 @@ std::string Phrasebook::isolate(const std::string& locale, const std::string& s)
 }
 
 std::string Phrasebook::date(const std::string& locale, std::int64_t unix_ms) const {
-  const std::int64_t days = unix_ms / 86'400'000;
-  // civil_from_days (Howard Hinnant)
-  const std::int64_t z = days + 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const std::int64_t doe = z - era * 146097;
-  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const std::int64_t mp = (5 * doy + 2) / 153;
-  const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  const std::int64_t y = yoe + era * 400 + (m <= 2);
-  auto two = [&](std::int64_t v) { return (v < 10 ? number(locale, 0) : std::string()) + number(locale, v); };
-  return number(locale, y) + "-" + two(m) + "-" + two(d);
+  const Catalogue& c = catalogue(locale);
+  auto& format = per_thread<icu::DateFormat>(&c, "date", [&] {
+    // Day, month and year in the locale's calendar (the locale's -u-ca- key), in the daemon's
+    // time zone (TZ), as the shop's day.
+    UErrorCode status = U_ZERO_ERROR;
+    std::unique_ptr<icu::DateFormat> made(icu::DateFormat::createInstanceForSkeleton(icu::UnicodeString("yMMMd"), c.locale, status));
+    if (U_FAILURE(status) || !made) throw std::runtime_error(std::string("ICU cannot format dates: ") + u_errorName(status));
+    return made;
+  });
+  icu::UnicodeString out;
+  format.format(static_cast<UDate>(unix_ms), out);
+  return utf8(out);
+}
+
+std::string Phrasebook::list(const std::string& locale, const std::vector<std::string>& parts) const {
+  const Catalogue& c = catalogue(locale);
+  auto& format = per_thread<icu::ListFormatter>(&c, "list", [&] {
+    UErrorCode status = U_ZERO_ERROR;
+    std::unique_ptr<icu::ListFormatter> made(icu::ListFormatter::createInstance(c.locale, status));
+    if (U_FAILURE(status) || !made) throw std::runtime_error(std::string("ICU cannot format lists: ") + u_errorName(status));
+    return made;
+  });
+  std::vector<icu::UnicodeString> items;
+  for (const auto& p : parts) items.push_back(icu::UnicodeString::fromUTF8(isolate(locale, p)));
+  icu::UnicodeString out;
+  UErrorCode status = U_ZERO_ERROR;
+  format.format(items.data(), static_cast<int32_t>(items.size()), out, status);
+  return utf8(out);
 }
 
 }  // namespace regulars::daemon

@@ -172,7 +172,7 @@ std::vector<json> bench_rules(const Catalogue& cat, int n) {
       case 1: when = {{"all", {{{"visit", {{"every", 5 + i % 7}}}}, {{"bought", {{"category", "dairy"}, {"within_days", 60}}}}}}}; break;
       case 2: when = {{"absent", {{"days", 30 + i}}}}; gesture = {{"kind", "discount"}, {"percent", 10}, {"max_value", 500}}; break;
       case 3: when = {{"all", {{{"segment", "regular"}}, {{"spend", {{"over", 20000}, {"days", 30}}}}}}};
-              gesture = {{"kind", "message"}, {"message", {{"en", "Thank {name} for being a regular"}}}};
+              gesture = {{"kind", "message"}, {"message", {{"en", "Thank {name|you} for being a regular"}}}};
               break;
       case 4: when = {{"birthday", {{"days_before", 3}, {"days_after", 3}}}}; break;
       case 5: when = {{"complaint", {{"within_days", 30}, {"open", true}}}};

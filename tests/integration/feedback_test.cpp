@@ -116,7 +116,7 @@ TEST_F(Feedback, DetractorGetsRecoveryHintUntilTheOwnerResolvesIt) {
   const json fa = ask(sara, {{"time", "2026-11-09T09:00:00Z"}, {"locale", "fa"}});
   ASSERT_NE(find_hint(fa, "recovery"), nullptr);
   EXPECT_EQ((*find_hint(fa, "recovery"))["text"],
-            "دفعهٔ قبل تجربهٔ خوبی نداشت (امتیاز ۳ از ۱۰: \u2068slow service\u2069) — عذرخواهی کنید و جبران کنید.");
+            "دفعهٔ قبل تجربهٔ خوبی نداشت (امتیاز ۳ از ۱۰: \u2068خدمات کُند\u2069) — عذرخواهی کنید و جبران کنید.");
 
   std::string out;
   ASSERT_EQ(ctl("followups", out), 0) << out;

@@ -64,8 +64,8 @@ const json kChipsRule = json::parse(R"({
   "when": {"all": [{"bought": {"category": "chips", "member": "any"}},
                    {"not": {"in_basket": {"category": "chips"}}}]},
   "gesture": {"kind": "free_item", "favourite": {"category": "chips", "member": "any"}, "value": 150,
-              "message": {"en": "A free pack of {item} for {member}, on the house!",
-                          "fa": "یک بسته {item} رایگان برای {member}، مهمان ما!"}},
+              "message": {"en": "A free pack of {item} for {member|the family}, on the house!",
+                          "fa": "یک بسته {item} رایگان برای {member|خانواده}، مهمان ما!"}},
   "limits": {"cooldown_days": 30}
 })");
 

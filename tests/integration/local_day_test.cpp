@@ -64,7 +64,7 @@ TEST_P(LocalDay, BirthdayHintAndBirthdayRuleTurnAtLocalMidnight) {
     const char* hint;
     std::size_t offers;
   };
-  for (const Expect& e : {Expect{GetParam().before, "Birthday in 1 days.", 0}, Expect{GetParam().after, "Birthday today!", 1}}) {
+  for (const Expect& e : {Expect{GetParam().before, "Birthday tomorrow.", 0}, Expect{GetParam().after, "Birthday today!", 1}}) {
     const json answer = ask(who, {{"time", e.time}, {"locale", "en"}});
     const json* hint = find_hint(answer, "birthday");
     ASSERT_NE(hint, nullptr) << e.time << "\n" << answer.dump(2);

@@ -45,8 +45,8 @@ const char* const kChips = R"({"id": "chips-for-the-kids", "name": "Free chips f
  "when": {"all": [{"bought": {"category": "chips", "member": "any"}},
                   {"not": {"in_basket": {"category": "chips"}}}]},
  "gesture": {"kind": "free_item", "favourite": {"category": "chips", "member": "any"}, "value": 150,
-             "message": {"en": "A free pack of {item} for {member}, on the house!",
-                         "fa": "یک بسته {item} رایگان برای {member}، مهمان ما!"}},
+             "message": {"en": "A free pack of {item} for {member|the family}, on the house!",
+                         "fa": "یک بسته {item} رایگان برای {member|خانواده}، مهمان ما!"}},
  "limits": {"cooldown_days": 30}})";
 
 const char* const kHello = R"({"kind": "message", "message": {"en": "Hello"}})";
@@ -98,8 +98,8 @@ TEST(RulesParse, ChipsExample) {
   EXPECT_EQ(r.gesture.sku, "");
   EXPECT_EQ(r.gesture.cost, 150);
   ASSERT_EQ(r.gesture.message.size(), 2u);
-  EXPECT_EQ(r.gesture.message.at("en"), "A free pack of {item} for {member}, on the house!");
-  EXPECT_EQ(r.gesture.message.at("fa"), "یک بسته {item} رایگان برای {member}، مهمان ما!");
+  EXPECT_EQ(r.gesture.message.at("en"), "A free pack of {item} for {member|the family}, on the house!");
+  EXPECT_EQ(r.gesture.message.at("fa"), "یک بسته {item} رایگان برای {member|خانواده}، مهمان ما!");
   EXPECT_TRUE(r.gesture.task.empty());
 
   EXPECT_EQ(r.limits.cooldown_days, 30);
@@ -312,12 +312,12 @@ TEST(RulesGestures, FreeItem) {
 
 TEST(RulesGestures, Discount) {
   const Gesture pct = gesture_of(R"({"kind": "discount", "percent": 10, "max_value": 500,
-                                     "message": {"en": "{percent}% off today, {name}"}})");
+                                     "message": {"en": "{percent}% off today, {name|friend}"}})");
   EXPECT_EQ(pct.kind, Gesture::Kind::discount);
   EXPECT_EQ(pct.percent, 10);
   EXPECT_EQ(pct.amount, 0);
   EXPECT_EQ(pct.cost, 500);
-  EXPECT_EQ(pct.message.at("en"), "{percent}% off today, {name}");
+  EXPECT_EQ(pct.message.at("en"), "{percent}% off today, {name|friend}");
   const Gesture amount = gesture_of(R"({"kind": "discount", "amount": 200})");
   EXPECT_EQ(amount.percent, 0);
   EXPECT_EQ(amount.amount, 200);
@@ -325,7 +325,7 @@ TEST(RulesGestures, Discount) {
 }
 
 TEST(RulesGestures, MessageAndTask) {
-  const Gesture m = gesture_of(R"({"kind": "message", "message": {"en": "Happy birthday, {name}!", "ar": "عيد ميلاد سعيد"}})");
+  const Gesture m = gesture_of(R"({"kind": "message", "message": {"en": "Happy birthday, {name|friend}!", "ar": "عيد ميلاد سعيد"}})");
   EXPECT_EQ(m.kind, Gesture::Kind::message);
   EXPECT_EQ(m.cost, 0);
   EXPECT_EQ(m.message.size(), 2u);
@@ -338,8 +338,32 @@ TEST(RulesGestures, MessageAndTask) {
   EXPECT_EQ(t.task.at("fa_IR"), "قهوه");
   EXPECT_EQ(t.message.at("en"), "Try our new coffee");
   // Braces that are not a {word} are plain text.
-  EXPECT_EQ(gesture_of(R"({"kind": "message", "message": {"en": "{ } {} {{item}} 50{"}})").message.at("en"),
-            "{ } {} {{item}} 50{");
+  EXPECT_EQ(gesture_of(R"({"kind": "message", "message": {"en": "{ } {} {{percent}} 50{"}})").message.at("en"),
+            "{ } {} {{percent}} 50{");
+}
+
+// A value that can be missing needs the words to use then: a customer with no recorded name
+// must not read "Thank  for coming back".
+TEST(RulesGestures, AValueThatCanBeMissingNeedsAFallback) {
+  const Error name = error_of(parse_rule_text(R"({"id": "r", "when": {"visit": {"nth": 2}},
+                                  "gesture": {"kind": "message", "message": {"en": "Thank {name} for coming back"}}})"));
+  EXPECT_EQ(name.field, "rule.gesture.message.en");
+  EXPECT_EQ(name.message, "{name} can be missing (a customer with no recorded name); give the words to use then, e.g. {name|friend}");
+  const Error item = error_of(parse_rule_text(R"({"id": "r", "when": {"visit": {"nth": 2}},
+                                  "gesture": {"kind": "task", "task": {"fa": "{item} را بدهید"}}})"));
+  EXPECT_EQ(item.field, "rule.gesture.task.fa");
+  EXPECT_NE(item.message.find("{item|a small gift}"), std::string::npos) << item.message;
+  const Error empty = error_of(parse_rule_text(R"({"id": "r", "when": {"visit": {"nth": 2}},
+                                   "gesture": {"kind": "message", "message": {"en": "Hi {name| }"}}})"));
+  EXPECT_NE(empty.message.find("fallback of {name|...} is empty"), std::string::npos) << empty.message;
+  // A free item always has its item; a fallback is accepted wherever it is given.
+  EXPECT_EQ(gesture_of(R"({"kind": "free_item", "sku": "tea", "value": 100, "message": {"en": "{item} for {name|you}"}})").message.at("en"),
+            "{item} for {name|you}");
+  // A rule stored before fallbacks existed still loads (its text then leaves the value out).
+  const auto stored = parse_rule(json::parse(R"({"id": "r", "when": {"visit": {"nth": 2}},
+                                                  "gesture": {"kind": "message", "message": {"en": "Thank {name} for coming back"}}})"),
+                                 "rule", 0, regulars::daemon::rules::Origin::stored);
+  EXPECT_TRUE(std::holds_alternative<Rule>(stored));
 }
 
 // ---- refusals --------------------------------------------------------------------------------
