@@ -38,7 +38,7 @@
 #include "gestures/facts.hpp"
 #include "gestures/limits.hpp"
 #include "gestures/rules.hpp"
-#include "locale/phrasebook.hpp"
+#include "locales/phrasebook.hpp"
 #include "store/event_store.hpp"
 #include "wire/error.hpp"
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "hints/hint_kinds.hpp"
-#include "locale/phrasebook.hpp"
+#include "locales/phrasebook.hpp"
 #include "store/customer_view.hpp"
 
 namespace regulars::daemon {

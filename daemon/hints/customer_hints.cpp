@@ -65,8 +65,8 @@ void recall_complaint(const AnswerContext& ctx, const std::optional<OpenFollowup
   const Phrasing& say = ctx.say;
   if (ctx.discreet) return hints.add(HintKind::recovery, say.text("recovery.discreet"), "");
   std::string score;
-  if (open->nps) score = say.text("score.nps", {{"value", say.num(*open->nps)}});
-  else if (open->csat) score = say.text("score.csat", {{"value", say.num(*open->csat)}});
+  if (open->nps) score = say.text("score.nps", {{"points", say.num(*open->nps)}});
+  else if (open->csat) score = say.text("score.csat", {{"points", say.num(*open->csat)}});
   // A reason the phrasebook knows is said in the locale; another is the till's own word.
   std::vector<std::string> reasons;
   for (const auto& r : open->reasons) {

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "locale/phrasebook.hpp"
+#include "locales/phrasebook.hpp"
 #include "gestures/engine.hpp"
 #include "memory/identity.hpp"
 #include "store/event_store.hpp"

@@ -1,4 +1,4 @@
-#include "locale/phrasebook.hpp"
+#include "locales/phrasebook.hpp"
 
 #include <stdexcept>
 #include <unordered_map>
@@ -7,8 +7,8 @@
 #include <unicode/listformatter.h>
 #include <unicode/numberformatter.h>
 
-#include "locale/catalogue.hpp"
-#include "locale/embedded_texts.hpp"
+#include "locales/catalogue.hpp"
+#include "locales/embedded_texts.hpp"
 
 namespace regulars::daemon {
 
@@ -145,6 +145,14 @@ std::string Phrasebook::date(const std::string& locale, std::int64_t unix_ms) co
   format.format(static_cast<UDate>(unix_ms), out);
   return utf8(out);
 }
+
+std::vector<std::string> Phrasebook::locales() const {
+  std::vector<std::string> out;
+  for (const auto& [tag, _] : catalogues_) out.push_back(tag);
+  return out;
+}
+
+std::map<std::string, std::vector<std::string>> Phrasebook::keys() const { return catalogue("en").placeholders; }
 
 std::string Phrasebook::list(const std::string& locale, const std::vector<std::string>& parts) const {
   const Catalogue& c = catalogue(locale);

@@ -1,4 +1,4 @@
-#include "locale/catalogue.hpp"
+#include "locales/catalogue.hpp"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -130,6 +130,7 @@ std::set<std::string> plural_keywords(const icu::Locale& locale) {
 struct Parsed {
   std::unique_ptr<Catalogue> catalogue;
   std::map<std::string, MessageUse> uses;
+  std::set<std::string> broken;  // keys present but not valid: already reported
 };
 
 // The file's meta fields; false (with a problem) when they are unusable.
@@ -155,6 +156,7 @@ void add_message(const std::string& file, const std::string& key, const std::str
   if (U_FAILURE(status)) {
     problems.push_back({file, key, std::string("not valid MessageFormat (") + u_errorName(status) + ") at character " +
                                        std::to_string(where.offset) + " of \"" + text + "\""});
+    out.broken.insert(key);
     return;
   }
   MessageUse use = PatternWalk(parsed, keywords).run();
@@ -178,6 +180,7 @@ Parsed parse(const CatalogueSource& src, std::vector<CatalogueProblem>& problems
   for (const auto& [key, value] : j.items()) {
     if (key.empty() || key[0] == '_' || key == "dir" || key == "locale") continue;
     if (!value.is_string()) {
+      out.broken.insert(key);
       problems.push_back({file, key, "must be a string"});
       continue;
     }
@@ -192,7 +195,7 @@ void compare_with_english(const Parsed& en, const Parsed& other, std::vector<Cat
   for (const auto& [key, use] : en.uses) {
     const auto it = other.uses.find(key);
     if (it == other.uses.end()) {
-      problems.push_back({file, key, "missing (the English text would show)"});
+      if (!other.broken.count(key)) problems.push_back({file, key, "missing (the English text would show)"});
       continue;
     }
     for (const auto& name : use.placeholders)

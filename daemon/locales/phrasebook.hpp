@@ -1,5 +1,5 @@
 // The texts hints and gestures are phrased in, one phrasebook per locale. The phrasebooks are data
-// files (daemon/locale/texts/*.json) of ICU MessageFormat patterns, checked when the daemon is
+// files (daemon/locales/texts/*.json) of ICU MessageFormat patterns, checked when the daemon is
 // built (check_catalogues) and compiled into it. (The products a shop sells are its catalogue;
 // these are only messages.)
 //
@@ -82,6 +82,11 @@ class Phrasebook {
   std::string date(const std::string& locale, std::int64_t unix_ms) const;
   // "a, b and c" in the locale's words, each part isolated.
   std::string list(const std::string& locale, const std::vector<std::string>& parts) const;
+
+  // The locales served, and every message key with the placeholders its English text uses (for
+  // the tests that render them all).
+  std::vector<std::string> locales() const;
+  std::map<std::string, std::vector<std::string>> keys() const;
 
  private:
   Phrasebook() = default;

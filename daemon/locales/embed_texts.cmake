@@ -1,6 +1,6 @@
-# Turns daemon/locale/texts/*.json into a C++ source, so the phrasebooks stay data files and the
+# Turns daemon/locales/texts/*.json into a C++ source, so the phrasebooks stay data files and the
 # daemon needs no path to find them at run time. Invoked by CMake with OUT and the files.
-file(WRITE ${OUT}.tmp "// Generated from daemon/locale/texts/*.json. Do not edit.\n#include \"locale/embedded_texts.hpp\"\nnamespace regulars::daemon {\nconst std::vector<std::pair<std::string_view, std::string_view>>& embedded_locales() {\n  static const std::vector<std::pair<std::string_view, std::string_view>> k{\n")
+file(WRITE ${OUT}.tmp "// Generated from daemon/locales/texts/*.json. Do not edit.\n#include \"locales/embedded_texts.hpp\"\nnamespace regulars::daemon {\nconst std::vector<std::pair<std::string_view, std::string_view>>& embedded_locales() {\n  static const std::vector<std::pair<std::string_view, std::string_view>> k{\n")
 string(REPLACE "|" ";" FILES "${FILES}")
 foreach(f ${FILES})
   get_filename_component(tag ${f} NAME_WE)

@@ -6,7 +6,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "locale/catalogue.hpp"
+#include "locales/catalogue.hpp"
 
 int main(int argc, char** argv) {
   using namespace regulars::daemon;
