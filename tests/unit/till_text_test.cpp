@@ -174,3 +174,15 @@ TEST(TillText, WidthsDoNotDependOnTheProcessLocale) {
 }
 
 }  // namespace
+
+namespace {
+
+// Each byte that does not start a whole sequence counts as one U+FFFD; the ASCII after a cut
+// sequence is not taken into it.
+TEST(TillText, ACutSequenceTakesNothingAfterIt) {
+  EXPECT_EQ(till::display_width("\xE2\x80" "ab"), 4);  // U+FFFD U+FFFD a b
+  EXPECT_EQ(till::display_width("ab\xD9"), 3);
+  EXPECT_EQ(till::pad_right("\xE2\x80" "ab", 6), "\xE2\x80" "ab  ");
+}
+
+}  // namespace

@@ -22,11 +22,10 @@ bool is_continuation(unsigned char b) { return (b & 0xC0u) == 0x80u; }
 
 // Length of the sequence a lead byte starts (0: not a lead byte) and its payload bits.
 int sequence_length(unsigned char b0, char32_t& bits) {
-  if (b0 < 0x80) return bits = b0, 1;
-  if (b0 >= 0xC2 && b0 < 0xE0) return bits = b0 & 0x1Fu, 2;
-  if (b0 >= 0xE0 && b0 < 0xF0) return bits = b0 & 0x0Fu, 3;
-  if (b0 >= 0xF0 && b0 < 0xF5) return bits = b0 & 0x07u, 4;
-  return 0;
+  const int len = b0 < 0x80 ? 1 : b0 < 0xC2 ? 0 : b0 < 0xE0 ? 2 : b0 < 0xF0 ? 3 : b0 < 0xF5 ? 4 : 0;
+  static constexpr unsigned char kPayload[] = {0, 0x7F, 0x1F, 0x0F, 0x07};
+  bits = b0 & kPayload[len];
+  return len;
 }
 
 bool is_isolate_initiator(char32_t c) { return c >= 0x2066 && c <= 0x2068; }
@@ -59,11 +58,15 @@ bool is_ltr_letter(char32_t c) {
 char32_t next_code_point(std::string_view s, std::size_t& i) {
   char32_t cp = 0;
   const int len = sequence_length(static_cast<unsigned char>(s[i]), cp);
-  if (len == 0 || i + static_cast<std::size_t>(len) > s.size()) return ++i, 0xFFFD;
-  for (int k = 1; k < len; ++k) {
+  bool whole = len > 0 && i + static_cast<std::size_t>(len) <= s.size();
+  for (int k = 1; whole && k < len; ++k) {
     const auto b = static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]);
-    if (!is_continuation(b)) return ++i, 0xFFFD;
+    whole = is_continuation(b);
     cp = (cp << 6) | (b & 0x3Fu);
+  }
+  if (!whole) {
+    ++i;
+    return 0xFFFD;
   }
   i += static_cast<std::size_t>(len);
   return cp;
@@ -151,7 +154,10 @@ std::vector<std::string_view> split_words(std::string_view text) {
 // not fit; a word wider than a line is cut at code point boundaries.
 void place_word(std::vector<std::string>& lines, int& line_w, std::string_view word, int width) {
   int word_w = display_width(word);
-  if (line_w > 0 && line_w + 1 + word_w > width) lines.emplace_back(), line_w = 0;
+  if (line_w > 0 && line_w + 1 + word_w > width) {
+    lines.emplace_back();
+    line_w = 0;
+  }
   while (word_w > width) {
     std::size_t n = fit(word, width);
     if (n == 0) next_code_point(word, n);  // a character wider than the line: alone on it
@@ -161,7 +167,10 @@ void place_word(std::vector<std::string>& lines, int& line_w, std::string_view w
     word_w = display_width(word);
   }
   if (word.empty()) return;
-  if (line_w > 0) lines.back() += ' ', ++line_w;
+  if (line_w > 0) {
+    lines.back() += ' ';
+    ++line_w;
+  }
   lines.back() += word;
   line_w += word_w;
 }
