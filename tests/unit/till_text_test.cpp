@@ -132,6 +132,20 @@ TEST(TillText, RightToLeftRowsAreFlushWithTheRightBorder) {
   }
 }
 
+TEST(TillText, TheDirectionIsThatOfTheFirstLetterOutsideIsolates) {
+  EXPECT_EQ(till::base_direction("۴ بار خریده"), till::Direction::rtl);  // a Persian digit is weak
+  EXPECT_EQ(till::base_direction(kFsi + "Oat milk" + kPdi + " می" + kZwnj + "خرد"), till::Direction::rtl);
+  EXPECT_EQ(till::base_direction("4 visits · معمولاً"), till::Direction::ltr);
+  EXPECT_EQ(till::base_direction("12 — ✓"), till::Direction::neutral);
+}
+
+TEST(TillText, ARightToLeftPieceOfALeftToRightRowKeepsItsPaddingOutside) {
+  static const Style plain(false);
+  Panel p(plain, 40);
+  p.row({{" 3 ", till::tone::dim}, {till::pad_right("نان سنگک", 12), till::tone::plain}, {"0.74", till::tone::bold}});
+  EXPECT_NE(p.render().find("\u2067نان سنگک\u2069    0.74"), std::string::npos) << p.render();
+}
+
 TEST(TillText, LeftToRightRowsStayLeftAligned) {
   static const Style plain(false);
   Panel p(plain, 40);

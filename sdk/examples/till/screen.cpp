@@ -105,7 +105,11 @@ std::string Panel::render_row(const Row& r) const {
     used += display_width(piece);
     // In a left-to-right row, a right-to-left piece (a Persian reason after an item's score) is
     // isolated so that it does not pull its neighbours into its run.
-    if (!r.rtl && base_direction(piece) == Direction::rtl) piece = std::string(kRli) + piece + std::string(kPdi);
+    // The spaces that pad it to its column stay outside, on the right.
+    if (!r.rtl && base_direction(piece) == Direction::rtl) {
+      const std::size_t end = piece.find_last_not_of(' ') + 1;
+      piece = std::string(kRli) + piece.substr(0, end) + std::string(kPdi) + piece.substr(end);
+    }
     line += style_(seg.sgr, piece);
   }
   const std::string padding(static_cast<std::size_t>(std::max(0, inner - used)), ' ');

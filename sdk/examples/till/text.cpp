@@ -44,11 +44,14 @@ std::vector<std::string_view> isolate_stack(std::string_view text) {
 }
 
 // A letter that gives a paragraph the left-to-right direction: ASCII letters, and from U+00C0
-// anything drawn that is not a right-to-left letter, punctuation or a symbol block.
+// anything drawn outside the right-to-left scripts' blocks (whose digits, such as the Persian
+// ۴, are weak), punctuation and symbol blocks.
 bool is_ltr_letter(char32_t c) {
   if (c < 0xC0) return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-  if (c == 0xD7 || c == 0xF7 || (c >= 0x2000 && c <= 0x2BFF) || (c >= 0x3000 && c <= 0x303F) ||
-      (c >= 0xFE10 && c <= 0xFE6F) || (c >= 0xFF00 && c <= 0xFF20) || c >= 0x1F000)
+  if (c == 0xD7 || c == 0xF7 || (c >= 0x0590 && c <= 0x08FF) || (c >= 0x2000 && c <= 0x2BFF) ||
+      (c >= 0x3000 && c <= 0x303F) || (c >= 0xFB1D && c <= 0xFDFF) || (c >= 0xFE10 && c <= 0xFEFF) ||
+      (c >= 0xFF00 && c <= 0xFF20) || (c >= 0x10800 && c <= 0x10FFF) || (c >= 0x1E800 && c <= 0x1EFFF) ||
+      c >= 0x1F000)
     return false;
   return code_point_width(c) > 0 && !in_table(kRightToLeft, c);
 }
