@@ -78,7 +78,9 @@ class TillRightToLeft : public DaemonTest {
     const int width = terminal_width(box.front());
     for (const auto& line : box) {
       EXPECT_EQ(terminal_width(line), width) << "a line of the box is not " << width << " columns:\n" << out;
-      const bool rtl_row = line.find("\u2067") != std::string::npos && line.rfind("│", 0) == 0;
+      // A right-to-left row: "│", padding, then the row's RLI (an LTR row may isolate a piece later on).
+      const std::size_t text_at = line.rfind("│", 0) == 0 ? line.find_first_not_of(' ', 3) : std::string::npos;
+      const bool rtl_row = text_at != std::string::npos && line.compare(text_at, 3, "\u2067") == 0;
       // "…text⁩ │": the text of a right-to-left row ends at the right border.
       if (rtl_row) EXPECT_NE(line.find("\u2069 │"), std::string::npos) << "not flush right: " << line << "\n" << out;
     }
