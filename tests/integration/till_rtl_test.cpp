@@ -83,6 +83,8 @@ class TillRightToLeft : public DaemonTest {
       const bool rtl_row = text_at != std::string::npos && line.compare(text_at, 3, "\u2067") == 0;
       // "…text⁩ │": the text of a right-to-left row ends at the right border.
       if (rtl_row) EXPECT_NE(line.find("\u2069 │"), std::string::npos) << "not flush right: " << line << "\n" << out;
+      if (line.find(rtl_word) != std::string::npos)
+        EXPECT_TRUE(rtl_row) << "the right-to-left hint is not laid out from the right: " << line << "\n" << out;
     }
   }
 };
