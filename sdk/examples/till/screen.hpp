@@ -1,10 +1,12 @@
-// Terminal output for people watching a checkout: optional ANSI colour, display widths of UTF-8
-// text, word wrapping and boxed panels.
+// Terminal output for people watching a checkout: optional ANSI colour and boxed panels. The
+// widths, cutting and wrapping of UTF-8 text are in text.hpp.
 #pragma once
 
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "text.hpp"
 
 namespace till {
 
@@ -36,15 +38,6 @@ class Style {
   bool color_;
 };
 
-// Columns a UTF-8 string takes on a terminal (combining marks 0, East Asian wide 2).
-int display_width(std::string_view text);
-// Cuts `text` to at most `width` columns, ending in "…" when something was cut.
-std::string truncate(std::string_view text, int width);
-// `text` followed by spaces up to `width` columns (cut first when longer).
-std::string pad_right(std::string_view text, int width);
-std::string pad_left(std::string_view text, int width);
-// Word-wraps `text` into lines of at most `width` columns.
-std::vector<std::string> wrap(std::string_view text, int width);
 // `text` repeated `n` times.
 std::string repeat(std::string_view text, int n);
 
@@ -64,6 +57,7 @@ class Panel {
     title_right_ = std::move(right);
   }
   // Wrapped text: the first line starts with `bullet`, continuation lines are indented under it.
+  // Text whose first strong letter is right-to-left is laid out from the right side of the box.
   void text(std::string_view text, std::string_view sgr, std::string_view bullet = "", std::string_view bullet_sgr = "",
             int indent = 0);
   // One row of segments, cut to the inner width if needed.
@@ -74,9 +68,12 @@ class Panel {
  private:
   struct Row {
     bool separator = false;
+    bool rtl = false;
     std::string label;
     std::vector<Segment> segments;
   };
+  std::string render_row(const Row& r) const;
+
   const Style& style_;
   int width_;
   std::string title_left_, title_right_;
