@@ -29,14 +29,19 @@ const char* salutation_keyword(Salutation s) {
 }
 
 // ICU's formatters keep per-call state behind const methods (a lazily made number format, a
-// calendar), so each thread formats with its own copies, made once.
+// calendar), so each thread formats with its own copies, made once, found by the address of
+// what they copy (a message's master; a catalogue for its date and list formats: one map per
+// kind of formatter).
 template <class T, class Make>
-T& per_thread(const void* owner, const std::string& key, Make make) {
-  thread_local std::unordered_map<const void*, std::unordered_map<std::string, std::unique_ptr<T>>> copies;
-  auto& slot = copies[owner][key];
+T& per_thread(const void* original, Make make) {
+  thread_local std::unordered_map<const void*, std::unique_ptr<T>> copies;
+  auto& slot = copies[original];
   if (!slot) slot = make();
   return *slot;
 }
+
+// Placeholder names are ASCII: no UTF-8 decoding needed.
+icu::UnicodeString ascii(std::string_view s) { return icu::UnicodeString(s.data(), static_cast<int32_t>(s.size()), US_INV); }
 
 }  // namespace
 
@@ -84,7 +89,7 @@ std::string Phrasebook::text(const std::string& locale, const std::string& key, 
     master = c->messages.find(key);
     if (master == c->messages.end()) return key;
   }
-  const auto& format = per_thread<icu::MessageFormat>(c, key, [&] {
+  const auto& format = per_thread<icu::MessageFormat>(master->second.get(), [&] {
     return std::unique_ptr<icu::MessageFormat>(master->second->clone());
   });
   std::vector<icu::UnicodeString> names;
@@ -92,14 +97,14 @@ std::string Phrasebook::text(const std::string& locale, const std::string& key, 
   names.reserve(2 * args.size() + 1);
   values.reserve(2 * args.size() + 1);
   for (const auto& [name, arg] : args) {
-    names.push_back(icu::UnicodeString::fromUTF8(name));
+    names.push_back(ascii(name));
     if (arg.kind() == MessageArg::Kind::number) {
       values.emplace_back(static_cast<int64_t>(arg.number()));
       continue;
     }
     const bool outside = arg.kind() == MessageArg::Kind::outside;
     values.emplace_back(icu::UnicodeString::fromUTF8(outside && !arg.text().empty() ? isolate(locale, arg.text()) : arg.text()));
-    names.push_back(icu::UnicodeString::fromUTF8(name + "_given"));
+    names.push_back(ascii(name).append(icu::UnicodeString("_given", -1, US_INV)));
     values.emplace_back(icu::UnicodeString(arg.text().empty() ? "no" : "yes"));
   }
   names.emplace_back("salutation");
@@ -133,7 +138,7 @@ std::string Phrasebook::isolate(const std::string& locale, const std::string& s)
 
 std::string Phrasebook::date(const std::string& locale, std::int64_t unix_ms) const {
   const Catalogue& c = catalogue(locale);
-  auto& format = per_thread<icu::DateFormat>(&c, "date", [&] {
+  auto& format = per_thread<icu::DateFormat>(&c, [&] {
     // Day, month and year in the locale's calendar (the locale's -u-ca- key), in the daemon's
     // time zone (TZ), as the shop's day.
     UErrorCode status = U_ZERO_ERROR;
@@ -156,7 +161,7 @@ std::map<std::string, std::vector<std::string>> Phrasebook::keys() const { retur
 
 std::string Phrasebook::list(const std::string& locale, const std::vector<std::string>& parts) const {
   const Catalogue& c = catalogue(locale);
-  auto& format = per_thread<icu::ListFormatter>(&c, "list", [&] {
+  auto& format = per_thread<icu::ListFormatter>(&c, [&] {
     UErrorCode status = U_ZERO_ERROR;
     std::unique_ptr<icu::ListFormatter> made(icu::ListFormatter::createInstance(c.locale, status));
     if (U_FAILURE(status) || !made) throw std::runtime_error(std::string("ICU cannot format lists: ") + u_errorName(status));
