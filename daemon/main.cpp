@@ -225,6 +225,7 @@ class Daemon {
                         owner_pool_),
         io_(config.io_threads),
         signals_(io_, SIGINT, SIGTERM) {
+    gestures_.set_currency(config.currency);
     gestures_.load();
     store_.set_customer_listener([this](std::int64_t from, std::int64_t into) { gestures_.customer_merged(from, into); });
     // A rebuild or prune renumbers customers: the limits' memory is read again from the offers.

@@ -1,5 +1,6 @@
 #include "base/config.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <optional>
 #include <nlohmann/json.hpp>
@@ -132,9 +133,12 @@ std::optional<wire::Error> parse_log(const json& l, Config& c) {
 }
 
 std::optional<wire::Error> parse_hints(const json& h, Config& c) {
-  if (auto e = only_keys(h, "hints.", {"max_hints", "max_predictions", "default_locale"})) return e;
+  if (auto e = only_keys(h, "hints.", {"max_hints", "max_predictions", "default_locale", "currency"})) return e;
   if (auto e = get_int(h, "hints.", "max_hints", 0, 20, c.max_hints)) return e;
   if (auto e = get_int(h, "hints.", "max_predictions", 0, 50, c.max_predictions)) return e;
+  if (auto e = get_string(h, "hints.", "currency", c.currency)) return e;
+  if (!c.currency.empty() && (c.currency.size() != 3 || !std::all_of(c.currency.begin(), c.currency.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; })))
+    return bad("hints.currency", "must be an ISO 4217 code of three capital letters, e.g. \"EUR\" or \"IRR\"");
   return get_string(h, "hints.", "default_locale", c.default_locale);
 }
 

@@ -52,6 +52,7 @@ struct Config {
   int max_hints = 5;
   int max_predictions = 10;
   std::string default_locale = "en";
+  std::string currency;  // ISO 4217 code of the shop's money ("EUR"); empty: amounts without a symbol
   bool personalize_requires_consent = true;
   // What withdrawing "remember" does to the history: "erase" it (default) or "keep" it unused.
   std::string on_remember_withdrawn = "erase";

@@ -58,6 +58,8 @@ class GestureEngine {
   // personalize_requires_consent: the daemon's privacy policy, which the dry run applies too.
   GestureEngine(EventStore& store, const Phrasebook& phrasebook, bool personalize_requires_consent = true);
   ~GestureEngine();  // stop()s
+  // The shop's currency (ISO 4217), for discount amounts in offer texts; before load().
+  void set_currency(std::string currency) { currency_ = std::move(currency); }
 
   // Hands the offers not yet logged to the store now (before an offer_outcome is queued, so
   // the outcome always follows its offer in the log).
@@ -149,6 +151,7 @@ class GestureEngine {
 
   EventStore& store_;
   const Phrasebook& phrasebook_;
+  std::string currency_;
   bool personalize_requires_consent_;
 
   std::mutex owner_mu_;  // rule changes, one at a time

@@ -81,13 +81,13 @@ json GestureEngine::describe(const Rule& rule, const Last& offer, Facts& facts, 
                          {"member", Outside{offer.member}},
                          {"name", Outside{facts.name}},
                          {"percent", Number{g.percent}},
-                         {"amount", phrasebook_.money(locale, g.amount)}};
+                         {"amount", phrasebook_.money(locale, g.amount, currency_)}};
   auto isolated = [&](const std::string& s) { return s.empty() ? s : phrasebook_.isolate(locale, s); };
   const Values values{{"item", isolated(item)},
                       {"member", isolated(offer.member)},
                       {"name", isolated(facts.name)},
                       {"percent", phrasebook_.number(locale, g.percent)},
-                      {"amount", phrasebook_.money(locale, g.amount)}};
+                      {"amount", phrasebook_.money(locale, g.amount, currency_)}};
   static const char* kKinds[] = {"free_item", "discount", "message", "task"};
   json o = {{"offer_id", offer.offer_id}, {"rule", rule.id}, {"kind", kKinds[static_cast<int>(g.kind)]}, {"cost", g.cost}};
   if (!rule.name.empty()) o["rule_name"] = rule.name;

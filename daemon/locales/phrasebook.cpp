@@ -1,11 +1,13 @@
 #include "locales/phrasebook.hpp"
 
+#include <cmath>
 #include <stdexcept>
 #include <unordered_map>
 
 #include <unicode/datefmt.h>
 #include <unicode/listformatter.h>
 #include <unicode/numberformatter.h>
+#include <unicode/ucurr.h>
 
 #include "locales/catalogue.hpp"
 #include "locales/embedded_texts.hpp"
@@ -123,11 +125,18 @@ std::string Phrasebook::number(const std::string& locale, std::int64_t n) const 
   return U_SUCCESS(status) ? utf8(formatted.toString(status)) : std::to_string(n);
 }
 
-std::string Phrasebook::money(const std::string& locale, std::int64_t minor) const {
+std::string Phrasebook::money(const std::string& locale, std::int64_t minor, const std::string& currency) const {
   UErrorCode status = U_ZERO_ERROR;
-  const auto formatted = icu::number::NumberFormatter::withLocale(catalogue(locale).locale)
-                             .precision(icu::number::Precision::fixedFraction(2))
-                             .formatDouble(static_cast<double>(minor) / 100.0, status);
+  auto format = icu::number::NumberFormatter::withLocale(catalogue(locale).locale).precision(icu::number::Precision::fixedFraction(2));
+  double major = static_cast<double>(minor) / 100.0;
+  if (!currency.empty()) {
+    icu::UnicodeString code = ascii(currency);
+    // Minor units are the currency's own: cents for EUR, yen themselves for JPY.
+    const int32_t digits = ucurr_getDefaultFractionDigits(code.getTerminatedBuffer(), &status);
+    major = static_cast<double>(minor) / std::pow(10.0, U_SUCCESS(status) ? digits : 2);
+    format = format.unit(icu::CurrencyUnit(code.getTerminatedBuffer(), status)).precision(icu::number::Precision::currency(UCURR_USAGE_STANDARD));
+  }
+  const auto formatted = format.formatDouble(major, status);
   return U_SUCCESS(status) ? utf8(formatted.toString(status)) : std::to_string(minor);
 }
 

@@ -73,8 +73,9 @@ class Phrasebook {
 
   // A number in the locale's digits and grouping (Persian ۰–۹, Arabic-Indic ٠–٩, or Latin).
   std::string number(const std::string& locale, std::int64_t n) const;
-  // An amount of money in minor units (cents), with two decimals in the locale's digits.
-  std::string money(const std::string& locale, std::int64_t minor) const;
+  // An amount of money in minor units (cents), in the locale's digits: with the currency's symbol
+  // and decimals when `currency` (ISO 4217) is given, else with two decimals.
+  std::string money(const std::string& locale, std::int64_t minor, const std::string& currency = {}) const;
   // Text from outside the phrasebook as a bidi-isolated run in right-to-left locales
   // (U+2068 … U+2069), so Latin product names cannot scramble the sentence around them.
   std::string isolate(const std::string& locale, const std::string& text) const;

@@ -46,7 +46,7 @@ TEST(ParseConfigText, FullFileWithComments) {
   /* block comments work too */
   "store": {"group_commit_max": 512, "checkpoint_pages": 2000},
   "log": {"level": "debug", "format": "text"},
-  "hints": {"max_hints": 3, "max_predictions": 7, "default_locale": "fa"},
+  "hints": {"max_hints": 3, "max_predictions": 7, "default_locale": "fa", "currency": "IRR"},
   "privacy": {"personalize_requires_consent": false}
 }
 )";
@@ -68,6 +68,7 @@ TEST(ParseConfigText, FullFileWithComments) {
   EXPECT_EQ(c.max_hints, 3);
   EXPECT_EQ(c.max_predictions, 7);
   EXPECT_EQ(c.default_locale, "fa");
+  EXPECT_EQ(c.currency, "IRR");
   EXPECT_FALSE(c.personalize_requires_consent);
 }
 
@@ -133,6 +134,8 @@ INSTANTIATE_TEST_SUITE_P(
         ConfigCase{"log_level_empty", R"({"log": {"level": ""}})", "log.level"},
         ConfigCase{"max_hints_high", R"({"hints": {"max_hints": 21}})", "hints.max_hints"},
         ConfigCase{"default_locale_null", R"({"hints": {"default_locale": null}})", "hints.default_locale"},
+        ConfigCase{"currency_lower_case", R"({"hints": {"currency": "eur"}})", "hints.currency"},
+        ConfigCase{"currency_symbol", R"({"hints": {"currency": "€"}})", "hints.currency"},
         ConfigCase{"consent_string", R"({"privacy": {"personalize_requires_consent": "yes"}})", "privacy.personalize_requires_consent"}),
     [](const ::testing::TestParamInfo<ConfigCase>& p) { return std::string(p.param.name); });
 

@@ -104,6 +104,14 @@ TEST(Phrasebook, DatesAreInTheLocalesCalendarAndDigits) {
   EXPECT_EQ(book().date("ar", eve_of_nowruz), "٢٠ مارس ٢٠٢٦");
 }
 
+TEST(Phrasebook, MoneyInTheLocalesDigitsWithTheShopsCurrency) {
+  EXPECT_EQ(book().money("en", 250), "2.50");
+  EXPECT_EQ(book().money("fa", 250), "۲٫۵۰");
+  EXPECT_EQ(book().money("en", 250, "EUR"), "€2.50");
+  EXPECT_EQ(book().money("en", 250, "JPY"), "¥250");  // yen have no minor unit
+  EXPECT_NE(book().money("ar", 250, "EUR").find("٢٫٥٠"), std::string::npos) << book().money("ar", 250, "EUR");
+}
+
 TEST(Phrasebook, NamesAndItemsAreIsolatedInRightToLeftText) {
   EXPECT_EQ(book().text("fa", "note.text", {{"text", Outside{"Paper bag"}}}), "یادداشت: \u2068Paper bag\u2069");
   EXPECT_EQ(book().text("en", "note.text", {{"text", Outside{"Paper bag"}}}), "Note: Paper bag");
