@@ -1,4 +1,5 @@
-// The till simulator's boxes with right-to-left text (sdk/examples/till/text.hpp, screen.hpp):
+// The till simulator's boxes with right-to-left text (sdk/examples/till/text.hpp, screen.hpp), and
+// the panel's own words, counts and digits in Persian and Arabic (labels.hpp):
 // Persian and Arabic hints, with the daemon's bidi isolates around names and items, ZWNJ inside
 // Persian words and Arabic marks, mixed with Latin product names, wrapped or not. Widths are
 // checked against glibc's wcwidth in the C.UTF-8 locale, which is what a terminal counts, not
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "labels.hpp"
 #include "screen.hpp"
 
 namespace {
@@ -197,6 +199,72 @@ TEST(TillText, ACutSequenceTakesNothingAfterIt) {
   EXPECT_EQ(till::display_width("\xE2\x80" "ab"), 4);  // U+FFFD U+FFFD a b
   EXPECT_EQ(till::display_width("ab\xD9"), 3);
   EXPECT_EQ(till::pad_right("\xE2\x80" "ab", 6), "\xE2\x80" "ab  ");
+}
+
+}  // namespace
+
+namespace {
+
+using till::Lang;
+
+// A right-to-left section title is laid out from the right, isolated, the frame around it whole.
+TEST(TillLabels, ARightToLeftSeparatorIsFlushRightAndAligned) {
+  static const Style plain(false);
+  for (int width : {24, 40, 78}) {
+    Panel p(plain, width);
+    p.separator(till::label(Lang::fa, till::Label::likely_today));
+    p.separator(till::label(Lang::ar, till::Label::offer_many));
+    p.separator("Likely today");
+    expect_aligned(p.render(), width);
+    const auto lines = lines_of(p.render());
+    EXPECT_NE(lines[1].find("\u2069 ─┤"), std::string::npos) << lines[1];
+    EXPECT_EQ(lines[1].rfind("├──", 0), 0u) << lines[1];
+    EXPECT_EQ(lines[3].rfind("├─ Likely today ─", 0), 0u) << lines[3];
+  }
+}
+
+TEST(TillLabels, CountsTakeTheLocalesDigitsAndPlural) {
+  using till::Noun;
+  EXPECT_EQ(till::count(Lang::en, 1, Noun::visit), "1 visit");
+  EXPECT_EQ(till::count(Lang::en, 9, Noun::visit), "9 visits");
+  // Persian: the noun stays singular after a number.
+  EXPECT_EQ(till::count(Lang::fa, 1, Noun::visit), "۱ مراجعه");
+  EXPECT_EQ(till::count(Lang::fa, 9, Noun::visit), "۹ مراجعه");
+  EXPECT_EQ(till::count(Lang::fa, 120, Noun::visit), "۱۲۰ مراجعه");
+  // Arabic: 1 and 2 in the noun's own form, 3–10 plural, 11–99 singular, 100 and more singular;
+  // past 100 by the last two digits, as CLDR's rules say.
+  EXPECT_EQ(till::count(Lang::ar, 0, Noun::visit), "لا زيارات");
+  EXPECT_EQ(till::count(Lang::ar, 1, Noun::visit), "زيارة واحدة");
+  EXPECT_EQ(till::count(Lang::ar, 2, Noun::visit), "زيارتان");
+  EXPECT_EQ(till::count(Lang::ar, 3, Noun::visit), "٣ زيارات");
+  EXPECT_EQ(till::count(Lang::ar, 10, Noun::visit), "١٠ زيارات");
+  EXPECT_EQ(till::count(Lang::ar, 11, Noun::visit), "١١ زيارة");
+  EXPECT_EQ(till::count(Lang::ar, 99, Noun::visit), "٩٩ زيارة");
+  EXPECT_EQ(till::count(Lang::ar, 100, Noun::visit), "١٠٠ زيارة");
+  EXPECT_EQ(till::count(Lang::ar, 102, Noun::visit), "١٠٢ زيارة");
+  EXPECT_EQ(till::count(Lang::ar, 103, Noun::visit), "١٠٣ زيارات");
+  EXPECT_EQ(till::count(Lang::ar, 111, Noun::visit), "١١١ زيارة");
+}
+
+TEST(TillLabels, DatesAndScoresTakeTheLocalesDigits) {
+  EXPECT_EQ(till::digits(Lang::fa, "2026-12-06"), "۲۰۲۶-۱۲-۰۶");
+  EXPECT_EQ(till::digits(Lang::ar, "2026-12-06"), "٢٠٢٦-١٢-٠٦");
+  EXPECT_EQ(till::digits(Lang::en, "2026-12-06"), "2026-12-06");
+  EXPECT_EQ(till::decimal(Lang::en, 0.934, 2), "0.93");
+  EXPECT_EQ(till::decimal(Lang::fa, 0.934, 2), "۰٫۹۳");
+  EXPECT_EQ(till::decimal(Lang::ar, 1.0, 2), "١٫٠٠");
+}
+
+TEST(TillLabels, OtherLocalesAreEnglishAndRegionsDoNotMatter) {
+  EXPECT_EQ(till::lang_of("fa-IR-u-nu-arabext"), Lang::fa);
+  EXPECT_EQ(till::lang_of("ar_EG"), Lang::ar);
+  EXPECT_EQ(till::lang_of("de"), Lang::en);
+  EXPECT_EQ(till::lang_of("far"), Lang::en);
+  EXPECT_EQ(till::label(Lang::en, till::Label::not_recognised, {"card"}), "Not recognised — no history for this card.");
+  EXPECT_EQ(till::kind_name(Lang::fa, "card"), "کارت");
+  EXPECT_EQ(till::kind_name(Lang::fa, "loyalty_id"), "\u2068loyalty_id\u2069");
+  EXPECT_EQ(till::status_name(Lang::ar, "accepted"), "تم القبول");
+  EXPECT_EQ(till::isolate(Lang::en, "son"), "son");
 }
 
 }  // namespace

@@ -72,9 +72,17 @@ std::string Panel::render() const {
   }
   for (const auto& r : rows_) {
     if (r.separator) {
-      const std::string label = r.label.empty() ? std::string() : " " + r.label + " ";
+      // ├─ label ─────┤, or for a right-to-left label ├───── label ─┤ with the label in a
+      // RIGHT-TO-LEFT ISOLATE, like a right-to-left row: the frame stays left-to-right.
+      const std::string text = truncate(r.label, std::max(1, width_ - 7));
+      const bool rtl = base_direction(text) == Direction::rtl;
+      const std::string label =
+          text.empty() ? std::string() : rtl ? " " + std::string(kRli) + text + std::string(kPdi) + " " : " " + text + " ";
       const int fill = std::max(1, width_ - 3 - display_width(label));
-      out += style_(frame, "├─") + style_(tone::bold, label) + style_(frame, repeat("─", fill) + "┤") + "\n";
+      if (rtl)
+        out += style_(frame, "├" + repeat("─", fill)) + style_(tone::bold, label) + style_(frame, "─┤") + "\n";
+      else
+        out += style_(frame, "├─") + style_(tone::bold, label) + style_(frame, repeat("─", fill) + "┤") + "\n";
       continue;
     }
     out += render_row(r);

@@ -62,6 +62,7 @@ class Panel {
             int indent = 0);
   // One row of segments, cut to the inner width if needed.
   void row(std::vector<Segment> segments);
+  // A dividing line with a label: at the left, or at the right when the label is right-to-left.
   void separator(std::string label);
   std::string render() const;
 
