@@ -1,5 +1,7 @@
 #include "till.hpp"
 
+#include "labels.hpp"
+
 #include <functional>
 
 #include <algorithm>
@@ -177,11 +179,7 @@ std::string qty_text(double q) {
 
 std::string micros(long long us) { return std::to_string(us) + " µs"; }
 
-std::string score_text(double s) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%.2f", s);
-  return buf;
-}
+std::string score_text(double s, Lang lang = Lang::en) { return decimal(lang, s, 2); }
 
 // A ten-cell bar with eighth-block precision.
 std::string bar(double score) {
@@ -231,15 +229,15 @@ const json& member(const json& j, const char* key) {
   return it != j.end() ? *it : empty;
 }
 
-// "consent: remember ✓ personalize ✗", or "consent not asked yet".
-std::string consent_text(const json& consent) {
+// "consent remember ✓ personalize ✗", or "consent not asked yet"; in the panel's language.
+std::string consent_text(const json& consent, Lang lang) {
   std::string out;
-  for (const char* purpose : {"remember", "personalize"}) {
+  for (const auto& [purpose, name] : {std::pair{"remember", Label::remember}, std::pair{"personalize", Label::personalize}}) {
     const auto it = consent.find(purpose);
     if (it == consent.end() || !it->is_boolean()) continue;
-    out += std::string(" ") + purpose + (it->get<bool>() ? " ✓" : " ✗");
+    out += " " + label(lang, name) + (it->get<bool>() ? " ✓" : " ✗");
   }
-  return out.empty() ? "consent not asked yet" : "consent" + out;
+  return out.empty() ? label(lang, Label::consent_not_asked) : label(lang, Label::consent) + out;
 }
 
 std::pair<std::string_view, std::string_view> hint_look(const std::string& kind) {
@@ -809,26 +807,35 @@ void Till::show_unavailable(const HintsCall& call) {
   say(style_(tone::dim, "    " + call.detail));
 }
 
+// The panel is in the answer's language (its `locale`): the daemon's hints as they come, and the
+// simulator's own words, counts and dates from labels.hpp. Only the frame's title (who, and the
+// call's latency) is the operator's, and stays as it is.
 void Till::show_panel(const HintsCall& call) {
   if (settings_.quiet) return;
   const json& a = *call.answer;
   const json& c = member(a, "customer");
-  const std::string kind = customer_->kind;
+  const Lang lang = lang_of(str(a, "locale", settings_.locale));
+  const std::string kind = kind_name(lang, customer_->kind);
+  // Names of items and members from the data: isolated in a right-to-left panel.
+  auto name_of = [lang](const json& j, const char* key, const std::string& fallback = {}) {
+    return isolate(lang, str(j, key, fallback));
+  };
   Panel p(style_, width_);
   p.title("Regulars · " + customer_label(), "regulars_hints " + micros(call.micros));
 
   if (!flag(c, "known")) {
-    p.text("Not recognised — no history for this " + kind + ".", tone::bold_yellow, "○ ", tone::yellow);
-    p.text("A first visit, or a new " + kind + ": offer to remember them (consent).", tone::dim, "", "", 2);
+    p.text(label(lang, Label::not_recognised, {kind}), tone::bold_yellow, "○ ", tone::yellow);
+    p.text(label(lang, Label::first_visit, {kind}), tone::dim, "", "", 2);
   } else {
     const auto visits = static_cast<long long>(num(c, "visits"));
-    std::string facts = "known · " + std::to_string(visits) + (visits == 1 ? " visit" : " visits");
-    if (c.contains("last_seen")) facts += " · last " + str(c, "last_seen").substr(0, 10);
-    facts += " · " + consent_text(member(c, "consent"));
+    std::string facts = label(lang, Label::known) + " · " + count(lang, visits, Noun::visit);
+    if (c.contains("last_seen"))
+      facts += " · " + label(lang, Label::last_seen, {digits(lang, str(c, "last_seen").substr(0, 10))});
+    facts += " · " + consent_text(member(c, "consent"), lang);
     p.text(facts, tone::dim);
     if (!flag(c, "personalized")) {
-      p.text("Known customer, no hints: no consent to personalise.", tone::bold, "● ", tone::bold);
-      p.text("Ask once if they would like personal service (consent personalize).", tone::dim, "", "", 2);
+      p.text(label(lang, Label::no_consent), tone::bold, "● ", tone::bold);
+      p.text(label(lang, Label::ask_consent), tone::dim, "", "", 2);
     }
     for (const auto& h : member(a, "hints")) {
       if (is_offer_hint(a, h)) continue;  // shown numbered under "Offers"
@@ -839,44 +846,48 @@ void Till::show_panel(const HintsCall& call) {
     const auto missing = usual_missing(a);
     if (!missing.empty() && !basket_.empty()) {
       std::string names;
-      for (const auto* m : missing) names += (names.empty() ? "" : ", ") + str(*m, "name", str(*m, "sku"));
-      p.text("Not in today's basket yet: " + names, tone::yellow, "! ", tone::bold_yellow);
+      for (const auto* m : missing)
+        names += (names.empty() ? "" : std::string(list_separator(lang))) + name_of(*m, "name", str(*m, "sku"));
+      p.text(label(lang, Label::not_in_basket, {names}), tone::yellow, "! ", tone::bold_yellow);
     }
   }
   const json& predictions = member(a, "predictions");
   if (!predictions.empty()) {
-    p.separator("Likely today");
+    p.separator(label(lang, Label::likely_today));
     int rank = 0;
     const int name_w = 24;
     for (const auto& pr : predictions) {
       if (++rank > 5) break;
       const double score = num(pr, "score");
-      p.row({{pad_left(std::to_string(rank), 2) + " ", tone::dim},
-             {pad_right(str(pr, "name", str(pr, "sku")), name_w) + " ", tone::plain},
+      // A left-to-right row in every language (the bar grows to the right); the name is isolated
+      // and padded outside its isolate, so that a bidi terminal keeps it in its column.
+      p.row({{pad_left(number(lang, rank), 2) + " ", tone::dim},
+             {pad_right(name_of(pr, "name", str(pr, "sku")), name_w) + " ", tone::plain},
              {bar(score) + " ", score >= 0.5 ? tone::green : tone::yellow},
-             {score_text(score) + "  ", tone::bold},
+             {score_text(score, lang) + "  ", tone::bold},
              {str(pr, "reason"), tone::dim}});
     }
   }
   const json& offers = member(a, "offers");
   if (offers.is_array() && !offers.empty()) {
-    p.separator(offers.size() == 1 ? "Offer · accept, decline or redeem" : "Offers · accept, decline or redeem N");
+    p.separator(label(lang, offers.size() == 1 ? Label::offer_one : Label::offer_many));
     int n = 0;
     for (const auto& o : offers) {
       if (!o.is_object()) continue;
       ++n;
-      p.text(str(o, "text", offer_id_of(o)), tone::bold_magenta, std::to_string(n) + " ♥ ", tone::bold_magenta);
+      p.text(str(o, "text", offer_id_of(o)), tone::bold_magenta, number(lang, n) + " ♥ ", tone::bold_magenta);
       // The item (and for whom), then why, dimmed; and the answer once there is one.
       std::string item;
-      if (const std::string name = str(o, "item"); !name.empty()) item = "item: " + name;
-      if (const std::string who = str(o, "member"); !who.empty()) item += (item.empty() ? "for " : " · for ") + who;
+      if (const std::string name = str(o, "item"); !name.empty()) item = label(lang, Label::item, {isolate(lang, name)});
+      if (const std::string who = str(o, "member"); !who.empty())
+        item += (item.empty() ? "" : " · ") + label(lang, Label::for_member, {isolate(lang, who)});
       if (!item.empty()) p.text(item, tone::plain, "", "", 4);
       if (const std::string why = str(o, "why"); !why.empty()) p.text(why, tone::dim, "", "", 4);
       if (const std::string status = str(o, "status", "offered"); status != "offered")
-        p.text(status, status == "declined" ? tone::yellow : tone::green, "→ ", tone::dim, 4);
+        p.text(status_name(lang, status), status == "declined" ? tone::yellow : tone::green, "→ ", tone::dim, 4);
     }
   }
-  if (flag(a, "ask_feedback")) p.text("Ask for feedback now: one tap on the customer display.", tone::bold, "☺ ", tone::bold);
+  if (flag(a, "ask_feedback")) p.text(label(lang, Label::ask_feedback), tone::bold, "☺ ", tone::bold);
   std::cout << p.render();
 }
 
