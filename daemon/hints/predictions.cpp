@@ -76,7 +76,8 @@ struct Candidate {
   double personal, popular, similar, score;
 };
 
-double explore(const Habits& h, double g, double e) { return h.store_only ? g : h.b * (g + kLambda * e); }
+// A probability: capped at 1 where b (measured on g alone) times g and E would pass it.
+double explore(const Habits& h, double g, double e) { return h.store_only ? g : std::min(1.0, h.b * (g + kLambda * e)); }
 
 // Every item worth scoring: the customer's own, the store's best sellers, and the successors of
 // the customer's top items. `followed` keeps the last kind alive while the candidates point to it.
@@ -89,7 +90,7 @@ class CandidateSet {
     for (const auto& item : personal) {
       if (ctx_.basket.count(item.sku) || !ctx_.dnm.allows(item)) continue;
       const KnownItem known{item.sku, item.baskets, item.dvis, item.store_baskets, item.store_buyers};
-      add(item, habits_.store_only ? 0.0 : habits_.weights.personal(habits_.visits, known, habits_.repeat_share));
+      add(item, habits_.store_only ? 0.0 : std::min(1.0, habits_.weights.personal(habits_.visits, known, habits_.repeat_share)));
     }
   }
   void add_popular(const std::vector<ItemStat>& popular) {
@@ -144,7 +145,9 @@ std::vector<Candidate> CandidateSet::ranked() && {
 
 // Why the cashier sees it: the customer's own habit, what people like them buy, or what sells.
 std::string reason_for(const AnswerContext& ctx, const Candidate& cand, const Habits& habits) {
-  const bool mine = cand.personal > 0 && cand.personal >= explore(habits, cand.popular, cand.similar);
+  // The customer's own habit when it carries a good part of the score (not just half: the blend's
+  // first guess gives an item on half the visits exactly half of what sells to everyone).
+  const bool mine = !habits.store_only && cand.personal > 0 && cand.personal >= 0.4 * cand.score;
   if (mine)
     return ctx.say.text("prediction.reason.personal",
                         {{"baskets", ctx.say.num(cand.item->baskets)}, {"visits", ctx.say.num(ctx.customer.visits)}});

@@ -13,7 +13,15 @@ namespace {
 
 constexpr double kShrink = 20.0;         // trials before a cell's own rate outweighs its parent's
 constexpr double kItemShrink = 20.0;     // baskets before an item's own repeat share counts fully
-constexpr double kPriorRepeat = 0.1;     // P before the store has measured anything
+// Lower bounds of the segments and count buckets, for the guess a cell starts from.
+constexpr std::array<double, kSegments> kSegmentFrom{1, 2, 3, 4, 5, 7, 10, 15, 25, 40};
+constexpr std::array<double, kCountBuckets> kCountFrom{1, 2, 3, 4, 5, 6, 7, 9, 12, 16, 23};
+
+// Before the store has measured a cell: the share of the customer's visits with the item, less
+// the longer ago it was last bought (what a shopkeeper would guess).
+double first_guess(int segment, int count, int age) {
+  return std::min(0.95, kCountFrom[count] / std::max(kSegmentFrom[segment], kCountFrom[count])) * std::pow(0.7, age);
+}
 constexpr double kStoreShrink = 5.0;     // expected hits before a segment's own b counts fully
 constexpr std::int64_t kRefreshEvery = 256;  // hold-outs between two recomputations of the weights
 constexpr double kMinBoard = 200;        // hold-outs a segment needs before it may fall back to the best sellers
@@ -140,12 +148,13 @@ void Blend::measure(const HoldOut& h, const StoreView& store) {
       }),
       blended_list(h, store)};
   for (int l = 0; l < kLists; ++l) board[l] += Trials{1, recall(lists[l], basket)};
-  if (++holdouts_ % kRefreshEvery == 0) weights_ = compute();
+  // A young store learns from its first hold-outs at once, then every kRefreshEvery.
+  ++holdouts_;
+  if (holdouts_ % kRefreshEvery == 0 || (holdouts_ < kRefreshEvery && (holdouts_ & (holdouts_ - 1)) == 0)) weights_ = compute();
 }
 
 BlendWeights Blend::compute() const {
   BlendWeights w;
-  Trials all;
   std::array<Trials, kCountBuckets> by_count{};
   std::array<std::array<Trials, kCountBuckets>, kSegments> by_segment{};
   for (int s = 0; s < kSegments; ++s)
@@ -153,16 +162,18 @@ BlendWeights Blend::compute() const {
       for (int a = 0; a < kAgeBuckets; ++a) {
         by_segment[s][c] += personal_[s][c][a];
         by_count[c] += personal_[s][c][a];
-        all += personal_[s][c][a];
       }
-  const double p_all = rate(all, kPriorRepeat, 1.0);
   Trials store_all;
   for (const auto& t : store_) store_all += t;
   const double b_all = rate(store_all, 1.0, 1.0);
   for (int s = 0; s < kSegments; ++s) {
     for (int c = 0; c < kCountBuckets; ++c) {
-      const double p_seg = rate(by_segment[s][c], rate(by_count[c], p_all, kShrink), kShrink);
-      for (int a = 0; a < kAgeBuckets; ++a) w.p_[s][c][a] = rate(personal_[s][c][a], p_seg, kShrink);
+      // Shrunk towards the same count bucket in this segment, then towards the first guess.
+      for (int a = 0; a < kAgeBuckets; ++a) {
+        const double guess = first_guess(s, c, a);
+        const double p_seg = rate(by_segment[s][c], rate(by_count[c], guess, kShrink), kShrink);
+        w.p_[s][c][a] = rate(personal_[s][c][a], p_seg * guess / first_guess(s, c, 0), kShrink);
+      }
     }
     w.b_[s] = rate(store_[s], b_all, kStoreShrink);
     const auto& board = board_[s];
