@@ -24,6 +24,7 @@ double first_guess(int segment, int count, int age) {
 }
 constexpr double kStoreShrink = 5.0;     // expected hits before a segment's own b counts fully
 constexpr std::int64_t kRefreshEvery = 256;  // hold-outs between two recomputations of the weights
+constexpr std::int64_t kLearnEvery = 1024;   // until then, after every hold-out
 constexpr double kMinBoard = 200;        // hold-outs a segment needs before it may fall back to the best sellers
 
 double rate(const Trials& t, double prior, double weight) { return (t.hits + weight * prior) / (t.trials + weight); }
@@ -148,9 +149,10 @@ void Blend::measure(const HoldOut& h, const StoreView& store) {
       }),
       blended_list(h, store)};
   for (int l = 0; l < kLists; ++l) board[l] += Trials{1, recall(lists[l], basket)};
-  // A young store learns from its first hold-outs at once, then every kRefreshEvery.
+  // A young store learns from every hold-out (its weights are then exactly those a restart
+  // computes from the kept cells), an older one every kRefreshEvery.
   ++holdouts_;
-  if (holdouts_ % kRefreshEvery == 0 || (holdouts_ < kRefreshEvery && (holdouts_ & (holdouts_ - 1)) == 0)) weights_ = compute();
+  if (holdouts_ <= kLearnEvery || holdouts_ % kRefreshEvery == 0) weights_ = compute();
 }
 
 BlendWeights Blend::compute() const {

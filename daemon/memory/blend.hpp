@@ -87,7 +87,7 @@ class Blend {
   Blend() { weights_ = compute(); }
   // Counts one hold-out (writer thread, under Popularity's lock).
   void measure(const HoldOut& h, const StoreView& store);
-  // The weights as of the last refresh; refreshed every few hundred hold-outs.
+  // The weights as of the last refresh: after every hold-out in a young store, then every few hundred.
   const BlendWeights& weights() const { return weights_; }
   std::int64_t holdouts() const { return holdouts_; }
   // The measurements and the current blend, per segment, for `regularsctl status`.

@@ -260,6 +260,14 @@ void Projector::merge(std::int64_t into, std::int64_t from, std::int64_t merge_s
     if (s.step()) created = s.i64(0);
     s.reset();
   }
+  // Items both had bought now have one buyer fewer (popularity keeps buyers in memory).
+  if (popularity_ != nullptr) {
+    Stmt& both = db_.cached(
+        "SELECT a.sku FROM customer_items a JOIN customer_items b ON b.customer_id=?2 AND b.sku=a.sku WHERE a.customer_id=?1");
+    both.bind(1, into).bind(2, from);
+    while (both.step()) popularity_->items[both.text(0)].buyers -= 1;
+    both.reset();
+  }
   // Drop both customers' projections and replay their combined history in log order: each
   // event is counted exactly once, whatever the two histories had in common.
   for (const char* table : {"notes", "preferences", "household", "member_items", "customer_categories", "customer_items",
