@@ -45,6 +45,32 @@ void print_status(std::ostream& out, const json& st) {
   out << "  commits    " << st.value("commits", std::int64_t{0}) << " (" << syncs << " flushes, mean "
       << (syncs > 0 ? n("sync_us") / syncs : 0) << " us, slowest " << n("sync_max_us") / 1000 << " ms; writer busy "
       << n("writer_busy_us") / 1000000 << " s)\n";
+  print_blend(out, st.value("prediction_blend", json::object()));
+}
+
+namespace {
+// A number with `decimals` digits after the point (0 when it is not a number).
+std::string fixed(const json& v, int decimals) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v.is_number() ? v.get<double>() : 0.0);
+  return buf;
+}
+}  // namespace
+
+void print_blend(std::ostream& out, const json& b) {
+  if (!b.contains("segments")) return;
+  // What each source would have scored on the store's own purchases, and what the hints use.
+  out << "prediction blend (" << b.value("holdouts", std::int64_t{0}) << " purchases measured as hold-outs; "
+      << fixed(b.value("store_repeat_share", 0.0), 3) << " of basket lines repeat)\n"
+      << "  " << pad("visits", 8) << pad("hold-outs", 11) << pad("repeat", 8) << "recall@10: " << pad("store", 7)
+      << pad("freq", 7) << pad("recent", 7) << pad("blend", 7) << pad("b", 7) << "serves\n";
+  for (const auto& s : b["segments"]) {
+    const json& r = s["recall_at_10"];
+    out << "  " << pad(s["visits"].get<std::string>(), 8) << pad(s["holdouts"].dump(), 11)
+        << pad(fixed(s["repeat_rate"], 3), 8) << std::string(11, ' ') << pad(fixed(r["store"], 4), 7)
+        << pad(fixed(r["frequency"], 4), 7) << pad(fixed(r["recency"], 4), 7) << pad(fixed(r["blend"], 4), 7)
+        << pad(fixed(s["store_scale"], 2), 7) << s["serves"].get<std::string>() << "\n";
+  }
 }
 
 void print_report(std::ostream& out, const std::string& by, const json& r) {

@@ -9,6 +9,8 @@
 namespace regulars::ctl {
 
 void print_status(std::ostream& out, const nlohmann::json& status);
+// The prediction blend of a status answer: the measured recall of each source per segment.
+void print_blend(std::ostream& out, const nlohmann::json& blend);
 void print_report(std::ostream& out, const std::string& by, const nlohmann::json& report);
 void print_followups(std::ostream& out, const std::string& state, const nlohmann::json& queue);
 void print_ideas(std::ostream& out, const nlohmann::json& ideas);

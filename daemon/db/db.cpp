@@ -142,7 +142,7 @@ int schema_version(Db& db) {
 
 namespace {
 // Each entry moves the schema one version up. Never edit a published step; append a new one.
-constexpr std::array<std::string_view, 16> kMigrations{R"sql(
+constexpr std::array<std::string_view, 17> kMigrations{R"sql(
 CREATE TABLE events (
   seq         INTEGER PRIMARY KEY,          -- order of arrival; the log is append-only
   event_id    TEXT NOT NULL UNIQUE,         -- made by the client: replays are recognised here
@@ -413,6 +413,11 @@ CREATE TABLE erased_identifiers (
   kind TEXT NOT NULL, hash BLOB NOT NULL, erased_ms INTEGER NOT NULL, PRIMARY KEY (kind, hash)
 ) WITHOUT ROWID;
 CREATE TABLE erased_events (hash BLOB PRIMARY KEY, erased_ms INTEGER NOT NULL) WITHOUT ROWID;  -- keyed hash of the id
+)sql", R"sql(
+-- v17: how well each source of item predictions did on the store's own purchases (memory/blend.hpp):
+-- trials and hits per cell, written with the successors. A measurement, not a projection: a
+-- rebuild measures it again and does not compare it. An old store starts measuring from empty.
+CREATE TABLE blend_cells (cell TEXT PRIMARY KEY, trials REAL NOT NULL, hits REAL NOT NULL) WITHOUT ROWID;
 )sql"};
 }  // namespace
 

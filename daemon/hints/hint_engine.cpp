@@ -136,7 +136,10 @@ json HintEngine::answer(const json& request, std::int64_t now_ms) {
   // The customer's own repeat items, from incrementally kept counts (top rows only): for the
   // hints about usual items and for the predictions.
   const int max_predictions = int_or(request, "max_predictions", settings_.max_predictions);
-  const auto personal = store_.top_items(c.id, max_predictions + static_cast<int>(basket.size()) + 10);
+  // At least kPersonalRows: an item low in the decayed order may still be a likely repeat by the
+  // measured blend (bought often, long ago).
+  constexpr int kPersonalRows = 50;
+  const auto personal = store_.top_items(c.id, std::max(kPersonalRows, max_predictions + static_cast<int>(basket.size()) + 10));
   add_customer_hints(ctx, ask, personal, preferences, hints);
   out["hints"] = hints.take(int_or(request, "max_hints", settings_.max_hints));
   out["predictions"] = predict_items(ctx, store_, personal, max_predictions);

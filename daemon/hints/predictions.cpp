@@ -1,11 +1,13 @@
-// P(item in the next basket) is modelled as a mixture: with weight r the customer repeats their
-// own habits (recency-weighted share of visits with the item), with weight 1-r they explore. r
-// is how often this customer's basket items were already known to them, shrunk towards the
-// store's rate, so a store where people rarely repeat leans on exploring without any per-store
-// tuning. Exploring follows what sells in the store (g, the share of baskets with the item) and
-// what customers with the same top items went on to buy (E):
-// X = (g + kLambda * E) / (1 + kLambda), with E for item j the mean over the customer's top
-// items i of (tr_ij + kSmooth * g_j) / (trc_i + kSmooth), which is g_j when i tells nothing.
+// P(item in the next basket), on one scale for every source, as measured on the store's own
+// purchases (memory/blend.hpp): an item the customer bought before scores the measured rate at
+// which such items (by segment, baskets with it, visits since) come back, times the item's own
+// repeat propensity; any item scores what the store's best sellers new to a customer turn out to
+// be worth per unit of popularity (b), applied to what sells (g, the share of baskets with the
+// item) and what customers with the same top items went on to buy (E):
+// X = b * (g + kLambda * E), with E for item j the mean over the customer's top items i of
+// (tr_ij + kSmooth * g_j) / (trc_i + kSmooth), which is g_j when i tells nothing. A known item
+// scores max(R, X). In a segment where the store's best sellers did better on the hold-outs than
+// the blend, the answer is the best sellers alone.
 #include "hints/predictions.hpp"
 
 #include <algorithm>
@@ -24,27 +26,25 @@ using nlohmann::json;
 
 namespace {
 
-constexpr double kShrink = 10.0;  // baskets' worth of evidence before a customer's own rate counts fully
 // kLambda weighs what similar customers went on to buy against plain popularity when exploring;
-// tests/eval/research/results.md has how E and kLambda were chosen.
+// tests/eval/research/results.md has how E and kLambda were chosen (CRE).
 constexpr double kLambda = 0.15, kSmooth = 30.0;
 constexpr std::size_t kSeeds = 5;       // the customer's top items that say who is like them
-constexpr std::size_t kPerSource = 10;  // new candidates: each seed's strongest successors
+constexpr std::size_t kPerSource = 20;  // new candidates: each seed's strongest successors
 
-// How much this customer repeats their own habits, and the decayed weight of all their visits.
+// The measured blend as it applies to this customer.
 struct Habits {
-  double repeat = 0;  // r
-  double visits = 1;
-  double norm = 1;
+  BlendWeights weights;
+  std::int64_t visits = 0;
+  double repeat_share = 0.5;  // the store's
+  double b = 1;               // store_scale for the customer's segment
+  bool store_only = false;
 };
 
-Habits habits_of(const CustomerView& c, const StoreTotals& totals) {
-  const double store_repeat =
-      totals.repeat_total > 0 ? static_cast<double>(totals.repeat_hits) / static_cast<double>(totals.repeat_total) : 0.5;
-  Habits h;
-  h.repeat = (static_cast<double>(c.repeat_hits) + kShrink * store_repeat) / (static_cast<double>(c.repeat_total) + kShrink);
-  h.visits = static_cast<double>(std::max<std::int64_t>(1, c.visits));
-  h.norm = (1.0 - std::pow(kItemDecay, h.visits)) / (1.0 - kItemDecay);
+Habits habits_of(const CustomerView& c, EventStore& store) {
+  Habits h{store.blend_weights(), std::max<std::int64_t>(1, c.visits), store.repeat_share(), 1, false};
+  h.b = h.weights.store_scale(h.visits);
+  h.store_only = h.weights.store_only(h.visits);
   return h;
 }
 
@@ -76,7 +76,8 @@ struct Candidate {
   double personal, popular, similar, score;
 };
 
-double explore(double g, double e) { return (g + kLambda * e) / (1.0 + kLambda); }
+// A probability: capped at 1 where b (measured on g alone) times g and E would pass it.
+double explore(const Habits& h, double g, double e) { return h.store_only ? g : std::min(1.0, h.b * (g + kLambda * e)); }
 
 // Every item worth scoring: the customer's own, the store's best sellers, and the successors of
 // the customer's top items. `followed` keeps the last kind alive while the candidates point to it.
@@ -88,8 +89,8 @@ class CandidateSet {
   void add_own(const std::vector<ItemStat>& personal) {
     for (const auto& item : personal) {
       if (ctx_.basket.count(item.sku) || !ctx_.dnm.allows(item)) continue;
-      const double p = item.dsum * std::pow(kItemDecay, habits_.visits - static_cast<double>(item.dvis)) / habits_.norm;
-      add(item, p);
+      const KnownItem known{item.sku, item.baskets, item.dvis, item.store_baskets, item.store_buyers};
+      add(item, habits_.store_only ? 0.0 : std::min(1.0, habits_.weights.personal(habits_.visits, known, habits_.repeat_share)));
     }
   }
   void add_popular(const std::vector<ItemStat>& popular) {
@@ -103,7 +104,7 @@ class CandidateSet {
   void add(const ItemStat& item, double personal) {
     const double g = std::min(1.0, static_cast<double>(item.store_baskets) / all_baskets_);
     const double e = followed_on_.similar(item.sku, g);
-    candidates_.push_back({&item, personal, g, e, habits_.repeat * personal + (1.0 - habits_.repeat) * explore(g, e)});
+    candidates_.push_back({&item, personal, g, e, std::max(personal, explore(habits_, g, e))});
     seen_.insert(item.sku);
   }
 
@@ -143,12 +144,14 @@ std::vector<Candidate> CandidateSet::ranked() && {
 }
 
 // Why the cashier sees it: the customer's own habit, what people like them buy, or what sells.
-std::string reason_for(const AnswerContext& ctx, const Candidate& cand, double repeat) {
-  const bool mine = cand.personal > 0 && repeat * cand.personal >= (1.0 - repeat) * explore(cand.popular, cand.similar);
+std::string reason_for(const AnswerContext& ctx, const Candidate& cand, const Habits& habits) {
+  // The customer's own habit when it carries a good part of the score (not just half: the blend's
+  // first guess gives an item on half the visits exactly half of what sells to everyone).
+  const bool mine = !habits.store_only && cand.personal > 0 && cand.personal >= 0.4 * cand.score;
   if (mine)
     return ctx.say.text("prediction.reason.personal",
                         {{"baskets", ctx.say.num(cand.item->baskets)}, {"visits", ctx.say.num(ctx.customer.visits)}});
-  const bool followed_on = cand.similar > cand.popular;  // the customer's items point to it
+  const bool followed_on = !habits.store_only && cand.similar > cand.popular;  // the customer's items point to it
   return ctx.say.text(followed_on ? "prediction.reason.similar" : "prediction.reason.popular");
 }
 
@@ -156,7 +159,7 @@ std::string reason_for(const AnswerContext& ctx, const Candidate& cand, double r
 
 json predict_items(const AnswerContext& ctx, EventStore& store, const std::vector<ItemStat>& personal, int max_predictions) {
   const StoreTotals totals = store.totals();
-  const Habits habits = habits_of(ctx.customer, totals);
+  const Habits habits = habits_of(ctx.customer, store);
   std::vector<std::string> seeds;
   for (std::size_t i = 0; i < personal.size() && i < kSeeds; ++i) seeds.push_back(personal[i].sku);
   const auto sources = store.successors(seeds, kMaxNeighbours);  // most frequent first
@@ -174,7 +177,7 @@ json predict_items(const AnswerContext& ctx, EventStore& store, const std::vecto
     predictions.push_back({{"sku", cand.item->sku},
                            {"name", display_name(*cand.item)},
                            {"score", std::round(cand.score * 10000.0) / 10000.0},
-                           {"reason", reason_for(ctx, cand, habits.repeat)}});
+                           {"reason", reason_for(ctx, cand, habits)}});
   }
   return predictions;
 }

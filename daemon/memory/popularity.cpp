@@ -1,15 +1,17 @@
 #include "memory/popularity.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <mutex>
 
 namespace regulars::daemon {
 
 void PopularityDelta::item_bought(const std::string& sku, const std::string& name, const std::string& category,
-                                  double qty, std::int64_t time_ms) {
+                                  double qty, std::int64_t time_ms, bool new_buyer) {
   ItemInfo& i = items[sku];
   i.baskets += 1;
+  if (new_buyer) i.buyers += 1;
   i.qty += qty;
   if (!name.empty()) i.name = name;
   if (!category.empty()) i.category = category;
@@ -79,6 +81,10 @@ void Popularity::clear() {
   merged_seq_ = 0;
   dirty_.clear();
   dirty_sources_.clear();
+  line_total_ = buyer_total_ = 0;
+  blend_.clear();
+  best_ = StoreView{};
+  best_age_ = 0;
 }
 
 std::vector<ItemSource> Popularity::successors(const std::vector<std::string>& seeds, std::size_t per_seed) const {
@@ -134,8 +140,23 @@ void Popularity::load(Db& db) {
                 [](const Neighbour& a, const Neighbour& b) { return a.sku < b.sku; });  // as merge keeps them
     }
   }
+  {
+    // Distinct buyers are not worth a column kept per purchase: customer_items holds them.
+    Stmt s(db.raw(), "SELECT sku, count(*) FROM customer_items GROUP BY sku");
+    while (s.step())
+      if (const auto it = items.find(s.text(0)); it != items.end()) it->second.buyers = s.i64(1);
+  }
+  Blend blend;
+  blend.load(db);
   std::unique_lock lock(mu_);
   items_ = std::move(items);
+  line_total_ = buyer_total_ = 0;
+  for (const auto& [_, i] : items_) {
+    line_total_ += static_cast<double>(i.baskets);
+    buyer_total_ += static_cast<double>(i.buyers);
+  }
+  blend_ = std::move(blend);
+  best_ = StoreView{};
   sources_ = std::move(sources);
   totals_ = totals;
   merged_seq_ = std::max(seq, sources_seq);
@@ -145,11 +166,61 @@ void Popularity::load(Db& db) {
   dirty_sources_.clear();
 }
 
+void Popularity::measure(const HoldOut& h) {
+  constexpr std::int64_t kBestEvery = 256;  // the best sellers barely move between two listings
+  if (best_.best.empty() || ++best_age_ >= kBestEvery) {
+    best_.best.clear();
+    std::vector<const std::pair<const std::string, ItemInfo>*> all;
+    for (const auto& kv : items_) all.push_back(&kv);
+    const std::size_t n = std::min(kStoreProbe, all.size());
+    std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n), all.end(), [](const auto* a, const auto* b) {
+      return a->second.baskets != b->second.baskets ? a->second.baskets > b->second.baskets : a->first < b->first;
+    });
+    for (std::size_t i = 0; i < n; ++i) best_.best.emplace_back(all[i]->first, all[i]->second.baskets);
+    best_age_ = 0;
+  }
+  best_.baskets = static_cast<double>(std::max<std::int64_t>(1, totals_.baskets));
+  best_.repeat_share = repeat_share_locked();
+  HoldOut resolved = h;
+  for (auto& k : resolved.known)
+    if (const auto it = items_.find(k.sku); it != items_.end()) {
+      k.store_baskets = it->second.baskets;
+      k.store_buyers = it->second.buyers;
+    }
+  blend_.measure(resolved, best_);
+}
+
+double Popularity::repeat_share_locked() const {
+  return line_total_ > 0 ? std::clamp(1.0 - buyer_total_ / line_total_, 0.01, 0.99) : 0.5;
+}
+
+double Popularity::repeat_share() const {
+  std::shared_lock lock(mu_);
+  return repeat_share_locked();
+}
+
+BlendWeights Popularity::blend_weights() const {
+  std::shared_lock lock(mu_);
+  return blend_.weights();
+}
+
+nlohmann::json Popularity::describe_blend() const {
+  std::shared_lock lock(mu_);
+  nlohmann::json out = blend_.describe();
+  out["store_repeat_share"] = std::round(repeat_share_locked() * 10000) / 10000;
+  return out;
+}
+
 void Popularity::merge(const PopularityDelta& delta) {
   std::unique_lock lock(mu_);
+  // Each hold-out against the store as it was before the group's own purchases.
+  for (const auto& h : delta.holdouts) measure(h);
   for (const auto& [sku, d] : delta.items) {
     ItemInfo& i = items_[sku];
     i.baskets += d.baskets;
+    i.buyers += d.buyers;
+    line_total_ += static_cast<double>(d.baskets);
+    buyer_total_ += static_cast<double>(d.buyers);
     i.qty += d.qty;
     if (!d.name.empty()) i.name = d.name;
     if (!d.category.empty()) i.category = d.category;
@@ -252,6 +323,8 @@ std::vector<std::string> Popularity::flush(Db& db, bool with_sources) {
   if (with_sources) {
     meta.reset();
     meta.bind(1, "sources_seq").bind(2, seq).run();
+    std::shared_lock lock(mu_);
+    blend_.save(db);
     for (const auto& sku : dirty_sources_) written.push_back("\x01" + sku);  // flush_failed tells the two apart
     dirty_sources_.clear();
   }
@@ -275,6 +348,9 @@ std::vector<std::string> Popularity::forget_buyer(Db& db, const std::vector<Buye
     const auto it = items_.find(share.sku);
     if (it == items_.end()) continue;
     it->second.baskets -= share.baskets;
+    it->second.buyers = std::max<std::int64_t>(0, it->second.buyers - 1);
+    line_total_ = std::max(0.0, line_total_ - static_cast<double>(share.baskets));
+    buyer_total_ = std::max(0.0, buyer_total_ - 1.0);
     it->second.qty = std::max(0.0, it->second.qty - share.qty);
     dirty_.insert(share.sku);
     if (it->second.baskets > 0) continue;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "db/db.hpp"
+#include "memory/blend.hpp"
 
 namespace regulars::daemon {
 
@@ -34,6 +35,7 @@ struct ItemInfo {
   std::int64_t baskets = 0;
   double qty = 0;
   std::int64_t last_ms = 0;
+  std::int64_t buyers = 0;  // distinct customers; in memory only, counted from customer_items at load
 };
 
 // One purchase seen as "customers who had these items (seeds) went on to buy these".
@@ -63,12 +65,15 @@ struct PopularityDelta {
   std::unordered_map<std::string, ItemInfo> items;  // name/category empty: unchanged
   StoreTotals totals;
   std::vector<Transition> transitions;
+  std::vector<HoldOut> holdouts;  // measured against the store as it stands when merged
   std::int64_t last_seq = 0;  // the latest event counted
 
+  // new_buyer: the customer had never bought the item before.
   void item_bought(const std::string& sku, const std::string& name, const std::string& category, double qty,
-                   std::int64_t time_ms);
+                   std::int64_t time_ms, bool new_buyer = false);
   bool empty() const {
-    return items.empty() && transitions.empty() && totals.baskets == 0 && totals.repeat_total == 0 && last_seq == 0;
+    return items.empty() && transitions.empty() && holdouts.empty() && totals.baskets == 0 && totals.repeat_total == 0 &&
+           last_seq == 0;
   }
   void clear() { *this = PopularityDelta{}; }
 };
@@ -95,6 +100,11 @@ class Popularity {
   // The best sellers: most baskets first, then by SKU.
   std::vector<std::pair<std::string, ItemInfo>> top(std::size_t n) const;
   StoreTotals totals() const;
+  // Share of basket lines that repeated an item the customer had bought before.
+  double repeat_share() const;
+  // The blend's weights and measurements (memory/blend.hpp).
+  BlendWeights blend_weights() const;
+  nlohmann::json describe_blend() const;
   // The strongest successors (at most per_seed, most frequent first) of each seed known as a
   // source; seeds nobody has followed yet are left out.
   std::vector<ItemSource> successors(const std::vector<std::string>& seeds, std::size_t per_seed) const;
@@ -110,7 +120,8 @@ class Popularity {
   // An erased customer's purchases leave the counts: each item loses their baskets and quantity,
   // and an item nobody else bought goes whole (its name, its last purchase time, its successors
   // and its place among other items' successors), from memory and from `db` (the erasure's
-  // transaction, writer thread), as do their `totals` from the store's. Returns the SKUs that
+  // transaction, writer thread), as do their `totals` from the store's; each share is one buyer
+  // fewer. Returns the SKUs that
   // went. A shared item keeps its last purchase time: one time among several buyers' says
   // nothing of whose it was.
   std::vector<std::string> forget_buyer(Db& db, const std::vector<BuyerShare>& shares, const StoreTotals& totals);
@@ -129,6 +140,13 @@ class Popularity {
   std::unordered_set<std::string> dirty_;  // changed since the last flush (writer thread only)
   std::unordered_map<std::string, ItemSource> sources_;
   std::unordered_set<std::string> dirty_sources_;
+  double line_total_ = 0, buyer_total_ = 0;  // sums of baskets and buyers over the items
+  Blend blend_;
+  StoreView best_;  // what hold-outs are measured against; listed again every few hundred
+  std::int64_t best_age_ = 0;
+
+  void measure(const HoldOut& h);  // under the exclusive lock
+  double repeat_share_locked() const;
 };
 
 }  // namespace regulars::daemon

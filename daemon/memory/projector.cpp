@@ -260,6 +260,14 @@ void Projector::merge(std::int64_t into, std::int64_t from, std::int64_t merge_s
     if (s.step()) created = s.i64(0);
     s.reset();
   }
+  // Items both had bought now have one buyer fewer (popularity keeps buyers in memory).
+  if (popularity_ != nullptr) {
+    Stmt& both = db_.cached(
+        "SELECT a.sku FROM customer_items a JOIN customer_items b ON b.customer_id=?2 AND b.sku=a.sku WHERE a.customer_id=?1");
+    both.bind(1, into).bind(2, from);
+    while (both.step()) popularity_->items[both.text(0)].buyers -= 1;
+    both.reset();
+  }
   // Drop both customers' projections and replay their combined history in log order: each
   // event is counted exactly once, whatever the two histories had in common.
   for (const char* table : {"notes", "preferences", "household", "member_items", "customer_categories", "customer_items",
@@ -461,8 +469,12 @@ BasketLines basket_lines(const json& b) {
   return out;
 }
 
-void count_items(const BasketLines& lines, std::int64_t time_ms, PopularityDelta& delta) {
-  for (const auto& [sku, a] : lines.per_sku) delta.item_bought(sku, a.name, a.category, a.qty, time_ms);
+void count_items(const BasketLines& lines, std::int64_t time_ms, PopularityDelta& delta, const std::vector<bool>* known) {
+  std::size_t idx = 0;
+  for (const auto& [sku, a] : lines.per_sku) {
+    const bool new_buyer = known != nullptr && !(*known)[idx++];
+    delta.item_bought(sku, a.name, a.category, a.qty, time_ms, new_buyer);
+  }
 }
 
 bool is_unhappy(const nlohmann::json& body) {
@@ -608,6 +620,8 @@ CustomerBefore customer_before(Db& db, std::int64_t customer) {
   return before;
 }
 
+}  // namespace
+
 // What a customer's item memory holds, before a purchase, of the basket's items, and the
 // customer's top items so far.
 struct ItemMemoryBefore {
@@ -618,18 +632,22 @@ struct ItemMemoryBefore {
   };
   std::vector<Prior> prior;                           // one per SKU of the basket, in SKU order
   std::vector<std::pair<double, std::string>> seeds;  // (rank_key, SKU), best first
+  std::vector<KnownItem> known;                       // every item, when the purchase is a hold-out
 };
+
+namespace {
 
 // One pass over the customer's items, in SKU order (the primary key's), gives both what is
 // remembered of this basket's items (merged against per_sku, also in SKU order) and, with
-// `want_seeds`, the customer's top items so far (ties by SKU, as hints rank them).
+// `want_seeds`, the customer's top items so far (ties by SKU, as hints rank them) and all their
+// items (the purchase is then a hold-out for the blend).
 ItemMemoryBefore item_memory_before(Db& db, std::int64_t customer, const BasketLines& lines, bool want_seeds) {
   const auto& per_sku = lines.per_sku;
   ItemMemoryBefore out;
   out.prior.resize(per_sku.size());
   constexpr auto kSeeds = static_cast<std::size_t>(kTransitionSeeds);
   auto& seeds = out.seeds;
-  Stmt& s = db.cached("SELECT sku, dsum, dvis, rank_key FROM customer_items WHERE customer_id=? ORDER BY sku");
+  Stmt& s = db.cached("SELECT sku, dsum, dvis, rank_key, baskets FROM customer_items WHERE customer_id=? ORDER BY sku");
   s.bind(1, customer);
   auto next = per_sku.begin();
   std::size_t idx = 0;
@@ -641,6 +659,7 @@ ItemMemoryBefore item_memory_before(Db& db, std::int64_t customer, const BasketL
     if (next != per_sku.end() && std::string_view(next->first) == sku)
       out.prior[idx] = ItemMemoryBefore::Prior{s.f64(1), s.i64(2), true};
     if (!want_seeds) continue;
+    out.known.push_back(KnownItem{std::string(sku), s.i64(4), s.i64(2), 0, 0});
     const double rank = s.f64(3);
     // Rows come in SKU order, so an equal rank never displaces an earlier (smaller) SKU.
     if (seeds.size() == kSeeds && rank <= seeds.back().first) continue;
@@ -754,7 +773,8 @@ void count_return(Db& db, std::int64_t customer, const BasketLines& lines) {
 }  // namespace
 
 void Projector::count_in_store(const BasketLines& lines, std::int64_t time_ms, std::int64_t visit, std::int64_t repeat_hits,
-                               std::int64_t repeat_total, std::vector<std::pair<double, std::string>>& seeds) {
+                               std::int64_t repeat_total, ItemMemoryBefore& memory) {
+  auto& seeds = memory.seeds;
   if (popularity_ == nullptr) {  // no writer keeps the totals in memory: they go to store_stats
     if (visit > 1)
       db_.cached("UPDATE store_stats SET repeat_hits=repeat_hits+?, repeat_total=repeat_total+? WHERE id=1")
@@ -774,7 +794,14 @@ void Projector::count_in_store(const BasketLines& lines, std::int64_t time_ms, s
     popularity_->totals.repeat_total += repeat_total;
   }
   popularity_->totals.baskets += 1;
-  count_items(lines, time_ms, *popularity_);
+  std::vector<bool> known;
+  for (const auto& p : memory.prior) known.push_back(p.known);
+  count_items(lines, time_ms, *popularity_, &known);
+  if (!memory.known.empty()) {
+    HoldOut h{visit - 1, std::move(memory.known), {}};
+    for (const auto& [sku, _] : lines.per_sku) h.basket.push_back(sku);
+    popularity_->holdouts.push_back(std::move(h));
+  }
 }
 
 void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_return) {
@@ -800,7 +827,7 @@ void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_re
   const std::int64_t repeat_hits = before.visit > 1 ? known : 0;
   const std::int64_t repeat_total = before.visit > 1 ? static_cast<std::int64_t>(lines.per_sku.size()) : 0;
   count_visit(db_, customer, e, lines.value, before, repeat_hits, repeat_total);
-  if (!replay) count_in_store(lines, e.time_ms, before.visit, repeat_hits, repeat_total, memory.seeds);
+  if (!replay) count_in_store(lines, e.time_ms, before.visit, repeat_hits, repeat_total, memory);
   count_categories(db_, customer, lines, e.time_ms);
   count_members(db_, customer, lines, e.time_ms);
 }

@@ -22,6 +22,7 @@ namespace regulars::daemon {
 
 // An event as kept in the log (no raw identifiers: `body` holds hashes where it names one).
 struct BasketLines;
+struct ItemMemoryBefore;
 
 struct LoggedEvent {
   std::int64_t seq = 0;
@@ -71,8 +72,11 @@ BasketLines basket_lines(const nlohmann::json& body);
 // NPS 0-6 (a detractor) or CSAT 1-2: the customer left unhappy.
 bool is_unhappy(const nlohmann::json& feedback_body);
 
-// Adds a logged purchase's effect on the store's item popularity to `delta`.
-void count_items(const BasketLines& lines, std::int64_t time_ms, PopularityDelta& delta);
+// Adds a logged purchase's effect on the store's item popularity to `delta`. `known`, one per
+// SKU in order, says which items the customer had bought before (the others gain a buyer);
+// without it no buyer is counted.
+void count_items(const BasketLines& lines, std::int64_t time_ms, PopularityDelta& delta,
+                 const std::vector<bool>* known = nullptr);
 
 class Projector {
  public:
@@ -117,8 +121,10 @@ class Projector {
   // (visit > 1), its items and what it followed (`seeds`, taken) into the writer's delta when it
   // keeps popularity in memory; without one, the totals into store_stats (the items went to the
   // items table with the customer's item memory). Not for a merge's replay: those baskets are counted.
+  // With popularity in memory, a returning customer's purchase is also a hold-out for the blend
+  // (memory.known, taken).
   void count_in_store(const BasketLines& lines, std::int64_t time_ms, std::int64_t visit, std::int64_t repeat_hits,
-                      std::int64_t repeat_total, std::vector<std::pair<double, std::string>>& seeds);
+                      std::int64_t repeat_total, ItemMemoryBefore& memory);
   void feedback(std::int64_t customer, const LoggedEvent& e);
   void followup(const LoggedEvent& e);
   void offer(std::int64_t customer, const LoggedEvent& e);

@@ -117,7 +117,8 @@ Result status(Services& s, const Caller&, const json&) {
               {"customers", st.customers},          {"items", st.items},
               {"commits", s.store.commits()},       {"pipeline", pipeline_json(s.store.pipeline())},
               {"dropped_after_erasure", {{"erased_events", s.store.tombstone_drops().erased_events},
-                                         {"erased_identifiers", s.store.tombstone_drops().erased_identifiers}}}};
+                                         {"erased_identifiers", s.store.tombstone_drops().erased_identifiers}}},
+              {"prediction_blend", s.store.describe_blend()}};
 }
 
 Result report(Services& s, const Caller&, const json& args) {

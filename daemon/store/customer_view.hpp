@@ -48,6 +48,7 @@ struct ItemStat {
   double dsum = 0;           // decayed visits with the item, as of the customer's visit dvis
   std::int64_t dvis = 0;
   std::int64_t store_baskets = 0;  // the item's popularity in the store
+  std::int64_t store_buyers = 0;   // distinct customers who bought it
 };
 
 struct MemberTaste {

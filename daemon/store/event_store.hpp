@@ -153,6 +153,10 @@ class EventStore {
   }
   // An item as the store knows it (name, category, baskets), from memory.
   std::optional<ItemInfo> item_info(const std::string& sku) { return popularity_.item(sku); }
+  // The blend of prediction sources as measured on the store's purchases (memory/blend.hpp).
+  BlendWeights blend_weights() const { return popularity_.blend_weights(); }
+  double repeat_share() const { return popularity_.repeat_share(); }
+  nlohmann::json describe_blend() const { return popularity_.describe_blend(); }
   // The calling thread's read-only connection, for reports.
   Db& read_connection() { return reader(); }
   // Makes the read connections this thread opens from now on lean (Db::Mode::read_only_lean):

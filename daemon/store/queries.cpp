@@ -86,6 +86,7 @@ std::vector<ItemStat> EventStore::top_items(std::int64_t customer_id, int limit)
     if (const auto info = popularity_.item(st.sku)) {
       st.name = info->name;
       st.store_baskets = info->baskets;
+      st.store_buyers = info->buyers;
     }
     out.push_back(std::move(st));
   }

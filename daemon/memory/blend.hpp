@@ -1,0 +1,111 @@
+// How predictable each source of item predictions is in this store, measured on the store's own
+// purchases: every purchase of a returning customer is a hold-out for what was known of them just
+// before it. From the measurements come the weights of the blend the hints rank by:
+//
+// - personal: P(an item the customer already bought is in the next basket), counted per customer
+//   segment (visits so far), per how many of their baskets held it and per how many visits ago
+//   they last bought it. Frequency and recency are thus two axes of one measured table.
+// - store: b, how many hits the store's best sellers that are new to the customer get per unit
+//   of their share of baskets g; b * g is then a probability on the same scale as the table.
+// - a scoreboard per segment: the recall@10 each list would have had on the hold-out (the
+//   store's best sellers, the customer's most frequent items, their most recent ones, and the
+//   blend). Where the blend does no better than the best sellers, personal signal does not
+//   help that segment and the hints fall back to what sells most.
+//
+// A measurement, not a projection: it depends on when the popularity it compares with was
+// merged, so a rebuild measures it again but does not compare it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+namespace regulars::daemon {
+
+class Db;
+
+inline constexpr int kSegments = 10;      // customers by visits so far: 1, 2, 3, 4, 5-6, 7-9, 10-14, 15-24, 25-39, 40+
+inline constexpr int kCountBuckets = 11;  // baskets with the item: 1, 2, 3, 4, 5, 6, 7-8, 9-11, 12-15, 16-22, 23+
+inline constexpr int kAgeBuckets = 4;    // visits since it was last bought: 0, 1, 2-3, 4+
+inline constexpr std::size_t kListSize = 10;  // the scoreboard's lists: recall@10, as the hints are judged
+inline constexpr std::size_t kStoreProbe = 20;  // best sellers that calibrate b
+
+int segment_of(std::int64_t visits);
+int count_bucket(std::int64_t baskets);
+int age_bucket(std::int64_t visits_since);
+
+// One of the customer's items as a hold-out or a hints answer sees it.
+struct KnownItem {
+  std::string sku;
+  std::int64_t baskets = 0;     // the customer's baskets with it
+  std::int64_t last_visit = 0;  // the customer's visit that last bought it (1-based)
+  std::int64_t store_baskets = 0, store_buyers = 0;
+};
+
+// A returning customer's purchase, and what was known of them before it.
+struct HoldOut {
+  std::int64_t visits = 0;  // before the purchase
+  std::vector<KnownItem> known;  // store_* filled by Popularity::merge
+  std::vector<std::string> basket;
+};
+
+// What the store knows when it measures: its best sellers and its totals.
+struct StoreView {
+  std::vector<std::pair<std::string, std::int64_t>> best;  // (sku, baskets), best first
+  double baskets = 1;     // N
+  double repeat_share = 0.5;  // share of basket lines that were repeat purchases, 1 - sum(buyers)/sum(baskets)
+};
+
+struct Trials {
+  double trials = 0, hits = 0;
+};
+
+// The weights the hints rank by, shrunk and ready (a copy readers keep for one answer).
+class BlendWeights {
+ public:
+  // P(in next basket) of an item the customer bought before (with its repeat propensity).
+  double personal(std::int64_t visits, const KnownItem& item, double repeat_share) const;
+  // The scale that turns an item's share of baskets into a probability, for this segment.
+  double store_scale(std::int64_t visits) const { return b_[segment_of(visits)]; }
+  // Whether this segment is served the best sellers alone.
+  bool store_only(std::int64_t visits) const { return store_only_[segment_of(visits)]; }
+
+ private:
+  friend class Blend;
+  std::array<std::array<std::array<double, kAgeBuckets>, kCountBuckets>, kSegments> p_{};
+  std::array<double, kSegments> b_{};
+  std::array<bool, kSegments> store_only_{};
+};
+
+class Blend {
+ public:
+  enum List { kStore, kFrequency, kRecency, kBlended, kLists };
+
+  Blend() { weights_ = compute(); }
+  // Counts one hold-out (writer thread, under Popularity's lock).
+  void measure(const HoldOut& h, const StoreView& store);
+  // The weights as of the last refresh: after every hold-out in a young store, then every few hundred.
+  const BlendWeights& weights() const { return weights_; }
+  std::int64_t holdouts() const { return holdouts_; }
+  // The measurements and the current blend, per segment, for `regularsctl status`.
+  nlohmann::json describe() const;
+
+  void clear() { *this = Blend{}; }
+  void load(Db& db);
+  void save(Db& db) const;  // inside the caller's transaction
+
+ private:
+  BlendWeights compute() const;
+  std::vector<std::string> blended_list(const HoldOut& h, const StoreView& store) const;
+
+  std::array<std::array<std::array<Trials, kAgeBuckets>, kCountBuckets>, kSegments> personal_{};
+  std::array<Trials, kSegments> store_{};  // trials: sum of g of probed best sellers; hits
+  std::array<std::array<Trials, kLists>, kSegments> board_{};  // trials: hold-outs; hits: sum of recall@10
+  std::int64_t holdouts_ = 0;
+  BlendWeights weights_;
+};
+
+}  // namespace regulars::daemon
