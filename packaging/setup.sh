@@ -71,18 +71,9 @@ run_sanitized_tests() {
   cmake --build "$ASAN_BUILD_DIR" -j "$JOBS" --target unit_integration_tests
   say "running the unit and integration tests under ASan+UBSan"
   # The daemons and tools the tests start inherit these; their reports fail the test that started them.
-  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-  local results="$ASAN_BUILD_DIR/sanitized-tests.xml"
-  if ctest --test-dir "$ASAN_BUILD_DIR" -L 'unit|integration' --output-on-failure --timeout 300 --output-junit "$results"; then
-    return 0
-  fi
-  # A test whose body passed but whose exit-time leak check crashed in LeakSanitizer's own tracer
-  # gets one more run; any other failure fails the job (lsan_tracer_crashes.py says which is which).
-  say "some sanitized tests failed; checking whether only LeakSanitizer's tracer crashed"
-  python3 "$SOURCE_DIR/packaging/lsan_tracer_crashes.py" "$results" || return 1
-  say "running once more the tests where only LeakSanitizer's tracer crashed"
-  ctest --test-dir "$ASAN_BUILD_DIR" --rerun-failed --output-on-failure --timeout 300
+  ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
+  UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+    ctest --test-dir "$ASAN_BUILD_DIR" -L 'unit|integration' --output-on-failure --timeout 300
 }
 
 case "${1:-}" in

@@ -1,7 +1,10 @@
 // The C ABI: thin wrappers that check handles, convert exceptions into statuses and keep the
 // last error message per thread. No exception leaves this file.
+#include <pthread.h>
+
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <string>
 
@@ -16,14 +19,49 @@ struct regulars_client {
 
 namespace {
 
-thread_local std::string t_last_error;
+// The calling thread's last error message, under a pthread key rather than thread_local: the
+// library then has no TLS block of its own, which a host that dlopens it must otherwise place in
+// dynamic TLS. Tools mishandle that block: LeakSanitizer's exit-time scan of it crashed the host.
+class LastError {
+ public:
+  LastError() { ready_ = ::pthread_key_create(&key_, [](void* s) { delete static_cast<std::string*>(s); }) == 0; }
+  // Unloading the library must not leave a destructor pointing into unmapped code.
+  ~LastError() {
+    if (ready_) ::pthread_key_delete(key_);
+  }
+  void set(std::string message) noexcept {
+    try {
+      std::string* s = mine(true);
+      if (s != nullptr) *s = std::move(message);
+    } catch (...) {  // out of memory: no message, the status still says what failed
+    }
+  }
+  void clear() noexcept {
+    if (std::string* s = mine(false)) s->clear();
+  }
+  const char* text() noexcept {
+    const std::string* s = mine(false);
+    return s != nullptr ? s->c_str() : "";
+  }
+
+ private:
+  std::string* mine(bool create) {
+    if (!ready_) return nullptr;
+    auto* s = static_cast<std::string*>(::pthread_getspecific(key_));
+    if (s == nullptr && create) {
+      auto made = std::make_unique<std::string>();
+      if (::pthread_setspecific(key_, made.get()) != 0) return nullptr;
+      s = made.release();
+    }
+    return s;
+  }
+  pthread_key_t key_{};
+  bool ready_ = false;
+};
+LastError last_error;
 
 regulars_status fail(regulars_status status, std::string message) noexcept {
-  try {
-    t_last_error = std::move(message);
-  } catch (...) {
-    t_last_error.clear();
-  }
+  last_error.set(std::move(message));
   return status;
 }
 
@@ -72,7 +110,7 @@ const char* regulars_strerror(regulars_status status) {
   return "unknown status";
 }
 
-const char* regulars_last_error(void) { return t_last_error.c_str(); }
+const char* regulars_last_error(void) { return last_error.text(); }
 
 regulars_status regulars_open(const char* options_json, regulars_client** out) {
   if (out == nullptr) return fail(REGULARS_INVALID_ARGUMENT, "out must not be NULL");
@@ -95,7 +133,7 @@ regulars_status regulars_open(const char* options_json, regulars_client** out) {
   }
   c->rep = rep;
   *out = c;
-  t_last_error.clear();
+  last_error.clear();
   return REGULARS_OK;
   REGULARS_GUARD_END
 }
@@ -120,7 +158,7 @@ regulars_status regulars_hints(regulars_client* client, const char* request_json
   const regulars_status s = client->rep->hints(request_json, response, why);
   if (s != REGULARS_OK) return fail(s, why);
   *response_json = copy_out(response);
-  t_last_error.clear();
+  last_error.clear();
   return REGULARS_OK;
   REGULARS_GUARD_END
 }
@@ -132,7 +170,7 @@ regulars_status regulars_record(regulars_client* client, const char* event_json)
   std::string why;
   const regulars_status s = client->rep->record(event_json, why);
   if (s != REGULARS_OK) return fail(s, why);
-  t_last_error.clear();
+  last_error.clear();
   return REGULARS_OK;
   REGULARS_GUARD_END
 }
