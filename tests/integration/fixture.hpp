@@ -192,20 +192,34 @@ class DaemonTest : public ::testing::Test {
   }
 
   // One request to the admin API over a real TCP connection; returns {status, parsed body}.
+  // A connection to the admin port named in admin.endpoint, or -1. Right after a restart the
+  // file may still name the previous daemon's port until the new one has written it: read it
+  // again until the port answers (a few seconds at most).
+  int connect_admin(std::string& endpoint) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int>(3000 * kSanitizerMarginScale));
+    for (;;) {
+      endpoint.clear();
+      std::getline(std::ifstream(daemon_->data_dir() + "/admin.endpoint"), endpoint);
+      const auto colon = endpoint.rfind(':');
+      const int port = colon == std::string::npos ? 0 : std::atoi(endpoint.c_str() + colon + 1);
+      const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons(static_cast<std::uint16_t>(port));
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      if (port > 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
+      ::close(fd);
+      if (std::chrono::steady_clock::now() >= deadline) return -1;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+
   std::pair<int, json> admin(const std::string& method, const std::string& target, const json& body = nullptr,
                              bool with_token = true) {
     std::string endpoint, token;
-    std::getline(std::ifstream(daemon_->data_dir() + "/admin.endpoint"), endpoint);
     std::getline(std::ifstream(daemon_->data_dir() + "/admin.token"), token);
-    const auto colon = endpoint.rfind(':');
-    const int port = std::stoi(endpoint.substr(colon + 1));
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      ::close(fd);
+    const int fd = connect_admin(endpoint);
+    if (fd < 0) {
       ADD_FAILURE() << "cannot connect to the admin API at " << endpoint;
       return {0, nullptr};
     }
