@@ -10,13 +10,13 @@
 
 namespace regulars::daemon {
 
-namespace {
-
 std::string utf8(const icu::UnicodeString& s) {
   std::string out;
   s.toUTF8String(out);
   return out;
 }
+
+namespace {
 
 bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;

@@ -34,6 +34,9 @@ struct Catalogue {
   std::map<std::string, std::vector<std::string>> placeholders;
 };
 
+// ICU's UTF-16 text as UTF-8.
+std::string utf8(const icu::UnicodeString& s);
+
 struct CatalogueSource {
   std::string tag;   // the file's name without .json
   std::string text;  // its contents

@@ -16,12 +16,6 @@ namespace regulars::daemon {
 
 namespace {
 
-std::string utf8(const icu::UnicodeString& s) {
-  std::string out;
-  s.toUTF8String(out);
-  return out;
-}
-
 const char* salutation_keyword(Salutation s) {
   switch (s) {
     case Salutation::female: return "female";
