@@ -14,33 +14,13 @@
 
 #include "labels.hpp"
 #include "screen.hpp"
+#include "terminal_width.hpp"
 
 namespace {
 
+using regulars::test::terminal_width;
 using till::Panel;
 using till::Style;
-
-// Columns of a UTF-8 line on a terminal, by glibc: -1 for bytes that are not UTF-8 or a control
-// character (a line cut in the middle of a sequence).
-int terminal_width(const std::string& s) {
-  static const locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
-  const locale_t before = uselocale(utf8);
-  std::mbstate_t state{};
-  int width = 0;
-  for (std::size_t i = 0; i < s.size();) {
-    wchar_t wc = 0;
-    const std::size_t n = std::mbrtowc(&wc, s.data() + i, s.size() - i, &state);
-    const int w = (n == static_cast<std::size_t>(-1) || n == static_cast<std::size_t>(-2)) ? -1 : ::wcwidth(wc);
-    if (w < 0) {
-      width = -1;
-      break;
-    }
-    width += w;
-    i += n;
-  }
-  uselocale(before);
-  return width;
-}
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;

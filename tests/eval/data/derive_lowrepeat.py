@@ -9,35 +9,19 @@ popularity survives while personal repeats become rare. Deterministic (fixed see
     python3 derive_lowrepeat.py ../shared/data/tafeng /tmp/lowrepeat [P]
 writes /tmp/lowrepeat_history.json and /tmp/lowrepeat_future.json.
 """
-import bisect
 import json
 import random
 import sys
 
+from derive_common import ItemSampler, load, strip
+
 SEED = 20240607
 
 
-def strip(baskets):
-    return [b for b in baskets if b != [-1]]
-
-
 def main(src, prefix, p_replace):
-    history = json.load(open(f"{src}/history.json"))
-    future = json.load(open(f"{src}/future.json"))
+    history, future = load(src)
     rng = random.Random(SEED)
-    counts = {}
-    for baskets in list(history.values()) + list(future.values()):
-        for b in strip(baskets):
-            for i in b:
-                counts[i] = counts.get(i, 0) + 1
-    items = sorted(counts)
-    cumulative, total = [], 0
-    for i in items:
-        total += counts[i]
-        cumulative.append(total)
-
-    def draw():
-        return items[bisect.bisect_right(cumulative, rng.random() * total)]
+    sampler = ItemSampler(history, future, rng)
 
     out_h, out_f, replaced, repeats = {}, {}, 0, 0
     for customer in history:
@@ -50,9 +34,9 @@ def main(src, prefix, p_replace):
                     repeats += 1
                     if rng.random() < p_replace:
                         replaced += 1
-                        j = draw()
+                        j = sampler.draw()
                         while j in nb or j in b:
-                            j = draw()
+                            j = sampler.draw()
                         nb.append(j)
                         continue
                 nb.append(i)

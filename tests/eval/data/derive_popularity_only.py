@@ -10,37 +10,24 @@ store's own purchases. Deterministic (fixed seed).
     python3 derive_popularity_only.py ../shared/data/tafeng /tmp/popular
 writes /tmp/popular_history.json and /tmp/popular_future.json.
 """
-import bisect
 import json
 import random
 import sys
 
+from derive_common import ItemSampler, load, strip
+
 SEED = 20240611
 
 
-def strip(baskets):
-    return [b for b in baskets if b != [-1]]
-
-
 def main(src, prefix):
-    history = json.load(open(f"{src}/history.json"))
-    future = json.load(open(f"{src}/future.json"))
+    history, future = load(src)
     rng = random.Random(SEED)
-    counts = {}
-    for baskets in list(history.values()) + list(future.values()):
-        for b in strip(baskets):
-            for i in b:
-                counts[i] = counts.get(i, 0) + 1
-    items = sorted(counts)
-    cumulative, total = [], 0
-    for i in items:
-        total += counts[i]
-        cumulative.append(total)
+    sampler = ItemSampler(history, future, rng)
 
     def basket_of(size):
         out = []
-        while len(out) < min(size, len(items)):
-            j = items[bisect.bisect_right(cumulative, rng.random() * total)]
+        while len(out) < min(size, len(sampler.items)):
+            j = sampler.draw()
             if j not in out:
                 out.append(j)
         return out
