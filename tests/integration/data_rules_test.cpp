@@ -40,13 +40,6 @@ std::string wire_time(std::int64_t unix_ms) {
   return buf;
 }
 
-std::string error_code(const std::string& response) {
-  if (response.empty()) return "(no answer)";
-  const json j = json::parse(response);
-  if (j.value("ok", true)) return "ok";
-  return j["error"]["code"].get<std::string>();
-}
-
 class DataRules : public DaemonTest {
  protected:
   json who_ = {{"kind", "card"}, {"value", "4000123"}};

@@ -86,6 +86,14 @@ class StoreFile {
   sqlite3* db_ = nullptr;
 };
 
+// "ok", the error code of a socket answer, or "(no answer)" when the daemon sent nothing.
+inline std::string error_code(const std::string& response) {
+  if (response.empty()) return "(no answer)";
+  const json j = json::parse(response);
+  if (j.value("ok", true)) return "ok";
+  return j["error"]["code"].get<std::string>();
+}
+
 class DaemonTest : public ::testing::Test {
  protected:
   void SetUp() override {

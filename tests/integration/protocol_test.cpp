@@ -8,13 +8,6 @@
 namespace regulars::test {
 namespace {
 
-std::string error_code(const std::string& response) {
-  if (response.empty()) return "";
-  const json j = json::parse(response);
-  if (j.value("ok", true)) return "ok";
-  return j["error"]["code"].get<std::string>();
-}
-
 class Protocol : public DaemonTest {
  protected:
   void SetUp() override {
