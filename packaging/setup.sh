@@ -19,7 +19,7 @@ JOBS=${JOBS:-$(nproc)}
 PACKAGES=(
   g++ cmake ninja-build pkg-config ccache binutils file dpkg-dev
   libboost-dev libsqlite3-dev libssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libicu-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcsv-dev
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

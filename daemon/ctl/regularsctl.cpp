@@ -18,6 +18,8 @@
 #include "ctl/ctl_client.hpp"
 #include "ctl/print.hpp"
 #include "gestures/rules.hpp"
+#include "ctl/import_view.hpp"
+#include "import/importer.hpp"
 #include "owner/rekey.hpp"
 
 namespace regulars::ctl {
@@ -61,6 +63,7 @@ class Ctl {
     add_audit();
     add_tokens();
     add_rekey();
+    add_import();
   }
 
   int run(int argc, char** argv) {
@@ -316,6 +319,33 @@ class Ctl {
     return 0;
   }
 
+  void add_import() {
+    auto* imp = command("import", "Bring in customers or sales history from CSV files (regularsd must be stopped)");
+    imp->add_option("files", import_.files, "CSV files, each with a header row")->required()->check(CLI::ExistingFile);
+    imp->add_option("--data-dir", data_dir_, "The daemon's data directory (default /var/lib/regulars)");
+    imp->add_option("--mapping", mapping_file_, "A mapping file for a layout other than the generic format")->check(CLI::ExistingFile);
+    imp->add_flag("--customers", import_.customers, "The files are in the generic customers format (default: sales)");
+    imp->add_option("--consent", import_.consent,
+                    "Purposes every imported customer gave consent to in the previous system, e.g. remember,personalize")
+        ->delimiter(',')
+        ->check(CLI::IsMember({"remember", "personalize", "contact"}));
+    imp->add_flag("--dry-run", import_.dry_run, "Check every row and report, without writing anything");
+    imp->add_option("--batch", import_.batch, "Events per transaction")->check(CLI::Range(1, 100000));
+    on(imp, [this] { return run_import(); });
+  }
+
+  int run_import() {
+    ::umask(0077);  // the store and its WAL are personal data: owner only
+    import_.data_dir = data_dir_;
+    if (!mapping_file_.empty()) import_.mapping_file = mapping_file_;
+    import_.actor = "uid:" + std::to_string(::geteuid());
+    ImportProgressBar bar(std::cerr);
+    const auto r = daemon::import::run_import(import_, [&bar](const daemon::import::ImportProgress& p) { bar.show(p); });
+    bar.done();
+    print_import_report(std::cout, std::cerr, r, import_.dry_run);
+    return r.errors > 0 ? 2 : 0;
+  }
+
   CLI::App app_{"regularsctl — manage a Regulars daemon"};
   std::vector<std::pair<CLI::App*, Action>> actions_;
   std::unique_ptr<CtlClient> client_;
@@ -327,6 +357,8 @@ class Ctl {
   std::string id_kind_, id_value_, prune_as_of_;
   int audit_limit_ = 200;
   std::string token_terminal_, token_id_;
+  daemon::import::ImportOptions import_;
+  std::string mapping_file_;
 };
 
 }  // namespace

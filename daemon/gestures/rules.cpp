@@ -89,41 +89,6 @@ std::string shown(std::string_view s) {
   return out;
 }
 
-// Strings from parse_rule_text are valid UTF-8 (the parser checks); a json built in memory may
-// not be, and such text must not reach the store.
-bool valid_utf8(std::string_view s) noexcept {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len = 0;
-    std::uint32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + len > s.size()) return false;
-    for (std::size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-      return false;
-    i += len;
-  }
-  return true;
-}
 
 // True when `j` nests deeper than `limit` levels (recursion bounded by `limit`).
 bool deeper_than(const json& j, int limit) {
@@ -199,7 +164,7 @@ Fault field_bool(const json& obj, std::string_view key, const std::string& path,
 Fault read_text(const json& v, const std::string& field, std::size_t max, bool guard_card, std::string& out) {
   if (auto e = wire::check_text(v, field, max, kCode, guard_card)) return e;
   const auto& s = v.get_ref<const std::string&>();
-  if (!valid_utf8(s)) return bad(field, "must be valid UTF-8");
+  if (!wire::valid_utf8(s)) return bad(field, "must be valid UTF-8");
   out = s;
   return std::nullopt;
 }

@@ -50,6 +50,10 @@ std::optional<Error> validate_hints_request(const nlohmann::json& request, const
 // Identifiers of staff, lanes, stores, events and rules: [A-Za-z0-9._:@-], 1..max bytes.
 std::optional<Error> check_token(const nlohmann::json& obj, std::string_view key, const std::string& path,
                                  std::size_t max, bool required, ErrorCode code);
+// Whether `s` is well-formed UTF-8. Text from a JSON parser always is; text from a file (an
+// import) or built in memory may not be, and must not reach the store.
+bool valid_utf8(std::string_view s) noexcept;
+
 // Free text shown to people: UTF-8, no control characters, 1..max bytes, never a card number.
 // SKUs skip the card check (guard_card=false): a 13-digit EAN barcode passes Luhn one time in ten.
 std::optional<Error> check_text(const nlohmann::json& value, const std::string& field, std::size_t max, ErrorCode code,

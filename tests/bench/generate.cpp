@@ -3,12 +3,12 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <utility>
 #include <vector>
 
 #include "console.hpp"
 #include "memory/identity.hpp"
+#include "store/bulk_writer.hpp"
 #include "store/event_store.hpp"
 #include "wire/json_text.hpp"
 #include "wire/validate.hpp"
@@ -21,66 +21,41 @@ using Clock = std::chrono::steady_clock;
 using namespace regulars::tools;
 using regulars::daemon::IdentityKey;
 using regulars::daemon::PreparedEvent;
+using regulars::daemon::BulkWriter;
 using regulars::daemon::EventStore;
 using regulars::daemon::WriteResult;
 
 namespace {
 
-// Hands events to EventStore::apply_now a chunk at a time on another thread, one chunk in flight while
-// this thread builds the next, and counts the events the store did not take.
+// Checks, prepares and queues the generator's events; one chunk is written while the next is built.
 class ChunkedApply {
  public:
-  ChunkedApply(EventStore& store, const IdentityKey& key, std::size_t chunk) : store_(store), key_(key), chunk_(chunk) {
-    batch_.reserve(chunk);
-  }
+  ChunkedApply(EventStore& store, const IdentityKey& key, std::size_t chunk)
+      : key_(key), writer_(store, chunk, [this](std::int64_t, const WriteResult& r) {
+          if (first_error_.empty()) first_error_ = r.error;
+        }) {}
 
-  // Checks, prepares and queues one event; throws when the generator made an invalid one.
+  // Throws when the generator made an invalid event.
   void add(const json& ev) {
     if (auto err = regulars::wire::validate_event(ev)) die("generated an invalid event: " + err->describe());
-    batch_.push_back(prepare_event(ev, key_));
-    ++events_;
+    writer_.add(prepare_event(ev, key_));
   }
-  bool full() const { return batch_.size() >= chunk_; }
-  // Waits for the chunk in flight, then sends the queued one.
-  void flush() {
-    collect();
-    if (batch_.empty()) return;
-    pending_ = std::async(std::launch::async,
-                          [&store = store_, b = std::move(batch_)]() mutable { return store.apply_now(std::move(b)); });
-    batch_ = {};
-    batch_.reserve(chunk_);
-  }
-  // Sends what is queued and waits until the store has applied everything.
-  void finish() {
-    flush();
-    collect();
-  }
+  bool full() const { return writer_.full(); }
+  void flush() { writer_.flush(); }
+  void finish() { writer_.finish(); }
 
-  std::int64_t events() const { return events_; }
-  std::int64_t failed() const { return failed_; }
-  const std::string& first_error() const { return first_error_; }
-  double wait_s() const { return wait_s_; }
+  std::int64_t events() const { return writer_.queued(); }
+  // Not stored: refused, or a duplicate event id (the generator makes every id once).
+  std::int64_t failed() const { return writer_.outcome().failed + writer_.outcome().duplicates; }
+  std::string first_error() const {
+    return first_error_.empty() && writer_.outcome().duplicates > 0 ? "duplicate event id" : first_error_;
+  }
+  double wait_s() const { return writer_.wait_s(); }
 
  private:
-  void collect() {
-    if (!pending_.valid()) return;
-    const auto w0 = Clock::now();
-    for (const auto& r : pending_.get()) {
-      if (r.ok && !r.duplicate) continue;
-      ++failed_;
-      if (first_error_.empty()) first_error_ = r.ok ? "duplicate event id" : r.error;
-    }
-    wait_s_ += seconds_since(w0);
-  }
-
-  EventStore& store_;
   const IdentityKey& key_;
-  const std::size_t chunk_;
-  std::vector<PreparedEvent> batch_;
-  std::future<std::vector<WriteResult>> pending_;
-  std::int64_t events_ = 0, failed_ = 0;
-  double wait_s_ = 0;
   std::string first_error_;
+  BulkWriter writer_;
 };
 
 // The events of the plan's i-th visit: the customer's consent at their first visit (everyone here

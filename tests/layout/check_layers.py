@@ -18,7 +18,7 @@ LAYERS = [
     ["store"],
     ["gestures"],
     ["hints"],
-    ["till", "owner"],
+    ["till", "owner", "import"],
     ["net"],
     ["ctl"],
 ]

@@ -1,0 +1,93 @@
+#include "import/csv_reader.hpp"
+
+#include <csv.h>
+
+#include <cstring>
+
+namespace regulars::daemon::import {
+
+namespace {
+
+void field_callback(void* text, std::size_t size, void* reader) {
+  static_cast<CsvReader*>(reader)->on_field(static_cast<const char*>(text), size);
+}
+void row_callback(int /*terminator*/, void* reader) { static_cast<CsvReader*>(reader)->on_row_end(); }
+
+constexpr std::size_t kReadSize = 1 << 16;
+
+}  // namespace
+
+CsvReader::CsvReader(std::istream& in, std::string file_name, char delimiter)
+    : in_(in), file_(std::move(file_name)), parser_(std::make_unique<csv_parser>()), buffer_(kReadSize) {
+  // Strict: a quote inside an unquoted field, or text after a closing quote, is an error rather
+  // than a guess; STRICT_FINI: so is a quote still open at the end of the file.
+  if (csv_init(parser_.get(), CSV_STRICT | CSV_STRICT_FINI) != 0) throw CsvError("cannot start the CSV parser");
+  csv_set_delim(parser_.get(), static_cast<unsigned char>(delimiter));
+}
+
+CsvReader::~CsvReader() { csv_free(parser_.get()); }
+
+void CsvReader::on_field(const char* text, std::size_t size) {
+  if (row_start_ == 0) row_start_ = line_;
+  if (building_.fields.size() >= kMaxFields)
+    fail(row_start_, "a row has more than " + std::to_string(kMaxFields) + " columns");
+  building_.fields.emplace_back(text != nullptr ? text : "", size);
+}
+
+void CsvReader::on_row_end() {
+  building_.line = row_start_ != 0 ? row_start_ : line_;
+  ready_.push_back(std::move(building_));
+  building_ = {};
+  row_start_ = 0;
+  row_bytes_ = 0;
+}
+
+void CsvReader::fail(std::int64_t line, const std::string& why) const {
+  throw CsvError(file_ + ":" + std::to_string(line) + ": " + why);
+}
+
+// Fed one line at a time, so each row knows the line it starts on.
+void CsvReader::feed(const char* data, std::size_t size) {
+  while (size > 0) {
+    const auto* newline = static_cast<const char*>(std::memchr(data, '\n', size));
+    const std::size_t part = newline != nullptr ? static_cast<std::size_t>(newline - data) + 1 : size;
+    row_bytes_ += part;
+    if (row_bytes_ > kMaxRowBytes)
+      fail(row_start_ != 0 ? row_start_ : line_,
+           "a row is longer than " + std::to_string(kMaxRowBytes >> 20) + " MiB (a quote that is never closed?)");
+    if (csv_parse(parser_.get(), data, part, field_callback, row_callback, this) != part)
+      fail(line_, std::string("not valid CSV: ") + csv_strerror(csv_error(parser_.get())) +
+                      " (a quote inside an unquoted field, or text after a closing quote?)");
+    if (newline != nullptr) ++line_;
+    data += part;
+    size -= part;
+  }
+}
+
+bool CsvReader::fill() {
+  while (ready_.empty() && !at_end_) {
+    in_.read(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+    auto got = static_cast<std::size_t>(in_.gcount());
+    if (in_.bad()) throw CsvError(file_ + ": read error");
+    bytes_read_ += got;
+    const char* data = buffer_.data();
+    if (at_start_ && got >= 3 && std::memcmp(data, "\xEF\xBB\xBF", 3) == 0) data += 3, got -= 3;
+    at_start_ = false;
+    feed(data, got);
+    if (in_.eof()) {
+      at_end_ = true;
+      if (csv_fini(parser_.get(), field_callback, row_callback, this) != 0)
+        fail(row_start_ != 0 ? row_start_ : line_, "the file ends inside a quoted field (a quote that is never closed)");
+    }
+  }
+  return !ready_.empty();
+}
+
+bool CsvReader::next(CsvRow& row) {
+  if (!fill()) return false;
+  row = std::move(ready_.front());
+  ready_.pop_front();
+  return true;
+}
+
+}  // namespace regulars::daemon::import

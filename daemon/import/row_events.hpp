@@ -1,0 +1,69 @@
+// From rows to events: each row's values checked and turned into what the protocol's events
+// carry (sdk/PROTOCOL.md), and the adjacent lines of one sale grouped into one purchase.
+// Event ids are not given here: they are keyed hashes of the content (importer.cpp).
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "import/csv_reader.hpp"
+#include "import/mapping.hpp"
+
+namespace regulars::daemon::import {
+
+// A row that cannot be imported, and why; the rest of the file goes on.
+struct RowError {
+  std::int64_t line = 0;
+  int column = 0;           // 1-based; 0 when the row as a whole is wrong
+  std::string column_name;  // the header's name for it
+  std::string message;
+};
+
+// An event built from rows, without its event_id yet.
+struct RowEvent {
+  nlohmann::json event;
+  std::int64_t line = 0;  // the first row it came from
+};
+
+// One line of a sale, checked, with what tells which sale it belongs to.
+struct SaleLine {
+  std::string sale_key;   // lines with the same key, one after the other, are one sale
+  nlohmann::json head;    // type, time, customer, store, terminal, cashier
+  nlohmann::json line;    // sku, name, qty, unit_price, category, for
+  std::int64_t row_line = 0;
+};
+
+std::variant<SaleLine, RowError> read_sale_row(const BoundColumns& columns, const Mapping& mapping, const CsvRow& row,
+                                               std::int64_t now_ms);
+
+// Lines one after the other with the same sale key become one purchase (or return) event, of at
+// most the protocol's 1000 lines (a longer sale continues in a second event).
+class SaleGrouper {
+ public:
+  // The sale `line` completes, if it starts a new one.
+  std::optional<RowEvent> add(SaleLine line);
+  std::optional<RowEvent> finish();
+
+ private:
+  std::optional<RowEvent> take();
+  std::string key_;
+  RowEvent building_;
+};
+
+// A customers row: a profile (name, birthday, language) under the first identifier present, and
+// a link for each further identifier. Empty when the row names only an identifier.
+std::variant<std::vector<RowEvent>, RowError> read_customer_row(const BoundColumns& columns, const CsvRow& row,
+                                                                 std::int64_t now_ms);
+
+// "2026-11-23T10:15:00Z" from RFC 3339, "YYYY-MM-DD HH:MM[:SS]" (UTC) or "YYYY-MM-DD" (noon UTC).
+std::optional<std::string> import_time(std::string_view text);
+// 199 from "1.99" with 2 decimals; nullopt for anything but digits with at most `decimals` after a point.
+std::optional<std::int64_t> minor_units(std::string_view text, int decimals);
+// "MM-DD" or "YYYY-MM-DD" from MM-DD, YYYY-MM-DD, MM-DD-YYYY or 0000-MM-DD (a year not given).
+std::optional<std::string> import_birthday(std::string_view text);
+
+}  // namespace regulars::daemon::import
