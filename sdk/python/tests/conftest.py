@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ def options(daemon: Regularsd) -> dict[str, Any]:
 
 
 @pytest.fixture
-def regularsctl(daemon: Regularsd) -> Any:
+def regularsctl(daemon: Regularsd) -> Callable[..., str]:
     binary = required_env("REGULARS_REGULARSCTL")
 
     def run(*args: str) -> str:
