@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import time
@@ -55,6 +56,15 @@ class Regularsd:
             raise RuntimeError(f"regularsd did not stop within {timeout_s} s of SIGTERM")
         finally:
             self._process = None
+
+    def suspend(self) -> None:
+        """SIGSTOP: the daemon keeps its connections open but answers nothing, as a hung daemon would."""
+        assert self._process is not None, "regularsd is not running"
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._process is not None, "regularsd is not running"
+        self._process.send_signal(signal.SIGCONT)
 
     def kill(self) -> None:
         if self._process is not None:

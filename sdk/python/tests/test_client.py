@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 from typing import Any
 
 import pytest
 
 import regulars
 from checkout import card, consent, purchase
+from regularsd_process import Regularsd
 
 
 def test_version_is_the_loaded_library_version(plugin_path: str) -> None:
@@ -36,7 +38,7 @@ def test_a_closed_client_refuses_calls(options: dict[str, Any]) -> None:
     assert caught.value.detail == "the client is closed"
 
 
-def test_options_may_be_raw_json_text(options: dict[str, Any], daemon: Any) -> None:
+def test_options_may_be_raw_json_text(options: dict[str, Any], daemon: Regularsd) -> None:
     text = f'{{"endpoint": "{daemon.endpoint}", "budget_ms": 5000}}'
     with regulars.Client(text) as client:
         assert client.hints({"customer": card("4000124")}).known is False
@@ -69,7 +71,7 @@ def test_hints_give_the_raw_json_text_as_well(options: dict[str, Any]) -> None:
         client.record(consent(customer))
         client.record(purchase(customer, "rye-bread"))
         answer = client.hints({"customer": customer})
-        raw = client.hints_json(f'{{"customer": {{"kind": "card", "value": "4000127"}}}}')
+        raw = client.hints_json('{"customer": {"kind": "card", "value": "4000127"}}')
     assert '"sku":"rye-bread"' in answer.raw.replace(" ", "")
     assert '"sku":"rye-bread"' in raw.replace(" ", "")
 
@@ -119,3 +121,42 @@ def test_answers_are_freed_with_regulars_free(options: dict[str, Any]) -> None:
             client.hints_json(request)
         grown = resident_kib() - before
     assert grown < 6 * 1024, f"resident memory grew by {grown} KiB over 4,000 answers"
+
+
+def test_a_hung_daemon_gives_a_timeout_within_the_budget(daemon: Regularsd, options: dict[str, Any]) -> None:
+    with regulars.Client({**options, "budget_ms": 200}) as client:
+        assert client.hints({"customer": card("4000129")}).known is False  # connected
+        daemon.suspend()
+        try:
+            started = time.monotonic()
+            with pytest.raises(regulars.TimeoutError) as caught:
+                client.hints({"customer": card("4000129")})
+            elapsed = time.monotonic() - started
+        finally:
+            daemon.resume()
+    assert caught.value.status == regulars.Status.TIMEOUT
+    assert elapsed < 2.0, f"hints took {elapsed:.2f} s on a 200 ms budget"
+
+
+def test_close_waits_for_calls_under_way_and_later_calls_are_refused(options: dict[str, Any]) -> None:
+    client = regulars.Client(options)
+    outcomes: list[str] = []
+    started = threading.Barrier(5)
+
+    def till() -> None:
+        started.wait()
+        try:
+            while True:
+                client.hints({"customer": card("4000130")})
+        except regulars.InvalidArgumentError as e:
+            outcomes.append(e.detail)
+
+    threads = [threading.Thread(target=till) for _ in range(4)]
+    for t in threads:
+        t.start()
+    started.wait()
+    time.sleep(0.2)  # let the threads be inside calls when close() comes
+    client.close()
+    for t in threads:
+        t.join(timeout=30)
+    assert outcomes == ["the client is closed"] * 4
