@@ -20,6 +20,8 @@ PACKAGES=(
   g++ cmake ninja-build pkg-config ccache binutils file dpkg-dev
   libboost-dev libsqlite3-dev libssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libicu-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcsv-dev
+  # The Python binding (sdk/python): its tests, and the offline venv install they check.
+  python3 python3-pytest python3-venv python3-pip python3-setuptools python3-wheel
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
