@@ -214,7 +214,8 @@ namespace Regulars.Tests
             using (var client = Open())
             {
                 var error = Assert.Throws<InvalidInputException>(() => client.Hints(CustomerId.Card("4111 1111 1111 1111")));
-                StringAssert.Contains("card_number", error.Detail);
+                StringAssert.Contains("customer.value", error.Detail);
+                StringAssert.Contains("payment card number", error.Detail);
                 StringAssert.DoesNotContain("4111", error.Message);
             }
         }

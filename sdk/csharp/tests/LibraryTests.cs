@@ -16,9 +16,10 @@ namespace Regulars.Tests
         [Test]
         public void AnExplicitPathWinsOverTheEnvironmentWhichWinsOverTheSystemName()
         {
-            Assert.IsNotNullOrEmpty(Plugin, "ctest sets REGULARS_PLUGIN");
+            string plugin = Plugin;
+            Assert.IsNotNullOrEmpty(plugin, "ctest sets REGULARS_PLUGIN");
             Assert.AreEqual("/opt/x/libregulars.so.0", LibraryLoader.Choose("/opt/x/libregulars.so.0"));
-            Assert.AreEqual(Plugin, LibraryLoader.Choose(null));
+            Assert.AreEqual(plugin, LibraryLoader.Choose(null));
             Environment.SetEnvironmentVariable("REGULARS_PLUGIN", null);
             try
             {
@@ -26,7 +27,7 @@ namespace Regulars.Tests
             }
             finally
             {
-                Environment.SetEnvironmentVariable("REGULARS_PLUGIN", Plugin);
+                Environment.SetEnvironmentVariable("REGULARS_PLUGIN", plugin);
             }
         }
 
