@@ -54,6 +54,7 @@ namespace Regulars
             else if (value is double || value is float) WriteFloat(text, Convert.ToDouble(value, CultureInfo.InvariantCulture));
             else if (value is decimal) text.Append(((decimal)value).ToString(CultureInfo.InvariantCulture));
             else if (IsInteger(value)) text.Append(Convert.ToString(value, CultureInfo.InvariantCulture));
+            else if (value is IDictionary<string, object>) WriteObject(text, (IDictionary<string, object>)value, depth);
             else if (value is IDictionary) WriteObject(text, (IDictionary)value, depth);
             else if (value is IEnumerable) WriteArray(text, (IEnumerable)value, depth);
             else throw new ArgumentException("cannot write a " + value.GetType().Name + " as JSON");
@@ -87,6 +88,14 @@ namespace Regulars
                 WriteValue(text, member.Value, depth + 1);
             }
             text.Append('}');
+        }
+
+        // Generic dictionaries need not implement the non-generic IDictionary (ExpandoObject does not).
+        private static void WriteObject(StringBuilder text, IDictionary<string, object> members, int depth)
+        {
+            var plain = new Dictionary<string, object>(members.Count, StringComparer.Ordinal);
+            foreach (var member in members) plain[member.Key] = member.Value;
+            WriteObject(text, (IDictionary)plain, depth);
         }
 
         private static void WriteArray(StringBuilder text, IEnumerable items, int depth)

@@ -118,7 +118,7 @@ namespace Regulars
         // leave that name unresolved (or resolved to a different copy on the system path).
         private static void CheckSoname(string file)
         {
-            if (IsWindows || IsDotNetCore) return;
+            if (IsWindows || RuntimeHasNativeLibrary) return;
             IntPtr bySoname = Dl.dlopen(LinuxSoname, Dl.RTLD_NOW | Dl.RTLD_NOLOAD);
             if (bySoname != IntPtr.Zero) Dl.dlclose(bySoname);
             if (bySoname != loadedHandle)
@@ -129,7 +129,8 @@ namespace Regulars
             }
         }
 
-        private static bool IsDotNetCore
+        // .NET Core 3+ has it (and binds through the resolver); Mono does not (and binds by SONAME).
+        private static bool RuntimeHasNativeLibrary
         {
             get { return Type.GetType("System.Runtime.InteropServices.NativeLibrary") != null; }
         }

@@ -201,6 +201,37 @@ namespace Regulars.Tests
         }
 
         [Test]
+        public void EachThreadReadsTheDetailOfItsOwnFailure()
+        {
+            string[] badFields = { "qty\": -1", "unit_price\": -5", "sku\": \"\"" };
+            string[] namedFields = { "lines[0].qty", "lines[0].unit_price", "lines[0].sku" };
+            var mismatches = new List<string>();
+            using (var client = Open())
+            {
+                var threads = Enumerable.Range(0, badFields.Length).Select(i => new Thread(() =>
+                {
+                    string bad = "{\"type\": \"purchase\", \"customer\": {\"kind\": \"card\", \"value\": \"4000130\"},"
+                        + " \"lines\": [{\"sku\": \"x\", \"" + badFields[i] + "}]}";
+                    for (int round = 0; round < 50; round++)
+                    {
+                        try
+                        {
+                            client.Record(bad);
+                            lock (mismatches) mismatches.Add("accepted: " + badFields[i]);
+                        }
+                        catch (InvalidInputException e)
+                        {
+                            if (!e.Detail.Contains(namedFields[i])) lock (mismatches) mismatches.Add(e.Detail);
+                        }
+                    }
+                })).ToList();
+                threads.ForEach(t => t.Start());
+                threads.ForEach(t => t.Join());
+            }
+            CollectionAssert.IsEmpty(mismatches);
+        }
+
+        [Test]
         public void InvalidOptionIsInvalidInputNamingTheOption()
         {
             var options = new RegularsOptions { Endpoint = daemon.Endpoint, BudgetMs = 0 };

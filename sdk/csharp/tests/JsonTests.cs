@@ -11,9 +11,17 @@ namespace Regulars.Tests
         [Test]
         public void WritesOptionsWithOnlyTheSetFields()
         {
-            var options = new RegularsOptions { Endpoint = "unix:/tmp/d/regularsd.sock", BudgetMs = 80, SpoolMaxBytes = 1L << 33 };
-            Assert.AreEqual("{\"endpoint\":\"unix:/tmp/d/regularsd.sock\",\"spool_max_bytes\":8589934592,\"budget_ms\":80}",
-                options.ToJson());
+            var options = new RegularsOptions
+            {
+                Endpoint = "unix:/tmp/d/regularsd.sock", BudgetMs = 80, SpoolMaxBytes = 1L << 33,
+                Extra = new Dictionary<string, object> { { "future_option", "x" } },
+            };
+            string json = options.ToJson();
+            StringAssert.Contains("\"spool_max_bytes\":8589934592", json);
+            var members = (IDictionary<string, object>)Json.Parse(json);
+            CollectionAssert.AreEquivalent(new[] { "endpoint", "budget_ms", "spool_max_bytes", "future_option" }, members.Keys);
+            Assert.AreEqual("unix:/tmp/d/regularsd.sock", members["endpoint"]);
+            Assert.AreEqual(80.0, members["budget_ms"]);
         }
 
         [Test]
