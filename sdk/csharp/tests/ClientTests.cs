@@ -152,7 +152,9 @@ namespace Regulars.Tests
                 Assert.AreEqual(0, client.Hints(card).Customer.Visits);
 
                 daemon.Stop();
-                client.Record(Purchase("4000126", "chips-sv", "Salt & vinegar chips"));  // durable in the spool
+                string spooled = Purchase("4000126", "chips-sv", "Salt & vinegar chips")
+                    .Replace("{\"type\"", "{\"event_id\": \"cs-spooled-1\", \"type\"");
+                client.Record(spooled);  // durable in the spool
                 Assert.Throws<UnavailableException>(() => client.Hints(card));
                 Assert.IsNotEmpty(Directory.GetFiles(temp.Sub("spool"), "*", SearchOption.AllDirectories));
 
@@ -160,6 +162,10 @@ namespace Regulars.Tests
                 HintsAnswer answer = WaitForVisits(client, card, 1, TimeSpan.FromSeconds(30));
                 Assert.That(answer.Predictions.Select(p => p.Sku).ToList(), Has.Member("chips-sv"));
             }
+            // The owner's export lists the customer's stored events: the spooled one is there once.
+            var record = (IDictionary<string, object>)Json.Parse(daemon.Ctl("export --kind card --value 4000126"));
+            var eventIds = ((IList<object>)record["events"]).Select(e => ((IDictionary<string, object>)e)["event_id"]);
+            Assert.AreEqual(1, eventIds.Count(id => (string)id == "cs-spooled-1"));
         }
 
         private static HintsAnswer WaitForVisits(RegularsClient client, CustomerId card, int visits, TimeSpan patience)

@@ -87,6 +87,33 @@ namespace Regulars.Tests
             if (code != 0) throw new InvalidOperationException("regularsd exited with status " + code + ":\n" + Log);
         }
 
+        // Runs regularsctl on this daemon's data dir (the owner's view) and returns what it printed.
+        internal string Ctl(string arguments)
+        {
+            string ctl = Environment.GetEnvironmentVariable("REGULARS_REGULARSCTL");
+            if (string.IsNullOrEmpty(ctl) || !File.Exists(ctl))
+            {
+                throw new InvalidOperationException("set REGULARS_REGULARSCTL to the regularsctl program (ctest does)");
+            }
+            var start = new ProcessStartInfo(ctl, "--data-dir " + DataDir + " " + arguments)
+            {
+                UseShellExecute = false,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            using (Process run = Process.Start(start))
+            {
+                var errors = run.StandardError.ReadToEndAsync();
+                string output = run.StandardOutput.ReadToEnd();
+                run.WaitForExit();
+                if (run.ExitCode != 0)
+                {
+                    throw new InvalidOperationException("regularsctl " + arguments + " failed: " + errors.Result);
+                }
+                return output;
+            }
+        }
+
         internal string Log
         {
             get { lock (log) return log.ToString(); }
