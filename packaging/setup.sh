@@ -22,6 +22,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libcsv-dev
   # The Python binding (sdk/python): its tests, and the offline venv install they check.
   python3 python3-pytest python3-venv python3-pip python3-setuptools python3-wheel
+  mono-mcs mono-runtime nunit-console libnunit-cil-dev   # the C# binding (sdk/csharp) and its tests
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
