@@ -20,6 +20,9 @@ PACKAGES=(
   g++ cmake ninja-build pkg-config ccache binutils file dpkg-dev
   libboost-dev libsqlite3-dev libssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libicu-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # regulars-bench's references (tests/bench/references): the PostgreSQL client library it links,
+  # and the servers it compares regularsd with
+  libpq-dev redis-server postgresql
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
