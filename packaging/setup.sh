@@ -23,6 +23,9 @@ PACKAGES=(
   # The Python binding (sdk/python): its tests, and the offline venv install they check.
   python3 python3-pytest python3-venv python3-pip python3-setuptools python3-wheel
   mono-mcs mono-runtime nunit-console libnunit-cil-dev   # the C# binding (sdk/csharp) and its tests
+  # regulars-bench's references (tests/bench/references): the PostgreSQL client library it links,
+  # and the servers it compares regularsd with
+  libpq-dev redis-server postgresql
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -9,11 +9,16 @@
 //  3b. Adds 50 gesture rules and measures hints latency with them all enabled against all
 //     disabled, in alternating blocks, paced like a busy store and back to back (issue 4:
 //     rules may add at most 100 us p99).
-//  4. Measures durable record throughput with --clients concurrent clients, each with its own
-//     regulars_client and spool.
+//  4. Measures durable record throughput with each of --records-clients concurrent clients (8,
+//     then 32), each client with its own regulars_client and spool.
 //  5. Reports the daemon's memory, stops it with SIGTERM, and removes its temporary files.
+// Beside 3 and 4, in blocks taking turns with them, the references a team would otherwise pick
+// (references/): Redis GETs of a 1 KB value against hints, PostgreSQL INSERTs of the same events
+// from as many connections against records. One not installed is skipped with a line saying so.
 // The phases are in phases.hpp. The last line of stdout is always
-// "hints_p50_us=… hints_p99_us=… hints_p999_us=… records_per_s=…".
+// "hints_p50_us=… hints_p99_us=… hints_p999_us=… records_per_s=… hints_vs_redis_p50=…
+// hints_vs_redis_p99=… records_vs_postgres=… records_vs_postgres_8=… records_vs_postgres_32=…"
+// (a ratio is "n/a" when its reference did not run).
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -48,13 +53,34 @@ using namespace regulars::tools;
 
 namespace {
 
-void add_flags(CLI::App& app, Options& opt) {
+// Flags whose meaning depends on another, settled once parsing is done.
+struct LinkedFlags {
+  CLI::Option* clients = nullptr;
+};
+
+LinkedFlags add_flags(CLI::App& app, Options& opt) {
   app.add_option("--customers", opt.customers, "Customers in the generated store")->check(CLI::PositiveNumber);
   app.add_option("--lines", opt.lines, "Purchase lines in the generated store")->check(CLI::PositiveNumber);
   app.add_option("--hints", opt.hints, "Measured hints calls (single client)")->check(CLI::PositiveNumber);
   app.add_option("--records", opt.records, "Durable records in total across the clients")->check(CLI::PositiveNumber);
-  app.add_option("--clients", opt.clients, "Concurrent recording clients, one thread and regulars_client each")
-      ->check(CLI::Range(1u, 256u));
+  LinkedFlags linked;
+  linked.clients = app.add_option("--clients", opt.clients,
+                                  "Concurrent recording clients, one thread and regulars_client each (one records run; "
+                                  "the same as --records-clients N)")
+                       ->check(CLI::Range(1u, 256u));
+  app.add_option("--records-clients", opt.records_clients,
+                 "Client counts of the records runs, one run each, in order (default 8,32; the first is records_per_s)")
+      ->delimiter(',')
+      ->check(CLI::Range(1u, 256u))
+      ->excludes(linked.clients);
+  app.add_option("--rounds", opt.rounds,
+                 "Blocks the hints and records runs are split into, taking turns with the reference's blocks")
+      ->check(CLI::Range(1u, 100u));
+  app.add_option("--redis-server", opt.redis_server,
+                 "redis-server to compare hints with: GETs of a 1 KB value over a Unix socket ('' skips it)");
+  app.add_option("--postgres-bin", opt.postgres_bin,
+                 "PostgreSQL's program directory (initdb, postgres) to compare records with: INSERTs of the same "
+                 "events from as many connections ('' skips it)");
   app.add_option("--seed", opt.seed, "Seed of the generated data and the request mix");
   app.add_option("--chunk", opt.chunk, "Events per EventStore::apply_now call during generation")->check(CLI::Range(1, 100000));
   app.add_option("--budget-ms", opt.budget_ms, "budget_ms of the plugin clients (large, so no call is cut)")
@@ -79,6 +105,18 @@ void add_flags(CLI::App& app, Options& opt) {
                  "Also time hints over TLS with a lane token against the Unix socket, using DIR's server.crt, "
                  "server.key and ca.crt (packaging/make-tls.sh DIR 127.0.0.1)");
   app.add_flag("--keep", opt.keep, "Keep the temporary directory (store, spools, daemon log)");
+  return linked;
+}
+
+void settle_linked_flags(const LinkedFlags& linked, Options& opt) {
+  if (linked.clients->count() > 0) opt.records_clients = {opt.clients};
+  opt.clients = opt.records_clients.front();  // what the breakdown's records run uses
+}
+
+std::string join(const std::vector<unsigned>& v) {
+  std::string s;
+  for (const unsigned x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
+  return s;
 }
 
 // A fresh private directory under $TMPDIR (or /tmp); nullopt, with the error printed, if none.
@@ -145,11 +183,87 @@ void wait_for_daemon(DaemonChild& daemon, const std::string& exe) {
       static_cast<long long>(status_field(st0, "customers")), static_cast<long long>(status_field(st0, "items")));
 }
 
+// The servers the phases compare regularsd with, each started in a directory of its own under tmp;
+// one that is not installed, or will not start, is left out with a line saying why.
+struct References {
+  std::optional<RedisReference> redis;
+  std::optional<PostgresReference> postgres;
+
+  References() = default;
+  References(const References&) = delete;
+  References& operator=(const References&) = delete;
+  ~References() { stop(); }
+
+  void stop() {
+    if (redis) out("redis reference stop (SIGTERM): %s\n", redis->stop().c_str());
+    if (postgres) out("postgres reference stop (SIGINT): %s\n", postgres->stop().c_str());
+    redis.reset();
+    postgres.reset();
+  }
+};
+
+bool installed(const std::string& program, const char* name) {
+  if (program.empty()) {
+    out("%s reference: skipped (turned off)\n", name);
+    return false;
+  }
+  if (::access(program.c_str(), X_OK) != 0) {
+    out("%s reference: skipped (%s is not installed)\n", name, program.c_str());
+    return false;
+  }
+  return true;
+}
+
+std::string reference_dir(const std::string& tmp, const char* name) {
+  const std::string dir = tmp + "/" + name;
+  fs::create_directory(dir);
+  return dir;
+}
+
+// Run as root, PostgreSQL runs as an account of its own (it refuses root): Debian's `postgres`,
+// else `nobody`. That account must reach its directory inside tmp, so tmp becomes traversable
+// (0711: not listable; the store inside stays 0700).
+std::optional<Account> postgres_account(const std::string& tmp) {
+  if (::geteuid() != 0) return std::nullopt;
+  auto account = find_account({"postgres", "nobody"});
+  if (!account) throw std::runtime_error("running as root, and no account 'postgres' or 'nobody' to run PostgreSQL as");
+  if (::chmod(tmp.c_str(), 0711) != 0) throw std::runtime_error("chmod " + tmp + ": " + std::strerror(errno));
+  return account;
+}
+
+// A reference that is installed but will not start is an error (exit status 2), not a skip.
+void start_references(const Options& opt, const std::string& tmp, References& refs, Figures& fig) {
+  if (installed(opt.redis_server, "redis")) {
+    try {
+      refs.redis.emplace(opt.redis_server, reference_dir(tmp, "redis"));
+      out("redis reference: %s, socket in %s/redis\n", opt.redis_server.c_str(), tmp.c_str());
+    } catch (const std::exception& e) {
+      note("error: redis reference: %s\n", e.what());
+      fig.exit_code = 2;
+    }
+  }
+  if (installed(opt.postgres_bin.empty() ? "" : opt.postgres_bin + "/postgres", "postgres")) {
+    try {
+      const auto account = postgres_account(tmp);
+      const auto t0 = Clock::now();
+      refs.postgres.emplace(opt.postgres_bin, reference_dir(tmp, "postgres"), account);
+      const double ready_s = seconds_since(t0);
+      out("postgres reference: %s, cluster and socket in %s/postgres%s, ready after %.1f s; %s\n",
+          opt.postgres_bin.c_str(), tmp.c_str(), account ? (" as " + account->name).c_str() : "", ready_s,
+          refs.postgres->durability().c_str());
+    } catch (const std::exception& e) {
+      note("error: postgres reference: %s\n", e.what());
+      fig.exit_code = 2;
+    }
+  }
+}
+
 // Every phase in order; throws when one cannot run, with `fig` holding what was measured so far.
 void run_bench(Options& opt, const std::string& tmp, const std::string& data_dir, Figures& fig) {
-  out("regulars-bench %s: customers=%u lines=%lld hints=%zu records=%zu clients=%u seed=%llu dir=%s "
+  out("regulars-bench %s: customers=%u lines=%lld hints=%zu records=%zu clients=%s rounds=%u seed=%llu dir=%s "
       "(cpus=%u loadavg=%s)\n",
-      REGULARS_VERSION_STRING, opt.customers, static_cast<long long>(opt.lines), opt.hints, opt.records, opt.clients,
+      REGULARS_VERSION_STRING, opt.customers, static_cast<long long>(opt.lines), opt.hints, opt.records,
+      join(opt.records_clients).c_str(), opt.rounds,
       static_cast<unsigned long long>(opt.seed), data_dir.c_str(), std::thread::hardware_concurrency(),
       loadavg().c_str());
   const Shop shop = prepare_store(opt, data_dir);
@@ -159,12 +273,22 @@ void run_bench(Options& opt, const std::string& tmp, const std::string& data_dir
   if (!opt.tls_dir.empty()) add_tls_listener(opt, tmp);
   DaemonChild daemon(exe, data_dir, opt.daemon_args, tmp + "/regularsd.log");
   wait_for_daemon(daemon, exe);
-  const Bench b{opt, shop.cat, daemon, "unix:" + daemon.socket(), data_dir, tmp};
+  References refs;
+  start_references(opt, tmp, refs, fig);
+  const Bench b{opt,
+                shop.cat,
+                daemon,
+                "unix:" + daemon.socket(),
+                data_dir,
+                tmp,
+                refs.redis ? &*refs.redis : nullptr,
+                refs.postgres ? &*refs.postgres : nullptr};
 
   hints_phase(b, shop.plan, fig);
   if (!opt.tls_dir.empty()) tls_phase(b, fig);
   if (opt.gesture_rules > 0) gestures_phase(b, fig);
   records_phase(b, fig);
+  refs.stop();
 
   // 5. Memory, 6. stop
   out("daemon memory: %s\n", daemon.memory_summary().c_str());
@@ -174,13 +298,44 @@ void run_bench(Options& opt, const std::string& tmp, const std::string& data_dir
   if (opt.breakdown) breakdown_phase(opt, shop.cat, data_dir);
 }
 
+// "%.2f" of a ratio, or "n/a" when the reference did not run.
+std::string ratio(std::optional<double> value) {
+  if (!value) return "n/a";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", *value);
+  return buf;
+}
+
+std::optional<double> divide(double a, double b) { return b > 0 ? std::optional<double>(a / b) : std::nullopt; }
+
+// The last line: the acceptance figures, then how they compare with the references (hints
+// latency as a multiple of a Redis GET's, records per second as a multiple of PostgreSQL's
+// inserts per second).
+std::string summary_line(const Figures& fig) {
+  char head[160];
+  std::snprintf(head, sizeof head, "hints_p50_us=%.1f hints_p99_us=%.1f hints_p999_us=%.1f records_per_s=%.1f",
+                fig.hints.p50, fig.hints.p99, fig.hints.p999, fig.records_per_s);
+  std::string line = head;
+  const auto& redis = fig.redis_get;
+  line += " hints_vs_redis_p50=" + ratio(redis ? divide(fig.hints.p50, redis->p50) : std::nullopt);
+  line += " hints_vs_redis_p99=" + ratio(redis ? divide(fig.hints.p99, redis->p99) : std::nullopt);
+  const auto vs_postgres = [](const Figures::Records& r) {
+    return r.postgres_per_s ? divide(r.regulars_per_s, *r.postgres_per_s) : std::nullopt;
+  };
+  line += " records_vs_postgres=" + ratio(fig.records.empty() ? std::nullopt : vs_postgres(fig.records.front()));
+  for (const auto& r : fig.records)
+    line += " records_vs_postgres_" + std::to_string(r.clients) + "=" + ratio(vs_postgres(r));
+  return line;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"regulars-bench — generates a grocery store, then measures regularsd through libregulars.so"};
   Options opt;
-  add_flags(app, opt);
+  const LinkedFlags linked = add_flags(app, opt);
   CLI11_PARSE(app, argc, argv);
+  settle_linked_flags(linked, opt);
   set_note_prefix("bench: ");
 
   ::signal(SIGPIPE, SIG_IGN);
@@ -204,7 +359,6 @@ int main(int argc, char** argv) {
     std::error_code ec;
     fs::remove_all(*tmp, ec);
   }
-  out("hints_p50_us=%.1f hints_p99_us=%.1f hints_p999_us=%.1f records_per_s=%.1f\n", fig.hints.p50, fig.hints.p99,
-      fig.hints.p999, fig.records_per_s);
+  out("%s\n", summary_line(fig).c_str());
   return fig.exit_code;
 }

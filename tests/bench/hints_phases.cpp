@@ -1,13 +1,16 @@
-// Phases 3 and 3a: hints latency through libregulars.so with one client.
+// Phases 3 and 3a: hints latency through libregulars.so with one client, beside Redis GETs.
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <optional>
 #include <fstream>
 #include <stdexcept>
 #include <utility>
 #include <vector>
 
 #include "console.hpp"
+#include "interleave.hpp"
 #include "machine.hpp"
 #include "phases.hpp"
 #include "plugin_calls.hpp"
@@ -19,18 +22,54 @@ using namespace regulars::tools;
 
 namespace {
 
-// The headline run: random customers after a warm-up, with what the calls cost the daemon and
-// this process and how often either was preempted.
+// The headline run: random customers after a warm-up, in blocks beside the Redis arm's when
+// there is one, with what the calls cost the daemon and this process and how often either was
+// preempted (summed over our blocks only).
 struct OverallRun {
   std::size_t warmup = 0;
   HintsRun warm, run;
   double secs = 0;
   std::string load0;  // the load average before the run
-  ProcSample daemon0, daemon1, self0, self1;
+  double daemon_cpu_s = 0, self_cpu_s = 0;
   std::int64_t daemon_preempted = 0, self_preempted = 0;
+  std::vector<double> block_p50_us;  // per block, to show how steady the machine was
 };
 
-OverallRun time_hints(const Bench& b, regulars_client* c, Rng& rng) {
+// The Redis arm beside it: the same number of GETs, in the blocks between ours.
+struct RedisRun {
+  std::vector<std::int64_t> ns;
+  std::vector<double> block_p50_us;
+  bool failed = false;
+};
+
+// Calls [begin, end) of `reqs`, timed one by one, with the processes' costs around the block.
+void time_hints_block(const Bench& b, regulars_client* c, const std::vector<std::string>& reqs, std::size_t begin,
+                      std::size_t end, OverallRun& o) {
+  const pid_t daemon = b.daemon.pid(), self = ::getpid();
+  const ProcSample daemon0 = proc_sample(daemon), self0 = proc_sample(self);
+  const std::int64_t dp0 = preemptions(daemon), bp0 = preemptions(self);
+  const std::size_t ok0 = o.run.ns.size();
+  const auto t0 = Clock::now();
+  for (std::size_t i = begin; i < end; ++i) hints_call(c, reqs[i], o.run);
+  o.secs += seconds_since(t0);
+  o.daemon_cpu_s += proc_sample(daemon).cpu_s - daemon0.cpu_s;
+  o.self_cpu_s += proc_sample(self).cpu_s - self0.cpu_s;
+  o.daemon_preempted += preemptions(daemon) - dp0;
+  o.self_preempted += preemptions(self) - bp0;
+  o.block_p50_us.push_back(summarize_ns({o.run.ns.begin() + static_cast<std::ptrdiff_t>(ok0), o.run.ns.end()}).p50);
+}
+
+Block redis_block(const Bench& b, RedisRun& redis) {
+  if (b.redis == nullptr) return {};
+  return guard_reference("redis", [&b, &redis](std::size_t begin, std::size_t end) {
+    std::vector<std::int64_t> ns;
+    b.redis->time_gets(end - begin, ns);
+    redis.block_p50_us.push_back(summarize_ns(ns).p50);
+    redis.ns.insert(redis.ns.end(), ns.begin(), ns.end());
+  }, redis.failed);
+}
+
+OverallRun time_hints(const Bench& b, regulars_client* c, Rng& rng, RedisRun& redis) {
   const std::size_t hints = b.opt.hints;
   auto random_customer = [&] { return static_cast<std::uint32_t>(rng.below(b.opt.customers)); };
   OverallRun o;
@@ -39,21 +78,19 @@ OverallRun time_hints(const Bench& b, regulars_client* c, Rng& rng) {
   reqs.reserve(hints);
   for (std::size_t i = 0; i < o.warmup; ++i) reqs.push_back(hints_request(b.cat, random_customer(), rng));
   for (const auto& r : reqs) hints_call(c, r, o.warm);
+  const Block reference = redis_block(b, redis);
+  if (reference) {
+    reference(0, o.warmup);  // a warm-up for the reference too; dropped below
+    redis.ns.clear();
+    redis.block_p50_us.clear();
+  }
   reqs.clear();
   for (std::size_t i = 0; i < hints; ++i) reqs.push_back(hints_request(b.cat, random_customer(), rng));
   o.run.ns.reserve(hints);
-  const pid_t daemon = b.daemon.pid(), self = ::getpid();
   o.load0 = loadavg();
-  o.daemon0 = proc_sample(daemon);
-  o.self0 = proc_sample(self);
-  const std::int64_t dp0 = preemptions(daemon), bp0 = preemptions(self);
-  const auto t0 = Clock::now();
-  for (const auto& r : reqs) hints_call(c, r, o.run);
-  o.secs = seconds_since(t0);
-  o.daemon1 = proc_sample(daemon);
-  o.self1 = proc_sample(self);
-  o.daemon_preempted = preemptions(daemon) - dp0;
-  o.self_preempted = preemptions(self) - bp0;
+  interleave(
+      b.opt.rounds, hints, [&](std::size_t begin, std::size_t end) { time_hints_block(b, c, reqs, begin, end, o); },
+      reference);
   return o;
 }
 
@@ -73,11 +110,31 @@ bool print_overall(const Bench& b, const OverallRun& o, const LatencySummary& al
   out("  latency_us p50=%.1f p90=%.1f p99=%.1f p99.9=%.1f max=%.1f mean=%.1f  calls_per_s=%.0f\n", all.p50, all.p90,
       all.p99, all.p999, all.max, all.mean, hints / o.secs);
   out("  cpu per call: regularsd %.1f us, this process (caller + plugin, answers parsed) %.1f us; machine loadavg %s -> %s\n",
-      (o.daemon1.cpu_s - o.daemon0.cpu_s) * 1e6 / hints, (o.self1.cpu_s - o.self0.cpu_s) * 1e6 / hints,
-      o.load0.c_str(), loadavg().c_str());
+      o.daemon_cpu_s * 1e6 / hints, o.self_cpu_s * 1e6 / hints, o.load0.c_str(), loadavg().c_str());
   out("  preempted (involuntary context switches) per 100 calls: regularsd %.1f, this process %.1f\n",
       static_cast<double>(o.daemon_preempted) * 100.0 / hints, static_cast<double>(o.self_preempted) * 100.0 / hints);
   return run.errors + o.warm.errors + run.unknown + o.warm.unknown == 0;
+}
+
+// The Redis arm's figures beside ours, block by block; its summary, or nullopt when it failed.
+std::optional<LatencySummary> print_redis(const Bench& b, const OverallRun& o, const RedisRun& redis,
+                                          const LatencySummary& hints) {
+  if (redis.failed) return std::nullopt;
+  const LatencySummary r = summarize_ns(redis.ns);
+  out("redis reference (1 client, GET of a %zu-byte value, RESP over the Unix socket, no persistence; in %u blocks "
+      "taking turns with the hints run): calls=%zu\n",
+      RedisReference::kValueBytes, b.opt.rounds, redis.ns.size());
+  out("  latency_us p50=%.1f p90=%.1f p99=%.1f p99.9=%.1f max=%.1f mean=%.1f  (hints/redis: p50 x%.1f, p99 x%.1f)\n",
+      r.p50, r.p90, r.p99, r.p999, r.max, r.mean, r.p50 > 0 ? hints.p50 / r.p50 : 0.0,
+      r.p99 > 0 ? hints.p99 / r.p99 : 0.0);
+  std::string blocks;
+  for (std::size_t i = 0; i < o.block_p50_us.size() && i < redis.block_p50_us.size(); ++i) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, " %.0f/%.1f", o.block_p50_us[i], redis.block_p50_us[i]);
+    blocks += buf;
+  }
+  out("  p50_us by block, hints/redis:%s\n", blocks.c_str());
+  return r;
 }
 
 double mean_visits(const HintsRun& h) {
@@ -123,9 +180,14 @@ bool hints_by_history(const Bench& b, const Plan& plan, regulars_client* c, Rng&
 void hints_phase(const Bench& b, const Plan& plan, Figures& fig) {
   regulars_client* c = open_client({{"endpoint", b.endpoint}, {"budget_ms", b.opt.budget_ms}, {"terminal", "bench-hints"}});
   Rng rng(mix(b.opt.seed, 0x417));  // one sequence through both runs
-  const OverallRun overall = time_hints(b, c, rng);
+  RedisRun redis;
+  const OverallRun overall = time_hints(b, c, rng, redis);
   fig.hints = summarize_ns(overall.run.ns);
   if (!print_overall(b, overall, fig.hints)) fig.exit_code = 2;
+  if (b.redis != nullptr) {
+    fig.redis_get = print_redis(b, overall, redis, fig.hints);
+    if (!fig.redis_get) fig.exit_code = 2;
+  }
   if (!hints_by_history(b, plan, c, rng)) fig.exit_code = 2;
   regulars_close(c);
 }

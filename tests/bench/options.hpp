@@ -13,7 +13,9 @@ struct Options {
   std::int64_t lines = 2'000'000;
   std::size_t hints = 20'000;
   std::size_t records = 40'000;
-  unsigned clients = 8;
+  unsigned clients = 8;                          // the first of records_clients once parsed
+  std::vector<unsigned> records_clients{8, 32};  // each a records run of its own, in this order
+  unsigned rounds = 3;                           // blocks per comparison with a reference
   std::uint64_t seed = 1;
   std::size_t chunk = 5000;
   int budget_ms = 1000;
@@ -24,9 +26,11 @@ struct Options {
   double gesture_sales_rate = 50;
   std::size_t gesture_hints = 8000;
   std::vector<std::string> daemon_args;
-  std::string data_dir;   // empty: a fresh one in the temporary directory
-  std::string regularsd;  // empty: the one built with this benchmark
-  std::string tls_dir;    // empty: no TLS phase
+  std::string data_dir;                                     // empty: a fresh one in the temporary directory
+  std::string regularsd;                                    // empty: the one built with this benchmark
+  std::string tls_dir;                                      // empty: no TLS phase
+  std::string redis_server = "/usr/bin/redis-server";       // empty: no Redis arm
+  std::string postgres_bin = "/usr/lib/postgresql/15/bin";  // empty: no PostgreSQL arm
 };
 
 }  // namespace regulars::bench

@@ -3,11 +3,15 @@
 // run at all throws.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "daemon_child.hpp"
 #include "latency.hpp"
 #include "options.hpp"
+#include "postgres_reference.hpp"
+#include "redis_reference.hpp"
 #include "shop.hpp"
 
 namespace regulars::bench {
@@ -15,8 +19,15 @@ namespace regulars::bench {
 // What the last line of stdout reports, and the exit status; filled as the phases go, so an
 // error part-way still reports what was measured before it.
 struct Figures {
-  tools::LatencySummary hints;  // the single-client hints run
-  double records_per_s = 0;
+  tools::LatencySummary hints;                     // the single-client hints run
+  double records_per_s = 0;                        // the run with the first of --records-clients
+  std::optional<tools::LatencySummary> redis_get;  // the Redis arm beside the hints run, when it ran
+  struct Records {
+    unsigned clients = 0;
+    double regulars_per_s = 0;
+    std::optional<double> postgres_per_s;  // the PostgreSQL arm beside it, when it ran
+  };
+  std::vector<Records> records;  // one per --records-clients
   int exit_code = 0;
 };
 
@@ -27,11 +38,13 @@ struct Bench {
   tools::DaemonChild& daemon;
   std::string endpoint;  // "unix:" + the daemon's socket
   std::string data_dir;
-  std::string tmp;  // the run's temporary directory (spools, TLS config, daemon log)
+  std::string tmp;                        // the run's temporary directory (spools, TLS config, daemon log)
+  RedisReference* redis = nullptr;        // the reference for hints; none when not installed
+  PostgresReference* postgres = nullptr;  // the reference for records; none when not installed
 };
 
-// 3. Hints latency with one client, overall (into Figures::hints), then short against long
-// histories.
+// 3. Hints latency with one client, overall (into Figures::hints) in --rounds blocks beside
+// Redis GETs (into Figures::redis_get), then short against long histories.
 void hints_phase(const Bench& b, const Plan& plan, Figures& fig);
 
 // 3a. Hints over TLS with a lane token against the Unix socket, alternating per call
@@ -41,7 +54,8 @@ void tls_phase(const Bench& b, Figures& fig);
 // 3b. Hints with --gesture-rules active rules against none, while another lane records sales.
 void gestures_phase(const Bench& b, Figures& fig);
 
-// 4. Durable records with --clients concurrent clients (into Figures::records_per_s).
+// 4. Durable records with each of --records-clients concurrent clients (into Figures::records),
+// in --rounds blocks beside PostgreSQL INSERTs from as many connections.
 void records_phase(const Bench& b, Figures& fig);
 
 // 7. Rule evaluation alone: the daemon's HintEngine in this process on the same store, once the

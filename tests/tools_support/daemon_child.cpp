@@ -1,12 +1,9 @@
 #include "daemon_child.hpp"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,7 +11,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <stdexcept>
 #include <thread>
 
@@ -28,6 +24,15 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+std::vector<std::string> daemon_argv(const std::string& exe, const std::string& data_dir,
+                                     const std::vector<std::string>& extra_args) {
+  std::vector<std::string> args{exe, "--data-dir", data_dir};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  return args;
+}
+
+}  // namespace
+
 int connect_unix(const std::string& path) {
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
@@ -35,13 +40,13 @@ int connect_unix(const std::string& path) {
   addr.sun_family = AF_UNIX;
   std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    const int err = errno;
     ::close(fd);
+    errno = err;
     return -1;
   }
   return fd;
 }
-
-}  // namespace
 
 std::string find_regularsd(const std::string& flag, const std::string& build_path) {
   if (!flag.empty()) return flag;
@@ -54,47 +59,14 @@ std::string find_regularsd(const std::string& flag, const std::string& build_pat
 
 DaemonChild::DaemonChild(const std::string& exe, const std::string& data_dir, const std::vector<std::string>& extra_args,
                          const std::string& log_path)
-    : socket_(data_dir + "/regularsd.sock"), log_(log_path) {
-  // Everything the child needs is prepared before fork: only async-signal-safe calls after it.
-  std::vector<std::string> args{exe, "--data-dir", data_dir};
-  args.insert(args.end(), extra_args.begin(), extra_args.end());
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const std::string exec_failed = "cannot exec " + exe + "\n";
-  const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  pid_ = ::fork();
-  if (pid_ < 0) {
-    const int err = errno;
-    if (fd >= 0) ::close(fd);
-    throw std::runtime_error(std::string("fork: ") + std::strerror(err));
-  }
-  if (pid_ == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the tool that started it
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-    }
-    ::execvp(argv[0], argv.data());
-    [[maybe_unused]] const auto n = ::write(2, exec_failed.data(), exec_failed.size());
-    ::_exit(127);
-  }
-  if (fd >= 0) ::close(fd);
-}
-
-DaemonChild::~DaemonChild() {
-  if (pid_ > 0) stop(std::chrono::seconds(10));
-}
+    : socket_(data_dir + "/regularsd.sock"), child_(daemon_argv(exe, data_dir, extra_args), log_path) {}
 
 void DaemonChild::wait_ready(std::chrono::seconds limit) {
   const auto t0 = Clock::now();
   while (Clock::now() - t0 < limit) {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      throw std::runtime_error("regularsd exited before listening (wait status " + std::to_string(status) +
+    if (const auto status = child_.exited())
+      throw std::runtime_error("regularsd exited before listening (wait status " + std::to_string(*status) +
                                "); its log:\n" + log_tail());
-    }
     if (const int fd = connect_unix(socket_); fd >= 0) {
       ::close(fd);
       return;
@@ -105,32 +77,12 @@ void DaemonChild::wait_ready(std::chrono::seconds limit) {
                            " s; its log:\n" + log_tail());
 }
 
-std::string DaemonChild::stop(std::chrono::seconds limit) {
-  if (pid_ <= 0) return "not running";
-  ::kill(pid_, SIGTERM);
-  const auto t0 = Clock::now();
-  int status = 0;
-  while (::waitpid(pid_, &status, WNOHANG) != pid_) {
-    if (Clock::now() - t0 > limit) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
-      pid_ = -1;
-      return "did not stop within " + std::to_string(limit.count()) + " s of SIGTERM; killed";
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  pid_ = -1;
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%s %d after %.2f s", WIFEXITED(status) ? "exit status" : "signal",
-                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-                std::chrono::duration<double>(Clock::now() - t0).count());
-  return buf;
-}
+std::string DaemonChild::stop(std::chrono::seconds limit) { return child_.stop(SIGTERM, limit); }
 
 std::map<std::string, std::string> DaemonChild::proc_status() const {
   std::map<std::string, std::string> m;
-  if (pid_ <= 0) return m;
-  std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+  if (pid() <= 0) return m;
+  std::ifstream in("/proc/" + std::to_string(pid()) + "/status");
   for (std::string line; std::getline(in, line);) {
     const auto colon = line.find(':');
     if (colon == std::string::npos) continue;
@@ -145,12 +97,6 @@ std::string DaemonChild::memory_summary() const {
   const auto ps = proc_status();
   auto field = [&](const char* k) { return ps.count(k) ? ps.at(k) : std::string("?"); };
   return "VmRSS=" + field("VmRSS") + " VmHWM=" + field("VmHWM") + " threads=" + field("Threads");
-}
-
-std::string DaemonChild::log_tail() const {
-  std::ifstream in(log_);
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return all.size() > 4000 ? all.substr(all.size() - 4000) : all;
 }
 
 std::optional<json> daemon_status(const std::string& socket_path, const std::string& client) {

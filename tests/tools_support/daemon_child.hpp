@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "child_process.hpp"
+
 namespace regulars::tools {
 
 // The daemon to run: `flag` when given, else the one built with this program (build_path),
@@ -24,11 +26,9 @@ class DaemonChild {
   // Starts `exe --data-dir data_dir extra_args...`, its stdout and stderr going to log_path.
   DaemonChild(const std::string& exe, const std::string& data_dir, const std::vector<std::string>& extra_args,
               const std::string& log_path);
-  ~DaemonChild();  // stops it (SIGTERM, then SIGKILL after 10 s) if still running
-  DaemonChild(const DaemonChild&) = delete;
-  DaemonChild& operator=(const DaemonChild&) = delete;
+  // Destroying it stops it (SIGTERM, then SIGKILL after 10 s) if still running.
 
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_.pid(); }
   const std::string& socket() const { return socket_; }
 
   // Waits until the socket accepts a connection; throws (with the log's tail) when the daemon
@@ -40,13 +40,15 @@ class DaemonChild {
   std::map<std::string, std::string> proc_status() const;
   // "VmRSS=… VmHWM=… threads=…" from proc_status(), "?" for what it lacks.
   std::string memory_summary() const;
-  std::string log_tail() const;
+  std::string log_tail() const { return child_.log_tail(); }
 
  private:
-  pid_t pid_ = -1;
   std::string socket_;
-  std::string log_;
+  ChildProcess child_;
 };
+
+// A connected Unix stream socket to `path` (close-on-exec), or -1 with errno set.
+int connect_unix(const std::string& path);
 
 // The daemon's "status" op over a raw connection of our own (the C ABI has no call for it);
 // `client` is the name given in the hello.
