@@ -171,6 +171,7 @@ struct Options {
   std::size_t limit_customers = 0;
   int budget_ms = 1000;
   bool keep = false;
+  bool hints_only = false;  // the store in data_dir already holds the history (regularsctl import)
   std::vector<std::string> daemon_args;
 };
 
@@ -595,13 +596,17 @@ int run(const Options& opt) {
   const auto st0 = wait_for_daemon(daemon, exe, data_dir);
   const std::string endpoint = "unix:" + daemon.socket();
 
-  // --- 3. Consent, then the history in time order ------------------------------------------
+  // --- 3. Consent, then the history in time order (unless the store already has it) ---------
   const unsigned clients = std::max(1u, std::min<unsigned>(opt.clients, static_cast<unsigned>(customers.size())));
-  const ReplayPlan plan = plan_replay(customers, roster.weeks, clients, end.ms);
+  const ReplayPlan plan = opt.hints_only ? ReplayPlan{} : plan_replay(customers, roster.weeks, clients, end.ms);
   Replay replay(customers, plan, end.ms, customers.size() + roster.purchases);
-  const double replay_s = replay.run(endpoint, opt.budget_ms);
-  const auto st1 = daemon_status(daemon.socket(), "regulars-eval");
-  print_replay(replay, roster, clients, replay_s, st0, st1);
+  double replay_s = 0;
+  if (opt.hints_only) {
+    out("replay: none (--hints-only: the history is already in %s)\n", data_dir.c_str());
+  } else {
+    replay_s = replay.run(endpoint, opt.budget_ms);
+    print_replay(replay, roster, clients, replay_s, st0, daemon_status(daemon.socket(), "regulars-eval"));
+  }
 
   // --- 4. Hints for every customer of future.json ------------------------------------------
   Failures hints_failures;
@@ -647,6 +652,11 @@ int main(int argc, char** argv) {
   app.add_option("--daemon-arg", opt.daemon_args, "Extra argument for regularsd (repeat for several)")
       ->allow_extra_args(false);
   app.add_flag("--keep", opt.keep, "Keep the temporary directory (store, daemon log)");
+  app.add_flag("--hints-only", opt.hints_only,
+               "Replay nothing: --data-dir already holds the history (e.g. imported with regularsctl import from "
+               "tests/eval/data/history_to_csv.py, with the same --end-date); only ask for hints")
+      ->needs("--data-dir")
+      ->needs("--end-date");
   CLI11_PARSE(app, argc, argv);
   set_note_prefix("regulars-eval: ");
   try {
