@@ -20,6 +20,7 @@ PACKAGES=(
   g++ cmake ninja-build pkg-config ccache binutils file dpkg-dev
   libboost-dev libsqlite3-dev libssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libicu-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  default-jdk-headless libjna-java junit4   # the Java binding (sdk/java) and its tests
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

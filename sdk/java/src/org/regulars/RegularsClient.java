@@ -3,6 +3,7 @@ package org.regulars;
 import com.sun.jna.Pointer;
 import com.sun.jna.ptr.PointerByReference;
 import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Objects;
@@ -202,6 +203,8 @@ public final class RegularsClient implements AutoCloseable {
       return call.call(handle.client);
     } finally {
       lock.readLock().unlock();
+      // Until the native call has returned, the Cleaner must not see this client as unreachable.
+      Reference.reachabilityFence(this);
     }
   }
 

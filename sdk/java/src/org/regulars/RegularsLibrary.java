@@ -36,8 +36,10 @@ final class RegularsLibrary {
     try {
       api = Native.load(location.name, NativeApi.class);
     } catch (UnsatisfiedLinkError e) {
+      String advice = location.source.equals("the system loader")
+          ? " (pass the library's path, or set " + LibraryLocation.ENVIRONMENT_VARIABLE + ")" : "";
       throw new RegularsLibraryException(location.name,
-          "cannot load libregulars from " + location + ": " + firstLine(e.getMessage()), e);
+          "cannot load libregulars from " + location + ": " + loaderReason(e.getMessage()) + advice, e);
     }
     try {
       api.regulars_version();
@@ -48,10 +50,11 @@ final class RegularsLibrary {
     return api;
   }
 
-  // JNA lists every place it tried, one per line; the first line says why the file itself failed.
-  private static String firstLine(String message) {
+  // JNA's message is "Unable to load library 'NAME':" and then, one per line, what each attempt
+  // said; the first attempt's line is the system loader's own reason (dlerror on Linux).
+  private static String loaderReason(String message) {
     if (message == null) return "unknown reason";
-    int end = message.indexOf('\n');
-    return end < 0 ? message : message.substring(0, end);
+    String[] lines = message.split("\n");
+    return lines.length > 1 ? lines[1].trim() : lines[0];
   }
 }

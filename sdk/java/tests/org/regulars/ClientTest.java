@@ -157,6 +157,33 @@ public class ClientTest {
   }
 
   @Test
+  public void closingWhileOtherThreadsCallEndsTheirCallsCleanly() throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(3);
+    try {
+      RegularsClient client = RegularsClient.open(Daemon.plugin(), daemon.options());
+      List<Future<Integer>> answered = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        answered.add(pool.submit(() -> {
+          int count = 0;
+          while (true) {
+            try {
+              client.hints(Map.of("customer", card("4000600")));
+              count++;
+            } catch (IllegalStateException closed) {
+              return count; // the only way out: the client was closed under it
+            }
+          }
+        }));
+      }
+      Thread.sleep(200);
+      client.close();
+      for (Future<Integer> count : answered) assertTrue(count.get() > 0);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
   public void theExampleTillPrintsHintsAndRecords() throws Exception {
     try (RegularsClient client = RegularsClient.open(Daemon.plugin(), daemon.options())) {
       client.record(consent("4000500"));

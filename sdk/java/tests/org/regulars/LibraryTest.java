@@ -25,6 +25,7 @@ public class LibraryTest {
     assertEquals(missing.toString(), e.library());
     assertThat(e.getMessage(), containsString(missing.toString()));
     assertThat(e.getMessage(), containsString("named by the argument"));
+    assertThat(e.getMessage(), containsString("No such file or directory"));
     assertEquals(-1, e.status());
   }
 
@@ -34,6 +35,7 @@ public class LibraryTest {
     RegularsLibraryException e = assertThrows(RegularsLibraryException.class,
         () -> RegularsClient.libraryVersion(text));
     assertThat(e.getMessage(), containsString("cannot load libregulars from " + text));
+    assertThat(e.getMessage(), containsString("file too short"));
   }
 
   @Test
