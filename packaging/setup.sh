@@ -26,6 +26,7 @@ PACKAGES=(
   # regulars-bench's references (tests/bench/references): the PostgreSQL client library it links,
   # and the servers it compares regularsd with
   libpq-dev redis-server postgresql
+  default-jdk-headless libjna-java junit4   # the Java binding (sdk/java) and its tests
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
