@@ -4,7 +4,7 @@
 #   tests/fuzz/run.sh [SECONDS] [TARGET...]
 #
 #   SECONDS  time per target (default 60), passed to libFuzzer as -max_total_time
-#   TARGET   frame, request, config, rules, sealed or spool (a "fuzz_" prefix is accepted); default: all six
+#   TARGET   frame, request, config, rules, sealed, spool or import (a "fuzz_" prefix is accepted); default: all
 #
 #   frame    bytes fed to FrameDecoder in random chunks; each frame parsed and validated
 #   request  one JSON payload through parse_json, validate_event, validate_hints_request
@@ -14,6 +14,8 @@
 #            bytes sealed to that key and opened again; what opens goes through parse_json and
 #            validate_event
 #   spool    a spool file a till left: parse_spool_records, resynchronising past damaged records
+#   import   an import file: a mapping, or a sales or customers CSV read row by row into events,
+#            each of which must pass validate_event
 #
 # Needs clang/clang++ (14 or later) with libFuzzer, plus what the project itself needs. It
 # configures and builds build-fuzz-clang/ or $FUZZ_BUILD_DIR (REGULARS_FUZZ=ON, ASan + UBSan),
