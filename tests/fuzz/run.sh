@@ -43,11 +43,11 @@ targets=()
 for t in "$@"; do
   t=${t#fuzz_}
   case $t in
-    frame|request|config|rules|sealed|spool) targets+=("$t") ;;
-    *) echo "run.sh: unknown target '$t' (frame, request, config, rules, sealed or spool)" >&2; exit 2 ;;
+    frame|request|config|rules|sealed|spool|import) targets+=("$t") ;;
+    *) echo "run.sh: unknown target '$t' (frame, request, config, rules, sealed, spool or import)" >&2; exit 2 ;;
   esac
 done
-[[ ${#targets[@]} -gt 0 ]] || targets=(frame request config rules sealed spool)
+[[ ${#targets[@]} -gt 0 ]] || targets=(frame request config rules sealed spool import)
 
 command -v clang++ >/dev/null || { echo "run.sh: clang++ not found (apt-get install clang)" >&2; exit 2; }
 
