@@ -290,6 +290,36 @@ TEST_F(Feedback, MergingKeepsTheFollowUp) {
   EXPECT_EQ(ctl_json("followups --state contacted"), queue);
 }
 
+// The plugin stamps every event with its `terminal` option (lane-1 here). Feedback and staff
+// ideas that name no lane of their own are counted on that lane, live and after a rebuild; an
+// explicit `lane` still wins.
+TEST_F(Feedback, FeedbackWithoutALaneIsCountedOnThePluginsTerminal) {
+  must_record({{"type", "feedback"}, {"customer", card("6800")}, {"nps", 10}, {"cashier", "ana"}});
+  must_record({{"type", "feedback"}, {"nps", 3}, {"cashier", "ana"}});  // anonymous
+  must_record({{"type", "feedback"}, {"nps", 9}, {"lane", "kiosk-2"}});
+  must_record({{"type", "staff_idea"}, {"cashier", "ana"}, {"text", "A step for short customers"}});
+
+  const json by_lane = ctl_json("report --by lane");
+  EXPECT_EQ(row(by_lane, "(none)"), nullptr) << by_lane.dump();
+  ASSERT_NE(row(by_lane, "lane-1"), nullptr) << by_lane.dump();
+  EXPECT_EQ((*row(by_lane, "lane-1"))["nps_responses"], 2);
+  ASSERT_NE(row(by_lane, "kiosk-2"), nullptr) << by_lane.dump();
+  EXPECT_EQ((*row(by_lane, "kiosk-2"))["nps_responses"], 1);
+  const json queue = ctl_json("followups");
+  ASSERT_EQ(queue["items"].size(), 1u) << queue.dump();
+  EXPECT_EQ(queue["items"][0]["lane"], "lane-1");
+  const json ideas = ctl_json("ideas");
+  ASSERT_EQ(ideas["items"].size(), 1u) << ideas.dump();
+  EXPECT_EQ(ideas["items"][0]["lane"], "lane-1");
+
+  std::string out;
+  ASSERT_EQ(ctl("rebuild", out), 0) << out;
+  const json rebuilt = ctl_json("report --by lane");
+  EXPECT_EQ(rebuilt["rows"], by_lane["rows"]);
+  EXPECT_EQ(rebuilt["total"], by_lane["total"]);
+  EXPECT_EQ(ctl_json("ideas"), ideas);
+}
+
 // Acceptance 5: each bad input gets a clear error and nothing stored changes.
 TEST_F(Feedback, BadFeedbackIsRefusedAndNothingChanges) {
   const json who = card("6400");
