@@ -210,6 +210,37 @@ TEST_F(Feedback, WebFeedbackThroughTheAdminApiReachesReportsAndJourney) {
   EXPECT_EQ(admin("POST", "/v1/followups/nope", {{"state", "resolved"}}).first, 409);
 }
 
+// `regularsctl journey`: the same owner command as POST /v1/journey, as a table or as JSON, with
+// no raw identifier in it; an unknown customer is an error.
+TEST_F(Feedback, RegularsctlShowsACustomersJourney) {
+  const json nima = card("6950");
+  consent_and_buy(nima, "2026-11-02T09:00:00Z");
+  must_record({{"type", "feedback"}, {"event_id", "fb-nima"}, {"customer", nima}, {"nps", 9}, {"csat", 4},
+               {"touchpoint", "till"}, {"cashier", "ana"}, {"time", "2026-11-02T09:05:00Z"}});
+
+  const json steps_json = ctl_json("journey --kind card --value 6950");
+  std::vector<std::string> types;
+  for (const auto& step : steps_json["steps"]) types.push_back(step["type"].get<std::string>());
+  EXPECT_EQ(types, (std::vector<std::string>{"consent", "purchase", "feedback"})) << steps_json.dump();
+  const auto over_http = admin("POST", "/v1/journey", {{"customer", nima}});
+  ASSERT_EQ(over_http.first, 200) << over_http.second.dump();
+  EXPECT_EQ(steps_json, over_http.second);
+  EXPECT_EQ(ctl_json("journey --kind card --value 6950 --limit 2")["steps"].size(), 2u);
+
+  std::string table;
+  ASSERT_EQ(ctl("journey --kind card --value 6950", table), 0) << table;
+  EXPECT_NE(table.find("2026-11-02T09:00:00.000Z  purchase"), std::string::npos) << table;
+  EXPECT_NE(table.find("1 line"), std::string::npos) << table;
+  EXPECT_NE(table.find("NPS 9, CSAT 4"), std::string::npos) << table;
+  EXPECT_NE(table.find("fb-nima"), std::string::npos) << table;
+  EXPECT_EQ(table.find("6950"), std::string::npos) << "the journey echoes no raw identifier:\n" << table;
+
+  std::string unknown;
+  EXPECT_NE(ctl("journey --kind card --value 6951", unknown), 0);
+  EXPECT_NE(unknown.find("not_found"), std::string::npos) << unknown;
+  EXPECT_NE(ctl("journey --kind card --value 6950 --limit 0", unknown), 0);
+}
+
 // A cashier's scores are for the owner: on the till socket, a peer that is not regularsd's user
 // (a till) is denied the owner's queries but still records and asks for hints.
 TEST_F(Feedback, TillsCannotReadTheOwnersReports) {
