@@ -110,6 +110,35 @@ void print_ideas(std::ostream& out, const json& r) {
   if (r["items"].empty()) out << "(no ideas yet)\n";
 }
 
+namespace {
+
+// What one step of a journey was: "3 lines", "NPS 9, CSAT 4", "declined".
+std::string journey_detail(const json& step) {
+  if (step.contains("lines")) {
+    const auto n = step["lines"].get<long long>();
+    return std::to_string(n) + (n == 1 ? " line" : " lines");
+  }
+  if (step.value("declined", false)) return "declined";
+  std::string scores;
+  for (const char* k : {"nps", "csat"})
+    if (step.contains(k)) scores += (scores.empty() ? "" : ", ") + std::string(k == std::string("nps") ? "NPS " : "CSAT ") + step[k].dump();
+  return scores.empty() ? "-" : scores;
+}
+
+}  // namespace
+
+void print_journey(std::ostream& out, const json& r) {
+  const auto& steps = r["steps"];
+  out << "customer " << r["customer"] << ": " << steps.size() << (steps.size() == 1 ? " step" : " steps") << ", oldest first\n";
+  out << pad("time", 26) << pad("type", 14) << pad("what", 16) << pad("touchpoint", 12) << pad("store", 12) << pad("cashier", 12)
+      << "event\n";
+  for (const auto& step : steps) {
+    out << pad(step["time"].get<std::string>(), 26) << pad(step["type"].get<std::string>(), 14) << pad(journey_detail(step), 16);
+    for (const char* k : {"touchpoint", "store", "cashier"}) out << pad(step.value(k, std::string("-")), 12);
+    out << step["event_id"].get<std::string>() << "\n";
+  }
+}
+
 void print_rules(std::ostream& out, const json& r) {
   out << pad("id", 28) << pad("enabled", 9) << pad("prio", 6) << pad("holdout", 9) << "gesture\n";
   for (const auto& rule : r["rules"])

@@ -14,6 +14,8 @@ void print_blend(std::ostream& out, const nlohmann::json& blend);
 void print_report(std::ostream& out, const std::string& by, const nlohmann::json& report);
 void print_followups(std::ostream& out, const std::string& state, const nlohmann::json& queue);
 void print_ideas(std::ostream& out, const nlohmann::json& ideas);
+// A customer's events, oldest first: when, what, where and each one's event_id.
+void print_journey(std::ostream& out, const nlohmann::json& journey);
 void print_rules(std::ostream& out, const nlohmann::json& list);
 void print_dry_run(std::ostream& out, const nlohmann::json& dry_run);
 void print_roi(std::ostream& out, const nlohmann::json& roi);

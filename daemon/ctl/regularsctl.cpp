@@ -57,6 +57,7 @@ class Ctl {
     add_status();
     add_rebuild();
     add_satisfaction();
+    add_journey();
     add_gestures();
     add_customer_rights();
     add_prune();
@@ -158,6 +159,18 @@ class Ctl {
     auto* ideas = command("ideas", "Improvement ideas and problems flagged by staff from the tills");
     json_flag(ideas);
     on(ideas, [this] { return ask({{"op", "ideas"}}, [](const json& r) { print_ideas(std::cout, r); }); });
+  }
+
+  void add_journey() {
+    auto* journey = command("journey", "A customer's visits, purchases, feedback and other events, oldest first");
+    journey->add_option("--kind", id_kind_, "The identifier's kind: card, phone, email, app, payment_token")->required();
+    journey->add_option("--value", id_value_, "The identifier's value (never logged or stored)")->required();
+    journey->add_option("--limit", journey_limit_, "At most this many steps (1-10000)")->check(CLI::Range(1, 10000));
+    json_flag(journey);
+    on(journey, [this] {
+      return ask({{"op", "journey"}, {"customer", who()}, {"limit", journey_limit_}},
+                 [](const json& r) { print_journey(std::cout, r); });
+    });
   }
 
   void add_gestures() {
@@ -355,7 +368,7 @@ class Ctl {
   std::string rule_file_, rule_id_, as_of_;
   int days_ = 30, window_days_ = 30;
   std::string id_kind_, id_value_, prune_as_of_;
-  int audit_limit_ = 200;
+  int audit_limit_ = 200, journey_limit_ = 200;
   std::string token_terminal_, token_id_;
   daemon::import::ImportOptions import_;
   std::string mapping_file_;

@@ -78,6 +78,14 @@ std::string str_or_empty(const json& body, const char* key) {
   return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// The lane feedback or a staff idea is counted on: its own `lane`, else the `terminal` that the
+// plugin stamps on every event from its options. A till rarely repeats its terminal as `lane`,
+// and "by lane" reports would otherwise put its feedback under "(none)".
+std::string lane_of(const json& body) {
+  std::string lane = str_or_empty(body, "lane");
+  return lane.empty() ? str_or_empty(body, "terminal") : lane;
+}
+
 }  // namespace
 
 LoggedEvent logged_event_from_row(const Stmt& row) {
@@ -359,8 +367,7 @@ void Projector::staff_idea(const LoggedEvent& e) {
   const json& b = e.body;
   Stmt& s = db_.cached("INSERT INTO staff_ideas(seq, time_ms, cashier, lane, store, kind, text) VALUES(?,?,?,?,?,?,?)");
   s.bind(1, e.seq).bind(2, e.time_ms).bind(3, b.at("cashier").get<std::string>());
-  for (const auto& [idx, key] : {std::pair{4, "lane"}, std::pair{5, "store"}}) {
-    const std::string v = str_or_empty(b, key);
+  for (const auto& [idx, v] : {std::pair{4, lane_of(b)}, std::pair{5, str_or_empty(b, "store")}}) {
     if (v.empty()) s.bind_null(idx); else s.bind(idx, v);
   }
   const std::string kind = str_or_empty(b, "kind");
@@ -495,8 +502,8 @@ void Projector::feedback(std::int64_t customer, const LoggedEvent& e) {
   s.bind(6, std::int64_t{b.contains("declined")});
   if (b.contains("reasons")) s.bind(7, b["reasons"].dump()); else s.bind_null(7);
   int idx = 8;
-  for (const char* key : {"comment", "cashier", "lane", "store", "touchpoint", "visit"}) {
-    const std::string v = str_or_empty(b, key);
+  for (const std::string& v : {str_or_empty(b, "comment"), str_or_empty(b, "cashier"), lane_of(b), str_or_empty(b, "store"),
+                               str_or_empty(b, "touchpoint"), str_or_empty(b, "visit")}) {
     if (v.empty()) s.bind_null(idx); else s.bind(idx, v);
     ++idx;
   }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <set>
 
 #include "fixture.hpp"
 
@@ -209,6 +210,37 @@ TEST_F(Feedback, WebFeedbackThroughTheAdminApiReachesReportsAndJourney) {
   EXPECT_EQ(admin("POST", "/v1/followups/nope", {{"state", "resolved"}}).first, 409);
 }
 
+// `regularsctl journey`: the same owner command as POST /v1/journey, as a table or as JSON, with
+// no raw identifier in it; an unknown customer is an error.
+TEST_F(Feedback, RegularsctlShowsACustomersJourney) {
+  const json nima = card("6950");
+  consent_and_buy(nima, "2026-11-02T09:00:00Z");
+  must_record({{"type", "feedback"}, {"event_id", "fb-nima"}, {"customer", nima}, {"nps", 9}, {"csat", 4},
+               {"touchpoint", "till"}, {"cashier", "ana"}, {"time", "2026-11-02T09:05:00Z"}});
+
+  const json steps_json = ctl_json("journey --kind card --value 6950");
+  std::vector<std::string> types;
+  for (const auto& step : steps_json["steps"]) types.push_back(step["type"].get<std::string>());
+  EXPECT_EQ(types, (std::vector<std::string>{"consent", "purchase", "feedback"})) << steps_json.dump();
+  const auto over_http = admin("POST", "/v1/journey", {{"customer", nima}});
+  ASSERT_EQ(over_http.first, 200) << over_http.second.dump();
+  EXPECT_EQ(steps_json, over_http.second);
+  EXPECT_EQ(ctl_json("journey --kind card --value 6950 --limit 2")["steps"].size(), 2u);
+
+  std::string table;
+  ASSERT_EQ(ctl("journey --kind card --value 6950", table), 0) << table;
+  EXPECT_NE(table.find("2026-11-02T09:00:00.000Z  purchase"), std::string::npos) << table;
+  EXPECT_NE(table.find("1 line"), std::string::npos) << table;
+  EXPECT_NE(table.find("NPS 9, CSAT 4"), std::string::npos) << table;
+  EXPECT_NE(table.find("fb-nima"), std::string::npos) << table;
+  EXPECT_EQ(table.find("6950"), std::string::npos) << "the journey echoes no raw identifier:\n" << table;
+
+  std::string unknown;
+  EXPECT_NE(ctl("journey --kind card --value 6951", unknown), 0);
+  EXPECT_NE(unknown.find("not_found"), std::string::npos) << unknown;
+  EXPECT_NE(ctl("journey --kind card --value 6950 --limit 0", unknown), 0);
+}
+
 // A cashier's scores are for the owner: on the till socket, a peer that is not regularsd's user
 // (a till) is denied the owner's queries but still records and asks for hints.
 TEST_F(Feedback, TillsCannotReadTheOwnersReports) {
@@ -288,6 +320,93 @@ TEST_F(Feedback, MergingKeepsTheFollowUp) {
   EXPECT_NE(find_hint(ask(by_card), "recovery"), nullptr);
   ASSERT_EQ(ctl("rebuild", out), 0) << out;
   EXPECT_EQ(ctl_json("followups --state contacted"), queue);
+}
+
+// The plugin stamps every event with its `terminal` option (lane-1 here). Feedback and staff
+// ideas that name no lane of their own are counted on that lane, live and after a rebuild; an
+// explicit `lane` still wins.
+TEST_F(Feedback, FeedbackWithoutALaneIsCountedOnThePluginsTerminal) {
+  must_record({{"type", "feedback"}, {"customer", card("6800")}, {"nps", 10}, {"cashier", "ana"}});
+  must_record({{"type", "feedback"}, {"nps", 3}, {"cashier", "ana"}});  // anonymous
+  must_record({{"type", "feedback"}, {"nps", 9}, {"lane", "kiosk-2"}});
+  must_record({{"type", "staff_idea"}, {"cashier", "ana"}, {"text", "A step for short customers"}});
+
+  const json by_lane = ctl_json("report --by lane");
+  EXPECT_EQ(row(by_lane, "(none)"), nullptr) << by_lane.dump();
+  ASSERT_NE(row(by_lane, "lane-1"), nullptr) << by_lane.dump();
+  EXPECT_EQ((*row(by_lane, "lane-1"))["nps_responses"], 2);
+  ASSERT_NE(row(by_lane, "kiosk-2"), nullptr) << by_lane.dump();
+  EXPECT_EQ((*row(by_lane, "kiosk-2"))["nps_responses"], 1);
+  const json queue = ctl_json("followups");
+  ASSERT_EQ(queue["items"].size(), 1u) << queue.dump();
+  EXPECT_EQ(queue["items"][0]["lane"], "lane-1");
+  const json ideas = ctl_json("ideas");
+  ASSERT_EQ(ideas["items"].size(), 1u) << ideas.dump();
+  EXPECT_EQ(ideas["items"][0]["lane"], "lane-1");
+
+  std::string out;
+  ASSERT_EQ(ctl("rebuild", out), 0) << out;
+  const json rebuilt = ctl_json("report --by lane");
+  EXPECT_EQ(rebuilt["rows"], by_lane["rows"]);
+  EXPECT_EQ(rebuilt["total"], by_lane["total"]);
+  EXPECT_EQ(ctl_json("ideas"), ideas);
+}
+
+// The till simulator's `feedback` and `idea` commands, in a script, through the real plugin:
+// the rating after `pay` is the paying customer's, on the till's lane (its --terminal); a bad
+// score is refused by the till itself and stops the script.
+TEST_F(Feedback, TillSimulatorRecordsFeedbackAndStaffIdeas) {
+  auto run_till = [&](const std::string& commands, std::string& out) {
+    const std::string script = dir_.sub("feedback.till");
+    std::ofstream(script) << commands;
+    return run_command(std::string(REGULARS_TILL_PATH) + " --endpoint " + daemon_->endpoint() +
+                           " --terminal lane-7 --cashier ana --budget-ms 2000 --color never --script " + script,
+                       out);
+  };
+  std::string out;
+  ASSERT_EQ(run_till("customer card 690012345\nconsent\nscan bread 1 250 Bread\npay\n"
+                     "feedback --nps 4 --csat 2 --reason slow_service --reason long_queue Waited too long\n"
+                     "feedback --csat 5 --touchpoint kiosk\n"
+                     "cancel\nfeedback declined\n"
+                     "idea Baskets by the door\nidea --kind problem Scanner at lane 7 is slow\n",
+                     out),
+            0)
+      << out;
+  EXPECT_NE(out.find("feedback (NPS 4, CSAT 2, card ••••2345) recorded"), std::string::npos) << out;
+  EXPECT_NE(out.find("feedback (declined, anonymous) recorded"), std::string::npos) << out;
+  EXPECT_NE(out.find("3 feedback, 2 staff ideas"), std::string::npos) << out;
+
+  const json by_lane = ctl_json("report --by lane");
+  ASSERT_NE(row(by_lane, "lane-7"), nullptr) << by_lane.dump();
+  EXPECT_EQ((*row(by_lane, "lane-7"))["nps_responses"], 1);
+  EXPECT_EQ((*row(by_lane, "lane-7"))["csat_responses"], 2);
+  EXPECT_EQ(row(by_lane, "(none)"), nullptr) << by_lane.dump();
+  const json by_touchpoint = ctl_json("report --by touchpoint");
+  ASSERT_NE(row(by_touchpoint, "kiosk"), nullptr) << by_touchpoint.dump();
+  EXPECT_EQ((*row(by_touchpoint, "kiosk"))["csat_satisfied"], 1);
+  const json queue = ctl_json("followups");
+  ASSERT_EQ(queue["items"].size(), 1u) << queue.dump();
+  EXPECT_FALSE(queue["items"][0]["customer"].is_null()) << "the rating after pay is the paying customer's";
+  EXPECT_EQ(queue["items"][0]["comment"], "Waited too long");
+  EXPECT_EQ(queue["items"][0]["reasons"], json({"slow_service", "long_queue"}));
+  EXPECT_EQ(queue["items"][0]["cashier"], "ana");
+  EXPECT_EQ(queue["items"][0]["lane"], "lane-7");
+  const json ideas = ctl_json("ideas");
+  ASSERT_EQ(ideas["items"].size(), 2u) << ideas.dump();
+  std::set<std::string> kinds_and_texts;
+  for (const auto& idea : ideas["items"]) {
+    EXPECT_EQ(idea["cashier"], "ana");
+    EXPECT_EQ(idea["lane"], "lane-7");
+    kinds_and_texts.insert(idea["kind"].get<std::string>() + ": " + idea["text"].get<std::string>());
+  }
+  EXPECT_EQ(kinds_and_texts, (std::set<std::string>{"idea: Baskets by the door", "problem: Scanner at lane 7 is slow"}));
+
+  // Refused by the till before anything is sent; the script stops at that line.
+  EXPECT_NE(run_till("feedback --nps 11\n", out), 0);
+  EXPECT_NE(out.find("--nps must be a whole number from 0 to 10"), std::string::npos) << out;
+  EXPECT_NE(run_till("feedback Lovely shop\n", out), 0);
+  EXPECT_NE(out.find("usage: feedback"), std::string::npos) << out;
+  EXPECT_EQ(ctl_json("report --by lane")["total"], by_lane["total"]);
 }
 
 // Acceptance 5: each bad input gets a clear error and nothing stored changes.

@@ -365,12 +365,14 @@ void Till::close() {
 }
 
 std::string Till::summary() const {
-  const int events = consents_ + purchases_ + outcomes_;
+  const int events = consents_ + purchases_ + outcomes_ + feedback_ + ideas_;
   return "recorded " + std::to_string(events) + (events == 1 ? " event" : " events") + " for " +
          std::to_string(customers_.size()) + (customers_.size() == 1 ? " customer" : " customers") + " (" +
          std::to_string(consents_) + " consent, " + std::to_string(purchases_) +
          (purchases_ == 1 ? " purchase" : " purchases") +
          (outcomes_ == 0 ? std::string() : ", " + std::to_string(outcomes_) + (outcomes_ == 1 ? " offer outcome" : " offer outcomes")) +
+         (feedback_ == 0 ? std::string() : ", " + std::to_string(feedback_) + " feedback") +
+         (ideas_ == 0 ? std::string() : ", " + std::to_string(ideas_) + (ideas_ == 1 ? " staff idea" : " staff ideas")) +
          "; " + std::to_string(spooled_) + " spooled)";
 }
 
@@ -399,6 +401,8 @@ Till::Result Till::execute(std::string_view command) {
     if (verb == "accept") return cmd_offer("accepted", args);
     if (verb == "decline") return cmd_offer("declined", args);
     if (verb == "redeem") return cmd_offer("redeemed", args);
+    if (verb == "feedback") return cmd_feedback(args);
+    if (verb == "idea") return cmd_idea(args);
     if (verb == "hints") return cmd_hints();
     if (verb == "time") return cmd_time(args);
     if (verb == "today") return cmd_today(args);
@@ -428,6 +432,11 @@ Till::Result Till::cmd_help() {
   decline [N]                        the customer says no to offer N
   redeem [N]                         offer N was given (the free item handed over, ...)
   pay                                record the purchase, show the total, end the visit
+  feedback --nps N --csat N [--reason TAG]... [--touchpoint T] [COMMENT...]
+                                     the customer's rating (NPS 0-10 and/or CSAT 1-5), for
+                                     the current customer or the one who just paid, else
+                                     anonymous; 'feedback declined': asked, did not answer
+  idea [--kind problem] TEXT...      the cashier's idea (or a problem) for the owner
   hints                              show the hints now
   cancel                             drop the basket and the customer, record nothing
   item SKU PRICE NAME... [--category CAT]
@@ -461,6 +470,7 @@ Till::Result Till::show_hints_now(const std::function<void(const HintsCall&)>& s
 Till::Result Till::cmd_customer(const std::vector<std::string>& args) {
   if (args.size() < 2) return fail("usage: customer KIND VALUE   (KIND: card, phone, email, app, payment_token)");
   customer_ = Customer{args[0], join(args, 1)};
+  just_paid_.reset();
   last_answer_.reset();
   const Result r = show_hints_now([this](const HintsCall& call) { show_panel(call); });
   if (r != Result::ok) customer_.reset();
@@ -600,6 +610,69 @@ Till::Result Till::cmd_offer(const std::string& outcome, const std::vector<std::
   return Result::ok;
 }
 
+// The daemon checks every field again (sdk/PROTOCOL.md, `feedback`); the checks here only give
+// the cashier a plain message before anything is sent.
+Till::Result Till::cmd_feedback(const std::vector<std::string>& all) {
+  static const std::string usage =
+      "usage: feedback --nps 0-10 --csat 1-5 [--reason TAG]... [--touchpoint T] [COMMENT...]   (or: feedback declined)";
+  std::vector<std::string> words;
+  std::vector<Option> options;
+  if (auto e = split_options(all, {"nps", "csat", "reason", "touchpoint"}, words, options); !e.empty())
+    return fail("feedback: " + e);
+  json event = {{"type", "feedback"}, {"touchpoint", "till"}};
+  const bool declined = words.size() == 1 && words[0] == "declined";
+  for (const auto& o : options) {
+    if (o.name == "touchpoint") {
+      event["touchpoint"] = o.value;
+    } else if (declined) {
+      return fail("feedback declined: a customer who did not answer gives no --" + o.name);
+    } else if (o.name == "reason") {
+      event["reasons"].push_back(o.value);
+    } else {
+      const std::int64_t low = o.name == "nps" ? 0 : 1, high = o.name == "nps" ? 10 : 5;
+      std::int64_t score = 0;
+      if (!parse_int(o.value, score) || score < low || score > high)
+        return fail("feedback: --" + o.name + " must be a whole number from " + std::to_string(low) + " to " +
+                    std::to_string(high) + ", not '" + o.value + "'");
+      event[o.name] = score;
+    }
+  }
+  std::string scores;
+  if (declined) {
+    event["declined"] = true;
+    scores = "declined";
+  } else {
+    if (!event.contains("nps") && !event.contains("csat")) return fail(usage);
+    if (event.contains("nps")) scores = "NPS " + std::to_string(event["nps"].get<std::int64_t>());
+    if (event.contains("csat"))
+      scores += (scores.empty() ? "" : ", ") + std::string("CSAT ") + std::to_string(event["csat"].get<std::int64_t>());
+    if (!words.empty()) event["comment"] = join(words, 0);
+  }
+  // Lane and cashier are the plugin's (its terminal and cashier options), as on every event.
+  const std::optional<Customer>& who = customer_ ? customer_ : just_paid_;
+  if (who) event["customer"] = {{"kind", who->kind}, {"value", who->value}};
+  const std::string from = who ? who->kind + " " + mask(who->kind, who->value) : "anonymous";
+  if (!record(std::move(event), "feedback (" + scores + ", " + from + ")")) return Result::error;
+  ++feedback_;
+  return Result::ok;
+}
+
+Till::Result Till::cmd_idea(const std::vector<std::string>& all) {
+  std::vector<std::string> words;
+  std::vector<Option> options;
+  if (auto e = split_options(all, {"kind"}, words, options); !e.empty()) return fail("idea: " + e);
+  const std::string kind = options.empty() ? "idea" : options.back().value;
+  if (words.empty() || (kind != "idea" && kind != "problem"))
+    return fail("usage: idea [--kind idea|problem] TEXT...");
+  // The daemon refuses a staff idea that names no cashier; the plugin stamps the till's.
+  if (settings_.cashier.empty())
+    return fail("idea: a staff idea names the cashier who had it: start the till with --cashier NAME");
+  const json event = {{"type", "staff_idea"}, {"kind", kind}, {"text", join(words, 0)}};
+  if (!record(event, kind == "idea" ? "staff idea" : "problem report")) return Result::error;
+  ++ideas_;
+  return Result::ok;
+}
+
 Till::Result Till::cmd_hints() {
   if (!customer_) return fail("hints: no customer yet (use: customer KIND VALUE)");
   return show_hints_now([this](const HintsCall& call) { show_panel(call); });
@@ -656,6 +729,7 @@ Till::Result Till::cmd_pay() {
                                       money(basket_total()) + ")"))
       return Result::error;
     ++purchases_;
+    just_paid_ = customer_;
   } else {
     say(style_(tone::dim, "  anonymous sale — nothing to remember"));
   }
@@ -664,6 +738,7 @@ Till::Result Till::cmd_pay() {
 }
 
 Till::Result Till::cmd_cancel() {
+  just_paid_.reset();
   end_visit();
   return Result::ok;
 }

@@ -76,6 +76,10 @@ class Till {
   Result cmd_for(const std::vector<std::string>& args);
   // accept / decline / redeem [N]: what became of offer N of the last hints answer.
   Result cmd_offer(const std::string& outcome, const std::vector<std::string>& args);
+  // feedback --nps N --csat N ... / feedback declined: a feedback event (sdk/PROTOCOL.md).
+  Result cmd_feedback(const std::vector<std::string>& args);
+  // idea [--kind problem] TEXT: a staff_idea event from the cashier.
+  Result cmd_idea(const std::vector<std::string>& args);
   Result cmd_pay();
   Result cmd_hints();
   Result show_hints_now(const std::function<void(const HintsCall&)>& show);
@@ -111,6 +115,9 @@ class Till {
   regulars_client* client_ = nullptr;
 
   std::optional<Customer> customer_;
+  // The customer of the visit that just ended with a purchase: a rating given after paying is
+  // theirs, until the next customer (or a cancel).
+  std::optional<Customer> just_paid_;
   std::vector<Line> basket_;
   std::string pending_for_;
   std::optional<nlohmann::json> last_answer_;
@@ -119,7 +126,7 @@ class Till {
   std::map<std::string, Item> catalogue_;
   std::string error_;
 
-  int consents_ = 0, purchases_ = 0, outcomes_ = 0, spooled_ = 0;
+  int consents_ = 0, purchases_ = 0, outcomes_ = 0, feedback_ = 0, ideas_ = 0, spooled_ = 0;
   std::set<std::string> customers_;
 };
 
