@@ -9,6 +9,21 @@
 
 namespace regulars::daemon {
 
+// A handful of SKUs for membership tests: a basket, or the items a customer knows. Sorted views
+// of strings that outlive it; a binary search beats hashing at these sizes.
+class SkuSet {
+ public:
+  explicit SkuSet(std::vector<std::string_view> skus) : skus_(std::move(skus)) {
+    std::sort(skus_.begin(), skus_.end());
+    skus_.erase(std::unique(skus_.begin(), skus_.end()), skus_.end());
+  }
+  bool contains(std::string_view sku) const { return std::binary_search(skus_.begin(), skus_.end(), sku); }
+  std::size_t size() const { return skus_.size(); }
+
+ private:
+  std::vector<std::string_view> skus_;
+};
+
 namespace {
 
 constexpr double kShrink = 20.0;         // trials before a cell's own rate outweighs its parent's
@@ -38,19 +53,28 @@ Trials& operator+=(Trials& a, const Trials& b) {
 const char* const kListNames[] = {"store", "frequency", "recency", "blend"};
 const char* const kSegmentNames[] = {"1", "2", "3", "4", "5-6", "7-9", "10-14", "15-24", "25-39", "40+"};
 
+SkuSet basket_of(const HoldOut& h) { return SkuSet({h.basket.begin(), h.basket.end()}); }
+
+SkuSet known_of(const HoldOut& h) {
+  std::vector<std::string_view> skus;
+  skus.reserve(h.known.size());
+  for (const auto& k : h.known) skus.push_back(k.sku);
+  return SkuSet(std::move(skus));
+}
+
 // recall of `list` (its first kListSize) on `basket`.
-double recall(const std::vector<std::string>& list, const std::unordered_set<std::string>& basket) {
+double recall(const std::vector<std::string_view>& list, const SkuSet& basket) {
   double hits = 0;
-  for (std::size_t i = 0; i < list.size() && i < kListSize; ++i) hits += basket.count(list[i]) ? 1.0 : 0.0;
-  return basket.empty() ? 0.0 : hits / static_cast<double>(basket.size());
+  for (std::size_t i = 0; i < list.size() && i < kListSize; ++i) hits += basket.contains(list[i]) ? 1.0 : 0.0;
+  return basket.size() == 0 ? 0.0 : hits / static_cast<double>(basket.size());
 }
 
 // The first kListSize of `items` by `better`, as SKUs.
 template <class Better>
-std::vector<std::string> top_of(std::vector<const KnownItem*> items, Better better) {
+std::vector<std::string_view> top_of(std::vector<const KnownItem*> items, Better better) {
   const std::size_t n = std::min(kListSize, items.size());
   std::partial_sort(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(n), items.end(), better);
-  std::vector<std::string> out;
+  std::vector<std::string_view> out;
   for (std::size_t i = 0; i < n; ++i) out.push_back(items[i]->sku);
   return out;
 }
@@ -93,53 +117,51 @@ double BlendWeights::personal(std::int64_t visits, const KnownItem& item, double
   return repeat_share > 0 ? p * std::sqrt(share / repeat_share) : p;
 }
 
-std::vector<std::string> Blend::blended_list(const HoldOut& h, const StoreView& store) const {
+std::vector<std::string_view> Blend::blended_list(const HoldOut& h, const StoreView& store, const SkuSet& known) const {
   struct Scored {
-    const std::string* sku;
+    std::string_view sku;
     double score, popularity;
   };
   std::vector<Scored> all;
-  std::unordered_set<std::string_view> known;
-  for (const auto& k : h.known) {
-    all.push_back({&k.sku, weights_.personal(h.visits, k, store.repeat_share), static_cast<double>(k.store_baskets)});
-    known.insert(k.sku);
-  }
+  all.reserve(h.known.size() + kStoreProbe);
+  for (const auto& k : h.known)
+    all.push_back({k.sku, weights_.personal(h.visits, k, store.repeat_share), static_cast<double>(k.store_baskets)});
   const double b = weights_.store_scale(h.visits);
   for (std::size_t i = 0; i < store.best.size() && i < kStoreProbe; ++i) {
     const auto& [sku, baskets] = store.best[i];
-    if (!known.count(sku)) all.push_back({&sku, b * static_cast<double>(baskets) / store.baskets, static_cast<double>(baskets)});
+    if (!known.contains(sku)) all.push_back({sku, b * static_cast<double>(baskets) / store.baskets, static_cast<double>(baskets)});
   }
   const std::size_t n = std::min(kListSize, all.size());
   std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n), all.end(), [](const Scored& a, const Scored& b2) {
     return a.score != b2.score ? a.score > b2.score : a.popularity > b2.popularity;
   });
-  std::vector<std::string> out;
-  for (std::size_t i = 0; i < n; ++i) out.push_back(*all[i].sku);
+  std::vector<std::string_view> out;
+  for (std::size_t i = 0; i < n; ++i) out.push_back(all[i].sku);
   return out;
 }
 
 void Blend::measure(const HoldOut& h, const StoreView& store) {
-  const std::unordered_set<std::string> basket(h.basket.begin(), h.basket.end());
+  const SkuSet basket = basket_of(h);
+  const SkuSet known = known_of(h);
   const int s = segment_of(h.visits);
-  std::unordered_set<std::string_view> known;
   std::vector<const KnownItem*> items;
+  items.reserve(h.known.size());
   for (const auto& k : h.known) {
     Trials& cell = personal_[s][count_bucket(k.baskets)][age_bucket(h.visits - k.last_visit)];
     cell.trials += 1;
-    cell.hits += basket.count(k.sku) ? 1 : 0;
-    known.insert(k.sku);
+    cell.hits += basket.contains(k.sku) ? 1 : 0;
     items.push_back(&k);
   }
-  std::vector<std::string> best;
+  std::vector<std::string_view> best;
   for (std::size_t i = 0; i < store.best.size() && i < kStoreProbe; ++i) {
     const auto& [sku, baskets] = store.best[i];
     if (i < kListSize) best.push_back(sku);
-    if (known.count(sku)) continue;
+    if (known.contains(sku)) continue;
     store_[s].trials += static_cast<double>(baskets) / store.baskets;
-    store_[s].hits += basket.count(sku) ? 1 : 0;
+    store_[s].hits += basket.contains(sku) ? 1 : 0;
   }
   auto& board = board_[s];
-  const std::vector<std::string> lists[kLists] = {
+  const std::vector<std::string_view> lists[kLists] = {
       best,
       top_of(items, [](const KnownItem* a, const KnownItem* b) {
         return a->baskets != b->baskets ? a->baskets > b->baskets : a->store_baskets > b->store_baskets;
@@ -147,7 +169,7 @@ void Blend::measure(const HoldOut& h, const StoreView& store) {
       top_of(items, [](const KnownItem* a, const KnownItem* b) {
         return a->last_visit != b->last_visit ? a->last_visit > b->last_visit : a->baskets > b->baskets;
       }),
-      blended_list(h, store)};
+      blended_list(h, store, known)};
   for (int l = 0; l < kLists; ++l) board[l] += Trials{1, recall(lists[l], basket)};
   // A young store learns from every hold-out (its weights are then exactly those a restart
   // computes from the kept cells), an older one every kRefreshEvery.

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -80,6 +81,8 @@ class BlendWeights {
   std::array<bool, kSegments> store_only_{};
 };
 
+class SkuSet;  // blend.cpp
+
 class Blend {
  public:
   enum List { kStore, kFrequency, kRecency, kBlended, kLists };
@@ -99,7 +102,7 @@ class Blend {
 
  private:
   BlendWeights compute() const;
-  std::vector<std::string> blended_list(const HoldOut& h, const StoreView& store) const;
+  std::vector<std::string_view> blended_list(const HoldOut& h, const StoreView& store, const SkuSet& known) const;
 
   std::array<std::array<std::array<Trials, kAgeBuckets>, kCountBuckets>, kSegments> personal_{};
   std::array<Trials, kSegments> store_{};  // trials: sum of g of probed best sellers; hits
