@@ -49,6 +49,8 @@ class BoundColumns {
   int column_number(std::string_view field) const;
   std::string column_name(std::string_view field) const;
   std::vector<std::string> unused_columns() const { return unused_; }
+  // Each bound field's column positions (0-based), for checks that run over every column read.
+  const std::map<std::string, std::vector<std::size_t>, std::less<>>& positions() const { return positions_; }
 
  private:
   std::map<std::string, std::vector<std::size_t>, std::less<>> positions_;

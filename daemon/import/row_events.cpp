@@ -35,10 +35,13 @@ std::string field_of_path(const std::string& path) {
   return {};
 }
 
-// Every text must be UTF-8 before it goes into JSON; then the protocol's own validation.
-std::optional<RowError> check_utf8(const BoundColumns& columns, const CsvRow& row, const std::vector<std::string>& fields) {
-  for (const auto& f : fields)
-    if (!wire::valid_utf8(columns.value(f, row.fields))) return error_at(columns, row, f, "is not valid UTF-8 text (save the file as UTF-8)");
+// Every text must be UTF-8 before it goes into JSON; then the protocol's own validation. Only
+// the columns the import reads are checked: another column may hold anything.
+std::optional<RowError> check_utf8(const BoundColumns& columns, const CsvRow& row) {
+  for (const auto& [field, positions] : columns.positions())
+    for (const std::size_t i : positions)
+      if (i < row.fields.size() && !wire::valid_utf8(row.fields[i]))
+        return error_at(columns, row, field, "is not valid UTF-8 text (save the file as UTF-8)");
   return std::nullopt;
 }
 
@@ -148,7 +151,7 @@ std::optional<std::string> import_birthday(std::string_view text) {
 
 std::variant<SaleLine, RowError> read_sale_row(const BoundColumns& columns, const Mapping& mapping, const CsvRow& row,
                                                std::int64_t now_ms) {
-  if (auto bad = check_utf8(columns, row, fields_of(Format::sales))) return *bad;
+  if (auto bad = check_utf8(columns, row)) return *bad;
   auto head = sale_head(columns, mapping, row, now_ms);
   if (auto* err = std::get_if<RowError>(&head)) return *err;
   auto line = sale_line(columns, mapping, row);
@@ -158,8 +161,9 @@ std::variant<SaleLine, RowError> read_sale_row(const BoundColumns& columns, cons
   one["event_id"] = "import-check";
   one["lines"] = json::array({out.line});
   if (auto bad = check_event(columns, row, one)) return *bad;
-  const std::string group = columns.has("receipt") ? columns.value("receipt", row.fields) : std::string(out.head["time"]);
-  out.sale_key = out.head.dump() + '\x1f' + group;
+  // Who, when and where, as the head holds them, and the receipt: lines that share all of it are one sale.
+  for (const char* f : {"customer", "customer_kind", "time", "type", "store", "terminal", "cashier", "receipt"})
+    out.sale_key.append(columns.value(f, row.fields)).push_back('\x1f');
   return out;
 }
 
@@ -186,7 +190,7 @@ std::optional<RowEvent> SaleGrouper::finish() { return take(); }
 
 std::variant<std::vector<RowEvent>, RowError> read_customer_row(const BoundColumns& columns, const CsvRow& row,
                                                                  std::int64_t now_ms) {
-  if (auto bad = check_utf8(columns, row, fields_of(Format::customers))) return *bad;
+  if (auto bad = check_utf8(columns, row)) return *bad;
   std::vector<std::pair<std::string, std::string>> ids;  // (kind, value), in the format's order
   for (const char* kind : {"card", "phone", "email", "app"})
     if (const std::string v = columns.value(kind, row.fields); !v.empty()) ids.emplace_back(kind, v);
