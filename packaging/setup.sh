@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian 12 machine (run as root from anywhere):
 #   packaging/setup.sh demo   install build dependencies, build, run the demo checkout
-#   packaging/setup.sh test   install build dependencies, build, run every test, then the unit and
-#                             integration tests again under ASan+UBSan (a second build, in ASAN_BUILD_DIR)
-#   packaging/setup.sh deps   only install the dependencies
-#   packaging/setup.sh build  dependencies + build
+#   packaging/setup.sh test   install build and test dependencies, build, run every test, then the unit
+#                             and integration tests again under ASan+UBSan (a second build, in ASAN_BUILD_DIR)
+#   packaging/setup.sh deps   only install the dependencies (build and test)
+#   packaging/setup.sh build  build and test dependencies + build, the language bindings included
 # Environment: BUILD_DIR (default <source>/build), ASAN_BUILD_DIR (default build-asan beside BUILD_DIR),
 # BUILD_TYPE (default RelWithDebInfo; the ASan build is always -O1 -g1), JOBS.
 set -euo pipefail
@@ -15,25 +15,30 @@ ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-$(dirname "$BUILD_DIR")/build-asan}
 BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
 JOBS=${JOBS:-$(nproc)}
 
-# Debian 12 packages: compiler and build tools, the core libraries, and the test tools.
-PACKAGES=(
+# Debian 12 packages. What building needs (every command): compiler and build tools, the core
+# libraries, the test frameworks.
+BUILD_PACKAGES=(
   g++ cmake ninja-build pkg-config ccache binutils file dpkg-dev
   libboost-dev libsqlite3-dev libssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libicu-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcsv-dev
+  libpq-dev   # regulars-bench's PostgreSQL reference (tests/bench/references) links libpq
+)
+# What only the tests need (setup.sh test): the language bindings' toolchains, and the servers the
+# benchmark compares regularsd with.
+TEST_PACKAGES=(
   # The Python binding (sdk/python): its tests, and the offline venv install they check.
   python3 python3-pytest python3-venv python3-pip python3-setuptools python3-wheel
+  default-jdk-headless libjna-java junit4                 # the Java binding (sdk/java) and its tests
   mono-mcs mono-runtime nunit-console libnunit-cil-dev   # the C# binding (sdk/csharp) and its tests
-  # regulars-bench's references (tests/bench/references): the PostgreSQL client library it links,
-  # and the servers it compares regularsd with
-  libpq-dev redis-server postgresql
-  default-jdk-headless libjna-java junit4   # the Java binding (sdk/java) and its tests
+  redis-server postgresql                                 # regulars-bench's references
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
+# install_deps PACKAGE...: apt-get installs those not installed yet.
 install_deps() {
   local missing=()
-  for p in "${PACKAGES[@]}"; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if [ ${#missing[@]} -eq 0 ]; then
@@ -51,9 +56,14 @@ install_deps() {
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# The bindings' setting for a demo: kept when the build directory has them on (its toolchains are
+# there), otherwise OFF, so that a demo on a fresh machine needs no JDK, Mono or pytest.
+bindings_setting() { grep -q '^REGULARS_BINDINGS:BOOL=ON' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null && echo ON || echo OFF; }
+
+# build ON|OFF: configures (with or without the language bindings) and builds.
 build() {
-  say "configuring ($BUILD_TYPE) in $BUILD_DIR"
-  cmake -S "$SOURCE_DIR" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null
+  say "configuring ($BUILD_TYPE, bindings $1) in $BUILD_DIR"
+  cmake -S "$SOURCE_DIR" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DREGULARS_BINDINGS="$1" >/dev/null
   say "building with $JOBS jobs"
   cmake --build "$BUILD_DIR" -j "$JOBS"
 }
@@ -72,7 +82,7 @@ run_tests() {
 # -O2 -g with the sanitizers on.
 run_sanitized_tests() {
   say "configuring ASan+UBSan (-O1 -g1) in $ASAN_BUILD_DIR"
-  cmake -S "$SOURCE_DIR" -B "$ASAN_BUILD_DIR" -G Ninja -DREGULARS_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  cmake -S "$SOURCE_DIR" -B "$ASAN_BUILD_DIR" -G Ninja -DREGULARS_SANITIZE=ON -DREGULARS_BINDINGS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" >/dev/null
   say "building the unit and integration tests with ASan+UBSan, $JOBS jobs"
   cmake --build "$ASAN_BUILD_DIR" -j "$JOBS" --target unit_integration_tests
@@ -84,10 +94,10 @@ run_sanitized_tests() {
 }
 
 case "${1:-}" in
-  deps) install_deps ;;
-  build) install_deps; build ;;
-  demo) install_deps; build; say "demo: regularsd with a seeded store, and a scripted checkout"
+  deps) install_deps "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" ;;
+  build) install_deps "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"; build ON ;;
+  demo) install_deps "${BUILD_PACKAGES[@]}"; build "$(bindings_setting)"; say "demo: regularsd with a seeded store, and a scripted checkout"
         exec bash "$SOURCE_DIR/packaging/demo/run-demo.sh" "$BUILD_DIR" ;;
-  test) install_deps; build; run_tests; run_sanitized_tests ;;
+  test) install_deps "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"; build ON; run_tests; run_sanitized_tests ;;
   *) sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
