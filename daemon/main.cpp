@@ -24,7 +24,9 @@
 #include "base/log.hpp"
 #include "hints/hint_engine.hpp"
 #include "memory/identity.hpp"
+#include "metrics/metrics.hpp"
 #include "net/admin_routes.hpp"
+#include "net/monitoring_routes.hpp"
 #include "net/till_server.hpp"
 #include "owner/admin_token.hpp"
 #include "owner/commands.hpp"
@@ -119,8 +121,9 @@ void raise_descriptor_limit(const Config& config) {
                  ({{"descriptor_limit", limit.rlim_cur}, {"needed", needed}}));
 }
 
-EventStore::Options store_options(const Config& c, const IdentityKey& key) {
+EventStore::Options store_options(const Config& c, const IdentityKey& key, Metrics& metrics) {
   EventStore::Options o;
+  o.metrics = &metrics;
   o.hash_event_id = [&key](std::string_view event_id) { return key.hash("event_id", event_id); };
   o.group_commit_max = c.group_commit_max;
   o.erase_on_withdrawal = c.on_remember_withdrawn == "erase";
@@ -186,16 +189,18 @@ class RetentionTimer {
   std::thread thread_;
 };
 
-// The owner's admin API (HTTP/JSON, token-protected, localhost by default). Its address is
-// written to DATA_DIR/admin.endpoint, the token lives in DATA_DIR/admin.token.
+// The owner's admin API (HTTP/JSON, token-protected, localhost by default), with the monitoring
+// routes beside it. Its address is written to DATA_DIR/admin.endpoint, the tokens live in
+// DATA_DIR/admin.token and DATA_DIR/metrics.token.
 std::unique_ptr<AdminHttpServer> start_admin_api(asio::io_context& io, const Config& config,
-                                                 owner::CommandRunner& commands) {
+                                                 owner::CommandRunner& commands, Metrics& metrics, EventStore& store) {
   if (!config.admin_enabled) return nullptr;
   AdminHttpServer::Options o;
   o.address = config.admin_address;
   o.port = static_cast<unsigned short>(config.admin_port);
   o.token_sha256_hex = load_or_create_admin_token(config.data_dir);
-  auto admin = std::make_unique<AdminHttpServer>(io, o, make_admin_handler(commands));
+  o.metrics_token_sha256_hex = load_or_create_metrics_token(config.data_dir);
+  auto admin = std::make_unique<AdminHttpServer>(io, o, with_monitoring_routes(io, metrics, store, make_admin_handler(commands)));
   admin->start();
   const std::string host =
       config.admin_address.find(':') != std::string::npos ? "[" + config.admin_address + "]" : config.admin_address;
@@ -211,8 +216,9 @@ class Daemon {
  public:
   explicit Daemon(const Config& config)
       : config_(config),
+        metrics_(),
         key_(IdentityKey::load_or_create(config.data_dir)),
-        store_(config.data_dir, store_options(config, key_)),
+        store_(config.data_dir, store_options(config, key_, metrics_)),
         gestures_(store_, Phrasebook::builtin(), config.personalize_requires_consent),
         hints_(store_, key_, hint_settings(config), &gestures_),
         tokens_(store_),
@@ -226,6 +232,7 @@ class Daemon {
         io_(config.io_threads),
         signals_(io_, SIGINT, SIGTERM) {
     gestures_.set_currency(config.currency);
+    gestures_.set_metrics(&metrics_);
     gestures_.load();
     store_.set_customer_listener([this](std::int64_t from, std::int64_t into) { gestures_.customer_merged(from, into); });
     // A rebuild or prune renumbers customers: the limits' memory is read again from the offers.
@@ -249,9 +256,9 @@ class Daemon {
       if (!ec) stop_signal.set_value(sig);
     });
     std::signal(SIGPIPE, SIG_IGN);
-    server_ = std::make_unique<TillServer>(io_, config_, till_, owner_commands_, &tokens_);
+    server_ = std::make_unique<TillServer>(io_, config_, till_, owner_commands_, &tokens_, &metrics_);
     server_->start();
-    admin_ = start_admin_api(io_, config_, owner_commands_);
+    admin_ = start_admin_api(io_, config_, owner_commands_, metrics_, store_);
     retention_ = std::make_unique<RetentionTimer>(config_, store_, gestures_);
     for (int i = 0; i < config_.io_threads; ++i) io_threads_.emplace_back([this] {
         log::name_thread("rg-io");
@@ -287,6 +294,7 @@ class Daemon {
   static constexpr std::size_t kOwnerQueue = 64;
 
   const Config& config_;
+  Metrics metrics_;  // before everything that measures, so it outlives them
   const IdentityKey key_;
   EventStore store_;
   GestureEngine gestures_;

@@ -44,6 +44,8 @@
 
 namespace regulars::daemon {
 
+class Metrics;
+
 // Where a hints call happens: who asks, at which lane.
 struct OfferContext {
   std::string id_kind;
@@ -60,6 +62,8 @@ class GestureEngine {
   ~GestureEngine();  // stop()s
   // The shop's currency (ISO 4217), for discount amounts in offer texts; before load().
   void set_currency(std::string currency) { currency_ = std::move(currency); }
+  // Where offers made, held out and reported are counted (null: not counted); before load().
+  void set_metrics(Metrics* metrics) { metrics_ = metrics; }
 
   // Hands the offers not yet logged to the store now (before an offer_outcome is queued, so
   // the outcome always follows its offer in the log).
@@ -153,6 +157,7 @@ class GestureEngine {
   const Phrasebook& phrasebook_;
   std::string currency_;
   bool personalize_requires_consent_;
+  Metrics* metrics_ = nullptr;
 
   std::mutex owner_mu_;  // rule changes, one at a time
   mutable std::mutex rules_mu_;

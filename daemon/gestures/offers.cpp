@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "gestures/engine.hpp"
+#include "metrics/metrics.hpp"
 
 namespace regulars::daemon {
 
@@ -117,6 +118,7 @@ bool GestureEngine::reserve(const Rule& rule, std::int64_t customer, std::int64_
     offer.status = "held_out";
     c.last[customer] = offer;
     pending_.push_back(Pending{ctx, rule.id, offer, 0});
+    if (metrics_ != nullptr) metrics_->offer(OfferOutcome::held_out);
     return false;  // recorded for the ROI report; never shown
   }
   if (!c.limits.allow(rule.limits, cost, ctx.cashier, now)) return false;
@@ -125,11 +127,17 @@ bool GestureEngine::reserve(const Rule& rule, std::int64_t customer, std::int64_
   c.last[customer] = offer;
   made_[offer.offer_id] = Made{rule.id, now.month, cost, customer};
   pending_.push_back(Pending{ctx, rule.id, offer, cost});
+  if (metrics_ != nullptr) metrics_->offer(OfferOutcome::offered);
   if (pending_.size() >= 128) logger_cv_.notify_one();
   return true;
 }
 
 void GestureEngine::outcome(const std::string& offer_id, const std::string& outcome) {
+  if (metrics_ != nullptr) {
+    if (outcome == "accepted") metrics_->offer(OfferOutcome::accepted);
+    else if (outcome == "declined") metrics_->offer(OfferOutcome::declined);
+    else if (outcome == "redeemed") metrics_->offer(OfferOutcome::redeemed);
+  }
   std::lock_guard lock(mu_);
   const auto it = made_.find(offer_id);
   if (it == made_.end()) return;

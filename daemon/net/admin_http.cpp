@@ -92,7 +92,8 @@ bool is_http_error(const beast::error_code& ec) {
 // What is wrong with a response the handler produced, or empty when it can be sent.
 std::string check_response(AdminResponse& r) {
   if (r.status < 200 || r.status > 599 || r.status == 204 || r.status == 304)
-    return "status " + std::to_string(r.status) + " cannot carry a JSON body";
+    return "status " + std::to_string(r.status) + " cannot carry a body";
+  if (!r.content_type.empty()) return {};
   if (r.body.is_null()) r.body = json::object();
   if (!r.body.is_object()) return std::string("the body is a JSON ") + r.body.type_name() + ", not an object";
   return {};
@@ -108,11 +109,13 @@ class AdminSession;
 // object (its close is asynchronous) still has its options and handler.
 class AdminHttpState : public std::enable_shared_from_this<AdminHttpState> {
  public:
-  AdminHttpState(asio::io_context& io, AdminHttpServer::Options options, AdminHandler handler, Digest token)
+  AdminHttpState(asio::io_context& io, AdminHttpServer::Options options, AdminHandler handler, Digest token,
+                 std::optional<Digest> metrics_token)
       : io_(io),
         options_(std::move(options)),
         handler_(std::move(handler)),
         token_(token),
+        metrics_token_(metrics_token),
         acceptor_(asio::make_strand(io)),
         retry_timer_(acceptor_.get_executor()) {}
 
@@ -124,11 +127,9 @@ class AdminHttpState : public std::enable_shared_from_this<AdminHttpState> {
 
   // The SHA-256 of the presented token against the configured one, in constant time so the
   // comparison does not tell an attacker how many leading bytes were right.
-  bool authorized(std::string_view token) const noexcept {
-    if (token.empty()) return false;
-    const auto presented = sha256(token);
-    if (!presented) return false;  // OpenSSL failed: fail closed rather than throw on an I/O thread
-    return CRYPTO_memcmp(presented->data(), token_.data(), token_.size()) == 0;
+  bool authorized(std::string_view token) const noexcept { return matches(token, token_); }
+  bool metrics_authorized(std::string_view token) const noexcept {
+    return metrics_token_ && matches(token, *metrics_token_);
   }
 
   void start();
@@ -141,11 +142,18 @@ class AdminHttpState : public std::enable_shared_from_this<AdminHttpState> {
  private:
   void do_accept();  // with mu_ held
   void on_accept(beast::error_code ec, tcp::socket socket);
+  static bool matches(std::string_view token, const Digest& expected) noexcept {
+    if (token.empty()) return false;
+    const auto presented = sha256(token);
+    if (!presented) return false;  // OpenSSL failed: fail closed rather than throw on an I/O thread
+    return CRYPTO_memcmp(presented->data(), expected.data(), expected.size()) == 0;
+  }
 
   asio::io_context& io_;
   const AdminHttpServer::Options options_;
   const AdminHandler handler_;
   const Digest token_;
+  const std::optional<Digest> metrics_token_;
   // The acceptor and the retry timer are only touched with mu_ held, so stop() may close them
   // from any thread without waiting for the I/O threads.
   std::mutex mu_;
@@ -162,7 +170,11 @@ class AdminHttpState : public std::enable_shared_from_this<AdminHttpState> {
 class AdminSession : public std::enable_shared_from_this<AdminSession> {
  public:
   AdminSession(tcp::socket socket, std::shared_ptr<AdminHttpState> state, std::uint64_t id)
-      : stream_(std::move(socket)), state_(std::move(state)), id_(id) {}
+      : stream_(std::move(socket)), state_(std::move(state)), id_(id) {
+    beast::error_code ec;
+    const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+    loopback_peer_ = !ec && is_loopback(peer.address());
+  }
 
   void start() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
@@ -230,9 +242,12 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
     auth = trim(auth);
     std::string_view token;
     if (auth.size() > 7 && beast::iequals(bsv(auth.substr(0, 7)), "bearer ")) token = trim(auth.substr(7));
-    if (!state_->authorized(token)) {
+    const bool monitoring = is_monitoring_route(method_, path_);
+    const bool owner = state_->authorized(token);
+    if (!admin_access_allowed(monitoring, loopback_peer_, owner, monitoring && state_->metrics_authorized(token))) {
       return refuse(401, "unauthorized",
-                    "send Authorization: Bearer <owner token>; the token is the one whose SHA-256 is in regularsd's config",
+                    monitoring ? "send Authorization: Bearer <metrics token> (DATA_DIR/metrics.token), or ask from this machine"
+                               : "send Authorization: Bearer <owner token>; the token is the one whose SHA-256 is in regularsd's config",
                     {{http::field::www_authenticate, auth.empty() ? R"(Bearer realm="regularsd")"
                                                                   : R"(Bearer realm="regularsd", error="invalid_token")"}});
     }
@@ -328,6 +343,8 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
                    ({{"session", id_}, {"method", clip(method_)}, {"path", clip(path_)}, {"error", problem}}));
       return respond_internal(keep_alive);
     }
+    if (!response.content_type.empty())
+      return respond_text(response.status, response.content_type, std::move(response.text), keep_alive);
     respond(response.status, std::move(response.body), keep_alive);
   }
 
@@ -349,6 +366,10 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
   }
 
   void respond(int status, json body, bool keep_alive, Headers headers = {}) {
+    respond_text(status, "application/json; charset=utf-8", wire::dump_json(body), keep_alive, headers);
+  }
+
+  void respond_text(int status, std::string_view content_type, std::string body, bool keep_alive, Headers headers = {}) {
     if (closed_) return;
     REGULARS_LOG_LIMITED(info, "admin request",
                  ({{"session", id_},
@@ -361,12 +382,12 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
     res_ = {};
     res_.version(11);
     res_.result(static_cast<unsigned>(status));
-    res_.set(http::field::content_type, "application/json; charset=utf-8");
+    res_.set(http::field::content_type, bsv(content_type));
     res_.set(http::field::cache_control, "no-store");
     res_.set("X-Content-Type-Options", "nosniff");
     for (const auto& [field, value] : headers) res_.set(field, bsv(value));
     res_.keep_alive(keep_alive);
-    res_.body() = wire::dump_json(body);
+    res_.body() = std::move(body);
     res_.prepare_payload();
     stream_.expires_after(timeout());
     http::async_write(stream_, res_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -406,6 +427,7 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
   std::array<char, 4096> drain_buf_{};
   std::size_t drained_ = 0;
   bool closed_ = false;
+  bool loopback_peer_ = false;  // the peer's address is a loopback one: it runs on this machine
 };
 
 void AdminHttpState::start() {
@@ -511,10 +533,16 @@ AdminHttpServer::AdminHttpServer(asio::io_context& io, Options options, AdminHan
     throw std::invalid_argument(
         "the admin token hash must be the SHA-256 of the owner token as 64 hex digits "
         "(e.g. printf %s \"$TOKEN\" | sha256sum)");
+  std::optional<Digest> metrics_token;
+  if (!options.metrics_token_sha256_hex.empty()) {
+    metrics_token = wire::hex_decode_array<std::tuple_size_v<Digest>>(options.metrics_token_sha256_hex);
+    if (!metrics_token)
+      throw std::invalid_argument("the metrics token hash must be the SHA-256 of the metrics token as 64 hex digits");
+  }
   if (options.timeout_s <= 0) throw std::invalid_argument("the admin timeout must be at least 1 second");
   if (options.max_connections <= 0) throw std::invalid_argument("the admin connection limit must be at least 1");
   if (!handler) throw std::invalid_argument("the admin server needs a handler");
-  state_ = std::make_shared<detail::AdminHttpState>(io, std::move(options), std::move(handler), *token);
+  state_ = std::make_shared<detail::AdminHttpState>(io, std::move(options), std::move(handler), *token, metrics_token);
 }
 
 AdminHttpServer::~AdminHttpServer() { stop(); }
@@ -524,6 +552,15 @@ void AdminHttpServer::start() { state_->start(); }
 void AdminHttpServer::stop() { state_->stop(); }
 
 unsigned short AdminHttpServer::port() const { return state_->port(); }
+
+bool is_monitoring_route(std::string_view method, std::string_view path) noexcept {
+  return method == "GET" && (path == "/metrics" || path == "/healthz");
+}
+
+bool admin_access_allowed(bool monitoring_route, bool loopback_peer, bool owner_token, bool metrics_token) noexcept {
+  if (owner_token) return true;
+  return monitoring_route && (loopback_peer || metrics_token);
+}
 
 std::optional<std::string> decode_query_component(std::string_view text) {
   auto hex = [](char c) -> int {

@@ -1,7 +1,8 @@
 // The owner's admin API: JSON over HTTP/1.1 on a TCP port (localhost by default), for reports
 // and maintenance that do not belong on the till-facing Unix socket. Every request carries the
 // owner token as a bearer token; the daemon keeps only its SHA-256, so a leaked config file does
-// not leak the token. Like the till server, each connection runs on its own strand, every read
+// not leak the token. The monitoring routes (/metrics, /healthz) are the exception: see
+// admin_access_allowed. Like the till server, each connection runs on its own strand, every read
 // has a timeout and every body a size limit. Routing is the handler's job: this module only
 // speaks HTTP, checks the token and turns bodies into JSON and back.
 #pragma once
@@ -26,9 +27,32 @@ struct AdminRequest {
 };
 
 struct AdminResponse {
-  int status = 200;     // 200..599, except 204 and 304 (they cannot carry the JSON body)
+  AdminResponse(int answer_status = 200, nlohmann::json json_body = nullptr)
+      : status(answer_status), body(std::move(json_body)) {}
+  // An answer that is not JSON (the Prometheus text of /metrics).
+  static AdminResponse text_answer(int answer_status, std::string_view answer_type, std::string answer_text) {
+    AdminResponse r(answer_status);
+    r.content_type = answer_type;
+    r.text = std::move(answer_text);
+    return r;
+  }
+
+  int status;           // 200..599, except 204 and 304 (they cannot carry the JSON body)
   nlohmann::json body;  // always a JSON object; null is sent as {}
+  // Set for an answer that is not JSON: `text` is sent as it is, with this Content-Type, and
+  // `body` is ignored.
+  std::string content_type;
+  std::string text;
 };
+
+// The monitoring routes: GET /metrics and GET /healthz. They carry no customer data, so a
+// scraper may read them without the owner token.
+bool is_monitoring_route(std::string_view method, std::string_view path) noexcept;
+
+// Who may be served: the owner token opens every route; a monitoring route is also open to a
+// peer on this machine (a loopback address) and to the metrics token from anywhere. Nothing else
+// is open without the owner token.
+bool admin_access_allowed(bool monitoring_route, bool loopback_peer, bool owner_token, bool metrics_token) noexcept;
 
 // Called on the connection's strand, possibly on several I/O threads at once: it must be
 // thread-safe and return at once, handing long work elsewhere. It calls `respond` exactly once,
@@ -47,12 +71,14 @@ class AdminHttpServer {
     std::string address = "127.0.0.1";    // localhost by default
     unsigned short port = 0;               // 0: an ephemeral port (tests); port() tells which
     std::string token_sha256_hex;          // SHA-256 (hex) of the owner token; requests must send "Authorization: Bearer <token>"
+    std::string metrics_token_sha256_hex;  // SHA-256 (hex) of the metrics token, or empty for none (see admin_access_allowed)
     std::size_t max_body_bytes = 1 << 20;  // larger bodies get 413 with a JSON error
     int timeout_s = 30;                    // per request read
     int max_connections = 64;
   };
 
-  // Throws std::invalid_argument when token_sha256_hex is not 64 hex digits, or a limit is not positive.
+  // Throws std::invalid_argument when a token hash is not 64 hex digits (the metrics one may be
+  // empty), or a limit is not positive.
   AdminHttpServer(boost::asio::io_context& io, Options options, AdminHandler handler);
   // Calls stop().
   ~AdminHttpServer();

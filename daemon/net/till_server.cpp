@@ -37,6 +37,7 @@
 #include <limits>
 
 #include "base/log.hpp"
+#include "metrics/metrics.hpp"
 #include "wire/frame.hpp"
 #include "wire/json_text.hpp"
 #include "wire/sealed.hpp"
@@ -121,7 +122,7 @@ class TillServer::Impl {
  public:
   // `tokens`: the lane tokens TLS lanes authenticate with (needed with listen.tls).
   Impl(boost::asio::io_context& io, const Config& config, till::Services& till, owner::CommandRunner& owner_commands,
-         LaneTokens* tokens);
+         LaneTokens* tokens, Metrics* metrics);
   ~Impl();
 
   // Removes a stale socket file (refusing if another daemon answers on it), binds and listens;
@@ -139,6 +140,7 @@ class TillServer::Impl {
   const Config& config() const noexcept { return config_; }
   till::Services& till() noexcept { return till_; }
   LaneTokens* tokens() noexcept { return tokens_; }
+  Metrics* metrics() noexcept { return metrics_; }
   owner::CommandRunner& owner_commands() noexcept { return owner_commands_; }
   // The tills' group id (listen.group), or -1 when any peer that can open the socket may talk.
   long long socket_gid() const noexcept { return socket_gid_; }
@@ -163,6 +165,7 @@ class TillServer::Impl {
   till::Services& till_;
   owner::CommandRunner& owner_commands_;
   LaneTokens* tokens_;
+  Metrics* metrics_;
   long long socket_gid_ = -1;
   boost::asio::local::stream_protocol::acceptor acceptor_;
   boost::asio::steady_timer accept_retry_;  // on acceptor_'s strand
@@ -199,6 +202,7 @@ static bool in_group(pid_t pid, long long gid) {
 template <class Stream>
 class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+  static constexpr LaneTransport kTransport = kTls ? LaneTransport::tls : LaneTransport::socket;
   using Clock = std::chrono::steady_clock;
  public:
   // A Unix-socket session: the peer's credentials decide what it may do.
@@ -268,6 +272,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     sock.shutdown(asio::socket_base::shutdown_both, ec);
     sock.close(ec);
     server_.forget(id_);
+    if (greeted_ && server_.metrics() != nullptr) server_.metrics()->lane_closed(kTransport);
   }
 
   auto& lowest() {
@@ -410,6 +415,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       server_.authenticated(id_);
       REGULARS_LOG_LIMITED(info, "lane connected", ({{"session", id_}, {"token_id", token_id_}, {"terminal", lane->terminal}}));
     }
+    if (!greeted_ && server_.metrics() != nullptr) server_.metrics()->lane_greeted(kTransport);
     greeted_ = true;
     last_work_ = Clock::now();
     close_after_write_ = false;  // set for every request before hello (see handle)
@@ -440,10 +446,17 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void on_record(const json& id, const json& req) {
+    // Tills seal exactly the events they spooled, so a sealed record is a replay from a spool.
+    const bool from_spool = req.contains("sealed");
     auto record = till::read_record(server_.till(), req, owner_);
-    if (auto* err = std::get_if<wire::Error>(&record)) return send(error_response(id, *err));
+    if (auto* err = std::get_if<wire::Error>(&record)) {
+      count_record(RecordOutcome::invalid, from_spool);
+      return send(error_response(id, *err));
+    }
     ++in_flight_;
-    till::store_record(server_.till(), std::get<till::Record>(std::move(record)), [self = this->shared_from_this(), id](till::Result r) {
+    till::store_record(server_.till(), std::get<till::Record>(std::move(record)), [self = this->shared_from_this(), id,
+                                                                                    from_spool](till::Result r) {
+      self->count_record(record_outcome(r), from_spool);
       // On the syncer thread, after the flush: hop back to the session's strand.
       asio::post(self->socket_.get_executor(), [self, id, r = std::move(r)] {
         --self->in_flight_;
@@ -453,6 +466,18 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     });
   }
 
+  // A stored record's answer: content the store refused is the till's to fix; anything else
+  // (disk, flush, shutdown) is a failure it retries.
+  static RecordOutcome record_outcome(const till::Result& r) {
+    if (const auto* err = std::get_if<wire::Error>(&r))
+      return err->code == wire::ErrorCode::invalid_event ? RecordOutcome::invalid : RecordOutcome::failed;
+    return std::get<json>(r).value("duplicate", false) ? RecordOutcome::duplicate : RecordOutcome::stored;
+  }
+
+  void count_record(RecordOutcome outcome, bool from_spool) {
+    if (server_.metrics() != nullptr) server_.metrics()->record_answered(outcome, from_spool);
+  }
+
   void send_result(const json& id, const std::variant<json, wire::Error>& r) {
     if (const auto* err = std::get_if<wire::Error>(&r)) return send(error_response(id, *err));
     send(ok_response(id, std::get<json>(r)));
@@ -460,16 +485,18 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void on_hints(const json& id, const json& req, std::chrono::steady_clock::time_point started) {
     const auto answer = till::answer_hints(server_.till(), req);
+    const auto took = std::chrono::steady_clock::now() - started;
+    if (server_.metrics() != nullptr) server_.metrics()->hints_answered(took);
     REGULARS_LOG(debug, "hints", ({{"session", id_},
                                    {"ok", std::holds_alternative<json>(answer)},
-                                   {"us", std::chrono::duration_cast<std::chrono::microseconds>(
-                                              std::chrono::steady_clock::now() - started)
-                                              .count()}}));
+                                   {"us", std::chrono::duration_cast<std::chrono::microseconds>(took).count()}}));
     send_result(id, answer);
   }
 
   void send(const json& response) {
     if (closed_) return;
+    if (const auto err = response.find("error"); err != response.end() && server_.metrics() != nullptr)
+      server_.metrics()->error_answered(wire::error_code_from_string(err->at("code").get_ref<const std::string&>()));
     std::string frame = wire::encode_frame(wire::dump_json(response));
     queued_bytes_ += frame.size();
     write_queue_.push_back(std::move(frame));
@@ -525,8 +552,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 };
 
 TillServer::Impl::Impl(asio::io_context& io, const Config& config, till::Services& till, owner::CommandRunner& owner_commands,
-               LaneTokens* tokens)
-    : io_(io), config_(config), till_(till), owner_commands_(owner_commands), tokens_(tokens),
+               LaneTokens* tokens, Metrics* metrics)
+    : io_(io), config_(config), till_(till), owner_commands_(owner_commands), tokens_(tokens), metrics_(metrics),
       acceptor_(asio::make_strand(io)), accept_retry_(acceptor_.get_executor()) {}
 
 TillServer::Impl::~Impl() { close_all(); }
@@ -797,8 +824,8 @@ void TillServer::Impl::forget(std::uint64_t session_id) {
 }
 
 TillServer::TillServer(asio::io_context& io, const Config& config, till::Services& till, owner::CommandRunner& owner_commands,
-                       LaneTokens* tokens)
-    : impl_(std::make_unique<Impl>(io, config, till, owner_commands, tokens)) {}
+                       LaneTokens* tokens, Metrics* metrics)
+    : impl_(std::make_unique<Impl>(io, config, till, owner_commands, tokens, metrics)) {}
 TillServer::~TillServer() = default;
 void TillServer::start() { impl_->start(); }
 unsigned short TillServer::tls_port() const noexcept { return impl_->tls_port(); }

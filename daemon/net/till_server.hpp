@@ -15,6 +15,7 @@ namespace regulars::daemon {
 
 struct Config;
 class LaneTokens;
+class Metrics;
 namespace owner {
 class CommandRunner;
 }
@@ -24,9 +25,10 @@ struct Services;
 
 class TillServer {
  public:
-  // `tokens`: the lane tokens TLS lanes authenticate with (needed with listen.tls).
+  // `tokens`: the lane tokens TLS lanes authenticate with (needed with listen.tls). `metrics`:
+  // where hints times, record outcomes, error answers and connected lanes are counted (null: not).
   TillServer(boost::asio::io_context& io, const Config& config, till::Services& till, owner::CommandRunner& owner_commands,
-             LaneTokens* tokens);
+             LaneTokens* tokens, Metrics* metrics = nullptr);
   ~TillServer();  // closes every session
   TillServer(const TillServer&) = delete;
   TillServer& operator=(const TillServer&) = delete;

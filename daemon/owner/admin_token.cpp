@@ -19,7 +19,7 @@ namespace {
 // A new token in a file only the owner can read, written whole or not at all.
 std::string create_token(const std::string& path) {
   unsigned char raw[24];
-  if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("cannot generate the admin token (RAND_bytes failed)");
+  if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("cannot generate " + path + " (RAND_bytes failed)");
   const std::string token = wire::hex_encode(raw);
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -31,10 +31,7 @@ std::string create_token(const std::string& path) {
   return token;
 }
 
-}  // namespace
-
-std::string load_or_create_admin_token(const std::string& data_dir) {
-  const std::string path = data_dir + "/admin.token";
+std::string load_or_create_token(const std::string& path) {
   std::string token;
   if (std::ifstream in(path); in) std::getline(in, token);
   else token = create_token(path);
@@ -43,6 +40,14 @@ std::string load_or_create_admin_token(const std::string& data_dir) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), digest);
   return wire::hex_encode(digest);
+}
+
+}  // namespace
+
+std::string load_or_create_admin_token(const std::string& data_dir) { return load_or_create_token(data_dir + "/admin.token"); }
+
+std::string load_or_create_metrics_token(const std::string& data_dir) {
+  return load_or_create_token(data_dir + "/metrics.token");
 }
 
 }  // namespace regulars::daemon

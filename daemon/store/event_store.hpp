@@ -38,6 +38,8 @@
 
 namespace regulars::daemon {
 
+class Metrics;
+
 // What `rebuild` found: rows per projection table that differed from the stored state.
 struct RebuildReport {
   std::int64_t events = 0;
@@ -75,6 +77,7 @@ class EventStore {
     // -1 with errno set, as fdatasync(2) does. Tests give one that fails, to see what a dying
     // disk does to the store.
     std::function<int(int fd)> file_sync;  // empty: ::fdatasync
+    Metrics* metrics = nullptr;  // where WAL flush times go; null: not measured
   };
   // Opens (creating and migrating) DIR/regulars.db and starts the writer.
   EventStore(const std::string& data_dir, Options options);
@@ -169,6 +172,17 @@ class EventStore {
   RebuildReport rebuild();
 
   const std::string& path() const noexcept { return path_; }
+  // The size of the WAL file (regulars.db-wal) in bytes; 0 when it cannot be read.
+  std::uint64_t wal_bytes() const noexcept;
+
+  // Whether a record can be made durable now, answered by doing the smallest such write: the
+  // writer commits one row (store_meta 'health_probe_ms') and the syncer flushes it like any
+  // group. `done` gets "" once it is on disk, or why it is not (the commit failed: disk full,
+  // read-only, I/O error; a flush failed earlier, so nothing is acknowledged until a restart;
+  // the store is stopping). It runs on the syncer or the writer thread, or at once on this one
+  // when an answer less than a second old can be given again: probes from any number of callers
+  // cost at most one commit a second, and share the flush of the records around them.
+  void check_durable(std::function<void(const std::string& failure)> done);
   std::uint64_t commits() const noexcept { return commits_.load(); }
   // Events acknowledged and dropped since start-up because an erasure's tombstone names them:
   // their event id was erased, or their identifier was and no new consent has been recorded.
@@ -249,6 +263,9 @@ class EventStore {
   // Runs `fn` on the writer thread and waits for it. Throws std::logic_error when called on the
   // writer itself (a completion or listener asking for a write), which would wait for ever.
   void run_on_writer(std::function<void()> fn);
+  // The durability probe (health.cpp): its commit on the writer, and its answer to every caller waiting.
+  void commit_probe();
+  void probe_answered(const std::string& failure);
   int sync_file(int fd) const { return options_.file_sync ? options_.file_sync(fd) : ::fdatasync(fd); }
   Db& reader();
   std::optional<nlohmann::json> erase_customer_now(const std::string& kind, const IdentifierHash& hash, const std::string& actor);
@@ -295,6 +312,12 @@ class EventStore {
   std::uint64_t instance_;  // keys the per-thread reader connections
   std::function<void(std::int64_t, std::int64_t)> customer_listener_;
   std::function<void()> rebuild_listener_;
+
+  // The durability probe (health.cpp), under probe_mu_.
+  std::mutex probe_mu_;
+  std::vector<std::function<void(const std::string&)>> probe_waiters_;  // non-empty: a probe is on its way
+  std::chrono::steady_clock::time_point probe_answered_at_;
+  std::optional<std::string> probe_answer_;  // the last probe's failure ("" when durable)
 };
 
 }  // namespace regulars::daemon

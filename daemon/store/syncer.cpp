@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "base/log.hpp"
+#include "metrics/metrics.hpp"
 #include "store/stopwatch.hpp"
 
 namespace regulars::daemon {
@@ -20,7 +21,11 @@ bool EventStore::sync_failed() {
 std::string EventStore::flush_wal() {
   // The WAL file keeps its inode for as long as the writer's connection is open (SQLite only
   // deletes it when the last connection closes), so this descriptor always names it.
-  if (sync_file(wal_fd_) != 0) return std::string("fdatasync of the WAL failed: ") + std::strerror(errno);
+  const auto t0 = std::chrono::steady_clock::now();
+  const int rc = sync_file(wal_fd_);
+  const int error = errno;
+  if (options_.metrics != nullptr) options_.metrics->wal_flushed(std::chrono::steady_clock::now() - t0);
+  if (rc != 0) return std::string("fdatasync of the WAL failed: ") + std::strerror(error);
   return {};
 }
 

@@ -12,6 +12,7 @@ import sys
 # Lowest first. Folders on one line are side by side: neither includes the other.
 LAYERS = [
     ["base"],
+    ["metrics"],
     ["locales"],
     ["db"],
     ["memory"],
