@@ -22,6 +22,7 @@ BUILD_PACKAGES=(
   libboost-dev libsqlite3-dev libssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libicu-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcsv-dev
   libpq-dev   # regulars-bench's PostgreSQL reference (tests/bench/references) links libpq
+  prometheus-cpp-dev   # regularsd's /metrics (the core library only)
 )
 # What only the tests need (setup.sh test): the language bindings' toolchains, and the servers the
 # benchmark compares regularsd with.
@@ -31,6 +32,7 @@ TEST_PACKAGES=(
   default-jdk-headless libjna-java junit4                 # the Java binding (sdk/java) and its tests
   mono-mcs mono-runtime nunit-console libnunit-cil-dev   # the C# binding (sdk/csharp) and its tests
   redis-server postgresql                                 # regulars-bench's references
+  prometheus                                              # promtool, for the /metrics test
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -25,6 +25,11 @@
 //   GET  /v1/tokens                           tokens list
 //   POST /v1/tokens                           tokens issue: {"terminal": "lane-3"}
 //   POST /v1/tokens/{token_id}/revoke         tokens revoke
+//
+// Beside them, for monitoring (net/monitoring_routes.hpp; open from this machine or with the
+// metrics token, see admin_access_allowed):
+//   GET  /metrics                             Prometheus text: latencies, records, errors, lanes, offers
+//   GET  /healthz                             200 when a record can be made durable now, 503 and why when not
 #pragma once
 
 #include "net/admin_http.hpp"
