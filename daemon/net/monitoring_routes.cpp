@@ -36,8 +36,10 @@ void answer_health(asio::io_context& io, EventStore& store, const AdminRespond& 
     if (ec) return;  // the probe answered first
     respond(unhealthy("no commit reached the disk within 2 s: the writer is busy (a rebuild, an erasure) or the disk is slow"));
   });
-  store.check_durable([deadline, respond, started](const std::string& failure) {
-    asio::post(deadline->get_executor(), [deadline] { deadline->cancel(); });
+  // The timer lives as long as its wait; the store only holds a weak reference, so a probe
+  // answered late (after the deadline) keeps nothing of the I/O context alive.
+  store.check_durable([weak = std::weak_ptr<asio::steady_timer>(deadline), respond, started](const std::string& failure) {
+    if (auto timer = weak.lock()) asio::post(timer->get_executor(), [timer] { timer->cancel(); });
     if (!failure.empty()) return respond(unhealthy(failure));
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     respond(AdminResponse{200, json{{"status", "ok"}, {"probe_ms", ms}}});

@@ -206,6 +206,9 @@ TEST_F(Monitoring, EventsFromATillsSpoolAreCountedAsReplays) {
 }
 
 TEST_F(Monitoring, GestureOffersAreCountedByOutcome) {
+  // The fixture's admin() reads admin.token before it waits for the admin port: wait first,
+  // for the token is written before the port opens.
+  admin_port();
   const auto [added, answer] = admin("POST", "/v1/gestures",
                                      json::parse(R"({"id": "coffee-thanks", "when": {"bought": {"sku": "coffee"}},
                                                      "gesture": {"kind": "discount", "amount": 50}})"));
