@@ -224,9 +224,10 @@ class DaemonTest : public ::testing::Test {
 
   std::pair<int, json> admin(const std::string& method, const std::string& target, const json& body = nullptr,
                              bool with_token = true) {
+    // The port first: once it answers, the daemon has written admin.token too.
     std::string endpoint, token;
-    std::getline(std::ifstream(daemon_->data_dir() + "/admin.token"), token);
     const int fd = connect_admin(endpoint);
+    std::getline(std::ifstream(daemon_->data_dir() + "/admin.token"), token);
     if (fd < 0) {
       ADD_FAILURE() << "cannot connect to the admin API at " << endpoint;
       return {0, nullptr};
