@@ -14,6 +14,8 @@ void field_callback(void* text, std::size_t size, void* reader) {
 void row_callback(int /*terminator*/, void* reader) { static_cast<CsvReader*>(reader)->on_row_end(); }
 
 constexpr std::size_t kReadSize = 1 << 16;
+// libcsv's state between rows (ROW_NOT_BEGUN in libcsv.c; csv.h shows the state, not its names).
+constexpr int kRowNotBegun = 0;
 
 }  // namespace
 
@@ -28,7 +30,8 @@ CsvReader::CsvReader(std::istream& in, std::string file_name, char delimiter)
 CsvReader::~CsvReader() { csv_free(parser_.get()); }
 
 void CsvReader::on_field(const char* text, std::size_t size) {
-  if (row_start_ == 0) row_start_ = line_;
+  // A field is complete only at its end, which for a quoted line break is a later line.
+  if (row_start_ == 0) row_start_ = next_row_line_;
   if (building_.fields.size() >= kMaxFields)
     fail(row_start_, "a row has more than " + std::to_string(kMaxFields) + " columns");
   building_.fields.emplace_back(text != nullptr ? text : "", size);
@@ -51,9 +54,10 @@ void CsvReader::feed(const char* data, std::size_t size) {
   while (size > 0) {
     const auto* newline = static_cast<const char*>(std::memchr(data, '\n', size));
     const std::size_t part = newline != nullptr ? static_cast<std::size_t>(newline - data) + 1 : size;
+    if (parser_->pstate == kRowNotBegun) next_row_line_ = line_;  // a row begun in this part begins on this line
     row_bytes_ += part;
     if (row_bytes_ > kMaxRowBytes)
-      fail(row_start_ != 0 ? row_start_ : line_,
+      fail(row_start_ != 0 ? row_start_ : next_row_line_,
            "a row is longer than " + std::to_string(kMaxRowBytes >> 20) + " MiB (a quote that is never closed?)");
     if (csv_parse(parser_.get(), data, part, field_callback, row_callback, this) != part)
       fail(line_, std::string("not valid CSV: ") + csv_strerror(csv_error(parser_.get())) +
@@ -77,7 +81,7 @@ bool CsvReader::fill() {
     if (in_.eof()) {
       at_end_ = true;
       if (csv_fini(parser_.get(), field_callback, row_callback, this) != 0)
-        fail(row_start_ != 0 ? row_start_ : line_, "the file ends inside a quoted field (a quote that is never closed)");
+        fail(row_start_ != 0 ? row_start_ : next_row_line_, "the file ends inside a quoted field (a quote that is never closed)");
     }
   }
   return !ready_.empty();

@@ -58,6 +58,7 @@ class CsvReader {
   std::vector<char> buffer_;
   std::int64_t line_ = 1;           // the line being fed
   std::int64_t row_start_ = 0;      // 0: no field of the next row seen yet
+  std::int64_t next_row_line_ = 1;  // the line the row being parsed began on
   std::size_t row_bytes_ = 0;       // fed since the last row ended
   std::uint64_t bytes_read_ = 0;
   bool at_start_ = true, at_end_ = false;

@@ -2,12 +2,14 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "import/csv_reader.hpp"
@@ -50,6 +52,22 @@ std::string derived_id(const IdentityKey& key, std::string_view domain, json eve
   return "imp-" + wire::hex_encode(h).substr(0, 32);
 }
 
+// What identifies a sale, beyond what the event stores: its lines in a fixed order (an export
+// that lists a sale's lines in another order holds the same sale), its receipt, and which
+// occurrence of that content it is in its file (a customer who buys the same thing twice on
+// a day of a date-only export made two sales, not one seen twice).
+json sale_identity(const RowEvent& e, int occurrence) {
+  json identity = e.event;
+  auto& lines = identity.at("lines");
+  std::vector<std::string> sorted;
+  for (const auto& l : lines) sorted.push_back(wire::dump_json(l));
+  std::sort(sorted.begin(), sorted.end());
+  lines = json(sorted);
+  if (!e.receipt.empty()) identity["receipt"] = e.receipt;
+  if (occurrence > 1) identity["occurrence"] = occurrence;
+  return identity;
+}
+
 // The store side of an import: its lock, its key, the store and the writer that batches into it.
 struct Target {
   explicit Target(const std::string& data_dir, std::size_t batch, BulkWriter::OnFailure on_failure)
@@ -80,6 +98,13 @@ class Importer {
   Importer(const ImportOptions& options, const std::function<void(const ImportProgress&)>& progress)
       : options_(options), progress_(progress), mapping_(load_mapping(options)) {
     for (const auto& f : options.files) bytes_total_ += file_size(f);
+    // Every header first: a file that cannot be imported at all stops the run before anything is written.
+    for (const auto& f : options.files) {
+      std::ifstream in(f, std::ios::binary);
+      if (!in) throw std::runtime_error("cannot read " + f);
+      CsvReader reader(in, f, mapping_.delimiter);
+      read_header(reader, f);
+    }
     if (!options.dry_run)
       target_ = std::make_unique<Target>(options.data_dir, options.batch,
                                          [this](std::int64_t tag, const WriteResult& r) { store_refused(tag, r); });
@@ -111,6 +136,7 @@ class Importer {
     return {{"files", options_.files}, {"rows", report_.rows}, {"events", report_.events}, {"stored", report_.stored},
             {"duplicates", report_.duplicates}, {"errors", report_.errors}, {"consent", options_.consent}};
   }
+  BoundColumns read_header(CsvReader& reader, const std::string& name) const;
   void import_file(std::size_t index);
   void read_rows(CsvReader& reader, const BoundColumns& columns, std::size_t index);
   void emit(const RowEvent& e, std::size_t file_index);
@@ -124,6 +150,7 @@ class Importer {
   std::unique_ptr<Target> target_;
   ImportReport report_;
   std::unordered_set<std::string> consented_;  // keyed hashes of the customers given consent
+  std::unordered_map<std::string, int> sales_seen_;  // this file's sales by content: how often each was met
   std::uint64_t bytes_total_ = 0, bytes_before_ = 0;
   const Clock::time_point started_ = Clock::now();
   const std::int64_t now_ms_ = wire::now_ms();
@@ -144,19 +171,24 @@ void Importer::store_refused(std::int64_t tag, const WriteResult& r) {
   add_error(options_.files.at(file) + ":" + std::to_string(line) + ": the store refused it: " + r.error);
 }
 
+BoundColumns Importer::read_header(CsvReader& reader, const std::string& name) const {
+  CsvRow header;
+  if (!reader.next(header)) throw MappingError(name + ": the file is empty; it needs a header row naming its columns");
+  return BoundColumns(mapping_, header.fields, name);
+}
+
 void Importer::import_file(std::size_t index) {
   const std::string& name = options_.files[index];
   std::ifstream in(name, std::ios::binary);
   if (!in) throw std::runtime_error("cannot read " + name);
   CsvReader reader(in, name, mapping_.delimiter);
-  CsvRow header;
-  if (!reader.next(header)) throw MappingError(name + ": the file is empty; it needs a header row naming its columns");
-  const BoundColumns columns(mapping_, header.fields, name);
+  const BoundColumns columns = read_header(reader, name);
   if (const auto unused = columns.unused_columns(); !unused.empty()) {
     std::string list;
     for (const auto& c : unused) list += (list.empty() ? "" : ", ") + c;
     report_.notes.push_back(name + ": columns not imported: " + list);
   }
+  sales_seen_.clear();
   read_rows(reader, columns, index);
   bytes_before_ += file_size(name);
 }
@@ -189,7 +221,13 @@ void Importer::emit(const RowEvent& e, std::size_t file_index) {
   ++report_.events;
   if (!target_) return;  // a dry run: the rows were checked, nothing is written
   json event = e.event;
-  event["event_id"] = derived_id(target_->key, "import", e.event);
+  if (event.contains("lines")) {
+    std::string id = derived_id(target_->key, "import", sale_identity(e, 1));
+    if (const int occurrence = ++sales_seen_[id]; occurrence > 1) id = derived_id(target_->key, "import", sale_identity(e, occurrence));
+    event["event_id"] = std::move(id);
+  } else {
+    event["event_id"] = derived_id(target_->key, "import", e.event);
+  }
   PreparedEvent prepared = prepare_event(event, target_->key);
   const std::int64_t tag = tag_of(file_index, e.line);
   if (!options_.consent.empty()) grant_consent(prepared, event, tag);

@@ -127,8 +127,8 @@ Mapping Mapping::parse(std::string_view text, const std::string& file) {
 
 BoundColumns::BoundColumns(const Mapping& mapping, const std::vector<std::string>& header, const std::string& file)
     : header_(header) {
-  std::map<std::string, std::size_t> by_name;
-  for (std::size_t i = 0; i < header.size(); ++i) by_name.emplace(folded(header[i]), i);  // the first of equal names
+  std::map<std::string, std::vector<std::size_t>> by_name;
+  for (std::size_t i = 0; i < header.size(); ++i) by_name[folded(header[i])].push_back(i);
   std::vector<bool> used(header.size(), false);
   std::vector<std::string> missing;
   for (const auto& [field, names] : mapping.columns) {
@@ -139,8 +139,15 @@ BoundColumns::BoundColumns(const Mapping& mapping, const std::vector<std::string
         if (!mapping.generic) missing.push_back("\"" + name + "\" (for " + field + ")");
         continue;
       }
-      at.push_back(it->second);
-      used[it->second] = true;
+      // Two columns of one name: taking either could import, say, a product's name as the customer's.
+      if (it->second.size() > 1) {
+        std::string numbers;
+        for (const std::size_t i : it->second) numbers += (numbers.empty() ? "" : ", ") + std::to_string(i + 1);
+        throw MappingError(file + ":1: the header has " + std::to_string(it->second.size()) + " columns named \"" + it->first +
+                           "\" (" + numbers + "), and the import reads it for " + field + ": rename the others");
+      }
+      at.push_back(it->second.front());
+      used[it->second.front()] = true;
     }
     if (!at.empty()) positions_.emplace(field, std::move(at));
   }

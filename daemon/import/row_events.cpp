@@ -17,6 +17,12 @@ constexpr std::size_t kMaxLinesPerEvent = 1000;   // sdk/PROTOCOL.md, purchase
 constexpr std::int64_t kMaxFutureMs = 300'000;    // as the daemon's limits.max_future_seconds default
 constexpr const char* kCardRefused = "holds what looks like a payment card number, which Regulars never stores; remove it from the file";
 
+// A bad value, quoted for the error that names it, unless it holds what looks like a card number:
+// an error is printed, and a file whose columns slipped puts one in any column.
+std::string shown(std::string_view value) {
+  return wire::contains_card_number(value) ? std::string() : "\"" + std::string(value) + "\" ";
+}
+
 RowError error_at(const BoundColumns& columns, const CsvRow& row, std::string_view field, std::string message) {
   return RowError{row.line, columns.column_number(field), columns.column_name(field), std::move(message)};
 }
@@ -80,7 +86,7 @@ std::variant<json, RowError> sale_head(const BoundColumns& columns, const Mappin
   if (customer.empty()) return error_at(columns, row, "customer", "is empty: every sale line needs the customer's identifier");
   const std::string when = columns.value("time", row.fields);
   const auto time = import_time(when);
-  if (!time) return error_at(columns, row, "time", "\"" + when + "\" is not a time such as 2026-11-23T10:15:00Z or 2026-11-23 10:15");
+  if (!time) return error_at(columns, row, "time", shown(when) + "is not a time such as 2026-11-23T10:15:00Z or 2026-11-23 10:15");
   if (wire::parse_time_ms(*time).value_or(0) > now_ms + kMaxFutureMs)
     return error_at(columns, row, "time", "is in the future");
   const auto type = sale_type(columns.value("type", row.fields));
@@ -88,8 +94,14 @@ std::variant<json, RowError> sale_head(const BoundColumns& columns, const Mappin
   std::string kind = columns.has("customer_kind") ? columns.value("customer_kind", row.fields) : mapping.customer_kind;
   if (kind.empty()) kind = mapping.customer_kind;
   json head = {{"type", *type}, {"time", *time}, {"customer", {{"kind", kind}, {"value", customer}}}};
-  for (const char* f : {"store", "terminal", "cashier"})
-    if (const std::string v = columns.value(f, row.fields); !v.empty()) head[f] = v;
+  // These are stored with the sale, and the protocol checks only their shape: a card number
+  // that slipped into one of them would pass it.
+  for (const char* f : {"store", "terminal", "cashier"}) {
+    const std::string v = columns.value(f, row.fields);
+    if (v.empty()) continue;
+    if (wire::contains_card_number(v)) return error_at(columns, row, f, kCardRefused);
+    head[f] = v;
+  }
   return head;
 }
 
@@ -102,7 +114,7 @@ std::variant<json, RowError> sale_line(const BoundColumns& columns, const Mappin
     const auto minor = minor_units(price, mapping.price_decimals);
     if (!minor)
       return error_at(columns, row, "price",
-                      "\"" + price + "\" is not a price with at most " + std::to_string(mapping.price_decimals) +
+                      shown(price) + "is not a price with at most " + std::to_string(mapping.price_decimals) +
                           " decimals, such as 1.99 (no currency sign, no thousands separator)");
     line["unit_price"] = *minor;
   }
@@ -156,7 +168,8 @@ std::variant<SaleLine, RowError> read_sale_row(const BoundColumns& columns, cons
   if (auto* err = std::get_if<RowError>(&head)) return *err;
   auto line = sale_line(columns, mapping, row);
   if (auto* err = std::get_if<RowError>(&line)) return *err;
-  SaleLine out{"", std::move(std::get<json>(head)), std::move(std::get<json>(line)), row.line};
+  SaleLine out{"", std::move(std::get<json>(head)), std::move(std::get<json>(line)), row.line,
+               columns.value("receipt", row.fields)};
   json one = out.head;
   one["event_id"] = "import-check";
   one["lines"] = json::array({out.line});
@@ -181,6 +194,7 @@ std::optional<RowEvent> SaleGrouper::add(SaleLine line) {
     building_.event = std::move(line.head);
     building_.event["lines"] = json::array();
     building_.line = line.row_line;
+    building_.receipt = std::move(line.receipt);
   }
   building_.event["lines"].push_back(std::move(line.line));
   return done;
@@ -198,7 +212,7 @@ std::variant<std::vector<RowEvent>, RowError> read_customer_row(const BoundColum
   std::string time = wire::format_time_ms(now_ms);
   if (const std::string t = columns.value("time", row.fields); !t.empty()) {
     const auto parsed = import_time(t);
-    if (!parsed) return error_at(columns, row, "time", "\"" + t + "\" is not a time such as 2026-11-23T10:15:00Z or 2026-11-23");
+    if (!parsed) return error_at(columns, row, "time", shown(t) + "is not a time such as 2026-11-23T10:15:00Z or 2026-11-23");
     time = *parsed;
   }
   for (const auto& [kind, value] : ids)
@@ -210,19 +224,19 @@ std::variant<std::vector<RowEvent>, RowError> read_customer_row(const BoundColum
   if (const std::string name = columns.value("name", row.fields); !name.empty()) profile["name"] = name;
   if (const std::string b = columns.value("birthday", row.fields); !b.empty()) {
     const auto birthday = import_birthday(b);
-    if (!birthday) return error_at(columns, row, "birthday", "\"" + b + "\" is not a date such as 03-14, 1990-03-14 or 03-14-1990");
+    if (!birthday) return error_at(columns, row, "birthday", shown(b) + "is not a date such as 03-14, 1990-03-14 or 03-14-1990");
     profile["birthday"] = *birthday;
   }
   if (const std::string l = columns.value("language", row.fields); !l.empty()) profile["language"] = l;
   if (profile.size() > 4) {  // a profile needs at least one field of its own
     if (const std::string s = columns.value("store", row.fields); !s.empty()) profile["store"] = s;
     if (auto bad = check_event(columns, row, profile)) return *bad;
-    out.push_back({profile, row.line});
+    out.push_back({profile, row.line, {}});
   }
   for (std::size_t i = 1; i < ids.size(); ++i)
     out.push_back({json{{"type", "link"}, {"event_id", "import-check"}, {"time", time}, {"customer", customer},
                         {"identifier", {{"kind", ids[i].first}, {"value", ids[i].second}}}},
-                   row.line});
+                   row.line, {}});
   for (auto& e : out) e.event.erase("event_id");
   return out;
 }

@@ -27,6 +27,7 @@ struct RowError {
 struct RowEvent {
   nlohmann::json event;
   std::int64_t line = 0;  // the first row it came from
+  std::string receipt;    // a sale's receipt: not stored, but two sales of the same content on two receipts are two
 };
 
 // One line of a sale, checked, with what tells which sale it belongs to.
@@ -35,6 +36,7 @@ struct SaleLine {
   nlohmann::json head;    // type, time, customer, store, terminal, cashier
   nlohmann::json line;    // sku, name, qty, unit_price, category, for
   std::int64_t row_line = 0;
+  std::string receipt;
 };
 
 std::variant<SaleLine, RowError> read_sale_row(const BoundColumns& columns, const Mapping& mapping, const CsvRow& row,

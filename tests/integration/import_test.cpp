@@ -98,6 +98,50 @@ TEST_F(Import, TheSameFileImportedTwiceAddsNothing) {
   EXPECT_EQ(ask(card("4000123"))["customer"]["visits"], 3);
 }
 
+// Two sales with the same content are two sales: on two receipts, or (without receipts) not next
+// to each other. And a sale whose lines come in another order is the same sale.
+TEST_F(Import, IdenticalSalesAreKeptApartAndReorderedLinesAreTheSameSale) {
+  stop_daemon();
+  std::string out;
+  const std::string receipts = write("receipts.csv",
+                                     "customer,time,sku,qty,receipt\n"
+                                     "4000123,2026-10-01,bread,1,R1\n"
+                                     "4000123,2026-10-01,bread,1,R2\n"
+                                     "4000124,2026-10-01,milk,1,R3\n");
+  ASSERT_EQ(import(receipts, out), 0) << out;
+  EXPECT_NE(out.find("new           3"), std::string::npos) << out;
+  EXPECT_EQ(count("SELECT count(*) FROM events WHERE type='purchase'"), 3);
+  const std::string apart = write("apart.csv",
+                                  "customer,time,sku,qty\n"
+                                  "4000125,2026-10-02,bread,1\n"
+                                  "4000126,2026-10-02,milk,1\n"
+                                  "4000125,2026-10-02,bread,1\n");
+  ASSERT_EQ(import(apart, out), 0) << out;
+  EXPECT_NE(out.find("new           3"), std::string::npos) << out;
+  ASSERT_EQ(import(receipts + " " + apart, out), 0) << out;  // and once more: nothing new
+  EXPECT_NE(out.find("new           0"), std::string::npos) << out;
+
+  ASSERT_EQ(import(write("a.csv", "customer,time,sku,qty\n4000127,2026-10-03 10:00,bread,1\n4000127,2026-10-03 10:00,milk,2\n"), out), 0)
+      << out;
+  ASSERT_EQ(import(write("b.csv", "customer,time,sku,qty\r\n4000127,2026-10-03 10:00,milk,2\r\n4000127,2026-10-03 10:00,bread,1"), out), 0)
+      << out;
+  EXPECT_NE(out.find("new           0"), std::string::npos) << out;
+  EXPECT_EQ(count("SELECT count(*) FROM events WHERE type='purchase'"), 7);
+}
+
+// Every file's header is checked before anything is written: a second file the import cannot
+// read leaves the store as it was, rather than half of the first file in it.
+TEST_F(Import, AHeaderThatCannotBeUsedInALaterFileWritesNothing) {
+  stop_daemon();
+  std::string many = "customer,time,sku\n";
+  for (int i = 0; i < 50; ++i) many += std::to_string(4000100 + i) + ",2026-10-01 10:00,bread\n";
+  std::string out;
+  EXPECT_EQ(import("--batch 10 " + write("good.csv", many) + " " + write("bad.csv", "customer,when,sku\n4000123,2026-10-01,bread\n"), out), 1)
+      << out;
+  EXPECT_NE(out.find("bad.csv:1: the header has no column \"time\""), std::string::npos) << out;
+  EXPECT_EQ(count("SELECT count(*) FROM events"), 0);
+}
+
 TEST_F(Import, ThreeBadRowsGiveThreeErrorsNamingLineAndColumnAndTheRestGoesIn) {
   stop_daemon();
   const std::string file = write("sales.csv", std::string(kSales) +

@@ -57,6 +57,16 @@ TEST(CsvReader, ARowLongerThanTheLimitIsRefusedBeforeItTakesTheMemory) {
   EXPECT_NE(csv_error_of(text).find("f.csv:2: a row is longer than 1 MiB"), std::string::npos) << csv_error_of(text).substr(0, 200);
 }
 
+// A row's line is the line its first field starts on, even when that field holds a line break.
+TEST(CsvReader, ARowWhoseFirstFieldSpansLinesIsNamedByTheLineItStartsOn) {
+  const auto rows = rows_of("name,qty\n\"two\nlines\",1\n\"one\",2\n\n\"x\",\"a\nb\"\r\n\"y\",3");
+  ASSERT_EQ(rows.size(), 5u);
+  EXPECT_EQ(rows[1].line, 2);
+  EXPECT_EQ(rows[2].line, 4);
+  EXPECT_EQ(rows[3].line, 6);
+  EXPECT_EQ(rows[4].line, 8);
+}
+
 TEST(ImportValues, TimesPricesAndBirthdays) {
   EXPECT_EQ(import_time("2026-11-23T10:15:00Z"), "2026-11-23T10:15:00Z");
   EXPECT_EQ(import_time("2026-11-23 10:15"), "2026-11-23T10:15:00Z");
@@ -113,6 +123,19 @@ TEST(Mapping, AHeaderWithoutARequiredColumnIsRefusedNamingIt) {
   }
 }
 
+// Two columns of the same name, one of them read: which one is meant cannot be guessed.
+TEST(Mapping, AColumnReadUnderANameTheHeaderHasTwiceIsRefused) {
+  try {
+    BoundColumns(Mapping::generic_format(Format::sales), {"customer", "time", "sku", "Customer"}, "f.csv");
+    FAIL() << "a header with two \"customer\" columns was accepted";
+  } catch (const MappingError& e) {
+    EXPECT_NE(std::string(e.what()).find("f.csv:1: the header has 2 columns named \"customer\" (1, 4)"), std::string::npos) << e.what();
+  }
+  // Columns the import does not read may share a name.
+  const BoundColumns columns(Mapping::generic_format(Format::sales), {"customer", "time", "sku", "notes", "notes"}, "f.csv");
+  EXPECT_EQ(columns.unused_columns(), (std::vector<std::string>{"notes", "notes"}));
+}
+
 TEST(Mapping, ColumnsAreFoundWhateverTheirCaseAndSeveralAreJoined) {
   Mapping m = Mapping::parse("{\"format\": \"customers\", \"columns\": {\"phone\": \"Phone\", \"name\": [\"First\", \"Last\"]}}", "m.json");
   const BoundColumns columns(m, {"last", " FIRST ", "phone", "extra"}, "f.csv");
@@ -156,6 +179,42 @@ TEST_F(SaleRows, EachBadValueNamesItsColumn) {
   const RowError e = error_of({"4000123", "2026-10-01", "s", "n", "1", "1.999", "R"});
   EXPECT_EQ(e.line, 2);
   EXPECT_EQ(e.column, 6);
+}
+
+// Where a sale was made and by whom are stored too: a card number there refuses the row.
+TEST(SaleRowsWhere, ACardNumberInStoreTerminalOrCashierIsRefused) {
+  const Mapping m = Mapping::generic_format(Format::sales);
+  const BoundColumns columns(m, {"customer", "time", "sku", "store", "terminal", "cashier"}, "f.csv");
+  const auto read = [&](std::vector<std::string> fields) { return read_sale_row(columns, m, CsvRow{2, std::move(fields)}, 1'900'000'000'000); };
+  EXPECT_TRUE(std::holds_alternative<SaleLine>(read({"4000123", "2026-10-01", "s", "shop-1", "lane-2", "ana"})));
+  for (std::size_t at = 3; at < 6; ++at) {
+    std::vector<std::string> fields = {"4000123", "2026-10-01", "s", "shop-1", "lane-2", "ana"};
+    fields[at] = "4111111111111111";
+    auto r = read(fields);
+    ASSERT_TRUE(std::holds_alternative<RowError>(r)) << "column " << at + 1;
+    EXPECT_EQ(std::get<RowError>(r).column, static_cast<int>(at) + 1);
+    EXPECT_NE(std::get<RowError>(r).message.find("payment card number"), std::string::npos) << std::get<RowError>(r).message;
+  }
+}
+
+// An error says which value is wrong by its line and column; it does not print a card number
+// (a file whose columns slipped puts one wherever it likes).
+TEST_F(SaleRows, AnErrorDoesNotPrintACardNumberFoundInTheWrongColumn) {
+  for (const auto& fields : std::vector<std::vector<std::string>>{
+           {"4000123", "4111111111111111", "s", "n", "1", "1", "R"},
+           {"4000123", "2026-10-01", "s", "n", "1", "4111 1111 1111 1111", "R"}}) {
+    const RowError e = error_of(fields);
+    EXPECT_NE(e.column, 0);
+    EXPECT_EQ(e.message.find("1111"), std::string::npos) << e.message;
+  }
+  EXPECT_NE(error_of({"4000123", "soon", "s", "n", "1", "1", "R"}).message.find("\"soon\""), std::string::npos);
+  const Mapping m = Mapping::generic_format(Format::customers);
+  const BoundColumns columns(m, {"phone", "birthday", "time"}, "f.csv");
+  for (const auto& fields : std::vector<std::vector<std::string>>{{"+98 912", "4111111111111111", ""}, {"+98 912", "", "4111111111111111"}}) {
+    auto r = read_customer_row(columns, CsvRow{2, fields}, 1'900'000'000'000);
+    ASSERT_TRUE(std::holds_alternative<RowError>(r));
+    EXPECT_EQ(std::get<RowError>(r).message.find("1111"), std::string::npos) << std::get<RowError>(r).message;
+  }
 }
 
 TEST_F(SaleRows, AdjacentLinesOfOneReceiptAreOneSale) {
