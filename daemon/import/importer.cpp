@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <unordered_map>
@@ -205,8 +206,14 @@ void Importer::read_rows(CsvReader& reader, const BoundColumns& columns, std::si
     if (++report_.rows % 4096 == 0 && progress_) progress_({bytes_before_ + reader.bytes_read(), bytes_total_, report_.rows, seconds()});
     if (mapping_.format == Format::sales) {
       auto line = read_sale_row(columns, mapping_, row, now_ms_);
-      if (const auto* e = std::get_if<RowError>(&line)) { row_error(*e); continue; }
-      if (auto done = sales.add(std::move(std::get<SaleLine>(line)))) emit(*done, index);
+      std::optional<RowEvent> done;
+      if (const auto* e = std::get_if<RowError>(&line)) {
+        row_error(*e);
+        done = sales.refuse(sale_key_of(columns, row));
+      } else {
+        done = sales.add(std::move(std::get<SaleLine>(line)));
+      }
+      if (done) emit(*done, index);
     } else {
       auto events = read_customer_row(columns, row, now_ms_);
       if (const auto* e = std::get_if<RowError>(&events)) { row_error(*e); continue; }
@@ -214,6 +221,11 @@ void Importer::read_rows(CsvReader& reader, const BoundColumns& columns, std::si
     }
   }
   if (auto done = sales.finish()) emit(*done, index);
+  if (sales.held_sales() > 0)
+    report_.notes.push_back(name + ": " + std::to_string(sales.held_sales()) + " sale(s) held back whole (" +
+                            std::to_string(sales.held_lines()) +
+                            " good lines) because a line of theirs was refused; fix those lines and import the file "
+                            "again, and each sale goes in once, complete");
   if (progress_) progress_({bytes_before_ + reader.bytes_read(), bytes_total_, report_.rows, seconds()});
 }
 

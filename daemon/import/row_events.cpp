@@ -174,21 +174,33 @@ std::variant<SaleLine, RowError> read_sale_row(const BoundColumns& columns, cons
   one["event_id"] = "import-check";
   one["lines"] = json::array({out.line});
   if (auto bad = check_event(columns, row, one)) return *bad;
-  // Who, when and where, as the head holds them, and the receipt: lines that share all of it are one sale.
-  for (const char* f : {"customer", "customer_kind", "time", "type", "store", "terminal", "cashier", "receipt"})
-    out.sale_key.append(columns.value(f, row.fields)).push_back('\x1f');
+  out.sale_key = sale_key_of(columns, row);
   return out;
+}
+
+std::string sale_key_of(const BoundColumns& columns, const CsvRow& row) {
+  std::string key;
+  for (const char* f : {"customer", "customer_kind", "time", "type", "store", "terminal", "cashier", "receipt"})
+    key.append(columns.value(f, row.fields)).push_back('\x1f');
+  return key;
 }
 
 std::optional<RowEvent> SaleGrouper::take() {
   if (key_.empty()) return std::nullopt;
   key_.clear();
+  if (std::exchange(held_, false)) {
+    ++held_sales_;
+    held_lines_ += static_cast<std::int64_t>(building_.event.contains("lines") ? building_.event["lines"].size() : 0);
+    building_ = RowEvent{};
+    return std::nullopt;
+  }
   return std::exchange(building_, RowEvent{});
 }
 
 std::optional<RowEvent> SaleGrouper::add(SaleLine line) {
   std::optional<RowEvent> done;
-  if (line.sale_key != key_ || building_.event["lines"].size() >= kMaxLinesPerEvent) done = take();
+  const bool same_sale = line.sale_key == key_;
+  if (!same_sale || (!held_ && building_.event["lines"].size() >= kMaxLinesPerEvent)) done = take();
   if (key_.empty()) {
     key_ = std::move(line.sale_key);
     building_.event = std::move(line.head);
@@ -197,6 +209,17 @@ std::optional<RowEvent> SaleGrouper::add(SaleLine line) {
     building_.receipt = std::move(line.receipt);
   }
   building_.event["lines"].push_back(std::move(line.line));
+  return done;
+}
+
+std::optional<RowEvent> SaleGrouper::refuse(std::string sale_key) {
+  std::optional<RowEvent> done;
+  if (sale_key != key_) {
+    done = take();
+    key_ = std::move(sale_key);
+    building_.event = json::object({{"lines", json::array()}});
+  }
+  held_ = true;
   return done;
 }
 

@@ -44,17 +44,30 @@ std::variant<SaleLine, RowError> read_sale_row(const BoundColumns& columns, cons
 
 // Lines one after the other with the same sale key become one purchase (or return) event, of at
 // most the protocol's 1000 lines (a longer sale continues in a second event).
+// A sale with a refused line is held back whole: importing part of it, and then the whole once the
+// line is fixed, would count the visit twice (the two have different contents, so different ids).
 class SaleGrouper {
  public:
   // The sale `line` completes, if it starts a new one.
   std::optional<RowEvent> add(SaleLine line);
+  // A line of the sale `sale_key` was refused: that sale is held back. Returns the sale it completes.
+  std::optional<RowEvent> refuse(std::string sale_key);
   std::optional<RowEvent> finish();
+  // Sales held back so far, and their good lines.
+  std::int64_t held_sales() const { return held_sales_; }
+  std::int64_t held_lines() const { return held_lines_; }
 
  private:
   std::optional<RowEvent> take();
   std::string key_;
   RowEvent building_;
+  bool held_ = false;
+  std::int64_t held_sales_ = 0, held_lines_ = 0;
 };
+
+// What groups a row into its sale (customer, time, place, receipt), read from the raw columns, so
+// that a refused row still names its sale.
+std::string sale_key_of(const BoundColumns& columns, const CsvRow& row);
 
 // A customers row: a profile (name, birthday, language) under the first identifier present, and
 // a link for each further identifier. Empty when the row names only an identifier.

@@ -163,6 +163,30 @@ TEST_F(Import, ThreeBadRowsGiveThreeErrorsNamingLineAndColumnAndTheRestGoesIn) {
   EXPECT_EQ(ask(card("4000127"))["customer"]["visits"], 1);
 }
 
+TEST_F(Import, ASaleWithARefusedLineIsHeldBackWholeAndGoesInOnceWhenFixed) {
+  stop_daemon();
+  const std::string header = "customer,time,sku,name,qty,price\n";
+  const std::string before = "4000130,2026-10-01 10:00,milk,Milk,1,1.00\n";
+  const std::string sale = "4000130,2026-10-08 10:00,bread,Bread,1,2.00\n"
+                           "4000130,2026-10-08 10:00,eggs,Eggs,%QTY%,3.00\n"
+                           "4000130,2026-10-08 10:00,jam,Jam,1,4.00\n";
+  auto with_qty = [&](const std::string& qty) {
+    std::string text = header + before + sale;
+    text.replace(text.find("%QTY%"), 5, qty);
+    return text;
+  };
+  std::string out;
+  EXPECT_EQ(import(write("bad.csv", with_qty("lots")), out), 2) << out;
+  EXPECT_NE(out.find("bad.csv:4:5: column \"qty\""), std::string::npos) << out;
+  EXPECT_NE(out.find("1 sale(s) held back whole (2 good lines)"), std::string::npos) << out;
+  EXPECT_EQ(count("SELECT count(*) FROM events WHERE type='purchase'"), 1);  // only the earlier visit
+  // Fixed and imported again: the sale goes in once, with its three lines; nothing is counted twice.
+  ASSERT_EQ(import(write("fixed.csv", with_qty("2")), out), 0) << out;
+  EXPECT_EQ(count("SELECT count(*) FROM events WHERE type='purchase'"), 2);
+  EXPECT_EQ(count("SELECT visits FROM customers"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM customer_items"), 4);
+}
+
 TEST_F(Import, RefusedWhileRegularsdRunsAndADryRunWritesNothing) {
   const std::string file = write("sales.csv", kSales);
   std::string out;

@@ -235,6 +235,29 @@ TEST_F(SaleRows, AdjacentLinesOfOneReceiptAreOneSale) {
   EXPECT_EQ(sales[2].event["customer"]["value"], "2");
 }
 
+TEST_F(SaleRows, ASaleWithARefusedLineIsHeldBackWhole) {
+  SaleGrouper grouper;
+  std::vector<RowEvent> sales;
+  const auto keep = [&](std::optional<RowEvent> done) {
+    if (done) sales.push_back(*done);
+  };
+  const auto good = [&](std::vector<std::string> fields, std::int64_t line) {
+    keep(grouper.add(std::get<SaleLine>(read(std::move(fields), line))));
+  };
+  good({"1", "2026-10-01 10:00", "a", "", "1", "1", "R1"}, 2);
+  good({"1", "2026-10-01 10:00", "b", "", "1", "1", "R2"}, 3);
+  keep(grouper.refuse(sale_key_of(columns_, CsvRow{4, {"1", "2026-10-01 10:00", "c", "", "x", "1", "R2"}})));
+  good({"1", "2026-10-01 10:00", "d", "", "1", "1", "R2"}, 5);  // after the bad line: still held
+  keep(grouper.refuse(sale_key_of(columns_, CsvRow{6, {"1", "2026-10-01 10:00", "e", "", "x", "1", "R3"}})));
+  good({"1", "2026-10-01 10:00", "f", "", "1", "1", "R4"}, 7);
+  keep(grouper.finish());
+  ASSERT_EQ(sales.size(), 2u);
+  EXPECT_EQ(sales[0].line, 2);
+  EXPECT_EQ(sales[1].line, 7);
+  EXPECT_EQ(grouper.held_sales(), 2);
+  EXPECT_EQ(grouper.held_lines(), 2);  // b and d; R3 had no good line
+}
+
 TEST(CustomerRows, AProfileUnderTheFirstIdentifierAndALinkForEachOther) {
   const Mapping m = Mapping::generic_format(Format::customers);
   const BoundColumns columns(m, {"phone", "email", "name", "birthday"}, "f.csv");
