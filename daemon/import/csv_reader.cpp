@@ -3,6 +3,8 @@
 #include <csv.h>
 
 #include <cstring>
+#include <exception>
+#include <utility>
 
 namespace regulars::daemon::import {
 
@@ -29,11 +31,15 @@ CsvReader::CsvReader(std::istream& in, std::string file_name, char delimiter)
 
 CsvReader::~CsvReader() { csv_free(parser_.get()); }
 
+// Called from inside libcsv's C code, which an exception must not cross: a row with too many
+// columns is only noted here, and feed() fails once csv_parse has returned.
 void CsvReader::on_field(const char* text, std::size_t size) {
   // A field is complete only at its end, which for a quoted line break is a later line.
   if (row_start_ == 0) row_start_ = next_row_line_;
-  if (building_.fields.size() >= kMaxFields)
-    fail(row_start_, "a row has more than " + std::to_string(kMaxFields) + " columns");
+  if (building_.fields.size() >= kMaxFields) {
+    if (too_wide_at_ == 0) too_wide_at_ = row_start_;
+    return;
+  }
   building_.fields.emplace_back(text != nullptr ? text : "", size);
 }
 
@@ -62,6 +68,7 @@ void CsvReader::feed(const char* data, std::size_t size) {
     if (csv_parse(parser_.get(), data, part, field_callback, row_callback, this) != part)
       fail(line_, std::string("not valid CSV: ") + csv_strerror(csv_error(parser_.get())) +
                       " (a quote inside an unquoted field, or text after a closing quote?)");
+    if (too_wide_at_ != 0) fail(too_wide_at_, "a row has more than " + std::to_string(kMaxFields) + " columns");
     if (newline != nullptr) ++line_;
     data += part;
     size -= part;
@@ -70,21 +77,33 @@ void CsvReader::feed(const char* data, std::size_t size) {
 
 bool CsvReader::fill() {
   while (ready_.empty() && !at_end_) {
-    in_.read(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
-    auto got = static_cast<std::size_t>(in_.gcount());
-    if (in_.bad()) throw CsvError(file_ + ": read error");
-    bytes_read_ += got;
-    const char* data = buffer_.data();
-    if (at_start_ && got >= 3 && std::memcmp(data, "\xEF\xBB\xBF", 3) == 0) data += 3, got -= 3;
-    at_start_ = false;
-    feed(data, got);
-    if (in_.eof()) {
+    try {
+      feed_next_chunk();
+    } catch (const CsvError&) {
+      // The rows completed before the damage are good: hand them out first, then the error.
+      pending_error_ = std::current_exception();
       at_end_ = true;
-      if (csv_fini(parser_.get(), field_callback, row_callback, this) != 0)
-        fail(row_start_ != 0 ? row_start_ : next_row_line_, "the file ends inside a quoted field (a quote that is never closed)");
     }
   }
+  if (ready_.empty() && pending_error_) std::rethrow_exception(std::exchange(pending_error_, nullptr));
   return !ready_.empty();
+}
+
+void CsvReader::feed_next_chunk() {
+  in_.read(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+  auto got = static_cast<std::size_t>(in_.gcount());
+  if (in_.bad()) throw CsvError(file_ + ": read error");
+  bytes_read_ += got;
+  const char* data = buffer_.data();
+  if (at_start_ && got >= 3 && std::memcmp(data, "\xEF\xBB\xBF", 3) == 0) data += 3, got -= 3;
+  at_start_ = false;
+  feed(data, got);
+  if (in_.eof()) {
+    at_end_ = true;
+    if (csv_fini(parser_.get(), field_callback, row_callback, this) != 0)
+      fail(row_start_ != 0 ? row_start_ : line_, "the file ends inside a quoted field (a quote that is never closed)");
+    if (too_wide_at_ != 0) fail(too_wide_at_, "a row has more than " + std::to_string(kMaxFields) + " columns");
+  }
 }
 
 bool CsvReader::next(CsvRow& row) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <istream>
 #include <memory>
 #include <stdexcept>
@@ -47,6 +48,7 @@ class CsvReader {
 
  private:
   bool fill();  // feeds the parser until a row is complete or the input ends
+  void feed_next_chunk();
   void feed(const char* data, std::size_t size);
   [[noreturn]] void fail(std::int64_t line, const std::string& why) const;
 
@@ -60,8 +62,10 @@ class CsvReader {
   std::int64_t row_start_ = 0;      // 0: no field of the next row seen yet
   std::int64_t next_row_line_ = 1;  // the line the row being parsed began on
   std::size_t row_bytes_ = 0;       // fed since the last row ended
+  std::int64_t too_wide_at_ = 0;    // the line of a row with more than kMaxFields columns
   std::uint64_t bytes_read_ = 0;
   bool at_start_ = true, at_end_ = false;
+  std::exception_ptr pending_error_;  // thrown once the rows read before it are handed out
 };
 
 }  // namespace regulars::daemon::import

@@ -112,16 +112,31 @@ class Importer {
   }
 
   ImportReport run() {
-    for (std::size_t i = 0; i < options_.files.size(); ++i) import_file(i);
-    if (target_) {
-      target_->writer.finish();
-      report_.stored = target_->writer.outcome().stored;
-      report_.duplicates = target_->writer.outcome().duplicates;
-      target_->store.audit(options_.actor, "import", std::to_string(options_.files.size()) + " file(s)", audit_detail());
-      target_->store.stop();
+    try {
+      for (std::size_t i = 0; i < options_.files.size(); ++i) import_file(i);
+    } catch (const CsvError& e) {
+      // A file that stops being CSV halfway: what was read before it is complete sales, already
+      // written or about to be. Keep them, record the run, and say so; a fixed file adds the rest.
+      const std::int64_t written = finish_writing(std::string("stopped: ") + e.what());
+      throw CsvError(std::string(e.what()) + "; the import stopped there, after " + std::to_string(written) +
+                     " new events (fix the file and import it again: what is already in is not counted twice)");
     }
+    finish_writing("");
     report_.seconds = seconds();
     return report_;
+  }
+
+  // Waits for the writes, records the run in the audit trail, closes the store; returns the new events.
+  std::int64_t finish_writing(const std::string& stopped) {
+    if (!target_) return 0;
+    target_->writer.finish();
+    report_.stored = target_->writer.outcome().stored;
+    report_.duplicates = target_->writer.outcome().duplicates;
+    json detail = audit_detail();
+    if (!stopped.empty()) detail["stopped"] = stopped;
+    target_->store.audit(options_.actor, "import", std::to_string(options_.files.size()) + " file(s)", detail);
+    target_->store.stop();
+    return report_.stored;
   }
 
  private:

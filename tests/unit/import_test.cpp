@@ -67,6 +67,25 @@ TEST(CsvReader, ARowWhoseFirstFieldSpansLinesIsNamedByTheLineItStartsOn) {
   EXPECT_EQ(rows[4].line, 8);
 }
 
+TEST(CsvReader, ARowWithTooManyColumnsIsAnErrorNamingItsLine) {
+  const std::string text = "a,b\n1,2\n" + std::string(CsvReader::kMaxFields + 5, ',') + "\n";
+  EXPECT_NE(csv_error_of(text).find("f.csv:3: a row has more than 512 columns"), std::string::npos) << csv_error_of(text);
+}
+
+TEST(CsvReader, RowsBeforeDamageAreHandedOutBeforeTheError) {
+  std::istringstream in("a,b\n1,2\n3,4\n5,\"never closed\n");
+  CsvReader reader(in, "f.csv");
+  CsvRow row;
+  int rows = 0;
+  try {
+    while (reader.next(row)) ++rows;
+    ADD_FAILURE() << "no error at the unclosed quote";
+  } catch (const CsvError& e) {
+    EXPECT_NE(std::string(e.what()).find("f.csv:4:"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(rows, 3);  // the header and the two good rows
+}
+
 TEST(ImportValues, TimesPricesAndBirthdays) {
   EXPECT_EQ(import_time("2026-11-23T10:15:00Z"), "2026-11-23T10:15:00Z");
   EXPECT_EQ(import_time("2026-11-23 10:15"), "2026-11-23T10:15:00Z");
