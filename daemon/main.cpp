@@ -22,9 +22,9 @@
 
 #include "base/config.hpp"
 #include "base/log.hpp"
+#include "dashboard/dashboard.hpp"
 #include "hints/hint_engine.hpp"
 #include "memory/identity.hpp"
-#include "dashboard/dashboard.hpp"
 #include "net/admin_routes.hpp"
 #include "net/till_server.hpp"
 #include "owner/admin_token.hpp"

@@ -27,6 +27,7 @@ PACKAGES=(
   # and the servers it compares regularsd with
   libpq-dev redis-server postgresql
   default-jdk-headless libjna-java junit4   # the Java binding (sdk/java) and its tests
+  chromium chromium-driver python3-selenium   # the owner's dashboard in a real browser (tests/browser)
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -361,7 +361,8 @@ class Ctl {
   }
 
   void add_dashboard() {
-    auto* dash = command("dashboard", "Print the owner's web dashboard address and a one-time login link (10 minutes, one use)");
+    auto* dash =
+        command("dashboard", "Print the owner's web dashboard address and a one-time login link (10 minutes, one use)");
     dash->add_flag("--sign-out-all", sign_out_all_, "End every dashboard session instead");
     on(dash, [this] { return run_dashboard(); });
   }
@@ -369,7 +370,8 @@ class Ctl {
   int run_dashboard() {
     if (sign_out_all_) {
       const json r = client().call({{"op", "dashboard"}, {"request", {{"action", "sign_out_all"}}}});
-      std::cout << "signed out " << r.value("sessions_ended", 0) << " dashboard session(s); unused login links are void\n";
+      std::cout << "signed out " << r.value("sessions_ended", 0)
+                << " dashboard session(s); unused login links are void\n";
       return 0;
     }
     // The admin API's address, as regularsd wrote it at start-up (http://host:port).
@@ -377,7 +379,8 @@ class Ctl {
     std::ifstream in(file);
     std::string endpoint;
     if (!(in >> endpoint) || endpoint.rfind("http", 0) != 0)
-      throw std::runtime_error("cannot read " + file + ": is regularsd running with the admin API enabled (admin.enabled)?");
+      throw std::runtime_error("cannot read " + file +
+                               ": is regularsd running with the admin API enabled (admin.enabled)?");
     const json r = client().call({{"op", "dashboard"}, {"request", {{"action", "link"}}}});
     std::cout << "Dashboard: " << endpoint << "/dashboard/\n"
               << "One-time login link (works once, for " << r.value("expires_in_s", 0) / 60 << " minutes):\n  "

@@ -62,8 +62,7 @@ WebResponse page(std::string_view name, int status = 200, std::string_view error
   if (asset == nullptr) return json_error(500, "internal", "the dashboard page is missing from this build");
   std::string body(asset->body);
   if (!error.empty())
-    if (const auto at = body.find("data-error=\"\""); at != std::string::npos)
-      body.insert(at + 12, error);
+    if (const auto at = body.find("data-error=\"\""); at != std::string::npos) body.insert(at + 12, error);
   return with_safety_headers({status, std::string(asset->content_type), {}, std::move(body)});
 }
 
@@ -75,8 +74,8 @@ WebResponse redirect(std::string location, std::string cookie = {}) {
 
 std::string session_cookie_value(const std::string& id) {
   const auto life = std::chrono::duration_cast<std::chrono::seconds>(DashboardSessions::kSessionLife).count();
-  return std::string(dashboard::kSessionCookie) + "=" + id + "; HttpOnly; SameSite=Strict; Path=/dashboard; Max-Age=" +
-         std::to_string(life);
+  return std::string(dashboard::kSessionCookie) + "=" + id +
+         "; HttpOnly; SameSite=Strict; Path=/dashboard; Max-Age=" + std::to_string(life);
 }
 
 std::string cleared_cookie_value() {
@@ -133,21 +132,24 @@ class Dashboard {
 
  private:
   void get(std::string_view rest, const WebRequest& req, const WebRespond& respond) {
-    if (rest.empty() || rest == "/") return respond(session_of(req) ? page("today.html") : redirect("/dashboard/login"));
+    if (rest.empty() || rest == "/")
+      return respond(session_of(req) ? page("today.html") : redirect("/dashboard/login"));
     if (rest == "/login") return respond(session_of(req) ? redirect("/dashboard/") : page("login.html"));
     if (rest == "/link") return respond(page("link.html"));
     if (rest.starts_with("/assets/")) return respond(asset(rest.substr(8)));
     if (!rest.starts_with("/api/")) return respond(not_found());
     const auto session = session_of(req);
     if (!session) return respond(json_error(401, "signed_out", "sign in to the dashboard again"));
-    if (rest == "/api/session") return respond(json_answer(200, {{"csrf", session->csrf}, {"handle", session->handle}}));
+    if (rest == "/api/session")
+      return respond(json_answer(200, {{"csrf", session->csrf}, {"handle", session->handle}}));
     if (rest == "/api/today") return run("today", json::object(), *session, respond);
     respond(not_found());
   }
 
   // Pages are served through their routes; assets/ serves only what a page loads.
   static WebResponse asset(std::string_view name) {
-    if (!(name.ends_with(".css") || name.ends_with(".js") || name.ends_with(".json"))) return not_found();
+    if (!(name.ends_with(".css") || name.ends_with(".js") || name.ends_with(".json") || name.ends_with(".svg")))
+      return not_found();
     const dashboard::Asset* a = dashboard::find_asset(name);
     if (a == nullptr) return not_found();
     return with_safety_headers({200, std::string(a->content_type), {}, std::string(a->body)});
@@ -171,20 +173,23 @@ class Dashboard {
 
   // Writes the trail, then calls `done` with whether it was written.
   void audit(const std::string& actor, std::string action, json detail, std::function<void(bool)> done) {
-    commands_.run(kAuditCommand, {owner::Caller::Role::owner, actor}, {{"action", std::move(action)}, {"detail", std::move(detail)}},
+    commands_.run(kAuditCommand, {owner::Caller::Role::owner, actor},
+                  {{"action", std::move(action)}, {"detail", std::move(detail)}},
                   [done = std::move(done)](owner::Result r) { done(std::holds_alternative<json>(r)); });
   }
 
   void sign_in(const WebRequest& req, const WebRespond& respond, bool by_link) {
     if (const auto wait = throttle_.wait_for(req.peer)) return respond(too_many_tries(*wait));
-    auto form = by_link ? dashboard::parse_form(req, {{"code", kSecretChars}}) : dashboard::parse_form(req, {{"token", kTokenChars}});
+    auto form = by_link ? dashboard::parse_form(req, {{"code", kSecretChars}})
+                        : dashboard::parse_form(req, {{"token", kTokenChars}});
     if (auto* problem = std::get_if<std::string>(&form)) {
       REGULARS_LOG_LIMITED(info, "dashboard sign-in refused", ({{"reason", *problem}}));
       return respond(page("login.html", 400, "bad_form"));
     }
     const auto& fields = std::get<dashboard::Form>(form);
     const char* method = by_link ? "link" : "token";
-    const bool right = by_link ? sessions_.redeem_link_code(fields.at("code")) : sessions_.is_owner_token(fields.at("token"));
+    const bool right =
+        by_link ? sessions_.redeem_link_code(fields.at("code")) : sessions_.is_owner_token(fields.at("token"));
     if (!right) return refuse_sign_in(req.peer, method, respond);
     throttle_.succeeded(req.peer);
     auto opened = std::make_shared<DashboardSessions::Opened>(sessions_.open());
@@ -202,11 +207,10 @@ class Dashboard {
     const auto wait = throttle_.failed(peer);
     REGULARS_LOG_LIMITED(warn, "dashboard sign-in refused", ({{"method", method}, {"peer", peer}}));
     const bool link = std::string_view(method) == "link";
-    audit("dashboard", "dashboard_sign_in_refused", {{"method", method}, {"peer", peer}},
-          [respond, wait, link](bool) {
-            if (wait.count() > 0) return respond(too_many_tries(wait));
-            respond(page("login.html", 401, link ? "link_spent" : "wrong_token"));
-          });
+    audit("dashboard", "dashboard_sign_in_refused", {{"method", method}, {"peer", peer}}, [respond, wait, link](bool) {
+      if (wait.count() > 0) return respond(too_many_tries(wait));
+      respond(page("login.html", 401, link ? "link_spent" : "wrong_token"));
+    });
   }
 
   // The CSRF token of a post: the X-CSRF-Token header (scripts) or the form's csrf field.
@@ -219,7 +223,8 @@ class Dashboard {
   }
 
   static bool csrf_matches(const std::string& presented, const std::string& expected) {
-    return presented.size() == expected.size() && CRYPTO_memcmp(presented.data(), expected.data(), expected.size()) == 0;
+    return presented.size() == expected.size() &&
+           CRYPTO_memcmp(presented.data(), expected.data(), expected.size()) == 0;
   }
 
   void sign_out(const WebRequest& req, const WebRespond& respond) {
@@ -227,7 +232,8 @@ class Dashboard {
     const auto session = id.empty() ? std::nullopt : sessions_.find(id);
     if (!session) return respond(json_error(401, "signed_out", "there is no session to end; sign in first"));
     if (!csrf_matches(presented_csrf(req), session->csrf))
-      return respond(json_error(403, "csrf", "the request lacks this session's CSRF token; reload the page and try again"));
+      return respond(
+          json_error(403, "csrf", "the request lacks this session's CSRF token; reload the page and try again"));
     sessions_.end(id);
     audit(actor_for(session->handle), "dashboard_sign_out", json::object(),
           [respond](bool) { respond(redirect("/dashboard/login", cleared_cookie_value())); });

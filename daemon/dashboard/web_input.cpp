@@ -21,7 +21,8 @@ bool is_session_text(std::string_view s) {
 
 bool is_form_type(std::string_view content_type) {
   std::string media(trim(content_type.substr(0, content_type.find(';'))));
-  std::transform(media.begin(), media.end(), media.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(media.begin(), media.end(), media.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return media == "application/x-www-form-urlencoded";
 }
 

@@ -4,11 +4,11 @@
 #include <openssl/evp.h>
 
 #include <array>
-#include <cctype>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <limits>
@@ -122,7 +122,9 @@ class AdminHttpState : public std::enable_shared_from_this<AdminHttpState> {
   unsigned short port() const noexcept { return port_.load(); }
 
   void call_handler(const AdminRequest& req, AdminRespond respond) const { handler_(req, std::move(respond)); }
-  void call_web_handler(const WebRequest& req, WebRespond respond) const { options_.web_handler(req, std::move(respond)); }
+  void call_web_handler(const WebRequest& req, WebRespond respond) const {
+    options_.web_handler(req, std::move(respond));
+  }
 
   // True for a path the web handler serves: the prefix itself or anything under it.
   bool serves_web(std::string_view path) const noexcept {
@@ -235,7 +237,8 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
     if (!allowed_method(req.method()))
       return refuse(405, "method_not_allowed", "the admin API accepts GET, POST, PUT and DELETE",
                     {{http::field::allow, kAllowedMethods}});
-    if (state_->serves_web(path_)) return on_web_header(target.substr(question == std::string_view::npos ? target.size() : question));
+    if (state_->serves_web(path_))
+      return on_web_header(question == std::string_view::npos ? "" : target.substr(question));
 
     std::string_view auth(req[http::field::authorization].data(), req[http::field::authorization].size());
     auth = trim(auth);
@@ -349,8 +352,8 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
   }
 
   void refuse_too_large() {
-    refuse(413, "payload_too_large",
-           "the body exceeds " + std::to_string(state_->options().max_body_bytes) + " bytes; send less per request", {},
+    const std::size_t limit = web_ ? state_->options().max_web_body_bytes : state_->options().max_body_bytes;
+    refuse(413, "payload_too_large", "the body exceeds " + std::to_string(limit) + " bytes; send less per request", {},
            "body");
   }
 
@@ -393,8 +396,7 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
   void on_web_header(std::string_view query_with_mark) {
     web_ = true;
     const std::size_t limit = state_->options().max_web_body_bytes;
-    if (const auto length = parser_->content_length(); length && *length > limit)
-      return refuse(413, "payload_too_large", "the body exceeds " + std::to_string(limit) + " bytes", {}, "body");
+    if (const auto length = parser_->content_length(); length && *length > limit) return refuse_too_large();
     if (!query_with_mark.empty()) {
       auto query = parse_query(query_with_mark.substr(1));
       if (!query) return refuse(400, "invalid_query", "the query string has a malformed %-escape; encode '%' as %25");
@@ -425,8 +427,9 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
   void on_web_request() {
     const bool keep_alive = parser_->get().keep_alive();
     if (state_->stopped())
-      return respond(503, error_body(wire::to_string(wire::ErrorCode::shutting_down), "regularsd is stopping; retry shortly"),
-                     false);
+      return respond(
+          503, error_body(wire::to_string(wire::ErrorCode::shutting_down), "regularsd is stopping; retry shortly"),
+          false);
     stream_.expires_never();
     auto answered = std::make_shared<std::atomic<bool>>(false);
     WebRespond answer = [self = shared_from_this(), answered, keep_alive](WebResponse response) {
@@ -446,7 +449,8 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
   void send_web(WebResponse response, bool keep_alive) {
     if (closed_) return;
     if (response.status < 200 || response.status > 599) {
-      REGULARS_LOG_LIMITED(err, "web handler returned an invalid status", ({{"session", id_}, {"status", response.status}}));
+      REGULARS_LOG_LIMITED(err, "web handler returned an invalid status",
+                           ({{"session", id_}, {"status", response.status}}));
       return respond_internal(keep_alive);
     }
     log_request(response.status);
@@ -465,13 +469,13 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
 
   void log_request(int status) {
     REGULARS_LOG_LIMITED(info, "admin request",
-                 ({{"session", id_},
-                   {"method", clip(method_)},
-                   {"path", clip(path_)},
-                   {"status", status},
-                   {"duration_us", std::chrono::duration_cast<std::chrono::microseconds>(
-                                       std::chrono::steady_clock::now() - started_)
-                                       .count()}}));
+                         ({{"session", id_},
+                           {"method", clip(method_)},
+                           {"path", clip(path_)},
+                           {"status", status},
+                           {"duration_us", std::chrono::duration_cast<std::chrono::microseconds>(
+                                               std::chrono::steady_clock::now() - started_)
+                                               .count()}}));
   }
 
   void write_response() {

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <memory>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -271,11 +271,14 @@ Result tokens(Services& s, const Caller& caller, const json& args) {
   return Error{kBad, "request.action", "must be issue, revoke or list"};
 }
 
-Result today(Services& s, const Caller&, const json&) { return today_summary(s.store.read_connection(), wire::now_ms()); }
+Result today(Services& s, const Caller&, const json&) {
+  return today_summary(s.store.read_connection(), wire::now_ms());
+}
 
 // The web dashboard's sign-in: a one-time login link, or every session ended.
 Result dashboard(Services& s, const Caller& caller, const json& args) {
-  if (s.dashboard == nullptr) return Error{ErrorCode::not_found, "op", "the dashboard is not served: enable the admin API"};
+  if (s.dashboard == nullptr)
+    return Error{ErrorCode::not_found, "op", "the dashboard is not served: enable the admin API"};
   const json request = args.value("request", json::object());
   if (!request.is_object()) return Error{kBad, "request", "must be an object"};
   const std::string action = request.value("action", "");

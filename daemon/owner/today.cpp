@@ -15,27 +15,28 @@ namespace {
 
 constexpr std::int64_t kDayMs = 86'400'000;
 
-struct Day {
-  std::int64_t start_ms = 0;  // local midnight
-  std::int64_t end_ms = 0;    // the next local midnight
-  std::string date;           // "YYYY-MM-DD", local
-};
-
-// Local midnight before `ms`, from the minutes since it; zones keep whole minutes, so the
-// seconds go too.
-std::int64_t local_midnight(std::int64_t ms, const Moment& m) {
-  return ms - std::int64_t{m.minute} * 60'000 - ((ms % 60'000) + 60'000) % 60'000;
+// Local midnight before `ms`. The clock's minutes since midnight are not the minutes elapsed on
+// a day the clocks change, so the guess is corrected by what the clock showed at it.
+std::int64_t local_midnight(std::int64_t ms) {
+  const Moment now = moment_at(ms);
+  std::int64_t start = ms - std::int64_t{now.minute} * 60'000 - ((ms % 60'000) + 60'000) % 60'000;
+  for (int i = 0; i < 2; ++i) {
+    const Moment guess = moment_at(start);
+    if (guess.day < now.day) start += std::int64_t{24 * 60 - guess.minute} * 60'000;
+    else if (guess.minute > 0) start -= std::int64_t{guess.minute} * 60'000;
+    else break;
+  }
+  return start;
 }
 
-Day local_day(std::int64_t now_ms) {
-  const Moment m = moment_at(now_ms);
-  Day d;
-  d.start_ms = local_midnight(now_ms, m);
-  // A day that changes to or from summer time lasts 23 or 25 hours: 26 hours on is always
-  // within the next day.
-  const std::int64_t later = d.start_ms + 26 * 3'600'000;
-  d.end_ms = local_midnight(later, moment_at(later));
-  const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{m.day}}};
+}  // namespace
+
+LocalDay local_day(std::int64_t now_ms) {
+  LocalDay d;
+  d.start_ms = local_midnight(now_ms);
+  // A day the clocks change lasts 23 or 25 hours: 26 hours on is always within the next day.
+  d.end_ms = local_midnight(d.start_ms + 26 * 3'600'000);
+  const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{moment_at(now_ms).day}}};
   char text[16];
   std::snprintf(text, sizeof text, "%04d-%02u-%02u", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
                 static_cast<unsigned>(ymd.day()));
@@ -43,13 +44,15 @@ Day local_day(std::int64_t now_ms) {
   return d;
 }
 
+namespace {
+
 json percent(std::int64_t part, std::int64_t whole) {
   if (whole <= 0) return nullptr;
   return std::round(1000.0 * static_cast<double>(part) / static_cast<double>(whole)) / 10.0;
 }
 
 // A visit is a purchase; it is a returning customer's when they had bought before today.
-json visits(Db& db, const Day& day) {
+json visits(Db& db, const LocalDay& day) {
   Stmt s(db.raw(),
          "SELECT count(*), coalesce(sum(customer_id IS NOT NULL AND EXISTS (SELECT 1 FROM events e2 "
          " WHERE e2.customer_id=e.customer_id AND e2.type='purchase' AND e2.time_ms<?1)), 0) "
@@ -61,7 +64,7 @@ json visits(Db& db, const Day& day) {
 }
 
 // Held-out customers were not offered anything: they are the control group, not offers made.
-json offers(Db& db, const Day& day) {
+json offers(Db& db, const LocalDay& day) {
   Stmt s(db.raw(),
          "SELECT coalesce(sum(status<>'held_out'), 0), coalesce(sum(status IN ('accepted', 'redeemed')), 0) "
          "FROM offers WHERE made_ms>=? AND made_ms<?");
@@ -72,9 +75,10 @@ json offers(Db& db, const Day& day) {
 
 // NPS and CSAT over the last kTodaySatisfactionDays local days, as the satisfaction report
 // computes them (owner/reports.hpp).
-json satisfaction(Db& db, const Day& day) {
+json satisfaction(Db& db, const LocalDay& day) {
   Stmt s(db.raw(),
-         "SELECT count(nps), coalesce(sum(nps >= 9), 0), coalesce(sum(nps <= 6), 0), count(csat), coalesce(sum(csat >= 4), 0) "
+         "SELECT count(nps), coalesce(sum(nps >= 9), 0), coalesce(sum(nps <= 6), 0), count(csat), coalesce(sum(csat >= "
+         "4), 0) "
          "FROM feedback WHERE declined=0 AND time_ms>=? AND time_ms<?");
   s.bind(1, day.start_ms - (kTodaySatisfactionDays - 1) * kDayMs).bind(2, day.end_ms);
   s.step();
@@ -93,7 +97,7 @@ json open_followups(Db& db, std::int64_t now_ms) {
 }
 
 // Ideas have no seen/done state yet: "new" means flagged in the last kTodayIdeasDays days.
-json new_ideas(Db& db, const Day& day) {
+json new_ideas(Db& db, const LocalDay& day) {
   Stmt s(db.raw(), "SELECT count(*) FROM staff_ideas WHERE time_ms>=? AND time_ms<?");
   s.bind(1, day.start_ms - (kTodayIdeasDays - 1) * kDayMs).bind(2, day.end_ms);
   s.step();
@@ -103,7 +107,7 @@ json new_ideas(Db& db, const Day& day) {
 }  // namespace
 
 json today_summary(Db& db, std::int64_t now_ms) {
-  const Day day = local_day(now_ms);
+  const LocalDay day = local_day(now_ms);
   return {{"day", day.date},
           {"from", wire::format_time_ms(day.start_ms)},
           {"to", wire::format_time_ms(day.end_ms)},
