@@ -54,7 +54,7 @@ std::variant<Form, std::string> parse_form(const WebRequest& req, std::initializ
   if (!parsed) return std::string("the form has a malformed %-escape");
   for (const auto& [name, value] : *parsed) {
     const auto rule = std::find_if(fields.begin(), fields.end(), [&](const FormField& f) { return f.name == name; });
-    if (rule == fields.end()) return "the form has a field this page does not take: " + name.substr(0, 32);
+    if (rule == fields.end()) return std::string("the form has a field this page does not take");
     if (value.size() > rule->max_chars)
       return "the field " + name + " is longer than " + std::to_string(rule->max_chars) + " characters";
   }
