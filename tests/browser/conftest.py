@@ -122,7 +122,8 @@ def daemon():
 
 @pytest.fixture(scope="session")
 def artefacts():
-    folder = Path(os.environ.get("REGULARS_BROWSER_ARTEFACTS", tempfile.mkdtemp(prefix="regulars-screens-")))
+    chosen = os.environ.get("REGULARS_BROWSER_ARTEFACTS")
+    folder = Path(chosen) if chosen else Path(tempfile.mkdtemp(prefix="regulars-screens-"))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
