@@ -22,6 +22,7 @@
 
 #include "base/config.hpp"
 #include "base/log.hpp"
+#include "dashboard/dashboard.hpp"
 #include "hints/hint_engine.hpp"
 #include "memory/identity.hpp"
 #include "metrics/metrics.hpp"
@@ -30,6 +31,7 @@
 #include "net/till_server.hpp"
 #include "owner/admin_token.hpp"
 #include "owner/commands.hpp"
+#include "owner/dashboard_sessions.hpp"
 #include "owner/owner_pool.hpp"
 #include "store/event_store.hpp"
 #include "till/spool_key.hpp"
@@ -191,15 +193,18 @@ class RetentionTimer {
 
 // The owner's admin API (HTTP/JSON, token-protected, localhost by default), with the monitoring
 // routes beside it. Its address is written to DATA_DIR/admin.endpoint, the tokens live in
-// DATA_DIR/admin.token and DATA_DIR/metrics.token.
+// DATA_DIR/admin.token and DATA_DIR/metrics.token. It also serves the owner's web dashboard
+// under /dashboard/ (daemon/dashboard/).
 std::unique_ptr<AdminHttpServer> start_admin_api(asio::io_context& io, const Config& config,
-                                                 owner::CommandRunner& commands, Metrics& metrics, EventStore& store) {
+                                                 owner::CommandRunner& commands, Metrics& metrics, EventStore& store,
+                                                 DashboardSessions* dashboard) {
   if (!config.admin_enabled) return nullptr;
   AdminHttpServer::Options o;
   o.address = config.admin_address;
   o.port = static_cast<unsigned short>(config.admin_port);
   o.token_sha256_hex = load_or_create_admin_token(config.data_dir);
   o.metrics_token_sha256_hex = load_or_create_metrics_token(config.data_dir);
+  if (dashboard != nullptr) o.web_handler = make_dashboard_handler(commands, *dashboard);
   auto admin = std::make_unique<AdminHttpServer>(io, o, with_monitoring_routes(io, metrics, store, make_admin_handler(commands)));
   admin->start();
   const std::string host =
@@ -226,8 +231,11 @@ class Daemon {
         till_{store_, key_, hints_, &gestures_, &spool_key_, config.max_frame_bytes, config.max_depth,
               config.max_future_seconds * 1000},
         owner_pool_(config.owner_threads, kOwnerQueue),
+        dashboard_(config.admin_enabled ? std::make_unique<DashboardSessions>(load_or_create_admin_token(config.data_dir))
+                                        : nullptr),
         owner_commands_(owner::Services{store_, key_, config_, &gestures_, &tokens_,
-                                        [this](const std::string& token_id) { server_->revoke_sessions(token_id); }},
+                                        [this](const std::string& token_id) { server_->revoke_sessions(token_id); },
+                                        dashboard_.get()},
                         owner_pool_),
         io_(config.io_threads),
         signals_(io_, SIGINT, SIGTERM) {
@@ -258,7 +266,7 @@ class Daemon {
     std::signal(SIGPIPE, SIG_IGN);
     server_ = std::make_unique<TillServer>(io_, config_, till_, owner_commands_, &tokens_, &metrics_);
     server_->start();
-    admin_ = start_admin_api(io_, config_, owner_commands_, metrics_, store_);
+    admin_ = start_admin_api(io_, config_, owner_commands_, metrics_, store_, dashboard_.get());
     retention_ = std::make_unique<RetentionTimer>(config_, store_, gestures_);
     for (int i = 0; i < config_.io_threads; ++i) io_threads_.emplace_back([this] {
         log::name_thread("rg-io");
@@ -303,6 +311,8 @@ class Daemon {
   const SpoolKey spool_key_;
   till::Services till_;
   owner::OwnerPool owner_pool_;
+  // The dashboard's sign-ins, when the admin API serves it; before the commands that use it.
+  const std::unique_ptr<DashboardSessions> dashboard_;
   owner::CommandRunner owner_commands_;
   asio::io_context io_;
   asio::signal_set signals_;

@@ -33,6 +33,7 @@ TEST_PACKAGES=(
   mono-mcs mono-runtime nunit-console libnunit-cil-dev   # the C# binding (sdk/csharp) and its tests
   redis-server postgresql                                 # regulars-bench's references
   prometheus                                              # promtool, for the /metrics test
+  chromium chromium-driver python3-selenium             # the owner's dashboard in a real browser (tests/browser)
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

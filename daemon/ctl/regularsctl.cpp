@@ -65,6 +65,7 @@ class Ctl {
     add_tokens();
     add_rekey();
     add_import();
+    add_dashboard();
   }
 
   int run(int argc, char** argv) {
@@ -359,6 +360,35 @@ class Ctl {
     return r.errors > 0 ? 2 : 0;
   }
 
+  void add_dashboard() {
+    auto* dash =
+        command("dashboard", "Print the owner's web dashboard address and a one-time login link (10 minutes, one use)");
+    dash->add_flag("--sign-out-all", sign_out_all_, "End every dashboard session instead");
+    on(dash, [this] { return run_dashboard(); });
+  }
+
+  int run_dashboard() {
+    if (sign_out_all_) {
+      const json r = client().call({{"op", "dashboard"}, {"request", {{"action", "sign_out_all"}}}});
+      std::cout << "signed out " << r.value("sessions_ended", 0)
+                << " dashboard session(s); unused login links are void\n";
+      return 0;
+    }
+    // The admin API's address, as regularsd wrote it at start-up (http://host:port).
+    const std::string file = data_dir_ + "/admin.endpoint";
+    std::ifstream in(file);
+    std::string endpoint;
+    if (!(in >> endpoint) || endpoint.rfind("http", 0) != 0)
+      throw std::runtime_error("cannot read " + file +
+                               ": is regularsd running with the admin API enabled (admin.enabled)?");
+    const json r = client().call({{"op", "dashboard"}, {"request", {{"action", "link"}}}});
+    std::cout << "Dashboard: " << endpoint << "/dashboard/\n"
+              << "One-time login link (works once, for " << r.value("expires_in_s", 0) / 60 << " minutes):\n  "
+              << endpoint << r.value("path", "") << "\n"
+              << "Or sign in with the owner token in " << data_dir_ << "/admin.token\n";
+    return 0;
+  }
+
   CLI::App app_{"regularsctl — manage a Regulars daemon"};
   std::vector<std::pair<CLI::App*, Action>> actions_;
   std::unique_ptr<CtlClient> client_;
@@ -372,6 +402,7 @@ class Ctl {
   std::string token_terminal_, token_id_;
   daemon::import::ImportOptions import_;
   std::string mapping_file_;
+  bool sign_out_all_ = false;
 };
 
 }  // namespace

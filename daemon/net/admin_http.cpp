@@ -8,6 +8,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <limits>
@@ -124,6 +125,16 @@ class AdminHttpState : public std::enable_shared_from_this<AdminHttpState> {
   unsigned short port() const noexcept { return port_.load(); }
 
   void call_handler(const AdminRequest& req, AdminRespond respond) const { handler_(req, std::move(respond)); }
+  void call_web_handler(const WebRequest& req, WebRespond respond) const {
+    options_.web_handler(req, std::move(respond));
+  }
+
+  // True for a path the web handler serves: the prefix itself or anything under it.
+  bool serves_web(std::string_view path) const noexcept {
+    const std::string& prefix = options_.web_prefix;
+    if (!options_.web_handler || prefix.empty() || path.substr(0, prefix.size()) != prefix) return false;
+    return path.size() == prefix.size() || path[prefix.size()] == '/';
+  }
 
   // The SHA-256 of the presented token against the configured one, in constant time so the
   // comparison does not tell an attacker how many leading bytes were right.
@@ -206,6 +217,7 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
     method_.clear();
     path_.clear();
     query_.clear();
+    web_ = false;
     // One deadline for the whole request, header and body; it also bounds idle keep-alive time.
     stream_.expires_after(timeout());
     http::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -237,6 +249,8 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
     if (!allowed_method(req.method()))
       return refuse(405, "method_not_allowed", "the admin API accepts GET, POST, PUT and DELETE",
                     {{http::field::allow, kAllowedMethods}});
+    if (state_->serves_web(path_))
+      return on_web_header(question == std::string_view::npos ? "" : target.substr(question));
 
     std::string_view auth(req[http::field::authorization].data(), req[http::field::authorization].size());
     auth = trim(auth);
@@ -295,6 +309,7 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
   }
 
   void on_request() {
+    if (web_) return on_web_request();
     const bool keep_alive = parser_->get().keep_alive();
     if (state_->stopped())
       return respond(503, error_body(wire::to_string(wire::ErrorCode::shutting_down), "regularsd is stopping; retry shortly"),
@@ -354,8 +369,8 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
   }
 
   void refuse_too_large() {
-    refuse(413, "payload_too_large",
-           "the body exceeds " + std::to_string(state_->options().max_body_bytes) + " bytes; send less per request", {},
+    const std::size_t limit = web_ ? state_->options().max_web_body_bytes : state_->options().max_body_bytes;
+    refuse(413, "payload_too_large", "the body exceeds " + std::to_string(limit) + " bytes; send less per request", {},
            "body");
   }
 
@@ -397,6 +412,102 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
     });
   }
 
+  // --- The web pages: their own authentication, raw bodies (see WebRequest) -------------------
+
+  void on_web_header(std::string_view query_with_mark) {
+    web_ = true;
+    const std::size_t limit = state_->options().max_web_body_bytes;
+    if (const auto length = parser_->content_length(); length && *length > limit) return refuse_too_large();
+    if (!query_with_mark.empty()) {
+      auto query = parse_query(query_with_mark.substr(1));
+      if (!query) return refuse(400, "invalid_query", "the query string has a malformed %-escape; encode '%' as %25");
+      query_ = std::move(*query);
+    }
+    if (parser_->is_done()) return on_web_request();
+    parser_->body_limit(static_cast<std::uint64_t>(limit));
+    read_body();
+  }
+
+  WebRequest web_request() {
+    WebRequest request;
+    request.method = method_;
+    request.path = path_;
+    request.query = std::move(query_);
+    for (const auto& field : parser_->get()) {
+      std::string name(field.name_string().data(), field.name_string().size());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      request.headers.emplace(std::move(name), std::string(field.value().data(), field.value().size()));
+    }
+    beast::error_code ec;
+    const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+    if (!ec) request.peer = peer.address().to_string();
+    request.body = std::move(parser_->get().body());
+    return request;
+  }
+
+  void on_web_request() {
+    const bool keep_alive = parser_->get().keep_alive();
+    if (state_->stopped())
+      return respond(
+          503, error_body(wire::to_string(wire::ErrorCode::shutting_down), "regularsd is stopping; retry shortly"),
+          false);
+    stream_.expires_never();
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    WebRespond answer = [self = shared_from_this(), answered, keep_alive](WebResponse response) {
+      if (answered->exchange(true)) return;
+      asio::post(self->stream_.get_executor(), [self, keep_alive, response = std::move(response)]() mutable {
+        self->send_web(std::move(response), keep_alive);
+      });
+    };
+    try {
+      state_->call_web_handler(web_request(), answer);
+    } catch (const std::exception& e) {
+      REGULARS_LOG_LIMITED(err, "web handler failed", ({{"session", id_}, {"path", clip(path_)}, {"error", e.what()}}));
+      if (!answered->exchange(true)) respond_internal(keep_alive);
+    }
+  }
+
+  void send_web(WebResponse response, bool keep_alive) {
+    if (closed_) return;
+    if (response.status < 200 || response.status > 599) {
+      REGULARS_LOG_LIMITED(err, "web handler returned an invalid status",
+                           ({{"session", id_}, {"status", response.status}}));
+      return respond_internal(keep_alive);
+    }
+    log_request(response.status);
+    res_ = {};
+    res_.version(11);
+    res_.result(static_cast<unsigned>(response.status));
+    res_.set(http::field::content_type, bsv(response.content_type));
+    res_.set(http::field::cache_control, "no-store");
+    res_.set("X-Content-Type-Options", "nosniff");
+    for (const auto& [name, value] : response.headers) res_.insert(bsv(name), bsv(value));
+    res_.keep_alive(keep_alive);
+    res_.body() = std::move(response.body);
+    res_.prepare_payload();
+    write_response();
+  }
+
+  void log_request(int status) {
+    REGULARS_LOG_LIMITED(info, "admin request",
+                         ({{"session", id_},
+                           {"method", clip(method_)},
+                           {"path", clip(path_)},
+                           {"status", status},
+                           {"duration_us", std::chrono::duration_cast<std::chrono::microseconds>(
+                                               std::chrono::steady_clock::now() - started_)
+                                               .count()}}));
+  }
+
+  void write_response() {
+    stream_.expires_after(timeout());
+    http::async_write(stream_, res_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->shutdown();
+      if (!self->res_.keep_alive()) return self->linger_close();
+      self->read_header();
+    });
+  }
+
   void linger_close() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -428,6 +539,7 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
   std::size_t drained_ = 0;
   bool closed_ = false;
   bool loopback_peer_ = false;  // the peer's address is a loopback one: it runs on this machine
+  bool web_ = false;  // this request goes to the web handler
 };
 
 void AdminHttpState::start() {

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace regulars::daemon {
 
@@ -61,6 +62,30 @@ bool admin_access_allowed(bool monitoring_route, bool loopback_peer, bool owner_
 using AdminRespond = std::function<void(AdminResponse)>;
 using AdminHandler = std::function<void(const AdminRequest&, AdminRespond)>;
 
+// A request for the web pages served beside the API (the owner's dashboard, under
+// Options::web_prefix). Such a page carries its own authentication (a session cookie), so the
+// server checks no bearer token and parses no JSON: it passes the request on as it came, within
+// the header and body limits, and sends the answer as it is.
+struct WebRequest {
+  std::string method;
+  std::string path;                            // without the query string
+  std::map<std::string, std::string> query;    // decoded query parameters
+  std::map<std::string, std::string> headers;  // lower-case names; a repeated header keeps its first value
+  std::string peer;                            // the client's IP address, for rate limits
+  std::string body;                            // at most Options::max_web_body_bytes
+};
+
+struct WebResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::vector<std::pair<std::string, std::string>> headers;  // sent as they are (Set-Cookie, CSP, Location...)
+  std::string body;
+};
+
+// Called like an AdminHandler (on the strand, answers once, from any thread).
+using WebRespond = std::function<void(WebResponse)>;
+using WebHandler = std::function<void(const WebRequest&, WebRespond)>;
+
 namespace detail {
 class AdminHttpState;
 }
@@ -75,6 +100,10 @@ class AdminHttpServer {
     std::size_t max_body_bytes = 1 << 20;  // larger bodies get 413 with a JSON error
     int timeout_s = 30;                    // per request read
     int max_connections = 64;
+    // Paths equal to web_prefix or under "web_prefix/" go to web_handler, when there is one.
+    std::string web_prefix = "/dashboard";
+    WebHandler web_handler;
+    std::size_t max_web_body_bytes = 8 * 1024;  // form posts: larger bodies get 413
   };
 
   // Throws std::invalid_argument when a token hash is not 64 hex digits (the metrics one may be

@@ -116,6 +116,11 @@ Args tokens_revoke(const AdminRequest&, const std::string& id) {
   return json{{"request", {{"action", "revoke"}, {"token_id", id}}}};
 }
 
+Args dashboard_link(const AdminRequest&, const std::string&) { return json{{"request", {{"action", "link"}}}}; }
+Args dashboard_sign_out_all(const AdminRequest&, const std::string&) {
+  return json{{"request", {{"action", "sign_out_all"}}}};
+}
+
 const Route kRoutes[] = {
     {"GET", "/v1/status", "status", no_args},
     {"GET", "/v1/reports/satisfaction", "report", report_args},
@@ -139,6 +144,9 @@ const Route kRoutes[] = {
     {"GET", "/v1/tokens", "tokens", tokens_list},
     {"POST", "/v1/tokens", "tokens", tokens_issue, FieldStyle::body_fields},
     {"POST", "/v1/tokens/{id}/revoke", "tokens", tokens_revoke},
+    {"GET", "/v1/today", "today", no_args},
+    {"POST", "/v1/dashboard/links", "dashboard", dashboard_link},
+    {"POST", "/v1/dashboard/sign-out-all", "dashboard", dashboard_sign_out_all},
 };
 
 // The "{id}" segment when `path` matches `pattern` ("" when it has none); nullopt otherwise.

@@ -25,6 +25,9 @@
 //   GET  /v1/tokens                           tokens list
 //   POST /v1/tokens                           tokens issue: {"terminal": "lane-3"}
 //   POST /v1/tokens/{token_id}/revoke         tokens revoke
+//   GET  /v1/today                            today: the day at a glance (the dashboard's Today page)
+//   POST /v1/dashboard/links                  dashboard link: a one-time login link for the web dashboard
+//   POST /v1/dashboard/sign-out-all           dashboard sign_out_all: ends every dashboard session
 //
 // Beside them, for monitoring (net/monitoring_routes.hpp; open from this machine or with the
 // metrics token, see admin_access_allowed):

@@ -1,8 +1,9 @@
 #include "owner/commands.hpp"
 
 #include <algorithm>
-#include <memory>
+#include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -11,11 +12,13 @@
 #include "base/log.hpp"
 #include "gestures/engine.hpp"
 #include "memory/identity.hpp"
+#include "owner/dashboard_sessions.hpp"
 #include "owner/gesture_commands.hpp"
 #include "owner/lane_tokens.hpp"
 #include "owner/owner_pool.hpp"
 #include "owner/privacy.hpp"
 #include "owner/reports.hpp"
+#include "owner/today.hpp"
 #include "store/event_store.hpp"
 #include "wire/random.hpp"
 #include "wire/validate.hpp"
@@ -268,6 +271,30 @@ Result tokens(Services& s, const Caller& caller, const json& args) {
   return Error{kBad, "request.action", "must be issue, revoke or list"};
 }
 
+Result today(Services& s, const Caller&, const json&) {
+  return today_summary(s.store.read_connection(), wire::now_ms());
+}
+
+// The web dashboard's sign-in: a one-time login link, or every session ended.
+Result dashboard(Services& s, const Caller& caller, const json& args) {
+  if (s.dashboard == nullptr)
+    return Error{ErrorCode::not_found, "op", "the dashboard is not served: enable the admin API"};
+  const json request = args.value("request", json::object());
+  if (!request.is_object()) return Error{kBad, "request", "must be an object"};
+  const std::string action = request.value("action", "");
+  if (action == "link") {
+    const auto life = std::chrono::duration_cast<std::chrono::seconds>(DashboardSessions::kLinkLife).count();
+    s.store.audit(caller.actor, "dashboard_link", "", {{"expires_in_s", life}});
+    return json{{"path", "/dashboard/link#" + s.dashboard->issue_link_code()}, {"expires_in_s", life}};
+  }
+  if (action == "sign_out_all") {
+    const std::size_t ended = s.dashboard->end_all();
+    s.store.audit(caller.actor, "dashboard_sign_out_all", "", {{"sessions", ended}});
+    return json{{"sessions_ended", ended}};
+  }
+  return Error{kBad, "request.action", "must be link or sign_out_all"};
+}
+
 // --- The table -----------------------------------------------------------------------------
 
 using Role = Caller::Role;
@@ -295,6 +322,8 @@ const Command kCommands[] = {
     {"rebuild", {}, Role::owner, rebuild},
     {"gestures", kRequest, Role::owner, gestures},
     {"tokens", kRequest, Role::owner, tokens},
+    {"today", {}, Role::owner, today},
+    {"dashboard", kRequest, Role::owner, dashboard},
 };
 
 }  // namespace

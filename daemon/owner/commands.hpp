@@ -19,6 +19,7 @@ class EventStore;
 class IdentityKey;
 class GestureEngine;
 class LaneTokens;
+class DashboardSessions;
 struct Config;
 
 namespace owner {
@@ -41,6 +42,7 @@ struct Services {
   LaneTokens* tokens = nullptr;
   // Called after a lane token is revoked, so the transport can close the lanes using it.
   std::function<void(const std::string& token_id)> token_revoked;
+  DashboardSessions* dashboard = nullptr;  // null: the dashboard is not served
 };
 
 using Result = std::variant<nlohmann::json, wire::Error>;

@@ -193,6 +193,28 @@ TEST_F(OwnerCommands, EveryCommandAnswersTheSameOnTheSocketAndOverHttp) {
               over_socket({{"op", "tokens"}, {"request", {{"action", "revoke"}, {"token_id", issued_s.body["token_id"]}}}}),
               over_http("POST", "/v1/tokens/" + issued_s.body["token_id"].get<std::string>() + "/revoke"));
 
+  covered("today");
+  {
+    Answer s = over_socket({{"op", "today"}}), h = over_http("GET", "/v1/today");
+    ASSERT_TRUE(s.ok && h.ok) << s.describe() << h.describe();
+    expect_same("today", s, h);
+    EXPECT_EQ(h.body["followups"]["open"], 0) << "both unhappy answers were moved along above";
+    EXPECT_EQ(h.body["ideas"]["new"], 1) << "the staff idea seeded today is new";
+    EXPECT_EQ(h.body["visits"]["total"], 250) << "the long history's purchases are stamped now";
+  }
+
+  covered("dashboard");
+  {
+    Answer s = over_socket({{"op", "dashboard"}, {"request", {{"action", "link"}}}});
+    Answer h = over_http("POST", "/v1/dashboard/links");
+    ASSERT_TRUE(s.ok && h.ok) << s.describe() << h.describe();
+    EXPECT_NE(s.body["path"], h.body["path"]) << "every link is new";
+    EXPECT_EQ(h.body["path"].get<std::string>().rfind("/dashboard/link#", 0), 0u);
+    expect_same("dashboard link", s, h, {"path"});
+  }
+  expect_same("dashboard sign out all", over_socket({{"op", "dashboard"}, {"request", {{"action", "sign_out_all"}}}}),
+              over_http("POST", "/v1/dashboard/sign-out-all"));
+
   // A command added to the table without a case here fails this test.
   for (const auto& command : daemon::owner::commands())
     EXPECT_TRUE(covered_.count(std::string(command.name))) << command.name << " is not compared on both transports";

@@ -21,6 +21,7 @@ LAYERS = [
     ["hints"],
     ["till", "owner", "import"],
     ["net"],
+    ["dashboard"],
     ["ctl"],
 ]
 RANK = {folder: i for i, row in enumerate(LAYERS) for folder in row}

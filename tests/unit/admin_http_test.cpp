@@ -710,6 +710,58 @@ TEST_F(AdminHttpServerTest, LogsEachRequestWithoutTokenQueryValuesOrBody) {
   EXPECT_EQ(text.find("who@example.com"), std::string::npos);
 }
 
+// The web pages beside the API (the dashboard) carry their own authentication: paths under the
+// web prefix reach the web handler without a bearer token, raw; everything else is the API's.
+TEST_F(AdminHttpServerTest, WebPrefixGoesRawToTheWebHandlerAndNothingElseDoes) {
+  auto web_seen = std::make_shared<std::vector<regulars::daemon::WebRequest>>();
+  auto web_mu = std::make_shared<std::mutex>();
+  AdminHttpServer::Options o = default_options();
+  o.max_web_body_bytes = 64;
+  o.web_handler = [web_seen, web_mu](const regulars::daemon::WebRequest& r, regulars::daemon::WebRespond respond) {
+    {
+      std::lock_guard lock(*web_mu);
+      web_seen->push_back(r);
+    }
+    respond({200, "text/html; charset=utf-8", {{"Set-Cookie", "s=1; HttpOnly"}}, "<p>page</p>"});
+  };
+  start(std::move(o));
+
+  Client c(port());
+  http::request<http::string_body> get{http::verb::get, "/dashboard/today?x=a%20b", 11};
+  get.set(http::field::host, "127.0.0.1");
+  get.set(http::field::cookie, "s=1");
+  const Reply page = c.send(get);
+  ASSERT_FALSE(page.ec) << page.ec.message();
+  EXPECT_EQ(page.status(), 200);
+  EXPECT_EQ(page.res.body(), "<p>page</p>");
+  EXPECT_EQ(page.header(http::field::content_type), "text/html; charset=utf-8");
+  EXPECT_EQ(page.header(http::field::set_cookie), "s=1; HttpOnly");
+
+  http::request<http::string_body> post{http::verb::post, "/dashboard", 11};
+  post.set(http::field::host, "127.0.0.1");
+  post.set(http::field::content_type, "application/x-www-form-urlencoded");
+  post.body() = "token=a+b";
+  post.prepare_payload();
+  EXPECT_EQ(c.send(post).status(), 200) << "a form body is not JSON, and needs no bearer token here";
+  {
+    std::lock_guard lock(*web_mu);
+    ASSERT_EQ(web_seen->size(), 2u);
+    EXPECT_EQ((*web_seen)[0].path, "/dashboard/today");
+    EXPECT_EQ((*web_seen)[0].query.at("x"), "a b");
+    EXPECT_EQ((*web_seen)[0].headers.at("cookie"), "s=1");
+    EXPECT_EQ((*web_seen)[0].peer, "127.0.0.1");
+    EXPECT_EQ((*web_seen)[1].body, "token=a+b");
+  }
+
+  post.body() = std::string(65, 'x');
+  post.prepare_payload();
+  EXPECT_EQ(Client(port()).send(post).status(), 413);
+  http::request<http::string_body> lookalike{http::verb::get, "/dashboardish", 11};
+  lookalike.set(http::field::host, "127.0.0.1");
+  EXPECT_EQ(Client(port()).send(lookalike).status(), 401) << "only the prefix and paths under it are the web handler's";
+  EXPECT_TRUE(seen().empty()) << "the API's handler saw none of these";
+}
+
 TEST(AdminQueryDecode, PlusIsSpaceAndEscapesDecode) {
   EXPECT_EQ(decode_query_component(""), "");
   EXPECT_EQ(decode_query_component("plain-text_1.2~"), "plain-text_1.2~");

@@ -1,0 +1,254 @@
+#include "dashboard/dashboard.hpp"
+
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "base/log.hpp"
+#include "dashboard/assets.hpp"
+#include "dashboard/sign_in_throttle.hpp"
+#include "dashboard/web_input.hpp"
+#include "owner/commands.hpp"
+#include "owner/dashboard_sessions.hpp"
+#include "store/event_store.hpp"
+#include "wire/json_text.hpp"
+
+namespace regulars::daemon {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kPrefix = "/dashboard";
+constexpr std::size_t kTokenChars = 256;  // the owner token is 64 hex digits; room for a pasted space or two
+constexpr std::size_t kSecretChars = DashboardSessions::kSecretHexChars;
+
+// No inline script or style, nothing from elsewhere, no framing: a page can only run the
+// scripts served beside it.
+constexpr std::string_view kContentSecurityPolicy =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+// --- Answers ---------------------------------------------------------------------------------
+
+WebResponse with_safety_headers(WebResponse r) {
+  r.headers.emplace_back("Content-Security-Policy", kContentSecurityPolicy);
+  r.headers.emplace_back("Referrer-Policy", "no-referrer");
+  r.headers.emplace_back("X-Frame-Options", "DENY");
+  return r;
+}
+
+WebResponse json_answer(int status, const json& body) {
+  return with_safety_headers({status, "application/json; charset=utf-8", {}, wire::dump_json(body)});
+}
+
+WebResponse json_error(int status, std::string_view code, std::string message) {
+  return json_answer(status, {{"error", {{"code", code}, {"message", std::move(message)}}}});
+}
+
+WebResponse not_found() { return json_error(404, "not_found", "no such dashboard page"); }
+
+// A page from web/. `error` is a fixed code the page's script turns into words from the texts
+// (it is never text from the request), so the server holds no English.
+WebResponse page(std::string_view name, int status = 200, std::string_view error = {}) {
+  const dashboard::Asset* asset = dashboard::find_asset(name);
+  if (asset == nullptr) return json_error(500, "internal", "the dashboard page is missing from this build");
+  std::string body(asset->body);
+  if (!error.empty())
+    if (const auto at = body.find("data-error=\"\""); at != std::string::npos) body.insert(at + 12, error);
+  return with_safety_headers({status, std::string(asset->content_type), {}, std::move(body)});
+}
+
+WebResponse redirect(std::string location, std::string cookie = {}) {
+  WebResponse r{303, "text/plain; charset=utf-8", {{"Location", std::move(location)}}, {}};
+  if (!cookie.empty()) r.headers.emplace_back("Set-Cookie", std::move(cookie));
+  return with_safety_headers(std::move(r));
+}
+
+std::string session_cookie_value(const std::string& id) {
+  const auto life = std::chrono::duration_cast<std::chrono::seconds>(DashboardSessions::kSessionLife).count();
+  return std::string(dashboard::kSessionCookie) + "=" + id +
+         "; HttpOnly; SameSite=Strict; Path=/dashboard; Max-Age=" + std::to_string(life);
+}
+
+std::string cleared_cookie_value() {
+  return std::string(dashboard::kSessionCookie) + "=; HttpOnly; SameSite=Strict; Path=/dashboard; Max-Age=0";
+}
+
+WebResponse too_many_tries(std::chrono::seconds wait) {
+  WebResponse r = page("login.html", 429, "too_many_tries");
+  r.headers.emplace_back("Retry-After", std::to_string(std::max<std::int64_t>(1, wait.count())));
+  return r;
+}
+
+int status_for(const wire::Error& e) {
+  switch (e.code) {
+    case wire::ErrorCode::not_found: return 404;
+    case wire::ErrorCode::denied: return 403;
+    case wire::ErrorCode::conflict: return 409;
+    case wire::ErrorCode::overloaded:
+    case wire::ErrorCode::shutting_down: return 503;
+    case wire::ErrorCode::internal: return 500;
+    default: return 400;
+  }
+}
+
+// --- The audit trail, written on the owner's threads like every owner command's ---------------
+
+owner::Result record_audit(owner::Services& s, const owner::Caller& caller, const json& args) {
+  s.store.audit(caller.actor, args.at("action").get<std::string>(), "", args.at("detail"));
+  return json::object();
+}
+constexpr std::string_view kAuditFields[] = {"action", "detail"};
+// Not in the owner command table: neither the socket nor the admin API may write the trail.
+const owner::Command kAuditCommand{"dashboard_audit", kAuditFields, owner::Caller::Role::owner, record_audit};
+
+std::string actor_for(const std::string& handle) { return "dashboard:" + handle; }
+
+// --- The dashboard ---------------------------------------------------------------------------
+
+class Dashboard {
+ public:
+  Dashboard(owner::CommandRunner& commands, DashboardSessions& sessions) : commands_(commands), sessions_(sessions) {}
+
+  void handle(const WebRequest& req, const WebRespond& respond) {
+    const std::string_view rest = std::string_view(req.path).substr(kPrefix.size());
+    if (req.method == "GET") return get(rest, req, respond);
+    if (req.method != "POST") return respond(json_error(405, "method_not_allowed", "the dashboard takes GET and POST"));
+    if (const std::string problem = dashboard::cross_site_problem(req); !problem.empty())
+      return respond(json_error(403, "cross_site", problem));
+    if (rest == "/login") return sign_in(req, respond, false);
+    if (rest == "/link") return sign_in(req, respond, true);
+    if (rest == "/sign-out") return sign_out(req, respond);
+    respond(not_found());
+  }
+
+ private:
+  void get(std::string_view rest, const WebRequest& req, const WebRespond& respond) {
+    if (rest.empty() || rest == "/")
+      return respond(session_of(req) ? page("today.html") : redirect("/dashboard/login"));
+    if (rest == "/login") return respond(session_of(req) ? redirect("/dashboard/") : page("login.html"));
+    if (rest == "/link") return respond(page("link.html"));
+    if (rest.starts_with("/assets/")) return respond(asset(rest.substr(8)));
+    if (!rest.starts_with("/api/")) return respond(not_found());
+    const auto session = session_of(req);
+    if (!session) return respond(json_error(401, "signed_out", "sign in to the dashboard again"));
+    if (rest == "/api/session")
+      return respond(json_answer(200, {{"csrf", session->csrf}, {"handle", session->handle}}));
+    if (rest == "/api/today") return run("today", json::object(), *session, respond);
+    respond(not_found());
+  }
+
+  // Pages are served through their routes; assets/ serves only what a page loads.
+  static WebResponse asset(std::string_view name) {
+    if (!(name.ends_with(".css") || name.ends_with(".js") || name.ends_with(".json") || name.ends_with(".svg")))
+      return not_found();
+    const dashboard::Asset* a = dashboard::find_asset(name);
+    if (a == nullptr) return not_found();
+    return with_safety_headers({200, std::string(a->content_type), {}, std::string(a->body)});
+  }
+
+  std::optional<DashboardSessions::Found> session_of(const WebRequest& req) {
+    const std::string id = dashboard::session_cookie(req);
+    return id.empty() ? std::nullopt : sessions_.find(id);
+  }
+
+  // An owner command for a signed-in owner, on the owner's threads, answered as JSON.
+  void run(std::string_view name, json args, const DashboardSessions::Found& session, const WebRespond& respond) {
+    const owner::Command* command = owner::find_command(name);
+    commands_.run(*command, {owner::Caller::Role::owner, actor_for(session.handle)}, std::move(args),
+                  [respond](owner::Result r) {
+                    if (const auto* e = std::get_if<wire::Error>(&r))
+                      return respond(json_error(status_for(*e), wire::to_string(e->code), e->message));
+                    respond(json_answer(200, std::get<json>(r)));
+                  });
+  }
+
+  // Writes the trail, then calls `done` with whether it was written.
+  void audit(const std::string& actor, std::string action, json detail, std::function<void(bool)> done) {
+    commands_.run(kAuditCommand, {owner::Caller::Role::owner, actor},
+                  {{"action", std::move(action)}, {"detail", std::move(detail)}},
+                  [done = std::move(done)](owner::Result r) { done(std::holds_alternative<json>(r)); });
+  }
+
+  void sign_in(const WebRequest& req, const WebRespond& respond, bool by_link) {
+    if (const auto wait = throttle_.wait_for(req.peer)) return respond(too_many_tries(*wait));
+    auto form = by_link ? dashboard::parse_form(req, {{"code", kSecretChars}})
+                        : dashboard::parse_form(req, {{"token", kTokenChars}});
+    if (auto* problem = std::get_if<std::string>(&form)) {
+      REGULARS_LOG_LIMITED(info, "dashboard sign-in refused", ({{"reason", *problem}}));
+      return respond(page("login.html", 400, "bad_form"));
+    }
+    const auto& fields = std::get<dashboard::Form>(form);
+    const char* method = by_link ? "link" : "token";
+    const bool right =
+        by_link ? sessions_.redeem_link_code(fields.at("code")) : sessions_.is_owner_token(fields.at("token"));
+    if (!right) return refuse_sign_in(req.peer, method, respond);
+    throttle_.succeeded(req.peer);
+    auto opened = std::make_shared<DashboardSessions::Opened>(sessions_.open());
+    audit(actor_for(opened->handle), "dashboard_sign_in", {{"method", method}}, [this, opened, respond](bool recorded) {
+      // A sign-in the trail cannot show does not happen.
+      if (!recorded) {
+        sessions_.end(opened->id);
+        return respond(json_error(503, "overloaded", "the sign-in could not be recorded; try again in a moment"));
+      }
+      respond(redirect("/dashboard/", session_cookie_value(opened->id)));
+    });
+  }
+
+  void refuse_sign_in(const std::string& peer, const char* method, const WebRespond& respond) {
+    const auto wait = throttle_.failed(peer);
+    REGULARS_LOG_LIMITED(warn, "dashboard sign-in refused", ({{"method", method}, {"peer", peer}}));
+    const bool link = std::string_view(method) == "link";
+    audit("dashboard", "dashboard_sign_in_refused", {{"method", method}, {"peer", peer}}, [respond, wait, link](bool) {
+      if (wait.count() > 0) return respond(too_many_tries(wait));
+      respond(page("login.html", 401, link ? "link_spent" : "wrong_token"));
+    });
+  }
+
+  // The CSRF token of a post: the X-CSRF-Token header (scripts) or the form's csrf field.
+  static std::string presented_csrf(const WebRequest& req) {
+    if (const std::string_view h = dashboard::header(req, "x-csrf-token"); !h.empty()) return std::string(h);
+    if (req.body.empty()) return {};
+    auto form = dashboard::parse_form(req, {{"csrf", kSecretChars}});
+    const auto* fields = std::get_if<dashboard::Form>(&form);
+    return fields == nullptr ? std::string() : fields->at("csrf");
+  }
+
+  static bool csrf_matches(const std::string& presented, const std::string& expected) {
+    return presented.size() == expected.size() &&
+           CRYPTO_memcmp(presented.data(), expected.data(), expected.size()) == 0;
+  }
+
+  void sign_out(const WebRequest& req, const WebRespond& respond) {
+    const std::string id = dashboard::session_cookie(req);
+    const auto session = id.empty() ? std::nullopt : sessions_.find(id);
+    if (!session) return respond(json_error(401, "signed_out", "there is no session to end; sign in first"));
+    if (!csrf_matches(presented_csrf(req), session->csrf))
+      return respond(
+          json_error(403, "csrf", "the request lacks this session's CSRF token; reload the page and try again"));
+    sessions_.end(id);
+    audit(actor_for(session->handle), "dashboard_sign_out", json::object(),
+          [respond](bool) { respond(redirect("/dashboard/login", cleared_cookie_value())); });
+  }
+
+  owner::CommandRunner& commands_;
+  DashboardSessions& sessions_;
+  SignInThrottle throttle_;
+};
+
+}  // namespace
+
+WebHandler make_dashboard_handler(owner::CommandRunner& commands, DashboardSessions& sessions) {
+  auto dashboard = std::make_shared<Dashboard>(commands, sessions);
+  return [dashboard](const WebRequest& req, WebRespond respond) { dashboard->handle(req, respond); };
+}
+
+}  // namespace regulars::daemon

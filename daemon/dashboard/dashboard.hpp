@@ -1,0 +1,29 @@
+// The owner's web dashboard, served by regularsd on the admin port under /dashboard/: pages and
+// their assets (built into the binary), sign-in with the owner token or a one-time link, a
+// session cookie, CSRF tokens on every post, and JSON for the pages from the same owner commands
+// the admin API runs (owner/commands.hpp), on the owner's threads.
+//
+//   GET  /dashboard/              the Today page (signed in), else a redirect to the sign-in page
+//   GET  /dashboard/login         the sign-in page
+//   POST /dashboard/login         form: token=<owner token>; sets the session cookie
+//   GET  /dashboard/link#<code>   the one-time link's page: its script posts the code
+//   POST /dashboard/link          form: code=<64 hex>; sets the session cookie
+//   POST /dashboard/sign-out      form: csrf=<token> (or header X-CSRF-Token); ends the session
+//   GET  /dashboard/assets/<file> CSS, scripts and the texts (texts/en.json)
+//   GET  /dashboard/api/session   {"csrf": ..., "handle": ...} for the page's scripts
+//   GET  /dashboard/api/today     the today command's answer
+#pragma once
+
+#include "net/admin_http.hpp"
+
+namespace regulars::daemon {
+
+class DashboardSessions;
+namespace owner {
+class CommandRunner;
+}
+
+// The web handler for AdminHttpServer::Options::web_handler. `commands` and `sessions` outlive it.
+WebHandler make_dashboard_handler(owner::CommandRunner& commands, DashboardSessions& sessions);
+
+}  // namespace regulars::daemon

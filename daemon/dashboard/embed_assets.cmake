@@ -1,0 +1,16 @@
+# Turns daemon/dashboard/web/** into a C++ source, so the dashboard's pages are part of regularsd
+# and it fetches nothing at run time. Invoked by CMake with OUT, ROOT (the web folder) and FILES.
+set(delimiter "regulars_asset")
+file(WRITE ${OUT}.tmp "// Generated from daemon/dashboard/web/. Do not edit.\n#include \"dashboard/assets.hpp\"\nnamespace regulars::daemon::dashboard {\nconst std::vector<std::pair<std::string_view, std::string_view>>& embedded_assets() {\n  static const std::vector<std::pair<std::string_view, std::string_view>> k{\n")
+string(REPLACE "|" ";" FILES "${FILES}")
+foreach(f ${FILES})
+  file(RELATIVE_PATH name ${ROOT} ${f})
+  file(READ ${f} content)
+  string(FIND "${content}" ")${delimiter}\"" clash)
+  if(NOT clash EQUAL -1)
+    message(FATAL_ERROR "${f} contains )${delimiter}\", which ends the embedded text early")
+  endif()
+  file(APPEND ${OUT}.tmp "    {\"${name}\", R\"${delimiter}(${content})${delimiter}\"},\n")
+endforeach()
+file(APPEND ${OUT}.tmp "  };\n  return k;\n}\n}  // namespace regulars::daemon::dashboard\n")
+file(RENAME ${OUT}.tmp ${OUT})
