@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "owner/token_digest.hpp"
 #include "base/log.hpp"
 #include "wire/error.hpp"
 #include "wire/hex.hpp"
@@ -43,20 +44,12 @@ constexpr std::size_t kDrainLimit = 4 << 20;
 constexpr std::size_t kLoggedChars = 128;  // methods and paths are logged, but not at any length
 constexpr std::string_view kAllowedMethods = "GET, POST, PUT, DELETE";
 
-using Digest = std::array<unsigned char, 32>;
+using Digest = TokenDigest;
 
 json error_body(std::string_view code, std::string message, std::string_view field = {}) {
   json e = {{"code", code}, {"message", std::move(message)}};
   if (!field.empty()) e["field"] = field;
   return json{{"error", std::move(e)}};
-}
-
-std::optional<Digest> sha256(std::string_view text) noexcept {
-  Digest d{};
-  unsigned int len = 0;
-  if (EVP_Digest(text.data(), text.size(), d.data(), &len, EVP_sha256(), nullptr) != 1 || len != d.size())
-    return std::nullopt;
-  return d;
 }
 
 std::string_view trim(std::string_view s) {
@@ -155,7 +148,7 @@ class AdminHttpState : public std::enable_shared_from_this<AdminHttpState> {
   void on_accept(beast::error_code ec, tcp::socket socket);
   static bool matches(std::string_view token, const Digest& expected) noexcept {
     if (token.empty()) return false;
-    const auto presented = sha256(token);
+    const auto presented = token_digest(token);
     if (!presented) return false;  // OpenSSL failed: fail closed rather than throw on an I/O thread
     return CRYPTO_memcmp(presented->data(), expected.data(), expected.size()) == 0;
   }

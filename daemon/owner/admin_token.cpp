@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,6 +10,7 @@
 #include <stdexcept>
 
 #include "wire/hex.hpp"
+#include "owner/token_digest.hpp"
 
 namespace regulars::daemon {
 
@@ -37,9 +37,9 @@ std::string load_or_create_token(const std::string& path) {
   else token = create_token(path);
   if (token.size() < 16)
     throw std::runtime_error(path + " holds no usable token (at least 16 characters); delete it to have a new one made");
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), digest);
-  return wire::hex_encode(digest);
+  const auto digest = token_digest(token);
+  if (!digest) throw std::runtime_error("SHA-256 failed");
+  return wire::hex_encode(*digest);
 }
 
 }  // namespace

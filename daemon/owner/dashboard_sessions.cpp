@@ -1,13 +1,13 @@
 #include "owner/dashboard_sessions.hpp"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
 #include <stdexcept>
 
 #include "wire/hex.hpp"
+#include "owner/token_digest.hpp"
 
 namespace regulars::daemon {
 
@@ -35,11 +35,7 @@ DashboardSessions::DashboardSessions(std::string_view owner_token_sha256_hex) {
 }
 
 std::optional<DashboardSessions::Digest> DashboardSessions::digest(std::string_view secret) noexcept {
-  Digest d{};
-  unsigned int len = 0;
-  if (EVP_Digest(secret.data(), secret.size(), d.data(), &len, EVP_sha256(), nullptr) != 1 || len != d.size())
-    return std::nullopt;
-  return d;
+  return token_digest(secret);
 }
 
 bool DashboardSessions::is_owner_token(std::string_view token) const noexcept {

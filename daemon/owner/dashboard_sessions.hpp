@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 
+#include "owner/token_digest.hpp"
+
 namespace regulars::daemon {
 
 class DashboardSessions {
@@ -56,7 +58,7 @@ class DashboardSessions {
   std::size_t end_all();
 
  private:
-  using Digest = std::array<unsigned char, 32>;
+  using Digest = TokenDigest;
   struct Session {
     std::string csrf;
     std::string handle;

@@ -1,6 +1,5 @@
 #include "owner/lane_tokens.hpp"
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <mutex>
@@ -13,18 +12,18 @@
 #include "wire/hex.hpp"
 #include "wire/random.hpp"
 #include "wire/validate.hpp"
+#include "owner/token_digest.hpp"
 
 namespace regulars::daemon {
 namespace {
 
 constexpr std::string_view kPrefix = "rgt_";
 
+// The token's digest as the lane_tokens table keeps it (a blob).
 std::string sha256(std::string_view text) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(text.data(), text.size(), out, &len, EVP_sha256(), nullptr) != 1 || len != 32)
-    throw std::runtime_error("SHA-256 failed");
-  return std::string(reinterpret_cast<const char*>(out), len);
+  const auto d = token_digest(text);
+  if (!d) throw std::runtime_error("SHA-256 failed");
+  return std::string(d->begin(), d->end());
 }
 
 std::string random_hex(std::size_t bytes) {

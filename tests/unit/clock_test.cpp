@@ -17,6 +17,7 @@
 #include "gestures/engine.hpp"
 #include "gestures/rules.hpp"
 #include "wire/validate.hpp"
+#include "scoped_tz.hpp"
 
 namespace {
 
@@ -26,25 +27,7 @@ using regulars::daemon::moment_at;
 using regulars::daemon::moment_at_offset;
 using regulars::wire::days_from_civil;
 
-// Sets TZ for the life of the object and puts the previous value back after.
-class ScopedTz {
- public:
-  explicit ScopedTz(const char* zone) {
-    if (const char* old = std::getenv("TZ")) old_ = old;
-    ::setenv("TZ", zone, 1);
-    ::tzset();
-  }
-  ~ScopedTz() {
-    if (old_) ::setenv("TZ", old_->c_str(), 1);
-    else ::unsetenv("TZ");
-    ::tzset();
-  }
-  ScopedTz(const ScopedTz&) = delete;
-  ScopedTz& operator=(const ScopedTz&) = delete;
-
- private:
-  std::optional<std::string> old_;
-};
+using regulars::test::ScopedTz;
 
 std::int64_t ms(const char* rfc3339) {
   const auto t = regulars::wire::parse_time_ms(rfc3339);

@@ -13,6 +13,7 @@
 #include "owner/today.hpp"
 #include "wire/hex.hpp"
 #include "wire/validate.hpp"
+#include "scoped_tz.hpp"
 
 namespace regulars::daemon {
 namespace {
@@ -142,25 +143,7 @@ TEST(DashboardInput, PostsFromAnotherSiteAreRefused) {
       dashboard::cross_site_problem(with_headers({{"origin", "http://evil.example"}, {"host", "127.0.0.1:8080"}})), "");
 }
 
-// Sets TZ for the life of the object, as tests/unit/clock_test.cpp does.
-class ScopedTz {
- public:
-  explicit ScopedTz(const char* zone) {
-    if (const char* old = std::getenv("TZ")) old_ = old;
-    ::setenv("TZ", zone, 1);
-    ::tzset();
-  }
-  ~ScopedTz() {
-    if (old_) ::setenv("TZ", old_->c_str(), 1);
-    else ::unsetenv("TZ");
-    ::tzset();
-  }
-  ScopedTz(const ScopedTz&) = delete;
-  ScopedTz& operator=(const ScopedTz&) = delete;
-
- private:
-  std::optional<std::string> old_;
-};
+using regulars::test::ScopedTz;
 
 std::int64_t at(const char* rfc3339) { return *wire::parse_time_ms(rfc3339); }
 
