@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian 12 machine (run as root from anywhere):
 #   packaging/setup.sh demo   install build dependencies, build, run the demo checkout
+#                             (demo --serve: and leave regularsd running, with the dashboard's address)
 #   packaging/setup.sh test   install build and test dependencies, build, run every test, then the unit
 #                             and integration tests again under ASan+UBSan (a second build, in ASAN_BUILD_DIR)
 #   packaging/setup.sh deps   only install the dependencies (build and test)
@@ -100,7 +101,7 @@ case "${1:-}" in
   deps) install_deps "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" ;;
   build) install_deps "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"; build ON ;;
   demo) install_deps "${BUILD_PACKAGES[@]}"; build "$(bindings_setting)"; say "demo: regularsd with a seeded store, and a scripted checkout"
-        exec bash "$SOURCE_DIR/packaging/demo/run-demo.sh" "$BUILD_DIR" ;;
+        exec bash "$SOURCE_DIR/packaging/demo/run-demo.sh" "$BUILD_DIR" "${@:2}" ;;
   test) install_deps "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"; build ON; run_tests; run_sanitized_tests ;;
   *) sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -3,7 +3,10 @@
 # loyalty gesture rule, then a scripted checkout in regulars-till that shows the cashier's hints
 # and the gesture offer, which the cashier accepts.
 #
-#   usage: run-demo.sh [BUILD_DIR]
+#   usage: run-demo.sh [BUILD_DIR] [--serve]
+#
+# --serve: leave regularsd running on the demo store afterwards (the store is kept), and end by
+# printing the owner's dashboard address with a one-time login link, to explore it.
 #
 # Programs: from $REGULARS_BIN_DIR when set (e.g. an installed /usr/local/bin), otherwise from the
 # build tree BUILD_DIR (daemon/regularsd, daemon/regularsctl, sdk/examples/till/regulars-till),
@@ -14,7 +17,14 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-build_dir=${1:-}
+build_dir="" serve=0
+for arg in "$@"; do
+  case $arg in
+    --serve) serve=1 ;;
+    -*) echo "run-demo: unknown option $arg (usage: run-demo.sh [BUILD_DIR] [--serve])" >&2; exit 2 ;;
+    *) build_dir=$arg ;;
+  esac
+done
 bin_dir=${REGULARS_BIN_DIR:-}
 
 die() {
@@ -123,7 +133,17 @@ echo
 roi=$("${ctl[@]}" gestures roi chips-for-the-kids) || die "regularsctl gestures roi failed"
 echo "owner's report: $(sed -n 2p <<<"$roi")"
 
-# 6. A clean stop.
+# 6. With --serve, regularsd keeps serving the demo store: the dashboard is the owner's view of it.
+if ((serve)); then
+  echo
+  "${ctl[@]}" dashboard || die "regularsctl dashboard failed"
+  echo "regularsd keeps running (pid $daemon_pid) on $tmp/data; stop it with: kill $daemon_pid"
+  disown "$daemon_pid" 2>/dev/null || true
+  trap - EXIT
+  exit 0
+fi
+
+# 7. A clean stop.
 echo
 kill -TERM "$daemon_pid"
 for _ in $(seq 100); do
