@@ -379,31 +379,27 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
 
   void respond_text(int status, std::string_view content_type, std::string body, bool keep_alive, Headers headers = {}) {
     if (closed_) return;
-    REGULARS_LOG_LIMITED(info, "admin request",
-                 ({{"session", id_},
-                   {"method", clip(method_)},
-                   {"path", clip(path_)},
-                   {"status", status},
-                   {"duration_us", std::chrono::duration_cast<std::chrono::microseconds>(
-                                       std::chrono::steady_clock::now() - started_)
-                                       .count()}}));
+    log_request(status);
+    start_response(status, content_type, std::move(body), keep_alive);
+    for (const auto& [field, value] : headers) res_.set(field, bsv(value));
+    send_response();
+  }
+  // What every answer carries: its status and type, no caching, no sniffing, and the body.
+  void start_response(int status, std::string_view content_type, std::string body, bool keep_alive) {
     res_ = {};
     res_.version(11);
     res_.result(static_cast<unsigned>(status));
     res_.set(http::field::content_type, bsv(content_type));
     res_.set(http::field::cache_control, "no-store");
     res_.set("X-Content-Type-Options", "nosniff");
-    for (const auto& [field, value] : headers) res_.set(field, bsv(value));
     res_.keep_alive(keep_alive);
     res_.body() = std::move(body);
-    res_.prepare_payload();
-    stream_.expires_after(timeout());
-    http::async_write(stream_, res_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) return self->shutdown();
-      if (!self->res_.keep_alive()) return self->linger_close();
-      self->read_header();
-    });
   }
+  void send_response() {
+    res_.prepare_payload();
+    write_response();
+  }
+
 
   // --- The web pages: their own authentication, raw bodies (see WebRequest) -------------------
 
@@ -468,17 +464,9 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
       return respond_internal(keep_alive);
     }
     log_request(response.status);
-    res_ = {};
-    res_.version(11);
-    res_.result(static_cast<unsigned>(response.status));
-    res_.set(http::field::content_type, bsv(response.content_type));
-    res_.set(http::field::cache_control, "no-store");
-    res_.set("X-Content-Type-Options", "nosniff");
+    start_response(response.status, response.content_type, std::move(response.body), keep_alive);
     for (const auto& [name, value] : response.headers) res_.insert(bsv(name), bsv(value));
-    res_.keep_alive(keep_alive);
-    res_.body() = std::move(response.body);
-    res_.prepare_payload();
-    write_response();
+    send_response();
   }
 
   void log_request(int status) {

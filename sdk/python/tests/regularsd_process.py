@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -58,9 +59,30 @@ class Regularsd:
             self._process = None
 
     def suspend(self) -> None:
-        """SIGSTOP: the daemon keeps its connections open but answers nothing, as a hung daemon would."""
+        """SIGSTOP: the daemon keeps its connections open but answers nothing, as a hung daemon would.
+
+        Returns once every thread has stopped: a signal is delivered asynchronously, and a thread
+        still running could answer one more request."""
         assert self._process is not None, "regularsd is not running"
         self._process.send_signal(signal.SIGSTOP)
+        deadline = time.monotonic() + 5
+        while not self._all_threads_stopped():
+            if time.monotonic() > deadline:
+                raise RuntimeError("regularsd did not stop within 5 s of SIGSTOP")
+            time.sleep(0.001)
+
+    def _all_threads_stopped(self) -> bool:
+        assert self._process is not None
+        tasks = f"/proc/{self._process.pid}/task"
+        for tid in os.listdir(tasks):
+            try:
+                with open(f"{tasks}/{tid}/stat") as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+            except FileNotFoundError:  # a thread that has just ended
+                continue
+            if state not in ("T", "t"):
+                return False
+        return True
 
     def resume(self) -> None:
         assert self._process is not None, "regularsd is not running"
