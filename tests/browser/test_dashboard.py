@@ -6,7 +6,7 @@ import json
 import time
 import urllib.parse
 
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -17,8 +17,10 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def wait(browser, condition, timeout=15):
-    # A page being replaced by the next one leaves stale elements behind: look again.
-    ignored = (NoSuchElementException, StaleElementReferenceException)
+    # A page being replaced by the next one leaves stale elements behind: look again. Chromedriver
+    # reports some of those as a plain WebDriverException ("Node with given id does not belong to
+    # the document"); a lasting one still ends the wait, as a timeout.
+    ignored = (NoSuchElementException, StaleElementReferenceException, WebDriverException)
     return WebDriverWait(browser, timeout, ignored_exceptions=ignored).until(condition)
 
 
@@ -39,7 +41,8 @@ def sign_in(browser, daemon, token):
 
 
 def wait_for_today(browser):
-    wait(browser, lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true")
+    # Read in the page itself: no element handle that the next page could make stale.
+    wait(browser, lambda b: b.execute_script("return document.body && document.body.dataset.ready") == "true")
 
 
 def shown_error(browser):
