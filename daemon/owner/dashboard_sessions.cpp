@@ -87,9 +87,14 @@ DashboardSessions::Opened DashboardSessions::open() {
   return opened;
 }
 
-std::optional<DashboardSessions::Found> DashboardSessions::find(std::string_view id) {
+// A well-formed session id's key in the map; anything else can name no session.
+std::optional<DashboardSessions::Digest> DashboardSessions::key_of(std::string_view id) noexcept {
   if (!is_secret_text(id)) return std::nullopt;
-  const auto d = digest(id);
+  return digest(id);
+}
+
+std::optional<DashboardSessions::Found> DashboardSessions::find(std::string_view id) {
+  const auto d = key_of(id);
   if (!d) return std::nullopt;
   std::lock_guard lock(mu_);
   const auto it = sessions_.find(*d);
@@ -102,8 +107,7 @@ std::optional<DashboardSessions::Found> DashboardSessions::find(std::string_view
 }
 
 std::optional<std::string> DashboardSessions::end(std::string_view id) {
-  if (!is_secret_text(id)) return std::nullopt;
-  const auto d = digest(id);
+  const auto d = key_of(id);
   if (!d) return std::nullopt;
   std::lock_guard lock(mu_);
   const auto it = sessions_.find(*d);

@@ -65,6 +65,7 @@ class DashboardSessions {
     Clock::time_point expires;
   };
   static std::optional<Digest> digest(std::string_view secret) noexcept;
+  static std::optional<Digest> key_of(std::string_view id) noexcept;
   void drop_expired(Clock::time_point now);  // with mu_ held
 
   Digest owner_token_{};
