@@ -6,7 +6,7 @@ namespace regulars::daemon {
 
 namespace queries = gesture_queries;
 
-StoreFacts::StoreFacts(EventStore& store, const CustomerView& c, const std::unordered_set<std::string>& basket)
+StoreFacts::StoreFacts(EventStore& store, const CustomerView& c, const StringSet& basket)
     : store_(store), db_(store.read_connection()), basket_(basket) {
   customer_id = c.id;
   visits = c.visits;

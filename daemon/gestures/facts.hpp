@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/string_hash.hpp"
 #include "store/event_store.hpp"
 #include "store/gesture_queries.hpp"
 
@@ -49,7 +50,7 @@ class Facts {
 // calling thread's read connection.
 class StoreFacts final : public Facts {
  public:
-  StoreFacts(EventStore& store, const CustomerView& customer, const std::unordered_set<std::string>& basket);
+  StoreFacts(EventStore& store, const CustomerView& customer, const StringSet& basket);
   Bought bought(const std::string& sku, const std::string& category, const std::string& member) override;
   bool in_basket(const std::string& sku, const std::string& category) override;
   std::int64_t spend_since(std::int64_t since_ms) override;
@@ -66,7 +67,7 @@ class StoreFacts final : public Facts {
 
   EventStore& store_;
   Db& db_;
-  const std::unordered_set<std::string>& basket_;
+  const StringSet& basket_;
   struct Asked {  // bought() answers so far: rules often ask the same thing
     std::string sku, category, member;
     Bought answer;

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/string_hash.hpp"
 #include "hints/hint_kinds.hpp"
 #include "locales/phrasebook.hpp"
 #include "store/customer_view.hpp"
@@ -53,7 +54,7 @@ struct AnswerContext {
   const CustomerView& customer;
   const Phrasing& say;
   const DoNotMention& dnm;
-  const std::unordered_set<std::string>& basket;  // SKUs on the belt
+  const StringSet& basket;  // SKUs on the belt
   const std::string& id_kind;                     // how the till named the customer (card, phone, ...)
   std::int64_t now_ms = 0;                        // the request's time
   bool discreet = false;                          // a customer-facing screen: nothing private

@@ -67,8 +67,8 @@ json describe_customer(const CustomerView& c, std::int64_t now_ms, bool personal
   return cj;
 }
 
-std::unordered_set<std::string> basket_of(const json& request) {
-  std::unordered_set<std::string> basket;
+StringSet basket_of(const json& request) {
+  StringSet basket;
   if (auto b = request.find("basket"); b != request.end())
     for (const auto& item : *b) basket.insert(item.at("sku").get<std::string>());
   return basket;
@@ -127,7 +127,7 @@ json HintEngine::answer(const json& request, std::int64_t now_ms) {
   if (!personalize) return out;
 
   const DoNotMention dnm(c.do_not_mention);
-  const std::unordered_set<std::string> basket = basket_of(request);
+  const StringSet basket = basket_of(request);
   const auto preferences = store_.preferences(c.id);
   const Phrasing for_them{phrasebook_, say.locale, salutation_of(preferences)};
   const AnswerContext ctx{c, for_them, dnm, basket, kind, now_ms, discreet};

@@ -12,9 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <deque>
 #include <string>
-#include <unordered_map>
 #include <unordered_set>
 
 #include "memory/projector.hpp"
@@ -34,45 +32,78 @@ constexpr std::size_t kPerSource = 20;  // new candidates: each seed's strongest
 
 // The measured blend as it applies to this customer.
 struct Habits {
-  BlendWeights weights;
+  const BlendWeights& weights;
   std::int64_t visits = 0;
   double repeat_share = 0.5;  // the store's
   double b = 1;               // store_scale for the customer's segment
   bool store_only = false;
 };
 
-Habits habits_of(const CustomerView& c, EventStore& store) {
-  Habits h{store.blend_weights(), std::max<std::int64_t>(1, c.visits), store.repeat_share(), 1, false};
+Habits habits_of(const CustomerView& c, const Popularity::Reading& pop) {
+  Habits h{pop.blend_weights(), std::max<std::int64_t>(1, c.visits), pop.repeat_share(), 1, false};
   h.b = h.weights.store_scale(h.visits);
   h.store_only = h.weights.store_only(h.visits);
   return h;
 }
 
+// A seed the store has seen followed: its successors, most frequent first (ties by SKU).
+struct SeedSource {
+  std::int64_t transitions = 0;
+  std::vector<const Neighbour*> by_count;
+};
+
+std::vector<SeedSource> sources_of(const std::vector<std::string_view>& seeds, const Popularity::Reading& pop) {
+  std::vector<SeedSource> out;
+  for (const std::string_view seed : seeds) {
+    const ItemSource* src = pop.source(seed);
+    if (src == nullptr) continue;
+    SeedSource& s = out.emplace_back();
+    s.transitions = src->transitions;
+    for (const auto& n : src->neighbours) s.by_count.push_back(&n);
+    std::sort(s.by_count.begin(), s.by_count.end(), [](const Neighbour* a, const Neighbour* b) {
+      return a->count != b->count ? a->count > b->count : a->sku < b->sku;
+    });
+  }
+  return out;
+}
+
 // E_j: what customers with the customer's top items went on to buy, per successor j, computed once.
 class FollowedOn {
  public:
-  FollowedOn(std::size_t seeds, const std::vector<ItemSource>& sources) : seeds_(seeds) {
+  FollowedOn(std::size_t seeds, const std::vector<SeedSource>& sources) : seeds_(seeds) {
     smooth_mass_ = static_cast<double>(seeds - sources.size());  // seeds nobody followed yet: E = g
     for (const auto& src : sources) {
       const double denom = static_cast<double>(src.transitions) + kSmooth;
       smooth_mass_ += kSmooth / denom;
-      for (const auto& n : src.neighbours) mass_[n.sku] += static_cast<double>(n.count) / denom;
+      for (const Neighbour* n : src.by_count) mass_.emplace_back(n->sku, static_cast<double>(n->count) / denom);
     }
+    // One entry per successor, its shares added in seed order (stable: equal SKUs keep it).
+    std::stable_sort(mass_.begin(), mass_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < mass_.size(); ++i) {
+      if (kept > 0 && mass_[kept - 1].first == mass_[i].first) mass_[kept - 1].second += mass_[i].second;
+      else mass_[kept++] = mass_[i];
+    }
+    mass_.resize(kept);
   }
-  double similar(const std::string& sku, double g) const {
+  double similar(std::string_view sku, double g) const {
     if (seeds_ == 0) return g;
-    const auto it = mass_.find(sku);
-    return ((it == mass_.end() ? 0.0 : it->second) + smooth_mass_ * g) / static_cast<double>(seeds_);
+    const auto it = std::lower_bound(mass_.begin(), mass_.end(), sku, [](const auto& m, std::string_view s) { return m.first < s; });
+    const double mass = it != mass_.end() && it->first == sku ? it->second : 0.0;
+    return (mass + smooth_mass_ * g) / static_cast<double>(seeds_);
   }
 
  private:
   std::size_t seeds_;
   double smooth_mass_ = 0;
-  std::unordered_map<std::string, double> mass_;  // sum over the seeds of tr_ij / (trc_i + kSmooth)
+  std::vector<std::pair<std::string_view, double>> mass_;  // by SKU: sum over the seeds of tr_ij / (trc_i + kSmooth)
 };
 
+// An item being scored. The views point into the customer's items, the best sellers' list or
+// the popularity being read, all of which outlive the ranking.
 struct Candidate {
-  const ItemStat* item;
+  std::string_view sku, name;
+  std::int64_t baskets;  // the customer's own
   double personal, popular, similar, score;
 };
 
@@ -80,11 +111,13 @@ struct Candidate {
 double explore(const Habits& h, double g, double e) { return h.store_only ? g : std::min(1.0, h.b * (g + kLambda * e)); }
 
 // Every item worth scoring: the customer's own, the store's best sellers, and the successors of
-// the customer's top items. `followed` keeps the last kind alive while the candidates point to it.
+// the customer's top items.
 class CandidateSet {
  public:
   CandidateSet(const AnswerContext& ctx, const Habits& habits, const FollowedOn& followed_on, double all_baskets)
-      : ctx_(ctx), habits_(habits), followed_on_(followed_on), all_baskets_(all_baskets) {}
+      : ctx_(ctx), habits_(habits), followed_on_(followed_on), all_baskets_(all_baskets) {
+    seen_.reserve(256);
+  }
 
   void add_own(const std::vector<ItemStat>& personal) {
     for (const auto& item : personal) {
@@ -93,19 +126,39 @@ class CandidateSet {
       add(item, habits_.store_only ? 0.0 : std::min(1.0, habits_.weights.personal(habits_.visits, known, habits_.repeat_share)));
     }
   }
-  void add_popular(const std::vector<ItemStat>& popular) {
-    for (const auto& item : popular)
+  void add_popular(const std::vector<ItemStat>& best, std::size_t n) {
+    for (std::size_t i = 0; i < best.size() && i < n; ++i) {
+      const ItemStat& item = best[i];
       if (!ctx_.basket.count(item.sku) && !seen_.count(item.sku) && ctx_.dnm.allows(item)) add(item, 0.0);
+    }
   }
-  void add_followed(EventStore& store, const std::vector<ItemSource>& sources);
-  std::vector<Candidate> ranked() &&;
+  void add_followed(const std::vector<SeedSource>& sources, const Popularity::Reading& pop) {
+    for (const auto& src : sources) {
+      for (std::size_t k = 0; k < src.by_count.size() && k < kPerSource; ++k) {
+        const std::string_view sku = src.by_count[k]->sku;
+        if (ctx_.basket.count(sku) || seen_.count(sku)) continue;
+        const ItemInfo* info = pop.item(sku);
+        if (info == nullptr) continue;
+        seen_.insert(sku);
+        if (ctx_.dnm.allows({sku, info->name, info->category})) add(sku, info->name, 0, info->baskets, 0.0);
+      }
+    }
+  }
+  std::vector<Candidate> ranked() && {
+    std::stable_sort(candidates_.begin(), candidates_.end(), [](const Candidate& a, const Candidate& b) {
+      if (a.score != b.score) return a.score > b.score;
+      return a.popular > b.popular;
+    });
+    return std::move(candidates_);
+  }
 
  private:
-  void add(const ItemStat& item, double personal) {
-    const double g = std::min(1.0, static_cast<double>(item.store_baskets) / all_baskets_);
-    const double e = followed_on_.similar(item.sku, g);
-    candidates_.push_back({&item, personal, g, e, std::max(personal, explore(habits_, g, e))});
-    seen_.insert(item.sku);
+  void add(const ItemStat& item, double personal) { add(item.sku, item.name, item.baskets, item.store_baskets, personal); }
+  void add(std::string_view sku, std::string_view name, std::int64_t baskets, std::int64_t store_baskets, double personal) {
+    const double g = std::min(1.0, static_cast<double>(store_baskets) / all_baskets_);
+    const double e = followed_on_.similar(sku, g);
+    candidates_.push_back({sku, name, baskets, personal, g, e, std::max(personal, explore(habits_, g, e))});
+    seen_.insert(sku);
   }
 
   const AnswerContext& ctx_;
@@ -113,72 +166,70 @@ class CandidateSet {
   const FollowedOn& followed_on_;
   double all_baskets_;
   std::vector<Candidate> candidates_;
-  std::unordered_set<std::string> seen_;
-  std::deque<ItemStat> followed_;  // candidates found only as successors of the customer's items
+  std::unordered_set<std::string_view> seen_;
 };
 
-void CandidateSet::add_followed(EventStore& store, const std::vector<ItemSource>& sources) {
-  for (const auto& src : sources) {
-    for (std::size_t k = 0; k < src.neighbours.size() && k < kPerSource; ++k) {
-      const Neighbour& n = src.neighbours[k];
-      if (ctx_.basket.count(n.sku) || seen_.count(n.sku)) continue;
-      const auto info = store.item_info(n.sku);
-      if (!info) continue;
-      ItemStat& item = followed_.emplace_back();
-      item.sku = n.sku;
-      item.name = info->name;
-      item.category = info->category;
-      item.store_baskets = info->baskets;
-      seen_.insert(n.sku);
-      if (ctx_.dnm.allows(item)) add(item, 0.0);
-    }
-  }
-}
+enum class Reason { personal, similar, popular };
 
-std::vector<Candidate> CandidateSet::ranked() && {
-  std::stable_sort(candidates_.begin(), candidates_.end(), [](const Candidate& a, const Candidate& b) {
-    if (a.score != b.score) return a.score > b.score;
-    return a.popular > b.popular;
-  });
-  return std::move(candidates_);
-}
+// One prediction as the answer shows it, copied out of what was read.
+struct Pick {
+  std::string sku, name;
+  std::int64_t baskets;
+  double score;
+  Reason reason;
+};
 
 // Why the cashier sees it: the customer's own habit, what people like them buy, or what sells.
-std::string reason_for(const AnswerContext& ctx, const Candidate& cand, const Habits& habits) {
+Reason reason_for(const Candidate& cand, const Habits& habits) {
   // The customer's own habit when it carries a good part of the score (not just half: the blend's
   // first guess gives an item on half the visits exactly half of what sells to everyone).
-  const bool mine = !habits.store_only && cand.personal > 0 && cand.personal >= 0.4 * cand.score;
-  if (mine)
-    return ctx.say.text("prediction.reason.personal",
-                        {{"baskets", ctx.say.num(cand.item->baskets)}, {"visits", ctx.say.num(ctx.customer.visits)}});
+  if (!habits.store_only && cand.personal > 0 && cand.personal >= 0.4 * cand.score) return Reason::personal;
   const bool followed_on = !habits.store_only && cand.similar > cand.popular;  // the customer's items point to it
-  return ctx.say.text(followed_on ? "prediction.reason.similar" : "prediction.reason.popular");
+  return followed_on ? Reason::similar : Reason::popular;
+}
+
+// The ranking, under one read of the popularity; the texts are written after it is released.
+std::vector<Pick> pick_items(const AnswerContext& ctx, EventStore& store, const std::vector<ItemStat>& personal,
+                             int max_predictions) {
+  // Before the read: listing the best sellers again takes the popularity's lock itself.
+  const auto best = store.best_sellers();
+  const auto pop = store.read_popularity();
+  const Habits habits = habits_of(ctx.customer, pop);
+  std::vector<std::string_view> seeds;
+  for (std::size_t i = 0; i < personal.size() && i < kSeeds; ++i) seeds.push_back(personal[i].sku);
+  const auto sources = sources_of(seeds, pop);
+  const FollowedOn followed_on(seeds.size(), sources);
+
+  CandidateSet candidates(ctx, habits, followed_on, static_cast<double>(std::max<std::int64_t>(1, pop.totals().baskets)));
+  candidates.add_own(personal);
+  if (best) candidates.add_popular(*best, static_cast<std::size_t>(max_predictions * 3 + static_cast<int>(ctx.basket.size()) + 20));
+  candidates.add_followed(sources, pop);
+
+  std::vector<Pick> picks;
+  for (const auto& cand : std::move(candidates).ranked()) {
+    if (static_cast<int>(picks.size()) >= max_predictions) break;
+    picks.push_back({std::string(cand.sku), std::string(cand.name.empty() ? cand.sku : cand.name), cand.baskets,
+                     std::round(cand.score * 10000.0) / 10000.0, reason_for(cand, habits)});
+  }
+  return picks;
+}
+
+std::string reason_text(const AnswerContext& ctx, const Pick& pick) {
+  switch (pick.reason) {
+    case Reason::personal:
+      return ctx.say.text("prediction.reason.personal", {{"baskets", ctx.say.num(pick.baskets)}, {"visits", ctx.say.num(ctx.customer.visits)}});
+    case Reason::similar: return ctx.say.text("prediction.reason.similar");
+    case Reason::popular: break;
+  }
+  return ctx.say.text("prediction.reason.popular");
 }
 
 }  // namespace
 
 json predict_items(const AnswerContext& ctx, EventStore& store, const std::vector<ItemStat>& personal, int max_predictions) {
-  const StoreTotals totals = store.totals();
-  const Habits habits = habits_of(ctx.customer, store);
-  std::vector<std::string> seeds;
-  for (std::size_t i = 0; i < personal.size() && i < kSeeds; ++i) seeds.push_back(personal[i].sku);
-  const auto sources = store.successors(seeds, kMaxNeighbours);  // most frequent first
-  const FollowedOn followed_on(seeds.size(), sources);
-
-  CandidateSet candidates(ctx, habits, followed_on, static_cast<double>(std::max<std::int64_t>(1, totals.baskets)));
-  candidates.add_own(personal);
-  const auto popular = store.popular_items(max_predictions * 3 + static_cast<int>(ctx.basket.size()) + 20);
-  candidates.add_popular(popular);
-  candidates.add_followed(store, sources);
-
   json predictions = json::array();
-  for (const auto& cand : std::move(candidates).ranked()) {
-    if (static_cast<int>(predictions.size()) >= max_predictions) break;
-    predictions.push_back({{"sku", cand.item->sku},
-                           {"name", display_name(*cand.item)},
-                           {"score", std::round(cand.score * 10000.0) / 10000.0},
-                           {"reason", reason_for(ctx, cand, habits)}});
-  }
+  for (const Pick& pick : pick_items(ctx, store, personal, max_predictions))
+    predictions.push_back({{"sku", pick.sku}, {"name", pick.name}, {"score", pick.score}, {"reason", reason_text(ctx, pick)}});
   return predictions;
 }
 

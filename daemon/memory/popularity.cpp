@@ -110,7 +110,7 @@ std::vector<ItemSource> Popularity::successors(const std::vector<std::string>& s
 }
 
 void Popularity::load(Db& db) {
-  std::unordered_map<std::string, ItemInfo> items;
+  StringMap<ItemInfo> items;
   {
     Stmt s(db.raw(), "SELECT sku, coalesce(name, ''), coalesce(category, ''), baskets, qty, last_ms FROM items");
     while (s.step()) items.emplace(s.text(0), ItemInfo{s.text(1), s.text(2), s.i64(3), s.f64(4), s.i64(5)});
@@ -129,7 +129,7 @@ void Popularity::load(Db& db) {
     Stmt s(db.raw(), "SELECT value FROM store_meta WHERE key='sources_seq'");
     if (s.step()) sources_seq = s.i64(0);
   }
-  std::unordered_map<std::string, ItemSource> sources;
+  StringMap<ItemSource> sources;
   {
     Stmt s(db.raw(), "SELECT src, transitions, successors FROM item_sources");
     while (s.step()) {

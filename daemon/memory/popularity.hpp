@@ -18,6 +18,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "base/string_hash.hpp"
 #include "db/db.hpp"
 #include "memory/blend.hpp"
 
@@ -96,6 +97,9 @@ class Popularity {
   void merge(const PopularityDelta& delta);
 
   // Read side (any thread).
+  class Reading;
+  // Everything one answer reads, under one shared lock and without copies (see Reading).
+  Reading read() const;
   std::optional<ItemInfo> item(const std::string& sku) const;
   // The best sellers: most baskets first, then by SKU.
   std::vector<std::pair<std::string, ItemInfo>> top(std::size_t n) const;
@@ -133,12 +137,12 @@ class Popularity {
 
  private:
   mutable std::shared_mutex mu_;
-  std::unordered_map<std::string, ItemInfo> items_;
+  StringMap<ItemInfo> items_;
   StoreTotals totals_;
   std::int64_t merged_seq_ = 0;
   std::int64_t loaded_items_seq_ = 0, loaded_sources_seq_ = 0;
   std::unordered_set<std::string> dirty_;  // changed since the last flush (writer thread only)
-  std::unordered_map<std::string, ItemSource> sources_;
+  StringMap<ItemSource> sources_;
   std::unordered_set<std::string> dirty_sources_;
   double line_total_ = 0, buyer_total_ = 0;  // sums of baskets and buyers over the items
   Blend blend_;
@@ -148,5 +152,30 @@ class Popularity {
   void measure(const HoldOut& h);  // under the exclusive lock
   double repeat_share_locked() const;
 };
+
+// A read of the popularity that holds its shared lock until it goes: pointers and views it hands
+// out stay valid while it lives. For one answer's many lookups; keep it short (the writer's
+// merge waits for it), and take no other lock of Popularity's while holding it.
+class Popularity::Reading {
+ public:
+  explicit Reading(const Popularity& p) : p_(p), lock_(p.mu_) {}
+  const ItemInfo* item(std::string_view sku) const {
+    const auto it = p_.items_.find(sku);
+    return it == p_.items_.end() ? nullptr : &it->second;
+  }
+  const ItemSource* source(std::string_view sku) const {
+    const auto it = p_.sources_.find(sku);
+    return it == p_.sources_.end() ? nullptr : &it->second;
+  }
+  const StoreTotals& totals() const { return p_.totals_; }
+  double repeat_share() const { return p_.repeat_share_locked(); }
+  const BlendWeights& blend_weights() const { return p_.blend_.weights(); }
+
+ private:
+  const Popularity& p_;
+  std::shared_lock<std::shared_mutex> lock_;
+};
+
+inline Popularity::Reading Popularity::read() const { return Reading(*this); }
 
 }  // namespace regulars::daemon

@@ -143,17 +143,17 @@ class EventStore {
   // Read side; each call uses the calling thread's own read-only connection.
   std::optional<CustomerView> find_customer(const std::string& kind, const IdentifierHash& hash);
   std::vector<ItemStat> top_items(std::int64_t customer_id, int limit);
-  std::vector<ItemStat> popular_items(int limit);  // cached, refreshed every 2 s
+  // The store's best sellers, best first (the 200 best, listed again every 2 s, shared).
+  std::shared_ptr<const std::vector<ItemStat>> best_sellers();
   StoreTotals totals();                            // as of the last acknowledged group
   std::vector<MemberTaste> member_tastes(std::int64_t customer_id, int limit);
   std::vector<Preference> preferences(std::int64_t customer_id);
   std::vector<Note> recent_notes(std::int64_t customer_id, int limit);
   std::vector<HouseholdMember> household(std::int64_t customer_id);
   std::optional<OpenFollowup> open_followup(std::int64_t customer_id);
-  // What customers who had these items went on to buy (from memory).
-  std::vector<ItemSource> successors(const std::vector<std::string>& seeds, std::size_t per_seed) {
-    return popularity_.successors(seeds, per_seed);
-  }
+  // Item popularity, what customers went on to buy, the blend's weights: many lookups for one
+  // answer under one shared lock, with no copies (memory/popularity.hpp).
+  Popularity::Reading read_popularity() const { return popularity_.read(); }
   // An item as the store knows it (name, category, baskets), from memory.
   std::optional<ItemInfo> item_info(const std::string& sku) { return popularity_.item(sku); }
   // The blend of prediction sources as measured on the store's purchases (memory/blend.hpp).

@@ -81,15 +81,15 @@ std::vector<ItemStat> EventStore::top_items(std::int64_t customer_id, int limit)
       "FROM customer_items WHERE customer_id=? ORDER BY rank_key DESC, sku LIMIT ?");
   s.bind(1, customer_id).bind(2, std::int64_t{limit});
   std::vector<ItemStat> out;
-  while (s.step()) {
-    ItemStat st{s.text(0), "", s.i64(1), s.i64(2), s.i64(3), s.text(4), s.f64(5), s.f64(6), s.i64(7), 0};
-    if (const auto info = popularity_.item(st.sku)) {
+  while (s.step())
+    out.push_back(ItemStat{s.text(0), "", s.i64(1), s.i64(2), s.i64(3), s.text(4), s.f64(5), s.f64(6), s.i64(7), 0});
+  const auto known = popularity_.read();  // after the rows: the writer's merge never waits on SQLite
+  for (ItemStat& st : out)
+    if (const ItemInfo* info = known.item(st.sku)) {
       st.name = info->name;
       st.store_baskets = info->baskets;
       st.store_buyers = info->buyers;
     }
-    out.push_back(std::move(st));
-  }
   return out;
 }
 
@@ -155,7 +155,7 @@ std::optional<OpenFollowup> EventStore::open_followup(std::int64_t customer_id) 
   return out;
 }
 
-std::vector<ItemStat> EventStore::popular_items(int limit) {
+std::shared_ptr<const std::vector<ItemStat>> EventStore::best_sellers() {
   // Best sellers change slowly: the list is sorted again every few seconds, not per request.
   constexpr auto kRefresh = std::chrono::seconds(2);
   constexpr int kKept = 200;
@@ -179,10 +179,7 @@ std::vector<ItemStat> EventStore::popular_items(int limit) {
     popular_refreshing_ = false;
     list = fresh;
   }
-  std::vector<ItemStat> out;
-  if (!list) return out;
-  out.assign(list->begin(), list->begin() + std::min<std::ptrdiff_t>(limit, static_cast<std::ptrdiff_t>(list->size())));
-  return out;
+  return list;
 }
 
 StoreTotals EventStore::totals() { return popularity_.totals(); }
