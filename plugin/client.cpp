@@ -132,9 +132,9 @@ regulars_status Client::hints(const char* request_json, std::string& response, s
     if (!request.contains("store") && !options_.store.empty()) request["store"] = options_.store;
     if (!request.contains("cashier") && !options_.cashier.empty()) request["cashier"] = options_.cashier;
   }
-  CallResult r = conn->call(json{{"op", "hints"}, {"request", std::move(request)}}, deadline);
+  CallResult r = conn->call_raw(json{{"op", "hints"}, {"request", std::move(request)}}, deadline);
   if (r.status == REGULARS_OK) {
-    response = wire::dump_json(r.result);
+    response = std::move(r.raw_result);  // the daemon's bytes, checked, not parsed
     return REGULARS_OK;
   }
   if (r.status == REGULARS_TIMEOUT) suspect(conn);

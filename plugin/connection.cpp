@@ -16,6 +16,7 @@
 
 #include "wire/frame.hpp"
 #include "wire/json_text.hpp"
+#include "wire/response.hpp"
 
 namespace regulars::plugin {
 
@@ -366,7 +367,7 @@ std::uint64_t Connection::send(json request, Deadline deadline, CallResult& fail
   return id;
 }
 
-CallResult Connection::await(std::uint64_t id, Deadline deadline) {
+CallResult Connection::await(std::uint64_t id, Deadline deadline, bool raw) {
   CallResult r;
   std::unique_lock lock(mu_);
   auto it = pending_.find(id);
@@ -387,18 +388,58 @@ CallResult Connection::await(std::uint64_t id, Deadline deadline) {
     }
     return r;
   }
-  json response = std::move(*it->second);
+  const std::string text = std::move(*it->second);
   pending_.erase(it);
   lock.unlock();
+  if (const auto ok = wire::split_ok_response(text)) return ok_result(ok->result, raw);
+  return from_response(text, raw);
+}
 
-  const auto ok = response.find("ok");
-  if (ok != response.end() && ok->is_boolean() && ok->get<bool>()) {
+namespace {
+
+CallResult malformed(std::string why) {
+  CallResult r;
+  r.status = REGULARS_INTERNAL;
+  r.message = "regularsd sent a malformed answer: " + why;
+  return r;
+}
+
+}  // namespace
+
+// A result in the daemon's own envelope: checked as text for call_raw, parsed for call.
+CallResult Connection::ok_result(std::string_view result, bool raw) {
+  CallResult r;
+  if (raw) {
+    if (wire::json_nesting_depth(result, kMaxAnswerDepth) > kMaxAnswerDepth) return malformed("it nests too deep");
+    if (result.front() != '{' || !json::accept(result.begin(), result.end())) return malformed("its result is not a JSON object");
+    r.raw_result.assign(result);
+  } else {
+    auto parsed = wire::parse_json(result, kMaxAnswerDepth);
+    if (auto* err = std::get_if<wire::Error>(&parsed)) return malformed(err->describe());
+    r.result = std::move(std::get<json>(parsed));
+  }
+  r.status = REGULARS_OK;
+  return r;
+}
+
+// Any other response: an error, or an answer spaced differently (parsed whole).
+CallResult Connection::from_response(std::string_view text, bool raw) {
+  CallResult r;
+  auto parsed = wire::parse_json(text, kMaxAnswerDepth);
+  auto* response = std::get_if<json>(&parsed);
+  if (response == nullptr || !response->is_object()) return malformed("it is not a JSON object");
+  const auto ok = response->find("ok");
+  if (ok != response->end() && ok->is_boolean() && ok->get<bool>()) {
     r.status = REGULARS_OK;
-    if (auto res = response.find("result"); res != response.end()) r.result = std::move(*res);
+    if (auto res = response->find("result"); res != response->end()) {
+      if (raw && !res->is_object()) return malformed("its result is not a JSON object");
+      if (raw) r.raw_result = wire::dump_json(*res);
+      else r.result = std::move(*res);
+    }
     return r;
   }
   wire::Error err{wire::ErrorCode::internal, "", "regularsd sent an error without details"};
-  if (auto e = response.find("error"); e != response.end() && e->is_object()) {
+  if (auto e = response->find("error"); e != response->end() && e->is_object()) {
     if (auto c = e->find("code"); c != e->end() && c->is_string()) err.code = wire::error_code_from_string(c->get<std::string>());
     if (auto f = e->find("field"); f != e->end() && f->is_string()) err.field = f->get<std::string>();
     if (auto m = e->find("message"); m != e->end() && m->is_string()) err.message = m->get<std::string>();
@@ -414,6 +455,35 @@ CallResult Connection::call(json request, Deadline deadline) {
   const std::uint64_t id = send(std::move(request), deadline, failure);
   if (id == 0) return failure;
   return await(id, deadline);
+}
+
+CallResult Connection::call_raw(json request, Deadline deadline) {
+  CallResult failure;
+  const std::uint64_t id = send(std::move(request), deadline, failure);
+  if (id == 0) return failure;
+  return await(id, deadline, true);
+}
+
+// The request id of a response other than a plain answer; false (and the connection failed)
+// for text that is no response, or an error about the stream itself.
+bool Connection::response_id(const std::string& payload, std::uint64_t& id) {
+  auto parsed = wire::parse_json(payload, kMaxAnswerDepth);
+  auto* j = std::get_if<json>(&parsed);
+  if (j == nullptr || !j->is_object()) {
+    fail_all("regularsd sent a response that is not a JSON object");
+    return false;
+  }
+  const auto id_it = j->find("id");
+  if (id_it == j->end() || !id_it->is_number_unsigned()) {
+    // An error about the stream itself (no request id): the daemon closes after it.
+    std::string refused = "regularsd refused the stream";
+    if (auto e = j->find("error"); e != j->end() && e->is_object() && e->contains("message") && (*e)["message"].is_string())
+      refused += ": " + (*e)["message"].get<std::string>();
+    fail_all(refused);
+    return false;
+  }
+  id = id_it->get<std::uint64_t>();
+  return true;
 }
 
 void Connection::read_loop() {
@@ -434,22 +504,12 @@ void Connection::read_loop() {
     if (n == 0) continue;  // nothing yet: wait as told (TLS may have read a record that held no data)
     decoder.feed(buf, n);
     while (auto payload = decoder.next()) {
-      auto parsed = wire::parse_json(*payload, 64);
-      auto* j = std::get_if<json>(&parsed);
-      if (j == nullptr || !j->is_object()) return fail_all("regularsd sent a response that is not a JSON object");
-      const auto id_it = j->find("id");
-      if (id_it == j->end() || !id_it->is_number_unsigned()) {
-        // An error about the stream itself (no request id): the daemon closes after it.
-        std::string refused = "regularsd refused the stream";
-        if (auto e = j->find("error"); e != j->end() && e->is_object() && e->contains("message") &&
-                                       (*e)["message"].is_string())
-          refused += ": " + (*e)["message"].get<std::string>();
-        return fail_all(refused);
-      }
-      const auto id = id_it->get<std::uint64_t>();
+      std::uint64_t id = 0;
+      if (const auto ok = wire::split_ok_response(*payload)) id = ok->id;
+      else if (!response_id(*payload, id)) return;  // the connection has failed
       std::lock_guard lock(mu_);
       if (auto it = pending_.find(id); it != pending_.end()) {
-        it->second = std::move(*j);
+        it->second = std::move(*payload);  // the caller reads it: this thread only routes
         cv_.notify_all();
       }  // else: the caller gave up (time budget); the late answer is dropped.
     }

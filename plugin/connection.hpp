@@ -26,6 +26,7 @@ namespace regulars::plugin {
 struct CallResult {
   regulars_status status = REGULARS_INTERNAL;
   nlohmann::json result;               // the response's "result" on OK
+  std::string raw_result;              // instead, on OK from call_raw: the result as the daemon wrote it
   std::optional<wire::Error> error;    // the daemon's typed error, if it sent one
   std::string message;                 // what went wrong, for regulars_last_error
 };
@@ -48,11 +49,14 @@ class Connection {
 
   // Sends one request (an object without "id") and waits for its response.
   CallResult call(nlohmann::json request, Deadline deadline);
+  // The same, for a result that goes to the caller as text: the daemon's bytes, checked to be
+  // one JSON object (within the depth limit, valid UTF-8) but never parsed into values.
+  CallResult call_raw(nlohmann::json request, Deadline deadline);
 
   // Sends a request and returns its id without waiting; 0 if it could not be sent.
   std::uint64_t send(nlohmann::json request, Deadline deadline, CallResult& failure);
   // Waits for the response to a request sent with send().
-  CallResult await(std::uint64_t id, Deadline deadline);
+  CallResult await(std::uint64_t id, Deadline deadline, bool raw = false);
 
   bool alive() const noexcept { return !dead_.load(); }
   // The daemon said at hello that hints requests may carry cashier, terminal and store (an
@@ -68,6 +72,10 @@ class Connection {
  private:
   Connection(int fd, std::unique_ptr<tls::Channel> channel);
   void read_loop();
+  bool response_id(const std::string& payload, std::uint64_t& id);
+  static CallResult ok_result(std::string_view result, bool raw);
+  static CallResult from_response(std::string_view text, bool raw);
+  static constexpr int kMaxAnswerDepth = 64;
   // One write or read on the socket, through TLS when there is a channel; `wait` is set to the
   // poll event to wait for when nothing could be done now. False on a closed or failed stream,
   // with `why` filled.
@@ -85,7 +93,7 @@ class Connection {
   bool writing_ = false;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::unordered_map<std::uint64_t, std::optional<nlohmann::json>> pending_;  // id -> response once arrived
+  std::unordered_map<std::uint64_t, std::optional<std::string>> pending_;  // id -> the response's text once arrived
   std::atomic<std::uint64_t> next_id_{1};
   std::atomic<bool> dead_{false};
   std::atomic<bool> hints_take_who_{false};

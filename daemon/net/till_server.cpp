@@ -40,6 +40,7 @@
 #include "metrics/metrics.hpp"
 #include "wire/frame.hpp"
 #include "wire/json_text.hpp"
+#include "wire/response.hpp"
 #include "wire/sealed.hpp"
 #include "wire/validate.hpp"
 
@@ -480,7 +481,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void send_result(const json& id, const std::variant<json, wire::Error>& r) {
     if (const auto* err = std::get_if<wire::Error>(&r)) return send(error_response(id, *err));
-    send(ok_response(id, std::get<json>(r)));
+    // The result serialised once, in the envelope the plugin passes through (wire/response.hpp).
+    send_text(wire::ok_response_text(wire::dump_json(id), wire::dump_json(std::get<json>(r))));
   }
 
   void on_hints(const json& id, const json& req, std::chrono::steady_clock::time_point started) {
@@ -497,7 +499,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (closed_) return;
     if (const auto err = response.find("error"); err != response.end() && server_.metrics() != nullptr)
       server_.metrics()->error_answered(wire::error_code_from_string(err->at("code").get_ref<const std::string&>()));
-    std::string frame = wire::encode_frame(wire::dump_json(response));
+    send_text(wire::dump_json(response));
+  }
+
+  void send_text(std::string_view payload) {
+    if (closed_) return;
+    std::string frame = wire::encode_frame(payload);
     queued_bytes_ += frame.size();
     write_queue_.push_back(std::move(frame));
     if (!writing_) do_write();

@@ -2,7 +2,8 @@
 // pseudo-random chunk sizes (derived from the input, so every run is reproducible); each frame is
 // parsed with the daemon's depth limit and validated as a request ("event" for record,
 // "request" for hints). The chunked decoder must agree with one fed everything at once, and the
-// frames it returns must be exactly the bytes of the stream.
+// frames it returns must be exactly the bytes of the stream. A frame the plugin would take for an
+// answer's envelope must be exactly that envelope.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -11,6 +12,7 @@
 #include "fuzz_common.hpp"
 #include "wire/crc32c.hpp"
 #include "wire/frame.hpp"
+#include "wire/response.hpp"
 
 namespace {
 
@@ -100,6 +102,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
 
-  for (const std::string& f : chunked.frames) fuzz::check_payload(f, /*whole_value_too=*/false);
+  for (const std::string& f : chunked.frames) {
+    fuzz::check_payload(f, /*whole_value_too=*/false);
+    // As the plugin reads an answer: a payload taken for the daemon's envelope is exactly that
+    // envelope around its result (wire/response.hpp).
+    if (const auto ok = wire::split_ok_response(f)) FUZZ_CHECK(wire::ok_response_text(std::to_string(ok->id), ok->result) == f);
+  }
   return 0;
 }

@@ -182,6 +182,49 @@ TEST_F(ConnectionTest, AnAnswerWithoutOkIsAnInternalErrorAndTheStreamGoesOn) {
   EXPECT_TRUE(conn->alive());
 }
 
+// call_raw: a result in the daemon's envelope reaches the caller as the daemon wrote it, checked
+// but never parsed and written again; a broken one fails that call only.
+
+TEST_F(ConnectionTest, ARawCallGetsTheDaemonsBytesUnchanged) {
+  const std::string result = "{\"b\": 1, \"a\": [1,  2], \"name\": \"caf\u00e9\"}";  // a re-dump would reorder and respace
+  serve([result](const json& r) {
+    return t::raw(regulars::wire::encode_frame("{\"id\":" + r.at("id").dump() + ",\"ok\":true,\"result\":" + result + "}"));
+  });
+  auto conn = open();
+  ASSERT_NE(conn, nullptr);
+  const CallResult r = conn->call_raw(json{{"op", "hints"}}, soon());
+  ASSERT_EQ(r.status, REGULARS_OK) << r.message;
+  EXPECT_EQ(r.raw_result, result);
+}
+
+TEST_F(ConnectionTest, ARawCallRefusesABrokenResultAndTheStreamGoesOn) {
+  const std::string broken[] = {"{\"a\":tru}", "[1]", std::string(100, '[') + std::string(100, ']'), "{\"a\":\"\xff\"}"};
+  for (const std::string& result : broken) {
+    serve([result](const json& r) {
+      return t::raw(regulars::wire::encode_frame("{\"id\":" + r.at("id").dump() + ",\"ok\":true,\"result\":" + result + "}"));
+    });
+    auto conn = open();
+    ASSERT_NE(conn, nullptr);
+    const CallResult r = conn->call_raw(json{{"op", "hints"}}, soon());
+    EXPECT_EQ(r.status, REGULARS_INTERNAL) << result;
+    EXPECT_TRUE(contains(r.message, "malformed answer")) << r.message;
+    EXPECT_TRUE(r.raw_result.empty());
+    EXPECT_TRUE(conn->alive()) << result;
+    daemon_.reset();
+  }
+}
+
+TEST_F(ConnectionTest, ARawCallTakesAnAnswerSpacedDifferently) {
+  serve([](const json& r) {
+    return t::raw(regulars::wire::encode_frame("{\"ok\": true, \"result\": {\"x\": 1}, \"id\": " + r.at("id").dump() + "}"));
+  });
+  auto conn = open();
+  ASSERT_NE(conn, nullptr);
+  const CallResult r = conn->call_raw(json{{"op", "hints"}}, soon());
+  ASSERT_EQ(r.status, REGULARS_OK) << r.message;
+  EXPECT_EQ(json::parse(r.raw_result), json({{"x", 1}}));
+}
+
 // Answers that leave the stream unreadable: a typed failure for the caller, and a dead
 // connection the client will replace, never a crash or a caller left waiting.
 
