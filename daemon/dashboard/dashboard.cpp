@@ -49,8 +49,10 @@ WebResponse json_answer(int status, const json& body) {
   return with_safety_headers({status, "application/json; charset=utf-8", {}, wire::dump_json(body)});
 }
 
-WebResponse json_error(int status, std::string_view code, std::string message) {
-  return json_answer(status, {{"error", {{"code", code}, {"message", std::move(message)}}}});
+WebResponse json_error(int status, std::string_view code, std::string message, std::string_view field = {}) {
+  json error = {{"code", code}, {"message", std::move(message)}};
+  if (!field.empty()) error["field"] = field;  // the form field a page can point at
+  return json_answer(status, {{"error", std::move(error)}});
 }
 
 WebResponse not_found() { return json_error(404, "not_found", "no such dashboard page"); }
@@ -127,13 +129,14 @@ class Dashboard {
     if (rest == "/login") return sign_in(req, respond, false);
     if (rest == "/link") return sign_in(req, respond, true);
     if (rest == "/sign-out") return sign_out(req, respond);
+    if (rest == "/api/followup") return move_followup(req, respond);
     respond(not_found());
   }
 
  private:
   void get(std::string_view rest, const WebRequest& req, const WebRespond& respond) {
-    if (rest.empty() || rest == "/")
-      return respond(session_of(req) ? page("today.html") : redirect("/dashboard/login"));
+    if (const std::string_view file = page_file(rest); !file.empty())
+      return respond(session_of(req) ? page(file) : redirect("/dashboard/login"));
     if (rest == "/login") return respond(session_of(req) ? redirect("/dashboard/") : page("login.html"));
     if (rest == "/link") return respond(page("link.html"));
     if (rest.starts_with("/assets/")) return respond(asset(rest.substr(8)));
@@ -143,7 +146,20 @@ class Dashboard {
     if (rest == "/api/session")
       return respond(json_answer(200, {{"csrf", session->csrf}, {"handle", session->handle}}));
     if (rest == "/api/today") return run("today", json::object(), *session, respond);
+    if (rest == "/api/followups") return run("followups", {{"state", query_value(req, "state", "open")}}, *session, respond);
     respond(not_found());
+  }
+
+  // The page a signed-in owner sees at `rest`, or "" when it is not a page.
+  static std::string_view page_file(std::string_view rest) {
+    if (rest.empty() || rest == "/") return "today.html";
+    if (rest == "/followups") return "followups.html";
+    return {};
+  }
+
+  static std::string query_value(const WebRequest& req, const std::string& name, std::string fallback) {
+    const auto it = req.query.find(name);
+    return it == req.query.end() ? std::move(fallback) : it->second;
   }
 
   // Pages are served through their routes; assets/ serves only what a page loads.
@@ -166,7 +182,7 @@ class Dashboard {
     commands_.run(*command, {owner::Caller::Role::owner, actor_for(session.handle)}, std::move(args),
                   [respond](owner::Result r) {
                     if (const auto* e = std::get_if<wire::Error>(&r))
-                      return respond(json_error(status_for(*e), wire::to_string(e->code), e->message));
+                      return respond(json_error(status_for(*e), wire::to_string(e->code), e->message, e->field));
                     respond(json_answer(200, std::get<json>(r)));
                   });
   }
@@ -225,6 +241,34 @@ class Dashboard {
   static bool csrf_matches(const std::string& presented, const std::string& expected) {
     return presented.size() == expected.size() &&
            CRYPTO_memcmp(presented.data(), expected.data(), expected.size()) == 0;
+  }
+
+  // A signed-in post: the session, once its CSRF token is checked; else the refusal is sent.
+  std::optional<DashboardSessions::Found> checked_session(const WebRequest& req, const WebRespond& respond) {
+    const auto session = session_of(req);
+    if (!session) {
+      respond(json_error(401, "signed_out", "sign in to the dashboard again"));
+      return std::nullopt;
+    }
+    if (!csrf_matches(presented_csrf(req), session->csrf)) {
+      respond(json_error(403, "csrf", "the request lacks this session's CSRF token; reload the page and try again"));
+      return std::nullopt;
+    }
+    return session;
+  }
+
+  // Marks a follow-up contacted, resolved or open again, with an optional note: the same
+  // `followup` command as regularsctl followup, signed by this session.
+  void move_followup(const WebRequest& req, const WebRespond& respond) {
+    const auto session = checked_session(req, respond);
+    if (!session) return;
+    auto form = dashboard::parse_form(
+        req, {{"feedback", 128}, {"state", 16}, {"note", 500, false}, {"csrf", kSecretChars, false}});
+    if (auto* problem = std::get_if<std::string>(&form)) return respond(json_error(400, "bad_form", *problem));
+    const auto& fields = std::get<dashboard::Form>(form);
+    json args = {{"feedback", fields.at("feedback")}, {"state", fields.at("state")}, {"by", actor_for(session->handle)}};
+    if (const auto note = fields.find("note"); note != fields.end() && !note->second.empty()) args["note"] = note->second;
+    run("followup", std::move(args), *session, respond);
   }
 
   void sign_out(const WebRequest& req, const WebRespond& respond) {

@@ -140,7 +140,7 @@ Result followups(Services& s, const Caller&, const json& args) {
 
 // Moves a follow-up item along. The change is an event in the log like any other, so a rebuild
 // reproduces the queue.
-Result followup(Services& s, const Caller&, const json& args) {
+Result followup(Services& s, const Caller& caller, const json& args) {
   json event = {{"type", "followup"}, {"event_id", new_event_id("followup-")}};
   for (const char* k : {"feedback", "state", "note", "by"})
     if (const auto it = args.find(k); it != args.end()) event[k] = *it;
@@ -149,7 +149,11 @@ Result followup(Services& s, const Caller&, const json& args) {
     if (err->field.rfind("event.", 0) == 0) err->field.erase(0, 6);  // the caller named these fields
     return *err;
   }
-  return json{{"feedback", event.value("feedback", "")}, {"state", event.value("state", "")}};
+  const std::string feedback = event.value("feedback", ""), state = event.value("state", "");
+  // Who moved a follow-up, and when; which one, and the note, stay in the log's event, which an
+  // erasure of the customer removes (the audit trail outlives it, so it names no feedback).
+  s.store.audit(caller.actor, "followup_" + state, "", {{"note", event.contains("note")}});
+  return json{{"feedback", feedback}, {"state", state}};
 }
 
 Result ideas(Services& s, const Caller&, const json& args) {

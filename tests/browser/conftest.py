@@ -107,10 +107,11 @@ def seed_demo_store(daemon, root):
                    check=True, capture_output=True, timeout=120)
 
 
-@pytest.fixture(scope="session")
-def daemon():
+def demo_daemon():
+    """A regularsd seeded with the demo store, stopped and removed when the generator closes."""
     root = Path(tempfile.mkdtemp(prefix="regulars-dashboard-"))
     d = Daemon(root)
+    d.root = root
     try:
         seed_demo_store(d, root)
         yield d
@@ -118,6 +119,21 @@ def daemon():
         d.stop()
         if os.environ.get("KEEP_DASHBOARD_TEST") != "1":
             shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def daemon():
+    yield from demo_daemon()
+
+
+def run_till(daemon, script_text, cashier="c-07"):
+    """Runs a regulars-till script (packaging/demo's format) on lane-1 against `daemon`."""
+    script = daemon.root / "extra.till"
+    script.write_text(script_text)
+    till = [program("REGULARS_TILL"), "--endpoint", f"unix:{daemon.data / 'regularsd.sock'}",
+            "--spool", str(daemon.root / "spool"), "--terminal", "lane-1", "--plugin", program("REGULARS_PLUGIN"),
+            "--budget-ms", "2000", "--cashier", cashier, "--pace", "0", "--quiet", "--script", str(script)]
+    subprocess.run(till, check=True, capture_output=True, timeout=120)
 
 
 @pytest.fixture(scope="session")

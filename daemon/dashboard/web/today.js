@@ -4,17 +4,6 @@
 
 const numbers = new Intl.NumberFormat("en", { maximumFractionDigits: 1 });
 
-async function getJson(path) {
-  const r = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" } });
-  if (r.status === 401) {
-    location.assign("/dashboard/login");
-    throw new Error("signed_out");
-  }
-  const body = await r.json();
-  if (!r.ok) throw new Error(body.error ? body.error.code : `http_${r.status}`);
-  return body;
-}
-
 // Shows `value` (a number, or null for "no data") in the figure `id`; its raw value stays in
 // data-value for whoever checks the page against the API.
 function showFigure(id, value, suffix = "") {
@@ -54,17 +43,11 @@ function render(today) {
 }
 
 (async () => {
-  await Texts.load("en");
-  Texts.fill();
-  document.title = `${Texts.format("nav.today")} · ${Texts.format("app.name")}`;
   try {
-    const session = await getJson("/dashboard/api/session");
-    document.getElementById("csrf").value = session.csrf;
-    render(await getJson("/dashboard/api/today"));
-    document.body.dataset.ready = "true";
+    await Page.start("nav.today");
+    render(await Page.getJson("/dashboard/api/today"));
+    Page.ready(true);
   } catch (e) {
-    const status = document.getElementById("status");
-    status.textContent = Texts.format("today.failed", { code: e.message });
-    status.hidden = false;
+    Page.showFailure("today.failed", e);
   }
 })();

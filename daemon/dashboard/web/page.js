@@ -1,0 +1,53 @@
+// What every signed-in page shares: reading the dashboard's JSON (a 401 goes back to sign-in), the
+// session's CSRF token for posts, and a failure shown in the page's status line.
+"use strict";
+
+const Page = {
+  csrf: "",
+
+  async getJson(path) {
+    const r = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    return this.answer(r);
+  },
+
+  // A form post with the session's CSRF token, answered with JSON.
+  async post(path, fields) {
+    const r = await fetch(path, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "Content-Type": "application/x-www-form-urlencoded", "X-CSRF-Token": this.csrf },
+      body: new URLSearchParams(fields),
+    });
+    return this.answer(r);
+  },
+
+  async answer(r) {
+    if (r.status === 401) {
+      location.assign("/dashboard/login");
+      throw new Error("signed_out");
+    }
+    const body = await r.json();
+    if (!r.ok) throw new Error(body.error ? body.error.code : `http_${r.status}`);
+    return body;
+  },
+
+  // Loads the texts and the session; `title` names the page in the window's title.
+  async start(title) {
+    await Texts.load("en");
+    Texts.fill();
+    document.title = `${Texts.format(title)} · ${Texts.format("app.name")}`;
+    const session = await this.getJson("/dashboard/api/session");
+    this.csrf = session.csrf;
+    document.getElementById("csrf").value = session.csrf;
+  },
+
+  showFailure(key, error) {
+    const status = document.getElementById("status");
+    status.textContent = Texts.format(key, { code: error.message });
+    status.hidden = false;
+  },
+
+  ready(yes) {
+    document.body.dataset.ready = yes ? "true" : "false";
+  },
+};
