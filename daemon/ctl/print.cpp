@@ -105,9 +105,10 @@ void print_followups(std::ostream& out, const std::string& state, const json& r)
 
 void print_ideas(std::ostream& out, const json& r) {
   for (const auto& it : r["items"])
-    out << it["time"].get<std::string>() << "  " << pad(it["kind"].get<std::string>(), 8)
-        << pad(it["cashier"].get<std::string>(), 12) << it["text"].get<std::string>() << "\n";
-  if (r["items"].empty()) out << "(no ideas yet)\n";
+    out << it["idea"].get<std::string>() << "  " << it["time"].get<std::string>() << "  " << pad(it["state"].get<std::string>(), 6)
+        << pad(it["kind"].get<std::string>(), 8) << pad(it["cashier"].get<std::string>(), 12) << it["text"].get<std::string>()
+        << "\n";
+  if (r["items"].empty()) out << (r.value("state", "all") == "all" ? "(no ideas yet)\n" : "(no " + r.value("state", "") + " ideas)\n");
 }
 
 namespace {

@@ -157,9 +157,25 @@ class Ctl {
       return 0;
     });
 
-    auto* ideas = command("ideas", "Improvement ideas and problems flagged by staff from the tills");
+    auto* ideas = command("ideas", "Improvement ideas and problems flagged by staff from the tills, newest first");
+    ideas->add_option("--state", idea_state_, "new, seen, done or all (default all)")
+        ->check(CLI::IsMember({"new", "seen", "done", "all"}));
     json_flag(ideas);
-    on(ideas, [this] { return ask({{"op", "ideas"}}, [](const json& r) { print_ideas(std::cout, r); }); });
+    on(ideas, [this] {
+      return ask({{"op", "ideas"}, {"state", idea_state_}}, [](const json& r) { print_ideas(std::cout, r); });
+    });
+
+    auto* idea = command("idea", "Mark a staff idea seen or done (or new again)");
+    idea->add_option("idea", idea_id_, "The idea's id (the first column of regularsctl ideas)")->required();
+    idea->add_option("--state", idea_state_, "seen, done or new")->check(CLI::IsMember({"new", "seen", "done"}))->required();
+    idea->add_option("--by", by_whom_, "Who looked at it (a staff id)");
+    on(idea, [this] {
+      json request = {{"op", "idea"}, {"idea", idea_id_}, {"state", idea_state_}};
+      if (!by_whom_.empty()) request["by"] = by_whom_;
+      client().call(request);
+      std::cout << "idea " << idea_id_ << " is now " << idea_state_ << "\n";
+      return 0;
+    });
   }
 
   void add_journey() {
@@ -395,6 +411,7 @@ class Ctl {
   bool as_json_ = false;
   std::string data_dir_ = "/var/lib/regulars", socket_;
   std::string by_ = "all", from_, to_, state_ = "open", feedback_id_, note_, by_whom_;
+  std::string idea_state_ = "all", idea_id_;
   std::string rule_file_, rule_id_, as_of_;
   int days_ = 30, window_days_ = 30;
   std::string id_kind_, id_value_, prune_as_of_;

@@ -142,7 +142,7 @@ int schema_version(Db& db) {
 
 namespace {
 // Each entry moves the schema one version up. Never edit a published step; append a new one.
-constexpr std::array<std::string_view, 17> kMigrations{R"sql(
+constexpr std::array<std::string_view, 18> kMigrations{R"sql(
 CREATE TABLE events (
   seq         INTEGER PRIMARY KEY,          -- order of arrival; the log is append-only
   event_id    TEXT NOT NULL UNIQUE,         -- made by the client: replays are recognised here
@@ -418,6 +418,12 @@ CREATE TABLE erased_events (hash BLOB PRIMARY KEY, erased_ms INTEGER NOT NULL) W
 -- trials and hits per cell, written with the successors. A measurement, not a projection: a
 -- rebuild measures it again and does not compare it. An old store starts measuring from empty.
 CREATE TABLE blend_cells (cell TEXT PRIMARY KEY, trials REAL NOT NULL, hits REAL NOT NULL) WITHOUT ROWID;
+)sql", R"sql(
+-- v18: where the owner is with each staff idea: new, seen or done (idea_review events), when it
+-- last changed and by whom. Ideas logged before start new.
+ALTER TABLE staff_ideas ADD COLUMN state TEXT NOT NULL DEFAULT 'new';
+ALTER TABLE staff_ideas ADD COLUMN updated_ms INTEGER;
+ALTER TABLE staff_ideas ADD COLUMN reviewed_by TEXT;
 )sql"};
 }  // namespace
 

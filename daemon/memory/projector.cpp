@@ -357,6 +357,7 @@ void Projector::apply_effects(std::int64_t customer, const LoggedEvent& e) {
   if (e.type == "offer") return offer(customer, e);
   if (e.type == "offer_outcome") return offer_outcome(e);
   if (e.type == "staff_idea") return staff_idea(e);
+  if (e.type == "idea_review") return idea_review(e);
   if (e.type == "consent") return consent(customer, e);
   if (e.type == "preference") return preference(customer, e);
   if (e.type == "note") return note(customer, e);
@@ -372,6 +373,20 @@ void Projector::staff_idea(const LoggedEvent& e) {
   }
   const std::string kind = str_or_empty(b, "kind");
   s.bind(6, kind.empty() ? std::string("idea") : kind).bind(7, b.at("text").get<std::string>()).run();
+}
+
+void Projector::idea_review(const LoggedEvent& e) {
+  const json& b = e.body;
+  const std::string idea = b.at("idea").get<std::string>();
+  Stmt& find = db_.cached("SELECT i.seq FROM events ev JOIN staff_ideas i ON i.seq=ev.seq WHERE ev.event_id=?");
+  find.bind(1, idea);
+  const std::int64_t seq = find.step() ? find.i64(0) : 0;
+  find.reset();
+  if (seq == 0) throw Refused("no staff idea \"" + idea + "\"; list them with regularsctl ideas");
+  Stmt& s = db_.cached("UPDATE staff_ideas SET state=?, updated_ms=?, reviewed_by=? WHERE seq=?");
+  s.bind(1, b.at("state").get<std::string>()).bind(2, e.time_ms);
+  if (b.contains("by")) s.bind(3, b["by"].get<std::string>()); else s.bind_null(3);
+  s.bind(4, seq).run();
 }
 
 void Projector::consent(std::int64_t customer, const LoggedEvent& e) {

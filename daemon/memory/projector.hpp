@@ -130,6 +130,7 @@ class Projector {
   void offer(std::int64_t customer, const LoggedEvent& e);
   void offer_outcome(const LoggedEvent& e);
   void staff_idea(const LoggedEvent& e);
+  void idea_review(const LoggedEvent& e);
   // A withdrawal of "remember" erases the history too (erase_on_withdrawal).
   void consent(std::int64_t customer, const LoggedEvent& e);
   void preference(std::int64_t customer, const LoggedEvent& e);

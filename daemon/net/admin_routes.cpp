@@ -69,6 +69,13 @@ Args report_args(const AdminRequest& req, const std::string&) {
 }
 Args followups_args(const AdminRequest& req, const std::string&) { return query_args(req, {{"state", "state"}}); }
 Args limit_args(const AdminRequest& req, const std::string&) { return query_args(req, {{"limit", "limit"}}); }
+Args ideas_args(const AdminRequest& req, const std::string&) { return query_args(req, {{"state", "state"}, {"limit", "limit"}}); }
+
+Args idea_args(const AdminRequest& req, const std::string& idea_id) {
+  auto args = body_object(req);
+  if (auto* a = std::get_if<json>(&args)) (*a)["idea"] = idea_id;
+  return args;
+}
 
 Args followup_args(const AdminRequest& req, const std::string& feedback_id) {
   auto args = body_object(req);
@@ -126,7 +133,8 @@ const Route kRoutes[] = {
     {"GET", "/v1/reports/satisfaction", "report", report_args},
     {"GET", "/v1/followups", "followups", followups_args},
     {"POST", "/v1/followups/{id}", "followup", followup_args, FieldStyle::body_fields},
-    {"GET", "/v1/ideas", "ideas", limit_args},
+    {"GET", "/v1/ideas", "ideas", ideas_args},
+    {"POST", "/v1/ideas/{id}", "idea", idea_args, FieldStyle::body_fields},
     {"POST", "/v1/feedback", "feedback", feedback_args, FieldStyle::body_is, "event"},
     {"POST", "/v1/journey", "journey", body_args, FieldStyle::body_fields},
     {"POST", "/v1/customers/export", "export", body_args, FieldStyle::body_fields},

@@ -159,7 +159,26 @@ Result followup(Services& s, const Caller& caller, const json& args) {
 Result ideas(Services& s, const Caller&, const json& args) {
   auto limit = limit_arg(args);
   if (auto* err = std::get_if<Error>(&limit)) return *err;
-  return staff_ideas(s.store.read_connection(), std::get<int>(limit));
+  const auto st = args.find("state");
+  const std::string state = st == args.end() ? "all" : st->is_string() ? st->get<std::string>() : "";
+  if (state != "new" && state != "seen" && state != "done" && state != "all")
+    return Error{kBad, "state", "must be new, seen, done or all"};
+  return staff_ideas(s.store.read_connection(), state, std::get<int>(limit));
+}
+
+// Marks a staff idea seen or done (or new again): an event in the log, as a follow-up's change.
+Result idea(Services& s, const Caller& caller, const json& args) {
+  json event = {{"type", "idea_review"}, {"event_id", new_event_id("idea-review-")}};
+  for (const char* k : {"idea", "state", "by"})
+    if (const auto it = args.find(k); it != args.end()) event[k] = *it;
+  auto r = record_and_wait(s, event);
+  if (auto* err = std::get_if<Error>(&r)) {
+    if (err->field.rfind("event.", 0) == 0) err->field.erase(0, 6);  // the caller named these fields
+    return *err;
+  }
+  const std::string state = event.value("state", "");
+  s.store.audit(caller.actor, "idea_" + state, event.value("idea", ""));
+  return json{{"idea", event.value("idea", "")}, {"state", state}};
 }
 
 // Feedback from another channel (the web shop, a phone or e-mail survey): it must say which
@@ -306,6 +325,8 @@ constexpr std::string_view kRequest[] = {"request"};
 constexpr std::string_view kState[] = {"state"};
 constexpr std::string_view kFollowup[] = {"feedback", "state", "note", "by"};
 constexpr std::string_view kLimit[] = {"limit"};
+constexpr std::string_view kStateLimit[] = {"state", "limit"};
+constexpr std::string_view kIdea[] = {"idea", "state", "by"};
 constexpr std::string_view kEvent[] = {"event"};
 constexpr std::string_view kCustomer[] = {"customer"};
 constexpr std::string_view kCustomerLimit[] = {"customer", "limit"};
@@ -316,7 +337,8 @@ const Command kCommands[] = {
     {"report", kRequest, Role::owner, report},
     {"followups", kState, Role::owner, followups},
     {"followup", kFollowup, Role::owner, followup},
-    {"ideas", kLimit, Role::owner, ideas},
+    {"ideas", kStateLimit, Role::owner, ideas},
+    {"idea", kIdea, Role::owner, idea},
     {"feedback", kEvent, Role::owner, feedback},
     {"journey", kCustomerLimit, Role::owner, journey},
     {"export", kCustomer, Role::owner, export_record},

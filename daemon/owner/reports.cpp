@@ -137,18 +137,25 @@ json followup_queue(Db& db, const std::string& state, std::int64_t now_ms) {
   return {{"state", state}, {"items", items}};
 }
 
-json staff_ideas(Db& db, int limit) {
-  Stmt s(db.raw(), "SELECT time_ms, cashier, lane, store, kind, text FROM staff_ideas ORDER BY time_ms DESC LIMIT ?");
-  s.bind(1, std::int64_t{limit});
+json staff_ideas(Db& db, const std::string& state, int limit) {
+  Stmt s(db.raw(),
+         "SELECT i.time_ms, i.cashier, i.lane, i.store, i.kind, i.text, ev.event_id, i.state, i.updated_ms, i.reviewed_by "
+         "FROM staff_ideas i JOIN events ev ON ev.seq=i.seq WHERE (?1='all' OR i.state=?1) ORDER BY i.time_ms DESC LIMIT ?2");
+  s.bind(1, state).bind(2, std::int64_t{limit});
+  const auto text_or_null = [&s](int idx) { return s.is_null(idx) ? json(nullptr) : json(s.text(idx)); };
   json items = json::array();
   while (s.step())
-    items.push_back({{"time", wire::format_time_ms(s.i64(0))},
+    items.push_back({{"idea", s.text(6)},
+                     {"time", wire::format_time_ms(s.i64(0))},
                      {"cashier", s.text(1)},
-                     {"lane", s.is_null(2) ? json(nullptr) : json(s.text(2))},
-                     {"store", s.is_null(3) ? json(nullptr) : json(s.text(3))},
+                     {"lane", text_or_null(2)},
+                     {"store", text_or_null(3)},
                      {"kind", s.text(4)},
-                     {"text", s.text(5)}});
-  return {{"items", items}};
+                     {"text", s.text(5)},
+                     {"state", s.text(7)},
+                     {"updated", s.is_null(8) ? json(nullptr) : json(wire::format_time_ms(s.i64(8)))},
+                     {"reviewed_by", text_or_null(9)}});
+  return {{"state", state}, {"items", items}};
 }
 
 json customer_journey(Db& db, std::int64_t customer_id, int limit) {

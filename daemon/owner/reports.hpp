@@ -26,7 +26,8 @@ nlohmann::json satisfaction_report(Db& db, const nlohmann::json& request, std::i
 nlohmann::json followup_queue(Db& db, const std::string& state, std::int64_t now_ms);
 
 // Staff ideas and problems flagged from the tills, newest first.
-nlohmann::json staff_ideas(Db& db, int limit);
+// The newest ideas first; `state` is new, seen, done or all.
+nlohmann::json staff_ideas(Db& db, const std::string& state, int limit);
 
 // One customer's events across touchpoints, oldest first (no raw identifiers).
 nlohmann::json customer_journey(Db& db, std::int64_t customer_id, int limit);

@@ -96,12 +96,11 @@ json open_followups(Db& db, std::int64_t now_ms) {
   return {{"open", s.i64(0)}, {"oldest_days", s.is_null(1) ? json(nullptr) : json((now_ms - s.i64(1)) / kDayMs)}};
 }
 
-// Ideas have no seen/done state yet: "new" means flagged in the last kTodayIdeasDays days.
-json new_ideas(Db& db, const LocalDay& day) {
-  Stmt s(db.raw(), "SELECT count(*) FROM staff_ideas WHERE time_ms>=? AND time_ms<?");
-  s.bind(1, day.start_ms - (kTodayIdeasDays - 1) * kDayMs).bind(2, day.end_ms);
+// New: flagged by staff and not yet marked seen or done by the owner, however old.
+json new_ideas(Db& db) {
+  Stmt s(db.raw(), "SELECT count(*) FROM staff_ideas WHERE state='new'");
   s.step();
-  return {{"days", kTodayIdeasDays}, {"new", s.i64(0)}};
+  return {{"new", s.i64(0)}};
 }
 
 }  // namespace
@@ -115,7 +114,7 @@ json today_summary(Db& db, std::int64_t now_ms) {
           {"offers", offers(db, day)},
           {"satisfaction", satisfaction(db, day)},
           {"followups", open_followups(db, now_ms)},
-          {"ideas", new_ideas(db, day)}};
+          {"ideas", new_ideas(db)}};
 }
 
 }  // namespace regulars::daemon

@@ -11,9 +11,8 @@
 
 namespace regulars::daemon {
 
-// How far back "latest" satisfaction and "new" ideas reach, in local days including today.
+// How far back "latest" satisfaction reaches, in local days including today.
 inline constexpr int kTodaySatisfactionDays = 30;
-inline constexpr int kTodayIdeasDays = 7;
 
 struct LocalDay {
   std::int64_t start_ms = 0;  // local midnight

@@ -137,10 +137,11 @@ std::optional<nlohmann::json> EventStore::erase_customer_now(const std::string& 
 
 nlohmann::json EventStore::prune(std::int64_t cutoff_ms) {
   // Behavioural history older than the cutoff goes; what says who the customer is (consent
-  // records, profile, links and merges) stays. An owner's follow-up change or a till's offer
-  // outcome goes with the feedback or offer it is about, so what remains replays cleanly.
+  // records, profile, links and merges) stays. An owner's follow-up change or idea review, or a
+  // till's offer outcome, goes with the feedback, idea or offer it is about, so what remains
+  // replays cleanly.
   static constexpr const char* kPruned = "('purchase', 'return', 'note', 'preference', 'feedback', 'followup', 'staff_idea', "
-                                         "'offer', 'offer_outcome')";
+                                         "'idea_review', 'offer', 'offer_outcome')";
   nlohmann::json pruned = nlohmann::json::object();
   std::int64_t total = 0;
   RebuildReport report;
@@ -161,6 +162,9 @@ nlohmann::json EventStore::prune(std::int64_t cutoff_ms) {
                   " AND type IN " + kPruned);
           db.exec("INSERT INTO prune_seqs SELECT seq FROM events WHERE type='followup' AND json_extract(body, '$.feedback') IN "
                   "(SELECT event_id FROM events WHERE seq IN (SELECT seq FROM prune_seqs) AND type='feedback') "
+                  "AND seq NOT IN (SELECT seq FROM prune_seqs)");
+          db.exec("INSERT INTO prune_seqs SELECT seq FROM events WHERE type='idea_review' AND json_extract(body, '$.idea') IN "
+                  "(SELECT event_id FROM events WHERE seq IN (SELECT seq FROM prune_seqs) AND type='staff_idea') "
                   "AND seq NOT IN (SELECT seq FROM prune_seqs)");
           db.exec("INSERT INTO prune_seqs SELECT seq FROM events WHERE type='offer_outcome' AND json_extract(body, '$.offer_id') IN "
                   "(SELECT event_id FROM events WHERE seq IN (SELECT seq FROM prune_seqs) AND type='offer') "

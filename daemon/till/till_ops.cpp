@@ -82,6 +82,8 @@ std::variant<Record, Error> read_record(const Services& services, const json& re
   if (auto err = check_not_future(services, *event)) return *err;
   if ((*event)["type"] == "followup" && !owner)
     return Error{ErrorCode::denied, "event.type", "follow-up changes are for the store owner: regularsctl followup, or the admin API"};
+  if ((*event)["type"] == "idea_review" && !owner)
+    return Error{ErrorCode::denied, "event.type", "marking staff ideas is for the store owner: regularsctl idea, or the dashboard"};
   Record record{prepare_event(*event, services.key), {}, {}};
   if (record.event.type == "offer_outcome") {
     record.offer_id = record.event.body.at("offer_id").get<std::string>();

@@ -16,11 +16,13 @@ namespace {
 using nlohmann::json;
 
 constexpr std::array<std::string_view, 5> kIdentifierKinds{"card", "phone", "email", "app", "payment_token"};
-constexpr std::array<std::string_view, 12> kEventTypes{"purchase", "return",   "consent",    "preference",
+constexpr std::array<std::string_view, 13> kEventTypes{"purchase", "return",   "consent",    "preference",
                                                       "note",     "profile",  "link",       "merge",
-                                                      "feedback", "followup", "staff_idea", "offer_outcome"};
+                                                      "feedback", "followup", "staff_idea", "idea_review",
+                                                      "offer_outcome"};
 constexpr std::string_view kEventTypeList =
-    "purchase, return, consent, preference, note, profile, link, merge, feedback, followup, staff_idea, offer_outcome";
+    "purchase, return, consent, preference, note, profile, link, merge, feedback, followup, staff_idea, idea_review, "
+    "offer_outcome";
 constexpr std::size_t kMaxComment = 2000;  // bytes of a feedback comment or a staff idea
 
 constexpr std::size_t kMaxIdentifierBytes = 256;
@@ -192,6 +194,17 @@ std::optional<Error> validate_staff_idea(const json& event, const std::string& p
   if (text == event.end()) return invalid(code, path + ".text", "is required");
   if (auto e = check_text(*text, path + ".text", kMaxComment, code)) return e;
   return check_token(event, "lane", path, 64, false, code);
+}
+
+// idea_review: the owner marks a staff idea seen or done (or new again).
+std::optional<Error> validate_idea_review(const json& event, const std::string& path) {
+  constexpr auto code = ErrorCode::invalid_event;
+  if (auto e = check_token(event, "idea", path, 128, true, code)) return e;
+  const auto state = event.find("state");
+  if (state == event.end()) return invalid(code, path + ".state", "is required: new, seen or done");
+  if (!state->is_string() || (*state != "new" && *state != "seen" && *state != "done"))
+    return invalid(code, path + ".state", "must be new, seen or done");
+  return check_token(event, "by", path, 64, false, code);
 }
 
 std::optional<Error> validate_consent(const json& event, const std::string& path) {
@@ -426,6 +439,7 @@ std::optional<Error> validate_event(const json& event, const std::string& path) 
   else if (t == "feedback") own = {"nps", "csat", "reasons", "comment", "lane", "visit", "declined"};
   else if (t == "followup") own = {"feedback", "state", "note", "by"};
   else if (t == "staff_idea") own = {"kind", "text", "lane"};
+  else if (t == "idea_review") own = {"idea", "state", "by"};
   for (const auto& [key, _] : event.items()) {
     if (std::find(kCommon.begin(), kCommon.end(), key) == kCommon.end() && std::find(own.begin(), own.end(), key) == own.end())
       return invalid(code, path + "." + key, "is not a known field of a " + t + " event");
@@ -447,7 +461,7 @@ std::optional<Error> validate_event(const json& event, const std::string& path) 
   }
   // Feedback may be anonymous; follow-ups and staff ideas are about no customer at all.
   const auto customer = event.find("customer");
-  if (t == "followup" || t == "staff_idea" || t == "offer_outcome") {
+  if (t == "followup" || t == "staff_idea" || t == "idea_review" || t == "offer_outcome") {
     if (customer != event.end()) return invalid(code, path + ".customer", "a " + t + " event names no customer");
   } else if (customer != event.end()) {
     if (auto e = validate_customer(*customer, path + ".customer")) return e;
@@ -459,6 +473,7 @@ std::optional<Error> validate_event(const json& event, const std::string& path) 
   if (t == "followup") return validate_followup(event, path);
   if (t == "offer_outcome") return validate_offer_outcome(event, path);
   if (t == "staff_idea") return validate_staff_idea(event, path);
+  if (t == "idea_review") return validate_idea_review(event, path);
   if (t == "purchase" || t == "return") return validate_purchase(event, path);
   if (t == "consent") return validate_consent(event, path);
   if (t == "preference") return validate_preference(event, path);

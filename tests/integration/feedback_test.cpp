@@ -267,6 +267,9 @@ TEST_F(Feedback, TillsCannotReadTheOwnersReports) {
       // Nor can a till move the owner's follow-up queue along.
       till.send_frame(R"({"id": 4, "op": "record", "event": {"type": "followup", "event_id": "u-1", "feedback": "x", "state": "resolved"}})");
       if (json::parse(till.read_frame())["error"]["code"] != "denied") ::_exit(15);
+      // Nor mark staff ideas seen or done: the owner reviews them.
+      till.send_frame(R"({"id": 5, "op": "record", "event": {"type": "idea_review", "event_id": "r-1", "idea": "x", "state": "done"}})");
+      if (json::parse(till.read_frame())["error"]["code"] != "denied") ::_exit(16);
     } catch (...) {
       ::_exit(14);
     }
@@ -275,7 +278,8 @@ TEST_F(Feedback, TillsCannotReadTheOwnersReports) {
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0) << "11/12: an owner query was not denied to a till; 13: hints failed; 14: no connection";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "11/12: an owner query was not denied to a till; 13: hints failed; 14: no connection; "
+                                        "15/16: a till moved a follow-up or reviewed an idea";
   EXPECT_EQ(ctl_json("report --by cashier")["total"]["nps_responses"], 1);  // the owner still reads it
 }
 

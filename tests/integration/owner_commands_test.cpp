@@ -58,6 +58,8 @@ class OwnerCommands : public DaemonTest {
       must_record({{"type", "feedback"}, {"event_id", fb}, {"customer", json::parse(card("c-1"))}, {"nps", 3},
                    {"reasons", {"queue"}}, {"touchpoint", "till"}, {"cashier", "ana"}});
     must_record({{"type", "staff_idea"}, {"kind", "idea"}, {"text", "Open a second lane at noon"}, {"cashier", "ana"}});
+    for (const char* id : {"idea-a", "idea-b"})  // the owner marks these two seen, one on each transport
+      must_record({{"type", "staff_idea"}, {"event_id", id}, {"kind", "problem"}, {"text", "The scale is off"}, {"cashier", "bo"}});
   }
 
   // Both answers, with fields that differ by nature (ids, times, who asked) taken out.
@@ -112,6 +114,21 @@ TEST_F(OwnerCommands, EveryCommandAnswersTheSameOnTheSocketAndOverHttp) {
   expect_same("ideas", over_socket({{"op", "ideas"}}), over_http("GET", "/v1/ideas"));
   expect_same("ideas, limit 0", over_socket({{"op", "ideas"}, {"limit", 0}}), over_http("GET", "/v1/ideas?limit=0"));
   expect_same("ideas, limit text", over_socket({{"op", "ideas"}, {"limit", "many"}}), over_http("GET", "/v1/ideas?limit=many"));
+  expect_same("ideas, bad state", over_socket({{"op", "ideas"}, {"state", "lost"}}), over_http("GET", "/v1/ideas?state=lost"));
+  covered("idea");
+  expect_same("idea", over_socket({{"op", "idea"}, {"idea", "idea-a"}, {"state", "seen"}}),
+              over_http("POST", "/v1/ideas/idea-b", {{"state", "seen"}}), {"idea"});
+  expect_same("idea, unknown", over_socket({{"op", "idea"}, {"idea", "nope"}, {"state", "done"}}),
+              over_http("POST", "/v1/ideas/nope", {{"state", "done"}}));
+  expect_same("idea, bad state", over_socket({{"op", "idea"}, {"idea", "idea-a"}, {"state", "later"}}),
+              over_http("POST", "/v1/ideas/idea-a", {{"state", "later"}}));
+  {
+    Answer s = over_socket({{"op", "ideas"}, {"state", "seen"}}), h = over_http("GET", "/v1/ideas?state=seen");
+    ASSERT_TRUE(s.ok && h.ok) << s.describe() << h.describe();
+    expect_same("ideas seen", s, h);
+    EXPECT_EQ(h.body["items"].size(), 2u) << h.body;
+    EXPECT_EQ(over_http("GET", "/v1/ideas?state=new").body["items"].size(), 1u) << "the first idea is still new";
+  }
   covered("feedback");
   const json web = {{"customer", customer("c-2")}, {"nps", 10}, {"touchpoint", "web"}, {"time", "2026-11-05T10:00:00Z"}};
   json web_1 = web;

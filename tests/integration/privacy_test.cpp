@@ -262,16 +262,22 @@ TEST_F(Retention, OldEventsArePrunedAndTheProjectionsEqualARebuildOfWhatRemains)
   must_record({{"type", "feedback"}, {"customer", ana}, {"event_id", "fb-old"}, {"nps", 2}, {"time", "2024-03-16T10:06:00Z"}});
   std::string out;
   ASSERT_EQ(ctl("followup fb-old --state resolved --note done", out), 0) << out;  // dated now: goes with its feedback
+  // A staff idea from back then, marked done today (the review goes with it), and this year's, seen.
+  must_record({{"type", "staff_idea"}, {"event_id", "idea-old"}, {"cashier", "c-1"}, {"text", "Old shelf"}, {"time", "2024-03-16T11:00:00Z"}});
+  must_record({{"type", "staff_idea"}, {"event_id", "idea-new"}, {"cashier", "c-1"}, {"text", "New shelf"}, {"time", "2026-11-02T11:00:00Z"}});
+  ASSERT_EQ(ctl("idea idea-old --state done", out), 0) << out;
+  ASSERT_EQ(ctl("idea idea-new --state seen --by owner", out), 0) << out;
   // This year: Ana buys bread twice.
   for (const char* t : {"2026-10-01T10:00:00Z", "2026-11-01T10:00:00Z"}) buy(ana, t, "bread", 250);
   ASSERT_EQ(ask(ana)["customer"]["visits"], 5);
 
   // As of the start of 2026-11-23, with a year's retention.
   ASSERT_EQ(ctl("prune --as-of 2026-11-23T00:00:00Z", out), 0) << out;
-  EXPECT_NE(out.find("pruned 7 events older than 2025-11-23"), std::string::npos) << out;
+  EXPECT_NE(out.find("pruned 9 events older than 2025-11-23"), std::string::npos) << out;
   EXPECT_EQ(count("SELECT count(*) FROM events WHERE time_ms < strftime('%s', '2025-11-23') * 1000 AND type <> 'consent'"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM events WHERE type='consent'"), 2) << "consent records stay";
   EXPECT_EQ(count("SELECT count(*) FROM events WHERE type='followup'"), 0) << "the follow-up went with its feedback";
+  EXPECT_EQ(count("SELECT count(*) FROM events WHERE type='idea_review'"), 1) << "the old idea's review went with it";
   // Not even in freed pages or the write-ahead log: the old note's text is gone from the files.
   EXPECT_EQ(file_bytes(daemon_->db_path()).find("Old note"), std::string::npos);
   EXPECT_EQ(file_bytes(daemon_->db_path() + "-wal").find("Old note"), std::string::npos);
@@ -292,6 +298,8 @@ TEST_F(Retention, OldEventsArePrunedAndTheProjectionsEqualARebuildOfWhatRemains)
   EXPECT_NE(out.find("projections match the event log"), std::string::npos) << out;
   EXPECT_EQ(count("SELECT count(*) FROM feedback"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM items WHERE sku='coffee'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM staff_ideas WHERE state='seen' AND reviewed_by='owner'"), 1) << "the review replays";
+  EXPECT_EQ(count("SELECT count(*) FROM staff_ideas"), 1);
   const json audit = ctl_json("audit --json");
   EXPECT_EQ(audit["items"][0]["action"], "retention_prune");
 

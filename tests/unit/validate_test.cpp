@@ -320,6 +320,18 @@ TEST(ValidateFeedback, EachBadFieldIsNamed) {
   EXPECT_EQ(card->code, ErrorCode::card_number_refused);
 }
 
+TEST(ValidateIdeaReview, StateIdeaAndNoCustomer) {
+  EXPECT_EQ(validate_event(json::parse(R"({"type": "idea_review", "event_id": "r1", "idea": "s1", "state": "done", "by": "owner"})")),
+            std::nullopt);
+  EXPECT_EQ(field_of(json::parse(R"({"type": "idea_review", "event_id": "r1", "idea": "s1", "state": "resolved"})")), "event.state");
+  EXPECT_EQ(field_of(json::parse(R"({"type": "idea_review", "event_id": "r1", "state": "seen"})")), "event.idea");
+  EXPECT_EQ(field_of(json::parse(R"({"type": "idea_review", "event_id": "r1", "idea": "s1", "state": "seen", "note": "x"})")),
+            "event.note");
+  EXPECT_EQ(field_of(json::parse(R"({"type": "idea_review", "event_id": "r1", "idea": "s1", "state": "seen",
+                                     "customer": {"kind": "card", "value": "1"}})")),
+            "event.customer");
+}
+
 TEST(ValidateFollowupAndStaffIdea, RequiredFieldsAndNoCustomer) {
   EXPECT_EQ(validate_event(json::parse(R"({"type": "followup", "event_id": "u1", "feedback": "fb-1", "state": "resolved",
                                            "note": "called back", "by": "owner"})")),
