@@ -130,6 +130,7 @@ class Dashboard {
     if (rest == "/link") return sign_in(req, respond, true);
     if (rest == "/sign-out") return sign_out(req, respond);
     if (rest == "/api/followup") return move_followup(req, respond);
+    if (rest == "/api/idea") return mark_idea(req, respond);
     respond(not_found());
   }
 
@@ -147,6 +148,7 @@ class Dashboard {
       return respond(json_answer(200, {{"csrf", session->csrf}, {"handle", session->handle}}));
     if (rest == "/api/today") return run("today", json::object(), *session, respond);
     if (rest == "/api/followups") return run("followups", {{"state", query_value(req, "state", "open")}}, *session, respond);
+    if (rest == "/api/ideas") return run("ideas", {{"state", query_value(req, "state", "new")}}, *session, respond);
     respond(not_found());
   }
 
@@ -154,6 +156,7 @@ class Dashboard {
   static std::string_view page_file(std::string_view rest) {
     if (rest.empty() || rest == "/") return "today.html";
     if (rest == "/followups") return "followups.html";
+    if (rest == "/ideas") return "ideas.html";
     return {};
   }
 
@@ -269,6 +272,17 @@ class Dashboard {
     json args = {{"feedback", fields.at("feedback")}, {"state", fields.at("state")}, {"by", actor_for(session->handle)}};
     if (const auto note = fields.find("note"); note != fields.end() && !note->second.empty()) args["note"] = note->second;
     run("followup", std::move(args), *session, respond);
+  }
+
+  // Marks a staff idea seen, done or new again: the `idea` command, signed by this session.
+  void mark_idea(const WebRequest& req, const WebRespond& respond) {
+    const auto session = checked_session(req, respond);
+    if (!session) return;
+    auto form = dashboard::parse_form(req, {{"idea", 128}, {"state", 16}, {"csrf", kSecretChars, false}});
+    if (auto* problem = std::get_if<std::string>(&form)) return respond(json_error(400, "bad_form", *problem));
+    const auto& fields = std::get<dashboard::Form>(form);
+    run("idea", {{"idea", fields.at("idea")}, {"state", fields.at("state")}, {"by", actor_for(session->handle)}}, *session,
+        respond);
   }
 
   void sign_out(const WebRequest& req, const WebRespond& respond) {
