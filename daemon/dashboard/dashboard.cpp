@@ -68,6 +68,21 @@ WebResponse page(std::string_view name, int status = 200, std::string_view error
   return with_safety_headers({status, std::string(asset->content_type), {}, std::move(body)});
 }
 
+// A signed-in page: layout.html (head, navigation, sign-out) around web/<name>.html, with the
+// page's own script, web/<name>.js.
+WebResponse signed_in_page(std::string_view name) {
+  const dashboard::Asset* layout = dashboard::find_asset("layout.html");
+  const dashboard::Asset* content = dashboard::find_asset(std::string(name) + ".html");
+  if (layout == nullptr || content == nullptr) return json_error(500, "internal", "the dashboard page is missing from this build");
+  std::string body(layout->body);
+  const auto fill = [&body](std::string_view slot, std::string_view with) {
+    if (const auto at = body.find(slot); at != std::string::npos) body.replace(at, slot.size(), with);
+  };
+  fill("{{script}}", std::string(name) + ".js");
+  fill("{{main}}", content->body);
+  return with_safety_headers({200, std::string(layout->content_type), {}, std::move(body)});
+}
+
 WebResponse redirect(std::string location, std::string cookie = {}) {
   WebResponse r{303, "text/plain; charset=utf-8", {{"Location", std::move(location)}}, {}};
   if (!cookie.empty()) r.headers.emplace_back("Set-Cookie", std::move(cookie));
@@ -136,8 +151,8 @@ class Dashboard {
 
  private:
   void get(std::string_view rest, const WebRequest& req, const WebRespond& respond) {
-    if (const std::string_view file = page_file(rest); !file.empty())
-      return respond(session_of(req) ? page(file) : redirect("/dashboard/login"));
+    if (const std::string_view name = page_name(rest); !name.empty())
+      return respond(session_of(req) ? signed_in_page(name) : redirect("/dashboard/login"));
     if (rest == "/login") return respond(session_of(req) ? redirect("/dashboard/") : page("login.html"));
     if (rest == "/link") return respond(page("link.html"));
     if (rest.starts_with("/assets/")) return respond(asset(rest.substr(8)));
@@ -153,10 +168,10 @@ class Dashboard {
   }
 
   // The page a signed-in owner sees at `rest`, or "" when it is not a page.
-  static std::string_view page_file(std::string_view rest) {
-    if (rest.empty() || rest == "/") return "today.html";
-    if (rest == "/followups") return "followups.html";
-    if (rest == "/ideas") return "ideas.html";
+  static std::string_view page_name(std::string_view rest) {
+    if (rest.empty() || rest == "/") return "today";
+    if (rest == "/followups") return "followups";
+    if (rest == "/ideas") return "ideas";
     return {};
   }
 

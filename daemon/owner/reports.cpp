@@ -140,7 +140,7 @@ json followup_queue(Db& db, const std::string& state, std::int64_t now_ms) {
 json staff_ideas(Db& db, const std::string& state, int limit) {
   Stmt s(db.raw(),
          "SELECT i.time_ms, i.cashier, i.lane, i.store, i.kind, i.text, ev.event_id, i.state, i.updated_ms, i.reviewed_by "
-         "FROM staff_ideas i JOIN events ev ON ev.seq=i.seq WHERE (?1='all' OR i.state=?1) ORDER BY i.time_ms DESC LIMIT ?2");
+         "FROM staff_ideas i JOIN events ev ON ev.seq=i.seq WHERE (?1='all' OR i.state=?1) ORDER BY i.time_ms DESC, i.seq DESC LIMIT ?2");
   s.bind(1, state).bind(2, std::int64_t{limit});
   const auto text_or_null = [&s](int idx) { return s.is_null(idx) ? json(nullptr) : json(s.text(idx)); };
   json items = json::array();

@@ -40,9 +40,19 @@ def sign_in(browser, daemon, token):
     browser.find_element(By.ID, "sign-in").click()
 
 
-def wait_for_today(browser):
+def wait_for_ready(browser):
     # Read in the page itself: no element handle that the next page could make stale.
     wait(browser, lambda b: b.execute_script("return document.body && document.body.dataset.ready") == "true")
+
+
+def wait_for_today(browser):
+    wait_for_ready(browser)
+
+
+def signed_in_posts(browser):
+    """Headers for a form post with the browser's session: without, and with, its CSRF token."""
+    cookie = {**FORM, "Cookie": "regulars_session=" + session_cookie(browser)["value"]}
+    return cookie, {**cookie, "X-CSRF-Token": browser.execute_script("return document.getElementById('csrf').value")}
 
 
 def shown_error(browser):

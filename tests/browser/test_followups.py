@@ -8,7 +8,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
 from conftest import demo_daemon, run_till
-from test_dashboard import FORM, session_cookie, sign_in, wait, wait_for_today
+from test_dashboard import sign_in, signed_in_posts, wait, wait_for_ready, wait_for_today
 
 # A comment that would run script if the page wrote it as HTML.
 COMMENT = 'Queue was far too long <img src=x onerror="document.title=1">'
@@ -19,10 +19,6 @@ def unhappy():
     for d in demo_daemon():
         run_till(d, f"customer card 4000123\nfeedback --nps 3 --reason long_queue {COMMENT}\n")
         yield d
-
-
-def wait_for_ready(browser):
-    wait(browser, lambda b: b.execute_script("return document.body && document.body.dataset.ready") == "true")
 
 
 def open_followups(browser, daemon):
@@ -81,14 +77,11 @@ def test_marking_contacted_with_a_note_moves_it_and_is_audited(unhappy, browser,
 def test_a_change_without_the_csrf_token_or_with_a_bad_state_changes_nothing(unhappy, browser):
     sign_in(browser, unhappy, unhappy.owner_token)
     wait_for_today(browser)
-    cookie = {"Cookie": "regulars_session=" + session_cookie(browser)["value"]}
+    without_token, with_token = signed_in_posts(browser)
     before = unhappy.admin_api("/v1/followups?state=all")
     feedback = before["items"][0]["feedback"]
-    status, _, body = unhappy.request("POST", "/dashboard/api/followup", f"feedback={feedback}&state=resolved",
-                                      {**FORM, **cookie})
+    status, _, body = unhappy.request("POST", "/dashboard/api/followup", f"feedback={feedback}&state=resolved", without_token)
     assert status == 403 and json.loads(body)["error"]["code"] == "csrf"
-    csrf = browser.execute_script("return document.getElementById('csrf').value")
-    with_token = {**FORM, **cookie, "X-CSRF-Token": csrf}
     status, _, body = unhappy.request("POST", "/dashboard/api/followup", f"feedback={feedback}&state=closed", with_token)
     assert status == 400 and json.loads(body)["error"]["field"] == "state", body
     status, _, body = unhappy.request("POST", "/dashboard/api/followup", f"feedback={feedback}&state=resolved&extra=1",

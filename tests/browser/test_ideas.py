@@ -8,7 +8,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
 from conftest import demo_daemon, run_till
-from test_dashboard import FORM, figure, session_cookie, sign_in, wait, wait_for_today
+from test_dashboard import figure, sign_in, signed_in_posts, wait, wait_for_ready, wait_for_today
 
 PROBLEM = 'Scale on lane 2 reads 20 g heavy <script>document.title="x"</script>'
 
@@ -18,10 +18,6 @@ def flagged():
     for d in demo_daemon():
         run_till(d, "idea Put the paper bags by lane 1\n" + f"idea --kind problem {PROBLEM}\n")
         yield d
-
-
-def wait_for_ready(browser):
-    wait(browser, lambda b: b.execute_script("return document.body && document.body.dataset.ready") == "true")
 
 
 def shown_ideas(browser):
@@ -66,12 +62,11 @@ def test_new_ideas_are_listed_as_the_api_has_them_and_marked_seen_then_done(flag
 def test_marking_without_the_csrf_token_or_with_a_bad_state_changes_nothing(flagged, browser):
     sign_in(browser, flagged, flagged.owner_token)
     wait_for_today(browser)
-    cookie = {"Cookie": "regulars_session=" + session_cookie(browser)["value"]}
+    without_token, with_token = signed_in_posts(browser)
     before = flagged.admin_api("/v1/ideas?state=all")
     idea = before["items"][-1]["idea"]
-    status, _, body = flagged.request("POST", "/dashboard/api/idea", f"idea={idea}&state=done", {**FORM, **cookie})
+    status, _, body = flagged.request("POST", "/dashboard/api/idea", f"idea={idea}&state=done", without_token)
     assert status == 403 and json.loads(body)["error"]["code"] == "csrf"
-    with_token = {**FORM, **cookie, "X-CSRF-Token": browser.execute_script("return document.getElementById('csrf').value")}
     status, _, body = flagged.request("POST", "/dashboard/api/idea", f"idea={idea}&state=later", with_token)
     assert status == 400 and json.loads(body)["error"]["field"] == "state", body
     status, _, body = flagged.request("POST", "/dashboard/api/idea", "idea=no-such-idea&state=done", with_token)

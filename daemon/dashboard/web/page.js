@@ -33,6 +33,8 @@ const Page = {
 
   // Loads the texts and the session; `title` names the page in the window's title.
   async start(title) {
+    for (const link of document.querySelectorAll("nav a"))
+      if (new URL(link.href).pathname === location.pathname) link.setAttribute("aria-current", "page");
     await Texts.load("en");
     Texts.fill();
     document.title = `${Texts.format(title)} · ${Texts.format("app.name")}`;
