@@ -103,6 +103,18 @@ void print_followups(std::ostream& out, const std::string& state, const json& r)
   if (r["items"].empty()) out << "(no " << state << " items)\n";
 }
 
+void print_comments(std::ostream& out, const json& r) {
+  for (const auto& it : r["items"]) {
+    std::string score = it["nps"].is_null() ? "" : "NPS " + it["nps"].dump();
+    if (!it["csat"].is_null()) score += (score.empty() ? "" : " ") + std::string("CSAT ") + it["csat"].dump();
+    std::string tags;
+    for (const auto& t : it["reasons"]) tags += (tags.empty() ? "" : ",") + t.get<std::string>();
+    out << it["time"].get<std::string>().substr(0, 10) << "  " << pad(score, 14) << pad(tags.empty() ? "-" : tags, 20)
+        << it["comment"].get<std::string>() << "\n";
+  }
+  if (r["items"].empty()) out << "(no comments" << (r["reason"].is_null() ? "" : " tagged " + r["reason"].get<std::string>()) << ")\n";
+}
+
 void print_ideas(std::ostream& out, const json& r) {
   for (const auto& it : r["items"])
     out << it["idea"].get<std::string>() << "  " << it["time"].get<std::string>() << "  " << pad(it["state"].get<std::string>(), 6)

@@ -13,6 +13,7 @@ void print_status(std::ostream& out, const nlohmann::json& status);
 void print_blend(std::ostream& out, const nlohmann::json& blend);
 void print_report(std::ostream& out, const std::string& by, const nlohmann::json& report);
 void print_followups(std::ostream& out, const std::string& state, const nlohmann::json& queue);
+void print_comments(std::ostream& out, const nlohmann::json& r);
 void print_ideas(std::ostream& out, const nlohmann::json& ideas);
 // A customer's events, oldest first: when, what, where and each one's event_id.
 void print_journey(std::ostream& out, const nlohmann::json& journey);

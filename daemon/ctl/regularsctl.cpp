@@ -133,6 +133,19 @@ class Ctl {
       return ask({{"op", "report"}, {"request", request}}, [this](const json& r) { print_report(std::cout, by_, r); });
     });
 
+    auto* comments = command("comments", "What customers wrote with their feedback, newest first");
+    comments->add_option("--reason", reason_, "Only comments with this tag (e.g. queue)");
+    comments->add_option("--from", from_, "Start of the period (RFC 3339)");
+    comments->add_option("--to", to_, "End of the period, exclusive (RFC 3339)");
+    json_flag(comments);
+    on(comments, [this] {
+      json request = {{"op", "comments"}};
+      if (!reason_.empty()) request["reason"] = reason_;
+      if (!from_.empty()) request["from"] = from_;
+      if (!to_.empty()) request["to"] = to_;
+      return ask(request, [](const json& r) { print_comments(std::cout, r); });
+    });
+
     auto* followups = command("followups", "The follow-up queue of unhappy customers, oldest first");
     followups->add_option("--state", state_, "open, contacted, resolved or all")
         ->check(CLI::IsMember({"open", "contacted", "resolved", "all"}));
@@ -411,7 +424,7 @@ class Ctl {
   bool as_json_ = false;
   std::string data_dir_ = "/var/lib/regulars", socket_;
   std::string by_ = "all", from_, to_, state_ = "open", feedback_id_, note_, by_whom_;
-  std::string idea_state_ = "all", idea_id_;
+  std::string idea_state_ = "all", idea_id_, reason_;
   std::string rule_file_, rule_id_, as_of_;
   int days_ = 30, window_days_ = 30;
   std::string id_kind_, id_value_, prune_as_of_;

@@ -69,6 +69,9 @@ Args report_args(const AdminRequest& req, const std::string&) {
 }
 Args followups_args(const AdminRequest& req, const std::string&) { return query_args(req, {{"state", "state"}}); }
 Args limit_args(const AdminRequest& req, const std::string&) { return query_args(req, {{"limit", "limit"}}); }
+Args comments_args(const AdminRequest& req, const std::string&) {
+  return query_args(req, {{"reason", "reason"}, {"from", "from"}, {"to", "to"}, {"limit", "limit"}});
+}
 Args ideas_args(const AdminRequest& req, const std::string&) { return query_args(req, {{"state", "state"}, {"limit", "limit"}}); }
 
 Args idea_args(const AdminRequest& req, const std::string& idea_id) {
@@ -131,6 +134,7 @@ Args dashboard_sign_out_all(const AdminRequest&, const std::string&) {
 const Route kRoutes[] = {
     {"GET", "/v1/status", "status", no_args},
     {"GET", "/v1/reports/satisfaction", "report", report_args},
+    {"GET", "/v1/comments", "comments", comments_args},
     {"GET", "/v1/followups", "followups", followups_args},
     {"POST", "/v1/followups/{id}", "followup", followup_args, FieldStyle::body_fields},
     {"GET", "/v1/ideas", "ideas", ideas_args},

@@ -130,6 +130,34 @@ Result report(Services& s, const Caller&, const json& args) {
   return satisfaction_report(s.store.read_connection(), request, wire::now_ms());
 }
 
+// Time bounds of a listing: `from` and `to`, RFC 3339 when given; else all time up to now.
+std::variant<std::pair<std::int64_t, std::int64_t>, Error> period_args(const json& args, std::int64_t now_ms) {
+  std::pair<std::int64_t, std::int64_t> out{0, now_ms + 1};
+  for (const char* k : {"from", "to"}) {
+    const auto it = args.find(k);
+    if (it == args.end()) continue;
+    const auto ms = it->is_string() ? wire::parse_time_ms(it->get<std::string>()) : std::nullopt;
+    if (!ms) return Error{kBad, k, "must be an RFC 3339 time such as 2026-11-01T00:00:00Z"};
+    (std::string_view(k) == "from" ? out.first : out.second) = *ms;
+  }
+  return out;
+}
+
+Result comments(Services& s, const Caller&, const json& args) {
+  auto limit = limit_arg(args);
+  if (auto* err = std::get_if<Error>(&limit)) return *err;
+  auto period = period_args(args, wire::now_ms());
+  if (auto* err = std::get_if<Error>(&period)) return *err;
+  std::string reason;
+  if (const auto it = args.find("reason"); it != args.end()) {
+    if (!it->is_string() || it->get_ref<const std::string&>().empty() || it->get_ref<const std::string&>().size() > 64)
+      return Error{kBad, "reason", "must be a feedback tag (1 to 64 characters), such as queue"};
+    reason = it->get<std::string>();
+  }
+  const auto [from, to] = std::get<std::pair<std::int64_t, std::int64_t>>(period);
+  return feedback_comments(s.store.read_connection(), reason, from, to, std::get<int>(limit));
+}
+
 Result followups(Services& s, const Caller&, const json& args) {
   const auto st = args.find("state");
   const std::string state = st == args.end() ? "open" : st->is_string() ? st->get<std::string>() : "";
@@ -326,6 +354,7 @@ constexpr std::string_view kState[] = {"state"};
 constexpr std::string_view kFollowup[] = {"feedback", "state", "note", "by"};
 constexpr std::string_view kLimit[] = {"limit"};
 constexpr std::string_view kStateLimit[] = {"state", "limit"};
+constexpr std::string_view kComments[] = {"reason", "from", "to", "limit"};
 constexpr std::string_view kIdea[] = {"idea", "state", "by"};
 constexpr std::string_view kEvent[] = {"event"};
 constexpr std::string_view kCustomer[] = {"customer"};
@@ -335,6 +364,7 @@ constexpr std::string_view kAsOf[] = {"as_of"};
 const Command kCommands[] = {
     {"status", {}, Role::owner, status},
     {"report", kRequest, Role::owner, report},
+    {"comments", kComments, Role::owner, comments},
     {"followups", kState, Role::owner, followups},
     {"followup", kFollowup, Role::owner, followup},
     {"ideas", kStateLimit, Role::owner, ideas},

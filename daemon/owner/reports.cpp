@@ -14,6 +14,30 @@ constexpr std::int64_t kDayMs = 86'400'000;
 
 double one_decimal(double v) { return std::round(v * 10.0) / 10.0; }
 
+constexpr double kZ95 = 1.959964;  // a 95% interval
+
+// NPS's 95% interval: NPS = 100 (p - d) for the shares of promoters and detractors, whose
+// difference has variance (p + d - (p - d)^2) / n. With few answers it is wide, which is the point:
+// an owner sees that 3 answers say little. Clamped to the scale.
+std::pair<double, double> nps_interval(std::int64_t n, std::int64_t promoters, std::int64_t detractors) {
+  const double nn = static_cast<double>(n), p = static_cast<double>(promoters) / nn, d = static_cast<double>(detractors) / nn;
+  const double margin = 100.0 * kZ95 * std::sqrt(std::max(0.0, p + d - (p - d) * (p - d)) / nn);
+  const double nps = 100.0 * (p - d);
+  return {one_decimal(std::max(-100.0, nps - margin)), one_decimal(std::min(100.0, nps + margin))};
+}
+
+// CSAT's 95% interval: Wilson's, which stays inside 0-100% and is honest at small n.
+std::pair<double, double> csat_interval(std::int64_t n, std::int64_t satisfied) {
+  const double nn = static_cast<double>(n), p = static_cast<double>(satisfied) / nn, z2 = kZ95 * kZ95;
+  const double centre = (p + z2 / (2 * nn)) / (1 + z2 / nn);
+  const double half = kZ95 * std::sqrt(p * (1 - p) / nn + z2 / (4 * nn * nn)) / (1 + z2 / nn);
+  return {one_decimal(100.0 * std::max(0.0, centre - half)), one_decimal(100.0 * std::min(1.0, centre + half))};
+}
+
+json interval_json(std::int64_t n, std::pair<double, double> interval) {
+  return n > 0 ? json::array({interval.first, interval.second}) : json(nullptr);
+}
+
 // The SQL expression grouping feedback rows for each "by".
 const char* group_expr(const std::string& by) {
   if (by == "week") return "date(time_ms / 1000, 'unixepoch', 'weekday 0', '-6 days')";  // the week's Monday
@@ -67,6 +91,8 @@ json satisfaction_report(Db& db, const json& request, std::int64_t now_ms) {
               {"csat_satisfied", satisfied},
               {"csat", csat_n > 0 ? json(one_decimal(100.0 * static_cast<double>(satisfied) / static_cast<double>(csat_n)))
                                   : json(nullptr)}};
+    r["nps_interval"] = interval_json(nps_n, nps_n > 0 ? nps_interval(nps_n, promoters, detractors) : std::pair{0.0, 0.0});
+    r["csat_interval"] = interval_json(csat_n, csat_n > 0 ? csat_interval(csat_n, satisfied) : std::pair{0.0, 0.0});
     return r;
   };
   const std::string sql = std::string("SELECT ") + group_expr(by) +
@@ -109,6 +135,38 @@ json satisfaction_report(Db& db, const json& request, std::int64_t now_ms) {
                                    {"rate", buyers > 0 ? json(one_decimal(100.0 * static_cast<double>(returning) /
                                                                           static_cast<double>(buyers)))
                                                        : json(nullptr)}}}};
+}
+
+json feedback_comments(Db& db, const std::string& reason, std::int64_t from, std::int64_t to, int limit) {
+  // The tags in the period, most used first: what the owner can filter by.
+  json tags = json::array();
+  {
+    Stmt s(db.raw(),
+           "SELECT r.value, count(*) AS n FROM feedback f, json_each(coalesce(f.reasons, '[]')) r "
+           "WHERE f.time_ms>=? AND f.time_ms<? AND f.comment IS NOT NULL GROUP BY r.value ORDER BY n DESC, r.value");
+    s.bind(1, from).bind(2, to);
+    while (s.step()) tags.push_back({{"tag", s.text(0)}, {"comments", s.i64(1)}});
+  }
+  Stmt s(db.raw(),
+         "SELECT f.time_ms, f.nps, f.csat, coalesce(f.reasons, '[]'), f.comment, f.cashier, f.lane, f.store, f.touchpoint "
+         "FROM feedback f WHERE f.comment IS NOT NULL AND f.time_ms>=?1 AND f.time_ms<?2 "
+         "AND (?3='' OR EXISTS (SELECT 1 FROM json_each(coalesce(f.reasons, '[]')) r WHERE r.value=?3)) "
+         "ORDER BY f.time_ms DESC, f.seq DESC LIMIT ?4");
+  s.bind(1, from).bind(2, to).bind(3, reason).bind(4, std::int64_t{limit});
+  const auto int_or_null = [&s](int idx) { return s.is_null(idx) ? json(nullptr) : json(s.i64(idx)); };
+  const auto text_or_null = [&s](int idx) { return s.is_null(idx) ? json(nullptr) : json(s.text(idx)); };
+  json items = json::array();
+  while (s.step())
+    items.push_back({{"time", wire::format_time_ms(s.i64(0))},
+                     {"nps", int_or_null(1)},
+                     {"csat", int_or_null(2)},
+                     {"reasons", json::parse(s.text(3))},
+                     {"comment", s.text(4)},
+                     {"cashier", text_or_null(5)},
+                     {"lane", text_or_null(6)},
+                     {"store", text_or_null(7)},
+                     {"touchpoint", text_or_null(8)}});
+  return {{"reason", reason.empty() ? json(nullptr) : json(reason)}, {"tags", tags}, {"items", items}};
 }
 
 json followup_queue(Db& db, const std::string& state, std::int64_t now_ms) {

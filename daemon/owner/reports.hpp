@@ -25,8 +25,11 @@ nlohmann::json satisfaction_report(Db& db, const nlohmann::json& request, std::i
 // The follow-up queue, oldest first; state is open, contacted, resolved or all.
 nlohmann::json followup_queue(Db& db, const std::string& state, std::int64_t now_ms);
 
-// Staff ideas and problems flagged from the tills, newest first.
-// The newest ideas first; `state` is new, seen, done or all.
+// Feedback comments in [from, to), newest first, with only those tagged `reason` unless it is
+// empty; and the period's tags with how many comments carry each.
+nlohmann::json feedback_comments(Db& db, const std::string& reason, std::int64_t from, std::int64_t to, int limit);
+
+// Staff ideas and problems flagged from the tills, newest first; `state` is new, seen, done or all.
 nlohmann::json staff_ideas(Db& db, const std::string& state, int limit);
 
 // One customer's events across touchpoints, oldest first (no raw identifiers).

@@ -57,6 +57,8 @@ class OwnerCommands : public DaemonTest {
     for (const char* fb : {"fb-1", "fb-2"})
       must_record({{"type", "feedback"}, {"event_id", fb}, {"customer", json::parse(card("c-1"))}, {"nps", 3},
                    {"reasons", {"queue"}}, {"touchpoint", "till"}, {"cashier", "ana"}});
+    must_record({{"type", "feedback"}, {"event_id", "fb-3"}, {"csat", 4},  // anonymous
+                 {"reasons", {"queue"}}, {"comment", "Waited ages"}, {"touchpoint", "till"}, {"cashier", "ana"}});
     must_record({{"type", "staff_idea"}, {"kind", "idea"}, {"text", "Open a second lane at noon"}, {"cashier", "ana"}});
     for (const char* id : {"idea-a", "idea-b"})  // the owner marks these two seen, one on each transport
       must_record({{"type", "staff_idea"}, {"event_id", id}, {"kind", "problem"}, {"text", "The scale is off"}, {"cashier", "bo"}});
@@ -99,6 +101,26 @@ TEST_F(OwnerCommands, EveryCommandAnswersTheSameOnTheSocketAndOverHttp) {
               over_http("GET", "/v1/reports/satisfaction?by=cashier&to=2030-01-01T00:00:00Z"));
   expect_same("report by nothing", over_socket({{"op", "report"}, {"request", {{"by", "weather"}}}}),
               over_http("GET", "/v1/reports/satisfaction?by=weather"));
+  covered("comments");
+  expect_same("comments", over_socket({{"op", "comments"}}), over_http("GET", "/v1/comments"));
+  expect_same("comments tagged", over_socket({{"op", "comments"}, {"reason", "queue"}, {"from", "2026-01-01T00:00:00Z"}}),
+              over_http("GET", "/v1/comments?reason=queue&from=2026-01-01T00:00:00Z"));
+  expect_same("comments, bad from", over_socket({{"op", "comments"}, {"from", "yesterday"}}),
+              over_http("GET", "/v1/comments?from=yesterday"));
+  {
+    const Answer h = over_http("GET", "/v1/comments?reason=queue");
+    ASSERT_TRUE(h.ok) << h.describe();
+    ASSERT_EQ(h.body["items"].size(), 1u) << h.body;
+    EXPECT_EQ(h.body["items"][0]["comment"], "Waited ages");
+    EXPECT_EQ(h.body["tags"], json::parse(R"([{"tag": "queue", "comments": 1}])"));
+    EXPECT_EQ(over_http("GET", "/v1/comments?reason=price").body["items"].size(), 0u);
+    // Beside each score, its 95% interval: one CSAT answer says little (Wilson), two detractors
+    // out of two leave no doubt about the sign but the interval is still computed, not assumed.
+    const Answer r = over_http("GET", "/v1/reports/satisfaction?by=all");
+    ASSERT_TRUE(r.ok) << r.describe();
+    EXPECT_EQ(r.body["total"]["csat_interval"], json::parse("[20.7, 100.0]")) << r.body["total"];
+    EXPECT_EQ(r.body["total"]["nps_interval"], json::parse("[-100.0, -100.0]")) << r.body["total"];
+  }
   covered("followups");
   expect_same("followups", over_socket({{"op", "followups"}}), over_http("GET", "/v1/followups"));
   expect_same("followups, bad state", over_socket({{"op", "followups"}, {"state", "lost"}}),
