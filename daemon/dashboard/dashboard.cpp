@@ -164,6 +164,8 @@ class Dashboard {
     if (rest == "/api/today") return run("today", json::object(), *session, respond);
     if (rest == "/api/followups") return run("followups", {{"state", query_value(req, "state", "open")}}, *session, respond);
     if (rest == "/api/ideas") return run("ideas", {{"state", query_value(req, "state", "new")}}, *session, respond);
+    if (rest == "/api/report") return run("report", {{"request", present_query(req, {"by", "from", "to"})}}, *session, respond);
+    if (rest == "/api/comments") return run("comments", present_query(req, {"reason", "from", "to"}), *session, respond);
     respond(not_found());
   }
 
@@ -172,7 +174,16 @@ class Dashboard {
     if (rest.empty() || rest == "/") return "today";
     if (rest == "/followups") return "followups";
     if (rest == "/ideas") return "ideas";
+    if (rest == "/satisfaction") return "satisfaction";
     return {};
+  }
+
+  // The named query parameters the request has, as text for the command to check.
+  static json present_query(const WebRequest& req, std::initializer_list<const char*> names) {
+    json args = json::object();
+    for (const char* name : names)
+      if (const auto it = req.query.find(name); it != req.query.end() && !it->second.empty()) args[name] = it->second;
+    return args;
   }
 
   static std::string query_value(const WebRequest& req, const std::string& name, std::string fallback) {

@@ -13,11 +13,14 @@
 //   GET  /dashboard/api/session   {"csrf": ..., "handle": ...} for the page's scripts
 //   GET  /dashboard/followups     the follow-up queue (signed in)
 //   GET  /dashboard/ideas         the staff ideas (signed in)
+//   GET  /dashboard/satisfaction  NPS and CSAT: weekly trend, breakdown, comments (signed in)
 //   GET  /dashboard/api/today     the today command's answer
 //   GET  /dashboard/api/followups?state=open|contacted|resolved|all   the followups command's answer
 //   POST /dashboard/api/followup  form: feedback, state, note (optional); header X-CSRF-Token.
 //                                 The followup command, signed dashboard:<handle>
 //   GET  /dashboard/api/ideas?state=new|seen|done|all   the ideas command's answer
+//   GET  /dashboard/api/report?by=&from=&to=             the report command's answer
+//   GET  /dashboard/api/comments?reason=&from=&to=       the comments command's answer
 //   POST /dashboard/api/idea      form: idea, state; header X-CSRF-Token. The idea command, signed
 //                                 dashboard:<handle>
 #pragma once
