@@ -25,6 +25,7 @@ BUILD_PACKAGES=(
   libpq-dev   # regulars-bench's PostgreSQL reference (tests/bench/references) links libpq
   prometheus-cpp-dev   # regularsd's /metrics (the core library only)
   libjemalloc-dev      # regularsd's and regularsctl's allocator (daemon/CMakeLists.txt says why)
+  libjs-chart.js       # the dashboard's charts, embedded in regularsd at build time
 )
 # What only the tests need (setup.sh test): the language bindings' toolchains, and the servers the
 # benchmark compares regularsd with.

@@ -1,10 +1,21 @@
 # Turns daemon/dashboard/web/** into a C++ source, so the dashboard's pages are part of regularsd
-# and it fetches nothing at run time. Invoked by CMake with OUT, ROOT (the web folder) and FILES.
+# and it fetches nothing at run time. Invoked by CMake with OUT, ROOT (the web folder), FILES, and
+# EXTRA: "name=path" pairs for files from elsewhere (a library from a Debian package).
 set(delimiter "regulars_asset")
 file(WRITE ${OUT}.tmp "// Generated from daemon/dashboard/web/. Do not edit.\n#include \"dashboard/assets.hpp\"\nnamespace regulars::daemon::dashboard {\nconst std::vector<std::pair<std::string_view, std::string_view>>& embedded_assets() {\n  static const std::vector<std::pair<std::string_view, std::string_view>> k{\n")
 string(REPLACE "|" ";" FILES "${FILES}")
+set(entries "")
 foreach(f ${FILES})
   file(RELATIVE_PATH name ${ROOT} ${f})
+  list(APPEND entries "${name}=${f}")
+endforeach()
+string(REPLACE "|" ";" EXTRA "${EXTRA}")
+list(APPEND entries ${EXTRA})
+foreach(entry ${entries})
+  string(FIND "${entry}" "=" eq)
+  string(SUBSTRING "${entry}" 0 ${eq} name)
+  math(EXPR from "${eq} + 1")
+  string(SUBSTRING "${entry}" ${from} -1 f)
   file(READ ${f} content)
   string(FIND "${content}" ")${delimiter}\"" clash)
   if(NOT clash EQUAL -1)

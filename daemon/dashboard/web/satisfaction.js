@@ -1,14 +1,14 @@
-// The satisfaction page: NPS and CSAT week by week over the last twelve weeks, a breakdown by
-// cashier, lane, store or touchpoint, and what customers wrote, filtered by tag. All of it from
-// the owner's `report` and `comments` commands, through GET /dashboard/api/report and
-// /dashboard/api/comments. Every score shows its number of answers and its 95% range beside it.
+// The satisfaction page: NPS and CSAT week by week over the last twelve weeks (Chart.js, from
+// Debian's libjs-chart.js, embedded as assets/chart.js), a breakdown by cashier, lane, store or
+// touchpoint, and what customers wrote, filtered by tag. All of it from the owner's `report` and
+// `comments` commands, through GET /dashboard/api/report and /dashboard/api/comments. Every score
+// shows its number of answers and its 95% range beside it.
 "use strict";
 
 const WEEKS = 12;
 const FEW = 30;  // below this many answers a score's range is wide: the row says so
 const DAY_MS = 86400000;
 const numbers = new Intl.NumberFormat("en", { maximumFractionDigits: 1 });
-const SVG = "http://www.w3.org/2000/svg";
 
 // Monday 00:00 UTC of the first week shown (the report's weeks start on Mondays, in UTC).
 function firstMonday() {
@@ -22,43 +22,35 @@ function weeksFrom(start) {
   return Array.from({ length: WEEKS }, (_, i) => new Date(start.getTime() + i * 7 * DAY_MS).toISOString().slice(0, 10));
 }
 
-function svg(name, attributes, parent) {
-  const el = document.createElementNS(SVG, name);
-  for (const [k, v] of Object.entries(attributes)) el.setAttribute(k, String(v));
-  if (parent) parent.append(el);
-  return el;
-}
-
-// One score's weekly line: a dot per week with answers, its 95% range as a whisker, and the
-// number of answers in the dot's title (hover) and under the axis.
+// One score week by week (Chart.js): the score as a line, its 95% range as a floating bar, and
+// the number of answers under each week. Returns how many weeks had answers.
 function drawChart(id, weeks, rowsByWeek, score, [low, high]) {
-  const chart = document.getElementById(id);
-  chart.replaceChildren();
-  const width = 520, height = 220, left = 40, right = 10, top = 10, bottom = 40;
-  chart.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  const x = (i) => left + (i + 0.5) * ((width - left - right) / weeks.length);
-  const y = (v) => top + (high - v) / (high - low) * (height - top - bottom);
-  for (const v of [low, (low + high) / 2, high]) {
-    svg("line", { x1: left, x2: width - right, y1: y(v), y2: y(v), class: "grid" }, chart);
-    svg("text", { x: left - 6, y: y(v) + 4, class: "axis", "text-anchor": "end" }, chart).textContent = numbers.format(v);
-  }
-  const points = [];
-  weeks.forEach((week, i) => {
-    if (i % 2 === 0) svg("text", { x: x(i), y: height - 22, class: "axis", "text-anchor": "middle" }, chart).textContent = week.slice(5);
-    const row = rowsByWeek.get(week);
-    const n = row ? row[`${score}_responses`] : 0;
-    svg("text", { x: x(i), y: height - 6, class: "count", "text-anchor": "middle" }, chart).textContent = n > 0 ? `n=${n}` : "";
-    if (!row || row[score] === null) return;
-    const [lo, hi] = row[`${score}_interval`];
-    svg("line", { x1: x(i), x2: x(i), y1: y(lo), y2: y(hi), class: "range" }, chart);
-    points.push(`${x(i)},${y(row[score])}`);
-    const dot = svg("circle", { cx: x(i), cy: y(row[score]), r: 4, class: "dot", "data-week": week, "data-value": row[score], "data-n": n }, chart);
-    svg("title", {}, dot).textContent = Texts.format("satisfaction.point", { week, value: numbers.format(row[score]), n, low: lo, high: hi });
+  const rows = weeks.map((w) => rowsByWeek.get(w));
+  const has = (r) => r !== undefined && r[score] !== null;
+  const canvas = document.getElementById(id);
+  Chart.getChart(canvas)?.destroy();
+  new Chart(canvas, {
+    data: {
+      labels: weeks.map((w, i) => [w.slice(5), has(rows[i]) ? `n=${rows[i][`${score}_responses`]}` : ""]),
+      datasets: [
+        { type: "line", label: Texts.format(`satisfaction.${score}`), data: rows.map((r) => (has(r) ? r[score] : null)),
+          borderColor: "#0b5cad", backgroundColor: "#0b5cad", pointRadius: 4, spanGaps: true },
+        { type: "bar", label: Texts.format("satisfaction.range_label"), data: rows.map((r) => (has(r) ? r[`${score}_interval`] : null)),
+          backgroundColor: "rgba(11, 92, 173, 0.25)", barPercentage: 0.25 },
+      ],
+    },
+    options: {
+      animation: false,
+      scales: { x: { ticks: { autoSkip: false, maxRotation: 0, font: { size: 10 } } }, y: { min: low, max: high } },
+      plugins: { tooltip: { callbacks: { footer: (items) => {
+        const r = rows[items[0].dataIndex];
+        return has(r) ? Texts.format("satisfaction.answers", { n: r[`${score}_responses`] }) : "";
+      } } } },
+    },
   });
-  // The line joining the weeks goes under the ranges and dots.
-  if (points.length > 1) chart.insertBefore(svg("polyline", { points: points.join(" "), class: "trend" }), chart.querySelector(".range"));
-  chart.setAttribute("aria-label", Texts.format(`satisfaction.${score}_label`, { weeks: points.length }));
-  return points.length;
+  const shown = rows.filter(has).length;
+  canvas.setAttribute("aria-label", Texts.format(`satisfaction.${score}_label`, { weeks: shown }));
+  return shown;
 }
 
 function cell(text, className) {
