@@ -42,6 +42,8 @@ WebResponse with_safety_headers(WebResponse r) {
   r.headers.emplace_back("Content-Security-Policy", kContentSecurityPolicy);
   r.headers.emplace_back("Referrer-Policy", "no-referrer");
   r.headers.emplace_back("X-Frame-Options", "DENY");
+  // Answers hold the owner's data (and once, a new lane token): no cache keeps them.
+  r.headers.emplace_back("Cache-Control", "no-store");
   return r;
 }
 
@@ -146,6 +148,8 @@ class Dashboard {
     if (rest == "/sign-out") return sign_out(req, respond);
     if (rest == "/api/followup") return move_followup(req, respond);
     if (rest == "/api/idea") return mark_idea(req, respond);
+    if (rest == "/api/tokens/issue") return change_tokens(req, respond, "issue", "terminal");
+    if (rest == "/api/tokens/revoke") return change_tokens(req, respond, "revoke", "token_id");
     respond(not_found());
   }
 
@@ -166,6 +170,7 @@ class Dashboard {
     if (rest == "/api/ideas") return run("ideas", {{"state", query_value(req, "state", "new")}}, *session, respond);
     if (rest == "/api/report") return run("report", {{"request", present_query(req, {"by", "from", "to"})}}, *session, respond);
     if (rest == "/api/comments") return run("comments", present_query(req, {"reason", "from", "to"}), *session, respond);
+    if (rest == "/api/tokens") return run("tokens", {{"request", {{"action", "list"}}}}, *session, respond);
     respond(not_found());
   }
 
@@ -175,6 +180,7 @@ class Dashboard {
     if (rest == "/followups") return "followups";
     if (rest == "/ideas") return "ideas";
     if (rest == "/satisfaction") return "satisfaction";
+    if (rest == "/lanes") return "lanes";
     return {};
   }
 
@@ -309,6 +315,16 @@ class Dashboard {
     const auto& fields = std::get<dashboard::Form>(form);
     run("idea", {{"idea", fields.at("idea")}, {"state", fields.at("state")}, {"by", actor_for(session->handle)}}, *session,
         respond);
+  }
+
+  // Issues a lane token for a terminal, or revokes one: the `tokens` command. An issued token is
+  // in this one answer only; the page shows it once.
+  void change_tokens(const WebRequest& req, const WebRespond& respond, const char* action, const char* field) {
+    const auto session = checked_session(req, respond);
+    if (!session) return;
+    auto form = dashboard::parse_form(req, {{field, 64}, {"csrf", kSecretChars, false}});
+    if (auto* problem = std::get_if<std::string>(&form)) return respond(json_error(400, "bad_form", *problem));
+    run("tokens", {{"request", {{"action", action}, {field, std::get<dashboard::Form>(form).at(field)}}}}, *session, respond);
   }
 
   void sign_out(const WebRequest& req, const WebRespond& respond) {

@@ -14,6 +14,7 @@
 //   GET  /dashboard/followups     the follow-up queue (signed in)
 //   GET  /dashboard/ideas         the staff ideas (signed in)
 //   GET  /dashboard/satisfaction  NPS and CSAT: weekly trend, breakdown, comments (signed in)
+//   GET  /dashboard/lanes         the lane tokens (signed in)
 //   GET  /dashboard/api/today     the today command's answer
 //   GET  /dashboard/api/followups?state=open|contacted|resolved|all   the followups command's answer
 //   POST /dashboard/api/followup  form: feedback, state, note (optional); header X-CSRF-Token.
@@ -21,6 +22,9 @@
 //   GET  /dashboard/api/ideas?state=new|seen|done|all   the ideas command's answer
 //   GET  /dashboard/api/report?by=&from=&to=             the report command's answer
 //   GET  /dashboard/api/comments?reason=&from=&to=       the comments command's answer
+//   GET  /dashboard/api/tokens    the lane tokens (tokens list)
+//   POST /dashboard/api/tokens/issue   form: terminal; X-CSRF-Token. The new token, in this answer only
+//   POST /dashboard/api/tokens/revoke  form: token_id; X-CSRF-Token
 //   POST /dashboard/api/idea      form: idea, state; header X-CSRF-Token. The idea command, signed
 //                                 dashboard:<handle>
 #pragma once
