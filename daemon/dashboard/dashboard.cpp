@@ -148,6 +148,9 @@ class Dashboard {
     if (rest == "/sign-out") return sign_out(req, respond);
     if (rest == "/api/followup") return move_followup(req, respond);
     if (rest == "/api/idea") return mark_idea(req, respond);
+    if (rest == "/api/journey") return about_customer(req, respond, "journey");
+    if (rest == "/api/export") return about_customer(req, respond, "export");
+    if (rest == "/api/erase") return about_customer(req, respond, "erase");
     if (rest == "/api/tokens/issue") return change_tokens(req, respond, "issue", "terminal");
     if (rest == "/api/tokens/revoke") return change_tokens(req, respond, "revoke", "token_id");
     respond(not_found());
@@ -181,6 +184,7 @@ class Dashboard {
     if (rest == "/ideas") return "ideas";
     if (rest == "/satisfaction") return "satisfaction";
     if (rest == "/lanes") return "lanes";
+    if (rest == "/journey") return "journey";
     return {};
   }
 
@@ -315,6 +319,17 @@ class Dashboard {
     const auto& fields = std::get<dashboard::Form>(form);
     run("idea", {{"idea", fields.at("idea")}, {"state", fields.at("state")}, {"by", actor_for(session->handle)}}, *session,
         respond);
+  }
+
+  // A customer's journey, export or erasure, named by an identifier that travels only in this
+  // POST's body: never in a URL, a log line or a cookie. The command hashes it and keeps it nowhere.
+  void about_customer(const WebRequest& req, const WebRespond& respond, const char* command) {
+    const auto session = checked_session(req, respond);
+    if (!session) return;
+    auto form = dashboard::parse_form(req, {{"kind", 16}, {"value", 256}, {"csrf", kSecretChars, false}});
+    if (auto* problem = std::get_if<std::string>(&form)) return respond(json_error(400, "bad_form", *problem));
+    const auto& fields = std::get<dashboard::Form>(form);
+    run(command, {{"customer", {{"kind", fields.at("kind")}, {"value", fields.at("value")}}}}, *session, respond);
   }
 
   // Issues a lane token for a terminal, or revokes one: the `tokens` command. An issued token is

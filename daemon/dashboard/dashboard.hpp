@@ -15,6 +15,7 @@
 //   GET  /dashboard/ideas         the staff ideas (signed in)
 //   GET  /dashboard/satisfaction  NPS and CSAT: weekly trend, breakdown, comments (signed in)
 //   GET  /dashboard/lanes         the lane tokens (signed in)
+//   GET  /dashboard/journey       a customer's journey, export and erasure (signed in)
 //   GET  /dashboard/api/today     the today command's answer
 //   GET  /dashboard/api/followups?state=open|contacted|resolved|all   the followups command's answer
 //   POST /dashboard/api/followup  form: feedback, state, note (optional); header X-CSRF-Token.
@@ -22,6 +23,10 @@
 //   GET  /dashboard/api/ideas?state=new|seen|done|all   the ideas command's answer
 //   GET  /dashboard/api/report?by=&from=&to=             the report command's answer
 //   GET  /dashboard/api/comments?reason=&from=&to=       the comments command's answer
+//   POST /dashboard/api/journey   form: kind, value; X-CSRF-Token. The journey command's answer
+//   POST /dashboard/api/export    the same form: the export command's answer (the customer's record)
+//   POST /dashboard/api/erase     the same form: the erase command's receipt
+//                                 (an identifier is only ever in a POST body)
 //   GET  /dashboard/api/tokens    the lane tokens (tokens list)
 //   POST /dashboard/api/tokens/issue   form: terminal; X-CSRF-Token. The new token, in this answer only
 //   POST /dashboard/api/tokens/revoke  form: token_id; X-CSRF-Token

@@ -19,6 +19,11 @@ const Texts = {
     return pattern.replace(/\{(\w+)\}/g, (whole, name) => (name in args ? String(args[name]) : whole));
   },
 
+  // The text for `key`, or `otherwise` (a word from elsewhere, shown as it is) when there is none.
+  formatOr(key, otherwise, args = {}) {
+    return key in this.table ? this.format(key, args) : otherwise;
+  },
+
   // Fills every element that names its text with data-text.
   fill(root = document) {
     for (const el of root.querySelectorAll("[data-text]")) el.textContent = this.format(el.dataset.text);
