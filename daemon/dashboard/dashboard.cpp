@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -15,6 +16,7 @@
 #include "dashboard/assets.hpp"
 #include "dashboard/sign_in_throttle.hpp"
 #include "dashboard/web_input.hpp"
+#include "net/admin_routes.hpp"
 #include "owner/commands.hpp"
 #include "owner/dashboard_sessions.hpp"
 #include "store/event_store.hpp"
@@ -148,6 +150,7 @@ class Dashboard {
     if (rest == "/sign-out") return sign_out(req, respond);
     if (rest == "/api/followup") return move_followup(req, respond);
     if (rest == "/api/idea") return mark_idea(req, respond);
+    if (rest.starts_with("/api/gestures/")) return gesture_action(req, respond, rest.substr(14));
     if (rest == "/api/journey") return about_customer(req, respond, "journey");
     if (rest == "/api/export") return about_customer(req, respond, "export");
     if (rest == "/api/erase") return about_customer(req, respond, "erase");
@@ -174,6 +177,12 @@ class Dashboard {
     if (rest == "/api/report") return run("report", {{"request", present_query(req, {"by", "from", "to"})}}, *session, respond);
     if (rest == "/api/comments") return run("comments", present_query(req, {"reason", "from", "to"}), *session, respond);
     if (rest == "/api/tokens") return run("tokens", {{"request", {{"action", "list"}}}}, *session, respond);
+    if (rest == "/api/gestures") return run("gestures", {{"request", {{"action", "list"}}}}, *session, respond);
+    if (rest == "/api/gestures/roi") {
+      json request = {{"action", "roi"}};
+      if (const std::string w = query_value(req, "window_days", ""); !w.empty()) request["window_days"] = daemon::query_value(w);
+      return run("gestures", {{"request", std::move(request)}}, *session, respond);
+    }
     respond(not_found());
   }
 
@@ -185,6 +194,7 @@ class Dashboard {
     if (rest == "/satisfaction") return "satisfaction";
     if (rest == "/lanes") return "lanes";
     if (rest == "/journey") return "journey";
+    if (rest == "/gestures") return "gestures";
     return {};
   }
 
@@ -319,6 +329,31 @@ class Dashboard {
     const auto& fields = std::get<dashboard::Form>(form);
     run("idea", {{"idea", fields.at("idea")}, {"state", fields.at("state")}, {"by", actor_for(session->handle)}}, *session,
         respond);
+  }
+
+  // The rule form's actions, each the `gestures` command as regularsctl gestures runs it:
+  // validate (as the owner types), dry-run, save (add), enable and disable. The rule travels as
+  // JSON text in the form field `rule`, parsed here within the rules' nesting limit.
+  void gesture_action(const WebRequest& req, const WebRespond& respond, std::string_view what) {
+    static const std::map<std::string_view, const char*> kActions = {
+        {"validate", "validate"}, {"dry-run", "dry_run"}, {"save", "add"}, {"enable", "enable"}, {"disable", "disable"}};
+    const auto action = kActions.find(what);
+    if (action == kActions.end()) return respond(not_found());
+    const auto session = checked_session(req, respond);
+    if (!session) return;
+    auto form = dashboard::parse_form(
+        req, {{"rule", 65536, false}, {"id", 64, false}, {"days", 8, false}, {"csrf", kSecretChars, false}});
+    if (auto* problem = std::get_if<std::string>(&form)) return respond(json_error(400, "bad_form", *problem));
+    const auto& fields = std::get<dashboard::Form>(form);
+    json request = {{"action", action->second}};
+    if (const auto rule = fields.find("rule"); rule != fields.end()) {
+      auto parsed = wire::parse_json(rule->second, 64);
+      if (auto* e = std::get_if<wire::Error>(&parsed)) return respond(json_error(400, "invalid_rule", e->message, "rule"));
+      request["rule"] = std::move(std::get<json>(parsed));
+    }
+    if (const auto id = fields.find("id"); id != fields.end()) request["id"] = id->second;
+    if (const auto days = fields.find("days"); days != fields.end()) request["days"] = daemon::query_value(days->second);
+    run("gestures", {{"request", std::move(request)}}, *session, respond);
   }
 
   // A customer's journey, export or erasure, named by an identifier that travels only in this

@@ -16,6 +16,7 @@
 //   GET  /dashboard/satisfaction  NPS and CSAT: weekly trend, breakdown, comments (signed in)
 //   GET  /dashboard/lanes         the lane tokens (signed in)
 //   GET  /dashboard/journey       a customer's journey, export and erasure (signed in)
+//   GET  /dashboard/gestures      the gesture rules: a form that builds one, dry runs, on/off, ROI
 //   GET  /dashboard/api/today     the today command's answer
 //   GET  /dashboard/api/followups?state=open|contacted|resolved|all   the followups command's answer
 //   POST /dashboard/api/followup  form: feedback, state, note (optional); header X-CSRF-Token.
@@ -27,6 +28,10 @@
 //   POST /dashboard/api/export    the same form: the export command's answer (the customer's record)
 //   POST /dashboard/api/erase     the same form: the erase command's receipt
 //                                 (an identifier is only ever in a POST body)
+//   GET  /dashboard/api/gestures  the gesture rules (gestures list)
+//   GET  /dashboard/api/gestures/roi?window_days=N       the ROI report
+//   POST /dashboard/api/gestures/{validate,dry-run,save,enable,disable}   form: rule (JSON text) or
+//                                 id, days; X-CSRF-Token. The gestures command's answer
 //   GET  /dashboard/api/tokens    the lane tokens (tokens list)
 //   POST /dashboard/api/tokens/issue   form: terminal; X-CSRF-Token. The new token, in this answer only
 //   POST /dashboard/api/tokens/revoke  form: token_id; X-CSRF-Token

@@ -103,7 +103,9 @@ class AdminHttpServer {
     // Paths equal to web_prefix or under "web_prefix/" go to web_handler, when there is one.
     std::string web_prefix = "/dashboard";
     WebHandler web_handler;
-    std::size_t max_web_body_bytes = 8 * 1024;  // form posts: larger bodies get 413
+    // Form posts: larger bodies get 413. Room for a gesture rule (at most 64 KiB of JSON) sent
+    // URL-encoded from the dashboard's rule form.
+    std::size_t max_web_body_bytes = 256 * 1024;
   };
 
   // Throws std::invalid_argument when a token hash is not 64 hex digits (the metrics one may be

@@ -38,12 +38,6 @@ struct Route {
   std::string_view body_arg = {};  // with body_is: the argument the body becomes
 };
 
-// Query values are text; those that are whole numbers become numbers, so the command checks a
-// limit the same way whatever the transport. Anything else is passed on for it to refuse.
-json query_value(const std::string& text) {
-  const bool digits = !text.empty() && text.size() <= 9 && text.find_first_not_of("0123456789") == std::string::npos;
-  return digits ? json(std::stoll(text)) : json(text);
-}
 
 json query_args(const AdminRequest& req, std::initializer_list<std::pair<const char*, const char*>> names) {
   json args = json::object();
@@ -229,6 +223,11 @@ AdminHandler make_admin_handler(owner::CommandRunner& commands) {
     }
     respond(no_route(req));
   };
+}
+
+json query_value(const std::string& text) {
+  const bool digits = !text.empty() && text.size() <= 9 && text.find_first_not_of("0123456789") == std::string::npos;
+  return digits ? json(std::stoll(text)) : json(text);
 }
 
 }  // namespace regulars::daemon

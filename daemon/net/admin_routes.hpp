@@ -7,7 +7,9 @@
 //   GET  /v1/reports/satisfaction?by=&from=&to=   report (by: week|cashier|lane|store|touchpoint|all)
 //   GET  /v1/followups?state=                 followups (open|contacted|resolved|all)
 //   POST /v1/followups/{feedback event_id}    followup: {"state": "resolved", "note": "...", "by": "owner"}
-//   GET  /v1/ideas?limit=N                    ideas
+//   GET  /v1/comments?reason=&from=&to=&limit=N   comments: what customers wrote, by tag
+//   GET  /v1/ideas?state=&limit=N             ideas (state: new|seen|done|all)
+//   POST /v1/ideas/{idea event_id}            idea: {"state": "seen" | "done" | "new", "by": "owner"}
 //   POST /v1/feedback                         feedback from another channel (web, phone, e-mail survey);
 //                                             it must name its touchpoint
 //   POST /v1/journey                          journey: {"customer": {"kind": ..., "value": ...}, "limit": N}
@@ -35,9 +37,18 @@
 //   GET  /healthz                             200 when a record can be made durable now, 503 and why when not
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+
 #include "net/admin_http.hpp"
 
 namespace regulars::daemon {
+
+// A query or form value for a command: a whole number (at most 9 digits) as a number, so a limit
+// is checked the same way whatever the transport; anything else as the text, for the command to
+// refuse in its own words.
+nlohmann::json query_value(const std::string& text);
+
 
 namespace owner {
 class CommandRunner;

@@ -126,14 +126,14 @@ def daemon():
     yield from demo_daemon()
 
 
-def run_till(daemon, script_text, cashier="c-07"):
-    """Runs a regulars-till script (packaging/demo's format) on lane-1 against `daemon`."""
+def run_till(daemon, script_text, cashier="c-07", quiet=True):
+    """Runs a regulars-till script (packaging/demo's format) on lane-1 against `daemon`; its output."""
     script = daemon.root / "extra.till"
     script.write_text(script_text)
     till = [program("REGULARS_TILL"), "--endpoint", f"unix:{daemon.data / 'regularsd.sock'}",
             "--spool", str(daemon.root / "spool"), "--terminal", "lane-1", "--plugin", program("REGULARS_PLUGIN"),
-            "--budget-ms", "2000", "--cashier", cashier, "--pace", "0", "--quiet", "--script", str(script)]
-    subprocess.run(till, check=True, capture_output=True, timeout=120)
+            "--budget-ms", "2000", "--cashier", cashier, "--pace", "0", "--script", str(script)] + (["--quiet"] if quiet else [])
+    return subprocess.run(till, check=True, capture_output=True, text=True, timeout=120).stdout
 
 
 @pytest.fixture(scope="session")

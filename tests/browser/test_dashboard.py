@@ -228,7 +228,9 @@ def test_malformed_requests_get_clear_errors(daemon):
     status, _, _ = daemon.request("POST", "/dashboard/login", json.dumps({"token": "x"}), {"Content-Type": "application/json"})
     assert status == 400
     status, _, _ = daemon.request("POST", "/dashboard/login", "token=" + "x" * 20000, FORM)
-    assert status == 413
+    assert status == 400, "a field over its size is refused by name"
+    status, _, _ = daemon.request("POST", "/dashboard/login", "token=" + "x" * 300000, FORM)
+    assert status == 413, "a body over 256 KiB is refused before it is read"
     status, _, body = daemon.request("POST", "/dashboard/login", "token=x", {**FORM, "Origin": "http://evil.example"})
     assert status == 403 and json.loads(body)["error"]["code"] == "cross_site"
     status, _, _ = daemon.request("GET", "/dashboard/api/today", headers={"Cookie": "regulars_session=../../etc"})

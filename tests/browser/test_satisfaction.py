@@ -33,7 +33,8 @@ def chart_data(browser, canvas_id):
         const canvas = document.getElementById(arguments[0]);
         const chart = Chart.getChart(canvas);
         const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
-        return {labels: chart.data.labels, values: chart.data.datasets[0].data, ranges: chart.data.datasets[1].data,
+        const line = chart.data.datasets.find(d => d.type === "line"), bars = chart.data.datasets.find(d => d.type === "bar");
+        return {labels: chart.data.labels, values: line.data, ranges: bars.data,
                 drawn: pixels.some((v, i) => i % 4 === 3 && v > 0)};""", canvas_id)
 
 
