@@ -14,7 +14,7 @@ function whoText(item) {
   if (item.cashier) parts.push(Texts.format("followups.cashier", { cashier_id: item.cashier }));
   if (item.lane) parts.push(Texts.format("followups.lane", { lane: item.lane }));
   if (item.touchpoint) parts.push(Texts.format("followups.touchpoint", { touchpoint: item.touchpoint }));
-  parts.push(Texts.format("followups.opened", { opened: item.opened.slice(0, 10) }));
+  parts.push(Texts.format("followups.opened", { opened: Texts.date(item.opened) }));
   return parts.join(" · ");
 }
 
@@ -35,7 +35,7 @@ function renderItem(item) {
   const notes = li.querySelector(".notes");
   for (const n of item.notes) {
     const entry = document.createElement("li");
-    const day = new Date(n.time_ms).toISOString().slice(0, 10);
+    const day = Texts.date(n.time_ms);
     entry.textContent = Texts.format(n.note ? "followups.history_note" : "followups.history",
                                      { day, state: Texts.format(`followups.state.${n.state}`), by: n.by || "", note: n.note || "" });
     notes.append(entry);

@@ -232,7 +232,7 @@ function ruleRow(rule) {
   const tr = document.createElement("tr");
   tr.dataset.rule = rule.id;
   tr.dataset.enabled = String(rule.enabled);
-  const cells = [rule.name ? `${rule.name} (${rule.id})` : rule.id, summary(rule), `${Math.round((rule.holdout || 0) * 100)}%`,
+  const cells = [rule.name ? `${rule.name} (${rule.id})` : rule.id, summary(rule), `${Texts.number(Math.round((rule.holdout || 0) * 100))}%`,
                  Texts.format(rule.enabled ? "gestures.on" : "gestures.off")];
   for (const text of cells) tr.append(Object.assign(document.createElement("td"), { textContent: text }));
   const actions = document.createElement("td");
@@ -277,7 +277,8 @@ function drawDifference(metric, diff) {
           backgroundColor: "#0b5cad", pointRadius: 5, showLine: false },
       ],
     },
-    options: { animation: false, scales: { y: { min: -span * 1.1, max: span * 1.1 } } },
+    options: { animation: false, locale: Texts.intl[Texts.locale], scales: { y: { min: -span * 1.1, max: span * 1.1 } },
+               plugins: { legend: { rtl: document.dir === "rtl" }, tooltip: { rtl: document.dir === "rtl" } } },
   });
   canvas.setAttribute("aria-label", ci ? Texts.format("gestures.roi.range_label", { difference: diff.difference, low: ci[0], high: ci[1] })
                                        : Texts.format("gestures.roi.no_range", { difference: diff.difference }));

@@ -6,7 +6,7 @@
 function whoText(idea) {
   const parts = [Texts.format("ideas.cashier", { cashier_id: idea.cashier })];
   if (idea.lane) parts.push(Texts.format("ideas.lane", { lane: idea.lane }));
-  if (idea.updated) parts.push(Texts.format("ideas.reviewed", { day: idea.updated.slice(0, 10), by: idea.reviewed_by || "" }));
+  if (idea.updated) parts.push(Texts.format("ideas.reviewed", { day: Texts.date(idea.updated), by: idea.reviewed_by || "" }));
   return parts.join(" · ");
 }
 
@@ -17,7 +17,7 @@ function renderIdea(idea) {
   li.dataset.idea = idea.idea;
   li.dataset.state = idea.state;
   li.querySelector(".kind").textContent = Texts.format(`ideas.kind.${idea.kind}`);
-  li.querySelector(".when").textContent = idea.time.slice(0, 10);
+  li.querySelector(".when").textContent = Texts.date(idea.time);
   li.querySelector(".state").textContent = Texts.format(`ideas.state.${idea.state}`);
   li.querySelector(".text").textContent = idea.text;
   li.querySelector(".who").textContent = whoText(idea);

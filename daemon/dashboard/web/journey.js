@@ -12,8 +12,8 @@ function identifier() {
 function detailOf(step) {
   if (step.lines !== undefined) return Texts.format("journey.lines", { lines: step.lines });
   const parts = [];
-  if (step.nps !== undefined) parts.push(`NPS ${step.nps}`);
-  if (step.csat !== undefined) parts.push(`CSAT ${step.csat}`);
+  if (step.nps !== undefined) parts.push(`NPS ${Texts.number(step.nps)}`);
+  if (step.csat !== undefined) parts.push(`CSAT ${Texts.number(step.csat)}`);
   if (step.declined) parts.push(Texts.format("journey.declined"));
   if (step.reasons) parts.push(step.reasons.join(", ").replaceAll("_", " "));
   return parts.join(" · ");
@@ -22,7 +22,7 @@ function detailOf(step) {
 function stepRow(step) {
   const tr = document.createElement("tr");
   tr.dataset.type = step.type;
-  const cells = [step.time.slice(0, 16).replace("T", " "), Texts.formatOr(`journey.touchpoint.${step.touchpoint || "till"}`, step.touchpoint),
+  const cells = [Texts.dateTime(step.time), Texts.formatOr(`journey.touchpoint.${step.touchpoint || "till"}`, step.touchpoint),
                  Texts.formatOr(`journey.type.${step.type}`, step.type), detailOf(step), [step.cashier, step.store].filter(Boolean).join(" · ")];
   for (const text of cells) tr.append(Object.assign(document.createElement("td"), { textContent: text }));
   return tr;

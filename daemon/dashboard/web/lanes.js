@@ -7,8 +7,8 @@
 function tokenRow(t) {
   const tr = document.createElement("tr");
   tr.dataset.tokenId = t.token_id;
-  const cells = [t.terminal, t.token_id, t.created.slice(0, 16).replace("T", " "),
-                 t.revoked ? Texts.format("lanes.revoked", { day: t.revoked.slice(0, 10) }) : Texts.format("lanes.in_force")];
+  const cells = [t.terminal, t.token_id, Texts.dateTime(t.created),
+                 t.revoked ? Texts.format("lanes.revoked", { day: Texts.date(t.revoked) }) : Texts.format("lanes.in_force")];
   for (const text of cells) tr.append(Object.assign(document.createElement("td"), { textContent: text }));
   const action = document.createElement("td");
   if (!t.revoked) {

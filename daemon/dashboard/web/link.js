@@ -5,7 +5,7 @@
 (async () => {
   const code = location.hash.slice(1);
   history.replaceState(null, "", location.pathname);
-  await Texts.load("en");
+  await Texts.load();
   Texts.fill();
   document.title = Texts.format("app.name");
   if (!/^[0-9a-f]{64}$/.test(code)) {

@@ -3,7 +3,7 @@
 "use strict";
 
 (async () => {
-  await Texts.load("en");
+  await Texts.load();
   Texts.fill();
   document.title = Texts.format("app.name");
   const code = document.body.dataset.error;

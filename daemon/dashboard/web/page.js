@@ -35,8 +35,11 @@ const Page = {
   async start(title) {
     for (const link of document.querySelectorAll("nav a"))
       if (new URL(link.href).pathname === location.pathname) link.setAttribute("aria-current", "page");
-    await Texts.load("en");
+    await Texts.load();
     Texts.fill();
+    const picker = document.getElementById("locale");
+    picker.value = Texts.locale;
+    picker.addEventListener("change", () => Texts.choose(picker.value));
     document.title = `${Texts.format(title)} · ${Texts.format("app.name")}`;
     const session = await this.getJson("/dashboard/api/session");
     this.csrf = session.csrf;

@@ -8,7 +8,6 @@
 const WEEKS = 12;
 const FEW = 30;  // below this many answers a score's range is wide: the row says so
 const DAY_MS = 86400000;
-const numbers = new Intl.NumberFormat("en", { maximumFractionDigits: 1 });
 
 // Monday 00:00 UTC of the first week shown (the report's weeks start on Mondays, in UTC).
 function firstMonday() {
@@ -31,7 +30,7 @@ function drawChart(id, weeks, rowsByWeek, score, [low, high]) {
   Chart.getChart(canvas)?.destroy();
   new Chart(canvas, {
     data: {
-      labels: weeks.map((w, i) => [w.slice(5), has(rows[i]) ? `n=${rows[i][`${score}_responses`]}` : ""]),
+      labels: weeks.map((w, i) => [Texts.shortDate(w), has(rows[i]) ? Texts.format("satisfaction.n", { n: rows[i][`${score}_responses`] }) : ""]),
       datasets: [
         { type: "line", label: Texts.format(`satisfaction.${score}`), data: rows.map((r) => (has(r) ? r[score] : null)),
           borderColor: "#0b5cad", backgroundColor: "#0b5cad", pointRadius: 4, spanGaps: true },
@@ -41,8 +40,9 @@ function drawChart(id, weeks, rowsByWeek, score, [low, high]) {
     },
     options: {
       animation: false,
+      locale: Texts.intl[Texts.locale],
       scales: { x: { ticks: { autoSkip: false, maxRotation: 0, font: { size: 10 } } }, y: { min: low, max: high } },
-      plugins: { tooltip: { callbacks: { footer: (items) => {
+      plugins: { legend: { rtl: document.dir === "rtl" }, tooltip: { rtl: document.dir === "rtl", callbacks: { footer: (items) => {
         const r = rows[items[0].dataIndex];
         return has(r) ? Texts.format("satisfaction.answers", { n: r[`${score}_responses`] }) : "";
       } } } },
@@ -61,11 +61,11 @@ function cell(text, className) {
 }
 
 function rangeText(interval) {
-  return interval ? Texts.format("satisfaction.range", { low: numbers.format(interval[0]), high: numbers.format(interval[1]) }) : "–";
+  return interval ? Texts.format("satisfaction.range", { low: Texts.number(interval[0]), high: Texts.number(interval[1]) }) : "–";
 }
 
 function scoreText(value) {
-  return value === null ? "–" : numbers.format(value);
+  return value === null ? "–" : Texts.number(value);
 }
 
 function breakdownRow(row) {
@@ -98,7 +98,7 @@ function commentItem(c) {
   const scores = [];
   if (c.nps !== null) scores.push(Texts.format("satisfaction.comment_nps", { points: c.nps }));
   if (c.csat !== null) scores.push(Texts.format("satisfaction.comment_csat", { points: c.csat }));
-  head.textContent = [c.time.slice(0, 10), ...scores, c.reasons.map((r) => r.replaceAll("_", " ")).join(", ")].filter(Boolean).join(" · ");
+  head.textContent = [Texts.date(c.time), ...scores, c.reasons.map((r) => r.replaceAll("_", " ")).join(", ")].filter(Boolean).join(" · ");
   const text = document.createElement("blockquote");
   text.className = "comment";
   text.textContent = c.comment;  // the customer's own words: text, never markup
@@ -149,7 +149,7 @@ async function busy(work) {
   const start = firstMonday();
   const from = start.toISOString();
   const weeks = weeksFrom(start);
-  document.getElementById("period").textContent = Texts.format("satisfaction.period", { from: weeks[0], weeks: WEEKS });
+  document.getElementById("period").textContent = Texts.format("satisfaction.period", { from: Texts.date(weeks[0]), weeks: WEEKS });
   document.getElementById("by").addEventListener("change", () => busy(() => loadBreakdown(from)));
   document.getElementById("tag").addEventListener("change", () => busy(() => loadComments(from, false)));
   await busy(() => Promise.all([loadTrend(from, weeks), loadBreakdown(from), loadComments(from, true)]));

@@ -2,8 +2,6 @@
 // same answer as the admin API's GET /v1/today). A figure with no data says how to get some.
 "use strict";
 
-const numbers = new Intl.NumberFormat("en", { maximumFractionDigits: 1 });
-
 // Shows `value` (a number, or null for "no data") in the figure `id`; its raw value stays in
 // data-value for whoever checks the page against the API.
 function showFigure(id, value, suffix = "") {
@@ -11,7 +9,7 @@ function showFigure(id, value, suffix = "") {
   const card = figure.closest(".card");
   const empty = card.querySelector(".empty");
   figure.dataset.value = value === null ? "" : String(value);
-  figure.textContent = value === null ? "–" : numbers.format(value) + suffix;
+  figure.textContent = value === null ? "–" : Texts.number(value) + suffix;
   if (empty) empty.hidden = !(value === null || value === 0);
 }
 
@@ -22,7 +20,7 @@ function showDetail(id, text) {
 }
 
 function render(today) {
-  document.getElementById("title").textContent = Texts.format("today.title", { day: today.day });
+  document.getElementById("title").textContent = Texts.format("today.title", { day: Texts.date(today.day) });
   const { visits, offers, satisfaction, followups, ideas } = today;
   showFigure("visits", visits.total);
   showFigure("returning-share", visits.returning_share, "%");
