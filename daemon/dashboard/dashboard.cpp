@@ -174,7 +174,11 @@ class Dashboard {
     if (rest == "/api/today") return run("today", json::object(), *session, respond);
     if (rest == "/api/followups") return run("followups", {{"state", query_value(req, "state", "open")}}, *session, respond);
     if (rest == "/api/ideas") return run("ideas", {{"state", query_value(req, "state", "new")}}, *session, respond);
-    if (rest == "/api/report") return run("report", {{"request", present_query(req, {"by", "from", "to"})}}, *session, respond);
+    if (rest == "/api/report") {
+      json request = present_query(req, {"by", "from", "to"});
+      request["returning"] = false;  // the page shows satisfaction only: the buyers' count is not worth its scan
+      return run("report", {{"request", std::move(request)}}, *session, respond);
+    }
     if (rest == "/api/comments") return run("comments", present_query(req, {"reason", "from", "to"}), *session, respond);
     if (rest == "/api/tokens") return run("tokens", {{"request", {{"action", "list"}}}}, *session, respond);
     if (rest == "/api/gestures") return run("gestures", {{"request", {{"action", "list"}}}}, *session, respond);

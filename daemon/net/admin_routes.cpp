@@ -61,7 +61,9 @@ Args report_args(const AdminRequest& req, const std::string&) {
     if (const auto it = req.query.find(k); it != req.query.end()) request[k] = it->second;
   return json{{"request", std::move(request)}};
 }
-Args followups_args(const AdminRequest& req, const std::string&) { return query_args(req, {{"state", "state"}}); }
+Args followups_args(const AdminRequest& req, const std::string&) {
+  return query_args(req, {{"state", "state"}, {"limit", "limit"}});
+}
 Args limit_args(const AdminRequest& req, const std::string&) { return query_args(req, {{"limit", "limit"}}); }
 Args comments_args(const AdminRequest& req, const std::string&) {
   return query_args(req, {{"reason", "reason"}, {"from", "from"}, {"to", "to"}, {"limit", "limit"}});

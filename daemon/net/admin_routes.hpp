@@ -5,7 +5,7 @@
 //
 //   GET  /v1/status                          status
 //   GET  /v1/reports/satisfaction?by=&from=&to=   report (by: week|cashier|lane|store|touchpoint|all)
-//   GET  /v1/followups?state=                 followups (open|contacted|resolved|all)
+//   GET  /v1/followups?state=&limit=N         followups (open|contacted|resolved|all)
 //   POST /v1/followups/{feedback event_id}    followup: {"state": "resolved", "note": "...", "by": "owner"}
 //   GET  /v1/comments?reason=&from=&to=&limit=N   comments: what customers wrote, by tag
 //   GET  /v1/ideas?state=&limit=N             ideas (state: new|seen|done|all)

@@ -159,11 +159,13 @@ Result comments(Services& s, const Caller&, const json& args) {
 }
 
 Result followups(Services& s, const Caller&, const json& args) {
+  auto limit = limit_arg(args);
+  if (auto* err = std::get_if<Error>(&limit)) return *err;
   const auto st = args.find("state");
   const std::string state = st == args.end() ? "open" : st->is_string() ? st->get<std::string>() : "";
   if (state != "open" && state != "contacted" && state != "resolved" && state != "all")
     return Error{kBad, "state", "must be open, contacted, resolved or all"};
-  return followup_queue(s.store.read_connection(), state, wire::now_ms());
+  return followup_queue(s.store.read_connection(), state, wire::now_ms(), std::get<int>(limit));
 }
 
 // Moves a follow-up item along. The change is an event in the log like any other, so a rebuild
@@ -350,7 +352,6 @@ Result dashboard(Services& s, const Caller& caller, const json& args) {
 
 using Role = Caller::Role;
 constexpr std::string_view kRequest[] = {"request"};
-constexpr std::string_view kState[] = {"state"};
 constexpr std::string_view kFollowup[] = {"feedback", "state", "note", "by"};
 constexpr std::string_view kLimit[] = {"limit"};
 constexpr std::string_view kStateLimit[] = {"state", "limit"};
@@ -365,7 +366,7 @@ const Command kCommands[] = {
     {"status", {}, Role::owner, status},
     {"report", kRequest, Role::owner, report},
     {"comments", kComments, Role::owner, comments},
-    {"followups", kState, Role::owner, followups},
+    {"followups", kStateLimit, Role::owner, followups},
     {"followup", kFollowup, Role::owner, followup},
     {"ideas", kStateLimit, Role::owner, ideas},
     {"idea", kIdea, Role::owner, idea},

@@ -34,6 +34,21 @@ std::pair<double, double> csat_interval(std::int64_t n, std::int64_t satisfied) 
   return {one_decimal(100.0 * std::max(0.0, centre - half)), one_decimal(100.0 * std::min(1.0, centre + half))};
 }
 
+// Of the customers who bought in [from, to), those who had bought before it (their first purchase,
+// customers.first_seen_ms, is earlier) or came back within it.
+json returning_customers(Db& db, std::int64_t from, std::int64_t to) {
+  Stmt s(db.raw(),
+         "SELECT count(*), coalesce(sum(p.n > 1 OR c.first_seen_ms < ?1), 0) FROM ("
+         " SELECT customer_id, count(*) AS n FROM events WHERE type='purchase' AND customer_id IS NOT NULL "
+         " AND time_ms>=?1 AND time_ms<?2 GROUP BY customer_id) p JOIN customers c ON c.id=p.customer_id");
+  s.bind(1, from).bind(2, to);
+  s.step();
+  const std::int64_t buyers = s.i64(0), returning = s.i64(1);
+  return {{"buyers", buyers},
+          {"returning", returning},
+          {"rate", buyers > 0 ? json(one_decimal(100.0 * static_cast<double>(returning) / static_cast<double>(buyers))) : json(nullptr)}};
+}
+
 json interval_json(std::int64_t n, std::pair<double, double> interval) {
   return n > 0 ? json::array({interval.first, interval.second}) : json(nullptr);
 }
@@ -65,11 +80,13 @@ std::optional<wire::Error> validate_report_request(const json& request) {
       static const std::vector<std::string> kBy{"week", "cashier", "lane", "store", "touchpoint", "all"};
       if (!v.is_string() || std::find(kBy.begin(), kBy.end(), v.get<std::string>()) == kBy.end())
         return wire::Error{code, "request.by", "must be one of week, cashier, lane, store, touchpoint, all"};
+    } else if (k == "returning") {
+      if (!v.is_boolean()) return wire::Error{code, "request.returning", "must be true or false"};
     } else if (k == "from" || k == "to") {
       if (!v.is_string() || !wire::parse_time_ms(v.get<std::string>()))
         return wire::Error{code, "request." + k, "must be an RFC 3339 time such as 2026-11-01T00:00:00Z"};
     } else {
-      return wire::Error{code, "request." + k, "is not a field of a report request (by, from, to)"};
+      return wire::Error{code, "request." + k, "is not a field of a report request (by, from, to, returning)"};
     }
   }
   return std::nullopt;
@@ -110,31 +127,13 @@ json satisfaction_report(Db& db, const json& request, std::int64_t now_ms) {
       t_nps += n, t_pro += pro, t_det += det, t_csat += cn, t_sat += sat;
     }
   }
-  // Returning customers: of those who bought in the period, the share who had bought before it
-  // or came back within it.
-  std::int64_t buyers = 0, returning = 0;
-  {
-    Stmt s(db.raw(),
-           "SELECT count(*), coalesce(sum(n > 1 OR earlier), 0) FROM ("
-           " SELECT customer_id, count(*) AS n, "
-           " EXISTS (SELECT 1 FROM events e2 WHERE e2.customer_id=e.customer_id AND e2.type='purchase' AND e2.time_ms<?1) AS earlier "
-           " FROM events e WHERE type='purchase' AND customer_id IS NOT NULL AND time_ms>=?1 AND time_ms<?2 GROUP BY customer_id)");
-    s.bind(1, from).bind(2, to);
-    if (s.step()) {
-      buyers = s.i64(0);
-      returning = s.i64(1);
-    }
-  }
-  return {{"by", by},
-          {"from", from > 0 ? json(wire::format_time_ms(from)) : json(nullptr)},
-          {"to", wire::format_time_ms(to)},
-          {"rows", rows},
-          {"total", row_json("total", t_nps, t_pro, t_det, t_csat, t_sat)},
-          {"returning_customers", {{"buyers", buyers},
-                                   {"returning", returning},
-                                   {"rate", buyers > 0 ? json(one_decimal(100.0 * static_cast<double>(returning) /
-                                                                          static_cast<double>(buyers)))
-                                                       : json(nullptr)}}}};
+  json result = {{"by", by},
+                 {"from", from > 0 ? json(wire::format_time_ms(from)) : json(nullptr)},
+                 {"to", wire::format_time_ms(to)},
+                 {"rows", rows},
+                 {"total", row_json("total", t_nps, t_pro, t_det, t_csat, t_sat)}};
+  if (request.value("returning", true)) result["returning_customers"] = returning_customers(db, from, to);
+  return result;
 }
 
 json feedback_comments(Db& db, const std::string& reason, std::int64_t from, std::int64_t to, int limit) {
@@ -169,13 +168,19 @@ json feedback_comments(Db& db, const std::string& reason, std::int64_t from, std
   return {{"reason", reason.empty() ? json(nullptr) : json(reason)}, {"tags", tags}, {"items", items}};
 }
 
-json followup_queue(Db& db, const std::string& state, std::int64_t now_ms) {
+json followup_queue(Db& db, const std::string& state, std::int64_t now_ms, int limit) {
+  std::int64_t total = 0;
+  {
+    Stmt n(db.raw(), "SELECT count(*) FROM followups WHERE (?1='all' OR state=?1)");
+    n.bind(1, state);
+    if (n.step()) total = n.i64(0);
+  }
   Stmt s(db.raw(),
          "SELECT ev.event_id, f.customer_id, f.opened_ms, f.state, f.updated_ms, coalesce(f.notes, '[]'), fb.nps, fb.csat, "
          "coalesce(fb.reasons, '[]'), fb.comment, fb.cashier, fb.lane, fb.touchpoint "
          "FROM followups f JOIN feedback fb ON fb.seq=f.feedback_seq JOIN events ev ON ev.seq=f.feedback_seq "
-         "WHERE (?1='all' OR f.state=?1) ORDER BY f.opened_ms");
-  s.bind(1, state);
+         "WHERE (?1='all' OR f.state=?1) ORDER BY f.opened_ms, f.feedback_seq LIMIT ?2");
+  s.bind(1, state).bind(2, std::int64_t{limit});
   json items = json::array();
   while (s.step()) {
     json item = {{"feedback", s.text(0)},
@@ -192,7 +197,7 @@ json followup_queue(Db& db, const std::string& state, std::int64_t now_ms) {
       item[key] = s.is_null(idx) ? json(nullptr) : json(s.text(idx));
     items.push_back(std::move(item));
   }
-  return {{"state", state}, {"items", items}};
+  return {{"state", state}, {"total", total}, {"items", items}};
 }
 
 json staff_ideas(Db& db, const std::string& state, int limit) {

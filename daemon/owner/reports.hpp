@@ -22,8 +22,9 @@ std::optional<wire::Error> validate_report_request(const nlohmann::json& request
 // store, touchpoint or all), plus the store's returning-customer rate over the same period.
 nlohmann::json satisfaction_report(Db& db, const nlohmann::json& request, std::int64_t now_ms);
 
-// The follow-up queue, oldest first; state is open, contacted, resolved or all.
-nlohmann::json followup_queue(Db& db, const std::string& state, std::int64_t now_ms);
+// The follow-up queue, oldest first, at most `limit` items, and how many are in `state` (open,
+// contacted, resolved or all).
+nlohmann::json followup_queue(Db& db, const std::string& state, std::int64_t now_ms, int limit);
 
 // Feedback comments in [from, to), newest first, with only those tagged `reason` unless it is
 // empty; and the period's tags with how many comments carry each.

@@ -69,6 +69,9 @@ async function load() {
   const empty = document.getElementById("empty");
   empty.textContent = Texts.format(`followups.empty.${state}`);
   empty.hidden = answer.items.length > 0;
+  const more = document.getElementById("more");
+  more.textContent = Texts.format("followups.more", { shown: answer.items.length, total: answer.total });
+  more.hidden = answer.total <= answer.items.length;
   Page.ready(true);
 }
 
