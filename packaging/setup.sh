@@ -2,12 +2,14 @@
 # One entry point for a fresh Debian 12 machine (run as root from anywhere):
 #   packaging/setup.sh demo   install build dependencies, build, run the demo checkout
 #                             (demo --serve: and leave regularsd running, with the dashboard's address)
-#   packaging/setup.sh test   install build and test dependencies, build, run every test, then the unit
-#                             and integration tests again under ASan+UBSan (a second build, in ASAN_BUILD_DIR)
+#   packaging/setup.sh test   install build and test dependencies (axe-core too, see fetch_axe), build,
+#                             run every test, then the unit and integration tests again under ASan+UBSan
+#                             (a second build, in ASAN_BUILD_DIR)
 #   packaging/setup.sh deps   only install the dependencies (build and test)
 #   packaging/setup.sh build  build and test dependencies + build, the language bindings included
 # Environment: BUILD_DIR (default <source>/build), ASAN_BUILD_DIR (default build-asan beside BUILD_DIR),
-# BUILD_TYPE (default RelWithDebInfo; the ASan build is always -O1 -g1), JOBS.
+# BUILD_TYPE (default RelWithDebInfo; the ASan build is always -O1 -g1), JOBS, XDG_CACHE_HOME (axe-core's
+# cache, default ~/.cache).
 set -euo pipefail
 
 SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -38,6 +40,15 @@ TEST_PACKAGES=(
   prometheus                                              # promtool, for the /metrics test
   chromium chromium-driver python3-selenium             # the owner's dashboard in a real browser (tests/browser)
 )
+# axe-core, the accessibility checker the browser tests run in every dashboard page (WCAG 2.1 AA).
+# Debian has no package of it: a pinned release straight from the npm registry, checked against
+# the registry's dist.integrity (sha512 of the tarball). Only its axe.min.js is kept, where
+# tests/browser/CMakeLists.txt looks by default (REGULARS_AXE_JS). A new pin: the version, the
+# tarball's sha512 (the registry's integrity, base64 -d | xxd -p) and axe.min.js's own sha512.
+AXE_VERSION=4.14.1
+AXE_TARBALL_SHA512=1477dafa598d8d065f273d6af302aa203c02e83131707b7fa648cd41bd3d6b734f8c22a0dab86ee6a6f64b8afbe804b214d36db85a2826965edfb3a0b9d546b5
+AXE_MIN_JS_SHA512=e63e659f9806d7ae5bd40899043b0871a5062c5442b01b3f1a3edf5eaf50bf5c3a7104a72463293b4ad1b77c661a0d4e40e850dec89de9d6ece70a8c13a9af17
+AXE_JS=${XDG_CACHE_HOME:-$HOME/.cache}/regulars/axe-core/axe.min.js
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -60,6 +71,31 @@ install_deps() {
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# fetch_axe: puts the pinned axe-core's axe.min.js at $AXE_JS, unless the file there already is it.
+fetch_axe() {
+  if [ -f "$AXE_JS" ] && echo "$AXE_MIN_JS_SHA512  $AXE_JS" | sha512sum --check --status; then
+    say "axe-core $AXE_VERSION already in $AXE_JS"
+    return
+  fi
+  local url="https://registry.npmjs.org/axe-core/-/axe-core-$AXE_VERSION.tgz" tmp
+  say "fetching axe-core $AXE_VERSION from the npm registry"
+  mkdir -p "$(dirname "$AXE_JS")"
+  tmp=$(mktemp -d "$(dirname "$AXE_JS")/fetch.XXXXXX")
+  axe_failed() { rm -rf "$tmp"; echo "setup.sh: axe-core $AXE_VERSION: $*" >&2; exit 1; }
+  curl --fail --silent --show-error --location --retry 3 --retry-delay 5 --retry-connrefused \
+       --connect-timeout 20 --max-time 300 -o "$tmp/axe-core.tgz" "$url" \
+    || axe_failed "could not download $url (curl's error is above)"
+  echo "$AXE_TARBALL_SHA512  $tmp/axe-core.tgz" | sha512sum --check --status \
+    || axe_failed "$url does not have the pinned sha512 (AXE_TARBALL_SHA512); not using it"
+  tar -xzf "$tmp/axe-core.tgz" -C "$tmp" package/axe.min.js \
+    || axe_failed "the tarball from $url has no package/axe.min.js"
+  echo "$AXE_MIN_JS_SHA512  $tmp/package/axe.min.js" | sha512sum --check --status \
+    || axe_failed "package/axe.min.js in $url does not have the pinned sha512 (AXE_MIN_JS_SHA512)"
+  mv -f "$tmp/package/axe.min.js" "$AXE_JS"
+  rm -rf "$tmp"
+  say "axe-core $AXE_VERSION checked and kept in $AXE_JS"
 }
 
 # The bindings' setting for a demo: kept when the build directory has them on (its toolchains are
@@ -104,6 +140,6 @@ case "${1:-}" in
   build) install_deps "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"; build ON ;;
   demo) install_deps "${BUILD_PACKAGES[@]}"; build "$(bindings_setting)"; say "demo: regularsd with a seeded store, and a scripted checkout"
         exec bash "$SOURCE_DIR/packaging/demo/run-demo.sh" "$BUILD_DIR" "${@:2}" ;;
-  test) install_deps "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"; build ON; run_tests; run_sanitized_tests ;;
-  *) sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  test) install_deps "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"; fetch_axe; build ON; run_tests; run_sanitized_tests ;;
+  *) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

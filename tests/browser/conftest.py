@@ -144,8 +144,8 @@ def artefacts():
     return folder
 
 
-@pytest.fixture
-def browser():
+def chromium():
+    """A new headless Chromium under Selenium; the caller quits it."""
     options = Options()
     options.binary_location = os.environ.get("REGULARS_CHROMIUM", "/usr/bin/chromium")
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900",
@@ -154,6 +154,12 @@ def browser():
     driver = webdriver.Chrome(service=Service(os.environ.get("REGULARS_CHROMEDRIVER", "/usr/bin/chromedriver")),
                               options=options)
     driver.set_page_load_timeout(30)
+    return driver
+
+
+@pytest.fixture
+def browser():
+    driver = chromium()
     try:
         yield driver
     finally:
