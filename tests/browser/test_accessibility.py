@@ -109,6 +109,21 @@ def test_signed_in_page(daemon, signed_in, axe_source, path):
     assert_accessible(signed_in, axe_source, path)
 
 
+@pytest.mark.parametrize("locale", ["fa", "ar"])
+@pytest.mark.parametrize("path", SIGNED_IN_PAGES)
+def test_signed_in_page_right_to_left(daemon, signed_in, axe_source, path, locale):
+    # The same pages in Persian and Arabic: right to left, other scripts and digits, own texts.
+    signed_in.get(daemon.url(path))
+    signed_in.execute_script("localStorage.setItem('regulars.locale', arguments[0])", locale)
+    signed_in.refresh()
+    wait_for_ready(signed_in)
+    assert signed_in.execute_script("return document.documentElement.lang") == locale
+    try:
+        assert_accessible(signed_in, axe_source, f"{path} in {locale}")
+    finally:
+        signed_in.execute_script("localStorage.removeItem('regulars.locale')")
+
+
 def test_journey_page_with_a_timeline(daemon, signed_in, axe_source):
     signed_in.get(daemon.url("/dashboard/journey"))
     wait_for_ready(signed_in)

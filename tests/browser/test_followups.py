@@ -72,6 +72,13 @@ def test_marking_contacted_with_a_note_moves_it_and_is_audited(unhappy, browser,
     wait(browser, lambda b: len(b.find_elements(By.CSS_SELECTOR, "#queue > li")) == 1)
     assert "Called her" in browser.find_element(By.CSS_SELECTOR, "#queue .notes").text
     browser.save_screenshot(str(artefacts / "followups-contacted.png"))
+    # Resolved from the page, it leaves the command line's queue too.
+    assert feedback in unhappy.regularsctl("followups", "--state", "all")
+    browser.find_element(By.CSS_SELECTOR, '#queue > li button[value="resolved"]').click()
+    wait(browser, lambda b: b.find_element(By.ID, "empty").is_displayed())
+    assert feedback not in unhappy.regularsctl("followups")
+    assert feedback not in unhappy.regularsctl("followups", "--state", "contacted")
+    assert feedback in unhappy.regularsctl("followups", "--state", "resolved")
 
 
 def test_a_change_without_the_csrf_token_or_with_a_bad_state_changes_nothing(unhappy, browser):
