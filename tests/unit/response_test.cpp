@@ -23,7 +23,8 @@ TEST(OkResponse, IsWhatSerialisingTheWholeResponseWrites) {
 
 TEST(OkResponse, SplitsBackIntoTheIdAndTheResultsOwnBytes) {
   const std::string result = "{\"b\": 1, \"a\": [1,  2]}";  // spacing and key order a re-dump would change
-  const auto ok = split_ok_response(ok_response_text("18446744073709551615", result));
+  const std::string text = ok_response_text("18446744073709551615", result);  // the views below point into it
+  const auto ok = split_ok_response(text);
   ASSERT_TRUE(ok.has_value());
   EXPECT_EQ(ok->id, 18446744073709551615ULL);
   EXPECT_EQ(ok->result, result);
