@@ -169,23 +169,28 @@ class Dashboard {
     if (!rest.starts_with("/api/")) return respond(not_found());
     const auto session = session_of(req);
     if (!session) return respond(json_error(401, "signed_out", "sign in to the dashboard again"));
-    if (rest == "/api/session")
-      return respond(json_answer(200, {{"csrf", session->csrf}, {"handle", session->handle}}));
-    if (rest == "/api/today") return run("today", json::object(), *session, respond);
-    if (rest == "/api/followups") return run("followups", {{"state", query_value(req, "state", "open")}}, *session, respond);
-    if (rest == "/api/ideas") return run("ideas", {{"state", query_value(req, "state", "new")}}, *session, respond);
-    if (rest == "/api/report") {
+    read_api(rest.substr(4), req, *session, respond);
+  }
+
+  // The JSON the pages read (`rest` after /api): each the answer of one owner command.
+  void read_api(std::string_view rest, const WebRequest& req, const DashboardSessions::Found& session,
+                const WebRespond& respond) {
+    if (rest == "/session") return respond(json_answer(200, {{"csrf", session.csrf}, {"handle", session.handle}}));
+    if (rest == "/today") return run("today", json::object(), session, respond);
+    if (rest == "/followups") return run("followups", {{"state", query_text(req, "state", "open")}}, session, respond);
+    if (rest == "/ideas") return run("ideas", {{"state", query_text(req, "state", "new")}}, session, respond);
+    if (rest == "/report") {
       json request = present_query(req, {"by", "from", "to"});
       request["returning"] = false;  // the page shows satisfaction only: the buyers' count is not worth its scan
-      return run("report", {{"request", std::move(request)}}, *session, respond);
+      return run("report", {{"request", std::move(request)}}, session, respond);
     }
-    if (rest == "/api/comments") return run("comments", present_query(req, {"reason", "from", "to"}), *session, respond);
-    if (rest == "/api/tokens") return run("tokens", {{"request", {{"action", "list"}}}}, *session, respond);
-    if (rest == "/api/gestures") return run("gestures", {{"request", {{"action", "list"}}}}, *session, respond);
-    if (rest == "/api/gestures/roi") {
+    if (rest == "/comments") return run("comments", present_query(req, {"reason", "from", "to"}), session, respond);
+    if (rest == "/tokens") return run("tokens", {{"request", {{"action", "list"}}}}, session, respond);
+    if (rest == "/gestures") return run("gestures", {{"request", {{"action", "list"}}}}, session, respond);
+    if (rest == "/gestures/roi") {
       json request = {{"action", "roi"}};
-      if (const std::string w = query_value(req, "window_days", ""); !w.empty()) request["window_days"] = daemon::query_value(w);
-      return run("gestures", {{"request", std::move(request)}}, *session, respond);
+      if (const std::string w = query_text(req, "window_days", ""); !w.empty()) request["window_days"] = query_value(w);
+      return run("gestures", {{"request", std::move(request)}}, session, respond);
     }
     respond(not_found());
   }
@@ -210,7 +215,7 @@ class Dashboard {
     return args;
   }
 
-  static std::string query_value(const WebRequest& req, const std::string& name, std::string fallback) {
+  static std::string query_text(const WebRequest& req, const std::string& name, std::string fallback) {
     const auto it = req.query.find(name);
     return it == req.query.end() ? std::move(fallback) : it->second;
   }
@@ -356,7 +361,7 @@ class Dashboard {
       request["rule"] = std::move(std::get<json>(parsed));
     }
     if (const auto id = fields.find("id"); id != fields.end()) request["id"] = id->second;
-    if (const auto days = fields.find("days"); days != fields.end()) request["days"] = daemon::query_value(days->second);
+    if (const auto days = fields.find("days"); days != fields.end()) request["days"] = query_value(days->second);
     run("gestures", {{"request", std::move(request)}}, *session, respond);
   }
 

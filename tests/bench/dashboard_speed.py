@@ -14,7 +14,6 @@ measurement, not a test: it asserts nothing and exits 0 unless something fails t
 import argparse
 import http.client
 import json
-import os
 import random
 import re
 import statistics

@@ -49,6 +49,15 @@ def wait_for_today(browser):
     wait_for_ready(browser)
 
 
+def open_from_navigation(browser, daemon, path):
+    """Signs in, then opens `path` from the navigation, as the owner would, and waits for it."""
+    sign_in(browser, daemon, daemon.owner_token)
+    wait_for_today(browser)
+    browser.find_element(By.CSS_SELECTOR, f'nav a[href="{path}"]').click()
+    wait(browser, EC.url_contains(path))
+    wait_for_ready(browser)
+
+
 def signed_in_posts(browser):
     """Headers for a form post with the browser's session: without, and with, its CSRF token."""
     cookie = {**FORM, "Cookie": "regulars_session=" + session_cookie(browser)["value"]}

@@ -5,11 +5,10 @@ import json
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
 
 from conftest import demo_daemon, run_till
-from test_dashboard import sign_in, wait, wait_for_ready, wait_for_today
+from test_dashboard import open_from_navigation, wait, wait_for_ready
 from test_satisfaction import chart_data
 
 WELCOME = "Welcome back, {name|friend}! Coffee is on us."
@@ -21,11 +20,7 @@ def shop():
 
 
 def open_gestures(browser, daemon):
-    sign_in(browser, daemon, daemon.owner_token)
-    wait_for_today(browser)
-    browser.find_element(By.CSS_SELECTOR, 'nav a[href="/dashboard/gestures"]').click()
-    wait(browser, EC.url_contains("/dashboard/gestures"))
-    wait_for_ready(browser)
+    open_from_navigation(browser, daemon, "/dashboard/gestures")
 
 
 def type_into(browser, element, text):

@@ -9,7 +9,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
 
 from conftest import demo_daemon
-from test_dashboard import session_cookie, sign_in, wait, wait_for_ready, wait_for_today
+from test_dashboard import open_from_navigation, session_cookie, wait, wait_for_ready
 
 SARA = ("card", "4000123")
 WALK_IN = ("phone", "+44 7700 900456")
@@ -37,11 +37,7 @@ def look_up(browser, kind, value):
 
 
 def open_customers(browser, daemon):
-    sign_in(browser, daemon, daemon.owner_token)
-    wait_for_today(browser)
-    browser.find_element(By.CSS_SELECTOR, 'nav a[href="/dashboard/journey"]').click()
-    wait(browser, EC.url_contains("/dashboard/journey"))
-    wait_for_ready(browser)
+    open_from_navigation(browser, daemon, "/dashboard/journey")
 
 
 def test_look_up_shows_the_timeline_the_api_has_and_exports_the_record(shop, browser, artefacts):

@@ -5,15 +5,11 @@ import re
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
-from test_dashboard import sign_in, wait, wait_for_ready, wait_for_today
+from test_dashboard import open_from_navigation, wait, wait_for_ready
 
 
 def open_lanes(browser, daemon):
-    sign_in(browser, daemon, daemon.owner_token)
-    wait_for_today(browser)
-    browser.find_element(By.CSS_SELECTOR, 'nav a[href="/dashboard/lanes"]').click()
-    wait(browser, EC.url_contains("/dashboard/lanes"))
-    wait_for_ready(browser)
+    open_from_navigation(browser, daemon, "/dashboard/lanes")
 
 
 def test_a_token_is_issued_shown_once_and_revoked(daemon, browser, artefacts):

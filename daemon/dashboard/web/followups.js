@@ -51,24 +51,13 @@ async function move(event, feedback) {
   const fields = { feedback, state: event.submitter.value };
   const note = form.elements.note.value.trim();
   if (note) fields.note = note;
-  Page.ready(false);
-  try {
-    await Page.post("/dashboard/api/followup", fields);
-    await load();
-  } catch (e) {
-    Page.showFailure("followups.save_failed", e);
-    Page.ready(true);
-  }
+  await Page.change("/dashboard/api/followup", fields, load, "followups.save_failed");
 }
 
 async function load() {
   const state = document.getElementById("state").value;
   const answer = await Page.getJson(`/dashboard/api/followups?state=${encodeURIComponent(state)}`);
-  const queue = document.getElementById("queue");
-  queue.replaceChildren(...answer.items.map(renderItem));
-  const empty = document.getElementById("empty");
-  empty.textContent = Texts.format(`followups.empty.${state}`);
-  empty.hidden = answer.items.length > 0;
+  Page.showList("queue", answer.items, renderItem, "empty", Texts.format(`followups.empty.${state}`));
   const more = document.getElementById("more");
   more.textContent = Texts.format("followups.more", { shown: answer.items.length, total: answer.total });
   more.hidden = answer.total <= answer.items.length;

@@ -28,23 +28,13 @@ function renderIdea(idea) {
 
 async function mark(event, idea) {
   event.preventDefault();
-  Page.ready(false);
-  try {
-    await Page.post("/dashboard/api/idea", { idea, state: event.submitter.value });
-    await load();
-  } catch (e) {
-    Page.showFailure("ideas.save_failed", e);
-    Page.ready(true);
-  }
+  await Page.change("/dashboard/api/idea", { idea, state: event.submitter.value }, load, "ideas.save_failed");
 }
 
 async function load() {
   const state = document.getElementById("state").value;
   const answer = await Page.getJson(`/dashboard/api/ideas?state=${encodeURIComponent(state)}`);
-  document.getElementById("ideas").replaceChildren(...answer.items.map(renderIdea));
-  const empty = document.getElementById("empty");
-  empty.textContent = Texts.format(`ideas.empty.${state}`);
-  empty.hidden = answer.items.length > 0;
+  Page.showList("ideas", answer.items, renderIdea, "empty", Texts.format(`ideas.empty.${state}`));
   Page.ready(true);
 }
 

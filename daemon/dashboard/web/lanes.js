@@ -24,21 +24,13 @@ function tokenRow(t) {
 
 async function load() {
   const answer = await Page.getJson("/dashboard/api/tokens");
-  document.querySelector("#tokens tbody").replaceChildren(...answer.tokens.map(tokenRow));
-  document.getElementById("empty").hidden = answer.tokens.length > 0;
+  Page.showList("token-rows", answer.tokens, tokenRow, "empty");
   Page.ready(true);
 }
 
 async function revoke(t) {
   if (!confirm(Texts.format("lanes.confirm_revoke", { terminal: t.terminal }))) return;
-  Page.ready(false);
-  try {
-    await Page.post("/dashboard/api/tokens/revoke", { token_id: t.token_id });
-    await load();
-  } catch (e) {
-    Page.showFailure("lanes.save_failed", e);
-    Page.ready(true);
-  }
+  await Page.change("/dashboard/api/tokens/revoke", { token_id: t.token_id }, load, "lanes.save_failed");
 }
 
 async function issue(event) {

@@ -46,6 +46,26 @@ const Page = {
     document.getElementById("csrf").value = session.csrf;
   },
 
+  // Posts a change, then shows the page again with `reload`; a refusal goes to the status line.
+  async change(path, fields, reload, failureKey) {
+    this.ready(false);
+    try {
+      await this.post(path, fields);
+      await reload();
+    } catch (e) {
+      this.showFailure(failureKey, e);
+      this.ready(true);
+    }
+  },
+
+  // Shows `items` in the list `listId`, each made by `render`; with none, `emptyId` says `emptyText`.
+  showList(listId, items, render, emptyId, emptyText) {
+    document.getElementById(listId).replaceChildren(...items.map(render));
+    const empty = document.getElementById(emptyId);
+    if (emptyText !== undefined) empty.textContent = emptyText;
+    empty.hidden = items.length > 0;
+  },
+
   showFailure(key, error) {
     const status = document.getElementById("status");
     status.textContent = Texts.format(key, { code: error.message });
