@@ -14,6 +14,7 @@
 
 #include "base/log.hpp"
 #include "dashboard/assets.hpp"
+#include "dashboard/owner_jobs.hpp"
 #include "dashboard/sign_in_throttle.hpp"
 #include "dashboard/web_input.hpp"
 #include "net/admin_routes.hpp"
@@ -121,6 +122,12 @@ int status_for(const wire::Error& e) {
   }
 }
 
+// An owner command's result as the dashboard answers it.
+WebResponse command_answer(const owner::Result& r) {
+  if (const auto* e = std::get_if<wire::Error>(&r)) return json_error(status_for(*e), wire::to_string(e->code), e->message, e->field);
+  return json_answer(200, std::get<json>(r));
+}
+
 // --- The audit trail, written on the owner's threads like every owner command's ---------------
 
 owner::Result record_audit(owner::Services& s, const owner::Caller& caller, const json& args) {
@@ -177,6 +184,7 @@ class Dashboard {
                 const WebRespond& respond) {
     if (rest == "/session") return respond(json_answer(200, {{"csrf", session.csrf}, {"handle", session.handle}}));
     if (rest == "/today") return run("today", json::object(), session, respond);
+    if (rest.starts_with("/jobs/")) return job_answer(std::string(rest.substr(6)), session, respond);
     if (rest == "/followups") return run("followups", {{"state", query_text(req, "state", "open")}}, session, respond);
     if (rest == "/ideas") return run("ideas", {{"state", query_text(req, "state", "new")}}, session, respond);
     if (rest == "/report") {
@@ -190,7 +198,8 @@ class Dashboard {
     if (rest == "/gestures/roi") {
       json request = {{"action", "roi"}};
       if (const std::string w = query_text(req, "window_days", ""); !w.empty()) request["window_days"] = query_value(w);
-      return run("gestures", {{"request", std::move(request)}}, session, respond);
+      // It follows every offered and held-out customer's later purchases: a job on a busy store.
+      return run_as_job("gestures", {{"request", std::move(request)}}, session, respond);
     }
     respond(not_found());
   }
@@ -238,11 +247,26 @@ class Dashboard {
   void run(std::string_view name, json args, const DashboardSessions::Found& session, const WebRespond& respond) {
     const owner::Command* command = owner::find_command(name);
     commands_.run(*command, {owner::Caller::Role::owner, actor_for(session.handle)}, std::move(args),
-                  [respond](owner::Result r) {
-                    if (const auto* e = std::get_if<wire::Error>(&r))
-                      return respond(json_error(status_for(*e), wire::to_string(e->code), e->message, e->field));
-                    respond(json_answer(200, std::get<json>(r)));
-                  });
+                  [respond](owner::Result r) { respond(command_answer(r)); });
+  }
+
+  // A long owner command (dashboard/owner_jobs.hpp): answered at once, 202 {"job": id}; the page
+  // fetches GET /dashboard/api/jobs/<id> until the command's answer is there.
+  void run_as_job(std::string_view name, json args, const DashboardSessions::Found& session, const WebRespond& respond) {
+    const auto id = jobs_->start(session.handle);
+    if (!id) return respond(json_error(503, "overloaded", "too many long tasks are running; try again in a minute"));
+    const owner::Command* command = owner::find_command(name);
+    commands_.run(*command, {owner::Caller::Role::owner, actor_for(session.handle)}, std::move(args),
+                  [jobs = jobs_, id = *id](owner::Result r) { jobs->finish(id, command_answer(r)); });
+    respond(json_answer(202, {{"job", *id}}));
+  }
+
+  void job_answer(const std::string& id, const DashboardSessions::Found& session, const WebRespond& respond) {
+    bool unknown = false;
+    auto answer = jobs_->take(id, session.handle, unknown);
+    if (unknown) return respond(json_error(404, "not_found", "this session started no such task; start it again"));
+    if (!answer) return respond(json_answer(202, {{"job", id}, {"done", false}}));
+    respond(std::move(*answer));
   }
 
   // Writes the trail, then calls `done` with whether it was written.
@@ -362,6 +386,8 @@ class Dashboard {
     }
     if (const auto id = fields.find("id"); id != fields.end()) request["id"] = id->second;
     if (const auto days = fields.find("days"); days != fields.end()) request["days"] = query_value(days->second);
+    // A dry run replays the store's log: seconds on a large store, so a job.
+    if (what == "dry-run") return run_as_job("gestures", {{"request", std::move(request)}}, *session, respond);
     run("gestures", {{"request", std::move(request)}}, *session, respond);
   }
 
@@ -373,7 +399,10 @@ class Dashboard {
     auto form = dashboard::parse_form(req, {{"kind", 16}, {"value", 256}, {"csrf", kSecretChars, false}});
     if (auto* problem = std::get_if<std::string>(&form)) return respond(json_error(400, "bad_form", *problem));
     const auto& fields = std::get<dashboard::Form>(form);
-    run(command, {{"customer", {{"kind", fields.at("kind")}, {"value", fields.at("value")}}}}, *session, respond);
+    json args = {{"customer", {{"kind", fields.at("kind")}, {"value", fields.at("value")}}}};
+    // An erasure rewrites the store and truncates its log (half a second on a large store): a job.
+    if (std::string_view(command) == "erase") return run_as_job(command, std::move(args), *session, respond);
+    run(command, std::move(args), *session, respond);
   }
 
   // Issues a lane token for a terminal, or revokes one: the `tokens` command. An issued token is
@@ -401,6 +430,8 @@ class Dashboard {
   owner::CommandRunner& commands_;
   DashboardSessions& sessions_;
   SignInThrottle throttle_;
+  // Shared with the commands' callbacks, which may finish on an owner thread after an answer.
+  std::shared_ptr<dashboard::OwnerJobs> jobs_ = std::make_shared<dashboard::OwnerJobs>();
 };
 
 }  // namespace

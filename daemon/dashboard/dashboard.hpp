@@ -29,9 +29,11 @@
 //   POST /dashboard/api/erase     the same form: the erase command's receipt
 //                                 (an identifier is only ever in a POST body)
 //   GET  /dashboard/api/gestures  the gesture rules (gestures list)
-//   GET  /dashboard/api/gestures/roi?window_days=N       the ROI report
+//   GET  /dashboard/api/gestures/roi?window_days=N       the ROI report, as a task (202 {"job": id})
 //   POST /dashboard/api/gestures/{validate,dry-run,save,enable,disable}   form: rule (JSON text) or
 //                                 id, days; X-CSRF-Token. The gestures command's answer
+//   GET  /dashboard/api/jobs/<id> a long task's answer (a dry run, the ROI, an erasure: they answer 202
+//                                 {"job": id} at once); 202 {"done": false} while it runs
 //   GET  /dashboard/api/tokens    the lane tokens (tokens list)
 //   POST /dashboard/api/tokens/issue   form: terminal; X-CSRF-Token. The new token, in this answer only
 //   POST /dashboard/api/tokens/revoke  form: token_id; X-CSRF-Token

@@ -51,12 +51,12 @@ json percent(std::int64_t part, std::int64_t whole) {
   return std::round(1000.0 * static_cast<double>(part) / static_cast<double>(whole)) / 10.0;
 }
 
-// A visit is a purchase; it is a returning customer's when they had bought before today.
+// A visit is a purchase; it is a returning customer's when they had bought before today (their
+// first purchase, customers.first_seen_ms, is earlier: one row looked up, not their history).
 json visits(Db& db, const LocalDay& day) {
   Stmt s(db.raw(),
-         "SELECT count(*), coalesce(sum(customer_id IS NOT NULL AND EXISTS (SELECT 1 FROM events e2 "
-         " WHERE e2.customer_id=e.customer_id AND e2.type='purchase' AND e2.time_ms<?1)), 0) "
-         "FROM events e WHERE type='purchase' AND time_ms>=?1 AND time_ms<?2");
+         "SELECT count(*), coalesce(sum(c.first_seen_ms < ?1), 0) FROM events e LEFT JOIN customers c ON c.id=e.customer_id "
+         "WHERE e.type='purchase' AND e.time_ms>=?1 AND e.time_ms<?2");
   s.bind(1, day.start_ms).bind(2, day.end_ms);
   s.step();
   const std::int64_t total = s.i64(0), returning = s.i64(1);

@@ -141,10 +141,42 @@ def calls(customers):
         ("ideas", "GET", "/dashboard/api/ideas?state=new", None),
         ("gestures", "GET", "/dashboard/api/gestures", None),
         ("gesture validate", "POST", "/dashboard/api/gestures/validate", urllib.parse.urlencode({"rule": json.dumps(rule)})),
-        ("roi", "GET", "/dashboard/api/gestures/roi", None),
         ("journey", "POST", "/dashboard/api/journey", urllib.parse.urlencode({"kind": "card", "value": card})),
         ("tokens", "GET", "/dashboard/api/tokens", None),
     ]
+
+
+def long_tasks(browser, customers, rounds):
+    """The calls that start long work (the ROI, a dry run, an erasure) answer at once with a job; each is
+    timed, then its result fetched (the work's own time is printed too, not judged)."""
+    rule = {"id": "speed-probe", "when": {"all": [{"segment": "regular"}]},
+            "gesture": {"kind": "message", "message": {"en": "Hello {name|friend}"}}}
+    starts, polls = [], []
+    for i in range(rounds):
+        for name, path, body in [
+                ("roi", "/dashboard/api/gestures/roi", None),
+                ("dry run", "/dashboard/api/gestures/dry-run", urllib.parse.urlencode({"rule": json.dumps(rule), "days": "30"})),
+                ("erase", "/dashboard/api/erase",
+                 urllib.parse.urlencode({"kind": "card", "value": f"L{10_000_000 + customers - 1 - i}"}))]:
+            t0 = time.perf_counter()
+            status, _, answer = browser.call("POST" if body else "GET", path, body)
+            starts.append((time.perf_counter() - t0) * 1000)
+            if status != 202:
+                sys.exit(f"{name}: {status} {answer[:200]!r}")
+            job = json.loads(answer)["job"]
+            while True:
+                t1 = time.perf_counter()
+                status, _, answer = browser.call("GET", f"/dashboard/api/jobs/{job}")
+                polls.append((time.perf_counter() - t1) * 1000)
+                if status != 202:
+                    break
+                time.sleep(0.1)
+            say(f"  {name}: the work took {(time.perf_counter() - t0):.2f} s (status {status})")
+    starts.sort()
+    polls.sort()
+    say(f"long tasks: starting p50={percentile(starts, 0.5):.2f} max={starts[-1]:.2f} ms; "
+        f"fetching the result p50={percentile(polls, 0.5):.2f} p99={percentile(polls, 0.99):.2f} max={polls[-1]:.2f} ms")
+    return max(starts[-1], percentile(polls, 0.99))
 
 
 def percentile(sorted_ms, q):
@@ -172,7 +204,7 @@ def main():
             probes = calls(args.customers)
             for name, method, path, body in probes:  # each once first: every call must work
                 status, _, answer = browser.call(method, path, body)
-                if status != 200:
+                if status not in (200, 202):
                     sys.exit(f"{name}: {status} {answer[:300]!r}")
             p99s = {name: [] for name, *_ in probes}
             for rnd in range(1, args.rounds + 1):
@@ -182,7 +214,7 @@ def main():
                         t0 = time.perf_counter()
                         status, _, _ = browser.call(method, path, body)
                         taken[name].append((time.perf_counter() - t0) * 1000)
-                        if status != 200:
+                        if status not in (200, 202):
                             sys.exit(f"{name}: {status}")
                 say(f"round {rnd} ({args.calls} calls each, taking turns):")
                 for name, ms in taken.items():
@@ -195,6 +227,7 @@ def main():
                 worst = max(worst, max(values))
                 say(f"  {name:18s} {min(values):7.2f} / {statistics.median(values):7.2f} / {max(values):7.2f} ms"
                     f"{'' if max(values) < TARGET_MS else '   OVER'}")
+            worst = max(worst, long_tasks(browser, args.customers, args.rounds))
             say(f"dashboard_p99_worst_ms={worst:.2f} target_ms={TARGET_MS:.0f} customers={args.customers} "
                 f"feedback={FEEDBACK} ideas={IDEAS}")
         finally:

@@ -2,13 +2,14 @@
 in the page as the owner types, a dry run equal to the admin API's, the saved rule then offered by
 a real till, a rule switched off, and the ROI chart drawn, against a regularsd of its own."""
 import json
+import time
 
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from conftest import demo_daemon, run_till
-from test_dashboard import open_from_navigation, wait, wait_for_ready
+from test_dashboard import open_from_navigation, signed_in_posts, wait, wait_for_ready
 from test_satisfaction import chart_data
 
 WELCOME = "Welcome back, {name|friend}! Coffee is on us."
@@ -96,6 +97,8 @@ def test_rules_switch_off_and_the_roi_chart_is_drawn(shop, browser, artefacts):
     wait(browser, lambda b: b.find_element(By.CSS_SELECTOR, '#rules tr[data-rule="chips-for-the-kids"]').get_attribute("data-enabled") == "false")
     assert next(r for r in shop.admin_api("/v1/gestures")["rules"] if r["id"] == "chips-for-the-kids")["enabled"] is False
 
+    # The ROI is a task the page fetches: wait for its charts.
+    wait(browser, lambda b: b.execute_script("return !!Chart.getChart(document.getElementById('roi-return_rate'))"))
     Select(browser.find_element(By.ID, "roi-rule")).select_by_value("chips-for-the-kids")
     roi = next(r for r in shop.admin_api("/v1/gestures/roi")["rules"] if r["rule"] == "chips-for-the-kids")
     for metric in ("return_rate", "visits_per_customer", "spend_per_customer"):
@@ -108,3 +111,27 @@ def test_rules_switch_off_and_the_roi_chart_is_drawn(shop, browser, artefacts):
     assert "too small to tell" in browser.find_element(By.ID, "roi-verdict").text  # the demo's groups are tiny
     browser.execute_script("document.getElementById('roi-rule').scrollIntoView()")
     browser.save_screenshot(str(artefacts / "gestures-roi.png"))
+
+
+def test_a_dry_run_is_a_task_the_page_fetches_and_only_its_session_reads(shop, browser):
+    open_gestures(browser, shop)
+    _, with_token = signed_in_posts(browser)
+    status, _, body = shop.request("POST", "/dashboard/api/gestures/dry-run", "id=chips-for-the-kids&days=30", with_token)
+    assert status == 202, body
+    job = json.loads(body)["job"]
+    cookie = {"Cookie": with_token["Cookie"]}
+    # Another signed-in session cannot read it.
+    status, headers, _ = shop.request("POST", "/dashboard/login", "token=" + shop.owner_token,
+                                      {"Content-Type": "application/x-www-form-urlencoded"})
+    other = {"Cookie": headers["Set-Cookie"].split(";")[0]}
+    assert shop.request("GET", f"/dashboard/api/jobs/{job}", headers=other)[0] == 404
+    for _ in range(150):
+        status, _, body = shop.request("GET", f"/dashboard/api/jobs/{job}", headers=cookie)
+        if status != 202:
+            break
+        time.sleep(0.1)
+    assert status == 200, body
+    status, api = admin_post(shop, "/v1/gestures/dry-run", {"id": "chips-for-the-kids", "days": 30})
+    answer = json.loads(body)
+    assert {k: answer[k] for k in ("offers", "customers", "cost")} == {k: api[k] for k in ("offers", "customers", "cost")}
+    assert shop.request("GET", f"/dashboard/api/jobs/{job}", headers=cookie)[0] == 404, "a result is read once"

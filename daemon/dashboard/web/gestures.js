@@ -205,7 +205,10 @@ function showDryRun(title, answer) {
 
 async function dryRun(fields, title) {
   Page.ready(false);
-  showDryRun(title, await gestureAction("dry-run", { ...fields, days: $("dry-days").value }));
+  $("dry-result").hidden = false;
+  $("dry-title").textContent = Texts.format("gestures.dry_running");
+  $("dry-figures").replaceChildren();
+  showDryRun(title, await Page.awaitJob(await gestureAction("dry-run", { ...fields, days: $("dry-days").value })));
   Page.ready(true);
 }
 
@@ -217,7 +220,7 @@ async function save(event) {
   else {
     $("verdict").classList.remove("error");
     $("verdict").textContent = Texts.format("gestures.saved", { id: answer.added });
-    await Promise.all([loadRules(), loadRoi()]);
+    await Promise.all([loadRules(false), loadRoi()]);
   }
   Page.ready(true);
 }
@@ -252,11 +255,11 @@ function ruleRow(rule) {
   return tr;
 }
 
-async function loadRules() {
+async function loadRules(done = true) {
   const answer = await Page.getJson("/dashboard/api/gestures");
   document.querySelector("#rules tbody").replaceChildren(...answer.rules.map(ruleRow));
   $("rules-empty").hidden = answer.rules.length > 0;
-  Page.ready(true);
+  if (done) Page.ready(true);
 }
 
 let roiRows = [];
@@ -304,7 +307,8 @@ function showRoi() {
 }
 
 async function loadRoi() {
-  const answer = await Page.getJson("/dashboard/api/gestures/roi");
+  const answer = await Page.awaitJob(await Page.getJson("/dashboard/api/gestures/roi"));
+  if (answer.error) throw new Error(answer.error.code);
   roiRows = answer.rules;
   const select = $("roi-rule");
   const chosen = select.value;
@@ -327,7 +331,7 @@ async function loadRoi() {
     $("roi-rule").addEventListener("change", showRoi);
     $("conditions").append(conditionRow());
     gestureFields();
-    await Promise.all([loadRules(), loadRoi()]);
+    await Promise.all([loadRules(false), loadRoi()]);
     await validate();
   } catch (e) {
     Page.showFailure("gestures.failed", e);

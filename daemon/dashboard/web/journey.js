@@ -65,7 +65,7 @@ async function erase() {
   if (!confirm(Texts.format("journey.confirm_erase"))) return;
   Page.ready(false);
   try {
-    const receipt = await Page.post("/dashboard/api/erase", current);
+    const receipt = await Page.postJob("/dashboard/api/erase", current);
     current = null;
     document.getElementById("value").value = "";
     document.getElementById("result").hidden = true;

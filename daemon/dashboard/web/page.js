@@ -21,6 +21,31 @@ const Page = {
     return this.answer(r);
   },
 
+  // A long task (a dry run, an erasure): its post answered {job}; the result is fetched until it
+  // is there. Resolves to the command's answer, or to {error} when it refused.
+  async awaitJob(first) {
+    let answer = first;
+    while (answer && answer.job !== undefined) {
+      await new Promise((done) => setTimeout(done, 200));
+      const r = await fetch(`/dashboard/api/jobs/${answer.job}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (r.status === 401) {
+        location.assign("/dashboard/login");
+        throw new Error("signed_out");
+      }
+      const body = await r.json();
+      if (r.status === 202) continue;
+      answer = r.ok ? body : { error: body.error || { code: `http_${r.status}`, message: "" } };
+    }
+    return answer;
+  },
+
+  // A post whose work is a long task: the command's answer, thrown as an Error when refused.
+  async postJob(path, fields) {
+    const answer = await this.awaitJob(await this.post(path, fields));
+    if (answer.error) throw new Error(answer.error.code);
+    return answer;
+  },
+
   async answer(r) {
     if (r.status === 401) {
       location.assign("/dashboard/login");
