@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <initializer_list>
 #include <array>
 #include <cctype>
 #include <chrono>
@@ -158,14 +159,29 @@ std::optional<Error> validate_feedback(const json& event, const std::string& pat
   return std::nullopt;
 }
 
+// `key`: required, and one of `choices`; the error lists them ("a, b or c").
+std::optional<Error> check_choice(const json& obj, std::string_view key, const std::string& path,
+                                  std::initializer_list<std::string_view> choices, ErrorCode code) {
+  std::string listed;
+  std::size_t i = 0;
+  for (const std::string_view c : choices) {
+    if (i > 0) listed += i + 1 == choices.size() ? " or " : ", ";
+    listed += c;
+    ++i;
+  }
+  const std::string field = path + "." + std::string(key);
+  const auto it = obj.find(key);
+  if (it == obj.end()) return invalid(code, field, "is required: " + listed);
+  if (!it->is_string() || std::find(choices.begin(), choices.end(), it->get_ref<const std::string&>()) == choices.end())
+    return invalid(code, field, "must be " + listed);
+  return std::nullopt;
+}
+
 // followup: the owner moves a follow-up item (opened by unhappy feedback) along.
 std::optional<Error> validate_followup(const json& event, const std::string& path) {
   constexpr auto code = ErrorCode::invalid_event;
   if (auto e = check_token(event, "feedback", path, 128, true, code)) return e;
-  const auto state = event.find("state");
-  if (state == event.end()) return invalid(code, path + ".state", "is required: open, contacted or resolved");
-  if (!state->is_string() || (*state != "open" && *state != "contacted" && *state != "resolved"))
-    return invalid(code, path + ".state", "must be open, contacted or resolved");
+  if (auto e = check_choice(event, "state", path, {"open", "contacted", "resolved"}, code)) return e;
   if (const auto n = event.find("note"); n != event.end())
     if (auto e = check_text(*n, path + ".note", 500, code)) return e;
   if (auto e = check_token(event, "by", path, 64, false, code)) return e;
@@ -176,11 +192,7 @@ std::optional<Error> validate_followup(const json& event, const std::string& pat
 std::optional<Error> validate_offer_outcome(const json& event, const std::string& path) {
   constexpr auto code = ErrorCode::invalid_event;
   if (auto e = check_token(event, "offer_id", path, 128, true, code)) return e;
-  const auto outcome = event.find("outcome");
-  if (outcome == event.end()) return invalid(code, path + ".outcome", "is required: accepted, declined or redeemed");
-  if (!outcome->is_string() || (*outcome != "accepted" && *outcome != "declined" && *outcome != "redeemed"))
-    return invalid(code, path + ".outcome", "must be accepted, declined or redeemed");
-  return std::nullopt;
+  return check_choice(event, "outcome", path, {"accepted", "declined", "redeemed"}, code);
 }
 
 // staff_idea: a cashier's improvement idea or a problem flagged from the till.
@@ -200,10 +212,7 @@ std::optional<Error> validate_staff_idea(const json& event, const std::string& p
 std::optional<Error> validate_idea_review(const json& event, const std::string& path) {
   constexpr auto code = ErrorCode::invalid_event;
   if (auto e = check_token(event, "idea", path, 128, true, code)) return e;
-  const auto state = event.find("state");
-  if (state == event.end()) return invalid(code, path + ".state", "is required: new, seen or done");
-  if (!state->is_string() || (*state != "new" && *state != "seen" && *state != "done"))
-    return invalid(code, path + ".state", "must be new, seen or done");
+  if (auto e = check_choice(event, "state", path, {"new", "seen", "done"}, code)) return e;
   return check_token(event, "by", path, 64, false, code);
 }
 
