@@ -39,6 +39,7 @@ TEST_PACKAGES=(
   redis-server postgresql                                 # regulars-bench's references
   prometheus                                              # promtool, for the /metrics test
   chromium chromium-driver python3-selenium             # the owner's dashboard in a real browser (tests/browser)
+  curl ca-certificates                                   # fetch_axe: axe-core from the npm registry
 )
 # axe-core, the accessibility checker the browser tests run in every dashboard page (WCAG 2.1 AA).
 # Debian has no package of it: a pinned release straight from the npm registry, checked against
