@@ -139,7 +139,8 @@ json HintEngine::answer(const json& request, std::int64_t now_ms) {
   // At least kPersonalRows: an item low in the decayed order may still be a likely repeat by the
   // measured blend (bought often, long ago).
   constexpr int kPersonalRows = 50;
-  const auto personal = store_.top_items(c.id, std::max(kPersonalRows, max_predictions + static_cast<int>(basket.size()) + 10));
+  auto personal = store_.top_items(c.id, std::max(kPersonalRows, max_predictions + static_cast<int>(basket.size()) + 10));
+  if (c.member_visits > 0) store_.mark_bought_for_members(c.id, personal);
   add_customer_hints(ctx, ask, personal, preferences, hints);
   out["hints"] = hints.take(int_or(request, "max_hints", settings_.max_hints));
   out["predictions"] = predict_items(ctx, store_, personal, max_predictions);

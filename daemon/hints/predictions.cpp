@@ -1,13 +1,13 @@
 // P(item in the next basket), on one scale for every source, as measured on the store's own
 // purchases (memory/blend.hpp): an item the customer bought before scores the measured rate at
 // which such items (by segment, baskets with it, visits since) come back, times the item's own
-// repeat propensity; any item scores what the store's best sellers new to a customer turn out to
-// be worth per unit of popularity (b), applied to what sells (g, the share of baskets with the
-// item) and what customers with the same top items went on to buy (E):
-// X = b * (g + kLambda * E), with E for item j the mean over the customer's top items i of
-// (tr_ij + kSmooth * g_j) / (trc_i + kSmooth), which is g_j when i tells nothing. A known item
-// scores max(R, X). In a segment where the store's best sellers did better on the hold-outs than
-// the blend, the answer is the best sellers alone.
+// repeat propensity and, for an item bought for a household member, the household factor; any
+// item scores what the store's best sellers new to a customer turn out to be worth per unit of
+// popularity (b), applied to what sells (g, the share of baskets with the item) and what
+// customers with the same top items went on to buy (E, memory/followed_on.hpp), weighted by the
+// measured lambda: X = b * (g + lambda * E). A known item scores max(R, X). In a segment where
+// the store's best sellers did better on the hold-outs than the blend, the answer is the best
+// sellers alone.
 #include "hints/predictions.hpp"
 
 #include <algorithm>
@@ -24,80 +24,19 @@ using nlohmann::json;
 
 namespace {
 
-// kLambda weighs what similar customers went on to buy against plain popularity when exploring;
-// tests/eval/research/results.md has how E and kLambda were chosen (CRE).
-constexpr double kLambda = 0.15, kSmooth = 30.0;
-constexpr std::size_t kSeeds = 5;       // the customer's top items that say who is like them
-constexpr std::size_t kPerSource = 20;  // new candidates: each seed's strongest successors
-
 // The measured blend as it applies to this customer.
 struct Habits {
   const BlendWeights& weights;
   std::int64_t visits = 0;
   double repeat_share = 0.5;  // the store's
-  double b = 1;               // store_scale for the customer's segment
   bool store_only = false;
 };
 
 Habits habits_of(const CustomerView& c, const Popularity::Reading& pop) {
-  Habits h{pop.blend_weights(), std::max<std::int64_t>(1, c.visits), pop.repeat_share(), 1, false};
-  h.b = h.weights.store_scale(h.visits);
+  Habits h{pop.blend_weights(), std::max<std::int64_t>(1, c.visits), pop.repeat_share(), false};
   h.store_only = h.weights.store_only(h.visits);
   return h;
 }
-
-// A seed the store has seen followed: its successors, most frequent first (ties by SKU).
-struct SeedSource {
-  std::int64_t transitions = 0;
-  std::vector<const Neighbour*> by_count;
-};
-
-std::vector<SeedSource> sources_of(const std::vector<std::string_view>& seeds, const Popularity::Reading& pop) {
-  std::vector<SeedSource> out;
-  for (const std::string_view seed : seeds) {
-    const ItemSource* src = pop.source(seed);
-    if (src == nullptr) continue;
-    SeedSource& s = out.emplace_back();
-    s.transitions = src->transitions;
-    for (const auto& n : src->neighbours) s.by_count.push_back(&n);
-    std::sort(s.by_count.begin(), s.by_count.end(), [](const Neighbour* a, const Neighbour* b) {
-      return a->count != b->count ? a->count > b->count : a->sku < b->sku;
-    });
-  }
-  return out;
-}
-
-// E_j: what customers with the customer's top items went on to buy, per successor j, computed once.
-class FollowedOn {
- public:
-  FollowedOn(std::size_t seeds, const std::vector<SeedSource>& sources) : seeds_(seeds) {
-    smooth_mass_ = static_cast<double>(seeds - sources.size());  // seeds nobody followed yet: E = g
-    for (const auto& src : sources) {
-      const double denom = static_cast<double>(src.transitions) + kSmooth;
-      smooth_mass_ += kSmooth / denom;
-      for (const Neighbour* n : src.by_count) mass_.emplace_back(n->sku, static_cast<double>(n->count) / denom);
-    }
-    // One entry per successor, its shares added in seed order (stable: equal SKUs keep it).
-    std::stable_sort(mass_.begin(), mass_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::size_t kept = 0;
-    for (std::size_t i = 0; i < mass_.size(); ++i) {
-      if (kept > 0 && mass_[kept - 1].first == mass_[i].first) mass_[kept - 1].second += mass_[i].second;
-      else mass_[kept++] = mass_[i];
-    }
-    mass_.resize(kept);
-  }
-  double similar(std::string_view sku, double g) const {
-    if (seeds_ == 0) return g;
-    const auto it = std::lower_bound(mass_.begin(), mass_.end(), sku, [](const auto& m, std::string_view s) { return m.first < s; });
-    const double mass = it != mass_.end() && it->first == sku ? it->second : 0.0;
-    return (mass + smooth_mass_ * g) / static_cast<double>(seeds_);
-  }
-
- private:
-  std::size_t seeds_;
-  double smooth_mass_ = 0;
-  std::vector<std::pair<std::string_view, double>> mass_;  // by SKU: sum over the seeds of tr_ij / (trc_i + kSmooth)
-};
 
 // An item being scored. The views point into the customer's items, the best sellers' list or
 // the popularity being read, all of which outlive the ranking.
@@ -106,9 +45,6 @@ struct Candidate {
   std::int64_t baskets;  // the customer's own
   double personal, popular, similar, score;
 };
-
-// A probability: capped at 1 where b (measured on g alone) times g and E would pass it.
-double explore(const Habits& h, double g, double e) { return h.store_only ? g : std::min(1.0, h.b * (g + kLambda * e)); }
 
 // Every item worth scoring: the customer's own, the store's best sellers, and the successors of
 // the customer's top items.
@@ -122,7 +58,7 @@ class CandidateSet {
   void add_own(const std::vector<ItemStat>& personal) {
     for (const auto& item : personal) {
       if (ctx_.basket.count(item.sku) || !ctx_.dnm.allows(item)) continue;
-      const KnownItem known{item.sku, item.baskets, item.dvis, item.store_baskets, item.store_buyers};
+      const KnownItem known{item.sku, item.baskets, item.dvis, item.store_baskets, item.store_buyers, item.for_member};
       add(item, habits_.store_only ? 0.0 : std::min(1.0, habits_.weights.personal(habits_.visits, known, habits_.repeat_share)));
     }
   }
@@ -134,7 +70,7 @@ class CandidateSet {
   }
   void add_followed(const std::vector<SeedSource>& sources, const Popularity::Reading& pop) {
     for (const auto& src : sources) {
-      for (std::size_t k = 0; k < src.by_count.size() && k < kPerSource; ++k) {
+      for (std::size_t k = 0; k < src.by_count.size() && k < kFollowedPerSeed; ++k) {
         const std::string_view sku = src.by_count[k]->sku;
         if (ctx_.basket.count(sku) || seen_.count(sku)) continue;
         const ItemInfo* info = pop.item(sku);
@@ -157,7 +93,7 @@ class CandidateSet {
   void add(std::string_view sku, std::string_view name, std::int64_t baskets, std::int64_t store_baskets, double personal) {
     const double g = std::min(1.0, static_cast<double>(store_baskets) / all_baskets_);
     const double e = followed_on_.similar(sku, g);
-    candidates_.push_back({sku, name, baskets, personal, g, e, std::max(personal, explore(habits_, g, e))});
+    candidates_.push_back({sku, name, baskets, personal, g, e, std::max(personal, habits_.weights.explore(habits_.visits, g, e))});
     seen_.insert(sku);
   }
 
@@ -196,8 +132,8 @@ std::vector<Pick> pick_items(const AnswerContext& ctx, EventStore& store, const 
   const auto pop = store.read_popularity();
   const Habits habits = habits_of(ctx.customer, pop);
   std::vector<std::string_view> seeds;
-  for (std::size_t i = 0; i < personal.size() && i < kSeeds; ++i) seeds.push_back(personal[i].sku);
-  const auto sources = sources_of(seeds, pop);
+  for (std::size_t i = 0; i < personal.size() && i < static_cast<std::size_t>(kTransitionSeeds); ++i) seeds.push_back(personal[i].sku);
+  const auto sources = pop.sources_of(seeds);
   const FollowedOn followed_on(seeds.size(), sources);
 
   CandidateSet candidates(ctx, habits, followed_on, static_cast<double>(std::max<std::int64_t>(1, pop.totals().baskets)));

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "db/db.hpp"
+#include "memory/followed_on.hpp"
 
 namespace regulars::daemon {
 
@@ -41,6 +42,10 @@ constexpr double kStoreShrink = 5.0;     // expected hits before a segment's own
 constexpr std::int64_t kRefreshEvery = 256;  // hold-outs between two recomputations of the weights
 constexpr std::int64_t kLearnEvery = 1024;   // until then, after every hold-out
 constexpr double kMinBoard = 200;        // hold-outs a segment needs before it may fall back to the best sellers
+// Before the store has measured its neighbours: the weight a study of Ta-Feng chose
+// (tests/eval/research/results.md, CRE), one of kLambdas.
+constexpr std::size_t kLambdaGuess = 2;
+constexpr double kHouseholdShrink = 10.0;  // expected hits before the household factor counts fully
 
 double rate(const Trials& t, double prior, double weight) { return (t.hits + weight * prior) / (t.trials + weight); }
 
@@ -50,7 +55,7 @@ Trials& operator+=(Trials& a, const Trials& b) {
   return a;
 }
 
-const char* const kListNames[] = {"store", "frequency", "recency", "blend"};
+const char* const kListNames[] = {"store", "frequency", "recency", "neighbours", "household", "blend"};
 const char* const kSegmentNames[] = {"1", "2", "3", "4", "5-6", "7-9", "10-14", "15-24", "25-39", "40+"};
 
 SkuSet basket_of(const HoldOut& h) { return SkuSet({h.basket.begin(), h.basket.end()}); }
@@ -114,67 +119,140 @@ double BlendWeights::personal(std::int64_t visits, const KnownItem& item, double
   // the item's own share of repeat purchases, relative to the store's.
   const double repeats = static_cast<double>(std::max<std::int64_t>(0, item.store_baskets - item.store_buyers));
   const double share = (repeats + kItemShrink * repeat_share) / (static_cast<double>(item.store_baskets) + kItemShrink);
-  return repeat_share > 0 ? p * std::sqrt(share / repeat_share) : p;
+  const double own = repeat_share > 0 ? p * std::sqrt(share / repeat_share) : p;
+  return item.for_member ? own * household_ : own;
 }
 
-std::vector<std::string_view> Blend::blended_list(const HoldOut& h, const StoreView& store, const SkuSet& known) const {
-  struct Scored {
-    std::string_view sku;
-    double score, popularity;
-  };
-  std::vector<Scored> all;
-  all.reserve(h.known.size() + kStoreProbe);
-  for (const auto& k : h.known)
-    all.push_back({k.sku, weights_.personal(h.visits, k, store.repeat_share), static_cast<double>(k.store_baskets)});
-  const double b = weights_.store_scale(h.visits);
-  for (std::size_t i = 0; i < store.best.size() && i < kStoreProbe; ++i) {
-    const auto& [sku, baskets] = store.best[i];
-    if (!known.contains(sku)) all.push_back({sku, b * static_cast<double>(baskets) / store.baskets, static_cast<double>(baskets)});
-  }
-  const std::size_t n = std::min(kListSize, all.size());
-  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n), all.end(), [](const Scored& a, const Scored& b2) {
-    return a.score != b2.score ? a.score > b2.score : a.popularity > b2.popularity;
+double BlendWeights::explore(std::int64_t visits, double g, double e) const {
+  const int s = segment_of(visits);
+  return store_only_[s] ? g : std::min(1.0, b_[s] * (g + lambda_[s] * e));
+}
+
+namespace {
+
+// An item the blend could put on a hold-out's list, with what its score is made of.
+struct Scorable {
+  std::string_view sku;
+  double personal, g, e, popularity;
+};
+
+// The first kListSize of `all` as the blend ranks them (hints/predictions.cpp): a known item at
+// max(its personal rate, what exploring gives it), any other at what exploring gives it.
+std::vector<std::string_view> ranked(std::vector<Scorable>& all, double b, double lambda) {
+  std::vector<std::pair<double, const Scorable*>> scored;
+  scored.reserve(all.size());
+  for (const auto& c : all) scored.emplace_back(std::max(c.personal, std::min(1.0, b * (c.g + lambda * c.e))), &c);
+  const std::size_t n = std::min(kListSize, scored.size());
+  std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(n), scored.end(), [](const auto& x, const auto& y) {
+    return x.first != y.first ? x.first > y.first : x.second->popularity > y.second->popularity;
   });
   std::vector<std::string_view> out;
-  for (std::size_t i = 0; i < n; ++i) out.push_back(all[i].sku);
+  for (std::size_t i = 0; i < n; ++i) out.push_back(scored[i].second->sku);
   return out;
 }
 
-void Blend::measure(const HoldOut& h, const StoreView& store) {
+}  // namespace
+
+// The blend itself, even where a segment is served the best sellers: whether it would do better
+// is what the scoreboard asks.
+void Blend::score_blends(const HoldOut& h, const StoreView& store, const SkuSet& known, const Neighbours& neighbours,
+                         const SkuSet& basket, HoldOutScore& out) const {
+  std::vector<Scorable> all;
+  all.reserve(h.known.size() + kStoreProbe + neighbours.candidates.size());
+  for (const auto& k : h.known) {
+    const double g = static_cast<double>(k.store_baskets) / store.baskets;
+    const double personal = std::min(1.0, weights_.personal(h.visits, k, store.repeat_share));
+    all.push_back({k.sku, personal, g, neighbours.on.similar(k.sku, g), static_cast<double>(k.store_baskets)});
+  }
+  std::unordered_set<std::string_view> added;
+  for (std::size_t i = 0; i < store.best.size() && i < kStoreProbe; ++i) {
+    const auto& [sku, baskets] = store.best[i];
+    const double g = static_cast<double>(baskets) / store.baskets;
+    if (!known.contains(sku) && added.insert(sku).second)
+      all.push_back({sku, 0.0, g, neighbours.on.similar(sku, g), static_cast<double>(baskets)});
+  }
+  for (const auto& f : neighbours.candidates)
+    if (added.insert(f.sku).second) all.push_back({f.sku, 0.0, f.g, f.e, f.g * store.baskets});
+  const double b = weights_.store_scale(h.visits), lambda = weights_.neighbours_weight(h.visits);
+  for (std::size_t i = 0; i < kLambdas.size(); ++i) {
+    out.lambda_recall[i] = recall(ranked(all, b, kLambdas[i]), basket);
+    if (kLambdas[i] == lambda) out.recall[kBlended] = out.lambda_recall[i];
+  }
+}
+
+// Each known item's cell of the table, and the household factor's trial for those bought for a
+// member (its expectation is the table's rate, before the factor).
+void Blend::score_personal(const HoldOut& h, const SkuSet& basket, double repeat_share, HoldOutScore& out) const {
+  for (const auto& k : h.known) {
+    const bool hit = basket.contains(k.sku);
+    out.cells.push_back({count_bucket(k.baskets), age_bucket(h.visits - k.last_visit), hit});
+    if (!k.for_member) continue;
+    KnownItem as_own = k;
+    as_own.for_member = false;
+    out.household += Trials{std::min(1.0, weights_.personal(h.visits, as_own, repeat_share)), hit ? 1.0 : 0.0};
+  }
+}
+
+Blend::HoldOutScore Blend::score(const HoldOut& h, const StoreView& store, const Neighbours& neighbours) const {
   const SkuSet basket = basket_of(h);
   const SkuSet known = known_of(h);
-  const int s = segment_of(h.visits);
-  std::vector<const KnownItem*> items;
+  HoldOutScore out;
+  out.segment = segment_of(h.visits);
+  score_personal(h, basket, store.repeat_share, out);
+  std::vector<const KnownItem*> items, for_members;
   items.reserve(h.known.size());
   for (const auto& k : h.known) {
-    Trials& cell = personal_[s][count_bucket(k.baskets)][age_bucket(h.visits - k.last_visit)];
-    cell.trials += 1;
-    cell.hits += basket.contains(k.sku) ? 1 : 0;
     items.push_back(&k);
+    if (k.for_member) for_members.push_back(&k);
   }
   std::vector<std::string_view> best;
   for (std::size_t i = 0; i < store.best.size() && i < kStoreProbe; ++i) {
     const auto& [sku, baskets] = store.best[i];
     if (i < kListSize) best.push_back(sku);
-    if (known.contains(sku)) continue;
-    store_[s].trials += static_cast<double>(baskets) / store.baskets;
-    store_[s].hits += basket.contains(sku) ? 1 : 0;
+    if (!known.contains(sku)) out.store += Trials{static_cast<double>(baskets) / store.baskets, basket.contains(sku) ? 1.0 : 0.0};
   }
-  auto& board = board_[s];
+  std::vector<const Followed*> by_e;
+  for (const auto& f : neighbours.candidates) by_e.push_back(&f);
+  std::stable_sort(by_e.begin(), by_e.end(), [](const Followed* a, const Followed* b) { return a->e > b->e; });
+  std::vector<std::string_view> followed;
+  for (std::size_t i = 0; i < by_e.size() && i < kListSize; ++i) followed.push_back(by_e[i]->sku);
+  auto more_baskets = [](const KnownItem* a, const KnownItem* b) {
+    return a->baskets != b->baskets ? a->baskets > b->baskets : a->store_baskets > b->store_baskets;
+  };
   const std::vector<std::string_view> lists[kLists] = {
       best,
-      top_of(items, [](const KnownItem* a, const KnownItem* b) {
-        return a->baskets != b->baskets ? a->baskets > b->baskets : a->store_baskets > b->store_baskets;
-      }),
+      top_of(items, more_baskets),
       top_of(items, [](const KnownItem* a, const KnownItem* b) {
         return a->last_visit != b->last_visit ? a->last_visit > b->last_visit : a->baskets > b->baskets;
       }),
-      blended_list(h, store, known)};
-  for (int l = 0; l < kLists; ++l) board[l] += Trials{1, recall(lists[l], basket)};
+      followed,
+      top_of(for_members, more_baskets),
+      {}};
+  for (int l = 0; l < kBlended; ++l) out.recall[static_cast<std::size_t>(l)] = recall(lists[l], basket);
+  score_blends(h, store, known, neighbours, basket, out);
+  return out;
+}
+
+void Blend::count(const HoldOutScore& score) {
+  const int s = score.segment;
+  for (const auto& cell : score.cells) personal_[s][cell.count][cell.age] += Trials{1, cell.hit ? 1.0 : 0.0};
+  household_ += score.household;
+  store_[s] += score.store;
+  for (int l = 0; l < kLists; ++l) board_[s][l] += Trials{1, score.recall[static_cast<std::size_t>(l)]};
+  for (std::size_t i = 0; i < kLambdas.size(); ++i) lambda_board_[s][i] += Trials{1, score.lambda_recall[i]};
   // A young store learns from every hold-out (its weights are then exactly those a restart
   // computes from the kept cells), an older one every kRefreshEvery.
   ++holdouts_;
   if (holdouts_ <= kLearnEvery || holdouts_ % kRefreshEvery == 0) weights_ = compute();
+}
+
+// The lambda whose lists recalled most, once there are kMinBoard hold-outs to tell (ties: the guess).
+int Blend::best_lambda(const std::array<Trials, kLambdas.size()>& board) {
+  if (board[kLambdaGuess].trials < kMinBoard) return -1;
+  std::size_t best = kLambdaGuess;
+  for (std::size_t i = 0; i < kLambdas.size(); ++i)
+    if (board[i].hits > board[best].hits) best = i;
+  return static_cast<int>(best);
 }
 
 BlendWeights Blend::compute() const {
@@ -188,8 +266,15 @@ BlendWeights Blend::compute() const {
         by_count[c] += personal_[s][c][a];
       }
   Trials store_all;
-  for (const auto& t : store_) store_all += t;
+  std::array<Trials, kLambdas.size()> lambda_all{};
+  for (int s = 0; s < kSegments; ++s) {
+    store_all += store_[s];
+    for (std::size_t i = 0; i < kLambdas.size(); ++i) lambda_all[i] += lambda_board_[s][i];
+  }
   const double b_all = rate(store_all, 1.0, 1.0);
+  const int measured = best_lambda(lambda_all);
+  const int store_lambda = measured >= 0 ? measured : static_cast<int>(kLambdaGuess);
+  w.household_ = rate(household_, 1.0, kHouseholdShrink);
   for (int s = 0; s < kSegments; ++s) {
     for (int c = 0; c < kCountBuckets; ++c) {
       // Shrunk towards the same count bucket in this segment, then towards the first guess.
@@ -200,6 +285,8 @@ BlendWeights Blend::compute() const {
       }
     }
     w.b_[s] = rate(store_[s], b_all, kStoreShrink);
+    const int own = best_lambda(lambda_board_[s]);
+    w.lambda_[s] = kLambdas[static_cast<std::size_t>(own >= 0 ? own : store_lambda)];
     const auto& board = board_[s];
     // Where the blend does no better than the best sellers, personal signal is noise: serve what sells.
     w.store_only_[s] = board[kStore].trials >= kMinBoard && board[kStore].hits >= board[kBlended].hits;
@@ -222,9 +309,10 @@ nlohmann::json Blend::describe() const {
                         {"recall_at_10", recall},
                         {"repeat_rate", std::round(rate(repeat, 0, 1e-9) * 10000) / 10000},
                         {"store_scale", std::round(weights_.b_[s] * 1000) / 1000},
+                        {"neighbours_weight", weights_.lambda_[s]},
                         {"serves", weights_.store_only_[s] ? "best sellers" : "blend"}});
   }
-  return {{"holdouts", holdouts_}, {"segments", segments}};
+  return {{"holdouts", holdouts_}, {"household_factor", std::round(weights_.household_ * 1000) / 1000}, {"segments", segments}};
 }
 
 void Blend::save(Db& db) const {
@@ -241,8 +329,10 @@ void Blend::save(Db& db) const {
       for (int a = 0; a < kAgeBuckets; ++a)
         put("p/" + seg + "/" + std::to_string(c) + "/" + std::to_string(a), personal_[s][c][a]);
     put("b/" + seg, store_[s]);
+    for (std::size_t i = 0; i < kLambdas.size(); ++i) put("lambda/" + seg + "/" + std::to_string(kLambdas[i]), lambda_board_[s][i]);
     for (int l = 0; l < kLists; ++l) put("l/" + seg + "/" + kListNames[l], board_[s][l]);
   }
+  put("h", household_);
   put("n", Trials{static_cast<double>(holdouts_), 0});
 }
 
@@ -263,8 +353,10 @@ void Blend::load(Db& db) {
       for (int a = 0; a < kAgeBuckets; ++a)
         fresh.personal_[s][c][a] = get("p/" + seg + "/" + std::to_string(c) + "/" + std::to_string(a));
     fresh.store_[s] = get("b/" + seg);
+    for (std::size_t i = 0; i < kLambdas.size(); ++i) fresh.lambda_board_[s][i] = get("lambda/" + seg + "/" + std::to_string(kLambdas[i]));
     for (int l = 0; l < kLists; ++l) fresh.board_[s][l] = get("l/" + seg + "/" + kListNames[l]);
   }
+  fresh.household_ = get("h");
   fresh.holdouts_ = static_cast<std::int64_t>(get("n").trials);
   fresh.weights_ = fresh.compute();
   *this = std::move(fresh);

@@ -5,12 +5,20 @@
 // - personal: P(an item the customer already bought is in the next basket), counted per customer
 //   segment (visits so far), per how many of their baskets held it and per how many visits ago
 //   they last bought it. Frequency and recency are thus two axes of one measured table.
+// - household: how much more (or less) often than that table says an item comes back when it was
+//   bought for a household member; one factor for the store.
 // - store: b, how many hits the store's best sellers that are new to the customer get per unit
 //   of their share of baskets g; b * g is then a probability on the same scale as the table.
+// - co-purchase neighbours: lambda, the weight of E (what customers with the same top items went
+//   on to buy, memory/followed_on.hpp) beside g in what any item scores, b * (g + lambda * E).
+//   Each hold-out ranks its blended list under each of a few lambdas (kLambdas), and a segment
+//   uses the one whose lists recalled most (the store's choice until the segment has enough
+//   hold-outs of its own). A store where what customers go on to buy says nothing settles at 0.
 // - a scoreboard per segment: the recall@10 each list would have had on the hold-out (the
-//   store's best sellers, the customer's most frequent items, their most recent ones, and the
-//   blend). Where the blend does no better than the best sellers, personal signal does not
-//   help that segment and the hints fall back to what sells most.
+//   store's best sellers, the customer's most frequent items, their most recent ones, the
+//   neighbours, the household's items, and the blend). Where the blend does no better than the
+//   best sellers, personal signal does not help that segment and the hints fall back to what
+//   sells most.
 //
 // A measurement, not a projection: it depends on when the popularity it compares with was
 // merged, so a rebuild measures it again but does not compare it.
@@ -27,12 +35,14 @@
 namespace regulars::daemon {
 
 class Db;
+class FollowedOn;
 
 inline constexpr int kSegments = 10;      // customers by visits so far: 1, 2, 3, 4, 5-6, 7-9, 10-14, 15-24, 25-39, 40+
 inline constexpr int kCountBuckets = 11;  // baskets with the item: 1, 2, 3, 4, 5, 6, 7-8, 9-11, 12-15, 16-22, 23+
 inline constexpr int kAgeBuckets = 4;    // visits since it was last bought: 0, 1, 2-3, 4+
 inline constexpr std::size_t kListSize = 10;  // the scoreboard's lists: recall@10, as the hints are judged
 inline constexpr std::size_t kStoreProbe = 20;  // best sellers that calibrate b
+inline constexpr std::array<double, 5> kLambdas{0.0, 0.05, 0.15, 0.3, 0.6};  // the neighbours' weights tried
 
 int segment_of(std::int64_t visits);
 int count_bucket(std::int64_t baskets);
@@ -44,6 +54,7 @@ struct KnownItem {
   std::int64_t baskets = 0;     // the customer's baskets with it
   std::int64_t last_visit = 0;  // the customer's visit that last bought it (1-based)
   std::int64_t store_baskets = 0, store_buyers = 0;
+  bool for_member = false;  // bought for a household member
 };
 
 // A returning customer's purchase, and what was known of them before it.
@@ -51,6 +62,20 @@ struct HoldOut {
   std::int64_t visits = 0;  // before the purchase
   std::vector<KnownItem> known;  // store_* filled by Popularity::merge
   std::vector<std::string> basket;
+  std::vector<std::string> seeds;  // the customer's top items, best first (kTransitionSeeds)
+};
+
+// A successor of the customer's top items, new to them, as a hold-out sees it.
+struct Followed {
+  std::string_view sku;
+  double g = 0;  // its share of the store's baskets
+  double e = 0;  // E, what customers like this one went on to buy
+};
+
+// What the co-purchase neighbours say about one hold-out: E for any item, and the candidates.
+struct Neighbours {
+  const FollowedOn& on;
+  std::vector<Followed> candidates;  // strongest first, seed by seed
 };
 
 // What the store knows when it measures: its best sellers and its totals.
@@ -71,13 +96,20 @@ class BlendWeights {
   double personal(std::int64_t visits, const KnownItem& item, double repeat_share) const;
   // The scale that turns an item's share of baskets into a probability, for this segment.
   double store_scale(std::int64_t visits) const { return b_[segment_of(visits)]; }
+  // The weight of E beside g for this segment: the score of any item is b * (g + lambda * E).
+  double neighbours_weight(std::int64_t visits) const { return lambda_[segment_of(visits)]; }
   // Whether this segment is served the best sellers alone.
   bool store_only(std::int64_t visits) const { return store_only_[segment_of(visits)]; }
+  // The score of an item not (or hardly) known to the customer: what sells and what similar
+  // customers went on to buy. A probability: capped at 1 where b (measured on g alone) would pass it.
+  double explore(std::int64_t visits, double g, double e) const;
 
  private:
   friend class Blend;
   std::array<std::array<std::array<double, kAgeBuckets>, kCountBuckets>, kSegments> p_{};
   std::array<double, kSegments> b_{};
+  std::array<double, kSegments> lambda_{};
+  double household_ = 1.0;
   std::array<bool, kSegments> store_only_{};
 };
 
@@ -85,11 +117,27 @@ class SkuSet;  // blend.cpp
 
 class Blend {
  public:
-  enum List { kStore, kFrequency, kRecency, kBlended, kLists };
+  enum List { kStore, kFrequency, kRecency, kNeighbours, kHousehold, kBlended, kLists };
 
   Blend() { weights_ = compute(); }
-  // Counts one hold-out (writer thread, under Popularity's lock).
-  void measure(const HoldOut& h, const StoreView& store);
+  // What one hold-out says, not yet counted: scoring is the costly part, and reads the blend
+  // without changing it, so the writer scores under a shared read of the popularity (hints
+  // answers go on) and counts under the exclusive lock.
+  struct HoldOutScore {
+    struct Cell {
+      int count, age;
+      bool hit;
+    };
+    int segment = 0;
+    std::vector<Cell> cells;  // one per known item
+    Trials household;         // the items bought for a member: the table's P, hits
+    Trials store;             // the probed best sellers new to the customer: sum of g, hits
+    std::array<double, kLists> recall{};
+    std::array<double, kLambdas.size()> lambda_recall{};
+  };
+  HoldOutScore score(const HoldOut& h, const StoreView& store, const Neighbours& neighbours) const;
+  void count(const HoldOutScore& score);
+  void measure(const HoldOut& h, const StoreView& store, const Neighbours& neighbours) { count(score(h, store, neighbours)); }
   // The weights as of the last refresh: after every hold-out in a young store, then every few hundred.
   const BlendWeights& weights() const { return weights_; }
   std::int64_t holdouts() const { return holdouts_; }
@@ -102,10 +150,16 @@ class Blend {
 
  private:
   BlendWeights compute() const;
-  std::vector<std::string_view> blended_list(const HoldOut& h, const StoreView& store, const SkuSet& known) const;
+  void score_personal(const HoldOut& h, const SkuSet& basket, double repeat_share, HoldOutScore& out) const;
+  // Scores the list the blend would have made under each lambda, and under the chosen one.
+  void score_blends(const HoldOut& h, const StoreView& store, const SkuSet& known, const Neighbours& neighbours,
+                    const SkuSet& basket, HoldOutScore& out) const;
+  static int best_lambda(const std::array<Trials, kLambdas.size()>& board);
 
   std::array<std::array<std::array<Trials, kAgeBuckets>, kCountBuckets>, kSegments> personal_{};
   std::array<Trials, kSegments> store_{};  // trials: sum of g of probed best sellers; hits
+  std::array<std::array<Trials, kLambdas.size()>, kSegments> lambda_board_{};  // the blend's recall@10 under each lambda
+  Trials household_{};  // trials: the table's P of items bought for a member; hits
   std::array<std::array<Trials, kLists>, kSegments> board_{};  // trials: hold-outs; hits: sum of recall@10
   std::int64_t holdouts_ = 0;
   BlendWeights weights_;

@@ -87,28 +87,6 @@ void Popularity::clear() {
   best_age_ = 0;
 }
 
-std::vector<ItemSource> Popularity::successors(const std::vector<std::string>& seeds, std::size_t per_seed) const {
-  std::vector<ItemSource> out;
-  std::vector<const Neighbour*> best;
-  std::shared_lock lock(mu_);
-  for (const auto& seed : seeds) {
-    const auto it = sources_.find(seed);
-    if (it == sources_.end()) continue;
-    ItemSource& src = out.emplace_back();
-    src.transitions = it->second.transitions;
-    best.clear();
-    for (const auto& n : it->second.neighbours) best.push_back(&n);
-    const std::size_t keep = std::min(per_seed, best.size());
-    auto more_frequent = [](const Neighbour* a, const Neighbour* b) {
-      return a->count != b->count ? a->count > b->count : a->sku < b->sku;
-    };
-    if (keep == best.size()) std::sort(best.begin(), best.end(), more_frequent);
-    else std::partial_sort(best.begin(), best.begin() + static_cast<std::ptrdiff_t>(keep), best.end(), more_frequent);
-    for (std::size_t k = 0; k < keep; ++k) src.neighbours.push_back(*best[k]);
-  }
-  return out;
-}
-
 void Popularity::load(Db& db) {
   StringMap<ItemInfo> items;
   {
@@ -166,7 +144,7 @@ void Popularity::load(Db& db) {
   dirty_sources_.clear();
 }
 
-void Popularity::measure(const HoldOut& h) {
+Blend::HoldOutScore Popularity::score(const HoldOut& h) {
   constexpr std::int64_t kBestEvery = 256;  // the best sellers barely move between two listings
   if (best_.best.empty() || ++best_age_ >= kBestEvery) {
     best_.best.clear();
@@ -182,12 +160,35 @@ void Popularity::measure(const HoldOut& h) {
   best_.baskets = static_cast<double>(std::max<std::int64_t>(1, totals_.baskets));
   best_.repeat_share = repeat_share_locked();
   HoldOut resolved = h;
-  for (auto& k : resolved.known)
+  std::unordered_set<std::string_view> known;  // views into `resolved` and the items
+  for (auto& k : resolved.known) {
+    known.insert(k.sku);
     if (const auto it = items_.find(k.sku); it != items_.end()) {
       k.store_baskets = it->second.baskets;
       k.store_buyers = it->second.buyers;
     }
-  blend_.measure(resolved, best_);
+  }
+  const std::vector<std::string_view> seeds(h.seeds.begin(), h.seeds.end());
+  const auto sources = daemon::sources_of(seeds, sources_);
+  const FollowedOn on(seeds.size(), sources);
+  return blend_.score(resolved, best_, Neighbours{on, neighbours_new_to(sources, known, on)});
+}
+
+// The strongest successors of the customer's seeds that the customer has not bought, as the
+// hints would add them (hints/predictions.cpp).
+std::vector<Followed> Popularity::neighbours_new_to(const std::vector<SeedSource>& sources, std::unordered_set<std::string_view>& known,
+                                                    const FollowedOn& on) const {
+  std::vector<Followed> out;
+  const double baskets = static_cast<double>(std::max<std::int64_t>(1, totals_.baskets));
+  for (const auto& src : sources)
+    for (std::size_t k = 0; k < src.by_count.size() && k < kFollowedPerSeed; ++k) {
+      const std::string_view sku = src.by_count[k]->sku;
+      const auto item = items_.find(sku);
+      if (item == items_.end() || !known.insert(sku).second) continue;
+      const double g = std::min(1.0, static_cast<double>(item->second.baskets) / baskets);
+      out.push_back({sku, g, on.similar(sku, g)});
+    }
+  return out;
 }
 
 double Popularity::repeat_share_locked() const {
@@ -212,9 +213,15 @@ nlohmann::json Popularity::describe_blend() const {
 }
 
 void Popularity::merge(const PopularityDelta& delta) {
+  // Each hold-out against the store as it was before the group's own purchases; scored while
+  // hints answers go on reading (only this thread changes what scoring reads), counted below.
+  std::vector<Blend::HoldOutScore> scores;
+  if (!delta.holdouts.empty()) {
+    std::shared_lock read(mu_);
+    for (const auto& h : delta.holdouts) scores.push_back(score(h));
+  }
   std::unique_lock lock(mu_);
-  // Each hold-out against the store as it was before the group's own purchases.
-  for (const auto& h : delta.holdouts) measure(h);
+  for (const auto& s : scores) blend_.count(s);
   for (const auto& [sku, d] : delta.items) {
     ItemInfo& i = items_[sku];
     i.baskets += d.baskets;

@@ -21,6 +21,7 @@
 #include "base/string_hash.hpp"
 #include "db/db.hpp"
 #include "memory/blend.hpp"
+#include "memory/followed_on.hpp"
 
 namespace regulars::daemon {
 
@@ -109,9 +110,6 @@ class Popularity {
   // The blend's weights and measurements (memory/blend.hpp).
   BlendWeights blend_weights() const;
   nlohmann::json describe_blend() const;
-  // The strongest successors (at most per_seed, most frequent first) of each seed known as a
-  // source; seeds nobody has followed yet are left out.
-  std::vector<ItemSource> successors(const std::vector<std::string>& seeds, std::size_t per_seed) const;
   std::size_t size() const;
 
   // Writes the items changed since the last flush and the watermark, inside the caller's
@@ -149,7 +147,10 @@ class Popularity {
   StoreView best_;  // what hold-outs are measured against; listed again every few hundred
   std::int64_t best_age_ = 0;
 
-  void measure(const HoldOut& h);  // under the exclusive lock
+  // Scores a hold-out against the popularity as it stands (writer thread, under at least a shared
+  // lock; best_ is the writer's own).
+  Blend::HoldOutScore score(const HoldOut& h);
+  std::vector<Followed> neighbours_new_to(const std::vector<SeedSource>& sources, std::unordered_set<std::string_view>& known, const FollowedOn& on) const;
   double repeat_share_locked() const;
 };
 
@@ -166,6 +167,10 @@ class Popularity::Reading {
   const ItemSource* source(std::string_view sku) const {
     const auto it = p_.sources_.find(sku);
     return it == p_.sources_.end() ? nullptr : &it->second;
+  }
+  // Each seed's successors, most frequent first; seeds nobody has followed yet are left out.
+  std::vector<SeedSource> sources_of(const std::vector<std::string_view>& seeds) const {
+    return daemon::sources_of(seeds, p_.sources_);
   }
   const StoreTotals& totals() const { return p_.totals_; }
   double repeat_share() const { return p_.repeat_share_locked(); }

@@ -627,16 +627,18 @@ namespace {
 struct CustomerBefore {
   std::string weekday_hist, hour_hist;
   std::int64_t visit = 1;
+  bool bought_for_members = false;  // some visit bought for a household member
 };
 
 CustomerBefore customer_before(Db& db, std::int64_t customer) {
   CustomerBefore before;
-  Stmt& s = db.cached("SELECT coalesce(weekday_hist, ''), coalesce(hour_hist, ''), visits FROM customers WHERE id=?");
+  Stmt& s = db.cached("SELECT coalesce(weekday_hist, ''), coalesce(hour_hist, ''), visits, member_visits FROM customers WHERE id=?");
   s.bind(1, customer);
   if (s.step()) {
     before.weekday_hist = s.text(0);
     before.hour_hist = s.text(1);
     before.visit = s.i64(2) + 1;
+    before.bought_for_members = s.i64(3) > 0;
   }
   s.reset();
   return before;
@@ -691,6 +693,21 @@ ItemMemoryBefore item_memory_before(Db& db, std::int64_t customer, const BasketL
   }
   s.reset();
   return out;
+}
+
+// Which of the customer's items (in SKU order) were bought for a household member, for the
+// blend's household factor.
+void mark_bought_for_members(Db& db, std::int64_t customer, std::vector<KnownItem>& known) {
+  if (known.empty()) return;
+  Stmt& s = db.cached("SELECT DISTINCT sku FROM member_items WHERE customer_id=? ORDER BY sku");
+  s.bind(1, customer);
+  auto next = known.begin();
+  while (s.step()) {
+    const std::string sku = s.text(0);
+    next = std::lower_bound(next, known.end(), sku, [](const KnownItem& k, const std::string& v) { return k.sku < v; });
+    if (next != known.end() && next->sku == sku) next->for_member = true;
+  }
+  s.reset();
 }
 
 // The basket's items in the customer's item memory: one more basket each, and the decayed
@@ -805,9 +822,11 @@ void Projector::count_in_store(const BasketLines& lines, std::int64_t time_ms, s
     return;
   }
   // What customers go on to buy: this basket follows the customer's top items so far.
-  if (!seeds.empty()) {
+  std::vector<std::string> seed_skus;
+  for (auto& [_, sku] : seeds) seed_skus.push_back(std::move(sku));
+  if (!seed_skus.empty()) {
     Transition t;
-    for (auto& [_, sku] : seeds) t.seeds.push_back(std::move(sku));
+    t.seeds = seed_skus;
     for (const auto& [sku, _] : lines.per_sku) t.basket.push_back(sku);
     popularity_->transitions.push_back(std::move(t));
   }
@@ -820,7 +839,7 @@ void Projector::count_in_store(const BasketLines& lines, std::int64_t time_ms, s
   for (const auto& p : memory.prior) known.push_back(p.known);
   count_items(lines, time_ms, *popularity_, &known);
   if (!memory.known.empty()) {
-    HoldOut h{visit - 1, std::move(memory.known), {}};
+    HoldOut h{visit - 1, std::move(memory.known), {}, std::move(seed_skus)};
     for (const auto& [sku, _] : lines.per_sku) h.basket.push_back(sku);
     popularity_->holdouts.push_back(std::move(h));
   }
@@ -836,6 +855,7 @@ void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_re
   // One purchase is one visit; each distinct item counts once per visit.
   const CustomerBefore before = customer_before(db_, customer);
   ItemMemoryBefore memory = item_memory_before(db_, customer, lines, !replay && popularity_ != nullptr && before.visit > 1);
+  if (before.bought_for_members) mark_bought_for_members(db_, customer, memory.known);
   // The store's items table, when no writer keeps popularity in memory.
   Stmt* store_items = popularity_ != nullptr || replay
                           ? nullptr

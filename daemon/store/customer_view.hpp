@@ -49,6 +49,7 @@ struct ItemStat {
   std::int64_t dvis = 0;
   std::int64_t store_baskets = 0;  // the item's popularity in the store
   std::int64_t store_buyers = 0;   // distinct customers who bought it
+  bool for_member = false;         // bought for a household member (EventStore::mark_bought_for_members)
 };
 
 struct MemberTaste {

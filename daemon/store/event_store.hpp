@@ -147,6 +147,8 @@ class EventStore {
   std::shared_ptr<const std::vector<ItemStat>> best_sellers();
   StoreTotals totals();                            // as of the last acknowledged group
   std::vector<MemberTaste> member_tastes(std::int64_t customer_id, int limit);
+  // Sets for_member on the items the customer bought for a household member.
+  void mark_bought_for_members(std::int64_t customer_id, std::vector<ItemStat>& items);
   std::vector<Preference> preferences(std::int64_t customer_id);
   std::vector<Note> recent_notes(std::int64_t customer_id, int limit);
   std::vector<HouseholdMember> household(std::int64_t customer_id);

@@ -2,6 +2,7 @@
 
 #include <unordered_map>
 
+#include "base/string_hash.hpp"
 
 namespace regulars::daemon {
 
@@ -91,6 +92,15 @@ std::vector<ItemStat> EventStore::top_items(std::int64_t customer_id, int limit)
       st.store_buyers = info->buyers;
     }
   return out;
+}
+
+void EventStore::mark_bought_for_members(std::int64_t customer_id, std::vector<ItemStat>& items) {
+  Stmt& s = reader().cached("SELECT DISTINCT sku FROM member_items WHERE customer_id=?");
+  s.bind(1, customer_id);
+  StringSet skus;
+  while (s.step()) skus.insert(s.text(0));
+  s.reset();
+  for (ItemStat& item : items) item.for_member = skus.count(item.sku) > 0;
 }
 
 std::vector<MemberTaste> EventStore::member_tastes(std::int64_t customer_id, int limit) {

@@ -44,10 +44,11 @@ TEST_F(PredictionBlend, AStoreWhereHistoryAddsNothingIsServedItsBestSellers) {
   EXPECT_EQ(first_two, (std::set<std::string>{"bread", "milk"}));
 
   // Measurements are kept (blend_cells) across a restart; a rebuild measures them again.
-  // The scale b is recomputed from the kept cells at start-up, fresher than the live one (which is
-  // refreshed every 256 hold-outs); the counts must be the same.
+  // The scale b and the household factor are recomputed from the kept cells at start-up, fresher
+  // than the live ones (refreshed every 256 hold-outs); the counts must be the same.
   const auto counts = [](json j) {
     for (auto& s : j["segments"]) s.erase("store_scale");
+    j.erase("household_factor");
     return j;
   };
   daemon_->stop();

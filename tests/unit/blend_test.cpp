@@ -3,11 +3,14 @@
 // and must rank those items by the measured rates. The cells survive a save and a load.
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "db/db.hpp"
 #include "memory/blend.hpp"
+#include "memory/followed_on.hpp"
+#include "memory/popularity.hpp"
 #include "temp_dir.hpp"
 
 namespace regulars::daemon {
@@ -23,9 +26,38 @@ StoreView store() {
 }
 
 HoldOut customer(std::int64_t visits, std::vector<std::string> basket) {
-  HoldOut h{visits, {}, std::move(basket)};
+  HoldOut h{visits, {}, std::move(basket), {"own0"}};
   for (int i = 0; i < 5; ++i) h.known.push_back(KnownItem{"own" + std::to_string(i), 2 + i, visits - i % 2, 50, 20});
   return h;
+}
+
+// What customers with "own0" among their top items went on to buy: "n0".."n9", none of them a
+// best seller, each in 60 of own0's 100 transitions.
+class Successors {
+ public:
+  Successors() {
+    for (int i = 0; i < 10; ++i) neighbours_.push_back({"n" + std::to_string(i), 60});
+    SeedSource src{100, {}};
+    for (const auto& n : neighbours_) src.by_count.push_back(&n);
+    sources_.push_back(src);
+    on_.emplace(1, sources_);
+  }
+  // The successors as a hold-out of a customer who does not know them sees them.
+  Neighbours of() const {
+    Neighbours n{*on_, {}};
+    for (const auto& s : neighbours_) n.candidates.push_back({s.sku, 0.002, on_->similar(s.sku, 0.002)});
+    return n;
+  }
+
+ private:
+  std::vector<Neighbour> neighbours_;
+  std::vector<SeedSource> sources_;
+  std::optional<FollowedOn> on_;
+};
+
+void measure(Blend& blend, const HoldOut& h) {
+  static const Successors successors;
+  blend.measure(h, store(), successors.of());
 }
 
 TEST(BlendBuckets, SegmentsCountsAndAges) {
@@ -49,7 +81,7 @@ TEST(BlendBuckets, SegmentsCountsAndAges) {
 
 TEST(Blend, FallsBackToBestSellersWhereNobodyRepeats) {
   Blend blend;
-  for (int i = 0; i < 512; ++i) blend.measure(customer(5, {"s" + std::to_string(i % 3), "x"}), store());
+  for (int i = 0; i < 512; ++i) measure(blend, customer(5, {"s" + std::to_string(i % 3), "x"}));
   EXPECT_TRUE(blend.weights().store_only(5));
   EXPECT_FALSE(blend.weights().store_only(1));  // nothing measured there: the blend stays
   const KnownItem own{"own0", 6, 5, 50, 20};
@@ -64,7 +96,7 @@ TEST(Blend, FallsBackToBestSellersWhereNobodyRepeats) {
 TEST(Blend, KeepsPersonalItemsWhereCustomersRepeat) {
   Blend blend;
   // The customer buys again what they bought at the last visit (own0, own2, own4), and nothing that sells.
-  for (int i = 0; i < 512; ++i) blend.measure(customer(9, {"own0", "own2", "own4"}), store());
+  for (int i = 0; i < 512; ++i) measure(blend, customer(9, {"own0", "own2", "own4"}));
   const BlendWeights& w = blend.weights();
   EXPECT_FALSE(w.store_only(9));
   const KnownItem last_visit{"a", 4, 9, 50, 20}, long_ago{"b", 4, 5, 50, 20};
@@ -82,12 +114,46 @@ TEST(Blend, AnItemBoughtAgainByItsBuyersWeighsMore) {
   EXPECT_GT(blend.weights().personal(4, staple, 0.3), blend.weights().personal(4, one_off, 0.3));
 }
 
+TEST(Blend, WeighsNeighboursByWhatTheyWereWorth) {
+  Blend bought_after, ignored;
+  // Customers who go on to buy two of own0's successors, against customers who never do.
+  for (int i = 0; i < 512; ++i) {
+    measure(bought_after, customer(5, {"n" + std::to_string(i % 10), "n" + std::to_string((i + 1) % 10)}));
+    measure(ignored, customer(5, {"s1", "x"}));
+  }
+  EXPECT_EQ(bought_after.weights().neighbours_weight(5), kLambdas.back());
+  EXPECT_LE(ignored.weights().neighbours_weight(5), 0.15);  // never above the guess it starts from
+  EXPECT_GT(bought_after.describe()["segments"][4]["recall_at_10"]["neighbours"].get<double>(), 0.99);
+  EXPECT_EQ(ignored.describe()["segments"][4]["recall_at_10"]["neighbours"].get<double>(), 0.0);
+  // So a neighbour outranks a best seller in the first store, and not in the second.
+  const double g_best = 1000.0 / 5000, g_neighbour = 0.002;
+  auto neighbour_over_best = [&](const BlendWeights& w) {
+    return w.explore(5, g_neighbour, 0.46) > w.explore(5, g_best, 0.05);
+  };
+  EXPECT_TRUE(neighbour_over_best(bought_after.weights()));
+  EXPECT_FALSE(neighbour_over_best(ignored.weights()));
+}
+
+TEST(Blend, MeasuresWhatWasBoughtForTheHousehold) {
+  Blend blend;
+  // own1 and own3 are bought for a member, and come back every time; the rest never do.
+  for (int i = 0; i < 512; ++i) {
+    HoldOut h = customer(9, {"own1", "own3"});
+    h.known[1].for_member = h.known[3].for_member = true;
+    measure(blend, h);
+  }
+  EXPECT_GT(blend.describe()["household_factor"].get<double>(), 1.0);
+  EXPECT_GT(blend.describe()["segments"][5]["recall_at_10"]["household"].get<double>(), 0.99);
+  KnownItem for_member{"a", 4, 8, 50, 20, true}, own{"a", 4, 8, 50, 20, false};
+  EXPECT_GT(blend.weights().personal(9, for_member, 0.3), blend.weights().personal(9, own, 0.3));
+}
+
 TEST(Blend, SurvivesSaveAndLoad) {
   test::TempDir dir;
   Db db(dir.sub("regulars.db"), Db::Mode::read_write);
   migrate(db);
   Blend blend;
-  for (int i = 0; i < 512; ++i) blend.measure(customer(5, {"s1"}), store());
+  for (int i = 0; i < 512; ++i) measure(blend, customer(5, {"s1", "n3"}));
   blend.save(db);
   Blend loaded;
   loaded.load(db);

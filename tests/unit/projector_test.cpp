@@ -358,7 +358,7 @@ TEST_F(ProjectorTest, LinesForAMemberBuildTheHouseholdsTastes) {
   record(purchase("p2", sara, "2026-11-03T10:00:00Z",
                   {for_member(line("chips", 1, 90), "son"), for_member(line("chips", 2, 90), "son"),
                    for_member(line("crayons", 1, 300), "daughter")}));
-  record(purchase("p3", sara, "2026-11-04T10:00:00Z", {line("bread", 1, 250)}));
+  const Recorded v3 = record(purchase("p3", sara, "2026-11-04T10:00:00Z", {line("bread", 1, 250)}));
   record(event("preference", "pf1", sara, "2026-11-05T10:00:00Z", {{"for", "grandma"}, {"key", "tea"}, {"value", "mint"}}));
   const std::string c = std::to_string(v1.customer);
   // Two lines of chips for the son in one basket are one visit's worth.
@@ -371,6 +371,14 @@ TEST_F(ProjectorTest, LinesForAMemberBuildTheHouseholdsTastes) {
             (std::vector<std::string>{"daughter|NULL|NULL", "grandma|NULL|NULL", "son|Ali|03-14"}));
   // What is bought for a member is still the customer's basket.
   EXPECT_EQ(one("SELECT baskets, qty FROM customer_items WHERE sku='chips' AND customer_id=" + c), "2|4.0");
+  // The third visit is a hold-out for the blend: it knows which items were bought for a member
+  // (the household factor is measured on them), and the customer's top items (the neighbours').
+  ASSERT_EQ(v3.popularity.holdouts.size(), 1u);
+  std::vector<std::string> for_member_flags;
+  for (const auto& k : v3.popularity.holdouts[0].known) for_member_flags.push_back(k.sku + (k.for_member ? "|member" : "|own"));
+  EXPECT_EQ(for_member_flags, (std::vector<std::string>{"bread|own", "chips|member", "crayons|member", "juice|member"}));
+  EXPECT_EQ(v3.popularity.holdouts[0].seeds, v3.popularity.transitions.at(0).seeds);
+  EXPECT_FALSE(v3.popularity.holdouts[0].seeds.empty());
 }
 
 // --- what the customer says: preferences, notes, profile, consent ---------------------------------
@@ -752,9 +760,9 @@ std::vector<std::string> describe(const Popularity& p) {
   for (const auto& [sku, info] : p.top(1000)) {
     std::string s = sku + " " + info.name + " " + info.category + " " + std::to_string(info.baskets) + " " +
                     std::to_string(info.qty) + " " + std::to_string(info.last_ms) + " <-";
-    for (const auto& src : p.successors({sku}, kMaxNeighbours)) {
+    for (const auto& src : p.read().sources_of({sku})) {
       s += " transitions=" + std::to_string(src.transitions);
-      for (const auto& n : src.neighbours) s += " " + n.sku + ":" + std::to_string(n.count);
+      for (const Neighbour* n : src.by_count) s += " " + n->sku + ":" + std::to_string(n->count);
     }
     out.push_back(std::move(s));
   }
