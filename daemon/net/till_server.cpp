@@ -7,6 +7,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
+#include <optional>
 
 #include "base/config.hpp"
 #include "memory/identity.hpp"
@@ -235,16 +236,16 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       self->hello_deadline_ = Clock::now() + std::chrono::seconds(self->server_.config().tls_handshake_timeout_s);
       if constexpr (kTls) {
         // A plain-TCP client, or one that never finishes the handshake, is closed here.
-        self->arm_timer(self->hello_deadline_);
+        self->set_deadline(self->hello_deadline_);
         self->socket_.async_handshake(asio::ssl::stream_base::server, [self](boost::system::error_code ec) {
           if (ec) {
             REGULARS_LOG_LIMITED(info, "TLS handshake refused", ({{"session", self->id_}, {"error", ec.message()}}));
             return self->shutdown();
           }
-          self->do_read_header();
+          self->do_read();
         });
       } else {
-        self->do_read_header();
+        self->do_read();
       }
     });
   }
@@ -281,61 +282,97 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     else return socket_;
   }
 
-  void arm_timer(Clock::time_point at) {
+  // One timer per session, re-armed only when a deadline comes sooner than it is set for: the
+  // request path just moves deadline_ (the idle limit moves later with every request), so a
+  // request costs no timer operation. When it fires early, it waits again for the later deadline.
+  void set_deadline(Clock::time_point at) {
+    deadline_ = at;
+    if (watchdog_armed_ && watchdog_at_ <= at) return;
     const std::uint64_t generation = ++timer_generation_;
+    watchdog_armed_ = true;
+    watchdog_at_ = at;
     timer_.expires_at(at);
     timer_.async_wait([self = this->shared_from_this(), generation](boost::system::error_code ec) {
       if (ec || generation != self->timer_generation_ || self->closed_) return;
+      self->watchdog_armed_ = false;
+      if (Clock::now() < self->deadline_) return self->set_deadline(self->deadline_);
       REGULARS_LOG(debug, "connection timed out", ({{"session", self->id_}}));
       self->shutdown();
     });
   }
 
-  void do_read_header() {
-    if (closed_ || close_after_write_) return;
-    // Back-pressure: too many requests in flight, or answers the peer is not reading.
-    if (in_flight_ >= server_.config().max_in_flight || queued_bytes_ > kMaxQueuedBytes) {
-      reading_paused_ = true;  // resumed once answers drain (resume_reading)
-      return;
-    }
-    // Until hello is accepted, the hello deadline (see start). After, the idle limit counts from
-    // the last request that was not a ping: pings alone do not keep a connection slot for ever
-    // (the plugin reconnects by itself when it needs the daemon again).
-    arm_timer(greeted_ ? last_work_ + std::chrono::seconds(server_.config().idle_timeout_s) : hello_deadline_);
-    asio::async_read(socket_, asio::buffer(header_),
-                     [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) { self->on_header(ec); });
+  // Until hello is accepted, the hello deadline (see start). After, the idle limit counts from
+  // the last request that was not a ping: pings alone do not keep a connection slot for ever
+  // (the plugin reconnects by itself when it needs the daemon again). A frame, once begun, must
+  // arrive whole promptly.
+  Clock::time_point read_deadline() const {
+    const bool partial_frame = inbox_.size() > inbox_start_;
+    const Clock::time_point waiting = greeted_ ? last_work_ + std::chrono::seconds(server_.config().idle_timeout_s) : hello_deadline_;
+    return partial_frame ? std::min(waiting, frame_started_ + std::chrono::seconds(30)) : waiting;
   }
 
-  void on_header(boost::system::error_code ec) {
-    if (ec) return shutdown();  // peer closed, or timed out
-    const std::uint32_t length = wire::decode_length(header_.data());
+  // Requests are read in chunks into inbox_, and every whole frame there is handled before the
+  // next read: one read per request, or fewer when a till sends several at once.
+  void do_read() {
+    if (closed_ || close_after_write_ || reading_) return;
+    for (;;) {
+      // Back-pressure: too many requests in flight, or answers the peer is not reading.
+      if (in_flight_ >= server_.config().max_in_flight || queued_bytes_ > kMaxQueuedBytes) {
+        reading_paused_ = true;  // resumed once answers drain (resume_reading)
+        return;
+      }
+      std::optional<std::string> frame = next_frame();
+      if (!frame) break;
+      handle_frame(std::move(*frame));
+      if (closed_ || close_after_write_) return;
+    }
+    if (closed_ || close_after_write_) return;
+    set_deadline(read_deadline());
+    reading_ = true;
+    socket_.async_read_some(asio::buffer(chunk_), [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
+      self->reading_ = false;
+      if (ec) return self->shutdown();  // peer closed, or a frame cut short
+      if (self->inbox_.size() == self->inbox_start_) self->frame_started_ = Clock::now();
+      self->inbox_.append(self->chunk_.data(), n);
+      self->do_read();
+    });
+  }
+
+  // The next whole frame's payload in inbox_, if there is one. A bad length is answered, and the
+  // connection closes after the answer: the stream cannot be resynchronised.
+  std::optional<std::string> next_frame() {
+    const std::size_t available = inbox_.size() - inbox_start_;
+    if (available < wire::kFrameHeaderBytes) return std::nullopt;
+    const auto* header = reinterpret_cast<const unsigned char*>(inbox_.data() + inbox_start_);
+    const std::uint32_t length = wire::decode_length(header);
     // Before hello, only a hello-sized frame: nobody unauthenticated gets a megabyte parsed.
     const std::uint32_t limit = greeted_ ? server_.config().max_frame_bytes : std::min<std::uint32_t>(server_.config().max_frame_bytes, kMaxHelloBytes);
     if (auto err = wire::check_frame_length(length, limit)) {
       REGULARS_LOG_LIMITED(warn, "refused frame", ({{"session", id_}, {"reason", wire::to_string(err->code)}, {"length", length}}));
-      // The stream cannot be resynchronised after a bad length: answer, then close.
       close_after_write_ = true;
-      return send(error_response(nullptr, *err));
+      send(error_response(nullptr, *err));
+      return std::nullopt;
     }
-    body_.resize(length);
-    // A frame, once begun, must arrive promptly (and before hello, within the hello deadline).
-    const auto frame_deadline = Clock::now() + std::chrono::seconds(30);
-    arm_timer(greeted_ ? frame_deadline : std::min(frame_deadline, hello_deadline_));
-    asio::async_read(socket_, asio::buffer(body_),
-                     [self = this->shared_from_this()](boost::system::error_code e, std::size_t) { self->on_body(e); });
+    if (available < wire::kFrameHeaderBytes + length) return std::nullopt;
+    std::string payload = inbox_.substr(inbox_start_ + wire::kFrameHeaderBytes, length);
+    inbox_start_ += wire::kFrameHeaderBytes + length;
+    if (inbox_start_ == inbox_.size()) {
+      inbox_.clear();
+      inbox_start_ = 0;
+    } else {
+      frame_started_ = Clock::now();  // the next frame has begun
+    }
+    return payload;
   }
 
-  void on_body(boost::system::error_code ec) {
-    if (ec) return shutdown();  // truncated frame: the peer went away mid-frame
+  void handle_frame(std::string payload) {
     try {
-      handle(std::move(body_));
+      handle(std::move(payload));
     } catch (const std::exception& e) {
       // Nothing a client sends may take the daemon down; the request gets a typed error.
       REGULARS_LOG_LIMITED(err, "request failed", ({{"session", id_}, {"error", e.what()}}));
       send(error_response(nullptr, wire::ErrorCode::internal, "", "regularsd could not handle the request; see its log"));
     }
-    body_.clear();
-    do_read_header();
   }
 
   void handle(std::string payload) {
@@ -524,11 +561,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                       });
   }
 
-  // Reading stopped for back-pressure starts again (do_read_header stops it again if need be).
+  // Reading stopped for back-pressure starts again (do_read stops it again if need be).
   void resume_reading() {
     if (!reading_paused_) return;
     reading_paused_ = false;
-    do_read_header();
+    do_read();
   }
 
   // Answers queued for a peer that does not read them stop the reading of its requests.
@@ -539,10 +576,15 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   asio::steady_timer timer_;
   TillServer::Impl& server_;
   std::uint64_t id_;
-  std::array<unsigned char, wire::kFrameHeaderBytes> header_{};
-  std::string body_;
+  std::array<char, 16u << 10> chunk_{};  // one read
+  std::string inbox_;                     // bytes read and not yet handled, from inbox_start_
+  std::size_t inbox_start_ = 0;
+  Clock::time_point frame_started_;       // when the frame at inbox_start_ began to arrive
+  bool reading_ = false;                  // a read is outstanding
   std::deque<std::string> write_queue_;
-  std::uint64_t timer_generation_ = 0;
+  std::uint64_t timer_generation_ = 0;    // the watchdog's wait that counts (set_deadline)
+  bool watchdog_armed_ = false;
+  Clock::time_point watchdog_at_, deadline_;
   Clock::time_point hello_deadline_;  // see start
   Clock::time_point last_work_;       // hello, or the last request that was not a ping
   int in_flight_ = 0;

@@ -71,6 +71,28 @@ TEST_F(Protocol, TruncatedFrameDoesNotDisturbOthers) {
   expect_daemon_unharmed();
 }
 
+// The daemon reads what has arrived in chunks: several frames in one write are each answered,
+// in order, and a frame that comes in pieces is answered once whole.
+TEST_F(Protocol, FramesArrivingTogetherOrInPiecesAreEachAnswered) {
+  RawConnection c(daemon_->socket_path());
+  c.send_bytes(wire::encode_frame(R"({"id":10,"op":"ping"})") + wire::encode_frame(R"({"id":11,"op":"ping"})") +
+               wire::encode_frame(R"({"id":12,"op":"status"})"));
+  for (int id : {10, 11, 12}) {
+    const json answer = json::parse(c.read_frame());
+    EXPECT_EQ(answer["id"], id) << answer.dump();
+    EXPECT_TRUE(answer.contains("result")) << answer.dump();
+  }
+  const std::string frame = wire::encode_frame(R"({"id":13,"op":"ping"})");
+  for (char byte : frame) c.send_bytes(std::string(1, byte));
+  EXPECT_EQ(json::parse(c.read_frame())["id"], 13);
+  // A good frame and a bad length in one write: the first is answered, then the refusal.
+  c.send_bytes(wire::encode_frame(R"({"id":14,"op":"ping"})") + std::string(4, '\0'));
+  EXPECT_EQ(json::parse(c.read_frame())["id"], 14);
+  EXPECT_EQ(error_code(c.read_frame()), "invalid_frame");
+  EXPECT_TRUE(c.closed_by_peer());
+  expect_daemon_unharmed();
+}
+
 TEST_F(Protocol, BinaryGarbageInAFrameIsInvalidJson) {
   RawConnection c(daemon_->socket_path());
   std::mt19937 rng(7);
