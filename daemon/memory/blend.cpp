@@ -41,6 +41,11 @@ double first_guess(int segment, int count, int age) {
 constexpr double kStoreShrink = 5.0;     // expected hits before a segment's own b counts fully
 constexpr std::int64_t kRefreshEvery = 256;  // hold-outs between two recomputations of the weights
 constexpr std::int64_t kLearnEvery = 1024;   // until then, after every hold-out
+// The scoreboard's lists cost most of a hold-out's scoring (the neighbours, a ranking per lambda):
+// a segment scores them on every hold-out until its board has kListsAlwaysUntil, then on every
+// kListsEvery-th.
+constexpr double kListsAlwaysUntil = 1000;
+constexpr std::uint64_t kListsEvery = 4;
 constexpr double kMinBoard = 200;        // hold-outs a segment needs before it may fall back to the best sellers
 // Before the store has measured its neighbours: the weight a study of Ta-Feng chose
 // (tests/eval/research/results.md, CRE), one of kLambdas.
@@ -193,12 +198,27 @@ void Blend::score_personal(const HoldOut& h, const SkuSet& basket, double repeat
   }
 }
 
-Blend::HoldOutScore Blend::score(const HoldOut& h, const StoreView& store, const Neighbours& neighbours) const {
+bool Blend::wants_lists(std::int64_t visits, std::uint64_t nth) const {
+  return board_[segment_of(visits)][kStore].trials < kListsAlwaysUntil || nth % kListsEvery == 0;
+}
+
+Blend::HoldOutScore Blend::score(const HoldOut& h, const StoreView& store, const Neighbours* neighbours) const {
   const SkuSet basket = basket_of(h);
-  const SkuSet known = known_of(h);
   HoldOutScore out;
   out.segment = segment_of(h.visits);
   score_personal(h, basket, store.repeat_share, out);
+  const SkuSet known = known_of(h);
+  for (std::size_t i = 0; i < store.best.size() && i < kStoreProbe; ++i) {
+    const auto& [sku, baskets] = store.best[i];
+    if (!known.contains(sku)) out.store += Trials{static_cast<double>(baskets) / store.baskets, basket.contains(sku) ? 1.0 : 0.0};
+  }
+  if (neighbours != nullptr) score_lists(h, store, known, *neighbours, basket, out);
+  return out;
+}
+
+void Blend::score_lists(const HoldOut& h, const StoreView& store, const SkuSet& known, const Neighbours& neighbours,
+                        const SkuSet& basket, HoldOutScore& out) const {
+  out.lists_scored = true;
   std::vector<const KnownItem*> items, for_members;
   items.reserve(h.known.size());
   for (const auto& k : h.known) {
@@ -206,11 +226,7 @@ Blend::HoldOutScore Blend::score(const HoldOut& h, const StoreView& store, const
     if (k.for_member) for_members.push_back(&k);
   }
   std::vector<std::string_view> best;
-  for (std::size_t i = 0; i < store.best.size() && i < kStoreProbe; ++i) {
-    const auto& [sku, baskets] = store.best[i];
-    if (i < kListSize) best.push_back(sku);
-    if (!known.contains(sku)) out.store += Trials{static_cast<double>(baskets) / store.baskets, basket.contains(sku) ? 1.0 : 0.0};
-  }
+  for (std::size_t i = 0; i < store.best.size() && i < kListSize; ++i) best.push_back(store.best[i].first);
   std::vector<const Followed*> by_e;
   for (const auto& f : neighbours.candidates) by_e.push_back(&f);
   std::stable_sort(by_e.begin(), by_e.end(), [](const Followed* a, const Followed* b) { return a->e > b->e; });
@@ -230,7 +246,6 @@ Blend::HoldOutScore Blend::score(const HoldOut& h, const StoreView& store, const
       {}};
   for (int l = 0; l < kBlended; ++l) out.recall[static_cast<std::size_t>(l)] = recall(lists[l], basket);
   score_blends(h, store, known, neighbours, basket, out);
-  return out;
 }
 
 void Blend::count(const HoldOutScore& score) {
@@ -238,8 +253,10 @@ void Blend::count(const HoldOutScore& score) {
   for (const auto& cell : score.cells) personal_[s][cell.count][cell.age] += Trials{1, cell.hit ? 1.0 : 0.0};
   household_ += score.household;
   store_[s] += score.store;
-  for (int l = 0; l < kLists; ++l) board_[s][l] += Trials{1, score.recall[static_cast<std::size_t>(l)]};
-  for (std::size_t i = 0; i < kLambdas.size(); ++i) lambda_board_[s][i] += Trials{1, score.lambda_recall[i]};
+  if (score.lists_scored) {
+    for (int l = 0; l < kLists; ++l) board_[s][l] += Trials{1, score.recall[static_cast<std::size_t>(l)]};
+    for (std::size_t i = 0; i < kLambdas.size(); ++i) lambda_board_[s][i] += Trials{1, score.lambda_recall[i]};
+  }
   // A young store learns from every hold-out (its weights are then exactly those a restart
   // computes from the kept cells), an older one every kRefreshEvery.
   ++holdouts_;

@@ -129,15 +129,21 @@ class Blend {
       bool hit;
     };
     int segment = 0;
+    bool lists_scored = false;  // the scoreboard's lists (recall, lambda_recall) were scored
     std::vector<Cell> cells;  // one per known item
     Trials household;         // the items bought for a member: the table's P, hits
     Trials store;             // the probed best sellers new to the customer: sum of g, hits
     std::array<double, kLists> recall{};
     std::array<double, kLambdas.size()> lambda_recall{};
   };
-  HoldOutScore score(const HoldOut& h, const StoreView& store, const Neighbours& neighbours) const;
+  // neighbours null: the table, the household factor and b only (see wants_lists).
+  HoldOutScore score(const HoldOut& h, const StoreView& store, const Neighbours* neighbours) const;
+  // Whether the nth hold-out since start-up, of a customer with `visits`, also scores the
+  // scoreboard's lists: all of them while the segment's board is young, then a sample, since
+  // they cost most of the scoring.
+  bool wants_lists(std::int64_t visits, std::uint64_t nth) const;
   void count(const HoldOutScore& score);
-  void measure(const HoldOut& h, const StoreView& store, const Neighbours& neighbours) { count(score(h, store, neighbours)); }
+  void measure(const HoldOut& h, const StoreView& store, const Neighbours& neighbours) { count(score(h, store, &neighbours)); }
   // The weights as of the last refresh: after every hold-out in a young store, then every few hundred.
   const BlendWeights& weights() const { return weights_; }
   std::int64_t holdouts() const { return holdouts_; }
@@ -151,6 +157,8 @@ class Blend {
  private:
   BlendWeights compute() const;
   void score_personal(const HoldOut& h, const SkuSet& basket, double repeat_share, HoldOutScore& out) const;
+  void score_lists(const HoldOut& h, const StoreView& store, const SkuSet& known, const Neighbours& neighbours,
+                   const SkuSet& basket, HoldOutScore& out) const;
   // Scores the list the blend would have made under each lambda, and under the chosen one.
   void score_blends(const HoldOut& h, const StoreView& store, const SkuSet& known, const Neighbours& neighbours,
                     const SkuSet& basket, HoldOutScore& out) const;

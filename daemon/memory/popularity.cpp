@@ -160,18 +160,19 @@ Blend::HoldOutScore Popularity::score(const HoldOut& h) {
   best_.baskets = static_cast<double>(std::max<std::int64_t>(1, totals_.baskets));
   best_.repeat_share = repeat_share_locked();
   HoldOut resolved = h;
-  std::unordered_set<std::string_view> known;  // views into `resolved` and the items
-  for (auto& k : resolved.known) {
-    known.insert(k.sku);
+  for (auto& k : resolved.known)
     if (const auto it = items_.find(k.sku); it != items_.end()) {
       k.store_baskets = it->second.baskets;
       k.store_buyers = it->second.buyers;
     }
-  }
+  if (!blend_.wants_lists(h.visits, ++holdouts_scored_)) return blend_.score(resolved, best_, nullptr);
+  std::unordered_set<std::string_view> known;  // views into `resolved` and the items
+  for (const auto& k : resolved.known) known.insert(k.sku);
   const std::vector<std::string_view> seeds(h.seeds.begin(), h.seeds.end());
   const auto sources = daemon::sources_of(seeds, sources_);
   const FollowedOn on(seeds.size(), sources);
-  return blend_.score(resolved, best_, Neighbours{on, neighbours_new_to(sources, known, on)});
+  const Neighbours neighbours{on, neighbours_new_to(sources, known, on)};
+  return blend_.score(resolved, best_, &neighbours);
 }
 
 // The strongest successors of the customer's seeds that the customer has not bought, as the

@@ -148,6 +148,22 @@ TEST(Blend, MeasuresWhatWasBoughtForTheHousehold) {
   EXPECT_GT(blend.weights().personal(9, for_member, 0.3), blend.weights().personal(9, own, 0.3));
 }
 
+TEST(Blend, AnOlderSegmentScoresItsListsOnASampleOfHoldOuts) {
+  Blend blend;
+  EXPECT_TRUE(blend.wants_lists(5, 1));
+  EXPECT_TRUE(blend.wants_lists(5, 3));
+  for (int i = 0; i < 1000; ++i) measure(blend, customer(5, {"s1"}));
+  EXPECT_FALSE(blend.wants_lists(5, 1001));
+  EXPECT_TRUE(blend.wants_lists(5, 1004));
+  EXPECT_TRUE(blend.wants_lists(9, 1001)) << "another segment, with no hold-outs yet";
+  // A hold-out scored without its lists still counts in the table and in b, not on the board.
+  const auto before = blend.describe()["segments"][4];
+  for (int i = 0; i < 100; ++i) blend.count(blend.score(customer(5, {"own0"}), store(), nullptr));
+  const auto after = blend.describe()["segments"][4];
+  EXPECT_EQ(after["holdouts"], before["holdouts"]);
+  EXPECT_GT(after["repeat_rate"].get<double>(), before["repeat_rate"].get<double>());
+}
+
 TEST(Blend, SurvivesSaveAndLoad) {
   test::TempDir dir;
   Db db(dir.sub("regulars.db"), Db::Mode::read_write);
