@@ -47,6 +47,7 @@ constexpr std::int64_t kLearnEvery = 1024;   // until then, after every hold-out
 constexpr double kListsAlwaysUntil = 1000;
 constexpr std::uint64_t kListsEvery = 4;
 constexpr double kMinBoard = 200;        // hold-outs a segment needs before it may fall back to the best sellers
+constexpr double kGainMargin = 1.64;     // standard errors the blend must beat the best sellers by (one-sided 95%)
 // Before the store has measured its neighbours: the weight a study of Ta-Feng chose
 // (tests/eval/research/results.md, CRE), one of kLambdas.
 constexpr std::size_t kLambdaGuess = 2;
@@ -256,11 +257,29 @@ void Blend::count(const HoldOutScore& score) {
   if (score.lists_scored) {
     for (int l = 0; l < kLists; ++l) board_[s][l] += Trials{1, score.recall[static_cast<std::size_t>(l)]};
     for (std::size_t i = 0; i < kLambdas.size(); ++i) lambda_board_[s][i] += Trials{1, score.lambda_recall[i]};
+    const double gain = score.recall[kBlended] - score.recall[kStore];
+    blend_gain_[s] += Trials{1, gain};
+    blend_gain_sq_[s] += gain * gain;
   }
   // A young store learns from every hold-out (its weights are then exactly those a restart
   // computes from the kept cells), an older one every kRefreshEvery.
   ++holdouts_;
   if (holdouts_ <= kLearnEvery || holdouts_ % kRefreshEvery == 0) weights_ = compute();
+}
+
+// Whether the blend recalled clearly more than the best sellers in segment s: by more than
+// kGainMargin standard errors of the hold-outs' paired differences. A gain within the noise
+// does not pay for personalising: the simpler list serves. A segment with too few hold-outs
+// to tell keeps the blend; stores measured before the differences were kept compare the sums.
+bool Blend::blend_pays(int s) const {
+  const Trials& gain = blend_gain_[s];
+  if (gain.trials < kMinBoard) {
+    const auto& board = board_[s];
+    return board[kStore].trials < kMinBoard || board[kStore].hits < board[kBlended].hits;
+  }
+  const double mean = gain.hits / gain.trials;
+  const double variance = std::max(0.0, blend_gain_sq_[s] / gain.trials - mean * mean);
+  return mean > kGainMargin * std::sqrt(variance / gain.trials);
 }
 
 // The lambda whose lists recalled most, once there are kMinBoard hold-outs to tell (ties: the guess).
@@ -304,9 +323,7 @@ BlendWeights Blend::compute() const {
     w.b_[s] = rate(store_[s], b_all, kStoreShrink);
     const int own = best_lambda(lambda_board_[s]);
     w.lambda_[s] = kLambdas[static_cast<std::size_t>(own >= 0 ? own : store_lambda)];
-    const auto& board = board_[s];
-    // Where the blend does no better than the best sellers, personal signal is noise: serve what sells.
-    w.store_only_[s] = board[kStore].trials >= kMinBoard && board[kStore].hits >= board[kBlended].hits;
+    w.store_only_[s] = !blend_pays(s);
   }
   return w;
 }
@@ -347,6 +364,8 @@ void Blend::save(Db& db) const {
         put("p/" + seg + "/" + std::to_string(c) + "/" + std::to_string(a), personal_[s][c][a]);
     put("b/" + seg, store_[s]);
     for (std::size_t i = 0; i < kLambdas.size(); ++i) put("lambda/" + seg + "/" + std::to_string(kLambdas[i]), lambda_board_[s][i]);
+    put("gain/" + seg, blend_gain_[s]);
+    put("gain2/" + seg, Trials{blend_gain_sq_[s], 0});
     for (int l = 0; l < kLists; ++l) put("l/" + seg + "/" + kListNames[l], board_[s][l]);
   }
   put("h", household_);
@@ -371,6 +390,8 @@ void Blend::load(Db& db) {
         fresh.personal_[s][c][a] = get("p/" + seg + "/" + std::to_string(c) + "/" + std::to_string(a));
     fresh.store_[s] = get("b/" + seg);
     for (std::size_t i = 0; i < kLambdas.size(); ++i) fresh.lambda_board_[s][i] = get("lambda/" + seg + "/" + std::to_string(kLambdas[i]));
+    fresh.blend_gain_[s] = get("gain/" + seg);
+    fresh.blend_gain_sq_[s] = get("gain2/" + seg).trials;
     for (int l = 0; l < kLists; ++l) fresh.board_[s][l] = get("l/" + seg + "/" + kListNames[l]);
   }
   fresh.household_ = get("h");

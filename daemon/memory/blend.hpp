@@ -17,8 +17,8 @@
 // - a scoreboard per segment: the recall@10 each list would have had on the hold-out (the
 //   store's best sellers, the customer's most frequent items, their most recent ones, the
 //   neighbours, the household's items, and the blend). Where the blend does no better than the
-//   best sellers, personal signal does not help that segment and the hints fall back to what
-//   sells most.
+//   best sellers by more than the noise of the hold-outs, personal signal does not pay in that
+//   segment and the hints fall back to what sells most.
 //
 // A measurement, not a projection: it depends on when the popularity it compares with was
 // merged, so a rebuild measures it again but does not compare it.
@@ -163,10 +163,13 @@ class Blend {
   void score_blends(const HoldOut& h, const StoreView& store, const SkuSet& known, const Neighbours& neighbours,
                     const SkuSet& basket, HoldOutScore& out) const;
   static int best_lambda(const std::array<Trials, kLambdas.size()>& board);
+  bool blend_pays(int segment) const;
 
   std::array<std::array<std::array<Trials, kAgeBuckets>, kCountBuckets>, kSegments> personal_{};
   std::array<Trials, kSegments> store_{};  // trials: sum of g of probed best sellers; hits
-  std::array<std::array<Trials, kLambdas.size()>, kSegments> lambda_board_{};  // the blend's recall@10 under each lambda
+  std::array<std::array<Trials, kLambdas.size()>, kSegments> lambda_board_{};
+  std::array<Trials, kSegments> blend_gain_{};     // per scored hold-out: recall@10 of the blend less the best sellers'
+  std::array<double, kSegments> blend_gain_sq_{};  // the sum of its squares  // the blend's recall@10 under each lambda
   Trials household_{};  // trials: the table's P of items bought for a member; hits
   std::array<std::array<Trials, kLists>, kSegments> board_{};  // trials: hold-outs; hits: sum of recall@10
   std::int64_t holdouts_ = 0;
