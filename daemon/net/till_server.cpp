@@ -283,8 +283,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   // One timer per session, re-armed only when a deadline comes sooner than it is set for: the
-  // request path just moves deadline_ (the idle limit moves later with every request), so a
-  // request costs no timer operation. When it fires early, it waits again for the later deadline.
+  // request path just moves deadline_ (the idle limit moves later with every request but a
+  // ping), so a request costs no timer operation. When it fires early, it waits again for the
+  // later deadline.
   void set_deadline(Clock::time_point at) {
     deadline_ = at;
     if (watchdog_armed_ && watchdog_at_ <= at) return;
@@ -296,6 +297,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       if (ec || generation != self->timer_generation_ || self->closed_) return;
       self->watchdog_armed_ = false;
       if (Clock::now() < self->deadline_) return self->set_deadline(self->deadline_);
+      // Answers still owed: the session waits on the daemon, not the peer. Reading resumes with
+      // a fresh deadline once they are sent (resume_reading).
+      if (self->reading_paused_ || self->in_flight_ > 0)
+        return self->set_deadline(Clock::now() + std::chrono::seconds(self->server_.config().idle_timeout_s));
       REGULARS_LOG(debug, "connection timed out", ({{"session", self->id_}}));
       self->shutdown();
     });
@@ -327,6 +332,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       if (closed_ || close_after_write_) return;
     }
     if (closed_ || close_after_write_) return;
+    // What was handled goes before the next read: a till that pipelines its requests may never
+    // leave the buffer on a frame boundary.
+    inbox_.erase(0, inbox_start_);
+    inbox_start_ = 0;
     set_deadline(read_deadline());
     reading_ = true;
     socket_.async_read_some(asio::buffer(chunk_), [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
@@ -565,6 +574,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void resume_reading() {
     if (!reading_paused_) return;
     reading_paused_ = false;
+    // A frame begun before the pause gets its time again: the daemon was not reading it.
+    if (inbox_.size() > inbox_start_) frame_started_ = Clock::now();
     do_read();
   }
 
