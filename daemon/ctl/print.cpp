@@ -63,16 +63,16 @@ void print_blend(std::ostream& out, const json& b) {
   out << "prediction blend (" << b.value("holdouts", std::int64_t{0}) << " purchases measured as hold-outs; "
       << fixed(b.value("store_repeat_share", 0.0), 3) << " of basket lines repeat; household factor "
       << fixed(b.value("household_factor", 1.0), 2) << ")\n"
-      << "  " << pad("visits", 8) << pad("hold-outs", 11) << pad("repeat", 8) << "recall@10: " << pad("store", 7)
+      << "  " << pad("visits", 8) << pad("scored", 11) << pad("repeat", 8) << "recall@10: " << pad("store", 7)
       << pad("freq", 7) << pad("recent", 7) << pad("nbrs", 7) << pad("house", 7) << pad("blend", 7) << pad("b", 6)
       << pad("lambda", 7) << "serves\n";
   for (const auto& s : b["segments"]) {
     const json& r = s["recall_at_10"];
     out << "  " << pad(s["visits"].get<std::string>(), 8) << pad(s["holdouts"].dump(), 11)
         << pad(fixed(s["repeat_rate"], 3), 8) << std::string(11, ' ') << pad(fixed(r["store"], 4), 7)
-        << pad(fixed(r["frequency"], 4), 7) << pad(fixed(r["recency"], 4), 7) << pad(fixed(r["neighbours"], 4), 7)
-        << pad(fixed(r["household"], 4), 7) << pad(fixed(r["blend"], 4), 7) << pad(fixed(s["store_scale"], 2), 6)
-        << pad(fixed(s["neighbours_weight"], 2), 7) << s["serves"].get<std::string>() << "\n";
+        << pad(fixed(r["frequency"], 4), 7) << pad(fixed(r["recency"], 4), 7) << pad(fixed(r.value("neighbours", json()), 4), 7)
+        << pad(fixed(r.value("household", json()), 4), 7) << pad(fixed(r["blend"], 4), 7) << pad(fixed(s["store_scale"], 2), 6)
+        << pad(fixed(s.value("neighbours_weight", json()), 2), 7) << s["serves"].get<std::string>() << "\n";
   }
 }
 

@@ -256,7 +256,11 @@ void Blend::count(const HoldOutScore& score) {
   store_[s] += score.store;
   if (score.lists_scored) {
     for (int l = 0; l < kLists; ++l) board_[s][l] += Trials{1, score.recall[static_cast<std::size_t>(l)]};
-    for (std::size_t i = 0; i < kLambdas.size(); ++i) lambda_board_[s][i] += Trials{1, score.lambda_recall[i]};
+    for (std::size_t i = 0; i < kLambdas.size(); ++i) {
+      lambda_board_[s][i] += Trials{1, score.lambda_recall[i]};
+      const double lead = score.lambda_recall[i] - score.lambda_recall[kLambdaGuess];
+      lambda_squares_[s][i] += lead * lead;
+    }
     const double gain = score.recall[kBlended] - score.recall[kStore];
     blend_gain_[s] += Trials{1, gain};
     blend_gain_sq_[s] += gain * gain;
@@ -266,6 +270,16 @@ void Blend::count(const HoldOutScore& score) {
   ++holdouts_;
   if (holdouts_ <= kLearnEvery || holdouts_ % kRefreshEvery == 0) weights_ = compute();
 }
+
+namespace {
+// Whether the mean of n paired differences with this sum and sum of squares is clearly above 0:
+// by more than kGainMargin standard errors.
+bool clearly_positive(double n, double sum, double sum_sq) {
+  if (n <= 0) return false;
+  const double mean = sum / n;
+  return mean > kGainMargin * std::sqrt(std::max(0.0, sum_sq / n - mean * mean) / n);
+}
+}  // namespace
 
 // Whether the blend recalled clearly more than the best sellers in segment s: by more than
 // kGainMargin standard errors of the hold-outs' paired differences. A gain within the noise
@@ -277,17 +291,19 @@ bool Blend::blend_pays(int s) const {
     const auto& board = board_[s];
     return board[kStore].trials < kMinBoard || board[kStore].hits < board[kBlended].hits;
   }
-  const double mean = gain.hits / gain.trials;
-  const double variance = std::max(0.0, blend_gain_sq_[s] / gain.trials - mean * mean);
-  return mean > kGainMargin * std::sqrt(variance / gain.trials);
+  return clearly_positive(gain.trials, gain.hits, blend_gain_sq_[s]);
 }
 
-// The lambda whose lists recalled most, once there are kMinBoard hold-outs to tell (ties: the guess).
-int Blend::best_lambda(const std::array<Trials, kLambdas.size()>& board) {
+// The lambda whose lists recalled clearly more than the guess's (the most, if several), once
+// there are kMinBoard hold-outs to tell; -1 before. A lead within the noise keeps the guess,
+// so the choice does not wander with the sample.
+int Blend::best_lambda(const LambdaBoard& board, const LambdaSquares& squares) {
   if (board[kLambdaGuess].trials < kMinBoard) return -1;
   std::size_t best = kLambdaGuess;
-  for (std::size_t i = 0; i < kLambdas.size(); ++i)
-    if (board[i].hits > board[best].hits) best = i;
+  for (std::size_t i = 0; i < kLambdas.size(); ++i) {
+    const double lead = board[i].hits - board[kLambdaGuess].hits;
+    if (i != kLambdaGuess && board[i].hits > board[best].hits && clearly_positive(board[i].trials, lead, squares[i])) best = i;
+  }
   return static_cast<int>(best);
 }
 
@@ -302,13 +318,17 @@ BlendWeights Blend::compute() const {
         by_count[c] += personal_[s][c][a];
       }
   Trials store_all;
-  std::array<Trials, kLambdas.size()> lambda_all{};
+  LambdaBoard lambda_all{};
+  LambdaSquares squares_all{};
   for (int s = 0; s < kSegments; ++s) {
     store_all += store_[s];
-    for (std::size_t i = 0; i < kLambdas.size(); ++i) lambda_all[i] += lambda_board_[s][i];
+    for (std::size_t i = 0; i < kLambdas.size(); ++i) {
+      lambda_all[i] += lambda_board_[s][i];
+      squares_all[i] += lambda_squares_[s][i];
+    }
   }
   const double b_all = rate(store_all, 1.0, 1.0);
-  const int measured = best_lambda(lambda_all);
+  const int measured = best_lambda(lambda_all, squares_all);
   const int store_lambda = measured >= 0 ? measured : static_cast<int>(kLambdaGuess);
   w.household_ = rate(household_, 1.0, kHouseholdShrink);
   for (int s = 0; s < kSegments; ++s) {
@@ -321,7 +341,7 @@ BlendWeights Blend::compute() const {
       }
     }
     w.b_[s] = rate(store_[s], b_all, kStoreShrink);
-    const int own = best_lambda(lambda_board_[s]);
+    const int own = best_lambda(lambda_board_[s], lambda_squares_[s]);
     w.lambda_[s] = kLambdas[static_cast<std::size_t>(own >= 0 ? own : store_lambda)];
     w.store_only_[s] = !blend_pays(s);
   }
@@ -363,7 +383,10 @@ void Blend::save(Db& db) const {
       for (int a = 0; a < kAgeBuckets; ++a)
         put("p/" + seg + "/" + std::to_string(c) + "/" + std::to_string(a), personal_[s][c][a]);
     put("b/" + seg, store_[s]);
-    for (std::size_t i = 0; i < kLambdas.size(); ++i) put("lambda/" + seg + "/" + std::to_string(kLambdas[i]), lambda_board_[s][i]);
+    for (std::size_t i = 0; i < kLambdas.size(); ++i) {
+      put("lambda/" + seg + "/" + std::to_string(kLambdas[i]), lambda_board_[s][i]);
+      put("lambda2/" + seg + "/" + std::to_string(kLambdas[i]), Trials{lambda_squares_[s][i], 0});
+    }
     put("gain/" + seg, blend_gain_[s]);
     put("gain2/" + seg, Trials{blend_gain_sq_[s], 0});
     for (int l = 0; l < kLists; ++l) put("l/" + seg + "/" + kListNames[l], board_[s][l]);
@@ -389,7 +412,10 @@ void Blend::load(Db& db) {
       for (int a = 0; a < kAgeBuckets; ++a)
         fresh.personal_[s][c][a] = get("p/" + seg + "/" + std::to_string(c) + "/" + std::to_string(a));
     fresh.store_[s] = get("b/" + seg);
-    for (std::size_t i = 0; i < kLambdas.size(); ++i) fresh.lambda_board_[s][i] = get("lambda/" + seg + "/" + std::to_string(kLambdas[i]));
+    for (std::size_t i = 0; i < kLambdas.size(); ++i) {
+      fresh.lambda_board_[s][i] = get("lambda/" + seg + "/" + std::to_string(kLambdas[i]));
+      fresh.lambda_squares_[s][i] = get("lambda2/" + seg + "/" + std::to_string(kLambdas[i])).trials;
+    }
     fresh.blend_gain_[s] = get("gain/" + seg);
     fresh.blend_gain_sq_[s] = get("gain2/" + seg).trials;
     for (int l = 0; l < kLists; ++l) fresh.board_[s][l] = get("l/" + seg + "/" + kListNames[l]);

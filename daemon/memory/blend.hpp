@@ -12,8 +12,9 @@
 // - co-purchase neighbours: lambda, the weight of E (what customers with the same top items went
 //   on to buy, memory/followed_on.hpp) beside g in what any item scores, b * (g + lambda * E).
 //   Each hold-out ranks its blended list under each of a few lambdas (kLambdas), and a segment
-//   uses the one whose lists recalled most (the store's choice until the segment has enough
-//   hold-outs of its own). A store where what customers go on to buy says nothing settles at 0.
+//   uses the one whose lists recalled clearly more than the guess's (beyond the noise), the most (the store's choice until the segment has enough
+//   hold-outs of its own; ties keep the guess, 0.15). A store where what customers go on to buy
+//   only gets in the way settles at 0.
 // - a scoreboard per segment: the recall@10 each list would have had on the hold-out (the
 //   store's best sellers, the customer's most frequent items, their most recent ones, the
 //   neighbours, the household's items, and the blend). Where the blend does no better than the
@@ -138,7 +139,7 @@ class Blend {
   };
   // neighbours null: the table, the household factor and b only (see wants_lists).
   HoldOutScore score(const HoldOut& h, const StoreView& store, const Neighbours* neighbours) const;
-  // Whether the nth hold-out since start-up, of a customer with `visits`, also scores the
+  // Whether the nth hold-out of its segment since start-up, of a customer with `visits`, also scores the
   // scoreboard's lists: all of them while the segment's board is young, then a sample, since
   // they cost most of the scoring.
   bool wants_lists(std::int64_t visits, std::uint64_t nth) const;
@@ -162,12 +163,15 @@ class Blend {
   // Scores the list the blend would have made under each lambda, and under the chosen one.
   void score_blends(const HoldOut& h, const StoreView& store, const SkuSet& known, const Neighbours& neighbours,
                     const SkuSet& basket, HoldOutScore& out) const;
-  static int best_lambda(const std::array<Trials, kLambdas.size()>& board);
+  using LambdaBoard = std::array<Trials, kLambdas.size()>;
+  using LambdaSquares = std::array<double, kLambdas.size()>;  // sums of (recall under lambda - under the guess)^2
+  static int best_lambda(const LambdaBoard& board, const LambdaSquares& squares);
   bool blend_pays(int segment) const;
 
   std::array<std::array<std::array<Trials, kAgeBuckets>, kCountBuckets>, kSegments> personal_{};
   std::array<Trials, kSegments> store_{};  // trials: sum of g of probed best sellers; hits
-  std::array<std::array<Trials, kLambdas.size()>, kSegments> lambda_board_{};
+  std::array<LambdaBoard, kSegments> lambda_board_{};
+  std::array<LambdaSquares, kSegments> lambda_squares_{};
   std::array<Trials, kSegments> blend_gain_{};     // per scored hold-out: recall@10 of the blend less the best sellers'
   std::array<double, kSegments> blend_gain_sq_{};  // the sum of its squares  // the blend's recall@10 under each lambda
   Trials household_{};  // trials: the table's P of items bought for a member; hits

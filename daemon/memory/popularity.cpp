@@ -165,7 +165,7 @@ Blend::HoldOutScore Popularity::score(const HoldOut& h) {
       k.store_baskets = it->second.baskets;
       k.store_buyers = it->second.buyers;
     }
-  if (!blend_.wants_lists(h.visits, ++holdouts_scored_)) return blend_.score(resolved, best_, nullptr);
+  if (!blend_.wants_lists(h.visits, ++holdouts_scored_[static_cast<std::size_t>(segment_of(h.visits))])) return blend_.score(resolved, best_, nullptr);
   std::unordered_set<std::string_view> known;  // views into `resolved` and the items
   for (const auto& k : resolved.known) known.insert(k.sku);
   const std::vector<std::string_view> seeds(h.seeds.begin(), h.seeds.end());

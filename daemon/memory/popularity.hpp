@@ -10,6 +10,7 @@
 // change one row per commit and are written with each commit.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <shared_mutex>
@@ -146,7 +147,7 @@ class Popularity {
   Blend blend_;
   StoreView best_;  // what hold-outs are measured against; listed again every few hundred
   std::int64_t best_age_ = 0;
-  std::uint64_t holdouts_scored_ = 0;  // since start-up (writer thread), for Blend::wants_lists
+  std::array<std::uint64_t, kSegments> holdouts_scored_{};  // per segment since start-up (writer thread), for Blend::wants_lists
 
   // Scores a hold-out against the popularity as it stands (writer thread, under at least a shared
   // lock; best_ is the writer's own).
