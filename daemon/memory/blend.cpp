@@ -131,7 +131,7 @@ double BlendWeights::personal(std::int64_t visits, const KnownItem& item, double
 
 double BlendWeights::explore(std::int64_t visits, double g, double e) const {
   const int s = segment_of(visits);
-  return store_only_[s] ? g : std::min(1.0, b_[s] * (g + lambda_[s] * e));
+  return store_only_[s] ? g : explore_score(b_[s], lambda_[s], g, e);
 }
 
 namespace {
@@ -147,7 +147,7 @@ struct Scorable {
 std::vector<std::string_view> ranked(std::vector<Scorable>& all, double b, double lambda) {
   std::vector<std::pair<double, const Scorable*>> scored;
   scored.reserve(all.size());
-  for (const auto& c : all) scored.emplace_back(std::max(c.personal, std::min(1.0, b * (c.g + lambda * c.e))), &c);
+  for (const auto& c : all) scored.emplace_back(std::max(c.personal, explore_score(b, lambda, c.g, c.e)), &c);
   const std::size_t n = std::min(kListSize, scored.size());
   std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(n), scored.end(), [](const auto& x, const auto& y) {
     return x.first != y.first ? x.first > y.first : x.second->popularity > y.second->popularity;

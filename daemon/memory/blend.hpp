@@ -25,6 +25,7 @@
 // merged, so a rebuild measures it again but does not compare it.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -90,6 +91,11 @@ struct Trials {
   double trials = 0, hits = 0;
 };
 
+// What exploring gives an item: what sells (g) and what similar customers went on to buy (E),
+// weighted by lambda and put on the personal scale by b; a probability, so capped at 1 where b
+// (measured on g alone) would pass it. The hints and the blend's own lists rank by this one formula.
+inline double explore_score(double b, double lambda, double g, double e) { return std::min(1.0, b * (g + lambda * e)); }
+
 // The weights the hints rank by, shrunk and ready (a copy readers keep for one answer).
 class BlendWeights {
  public:
@@ -101,8 +107,8 @@ class BlendWeights {
   double neighbours_weight(std::int64_t visits) const { return lambda_[segment_of(visits)]; }
   // Whether this segment is served the best sellers alone.
   bool store_only(std::int64_t visits) const { return store_only_[segment_of(visits)]; }
-  // The score of an item not (or hardly) known to the customer: what sells and what similar
-  // customers went on to buy. A probability: capped at 1 where b (measured on g alone) would pass it.
+  // The score of an item not (or hardly) known to the customer in this segment (explore_score),
+  // or its share of baskets alone where the segment is served the best sellers.
   double explore(std::int64_t visits, double g, double e) const;
 
  private:
