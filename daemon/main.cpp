@@ -33,6 +33,7 @@
 #include "owner/commands.hpp"
 #include "owner/dashboard_sessions.hpp"
 #include "owner/owner_pool.hpp"
+#include "chain/link.hpp"
 #include "store/event_store.hpp"
 #include "till/spool_key.hpp"
 #include "till/till_ops.hpp"
@@ -216,6 +217,17 @@ std::unique_ptr<AdminHttpServer> start_admin_api(asio::io_context& io, const Con
   return admin;
 }
 
+// The link to the chain's hub, when the config has a chain section (daemon/chain/CHAIN.md).
+std::unique_ptr<chain::Link> start_chain_link(const Config& c, EventStore& store, const IdentityKey& key) {
+  if (c.chain_hub.empty()) return nullptr;
+  chain::LinkSettings s;
+  s.hub.conninfo = c.chain_hub;
+  s.hub.ca_file = c.chain_ca_file;
+  s.store_id = c.chain_store_id;
+  s.poll_ms = c.chain_poll_ms;
+  return std::make_unique<chain::Link>(store, key, s);
+}
+
 // Every part of a running regularsd, in the order they start; they stop in the order stop() says.
 class Daemon {
  public:
@@ -231,11 +243,12 @@ class Daemon {
         till_{store_, key_, hints_, &gestures_, &spool_key_, config.max_frame_bytes, config.max_depth,
               config.max_future_seconds * 1000},
         owner_pool_(config.owner_threads, kOwnerQueue),
+        chain_(start_chain_link(config, store_, key_)),
         dashboard_(config.admin_enabled ? std::make_unique<DashboardSessions>(load_or_create_admin_token(config.data_dir))
                                         : nullptr),
         owner_commands_(owner::Services{store_, key_, config_, &gestures_, &tokens_,
                                         [this](const std::string& token_id) { server_->revoke_sessions(token_id); },
-                                        dashboard_.get()},
+                                        dashboard_.get(), chain_.get()},
                         owner_pool_),
         io_(config.io_threads),
         signals_(io_, SIGINT, SIGTERM) {
@@ -287,6 +300,7 @@ class Daemon {
     if (admin_) admin_->stop();
     owner_pool_.drain();  // an erasure, prune or rebuild under way finishes first
     retention_->stop();
+    if (chain_) chain_->stop();  // what it has not published yet goes out after the restart
     gestures_.stop();  // its last offers go to the store before the store stops
     store_.stop();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let the last acknowledgements go out
@@ -311,6 +325,7 @@ class Daemon {
   const SpoolKey spool_key_;
   till::Services till_;
   owner::OwnerPool owner_pool_;
+  const std::unique_ptr<chain::Link> chain_;  // null: the store is in no chain
   // The dashboard's sign-ins, when the admin API serves it; before the commands that use it.
   const std::unique_ptr<DashboardSessions> dashboard_;
   owner::CommandRunner owner_commands_;

@@ -186,12 +186,32 @@ std::optional<wire::Error> parse_privacy(const json& p, Config& c) {
   return std::nullopt;
 }
 
+bool is_store_id(const std::string& id) {
+  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-';
+  });
+}
+
+std::optional<wire::Error> parse_chain(const json& ch, Config& c) {
+  if (auto e = only_keys(ch, "chain.", {"hub", "store_id", "ca_file", "poll_ms"})) return e;
+  if (auto e = get_string(ch, "chain.", "hub", c.chain_hub)) return e;
+  if (auto e = get_string(ch, "chain.", "store_id", c.chain_store_id)) return e;
+  if (auto e = get_string(ch, "chain.", "ca_file", c.chain_ca_file)) return e;
+  if (auto e = get_int(ch, "chain.", "poll_ms", 10, 60000, c.chain_poll_ms)) return e;
+  if (c.chain_hub.empty())
+    return bad("chain.hub", "is required in a chain section: the hub's libpq connection string, e.g. "
+                            "\"host=hub.example port=5432 dbname=regulars user=store_a\"");
+  if (!is_store_id(c.chain_store_id))
+    return bad("chain.store_id", "is required: this store's name in the chain, 1 to 64 of A-Z a-z 0-9 _ . -");
+  return std::nullopt;
+}
+
 // The sections, in the order they are checked (the first error found is the one reported).
 constexpr std::pair<const char*, std::optional<wire::Error> (*)(const json&, Config&)> kSections[] = {
     {"listen", parse_listen},     {"limits", parse_limits},       {"store", parse_store},
     {"log", parse_log},           {"hints", parse_hints},         {"admin", parse_admin},
     {"feedback", parse_feedback}, {"retention", parse_retention}, {"gestures", parse_gestures},
-    {"privacy", parse_privacy}};
+    {"privacy", parse_privacy},   {"chain", parse_chain}};
 
 }  // namespace
 
@@ -202,7 +222,7 @@ std::variant<Config, wire::Error> parse_config_text(const std::string& text, Con
   } catch (const json::exception& e) {  // parse_error, and out_of_range for "1e400"
     return bad("", std::string("the config file is not valid JSON: ") + e.what());
   }
-  if (auto e = only_keys(j, "", {"data_dir", "io_threads", "listen", "limits", "store", "log", "hints", "privacy", "feedback", "admin", "gestures", "retention"})) return *e;
+  if (auto e = only_keys(j, "", {"data_dir", "io_threads", "listen", "limits", "store", "log", "hints", "privacy", "feedback", "admin", "gestures", "retention", "chain"})) return *e;
   if (auto e = get_string(j, "", "data_dir", c.data_dir)) return *e;
   if (auto e = get_int(j, "", "io_threads", 1, 64, c.io_threads)) return *e;
   for (const auto& [name, parse_section] : kSections)

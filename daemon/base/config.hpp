@@ -78,6 +78,12 @@ struct Config {
   // Threads for the owner's work (reports, exports, erasures, dry runs, rebuilds), whether asked
   // by regularsctl or the admin API; they never run on the I/O threads that serve the tills.
   int owner_threads = 2;
+  // A chain of stores (daemon/chain, CHAIN.md): this store publishes its events to the chain's
+  // PostgreSQL hub and applies the other stores' events. Empty hub: no chain.
+  std::string chain_hub;       // a libpq connection string or URI
+  std::string chain_store_id;  // this store's name in the chain: unique, [A-Za-z0-9_.-], 1-64
+  std::string chain_ca_file;   // PEM: the CA the hub's certificate must chain to (verify-full)
+  int chain_poll_ms = 200;     // how often the link looks for work when no notification came
 };
 
 // Applies the file's settings onto `config`. Errors name the key at fault.

@@ -237,6 +237,26 @@ void print_erasure(std::ostream& out, const json& r) {
   }
 }
 
+void print_chain_status(std::ostream& out, const json& r) {
+  if (!r.value("configured", false)) {
+    out << "not in a chain: " << r.value("hint", "") << "\n";
+    return;
+  }
+  out << "store " << r["store_id"].get<std::string>() << ": hub "
+      << (r.value("connected", false) ? "connected" : "NOT connected (tills are served from this store meanwhile)") << "\n";
+  if (r.contains("failure"))
+    out << "  last failure  " << r["failure"]["kind"].get<std::string>() << ": " << r["failure"]["error"].get<std::string>()
+        << "\n";
+  const json& o = r["out"];
+  const json& i = r["in"];
+  out << "  out           " << o["waiting"] << " events waiting; published up to local event " << o["published_seq"] << " ("
+      << o["published_events"] << " since start-up)\n";
+  out << "  in            " << i["behind"] << " hub events behind; applied up to hub event " << i["applied_hub_id"] << " ("
+      << i["applied_events"] << " since start-up, " << i["refused_rows"] << " refused)";
+  if (i.contains("last_lag_ms")) out << "; last lag " << i["last_lag_ms"] << " ms";
+  out << "\n";
+}
+
 void print_prune(std::ostream& out, const json& r) {
   out << "pruned " << r["pruned"] << " events older than " << r["cutoff"].get<std::string>() << "\n";
   for (const auto& [type, n] : r["by_type"].items()) out << "  " << pad(type, 16) << n << "\n";

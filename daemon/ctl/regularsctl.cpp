@@ -55,6 +55,7 @@ class Ctl {
     app_.set_version_flag("--version", "regularsctl " REGULARS_VERSION_STRING);
     app_.require_subcommand(1);
     add_status();
+    add_chain();
     add_rebuild();
     add_satisfaction();
     add_journey();
@@ -109,6 +110,14 @@ class Ctl {
     auto* status = command("status", "Show whether regularsd answers, and what its store holds");
     json_flag(status);
     on(status, [this] { return ask({{"op", "status"}}, [](const json& r) { print_status(std::cout, r); }); });
+  }
+
+  void add_chain() {
+    auto* chain = command("chain", "The store's link to its chain of stores (daemon/chain/CHAIN.md)");
+    chain->require_subcommand(1);
+    auto* status = chain->add_subcommand("status", "The hub link, the lag in both directions, the events waiting to go out");
+    json_flag(status);
+    on(status, [this] { return ask({{"op", "chain"}}, [](const json& r) { print_chain_status(std::cout, r); }); });
   }
 
   void add_rebuild() {

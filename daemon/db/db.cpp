@@ -142,7 +142,7 @@ int schema_version(Db& db) {
 
 namespace {
 // Each entry moves the schema one version up. Never edit a published step; append a new one.
-constexpr std::array<std::string_view, 19> kMigrations{R"sql(
+constexpr std::array<std::string_view, 20> kMigrations{R"sql(
 CREATE TABLE events (
   seq         INTEGER PRIMARY KEY,          -- order of arrival; the log is append-only
   event_id    TEXT NOT NULL UNIQUE,         -- made by the client: replays are recognised here
@@ -429,6 +429,12 @@ ALTER TABLE staff_ideas ADD COLUMN reviewed_by TEXT;
 -- customers in a report), which scanned the whole log. Partial, and appended at its right edge
 -- as purchases arrive in time order, so a commit dirties about one more page, not one per event.
 CREATE INDEX IF NOT EXISTS purchases_by_time ON events(time_ms) WHERE type='purchase';
+)sql", R"sql(
+-- v20: a chain of stores (daemon/chain, CHAIN.md). An event applied from the chain's hub keeps
+-- the store it was recorded at, so it is never published again, and each direction of the link
+-- keeps its watermark: the last local event published, the last hub event applied.
+ALTER TABLE events ADD COLUMN origin TEXT;   -- NULL: recorded at this store
+INSERT INTO store_meta VALUES ('chain_published_seq', 0), ('chain_applied_hub_id', 0);
 )sql"};
 }  // namespace
 

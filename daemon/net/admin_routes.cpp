@@ -155,6 +155,7 @@ const Route kRoutes[] = {
     {"GET", "/v1/today", "today", no_args},
     {"POST", "/v1/dashboard/links", "dashboard", dashboard_link},
     {"POST", "/v1/dashboard/sign-out-all", "dashboard", dashboard_sign_out_all},
+    {"GET", "/v1/chain", "chain", no_args},
 };
 
 // The "{id}" segment when `path` matches `pattern` ("" when it has none); nullopt otherwise.

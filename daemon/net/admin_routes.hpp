@@ -30,6 +30,7 @@
 //   GET  /v1/today                            today: the day at a glance (the dashboard's Today page)
 //   POST /v1/dashboard/links                  dashboard link: a one-time login link for the web dashboard
 //   POST /v1/dashboard/sign-out-all           dashboard sign_out_all: ends every dashboard session
+//   GET  /v1/chain                            chain: the link to the chain's hub (daemon/chain/CHAIN.md)
 //
 // Beside them, for monitoring (net/monitoring_routes.hpp; open from this machine or with the
 // metrics token, see admin_access_allowed):

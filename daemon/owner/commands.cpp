@@ -1,3 +1,4 @@
+#include "chain/link.hpp"
 #include "owner/commands.hpp"
 
 #include <algorithm>
@@ -122,6 +123,22 @@ Result status(Services& s, const Caller&, const json&) {
               {"dropped_after_erasure", {{"erased_events", s.store.tombstone_drops().erased_events},
                                          {"erased_identifiers", s.store.tombstone_drops().erased_identifiers}}},
               {"prediction_blend", s.store.describe_blend()}};
+}
+
+// Where the store stands with its chain's hub: the link, and the lag in both directions.
+Result chain_status(Services& s, const Caller&, const json&) {
+  if (s.chain == nullptr)
+    return json{{"configured", false}, {"hint", "this store is in no chain; add a chain section to the config (daemon/chain/CHAIN.md)"}};
+  const chain::LinkStatus l = s.chain->status();
+  json out{{"configured", true},
+           {"store_id", s.chain->store_id()},
+           {"connected", l.connected},
+           {"out", {{"published_seq", l.published_seq}, {"waiting", l.waiting_out}, {"published_events", l.published_events}}},
+           {"in", {{"applied_hub_id", l.applied_hub_id}, {"behind", std::max<std::int64_t>(0, l.newest_hub_id - l.applied_hub_id)},
+                   {"applied_events", l.applied_events}, {"refused_rows", l.refused_rows}}}};
+  if (l.last_apply_lag_ms >= 0) out["in"]["last_lag_ms"] = l.last_apply_lag_ms;
+  if (!l.failure.empty()) out["failure"] = {{"kind", l.failure}, {"error", l.last_error}};
+  return out;
 }
 
 Result report(Services& s, const Caller&, const json& args) {
@@ -381,6 +398,7 @@ const Command kCommands[] = {
     {"tokens", kRequest, Role::owner, tokens},
     {"today", {}, Role::owner, today},
     {"dashboard", kRequest, Role::owner, dashboard},
+    {"chain", {}, Role::owner, chain_status},
 };
 
 }  // namespace

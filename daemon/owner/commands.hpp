@@ -20,6 +20,9 @@ class IdentityKey;
 class GestureEngine;
 class LaneTokens;
 class DashboardSessions;
+namespace chain {
+class Link;
+}
 struct Config;
 
 namespace owner {
@@ -43,6 +46,7 @@ struct Services {
   // Called after a lane token is revoked, so the transport can close the lanes using it.
   std::function<void(const std::string& token_id)> token_revoked;
   DashboardSessions* dashboard = nullptr;  // null: the dashboard is not served
+  chain::Link* chain = nullptr;            // null: the store is not in a chain
 };
 
 using Result = std::variant<nlohmann::json, wire::Error>;

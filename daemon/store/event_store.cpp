@@ -60,6 +60,10 @@ EventStore::EventStore(const std::string& data_dir, Options options)
     REGULARS_LOG(info, "rebuilding projections after an upgrade", ({{"from_schema", from}}));
     rebuild_now();
   }
+  {
+    Stmt s(writer_db_->raw(), "SELECT coalesce(max(seq), 0) FROM events");
+    if (s.step()) durable_seq_.store(s.i64(0));
+  }
   popularity_.load(*writer_db_);
   catch_up_popularity();
   popularity_flushed_at_ = sources_flushed_at_ = std::chrono::steady_clock::now();
@@ -421,7 +425,7 @@ WriteResult EventStore::apply(PreparedEvent& e, PopularityDelta* popularity) {
   {
     Stmt& s = db.cached(
         "INSERT INTO events(event_id, type, customer_id, time_ms, store, terminal, cashier, touchpoint, body, id_kind, id_hash, "
-        "value) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+        "value, origin) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
     s.bind(1, e.event_id).bind(2, e.type).bind(4, e.time_ms);
     if (r.customer_id == 0) s.bind_null(3); else s.bind(3, r.customer_id);
     bind_opt(s, 5, opt_str(logged.body, "store"));
@@ -435,6 +439,7 @@ WriteResult EventStore::apply(PreparedEvent& e, PopularityDelta* popularity) {
       s.bind(10, e.id_kind).bind_blob(11, e.id_hash.data(), e.id_hash.size());
     }
     if (e.value) s.bind(12, *e.value); else s.bind_null(12);
+    if (e.origin.empty()) s.bind_null(13); else s.bind(13, e.origin);
     s.run();
     r.seq = db.last_insert_rowid();
   }

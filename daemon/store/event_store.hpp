@@ -186,6 +186,10 @@ class EventStore {
   // cost at most one commit a second, and share the flush of the records around them.
   void check_durable(std::function<void(const std::string& failure)> done);
   std::uint64_t commits() const noexcept { return commits_.load(); }
+  // The newest event seq known to be on disk: flushed by the syncer, or found at start-up. Events
+  // above it may yet vanish in a crash (and their seq be given again), so whatever leaves the
+  // store by seq (the chain's publishing) stops here.
+  std::int64_t durable_seq() const noexcept { return durable_seq_.load(); }
   // Events acknowledged and dropped since start-up because an erasure's tombstone names them:
   // their event id was erased, or their identifier was and no new consent has been recorded.
   struct TombstoneDrops {
@@ -283,6 +287,7 @@ class EventStore {
   std::thread writer_;
   std::atomic<std::thread::id> writer_id_{};  // the writer thread, for run_on_writer's check
   std::atomic<std::uint64_t> commits_{0};
+  std::atomic<std::int64_t> durable_seq_{0};
   std::atomic<std::uint64_t> dropped_erased_events_{0}, dropped_erased_identifiers_{0};
   bool any_erased_events_ = false;  // writer only: whether the event-id tombstone is worth a look
   std::atomic<std::uint64_t> events_applied_{0}, writer_busy_us_{0}, syncs_{0}, sync_us_{0}, sync_max_us_{0},

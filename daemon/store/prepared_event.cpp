@@ -29,13 +29,17 @@ PreparedEvent prepare_event(const json& event, const IdentityKey& key) {
     p.body[field] = {{"kind", kind},
                    {"hash", to_hex(key.hash(kind, wire::normalize_identifier(kind, id.at("value").get<std::string>())))}};
   }
+  complete_prepared(p);
+  return p;
+}
+
+void complete_prepared(PreparedEvent& p) {
   p.body_text = wire::dump_json(p.body);
   if (p.type == "purchase" || p.type == "return") {
     auto lines = std::make_shared<BasketLines>(basket_lines(p.body));
     p.value = p.type == "return" ? -lines->value : lines->value;
     p.lines = std::move(lines);
   }
-  return p;
 }
 
 }  // namespace regulars::daemon

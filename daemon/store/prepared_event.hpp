@@ -26,6 +26,7 @@ struct PreparedEvent {
   std::string body_text;  // body serialised on the I/O thread, so the single writer does not have to
   std::optional<std::int64_t> value;  // purchase (+) or return (-): its worth in minor units
   std::shared_ptr<const BasketLines> lines;  // purchase or return: its lines, read once on the I/O thread
+  std::string origin;  // the chain's store the event was recorded at; empty: this store (daemon/chain)
 };
 
 struct WriteResult {
@@ -48,5 +49,9 @@ struct WriteResult {
 
 // Builds a PreparedEvent from a validated event.
 PreparedEvent prepare_event(const nlohmann::json& event, const IdentityKey& key);
+// Fills what the writer reads from the body (its text, a basket's lines and value) once the
+// rest is set: prepare_event's last step, and that of an event that arrives already hashed (a
+// chain hub's row).
+void complete_prepared(PreparedEvent& p);
 
 }  // namespace regulars::daemon

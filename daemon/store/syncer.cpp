@@ -60,6 +60,11 @@ void EventStore::syncer_loop() {
       std::unique_lock lock(sync_mu_);
       sync_cv_.wait(lock, [&] { return groups_merged_ >= newest || writer_done_; });
     }
+    if (failure.empty()) {
+      std::int64_t newest_seq = durable_seq_.load();
+      for (const auto& a : acks) newest_seq = std::max(newest_seq, a.result.seq);
+      durable_seq_.store(newest_seq);
+    }
     for (auto& a : acks) {
       if (!failure.empty() && a.result.ok)
         a.result = WriteResult::failed("not acknowledged: " + failure + "; retry with the same event_id");

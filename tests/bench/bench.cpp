@@ -220,17 +220,6 @@ std::string reference_dir(const std::string& tmp, const char* name) {
   return dir;
 }
 
-// Run as root, PostgreSQL runs as an account of its own (it refuses root): Debian's `postgres`,
-// else `nobody`. That account must reach its directory inside tmp, so tmp becomes traversable
-// (0711: not listable; the store inside stays 0700).
-std::optional<Account> postgres_account(const std::string& tmp) {
-  if (::geteuid() != 0) return std::nullopt;
-  auto account = find_account({"postgres", "nobody"});
-  if (!account) throw std::runtime_error("running as root, and no account 'postgres' or 'nobody' to run PostgreSQL as");
-  if (::chmod(tmp.c_str(), 0711) != 0) throw std::runtime_error("chmod " + tmp + ": " + std::strerror(errno));
-  return account;
-}
-
 // A reference that is installed but will not start is an error (exit status 2), not a skip.
 void start_references(const Options& opt, const std::string& tmp, References& refs, Figures& fig) {
   if (installed(opt.redis_server, "redis")) {
@@ -244,7 +233,7 @@ void start_references(const Options& opt, const std::string& tmp, References& re
   }
   if (installed(opt.postgres_bin.empty() ? "" : opt.postgres_bin + "/postgres", "postgres")) {
     try {
-      const auto account = postgres_account(tmp);
+      const auto account = PgCluster::server_account(tmp);
       const auto t0 = Clock::now();
       refs.postgres.emplace(opt.postgres_bin, reference_dir(tmp, "postgres"), account);
       const double ready_s = seconds_since(t0);

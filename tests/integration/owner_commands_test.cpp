@@ -254,6 +254,14 @@ TEST_F(OwnerCommands, EveryCommandAnswersTheSameOnTheSocketAndOverHttp) {
   expect_same("dashboard sign out all", over_socket({{"op", "dashboard"}, {"request", {{"action", "sign_out_all"}}}}),
               over_http("POST", "/v1/dashboard/sign-out-all"));
 
+  covered("chain");
+  {
+    Answer s = over_socket({{"op", "chain"}}), h = over_http("GET", "/v1/chain");
+    ASSERT_TRUE(s.ok && h.ok) << s.describe() << h.describe();
+    expect_same("chain", s, h);
+    EXPECT_FALSE(h.body["configured"].get<bool>()) << "this store is in no chain";
+  }
+
   // A command added to the table without a case here fails this test.
   for (const auto& command : daemon::owner::commands())
     EXPECT_TRUE(covered_.count(std::string(command.name))) << command.name << " is not compared on both transports";

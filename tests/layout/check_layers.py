@@ -19,6 +19,7 @@ LAYERS = [
     ["store"],
     ["gestures"],
     ["hints"],
+    ["chain"],
     ["till", "owner", "import"],
     ["net"],
     ["dashboard"],

@@ -205,3 +205,28 @@ TEST(ParseConfigText, ConnectionSlotLimits) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(ParseConfigText, AChainSectionNamesTheHubAndThisStore) {
+  const Config c = config_of(parse_config_text(
+      R"({"chain": {"hub": "host=hub.example dbname=regulars user=store_a", "store_id": "north-1", "ca_file": "/etc/regulars/hub-ca.pem", "poll_ms": 100}})",
+      Config{}));
+  EXPECT_EQ(c.chain_hub, "host=hub.example dbname=regulars user=store_a");
+  EXPECT_EQ(c.chain_store_id, "north-1");
+  EXPECT_EQ(c.chain_ca_file, "/etc/regulars/hub-ca.pem");
+  EXPECT_EQ(c.chain_poll_ms, 100);
+  EXPECT_TRUE(config_of(parse_config_text("{}", Config{})).chain_hub.empty()) << "no section, no chain";
+}
+
+TEST(ParseConfigText, ABadChainSectionNamesItsKey) {
+  EXPECT_EQ(error_of(parse_config_text(R"({"chain": {"store_id": "a"}})", Config{})).field, "chain.hub");
+  EXPECT_EQ(error_of(parse_config_text(R"({"chain": {"hub": "host=h"}})", Config{})).field, "chain.store_id");
+  EXPECT_EQ(error_of(parse_config_text(R"({"chain": {"hub": "host=h", "store_id": "a b"}})", Config{})).field, "chain.store_id");
+  EXPECT_EQ(error_of(parse_config_text(R"({"chain": {"hub": "host=h", "store_id": "a", "poll_ms": 1}})", Config{})).field,
+            "chain.poll_ms");
+  EXPECT_EQ(error_of(parse_config_text(R"({"chain": {"hub": "host=h", "store_id": "a", "tls": true}})", Config{})).field,
+            "chain.tls");
+}
+
+}  // namespace

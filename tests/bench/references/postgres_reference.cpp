@@ -29,40 +29,6 @@ std::string last_message(const PGconn* conn) {
   return m;
 }
 
-// initdb runs to its end; its exit status decides.
-void init_cluster(const std::string& bin_dir, const std::string& dir, const std::optional<tools::Account>& account) {
-  // --no-sync: the template files need not reach the disk before the run; the server itself
-  // runs with fsync on. No locale: the C collation, as the daemon compares bytes.
-  tools::ChildProcess initdb(
-      {bin_dir + "/initdb", "--pgdata=" + dir + "/cluster", "--username=" + std::string(kSuperuser), "--auth=trust",
-       "--encoding=UTF8", "--no-locale", "--no-sync"},
-      dir + "/initdb.log", account);
-  const std::optional<int> status = initdb.wait_exit(std::chrono::seconds(120));
-  if (!status || *status != 0)
-    throw pg_error("initdb " + (status ? tools::describe_wait_status(*status) : std::string("took over 120 s")) +
-                   "; its log:\n" + initdb.log_tail());
-}
-
-std::vector<std::string> server_argv(const std::string& bin_dir, const std::string& dir) {
-  // Durability as shipped, said out loud so a changed default cannot flatter the reference: every
-  // commit waits for its WAL flush, as every record waits for the daemon's fdatasync.
-  // clang-format off: flag and value side by side
-  return {bin_dir + "/postgres",
-          "-D",
-          dir + "/cluster",
-          "-c",
-          "listen_addresses=",
-          "-c",
-          "unix_socket_directories=" + dir,
-          "-c",
-          "fsync=on",
-          "-c",
-          "synchronous_commit=on",
-          "-c",
-          "full_page_writes=on"};
-  // clang-format on
-}
-
 std::shared_ptr<PGconn> open_connection(const std::string& socket_dir) {
   const char* keys[] = {"host", "dbname", "user", "application_name", nullptr};
   const char* values[] = {socket_dir.c_str(), "postgres", kSuperuser, "regulars-bench", nullptr};
@@ -72,39 +38,15 @@ std::shared_ptr<PGconn> open_connection(const std::string& socket_dir) {
   return conn;
 }
 
-// Runs a statement that returns no rows; throws with the server's message.
-void exec_command(PGconn* conn, const char* sql) {
-  std::unique_ptr<PGresult, decltype(&PQclear)> res(PQexec(conn, sql), PQclear);
-  if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) throw pg_error(std::string(sql) + ": " + last_message(conn));
-}
-
-bool ping(const std::string& socket_dir) {
-  const char* keys[] = {"host", "dbname", "user", nullptr};
-  const char* values[] = {socket_dir.c_str(), "postgres", kSuperuser, nullptr};
-  return PQpingParams(keys, values, 0) == PQPING_OK;
-}
-
 }  // namespace
 
 PostgresReference::PostgresReference(const std::string& bin_dir, const std::string& dir,
                                      const std::optional<tools::Account>& account)
-    : socket_dir_(dir) {
-  if (account && ::chown(dir.c_str(), account->uid, account->gid) != 0)
-    throw pg_error("chown " + dir + " to " + account->name + ": " + std::strerror(errno));
-  init_cluster(bin_dir, dir, account);
-  server_.emplace(server_argv(bin_dir, dir), dir + "/postgres.log", account);
-  const auto t0 = Clock::now();
-  while (!ping(socket_dir_)) {
-    if (const auto status = server_->exited())
-      throw pg_error("postgres exited (" + tools::describe_wait_status(*status) + "); its log:\n" +
-                     server_->log_tail());
-    if (Clock::now() - t0 > std::chrono::seconds(60))
-      throw pg_error("postgres did not answer on " + dir + " within 60 s; its log:\n" + server_->log_tail());
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  const auto conn = open_connection(socket_dir_);
-  exec_command(conn.get(), "CREATE TABLE events (event_id text PRIMARY KEY, body jsonb NOT NULL)");
+    : socket_dir_(dir), cluster_(std::make_unique<tools::PgCluster>(bin_dir, dir, account, kSuperuser)) {
+  cluster_->exec("CREATE TABLE events (event_id text PRIMARY KEY, body jsonb NOT NULL)");
 }
+
+PostgresReference::~PostgresReference() = default;
 
 std::shared_ptr<PGconn> PostgresReference::connect() const {
   auto conn = open_connection(socket_dir_);
@@ -128,9 +70,7 @@ std::string PostgresReference::durability() const {
   return out;
 }
 
-std::string PostgresReference::stop() {
-  return server_ ? server_->stop(SIGINT, std::chrono::seconds(30)) : "not running";
-}
+std::string PostgresReference::stop() { return cluster_->stop(); }
 
 PostgresClients::PostgresClients(const PostgresReference& pg, unsigned clients) {
   for (unsigned i = 0; i < clients; ++i) conns_.push_back(pg.connect());

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "child_process.hpp"
+#include "pg_cluster.hpp"
 
 namespace regulars::bench {
 
@@ -37,6 +38,7 @@ class PostgresReference {
   // Run as root, both run as `account` (PostgreSQL refuses root), which then owns `dir`. Throws
   // with the failing program's log.
   PostgresReference(const std::string& bin_dir, const std::string& dir, const std::optional<tools::Account>& account);
+  ~PostgresReference();
 
   // A new connection with the INSERT prepared; throws with libpq's message.
   std::shared_ptr<PGconn> connect() const;
@@ -49,7 +51,7 @@ class PostgresReference {
 
  private:
   std::string socket_dir_;
-  std::optional<tools::ChildProcess> server_;
+  std::unique_ptr<tools::PgCluster> cluster_;
 };
 
 // Connections that each keep one INSERT in flight, as each till has one record in flight.

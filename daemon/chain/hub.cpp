@@ -1,0 +1,256 @@
+#include "chain/hub.hpp"
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <memory>
+
+namespace regulars::daemon::chain {
+
+namespace {
+
+constexpr int kHubSchemaVersion = 1;
+
+// Every table carries the regulars_ prefix, so the hub may share a database with other work.
+// hub_id is handed out under the clock row's lock, so ids grow in commit order and a reader
+// that has applied up to N never meets a smaller id later (daemon/chain/CHAIN.md, "delivery").
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS regulars_chain (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE IF NOT EXISTS regulars_clock (id int PRIMARY KEY CHECK (id = 1), last_hub_id bigint NOT NULL);
+INSERT INTO regulars_clock VALUES (1, 0) ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS regulars_stores (
+  store_id text PRIMARY KEY, instance bigint NOT NULL, joined_at timestamptz NOT NULL DEFAULT now(),
+  last_seen timestamptz, published_seq bigint NOT NULL DEFAULT 0, applied_hub_id bigint NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS regulars_events (
+  hub_id bigint PRIMARY KEY, origin text NOT NULL REFERENCES regulars_stores, origin_seq bigint NOT NULL,
+  event_id text NOT NULL UNIQUE, type text NOT NULL, id_kind text, id_hash text, time_ms bigint NOT NULL,
+  body jsonb NOT NULL, published_at timestamptz NOT NULL DEFAULT clock_timestamp());
+CREATE INDEX IF NOT EXISTS regulars_events_by_customer ON regulars_events (id_kind, id_hash);
+)sql";
+
+struct ResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using Result = std::unique_ptr<PGresult, ResultDeleter>;
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// Runs a statement with text parameters; throws HubError(query) unless it succeeded.
+Result run(pg_conn* conn, const std::string& sql, const std::vector<std::string>& params = {}) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p.c_str());
+  // Without parameters, the simple protocol, which also takes several statements (the schema).
+  Result r(params.empty() ? PQexec(conn, sql.c_str())
+                          : PQexecParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                                         nullptr, nullptr, 0));
+  const ExecStatusType status = PQresultStatus(r.get());
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+    throw HubError(HubFailure::query, "the hub refused a statement: " + trimmed(PQerrorMessage(conn)));
+  return r;
+}
+
+std::string field(const Result& r, int row, int col) {
+  return PQgetisnull(r.get(), row, col) ? std::string() : std::string(PQgetvalue(r.get(), row, col));
+}
+std::int64_t field_i64(const Result& r, int row, int col) { return std::stoll(field(r, row, col)); }
+
+// A transaction that rolls back unless committed.
+class Transaction {
+ public:
+  explicit Transaction(pg_conn* conn) : conn_(conn) { run(conn_, "BEGIN"); }
+  ~Transaction() {
+    if (!done_) Result(PQexec(conn_, "ROLLBACK"));
+  }
+  void commit() {
+    run(conn_, "COMMIT");
+    done_ = true;
+  }
+
+ private:
+  pg_conn* conn_;
+  bool done_ = false;
+};
+
+std::string connect_message(HubFailure f, const std::string& libpq, const HubSettings& s) {
+  switch (f) {
+    case HubFailure::auth:
+      return "the hub refused this store's login (" + libpq + "); check the user and password in chain.hub (or the "
+             "password file it names)";
+    case HubFailure::tls:
+      return "the hub's certificate could not be verified against chain.ca_file " + s.ca_file + " (" + libpq +
+             "); check that the file is the CA that signed the hub's certificate and that the host name matches it";
+    default:
+      return "cannot reach the hub (" + libpq + "); check the host and port in chain.hub and that PostgreSQL is running";
+  }
+}
+
+}  // namespace
+
+const char* failure_name(HubFailure f) noexcept {
+  switch (f) {
+    case HubFailure::unreachable: return "unreachable";
+    case HubFailure::auth: return "auth";
+    case HubFailure::tls: return "tls";
+    case HubFailure::secret_mismatch: return "secret_mismatch";
+    case HubFailure::duplicate_store: return "duplicate_store";
+    case HubFailure::schema: return "schema";
+    case HubFailure::query: return "query";
+  }
+  return "unknown";
+}
+
+HubFailure classify_connect_failure(const std::string& message) {
+  for (const char* auth : {"password authentication failed", "no password supplied", "authentication failed",
+                           "no pg_hba.conf entry", "role \"", "does not exist"})
+    if (message.find(auth) != std::string::npos) return HubFailure::auth;
+  for (const char* tls : {"certificate", "SSL", "ssl", "root certificate file"})
+    if (message.find(tls) != std::string::npos) return HubFailure::tls;
+  return HubFailure::unreachable;
+}
+
+Hub::Hub(const HubSettings& s) {
+  const std::string timeout = std::to_string(s.connect_timeout_s);
+  // The connection string comes first and is expanded; what follows overrides it, so TLS
+  // cannot be weakened by the string when a CA is configured.
+  std::vector<const char*> keys{"dbname", "connect_timeout", "application_name"};
+  std::vector<const char*> values{s.conninfo.c_str(), timeout.c_str(), "regularsd"};
+  if (!s.ca_file.empty()) {
+    keys.insert(keys.end(), {"sslmode", "sslrootcert"});
+    values.insert(values.end(), {"verify-full", s.ca_file.c_str()});
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  conn_ = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
+  if (conn_ == nullptr) throw HubError(HubFailure::unreachable, "cannot reach the hub: out of memory");
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    const std::string message = trimmed(PQerrorMessage(conn_));
+    PQfinish(conn_);
+    conn_ = nullptr;
+    const HubFailure f = classify_connect_failure(message);
+    throw HubError(f, connect_message(f, message, s));
+  }
+  Result(PQexec(conn_, "SET synchronous_commit = on"));
+}
+
+Hub::~Hub() {
+  if (conn_ != nullptr) PQfinish(conn_);
+}
+
+HubStoreState Hub::join(const std::string& store_id, std::int64_t instance, const std::string& secret_check) {
+  Transaction tx(conn_);
+  // Stores joining at once must not race to create the tables.
+  run(conn_, "SELECT pg_advisory_xact_lock(7262876)");
+  run(conn_, kSchema);
+  run(conn_, "INSERT INTO regulars_chain VALUES ('schema_version', $1), ('secret_check', $2) ON CONFLICT DO NOTHING",
+      {std::to_string(kHubSchemaVersion), secret_check});
+  const Result meta = run(conn_, "SELECT key, value FROM regulars_chain WHERE key IN ('schema_version', 'secret_check')");
+  for (int i = 0; i < PQntuples(meta.get()); ++i) {
+    const std::string key = field(meta, i, 0), value = field(meta, i, 1);
+    if (key == "schema_version" && value != std::to_string(kHubSchemaVersion))
+      throw HubError(HubFailure::schema, "the hub's tables are of version " + value + ", this regularsd knows version " +
+                                             std::to_string(kHubSchemaVersion) + "; upgrade every store of the chain together");
+    if (key == "secret_check" && value != secret_check)
+      throw HubError(HubFailure::secret_mismatch,
+                     "this store's identity secret is not the chain's, so its customers would not be recognised at the "
+                     "other stores; give every store of the chain the same secret.key before its first start "
+                     "(daemon/chain/CHAIN.md, \"Setting it up\")");
+  }
+  run(conn_, "INSERT INTO regulars_stores(store_id, instance) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+      {store_id, std::to_string(instance)});
+  const Result me = run(conn_, "SELECT instance, published_seq FROM regulars_stores WHERE store_id = $1", {store_id});
+  if (field_i64(me, 0, 0) != instance)
+    throw HubError(HubFailure::duplicate_store,
+                   "another store already publishes to the hub as store id '" + store_id +
+                       "'; give this store a store_id of its own in the chain section");
+  HubStoreState state;
+  state.published_seq = field_i64(me, 0, 1);
+  run(conn_, "UPDATE regulars_stores SET last_seen = now() WHERE store_id = $1", {store_id});
+  tx.commit();
+  state.newest_hub_id = newest_hub_id();
+  run(conn_, "LISTEN regulars_chain");
+  return state;
+}
+
+std::int64_t Hub::publish(const std::string& store_id, const std::vector<HubEvent>& events, std::int64_t published_seq) {
+  Transaction tx(conn_);
+  std::int64_t added = 0;
+  if (!events.empty()) {
+    // The clock row stays locked until COMMIT: the next publisher's ids are larger and commit later.
+    const Result clock = run(conn_, "UPDATE regulars_clock SET last_hub_id = last_hub_id + $1 WHERE id = 1 RETURNING last_hub_id",
+                             {std::to_string(events.size())});
+    std::int64_t hub_id = field_i64(clock, 0, 0) - static_cast<std::int64_t>(events.size());
+    std::string sql =
+        "INSERT INTO regulars_events(hub_id, origin, origin_seq, event_id, type, id_kind, id_hash, time_ms, body) VALUES ";
+    std::vector<std::string> params;
+    params.reserve(events.size() * 9);
+    for (const HubEvent& e : events) {
+      const std::size_t n = params.size();
+      sql += (n == 0 ? "(" : ",(");
+      for (int k = 1; k <= 9; ++k) sql += "$" + std::to_string(n + k) + (k == 9 ? "::jsonb)" : ",");
+      params.insert(params.end(), {std::to_string(++hub_id), store_id, std::to_string(e.origin_seq), e.event_id, e.type,
+                                   e.id_kind, e.id_hash_hex, std::to_string(e.time_ms), e.body});
+    }
+    sql += " ON CONFLICT (event_id) DO NOTHING";
+    added = std::stoll(PQcmdTuples(run(conn_, sql, params).get()));
+  }
+  run(conn_, "UPDATE regulars_stores SET published_seq = greatest(published_seq, $2), last_seen = now() WHERE store_id = $1",
+      {store_id, std::to_string(published_seq)});
+  if (added > 0) run(conn_, "NOTIFY regulars_chain");
+  tx.commit();
+  return added;
+}
+
+std::vector<HubEvent> Hub::fetch(const std::string& store_id, std::int64_t after_hub_id, int limit) {
+  const Result r = run(conn_,
+                       "SELECT hub_id, origin, origin_seq, event_id, type, coalesce(id_kind, ''), coalesce(id_hash, ''), "
+                       "time_ms, body::text, (extract(epoch FROM published_at) * 1000)::bigint FROM regulars_events WHERE hub_id > $1 AND origin <> $2 ORDER BY hub_id LIMIT $3",
+                       {std::to_string(after_hub_id), store_id, std::to_string(limit)});
+  std::vector<HubEvent> out(static_cast<std::size_t>(PQntuples(r.get())));
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    HubEvent& e = out[static_cast<std::size_t>(i)];
+    e.hub_id = field_i64(r, i, 0);
+    e.origin = field(r, i, 1);
+    e.origin_seq = field_i64(r, i, 2);
+    e.event_id = field(r, i, 3);
+    e.type = field(r, i, 4);
+    e.id_kind = field(r, i, 5);
+    e.id_hash_hex = field(r, i, 6);
+    e.time_ms = field_i64(r, i, 7);
+    e.body = field(r, i, 8);
+    e.published_ms = field_i64(r, i, 9);
+  }
+  return out;
+}
+
+void Hub::report_applied(const std::string& store_id, std::int64_t applied_hub_id) {
+  run(conn_, "UPDATE regulars_stores SET applied_hub_id = greatest(applied_hub_id, $2), last_seen = now() WHERE store_id = $1",
+      {store_id, std::to_string(applied_hub_id)});
+}
+
+std::int64_t Hub::newest_hub_id() {
+  return field_i64(run(conn_, "SELECT last_hub_id FROM regulars_clock WHERE id = 1"), 0, 0);
+}
+
+bool Hub::wait_for_news(int timeout_ms) {
+  const auto drain = [this] {
+    bool any = false;
+    while (PGnotify* n = PQnotifies(conn_)) {
+      PQfreemem(n);
+      any = true;
+    }
+    return any;
+  };
+  if (drain()) return true;
+  pollfd p{PQsocket(conn_), POLLIN, 0};
+  if (p.fd < 0) throw HubError(HubFailure::unreachable, "the connection to the hub was lost");
+  if (::poll(&p, 1, timeout_ms) <= 0) return false;
+  if (PQconsumeInput(conn_) == 0)
+    throw HubError(HubFailure::unreachable, "the connection to the hub was lost: " + trimmed(PQerrorMessage(conn_)));
+  return drain();
+}
+
+}  // namespace regulars::daemon::chain

@@ -1,0 +1,95 @@
+// The chain's hub: one PostgreSQL database every store of a chain publishes its events to and
+// reads the others' from (daemon/chain/CHAIN.md has the schema and the guarantees). One Hub is one libpq
+// connection, used by one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+struct pg_conn;
+
+namespace regulars::daemon::chain {
+
+// What went wrong with the hub, typed so that status and regularsctl can say what to do.
+enum class HubFailure {
+  unreachable,      // no connection: host, port, network, or the server is down
+  auth,             // the server refused the user or the password
+  tls,              // the server's certificate does not verify against chain.ca_file
+  secret_mismatch,  // this store's identity secret is not the chain's
+  duplicate_store,  // another store already publishes under this store id
+  schema,           // the hub's tables are missing or of another version
+  query,            // a statement failed (the connection is dropped and made again)
+};
+const char* failure_name(HubFailure f) noexcept;
+
+class HubError : public std::runtime_error {
+ public:
+  HubError(HubFailure failure, const std::string& what) : std::runtime_error(what), failure_(failure) {}
+  HubFailure failure() const noexcept { return failure_; }
+
+ private:
+  HubFailure failure_;
+};
+
+struct HubSettings {
+  std::string conninfo;  // libpq connection string or URI; may hold a password: never logged
+  std::string ca_file;   // non-empty: TLS required, the server verified against it (verify-full)
+  int connect_timeout_s = 5;
+};
+
+// One event as the hub keeps it: identifiers only as the chain's keyed hashes.
+struct HubEvent {
+  std::int64_t hub_id = 0;  // the hub's order (0 before publishing)
+  std::string origin;       // the store it was recorded at
+  std::int64_t origin_seq = 0;
+  std::string event_id, type, id_kind, id_hash_hex;
+  std::int64_t time_ms = 0;
+  std::string body;  // the logged JSON body
+  std::int64_t published_ms = 0;  // when the hub committed it (fetched rows only)
+};
+
+// Where a store stands with the hub.
+struct HubStoreState {
+  std::int64_t published_seq = 0;   // the last local seq the hub holds
+  std::int64_t newest_hub_id = 0;   // the newest event on the hub
+};
+
+class Hub {
+ public:
+  // Connects; throws HubError (unreachable, auth, tls) with a message that says what to check.
+  explicit Hub(const HubSettings& settings);
+  ~Hub();
+  Hub(const Hub&) = delete;
+  Hub& operator=(const Hub&) = delete;
+
+  // Creates the hub's tables if they are not there (any store may be the first), then enrols
+  // this store, or checks it is the one enrolled under `store_id` (`instance` is a number the
+  // store drew once), and that `secret_check` is the chain's. Throws HubError.
+  HubStoreState join(const std::string& store_id, std::int64_t instance, const std::string& secret_check);
+
+  // Adds events in one transaction, in the hub's order; an event id the hub already holds is
+  // skipped. Records `published_seq` for the store. Returns how many were new.
+  std::int64_t publish(const std::string& store_id, const std::vector<HubEvent>& events, std::int64_t published_seq);
+
+  // The other stores' events after `after_hub_id`, oldest first, at most `limit`.
+  std::vector<HubEvent> fetch(const std::string& store_id, std::int64_t after_hub_id, int limit);
+
+  // Records how far this store has applied the hub (for the chain's status); best effort.
+  void report_applied(const std::string& store_id, std::int64_t applied_hub_id);
+  std::int64_t newest_hub_id();
+
+  // Waits up to `timeout_ms` for a NOTIFY from a publishing store; true if one came.
+  bool wait_for_news(int timeout_ms);
+
+ private:
+  pg_conn* conn_ = nullptr;
+};
+
+// libpq's message for a failed connection, classified.
+HubFailure classify_connect_failure(const std::string& message);
+
+}  // namespace regulars::daemon::chain

@@ -1,0 +1,100 @@
+#include "chain/hub_event.hpp"
+
+#include <algorithm>
+#include <array>
+#include <nlohmann/json.hpp>
+
+#include "memory/projector.hpp"
+#include "wire/validate.hpp"
+
+namespace regulars::daemon::chain {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::array<std::string_view, 9> kCarried{"purchase", "return", "consent", "preference", "note",
+                                                   "profile",  "link",   "merge",   "feedback"};
+constexpr std::size_t kMaxBodyBytes = 1u << 20;  // a till's frame may be no larger
+
+// A well-formed identifier of each kind, standing in for the raw value the hub never sees, so
+// the body can go through the same validator as a till's event.
+const char* stand_in_for(std::string_view kind) {
+  if (kind == "phone") return "+15550100";
+  if (kind == "email") return "chain@example.invalid";
+  return "chain-stand-in";
+}
+
+bool is_store_id(std::string_view id) {
+  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+  });
+}
+
+// The body as a till would have sent it: raw identifiers (stand-ins) instead of their hashes.
+std::optional<std::string> check_body(const json& body, const HubEvent& row) {
+  // The hub holds keyed hashes only: a raw identifier in a row is refused, never stored.
+  if (body.contains("customer")) return "a raw customer identifier; the hub carries keyed hashes only";
+  json event = body;
+  event.erase("customer_kind");
+  if (!row.id_kind.empty()) {
+    if (body.value("customer_kind", std::string()) != row.id_kind) return "customer_kind does not match id_kind";
+    event["customer"] = {{"kind", row.id_kind}, {"value", stand_in_for(row.id_kind)}};
+  }
+  for (const char* named : {"identifier", "other"}) {
+    const auto it = body.find(named);
+    if (it == body.end()) continue;
+    if (!it->is_object() || it->size() != 2 || !it->contains("hash") || !it->at("hash").is_string() ||
+        !from_hex(it->at("hash").get<std::string>()) || !it->contains("kind") || !it->at("kind").is_string())
+      return std::string(named) + " must be {kind, hash} with a 64-digit hex hash";
+    const std::string kind = it->at("kind").get<std::string>();
+    event[named] = {{"kind", kind}, {"value", stand_in_for(kind)}};
+  }
+  if (event.value("event_id", std::string()) != row.event_id) return "the body's event_id is not the row's";
+  if (event.value("type", std::string()) != row.type) return "the body's type is not the row's";
+  if (const auto error = wire::validate_event(event, "hub event")) return error->message;
+  return std::nullopt;
+}
+
+}  // namespace
+
+const char* const kCarriedTypesSql =
+    "('purchase', 'return', 'consent', 'preference', 'note', 'profile', 'link', 'merge', 'feedback')";
+
+bool is_carried_type(std::string_view type) noexcept {
+  return std::find(kCarried.begin(), kCarried.end(), type) != kCarried.end();
+}
+
+std::variant<PreparedEvent, std::string> prepared_from_hub(const HubEvent& row) {
+  if (!is_store_id(row.origin)) return std::string("the origin is not a store id");
+  if (!is_carried_type(row.type)) return "events of type '" + row.type.substr(0, 32) + "' do not travel between stores";
+  if (row.body.size() > kMaxBodyBytes) return std::string("the body is larger than 1 MiB");
+  std::optional<IdentifierHash> hash;
+  if (!row.id_kind.empty()) {
+    if (!wire::is_identifier_kind(row.id_kind)) return std::string("id_kind is not an identifier kind");
+    hash = from_hex(row.id_hash_hex);
+    if (!hash) return std::string("id_hash is not 64 hex digits");
+  } else if (!row.id_hash_hex.empty()) {
+    return std::string("id_hash without id_kind");
+  }
+  json body = json::parse(row.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) return std::string("the body is not a JSON object");
+  if (const auto error = check_body(body, row)) return "the body is not a valid event: " + *error;
+  // An event sent without a time was logged at its arrival; every store keeps that time.
+  if (!body.contains("time")) body["time"] = wire::format_time_ms(row.time_ms);
+  const auto time = wire::parse_time_ms(body.value("time", std::string()));
+  if (!time || *time != row.time_ms) return std::string("time_ms is not the body's time");
+
+  PreparedEvent p;
+  p.event_id = row.event_id;
+  p.type = row.type;
+  p.id_kind = row.id_kind;
+  if (hash) p.id_hash = *hash;
+  p.time_ms = row.time_ms;
+  p.body = std::move(body);
+  p.origin = row.origin;
+  complete_prepared(p);
+  return p;
+}
+
+}  // namespace regulars::daemon::chain

@@ -1,0 +1,25 @@
+// The hub's rows to and from the store's events. What the chain carries: the events that make a
+// customer's memory (purchases, returns, consent, preferences, notes, profile, links, merges and
+// feedback). The store's own work (offers and their outcomes, follow-ups, staff ideas and their
+// review) stays with the store.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "chain/hub.hpp"
+#include "store/prepared_event.hpp"
+
+namespace regulars::daemon::chain {
+
+// The SQL list of the event types the chain carries, for the publisher's query.
+extern const char* const kCarriedTypesSql;
+bool is_carried_type(std::string_view type) noexcept;
+
+// A row from the hub checked as any input from outside is: every field, and the body as the
+// validator checks an event from a till (with its hashed identifiers standing in for the raw
+// ones). Returns the event ready for the writer, its origin set, or why the row was refused.
+std::variant<PreparedEvent, std::string> prepared_from_hub(const HubEvent& row);
+
+}  // namespace regulars::daemon::chain

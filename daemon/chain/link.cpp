@@ -1,0 +1,234 @@
+#include "chain/link.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <variant>
+
+#include "base/log.hpp"
+#include "chain/hub_event.hpp"
+#include "db/db.hpp"
+#include "memory/identity.hpp"
+#include "memory/projector.hpp"
+#include "store/event_store.hpp"
+#include "wire/hex.hpp"
+#include "wire/validate.hpp"
+
+namespace regulars::daemon::chain {
+
+namespace {
+
+std::int64_t meta_value(Db& db, const char* key, std::int64_t fallback) {
+  Stmt s(db.raw(), "SELECT value FROM store_meta WHERE key=?");
+  s.bind(1, std::string_view(key));
+  return s.step() ? s.i64(0) : fallback;
+}
+
+// A number drawn once per store and kept: two stores that claim one store id tell apart by it.
+std::int64_t store_instance(EventStore& store) {
+  if (const std::int64_t known = meta_value(store.read_connection(), "chain_instance", 0); known != 0) return known;
+  std::random_device rd;
+  const std::int64_t drawn = static_cast<std::int64_t>((std::uint64_t{rd()} << 31) ^ rd()) | 1;
+  store.write_now([drawn](Db& db) {
+    Stmt s(db.raw(), "INSERT OR IGNORE INTO store_meta(key, value) VALUES('chain_instance', ?)");
+    s.bind(1, drawn).run();
+  });
+  return meta_value(store.read_connection(), "chain_instance", drawn);
+}
+
+// This store's durable events after `after`, as the hub keeps them.
+std::vector<HubEvent> local_events(Db& db, std::int64_t after, std::int64_t durable, int limit) {
+  Stmt s(db.raw(), std::string("SELECT seq, event_id, type, coalesce(id_kind, ''), id_hash, time_ms, body FROM events "
+                               "WHERE seq > ? AND seq <= ? AND origin IS NULL AND type IN ") +
+                       kCarriedTypesSql + " ORDER BY seq LIMIT ?");
+  s.bind(1, after).bind(2, durable).bind(3, static_cast<std::int64_t>(limit));
+  std::vector<HubEvent> out;
+  while (s.step()) {
+    HubEvent e;
+    e.origin_seq = s.i64(0);
+    e.event_id = s.text(1);
+    e.type = s.text(2);
+    e.id_kind = s.text(3);
+    if (!s.is_null(4)) {
+      const auto* blob = static_cast<const unsigned char*>(sqlite3_column_blob(s.raw(), 4));
+      e.id_hash_hex = wire::hex_encode({blob, static_cast<std::size_t>(sqlite3_column_bytes(s.raw(), 4))});
+    }
+    e.time_ms = s.i64(5);
+    e.body = s.text(6);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+std::string secret_check(const IdentityKey& key) {
+  return wire::hex_encode(key.hash("chain_check", "regulars chain secret check, version 1"));
+}
+
+Link::Link(EventStore& store, const IdentityKey& key, LinkSettings settings)
+    : store_(store), settings_(std::move(settings)), secret_check_(secret_check(key)) {
+  status_.applied_hub_id = meta_value(store_.read_connection(), "chain_applied_hub_id", 0);
+  thread_ = std::thread([this] {
+    log::name_thread("rg-chain");
+    run();
+  });
+}
+
+Link::~Link() { stop(); }
+
+void Link::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Link::sleep_for(int ms) {
+  std::unique_lock lock(mu_);
+  return !cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopping_; });
+}
+
+void Link::failed(const std::string& kind, const std::string& message) {
+  bool first = false;
+  {
+    std::lock_guard lock(mu_);
+    first = status_.connected || status_.last_error != message;
+    status_.connected = false;
+    status_.failure = kind;
+    status_.last_error = message;
+  }
+  // Once per new failure, not once per retry: an outage must not flood the log.
+  if (first) REGULARS_LOG(warn, "chain: the hub link is down; tills are served from this store meanwhile",
+                          ({{"failure", kind}, {"error", message}}));
+}
+
+void Link::connect() {
+  if (instance_ == 0) instance_ = store_instance(store_);
+  auto hub = std::make_unique<Hub>(settings_.hub);
+  const HubStoreState state = hub->join(settings_.store_id, instance_, secret_check_);
+  hub_ = std::move(hub);
+  std::lock_guard lock(mu_);
+  status_.connected = true;
+  status_.failure.clear();
+  status_.last_error.clear();
+  status_.published_seq = state.published_seq;
+  status_.newest_hub_id = state.newest_hub_id;
+  REGULARS_LOG(info, "chain: connected to the hub",
+               ({{"store_id", settings_.store_id}, {"published_seq", state.published_seq}, {"newest_hub_id", state.newest_hub_id}}));
+}
+
+void Link::run() {
+  int backoff_ms = 250;
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+    }
+    try {
+      if (!hub_) connect();
+      backoff_ms = 250;
+      const bool published = publish_some();
+      const bool applied = apply_some();
+      if (!published && !applied) hub_->wait_for_news(settings_.poll_ms);
+    } catch (const HubError& e) {
+      hub_.reset();
+      failed(failure_name(e.failure()), e.what());
+      if (!sleep_for(backoff_ms)) return;
+      backoff_ms = std::min(backoff_ms * 2, 10'000);
+    } catch (const std::exception& e) {  // the local store: stopping, or a disk that refuses writes
+      hub_.reset();
+      failed("store", e.what());
+      if (!sleep_for(backoff_ms)) return;
+      backoff_ms = std::min(backoff_ms * 2, 10'000);
+    }
+  }
+}
+
+bool Link::publish_some() {
+  std::int64_t from = 0;
+  {
+    std::lock_guard lock(mu_);
+    from = status_.published_seq;
+  }
+  const std::int64_t durable = store_.durable_seq();
+  if (durable <= from) return false;
+  const auto events = local_events(store_.read_connection(), from, durable, settings_.batch);
+  // A short batch read everything up to `durable`; types that stay home move the watermark too.
+  const std::int64_t upto = static_cast<int>(events.size()) == settings_.batch ? events.back().origin_seq : durable;
+  hub_->publish(settings_.store_id, events, upto);
+  std::lock_guard lock(mu_);
+  status_.published_seq = upto;
+  status_.published_events += static_cast<std::int64_t>(events.size());
+  return !events.empty();
+}
+
+bool Link::apply_some() {
+  std::int64_t from = 0;
+  {
+    std::lock_guard lock(mu_);
+    from = status_.applied_hub_id;
+  }
+  const auto rows = hub_->fetch(settings_.store_id, from, settings_.batch);
+  if (rows.empty()) {
+    const std::int64_t newest = hub_->newest_hub_id();
+    std::lock_guard lock(mu_);
+    status_.newest_hub_id = newest;
+    return false;
+  }
+  std::vector<PreparedEvent> events;
+  std::int64_t refused = 0;
+  for (const auto& row : rows) {
+    auto prepared = prepared_from_hub(row);
+    if (auto* e = std::get_if<PreparedEvent>(&prepared)) {
+      events.push_back(std::move(*e));
+    } else {
+      ++refused;  // a bad row is skipped, never applied; nothing stored changes
+      REGULARS_LOG(err, "chain: refused an event from the hub",
+                   ({{"hub_id", row.hub_id}, {"origin", row.origin.substr(0, 64)}, {"why", std::get<std::string>(prepared)}}));
+    }
+  }
+  const auto results = store_.apply_now(std::move(events));
+  for (const auto& r : results) {
+    if (r.ok || r.refused) continue;
+    // Not stored for a reason of this store's (a full disk): try the same rows again later.
+    throw std::runtime_error("applying the hub's events failed: " + r.error);
+  }
+  const std::int64_t upto = rows.back().hub_id;
+  store_.write_now([upto](Db& db) {
+    Stmt s(db.raw(), "UPDATE store_meta SET value=? WHERE key='chain_applied_hub_id'");
+    s.bind(1, upto).run();
+  });
+  hub_->report_applied(settings_.store_id, upto);
+  std::lock_guard lock(mu_);
+  status_.applied_hub_id = upto;
+  status_.newest_hub_id = std::max(status_.newest_hub_id, upto);
+  status_.applied_events += static_cast<std::int64_t>(results.size());
+  status_.refused_rows += refused + std::count_if(results.begin(), results.end(), [](const WriteResult& r) { return r.refused; });
+  status_.last_apply_lag_ms = std::max<std::int64_t>(0, now_ms() - rows.back().published_ms);
+  return true;
+}
+
+LinkStatus Link::status() const {
+  LinkStatus s;
+  {
+    std::lock_guard lock(mu_);
+    s = status_;
+  }
+  Stmt q(store_.read_connection().raw(), std::string("SELECT count(*) FROM events WHERE seq > ? AND origin IS NULL AND type IN ") +
+                                            kCarriedTypesSql);
+  q.bind(1, s.published_seq);
+  if (q.step()) s.waiting_out = q.i64(0);
+  return s;
+}
+
+}  // namespace regulars::daemon::chain

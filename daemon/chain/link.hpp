@@ -1,0 +1,82 @@
+// The store's link to its chain's hub: on a thread of its own (rg-chain), it publishes this
+// store's durable events to the hub and applies the other stores' events to this store, each
+// direction from a watermark, so a restart, a retry or an outage resumes without loss or
+// double counting (daemon/chain/CHAIN.md). Tills never wait on it: hints and records are served from the
+// local store whether the hub is up or not.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "chain/hub.hpp"
+
+namespace regulars::daemon {
+class EventStore;
+class IdentityKey;
+}  // namespace regulars::daemon
+
+namespace regulars::daemon::chain {
+
+struct LinkSettings {
+  HubSettings hub;
+  std::string store_id;
+  int poll_ms = 200;   // how long the link waits for the hub's news before looking again
+  int batch = 256;     // events per publish or apply
+};
+
+// What `regularsctl chain status` and /metrics show.
+struct LinkStatus {
+  bool connected = false;
+  std::string failure;     // the last failure's kind (hub.hpp), empty when none since connecting
+  std::string last_error;  // what to do about it
+  std::int64_t published_seq = 0;    // local events up to this seq are on the hub
+  std::int64_t waiting_out = 0;      // local events not yet on the hub
+  std::int64_t applied_hub_id = 0;   // hub events up to this id are applied here
+  std::int64_t newest_hub_id = 0;    // as last seen on the hub
+  std::int64_t published_events = 0, applied_events = 0, refused_rows = 0;  // since start-up
+  std::int64_t last_apply_lag_ms = -1;  // from the hub's commit to this store's, for the last event applied
+};
+
+class Link {
+ public:
+  // Starts the thread; the first connection is tried at once, failures are retried with backoff.
+  Link(EventStore& store, const IdentityKey& key, LinkSettings settings);
+  ~Link();  // stop()
+  Link(const Link&) = delete;
+  Link& operator=(const Link&) = delete;
+  void stop();
+  LinkStatus status() const;
+  const std::string& store_id() const noexcept { return settings_.store_id; }
+
+ private:
+  void run();
+  void connect();
+  bool publish_some();
+  bool apply_some();
+  void failed(const std::string& kind, const std::string& message);
+  bool sleep_for(int ms);  // false once stopping
+
+  EventStore& store_;
+  const LinkSettings settings_;
+  const std::string secret_check_;
+  std::int64_t instance_ = 0;
+  std::unique_ptr<Hub> hub_;  // rg-chain only
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  LinkStatus status_;  // under mu_
+  std::thread thread_;
+};
+
+// The value every store of a chain must show the hub: a keyed hash of a fixed text under the
+// store's identity secret, equal exactly when the secrets are, and telling nothing of them.
+std::string secret_check(const IdentityKey& key);
+
+}  // namespace regulars::daemon::chain

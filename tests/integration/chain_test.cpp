@@ -1,0 +1,271 @@
+// A chain of stores (daemon/chain/CHAIN.md): three real regularsd processes, each on its own SQLite store,
+// linked through one real PostgreSQL hub that the test starts in its temporary directory, and
+// tills on the real plugin.
+#include <sys/stat.h>
+
+#include <atomic>
+#include <fstream>
+#include <map>
+#include <random>
+
+#include "fixture.hpp"
+#include "pg_cluster.hpp"
+
+namespace regulars::test {
+namespace {
+
+constexpr const char* kStoreIds[] = {"A", "B", "C"};
+
+std::string random_secret() {
+  std::random_device rd;
+  std::string s(32, '\0');
+  for (auto& ch : s) ch = static_cast<char>(rd() & 0xff);
+  return s;
+}
+
+void write_file(const std::string& path, const std::string& content, mode_t mode) {
+  std::ofstream(path, std::ios::binary) << content;
+  ::chmod(path.c_str(), mode);
+}
+
+class ChainTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string bin = tools::PgCluster::find_bin_dir();
+    ASSERT_FALSE(bin.empty()) << "PostgreSQL is not installed; packaging/setup.sh installs Debian's postgresql";
+    const std::string hub_dir = dir_.sub("hub");
+    ::mkdir(hub_dir.c_str(), 0700);
+    hub_ = std::make_unique<tools::PgCluster>(bin, hub_dir, tools::PgCluster::server_account(dir_.path()), "regulars");
+    hub_->exec("CREATE DATABASE chain");
+    secret_ = random_secret();
+    for (const char* id : kStoreIds) stores_.push_back(make_store(id, secret_));
+    for (auto& s : stores_) s->start();
+  }
+
+  void TearDown() override {
+    for (auto& [_, c] : clients_) plugin_.close(c);
+    for (auto& s : stores_)
+      if (s->running()) s->stop();
+  }
+
+  std::string hub_conninfo() const { return hub_->conninfo("chain"); }
+
+  // A store's data directory with the given identity secret and a chain section naming the hub.
+  std::unique_ptr<DaemonProcess> make_store(const std::string& id, const std::string& secret,
+                                            const std::string& conninfo = "") {
+    const std::string data = dir_.sub("store-" + id + "-" + std::to_string(stores_made_++));
+    ::mkdir(data.c_str(), 0700);
+    write_file(data + "/secret.key", secret, 0600);
+    const json config = {{"chain", {{"hub", conninfo.empty() ? hub_conninfo() : conninfo}, {"store_id", id}, {"poll_ms", 50}}}};
+    write_file(data + ".conf", config.dump(), 0600);
+    return std::make_unique<DaemonProcess>(data, std::vector<std::string>{"--config", data + ".conf", "--log-level", "debug"});
+  }
+
+  regulars_client* till(std::size_t store) {
+    auto& c = clients_[store];
+    if (c == nullptr) {
+      const json o = {{"endpoint", stores_[store]->endpoint()}, {"budget_ms", 2000}, {"terminal", "lane-1"},
+                      {"store", kStoreIds[store]}, {"spool_dir", dir_.sub(std::string("spool-") + kStoreIds[store])}};
+      if (plugin_.open(o.dump().c_str(), &c) != REGULARS_OK) throw std::runtime_error(plugin_.last_error());
+    }
+    return c;
+  }
+
+  json hints_at(std::size_t store, const std::string& card_value) {
+    regulars_status s;
+    const std::string text = plugin_.hints_text(till(store), hints_request(card_value), s);
+    return s == REGULARS_OK ? json::parse(text) : json::object();
+  }
+
+  long long visits_at(std::size_t store, const std::string& card_value) {
+    const json h = hints_at(store, card_value);
+    if (h.empty() || !h["customer"]["known"].get<bool>()) return -1;
+    return h["customer"]["visits"].get<long long>();
+  }
+
+  // Waits until `check` holds, up to `timeout`; the time it took, or nullopt.
+  template <typename Check>
+  std::optional<double> wait_until(Check check, std::chrono::milliseconds timeout) {
+    const auto t0 = Clock::now();
+    while (Clock::now() - t0 < timeout) {
+      if (check()) return elapsed_ms(t0);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return std::nullopt;
+  }
+
+  json chain_status(const DaemonProcess& store) {
+    std::string out;
+    const int rc = run_command(std::string(REGULARSCTL_PATH) + " --data-dir " + store.data_dir() + " chain status --json", out);
+    EXPECT_EQ(rc, 0) << out;
+    return json::parse(out, nullptr, false);
+  }
+
+  long long hub_events() { return std::stoll(hub_->scalar("SELECT count(*) FROM regulars_events", "chain")); }
+
+  TempDir dir_;
+  std::unique_ptr<tools::PgCluster> hub_;
+  std::string secret_;
+  int stores_made_ = 0;
+  std::vector<std::unique_ptr<DaemonProcess>> stores_;
+  PluginLibrary plugin_;
+  std::map<std::size_t, regulars_client*> clients_;
+};
+
+TEST_F(ChainTest, ACustomerWhoBuysAtOneStoreIsRecognisedAtAnotherWithin2s) {
+  ASSERT_EQ(plugin_.record(till(0), consent("7001").c_str()), REGULARS_OK) << plugin_.last_error();
+  ASSERT_EQ(plugin_.record(till(0), purchase("7001", {"oat-milk", "bread"}).c_str()), REGULARS_OK);
+  ASSERT_EQ(plugin_.record(till(0), purchase("7001", {"oat-milk", "eggs"}).c_str()), REGULARS_OK);
+
+  const auto took = wait_until([&] { return visits_at(1, "7001") == 2; }, std::chrono::seconds(10));
+  ASSERT_TRUE(took) << "store B never saw the customer's 2 visits at A; B's chain status: " << chain_status(*stores_[1]).dump();
+  EXPECT_LT(*took, 2000.0) << "the acceptance asks for B to recognise the customer within 2 s";
+  const json h = hints_at(1, "7001");
+  EXPECT_TRUE(h["customer"]["consent"]["personalize"].get<bool>()) << h.dump();
+  ASSERT_FALSE(h["predictions"].empty()) << h.dump();
+  EXPECT_EQ(h["predictions"][0]["sku"], "oat-milk") << "A's items reach B's predictions";
+  // C too, and nothing travels back to A twice.
+  EXPECT_TRUE(wait_until([&] { return visits_at(2, "7001") == 2; }, std::chrono::seconds(10)));
+  EXPECT_EQ(visits_at(0, "7001"), 2);
+  EXPECT_EQ(hub_events(), 3);
+  const json a = chain_status(*stores_[0]);
+  EXPECT_TRUE(a["connected"].get<bool>()) << a.dump();
+  EXPECT_EQ(a["out"]["waiting"], 0) << a.dump();
+  StoreFile b(stores_[1]->db_path());
+  EXPECT_EQ(b.count("SELECT count(*) FROM events WHERE origin = 'A'"), 3);
+}
+
+// Three stores sell to the same customers from several tills while the hub is down for 30 s;
+// every record is acknowledged and hints keep working; once the hub is back every store holds
+// exactly the visits the tills were told were stored, each counted once.
+TEST_F(ChainTest, StoresKeepSellingThroughAHubOutageAndConvergeWithoutLossOrDoubles) {
+  constexpr int kCustomers = 5;
+  const auto card_of = [](int c) { return "88" + std::to_string(c); };
+  std::atomic<long long> stored{0}, failed{0}, hints_ok{0}, hints_failed{0};
+  std::atomic<bool> selling{true};
+  const auto sell = [&](std::size_t store) {
+    regulars_client* c = till(store);
+    for (int n = 0; selling.load(); ++n) {
+      const std::string who = card_of(n % kCustomers);
+      (plugin_.record(c, purchase(who, {"sku-" + std::to_string(n % 7)}).c_str()) == REGULARS_OK ? stored : failed)++;
+      regulars_status s;
+      plugin_.hints_text(c, hints_request(who), s);
+      (s == REGULARS_OK ? hints_ok : hints_failed)++;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  };
+  for (std::size_t s = 0; s < stores_.size(); ++s) till(s);  // opened on this thread
+  std::vector<std::thread> tills;
+  for (std::size_t s = 0; s < stores_.size(); ++s) tills.emplace_back(sell, s);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const std::string how = hub_->stop();
+  const long long before_outage = stored.load();
+  std::this_thread::sleep_for(std::chrono::seconds(30));
+  const long long during_outage = stored.load() - before_outage;
+  const json down = chain_status(*stores_[0]);
+  hub_->start();
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  selling = false;
+  for (auto& t : tills) t.join();
+
+  EXPECT_EQ(failed.load(), 0) << "every record is acknowledged, hub or no hub";
+  EXPECT_EQ(hints_failed.load(), 0) << "hints are served from local memory";
+  EXPECT_GT(during_outage, 300) << "the tills kept selling while the hub was down (" << how << ")";
+  EXPECT_FALSE(down["connected"].get<bool>()) << down.dump();
+  EXPECT_EQ(down["failure"]["kind"], "unreachable") << down.dump();
+  EXPECT_GT(down["out"]["waiting"].get<long long>(), 0) << down.dump();
+
+  const long long total = stored.load();
+  const auto converged = [&] {
+    for (std::size_t s = 0; s < stores_.size(); ++s) {
+      long long sum = 0;
+      for (int c = 0; c < kCustomers; ++c) sum += std::max(0LL, visits_at(s, card_of(c)));
+      if (sum != total) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(wait_until(converged, std::chrono::seconds(30))) << "the stores did not converge on " << total << " visits";
+  // Per customer, every store agrees.
+  for (int c = 0; c < kCustomers; ++c) {
+    const long long at_a = visits_at(0, card_of(c));
+    for (std::size_t s = 1; s < stores_.size(); ++s) EXPECT_EQ(visits_at(s, card_of(c)), at_a) << "customer " << c;
+  }
+  EXPECT_EQ(hub_events(), total) << "each event is on the hub once";
+}
+
+// A store killed with -9 while events flow both ways resumes from its watermarks: nothing it
+// acknowledged is lost to the chain, and nothing it had applied is applied twice.
+TEST_F(ChainTest, AStoreKilledMidSyncConvergesAfterItsRestart) {
+  std::atomic<long long> stored{0};
+  std::atomic<bool> selling{true};
+  for (std::size_t s = 0; s < 2; ++s) till(s);
+  std::vector<std::thread> tills;
+  for (std::size_t s = 0; s < 2; ++s)
+    tills.emplace_back([&, s] {
+      for (int n = 0; selling.load(); ++n)
+        if (plugin_.record(till(s), purchase("9100", {"sku-" + std::to_string(n % 5)}).c_str()) == REGULARS_OK) ++stored;
+    });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  stores_[2]->kill9();  // C only applies: it is killed in the middle of applying what A and B publish
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  selling = false;
+  for (auto& t : tills) t.join();
+  stores_[1]->kill9();  // B is killed with events of its own still to publish, perhaps
+  stores_[1]->start();
+  stores_[2]->start();
+  const long long total = stored.load();
+  const auto all_have = [&] {
+    for (std::size_t s = 0; s < 3; ++s)
+      if (visits_at(s, "9100") != total) return false;
+    return true;
+  };
+  ASSERT_TRUE(wait_until(all_have, std::chrono::seconds(30)))
+      << "visits at A, B, C: " << visits_at(0, "9100") << ", " << visits_at(1, "9100") << ", " << visits_at(2, "9100")
+      << "; acknowledged " << total;
+  EXPECT_EQ(hub_events(), total);
+}
+
+// A store that cannot use the hub says why, and keeps serving its tills.
+TEST_F(ChainTest, ABadChainConfigurationIsReportedAndTheStoreKeepsServing) {
+  struct Case {
+    std::string name, store_id, secret, conninfo, kind;
+  };
+  const std::vector<Case> cases = {
+      {"unreachable hub", "D", secret_, "host=" + dir_.sub("nowhere") + " dbname=chain user=regulars", "unreachable"},
+      {"another chain's secret", "E", random_secret(), "", "secret_mismatch"},
+      {"duplicate store id", "A", secret_, "", "duplicate_store"},
+      {"unknown user", "F", secret_, "host=" + hub_->socket_dir() + " dbname=chain user=intruder", "auth"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto store = make_store(c.store_id, c.secret, c.conninfo);
+    store->start();
+    const json o = {{"endpoint", store->endpoint()}, {"budget_ms", 2000}};
+    regulars_client* t = nullptr;
+    ASSERT_EQ(plugin_.open(o.dump().c_str(), &t), REGULARS_OK);
+    EXPECT_EQ(plugin_.record(t, purchase("6100", {"tea"}).c_str()), REGULARS_OK);
+    regulars_status s;
+    const json h = json::parse(plugin_.hints_text(t, hints_request("6100"), s), nullptr, false);
+    EXPECT_EQ(s, REGULARS_OK);
+    EXPECT_EQ(h["customer"]["visits"], 1);
+    plugin_.close(t);
+    json status;
+    const auto reported = wait_until(
+        [&] {
+          status = chain_status(*store);
+          return status.contains("failure");
+        },
+        std::chrono::seconds(10));
+    ASSERT_TRUE(reported) << status.dump();
+    EXPECT_FALSE(status["connected"].get<bool>());
+    EXPECT_EQ(status["failure"]["kind"], c.kind) << status.dump();
+    EXPECT_EQ(status["failure"]["error"].get<std::string>().find("password="), std::string::npos) << "no secret in messages";
+    store->stop();
+  }
+  // The stores of the chain were not disturbed.
+  ASSERT_EQ(plugin_.record(till(0), purchase("6200", {"tea"}).c_str()), REGULARS_OK);
+  EXPECT_TRUE(wait_until([&] { return visits_at(1, "6200") == 1; }, std::chrono::seconds(10)));
+}
+
+}  // namespace
+}  // namespace regulars::test

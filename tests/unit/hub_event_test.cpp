@@ -1,0 +1,117 @@
+// A chain hub's rows are input from outside: each is checked like a till's event before the
+// store applies it, and a bad one is refused with a reason (daemon/chain/hub_event.cpp).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <variant>
+
+#include "chain/hub_event.hpp"
+#include "memory/identity.hpp"
+#include "memory/projector.hpp"
+#include "store/prepared_event.hpp"
+#include "wire/json_text.hpp"
+
+namespace regulars::daemon::chain {
+namespace {
+
+using nlohmann::json;
+
+// A row as a store publishes it: the event prepared (identifier hashed), as its log keeps it.
+HubEvent row_from(const json& event) {
+  const IdentityKey key(IdentitySecret{});
+  const PreparedEvent p = prepare_event(event, key);
+  HubEvent row;
+  row.hub_id = 7;
+  row.origin = "store-a";
+  row.origin_seq = 3;
+  row.event_id = p.event_id;
+  row.type = p.type;
+  row.id_kind = p.id_kind;
+  if (!p.id_kind.empty()) row.id_hash_hex = to_hex(p.id_hash);
+  row.time_ms = p.time_ms;
+  row.body = p.body_text;
+  return row;
+}
+
+json a_purchase() {
+  return {{"type", "purchase"},
+          {"event_id", "e-1"},
+          {"time", "2026-11-23T10:15:00Z"},
+          {"customer", {{"kind", "card"}, {"value", "4000123"}}},
+          {"lines", {{{"sku", "oat-milk"}, {"qty", 2}, {"unit_price", 150}}}}};
+}
+
+std::string refusal(const HubEvent& row) {
+  const auto r = prepared_from_hub(row);
+  return std::holds_alternative<std::string>(r) ? std::get<std::string>(r) : "";
+}
+
+TEST(HubEvent, AStoresRowBecomesTheSameEventWithItsOrigin) {
+  const HubEvent row = row_from(a_purchase());
+  const auto r = prepared_from_hub(row);
+  ASSERT_TRUE(std::holds_alternative<PreparedEvent>(r)) << std::get<std::string>(r);
+  const PreparedEvent& p = std::get<PreparedEvent>(r);
+  const PreparedEvent local = prepare_event(a_purchase(), IdentityKey(IdentitySecret{}));
+  EXPECT_EQ(p.origin, "store-a");
+  EXPECT_EQ(p.event_id, "e-1");
+  EXPECT_EQ(p.id_kind, "card");
+  EXPECT_EQ(p.id_hash, local.id_hash);
+  EXPECT_EQ(p.time_ms, local.time_ms);
+  EXPECT_EQ(p.value, local.value) << "a basket's worth is read again from its lines";
+  ASSERT_NE(p.lines, nullptr);
+  EXPECT_EQ(p.body, local.body);
+  EXPECT_FALSE(p.body.contains("customer")) << "no raw identifier, and none made up";
+}
+
+TEST(HubEvent, LinksAndMergesKeepTheirSecondHash) {
+  json link = {{"type", "link"}, {"event_id", "l-1"}, {"time", "2026-11-23T10:15:00Z"},
+               {"customer", {{"kind", "card"}, {"value", "4000123"}}},
+               {"identifier", {{"kind", "phone"}, {"value", "+44 20 7946 0000"}}}};
+  const auto r = prepared_from_hub(row_from(link));
+  ASSERT_TRUE(std::holds_alternative<PreparedEvent>(r)) << std::get<std::string>(r);
+  EXPECT_EQ(std::get<PreparedEvent>(r).body["identifier"]["hash"].get<std::string>().size(), 64u);
+  HubEvent raw = row_from(link);
+  json body = json::parse(raw.body);
+  body["identifier"]["value"] = "+44 20 7946 0000";
+  raw.body = body.dump();
+  EXPECT_NE(refusal(raw), "") << "a raw second identifier is refused";
+}
+
+TEST(HubEvent, BadRowsAreRefusedWithAReason) {
+  const HubEvent good = row_from(a_purchase());
+  const auto with = [&](auto change) {
+    HubEvent r = good;
+    change(r);
+    return refusal(r);
+  };
+  EXPECT_NE(with([](HubEvent& r) { r.origin = "a b"; }), "");
+  EXPECT_NE(with([](HubEvent& r) { r.type = "offer"; }).find("do not travel"), std::string::npos);
+  EXPECT_NE(with([](HubEvent& r) { r.id_kind = "passport"; }), "");
+  EXPECT_NE(with([](HubEvent& r) { r.id_hash_hex = "abc"; }).find("64 hex"), std::string::npos);
+  EXPECT_NE(with([](HubEvent& r) { r.body = "[1,2]"; }), "");
+  EXPECT_NE(with([](HubEvent& r) { r.body = "{not json"; }), "");
+  EXPECT_NE(with([](HubEvent& r) { r.event_id = "e-2"; }).find("event_id"), std::string::npos);
+  EXPECT_NE(with([](HubEvent& r) { r.time_ms += 1; }).find("time"), std::string::npos);
+  // The body is checked as a till's event is: a negative quantity, a raw customer, a card number.
+  const auto body_with = [&](auto change) {
+    return with([&](HubEvent& r) {
+      json b = json::parse(r.body);
+      change(b);
+      r.body = b.dump();
+    });
+  };
+  EXPECT_NE(body_with([](json& b) { b["lines"][0]["qty"] = -1; }), "");
+  EXPECT_NE(body_with([](json& b) { b["customer"] = {{"kind", "card"}, {"value", "4000123"}}; }), "");
+  EXPECT_NE(body_with([](json& b) { b["lines"][0]["name"] = "4111 1111 1111 1111"; }), "");
+  EXPECT_NE(body_with([](json& b) { b["customer_kind"] = "phone"; }).find("customer_kind"), std::string::npos);
+  EXPECT_NE(body_with([](json& b) { b["surprise"] = 1; }), "");
+}
+
+TEST(HubEvent, OnlyTheCustomersMemoryTravels) {
+  for (const char* t : {"purchase", "return", "consent", "preference", "note", "profile", "link", "merge", "feedback"})
+    EXPECT_TRUE(is_carried_type(t)) << t;
+  for (const char* t : {"offer", "offer_outcome", "followup", "staff_idea", "idea_review"}) EXPECT_FALSE(is_carried_type(t)) << t;
+}
+
+}  // namespace
+}  // namespace regulars::daemon::chain
