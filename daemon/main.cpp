@@ -132,6 +132,7 @@ EventStore::Options store_options(const Config& c, const IdentityKey& key, Metri
   o.erase_on_withdrawal = c.on_remember_withdrawn == "erase";
   o.checkpoint_pages = c.checkpoint_pages;
   o.tombstone_days = c.erasure_tombstone_days;
+  o.chain_outbox = !c.chain_hub.empty();
   return o;
 }
 

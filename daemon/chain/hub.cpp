@@ -26,6 +26,15 @@ CREATE TABLE IF NOT EXISTS regulars_events (
   event_id text NOT NULL UNIQUE, type text NOT NULL, id_kind text, id_hash text, time_ms bigint NOT NULL,
   body jsonb NOT NULL, published_at timestamptz NOT NULL DEFAULT clock_timestamp());
 CREATE INDEX IF NOT EXISTS regulars_events_by_customer ON regulars_events (id_kind, id_hash);
+CREATE TABLE IF NOT EXISTS regulars_erasures (
+  erasure_id text PRIMARY KEY, hub_id bigint NOT NULL UNIQUE, origin text NOT NULL REFERENCES regulars_stores,
+  identifiers jsonb NOT NULL, requested_at timestamptz NOT NULL DEFAULT clock_timestamp(), hub_events_deleted bigint NOT NULL);
+CREATE TABLE IF NOT EXISTS regulars_erased_identifiers (
+  id_kind text NOT NULL, id_hash text NOT NULL, erasure_id text NOT NULL, PRIMARY KEY (id_kind, id_hash));
+CREATE TABLE IF NOT EXISTS regulars_erasure_confirmations (
+  erasure_id text NOT NULL REFERENCES regulars_erasures, store_id text NOT NULL REFERENCES regulars_stores,
+  confirmed_at timestamptz NOT NULL DEFAULT clock_timestamp(), customers_erased bigint NOT NULL,
+  PRIMARY KEY (erasure_id, store_id));
 )sql";
 
 struct ResultDeleter {
@@ -183,18 +192,25 @@ std::int64_t Hub::publish(const std::string& store_id, const std::vector<HubEven
     const Result clock = run(conn_, "UPDATE regulars_clock SET last_hub_id = last_hub_id + $1 WHERE id = 1 RETURNING last_hub_id",
                              {std::to_string(events.size())});
     std::int64_t hub_id = field_i64(clock, 0, 0) - static_cast<std::int64_t>(events.size());
+    // An event about an identifier the chain has erased stays out: a store that was offline
+    // during the erasure publishes what it sold before it learns of it.
     std::string sql =
-        "INSERT INTO regulars_events(hub_id, origin, origin_seq, event_id, type, id_kind, id_hash, time_ms, body) VALUES ";
+        "INSERT INTO regulars_events(hub_id, origin, origin_seq, event_id, type, id_kind, id_hash, time_ms, body) "
+        "SELECT v.* FROM (VALUES ";
     std::vector<std::string> params;
     params.reserve(events.size() * 9);
+    constexpr const char* kCasts[] = {"::bigint", "", "::bigint", "", "", "", "", "::bigint", "::jsonb"};
     for (const HubEvent& e : events) {
       const std::size_t n = params.size();
       sql += (n == 0 ? "(" : ",(");
-      for (int k = 1; k <= 9; ++k) sql += "$" + std::to_string(n + k) + (k == 9 ? "::jsonb)" : ",");
+      for (std::size_t k = 0; k < 9; ++k) sql += "$" + std::to_string(n + k + 1) + kCasts[k] + (k == 8 ? ")" : ",");
       params.insert(params.end(), {std::to_string(++hub_id), store_id, std::to_string(e.origin_seq), e.event_id, e.type,
                                    e.id_kind, e.id_hash_hex, std::to_string(e.time_ms), e.body});
     }
-    sql += " ON CONFLICT (event_id) DO NOTHING";
+    sql +=
+        ") AS v(hub_id, origin, origin_seq, event_id, type, id_kind, id_hash, time_ms, body) WHERE NOT EXISTS "
+        "(SELECT 1 FROM regulars_erased_identifiers x WHERE x.id_kind = v.id_kind AND x.id_hash = v.id_hash) "
+        "ON CONFLICT (event_id) DO NOTHING";
     added = std::stoll(PQcmdTuples(run(conn_, sql, params).get()));
   }
   run(conn_, "UPDATE regulars_stores SET published_seq = greatest(published_seq, $2), last_seen = now() WHERE store_id = $1",
@@ -224,6 +240,82 @@ std::vector<HubEvent> Hub::fetch(const std::string& store_id, std::int64_t after
     e.published_ms = field_i64(r, i, 9);
   }
   return out;
+}
+
+bool Hub::publish_erasure(const std::string& store_id, const HubErasure& erasure) {
+  Transaction tx(conn_);
+  if (PQntuples(run(conn_, "SELECT 1 FROM regulars_erasures WHERE erasure_id = $1", {erasure.erasure_id}).get()) > 0) {
+    tx.commit();
+    return false;  // published before a crash took the outbox's clean-up: nothing more to do
+  }
+  const Result clock = run(conn_, "UPDATE regulars_clock SET last_hub_id = last_hub_id + 1 WHERE id = 1 RETURNING last_hub_id");
+  // The customer's events go from the hub, and so do links and merges that name one of their identifiers.
+  const Result deleted = run(conn_,
+                             "DELETE FROM regulars_events e USING jsonb_to_recordset($1::jsonb) AS x(kind text, hash text) "
+                             "WHERE (e.id_kind = x.kind AND e.id_hash = x.hash) OR e.body->'identifier'->>'hash' = x.hash "
+                             "OR e.body->'other'->>'hash' = x.hash",
+                             {erasure.identifiers});
+  run(conn_,
+      "INSERT INTO regulars_erasures(erasure_id, hub_id, origin, identifiers, hub_events_deleted) VALUES ($1, $2, $3, $4::jsonb, $5)",
+      {erasure.erasure_id, field(clock, 0, 0), store_id, erasure.identifiers, PQcmdTuples(deleted.get())});
+  run(conn_,
+      "INSERT INTO regulars_erased_identifiers(id_kind, id_hash, erasure_id) SELECT x.kind, x.hash, $2 "
+      "FROM jsonb_to_recordset($1::jsonb) AS x(kind text, hash text) ON CONFLICT DO NOTHING",
+      {erasure.identifiers, erasure.erasure_id});
+  run(conn_, "INSERT INTO regulars_erasure_confirmations(erasure_id, store_id, customers_erased) VALUES ($1, $2, 1)",
+      {erasure.erasure_id, store_id});
+  run(conn_, "NOTIFY regulars_chain");
+  tx.commit();
+  return true;
+}
+
+std::vector<HubErasure> Hub::fetch_erasures(const std::string& store_id, std::int64_t after_hub_id, int limit) {
+  const Result r = run(conn_,
+                       "SELECT erasure_id, hub_id, origin, identifiers::text FROM regulars_erasures "
+                       "WHERE hub_id > $1 AND origin <> $2 ORDER BY hub_id LIMIT $3",
+                       {std::to_string(after_hub_id), store_id, std::to_string(limit)});
+  std::vector<HubErasure> out(static_cast<std::size_t>(PQntuples(r.get())));
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    HubErasure& e = out[static_cast<std::size_t>(i)];
+    e.erasure_id = field(r, i, 0);
+    e.hub_id = field_i64(r, i, 1);
+    e.origin = field(r, i, 2);
+    e.identifiers = field(r, i, 3);
+  }
+  return out;
+}
+
+void Hub::confirm_erasure(const std::string& store_id, const std::string& erasure_id, std::int64_t customers_erased) {
+  run(conn_,
+      "INSERT INTO regulars_erasure_confirmations(erasure_id, store_id, customers_erased) VALUES ($1, $2, $3) "
+      "ON CONFLICT DO NOTHING",
+      {erasure_id, store_id, std::to_string(customers_erased)});
+}
+
+std::optional<ErasureReceipt> Hub::erasure_receipt(const std::string& erasure_id) {
+  const Result e = run(conn_,
+                       "SELECT origin, to_char(requested_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), hub_events_deleted "
+                       "FROM regulars_erasures WHERE erasure_id = $1",
+                       {erasure_id});
+  if (PQntuples(e.get()) == 0) return std::nullopt;
+  ErasureReceipt receipt;
+  receipt.erasure_id = erasure_id;
+  receipt.origin = field(e, 0, 0);
+  receipt.requested_at = field(e, 0, 1);
+  receipt.hub_events_deleted = field_i64(e, 0, 2);
+  const Result stores = run(conn_,
+                            "SELECT s.store_id, to_char(c.confirmed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+                            "coalesce(c.customers_erased, 0) FROM regulars_stores s LEFT JOIN regulars_erasure_confirmations c "
+                            "ON c.store_id = s.store_id AND c.erasure_id = $1 ORDER BY s.store_id",
+                            {erasure_id});
+  for (int i = 0; i < PQntuples(stores.get()); ++i) {
+    if (PQgetisnull(stores.get(), i, 1)) {
+      receipt.waiting_for.push_back(field(stores, i, 0));
+    } else {
+      receipt.confirmed.push_back({field(stores, i, 0), field(stores, i, 1), field_i64(stores, i, 2)});
+    }
+  }
+  return receipt;
 }
 
 void Hub::report_applied(const std::string& store_id, std::int64_t applied_hub_id) {

@@ -52,6 +52,27 @@ struct HubEvent {
   std::int64_t published_ms = 0;  // when the hub committed it (fetched rows only)
 };
 
+// An erasure on its way through the chain: the erased customer's identifiers as the chain's
+// keyed hashes, as JSON [{"kind": ..., "hash": hex}, ...].
+struct HubErasure {
+  std::string erasure_id;  // the receipt id of the store that made it
+  std::int64_t hub_id = 0;
+  std::string origin;
+  std::string identifiers;
+};
+
+// Which stores have carried out an erasure, and which have yet to (offline, say).
+struct ErasureReceipt {
+  struct Confirmation {
+    std::string store_id, at;
+    std::int64_t customers_erased = 0;  // 0: the store never knew the customer
+  };
+  std::string erasure_id, origin, requested_at;
+  std::int64_t hub_events_deleted = 0;
+  std::vector<Confirmation> confirmed;
+  std::vector<std::string> waiting_for;
+};
+
 // Where a store stands with the hub.
 struct HubStoreState {
   std::int64_t published_seq = 0;   // the last local seq the hub holds
@@ -74,6 +95,14 @@ class Hub {
   // Adds events in one transaction, in the hub's order; an event id the hub already holds is
   // skipped. Records `published_seq` for the store. Returns how many were new.
   std::int64_t publish(const std::string& store_id, const std::vector<HubEvent>& events, std::int64_t published_seq);
+
+  // Deletes the customer's events from the hub, keeps their identifiers out of it from now on,
+  // and records the erasure, confirmed by `store_id`, in the hub's order. False when the hub
+  // already had it.
+  bool publish_erasure(const std::string& store_id, const HubErasure& erasure);
+  std::vector<HubErasure> fetch_erasures(const std::string& store_id, std::int64_t after_hub_id, int limit);
+  void confirm_erasure(const std::string& store_id, const std::string& erasure_id, std::int64_t customers_erased);
+  std::optional<ErasureReceipt> erasure_receipt(const std::string& erasure_id);
 
   // The other stores' events after `after_hub_id`, oldest first, at most `limit`.
   std::vector<HubEvent> fetch(const std::string& store_id, std::int64_t after_hub_id, int limit);

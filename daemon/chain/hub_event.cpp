@@ -97,4 +97,29 @@ std::variant<PreparedEvent, std::string> prepared_from_hub(const HubEvent& row) 
   return p;
 }
 
+std::string identifiers_to_hub(const ErasedIdentifiers& identifiers) {
+  json out = json::array();
+  for (const auto& [kind, hash] : identifiers) out.push_back({{"kind", kind}, {"hash", to_hex(hash)}});
+  return out.dump();
+}
+
+std::variant<ErasedIdentifiers, std::string> identifiers_from_hub(const HubErasure& row) {
+  constexpr std::size_t kMaxIdentifiers = 64;
+  if (!is_store_id(row.origin)) return std::string("the origin is not a store id");
+  if (row.erasure_id.empty() || row.erasure_id.size() > 128) return std::string("the erasure id is empty or too long");
+  const json list = json::parse(row.identifiers, nullptr, /*allow_exceptions=*/false);
+  if (!list.is_array() || list.empty() || list.size() > kMaxIdentifiers)
+    return std::string("the identifiers are not a list of 1 to 64");
+  ErasedIdentifiers out;
+  for (const auto& id : list) {
+    if (!id.is_object() || !id.contains("kind") || !id["kind"].is_string() || !id.contains("hash") || !id["hash"].is_string())
+      return std::string("an identifier is not {kind, hash}");
+    const std::string kind = id["kind"].get<std::string>();
+    const auto hash = from_hex(id["hash"].get<std::string>());
+    if (!wire::is_identifier_kind(kind) || !hash) return std::string("an identifier has an unknown kind or a bad hash");
+    out.emplace_back(kind, *hash);
+  }
+  return out;
+}
+
 }  // namespace regulars::daemon::chain

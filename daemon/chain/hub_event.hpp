@@ -6,7 +6,9 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
+#include <vector>
 
 #include "chain/hub.hpp"
 #include "store/prepared_event.hpp"
@@ -21,5 +23,11 @@ bool is_carried_type(std::string_view type) noexcept;
 // validator checks an event from a till (with its hashed identifiers standing in for the raw
 // ones). Returns the event ready for the writer, its origin set, or why the row was refused.
 std::variant<PreparedEvent, std::string> prepared_from_hub(const HubEvent& row);
+
+// An erasure's identifiers, to the hub as JSON [{"kind", "hash"}] and back, checked: 1 to 64 of
+// them, each a known kind and a 64-digit hex hash.
+using ErasedIdentifiers = std::vector<std::pair<std::string, IdentifierHash>>;
+std::string identifiers_to_hub(const ErasedIdentifiers& identifiers);
+std::variant<ErasedIdentifiers, std::string> identifiers_from_hub(const HubErasure& row);
 
 }  // namespace regulars::daemon::chain

@@ -76,6 +76,7 @@ std::string secret_check(const IdentityKey& key) {
 Link::Link(EventStore& store, const IdentityKey& key, LinkSettings settings)
     : store_(store), settings_(std::move(settings)), secret_check_(secret_check(key)) {
   status_.applied_hub_id = meta_value(store_.read_connection(), "chain_applied_hub_id", 0);
+  status_.applied_erasure_hub_id = meta_value(store_.read_connection(), "chain_applied_erasure_id", 0);
   thread_ = std::thread([this] {
     log::name_thread("rg-chain");
     run();
@@ -137,9 +138,11 @@ void Link::run() {
     try {
       if (!hub_) connect();
       backoff_ms = 250;
+      // Erasures first, both ways: what an erasure removes must not travel a moment longer.
+      const bool erased = publish_erasures() | apply_erasures();
       const bool published = publish_some();
       const bool applied = apply_some();
-      if (!published && !applied) hub_->wait_for_news(settings_.poll_ms);
+      if (!erased && !published && !applied) hub_->wait_for_news(settings_.poll_ms);
     } catch (const HubError& e) {
       hub_.reset();
       failed(failure_name(e.failure()), e.what());
@@ -218,6 +221,64 @@ bool Link::apply_some() {
   return true;
 }
 
+// Erasures made here, from the outbox the erasure's own transaction filled, one receipt at a time.
+bool Link::publish_erasures() {
+  std::vector<std::pair<std::string, ErasedIdentifiers>> waiting;
+  {
+    Stmt s(store_.read_connection().raw(), "SELECT receipt_id, kind, hash FROM chain_erasure_outbox ORDER BY receipt_id");
+    while (s.step()) {
+      if (waiting.empty() || waiting.back().first != s.text(0)) waiting.emplace_back(s.text(0), ErasedIdentifiers{});
+      IdentifierHash h{};
+      const auto* blob = static_cast<const unsigned char*>(sqlite3_column_blob(s.raw(), 2));
+      if (blob != nullptr && static_cast<std::size_t>(sqlite3_column_bytes(s.raw(), 2)) == h.size()) std::copy_n(blob, h.size(), h.begin());
+      waiting.back().second.emplace_back(s.text(1), h);
+    }
+  }
+  for (const auto& [receipt_id, identifiers] : waiting) {
+    hub_->publish_erasure(settings_.store_id, HubErasure{receipt_id, 0, settings_.store_id, identifiers_to_hub(identifiers)});
+    store_.write_now([&receipt_id](Db& db) {
+      Stmt d(db.raw(), "DELETE FROM chain_erasure_outbox WHERE receipt_id=?");
+      d.bind(1, std::string_view(receipt_id)).run();
+    });
+    REGULARS_LOG(info, "chain: an erasure made here is on the hub", ({{"receipt", receipt_id}}));
+  }
+  return !waiting.empty();
+}
+
+// The other stores' erasures, in the hub's order: carried out here, then confirmed on the hub.
+bool Link::apply_erasures() {
+  std::int64_t from = 0;
+  {
+    std::lock_guard lock(mu_);
+    from = status_.applied_erasure_hub_id;
+  }
+  const auto rows = hub_->fetch_erasures(settings_.store_id, from, settings_.batch);
+  for (const HubErasure& row : rows) {
+    auto identifiers = identifiers_from_hub(row);
+    if (const auto* why = std::get_if<std::string>(&identifiers)) {
+      REGULARS_LOG(err, "chain: refused an erasure from the hub", ({{"hub_id", row.hub_id}, {"why", *why}}));
+    } else {
+      const std::int64_t erased = store_.erase_from_chain(std::get<ErasedIdentifiers>(identifiers), "chain:" + row.origin);
+      hub_->confirm_erasure(settings_.store_id, row.erasure_id, erased);
+      REGULARS_LOG(info, "chain: carried out an erasure made at another store",
+                   ({{"receipt", row.erasure_id}, {"origin", row.origin}, {"customers_erased", erased}}));
+    }
+    store_.write_now([upto = row.hub_id](Db& db) {
+      Stmt u(db.raw(), "UPDATE store_meta SET value=? WHERE key='chain_applied_erasure_id'");
+      u.bind(1, upto).run();
+    });
+    std::lock_guard lock(mu_);
+    status_.applied_erasure_hub_id = row.hub_id;
+    ++status_.erasures_applied;
+  }
+  return !rows.empty();
+}
+
+std::optional<ErasureReceipt> Link::erasure_receipt(const std::string& erasure_id) const {
+  Hub hub(settings_.hub);
+  return hub.erasure_receipt(erasure_id);
+}
+
 LinkStatus Link::status() const {
   LinkStatus s;
   {
@@ -228,6 +289,8 @@ LinkStatus Link::status() const {
                                             kCarriedTypesSql);
   q.bind(1, s.published_seq);
   if (q.step()) s.waiting_out = q.i64(0);
+  Stmt e(store_.read_connection().raw(), "SELECT count(DISTINCT receipt_id) FROM chain_erasure_outbox");
+  if (e.step()) s.erasures_waiting_out = e.i64(0);
   return s;
 }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <thread>
@@ -41,6 +42,9 @@ struct LinkStatus {
   std::int64_t applied_hub_id = 0;   // hub events up to this id are applied here
   std::int64_t newest_hub_id = 0;    // as last seen on the hub
   std::int64_t published_events = 0, applied_events = 0, refused_rows = 0;  // since start-up
+  std::int64_t erasures_waiting_out = 0;     // made here, not yet on the hub
+  std::int64_t applied_erasure_hub_id = 0;   // the other stores' erasures up to this hub id are carried out here
+  std::int64_t erasures_applied = 0;         // since start-up
   std::int64_t last_apply_lag_ms = -1;  // from the hub's commit to this store's, for the last event applied
 };
 
@@ -53,6 +57,10 @@ class Link {
   Link& operator=(const Link&) = delete;
   void stop();
   LinkStatus status() const;
+  // Which stores have carried out an erasure (the receipt id of the store that made it), asked
+  // of the hub on a connection of the caller's own; nullopt when the hub does not know it.
+  // Throws HubError when the hub cannot be asked.
+  std::optional<ErasureReceipt> erasure_receipt(const std::string& erasure_id) const;
   const std::string& store_id() const noexcept { return settings_.store_id; }
 
  private:
@@ -60,6 +68,8 @@ class Link {
   void connect();
   bool publish_some();
   bool apply_some();
+  bool publish_erasures();
+  bool apply_erasures();
   void failed(const std::string& kind, const std::string& message);
   bool sleep_for(int ms);  // false once stopping
 

@@ -255,6 +255,18 @@ void print_chain_status(std::ostream& out, const json& r) {
       << i["applied_events"] << " since start-up, " << i["refused_rows"] << " refused)";
   if (i.contains("last_lag_ms")) out << "; last lag " << i["last_lag_ms"] << " ms";
   out << "\n";
+  out << "  erasures      " << r["erasures"]["waiting_out"] << " made here waiting to go out; " << r["erasures"]["applied"]
+      << " from other stores carried out since start-up\n";
+}
+
+void print_chain_erasure(std::ostream& out, const json& r) {
+  out << "erasure " << r["erasure"].get<std::string>() << ", made at store " << r["made_at"].get<std::string>() << " at "
+      << r["requested_at"].get<std::string>() << "; " << r["hub_events_deleted"] << " events deleted from the hub\n";
+  for (const auto& c : r["confirmed"])
+    out << "  " << pad(c["store"].get<std::string>(), 16) << "carried out at " << c["at"].get<std::string>()
+        << (c["customers_erased"].get<long long>() > 0 ? "" : " (the store did not know the customer)") << "\n";
+  for (const auto& w : r["waiting_for"])
+    out << "  " << pad(w.get<std::string>(), 16) << "not yet: the store applies it when it is next connected\n";
 }
 
 void print_prune(std::ostream& out, const json& r) {

@@ -118,6 +118,12 @@ class Ctl {
     auto* status = chain->add_subcommand("status", "The hub link, the lag in both directions, the events waiting to go out");
     json_flag(status);
     on(status, [this] { return ask({{"op", "chain"}}, [](const json& r) { print_chain_status(std::cout, r); }); });
+    auto* erasure = chain->add_subcommand("erasure", "Which stores of the chain have carried out an erasure, and which have yet to");
+    erasure->add_option("receipt", erasure_id_, "The receipt id the erasure gave (regularsctl erase)")->required();
+    json_flag(erasure);
+    on(erasure, [this] {
+      return ask({{"op", "chain"}, {"erasure", erasure_id_}}, [](const json& r) { print_chain_erasure(std::cout, r); });
+    });
   }
 
   void add_rebuild() {
@@ -436,7 +442,7 @@ class Ctl {
   std::string idea_state_ = "all", idea_id_, reason_;
   std::string rule_file_, rule_id_, as_of_;
   int days_ = 30, window_days_ = 30;
-  std::string id_kind_, id_value_, prune_as_of_;
+  std::string id_kind_, id_value_, prune_as_of_, erasure_id_;
   int audit_limit_ = 200, journey_limit_ = 200;
   std::string token_terminal_, token_id_;
   daemon::import::ImportOptions import_;

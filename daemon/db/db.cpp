@@ -142,7 +142,7 @@ int schema_version(Db& db) {
 
 namespace {
 // Each entry moves the schema one version up. Never edit a published step; append a new one.
-constexpr std::array<std::string_view, 20> kMigrations{R"sql(
+constexpr std::array<std::string_view, 21> kMigrations{R"sql(
 CREATE TABLE events (
   seq         INTEGER PRIMARY KEY,          -- order of arrival; the log is append-only
   event_id    TEXT NOT NULL UNIQUE,         -- made by the client: replays are recognised here
@@ -435,6 +435,15 @@ CREATE INDEX IF NOT EXISTS purchases_by_time ON events(time_ms) WHERE type='purc
 -- keeps its watermark: the last local event published, the last hub event applied.
 ALTER TABLE events ADD COLUMN origin TEXT;   -- NULL: recorded at this store
 INSERT INTO store_meta VALUES ('chain_published_seq', 0), ('chain_applied_hub_id', 0);
+)sql", R"sql(
+-- v21: an erasure made at a store of a chain reaches every store and the hub. Until the link
+-- has published it, the erased customer's identifiers wait here as keyed hashes (as in the
+-- tombstone); the link deletes them once the hub holds the erasure. The hub's erasures are
+-- applied here in their own order, from their own watermark.
+CREATE TABLE chain_erasure_outbox (
+  receipt_id TEXT NOT NULL, kind TEXT NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (receipt_id, kind, hash)
+) WITHOUT ROWID;
+INSERT INTO store_meta VALUES ('chain_applied_erasure_id', 0);
 )sql"};
 }  // namespace
 

@@ -125,17 +125,36 @@ Result status(Services& s, const Caller&, const json&) {
               {"prediction_blend", s.store.describe_blend()}};
 }
 
+// An erasure's receipt across the chain: which stores carried it out, which have yet to.
+Result erasure_across_the_chain(const chain::Link& link, const json& id) {
+  if (!id.is_string() || id.get_ref<const std::string&>().empty() || id.get_ref<const std::string&>().size() > 128)
+    return Error{kBad, "erasure", "must be the receipt id an erasure gave, such as erasure-1a2b3c4d"};
+  std::optional<chain::ErasureReceipt> r;
+  try {
+    r = link.erasure_receipt(id.get<std::string>());
+  } catch (const chain::HubError& e) {
+    return Error{ErrorCode::overloaded, "", std::string("the chain's hub cannot be asked now: ") + e.what()};
+  }
+  if (!r) return Error{ErrorCode::not_found, "erasure", "the hub has no erasure with that receipt id (not yet published?)"};
+  json confirmed = json::array();
+  for (const auto& c : r->confirmed) confirmed.push_back({{"store", c.store_id}, {"at", c.at}, {"customers_erased", c.customers_erased}});
+  return json{{"erasure", r->erasure_id}, {"made_at", r->origin}, {"requested_at", r->requested_at},
+              {"hub_events_deleted", r->hub_events_deleted}, {"confirmed", confirmed}, {"waiting_for", r->waiting_for}};
+}
+
 // Where the store stands with its chain's hub: the link, and the lag in both directions.
-Result chain_status(Services& s, const Caller&, const json&) {
+Result chain_status(Services& s, const Caller&, const json& args) {
   if (s.chain == nullptr)
     return json{{"configured", false}, {"hint", "this store is in no chain; add a chain section to the config (daemon/chain/CHAIN.md)"}};
+  if (args.contains("erasure")) return erasure_across_the_chain(*s.chain, args["erasure"]);
   const chain::LinkStatus l = s.chain->status();
   json out{{"configured", true},
            {"store_id", s.chain->store_id()},
            {"connected", l.connected},
            {"out", {{"published_seq", l.published_seq}, {"waiting", l.waiting_out}, {"published_events", l.published_events}}},
            {"in", {{"applied_hub_id", l.applied_hub_id}, {"behind", std::max<std::int64_t>(0, l.newest_hub_id - l.applied_hub_id)},
-                   {"applied_events", l.applied_events}, {"refused_rows", l.refused_rows}}}};
+                   {"applied_events", l.applied_events}, {"refused_rows", l.refused_rows}}},
+           {"erasures", {{"waiting_out", l.erasures_waiting_out}, {"applied", l.erasures_applied}}}};
   if (l.last_apply_lag_ms >= 0) out["in"]["last_lag_ms"] = l.last_apply_lag_ms;
   if (!l.failure.empty()) out["failure"] = {{"kind", l.failure}, {"error", l.last_error}};
   return out;
@@ -378,6 +397,7 @@ constexpr std::string_view kEvent[] = {"event"};
 constexpr std::string_view kCustomer[] = {"customer"};
 constexpr std::string_view kCustomerLimit[] = {"customer", "limit"};
 constexpr std::string_view kAsOf[] = {"as_of"};
+constexpr std::string_view kErasure[] = {"erasure"};
 
 const Command kCommands[] = {
     {"status", {}, Role::owner, status},
@@ -398,7 +418,7 @@ const Command kCommands[] = {
     {"tokens", kRequest, Role::owner, tokens},
     {"today", {}, Role::owner, today},
     {"dashboard", kRequest, Role::owner, dashboard},
-    {"chain", {}, Role::owner, chain_status},
+    {"chain", kErasure, Role::owner, chain_status},
 };
 
 }  // namespace

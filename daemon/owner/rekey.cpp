@@ -241,6 +241,15 @@ void check_schema(Db& db) {
                              std::to_string(kRekeySchemaVersion) + "; use the regularsctl that came with this regularsd");
 }
 
+// An erasure not yet on the chain's hub names its customer by hashes of the old generation, which
+// the hub and the other stores know; re-hashing it would make it name nobody there.
+void check_no_erasure_waiting_for_the_chain(Db& db) {
+  Stmt s(db.raw(), "SELECT count(*) FROM chain_erasure_outbox");
+  if (s.step() && s.i64(0) > 0)
+    throw std::runtime_error("an erasure made here has not reached the chain's hub yet; start regularsd until "
+                             "'regularsctl chain status' shows no erasure waiting, stop it, and run rekey again");
+}
+
 // The generations in use, as the store says, and a new one after them; the file may hold one
 // more from a re-key that died before its commit, which this one replaces.
 std::vector<IdentitySecret> secrets_with_a_new_generation(const std::string& db_path, const std::string& secret_path) {
@@ -320,6 +329,7 @@ RekeyResult rekey_identity(const std::string& data_dir, const std::string& actor
   check_data_dir(data_dir, db_path, secret_path);  // as it is now that no daemon can change it
   Db db(db_path, Db::Mode::read_write);
   check_schema(db);
+  check_no_erasure_waiting_for_the_chain(db);
   const std::vector<IdentitySecret> secrets = secrets_with_a_new_generation(db_path, secret_path);
   const int generation = static_cast<int>(secrets.size());
 

@@ -78,6 +78,9 @@ class EventStore {
     // disk does to the store.
     std::function<int(int fd)> file_sync;  // empty: ::fdatasync
     Metrics* metrics = nullptr;  // where WAL flush times go; null: not measured
+    // In a chain of stores: an erasure made here also waits in chain_erasure_outbox until the
+    // chain's link has taken it to the hub (daemon/chain/CHAIN.md).
+    bool chain_outbox = false;
   };
   // Opens (creating and migrating) DIR/regulars.db and starts the writer.
   EventStore(const std::string& data_dir, Options options);
@@ -126,6 +129,10 @@ class EventStore {
   // no older page keeps a copy. Returns the receipt (also stored), or nullopt when no customer
   // has that identifier. The store's anonymous item statistics keep the baskets' counts.
   std::optional<nlohmann::json> erase_customer(const std::string& kind, const IdentifierHash& hash, const std::string& actor);
+  // An erasure made at another store of the chain: each identifier's customer, if this store
+  // knows them, is erased as above (not sent back to the chain), and every identifier is
+  // tombstoned. Returns how many customers were erased here.
+  std::int64_t erase_from_chain(const std::vector<std::pair<std::string, IdentifierHash>>& identifiers, const std::string& actor);
 
   // Retention: deletes the behavioural events (purchases, returns, notes, preferences,
   // feedback, follow-ups, staff ideas, offers and their outcomes) older than `cutoff_ms`, with
@@ -274,7 +281,10 @@ class EventStore {
   void probe_answered(const std::string& failure);
   int sync_file(int fd) const { return options_.file_sync ? options_.file_sync(fd) : ::fdatasync(fd); }
   Db& reader();
-  std::optional<nlohmann::json> erase_customer_now(const std::string& kind, const IdentifierHash& hash, const std::string& actor);
+  std::optional<nlohmann::json> erase_customer_now(const std::string& kind, const IdentifierHash& hash, const std::string& actor,
+                                                   bool tell_the_chain);
+  std::optional<nlohmann::json> erase_customer_rolling_back(const std::string& kind, const IdentifierHash& hash,
+                                                            const std::string& actor, bool tell_the_chain);
   void forget_purchases(Db& db, std::int64_t customer);
 
   std::string path_;

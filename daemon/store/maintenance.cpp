@@ -50,8 +50,13 @@ void EventStore::forget_purchases(Db& db, std::int64_t customer) {
 }
 
 std::optional<nlohmann::json> EventStore::erase_customer(const std::string& kind, const IdentifierHash& hash, const std::string& actor) {
+  return erase_customer_rolling_back(kind, hash, actor, options_.chain_outbox);
+}
+
+std::optional<nlohmann::json> EventStore::erase_customer_rolling_back(const std::string& kind, const IdentifierHash& hash,
+                                                                      const std::string& actor, bool tell_the_chain) {
   try {
-    return erase_customer_now(kind, hash, actor);
+    return erase_customer_now(kind, hash, actor, tell_the_chain);
   } catch (...) {
     // The erasure rolled back, popularity's memory with it: back to what is committed.
     run_on_writer([this] {
@@ -63,7 +68,7 @@ std::optional<nlohmann::json> EventStore::erase_customer(const std::string& kind
 }
 
 std::optional<nlohmann::json> EventStore::erase_customer_now(const std::string& kind, const IdentifierHash& hash,
-                                                             const std::string& actor) {
+                                                             const std::string& actor, bool tell_the_chain) {
   std::optional<nlohmann::json> receipt;
   std::int64_t customer = 0;
   write_now([&](Db& db) {
@@ -102,13 +107,18 @@ std::optional<nlohmann::json> EventStore::erase_customer_now(const std::string& 
         .bind(1, customer)
         .run();
     record_tombstone(db, customer);
+    const std::string id = wire::random_id("erasure-", 8);  // throws: the erasure rolls back
+    if (tell_the_chain)
+      db.cached("INSERT OR IGNORE INTO chain_erasure_outbox(receipt_id, kind, hash) SELECT ?, kind, hash FROM identifiers WHERE customer_id=?")
+          .bind(1, id)
+          .bind(2, customer)
+          .run();
     forget_purchases(db, customer);
     db.cached("DELETE FROM events WHERE customer_id=?").bind(1, customer).run();
     for (const char* table : {"customer_items", "customer_categories", "member_items", "household", "preferences", "notes",
                               "feedback", "followups", "offers", "identifiers"})
       db.cached(std::string("DELETE FROM ") + table + " WHERE customer_id=?").bind(1, customer).run();
     db.cached("DELETE FROM customers WHERE id=?").bind(1, customer).run();
-    const std::string id = wire::random_id("erasure-", 8);  // throws: the erasure rolls back
     const std::int64_t now = wire::now_ms();
     receipt = nlohmann::json{{"receipt_id", id}, {"erased_at", wire::format_time_ms(now)}, {"by", actor}, {"erased", erased}};
     db.cached("INSERT INTO erasure_receipts(receipt_id, erased_ms, actor, erased) VALUES(?,?,?,?)")
@@ -133,6 +143,24 @@ std::optional<nlohmann::json> EventStore::erase_customer_now(const std::string& 
   (*receipt)["wal_truncated"] = truncate_wal();
   REGULARS_LOG(info, "customer erased", ({{"receipt", (*receipt)["receipt_id"]}, {"wal_truncated", (*receipt)["wal_truncated"]}}));
   return receipt;
+}
+
+std::int64_t EventStore::erase_from_chain(const std::vector<std::pair<std::string, IdentifierHash>>& identifiers,
+                                          const std::string& actor) {
+  std::int64_t erased = 0;
+  for (const auto& [kind, hash] : identifiers)
+    if (erase_customer_rolling_back(kind, hash, actor, false)) ++erased;
+  // Whether this store knew them or not: an event naming them that arrives later (a till's
+  // spool, another store's late publishing) is dropped, as after an erasure made here.
+  write_now([&](Db& db) {
+    for (const auto& [kind, hash] : identifiers)
+      db.cached("INSERT OR REPLACE INTO erased_identifiers(kind, hash, erased_ms) VALUES(?, ?, ?)")
+          .bind(1, kind)
+          .bind_blob(2, hash.data(), hash.size())
+          .bind(3, wire::now_ms())
+          .run();
+  });
+  return erased;
 }
 
 nlohmann::json EventStore::prune(std::int64_t cutoff_ms) {

@@ -225,6 +225,56 @@ TEST_F(ChainTest, AStoreKilledMidSyncConvergesAfterItsRestart) {
   EXPECT_EQ(hub_events(), total);
 }
 
+// The right to erasure holds across the chain: an erasure made at B removes the customer from A,
+// C and the hub, and C, offline at the time, carries it out when it comes back. The receipt says
+// which stores have done it.
+TEST_F(ChainTest, AnErasureAtOneStoreReachesEveryStoreAndTheHubEvenOneThatWasOffline) {
+  ASSERT_EQ(plugin_.record(till(0), consent("7101").c_str()), REGULARS_OK);
+  ASSERT_EQ(plugin_.record(till(0), purchase("7101", {"oat-milk"}).c_str()), REGULARS_OK);
+  ASSERT_EQ(plugin_.record(till(0), purchase("7101", {"bread"}).c_str()), REGULARS_OK);
+  ASSERT_EQ(plugin_.record(till(0), purchase("7102", {"tea"}).c_str()), REGULARS_OK);  // someone else, who stays
+  ASSERT_TRUE(wait_until([&] { return visits_at(1, "7101") == 2 && visits_at(2, "7101") == 2; }, std::chrono::seconds(10)));
+  ASSERT_EQ(hub_events(), 4);
+  plugin_.close(clients_[2]);  // C's till goes with C
+  clients_.erase(2);
+  stores_[2]->stop();
+
+  std::string out;
+  ASSERT_EQ(run_command(std::string(REGULARSCTL_PATH) + " --data-dir " + stores_[1]->data_dir() +
+                            " erase --kind card --value 7101 --json", out), 0) << out;
+  const std::string receipt = json::parse(out)["receipt_id"].get<std::string>();
+  EXPECT_TRUE(wait_until([&] { return visits_at(0, "7101") == -1; }, std::chrono::seconds(10))) << "A forgot the customer";
+  EXPECT_EQ(visits_at(1, "7101"), -1);
+  EXPECT_TRUE(wait_until([&] { return hub_events() == 1; }, std::chrono::seconds(10))) << "the hub keeps only 7102's purchase";
+  const auto receipt_at = [&](std::size_t store) {
+    std::string text;
+    EXPECT_EQ(run_command(std::string(REGULARSCTL_PATH) + " --data-dir " + stores_[store]->data_dir() + " chain erasure " +
+                              receipt + " --json", text), 0) << text;
+    return json::parse(text, nullptr, false);
+  };
+  json r = receipt_at(1);
+  ASSERT_TRUE(r.contains("confirmed")) << r.dump();
+  EXPECT_EQ(r["made_at"], "B");
+  EXPECT_EQ(r["waiting_for"], json::array({"C"})) << r.dump();
+  ASSERT_EQ(r["confirmed"].size(), 2u) << r.dump();
+  EXPECT_EQ(r["confirmed"][0]["store"], "A");
+  EXPECT_EQ(r["confirmed"][0]["customers_erased"], 1);
+
+  // A till at A that still has the card sells to it: the tombstone keeps it out, here and on the hub.
+  EXPECT_EQ(plugin_.record(till(0), purchase("7101", {"jam"}).c_str()), REGULARS_OK);
+  EXPECT_EQ(visits_at(0, "7101"), -1);
+
+  stores_[2]->start();
+  EXPECT_TRUE(wait_until([&] { return visits_at(2, "7101") == -1; }, std::chrono::seconds(10))) << "C carried it out on return";
+  EXPECT_EQ(visits_at(2, "7102"), 1) << "and kept everyone else";
+  EXPECT_TRUE(wait_until([&] { return receipt_at(0)["waiting_for"].empty(); }, std::chrono::seconds(10)));
+  r = receipt_at(0);
+  EXPECT_EQ(r["confirmed"].size(), 3u) << r.dump();
+  EXPECT_EQ(hub_events(), 1);
+  StoreFile c(stores_[2]->db_path());
+  EXPECT_EQ(c.count("SELECT count(*) FROM customers"), 1) << "C holds only 7102";
+}
+
 // A store that cannot use the hub says why, and keeps serving its tills.
 TEST_F(ChainTest, ABadChainConfigurationIsReportedAndTheStoreKeepsServing) {
   struct Case {
