@@ -18,11 +18,12 @@ constexpr std::array<std::string_view, 9> kCarried{"purchase", "return", "consen
 constexpr std::size_t kMaxBodyBytes = 1u << 20;  // a till's frame may be no larger
 
 // A well-formed identifier of each kind, standing in for the raw value the hub never sees, so
-// the body can go through the same validator as a till's event.
-const char* stand_in_for(std::string_view kind) {
-  if (kind == "phone") return "+15550100";
-  if (kind == "email") return "chain@example.invalid";
-  return "chain-stand-in";
+// the body can go through the same validator as a till's event. The customer's and the second
+// identifier's differ, as a link's or merge's two identifiers must.
+std::string stand_in_for(std::string_view kind, bool second) {
+  if (kind == "phone") return second ? "+15550101" : "+15550100";
+  if (kind == "email") return second ? "second@example.invalid" : "first@example.invalid";
+  return second ? "chain-second" : "chain-first";
 }
 
 bool is_store_id(std::string_view id) {
@@ -39,7 +40,7 @@ std::optional<std::string> check_body(const json& body, const HubEvent& row) {
   event.erase("customer_kind");
   if (!row.id_kind.empty()) {
     if (body.value("customer_kind", std::string()) != row.id_kind) return "customer_kind does not match id_kind";
-    event["customer"] = {{"kind", row.id_kind}, {"value", stand_in_for(row.id_kind)}};
+    event["customer"] = {{"kind", row.id_kind}, {"value", stand_in_for(row.id_kind, false)}};
   }
   for (const char* named : {"identifier", "other"}) {
     const auto it = body.find(named);
@@ -48,7 +49,7 @@ std::optional<std::string> check_body(const json& body, const HubEvent& row) {
         !from_hex(it->at("hash").get<std::string>()) || !it->contains("kind") || !it->at("kind").is_string())
       return std::string(named) + " must be {kind, hash} with a 64-digit hex hash";
     const std::string kind = it->at("kind").get<std::string>();
-    event[named] = {{"kind", kind}, {"value", stand_in_for(kind)}};
+    event[named] = {{"kind", kind}, {"value", stand_in_for(kind, true)}};
   }
   if (event.value("event_id", std::string()) != row.event_id) return "the body's event_id is not the row's";
   if (event.value("type", std::string()) != row.type) return "the body's type is not the row's";

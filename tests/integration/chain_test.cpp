@@ -275,6 +275,36 @@ TEST_F(ChainTest, AnErasureAtOneStoreReachesEveryStoreAndTheHubEvenOneThatWasOff
   EXPECT_EQ(c.count("SELECT count(*) FROM customers"), 1) << "C holds only 7102";
 }
 
+// An identifier linked at A, and a merge of two customers made at B, hold at every store.
+TEST_F(ChainTest, LinksAndMergesMadeAtOneStoreHoldAtEveryStore) {
+  const auto card = [](const std::string& v) { return json{{"kind", "card"}, {"value", v}}; };
+  const json phone = {{"kind", "phone"}, {"value", "+1 555 0123"}};
+  const auto record_at = [&](std::size_t store, const json& event) {
+    ASSERT_EQ(plugin_.record(till(store), event.dump().c_str()), REGULARS_OK) << plugin_.last_error() << " " << event.dump();
+  };
+  record_at(0, json::parse(purchase("7201", {"tea"})));
+  record_at(0, {{"type", "link"}, {"customer", card("7201")}, {"identifier", phone}});
+  record_at(1, json::parse(purchase("7202", {"jam"})));
+  record_at(1, json::parse(purchase("7202", {"jam"})));
+  record_at(1, json::parse(purchase("7203", {"bread"})));
+  ASSERT_TRUE(wait_until([&] { return visits_at(1, "7201") == 1 && visits_at(0, "7203") == 1; }, std::chrono::seconds(10)));
+  record_at(1, {{"type", "merge"}, {"customer", card("7202")}, {"other", card("7203")}});
+
+  const auto phone_visits = [&](std::size_t store) {
+    regulars_status st;
+    const json req = {{"customer", phone}, {"locale", "en"}};
+    const json h = json::parse(plugin_.hints_text(till(store), req.dump(), st), nullptr, false);
+    return st == REGULARS_OK && h["customer"]["known"].get<bool>() ? h["customer"]["visits"].get<long long>() : -1;
+  };
+  for (std::size_t s = 0; s < 3; ++s) {
+    SCOPED_TRACE(kStoreIds[s]);
+    EXPECT_TRUE(wait_until([&] { return phone_visits(s) == 1; }, std::chrono::seconds(10))) << "the phone linked at A names the customer";
+    EXPECT_TRUE(wait_until([&] { return visits_at(s, "7203") == 3 && visits_at(s, "7202") == 3; }, std::chrono::seconds(10)))
+        << "7202 and 7203 are one customer with 3 visits; here: " << visits_at(s, "7202") << " and " << visits_at(s, "7203")
+        << "; chain status: " << chain_status(*stores_[s]).dump();
+  }
+}
+
 // A store that cannot use the hub says why, and keeps serving its tills.
 TEST_F(ChainTest, ABadChainConfigurationIsReportedAndTheStoreKeepsServing) {
   struct Case {

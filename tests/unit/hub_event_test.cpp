@@ -77,6 +77,12 @@ TEST(HubEvent, LinksAndMergesKeepTheirSecondHash) {
   EXPECT_NE(refusal(raw), "") << "a raw second identifier is refused";
 }
 
+TEST(HubEvent, AMergeOfTwoCustomersOfOneKindTravels) {
+  const json merge = {{"type", "merge"}, {"event_id", "m-1"}, {"time", "2026-11-23T10:15:00Z"},
+                      {"customer", {{"kind", "card"}, {"value", "7202"}}}, {"other", {{"kind", "card"}, {"value", "7203"}}}};
+  EXPECT_EQ(refusal(row_from(merge)), "");
+}
+
 TEST(HubEvent, BadRowsAreRefusedWithAReason) {
   const HubEvent good = row_from(a_purchase());
   const auto with = [&](auto change) {
