@@ -1,6 +1,9 @@
 // A chain of stores (daemon/chain/CHAIN.md): three real regularsd processes, each on its own SQLite store,
 // linked through one real PostgreSQL hub that the test starts in its temporary directory, and
 // tills on the real plugin.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <atomic>
@@ -35,7 +38,9 @@ class ChainTest : public ::testing::Test {
     ASSERT_FALSE(bin.empty()) << "PostgreSQL is not installed; packaging/setup.sh installs Debian's postgresql";
     const std::string hub_dir = dir_.sub("hub");
     ::mkdir(hub_dir.c_str(), 0700);
-    hub_ = std::make_unique<tools::PgCluster>(bin, hub_dir, tools::PgCluster::server_account(dir_.path()), "regulars");
+    const auto account = tools::PgCluster::server_account(dir_.path());
+    hub_port_ = free_port();
+    hub_ = std::make_unique<tools::PgCluster>(bin, hub_dir, account, "regulars", hub_tls_settings(account));
     hub_->exec("CREATE DATABASE chain");
     secret_ = random_secret();
     for (const char* id : kStoreIds) stores_.push_back(make_store(id, secret_));
@@ -48,15 +53,41 @@ class ChainTest : public ::testing::Test {
       if (s->running()) s->stop();
   }
 
-  std::string hub_conninfo() const { return hub_->conninfo("chain"); }
+  // The hub also listens on TCP with TLS, its certificate from a CA of the chain's own
+  // (packaging/make-tls.sh), as a hub on another machine would; the stores verify it.
+  std::vector<std::string> hub_tls_settings(const std::optional<tools::Account>& account) {
+    const std::string tls = dir_.sub("hub-tls");
+    std::string out;
+    EXPECT_EQ(run_command("bash " REGULARS_SOURCE_DIR "/packaging/make-tls.sh " + tls + " localhost 127.0.0.1", out), 0) << out;
+    if (account) {
+      for (const char* f : {"", "/server.crt", "/server.key", "/ca.crt"})
+        EXPECT_EQ(::chown((tls + f).c_str(), account->uid, account->gid), 0) << f;
+    }
+    return {"listen_addresses=127.0.0.1", "port=" + std::to_string(hub_port_), "ssl=on", "ssl_cert_file=" + tls + "/server.crt",
+            "ssl_key_file=" + tls + "/server.key"};
+  }
+  static int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+  }
+  std::string hub_conninfo() const { return "host=localhost port=" + std::to_string(hub_port_) + " dbname=chain user=regulars"; }
+  std::string hub_ca() const { return dir_.sub("hub-tls/ca.crt"); }
 
   // A store's data directory with the given identity secret and a chain section naming the hub.
   std::unique_ptr<DaemonProcess> make_store(const std::string& id, const std::string& secret,
-                                            const std::string& conninfo = "") {
+                                            const std::string& conninfo = "", const std::string& ca_file = "") {
     const std::string data = dir_.sub("store-" + id + "-" + std::to_string(stores_made_++));
     ::mkdir(data.c_str(), 0700);
     write_file(data + "/secret.key", secret, 0600);
-    const json config = {{"chain", {{"hub", conninfo.empty() ? hub_conninfo() : conninfo}, {"store_id", id}, {"poll_ms", 50}}}};
+    const json config = {{"chain", {{"hub", conninfo.empty() ? hub_conninfo() : conninfo}, {"store_id", id}, {"poll_ms", 50},
+                                    {"ca_file", ca_file.empty() ? hub_ca() : ca_file}}}};
     write_file(data + ".conf", config.dump(), 0600);
     return std::make_unique<DaemonProcess>(data, std::vector<std::string>{"--config", data + ".conf", "--log-level", "debug"});
   }
@@ -104,6 +135,7 @@ class ChainTest : public ::testing::Test {
   long long hub_events() { return std::stoll(hub_->scalar("SELECT count(*) FROM regulars_events", "chain")); }
 
   TempDir dir_;
+  int hub_port_ = 0;
   std::unique_ptr<tools::PgCluster> hub_;
   std::string secret_;
   int stores_made_ = 0;
@@ -310,15 +342,29 @@ TEST_F(ChainTest, ABadChainConfigurationIsReportedAndTheStoreKeepsServing) {
   struct Case {
     std::string name, store_id, secret, conninfo, kind;
   };
+  // A role that must give its password, over TLS only.
+  hub_->exec("CREATE ROLE store_g LOGIN PASSWORD 'right-one'");
+  {
+    const std::string hba = dir_.sub("hub/cluster/pg_hba.conf");
+    std::ifstream in(hba);
+    const std::string rest((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream(hba, std::ios::trunc) << "hostssl chain store_g 127.0.0.1/32 scram-sha-256\n" << rest;
+    hub_->exec("SELECT pg_reload_conf()");
+  }
+  std::string out;
+  ASSERT_EQ(run_command("bash " REGULARS_SOURCE_DIR "/packaging/make-tls.sh " + dir_.sub("other-ca") + " localhost", out), 0) << out;
+  const std::string tcp = "host=localhost port=" + std::to_string(hub_port_) + " dbname=chain ";
   const std::vector<Case> cases = {
-      {"unreachable hub", "D", secret_, "host=" + dir_.sub("nowhere") + " dbname=chain user=regulars", "unreachable"},
+      {"unreachable hub", "D", secret_, "host=localhost port=" + std::to_string(free_port()) + " dbname=chain user=regulars",
+       "unreachable"},
       {"another chain's secret", "E", random_secret(), "", "secret_mismatch"},
       {"duplicate store id", "A", secret_, "", "duplicate_store"},
-      {"unknown user", "F", secret_, "host=" + hub_->socket_dir() + " dbname=chain user=intruder", "auth"},
+      {"wrong password", "G", secret_, tcp + "user=store_g password=wrong-one", "auth"},
+      {"wrong CA", "H", secret_, "", "tls"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
-    auto store = make_store(c.store_id, c.secret, c.conninfo);
+    auto store = make_store(c.store_id, c.secret, c.conninfo, c.kind == "tls" ? dir_.sub("other-ca/ca.crt") : "");
     store->start();
     const json o = {{"endpoint", store->endpoint()}, {"budget_ms", 2000}};
     regulars_client* t = nullptr;
@@ -339,7 +385,8 @@ TEST_F(ChainTest, ABadChainConfigurationIsReportedAndTheStoreKeepsServing) {
     ASSERT_TRUE(reported) << status.dump();
     EXPECT_FALSE(status["connected"].get<bool>());
     EXPECT_EQ(status["failure"]["kind"], c.kind) << status.dump();
-    EXPECT_EQ(status["failure"]["error"].get<std::string>().find("password="), std::string::npos) << "no secret in messages";
+    EXPECT_EQ(status["failure"]["error"].get<std::string>().find("wrong-one"), std::string::npos) << "no password in messages";
+    EXPECT_EQ(store->log().find("wrong-one"), std::string::npos) << "nor in the log";
     store->stop();
   }
   // The stores of the chain were not disturbed.

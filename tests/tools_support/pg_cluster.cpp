@@ -26,8 +26,10 @@ std::string trimmed(std::string m) {
 
 }  // namespace
 
-PgCluster::PgCluster(std::string bin_dir, std::string dir, std::optional<Account> account, std::string superuser)
-    : bin_dir_(std::move(bin_dir)), dir_(std::move(dir)), account_(std::move(account)), superuser_(std::move(superuser)) {
+PgCluster::PgCluster(std::string bin_dir, std::string dir, std::optional<Account> account, std::string superuser,
+                     std::vector<std::string> settings)
+    : bin_dir_(std::move(bin_dir)), dir_(std::move(dir)), account_(std::move(account)), superuser_(std::move(superuser)),
+      settings_(std::move(settings)) {
   if (account_ && ::chown(dir_.c_str(), account_->uid, account_->gid) != 0)
     throw pg_error("chown " + dir_ + " to " + account_->name + ": " + std::strerror(errno));
   // --no-sync: the template files need not reach the disk before the run; the server itself
@@ -49,10 +51,11 @@ PgCluster::~PgCluster() {
 void PgCluster::start() {
   if (server_) return;
   // Durability as shipped, said out loud so a changed default cannot flatter a comparison.
-  server_.emplace(std::vector<std::string>{bin_dir_ + "/postgres", "-D", dir_ + "/cluster", "-c", "listen_addresses=", "-c",
-                                           "unix_socket_directories=" + dir_, "-c", "fsync=on", "-c",
-                                           "synchronous_commit=on", "-c", "full_page_writes=on"},
-                  dir_ + "/postgres.log", account_);
+  std::vector<std::string> argv{bin_dir_ + "/postgres", "-D", dir_ + "/cluster", "-c", "listen_addresses=", "-c",
+                                "unix_socket_directories=" + dir_, "-c", "fsync=on", "-c",
+                                "synchronous_commit=on", "-c", "full_page_writes=on"};
+  for (const auto& setting : settings_) argv.insert(argv.end(), {"-c", setting});
+  server_.emplace(argv, dir_ + "/postgres.log", account_);
   const std::string info = conninfo();
   const auto t0 = std::chrono::steady_clock::now();
   while (PQping(info.c_str()) != PQPING_OK) {
@@ -75,7 +78,11 @@ std::string PgCluster::stop() {
 }
 
 std::string PgCluster::conninfo(const std::string& dbname) const {
-  return "host=" + dir_ + " dbname=" + dbname + " user=" + superuser_;
+  // The socket's name carries the port: a cluster given one of its own is found under it.
+  std::string port;
+  for (const auto& setting : settings_)
+    if (setting.rfind("port=", 0) == 0) port = " " + setting;
+  return "host=" + dir_ + port + " dbname=" + dbname + " user=" + superuser_;
 }
 
 void PgCluster::exec(const std::string& sql, const std::string& dbname) const { scalar(sql, dbname); }

@@ -16,7 +16,9 @@ class PgCluster {
  public:
   // initdb in dir/cluster (the superuser `superuser`, trust authentication on the socket),
   // then start(). Throws with the failing program's log.
-  PgCluster(std::string bin_dir, std::string dir, std::optional<Account> account, std::string superuser);
+  // `settings` ("name=value") are passed to the server as -c options: a TCP port with TLS, say.
+  PgCluster(std::string bin_dir, std::string dir, std::optional<Account> account, std::string superuser,
+            std::vector<std::string> settings = {});
   ~PgCluster();
   PgCluster(const PgCluster&) = delete;
   PgCluster& operator=(const PgCluster&) = delete;
@@ -47,6 +49,7 @@ class PgCluster {
   std::string bin_dir_, dir_;
   std::optional<Account> account_;
   std::string superuser_;
+  std::vector<std::string> settings_;
   std::optional<ChildProcess> server_;
 };
 
