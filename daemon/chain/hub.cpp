@@ -318,6 +318,29 @@ std::optional<ErasureReceipt> Hub::erasure_receipt(const std::string& erasure_id
   return receipt;
 }
 
+ChainFigures Hub::figures(std::int64_t from_ms, std::int64_t to_ms) {
+  const std::vector<std::string> period{std::to_string(from_ms), std::to_string(to_ms)};
+  // Feedback that was declined says nothing; the thresholds are the store's (9+ promotes, 6- detracts, CSAT 4+ satisfies).
+  const Result r = run(conn_,
+                       "WITH f AS (SELECT e.*, (e.body->>'nps')::int AS nps, (e.body->>'csat')::int AS csat FROM regulars_events e "
+                       "  WHERE e.time_ms >= $1 AND e.time_ms < $2 AND (e.type = 'purchase' OR (e.type = 'feedback' AND NOT e.body ? 'declined'))) "
+                       "SELECT s.store_id, count(f.nps), count(*) FILTER (WHERE f.nps >= 9), count(*) FILTER (WHERE f.nps <= 6), "
+                       "count(f.csat), count(*) FILTER (WHERE f.csat >= 4), count(*) FILTER (WHERE f.type = 'purchase'), "
+                       "count(DISTINCT f.id_kind || ':' || f.id_hash) FILTER (WHERE f.type = 'purchase' AND f.id_kind <> '') "
+                       "FROM regulars_stores s LEFT JOIN f ON f.origin = s.store_id GROUP BY s.store_id ORDER BY s.store_id",
+                       period);
+  ChainFigures out;
+  for (int i = 0; i < PQntuples(r.get()); ++i)
+    out.stores.push_back({field(r, i, 0), field_i64(r, i, 1), field_i64(r, i, 2), field_i64(r, i, 3), field_i64(r, i, 4),
+                          field_i64(r, i, 5), field_i64(r, i, 6), field_i64(r, i, 7)});
+  out.customers = field_i64(run(conn_,
+                                "SELECT count(DISTINCT id_kind || ':' || id_hash) FROM regulars_events WHERE type = 'purchase' "
+                                "AND id_kind <> '' AND time_ms >= $1 AND time_ms < $2",
+                                period),
+                            0, 0);
+  return out;
+}
+
 void Hub::report_applied(const std::string& store_id, std::int64_t applied_hub_id) {
   run(conn_, "UPDATE regulars_stores SET applied_hub_id = greatest(applied_hub_id, $2), last_seen = now() WHERE store_id = $1",
       {store_id, std::to_string(applied_hub_id)});

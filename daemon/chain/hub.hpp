@@ -73,6 +73,19 @@ struct ErasureReceipt {
   std::vector<std::string> waiting_for;
 };
 
+// One store's figures over a period, from the hub, computed as the store's own reports compute
+// them (owner/reports.cpp): NPS and CSAT from the feedback said there, visits from its purchases.
+struct StoreFigures {
+  std::string store_id;
+  std::int64_t nps_responses = 0, promoters = 0, detractors = 0;
+  std::int64_t csat_responses = 0, csat_satisfied = 0;
+  std::int64_t visits = 0, customers = 0;  // customers: distinct identifiers that bought there
+};
+struct ChainFigures {
+  std::vector<StoreFigures> stores;
+  std::int64_t customers = 0;  // distinct identifiers that bought anywhere in the chain
+};
+
 // Where a store stands with the hub.
 struct HubStoreState {
   std::int64_t published_seq = 0;   // the last local seq the hub holds
@@ -103,6 +116,9 @@ class Hub {
   std::vector<HubErasure> fetch_erasures(const std::string& store_id, std::int64_t after_hub_id, int limit);
   void confirm_erasure(const std::string& store_id, const std::string& erasure_id, std::int64_t customers_erased);
   std::optional<ErasureReceipt> erasure_receipt(const std::string& erasure_id);
+
+  // Every store's figures for events timed in [from_ms, to_ms).
+  ChainFigures figures(std::int64_t from_ms, std::int64_t to_ms);
 
   // The other stores' events after `after_hub_id`, oldest first, at most `limit`.
   std::vector<HubEvent> fetch(const std::string& store_id, std::int64_t after_hub_id, int limit);

@@ -279,6 +279,11 @@ std::optional<ErasureReceipt> Link::erasure_receipt(const std::string& erasure_i
   return hub.erasure_receipt(erasure_id);
 }
 
+ChainFigures Link::figures(std::int64_t from_ms, std::int64_t to_ms) const {
+  Hub hub(settings_.hub);
+  return hub.figures(from_ms, to_ms);
+}
+
 LinkStatus Link::status() const {
   LinkStatus s;
   {

@@ -61,6 +61,8 @@ class Link {
   // of the hub on a connection of the caller's own; nullopt when the hub does not know it.
   // Throws HubError when the hub cannot be asked.
   std::optional<ErasureReceipt> erasure_receipt(const std::string& erasure_id) const;
+  // Every store's figures over [from_ms, to_ms), from the hub, likewise.
+  ChainFigures figures(std::int64_t from_ms, std::int64_t to_ms) const;
   const std::string& store_id() const noexcept { return settings_.store_id; }
 
  private:

@@ -269,6 +269,19 @@ void print_chain_erasure(std::ostream& out, const json& r) {
     out << "  " << pad(w.get<std::string>(), 16) << "not yet: the store applies it when it is next connected\n";
 }
 
+void print_chain_report(std::ostream& out, const json& r) {
+  out << pad("store", 22) << pad("NPS", 8) << pad("n", 6) << pad("prom", 6) << pad("detr", 6) << pad("CSAT%", 8) << pad("n", 6)
+      << pad("visits", 8) << "customers\n";
+  auto line = [&](const json& row) {
+    out << pad(row["key"].get<std::string>(), 22) << pad(num_or_dash(row["nps"]), 8) << pad(row["nps_responses"].dump(), 6)
+        << pad(row["promoters"].dump(), 6) << pad(row["detractors"].dump(), 6) << pad(num_or_dash(row["csat"]), 8)
+        << pad(row["csat_responses"].dump(), 6) << pad(row["visits"].dump(), 8) << row["customers"].dump() << "\n";
+  };
+  for (const auto& row : r["stores"]) line(row);
+  line(r["chain"]);
+  out << "(a customer who bought at two stores counts once in the chain's customers)\n";
+}
+
 void print_prune(std::ostream& out, const json& r) {
   out << "pruned " << r["pruned"] << " events older than " << r["cutoff"].get<std::string>() << "\n";
   for (const auto& [type, n] : r["by_type"].items()) out << "  " << pad(type, 16) << n << "\n";

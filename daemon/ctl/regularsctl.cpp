@@ -118,6 +118,16 @@ class Ctl {
     auto* status = chain->add_subcommand("status", "The hub link, the lag in both directions, the events waiting to go out");
     json_flag(status);
     on(status, [this] { return ask({{"op", "chain"}}, [](const json& r) { print_chain_status(std::cout, r); }); });
+    auto* report = chain->add_subcommand("report", "NPS, CSAT and visits for each store and for the chain, from the hub");
+    report->add_option("--from", from_, "Start of the period (RFC 3339, e.g. 2026-11-01T00:00:00Z)");
+    report->add_option("--to", to_, "End of the period, exclusive (RFC 3339)");
+    json_flag(report);
+    on(report, [this] {
+      json request = json::object();
+      if (!from_.empty()) request["from"] = from_;
+      if (!to_.empty()) request["to"] = to_;
+      return ask({{"op", "chain"}, {"report", request}}, [](const json& r) { print_chain_report(std::cout, r); });
+    });
     auto* erasure = chain->add_subcommand("erasure", "Which stores of the chain have carried out an erasure, and which have yet to");
     erasure->add_option("receipt", erasure_id_, "The receipt id the erasure gave (regularsctl erase)")->required();
     json_flag(erasure);

@@ -98,6 +98,7 @@ LoggedEvent logged_event_from_row(const Stmt& row) {
   std::copy_n(hash.begin(), std::min(hash.size(), e.id_hash.size()), e.id_hash.begin());
   e.time_ms = row.i64(5);
   e.body = json::parse(row.text(6));
+  e.from_chain = row.i64(7) != 0;
   return e;
 }
 
@@ -535,8 +536,9 @@ void Projector::feedback(std::int64_t customer, const LoggedEvent& e) {
         .run();
   }
   // A detractor or a dissatisfied customer opens an item in the owner's follow-up queue
-  // (anonymous ones too: the owner may still act on what went wrong).
-  if (unhappy) {
+  // (anonymous ones too: the owner may still act on what went wrong). In a chain, the store
+  // where it was said follows it up; the others know of the complaint (last_complaint_ms).
+  if (unhappy && !e.from_chain) {
     Stmt& f = db_.cached(
         "INSERT INTO followups(feedback_seq, customer_id, opened_ms, state, updated_ms, notes) VALUES(?,?,?,'open',?,'[]') "
         "ON CONFLICT(feedback_seq) DO NOTHING");  // a merge replaying history keeps the item it moved

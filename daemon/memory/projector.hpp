@@ -33,10 +33,11 @@ struct LoggedEvent {
   std::int64_t time_ms = 0;
   nlohmann::json body;
   const BasketLines* lines = nullptr;  // body's lines when already read (live events); else read here
+  bool from_chain = false;  // recorded at another store of the chain (events.origin): its follow-ups are that store's
 };
 
 // The log's columns in the order logged_event_from_row reads them.
-inline constexpr const char* kLoggedEventColumns = "seq, event_id, type, id_kind, id_hash, time_ms, body";
+inline constexpr const char* kLoggedEventColumns = "seq, event_id, type, id_kind, id_hash, time_ms, body, origin IS NOT NULL";
 // Reads one row selected with kLoggedEventColumns.
 LoggedEvent logged_event_from_row(const Stmt& row);
 

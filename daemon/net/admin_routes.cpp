@@ -61,6 +61,13 @@ Args report_args(const AdminRequest& req, const std::string&) {
     if (const auto it = req.query.find(k); it != req.query.end()) request[k] = it->second;
   return json{{"request", std::move(request)}};
 }
+Args chain_report_args(const AdminRequest& req, const std::string&) {
+  json request = json::object();
+  for (const char* k : {"from", "to"})
+    if (const auto it = req.query.find(k); it != req.query.end()) request[k] = it->second;
+  return json{{"report", std::move(request)}};
+}
+Args chain_erasure_args(const AdminRequest&, const std::string& id) { return json{{"erasure", id}}; }
 Args followups_args(const AdminRequest& req, const std::string&) {
   return query_args(req, {{"state", "state"}, {"limit", "limit"}});
 }
@@ -156,6 +163,8 @@ const Route kRoutes[] = {
     {"POST", "/v1/dashboard/links", "dashboard", dashboard_link},
     {"POST", "/v1/dashboard/sign-out-all", "dashboard", dashboard_sign_out_all},
     {"GET", "/v1/chain", "chain", no_args},
+    {"GET", "/v1/chain/report", "chain", chain_report_args},
+    {"GET", "/v1/chain/erasures/{id}", "chain", chain_erasure_args},
 };
 
 // The "{id}" segment when `path` matches `pattern` ("" when it has none); nullopt otherwise.

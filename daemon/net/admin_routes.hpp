@@ -31,6 +31,8 @@
 //   POST /v1/dashboard/links                  dashboard link: a one-time login link for the web dashboard
 //   POST /v1/dashboard/sign-out-all           dashboard sign_out_all: ends every dashboard session
 //   GET  /v1/chain                            chain: the link to the chain's hub (daemon/chain/CHAIN.md)
+//   GET  /v1/chain/report?from=&to=           chain report: NPS, CSAT and visits by store and for the chain
+//   GET  /v1/chain/erasures/{receipt id}      chain erasure: which stores have carried it out
 //
 // Beside them, for monitoring (net/monitoring_routes.hpp; open from this machine or with the
 // metrics token, see admin_access_allowed):

@@ -142,11 +142,44 @@ Result erasure_across_the_chain(const chain::Link& link, const json& id) {
               {"hub_events_deleted", r->hub_events_deleted}, {"confirmed", confirmed}, {"waiting_for", r->waiting_for}};
 }
 
+// The chain's report, from the hub: NPS, CSAT and visits for each store, computed as each
+// store's own report computes them, and for the chain.
+Result report_across_the_chain(const chain::Link& link, const json& request) {
+  if (auto err = validate_report_request(request)) return *err;
+  if (request.contains("by")) return Error{kBad, "report.by", "the chain's report is by store; leave by out"};
+  const std::int64_t now = wire::now_ms();
+  const std::int64_t from = request.contains("from") ? *wire::parse_time_ms(request["from"].get<std::string>()) : 0;
+  const std::int64_t to = request.contains("to") ? *wire::parse_time_ms(request["to"].get<std::string>()) : now + 1;
+  chain::ChainFigures f;
+  try {
+    f = link.figures(from, to);
+  } catch (const chain::HubError& e) {
+    return Error{ErrorCode::overloaded, "", std::string("the chain's hub cannot be asked now: ") + e.what()};
+  }
+  json rows = json::array();
+  chain::StoreFigures total;
+  for (const auto& s : f.stores) {
+    json row = satisfaction_row(s.store_id, s.nps_responses, s.promoters, s.detractors, s.csat_responses, s.csat_satisfied);
+    row["visits"] = s.visits;
+    row["customers"] = s.customers;
+    rows.push_back(std::move(row));
+    total.nps_responses += s.nps_responses, total.promoters += s.promoters, total.detractors += s.detractors;
+    total.csat_responses += s.csat_responses, total.csat_satisfied += s.csat_satisfied, total.visits += s.visits;
+  }
+  json chain_row = satisfaction_row("chain", total.nps_responses, total.promoters, total.detractors, total.csat_responses,
+                                    total.csat_satisfied);
+  chain_row["visits"] = total.visits;
+  chain_row["customers"] = f.customers;  // one customer at two stores counts once here
+  return json{{"from", from > 0 ? json(wire::format_time_ms(from)) : json(nullptr)}, {"to", wire::format_time_ms(to)},
+              {"stores", rows}, {"chain", chain_row}};
+}
+
 // Where the store stands with its chain's hub: the link, and the lag in both directions.
 Result chain_status(Services& s, const Caller&, const json& args) {
   if (s.chain == nullptr)
     return json{{"configured", false}, {"hint", "this store is in no chain; add a chain section to the config (daemon/chain/CHAIN.md)"}};
   if (args.contains("erasure")) return erasure_across_the_chain(*s.chain, args["erasure"]);
+  if (args.contains("report")) return report_across_the_chain(*s.chain, args["report"]);
   const chain::LinkStatus l = s.chain->status();
   json out{{"configured", true},
            {"store_id", s.chain->store_id()},
@@ -397,7 +430,7 @@ constexpr std::string_view kEvent[] = {"event"};
 constexpr std::string_view kCustomer[] = {"customer"};
 constexpr std::string_view kCustomerLimit[] = {"customer", "limit"};
 constexpr std::string_view kAsOf[] = {"as_of"};
-constexpr std::string_view kErasure[] = {"erasure"};
+constexpr std::string_view kChain[] = {"erasure", "report"};
 
 const Command kCommands[] = {
     {"status", {}, Role::owner, status},
@@ -418,7 +451,7 @@ const Command kCommands[] = {
     {"tokens", kRequest, Role::owner, tokens},
     {"today", {}, Role::owner, today},
     {"dashboard", kRequest, Role::owner, dashboard},
-    {"chain", kErasure, Role::owner, chain_status},
+    {"chain", kChain, Role::owner, chain_status},
 };
 
 }  // namespace

@@ -39,7 +39,7 @@ std::pair<double, double> csat_interval(std::int64_t n, std::int64_t satisfied) 
 json returning_customers(Db& db, std::int64_t from, std::int64_t to) {
   Stmt s(db.raw(),
          "SELECT count(*), coalesce(sum(p.n > 1 OR c.first_seen_ms < ?1), 0) FROM ("
-         " SELECT customer_id, count(*) AS n FROM events WHERE type='purchase' AND customer_id IS NOT NULL "
+         " SELECT customer_id, count(*) AS n FROM events WHERE type='purchase' AND customer_id IS NOT NULL AND origin IS NULL "
          " AND time_ms>=?1 AND time_ms<?2 GROUP BY customer_id) p JOIN customers c ON c.id=p.customer_id");
   s.bind(1, from).bind(2, to);
   s.step();
@@ -92,29 +92,31 @@ std::optional<wire::Error> validate_report_request(const json& request) {
   return std::nullopt;
 }
 
+json satisfaction_row(const std::string& key, std::int64_t nps_n, std::int64_t promoters, std::int64_t detractors,
+                      std::int64_t csat_n, std::int64_t satisfied) {
+  json r = {{"key", key},
+            {"nps_responses", nps_n},
+            {"promoters", promoters},
+            {"passives", nps_n - promoters - detractors},
+            {"detractors", detractors},
+            {"nps", nps_n > 0 ? json(one_decimal(100.0 * static_cast<double>(promoters - detractors) / static_cast<double>(nps_n)))
+                              : json(nullptr)},
+            {"csat_responses", csat_n},
+            {"csat_satisfied", satisfied},
+            {"csat", csat_n > 0 ? json(one_decimal(100.0 * static_cast<double>(satisfied) / static_cast<double>(csat_n)))
+                                : json(nullptr)}};
+  r["nps_interval"] = interval_json(nps_n, nps_n > 0 ? nps_interval(nps_n, promoters, detractors) : std::pair{0.0, 0.0});
+  r["csat_interval"] = interval_json(csat_n, csat_n > 0 ? csat_interval(csat_n, satisfied) : std::pair{0.0, 0.0});
+  return r;
+}
+
 json satisfaction_report(Db& db, const json& request, std::int64_t now_ms) {
   const std::string by = request.value("by", std::string("all"));
   const auto [from, to] = period(request, now_ms);
-  auto row_json = [](const std::string& key, std::int64_t nps_n, std::int64_t promoters, std::int64_t detractors,
-                     std::int64_t csat_n, std::int64_t satisfied) {
-    json r = {{"key", key},
-              {"nps_responses", nps_n},
-              {"promoters", promoters},
-              {"passives", nps_n - promoters - detractors},
-              {"detractors", detractors},
-              {"nps", nps_n > 0 ? json(one_decimal(100.0 * static_cast<double>(promoters - detractors) / static_cast<double>(nps_n)))
-                                : json(nullptr)},
-              {"csat_responses", csat_n},
-              {"csat_satisfied", satisfied},
-              {"csat", csat_n > 0 ? json(one_decimal(100.0 * static_cast<double>(satisfied) / static_cast<double>(csat_n)))
-                                  : json(nullptr)}};
-    r["nps_interval"] = interval_json(nps_n, nps_n > 0 ? nps_interval(nps_n, promoters, detractors) : std::pair{0.0, 0.0});
-    r["csat_interval"] = interval_json(csat_n, csat_n > 0 ? csat_interval(csat_n, satisfied) : std::pair{0.0, 0.0});
-    return r;
-  };
   const std::string sql = std::string("SELECT ") + group_expr(by) +
                           " AS k, count(nps), sum(nps >= 9), sum(nps <= 6), count(csat), sum(csat >= 4) "
-                          "FROM feedback WHERE declined=0 AND time_ms>=? AND time_ms<? GROUP BY k ORDER BY k";
+                          "FROM feedback WHERE declined=0 AND time_ms>=? AND time_ms<? AND " + feedback_said_here() +
+                          " GROUP BY k ORDER BY k";
   json rows = json::array();
   std::int64_t t_nps = 0, t_pro = 0, t_det = 0, t_csat = 0, t_sat = 0;
   {
@@ -123,7 +125,7 @@ json satisfaction_report(Db& db, const json& request, std::int64_t now_ms) {
     while (s.step()) {
       const std::int64_t n = s.i64(1), pro = s.is_null(2) ? 0 : s.i64(2), det = s.is_null(3) ? 0 : s.i64(3),
                          cn = s.i64(4), sat = s.is_null(5) ? 0 : s.i64(5);
-      rows.push_back(row_json(s.text(0), n, pro, det, cn, sat));
+      rows.push_back(satisfaction_row(s.text(0), n, pro, det, cn, sat));
       t_nps += n, t_pro += pro, t_det += det, t_csat += cn, t_sat += sat;
     }
   }
@@ -131,7 +133,7 @@ json satisfaction_report(Db& db, const json& request, std::int64_t now_ms) {
                  {"from", from > 0 ? json(wire::format_time_ms(from)) : json(nullptr)},
                  {"to", wire::format_time_ms(to)},
                  {"rows", rows},
-                 {"total", row_json("total", t_nps, t_pro, t_det, t_csat, t_sat)}};
+                 {"total", satisfaction_row("total", t_nps, t_pro, t_det, t_csat, t_sat)}};
   if (request.value("returning", true)) result["returning_customers"] = returning_customers(db, from, to);
   return result;
 }
@@ -142,13 +144,14 @@ json feedback_comments(Db& db, const std::string& reason, std::int64_t from, std
   {
     Stmt s(db.raw(),
            "SELECT r.value, count(*) AS n FROM feedback f, json_each(coalesce(f.reasons, '[]')) r "
-           "WHERE f.time_ms>=? AND f.time_ms<? AND f.comment IS NOT NULL GROUP BY r.value ORDER BY n DESC, r.value");
+           "WHERE f.time_ms>=? AND f.time_ms<? AND f.comment IS NOT NULL AND " + feedback_said_here("f") +
+               " GROUP BY r.value ORDER BY n DESC, r.value");
     s.bind(1, from).bind(2, to);
     while (s.step()) tags.push_back({{"tag", s.text(0)}, {"comments", s.i64(1)}});
   }
   Stmt s(db.raw(),
          "SELECT f.time_ms, f.nps, f.csat, coalesce(f.reasons, '[]'), f.comment, f.cashier, f.lane, f.store, f.touchpoint "
-         "FROM feedback f WHERE f.comment IS NOT NULL AND f.time_ms>=?1 AND f.time_ms<?2 "
+         "FROM feedback f WHERE f.comment IS NOT NULL AND f.time_ms>=?1 AND f.time_ms<?2 AND " + feedback_said_here("f") + " "
          "AND (?3='' OR EXISTS (SELECT 1 FROM json_each(coalesce(f.reasons, '[]')) r WHERE r.value=?3)) "
          "ORDER BY f.time_ms DESC, f.seq DESC LIMIT ?4");
   s.bind(1, from).bind(2, to).bind(3, reason).bind(4, std::int64_t{limit});

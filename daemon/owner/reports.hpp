@@ -13,9 +13,21 @@
 
 namespace regulars::daemon {
 
+// A store's reports are about its own customers' words and visits: in a chain of stores, the
+// feedback and purchases applied from the other stores count in the chain's report (chain/), not
+// in a store's. The SQL condition on a feedback row (`row`: the table's name or alias in the
+// query) that keeps those said at this store.
+inline std::string feedback_said_here(const std::string& row = "feedback") {
+  return "NOT EXISTS (SELECT 1 FROM events o WHERE o.seq = " + row + ".seq AND o.origin IS NOT NULL)";
+}
+
 // Validates a report request ({"by": ..., "from": RFC 3339, "to": RFC 3339}); the error names
 // the field at fault.
 std::optional<wire::Error> validate_report_request(const nlohmann::json& request);
+
+// One row of a satisfaction report: NPS and CSAT with their response counts and 95% intervals.
+nlohmann::json satisfaction_row(const std::string& key, std::int64_t nps_n, std::int64_t promoters, std::int64_t detractors,
+                                std::int64_t csat_n, std::int64_t satisfied);
 
 // NPS (% promoters − % detractors, of responses with an NPS score) and CSAT (% of CSAT
 // responses at 4 or 5), with response counts, grouped by request["by"] (week, cashier, lane,

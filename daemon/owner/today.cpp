@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "base/clock.hpp"
+#include "owner/reports.hpp"
 #include "wire/validate.hpp"
 
 namespace regulars::daemon {
@@ -56,7 +57,7 @@ json percent(std::int64_t part, std::int64_t whole) {
 json visits(Db& db, const LocalDay& day) {
   Stmt s(db.raw(),
          "SELECT count(*), coalesce(sum(c.first_seen_ms < ?1), 0) FROM events e LEFT JOIN customers c ON c.id=e.customer_id "
-         "WHERE e.type='purchase' AND e.time_ms>=?1 AND e.time_ms<?2");
+         "WHERE e.type='purchase' AND e.origin IS NULL AND e.time_ms>=?1 AND e.time_ms<?2");
   s.bind(1, day.start_ms).bind(2, day.end_ms);
   s.step();
   const std::int64_t total = s.i64(0), returning = s.i64(1);
@@ -79,7 +80,7 @@ json satisfaction(Db& db, const LocalDay& day) {
   Stmt s(db.raw(),
          "SELECT count(nps), coalesce(sum(nps >= 9), 0), coalesce(sum(nps <= 6), 0), count(csat), coalesce(sum(csat >= "
          "4), 0) "
-         "FROM feedback WHERE declined=0 AND time_ms>=? AND time_ms<?");
+         "FROM feedback WHERE declined=0 AND time_ms>=? AND time_ms<? AND " + feedback_said_here());
   s.bind(1, day.start_ms - (kTodaySatisfactionDays - 1) * kDayMs).bind(2, day.end_ms);
   s.step();
   const std::int64_t nps_n = s.i64(0), csat_n = s.i64(3);

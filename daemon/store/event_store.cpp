@@ -414,7 +414,7 @@ WriteResult EventStore::apply(PreparedEvent& e, PopularityDelta* popularity) {
   }
   // The body moves into the logged event (the writer does not copy a JSON tree per event) and
   // back when done, in case the group is applied again.
-  LoggedEvent logged{0, e.event_id, e.type, e.id_kind, e.id_hash, e.time_ms, std::move(e.body), e.lines.get()};
+  LoggedEvent logged{0, e.event_id, e.type, e.id_kind, e.id_hash, e.time_ms, std::move(e.body), e.lines.get(), !e.origin.empty()};
   struct GiveBack {
     PreparedEvent& to;
     LoggedEvent& from;

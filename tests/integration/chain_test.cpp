@@ -337,6 +337,70 @@ TEST_F(ChainTest, LinksAndMergesMadeAtOneStoreHoldAtEveryStore) {
   }
 }
 
+// The chain's report, from the hub, equals the sum of the stores' own reports: each store reports
+// the feedback said there, though it holds the other stores' too.
+TEST_F(ChainTest, TheChainsReportIsTheSumOfTheStoresOwnReports) {
+  struct Said {
+    std::size_t store;
+    std::string card;  // "" for anonymous
+    json scores;
+  };
+  const std::vector<Said> feedback = {
+      {0, "7301", {{"nps", 10}, {"csat", 5}}}, {0, "7302", {{"nps", 3}}},  {0, "7303", {{"declined", true}}},
+      {1, "7301", {{"nps", 8}, {"csat", 2}}},  {1, "7304", {{"csat", 4}}}, {2, "", {{"nps", 0}}},
+      {2, "7305", {{"nps", 9}, {"csat", 1}}},
+  };
+  for (const Said& f : feedback) {
+    json e = {{"type", "feedback"}, {"touchpoint", "till"}};
+    e.update(f.scores);
+    if (!f.card.empty()) e["customer"] = {{"kind", "card"}, {"value", f.card}};
+    ASSERT_EQ(plugin_.record(till(f.store), e.dump().c_str()), REGULARS_OK) << plugin_.last_error() << e.dump();
+  }
+  const int purchases[] = {3, 2, 1};
+  for (std::size_t s = 0; s < 3; ++s)
+    for (int i = 0; i < purchases[s]; ++i)
+      ASSERT_EQ(plugin_.record(till(s), purchase("7301", {"tea"}).c_str()), REGULARS_OK);
+  const long long total_events = static_cast<long long>(feedback.size()) + 6;
+  ASSERT_TRUE(wait_until([&] { return hub_events() == total_events; }, std::chrono::seconds(10)));
+  ASSERT_TRUE(wait_until([&] { return visits_at(2, "7301") == 6; }, std::chrono::seconds(10))) << "every store holds every visit";
+
+  const auto ctl_json = [&](std::size_t store, const std::string& args) {
+    std::string out;
+    EXPECT_EQ(run_command(std::string(REGULARSCTL_PATH) + " --data-dir " + stores_[store]->data_dir() + " " + args, out), 0) << out;
+    return json::parse(out, nullptr, false);
+  };
+  const json chain = ctl_json(1, "chain report --json");
+  ASSERT_TRUE(chain.contains("stores")) << chain.dump();
+  ASSERT_EQ(chain["stores"].size(), 3u) << chain.dump();
+  long long nps_n = 0, promoters = 0, detractors = 0, csat_n = 0, satisfied = 0, visits = 0;
+  for (std::size_t s = 0; s < 3; ++s) {
+    SCOPED_TRACE(kStoreIds[s]);
+    const json& row = chain["stores"][s];
+    EXPECT_EQ(row["key"], kStoreIds[s]);
+    const json own = ctl_json(s, "report --json")["total"];
+    for (const char* k : {"nps_responses", "promoters", "detractors", "csat_responses", "csat_satisfied", "nps", "csat"})
+      EXPECT_EQ(row[k], own[k]) << k << ": the chain says " << row.dump() << ", the store " << own.dump();
+    EXPECT_EQ(row["visits"], purchases[s]);
+    nps_n += own["nps_responses"].get<long long>(), promoters += own["promoters"].get<long long>();
+    detractors += own["detractors"].get<long long>(), csat_n += own["csat_responses"].get<long long>();
+    satisfied += own["csat_satisfied"].get<long long>(), visits += purchases[s];
+  }
+  EXPECT_EQ(nps_n, 5) << "declined feedback says nothing";
+  const json& c = chain["chain"];
+  EXPECT_EQ(c["nps_responses"], nps_n);
+  EXPECT_EQ(c["promoters"], promoters);
+  EXPECT_EQ(c["detractors"], detractors);
+  EXPECT_EQ(c["csat_responses"], csat_n);
+  EXPECT_EQ(c["csat_satisfied"], satisfied);
+  EXPECT_EQ(c["visits"], visits);
+  EXPECT_EQ(c["customers"], 1) << "one customer bought at all three stores";
+  EXPECT_EQ(c["nps"], 0.0) << "2 promoters, 2 detractors of 5";
+  // Each store follows up the complaints said there, and only those.
+  EXPECT_EQ(ctl_json(0, "followups --json")["total"], 1);
+  EXPECT_EQ(ctl_json(1, "followups --json")["total"], 1);
+  EXPECT_EQ(ctl_json(2, "followups --json")["total"], 2);
+}
+
 // A store that cannot use the hub says why, and keeps serving its tills.
 TEST_F(ChainTest, ABadChainConfigurationIsReportedAndTheStoreKeepsServing) {
   struct Case {
