@@ -848,7 +848,10 @@ void Projector::count_in_store(const BasketLines& lines, std::int64_t time_ms, s
 }
 
 void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_return) {
-  const bool replay = e.body.contains("_replay");  // a merge re-applying history: the store's counts stand
+  // The store's own counts (what sells here, what customers here go on to buy, how well each
+  // prediction source does on this store's purchases) leave out a merge re-applying history (they
+  // stand already) and another store's purchase (the chain's: it is the customer's, not this store's).
+  const bool counted_elsewhere = e.body.contains("_replay") || e.from_chain;
   BasketLines read_here;
   if (e.lines == nullptr) read_here = basket_lines(e.body);
   const BasketLines& lines = e.lines != nullptr ? *e.lines : read_here;
@@ -856,10 +859,10 @@ void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_re
 
   // One purchase is one visit; each distinct item counts once per visit.
   const CustomerBefore before = customer_before(db_, customer);
-  ItemMemoryBefore memory = item_memory_before(db_, customer, lines, !replay && popularity_ != nullptr && before.visit > 1);
+  ItemMemoryBefore memory = item_memory_before(db_, customer, lines, !counted_elsewhere && popularity_ != nullptr && before.visit > 1);
   if (before.bought_for_members) mark_bought_for_members(db_, customer, memory.known);
   // The store's items table, when no writer keeps popularity in memory.
-  Stmt* store_items = popularity_ != nullptr || replay
+  Stmt* store_items = popularity_ != nullptr || counted_elsewhere
                           ? nullptr
                           : &db_.cached(
                                 "INSERT INTO items(sku, name, baskets, qty, last_ms, category) VALUES(?1,?2,1,?3,?4,?5) "
@@ -871,7 +874,7 @@ void Projector::purchase(std::int64_t customer, const LoggedEvent& e, bool is_re
   const std::int64_t repeat_hits = before.visit > 1 ? known : 0;
   const std::int64_t repeat_total = before.visit > 1 ? static_cast<std::int64_t>(lines.per_sku.size()) : 0;
   count_visit(db_, customer, e, lines.value, before, repeat_hits, repeat_total);
-  if (!replay) count_in_store(lines, e.time_ms, before.visit, repeat_hits, repeat_total, memory);
+  if (!counted_elsewhere) count_in_store(lines, e.time_ms, before.visit, repeat_hits, repeat_total, memory);
   count_categories(db_, customer, lines, e.time_ms);
   count_members(db_, customer, lines, e.time_ms);
 }
