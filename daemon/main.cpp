@@ -218,10 +218,18 @@ std::unique_ptr<AdminHttpServer> start_admin_api(asio::io_context& io, const Con
   return admin;
 }
 
+// In a chain, this store's share of the rules' chain-wide caps, kept by the link.
+std::unique_ptr<ChainAllowance> chain_allowance(const Config& c) {
+  if (c.chain_hub.empty()) return nullptr;
+  return std::make_unique<ChainAllowance>(chain::chain_day_in(c.chain_time_zone));
+}
+
 // The link to the chain's hub, when the config has a chain section (daemon/chain/CHAIN.md).
-std::unique_ptr<chain::Link> start_chain_link(const Config& c, EventStore& store, const IdentityKey& key) {
+std::unique_ptr<chain::Link> start_chain_link(const Config& c, EventStore& store, const IdentityKey& key,
+                                              ChainAllowance* allowance) {
   if (c.chain_hub.empty()) return nullptr;
   chain::LinkSettings s;
+  s.allowance = allowance;
   s.hub.conninfo = c.chain_hub;
   s.hub.ca_file = c.chain_ca_file;
   s.store_id = c.chain_store_id;
@@ -237,6 +245,7 @@ class Daemon {
         metrics_(),
         key_(IdentityKey::load_or_create(config.data_dir)),
         store_(config.data_dir, store_options(config, key_, metrics_)),
+        chain_allowance_(chain_allowance(config)),
         gestures_(store_, Phrasebook::builtin(), config.personalize_requires_consent),
         hints_(store_, key_, hint_settings(config), &gestures_),
         tokens_(store_),
@@ -244,7 +253,7 @@ class Daemon {
         till_{store_, key_, hints_, &gestures_, &spool_key_, config.max_frame_bytes, config.max_depth,
               config.max_future_seconds * 1000},
         owner_pool_(config.owner_threads, kOwnerQueue),
-        chain_(start_chain_link(config, store_, key_)),
+        chain_(start_chain_link(config, store_, key_, chain_allowance_.get())),
         dashboard_(config.admin_enabled ? std::make_unique<DashboardSessions>(load_or_create_admin_token(config.data_dir))
                                         : nullptr),
         owner_commands_(owner::Services{store_, key_, config_, &gestures_, &tokens_,
@@ -255,6 +264,7 @@ class Daemon {
         signals_(io_, SIGINT, SIGTERM) {
     gestures_.set_currency(config.currency);
     gestures_.set_metrics(&metrics_);
+    gestures_.set_chain_allowance(chain_allowance_.get());
     gestures_.load();
     store_.set_customer_listener([this](std::int64_t from, std::int64_t into) { gestures_.customer_merged(from, into); });
     // A rebuild or prune renumbers customers: the limits' memory is read again from the offers.
@@ -320,6 +330,7 @@ class Daemon {
   Metrics metrics_;  // before everything that measures, so it outlives them
   const IdentityKey key_;
   EventStore store_;
+  const std::unique_ptr<ChainAllowance> chain_allowance_;  // null: the store is in no chain
   GestureEngine gestures_;
   HintEngine hints_;
   LaneTokens tokens_;

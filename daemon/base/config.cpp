@@ -193,7 +193,8 @@ bool is_store_id(const std::string& id) {
 }
 
 std::optional<wire::Error> parse_chain(const json& ch, Config& c) {
-  if (auto e = only_keys(ch, "chain.", {"hub", "store_id", "ca_file", "poll_ms"})) return e;
+  if (auto e = only_keys(ch, "chain.", {"hub", "store_id", "ca_file", "poll_ms", "time_zone"})) return e;
+  if (auto e = get_string(ch, "chain.", "time_zone", c.chain_time_zone)) return e;
   if (auto e = get_string(ch, "chain.", "hub", c.chain_hub)) return e;
   if (auto e = get_string(ch, "chain.", "store_id", c.chain_store_id)) return e;
   if (auto e = get_string(ch, "chain.", "ca_file", c.chain_ca_file)) return e;

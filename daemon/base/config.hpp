@@ -84,6 +84,7 @@ struct Config {
   std::string chain_store_id;  // this store's name in the chain: unique, [A-Za-z0-9_.-], 1-64
   std::string chain_ca_file;   // PEM: the CA the hub's certificate must chain to (verify-full)
   int chain_poll_ms = 200;     // how often the link looks for work when no notification came
+  std::string chain_time_zone = "UTC";  // IANA: the chain's day, for gesture caps across stores
 };
 
 // Applies the file's settings onto `config`. Errors name the key at fault.

@@ -26,6 +26,9 @@ CREATE TABLE IF NOT EXISTS regulars_events (
   event_id text NOT NULL UNIQUE, type text NOT NULL, id_kind text, id_hash text, time_ms bigint NOT NULL,
   body jsonb NOT NULL, published_at timestamptz NOT NULL DEFAULT clock_timestamp());
 CREATE INDEX IF NOT EXISTS regulars_events_by_customer ON regulars_events (id_kind, id_hash);
+CREATE TABLE IF NOT EXISTS regulars_leases (
+  rule_id text NOT NULL, day bigint NOT NULL, cap int NOT NULL, granted int NOT NULL DEFAULT 0 CHECK (granted BETWEEN 0 AND cap),
+  PRIMARY KEY (rule_id, day));
 CREATE TABLE IF NOT EXISTS regulars_erasures (
   erasure_id text PRIMARY KEY, hub_id bigint NOT NULL UNIQUE, origin text NOT NULL REFERENCES regulars_stores,
   identifiers jsonb NOT NULL, requested_at timestamptz NOT NULL DEFAULT clock_timestamp(), hub_events_deleted bigint NOT NULL);
@@ -339,6 +342,25 @@ ChainFigures Hub::figures(std::int64_t from_ms, std::int64_t to_ms) {
                                 period),
                             0, 0);
   return out;
+}
+
+int Hub::lease(const std::string& rule, std::int64_t day, int cap, int wanted) {
+  Transaction tx(conn_);
+  // The first store to ask sets the day's cap; the row lock makes grants add up exactly.
+  run(conn_, "INSERT INTO regulars_leases(rule_id, day, cap) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+      {rule, std::to_string(day), std::to_string(cap)});
+  const Result r = run(conn_,
+                       "WITH cur AS (SELECT granted, cap FROM regulars_leases WHERE rule_id = $1 AND day = $2 FOR UPDATE) "
+                       "UPDATE regulars_leases l SET granted = least(cur.cap, cur.granted + $3) FROM cur "
+                       "WHERE l.rule_id = $1 AND l.day = $2 RETURNING l.granted - cur.granted",
+                       {rule, std::to_string(day), std::to_string(wanted)});
+  tx.commit();
+  return static_cast<int>(field_i64(r, 0, 0));
+}
+
+void Hub::give_back(const std::string& rule, std::int64_t day, int n) {
+  run(conn_, "UPDATE regulars_leases SET granted = greatest(0, granted - $3) WHERE rule_id = $1 AND day = $2",
+      {rule, std::to_string(day), std::to_string(n)});
 }
 
 void Hub::report_applied(const std::string& store_id, std::int64_t applied_hub_id) {

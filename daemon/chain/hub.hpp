@@ -117,6 +117,12 @@ class Hub {
   void confirm_erasure(const std::string& store_id, const std::string& erasure_id, std::int64_t customers_erased);
   std::optional<ErasureReceipt> erasure_receipt(const std::string& erasure_id);
 
+  // Grants up to `wanted` offers of a rule's chain cap for a chain day (`cap` sets the day's cap
+  // when this store is the first to ask); never more than the cap in all. Returns the grant.
+  int lease(const std::string& rule, std::int64_t day, int cap, int wanted);
+  // Gives back `n` offers granted earlier and not made.
+  void give_back(const std::string& rule, std::int64_t day, int n);
+
   // Every store's figures for events timed in [from_ms, to_ms).
   ChainFigures figures(std::int64_t from_ms, std::int64_t to_ms);
 

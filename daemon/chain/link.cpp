@@ -8,7 +8,10 @@
 #include <random>
 #include <variant>
 
+#include <unicode/timezone.h>
+
 #include "base/log.hpp"
+#include "gestures/chain_allowance.hpp"
 #include "chain/hub_event.hpp"
 #include "db/db.hpp"
 #include "memory/identity.hpp"
@@ -68,6 +71,20 @@ std::int64_t now_ms() {
 }
 
 }  // namespace
+
+std::function<std::int64_t(std::int64_t)> chain_day_in(const std::string& time_zone) {
+  std::shared_ptr<const icu::TimeZone> zone(icu::TimeZone::createTimeZone(icu::UnicodeString::fromUTF8(time_zone)));
+  icu::UnicodeString id;
+  if (*zone == icu::TimeZone::getUnknown() || zone->getID(id).isBogus())
+    throw std::invalid_argument("chain.time_zone: '" + time_zone + "' is not a time zone ICU knows; use an IANA name such as Europe/Paris");
+  return [zone](std::int64_t unix_ms) {
+    std::int32_t raw = 0, dst = 0;
+    UErrorCode status = U_ZERO_ERROR;
+    zone->getOffset(static_cast<UDate>(unix_ms), false, raw, dst, status);
+    const std::int64_t local = unix_ms + (U_SUCCESS(status) ? raw + dst : 0);
+    return local >= 0 ? local / 86'400'000 : (local - 86'399'999) / 86'400'000;
+  };
+}
 
 std::string secret_check(const IdentityKey& key) {
   return wire::hex_encode(key.hash("chain_check", "regulars chain secret check, version 1"));
@@ -140,6 +157,7 @@ void Link::run() {
       backoff_ms = 250;
       // Erasures first, both ways: what an erasure removes must not travel a moment longer.
       const bool erased = publish_erasures() | apply_erasures();
+      refresh_leases();
       const bool published = publish_some();
       const bool applied = apply_some();
       if (!erased && !published && !applied) hub_->wait_for_news(settings_.poll_ms);
@@ -272,6 +290,25 @@ bool Link::apply_erasures() {
     ++status_.erasures_applied;
   }
   return !rows.empty();
+}
+
+// Keeps a few offers of each chain cap in hand while the tills use them, and gives back what a
+// store stops using, so the whole cap can be spent wherever the customers are.
+void Link::refresh_leases() {
+  ChainAllowance* allowance = settings_.allowance;
+  if (allowance == nullptr) return;
+  const std::int64_t now = now_ms();
+  allowance->forget_past(now);
+  for (const auto& s : allowance->shares(now)) {
+    // A lease of a tenth of the cap (1 to 5): enough to ride out a refill, small enough that few
+    // offers sit unused at one store while another wants them.
+    const int lease = std::clamp(s.cap / 10, 1, 5);
+    if (s.wanted && s.held < lease) {
+      if (const int got = hub_->lease(s.rule, s.day, s.cap, lease - s.held); got > 0) allowance->granted(s.rule, s.day, got);
+    } else if (s.idle && s.held > 0) {
+      hub_->give_back(s.rule, s.day, allowance->take_back(s.rule, s.day));
+    }
+  }
 }
 
 std::optional<ErasureReceipt> Link::erasure_receipt(const std::string& erasure_id) const {

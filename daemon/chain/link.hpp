@@ -8,6 +8,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -19,6 +20,7 @@
 #include "chain/hub.hpp"
 
 namespace regulars::daemon {
+class ChainAllowance;
 class EventStore;
 class IdentityKey;
 }  // namespace regulars::daemon
@@ -29,6 +31,7 @@ struct LinkSettings {
   HubSettings hub;
   std::string store_id;
   int poll_ms = 200;   // how long the link waits for the hub's news before looking again
+  ChainAllowance* allowance = nullptr;  // the gesture engine's share of the chain's caps; null: none
   int batch = 256;     // events per publish or apply
 };
 
@@ -72,6 +75,7 @@ class Link {
   bool apply_some();
   bool publish_erasures();
   bool apply_erasures();
+  void refresh_leases();
   void failed(const std::string& kind, const std::string& message);
   bool sleep_for(int ms);  // false once stopping
 
@@ -86,6 +90,10 @@ class Link {
   LinkStatus status_;  // under mu_
   std::thread thread_;
 };
+
+// The day number (days since 1970-01-01) of an instant in an IANA time zone, for the chain's
+// caps; throws std::invalid_argument naming the zone when ICU does not know it.
+std::function<std::int64_t(std::int64_t unix_ms)> chain_day_in(const std::string& time_zone);
 
 // The value every store of a chain must show the hub: a keyed hash of a fixed text under the
 // store's identity secret, equal exactly when the secrets are, and telling nothing of them.

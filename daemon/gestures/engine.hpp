@@ -36,6 +36,7 @@
 #include "base/clock.hpp"
 #include "gestures/conditions.hpp"
 #include "gestures/facts.hpp"
+#include "gestures/chain_allowance.hpp"
 #include "gestures/limits.hpp"
 #include "gestures/rules.hpp"
 #include "locales/phrasebook.hpp"
@@ -64,6 +65,8 @@ class GestureEngine {
   void set_currency(std::string currency) { currency_ = std::move(currency); }
   // Where offers made, held out and reported are counted (null: not counted); before load().
   void set_metrics(Metrics* metrics) { metrics_ = metrics; }
+  // In a chain of stores: the rules' chain caps are spent from this store's lease (set before use).
+  void set_chain_allowance(ChainAllowance* allowance) { chain_ = allowance; }
 
   // Hands the offers not yet logged to the store now (before an offer_outcome is queued, so
   // the outcome always follows its offer in the log).
@@ -157,6 +160,7 @@ class GestureEngine {
   const Phrasebook& phrasebook_;
   std::string currency_;
   bool personalize_requires_consent_;
+  ChainAllowance* chain_ = nullptr;
   Metrics* metrics_ = nullptr;
 
   std::mutex owner_mu_;  // rule changes, one at a time

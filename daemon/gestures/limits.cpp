@@ -16,6 +16,8 @@ typename Map::mapped_type count_in(const Map& map, const Key& key) {
 
 bool LimitCounts::allow(const rules::Limits& limits, std::int64_t cost, const std::string& cashier, const Moment& now) const {
   if (limits.per_day > 0 && count_in(per_day_, now.day) >= limits.per_day) return false;
+  // This store's offers can never be more than the whole chain's (and alone, it is the chain).
+  if (limits.chain_per_day > 0 && count_in(per_day_, now.day) >= limits.chain_per_day) return false;
   if (limits.per_week > 0 && count_in(per_week_, now.week) >= limits.per_week) return false;
   if (limits.monthly_budget > 0 && count_in(spent_, now.month) + cost > limits.monthly_budget) return false;
   if (limits.per_cashier_per_day > 0 && !cashier.empty() &&

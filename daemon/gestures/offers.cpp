@@ -122,6 +122,8 @@ bool GestureEngine::reserve(const Rule& rule, std::int64_t customer, std::int64_
     return false;  // recorded for the ROI report; never shown
   }
   if (!c.limits.allow(rule.limits, cost, ctx.cashier, now)) return false;
+  if (rule.limits.chain_per_day > 0 && chain_ != nullptr && !chain_->take(rule.id, rule.limits.chain_per_day, now.ms))
+    return false;  // this store's share of the chain's cap is spent; the link is getting more
   c.limits.count(cost, ctx.cashier, now);
   offer.status = "offered";
   c.last[customer] = offer;

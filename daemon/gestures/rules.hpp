@@ -127,6 +127,10 @@ struct Limits {
   int per_week = 0;                 // offers per ISO week (Monday first)
   std::int64_t monthly_budget = 0;  // minor units per calendar month; 0 = no budget
   int per_cashier_per_day = 0;
+  // Offers per day across every store of a chain (the day in the chain's time zone); each store
+  // spends from a lease of it (gestures/chain_allowance.hpp). A store in no chain is a chain of
+  // one: the cap then counts its own offers per local day.
+  int chain_per_day = 0;
 };
 
 struct Rule {

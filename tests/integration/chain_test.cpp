@@ -401,6 +401,75 @@ TEST_F(ChainTest, TheChainsReportIsTheSumOfTheStoresOwnReports) {
   EXPECT_EQ(ctl_json(2, "followups --json")["total"], 2);
 }
 
+// A rule capped at 30 offers a day across the chain: tills at all three stores ask as fast as they
+// can, and exactly 30 are offered while the hub is up; across an outage, never more than 30.
+TEST_F(ChainTest, AChainWideCapIsNeverExceededAndIsSpentWholeWhileTheHubIsUp) {
+  constexpr int kCustomers = 40;  // per store; each is known at every store once the hub has carried them
+  for (std::size_t s = 0; s < 3; ++s)
+    for (int i = 0; i < kCustomers; ++i) {
+      const std::string who = "74" + std::to_string(s) + std::to_string(100 + i);
+      ASSERT_EQ(plugin_.record(till(s), consent(who).c_str()), REGULARS_OK);
+      ASSERT_EQ(plugin_.record(till(s), purchase(who, {"tea"}).c_str()), REGULARS_OK);
+    }
+  ASSERT_TRUE(wait_until([&] { return hub_events() == 3 * kCustomers * 2; }, std::chrono::seconds(20)));
+  const auto add_rule_everywhere = [&](const std::string& id) {
+    const std::string file = dir_.sub(id + ".json");
+    std::ofstream(file) << json{{"id", id}, {"when", {{"not", {{"tag", "never"}}}}},
+                                {"gesture", {{"kind", "message"}, {"message", {{"en", "Thank you for coming!"}}}}},
+                                {"limits", {{"chain_per_day", 30}}}}.dump();
+    for (auto& store : stores_) {
+      std::string out;
+      ASSERT_EQ(run_command(std::string(REGULARSCTL_PATH) + " --data-dir " + store->data_dir() + " gestures add " + file, out), 0) << out;
+    }
+  };
+  const auto offered = [&](const std::string& rule) {
+    long long n = 0;
+    for (auto& store : stores_)
+      n += StoreFile(store->db_path()).count("SELECT count(*) FROM offers WHERE rule_id='" + rule + "' AND status='offered'");
+    return n;
+  };
+  // Every till asks for hints about every customer in turn, as fast as it can, until told to stop.
+  std::atomic<bool> asking{true};
+  const auto ask_everyone = [&](std::size_t store) {
+    for (int round = 0; asking.load(); ++round)
+      for (std::size_t s = 0; s < 3 && asking.load(); ++s)
+        for (int i = 0; i < kCustomers && asking.load(); ++i) hints_at(store, "74" + std::to_string(s) + std::to_string(100 + i));
+  };
+
+  add_rule_everywhere("chain-thanks");
+  {
+    std::vector<std::thread> tills;
+    for (std::size_t s = 0; s < 3; ++s) tills.emplace_back(ask_everyone, s);
+    std::this_thread::sleep_for(std::chrono::seconds(15));
+    asking = false;
+    for (auto& t : tills) t.join();
+  }
+  EXPECT_TRUE(wait_until([&] { return offered("chain-thanks") == 30; }, std::chrono::seconds(5)))
+      << "offered " << offered("chain-thanks") << " of the chain's 30 with the hub up";
+  EXPECT_EQ(std::stoll(hub_->scalar("SELECT coalesce(sum(granted), 0) FROM regulars_leases WHERE rule_id='chain-thanks'", "chain")), 30);
+
+  // A second rule with the same cap, and the hub down for a while in the middle of it.
+  add_rule_everywhere("chain-thanks-2");
+  asking = true;
+  std::vector<std::thread> tills;
+  for (std::size_t s = 0; s < 3; ++s) tills.emplace_back(ask_everyone, s);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  hub_->stop();
+  const long long at_outage = offered("chain-thanks-2");
+  std::this_thread::sleep_for(std::chrono::seconds(10));
+  const long long during = offered("chain-thanks-2") - at_outage;
+  hub_->start();
+  std::this_thread::sleep_for(std::chrono::seconds(10));
+  asking = false;
+  for (auto& t : tills) t.join();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const long long total = offered("chain-thanks-2");
+  EXPECT_LE(total, 30) << "never more than the cap, hub or no hub";
+  EXPECT_GT(total, 0);
+  EXPECT_LE(during, 15) << "while the hub was down, the stores could spend only the leases they held";
+  EXPECT_EQ(offered("chain-thanks"), 30) << "the first rule's cap stays spent";
+}
+
 // A store that cannot use the hub says why, and keeps serving its tills.
 TEST_F(ChainTest, ABadChainConfigurationIsReportedAndTheStoreKeepsServing) {
   struct Case {

@@ -121,3 +121,70 @@ TEST(HubEvent, OnlyTheCustomersMemoryTravels) {
 
 }  // namespace
 }  // namespace regulars::daemon::chain
+
+// The gesture engine's share of a chain's caps, and the chain's day.
+#include "chain/link.hpp"
+#include "gestures/chain_allowance.hpp"
+
+namespace regulars::daemon::chain {
+namespace {
+
+constexpr std::int64_t kDay = 86'400'000;
+
+TEST(ChainAllowance, OffersComeOnlyFromWhatWasGrantedForToday) {
+  ChainAllowance a([](std::int64_t ms) { return ms / kDay; });
+  const std::int64_t now = 20'000 * kDay + 1000;
+  EXPECT_FALSE(a.take("r", 30, now)) << "nothing granted yet";
+  auto shares = a.shares(now);
+  ASSERT_EQ(shares.size(), 1u);
+  EXPECT_TRUE(shares[0].wanted) << "a refusal asks the link for a lease";
+  EXPECT_EQ(shares[0].cap, 30);
+  a.granted("r", 20'000, 2);
+  EXPECT_TRUE(a.take("r", 30, now));
+  EXPECT_TRUE(a.take("r", 30, now));
+  EXPECT_FALSE(a.take("r", 30, now));
+  a.granted("r", 20'000, 3);
+  EXPECT_TRUE(a.take("r", 30, now));
+  EXPECT_FALSE(a.shares(now)[0].idle);
+  EXPECT_TRUE(a.shares(now + ChainAllowance::kIdleAfterMs)[0].idle) << "unused for 3 s: better back on the hub";
+  EXPECT_EQ(a.take_back("r", 20'000), 2);
+  EXPECT_FALSE(a.take("r", 30, now)) << "given back";
+  a.granted("r", 20'000, 1);
+  EXPECT_FALSE(a.take("r", 30, now + kDay)) << "yesterday's lease is not today's";
+  a.forget_past(now + kDay);
+  EXPECT_EQ(a.shares(now + kDay).size(), 1u) << "only today's entry is left";
+}
+
+TEST(ChainDay, FollowsTheChainsTimeZone) {
+  // 2026-07-01T23:30:00Z: July 1st in UTC and in New York, July 2nd in Paris (UTC+2 in summer).
+  const std::int64_t t = 1'782'948'600'000;
+  const std::int64_t utc_day = chain_day_in("UTC")(t);
+  EXPECT_EQ(utc_day, t / kDay);
+  EXPECT_EQ(chain_day_in("Europe/Paris")(t), utc_day + 1);
+  EXPECT_EQ(chain_day_in("America/New_York")(t), utc_day);
+  EXPECT_THROW(chain_day_in("Mars/Olympus_Mons"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace regulars::daemon::chain
+
+#include "gestures/limits.hpp"
+
+namespace regulars::daemon {
+namespace {
+
+TEST(LimitCounts, AStoreInNoChainIsAChainOfOne) {
+  rules::Limits limits;
+  limits.chain_per_day = 2;
+  LimitCounts counts;
+  const Moment today = moment_at(1'782'948'600'000), tomorrow = moment_at(1'782'948'600'000 + 86'400'000);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(counts.allow(limits, 0, "ana", today));
+    counts.count(0, "ana", today);
+  }
+  EXPECT_FALSE(counts.allow(limits, 0, "ben", today)) << "the cap counts the store's own offers of the day";
+  EXPECT_TRUE(counts.allow(limits, 0, "ben", tomorrow));
+}
+
+}  // namespace
+}  // namespace regulars::daemon

@@ -119,7 +119,8 @@ TEST(RulesParse, ChipsExample) {
 TEST(RulesParse, AllTopLevelFields) {
   const Rule r = rule_of(parse_rule_text(R"({"id": "vip.weekend@store:1", "name": "VIP weekend", "enabled": false,
     "priority": 90, "when": {"tag": "vip"}, "gesture": {"kind": "discount", "amount": 200},
-    "limits": {"cooldown_days": 7, "per_day": 10, "per_week": 40, "monthly_budget": 5000, "per_cashier_per_day": 3},
+    "limits": {"cooldown_days": 7, "per_day": 10, "per_week": 40, "monthly_budget": 5000, "per_cashier_per_day": 3,
+               "chain_per_day": 30},
     "holdout": 0.2})"));
   EXPECT_EQ(r.id, "vip.weekend@store:1");
   EXPECT_EQ(r.name, "VIP weekend");
@@ -131,6 +132,7 @@ TEST(RulesParse, AllTopLevelFields) {
   EXPECT_EQ(r.limits.per_week, 40);
   EXPECT_EQ(r.limits.monthly_budget, 5000);
   EXPECT_EQ(r.limits.per_cashier_per_day, 3);
+  EXPECT_EQ(r.limits.chain_per_day, 30);
   EXPECT_EQ(r.source.at("enabled"), false);
   EXPECT_EQ(r.source.at("priority"), 90);
 }
