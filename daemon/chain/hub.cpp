@@ -4,6 +4,7 @@
 #include <poll.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 
 namespace regulars::daemon::chain {
 
@@ -319,6 +320,55 @@ std::optional<ErasureReceipt> Hub::erasure_receipt(const std::string& erasure_id
     }
   }
   return receipt;
+}
+
+std::int64_t Hub::rekey(const std::string& old_check, const std::string& new_check,
+                        const std::function<std::string(const std::string& hex)>& rehash) {
+  Transaction tx(conn_);
+  const Result check = run(conn_, "SELECT value FROM regulars_chain WHERE key = 'secret_check' FOR UPDATE");
+  const std::string current = PQntuples(check.get()) > 0 ? field(check, 0, 0) : "";
+  if (current == new_check) return -1;
+  if (current != old_check)
+    throw HubError(HubFailure::secret_mismatch, "the hub's hashes are not those of this store's key generations before the "
+                                                "re-key; re-key the hub with the store whose secret.key re-keyed first");
+  run(conn_, "LOCK TABLE regulars_events, regulars_erased_identifiers, regulars_erasures IN EXCLUSIVE MODE");
+  // Each distinct hash once, into a map the updates join: a customer's hundreds of events cost one HMAC.
+  run(conn_, "CREATE TEMP TABLE regulars_rekey_map (old text PRIMARY KEY, new text NOT NULL) ON COMMIT DROP");
+  const Result hashes = run(conn_,
+                            "SELECT id_hash FROM regulars_events WHERE id_hash <> '' UNION "
+                            "SELECT body->'identifier'->>'hash' FROM regulars_events WHERE body ? 'identifier' UNION "
+                            "SELECT body->'other'->>'hash' FROM regulars_events WHERE body ? 'other' UNION "
+                            "SELECT id_hash FROM regulars_erased_identifiers");
+  const int distinct = PQntuples(hashes.get());
+  constexpr int kBatch = 500;
+  for (int from = 0; from < distinct; from += kBatch) {
+    std::string sql = "INSERT INTO regulars_rekey_map(old, new) VALUES ";
+    std::vector<std::string> params;
+    for (int i = from; i < std::min(distinct, from + kBatch); ++i) {
+      sql += (i == from ? "($" : ",($") + std::to_string(params.size() + 1) + ",$" + std::to_string(params.size() + 2) + ")";
+      params.push_back(field(hashes, i, 0));
+      params.push_back(rehash(params.back()));
+    }
+    run(conn_, sql, params);
+  }
+  std::int64_t n = std::stoll(PQcmdTuples(
+      run(conn_, "UPDATE regulars_events e SET id_hash = m.new FROM regulars_rekey_map m WHERE e.id_hash = m.old").get()));
+  for (const char* named : {"identifier", "other"})
+    n += std::stoll(PQcmdTuples(run(conn_, std::string("UPDATE regulars_events e SET body = jsonb_set(e.body, '{") + named +
+                                               ",hash}', to_jsonb(m.new)) FROM regulars_rekey_map m WHERE e.body->'" + named +
+                                               "'->>'hash' = m.old")
+                                    .get()));
+  n += std::stoll(PQcmdTuples(
+      run(conn_, "UPDATE regulars_erased_identifiers x SET id_hash = m.new FROM regulars_rekey_map m WHERE x.id_hash = m.old").get()));
+  const Result erasures = run(conn_, "SELECT erasure_id, identifiers::text FROM regulars_erasures");
+  for (int i = 0; i < PQntuples(erasures.get()); ++i) {
+    auto ids = nlohmann::json::parse(field(erasures, i, 1));
+    for (auto& id : ids) id["hash"] = rehash(id["hash"].get<std::string>()), ++n;
+    run(conn_, "UPDATE regulars_erasures SET identifiers = $2::jsonb WHERE erasure_id = $1", {field(erasures, i, 0), ids.dump()});
+  }
+  run(conn_, "UPDATE regulars_chain SET value = $1 WHERE key = 'secret_check'", {new_check});
+  tx.commit();
+  return n;
 }
 
 ChainFigures Hub::figures(std::int64_t from_ms, std::int64_t to_ms) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -122,6 +123,13 @@ class Hub {
   int lease(const std::string& rule, std::int64_t day, int cap, int wanted);
   // Gives back `n` offers granted earlier and not made.
   void give_back(const std::string& rule, std::int64_t day, int n);
+
+  // A chain-wide re-key's step on the hub: every identifier hash the hub holds (events, links' and
+  // merges' second identifiers, erasures) and the secret check go through `rehash`, one more
+  // link of the chain of keys, in one transaction. The hub must show `old_check`; one that shows
+  // `new_check` was re-keyed already (returns -1). Returns the hashes re-hashed.
+  std::int64_t rekey(const std::string& old_check, const std::string& new_check,
+                     const std::function<std::string(const std::string& hex)>& rehash);
 
   // Every store's figures for events timed in [from_ms, to_ms).
   ChainFigures figures(std::int64_t from_ms, std::int64_t to_ms);

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "chain/link.hpp"
 #include "ctl/ctl_client.hpp"
 #include "ctl/print.hpp"
 #include "gestures/rules.hpp"
@@ -127,6 +128,17 @@ class Ctl {
       if (!from_.empty()) request["from"] = from_;
       if (!to_.empty()) request["to"] = to_;
       return ask({{"op", "chain"}, {"report", request}}, [](const json& r) { print_chain_report(std::cout, r); });
+    });
+    auto* rekey_hub = chain->add_subcommand(
+        "rekey-hub", "Re-hash the hub with the newest key of the store that re-keyed first (a chain-wide re-key, CHAIN.md)");
+    rekey_hub->add_option("--data-dir", data_dir_, "The data directory of the store that re-keyed first");
+    rekey_hub->add_option("--hub", hub_.conninfo, "The hub's libpq connection string, as in the chain section")->required();
+    rekey_hub->add_option("--ca-file", hub_.ca_file, "The CA of the hub's certificate, as chain.ca_file");
+    on(rekey_hub, [this] {
+      const std::int64_t n = daemon::chain::rekey_hub(data_dir_, hub_);
+      if (n < 0) std::cout << "the hub was re-keyed already; nothing changed\n";
+      else std::cout << "re-keyed the hub: " << n << " identifier hashes re-hashed; now run 'regularsctl rekey --adopt' at every other store\n";
+      return 0;
     });
     auto* erasure = chain->add_subcommand("erasure", "Which stores of the chain have carried out an erasure, and which have yet to");
     erasure->add_option("receipt", erasure_id_, "The receipt id the erasure gave (regularsctl erase)")->required();
@@ -362,6 +374,8 @@ class Ctl {
     auto* rekey = command("rekey", "Rotate the identity secret and re-hash every stored identifier (regularsd must be stopped)");
     // Works on the data directory itself, not over the socket: also accepted after the subcommand.
     rekey->add_option("--data-dir", data_dir_, "The daemon's data directory (default /var/lib/regulars)");
+    rekey->add_flag("--adopt", adopt_generation_,
+                    "In a chain: use the newest key already in secret.key, copied from the store that re-keyed first");
     on(rekey, [this] { return run_rekey(); });
   }
 
@@ -370,7 +384,7 @@ class Ctl {
     const uid_t uid = ::geteuid();
     const passwd* pw = ::getpwuid(uid);
     const auto r = daemon::rekey_identity(data_dir_, "uid:" + std::to_string(uid), pw ? pw->pw_name : "",
-                                          [](const std::string& line) { std::cerr << line << std::endl; });
+                                          [](const std::string& line) { std::cerr << line << std::endl; }, adopt_generation_);
     char seconds[32];
     std::snprintf(seconds, sizeof seconds, "%.1f", r.seconds);
     std::cout << "re-keyed " << data_dir_ << " in " << seconds << " s: key generation now " << r.generation << "\n"
@@ -453,6 +467,8 @@ class Ctl {
   std::string rule_file_, rule_id_, as_of_;
   int days_ = 30, window_days_ = 30;
   std::string id_kind_, id_value_, prune_as_of_, erasure_id_;
+  bool adopt_generation_ = false;
+  daemon::chain::HubSettings hub_;
   int audit_limit_ = 200, journey_limit_ = 200;
   std::string token_terminal_, token_id_;
   daemon::import::ImportOptions import_;

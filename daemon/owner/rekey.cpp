@@ -319,8 +319,20 @@ RekeyResult rehash_store(Db& db, const IdentitySecret& key, int generation, cons
 
 }  // namespace
 
+// The generations in use and the newest one in the file, which another store of the chain wrote
+// in its own re-key and which was copied here (a chain-wide re-key, daemon/chain/CHAIN.md).
+std::vector<IdentitySecret> secrets_with_the_chains_new_generation(const std::string& db_path, const std::string& secret_path) {
+  const int in_use = stored_identity_generations(db_path);
+  std::vector<IdentitySecret> secrets = read_identity_secrets(secret_path);
+  if (static_cast<int>(secrets.size()) != in_use + 1)
+    throw std::runtime_error(secret_path + " holds " + std::to_string(secrets.size()) + " key generation(s) and the store uses " +
+                             std::to_string(in_use) + "; --adopt needs exactly one more: copy here the secret.key of the store "
+                             "of the chain that re-keyed first");
+  return secrets;
+}
+
 RekeyResult rekey_identity(const std::string& data_dir, const std::string& actor, const std::string& detail_user,
-                           const ProgressLines& progress) {
+                           const ProgressLines& progress, bool adopt_newest_generation) {
   const auto started = std::chrono::steady_clock::now();
   const std::string db_path = data_dir + "/regulars.db";
   const std::string secret_path = data_dir + "/secret.key";
@@ -330,12 +342,14 @@ RekeyResult rekey_identity(const std::string& data_dir, const std::string& actor
   Db db(db_path, Db::Mode::read_write);
   check_schema(db);
   check_no_erasure_waiting_for_the_chain(db);
-  const std::vector<IdentitySecret> secrets = secrets_with_a_new_generation(db_path, secret_path);
+  const std::vector<IdentitySecret> secrets = adopt_newest_generation
+                                                  ? secrets_with_the_chains_new_generation(db_path, secret_path)
+                                                  : secrets_with_a_new_generation(db_path, secret_path);
   const int generation = static_cast<int>(secrets.size());
 
   // Step 1: the file first, durably. Until the transaction below commits, the store still says
   // it uses one generation fewer and the daemon ignores the new key.
-  write_identity_secrets(secret_path, secrets);
+  if (!adopt_newest_generation) write_identity_secrets(secret_path, secrets);
   if (progress)
     progress("wrote " + secret_path + " with " + std::to_string(generation) + " key generations (generation " +
              std::to_string(generation) + " not in use until the store is re-hashed)");

@@ -42,7 +42,10 @@ struct RekeyResult {
 // waiting, for the whole run). `actor` goes into the audit row ('rekey'), with `detail_user`.
 // `progress` gets one line per step. Throws std::runtime_error saying what to do when it
 // refuses or fails; nothing in the store has changed then.
+// With `adopt_newest_generation`, the new key is not drawn here: it is the newest generation
+// already in secret.key, copied from the store of a chain that re-keyed first, so every store
+// of the chain hashes alike again (daemon/chain/CHAIN.md, "Re-keying a chain").
 RekeyResult rekey_identity(const std::string& data_dir, const std::string& actor, const std::string& detail_user,
-                           const std::function<void(const std::string&)>& progress);
+                           const std::function<void(const std::string&)>& progress, bool adopt_newest_generation = false);
 
 }  // namespace regulars::daemon

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
@@ -468,6 +469,59 @@ TEST_F(ChainTest, AChainWideCapIsNeverExceededAndIsSpentWholeWhileTheHubIsUp) {
   EXPECT_GT(total, 0);
   EXPECT_LE(during, 15) << "while the hub was down, the stores could spend only the leases they held";
   EXPECT_EQ(offered("chain-thanks"), 30) << "the first rule's cap stays spent";
+}
+
+// A chain-wide re-key, as CHAIN.md gives it: every store stopped, one store re-keys, the hub is
+// re-hashed with its new key, the others adopt that key; every customer is still recognised at
+// every store, and what one store sells afterwards still reaches the others' same customers.
+TEST_F(ChainTest, AChainWideRekeyLeavesEveryCustomerRecognisedEverywhere) {
+  const json phone = {{"kind", "phone"}, {"value", "+1 555 0177"}};
+  ASSERT_EQ(plugin_.record(till(0), consent("7501").c_str()), REGULARS_OK);
+  ASSERT_EQ(plugin_.record(till(0), purchase("7501", {"tea"}).c_str()), REGULARS_OK);
+  ASSERT_EQ(plugin_.record(till(1), purchase("7501", {"jam"}).c_str()), REGULARS_OK);
+  ASSERT_EQ(plugin_.record(till(1), purchase("7502", {"jam"}).c_str()), REGULARS_OK);
+  ASSERT_EQ(plugin_.record(till(2), json({{"type", "link"}, {"customer", {{"kind", "card"}, {"value", "7501"}}}, {"identifier", phone}})
+                                        .dump().c_str()), REGULARS_OK);
+  const auto phone_visits = [&](std::size_t store) {
+    regulars_status st;
+    const json h = json::parse(plugin_.hints_text(till(store), json({{"customer", phone}}).dump(), st), nullptr, false);
+    return st == REGULARS_OK && h["customer"]["known"].get<bool>() ? h["customer"]["visits"].get<long long>() : -1;
+  };
+  ASSERT_TRUE(wait_until([&] { return phone_visits(0) == 2 && phone_visits(1) == 2 && visits_at(2, "7502") == 1; },
+                         std::chrono::seconds(10)));
+
+  for (auto& [_, c] : clients_) plugin_.close(c);
+  clients_.clear();
+  for (auto& store : stores_) store->stop();
+  const auto ctl = [&](const std::string& args) {
+    std::string out;
+    const int rc = run_command(std::string(REGULARSCTL_PATH) + " " + args, out);
+    EXPECT_EQ(rc, 0) << args << ": " << out;
+    return out;
+  };
+  const std::string& a = stores_[0]->data_dir();
+  ctl("rekey --data-dir " + a);
+  const std::string rekey_hub = "chain rekey-hub --data-dir " + a + " --hub '" + hub_conninfo() + "' --ca-file " + hub_ca();
+  EXPECT_NE(ctl(rekey_hub).find("re-keyed the hub"), std::string::npos);
+  EXPECT_NE(ctl(rekey_hub).find("re-keyed already"), std::string::npos) << "a second run changes nothing";
+  for (std::size_t s = 1; s < 3; ++s) {
+    std::filesystem::copy_file(a + "/secret.key", stores_[s]->data_dir() + "/secret.key",
+                               std::filesystem::copy_options::overwrite_existing);
+    ctl("rekey --adopt --data-dir " + stores_[s]->data_dir());
+  }
+  for (auto& store : stores_) store->start();
+
+  for (std::size_t s = 0; s < 3; ++s) {
+    SCOPED_TRACE(kStoreIds[s]);
+    EXPECT_EQ(visits_at(s, "7501"), 2);
+    EXPECT_EQ(visits_at(s, "7502"), 1);
+    EXPECT_EQ(phone_visits(s), 2) << "the link made at C still names the customer";
+    EXPECT_TRUE(wait_until([&] { return chain_status(*stores_[s]).value("connected", false); }, std::chrono::seconds(10)))
+        << chain_status(*stores_[s]).dump();
+  }
+  ASSERT_EQ(plugin_.record(till(0), purchase("7501", {"bread"}).c_str()), REGULARS_OK);
+  EXPECT_TRUE(wait_until([&] { return visits_at(1, "7501") == 3 && visits_at(2, "7501") == 3; }, std::chrono::seconds(10)))
+      << "a purchase after the re-key reaches the same customer at the other stores";
 }
 
 // A store that cannot use the hub says why, and keeps serving its tills.

@@ -1,4 +1,5 @@
-// A chain hub's rows are input from outside: each is checked like a till's event before the
+// The chain of stores in process: hub rows checked as input from outside, the gesture engine's
+// share of chain caps, the chain's day. A chain hub's rows are input from outside:
 // store applies it, and a bad one is refused with a reason (daemon/chain/hub_event.cpp).
 #include <gtest/gtest.h>
 
