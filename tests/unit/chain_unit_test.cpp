@@ -1,6 +1,6 @@
-// The chain of stores in process: hub rows checked as input from outside, the gesture engine's
-// share of chain caps, the chain's day. A chain hub's rows are input from outside:
-// store applies it, and a bad one is refused with a reason (daemon/chain/hub_event.cpp).
+// The chain of stores in process. A hub's rows are input from outside: each is checked like a
+// till's event before the store applies it, and a bad one is refused with a reason
+// (daemon/chain/hub_event.cpp). Also the gesture engine's share of chain caps, and the chain's day.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
