@@ -158,8 +158,10 @@ HubStoreState Hub::join(const std::string& store_id, std::int64_t instance, cons
   // Stores joining at once must not race to create the tables.
   run(conn_, "SELECT pg_advisory_xact_lock(7262876)");
   run(conn_, kSchema);
-  run(conn_, "INSERT INTO regulars_chain VALUES ('schema_version', $1), ('secret_check', $2) ON CONFLICT DO NOTHING",
-      {std::to_string(kHubSchemaVersion), secret_check});
+  const Result made = run(conn_, "INSERT INTO regulars_chain VALUES ('schema_version', $1), ('secret_check', $2) ON CONFLICT DO NOTHING",
+                          {std::to_string(kHubSchemaVersion), secret_check});
+  HubStoreState state;
+  state.new_chain = std::string(PQcmdTuples(made.get())) == "2";
   const Result meta = run(conn_, "SELECT key, value FROM regulars_chain WHERE key IN ('schema_version', 'secret_check')");
   for (int i = 0; i < PQntuples(meta.get()); ++i) {
     const std::string key = field(meta, i, 0), value = field(meta, i, 1);
@@ -172,6 +174,11 @@ HubStoreState Hub::join(const std::string& store_id, std::int64_t instance, cons
                      "other stores; give every store of the chain the same secret.key before its first start "
                      "(daemon/chain/CHAIN.md, \"Setting it up\")");
   }
+  const Result other = run(conn_, "SELECT store_id FROM regulars_stores WHERE instance = $2 AND store_id <> $1",
+                           {store_id, std::to_string(instance)});
+  if (PQntuples(other.get()) > 0)
+    throw HubError(HubFailure::duplicate_store, "this store is in the chain as '" + field(other, 0, 0) +
+                                                    "' already; give chain.store_id that name again");
   run(conn_, "INSERT INTO regulars_stores(store_id, instance) VALUES ($1, $2) ON CONFLICT DO NOTHING",
       {store_id, std::to_string(instance)});
   const Result me = run(conn_, "SELECT instance, published_seq FROM regulars_stores WHERE store_id = $1", {store_id});
@@ -179,7 +186,6 @@ HubStoreState Hub::join(const std::string& store_id, std::int64_t instance, cons
     throw HubError(HubFailure::duplicate_store,
                    "another store already publishes to the hub as store id '" + store_id +
                        "'; give this store a store_id of its own in the chain section");
-  HubStoreState state;
   state.published_seq = field_i64(me, 0, 1);
   run(conn_, "UPDATE regulars_stores SET last_seen = now() WHERE store_id = $1", {store_id});
   tx.commit();

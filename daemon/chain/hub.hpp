@@ -91,6 +91,7 @@ struct ChainFigures {
 struct HubStoreState {
   std::int64_t published_seq = 0;   // the last local seq the hub holds
   std::int64_t newest_hub_id = 0;   // the newest event on the hub
+  bool new_chain = false;           // this store was the first: its secret is now the chain's
 };
 
 class Hub {

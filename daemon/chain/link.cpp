@@ -86,24 +86,6 @@ std::function<std::int64_t(std::int64_t)> chain_day_in(const std::string& time_z
   };
 }
 
-std::int64_t rekey_hub(const std::string& data_dir, const HubSettings& settings) {
-  const int in_use = stored_identity_generations(data_dir + "/regulars.db");
-  std::vector<IdentitySecret> secrets = read_identity_secrets(data_dir + "/secret.key");
-  if (in_use < 2 || static_cast<int>(secrets.size()) < in_use)
-    throw std::runtime_error("the store in " + data_dir + " has not been re-keyed (key generation " + std::to_string(in_use) +
-                             "); run 'regularsctl rekey' there first, with every store of the chain stopped");
-  secrets.resize(static_cast<std::size_t>(in_use));
-  const IdentitySecret newest = secrets.back();
-  const IdentityKey now(secrets);
-  const IdentityKey before(std::vector<IdentitySecret>(secrets.begin(), secrets.end() - 1));
-  Hub hub(settings);
-  return hub.rekey(secret_check(before), secret_check(now), [&newest](const std::string& hex) {
-    const auto h = from_hex(hex);
-    if (!h) throw std::runtime_error("the hub holds an identifier hash that is not 64 hex digits: its data is damaged");
-    return to_hex(IdentityKey::chain(newest, *h));
-  });
-}
-
 std::string secret_check(const IdentityKey& key) {
   return wire::hex_encode(key.hash("chain_check", "regulars chain secret check, version 1"));
 }

@@ -95,13 +95,6 @@ class Link {
 // caps; throws std::invalid_argument naming the zone when ICU does not know it.
 std::function<std::int64_t(std::int64_t unix_ms)> chain_day_in(const std::string& time_zone);
 
-// A chain-wide re-key's step on the hub (daemon/chain/CHAIN.md, "Re-keying a chain"), run with
-// the data directory of the store that re-keyed first (regularsd stopped or not: it only reads
-// secret.key and the store's generation count): every hash on the hub is chained once more with
-// that store's newest key. Returns the hashes re-hashed, -1 when the hub was re-keyed already.
-// Throws saying what to do.
-std::int64_t rekey_hub(const std::string& data_dir, const HubSettings& hub);
-
 // The value every store of a chain must show the hub: a keyed hash of a fixed text under the
 // store's identity secret, equal exactly when the secrets are, and telling nothing of them.
 std::string secret_check(const IdentityKey& key);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "chain/link.hpp"
+#include "chain/setup.hpp"
 #include "ctl/ctl_client.hpp"
 #include "ctl/print.hpp"
 #include "gestures/rules.hpp"
@@ -129,6 +130,15 @@ class Ctl {
       if (!to_.empty()) request["to"] = to_;
       return ask({{"op", "chain"}, {"report", request}}, [](const json& r) { print_chain_report(std::cout, r); });
     });
+    auto* join = chain->add_subcommand("join", "Join this store to a chain: take the chain's secret, check it with the hub and "
+                                               "enrol the store id (regularsd must be stopped)");
+    join->add_option("--data-dir", data_dir_, "The daemon's data directory (default /var/lib/regulars)");
+    join->add_option("--hub", hub_.conninfo, "The hub's libpq connection string, as the chain section will give it")->required();
+    join->add_option("--ca-file", hub_.ca_file, "The CA of the hub's certificate, as chain.ca_file");
+    join->add_option("--store-id", store_id_, "This store's name in the chain: unique, 1 to 64 of A-Z a-z 0-9 _ . -")->required();
+    join->add_option("--secret-from", secret_from_, "The secret.key of a store already in the chain (not needed by the first store)")
+        ->check(CLI::ExistingFile);
+    on(join, [this] { return run_chain_join(); });
     auto* rekey_hub = chain->add_subcommand(
         "rekey-hub", "Re-hash the hub with the newest key of the store that re-keyed first (a chain-wide re-key, CHAIN.md)");
     rekey_hub->add_option("--data-dir", data_dir_, "The data directory of the store that re-keyed first");
@@ -379,6 +389,20 @@ class Ctl {
     on(rekey, [this] { return run_rekey(); });
   }
 
+  int run_chain_join() {
+    ::umask(0077);
+    const auto secret = secret_from_.empty() ? std::nullopt : std::optional<std::string>(secret_from_);
+    const auto r = daemon::chain::join_chain(data_dir_, hub_, store_id_, secret);
+    if (r.secret_installed) std::cout << "took the chain's identity secret into " << data_dir_ << "/secret.key\n";
+    std::cout << (r.first_store ? "started the chain: this store is its first, and its secret.key is now the chain's; copy it to "
+                                  "each store that joins (mode 0600), or give it to them with --secret-from\n"
+                                : "the hub accepted this store: its secret is the chain's and the store id is its own\n");
+    std::cout << "add to regularsd's config, then start regularsd:\n  \"chain\": "
+              << json{{"hub", "<as given to --hub>"}, {"store_id", store_id_}, {"ca_file", hub_.ca_file.empty() ? json(nullptr) : json(hub_.ca_file)}}.dump()
+              << "\n";
+    return 0;
+  }
+
   int run_rekey() {
     ::umask(0077);  // the store, its WAL and the secret are personal data: owner only
     const uid_t uid = ::geteuid();
@@ -468,6 +492,7 @@ class Ctl {
   int days_ = 30, window_days_ = 30;
   std::string id_kind_, id_value_, prune_as_of_, erasure_id_;
   bool adopt_generation_ = false;
+  std::string store_id_, secret_from_;
   daemon::chain::HubSettings hub_;
   int audit_limit_ = 200, journey_limit_ = 200;
   std::string token_terminal_, token_id_;

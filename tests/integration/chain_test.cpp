@@ -524,6 +524,54 @@ TEST_F(ChainTest, AChainWideRekeyLeavesEveryCustomerRecognisedEverywhere) {
       << "a purchase after the re-key reaches the same customer at the other stores";
 }
 
+// regularsctl chain join sets a new store up: the chain's secret, checked with the hub, and the
+// store id enrolled; a store with customers of its own, or without the chain's secret, is refused.
+TEST_F(ChainTest, ChainJoinGivesANewStoreTheChainsSecretAndChecksIt) {
+  ASSERT_EQ(plugin_.record(till(0), purchase("7601", {"tea"}).c_str()), REGULARS_OK);
+  const std::string d = dir_.sub("store-D"), e = dir_.sub("store-E");
+  const std::string hub = " --hub '" + hub_conninfo() + "' --ca-file " + hub_ca();
+  const auto join = [&](const std::string& dir, const std::string& id, const std::string& extra, std::string& out) {
+    return run_command(std::string(REGULARSCTL_PATH) + " chain join --data-dir " + dir + " --store-id " + id + hub + extra, out);
+  };
+  std::string out;
+  EXPECT_NE(join(d, "D", "", out), 0) << "its own new secret is not the chain's: " << out;
+  EXPECT_NE(out.find("not the chain's"), std::string::npos) << out;
+  ASSERT_EQ(join(d, "D", " --secret-from " + stores_[0]->data_dir() + "/secret.key", out), 0) << out;
+  EXPECT_NE(out.find("took the chain's identity secret"), std::string::npos) << out;
+  EXPECT_EQ(out.find("password"), std::string::npos);
+  EXPECT_NE(join(d, "D-again", "", out), 0) << "one store, one id";
+  EXPECT_NE(join(dir_.sub("store-D2"), "D", " --secret-from " + stores_[0]->data_dir() + "/secret.key", out), 0)
+      << "another store cannot take D's id: " << out;
+  EXPECT_NE(out.find("already publishes"), std::string::npos) << out;
+
+  // D starts with the chain section and knows A's customer.
+  std::ofstream(d + ".conf") << json{{"chain", {{"hub", hub_conninfo()}, {"store_id", "D"}, {"ca_file", hub_ca()}, {"poll_ms", 50}}}}.dump();
+  DaemonProcess store_d(d, {"--config", d + ".conf"});
+  store_d.start();
+  regulars_client* t = nullptr;
+  ASSERT_EQ(plugin_.open(json{{"endpoint", store_d.endpoint()}, {"budget_ms", 2000}}.dump().c_str(), &t), REGULARS_OK);
+  regulars_status st;
+  const auto known_at_d = [&] {
+    const json h = json::parse(plugin_.hints_text(t, hints_request("7601"), st), nullptr, false);
+    return st == REGULARS_OK && h["customer"]["known"].get<bool>();
+  };
+  EXPECT_TRUE(wait_until(known_at_d, std::chrono::seconds(10)));
+  plugin_.close(t);
+  store_d.stop();
+
+  // A store that already has customers under a secret of its own cannot take the chain's.
+  {
+    DaemonProcess alone(e);
+    alone.start();
+    ASSERT_EQ(plugin_.open(json{{"endpoint", alone.endpoint()}, {"budget_ms", 2000}}.dump().c_str(), &t), REGULARS_OK);
+    ASSERT_EQ(plugin_.record(t, purchase("7602", {"tea"}).c_str()), REGULARS_OK);
+    plugin_.close(t);
+    alone.stop();
+  }
+  EXPECT_NE(join(e, "E", " --secret-from " + stores_[0]->data_dir() + "/secret.key", out), 0);
+  EXPECT_NE(out.find("customers hashed with a secret of its own"), std::string::npos) << out;
+}
+
 // A store that cannot use the hub says why, and keeps serving its tills.
 TEST_F(ChainTest, ABadChainConfigurationIsReportedAndTheStoreKeepsServing) {
   struct Case {
