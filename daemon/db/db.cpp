@@ -142,7 +142,7 @@ int schema_version(Db& db) {
 
 namespace {
 // Each entry moves the schema one version up. Never edit a published step; append a new one.
-constexpr std::array<std::string_view, 21> kMigrations{R"sql(
+constexpr std::array<std::string_view, 22> kMigrations{R"sql(
 CREATE TABLE events (
   seq         INTEGER PRIMARY KEY,          -- order of arrival; the log is append-only
   event_id    TEXT NOT NULL UNIQUE,         -- made by the client: replays are recognised here
@@ -444,6 +444,15 @@ CREATE TABLE chain_erasure_outbox (
   receipt_id TEXT NOT NULL, kind TEXT NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (receipt_id, kind, hash)
 ) WITHOUT ROWID;
 INSERT INTO store_meta VALUES ('chain_applied_erasure_id', 0);
+)sql", R"sql(
+-- v22: an event's seq is never given twice. SQLite gives a new row max(seq) + 1, so once the
+-- newest events were deleted (an erasure, a prune) their seqs went to the next events, and
+-- whatever had already read up to them (the chain's publishing watermark) skipped those. The
+-- highest seq ever deleted is kept here; the writer numbers events above it.
+INSERT INTO store_meta VALUES ('seq_high_water', (SELECT coalesce(max(seq), 0) FROM events));
+CREATE TRIGGER events_keep_seq_high_water AFTER DELETE ON events BEGIN
+  UPDATE store_meta SET value = max(value, OLD.seq) WHERE key = 'seq_high_water';
+END;
 )sql"};
 }  // namespace
 

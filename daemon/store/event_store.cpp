@@ -61,8 +61,12 @@ EventStore::EventStore(const std::string& data_dir, Options options)
     rebuild_now();
   }
   {
-    Stmt s(writer_db_->raw(), "SELECT coalesce(max(seq), 0) FROM events");
-    if (s.step()) durable_seq_.store(s.i64(0));
+    Stmt s(writer_db_->raw(),
+           "SELECT coalesce(max(seq), 0), coalesce((SELECT value FROM store_meta WHERE key='seq_high_water'), 0) FROM events");
+    if (s.step()) {
+      durable_seq_.store(s.i64(0));
+      next_seq_ = std::max(s.i64(0), s.i64(1)) + 1;
+    }
   }
   popularity_.load(*writer_db_);
   catch_up_popularity();
@@ -425,7 +429,7 @@ WriteResult EventStore::apply(PreparedEvent& e, PopularityDelta* popularity) {
   {
     Stmt& s = db.cached(
         "INSERT INTO events(event_id, type, customer_id, time_ms, store, terminal, cashier, touchpoint, body, id_kind, id_hash, "
-        "value, origin) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        "value, origin, seq) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     s.bind(1, e.event_id).bind(2, e.type).bind(4, e.time_ms);
     if (r.customer_id == 0) s.bind_null(3); else s.bind(3, r.customer_id);
     bind_opt(s, 5, opt_str(logged.body, "store"));
@@ -440,8 +444,9 @@ WriteResult EventStore::apply(PreparedEvent& e, PopularityDelta* popularity) {
     }
     if (e.value) s.bind(12, *e.value); else s.bind_null(12);
     if (e.origin.empty()) s.bind_null(13); else s.bind(13, e.origin);
+    s.bind(14, next_seq_);  // never a seq an erased or pruned event had (v22)
     s.run();
-    r.seq = db.last_insert_rowid();
+    r.seq = next_seq_++;
   }
   logged.seq = r.seq;
   r.customer_id = projector.project(logged, /*log_row_linked=*/true);

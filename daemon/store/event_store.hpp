@@ -298,6 +298,7 @@ class EventStore {
   std::atomic<std::thread::id> writer_id_{};  // the writer thread, for run_on_writer's check
   std::atomic<std::uint64_t> commits_{0};
   std::atomic<std::int64_t> durable_seq_{0};
+  std::int64_t next_seq_ = 1;  // writer thread: the seq of the next event logged, above any ever used
   std::atomic<std::uint64_t> dropped_erased_events_{0}, dropped_erased_identifiers_{0};
   bool any_erased_events_ = false;  // writer only: whether the event-id tombstone is worth a look
   std::atomic<std::uint64_t> events_applied_{0}, writer_busy_us_{0}, syncs_{0}, sync_us_{0}, sync_max_us_{0},

@@ -572,6 +572,20 @@ TEST_F(ChainTest, ChainJoinGivesANewStoreTheChainsSecretAndChecksIt) {
   EXPECT_NE(out.find("customers hashed with a secret of its own"), std::string::npos) << out;
 }
 
+// An erasure deletes a store's newest events; the events recorded after it are new events with
+// seqs of their own, and reach the chain like any other.
+TEST_F(ChainTest, EventsRecordedAfterAnErasureOfTheNewestEventsStillTravel) {
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(plugin_.record(till(0), purchase("7701", {"tea"}).c_str()), REGULARS_OK);
+  ASSERT_TRUE(wait_until([&] { return visits_at(1, "7701") == 3; }, std::chrono::seconds(10)));
+  std::string out;
+  ASSERT_EQ(run_command(std::string(REGULARSCTL_PATH) + " --data-dir " + stores_[0]->data_dir() + " erase --kind card --value 7701",
+                        out), 0) << out;
+  ASSERT_TRUE(wait_until([&] { return visits_at(1, "7701") == -1; }, std::chrono::seconds(10)));
+  for (int i = 0; i < 2; ++i) ASSERT_EQ(plugin_.record(till(0), purchase("7702", {"jam"}).c_str()), REGULARS_OK);
+  EXPECT_TRUE(wait_until([&] { return visits_at(1, "7702") == 2; }, std::chrono::seconds(10)))
+      << "B has " << visits_at(1, "7702") << " visits of A's new customer; A's status: " << chain_status(*stores_[0]).dump();
+}
+
 // A store that cannot use the hub says why, and keeps serving its tills.
 TEST_F(ChainTest, ABadChainConfigurationIsReportedAndTheStoreKeepsServing) {
   struct Case {
