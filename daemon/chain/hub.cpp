@@ -105,6 +105,7 @@ std::string connect_message(HubFailure f, const std::string& libpq, const HubSet
 
 const char* failure_name(HubFailure f) noexcept {
   switch (f) {
+    case HubFailure::config: return "config";
     case HubFailure::unreachable: return "unreachable";
     case HubFailure::auth: return "auth";
     case HubFailure::tls: return "tls";
@@ -126,6 +127,16 @@ HubFailure classify_connect_failure(const std::string& message) {
 }
 
 Hub::Hub(const HubSettings& s) {
+  // libpq's messages about a string it cannot read quote the string, password included: it is
+  // read here first, and a failure says so in words of our own.
+  char* parse_error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(s.conninfo.c_str(), &parse_error);
+  if (parse_error != nullptr) PQfreemem(parse_error);
+  if (parsed == nullptr)
+    throw HubError(HubFailure::config, "chain.hub is not a libpq connection string or URI that can be read; check its "
+                                       "quoting, its key=value pairs and any %-escapes (the string is not repeated here, "
+                                       "as it may hold a password)");
+  PQconninfoFree(parsed);
   const std::string timeout = std::to_string(s.connect_timeout_s);
   // The connection string comes first and is expanded; what follows overrides it, so TLS
   // cannot be weakened by the string when a CA is configured.

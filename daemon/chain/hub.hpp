@@ -17,6 +17,7 @@ namespace regulars::daemon::chain {
 
 // What went wrong with the hub, typed so that status and regularsctl can say what to do.
 enum class HubFailure {
+  config,           // chain.hub is not a connection string libpq can read
   unreachable,      // no connection: host, port, network, or the server is down
   auth,             // the server refused the user or the password
   tls,              // the server's certificate does not verify against chain.ca_file

@@ -189,3 +189,25 @@ TEST(LimitCounts, AStoreInNoChainIsAChainOfOne) {
 
 }  // namespace
 }  // namespace regulars::daemon
+
+namespace regulars::daemon::chain {
+namespace {
+
+// libpq's own messages about a connection string quote it, password and all; the hub's never do.
+TEST(Hub, ABadConnectionStringIsRefusedWithoutQuotingIt) {
+  for (const std::string conninfo : {std::string("host=/nonexistent password=hunter2 s3cr3t"),
+                                     std::string("postgresql://store:s3cr3t%zz@hub.example/regulars"),
+                                     std::string("postgresql://store:s3cr3t@[broken/regulars")}) {
+    SCOPED_TRACE(conninfo);
+    try {
+      Hub hub(HubSettings{conninfo, "", 1});
+      ADD_FAILURE() << "connected?";
+    } catch (const HubError& e) {
+      EXPECT_EQ(std::string(e.what()).find("s3cr3t"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("chain.hub"), std::string::npos) << "names the setting: " << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace regulars::daemon::chain
