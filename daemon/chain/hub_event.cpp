@@ -26,6 +26,12 @@ std::string stand_in_for(std::string_view kind, bool second) {
   return second ? "chain-second" : "chain-first";
 }
 
+// A string field of a JSON object, or "" when it is absent or not a string (value() would throw).
+std::string text_of(const json& obj, const char* key) {
+  const auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 bool is_store_id(std::string_view id) {
   return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
@@ -39,7 +45,7 @@ std::optional<std::string> check_body(const json& body, const HubEvent& row) {
   json event = body;
   event.erase("customer_kind");
   if (!row.id_kind.empty()) {
-    if (body.value("customer_kind", std::string()) != row.id_kind) return "customer_kind does not match id_kind";
+    if (text_of(body, "customer_kind") != row.id_kind) return "customer_kind does not match id_kind";
     event["customer"] = {{"kind", row.id_kind}, {"value", stand_in_for(row.id_kind, false)}};
   }
   for (const char* named : {"identifier", "other"}) {
@@ -51,8 +57,8 @@ std::optional<std::string> check_body(const json& body, const HubEvent& row) {
     const std::string kind = it->at("kind").get<std::string>();
     event[named] = {{"kind", kind}, {"value", stand_in_for(kind, true)}};
   }
-  if (event.value("event_id", std::string()) != row.event_id) return "the body's event_id is not the row's";
-  if (event.value("type", std::string()) != row.type) return "the body's type is not the row's";
+  if (text_of(event, "event_id") != row.event_id) return "the body's event_id is not the row's";
+  if (text_of(event, "type") != row.type) return "the body's type is not the row's";
   if (const auto error = wire::validate_event(event, "hub event")) return error->message;
   return std::nullopt;
 }
@@ -83,7 +89,7 @@ std::variant<PreparedEvent, std::string> prepared_from_hub(const HubEvent& row) 
   if (const auto error = check_body(body, row)) return "the body is not a valid event: " + *error;
   // An event sent without a time was logged at its arrival; every store keeps that time.
   if (!body.contains("time")) body["time"] = wire::format_time_ms(row.time_ms);
-  const auto time = wire::parse_time_ms(body.value("time", std::string()));
+  const auto time = wire::parse_time_ms(text_of(body, "time"));
   if (!time || *time != row.time_ms) return std::string("time_ms is not the body's time");
 
   PreparedEvent p;

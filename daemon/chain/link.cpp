@@ -209,7 +209,12 @@ bool Link::apply_some() {
   std::vector<PreparedEvent> events;
   std::int64_t refused = 0;
   for (const auto& row : rows) {
-    auto prepared = prepared_from_hub(row);
+    std::variant<PreparedEvent, std::string> prepared;
+    try {
+      prepared = prepared_from_hub(row);
+    } catch (const std::exception& e) {  // a check that throws still refuses only this row
+      prepared = std::string("the row could not be read: ") + e.what();
+    }
     if (auto* e = std::get_if<PreparedEvent>(&prepared)) {
       events.push_back(std::move(*e));
     } else {

@@ -211,3 +211,25 @@ TEST(Hub, ABadConnectionStringIsRefusedWithoutQuotingIt) {
 
 }  // namespace
 }  // namespace regulars::daemon::chain
+
+namespace regulars::daemon::chain {
+namespace {
+
+// A row whose fields have the wrong JSON types is refused, not thrown: a throw stopped the link
+// at that row for good.
+TEST(HubEvent, FieldsOfTheWrongTypeAreRefusedNotThrown) {
+  HubEvent row = row_from(a_purchase());
+  for (const char* body : {R"({"type":"purchase","event_id":5,"time":"2026-11-23T10:15:00Z","customer_kind":"card","lines":[]})",
+                           R"({"type":7,"event_id":"e-1","customer_kind":"card"})",
+                           R"({"type":"purchase","event_id":"e-1","customer_kind":["card"]})",
+                           R"({"type":"purchase","event_id":"e-1","time":12,"customer_kind":"card"})"}) {
+    SCOPED_TRACE(body);
+    row.body = body;
+    std::variant<PreparedEvent, std::string> r;
+    EXPECT_NO_THROW(r = prepared_from_hub(row));
+    EXPECT_TRUE(std::holds_alternative<std::string>(r));
+  }
+}
+
+}  // namespace
+}  // namespace regulars::daemon::chain
