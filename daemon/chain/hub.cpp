@@ -230,7 +230,8 @@ std::int64_t Hub::publish(const std::string& store_id, const std::vector<HubEven
     }
     sql +=
         ") AS v(hub_id, origin, origin_seq, event_id, type, id_kind, id_hash, time_ms, body) WHERE NOT EXISTS "
-        "(SELECT 1 FROM regulars_erased_identifiers x WHERE x.id_kind = v.id_kind AND x.id_hash = v.id_hash) "
+        "(SELECT 1 FROM regulars_erased_identifiers x WHERE (x.id_kind = v.id_kind AND x.id_hash = v.id_hash) "
+        "OR x.id_hash = v.body->'identifier'->>'hash' OR x.id_hash = v.body->'other'->>'hash') "
         "ON CONFLICT (event_id) DO NOTHING";
     added = std::stoll(PQcmdTuples(run(conn_, sql, params).get()));
   }

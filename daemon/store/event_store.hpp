@@ -132,7 +132,8 @@ class EventStore {
   // An erasure made at another store of the chain: each identifier's customer, if this store
   // knows them, is erased as above (not sent back to the chain), and every identifier is
   // tombstoned. Returns how many customers were erased here.
-  std::int64_t erase_from_chain(const std::vector<std::pair<std::string, IdentifierHash>>& identifiers, const std::string& actor);
+  using Identifiers = std::vector<std::pair<std::string, IdentifierHash>>;  // (kind, keyed hash)
+  std::int64_t erase_from_chain(const Identifiers& identifiers, const std::string& actor);
 
   // Retention: deletes the behavioural events (purchases, returns, notes, preferences,
   // feedback, follow-ups, staff ideas, offers and their outcomes) older than `cutoff_ms`, with
@@ -281,10 +282,12 @@ class EventStore {
   void probe_answered(const std::string& failure);
   int sync_file(int fd) const { return options_.file_sync ? options_.file_sync(fd) : ::fdatasync(fd); }
   Db& reader();
+  // chain_named: null when the chain is not told; else the identifiers the chain has named already
+  // (an erasure from another store), and the customer's others are queued for it.
   std::optional<nlohmann::json> erase_customer_now(const std::string& kind, const IdentifierHash& hash, const std::string& actor,
-                                                   bool tell_the_chain);
+                                                   const Identifiers* chain_named);
   std::optional<nlohmann::json> erase_customer_rolling_back(const std::string& kind, const IdentifierHash& hash,
-                                                            const std::string& actor, bool tell_the_chain);
+                                                            const std::string& actor, const Identifiers* chain_named);
   void forget_purchases(Db& db, std::int64_t customer);
 
   std::string path_;

@@ -1,5 +1,9 @@
 #include "store/event_store.hpp"
 
+#include <sqlite3.h>
+
+#include <algorithm>
+
 #include "base/log.hpp"
 #include "memory/projector.hpp"
 #include "wire/json_text.hpp"
@@ -49,14 +53,44 @@ void EventStore::forget_purchases(Db& db, std::int64_t customer) {
   popularity_.flush(db, true);
 }
 
+namespace {
+
+// An erasure waiting for the chain's link: the identifiers to erase everywhere, as keyed hashes.
+void queue_for_the_chain(Db& db, const std::string& receipt_id, const EventStore::Identifiers& identifiers) {
+  for (const auto& [kind, hash] : identifiers)
+    db.cached("INSERT OR IGNORE INTO chain_erasure_outbox(receipt_id, kind, hash) VALUES(?, ?, ?)")
+        .bind(1, receipt_id)
+        .bind(2, kind)
+        .bind_blob(3, hash.data(), hash.size())
+        .run();
+}
+
+// The customer's identifiers that the chain has not named yet (all of them for an erasure made here).
+EventStore::Identifiers news_for_the_chain(Db& db, std::int64_t customer, const EventStore::Identifiers& named) {
+  EventStore::Identifiers out;
+  Stmt s(db.raw(), "SELECT kind, hash FROM identifiers WHERE customer_id=?");
+  s.bind(1, customer);
+  while (s.step()) {
+    IdentifierHash h{};
+    const auto* blob = static_cast<const unsigned char*>(sqlite3_column_blob(s.raw(), 1));
+    if (blob != nullptr && static_cast<std::size_t>(sqlite3_column_bytes(s.raw(), 1)) == h.size()) std::copy_n(blob, h.size(), h.begin());
+    std::pair<std::string, IdentifierHash> id{s.text(0), h};
+    if (std::find(named.begin(), named.end(), id) == named.end()) out.push_back(std::move(id));
+  }
+  return out;
+}
+
+}  // namespace
+
 std::optional<nlohmann::json> EventStore::erase_customer(const std::string& kind, const IdentifierHash& hash, const std::string& actor) {
-  return erase_customer_rolling_back(kind, hash, actor, options_.chain_outbox);
+  const Identifiers none_named;
+  return erase_customer_rolling_back(kind, hash, actor, options_.chain_outbox ? &none_named : nullptr);
 }
 
 std::optional<nlohmann::json> EventStore::erase_customer_rolling_back(const std::string& kind, const IdentifierHash& hash,
-                                                                      const std::string& actor, bool tell_the_chain) {
+                                                                      const std::string& actor, const Identifiers* chain_named) {
   try {
-    return erase_customer_now(kind, hash, actor, tell_the_chain);
+    return erase_customer_now(kind, hash, actor, chain_named);
   } catch (...) {
     // The erasure rolled back, popularity's memory with it: back to what is committed.
     run_on_writer([this] {
@@ -68,7 +102,7 @@ std::optional<nlohmann::json> EventStore::erase_customer_rolling_back(const std:
 }
 
 std::optional<nlohmann::json> EventStore::erase_customer_now(const std::string& kind, const IdentifierHash& hash,
-                                                             const std::string& actor, bool tell_the_chain) {
+                                                             const std::string& actor, const Identifiers* chain_named) {
   std::optional<nlohmann::json> receipt;
   std::int64_t customer = 0;
   write_now([&](Db& db) {
@@ -78,7 +112,18 @@ std::optional<nlohmann::json> EventStore::erase_customer_now(const std::string& 
       if (s.step()) customer = s.i64(0);
       s.reset();
     }
-    if (customer == 0) return;
+    if (customer == 0) {
+      // In a chain, an erasure asked here of a customer this store has not met yet still goes to
+      // every store that has (a new one: chain_named is empty).
+      if (chain_named == nullptr || !chain_named->empty()) return;
+      const std::string id = wire::random_id("erasure-", 8);
+      queue_for_the_chain(db, id, {{kind, hash}});
+      db.cached("INSERT OR REPLACE INTO erased_identifiers(kind, hash, erased_ms) VALUES(?, ?, ?)")
+          .bind(1, kind).bind_blob(2, hash.data(), hash.size()).bind(3, wire::now_ms()).run();
+      receipt = nlohmann::json{{"receipt_id", id}, {"erased_at", wire::format_time_ms(wire::now_ms())}, {"by", actor},
+                               {"erased", nlohmann::json::object()}, {"not_known_here", true}};
+      return;
+    }
     SecureDelete secure(db);
     nlohmann::json erased = nlohmann::json::object();
     auto count = [&](const std::string& sql) {
@@ -108,11 +153,9 @@ std::optional<nlohmann::json> EventStore::erase_customer_now(const std::string& 
         .run();
     record_tombstone(db, customer);
     const std::string id = wire::random_id("erasure-", 8);  // throws: the erasure rolls back
-    if (tell_the_chain)
-      db.cached("INSERT OR IGNORE INTO chain_erasure_outbox(receipt_id, kind, hash) SELECT ?, kind, hash FROM identifiers WHERE customer_id=?")
-          .bind(1, id)
-          .bind(2, customer)
-          .run();
+    // In a chain: every identifier of theirs the chain has not named goes to the other stores,
+    // those linked here but unknown where the erasure was asked included.
+    if (chain_named != nullptr) queue_for_the_chain(db, id, news_for_the_chain(db, customer, *chain_named));
     forget_purchases(db, customer);
     db.cached("DELETE FROM events WHERE customer_id=?").bind(1, customer).run();
     for (const char* table : {"customer_items", "customer_categories", "member_items", "household", "preferences", "notes",
@@ -139,7 +182,7 @@ std::optional<nlohmann::json> EventStore::erase_customer_now(const std::string& 
     std::lock_guard lock(popular_mu_);
     popular_.reset();  // the best sellers are listed again without what went
   }
-  if (customer_listener_) customer_listener_(customer, 0);
+  if (customer_listener_ && customer != 0) customer_listener_(customer, 0);
   (*receipt)["wal_truncated"] = truncate_wal();
   REGULARS_LOG(info, "customer erased", ({{"receipt", (*receipt)["receipt_id"]}, {"wal_truncated", (*receipt)["wal_truncated"]}}));
   return receipt;
@@ -149,7 +192,7 @@ std::int64_t EventStore::erase_from_chain(const std::vector<std::pair<std::strin
                                           const std::string& actor) {
   std::int64_t erased = 0;
   for (const auto& [kind, hash] : identifiers)
-    if (erase_customer_rolling_back(kind, hash, actor, false)) ++erased;
+    if (erase_customer_rolling_back(kind, hash, actor, options_.chain_outbox ? &identifiers : nullptr)) ++erased;
   // Whether this store knew them or not: an event naming them that arrives later (a till's
   // spool, another store's late publishing) is dropped, as after an erasure made here.
   write_now([&](Db& db) {

@@ -586,6 +586,38 @@ TEST_F(ChainTest, EventsRecordedAfterAnErasureOfTheNewestEventsStillTravel) {
       << "B has " << visits_at(1, "7702") << " visits of A's new customer; A's status: " << chain_status(*stores_[0]).dump();
 }
 
+// An erasure covers the customer's identifiers that the store making it never heard of: here a
+// phone linked at B while A was cut off from the hub.
+TEST_F(ChainTest, AnErasureReachesIdentifiersLinkedAtAnotherStoreMeanwhile) {
+  const json card = {{"kind", "card"}, {"value", "7801"}}, phone = {{"kind", "phone"}, {"value", "+1 555 0188"}};
+  ASSERT_EQ(plugin_.record(till(0), consent("7801").c_str()), REGULARS_OK);
+  ASSERT_EQ(plugin_.record(till(0), purchase("7801", {"tea"}).c_str()), REGULARS_OK);
+  ASSERT_EQ(plugin_.record(till(2), purchase("7802", {"tea"}).c_str()), REGULARS_OK);  // someone else, who stays
+  ASSERT_TRUE(wait_until([&] { return visits_at(1, "7801") == 1 && visits_at(0, "7802") == 1; }, std::chrono::seconds(10)));
+  hub_->stop();
+  ASSERT_EQ(plugin_.record(till(1), json({{"type", "link"}, {"customer", card}, {"identifier", phone}}).dump().c_str()), REGULARS_OK);
+  ASSERT_EQ(plugin_.record(till(1), json({{"type", "purchase"}, {"customer", phone}, {"lines", {{{"sku", "jam"}, {"qty", 1}, {"unit_price", 100}}}}})
+                                        .dump().c_str()), REGULARS_OK);
+  std::string out;
+  ASSERT_EQ(run_command(std::string(REGULARSCTL_PATH) + " --data-dir " + stores_[0]->data_dir() + " erase --kind card --value 7801",
+                        out), 0) << out;
+  hub_->start();
+  const auto known = [&](std::size_t store, const json& who) {
+    regulars_status st;
+    const json h = json::parse(plugin_.hints_text(till(store), json({{"customer", who}}).dump(), st), nullptr, false);
+    return st == REGULARS_OK && h["customer"]["known"].get<bool>();
+  };
+  const auto forgotten_everywhere = [&] {
+    for (std::size_t s = 0; s < 3; ++s)
+      if (known(s, card) || known(s, phone)) return false;
+    return hub_events() == 1;  // 7802's purchase only
+  };
+  EXPECT_TRUE(wait_until(forgotten_everywhere, std::chrono::seconds(20)))
+      << "card known at A, B, C: " << known(0, card) << known(1, card) << known(2, card) << "; phone: " << known(0, phone)
+      << known(1, phone) << known(2, phone) << "; hub events " << hub_events();
+  EXPECT_EQ(visits_at(1, "7802"), 1);
+}
+
 // A store that cannot use the hub says why, and keeps serving its tills.
 TEST_F(ChainTest, ABadChainConfigurationIsReportedAndTheStoreKeepsServing) {
   struct Case {
