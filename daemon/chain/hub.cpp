@@ -140,8 +140,10 @@ Hub::Hub(const HubSettings& s) {
   const std::string timeout = std::to_string(s.connect_timeout_s);
   // The connection string comes first and is expanded; what follows overrides it, so TLS
   // cannot be weakened by the string when a CA is configured.
-  std::vector<const char*> keys{"dbname", "connect_timeout", "application_name"};
-  std::vector<const char*> values{s.conninfo.c_str(), timeout.c_str(), "regularsd"};
+  // Keepalives, so a hub gone silent (a cut network) is noticed in under a minute, not hours.
+  std::vector<const char*> keys{"dbname", "connect_timeout", "application_name", "keepalives", "keepalives_idle",
+                                "keepalives_interval", "keepalives_count"};
+  std::vector<const char*> values{s.conninfo.c_str(), timeout.c_str(), "regularsd", "1", "10", "5", "3"};
   if (!s.ca_file.empty()) {
     keys.insert(keys.end(), {"sslmode", "sslrootcert"});
     values.insert(values.end(), {"verify-full", s.ca_file.c_str()});
@@ -157,7 +159,11 @@ Hub::Hub(const HubSettings& s) {
     const HubFailure f = classify_connect_failure(message);
     throw HubError(f, connect_message(f, message, s));
   }
-  Result(PQexec(conn_, "SET synchronous_commit = on"));
+  // A store that stalls inside a transaction must not hold the clock row (every store's
+  // publishing) or a lease row for long: the server ends such a transaction, and a statement
+  // waits at most so long for a lock or for its answer.
+  Result(PQexec(conn_, "SET synchronous_commit = on; SET lock_timeout = '5s'; SET statement_timeout = '20s'; "
+                       "SET idle_in_transaction_session_timeout = '10s'"));
 }
 
 Hub::~Hub() {
@@ -168,7 +174,8 @@ HubStoreState Hub::join(const std::string& store_id, std::int64_t instance, cons
   Transaction tx(conn_);
   // Stores joining at once must not race to create the tables.
   run(conn_, "SELECT pg_advisory_xact_lock(7262876)");
-  run(conn_, kSchema);
+  // Made once, by the first store; the others only need rights on the tables, not to own them.
+  if (field(run(conn_, "SELECT to_regclass('regulars_erasure_confirmations') IS NULL"), 0, 0) == "t") run(conn_, kSchema);
   const Result made = run(conn_, "INSERT INTO regulars_chain VALUES ('schema_version', $1), ('secret_check', $2) ON CONFLICT DO NOTHING",
                           {std::to_string(kHubSchemaVersion), secret_check});
   HubStoreState state;
@@ -343,6 +350,7 @@ std::optional<ErasureReceipt> Hub::erasure_receipt(const std::string& erasure_id
 std::int64_t Hub::rekey(const std::string& old_check, const std::string& new_check,
                         const std::function<std::string(const std::string& hex)>& rehash) {
   Transaction tx(conn_);
+  run(conn_, "SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0");  // a big hub takes a while
   const Result check = run(conn_, "SELECT value FROM regulars_chain WHERE key = 'secret_check' FOR UPDATE");
   const std::string current = PQntuples(check.get()) > 0 ? field(check, 0, 0) : "";
   if (current == new_check) return -1;

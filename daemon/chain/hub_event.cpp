@@ -111,12 +111,12 @@ std::string identifiers_to_hub(const ErasedIdentifiers& identifiers) {
 }
 
 std::variant<ErasedIdentifiers, std::string> identifiers_from_hub(const HubErasure& row) {
-  constexpr std::size_t kMaxIdentifiers = 64;
+  constexpr std::size_t kMaxIdentifiers = 10'000;  // a customer's, merges included; a bound, not a policy
   if (!is_store_id(row.origin)) return std::string("the origin is not a store id");
   if (row.erasure_id.empty() || row.erasure_id.size() > 128) return std::string("the erasure id is empty or too long");
   const json list = json::parse(row.identifiers, nullptr, /*allow_exceptions=*/false);
   if (!list.is_array() || list.empty() || list.size() > kMaxIdentifiers)
-    return std::string("the identifiers are not a list of 1 to 64");
+    return std::string("the identifiers are not a list of 1 to 10000");
   ErasedIdentifiers out;
   for (const auto& id : list) {
     if (!id.is_object() || !id.contains("kind") || !id["kind"].is_string() || !id.contains("hash") || !id["hash"].is_string())

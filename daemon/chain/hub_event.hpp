@@ -24,7 +24,7 @@ bool is_carried_type(std::string_view type) noexcept;
 // ones). Returns the event ready for the writer, its origin set, or why the row was refused.
 std::variant<PreparedEvent, std::string> prepared_from_hub(const HubEvent& row);
 
-// An erasure's identifiers, to the hub as JSON [{"kind", "hash"}] and back, checked: 1 to 64 of
+// An erasure's identifiers, to the hub as JSON [{"kind", "hash"}] and back, checked: 1 to 10,000 of
 // them, each a known kind and a 64-digit hex hash.
 using ErasedIdentifiers = std::vector<std::pair<std::string, IdentifierHash>>;
 std::string identifiers_to_hub(const ErasedIdentifiers& identifiers);
