@@ -16,6 +16,7 @@
 #include "db/db.hpp"
 #include "memory/identity.hpp"
 #include "memory/projector.hpp"
+#include "metrics/metrics.hpp"
 #include "store/event_store.hpp"
 #include "wire/hex.hpp"
 #include "wire/validate.hpp"
@@ -158,12 +159,14 @@ void Link::run() {
       // Erasures first, both ways: what an erasure removes must not travel a moment longer.
       const bool erased = publish_erasures() | apply_erasures();
       refresh_leases();
+      report_metrics();
       const bool published = publish_some();
       const bool applied = apply_some();
       if (!erased && !published && !applied) hub_->wait_for_news(settings_.poll_ms);
     } catch (const HubError& e) {
       hub_.reset();
       failed(failure_name(e.failure()), e.what());
+      report_metrics();
       if (!sleep_for(backoff_ms)) return;
       backoff_ms = std::min(backoff_ms * 2, 10'000);
     } catch (const std::exception& e) {  // the local store: stopping, or a disk that refuses writes
@@ -190,6 +193,7 @@ bool Link::publish_some() {
   std::lock_guard lock(mu_);
   status_.published_seq = upto;
   status_.published_events += static_cast<std::int64_t>(events.size());
+  if (settings_.metrics != nullptr) settings_.metrics->chain_events(static_cast<std::int64_t>(events.size()), 0, 0);
   return !events.empty();
 }
 
@@ -238,8 +242,10 @@ bool Link::apply_some() {
   std::lock_guard lock(mu_);
   status_.applied_hub_id = upto;
   status_.newest_hub_id = std::max(status_.newest_hub_id, upto);
+  const std::int64_t refused_here = refused + std::count_if(results.begin(), results.end(), [](const WriteResult& r) { return r.refused; });
   status_.applied_events += static_cast<std::int64_t>(results.size());
-  status_.refused_rows += refused + std::count_if(results.begin(), results.end(), [](const WriteResult& r) { return r.refused; });
+  status_.refused_rows += refused_here;
+  if (settings_.metrics != nullptr) settings_.metrics->chain_events(0, static_cast<std::int64_t>(results.size()), refused_here);
   status_.last_apply_lag_ms = std::max<std::int64_t>(0, now_ms() - rows.back().published_ms);
   return true;
 }
@@ -314,6 +320,14 @@ void Link::refresh_leases() {
       hub_->give_back(s.rule, s.day, allowance->take_back(s.rule, s.day));
     }
   }
+}
+
+void Link::report_metrics() {
+  if (settings_.metrics == nullptr || std::chrono::steady_clock::now() - metrics_at_ < std::chrono::seconds(1)) return;
+  metrics_at_ = std::chrono::steady_clock::now();
+  const LinkStatus s = status();
+  settings_.metrics->set_chain_state({s.connected, s.waiting_out, std::max<std::int64_t>(0, s.newest_hub_id - s.applied_hub_id),
+                                      s.erasures_waiting_out, s.last_apply_lag_ms < 0 ? 0 : s.last_apply_lag_ms / 1000.0});
 }
 
 std::optional<ErasureReceipt> Link::erasure_receipt(const std::string& erasure_id) const {

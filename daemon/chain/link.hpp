@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -21,6 +22,7 @@
 
 namespace regulars::daemon {
 class ChainAllowance;
+class Metrics;
 class EventStore;
 class IdentityKey;
 }  // namespace regulars::daemon
@@ -32,6 +34,7 @@ struct LinkSettings {
   std::string store_id;
   int poll_ms = 200;   // how long the link waits for the hub's news before looking again
   ChainAllowance* allowance = nullptr;  // the gesture engine's share of the chain's caps; null: none
+  Metrics* metrics = nullptr;           // where the link's state goes for /metrics; null: nowhere
   int batch = 256;     // events per publish or apply
 };
 
@@ -76,6 +79,7 @@ class Link {
   bool publish_erasures();
   bool apply_erasures();
   void refresh_leases();
+  void report_metrics();  // at most once a second, on the link's thread
   void failed(const std::string& kind, const std::string& message);
   bool sleep_for(int ms);  // false once stopping
 
@@ -84,6 +88,7 @@ class Link {
   const std::string secret_check_;
   std::int64_t instance_ = 0;
   std::unique_ptr<Hub> hub_;  // rg-chain only
+  std::chrono::steady_clock::time_point metrics_at_{};  // rg-chain only
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

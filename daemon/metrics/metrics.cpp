@@ -93,6 +93,23 @@ Metrics::Metrics()
                     .Help("Size of the write-ahead log file (regulars.db-wal) in bytes")
                     .Register(r)
                     .Add({});
+  register_chain(r);
+}
+
+// Zero for a store in no chain; the link sets them (chain/link.cpp).
+void Metrics::register_chain(prometheus::Registry& r) {
+  const auto gauge = [&r](const char* name, const char* help) { return &prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({}); };
+  const auto counter = [&r](const char* name, const char* help) {
+    return &prometheus::BuildCounter().Name(name).Help(help).Register(r).Add({});
+  };
+  chain_connected_ = gauge("regulars_chain_connected", "1 while the link to the chain's hub is up");
+  chain_waiting_out_ = gauge("regulars_chain_events_waiting_out", "This store's events not yet on the chain's hub");
+  chain_behind_ = gauge("regulars_chain_hub_events_behind", "Events on the chain's hub not yet applied at this store");
+  chain_erasures_out_ = gauge("regulars_chain_erasures_waiting_out", "Erasures made here not yet on the chain's hub");
+  chain_lag_ = gauge("regulars_chain_last_apply_lag_seconds", "From the hub's commit to this store's, for the last event applied");
+  chain_published_ = counter("regulars_chain_events_published_total", "This store's events published to the chain's hub");
+  chain_applied_ = counter("regulars_chain_events_applied_total", "Other stores' events applied here from the hub");
+  chain_refused_ = counter("regulars_chain_rows_refused_total", "Hub rows refused by this store's checks");
 }
 
 Metrics::~Metrics() = default;
@@ -119,6 +136,20 @@ void Metrics::lane_closed(LaneTransport transport) noexcept { lanes_[static_cast
 void Metrics::offer(OfferOutcome outcome) noexcept { offers_[static_cast<std::size_t>(outcome)]->Increment(); }
 
 void Metrics::set_wal_bytes(std::uint64_t bytes) noexcept { wal_bytes_->Set(static_cast<double>(bytes)); }
+
+void Metrics::set_chain_state(const ChainState& state) noexcept {
+  chain_connected_->Set(state.connected ? 1 : 0);
+  chain_waiting_out_->Set(static_cast<double>(state.events_waiting_out));
+  chain_behind_->Set(static_cast<double>(state.hub_events_behind));
+  chain_erasures_out_->Set(static_cast<double>(state.erasures_waiting_out));
+  chain_lag_->Set(state.last_apply_lag_s);
+}
+
+void Metrics::chain_events(std::int64_t published, std::int64_t applied, std::int64_t refused) noexcept {
+  if (published > 0) chain_published_->Increment(static_cast<double>(published));
+  if (applied > 0) chain_applied_->Increment(static_cast<double>(applied));
+  if (refused > 0) chain_refused_->Increment(static_cast<double>(refused));
+}
 
 std::string Metrics::exposition() {
   hints_latency_.fold_into(*hints_histogram_);

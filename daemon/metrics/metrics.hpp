@@ -74,6 +74,18 @@ class Metrics {
   // Facts sampled by the scraper just before exposition().
   void set_wal_bytes(std::uint64_t bytes) noexcept;
 
+  // The link to a chain's hub (chain/link.hpp), from its own thread: events and erasures on
+  // their way, and how far behind each direction is.
+  struct ChainState {
+    bool connected = false;
+    std::int64_t events_waiting_out = 0;   // this store's events not yet on the hub
+    std::int64_t hub_events_behind = 0;    // hub events not yet applied here
+    std::int64_t erasures_waiting_out = 0;
+    double last_apply_lag_s = 0;           // hub commit to this store's, for the last event applied
+  };
+  void set_chain_state(const ChainState& state) noexcept;
+  void chain_events(std::int64_t published, std::int64_t applied, std::int64_t refused) noexcept;
+
   // Everything, in the Prometheus text format (version 0.0.4).
   std::string exposition();
 
@@ -82,6 +94,7 @@ class Metrics {
   std::uint64_t flushes_observed() const noexcept { return flush_latency_.count(); }
 
  private:
+  void register_chain(prometheus::Registry& r);
   std::unique_ptr<prometheus::Registry> registry_;
   AtomicHistogram hints_latency_;
   AtomicHistogram flush_latency_;
@@ -93,6 +106,9 @@ class Metrics {
   std::array<prometheus::Gauge*, kLaneTransports.size()> lanes_{};
   std::array<prometheus::Counter*, kOfferOutcomes.size()> offers_{};
   prometheus::Gauge* wal_bytes_ = nullptr;
+  prometheus::Gauge *chain_connected_ = nullptr, *chain_waiting_out_ = nullptr, *chain_behind_ = nullptr,
+                    *chain_erasures_out_ = nullptr, *chain_lag_ = nullptr;
+  prometheus::Counter *chain_published_ = nullptr, *chain_applied_ = nullptr, *chain_refused_ = nullptr;
 };
 
 }  // namespace regulars::daemon

@@ -133,6 +133,34 @@ class ChainTest : public ::testing::Test {
     return json::parse(out, nullptr, false);
   }
 
+  // GET `path` from a store's admin port (localhost: /metrics needs no token); the body, or "".
+  static std::string admin_get(const DaemonProcess& store, const std::string& path) {
+    std::string endpoint;
+    std::getline(std::ifstream(store.data_dir() + "/admin.endpoint"), endpoint);
+    const auto colon = endpoint.rfind(':');
+    if (colon == std::string::npos) return "";
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(std::atoi(endpoint.c_str() + colon + 1)));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::string response;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+      const std::string request = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+      char buf[4096];
+      for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) response.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    const auto body = response.find("\r\n\r\n");
+    return body == std::string::npos ? "" : response.substr(body + 4);
+  }
+  // A metric's value in /metrics text, or -1.
+  static double metric(const std::string& text, const std::string& name) {
+    const auto at = text.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
+  }
+
   long long hub_events() { return std::stoll(hub_->scalar("SELECT count(*) FROM regulars_events", "chain")); }
 
   TempDir dir_;
@@ -166,6 +194,14 @@ TEST_F(ChainTest, ACustomerWhoBuysAtOneStoreIsRecognisedAtAnotherWithin2s) {
   EXPECT_EQ(a["out"]["waiting"], 0) << a.dump();
   StoreFile b(stores_[1]->db_path());
   EXPECT_EQ(b.count("SELECT count(*) FROM events WHERE origin = 'A'"), 3);
+  // The link's state in /metrics (refreshed once a second).
+  std::string text;
+  EXPECT_TRUE(wait_until([&] {
+    text = admin_get(*stores_[1], "/metrics");
+    return metric(text, "regulars_chain_connected") == 1 && metric(text, "regulars_chain_events_applied_total") == 3;
+  }, std::chrono::seconds(5))) << text.substr(text.find("regulars_chain"), 1500);
+  EXPECT_EQ(metric(text, "regulars_chain_events_waiting_out"), 0);
+  EXPECT_EQ(metric(admin_get(*stores_[0], "/metrics"), "regulars_chain_events_published_total"), 3);
 }
 
 // Three stores sell to the same customers from several tills while the hub is down for 30 s;
