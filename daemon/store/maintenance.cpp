@@ -80,6 +80,19 @@ EventStore::Identifiers news_for_the_chain(Db& db, std::int64_t customer, const 
   return out;
 }
 
+// An identifier no customer here has: tombstoned, and sent to the chain's other stores.
+nlohmann::json erase_unknown_for_the_chain(Db& db, const std::string& kind, const IdentifierHash& hash, const std::string& actor) {
+  const std::string id = wire::random_id("erasure-", 8);
+  queue_for_the_chain(db, id, {{kind, hash}});
+  db.cached("INSERT OR REPLACE INTO erased_identifiers(kind, hash, erased_ms) VALUES(?, ?, ?)")
+      .bind(1, kind)
+      .bind_blob(2, hash.data(), hash.size())
+      .bind(3, wire::now_ms())
+      .run();
+  return {{"receipt_id", id}, {"erased_at", wire::format_time_ms(wire::now_ms())}, {"by", actor},
+          {"erased", nlohmann::json::object()}, {"not_known_here", true}};
+}
+
 }  // namespace
 
 std::optional<nlohmann::json> EventStore::erase_customer(const std::string& kind, const IdentifierHash& hash, const std::string& actor) {
@@ -115,13 +128,7 @@ std::optional<nlohmann::json> EventStore::erase_customer_now(const std::string& 
     if (customer == 0) {
       // In a chain, an erasure asked here of a customer this store has not met yet still goes to
       // every store that has (a new one: chain_named is empty).
-      if (chain_named == nullptr || !chain_named->empty()) return;
-      const std::string id = wire::random_id("erasure-", 8);
-      queue_for_the_chain(db, id, {{kind, hash}});
-      db.cached("INSERT OR REPLACE INTO erased_identifiers(kind, hash, erased_ms) VALUES(?, ?, ?)")
-          .bind(1, kind).bind_blob(2, hash.data(), hash.size()).bind(3, wire::now_ms()).run();
-      receipt = nlohmann::json{{"receipt_id", id}, {"erased_at", wire::format_time_ms(wire::now_ms())}, {"by", actor},
-                               {"erased", nlohmann::json::object()}, {"not_known_here", true}};
+      if (chain_named != nullptr && chain_named->empty()) receipt = erase_unknown_for_the_chain(db, kind, hash, actor);
       return;
     }
     SecureDelete secure(db);

@@ -23,6 +23,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -58,7 +59,7 @@ struct ChainFigures {
   ArmRun chain, alone;
   double hub_events_per_s = 0;
   std::vector<std::int64_t> lag_ns;
-  double hub_rows_per_event = 0, hub_bytes_per_event = 0, hub_wal_bytes_per_event = 0;
+  double hub_rows_per_event = 0, hub_bytes_per_event = 0, hub_wal_bytes_per_event = 0, hub_cpu_us_per_event = 0;
 };
 
 std::string store_id(int i) { return std::string(1, static_cast<char>('A' + i)); }
@@ -192,6 +193,36 @@ ArmRun run_tills(const Options& o, const Stores& stores, const std::string& arm,
   return {static_cast<double>(records.load()) / secs, records.load(), errors.load()};
 }
 
+// CPU seconds used so far by the hub's server: the postmaster (its pid is the first line of
+// postmaster.pid) and every backend it forked, from /proc.
+double hub_cpu_seconds(const std::string& cluster_dir) {
+  std::ifstream pidfile(cluster_dir + "/postmaster.pid");
+  long postmaster = 0;
+  pidfile >> postmaster;
+  const long ticks = ::sysconf(_SC_CLK_TCK);
+  double total = 0;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    std::string state;
+    long ppid = 0;
+    rest >> state >> ppid;
+    if (std::stol(name) != postmaster && ppid != postmaster) continue;
+    std::string skip;
+    for (int i = 0; i < 9; ++i) rest >> skip;  // pgrp .. cmajflt
+    long utime = 0, stime = 0;
+    rest >> utime >> stime;
+    total += static_cast<double>(utime + stime) / static_cast<double>(ticks);
+  }
+  return total;
+}
+
 double scalar(const PgCluster& pg, const std::string& sql) {
   const std::string v = pg.scalar(sql, "chain");
   return v.empty() ? 0 : std::stod(v);
@@ -214,6 +245,7 @@ void run_chain_arm(const Options& o, const std::string& tmp, PgCluster& pg, int 
     }
     const double events_before = scalar(pg, "SELECT count(*) FROM regulars_events");
     const double wal_before = scalar(pg, "SELECT pg_current_wal_lsn() - '0/0'");
+    const double cpu_before = hub_cpu_seconds(pg.socket_dir() + "/cluster");
     ArrivalWatch watch(chain.dir(1) + "/regulars.db");
     const auto t0 = Clock::now();
     f.chain = run_tills(o, chain, "chain", round, &watch);
@@ -231,6 +263,8 @@ void run_chain_arm(const Options& o, const std::string& tmp, PgCluster& pg, int 
     f.hub_bytes_per_event = scalar(pg, "SELECT pg_total_relation_size('regulars_events')") / std::max(1.0, events);
     f.hub_wal_bytes_per_event =
         (scalar(pg, "SELECT pg_current_wal_lsn() - '0/0'") - wal_before) / std::max(1.0, events - events_before);
+    // Publishing, and every other store fetching, each event: the hub's cost of one event.
+    f.hub_cpu_us_per_event = 1e6 * (hub_cpu_seconds(pg.socket_dir() + "/cluster") - cpu_before) / std::max(1.0, events - events_before);
   }
 }
 
@@ -285,29 +319,31 @@ int main(int argc, char** argv) {
     pg.exec("CREATE DATABASE chain");
     std::printf("chain bench: %d stores x %d tills, %.0f s per arm, %d rounds; hub at %s\n", o.stores, o.tills, o.seconds, o.rounds,
                 hub_dir.c_str());
-    std::vector<double> chain_rps, alone_rps, ratio, hub_eps, lag50, lag99, bytes, wal, rows;
+    std::vector<double> chain_rps, alone_rps, ratio, hub_eps, lag50, lag99, bytes, wal, rows, cpu;
     std::int64_t errors = 0, acknowledged = 0;
     for (int r = 0; r < o.rounds; ++r) {
       const ChainFigures f = run_round(o, tmp, pg, r, acknowledged);
       const LatencySummary lag = summarize_ns(f.lag_ns);
       std::printf("round %d: records/s chain %.0f, alone %.0f (%.2fx); hub took %.0f events/s; lag p50 %.1f ms, p99 %.1f ms "
-                  "(%zu sampled); hub %.0f bytes and %.0f WAL bytes per event; errors %lld\n",
+                  "(%zu sampled); hub %.0f bytes, %.0f WAL bytes and %.0f us of CPU per event; errors %lld\n",
                   r + 1, f.chain.records_per_s, f.alone.records_per_s, f.chain.records_per_s / f.alone.records_per_s,
                   f.hub_events_per_s, lag.p50 / 1000, lag.p99 / 1000, lag.n, f.hub_bytes_per_event, f.hub_wal_bytes_per_event,
+                  f.hub_cpu_us_per_event,
                   static_cast<long long>(f.chain.errors + f.alone.errors));
       chain_rps.push_back(f.chain.records_per_s), alone_rps.push_back(f.alone.records_per_s);
       ratio.push_back(100.0 * f.chain.records_per_s / f.alone.records_per_s), hub_eps.push_back(f.hub_events_per_s);
       lag50.push_back(lag.p50 / 1000), lag99.push_back(lag.p99 / 1000), bytes.push_back(f.hub_bytes_per_event);
-      wal.push_back(f.hub_wal_bytes_per_event), rows.push_back(f.hub_rows_per_event);
+      wal.push_back(f.hub_wal_bytes_per_event), rows.push_back(f.hub_rows_per_event), cpu.push_back(f.hub_cpu_us_per_event);
       errors += f.chain.errors + f.alone.errors;
     }
     pg.stop();
     fs::remove_all(tmp);
     std::printf("min/median/max: records_per_s_chain=%s records_per_s_alone=%s chain_vs_alone_pct=%s hub_events_per_s=%s "
-                "lag_p50_ms=%s lag_p99_ms=%s hub_rows_per_event=%s hub_bytes_per_event=%s hub_wal_bytes_per_event=%s errors=%lld\n",
+                "lag_p50_ms=%s lag_p99_ms=%s hub_rows_per_event=%s hub_bytes_per_event=%s hub_wal_bytes_per_event=%s "
+                "hub_cpu_us_per_event=%s errors=%lld\n",
                 min_med_max(chain_rps).c_str(), min_med_max(alone_rps).c_str(), min_med_max(ratio).c_str(), min_med_max(hub_eps).c_str(),
                 min_med_max(lag50).c_str(), min_med_max(lag99).c_str(), min_med_max(rows, "%.3f").c_str(), min_med_max(bytes).c_str(),
-                min_med_max(wal).c_str(),
+                min_med_max(wal).c_str(), min_med_max(cpu).c_str(),
                 static_cast<long long>(errors));
     return errors == 0 ? 0 : 1;
   } catch (const std::exception& e) {
