@@ -93,7 +93,7 @@ std::string secret_check(const IdentityKey& key) {
 
 Link::Link(EventStore& store, const IdentityKey& key, LinkSettings settings)
     : store_(store), settings_(std::move(settings)), secret_check_(secret_check(key)) {
-  status_.applied_hub_id = meta_value(store_.read_connection(), "chain_applied_hub_id", 0);
+  status_.applied_hub_id = saved_applied_ = meta_value(store_.read_connection(), "chain_applied_hub_id", 0);
   status_.applied_erasure_hub_id = meta_value(store_.read_connection(), "chain_applied_erasure_id", 0);
   thread_ = std::thread([this] {
     log::name_thread("rg-chain");
@@ -146,12 +146,17 @@ void Link::connect() {
                ({{"store_id", settings_.store_id}, {"published_seq", state.published_seq}, {"newest_hub_id", state.newest_hub_id}}));
 }
 
+std::int64_t Link::applied_hub_id() const {
+  std::lock_guard lock(mu_);
+  return status_.applied_hub_id;
+}
+
 void Link::run() {
   int backoff_ms = 250;
   for (;;) {
     {
       std::lock_guard lock(mu_);
-      if (stopping_) return;
+      if (stopping_) break;
     }
     try {
       if (!hub_) connect();
@@ -162,20 +167,42 @@ void Link::run() {
       report_metrics();
       const bool published = publish_some();
       const bool applied = apply_some();
-      if (!erased && !published && !applied) hub_->wait_for_news(settings_.poll_ms);
+      if (!erased && !published && !applied) {
+        save_applied(applied_hub_id(), true);
+        hub_->wait_for_news(settings_.poll_ms);
+      }
     } catch (const HubError& e) {
       hub_.reset();
       failed(failure_name(e.failure()), e.what());
       report_metrics();
-      if (!sleep_for(backoff_ms)) return;
+      if (!sleep_for(backoff_ms)) break;
       backoff_ms = std::min(backoff_ms * 2, 10'000);
     } catch (const std::exception& e) {  // the local store: stopping, or a disk that refuses writes
       hub_.reset();
       failed("store", e.what());
-      if (!sleep_for(backoff_ms)) return;
+      if (!sleep_for(backoff_ms)) break;
       backoff_ms = std::min(backoff_ms * 2, 10'000);
     }
   }
+  try {
+    save_applied(applied_hub_id(), true);  // so a clean restart fetches nothing again
+  } catch (const std::exception&) {  // the hub or the store is gone: the next start re-fetches a little
+  }
+}
+
+// The applied watermark, kept in the store and shown on the hub, at most once a second (and
+// when the link goes idle or stops): applying a batch again after a crash changes nothing (the
+// log refuses an event id it holds), so a watermark a second old costs only a re-fetch, while
+// one saved per batch cost a commit and a flush here and on the hub for every few events.
+void Link::save_applied(std::int64_t upto, bool now) {
+  if (upto <= saved_applied_ || (!now && std::chrono::steady_clock::now() - saved_applied_at_ < std::chrono::seconds(1))) return;
+  store_.write_now([upto](Db& db) {
+    Stmt s(db.raw(), "UPDATE store_meta SET value=? WHERE key='chain_applied_hub_id'");
+    s.bind(1, upto).run();
+  });
+  saved_applied_ = upto;
+  saved_applied_at_ = std::chrono::steady_clock::now();
+  if (hub_) hub_->report_applied(settings_.store_id, upto);
 }
 
 bool Link::publish_some() {
@@ -234,11 +261,7 @@ bool Link::apply_some() {
     throw std::runtime_error("applying the hub's events failed: " + r.error);
   }
   const std::int64_t upto = rows.back().hub_id;
-  store_.write_now([upto](Db& db) {
-    Stmt s(db.raw(), "UPDATE store_meta SET value=? WHERE key='chain_applied_hub_id'");
-    s.bind(1, upto).run();
-  });
-  hub_->report_applied(settings_.store_id, upto);
+  save_applied(upto, false);
   std::lock_guard lock(mu_);
   status_.applied_hub_id = upto;
   status_.newest_hub_id = std::max(status_.newest_hub_id, upto);

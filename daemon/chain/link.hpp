@@ -80,6 +80,8 @@ class Link {
   bool apply_erasures();
   void refresh_leases();
   void report_metrics();  // at most once a second, on the link's thread
+  void save_applied(std::int64_t upto, bool now);
+  std::int64_t applied_hub_id() const;
   void failed(const std::string& kind, const std::string& message);
   bool sleep_for(int ms);  // false once stopping
 
@@ -89,6 +91,8 @@ class Link {
   std::int64_t instance_ = 0;
   std::unique_ptr<Hub> hub_;  // rg-chain only
   std::chrono::steady_clock::time_point metrics_at_{};  // rg-chain only
+  std::int64_t saved_applied_ = 0;                        // rg-chain only (set before it starts)
+  std::chrono::steady_clock::time_point saved_applied_at_{};
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

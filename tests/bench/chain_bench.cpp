@@ -231,6 +231,11 @@ double scalar(const PgCluster& pg, const std::string& sql) {
 // The chain arm on fresh stores: records, then the hub's and the watched store's catching up.
 void run_chain_arm(const Options& o, const std::string& tmp, PgCluster& pg, int round, const std::string& secret,
                    std::int64_t& acknowledged, ChainFigures& f) {
+  // Each round's stores start a chain of their own: a store joining a chain with history first
+  // applies all of it, which is a measure of its own (not this one's).
+  pg.exec("DROP DATABASE IF EXISTS chain");
+  pg.exec("CREATE DATABASE chain");
+  acknowledged = 0;
   {
     Stores chain(o, tmp + "/chain-" + std::to_string(round), pg.conninfo("chain"), secret, round);
     // The first store to reach the hub makes its tables; every store has joined once all are seen.
@@ -256,6 +261,7 @@ void run_chain_arm(const Options& o, const std::string& tmp, PgCluster& pg, int 
     f.hub_events_per_s = static_cast<double>(f.chain.records) / std::chrono::duration<double>(Clock::now() - t0).count();
     while (watch.waiting() > 0 && Clock::now() - t0 < std::chrono::minutes(5)) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     f.lag_ns = watch.finish();
+    const double cpu_after = hub_cpu_seconds(pg.socket_dir() + "/cluster");  // before the stores' backends exit
     chain.stop();
     acknowledged += f.chain.records;
     const double events = scalar(pg, "SELECT count(*) FROM regulars_events");
@@ -264,17 +270,15 @@ void run_chain_arm(const Options& o, const std::string& tmp, PgCluster& pg, int 
     f.hub_wal_bytes_per_event =
         (scalar(pg, "SELECT pg_current_wal_lsn() - '0/0'") - wal_before) / std::max(1.0, events - events_before);
     // Publishing, and every other store fetching, each event: the hub's cost of one event.
-    f.hub_cpu_us_per_event = 1e6 * (hub_cpu_seconds(pg.socket_dir() + "/cluster") - cpu_before) / std::max(1.0, events - events_before);
+    f.hub_cpu_us_per_event = 1e6 * (cpu_after - cpu_before) / std::max(1.0, events - events_before);
   }
 }
 
 // One round: both arms on fresh stores with the same tills, the chain first in odd rounds and
 // last in even ones, so a machine that slows down over the run favours neither.
-ChainFigures run_round(const Options& o, const std::string& tmp, PgCluster& pg, int round, std::int64_t& acknowledged) {
+ChainFigures run_round(const Options& o, const std::string& tmp, PgCluster& pg, int round, std::int64_t& acknowledged,
+                       const std::string& secret) {
   ChainFigures f;
-  std::random_device rd;
-  std::string secret(32, '\0');
-  for (auto& ch : secret) ch = static_cast<char>(rd() & 0xff);
   const auto alone_arm = [&] {
     Stores alone(o, tmp + "/alone-" + std::to_string(round), "", secret, round);
     f.alone = run_tills(o, alone, "alone", round, nullptr);
@@ -316,13 +320,16 @@ int main(int argc, char** argv) {
     const std::string hub_dir = tmp + "/hub";
     fs::create_directory(hub_dir);
     PgCluster pg(o.postgres_bin, hub_dir, PgCluster::server_account(tmp), "bench");
-    pg.exec("CREATE DATABASE chain");
     std::printf("chain bench: %d stores x %d tills, %.0f s per arm, %d rounds; hub at %s\n", o.stores, o.tills, o.seconds, o.rounds,
                 hub_dir.c_str());
     std::vector<double> chain_rps, alone_rps, ratio, hub_eps, lag50, lag99, bytes, wal, rows, cpu;
     std::int64_t errors = 0, acknowledged = 0;
+    // One chain, one identity secret: every round's stores join the same hub.
+    std::random_device rd;
+    std::string secret(32, '\0');
+    for (auto& ch : secret) ch = static_cast<char>(rd() & 0xff);
     for (int r = 0; r < o.rounds; ++r) {
-      const ChainFigures f = run_round(o, tmp, pg, r, acknowledged);
+      const ChainFigures f = run_round(o, tmp, pg, r, acknowledged, secret);
       const LatencySummary lag = summarize_ns(f.lag_ns);
       std::printf("round %d: records/s chain %.0f, alone %.0f (%.2fx); hub took %.0f events/s; lag p50 %.1f ms, p99 %.1f ms "
                   "(%zu sampled); hub %.0f bytes, %.0f WAL bytes and %.0f us of CPU per event; errors %lld\n",
