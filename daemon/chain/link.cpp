@@ -146,9 +146,9 @@ void Link::connect() {
                ({{"store_id", settings_.store_id}, {"published_seq", state.published_seq}, {"newest_hub_id", state.newest_hub_id}}));
 }
 
-std::int64_t Link::applied_hub_id() const {
+std::int64_t Link::watermark(std::int64_t LinkStatus::*which) const {
   std::lock_guard lock(mu_);
-  return status_.applied_hub_id;
+  return status_.*which;
 }
 
 void Link::run() {
@@ -168,7 +168,7 @@ void Link::run() {
       const bool published = publish_some();
       const bool applied = apply_some();
       if (!erased && !published && !applied) {
-        save_applied(applied_hub_id(), true);
+        save_applied(watermark(&LinkStatus::applied_hub_id), true);
         hub_->wait_for_news(settings_.poll_ms);
       }
     } catch (const HubError& e) {
@@ -185,7 +185,7 @@ void Link::run() {
     }
   }
   try {
-    save_applied(applied_hub_id(), true);  // so a clean restart fetches nothing again
+    save_applied(watermark(&LinkStatus::applied_hub_id), true);  // so a clean restart fetches nothing again
   } catch (const std::exception&) {  // the hub or the store is gone: the next start re-fetches a little
   }
 }
@@ -206,11 +206,7 @@ void Link::save_applied(std::int64_t upto, bool now) {
 }
 
 bool Link::publish_some() {
-  std::int64_t from = 0;
-  {
-    std::lock_guard lock(mu_);
-    from = status_.published_seq;
-  }
+  const std::int64_t from = watermark(&LinkStatus::published_seq);
   const std::int64_t durable = store_.durable_seq();
   if (durable <= from) return false;
   const auto events = local_events(store_.read_connection(), from, durable, settings_.batch);
@@ -225,11 +221,7 @@ bool Link::publish_some() {
 }
 
 bool Link::apply_some() {
-  std::int64_t from = 0;
-  {
-    std::lock_guard lock(mu_);
-    from = status_.applied_hub_id;
-  }
+  const std::int64_t from = watermark(&LinkStatus::applied_hub_id);
   const auto rows = hub_->fetch(settings_.store_id, from, settings_.batch);
   if (rows.empty()) {
     const std::int64_t newest = hub_->newest_hub_id();
@@ -299,11 +291,7 @@ bool Link::publish_erasures() {
 
 // The other stores' erasures, in the hub's order: carried out here, then confirmed on the hub.
 bool Link::apply_erasures() {
-  std::int64_t from = 0;
-  {
-    std::lock_guard lock(mu_);
-    from = status_.applied_erasure_hub_id;
-  }
+  const std::int64_t from = watermark(&LinkStatus::applied_erasure_hub_id);
   const auto rows = hub_->fetch_erasures(settings_.store_id, from, settings_.batch);
   for (const HubErasure& row : rows) {
     auto identifiers = identifiers_from_hub(row);

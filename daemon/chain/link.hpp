@@ -81,7 +81,7 @@ class Link {
   void refresh_leases();
   void report_metrics();  // at most once a second, on the link's thread
   void save_applied(std::int64_t upto, bool now);
-  std::int64_t applied_hub_id() const;
+  std::int64_t watermark(std::int64_t LinkStatus::*which) const;  // one of status_'s, under mu_
   void failed(const std::string& kind, const std::string& message);
   bool sleep_for(int ms);  // false once stopping
 
