@@ -51,8 +51,12 @@ class ChainTest : public ::testing::Test {
 
   void TearDown() override {
     for (auto& [_, c] : clients_) plugin_.close(c);
-    for (auto& s : stores_)
+    for (auto& s : stores_) {
       if (s->running()) s->stop();
+      // A sanitized regularsd writes its reports to its log, where the test would not see them.
+      const std::string report = s->sanitizer_report();
+      if (!report.empty()) ADD_FAILURE() << s->data_dir() << ": regularsd's log holds a sanitizer report:\n" << report;
+    }
   }
 
   // The hub also listens on TCP with TLS, its certificate from a CA of the chain's own
