@@ -252,7 +252,8 @@ std::int64_t Hub::publish(const std::string& store_id, const std::vector<HubEven
 std::vector<HubEvent> Hub::fetch(const std::string& store_id, std::int64_t after_hub_id, int limit) {
   const Result r = run(conn_,
                        "SELECT hub_id, origin, origin_seq, event_id, type, coalesce(id_kind, ''), coalesce(id_hash, ''), "
-                       "time_ms, body::text, (extract(epoch FROM published_at) * 1000)::bigint FROM regulars_events WHERE hub_id > $1 AND origin <> $2 ORDER BY hub_id LIMIT $3",
+                       "time_ms, body::text, (extract(epoch FROM published_at) * 1000)::bigint FROM regulars_events "
+                       "WHERE hub_id > $1 AND origin <> $2 ORDER BY hub_id LIMIT $3",
                        {std::to_string(after_hub_id), store_id, std::to_string(limit)});
   std::vector<HubEvent> out(static_cast<std::size_t>(PQntuples(r.get())));
   for (int i = 0; i < PQntuples(r.get()); ++i) {
