@@ -27,6 +27,8 @@ CREATE TABLE IF NOT EXISTS regulars_events (
   event_id text NOT NULL UNIQUE, type text NOT NULL, id_kind text, id_hash text, time_ms bigint NOT NULL,
   body jsonb NOT NULL, published_at timestamptz NOT NULL DEFAULT clock_timestamp());
 CREATE INDEX IF NOT EXISTS regulars_events_by_customer ON regulars_events (id_kind, id_hash);
+CREATE INDEX IF NOT EXISTS regulars_events_by_identifier ON regulars_events ((body->'identifier'->>'hash'));
+CREATE INDEX IF NOT EXISTS regulars_events_by_other ON regulars_events ((body->'other'->>'hash'));
 CREATE TABLE IF NOT EXISTS regulars_leases (
   rule_id text NOT NULL, day bigint NOT NULL, cap int NOT NULL, granted int NOT NULL DEFAULT 0 CHECK (granted BETWEEN 0 AND cap),
   PRIMARY KEY (rule_id, day));
@@ -35,6 +37,7 @@ CREATE TABLE IF NOT EXISTS regulars_erasures (
   identifiers jsonb NOT NULL, requested_at timestamptz NOT NULL DEFAULT clock_timestamp(), hub_events_deleted bigint NOT NULL);
 CREATE TABLE IF NOT EXISTS regulars_erased_identifiers (
   id_kind text NOT NULL, id_hash text NOT NULL, erasure_id text NOT NULL, PRIMARY KEY (id_kind, id_hash));
+CREATE INDEX IF NOT EXISTS regulars_erased_by_hash ON regulars_erased_identifiers (id_hash);
 CREATE TABLE IF NOT EXISTS regulars_erasure_confirmations (
   erasure_id text NOT NULL REFERENCES regulars_erasures, store_id text NOT NULL REFERENCES regulars_stores,
   confirmed_at timestamptz NOT NULL DEFAULT clock_timestamp(), customers_erased bigint NOT NULL,
@@ -423,14 +426,15 @@ ChainFigures Hub::figures(std::int64_t from_ms, std::int64_t to_ms) {
 
 int Hub::lease(const std::string& rule, std::int64_t day, int cap, int wanted) {
   Transaction tx(conn_);
-  // The first store to ask sets the day's cap; the row lock makes grants add up exactly.
+  // The first store to ask sets the day's cap, and a store asking with a lower cap (the rule was
+  // lowered today) is granted only up to its own; the row lock makes grants add up exactly.
   run(conn_, "INSERT INTO regulars_leases(rule_id, day, cap) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
       {rule, std::to_string(day), std::to_string(cap)});
   const Result r = run(conn_,
                        "WITH cur AS (SELECT granted, cap FROM regulars_leases WHERE rule_id = $1 AND day = $2 FOR UPDATE) "
-                       "UPDATE regulars_leases l SET granted = least(cur.cap, cur.granted + $3) FROM cur "
+                       "UPDATE regulars_leases l SET granted = greatest(cur.granted, least(least(cur.cap, $4), cur.granted + $3)) FROM cur "
                        "WHERE l.rule_id = $1 AND l.day = $2 RETURNING l.granted - cur.granted",
-                       {rule, std::to_string(day), std::to_string(wanted)});
+                       {rule, std::to_string(day), std::to_string(wanted), std::to_string(cap)});
   tx.commit();
   return static_cast<int>(field_i64(r, 0, 0));
 }

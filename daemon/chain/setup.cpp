@@ -29,16 +29,29 @@ std::int64_t instance_of(Db& db) {
 }
 
 // Puts the chain's secret in place of the store's, when the store has nobody hashed with its own.
-bool install_chain_secret(const std::string& data_dir, const std::string& chain_secret_file) {
+// Whether the store holds anything keyed with its own secret: customers, events, or an erasure's
+// tombstone (which, under another secret, would no longer keep an erased customer out).
+bool keyed_with_its_own_secret(Db& db) {
+  Stmt s(db.raw(),
+         "SELECT EXISTS (SELECT 1 FROM identifiers) OR EXISTS (SELECT 1 FROM events) OR "
+         "EXISTS (SELECT 1 FROM erased_identifiers) OR EXISTS (SELECT 1 FROM erased_events)");
+  return s.step() && s.i64(0) != 0;
+}
+
+// Puts the chain's secret, every generation of it, in place of the store's, when nothing in the
+// store is keyed with its own.
+bool install_chain_secret(Db& db, const std::string& data_dir, const std::string& chain_secret_file) {
   const std::vector<IdentitySecret> chain = read_identity_secrets(chain_secret_file);
   const std::string own_path = data_dir + "/secret.key";
   std::error_code ec;
-  const bool has_own = std::filesystem::exists(own_path, ec);
-  if (has_own && read_identity_secrets(own_path) == chain) return false;
-  if (store_has_identifiers(data_dir + "/regulars.db"))
-    throw std::runtime_error("this store already holds customers hashed with a secret of its own, so it cannot take the "
-                             "chain's; a store joins a chain before its first customer (daemon/chain/CHAIN.md)");
+  if (std::filesystem::exists(own_path, ec) && read_identity_secrets(own_path) == chain) return false;
+  if (keyed_with_its_own_secret(db))
+    throw std::runtime_error("this store already holds customers, events or erasures keyed with a secret of its own, so it "
+                             "cannot take the chain's; a store joins a chain before its first customer (daemon/chain/CHAIN.md)");
   write_identity_secrets(own_path, chain);
+  // A chain re-keyed before has several generations, and hashes with all of them.
+  Stmt g(db.raw(), "INSERT INTO store_meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
+  g.bind(1, std::string_view(kIdentityGenerationsKey)).bind(2, static_cast<std::int64_t>(chain.size())).run();
   return true;
 }
 
@@ -49,10 +62,10 @@ JoinResult join_chain(const std::string& data_dir, const HubSettings& hub_settin
   std::filesystem::create_directories(data_dir);
   DataDirLock lock(data_dir);
   JoinResult result;
-  if (chain_secret_file) result.secret_installed = install_chain_secret(data_dir, *chain_secret_file);
-  const IdentityKey key = IdentityKey::load_or_create(data_dir);
   Db db(data_dir + "/regulars.db", Db::Mode::read_write);
   migrate(db);
+  if (chain_secret_file) result.secret_installed = install_chain_secret(db, data_dir, *chain_secret_file);
+  const IdentityKey key = IdentityKey::load_or_create(data_dir);
   const std::int64_t instance = instance_of(db);
   Hub hub(hub_settings);
   const HubStoreState state = hub.join(store_id, instance, secret_check(key));

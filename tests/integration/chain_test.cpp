@@ -565,6 +565,24 @@ TEST_F(ChainTest, AChainWideRekeyLeavesEveryCustomerRecognisedEverywhere) {
   ASSERT_EQ(plugin_.record(till(0), purchase("7501", {"bread"}).c_str()), REGULARS_OK);
   EXPECT_TRUE(wait_until([&] { return visits_at(1, "7501") == 3 && visits_at(2, "7501") == 3; }, std::chrono::seconds(10)))
       << "a purchase after the re-key reaches the same customer at the other stores";
+
+  // A store that joins the re-keyed chain takes both key generations, and hashes as the others do.
+  const std::string d = dir_.sub("store-D-after-rekey");
+  ctl("chain join --data-dir " + d + " --store-id D --hub '" + hub_conninfo() + "' --ca-file " + hub_ca() + " --secret-from " + a +
+      "/secret.key");
+  std::ofstream(d + ".conf") << json{{"chain", {{"hub", hub_conninfo()}, {"store_id", "D"}, {"ca_file", hub_ca()}, {"poll_ms", 50}}}}.dump();
+  DaemonProcess store_d(d, {"--config", d + ".conf"});
+  store_d.start();
+  regulars_client* t = nullptr;
+  ASSERT_EQ(plugin_.open(json{{"endpoint", store_d.endpoint()}, {"budget_ms", 2000}}.dump().c_str(), &t), REGULARS_OK);
+  const auto visits_at_d = [&] {
+    regulars_status st;
+    const json h = json::parse(plugin_.hints_text(t, hints_request("7501"), st), nullptr, false);
+    return st == REGULARS_OK && h["customer"]["known"].get<bool>() ? h["customer"]["visits"].get<long long>() : -1;
+  };
+  EXPECT_TRUE(wait_until([&] { return visits_at_d() == 3; }, std::chrono::seconds(10))) << "D has " << visits_at_d();
+  plugin_.close(t);
+  store_d.stop();
 }
 
 // regularsctl chain join sets a new store up: the chain's secret, checked with the hub, and the
@@ -612,7 +630,7 @@ TEST_F(ChainTest, ChainJoinGivesANewStoreTheChainsSecretAndChecksIt) {
     alone.stop();
   }
   EXPECT_NE(join(e, "E", " --secret-from " + stores_[0]->data_dir() + "/secret.key", out), 0);
-  EXPECT_NE(out.find("customers hashed with a secret of its own"), std::string::npos) << out;
+  EXPECT_NE(out.find("keyed with a secret of its own"), std::string::npos) << out;
 }
 
 // An erasure deletes a store's newest events; the events recorded after it are new events with
