@@ -186,12 +186,6 @@ std::optional<wire::Error> parse_privacy(const json& p, Config& c) {
   return std::nullopt;
 }
 
-bool is_store_id(const std::string& id) {
-  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char ch) {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-';
-  });
-}
-
 std::optional<wire::Error> parse_chain(const json& ch, Config& c) {
   if (auto e = only_keys(ch, "chain.", {"hub", "store_id", "ca_file", "poll_ms", "time_zone"})) return e;
   if (auto e = get_string(ch, "chain.", "time_zone", c.chain_time_zone)) return e;
@@ -215,6 +209,12 @@ constexpr std::pair<const char*, std::optional<wire::Error> (*)(const json&, Con
     {"privacy", parse_privacy},   {"chain", parse_chain}};
 
 }  // namespace
+
+bool is_store_id(std::string_view id) noexcept {
+  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-';
+  });
+}
 
 std::variant<Config, wire::Error> parse_config_text(const std::string& text, Config c) {
   json j;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include "wire/error.hpp"
@@ -86,6 +87,9 @@ struct Config {
   int chain_poll_ms = 200;     // how often the link looks for work when no notification came
   std::string chain_time_zone = "UTC";  // IANA: the chain's day, for gesture caps across stores
 };
+
+// A store's name in a chain (chain.store_id, and a hub row's origin): 1 to 64 of A-Z a-z 0-9 _ . -
+bool is_store_id(std::string_view id) noexcept;
 
 // Applies the file's settings onto `config`. Errors name the key at fault.
 std::variant<Config, wire::Error> load_config_file(const std::string& path, Config config);

@@ -4,6 +4,7 @@
 #include <poll.h>
 
 #include <memory>
+#include <random>
 #include <nlohmann/json.hpp>
 
 namespace regulars::daemon::chain {
@@ -118,6 +119,11 @@ const char* failure_name(HubFailure f) noexcept {
     case HubFailure::query: return "query";
   }
   return "unknown";
+}
+
+std::int64_t draw_store_instance() {
+  std::random_device rd;
+  return static_cast<std::int64_t>((std::uint64_t{rd()} << 31) ^ rd()) | 1;
 }
 
 HubFailure classify_connect_failure(const std::string& message) {

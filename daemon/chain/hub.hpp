@@ -150,6 +150,10 @@ class Hub {
   pg_conn* conn_ = nullptr;
 };
 
+// The number a store draws once and keeps (store_meta 'chain_instance'): two stores that claim
+// one store id tell apart by it.
+std::int64_t draw_store_instance();
+
 // libpq's message for a failed connection, classified.
 HubFailure classify_connect_failure(const std::string& message);
 

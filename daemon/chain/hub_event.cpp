@@ -4,6 +4,7 @@
 #include <array>
 #include <nlohmann/json.hpp>
 
+#include "base/config.hpp"
 #include "memory/projector.hpp"
 #include "wire/validate.hpp"
 
@@ -30,12 +31,6 @@ std::string stand_in_for(std::string_view kind, bool second) {
 std::string text_of(const json& obj, const char* key) {
   const auto it = obj.find(key);
   return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-bool is_store_id(std::string_view id) {
-  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
-  });
 }
 
 // The body as a till would have sent it: raw identifiers (stand-ins) instead of their hashes.

@@ -34,8 +34,7 @@ std::int64_t meta_value(Db& db, const char* key, std::int64_t fallback) {
 // A number drawn once per store and kept: two stores that claim one store id tell apart by it.
 std::int64_t store_instance(EventStore& store) {
   if (const std::int64_t known = meta_value(store.read_connection(), "chain_instance", 0); known != 0) return known;
-  std::random_device rd;
-  const std::int64_t drawn = static_cast<std::int64_t>((std::uint64_t{rd()} << 31) ^ rd()) | 1;
+  const std::int64_t drawn = draw_store_instance();
   store.write_now([drawn](Db& db) {
     Stmt s(db.raw(), "INSERT OR IGNORE INTO store_meta(key, value) VALUES('chain_instance', ?)");
     s.bind(1, drawn).run();

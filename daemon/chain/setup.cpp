@@ -21,8 +21,7 @@ std::int64_t instance_of(Db& db) {
     Stmt s(db.raw(), "SELECT value FROM store_meta WHERE key='chain_instance'");
     if (s.step()) return s.i64(0);
   }
-  std::random_device rd;
-  const std::int64_t drawn = static_cast<std::int64_t>((std::uint64_t{rd()} << 31) ^ rd()) | 1;
+  const std::int64_t drawn = draw_store_instance();
   Stmt s(db.raw(), "INSERT INTO store_meta(key, value) VALUES('chain_instance', ?)");
   s.bind(1, drawn).run();
   return drawn;
