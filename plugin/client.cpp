@@ -1,12 +1,9 @@
 #include "client.hpp"
 
 #include <algorithm>
-
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <fstream>
 
+#include "platform/files.hpp"
 #include "wire/hex.hpp"
 #include "wire/json_text.hpp"
 #include "wire/random.hpp"
@@ -38,8 +35,8 @@ constexpr std::size_t kRequestEnvelope = 64;
 // as it is, and sealed and in base64 (4/3 of the sealed size) from the spool. One limit for both,
 // so whether an event is accepted never depends on whether the daemon happens to be up.
 std::size_t max_event_bytes(std::uint32_t max_frame) {
-  if (max_frame <= kRequestEnvelope + 4 * wire::sealed::kOverhead) return 0;
-  return (max_frame - kRequestEnvelope) / 4 * 3 - wire::sealed::kOverhead;
+  if (max_frame <= kRequestEnvelope + 4 * seal::kOverhead) return 0;
+  return (max_frame - kRequestEnvelope) / 4 * 3 - seal::kOverhead;
 }
 
 const char* const kKeptDaemonFile = "/regularsd.pub";  // line 1: spool key; line 2: "max_frame_bytes N"
@@ -208,7 +205,7 @@ regulars_status Client::spool_or_fail(std::string payload, const std::string& ev
     return REGULARS_UNAVAILABLE;
   }
   std::string seal_failure;
-  std::optional<std::string> sealed = seal::seal(*key, payload, wire::sealed::kVersion, seal_failure);
+  std::optional<std::string> sealed = seal::seal_for_daemon(*key, payload, seal_failure);
   if (!sealed) {
     why = seal_failure;
     return REGULARS_IO;
@@ -247,14 +244,9 @@ void Client::learn_spool_key(const Connection& conn) {
   spool_key_ = key;
   // Kept beside the spool, so a process opened while the daemon is away can still seal, and
   // knows which events the daemon could take.
-  const std::string text = wire::hex_encode(*key) + "\nmax_frame_bytes " + std::to_string(conn.max_frame_bytes()) + '\n';
-  const std::string path = options_.spool_dir + kKeptDaemonFile;
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return;  // not fatal: the key is also learnt at every connection
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) ::unlink(tmp.c_str());
+  const std::string text = seal::key_text(*key) + "\nmax_frame_bytes " + std::to_string(conn.max_frame_bytes()) + '\n';
+  // Not fatal when it fails: the key is also learnt at every connection.
+  files::replace_file(options_.spool_dir + kKeptDaemonFile, text);
 }
 
 void Client::recall_frame_limit() {

@@ -1,18 +1,6 @@
 #include "connection.hpp"
 
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <mutex>
-#include <vector>
 
 #include "wire/frame.hpp"
 #include "wire/json_text.hpp"
@@ -46,7 +34,7 @@ regulars_status status_for(wire::ErrorCode code) noexcept {
   return REGULARS_INTERNAL;
 }
 
-Connection::Connection(int fd, std::unique_ptr<tls::Channel> channel) : fd_(fd), channel_(std::move(channel)) {
+Connection::Connection(net::Socket fd, std::unique_ptr<tls::Channel> channel) : fd_(fd), channel_(std::move(channel)) {
   reader_ = std::thread([this] { read_loop(); });
 }
 
@@ -54,154 +42,22 @@ Connection::~Connection() {
   shut_down();
   if (reader_.joinable()) reader_.join();
   channel_.reset();
-  ::close(fd_);
+  net::close_socket(fd_);
 }
-
-namespace {
-
-int connect_unix(const std::string& socket_path, CallResult& failure) {
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) {
-    failure.message = std::string("cannot create a socket: ") + std::strerror(errno);
-    return -1;
-  }
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, socket_path.data(), std::min(socket_path.size(), sizeof addr.sun_path - 1));
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    const int err = errno;
-    ::close(fd);
-    failure.message = "regularsd is not reachable at " + socket_path + ": " + std::strerror(err) +
-                      " (is regularsd running?)";
-    return -1;
-  }
-  return fd;
-}
-
-// One asynchronous lookup (getaddrinfo_a) and what it writes into: these must outlive a lookup
-// given up at its deadline, since the resolver's own thread may still be at work on it.
-struct Lookup {
-  std::string host;
-  std::string service;
-  addrinfo hints{};
-  gaicb request{};
-};
-
-// Lookups given up before they finished, freed once they have (by a later resolve).
-std::mutex g_abandoned_mu;
-std::vector<Lookup*> g_abandoned;
-
-void reap_abandoned() {
-  std::lock_guard lock(g_abandoned_mu);
-  std::erase_if(g_abandoned, [](Lookup* l) {
-    if (::gai_error(&l->request) == EAI_INPROGRESS) return false;
-    if (l->request.ar_result != nullptr) ::freeaddrinfo(l->request.ar_result);
-    delete l;
-    return true;
-  });
-}
-
-// HOST:PORT's addresses, or nullptr (and `failure`) when the lookup fails or does not finish
-// within the deadline. getaddrinfo has no time bound of its own (a DNS server that does not
-// answer holds it for resolv.conf's timeout times its attempts, 10 s by default), so the lookup
-// runs on the resolver's thread and is given up at the deadline.
-addrinfo* resolve(const std::string& host, const std::string& service, Deadline deadline, CallResult& failure) {
-  reap_abandoned();
-  // An address (what lanes are advised to use) needs no lookup, and so no resolver thread.
-  addrinfo numeric_hints{};
-  numeric_hints.ai_family = AF_UNSPEC;
-  numeric_hints.ai_socktype = SOCK_STREAM;
-  numeric_hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-  addrinfo* numeric = nullptr;
-  if (::getaddrinfo(host.c_str(), service.c_str(), &numeric_hints, &numeric) == 0) return numeric;
-  auto* l = new Lookup{host, service};
-  l->hints.ai_family = AF_UNSPEC;
-  l->hints.ai_socktype = SOCK_STREAM;
-  l->request.ar_name = l->host.c_str();
-  l->request.ar_service = l->service.c_str();
-  l->request.ar_request = &l->hints;
-  gaicb* list[] = {&l->request};
-  int rc = ::getaddrinfo_a(GAI_NOWAIT, list, 1, nullptr);
-  if (rc == 0) {
-    while ((rc = ::gai_error(&l->request)) == EAI_INPROGRESS) {
-      const int ms = millis_left(deadline);
-      if (ms <= 0) break;
-      const timespec wait{ms / 1000, static_cast<long>(ms % 1000) * 1'000'000};
-      ::gai_suspend(list, 1, &wait);
-    }
-  }
-  if (rc == EAI_INPROGRESS && ::gai_cancel(&l->request) != EAI_CANCELED) {
-    std::lock_guard lock(g_abandoned_mu);
-    g_abandoned.push_back(l);  // still running: freed by a later resolve once it is done
-  } else if (rc != 0) {
-    if (rc == EAI_INPROGRESS && l->request.ar_result != nullptr) ::freeaddrinfo(l->request.ar_result);  // done meanwhile
-    delete l;
-  }
-  if (rc == EAI_INPROGRESS) {
-    failure.message = "cannot resolve " + host + " within the budget (a slow DNS server?); use an address, or a name in /etc/hosts";
-    return nullptr;
-  }
-  if (rc != 0) {
-    failure.message = "cannot resolve " + host + ": " + ::gai_strerror(rc);
-    return nullptr;
-  }
-  addrinfo* found = l->request.ar_result;
-  delete l;
-  return found;
-}
-
-// A non-blocking TCP connection to HOST:PORT within the deadline, name lookup included.
-int connect_tcp(const std::string& host, std::uint16_t port, Deadline deadline, CallResult& failure) {
-  const std::string service = std::to_string(port);
-  addrinfo* found = resolve(host, service, deadline, failure);
-  if (found == nullptr) return -1;
-  std::string last = "no address";
-  int fd = -1;
-  for (addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
-    fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
-    if (fd < 0) {
-      last = std::strerror(errno);
-      continue;
-    }
-    int err = ::connect(fd, a->ai_addr, a->ai_addrlen) == 0 ? 0 : errno;
-    if (err == EINPROGRESS) {
-      pollfd p{fd, POLLOUT, 0};
-      const int pr = ::poll(&p, 1, millis_left(deadline));
-      socklen_t len = sizeof err;
-      if (pr <= 0) err = ETIMEDOUT;
-      else if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-    }
-    if (err != 0) {
-      last = std::strerror(err);
-      ::close(fd);
-      fd = -1;
-    }
-  }
-  ::freeaddrinfo(found);
-  if (fd < 0) {
-    failure.message = "regularsd is not reachable at " + host + ":" + service + ": " + last + " (is regularsd running with listen.tls?)";
-    return -1;
-  }
-  const int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // small frames, answered at once
-  return fd;
-}
-
-}  // namespace
 
 std::shared_ptr<Connection> Connection::connect(const Options& options, const std::shared_ptr<tls::Context>& tls,
                                                 Deadline deadline, CallResult& failure) {
   failure.status = REGULARS_UNAVAILABLE;
   if (!options.tls) {
-    const int fd = connect_unix(options.socket_path, failure);
-    return fd < 0 ? nullptr : std::shared_ptr<Connection>(new Connection(fd, nullptr));
+    const net::Socket fd = net::connect_unix(options.socket_path, failure.message);
+    return fd == net::kNoSocket ? nullptr : std::shared_ptr<Connection>(new Connection(fd, nullptr));
   }
-  const int fd = connect_tcp(options.host, options.port, deadline, failure);
-  if (fd < 0) return nullptr;
+  const net::Socket fd = net::connect_tcp(options.host, options.port, deadline, failure.message);
+  if (fd == net::kNoSocket) return nullptr;
   std::string why;
   auto channel = tls::Channel::connect(tls, fd, options.server_name, deadline, why);
   if (!channel) {
-    ::close(fd);
+    net::close_socket(fd);
     failure.message = "TLS with regularsd at " + options.host + ":" + std::to_string(options.port) + " failed: " + why;
     return nullptr;
   }
@@ -223,7 +79,7 @@ CallResult Connection::handshake(const Options& options, Deadline deadline) {
       if (feature == "hints.who") hints_take_who_ = true;
   if (const auto m = r.result.find("max_frame_bytes"); m != r.result.end() && m->is_number_unsigned())
     max_frame_bytes_ = static_cast<std::uint32_t>(std::min<std::uint64_t>(m->get<std::uint64_t>(), 1u << 30));
-  if (const auto k = r.result.find("spool_key"); k != r.result.end() && k->is_string())
+  if (const auto k = r.result.find(seal::kHelloKeyField); k != r.result.end() && k->is_string())
     spool_key_ = seal::parse_public_key(k->get<std::string>());
   return r;
 }
@@ -240,65 +96,54 @@ std::shared_ptr<Connection> Connection::open(const Options& options, const std::
   return conn;
 }
 
-bool Connection::write_some(const char* data, std::size_t len, std::size_t& n, short& wait, std::string& why) {
-  wait = 0;
-  n = 0;
-  if (channel_) {
-    switch (channel_->write(data, len, n)) {
-      case tls::Channel::Io::ok: return true;
-      case tls::Channel::Io::want_read: wait = POLLIN; return true;
-      case tls::Channel::Io::want_write: wait = POLLOUT; return true;
-      case tls::Channel::Io::closed: why = "regularsd closed the connection"; return false;
-      case tls::Channel::Io::failed: why = channel_->last_error(); return false;
-    }
+namespace {
+
+// What a TLS channel's answer means for the connection: go on (waiting for `wait` first), or
+// fail with `why`.
+bool after_tls(tls::Channel::Io io, tls::Channel& channel, net::Want& wait, std::string& why) {
+  switch (io) {
+    case tls::Channel::Io::ok: return true;
+    case tls::Channel::Io::want_read: wait = net::Want::read; return true;
+    case tls::Channel::Io::want_write: wait = net::Want::write; return true;
+    case tls::Channel::Io::closed: why = "regularsd closed the connection"; return false;
+    case tls::Channel::Io::failed: why = channel.last_error(); return false;
   }
-  const ssize_t r = ::send(fd_, data, len, MSG_NOSIGNAL);
-  if (r >= 0) {
-    n = static_cast<std::size_t>(r);
-    return true;
-  }
-  if (errno == EINTR) return true;
-  if (errno == EAGAIN || errno == EWOULDBLOCK) {
-    wait = POLLOUT;
-    return true;
-  }
-  why = std::string("write to regularsd failed: ") + std::strerror(errno);
   return false;
 }
 
-bool Connection::read_some(char* buf, std::size_t cap, std::size_t& n, short& wait, std::string& why) {
-  wait = 0;
+}  // namespace
+
+bool Connection::write_some(const char* data, std::size_t len, std::size_t& n, net::Want& wait, std::string& why) {
+  wait = net::Want::nothing;
   n = 0;
-  if (channel_) {
-    switch (channel_->read(buf, cap, n)) {
-      case tls::Channel::Io::ok: return true;
-      case tls::Channel::Io::want_read: wait = POLLIN; return true;
-      case tls::Channel::Io::want_write: wait = POLLOUT; return true;
-      case tls::Channel::Io::closed: why = "regularsd closed the connection"; return false;
-      case tls::Channel::Io::failed: why = channel_->last_error(); return false;
-    }
+  if (channel_) return after_tls(channel_->write(data, len, n), *channel_, wait, why);
+  switch (net::send_some(fd_, data, len, n, why)) {
+    case net::Io::ok: return true;
+    case net::Io::would_block: wait = net::Want::write; return true;
+    case net::Io::closed: why = "regularsd closed the connection"; return false;
+    case net::Io::failed: return false;
   }
-  const ssize_t r = ::recv(fd_, buf, cap, 0);
-  if (r > 0) {
-    n = static_cast<std::size_t>(r);
-    wait = POLLIN;  // the kernel holds nothing more for us unless poll says so
-    return true;
+  return false;
+}
+
+bool Connection::read_some(char* buf, std::size_t cap, std::size_t& n, net::Want& wait, std::string& why) {
+  wait = net::Want::nothing;
+  n = 0;
+  if (channel_) return after_tls(channel_->read(buf, cap, n), *channel_, wait, why);
+  switch (net::recv_some(fd_, buf, cap, n, why)) {
+    case net::Io::ok:
+      // The kernel holds nothing more for us unless the wait says so.
+      if (n > 0) wait = net::Want::read;
+      return true;
+    case net::Io::would_block: wait = net::Want::read; return true;
+    case net::Io::closed: why = "regularsd closed the connection"; return false;
+    case net::Io::failed: return false;
   }
-  if (r == 0) {
-    why = "regularsd closed the connection";
-    return false;
-  }
-  if (errno == EINTR) return true;
-  if (errno == EAGAIN || errno == EWOULDBLOCK) {
-    wait = POLLIN;
-    return true;
-  }
-  why = std::string("read from regularsd failed: ") + std::strerror(errno);
   return false;
 }
 
 void Connection::shut_down() noexcept {
-  if (!dead_.exchange(true)) ::shutdown(fd_, SHUT_RDWR);
+  if (!dead_.exchange(true)) net::shut_down(fd_);
   std::lock_guard lock(mu_);
   cv_.notify_all();
 }
@@ -350,16 +195,15 @@ std::uint64_t Connection::send(json request, Deadline deadline, CallResult& fail
   std::size_t off = 0;
   while (off < frame.size()) {
     std::size_t n = 0;
-    short wait = 0;
+    net::Want wait = net::Want::nothing;
     std::string why;
     if (!write_some(frame.data() + off, frame.size() - off, n, wait, why)) {
       fail_all(why);
       return forget(REGULARS_UNAVAILABLE, "connection to regularsd was lost");
     }
     off += n;
-    if (wait == 0) continue;
-    pollfd p{fd_, wait, 0};
-    if (::poll(&p, 1, millis_left(deadline)) > 0) continue;
+    if (wait == net::Want::nothing) continue;
+    if (net::wait_until_ready(fd_, wait, millis_left(deadline)) > 0) continue;
     // A frame half-written cannot be taken back: the stream is unusable from here on.
     if (off > 0 || channel_) fail_all("a request could not be written within the time budget");
     return forget(REGULARS_TIMEOUT, "regularsd is not reading requests (time budget spent)");
@@ -489,13 +333,10 @@ bool Connection::response_id(const std::string& payload, std::uint64_t& id) {
 void Connection::read_loop() {
   wire::FrameDecoder decoder(64u << 20);  // answers may be larger than requests
   char buf[64 * 1024];
-  short wait = POLLIN;
+  net::Want wait = net::Want::read;
   while (!dead_.load()) {
-    if (wait != 0) {
-      pollfd p{fd_, wait, 0};
-      const int pr = ::poll(&p, 1, -1);
-      if (pr < 0 && errno == EINTR) continue;
-      if (pr < 0) return fail_all("poll failed");
+    if (wait != net::Want::nothing) {
+      if (net::wait_until_ready(fd_, wait, -1) < 0) return fail_all("waiting for regularsd's answers failed");
       if (dead_.load()) return;
     }
     std::size_t n = 0;

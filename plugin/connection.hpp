@@ -16,6 +16,7 @@
 
 #include "deadline.hpp"
 #include "options.hpp"
+#include "platform/socket.hpp"
 #include "seal.hpp"
 #include "tls.hpp"
 #include "regulars/regulars.h"
@@ -70,20 +71,20 @@ class Connection {
   void shut_down() noexcept;
 
  private:
-  Connection(int fd, std::unique_ptr<tls::Channel> channel);
+  Connection(net::Socket fd, std::unique_ptr<tls::Channel> channel);
   void read_loop();
   bool response_id(const std::string& payload, std::uint64_t& id);
   static CallResult ok_result(std::string_view result, bool raw);
   static CallResult from_response(std::string_view text, bool raw);
   static constexpr int kMaxAnswerDepth = 64;
-  // One write or read on the socket, through TLS when there is a channel; `wait` is set to the
-  // poll event to wait for when nothing could be done now. False on a closed or failed stream,
+  // One write or read on the socket, through TLS when there is a channel; `wait` is set to what
+  // to wait for when nothing could be done now. False on a closed or failed stream,
   // with `why` filled.
-  bool write_some(const char* data, std::size_t len, std::size_t& n, short& wait, std::string& why);
-  bool read_some(char* buf, std::size_t cap, std::size_t& n, short& wait, std::string& why);
+  bool write_some(const char* data, std::size_t len, std::size_t& n, net::Want& wait, std::string& why);
+  bool read_some(char* buf, std::size_t cap, std::size_t& n, net::Want& wait, std::string& why);
   void fail_all(const std::string& why);
 
-  int fd_;
+  net::Socket fd_;
   std::unique_ptr<tls::Channel> channel_;  // null over the Unix socket
   std::thread reader_;
   // One writer at a time, waited for no longer than the caller's deadline. (A flag under a

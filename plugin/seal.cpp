@@ -88,8 +88,17 @@ const Api* load_api(std::string& why) {
 
 }  // namespace
 
+const char* const kHelloKeyField = "spool_key";
+const std::size_t kOverhead = S::kOverhead;
+
 std::optional<PublicKey> parse_public_key(std::string_view hex) {
   return wire::hex_decode_array<std::tuple_size_v<PublicKey>>(hex);
+}
+
+std::string key_text(const PublicKey& key) { return wire::hex_encode(key); }
+
+std::optional<std::string> seal_for_daemon(const PublicKey& recipient, std::string_view plaintext, std::string& why) {
+  return seal(recipient, plaintext, S::kVersion, why);
 }
 
 namespace {

@@ -1,11 +1,5 @@
 #include "spool.hpp"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -13,6 +7,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "platform/files.hpp"
 #include "wire/crc32c.hpp"
 #include "wire/random.hpp"
 #include "wire/validate.hpp"
@@ -22,6 +17,8 @@ namespace {
 
 constexpr char kMagic[4] = {'R', 'G', 'S', '1'};
 constexpr std::size_t kHeader = 12;
+constexpr std::string_view kSpoolPrefix = "spool-";
+constexpr std::string_view kSpoolSuffix = ".rsp";
 
 void put_u32(char* p, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
@@ -32,32 +29,6 @@ std::uint32_t get_u32(const char* p) {
   return v;
 }
 
-void fsync_dir(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
-
-bool read_all(int fd, std::string& out) {
-  out.clear();
-  char buf[64 * 1024];
-  off_t off = 0;
-  for (;;) {
-    const ssize_t n = ::pread(fd, buf, sizeof buf, off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return false;
-    if (n == 0) return true;
-    out.append(buf, static_cast<std::size_t>(n));
-    off += n;
-  }
-}
-
-bool is_spool_name(const char* name) {
-  const std::size_t n = std::strlen(name);
-  return n > 10 && std::strncmp(name, "spool-", 6) == 0 && std::strcmp(name + n - 4, ".rsp") == 0;
-}
 
 }  // namespace
 
@@ -125,39 +96,19 @@ std::string describe_damage(const SpoolDamage& d) {
          " in them), up to the next intact record: a damaged record, or the tail of an append cut short";
 }
 
-namespace {
-
-// mkdir -p with mode 0700 for what it creates; parents that exist keep their mode.
-void make_dirs(const std::string& dir) {
-  for (std::size_t slash = dir.find('/', 1); ; slash = dir.find('/', slash + 1)) {
-    const std::string part = dir.substr(0, slash);
-    struct stat st{};
-    if (!part.empty() && ::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST &&
-        !(::stat(part.c_str(), &st) == 0 && S_ISDIR(st.st_mode)))  // e.g. EROFS for a parent that is there
-      throw std::system_error(errno, std::generic_category(), "cannot create spool directory " + part);
-    if (slash == std::string::npos) return;
-  }
-}
-
-}  // namespace
-
 Spool::Spool(std::string dir, std::uint64_t max_bytes, FileSync sync)
-    : dir_(std::move(dir)), max_bytes_(max_bytes), sync_(sync ? std::move(sync) : FileSync(::fdatasync)) {
-  make_dirs(dir_);
-  struct stat st{};
-  if (::stat(dir_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    throw std::system_error(ENOTDIR, std::generic_category(), "spool_dir " + dir_ + " is not a directory");
-  if (::access(dir_.c_str(), R_OK | W_OK | X_OK) != 0)
-    throw std::system_error(errno, std::generic_category(), "spool directory " + dir_ + " is not writable");
+    : dir_(std::move(dir)), max_bytes_(max_bytes), sync_(sync ? std::move(sync) : FileSync(files::sync_data)) {
+  files::make_dirs(dir_);
+  files::check_writable_dir(dir_);
   refresh_usage();
 }
 
 Spool::~Spool() {
   std::lock_guard lock(mu_);
-  if (own_fd_ >= 0) {
+  if (own_fd_ != files::kNoFile) {
     // An empty file is removed; one with undelivered records stays for the next client.
-    if (own_size_ == 0 || replay_offset_ == own_size_) ::unlink(own_path_.c_str());
-    ::close(own_fd_);  // releases the lock
+    if (own_size_ == 0 || replay_offset_ == own_size_) files::remove(own_path_);
+    files::close(own_fd_);  // releases the lock
   }
 }
 
@@ -167,23 +118,24 @@ bool Spool::open_own_file(std::string& why) {
   // the plugin event ids either: say so here rather than keep a fallback that only runs there.
   std::string path;
   try {
-    path = dir_ + "/" + wire::random_id("spool-" + std::to_string(::getpid()) + "-", 8) + ".rsp";
+    path = dir_ + "/" + wire::random_id("spool-" + std::to_string(files::process_id()) + "-", 8) + ".rsp";
   } catch (const std::system_error& e) {
     why = "cannot name a spool file: no random bytes from the kernel (" + std::string(e.what()) + ")";
     return false;
   }
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    why = "cannot create spool file in " + dir_ + ": " + std::strerror(errno);
+  std::string problem;
+  const files::Handle fd = files::create_new(path, problem);
+  if (fd == files::kNoFile) {
+    why = "cannot create spool file in " + dir_ + ": " + problem;
     return false;
   }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    why = "cannot lock spool file: " + std::string(std::strerror(errno));
-    ::close(fd);
-    ::unlink(path.c_str());
+  if (!files::try_lock(fd)) {
+    why = "cannot lock spool file: " + files::last_error();
+    files::close(fd);
+    files::remove(path);
     return false;
   }
-  fsync_dir(dir_);
+  files::sync_dir(dir_);
   own_fd_ = fd;
   own_path_ = std::move(path);
   own_size_ = 0;
@@ -213,21 +165,15 @@ std::vector<regulars_status> Spool::append_batch(const std::vector<std::string>&
   if (recs.empty()) return out;
   auto fail_all = [&](std::string message) {
     why = std::move(message);
-    if (own_fd_ >= 0 && ::ftruncate(own_fd_, static_cast<off_t>(own_size_)) != 0) { /* the checksum hides the torn tail */ }
+    if (own_fd_ != files::kNoFile && !files::truncate(own_fd_, own_size_)) { /* the checksum hides the torn tail */ }
     for (auto& s : out)
       if (s == REGULARS_OK) s = REGULARS_IO;
     return out;
   };
-  if (own_fd_ < 0 && !open_own_file(why)) return fail_all(why);
-  std::size_t off = 0;
-  while (off < recs.size()) {
-    const ssize_t n = ::pwrite(own_fd_, recs.data() + off, recs.size() - off, static_cast<off_t>(own_size_ + off));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail_all("cannot write spool file: " + std::string(std::strerror(errno)));
-    off += static_cast<std::size_t>(n);
-  }
+  if (own_fd_ == files::kNoFile && !open_own_file(why)) return fail_all(why);
+  if (std::string problem; !files::write_at(own_fd_, own_size_, recs, problem)) return fail_all("cannot write spool file: " + problem);
   // One flush for the whole batch: on a slow disk, records queued behind a flush share the next.
-  if (sync_(own_fd_) != 0) return fail_all("cannot fsync spool file: " + std::string(std::strerror(errno)));
+  if (sync_(own_fd_) != 0) return fail_all("cannot fsync spool file: " + files::last_error());
   own_size_ += recs.size();
   return out;
 }
@@ -236,9 +182,9 @@ SpoolRecords Spool::own_pending(std::size_t max_records) {
   std::lock_guard lock(mu_);
   SpoolRecords out;
   out.end_offset = replay_offset_;
-  if (own_fd_ < 0 || replay_offset_ >= own_size_) return out;
+  if (own_fd_ == files::kNoFile || replay_offset_ >= own_size_) return out;
   std::string bytes;
-  if (!read_all(own_fd_, bytes)) return out;
+  if (!files::read_all(own_fd_, bytes)) return out;
   bytes.resize(std::min<std::size_t>(bytes.size(), own_size_));
   SpoolRecords recs = parse_spool_records(bytes, replay_offset_, max_records);
   const std::string origin = own_path_.substr(own_path_.rfind('/') + 1);
@@ -254,11 +200,11 @@ SpoolRecords Spool::own_pending(std::size_t max_records) {
 
 void Spool::own_delivered(std::uint64_t end_offset) {
   std::lock_guard lock(mu_);
-  if (own_fd_ < 0) return;
+  if (own_fd_ == files::kNoFile) return;
   replay_offset_ = std::max(replay_offset_, end_offset);
   if (replay_offset_ >= own_size_) {
     // Everything delivered: start the file afresh so it does not grow without end.
-    if (::ftruncate(own_fd_, 0) == 0) {
+    if (files::truncate(own_fd_, 0)) {
       sync_(own_fd_);
       own_size_ = 0;
       replay_offset_ = 0;
@@ -269,7 +215,7 @@ void Spool::own_delivered(std::uint64_t end_offset) {
 
 bool Spool::own_has_pending() {
   std::lock_guard lock(mu_);
-  return own_fd_ >= 0 && replay_offset_ < own_size_;
+  return own_fd_ != files::kNoFile && replay_offset_ < own_size_;
 }
 
 std::vector<std::string> Spool::orphan_files() const {
@@ -279,18 +225,10 @@ std::vector<std::string> Spool::orphan_files() const {
     std::lock_guard lock(mu_);
     own = own_path_;
   }
-  DIR* d = ::opendir(dir_.c_str());
-  if (d == nullptr) return {};
-  while (const dirent* e = ::readdir(d)) {
-    if (!is_spool_name(e->d_name)) continue;
-    std::string path = dir_ + "/" + e->d_name;
-    if (path == own) continue;
-    struct stat st{};
-    if (::stat(path.c_str(), &st) != 0) continue;
-    found.emplace_back(static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
-                       std::move(path));
+  for (auto& e : files::list(dir_, kSpoolPrefix, kSpoolSuffix)) {
+    std::string path = dir_ + "/" + e.name;
+    if (path != own) found.emplace_back(e.modified_ns, std::move(path));
   }
-  ::closedir(d);
   std::sort(found.begin(), found.end());
   std::vector<std::string> out;
   for (auto& [_, p] : found) out.push_back(std::move(p));
@@ -298,27 +236,19 @@ std::vector<std::string> Spool::orphan_files() const {
 }
 
 std::unique_ptr<Spool::Claim> Spool::claim(const std::string& path) const {
-  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) return nullptr;
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {  // its client is alive, or another replayer has it
-    ::close(fd);
-    return nullptr;
-  }
-  struct stat st{};
-  if (::fstat(fd, &st) != 0 || st.st_nlink == 0) {  // replayed and removed while we waited
-    ::close(fd);
-    return nullptr;
-  }
+  const files::Handle fd = files::open_existing(path);
+  if (fd == files::kNoFile) return nullptr;
   std::string bytes;
-  if (!read_all(fd, bytes)) {
-    ::close(fd);
+  // Its client is alive or another replayer has it; or it was replayed and removed meanwhile.
+  if (!files::try_lock(fd) || files::removed(fd) || !files::read_all(fd, bytes)) {
+    files::close(fd);
     return nullptr;
   }
   auto recs = parse_spool_records(bytes, 0, SIZE_MAX);
   return std::make_unique<Claim>(*this, fd, path, std::move(bytes), std::move(recs));
 }
 
-Spool::Claim::~Claim() { ::close(fd_); }
+Spool::Claim::~Claim() { files::close(fd_); }
 
 bool Spool::Claim::finish() {
   const std::string origin = path_.substr(path_.rfind('/') + 1);
@@ -328,32 +258,14 @@ bool Spool::Claim::finish() {
       return false;
   }
   damaged_.clear();  // a second finish() must not quarantine them twice
-  ::unlink(path_.c_str());
-  fsync_dir(path_.substr(0, path_.rfind('/')));
+  files::remove(path_);
+  files::sync_dir(path_.substr(0, path_.rfind('/')));
   return true;
 }
-
-namespace {
-
-bool write_whole(int fd, std::string_view bytes) {
-  std::size_t off = 0;
-  while (off < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    off += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-}  // namespace
 
 bool Spool::quarantine(const std::string& origin, std::string_view bytes, const std::string& what, std::string& why) const {
   const std::string qdir = dir_ + "/quarantine";
-  if (::mkdir(qdir.c_str(), 0700) != 0 && errno != EEXIST) {
-    why = "cannot create " + qdir + ": " + std::strerror(errno);
-    return false;
-  }
+  if (!files::make_dir(qdir, why)) return false;
   std::string name;
   try {
     name = wire::random_id(origin + ".", 4) + ".bad";
@@ -362,26 +274,24 @@ bool Spool::quarantine(const std::string& origin, std::string_view bytes, const 
     return false;
   }
   const std::string path = qdir + "/" + name;
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    why = "cannot create " + path + ": " + std::strerror(errno);
+  std::string problem;
+  const files::Handle fd = files::create_new(path, problem);
+  if (fd == files::kNoFile) {
+    why = "cannot create " + path + ": " + problem;
     return false;
   }
-  const bool written = write_whole(fd, bytes) && ::fsync(fd) == 0;
-  ::close(fd);
+  const bool written = files::write_whole(fd, bytes) && files::sync_data(fd) == 0;
+  if (!written) problem = files::last_error();
+  files::close(fd);
   if (!written) {
-    why = "cannot write " + path + ": " + std::strerror(errno);
-    ::unlink(path.c_str());
+    why = "cannot write " + path + ": " + problem;
+    files::remove(path);
     return false;
   }
-  fsync_dir(qdir);
+  files::sync_dir(qdir);
   // The log holds sizes and offsets only, never a byte of an event.
   const std::string line = wire::format_time_ms(wire::now_ms()) + " " + origin + ": " + what + "; kept in " + name + "\n";
-  const int log = ::open((qdir + "/quarantine.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (log >= 0) {
-    if (!write_whole(log, line)) { /* the bytes are safe in their file; the line is a courtesy */ }
-    ::close(log);
-  }
+  if (!files::append_line(qdir + "/quarantine.log", line)) { /* the bytes are safe in their file; the line is a courtesy */ }
   return true;
 }
 
@@ -392,16 +302,8 @@ void Spool::refresh_usage() {
     std::lock_guard lock(mu_);
     own = own_path_;
   }
-  if (DIR* d = ::opendir(dir_.c_str())) {
-    while (const dirent* e = ::readdir(d)) {
-      if (!is_spool_name(e->d_name)) continue;
-      const std::string path = dir_ + "/" + e->d_name;
-      if (path == own) continue;
-      struct stat st{};
-      if (::stat(path.c_str(), &st) == 0) total += static_cast<std::uint64_t>(st.st_size);
-    }
-    ::closedir(d);
-  }
+  for (const auto& e : files::list(dir_, kSpoolPrefix, kSpoolSuffix))
+    if (dir_ + "/" + e.name != own) total += e.size;
   std::lock_guard lock(mu_);
   others_bytes_ = total;
 }

@@ -2,7 +2,7 @@
 // appended here (checksummed, fsynced) and replayed later, in order, exactly once as far as the
 // daemon can tell (it drops event ids it already holds).
 //
-// Layout: one file per open client, "spool-<pid>-<random>.rsp", held with flock(LOCK_EX) while
+// Layout: one file per open client, "spool-<pid>-<random>.rsp", locked (flock, LockFileEx) while
 // its client lives. A file whose lock is free belongs to a client that has gone; any client on
 // the same directory may claim it, replay it and delete it. Records are
 //   "RGS1" | u32 length (LE) | u32 crc32c(payload) (LE) | payload
@@ -15,8 +15,6 @@
 // DIR/quarantine/quarantine.log saying how much was skipped, and why.
 #pragma once
 
-#include <unistd.h>
-
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -26,13 +24,14 @@
 #include <string_view>
 #include <vector>
 
+#include "platform/files.hpp"
 #include "regulars/regulars.h"
 
 namespace regulars::plugin {
 
-// How the spool flushes its file's data to the disk: ::fdatasync (also when empty), or a stand-in
-// with which a test makes the flush fail. 0 on success, else -1 with errno set.
-using FileSync = std::function<int(int fd)>;
+// How the spool flushes its file's data to the disk: files::sync_data (also when empty), or a
+// stand-in with which a test makes the flush fail. 0 on success, else -1 with errno set.
+using FileSync = std::function<int(files::Handle file)>;
 
 // Bytes between records that are no record: a checksum that fails, a marker or length that was
 // damaged, or the torn tail of an append a crash cut short.
@@ -52,7 +51,7 @@ class Spool {
  public:
   // Creates the directory, and any missing parent, with mode 0700. Throws std::system_error
   // when it cannot be used.
-  Spool(std::string dir, std::uint64_t max_bytes, FileSync sync = ::fdatasync);
+  Spool(std::string dir, std::uint64_t max_bytes, FileSync sync = files::sync_data);
   ~Spool();
   Spool(const Spool&) = delete;
   Spool& operator=(const Spool&) = delete;
@@ -76,7 +75,7 @@ class Spool {
   // An orphan claimed for replay: locked, read whole. Remove it with finish() once delivered.
   class Claim {
    public:
-    Claim(const Spool& spool, int fd, std::string path, std::string bytes, SpoolRecords records)
+    Claim(const Spool& spool, files::Handle fd, std::string path, std::string bytes, SpoolRecords records)
         : spool_(spool), fd_(fd), path_(std::move(path)), bytes_(std::move(bytes)),
           damaged_(std::move(records.damaged)), payloads(std::move(records.payloads)) {}
     ~Claim();
@@ -88,7 +87,7 @@ class Spool {
 
    private:
     const Spool& spool_;
-    int fd_;
+    files::Handle fd_;
     std::string path_;
     std::string bytes_;
     std::vector<SpoolDamage> damaged_;
@@ -116,7 +115,7 @@ class Spool {
   std::uint64_t max_bytes_;
   FileSync sync_;
   mutable std::mutex mu_;
-  int own_fd_ = -1;
+  files::Handle own_fd_ = files::kNoFile;
   std::string own_path_;
   std::uint64_t own_size_ = 0;
   std::uint64_t replay_offset_ = 0;

@@ -4,7 +4,6 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -160,7 +159,7 @@ std::shared_ptr<Context> Context::create(const std::string& ca_file, std::string
 
 Context::~Context() { api_->ctx_free(static_cast<SSL_CTX*>(ctx_)); }
 
-std::unique_ptr<Channel> Channel::connect(std::shared_ptr<Context> context, int fd, const std::string& server_name,
+std::unique_ptr<Channel> Channel::connect(std::shared_ptr<Context> context, net::Socket fd, const std::string& server_name,
                                           Deadline deadline, std::string& why) {
   const Api* api = context->api_;
   api->err_clear();
@@ -191,10 +190,10 @@ std::unique_ptr<Channel> Channel::connect(std::shared_ptr<Context> context, int 
     }
     if (ret == 1) return channel;
     const int err = api->get_error(ssl, ret);
-    short events = 0;
-    if (err == SSL_ERROR_WANT_READ) events = POLLIN;
-    else if (err == SSL_ERROR_WANT_WRITE) events = POLLOUT;
-    if (events == 0) {
+    net::Want want = net::Want::nothing;
+    if (err == SSL_ERROR_WANT_READ) want = net::Want::read;
+    else if (err == SSL_ERROR_WANT_WRITE) want = net::Want::write;
+    if (want == net::Want::nothing) {
       const long verify = api->get_verify_result(ssl);
       const std::string errors = drain_errors(api);
       if (verify != X509_V_OK)
@@ -206,14 +205,13 @@ std::unique_ptr<Channel> Channel::connect(std::shared_ptr<Context> context, int 
         why = "TLS handshake failed: " + (errors.empty() ? std::string("unknown error") : errors);
       return nullptr;
     }
-    pollfd p{fd, events, 0};
-    const int pr = ::poll(&p, 1, millis_left(deadline));
+    const int pr = net::wait_until_ready(fd, want, millis_left(deadline));
     if (pr == 0) {
       why = "the TLS handshake did not finish within the time budget";
       return nullptr;
     }
-    if (pr < 0 && errno != EINTR) {
-      why = std::string("poll failed during the TLS handshake: ") + std::strerror(errno);
+    if (pr < 0) {
+      why = std::string("waiting for the socket failed during the TLS handshake: ") + std::strerror(errno);
       return nullptr;
     }
   }

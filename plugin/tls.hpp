@@ -9,6 +9,7 @@
 #include <string>
 
 #include "deadline.hpp"
+#include "platform/socket.hpp"
 
 namespace regulars::plugin::tls {
 
@@ -40,7 +41,7 @@ class Channel {
 
   // Runs the handshake until `deadline` and checks the server's certificate against
   // `server_name` (a DNS name or an IP address). nullptr with `why` filled on failure.
-  static std::unique_ptr<Channel> connect(std::shared_ptr<Context> context, int fd, const std::string& server_name,
+  static std::unique_ptr<Channel> connect(std::shared_ptr<Context> context, net::Socket fd, const std::string& server_name,
                                           Deadline deadline, std::string& why);
   ~Channel();
   Channel(const Channel&) = delete;
