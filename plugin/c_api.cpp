@@ -91,9 +91,9 @@ char* copy_out(const std::string& s) {
 
 extern "C" {
 
-const char* regulars_version(void) { return REGULARS_VERSION_STRING; }
+const char* REGULARS_CALL regulars_version(void) { return REGULARS_VERSION_STRING; }
 
-const char* regulars_strerror(regulars_status status) {
+const char* REGULARS_CALL regulars_strerror(regulars_status status) {
   switch (status) {
     case REGULARS_OK: return "ok";
     case REGULARS_INVALID_INPUT: return "invalid input";
@@ -110,9 +110,9 @@ const char* regulars_strerror(regulars_status status) {
   return "unknown status";
 }
 
-const char* regulars_last_error(void) { return last_error.text(); }
+const char* REGULARS_CALL regulars_last_error(void) { return last_error.text(); }
 
-regulars_status regulars_open(const char* options_json, regulars_client** out) {
+regulars_status REGULARS_CALL regulars_open(const char* options_json, regulars_client** out) {
   if (out == nullptr) return fail(REGULARS_INVALID_ARGUMENT, "out must not be NULL");
   *out = nullptr;
   REGULARS_GUARD_BEGIN
@@ -138,7 +138,7 @@ regulars_status regulars_open(const char* options_json, regulars_client** out) {
   REGULARS_GUARD_END
 }
 
-void regulars_close(regulars_client* client) {
+void REGULARS_CALL regulars_close(regulars_client* client) {
   if (!valid(client)) return;
   client->magic = 0;
   try {
@@ -148,7 +148,7 @@ void regulars_close(regulars_client* client) {
   delete client;
 }
 
-regulars_status regulars_hints(regulars_client* client, const char* request_json, char** response_json) {
+regulars_status REGULARS_CALL regulars_hints(regulars_client* client, const char* request_json, char** response_json) {
   if (response_json != nullptr) *response_json = nullptr;
   if (!valid(client)) return fail(REGULARS_INVALID_ARGUMENT, "client is NULL or not an open regulars_client");
   if (request_json == nullptr || response_json == nullptr)
@@ -163,7 +163,7 @@ regulars_status regulars_hints(regulars_client* client, const char* request_json
   REGULARS_GUARD_END
 }
 
-regulars_status regulars_record(regulars_client* client, const char* event_json) {
+regulars_status REGULARS_CALL regulars_record(regulars_client* client, const char* event_json) {
   if (!valid(client)) return fail(REGULARS_INVALID_ARGUMENT, "client is NULL or not an open regulars_client");
   if (event_json == nullptr) return fail(REGULARS_INVALID_ARGUMENT, "event_json must not be NULL");
   REGULARS_GUARD_BEGIN
@@ -175,6 +175,6 @@ regulars_status regulars_record(regulars_client* client, const char* event_json)
   REGULARS_GUARD_END
 }
 
-void regulars_free(void* p) { std::free(p); }
+void REGULARS_CALL regulars_free(void* p) { std::free(p); }
 
 }  // extern "C"

@@ -20,7 +20,7 @@ class Client {
  public:
   // Throws std::system_error when the spool directory cannot be used. `spool_sync` flushes the
   // spool's file (tests make it fail).
-  explicit Client(Options options, FileSync spool_sync = ::fdatasync);
+  explicit Client(Options options, FileSync spool_sync = files::sync_data);
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;

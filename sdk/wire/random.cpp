@@ -1,7 +1,15 @@
 #include "wire/random.hpp"
 
+#ifdef _WIN32
+// clang-format off
+#include <windows.h>
+#include <bcrypt.h>
+// clang-format on
+#else
 #include <sys/random.h>
+#endif
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -12,6 +20,16 @@
 
 namespace regulars::wire {
 
+#ifdef _WIN32
+void random_bytes(std::span<unsigned char> out) {
+  for (std::size_t got = 0; got < out.size();) {
+    const ULONG n = static_cast<ULONG>(std::min<std::size_t>(out.size() - got, 1u << 20));
+    const NTSTATUS s = ::BCryptGenRandom(nullptr, out.data() + got, n, BCRYPT_USE_SYSTEM_PREFERRED_RNG);
+    if (s < 0) throw std::system_error(static_cast<int>(s), std::system_category(), "BCryptGenRandom");
+    got += n;
+  }
+}
+#else
 void random_bytes(std::span<unsigned char> out) {
   std::size_t got = 0;
   while (got < out.size()) {
@@ -22,6 +40,7 @@ void random_bytes(std::span<unsigned char> out) {
     got += static_cast<std::size_t>(n);
   }
 }
+#endif
 
 std::string random_id(std::string_view prefix, std::size_t bytes) {
   std::vector<unsigned char> raw(bytes);

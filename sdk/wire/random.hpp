@@ -10,9 +10,10 @@
 
 namespace regulars::wire {
 
-// Fills `out` from getrandom(2), retrying on EINTR and short reads. Throws std::system_error when
-// the kernel gives no randomness (ENOSYS before Linux 3.17, or a seccomp filter that refuses
-// the call); never falls back to a weaker source, because a weak id collides silently.
+// Fills `out` from getrandom(2) (BCryptGenRandom on Windows), retrying on EINTR and short reads.
+// Throws std::system_error when the system gives no randomness (ENOSYS before Linux 3.17, or a
+// seccomp filter that refuses the call); never falls back to a weaker source, because a weak id
+// collides silently.
 void random_bytes(std::span<unsigned char> out);
 
 // `prefix` then 2 * bytes lower-case hex digits of fresh randomness: random_id("erasure-", 8).

@@ -9,6 +9,18 @@
 //                 such records to replay them, but no longer writes any (the key sat beside them).
 //   key    = HMAC-SHA256(key = X25519(ephemeral, daemon), "regulars-spool-v1" | ephemeral pub | daemon pub)
 //
+// Windows tills seal with what the system's CNG (bcrypt.dll) offers, and Wine implements: a fresh
+// AES-256 key wrapped with the daemon's RSA spool key (2048 bits), which hello sends as
+// "spool_key_rsa" (base64 of its DER SubjectPublicKeyInfo):
+//
+//   sealed = version | u16 BE length of wrapped key | wrapped key | nonce (12) | AES-256-GCM ciphertext | tag (16)
+//   version 0x03: the key wrapped with RSA-OAEP (SHA-256);
+//   version 0x04: the key wrapped with RSA PKCS#1 v1.5, for systems without OAEP (Wine 8). The
+//                 daemon opens it with implicit rejection: a bad wrapping yields a random key, so
+//                 it fails exactly as a forged ciphertext does and reveals nothing about padding.
+//   AAD    = the first 3 + wrapped-key-length bytes (version, length, wrapped key), so neither the
+//            version nor the wrapped key can be swapped.
+//
 // On the wire a sealed record travels as {"op": "record", "sealed": "<base64 of sealed>"}.
 #pragma once
 
@@ -26,6 +38,13 @@ inline constexpr std::size_t kNonceBytes = 12;
 inline constexpr std::size_t kTagBytes = 16;
 inline constexpr std::size_t kOverhead = 1 + kKeyBytes + kNonceBytes + kTagBytes;
 inline constexpr std::string_view kLabel = "regulars-spool-v1";
+
+inline constexpr unsigned char kRsaOaepVersion = 0x03;
+inline constexpr unsigned char kRsaPkcs1Version = 0x04;
+inline constexpr std::size_t kRsaBits = 2048;
+inline constexpr std::size_t kRsaWrappedBytes = kRsaBits / 8;
+inline constexpr std::size_t kAesKeyBytes = 32;
+inline constexpr std::size_t kRsaOverhead = 1 + 2 + kRsaWrappedBytes + kNonceBytes + kTagBytes;
 
 }  // namespace regulars::wire::sealed
 

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <ctime>
 #include <optional>
 
 #include "wire/validate.hpp"
@@ -62,6 +64,22 @@ TEST(FormatTime, UtcWithMilliseconds) {
   EXPECT_EQ(format_time_ms(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(format_time_ms(k20261123T101500Z + 250), "2026-11-23T10:15:00.250Z");
   EXPECT_EQ(format_time_ms(-1), "1969-12-31T23:59:59.999Z");
+}
+
+// format_time_ms computes the civil date itself (Windows has no gmtime_r): it agrees with the C
+// library's gmtime_r at every step of a walk over four centuries, leap days and all.
+TEST(FormatTime, AgreesWithGmtimeFrom1900To2300) {
+  for (std::int64_t s = -2208988800LL; s < 10413792000LL; s += 86400 * 37 + 3601 * 7 + 13) {
+    const std::time_t t = static_cast<std::time_t>(s);
+    std::tm tm{};
+    ASSERT_NE(gmtime_r(&t, &tm), nullptr);
+    char expected[64];
+    std::snprintf(expected, sizeof expected, "%04d-%02d-%02dT%02d:%02d:%02d.123Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    ASSERT_EQ(format_time_ms(s * 1000 + 123), expected) << s;
+  }
+  EXPECT_EQ(format_time_ms(951782400000), "2000-02-29T00:00:00.000Z");
+  EXPECT_EQ(format_time_ms(4107542399999), "2100-02-28T23:59:59.999Z");
 }
 
 TEST(FormatTime, RoundTripsThroughParse) {

@@ -47,12 +47,21 @@
 #ifndef REGULARS_REGULARS_H
 #define REGULARS_REGULARS_H
 
+/* On Windows the functions live in regulars.dll, are exported by name (regulars.def) and use the
+ * C calling convention, also for a 32-bit host compiled with another default (/Gz). */
 #if defined(_WIN32)
+#if defined(REGULARS_BUILDING_LIBRARY)
+#define REGULARS_EXPORT __declspec(dllexport)
+#else
 #define REGULARS_EXPORT __declspec(dllimport)
+#endif
+#define REGULARS_CALL __cdecl
 #elif defined(REGULARS_BUILDING_LIBRARY)
 #define REGULARS_EXPORT __attribute__((visibility("default")))
+#define REGULARS_CALL
 #else
 #define REGULARS_EXPORT
+#define REGULARS_CALL
 #endif
 
 #ifdef __cplusplus
@@ -84,15 +93,15 @@ typedef enum regulars_status {
 } regulars_status;
 
 /* The library's version as "MAJOR.MINOR.PATCH". Static storage; never NULL. */
-REGULARS_EXPORT const char* regulars_version(void);
+REGULARS_EXPORT const char* REGULARS_CALL regulars_version(void);
 
 /* A static, English, one-line description of a status. Unknown values give "unknown status". */
-REGULARS_EXPORT const char* regulars_strerror(regulars_status status);
+REGULARS_EXPORT const char* REGULARS_CALL regulars_strerror(regulars_status status);
 
 /* Detailed message of the last non-OK status returned on the calling thread, e.g.
  * "event.lines[0].qty: must be a number greater than 0". Empty string if none. The pointer
  * stays valid until the next regulars_* call on the same thread. Never NULL. */
-REGULARS_EXPORT const char* regulars_last_error(void);
+REGULARS_EXPORT const char* REGULARS_CALL regulars_last_error(void);
 
 /* Opens a client. options_json is an object (NULL or "" means all defaults):
  *   "endpoint"  "unix:/path/regularsd.sock"   where the daemon listens
@@ -115,20 +124,20 @@ REGULARS_EXPORT const char* regulars_last_error(void);
  * Connecting is attempted within the budget; a daemon that is absent is not an error (the
  * client keeps trying in the background). On success *out receives a client to be released
  * with regulars_close. On failure *out is set to NULL. */
-REGULARS_EXPORT regulars_status regulars_open(const char* options_json, regulars_client** out);
+REGULARS_EXPORT regulars_status REGULARS_CALL regulars_open(const char* options_json, regulars_client** out);
 
 /* Closes a client: stops its background work and closes its connection. Events already
  * acknowledged stay durable: anything still in the spool is replayed by the next client
  * opened on the same spool directory. Spool writes still under way (those of calls that
  * returned REGULARS_TIMEOUT) are finished first, so close waits for the disk. NULL is a no-op. */
-REGULARS_EXPORT void regulars_close(regulars_client* client);
+REGULARS_EXPORT void REGULARS_CALL regulars_close(regulars_client* client);
 
 /* Asks for hints about the customer at the till. request_json:
  *   {"customer": {"kind": "card", "value": "..."}, "basket": [{"sku": "..."}], "locale": "en"}
  * On REGULARS_OK *response_json receives a NUL-terminated JSON object to be released with
  * regulars_free (see sdk/PROTOCOL.md, "hints"). REGULARS_UNAVAILABLE and REGULARS_TIMEOUT
  * mean "show no hints now"; the till goes on as usual. */
-REGULARS_EXPORT regulars_status regulars_hints(regulars_client* client, const char* request_json,
+REGULARS_EXPORT regulars_status REGULARS_CALL regulars_hints(regulars_client* client, const char* request_json,
                                                char** response_json);
 
 /* Records one event (purchase, consent, ...; see sdk/PROTOCOL.md, "events"). Returns
@@ -138,10 +147,10 @@ REGULARS_EXPORT regulars_status regulars_hints(regulars_client* client, const ch
  * in one of the daemon's frames once sealed for the spool (limits.max_frame_bytes, learnt at
  * hello: the event's JSON may take about three quarters of it), with a message naming the limit.
  * REGULARS_TIMEOUT: see convention 6. */
-REGULARS_EXPORT regulars_status regulars_record(regulars_client* client, const char* event_json);
+REGULARS_EXPORT regulars_status REGULARS_CALL regulars_record(regulars_client* client, const char* event_json);
 
 /* Releases memory returned by the library. NULL is a no-op. */
-REGULARS_EXPORT void regulars_free(void* p);
+REGULARS_EXPORT void REGULARS_CALL regulars_free(void* p);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -1,0 +1,200 @@
+// Sealing on Windows, through the system's CNG (bcrypt.dll, crypt32.dll): a fresh AES-256-GCM key
+// per record, wrapped with the daemon's RSA spool key (sdk/wire/sealed.hpp, versions 0x03 and
+// 0x04). Wine 8 implements neither ECDH key derivation nor RSA-OAEP in bcrypt, so where OAEP is
+// missing the key is wrapped with PKCS#1 v1.5, which the daemon opens with implicit rejection.
+#include "seal.hpp"
+
+// clang-format off
+#include <windows.h>
+#include <bcrypt.h>
+#include <wincrypt.h>
+// clang-format on
+
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <system_error>
+
+#include "wire/random.hpp"
+#include "wire/sealed.hpp"
+
+namespace regulars::plugin::seal {
+
+namespace S = wire::sealed;
+
+const char* const kHelloKeyField = "spool_key_rsa";
+const std::size_t kOverhead = S::kRsaOverhead;
+
+namespace {
+
+constexpr NTSTATUS kNotImplemented = static_cast<NTSTATUS>(0xC0000002L);
+constexpr NTSTATUS kNotSupported = static_cast<NTSTATUS>(0xC00000BBL);
+
+struct KeyHandle {
+  BCRYPT_KEY_HANDLE h = nullptr;
+  ~KeyHandle() {
+    if (h != nullptr) ::BCryptDestroyKey(h);
+  }
+};
+
+std::string status_text(const char* what, NTSTATUS s) {
+  char code[16];
+  std::snprintf(code, sizeof code, "0x%08lx", static_cast<unsigned long>(s));
+  return std::string("sealing the spool failed: ") + what + " (" + code + ")";
+}
+
+// The daemon's key as CNG takes it; false with `why` when it is no 2048-bit RSA key.
+bool import_key(const PublicKey& der, KeyHandle& key, std::string& why) {
+  CERT_PUBLIC_KEY_INFO* info = nullptr;
+  DWORD size = 0;
+  if (!::CryptDecodeObjectEx(X509_ASN_ENCODING, X509_PUBLIC_KEY_INFO, der.data(), static_cast<DWORD>(der.size()), CRYPT_DECODE_ALLOC_FLAG,
+                             nullptr, &info, &size)) {
+    why = "sealing the spool failed: regularsd's spool key cannot be decoded";
+    return false;
+  }
+  const bool rsa = std::strcmp(info->Algorithm.pszObjId, szOID_RSA_RSA) == 0;
+  const bool ok = rsa && ::CryptImportPublicKeyInfoEx2(X509_ASN_ENCODING, info, 0, nullptr, &key.h);
+  ::LocalFree(info);
+  DWORD bits = 0;
+  ULONG got = 0;
+  if (!ok || ::BCryptGetProperty(key.h, BCRYPT_KEY_LENGTH, reinterpret_cast<PUCHAR>(&bits), sizeof bits, &got, 0) < 0 || bits != S::kRsaBits) {
+    why = "sealing the spool failed: regularsd's spool key is not a 2048-bit RSA key";
+    return false;
+  }
+  return true;
+}
+
+// The record key wrapped with RSA: OAEP where the system has it, else PKCS#1 v1.5. Remembers a
+// missing OAEP, so it is asked once per process.
+bool wrap_key(const KeyHandle& key, std::array<unsigned char, S::kAesKeyBytes>& aes, std::string& wrapped, unsigned char& version,
+              std::string& why) {
+  static std::atomic<bool> no_oaep{false};
+  wrapped.assign(S::kRsaWrappedBytes, '\0');
+  ULONG n = 0;
+  if (!no_oaep.load()) {
+    BCRYPT_OAEP_PADDING_INFO oaep{BCRYPT_SHA256_ALGORITHM, nullptr, 0};
+    const NTSTATUS s = ::BCryptEncrypt(key.h, aes.data(), static_cast<ULONG>(aes.size()), &oaep, nullptr, 0,
+                                       reinterpret_cast<PUCHAR>(wrapped.data()), static_cast<ULONG>(wrapped.size()), &n, BCRYPT_PAD_OAEP);
+    if (s >= 0 && n == S::kRsaWrappedBytes) {
+      version = S::kRsaOaepVersion;
+      return true;
+    }
+    if (s != kNotImplemented && s != kNotSupported) {
+      why = status_text("RSA-OAEP", s);
+      return false;
+    }
+    no_oaep = true;
+  }
+  const NTSTATUS s = ::BCryptEncrypt(key.h, aes.data(), static_cast<ULONG>(aes.size()), nullptr, nullptr, 0,
+                                     reinterpret_cast<PUCHAR>(wrapped.data()), static_cast<ULONG>(wrapped.size()), &n, BCRYPT_PAD_PKCS1);
+  if (s < 0 || n != S::kRsaWrappedBytes) {
+    why = status_text("RSA", s);
+    return false;
+  }
+  version = S::kRsaPkcs1Version;
+  return true;
+}
+
+// AES-256-GCM of `plaintext` under `aes`, the header as additional data; appends ciphertext and tag.
+bool encrypt(const std::array<unsigned char, S::kAesKeyBytes>& aes, std::string& out, std::size_t header_bytes, std::string_view plaintext,
+             std::string& why) {
+  BCRYPT_ALG_HANDLE alg = nullptr;
+  NTSTATUS s = ::BCryptOpenAlgorithmProvider(&alg, BCRYPT_AES_ALGORITHM, nullptr, 0);
+  if (s < 0) {
+    why = status_text("AES", s);
+    return false;
+  }
+  std::unique_ptr<void, void (*)(void*)> alg_owner(alg, [](void* a) { ::BCryptCloseAlgorithmProvider(a, 0); });
+  s = ::BCryptSetProperty(alg, BCRYPT_CHAINING_MODE, reinterpret_cast<PUCHAR>(const_cast<wchar_t*>(BCRYPT_CHAIN_MODE_GCM)),
+                          sizeof(BCRYPT_CHAIN_MODE_GCM), 0);
+  KeyHandle key;
+  if (s >= 0) s = ::BCryptGenerateSymmetricKey(alg, &key.h, nullptr, 0, const_cast<PUCHAR>(aes.data()), static_cast<ULONG>(aes.size()), 0);
+  if (s < 0) {
+    why = status_text("AES-GCM", s);
+    return false;
+  }
+  const std::size_t body_at = out.size();
+  out.resize(body_at + plaintext.size() + S::kTagBytes);
+  auto* bytes = reinterpret_cast<PUCHAR>(out.data());
+  BCRYPT_AUTHENTICATED_CIPHER_MODE_INFO info;
+  BCRYPT_INIT_AUTH_MODE_INFO(info);
+  info.pbNonce = bytes + header_bytes;
+  info.cbNonce = S::kNonceBytes;
+  info.pbAuthData = bytes;
+  info.cbAuthData = static_cast<ULONG>(header_bytes);
+  info.pbTag = bytes + body_at + plaintext.size();
+  info.cbTag = S::kTagBytes;
+  ULONG n = 0;
+  s = ::BCryptEncrypt(key.h, reinterpret_cast<PUCHAR>(const_cast<char*>(plaintext.data())), static_cast<ULONG>(plaintext.size()), &info,
+                      nullptr, 0, bytes + body_at, static_cast<ULONG>(plaintext.size()), &n, 0);
+  if (s < 0 || n != plaintext.size()) {
+    why = status_text("AES-GCM", s);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<PublicKey> parse_public_key(std::string_view text) {
+  auto der = wire::base64_decode(text);
+  if (!der || der->empty()) return std::nullopt;
+  PublicKey key(der->begin(), der->end());
+  KeyHandle probe;
+  std::string why;
+  if (!import_key(key, probe, why)) return std::nullopt;
+  return key;
+}
+
+std::string key_text(const PublicKey& key) {
+  return wire::base64_encode(std::string_view(reinterpret_cast<const char*>(key.data()), key.size()));
+}
+
+std::optional<std::string> seal_for_daemon(const PublicKey& recipient, std::string_view plaintext, std::string& why) {
+  KeyHandle key;
+  if (!import_key(recipient, key, why)) return std::nullopt;
+  std::array<unsigned char, S::kAesKeyBytes> aes{};
+  std::array<unsigned char, S::kNonceBytes> nonce{};
+  std::string wrapped;
+  unsigned char version = 0;
+  try {
+    wire::random_bytes(aes);
+    wire::random_bytes(nonce);
+  } catch (const std::system_error& e) {
+    why = std::string("sealing the spool failed: no random bytes (") + e.what() + ")";
+    return std::nullopt;
+  }
+  if (!wrap_key(key, aes, wrapped, version, why)) return std::nullopt;
+  std::string out;
+  out.reserve(S::kRsaOverhead + plaintext.size());
+  out.push_back(static_cast<char>(version));
+  out.push_back(static_cast<char>(wrapped.size() >> 8));
+  out.push_back(static_cast<char>(wrapped.size() & 0xff));
+  out += wrapped;
+  const std::size_t header_bytes = out.size();
+  out.append(reinterpret_cast<const char*>(nonce.data()), nonce.size());
+  const bool ok = encrypt(aes, out, header_bytes, plaintext, why);
+  ::SecureZeroMemory(aes.data(), aes.size());
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+// Windows plugins never kept a local.key: there is none to find, create or open.
+std::optional<LocalKey> local_key(const std::string&, std::string& why) {
+  why = "a local spool key is not used on Windows";
+  return std::nullopt;
+}
+
+std::optional<LocalKey> existing_local_key(const std::string&, bool& missing, std::string&) {
+  missing = true;
+  return std::nullopt;
+}
+
+std::optional<std::string> open(const LocalKey&, std::string_view, std::string& why) {
+  why = "a local spool key is not used on Windows";
+  return std::nullopt;
+}
+
+}  // namespace regulars::plugin::seal
