@@ -35,6 +35,7 @@
 #include "owner/owner_pool.hpp"
 #include "chain/link.hpp"
 #include "store/event_store.hpp"
+#include "till/rsa_spool_key.hpp"
 #include "till/spool_key.hpp"
 #include "till/till_ops.hpp"
 #include "gestures/engine.hpp"
@@ -251,8 +252,10 @@ class Daemon {
         hints_(store_, key_, hint_settings(config), &gestures_),
         tokens_(store_),
         spool_key_(SpoolKey::load_or_create(config.data_dir)),
+        // Only lanes on other machines (TLS) may be Windows tills, which seal to this one.
+        rsa_spool_key_(config.tls_enabled ? std::make_unique<RsaSpoolKey>(config.data_dir) : nullptr),
         till_{store_, key_, hints_, &gestures_, &spool_key_, config.max_frame_bytes, config.max_depth,
-              config.max_future_seconds * 1000},
+              config.max_future_seconds * 1000, rsa_spool_key_.get()},
         owner_pool_(config.owner_threads, kOwnerQueue),
         chain_(start_chain_link(config, store_, key_, chain_allowance_.get(), metrics_)),
         dashboard_(config.admin_enabled ? std::make_unique<DashboardSessions>(load_or_create_admin_token(config.data_dir))
@@ -336,6 +339,7 @@ class Daemon {
   HintEngine hints_;
   LaneTokens tokens_;
   const SpoolKey spool_key_;
+  const std::unique_ptr<RsaSpoolKey> rsa_spool_key_;  // null: no TLS listener
   till::Services till_;
   owner::OwnerPool owner_pool_;
   const std::unique_ptr<chain::Link> chain_;  // null: the store is in no chain

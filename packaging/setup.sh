@@ -40,6 +40,9 @@ TEST_PACKAGES=(
   prometheus                                              # promtool, for the /metrics test
   chromium chromium-driver python3-selenium             # the owner's dashboard in a real browser (tests/browser)
   curl ca-certificates                                   # fetch_axe: axe-core from the npm registry
+  # regulars.dll for Windows tills (64- and 32-bit), and Wine to run its tests (tests/windows);
+  # 32-bit Wine is an i386 package, so the tests add that architecture to dpkg (install_deps).
+  g++-mingw-w64-x86-64-posix g++-mingw-w64-i686-posix wine64 wine32:i386
 )
 # axe-core, the accessibility checker the browser tests run in every dashboard page (WCAG 2.1 AA).
 # Debian has no package of it: a pinned release straight from the npm registry, checked against
@@ -70,6 +73,10 @@ install_deps() {
   fi
   say "installing ${#missing[@]} packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  if [[ " ${missing[*]}" == *":i386"* ]] && ! dpkg --print-foreign-architectures | grep -qx i386; then
+    say "adding the i386 architecture to dpkg (for wine32:i386, which runs the 32-bit Windows tests)"
+    dpkg --add-architecture i386
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
@@ -103,16 +110,18 @@ fetch_axe() {
 # there), otherwise OFF, so that a demo on a fresh machine needs no JDK, Mono or pytest.
 bindings_setting() { grep -q '^REGULARS_BINDINGS:BOOL=ON' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null && echo ON || echo OFF; }
 
-# build ON|OFF: configures (with or without the language bindings) and builds.
+# build ON|OFF: configures (with or without the language bindings and the Windows plugin, whose
+# toolchains only the tests install) and builds.
 build() {
-  say "configuring ($BUILD_TYPE, bindings $1) in $BUILD_DIR"
-  cmake -S "$SOURCE_DIR" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DREGULARS_BINDINGS="$1" >/dev/null
+  say "configuring ($BUILD_TYPE, bindings and Windows $1) in $BUILD_DIR"
+  cmake -S "$SOURCE_DIR" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DREGULARS_BINDINGS="$1" \
+    -DREGULARS_WINDOWS="$1" >/dev/null
   say "building with $JOBS jobs"
   cmake --build "$BUILD_DIR" -j "$JOBS"
 }
 
 run_tests() {
-  say "running the tests (unit, integration, abi, bench smoke)"
+  say "running the tests (unit, integration, abi, Windows under Wine, bench smoke)"
   # Serial on purpose: several tests measure the plugin's time budget, which a second busy
   # test process on a 2-core machine would distort.
   ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 300
@@ -125,7 +134,8 @@ run_tests() {
 # -O2 -g with the sanitizers on.
 run_sanitized_tests() {
   say "configuring ASan+UBSan (-O1 -g1) in $ASAN_BUILD_DIR"
-  cmake -S "$SOURCE_DIR" -B "$ASAN_BUILD_DIR" -G Ninja -DREGULARS_SANITIZE=ON -DREGULARS_BINDINGS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  cmake -S "$SOURCE_DIR" -B "$ASAN_BUILD_DIR" -G Ninja -DREGULARS_SANITIZE=ON -DREGULARS_BINDINGS=OFF -DREGULARS_WINDOWS=OFF \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" >/dev/null
   say "building the unit and integration tests with ASan+UBSan, $JOBS jobs"
   cmake --build "$ASAN_BUILD_DIR" -j "$JOBS" --target unit_integration_tests

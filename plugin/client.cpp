@@ -291,8 +291,8 @@ std::optional<json> Client::replay_request(const std::string& payload, std::uint
   retry = false;
   const unsigned char version = payload.empty() ? 0 : static_cast<unsigned char>(payload[0]);
   json request;
-  if (version == wire::sealed::kVersion) {
-    request = {{"op", "record"}, {"sealed", wire::base64_encode(payload)}};  // opened by the daemon
+  if (wire::sealed::opened_by_daemon(version)) {
+    request = {{"op", "record"}, {"sealed", wire::base64_encode(payload)}};
   } else {
     // Sealed to the spool's own key by a plugin from before issue 19 (opened here), or written
     // by a plugin from before sealing (the event's JSON as it was).

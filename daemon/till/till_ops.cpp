@@ -5,6 +5,7 @@
 #include "hints/hint_engine.hpp"
 #include "memory/identity.hpp"
 #include "store/event_store.hpp"
+#include "till/rsa_spool_key.hpp"
 #include "till/spool_key.hpp"
 #include "wire/sealed.hpp"
 #include "wire/frame.hpp"
@@ -29,6 +30,9 @@ json hello_answer(const Services& services) {
     result["features"].push_back("record.sealed");
     result["spool_key"] = services.spool_key->public_hex();
   }
+  // For Windows tills (sdk/wire/sealed.hpp); absent while the key is still being made.
+  if (services.rsa_spool_key != nullptr)
+    if (std::string rsa = services.rsa_spool_key->public_text(); !rsa.empty()) result["spool_key_rsa"] = std::move(rsa);
   return result;
 }
 
@@ -37,7 +41,13 @@ namespace {
 // A till's spooled event, sealed to our spool key: opened here and then handled like any.
 std::variant<json, Error> open_sealed(const Services& services, const json& sealed) {
   const auto bytes = sealed.is_string() ? wire::base64_decode(sealed.get<std::string>()) : std::nullopt;
-  const auto opened = bytes && services.spool_key != nullptr ? services.spool_key->open(*bytes) : std::nullopt;
+  std::optional<std::string> opened;
+  if (bytes && !bytes->empty()) {
+    const auto version = static_cast<unsigned char>(bytes->front());
+    const bool rsa = version == wire::sealed::kRsaOaepVersion || version == wire::sealed::kRsaPkcs1Version;
+    if (rsa && services.rsa_spool_key != nullptr) opened = services.rsa_spool_key->open(*bytes);
+    else if (!rsa && services.spool_key != nullptr) opened = services.spool_key->open(*bytes);
+  }
   if (!opened)
     return Error{ErrorCode::invalid_event, "sealed", "cannot be opened: it was sealed to another installation's spool key, or altered"};
   auto parsed = wire::parse_json(*opened, services.max_depth);

@@ -19,6 +19,7 @@ class GestureEngine;
 class HintEngine;
 class IdentityKey;
 class SpoolKey;
+class RsaSpoolKey;
 
 namespace till {
 
@@ -34,6 +35,7 @@ struct Services {
   std::uint32_t max_frame_bytes = 1u << 20;
   int max_depth = 32;
   std::int64_t max_future_ms = 300'000;  // config limits.max_future_seconds
+  const RsaSpoolKey* rsa_spool_key = nullptr;  // null: Windows tills' sealed records are not taken
 };
 
 // The answer to a hello the transport has accepted: the protocol, this daemon, its frame limit,

@@ -45,6 +45,20 @@ std::string status_text(const char* what, NTSTATUS s) {
   return std::string("sealing the spool failed: ") + what + " (" + code + ")";
 }
 
+// The modulus length in bits of an RSA public key (the SubjectPublicKeyInfo's key bits); 0 when
+// they cannot be decoded. Read from the key itself: Wine's bcrypt does not report a key's length.
+DWORD rsa_bits(const CERT_PUBLIC_KEY_INFO& info) {
+  BYTE* blob = nullptr;
+  DWORD size = 0;
+  if (!::CryptDecodeObjectEx(X509_ASN_ENCODING, RSA_CSP_PUBLICKEYBLOB, info.PublicKey.pbData, info.PublicKey.cbData, CRYPT_DECODE_ALLOC_FLAG,
+                             nullptr, &blob, &size))
+    return 0;
+  DWORD bits = 0;
+  if (size >= sizeof(BLOBHEADER) + sizeof(RSAPUBKEY)) bits = reinterpret_cast<const RSAPUBKEY*>(blob + sizeof(BLOBHEADER))->bitlen;
+  ::LocalFree(blob);
+  return bits;
+}
+
 // The daemon's key as CNG takes it; false with `why` when it is no 2048-bit RSA key.
 bool import_key(const PublicKey& der, KeyHandle& key, std::string& why) {
   CERT_PUBLIC_KEY_INFO* info = nullptr;
@@ -54,16 +68,11 @@ bool import_key(const PublicKey& der, KeyHandle& key, std::string& why) {
     why = "sealing the spool failed: regularsd's spool key cannot be decoded";
     return false;
   }
-  const bool rsa = std::strcmp(info->Algorithm.pszObjId, szOID_RSA_RSA) == 0;
-  const bool ok = rsa && ::CryptImportPublicKeyInfoEx2(X509_ASN_ENCODING, info, 0, nullptr, &key.h);
+  const bool ok = std::strcmp(info->Algorithm.pszObjId, szOID_RSA_RSA) == 0 && rsa_bits(*info) == S::kRsaBits &&
+                  ::CryptImportPublicKeyInfoEx2(X509_ASN_ENCODING, info, 0, nullptr, &key.h);
   ::LocalFree(info);
-  DWORD bits = 0;
-  ULONG got = 0;
-  if (!ok || ::BCryptGetProperty(key.h, BCRYPT_KEY_LENGTH, reinterpret_cast<PUCHAR>(&bits), sizeof bits, &got, 0) < 0 || bits != S::kRsaBits) {
-    why = "sealing the spool failed: regularsd's spool key is not a 2048-bit RSA key";
-    return false;
-  }
-  return true;
+  if (!ok) why = "sealing the spool failed: regularsd's spool key is not a 2048-bit RSA key";
+  return ok;
 }
 
 // The record key wrapped with RSA: OAEP where the system has it, else PKCS#1 v1.5. Remembers a

@@ -1,15 +1,24 @@
 /* The smallest integration: open a client, record a purchase, ask for hints.
  * Build:  cc minimal.c $(pkg-config --cflags --libs regulars) -o minimal
- * Run:    ./minimal unix:/var/lib/regulars/regularsd.sock /tmp/regulars-spool */
+ * Run:    ./minimal unix:/var/lib/regulars/regularsd.sock /tmp/regulars-spool
+ * A lane on another machine (and every Windows till) gives a tls: endpoint, the store's CA and
+ * its lane token:
+ *         minimal.exe tls:192.0.2.10:7443 C:/ProgramData/Regulars/spool C:/ProgramData/Regulars/ca.crt rgt_... */
 #include <regulars/regulars.h>
 #include <stdio.h>
 
 int main(int argc, char** argv) {
   const char* endpoint = argc > 1 ? argv[1] : "unix:/var/lib/regulars/regularsd.sock";
   const char* spool = argc > 2 ? argv[2] : "/tmp/regulars-spool";
-  char options[1024];
-  snprintf(options, sizeof options,
-           "{\"endpoint\": \"%s\", \"spool_dir\": \"%s\", \"terminal\": \"lane-1\", \"budget_ms\": 50}", endpoint, spool);
+  char options[2048];
+  if (argc > 4) /* over TLS: the store's CA and this lane's token; paths with forward slashes (JSON would need a backslash doubled) */
+    snprintf(options, sizeof options,
+             "{\"endpoint\": \"%s\", \"spool_dir\": \"%s\", \"ca_file\": \"%s\", \"token\": \"%s\","
+             " \"terminal\": \"lane-1\", \"budget_ms\": 200}",
+             endpoint, spool, argv[3], argv[4]);
+  else
+    snprintf(options, sizeof options,
+             "{\"endpoint\": \"%s\", \"spool_dir\": \"%s\", \"terminal\": \"lane-1\", \"budget_ms\": 50}", endpoint, spool);
 
   regulars_client* client = NULL;
   regulars_status s = regulars_open(options, &client);

@@ -46,6 +46,11 @@ inline constexpr std::size_t kRsaWrappedBytes = kRsaBits / 8;
 inline constexpr std::size_t kAesKeyBytes = 32;
 inline constexpr std::size_t kRsaOverhead = 1 + 2 + kRsaWrappedBytes + kNonceBytes + kTagBytes;
 
+// A record the daemon opens (sent on as "sealed"), as opposed to the plugin's own local.key.
+constexpr bool opened_by_daemon(unsigned char version) {
+  return version == kVersion || version == kRsaOaepVersion || version == kRsaPkcs1Version;
+}
+
 }  // namespace regulars::wire::sealed
 
 namespace regulars::wire {

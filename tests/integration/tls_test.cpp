@@ -13,7 +13,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "fixture.hpp"
+#include "tls_fixture.hpp"
 #include "wire/frame.hpp"
 
 namespace regulars::test {
@@ -130,34 +130,8 @@ class RawTls {
   std::unique_ptr<SSL, SslFree> ssl_;
 };
 
-class TlsLanes : public DaemonTest {
+class TlsLanes : public TlsDaemonTest {
  protected:
-  std::vector<std::string> daemon_args() override {
-    make_certs(dir_.sub("tls"));
-    const std::string tls = dir_.sub("tls");
-    return with_config(json{{"listen", {{"tls", {{"address", "127.0.0.1"}, {"port", 0}, {"cert", tls + "/server.crt"},
-                                                  {"key", tls + "/server.key"}}}}}}.dump());
-  }
-  static void make_certs(const std::string& dir) {
-    std::string out;
-    const int rc = run_command("bash " REGULARS_SOURCE_DIR "/packaging/make-tls.sh " + dir + " localhost 127.0.0.1", out);
-    if (rc != 0) throw std::runtime_error("make-tls.sh failed: " + out);
-  }
-  int port() {
-    std::string endpoint;
-    std::getline(std::ifstream(daemon_->data_dir() + "/tls.endpoint"), endpoint);
-    EXPECT_EQ(endpoint.rfind("tls:127.0.0.1:", 0), 0u) << endpoint;
-    return std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
-  }
-  std::string ca() const { return dir_.sub("tls") + "/ca.crt"; }
-  // Issues a token with the real regularsctl; returns {token_id, token}.
-  std::pair<std::string, std::string> issue(const std::string& terminal) {
-    std::string out;
-    EXPECT_EQ(ctl("tokens issue --terminal " + terminal + " --json", out), 0) << out;
-    const json r = json::parse(out, nullptr, false);
-    if (!r.is_object()) return {};
-    return {r["token_id"].get<std::string>(), r["token"].get<std::string>()};
-  }
   json lane_options(const std::string& token, json extra = json::object()) {
     json o = {{"endpoint", "tls:127.0.0.1:" + std::to_string(port())}, {"ca_file", ca()}, {"token", token},
               {"terminal", "lane-9"}, {"budget_ms", 2000}};

@@ -1,0 +1,241 @@
+#include "till/rsa_spool_key.hpp"
+
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "base/log.hpp"
+#include "wire/sealed.hpp"
+
+namespace regulars::daemon {
+
+namespace S = wire::sealed;
+
+struct RsaSpoolKey::Key {
+  EVP_PKEY* pkey = nullptr;
+  std::string public_text;
+  ~Key() { EVP_PKEY_free(pkey); }
+};
+
+namespace {
+
+struct PkeyCtxFree {
+  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
+};
+struct CipherFree {
+  void operator()(EVP_CIPHER_CTX* p) const { EVP_CIPHER_CTX_free(p); }
+};
+using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
+using AesKey = std::array<unsigned char, S::kAesKeyBytes>;
+
+std::string public_text_of(EVP_PKEY* pkey) {
+  unsigned char* der = nullptr;
+  const int n = i2d_PUBKEY(pkey, &der);
+  if (n <= 0) throw std::runtime_error("cannot encode the RSA spool key");
+  std::string out = wire::base64_encode(std::string_view(reinterpret_cast<const char*>(der), static_cast<std::size_t>(n)));
+  OPENSSL_free(der);
+  return out;
+}
+
+void write_file(const std::string& path, std::string_view bytes, mode_t mode) {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) throw std::runtime_error("cannot create " + tmp + ": " + std::strerror(errno));
+  const bool ok = ::fchmod(fd, mode) == 0 && ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()) &&
+                  ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+  }
+}
+
+// The PEM file's key; nullptr when there is no file. Throws when it is there but unusable.
+EVP_PKEY* read_key(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return nullptr;
+    throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+  }
+  if ((st.st_mode & 077) != 0) throw std::runtime_error(path + " is readable by others; run: chmod 600 " + path);
+  FILE* f = std::fopen(path.c_str(), "re");
+  if (f == nullptr) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+  EVP_PKEY* pkey = PEM_read_PrivateKey(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  if (pkey == nullptr || EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA || EVP_PKEY_get_bits(pkey) != static_cast<int>(S::kRsaBits)) {
+    EVP_PKEY_free(pkey);
+    throw std::runtime_error(path + " is damaged (expected a 2048-bit RSA key in PEM); remove it to make a new one (events "
+                                    "Windows tills spooled for the old key are then lost)");
+  }
+  return pkey;
+}
+
+EVP_PKEY* generate() {
+  PkeyCtx ctx(EVP_PKEY_CTX_new_id(EVP_PKEY_RSA, nullptr));
+  EVP_PKEY* pkey = nullptr;
+  if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), static_cast<int>(S::kRsaBits)) != 1 ||
+      EVP_PKEY_keygen(ctx.get(), &pkey) != 1)
+    throw std::runtime_error("cannot make the RSA spool key (OpenSSL key generation failed)");
+  return pkey;
+}
+
+void save(EVP_PKEY* pkey, const std::string& data_dir, const std::string& public_text) {
+  BIO* mem = BIO_new(BIO_s_mem());
+  if (mem == nullptr || PEM_write_bio_PKCS8PrivateKey(mem, pkey, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+    BIO_free(mem);
+    throw std::runtime_error("cannot encode the RSA spool key");
+  }
+  char* pem = nullptr;
+  const long n = BIO_get_mem_data(mem, &pem);
+  std::string text(pem, static_cast<std::size_t>(n));
+  BIO_free(mem);
+  write_file(data_dir + "/spool_rsa.key", text, 0600);
+  OPENSSL_cleanse(text.data(), text.size());
+  // Not secret: it lets a test, or an owner, see that the key exists.
+  write_file(data_dir + "/spool_rsa.pub", public_text + "\n", 0644);
+}
+
+// The record key unwrapped. A PKCS#1 v1.5 wrapping that fails gives a random key instead
+// (implicit rejection): the record then fails its tag exactly as a forged one does, and nobody
+// learns from the answer whether the padding was right.
+AesKey unwrap(EVP_PKEY* pkey, unsigned char version, const unsigned char* wrapped, std::size_t len) {
+  AesKey fallback{};
+  RAND_bytes(fallback.data(), static_cast<int>(fallback.size()));
+  std::array<unsigned char, S::kRsaWrappedBytes> out{};
+  std::size_t out_len = out.size();
+  PkeyCtx ctx(EVP_PKEY_CTX_new(pkey, nullptr));
+  const bool oaep = version == S::kRsaOaepVersion;
+  const bool ok = ctx && EVP_PKEY_decrypt_init(ctx.get()) == 1 &&
+                  EVP_PKEY_CTX_set_rsa_padding(ctx.get(), oaep ? RSA_PKCS1_OAEP_PADDING : RSA_PKCS1_PADDING) == 1 &&
+                  (!oaep || (EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), EVP_sha256()) == 1 &&
+                             EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), EVP_sha256()) == 1)) &&
+                  EVP_PKEY_decrypt(ctx.get(), out.data(), &out_len, wrapped, len) == 1 && out_len == S::kAesKeyBytes;
+  AesKey key{};
+  for (std::size_t i = 0; i < key.size(); ++i) key[i] = ok ? out[i] : fallback[i];
+  OPENSSL_cleanse(out.data(), out.size());
+  return key;
+}
+
+}  // namespace
+
+RsaSpoolKey::RsaSpoolKey(const std::string& data_dir) {
+  if (EVP_PKEY* loaded = read_key(data_dir + "/spool_rsa.key")) {
+    auto key = std::make_shared<Key>();
+    key->pkey = loaded;
+    key->public_text = public_text_of(loaded);
+    key_ = std::move(key);
+    return;
+  }
+  maker_ = std::thread([this, data_dir] { make(data_dir); });
+}
+
+RsaSpoolKey::~RsaSpoolKey() {
+  if (maker_.joinable()) maker_.join();
+}
+
+void RsaSpoolKey::make(const std::string& data_dir) {
+  try {
+    auto key = std::make_shared<Key>();
+    key->pkey = generate();
+    key->public_text = public_text_of(key->pkey);
+    save(key->pkey, data_dir, key->public_text);
+    std::lock_guard lock(mu_);
+    key_ = std::move(key);
+  } catch (const std::exception& e) {
+    // Windows tills then cannot spool (they say the key is not known); everything else works.
+    REGULARS_LOG(err, "cannot make the RSA spool key", ({{"error", e.what()}}));
+  }
+}
+
+std::string RsaSpoolKey::public_text() const {
+  std::lock_guard lock(mu_);
+  return key_ ? key_->public_text : std::string();
+}
+
+std::optional<std::string> RsaSpoolKey::open(std::string_view sealed) const {
+  std::shared_ptr<const Key> key;
+  {
+    std::lock_guard lock(mu_);
+    key = key_;
+  }
+  if (!key || sealed.size() < S::kRsaOverhead) return std::nullopt;
+  const auto* p = reinterpret_cast<const unsigned char*>(sealed.data());
+  const unsigned char version = p[0];
+  const std::size_t wrapped_len = std::size_t{p[1]} << 8 | p[2];
+  if ((version != S::kRsaOaepVersion && version != S::kRsaPkcs1Version) || wrapped_len != S::kRsaWrappedBytes) return std::nullopt;
+  const std::size_t header = 3 + wrapped_len;
+  const unsigned char* nonce = p + header;
+  const unsigned char* body = nonce + S::kNonceBytes;
+  const std::size_t body_len = sealed.size() - S::kRsaOverhead;
+  const unsigned char* tag = body + body_len;
+  AesKey aes = unwrap(key->pkey, version, p + 3, wrapped_len);
+  std::unique_ptr<EVP_CIPHER_CTX, CipherFree> ctx(EVP_CIPHER_CTX_new());
+  std::string plain(body_len, '\0');
+  int n = 0, aad = 0, tail = 0;
+  const bool ok =
+      ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(S::kNonceBytes), nullptr) == 1 &&
+      EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, aes.data(), nonce) == 1 &&
+      EVP_DecryptUpdate(ctx.get(), nullptr, &aad, p, static_cast<int>(header)) == 1 &&
+      EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(plain.data()), &n, body, static_cast<int>(body_len)) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(S::kTagBytes), const_cast<unsigned char*>(tag)) == 1 &&
+      EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(plain.data()) + n, &tail) == 1;
+  OPENSSL_cleanse(aes.data(), aes.size());
+  if (!ok) return std::nullopt;
+  plain.resize(static_cast<std::size_t>(n + tail));
+  return plain;
+}
+
+std::string RsaSpoolKey::seal(std::string_view public_text, std::string_view plaintext, unsigned char version) {
+  const auto der = wire::base64_decode(public_text);
+  if (!der) throw std::invalid_argument("not a spool key");
+  const auto* d = reinterpret_cast<const unsigned char*>(der->data());
+  EVP_PKEY* pub = d2i_PUBKEY(nullptr, &d, static_cast<long>(der->size()));
+  if (pub == nullptr) throw std::invalid_argument("not a spool key");
+  std::unique_ptr<EVP_PKEY, void (*)(EVP_PKEY*)> owned(pub, EVP_PKEY_free);
+  AesKey aes{};
+  std::array<unsigned char, S::kNonceBytes> nonce{};
+  RAND_bytes(aes.data(), static_cast<int>(aes.size()));
+  RAND_bytes(nonce.data(), static_cast<int>(nonce.size()));
+  std::string out(3 + S::kRsaWrappedBytes, '\0');
+  out[0] = static_cast<char>(version);
+  out[1] = static_cast<char>(S::kRsaWrappedBytes >> 8);
+  out[2] = static_cast<char>(S::kRsaWrappedBytes & 0xff);
+  std::size_t wrapped_len = S::kRsaWrappedBytes;
+  PkeyCtx ctx(EVP_PKEY_CTX_new(pub, nullptr));
+  const bool oaep = version == S::kRsaOaepVersion;
+  if (!ctx || EVP_PKEY_encrypt_init(ctx.get()) != 1 ||
+      EVP_PKEY_CTX_set_rsa_padding(ctx.get(), oaep ? RSA_PKCS1_OAEP_PADDING : RSA_PKCS1_PADDING) != 1 ||
+      (oaep && (EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), EVP_sha256()) != 1 || EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), EVP_sha256()) != 1)) ||
+      EVP_PKEY_encrypt(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + 3, &wrapped_len, aes.data(), aes.size()) != 1)
+    throw std::runtime_error("RSA wrapping failed");
+  out.append(reinterpret_cast<const char*>(nonce.data()), nonce.size());
+  const std::size_t body_at = out.size();
+  out.resize(body_at + plaintext.size() + S::kTagBytes);
+  auto* bytes = reinterpret_cast<unsigned char*>(out.data());
+  std::unique_ptr<EVP_CIPHER_CTX, CipherFree> cctx(EVP_CIPHER_CTX_new());
+  int n = 0, aad = 0, tail = 0;
+  if (!cctx || EVP_EncryptInit_ex(cctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
+      EVP_CIPHER_CTX_ctrl(cctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(S::kNonceBytes), nullptr) != 1 ||
+      EVP_EncryptInit_ex(cctx.get(), nullptr, nullptr, aes.data(), nonce.data()) != 1 ||
+      EVP_EncryptUpdate(cctx.get(), nullptr, &aad, bytes, static_cast<int>(3 + S::kRsaWrappedBytes)) != 1 ||
+      EVP_EncryptUpdate(cctx.get(), bytes + body_at, &n, reinterpret_cast<const unsigned char*>(plaintext.data()),
+                        static_cast<int>(plaintext.size())) != 1 ||
+      EVP_EncryptFinal_ex(cctx.get(), bytes + body_at + n, &tail) != 1 ||
+      EVP_CIPHER_CTX_ctrl(cctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(S::kTagBytes), bytes + body_at + plaintext.size()) != 1)
+    throw std::runtime_error("AES-GCM failed");
+  return out;
+}
+
+}  // namespace regulars::daemon
