@@ -1,7 +1,7 @@
 #include "client.hpp"
 
 #include <algorithm>
-#include <fstream>
+#include <sstream>
 
 #include "platform/files.hpp"
 #include "wire/hex.hpp"
@@ -222,7 +222,9 @@ std::optional<seal::PublicKey> Client::spool_key() {
   std::lock_guard lock(key_mu_);
   if (spool_key_) return spool_key_;
   auto read_key = [](const std::string& path) -> std::optional<seal::PublicKey> {
-    std::ifstream in(path);
+    std::string text;
+    if (!files::read_small_file(path, text)) return std::nullopt;
+    std::istringstream in(text);
     std::string line;
     if (!std::getline(in, line)) return std::nullopt;
     return seal::parse_public_key(line);
@@ -250,7 +252,9 @@ void Client::learn_spool_key(const Connection& conn) {
 }
 
 void Client::recall_frame_limit() {
-  std::ifstream in(options_.spool_dir + kKeptDaemonFile);
+  std::string text;
+  if (!files::read_small_file(options_.spool_dir + kKeptDaemonFile, text)) return;
+  std::istringstream in(text);
   std::string key_line, name;
   std::uint64_t limit = 0;
   // A file from an older plugin has the key line only: the default limit stands.

@@ -9,7 +9,7 @@ add_library(regulars_plugin_core STATIC
   platform/socket_win.cpp platform/files_win.cpp platform/tls_schannel.cpp platform/seal_cng.cpp)
 target_include_directories(regulars_plugin_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(regulars_plugin_core
-  PUBLIC regulars_wire regulars_headers Threads::Threads ws2_32 secur32 crypt32 bcrypt
+  PUBLIC regulars_wire regulars_headers Threads::Threads ws2_32 secur32 crypt32 bcrypt advapi32
   PRIVATE regulars_flags)
 # Windows 8's API at least (GetFileInformationByHandleEx, SetFileInformationByHandle...).
 target_compile_definitions(regulars_plugin_core PUBLIC REGULARS_BUILDING_LIBRARY _WIN32_WINNT=0x0602 WIN32_LEAN_AND_MEAN NOMINMAX)

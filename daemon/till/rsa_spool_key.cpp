@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
@@ -10,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -25,7 +28,13 @@ namespace S = wire::sealed;
 struct RsaSpoolKey::Key {
   EVP_PKEY* pkey = nullptr;
   std::string public_text;
-  ~Key() { EVP_PKEY_free(pkey); }
+  // What a PKCS#1 v1.5 wrapping that does not unwrap yields instead (implicit rejection): a key
+  // derived from this secret and the wrapping, the same for the same bytes every time.
+  std::array<unsigned char, 32> rejection_secret{};
+  ~Key() {
+    EVP_PKEY_free(pkey);
+    OPENSSL_cleanse(rejection_secret.data(), rejection_secret.size());
+  }
 };
 
 namespace {
@@ -46,6 +55,13 @@ std::string public_text_of(EVP_PKEY* pkey) {
   std::string out = wire::base64_encode(std::string_view(reinterpret_cast<const char*>(der), static_cast<std::size_t>(n)));
   OPENSSL_free(der);
   return out;
+}
+
+void sync_dir(const std::string& dir) {
+  if (const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
 }
 
 void write_file(const std::string& path, std::string_view bytes, mode_t mode) {
@@ -104,27 +120,54 @@ void save(EVP_PKEY* pkey, const std::string& data_dir, const std::string& public
   OPENSSL_cleanse(text.data(), text.size());
   // Not secret: it lets a test, or an owner, see that the key exists.
   write_file(data_dir + "/spool_rsa.pub", public_text + "\n", 0644);
+  // The renames must outlive a power cut before any till seals to the key: a new key made at
+  // the next start would not open what they spooled.
+  sync_dir(data_dir);
 }
 
-// The record key unwrapped. A PKCS#1 v1.5 wrapping that fails gives a random key instead
-// (implicit rejection): the record then fails its tag exactly as a forged one does, and nobody
-// learns from the answer whether the padding was right.
-AesKey unwrap(EVP_PKEY* pkey, unsigned char version, const unsigned char* wrapped, std::size_t len) {
+// 0xff when a == b, else 0, without a branch.
+unsigned char equal_mask(std::size_t a, std::size_t b) {
+  const std::size_t diff = a ^ b;
+  return static_cast<unsigned char>(((diff | (0 - diff)) >> (sizeof(std::size_t) * 8 - 1)) - 1);
+}
+
+// The record key unwrapped. A PKCS#1 v1.5 wrapping that fails gives another key instead,
+// derived from the wrapping (implicit rejection), chosen without a branch: the record then
+// fails its tag exactly as a forged one does, and the answer says nothing of the padding.
+// Records reach this only from a till with a lane token (or on the local socket).
+AesKey unwrap(const RsaSpoolKey::Key& key, unsigned char version, const unsigned char* wrapped, std::size_t len) {
   AesKey fallback{};
-  RAND_bytes(fallback.data(), static_cast<int>(fallback.size()));
+  unsigned int fallback_len = 0;
+  std::array<unsigned char, 1 + S::kRsaWrappedBytes> message{};
+  message[0] = version;
+  std::memcpy(message.data() + 1, wrapped, std::min(len, S::kRsaWrappedBytes));
+  if (HMAC(EVP_sha256(), key.rejection_secret.data(), static_cast<int>(key.rejection_secret.size()), message.data(), message.size(),
+           fallback.data(), &fallback_len) == nullptr)
+    throw std::runtime_error("HMAC-SHA256 failed");
   std::array<unsigned char, S::kRsaWrappedBytes> out{};
   std::size_t out_len = out.size();
-  PkeyCtx ctx(EVP_PKEY_CTX_new(pkey, nullptr));
+  PkeyCtx ctx(EVP_PKEY_CTX_new(key.pkey, nullptr));
   const bool oaep = version == S::kRsaOaepVersion;
-  const bool ok = ctx && EVP_PKEY_decrypt_init(ctx.get()) == 1 &&
-                  EVP_PKEY_CTX_set_rsa_padding(ctx.get(), oaep ? RSA_PKCS1_OAEP_PADDING : RSA_PKCS1_PADDING) == 1 &&
-                  (!oaep || (EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), EVP_sha256()) == 1 &&
-                             EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), EVP_sha256()) == 1)) &&
-                  EVP_PKEY_decrypt(ctx.get(), out.data(), &out_len, wrapped, len) == 1 && out_len == S::kAesKeyBytes;
-  AesKey key{};
-  for (std::size_t i = 0; i < key.size(); ++i) key[i] = ok ? out[i] : fallback[i];
+  const bool ready = ctx && EVP_PKEY_decrypt_init(ctx.get()) == 1 &&
+                     EVP_PKEY_CTX_set_rsa_padding(ctx.get(), oaep ? RSA_PKCS1_OAEP_PADDING : RSA_PKCS1_PADDING) == 1 &&
+                     (!oaep || (EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), EVP_sha256()) == 1 &&
+                                EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), EVP_sha256()) == 1));
+  if (!ready) throw std::runtime_error("cannot set up RSA decryption");
+  const int decrypted = EVP_PKEY_decrypt(ctx.get(), out.data(), &out_len, wrapped, len);
+  ERR_clear_error();  // a bad padding leaves its reason on this thread's queue
+  const unsigned char good = equal_mask(static_cast<std::size_t>(decrypted), 1) & equal_mask(out_len, S::kAesKeyBytes);
+  AesKey result{};
+  for (std::size_t i = 0; i < result.size(); ++i)
+    result[i] = static_cast<unsigned char>((out[i] & good) | (fallback[i] & static_cast<unsigned char>(~good)));
   OPENSSL_cleanse(out.data(), out.size());
-  return key;
+  OPENSSL_cleanse(fallback.data(), fallback.size());
+  return result;
+}
+
+std::array<unsigned char, 32> fresh_secret() {
+  std::array<unsigned char, 32> secret{};
+  if (RAND_bytes(secret.data(), static_cast<int>(secret.size())) != 1) throw std::runtime_error("no random bytes from OpenSSL");
+  return secret;
 }
 
 }  // namespace
@@ -134,6 +177,7 @@ RsaSpoolKey::RsaSpoolKey(const std::string& data_dir) {
     auto key = std::make_shared<Key>();
     key->pkey = loaded;
     key->public_text = public_text_of(loaded);
+    key->rejection_secret = fresh_secret();
     key_ = std::move(key);
     return;
   }
@@ -142,6 +186,7 @@ RsaSpoolKey::RsaSpoolKey(const std::string& data_dir) {
 
 RsaSpoolKey::~RsaSpoolKey() {
   if (maker_.joinable()) maker_.join();
+  for (auto& [_, k] : unwrapped_) OPENSSL_cleanse(k.data(), k.size());
 }
 
 void RsaSpoolKey::make(const std::string& data_dir) {
@@ -149,6 +194,7 @@ void RsaSpoolKey::make(const std::string& data_dir) {
     auto key = std::make_shared<Key>();
     key->pkey = generate();
     key->public_text = public_text_of(key->pkey);
+    key->rejection_secret = fresh_secret();
     save(key->pkey, data_dir, key->public_text);
     std::lock_guard lock(mu_);
     key_ = std::move(key);
@@ -156,6 +202,32 @@ void RsaSpoolKey::make(const std::string& data_dir) {
     // Windows tills then cannot spool (they say the key is not known); everything else works.
     REGULARS_LOG(err, "cannot make the RSA spool key", ({{"error", e.what()}}));
   }
+}
+
+// A plugin wraps one record key per process and seals every record it spools with it, so each
+// wrapping is unwrapped once (an RSA private-key operation, about a millisecond, on an I/O
+// thread) and found here for the rest.
+AesKey RsaSpoolKey::record_key(const Key& key, unsigned char version, const unsigned char* wrapped, std::size_t len) const {
+  std::string id(1, static_cast<char>(version));
+  id.append(reinterpret_cast<const char*>(wrapped), len);
+  {
+    std::lock_guard lock(mu_);
+    if (const auto it = unwrapped_.find(id); it != unwrapped_.end()) return it->second;
+  }
+  AesKey aes = unwrap(key, version, wrapped, len);
+  std::lock_guard lock(mu_);
+  ++unwraps_;
+  if (unwrapped_.size() >= kUnwrappedKept) {
+    for (auto& [_, k] : unwrapped_) OPENSSL_cleanse(k.data(), k.size());
+    unwrapped_.clear();
+  }
+  unwrapped_.emplace(std::move(id), aes);
+  return aes;
+}
+
+std::uint64_t RsaSpoolKey::unwraps() const {
+  std::lock_guard lock(mu_);
+  return unwraps_;
 }
 
 std::string RsaSpoolKey::public_text() const {
@@ -179,7 +251,7 @@ std::optional<std::string> RsaSpoolKey::open(std::string_view sealed) const {
   const unsigned char* body = nonce + S::kNonceBytes;
   const std::size_t body_len = sealed.size() - S::kRsaOverhead;
   const unsigned char* tag = body + body_len;
-  AesKey aes = unwrap(key->pkey, version, p + 3, wrapped_len);
+  AesKey aes = record_key(*key, version, p + 3, wrapped_len);
   std::unique_ptr<EVP_CIPHER_CTX, CipherFree> ctx(EVP_CIPHER_CTX_new());
   std::string plain(body_len, '\0');
   int n = 0, aad = 0, tail = 0;

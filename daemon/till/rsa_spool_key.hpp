@@ -7,12 +7,15 @@
 // "spool_key_rsa") appears once it exists.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 
 namespace regulars::daemon {
 
@@ -31,12 +34,21 @@ class RsaSpoolKey {
   std::optional<std::string> open(std::string_view sealed) const;
   // Seals as a Windows till does (tests; tills seal in the plugin). `public_text` as hello gives it.
   static std::string seal(std::string_view public_text, std::string_view plaintext, unsigned char version);
+  // RSA private-key operations done so far: one per wrapped record key, however many records
+  // it sealed (tests).
+  std::uint64_t unwraps() const;
+
+  struct Key;
 
  private:
-  struct Key;
+  using AesKey = std::array<unsigned char, 32>;
+  static constexpr std::size_t kUnwrappedKept = 1024;  // wrapped keys remembered (about one per till process)
   void make(const std::string& data_dir);
+  AesKey record_key(const Key& key, unsigned char version, const unsigned char* wrapped, std::size_t len) const;
   mutable std::mutex mu_;
   std::shared_ptr<const Key> key_;  // guarded by mu_; null until made
+  mutable std::unordered_map<std::string, AesKey> unwrapped_;  // guarded by mu_: version | wrapped key -> key
+  mutable std::uint64_t unwraps_ = 0;                          // guarded by mu_
   std::thread maker_;
 };
 

@@ -123,6 +123,14 @@ std::vector<Entry> list(const std::string& dir, std::string_view prefix, std::st
   return out;
 }
 
+bool read_small_file(const std::string& path, std::string& out) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = read_all(fd, out) && out.size() <= (1u << 20);
+  ::close(fd);
+  return ok;
+}
+
 bool replace_file(const std::string& path, std::string_view bytes) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

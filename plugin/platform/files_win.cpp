@@ -6,6 +6,7 @@
 
 // clang-format off
 #include <windows.h>
+#include <sddl.h>
 // clang-format on
 
 #include <cerrno>
@@ -52,6 +53,46 @@ bool failed() {
   return false;
 }
 
+// What this plugin creates lets only its own user, SYSTEM and the Administrators in, and what is
+// created inside inherits that: the spool is as private as mode 0700 makes it on Linux. An
+// existing folder keeps the access it has, as on Linux it keeps its mode.
+class PrivateAccess {
+ public:
+  PrivateAccess() {
+    HANDLE token = nullptr;
+    if (!::OpenProcessToken(::GetCurrentProcess(), TOKEN_QUERY, &token)) return;
+    DWORD size = 0;
+    ::GetTokenInformation(token, TokenUser, nullptr, 0, &size);
+    std::string buf(size, '\0');
+    wchar_t* sid = nullptr;
+    if (size > 0 && ::GetTokenInformation(token, TokenUser, buf.data(), size, &size) &&
+        ::ConvertSidToStringSidW(reinterpret_cast<TOKEN_USER*>(buf.data())->User.Sid, &sid)) {
+      const std::wstring sddl = std::wstring(L"D:P(A;OICI;FA;;;") + sid + L")(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)";
+      ::LocalFree(sid);
+      if (::ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl.c_str(), SDDL_REVISION_1, &descriptor_, nullptr)) {
+        attributes_.nLength = sizeof attributes_;
+        attributes_.lpSecurityDescriptor = descriptor_;
+        attributes_.bInheritHandle = FALSE;
+      }
+    }
+    ::CloseHandle(token);
+  }
+  ~PrivateAccess() { ::LocalFree(descriptor_); }
+  PrivateAccess(const PrivateAccess&) = delete;
+  PrivateAccess& operator=(const PrivateAccess&) = delete;
+  // nullptr (the folder's defaults) when it could not be built.
+  SECURITY_ATTRIBUTES* attributes() { return descriptor_ != nullptr ? &attributes_ : nullptr; }
+
+ private:
+  PSECURITY_DESCRIPTOR descriptor_ = nullptr;
+  SECURITY_ATTRIBUTES attributes_{};
+};
+
+SECURITY_ATTRIBUTES* private_access() {
+  static PrivateAccess access;
+  return access.attributes();
+}
+
 bool is_dir(const std::string& path) {
   const DWORD a = ::GetFileAttributesW(wide(path).c_str());
   return a != INVALID_FILE_ATTRIBUTES && (a & FILE_ATTRIBUTE_DIRECTORY) != 0;
@@ -60,7 +101,8 @@ bool is_dir(const std::string& path) {
 }  // namespace
 
 Handle create_new(const std::string& path, std::string& why) {
-  const HANDLE h = ::CreateFileW(wide(path).c_str(), GENERIC_READ | GENERIC_WRITE, kShareAll, nullptr, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, nullptr);
+  const HANDLE h =
+      ::CreateFileW(wide(path).c_str(), GENERIC_READ | GENERIC_WRITE, kShareAll, private_access(), CREATE_NEW, FILE_ATTRIBUTE_NORMAL, nullptr);
   if (h == INVALID_HANDLE_VALUE) why = error_text(::GetLastError());
   return wrap(h);
 }
@@ -140,7 +182,7 @@ void make_dirs(const std::string& dir) {
   for (std::size_t sep = dir.find_first_of("/\\", 1);; sep = dir.find_first_of("/\\", sep + 1)) {
     const std::string part = dir.substr(0, sep);
     // "C:" and "\\server\share" are there or not; only what is missing is created.
-    if (!part.empty() && part.back() != ':' && !is_dir(part) && !::CreateDirectoryW(wide(part).c_str(), nullptr) &&
+    if (!part.empty() && part.back() != ':' && !is_dir(part) && !::CreateDirectoryW(wide(part).c_str(), private_access()) &&
         ::GetLastError() != ERROR_ALREADY_EXISTS)
       throw std::system_error(static_cast<int>(::GetLastError()), std::system_category(), "cannot create spool directory " + part);
     if (sep == std::string::npos) return;
@@ -148,7 +190,7 @@ void make_dirs(const std::string& dir) {
 }
 
 bool make_dir(const std::string& dir, std::string& why) {
-  if (::CreateDirectoryW(wide(dir).c_str(), nullptr) || ::GetLastError() == ERROR_ALREADY_EXISTS) return true;
+  if (::CreateDirectoryW(wide(dir).c_str(), private_access()) || ::GetLastError() == ERROR_ALREADY_EXISTS) return true;
   why = "cannot create " + dir + ": " + error_text(::GetLastError());
   return false;
 }
@@ -156,7 +198,8 @@ bool make_dir(const std::string& dir, std::string& why) {
 void check_writable_dir(const std::string& dir) {
   if (!is_dir(dir)) throw std::system_error(ENOTDIR, std::generic_category(), "spool_dir " + dir + " is not a directory");
   // Windows says whether a folder is writable only by writing in it.
-  const std::string probe = dir + "/.regulars-write-check-" + std::to_string(process_id());
+  const std::string probe = dir + "/.regulars-write-check-" + std::to_string(process_id()) + "-" +
+                            std::to_string(::GetCurrentThreadId()) + "-" + std::to_string(::GetTickCount64());
   const HANDLE h = ::CreateFileW(wide(probe).c_str(), GENERIC_WRITE, 0, nullptr, CREATE_ALWAYS,
                                  FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, nullptr);
   if (h == INVALID_HANDLE_VALUE)
@@ -176,19 +219,30 @@ std::vector<Entry> list(const std::string& dir, std::string_view prefix, std::st
     std::string name = narrow(found.cFileName);
     const std::string_view n = name;
     if (n.size() < prefix.size() + suffix.size() || !n.starts_with(prefix) || !n.ends_with(suffix)) continue;
-    const std::uint64_t size = (std::uint64_t{found.nFileSizeHigh} << 32) | found.nFileSizeLow;
+    // The listing's sizes lag for files open elsewhere (a live client's spool): ask each file.
+    WIN32_FILE_ATTRIBUTE_DATA now{};
+    if (!::GetFileAttributesExW(wide(dir + "/" + name).c_str(), GetFileExInfoStandard, &now)) continue;
+    const std::uint64_t size = (std::uint64_t{now.nFileSizeHigh} << 32) | now.nFileSizeLow;
     // FILETIME counts 100 ns steps; only the order matters here.
     const std::int64_t modified =
-        static_cast<std::int64_t>((std::uint64_t{found.ftLastWriteTime.dwHighDateTime} << 32) | found.ftLastWriteTime.dwLowDateTime) * 100;
+        static_cast<std::int64_t>((std::uint64_t{now.ftLastWriteTime.dwHighDateTime} << 32) | now.ftLastWriteTime.dwLowDateTime) * 100;
     out.push_back({std::move(name), size, modified});
   } while (::FindNextFileW(h, &found));
   ::FindClose(h);
   return out;
 }
 
+bool read_small_file(const std::string& path, std::string& out) {
+  const HANDLE h = ::CreateFileW(wide(path).c_str(), GENERIC_READ, kShareAll, nullptr, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
+  if (h == INVALID_HANDLE_VALUE) return failed();
+  const bool ok = read_all(wrap(h), out) && out.size() <= (1u << 20);
+  ::CloseHandle(h);
+  return ok;
+}
+
 bool replace_file(const std::string& path, std::string_view bytes) {
   const std::string tmp = path + ".tmp." + std::to_string(process_id());
-  const HANDLE h = ::CreateFileW(wide(tmp).c_str(), GENERIC_WRITE, 0, nullptr, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr);
+  const HANDLE h = ::CreateFileW(wide(tmp).c_str(), GENERIC_WRITE, 0, private_access(), CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr);
   if (h == INVALID_HANDLE_VALUE) return failed();
   DWORD n = 0;
   const bool ok = ::WriteFile(h, bytes.data(), static_cast<DWORD>(bytes.size()), &n, nullptr) && n == bytes.size() && ::FlushFileBuffers(h);
@@ -201,7 +255,7 @@ bool replace_file(const std::string& path, std::string_view bytes) {
 }
 
 bool append_line(const std::string& path, std::string_view line) {
-  const HANDLE h = ::CreateFileW(wide(path).c_str(), FILE_APPEND_DATA, kShareAll, nullptr, OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr);
+  const HANDLE h = ::CreateFileW(wide(path).c_str(), FILE_APPEND_DATA, kShareAll, private_access(), OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr);
   if (h == INVALID_HANDLE_VALUE) return failed();
   DWORD n = 0;
   const bool ok = ::WriteFile(h, line.data(), static_cast<DWORD>(line.size()), &n, nullptr) && n == line.size();

@@ -1,6 +1,6 @@
-// Sealing on Windows, through the system's CNG (bcrypt.dll, crypt32.dll): a fresh AES-256-GCM key
-// per record, wrapped with the daemon's RSA spool key (sdk/wire/sealed.hpp, versions 0x03 and
-// 0x04). Wine 8 implements neither ECDH key derivation nor RSA-OAEP in bcrypt, so where OAEP is
+// Sealing on Windows, through the system's CNG (bcrypt.dll, crypt32.dll): AES-256-GCM under a key
+// of this process's, wrapped with the daemon's RSA spool key (sdk/wire/sealed.hpp, versions 0x03
+// and 0x04). Wine 8 implements neither ECDH key derivation nor RSA-OAEP in bcrypt, so where OAEP is
 // missing the key is wrapped with PKCS#1 v1.5, which the daemon opens with implicit rejection.
 #include "seal.hpp"
 
@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <system_error>
 
 #include "wire/random.hpp"
@@ -106,44 +107,104 @@ bool wrap_key(const KeyHandle& key, std::array<unsigned char, S::kAesKeyBytes>& 
   return true;
 }
 
-// AES-256-GCM of `plaintext` under `aes`, the header as additional data; appends ciphertext and tag.
-bool encrypt(const std::array<unsigned char, S::kAesKeyBytes>& aes, std::string& out, std::size_t header_bytes, std::string_view plaintext,
-             std::string& why) {
-  BCRYPT_ALG_HANDLE alg = nullptr;
-  NTSTATUS s = ::BCryptOpenAlgorithmProvider(&alg, BCRYPT_AES_ALGORITHM, nullptr, 0);
-  if (s < 0) {
-    why = status_text("AES", s);
-    return false;
+// The record key this process seals with, wrapped once for the daemon's key: the daemon then
+// does one RSA operation per till process, not one per record. Each record has a fresh random
+// nonce; a key is replaced well before 2^32 records.
+class SessionKey {
+ public:
+  ~SessionKey() { forget(); }
+
+  // The record's header (version, wrapped key) and the AES-GCM key for `recipient`.
+  bool ready(const PublicKey& recipient, std::string& why) {
+    if (aes_ != nullptr && recipient == recipient_ && uses_ < kMaxUses) return true;
+    forget();
+    KeyHandle rsa;
+    if (!import_key(recipient, rsa, why)) return false;
+    std::array<unsigned char, S::kAesKeyBytes> secret{};
+    try {
+      wire::random_bytes(secret);
+    } catch (const std::system_error& e) {
+      why = std::string("sealing the spool failed: no random bytes (") + e.what() + ")";
+      return false;
+    }
+    std::string wrapped;
+    unsigned char version = 0;
+    const bool ok = wrap_key(rsa, secret, wrapped, version, why) && make_aes(secret, why);
+    ::SecureZeroMemory(secret.data(), secret.size());
+    if (!ok) return false;
+    header_.assign(1, static_cast<char>(version));
+    header_.push_back(static_cast<char>(wrapped.size() >> 8));
+    header_.push_back(static_cast<char>(wrapped.size() & 0xff));
+    header_ += wrapped;
+    recipient_ = recipient;
+    return true;
   }
-  std::unique_ptr<void, void (*)(void*)> alg_owner(alg, [](void* a) { ::BCryptCloseAlgorithmProvider(a, 0); });
-  s = ::BCryptSetProperty(alg, BCRYPT_CHAINING_MODE, reinterpret_cast<PUCHAR>(const_cast<wchar_t*>(BCRYPT_CHAIN_MODE_GCM)),
-                          sizeof(BCRYPT_CHAIN_MODE_GCM), 0);
-  KeyHandle key;
-  if (s >= 0) s = ::BCryptGenerateSymmetricKey(alg, &key.h, nullptr, 0, const_cast<PUCHAR>(aes.data()), static_cast<ULONG>(aes.size()), 0);
-  if (s < 0) {
-    why = status_text("AES-GCM", s);
-    return false;
+
+  // header | nonce | AES-256-GCM(plaintext) | tag, the header as additional data.
+  std::optional<std::string> seal(std::string_view plaintext, std::string& why) {
+    std::string out = header_;
+    out.reserve(header_.size() + S::kNonceBytes + plaintext.size() + S::kTagBytes);
+    std::array<unsigned char, S::kNonceBytes> nonce{};
+    try {
+      wire::random_bytes(nonce);
+    } catch (const std::system_error& e) {
+      why = std::string("sealing the spool failed: no random bytes (") + e.what() + ")";
+      return std::nullopt;
+    }
+    out.append(reinterpret_cast<const char*>(nonce.data()), nonce.size());
+    const std::size_t body_at = out.size();
+    out.resize(body_at + plaintext.size() + S::kTagBytes);
+    auto* bytes = reinterpret_cast<PUCHAR>(out.data());
+    BCRYPT_AUTHENTICATED_CIPHER_MODE_INFO info;
+    BCRYPT_INIT_AUTH_MODE_INFO(info);
+    info.pbNonce = bytes + header_.size();
+    info.cbNonce = S::kNonceBytes;
+    info.pbAuthData = bytes;
+    info.cbAuthData = static_cast<ULONG>(header_.size());
+    info.pbTag = bytes + body_at + plaintext.size();
+    info.cbTag = S::kTagBytes;
+    ULONG n = 0;
+    const NTSTATUS s = ::BCryptEncrypt(aes_, reinterpret_cast<PUCHAR>(const_cast<char*>(plaintext.data())), static_cast<ULONG>(plaintext.size()),
+                                       &info, nullptr, 0, bytes + body_at, static_cast<ULONG>(plaintext.size()), &n, 0);
+    if (s < 0 || n != plaintext.size()) {
+      why = status_text("AES-GCM", s);
+      return std::nullopt;
+    }
+    ++uses_;
+    return out;
   }
-  const std::size_t body_at = out.size();
-  out.resize(body_at + plaintext.size() + S::kTagBytes);
-  auto* bytes = reinterpret_cast<PUCHAR>(out.data());
-  BCRYPT_AUTHENTICATED_CIPHER_MODE_INFO info;
-  BCRYPT_INIT_AUTH_MODE_INFO(info);
-  info.pbNonce = bytes + header_bytes;
-  info.cbNonce = S::kNonceBytes;
-  info.pbAuthData = bytes;
-  info.cbAuthData = static_cast<ULONG>(header_bytes);
-  info.pbTag = bytes + body_at + plaintext.size();
-  info.cbTag = S::kTagBytes;
-  ULONG n = 0;
-  s = ::BCryptEncrypt(key.h, reinterpret_cast<PUCHAR>(const_cast<char*>(plaintext.data())), static_cast<ULONG>(plaintext.size()), &info,
-                      nullptr, 0, bytes + body_at, static_cast<ULONG>(plaintext.size()), &n, 0);
-  if (s < 0 || n != plaintext.size()) {
-    why = status_text("AES-GCM", s);
-    return false;
+
+ private:
+  static constexpr std::uint64_t kMaxUses = std::uint64_t{1} << 24;
+
+  bool make_aes(const std::array<unsigned char, S::kAesKeyBytes>& secret, std::string& why) {
+    NTSTATUS s = ::BCryptOpenAlgorithmProvider(&alg_, BCRYPT_AES_ALGORITHM, nullptr, 0);
+    if (s >= 0)
+      s = ::BCryptSetProperty(alg_, BCRYPT_CHAINING_MODE, reinterpret_cast<PUCHAR>(const_cast<wchar_t*>(BCRYPT_CHAIN_MODE_GCM)),
+                              sizeof(BCRYPT_CHAIN_MODE_GCM), 0);
+    if (s >= 0)
+      s = ::BCryptGenerateSymmetricKey(alg_, &aes_, nullptr, 0, const_cast<PUCHAR>(secret.data()), static_cast<ULONG>(secret.size()), 0);
+    if (s < 0) why = status_text("AES-GCM", s);
+    return s >= 0;
   }
-  return true;
-}
+  void forget() {
+    if (aes_ != nullptr) ::BCryptDestroyKey(aes_);
+    if (alg_ != nullptr) ::BCryptCloseAlgorithmProvider(alg_, 0);
+    aes_ = nullptr;
+    alg_ = nullptr;
+    header_.clear();
+    uses_ = 0;
+  }
+
+  PublicKey recipient_;
+  BCRYPT_ALG_HANDLE alg_ = nullptr;
+  BCRYPT_KEY_HANDLE aes_ = nullptr;
+  std::string header_;
+  std::uint64_t uses_ = 0;
+};
+
+std::mutex g_session_mu;
+SessionKey g_session;  // guarded by g_session_mu (CNG promises nothing of one key used by two threads)
 
 }  // namespace
 
@@ -162,32 +223,9 @@ std::string key_text(const PublicKey& key) {
 }
 
 std::optional<std::string> seal_for_daemon(const PublicKey& recipient, std::string_view plaintext, std::string& why) {
-  KeyHandle key;
-  if (!import_key(recipient, key, why)) return std::nullopt;
-  std::array<unsigned char, S::kAesKeyBytes> aes{};
-  std::array<unsigned char, S::kNonceBytes> nonce{};
-  std::string wrapped;
-  unsigned char version = 0;
-  try {
-    wire::random_bytes(aes);
-    wire::random_bytes(nonce);
-  } catch (const std::system_error& e) {
-    why = std::string("sealing the spool failed: no random bytes (") + e.what() + ")";
-    return std::nullopt;
-  }
-  if (!wrap_key(key, aes, wrapped, version, why)) return std::nullopt;
-  std::string out;
-  out.reserve(S::kRsaOverhead + plaintext.size());
-  out.push_back(static_cast<char>(version));
-  out.push_back(static_cast<char>(wrapped.size() >> 8));
-  out.push_back(static_cast<char>(wrapped.size() & 0xff));
-  out += wrapped;
-  const std::size_t header_bytes = out.size();
-  out.append(reinterpret_cast<const char*>(nonce.data()), nonce.size());
-  const bool ok = encrypt(aes, out, header_bytes, plaintext, why);
-  ::SecureZeroMemory(aes.data(), aes.size());
-  if (!ok) return std::nullopt;
-  return out;
+  std::lock_guard lock(g_session_mu);
+  if (!g_session.ready(recipient, why)) return std::nullopt;
+  return g_session.seal(plaintext, why);
 }
 
 // Windows plugins never kept a local.key: there is none to find, create or open.

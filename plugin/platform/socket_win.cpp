@@ -1,5 +1,8 @@
-// Winsock. A waiting reader is woken by a short poll rather than by shutdown(): Winsock does not
-// promise that shutting a socket down wakes a select() on it in another thread.
+// Winsock. Winsock does not promise that shutting a socket down wakes a select() on it in another
+// thread, so each connected socket has a waker: a UDP socket on 127.0.0.1 that every wait also
+// watches, and to which shut_down() sends one datagram. The datagram is never read, so every
+// later wait returns at once too. Without a waker (it could not be made) a wait comes back at
+// least every 100 ms.
 #include "platform/socket.hpp"
 
 // clang-format off
@@ -12,12 +15,42 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 namespace regulars::plugin::net {
 
 namespace {
 
-constexpr int kLongestWaitMs = 100;  // a wait "without limit" comes back this often
+constexpr int kLongestWaitMs = 100;  // without a waker, a wait "without limit" comes back this often
+
+struct Waker {
+  SOCKET udp = INVALID_SOCKET;
+  sockaddr_in address{};  // its own, where shut_down() sends
+};
+std::mutex g_wakers_mu;
+std::unordered_map<SOCKET, Waker> g_wakers;  // guarded by g_wakers_mu
+
+void add_waker(SOCKET s) {
+  Waker w;
+  w.udp = ::socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+  if (w.udp == INVALID_SOCKET) return;
+  w.address.sin_family = AF_INET;
+  w.address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int len = sizeof w.address;
+  if (::bind(w.udp, reinterpret_cast<sockaddr*>(&w.address), sizeof w.address) != 0 ||
+      ::getsockname(w.udp, reinterpret_cast<sockaddr*>(&w.address), &len) != 0) {
+    ::closesocket(w.udp);
+    return;
+  }
+  std::lock_guard lock(g_wakers_mu);
+  g_wakers[s] = w;
+}
+
+SOCKET waker_of(SOCKET s) {
+  std::lock_guard lock(g_wakers_mu);
+  const auto it = g_wakers.find(s);
+  return it == g_wakers.end() ? INVALID_SOCKET : it->second.udp;
+}
 
 std::string winsock_error(int code) {
   char text[256] = {};
@@ -42,13 +75,42 @@ bool winsock_ready(std::string& why) {
 // A name lookup given its own thread, which may outlive the caller's deadline; whoever leaves
 // last frees the state.
 struct Lookup {
+  std::string host, service;
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
   int rc = 0;
   addrinfo* result = nullptr;
   bool abandoned = false;
+  HMODULE module = nullptr;  // this DLL, held loaded until the lookup's thread has left it
 };
+
+// The lookup's thread: a plain Win32 thread that leaves through FreeLibraryAndExitThread, so a
+// host that unloads regulars.dll while a lookup is still running does not pull the code from
+// under it.
+DWORD WINAPI run_lookup(void* arg) {
+  auto* held = static_cast<std::shared_ptr<Lookup>*>(arg);
+  const HMODULE module = (*held)->module;
+  {
+    const std::shared_ptr<Lookup> lookup = std::move(*held);
+    delete held;
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* r = nullptr;
+    const int rc = ::getaddrinfo(lookup->host.c_str(), lookup->service.c_str(), &hints, &r);
+    std::lock_guard lock(lookup->mu);
+    if (lookup->abandoned) {
+      if (r != nullptr) ::freeaddrinfo(r);
+    } else {
+      lookup->rc = rc;
+      lookup->result = r;
+      lookup->done = true;
+      lookup->cv.notify_all();
+    }
+  }
+  ::FreeLibraryAndExitThread(module, 0);
+}
 
 addrinfo* resolve(const std::string& host, const std::string& service, Deadline deadline, std::string& why) {
   addrinfo hints{};
@@ -58,22 +120,21 @@ addrinfo* resolve(const std::string& host, const std::string& service, Deadline 
   addrinfo* found = nullptr;
   if (::getaddrinfo(host.c_str(), service.c_str(), &hints, &found) == 0) return found;  // an address: no lookup
   auto lookup = std::make_shared<Lookup>();
-  std::thread([lookup, host, service] {
-    addrinfo h{};
-    h.ai_family = AF_UNSPEC;
-    h.ai_socktype = SOCK_STREAM;
-    addrinfo* r = nullptr;
-    const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &h, &r);
-    std::lock_guard lock(lookup->mu);
-    if (lookup->abandoned) {
-      if (r != nullptr) ::freeaddrinfo(r);
-      return;
-    }
-    lookup->rc = rc;
-    lookup->result = r;
-    lookup->done = true;
-    lookup->cv.notify_all();
-  }).detach();
+  lookup->host = host;
+  lookup->service = service;
+  if (!::GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, reinterpret_cast<LPCWSTR>(&run_lookup), &lookup->module)) {
+    why = "cannot resolve " + host + ": no thread for the lookup; use an address";
+    return nullptr;
+  }
+  auto* held = new std::shared_ptr<Lookup>(lookup);
+  const HANDLE thread = ::CreateThread(nullptr, 0, run_lookup, held, 0, nullptr);
+  if (thread == nullptr) {
+    ::FreeLibrary(lookup->module);
+    delete held;
+    why = "cannot resolve " + host + ": no thread for the lookup; use an address";
+    return nullptr;
+  }
+  ::CloseHandle(thread);
   std::unique_lock lock(lookup->mu);
   if (!lookup->cv.wait_until(lock, deadline, [&] { return lookup->done; })) {
     lookup->abandoned = true;
@@ -111,16 +172,20 @@ int connect_within(SOCKET s, const addrinfo& a, Deadline deadline) {
 }  // namespace
 
 int wait_until_ready(Socket s, Want want, int timeout_ms) {
-  if (timeout_ms < 0 || timeout_ms > kLongestWaitMs) timeout_ms = timeout_ms < 0 ? kLongestWaitMs : timeout_ms;
-  fd_set set, failed;
-  FD_ZERO(&set);
+  const SOCKET sock = static_cast<SOCKET>(s);
+  const SOCKET waker = waker_of(sock);
+  if (waker == INVALID_SOCKET && (timeout_ms < 0 || timeout_ms > kLongestWaitMs)) timeout_ms = kLongestWaitMs;
+  fd_set readable, writable, failed;
+  FD_ZERO(&readable);
+  FD_ZERO(&writable);
   FD_ZERO(&failed);
-  FD_SET(static_cast<SOCKET>(s), &set);
-  FD_SET(static_cast<SOCKET>(s), &failed);
+  FD_SET(sock, want == Want::write ? &writable : &readable);
+  FD_SET(sock, &failed);
+  if (waker != INVALID_SOCKET) FD_SET(waker, &readable);
   timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-  const int n = want == Want::write ? ::select(0, nullptr, &set, &failed, &tv) : ::select(0, &set, nullptr, &failed, &tv);
+  const int n = ::select(0, &readable, &writable, &failed, timeout_ms < 0 ? nullptr : &tv);
   if (n == SOCKET_ERROR) return -1;
-  return n > 0 ? 1 : 0;  // a failed socket counts as ready: the next call says what failed
+  return n > 0 ? 1 : 0;  // woken, or a failed socket: the next call says what happened
 }
 
 Socket connect_unix(const std::string& socket_path, std::string& why) {
@@ -157,6 +222,7 @@ Socket connect_tcp(const std::string& host, std::uint16_t port, Deadline deadlin
   }
   const BOOL one = TRUE;
   ::setsockopt(s, IPPROTO_TCP, TCP_NODELAY, reinterpret_cast<const char*>(&one), sizeof one);  // small frames, answered at once
+  add_waker(s);
   return static_cast<Socket>(s);
 }
 
@@ -189,8 +255,25 @@ Io recv_some(Socket s, char* buf, std::size_t cap, std::size_t& n, std::string& 
   return Io::failed;
 }
 
-void shut_down(Socket s) noexcept { ::shutdown(static_cast<SOCKET>(s), SD_BOTH); }
+void shut_down(Socket s) noexcept {
+  ::shutdown(static_cast<SOCKET>(s), SD_BOTH);
+  std::lock_guard lock(g_wakers_mu);
+  if (const auto it = g_wakers.find(static_cast<SOCKET>(s)); it != g_wakers.end())
+    ::sendto(it->second.udp, "!", 1, 0, reinterpret_cast<const sockaddr*>(&it->second.address), sizeof it->second.address);
+}
 
-void close_socket(Socket s) noexcept { ::closesocket(static_cast<SOCKET>(s)); }
+void close_socket(Socket s) noexcept {
+  SOCKET waker = INVALID_SOCKET;
+  {
+    // Out of the table before the socket closes: Winsock may hand its number to the next socket.
+    std::lock_guard lock(g_wakers_mu);
+    if (const auto it = g_wakers.find(static_cast<SOCKET>(s)); it != g_wakers.end()) {
+      waker = it->second.udp;
+      g_wakers.erase(it);
+    }
+  }
+  ::closesocket(static_cast<SOCKET>(s));
+  if (waker != INVALID_SOCKET) ::closesocket(waker);
+}
 
 }  // namespace regulars::plugin::net

@@ -7,6 +7,8 @@
 // needed, and Wine, which lacks a custom chain engine, checks it the same way.
 #include "tls.hpp"
 
+#include "platform/files.hpp"
+
 // clang-format off
 #include <winsock2.h>
 #include <ws2tcpip.h>
@@ -20,8 +22,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 namespace regulars::plugin::tls {
@@ -68,14 +68,11 @@ std::string status_text(SECURITY_STATUS s) {
 
 // The first certificate of a PEM file, or nullptr.
 PCCERT_CONTEXT read_pem_certificate(const std::string& path, std::string& why) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  std::string pem;
+  if (!files::read_small_file(path, pem)) {
     why = "cannot read it";
     return nullptr;
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string pem = text.str();
   DWORD der_size = 0;
   if (!::CryptStringToBinaryA(pem.c_str(), static_cast<DWORD>(pem.size()), CRYPT_STRING_BASE64HEADER, nullptr, &der_size, nullptr,
                               nullptr)) {

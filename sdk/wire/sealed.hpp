@@ -9,9 +9,10 @@
 //                 such records to replay them, but no longer writes any (the key sat beside them).
 //   key    = HMAC-SHA256(key = X25519(ephemeral, daemon), "regulars-spool-v1" | ephemeral pub | daemon pub)
 //
-// Windows tills seal with what the system's CNG (bcrypt.dll) offers, and Wine implements: a fresh
-// AES-256 key wrapped with the daemon's RSA spool key (2048 bits), which hello sends as
-// "spool_key_rsa" (base64 of its DER SubjectPublicKeyInfo):
+// Windows tills seal with what the system's CNG (bcrypt.dll) offers, and Wine implements: an AES-256
+// key of the plugin process's own (a fresh nonce per record), wrapped with the daemon's RSA spool
+// key (2048 bits), which hello sends as "spool_key_rsa" (base64 of its DER SubjectPublicKeyInfo);
+// the daemon unwraps each wrapping once and remembers it:
 //
 //   sealed = version | u16 BE length of wrapped key | wrapped key | nonce (12) | AES-256-GCM ciphertext | tag (16)
 //   version 0x03: the key wrapped with RSA-OAEP (SHA-256);

@@ -124,6 +124,10 @@ TEST_P(WindowsTill, RecordsAndGetsHintsOverTlsEndToEnd) {
   EXPECT_EQ(lines[3]["answer"]["customer"]["known"], true) << lines[3];
   EXPECT_EQ(lines[3]["answer"]["customer"]["visits"], 2) << lines[3];
   EXPECT_EQ(events_named("win-e2e-"), 2);
+  // By host name: the lookup runs on a thread of its own, bounded by the budget.
+  const auto by_name = run_till(till_options({{"endpoint", "tls:localhost:" + std::to_string(port())}}), "hints:4000777");
+  ASSERT_EQ(by_name.size(), 3u);
+  EXPECT_EQ(by_name[1]["status"], REGULARS_OK) << by_name[1];
   // The daemon saw a TLS lane with its token, named as the token names it.
   EXPECT_NE(daemon_->log().find("\"terminal\":\"lane-win\""), std::string::npos);
 }
@@ -132,6 +136,9 @@ TEST_P(WindowsTill, WithTheDaemonDownHintsFailFastRecordsSpoolAndAnotherProcessR
   // One hello, so the till knows the daemon's spool key (kept beside its spool).
   run_till(till_options(), "record:win-spool-0:4000888");
   ASSERT_TRUE(fs::exists(dir_.sub("win-spool") + "/regularsd.pub"));
+  // The folder the plugin made is its account's alone (Wine shows the access list it was given as
+  // the Unix mode: nothing for others).
+  EXPECT_EQ(fs::status(dir_.sub("win-spool")).permissions() & fs::perms::others_all, fs::perms::none);
   const json options = till_options({{"budget_ms", 300}});
   daemon_->stop();
 
@@ -143,7 +150,16 @@ TEST_P(WindowsTill, WithTheDaemonDownHintsFailFastRecordsSpoolAndAnotherProcessR
   // Spooled, sealed: no raw card number on the till's disk.
   const auto files = spool_files();
   ASSERT_EQ(files.size(), 1u);
-  EXPECT_EQ(read_file(files.front()).find("4000888"), std::string::npos);
+  const std::string spooled = read_file(files.front());
+  EXPECT_EQ(spooled.find("4000888"), std::string::npos);
+  // One record key per till process, wrapped once: the three records carry the same wrapped key
+  // (after each record's 12-byte frame, its version, length and 256 bytes), so the daemon does
+  // one RSA operation for them all.
+  ASSERT_GT(spooled.size(), 12u + 259u);
+  const std::string wrapped = spooled.substr(12, 259);
+  std::size_t seen = 0;
+  for (std::size_t at = spooled.find(wrapped); at != std::string::npos; at = spooled.find(wrapped, at + 1)) ++seen;
+  EXPECT_EQ(seen, 3u);
 
   daemon_->start();
   // A second process on the same spool folder claims the file its predecessor left and replays it.
@@ -154,6 +170,20 @@ TEST_P(WindowsTill, WithTheDaemonDownHintsFailFastRecordsSpoolAndAnotherProcessR
   run_till(till_options(), "wait:1500");
   EXPECT_EQ(events_named("win-spool-"), 4);
   EXPECT_FALSE(fs::exists(dir_.sub("win-spool") + "/quarantine")) << "nothing was set aside";
+}
+
+// Paths are UTF-8 in the options, as on Linux: a spool folder named in another script keeps
+// working offline, its daemon key read back from the folder by a process that never met the daemon.
+TEST_P(WindowsTill, ASpoolFolderNamedInAnotherScriptWorksOffline) {
+  const json options = till_options({{"spool_dir", windows_path(dir_.sub("spool-caf\u00e9-\u06a9\u0627\u0641\u0647"))}});
+  run_till(options, "record:win-script-0:4000555");
+  daemon_->stop();
+  const auto down = run_till(options, "record:win-script-1:4000555");
+  ASSERT_EQ(down.size(), 3u);
+  EXPECT_EQ(down[1]["status"], REGULARS_OK) << down[1];
+  daemon_->start();
+  run_till(till_options({{"spool_dir", options["spool_dir"]}}), "wait:3000");
+  EXPECT_EQ(events_named("win-script-"), 2);
 }
 
 TEST_P(WindowsTill, WithTheDaemonFrozenEveryCallReturnsWithinItsBudget) {
@@ -280,7 +310,8 @@ PeTables pe_tables(const std::string& objdump, const std::string& dll) {
 TEST(WindowsDll, ExportsTheCAbiAloneAndNeedsOnlyDllsEveryWindowsHas) {
   const std::vector<std::string> abi = {"regulars_close", "regulars_free",   "regulars_hints",    "regulars_last_error",
                                         "regulars_open",  "regulars_record", "regulars_strerror", "regulars_version"};
-  const std::vector<std::string> system = {"bcrypt.dll", "crypt32.dll", "kernel32.dll", "msvcrt.dll", "secur32.dll", "ws2_32.dll"};
+  const std::vector<std::string> system = {"advapi32.dll", "bcrypt.dll", "crypt32.dll", "kernel32.dll",
+                                           "msvcrt.dll",   "secur32.dll", "ws2_32.dll"};
   for (const auto& [objdump, dll] : {std::pair<std::string, std::string>{"x86_64-w64-mingw32-objdump", REGULARS_WIN64_DIR "/regulars.dll"},
                                      std::pair<std::string, std::string>{"i686-w64-mingw32-objdump", REGULARS_WIN32_DIR "/regulars.dll"}}) {
     PeTables t = pe_tables(objdump, dll);

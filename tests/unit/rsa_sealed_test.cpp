@@ -120,3 +120,31 @@ TEST_F(RsaSpoolKeyDir, AKeyFileOthersCanReadOrADamagedOneStopsTheStart) {
 }
 
 }  // namespace
+
+namespace {
+
+// A Windows till wraps one record key per process: the daemon unwraps it once (an RSA operation
+// on an I/O thread) and opens the rest of that till's records with AES alone.
+TEST_F(RsaSpoolKeyDir, EachWrappedKeyIsUnwrappedOnce) {
+  const d::RsaSpoolKey key(dir_);
+  const std::string pub = made(key);
+  ASSERT_FALSE(pub.empty());
+  const std::string first = d::RsaSpoolKey::seal(pub, "one", S::kRsaPkcs1Version);
+  // The same wrapped key and a fresh nonce, as the plugin seals its next record.
+  std::string second = d::RsaSpoolKey::seal(pub, "two", S::kRsaPkcs1Version);
+  ASSERT_TRUE(key.open(first));
+  ASSERT_TRUE(key.open(second));
+  EXPECT_EQ(key.unwraps(), 2u);
+  ASSERT_TRUE(key.open(first));
+  ASSERT_TRUE(key.open(second));
+  EXPECT_EQ(key.unwraps(), 2u) << "a wrapping seen before is not unwrapped again";
+  // A bad wrapping is remembered too, with the key implicit rejection gave it: the same answer
+  // every time, and no second RSA operation.
+  std::string bad = first;
+  bad[10] = static_cast<char>(bad[10] ^ 0x40);
+  EXPECT_FALSE(key.open(bad));
+  EXPECT_FALSE(key.open(bad));
+  EXPECT_EQ(key.unwraps(), 3u);
+}
+
+}  // namespace
