@@ -6,7 +6,7 @@
 # one for MSVC (regulars.lib).
 add_library(regulars_plugin_core STATIC
   client.cpp connection.cpp options.cpp spool.cpp spool_writer.cpp
-  platform/socket_win.cpp platform/files_win.cpp platform/tls_schannel.cpp platform/seal_cng.cpp)
+  platform/socket_win.cpp platform/files_win.cpp platform/tls_schannel.cpp platform/cert_signature_win.cpp platform/seal_cng.cpp)
 target_include_directories(regulars_plugin_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(regulars_plugin_core
   PUBLIC regulars_wire regulars_headers Threads::Threads ws2_32 secur32 crypt32 bcrypt advapi32

@@ -131,9 +131,36 @@ unsigned char equal_mask(std::size_t a, std::size_t b) {
   return static_cast<unsigned char>(((diff | (0 - diff)) >> (sizeof(std::size_t) * 8 - 1)) - 1);
 }
 
-// The record key unwrapped. A PKCS#1 v1.5 wrapping that fails gives another key instead,
-// derived from the wrapping (implicit rejection), chosen without a branch: the record then
-// fails its tag exactly as a forged one does, and the answer says nothing of the padding.
+// The raw RSA decryption of a wrapped key; false when OpenSSL refuses the input (not below the
+// modulus), which says nothing about what it holds.
+bool rsa_raw(EVP_PKEY* pkey, int padding, const unsigned char* wrapped, std::size_t len,
+             std::array<unsigned char, S::kRsaWrappedBytes>& out, std::size_t& out_len) {
+  PkeyCtx ctx(EVP_PKEY_CTX_new(pkey, nullptr));
+  const bool oaep = padding == RSA_PKCS1_OAEP_PADDING;
+  const bool ready = ctx && EVP_PKEY_decrypt_init(ctx.get()) == 1 && EVP_PKEY_CTX_set_rsa_padding(ctx.get(), padding) == 1 &&
+                     (!oaep || (EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), EVP_sha256()) == 1 &&
+                                EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), EVP_sha256()) == 1));
+  if (!ready) throw std::runtime_error("cannot set up RSA decryption");
+  out_len = out.size();
+  const int decrypted = EVP_PKEY_decrypt(ctx.get(), out.data(), &out_len, wrapped, len);
+  ERR_clear_error();  // a refusal leaves its reason on this thread's queue
+  return decrypted == 1;
+}
+
+// 0xff when the raw block is a PKCS#1 v1.5 encryption block holding a 32-byte key
+// (00 02, 221 non-zero padding bytes, 00, key), else 0; every byte is looked at, in the same
+// order, whatever it holds. OpenSSL 3.0's own PKCS#1 check answers bad padding on a path of its
+// own, whose timing can be told apart (the "Marvin" attack): the block is read here instead.
+unsigned char pkcs1_key_block(const std::array<unsigned char, S::kRsaWrappedBytes>& m) {
+  constexpr std::size_t kSeparator = S::kRsaWrappedBytes - S::kAesKeyBytes - 1;
+  unsigned char good = static_cast<unsigned char>(equal_mask(m[0], 0) & equal_mask(m[1], 2) & equal_mask(m[kSeparator], 0));
+  for (std::size_t i = 2; i < kSeparator; ++i) good = static_cast<unsigned char>(good & ~equal_mask(m[i], 0));
+  return good;
+}
+
+// The record key unwrapped. A wrapping that does not unwrap gives another key instead, derived
+// from the wrapping (implicit rejection), chosen without a branch: the record then fails its tag
+// exactly as a forged one does, and neither the answer nor its timing says what was wrong.
 // Records reach this only from a till with a lane token (or on the local socket).
 AesKey unwrap(const RsaSpoolKey::Key& key, unsigned char version, const unsigned char* wrapped, std::size_t len) {
   AesKey fallback{};
@@ -145,20 +172,21 @@ AesKey unwrap(const RsaSpoolKey::Key& key, unsigned char version, const unsigned
            fallback.data(), &fallback_len) == nullptr)
     throw std::runtime_error("HMAC-SHA256 failed");
   std::array<unsigned char, S::kRsaWrappedBytes> out{};
-  std::size_t out_len = out.size();
-  PkeyCtx ctx(EVP_PKEY_CTX_new(key.pkey, nullptr));
-  const bool oaep = version == S::kRsaOaepVersion;
-  const bool ready = ctx && EVP_PKEY_decrypt_init(ctx.get()) == 1 &&
-                     EVP_PKEY_CTX_set_rsa_padding(ctx.get(), oaep ? RSA_PKCS1_OAEP_PADDING : RSA_PKCS1_PADDING) == 1 &&
-                     (!oaep || (EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), EVP_sha256()) == 1 &&
-                                EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), EVP_sha256()) == 1));
-  if (!ready) throw std::runtime_error("cannot set up RSA decryption");
-  const int decrypted = EVP_PKEY_decrypt(ctx.get(), out.data(), &out_len, wrapped, len);
-  ERR_clear_error();  // a bad padding leaves its reason on this thread's queue
-  const unsigned char good = equal_mask(static_cast<std::size_t>(decrypted), 1) & equal_mask(out_len, S::kAesKeyBytes);
+  std::size_t out_len = 0;
+  unsigned char good = 0;
+  const unsigned char* key_bytes = out.data();
+  if (version == S::kRsaOaepVersion) {
+    // OAEP's decoding is OpenSSL's own, and was made not to tell its failures apart.
+    const bool decrypted = rsa_raw(key.pkey, RSA_PKCS1_OAEP_PADDING, wrapped, len, out, out_len);
+    good = static_cast<unsigned char>(equal_mask(decrypted ? 1 : 0, 1) & equal_mask(out_len, S::kAesKeyBytes));
+  } else {
+    const bool decrypted = rsa_raw(key.pkey, RSA_NO_PADDING, wrapped, len, out, out_len);
+    good = static_cast<unsigned char>(equal_mask(decrypted ? 1 : 0, 1) & equal_mask(out_len, S::kRsaWrappedBytes) & pkcs1_key_block(out));
+    key_bytes = out.data() + S::kRsaWrappedBytes - S::kAesKeyBytes;
+  }
   AesKey result{};
   for (std::size_t i = 0; i < result.size(); ++i)
-    result[i] = static_cast<unsigned char>((out[i] & good) | (fallback[i] & static_cast<unsigned char>(~good)));
+    result[i] = static_cast<unsigned char>((key_bytes[i] & good) | (fallback[i] & static_cast<unsigned char>(~good)));
   OPENSSL_cleanse(out.data(), out.size());
   OPENSSL_cleanse(fallback.data(), fallback.size());
   return result;

@@ -56,7 +56,8 @@ struct Entry {
 // The regular files of `dir` whose names start with `prefix` and end with `suffix`.
 std::vector<Entry> list(const std::string& dir, std::string_view prefix, std::string_view suffix);
 
-// A small file's whole contents (at most 1 MiB); false when it cannot be read. Paths are UTF-8
+// A small file's whole contents; false when it cannot be read or holds more than 1 MiB (read no
+// further). Paths are UTF-8
 // on every system (std::ifstream would take them in the ANSI code page on Windows).
 bool read_small_file(const std::string& path, std::string& out);
 // Writes `path` whole through a temporary file, flushed and renamed over it.

@@ -124,11 +124,16 @@ std::vector<Entry> list(const std::string& dir, std::string_view prefix, std::st
 }
 
 bool read_small_file(const std::string& path, std::string& out) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Non-blocking: a FIFO named by mistake fails rather than waits.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return false;
-  const bool ok = read_all(fd, out) && out.size() <= (1u << 20);
+  out.clear();
+  char buf[64 * 1024];
+  ssize_t n = 0;
+  while (out.size() <= (1u << 20) && ((n = ::read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)))
+    if (n > 0) out.append(buf, static_cast<std::size_t>(n));
   ::close(fd);
-  return ok;
+  return n >= 0 && out.size() <= (1u << 20);
 }
 
 bool replace_file(const std::string& path, std::string_view bytes) {

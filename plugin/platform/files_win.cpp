@@ -59,8 +59,11 @@ bool failed() {
 class PrivateAccess {
  public:
   PrivateAccess() {
+    // The calling thread's user when it impersonates one (the files are theirs), else the process's.
     HANDLE token = nullptr;
-    if (!::OpenProcessToken(::GetCurrentProcess(), TOKEN_QUERY, &token)) return;
+    if (!::OpenThreadToken(::GetCurrentThread(), TOKEN_QUERY, TRUE, &token) &&
+        !::OpenProcessToken(::GetCurrentProcess(), TOKEN_QUERY, &token))
+      return;
     DWORD size = 0;
     ::GetTokenInformation(token, TokenUser, nullptr, 0, &size);
     std::string buf(size, '\0');
@@ -88,9 +91,24 @@ class PrivateAccess {
   SECURITY_ATTRIBUTES attributes_{};
 };
 
-SECURITY_ATTRIBUTES* private_access() {
-  static PrivateAccess access;
-  return access.attributes();
+// Some network shares refuse a security descriptor at creation: then the folder's defaults
+// apply, as when none could be built (nothing was created by the refused call).
+bool refused_descriptor(DWORD error) {
+  return error == ERROR_ACCESS_DENIED || error == ERROR_NOT_SUPPORTED || error == ERROR_INVALID_PARAMETER;
+}
+
+HANDLE create_private_file(const std::wstring& path, DWORD access, DWORD share, DWORD disposition) {
+  PrivateAccess a;
+  HANDLE h = ::CreateFileW(path.c_str(), access, share, a.attributes(), disposition, FILE_ATTRIBUTE_NORMAL, nullptr);
+  if (h == INVALID_HANDLE_VALUE && a.attributes() != nullptr && refused_descriptor(::GetLastError()))
+    h = ::CreateFileW(path.c_str(), access, share, nullptr, disposition, FILE_ATTRIBUTE_NORMAL, nullptr);
+  return h;
+}
+
+bool create_private_dir(const std::wstring& path) {
+  PrivateAccess a;
+  if (::CreateDirectoryW(path.c_str(), a.attributes())) return true;
+  return a.attributes() != nullptr && refused_descriptor(::GetLastError()) && ::CreateDirectoryW(path.c_str(), nullptr);
 }
 
 bool is_dir(const std::string& path) {
@@ -101,8 +119,7 @@ bool is_dir(const std::string& path) {
 }  // namespace
 
 Handle create_new(const std::string& path, std::string& why) {
-  const HANDLE h =
-      ::CreateFileW(wide(path).c_str(), GENERIC_READ | GENERIC_WRITE, kShareAll, private_access(), CREATE_NEW, FILE_ATTRIBUTE_NORMAL, nullptr);
+  const HANDLE h = create_private_file(wide(path), GENERIC_READ | GENERIC_WRITE, kShareAll, CREATE_NEW);
   if (h == INVALID_HANDLE_VALUE) why = error_text(::GetLastError());
   return wrap(h);
 }
@@ -182,7 +199,7 @@ void make_dirs(const std::string& dir) {
   for (std::size_t sep = dir.find_first_of("/\\", 1);; sep = dir.find_first_of("/\\", sep + 1)) {
     const std::string part = dir.substr(0, sep);
     // "C:" and "\\server\share" are there or not; only what is missing is created.
-    if (!part.empty() && part.back() != ':' && !is_dir(part) && !::CreateDirectoryW(wide(part).c_str(), private_access()) &&
+    if (!part.empty() && part.back() != ':' && !is_dir(part) && !create_private_dir(wide(part)) &&
         ::GetLastError() != ERROR_ALREADY_EXISTS)
       throw std::system_error(static_cast<int>(::GetLastError()), std::system_category(), "cannot create spool directory " + part);
     if (sep == std::string::npos) return;
@@ -190,7 +207,7 @@ void make_dirs(const std::string& dir) {
 }
 
 bool make_dir(const std::string& dir, std::string& why) {
-  if (::CreateDirectoryW(wide(dir).c_str(), private_access()) || ::GetLastError() == ERROR_ALREADY_EXISTS) return true;
+  if (create_private_dir(wide(dir)) || ::GetLastError() == ERROR_ALREADY_EXISTS) return true;
   why = "cannot create " + dir + ": " + error_text(::GetLastError());
   return false;
 }
@@ -235,14 +252,18 @@ std::vector<Entry> list(const std::string& dir, std::string_view prefix, std::st
 bool read_small_file(const std::string& path, std::string& out) {
   const HANDLE h = ::CreateFileW(wide(path).c_str(), GENERIC_READ, kShareAll, nullptr, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
   if (h == INVALID_HANDLE_VALUE) return failed();
-  const bool ok = read_all(wrap(h), out) && out.size() <= (1u << 20);
+  out.clear();
+  char buf[64 * 1024];
+  DWORD n = 0;
+  bool ok = true;
+  while (ok && out.size() <= (1u << 20) && (ok = ::ReadFile(h, buf, sizeof buf, &n, nullptr) != 0) && n > 0) out.append(buf, n);
   ::CloseHandle(h);
-  return ok;
+  return ok && out.size() <= (1u << 20);
 }
 
 bool replace_file(const std::string& path, std::string_view bytes) {
   const std::string tmp = path + ".tmp." + std::to_string(process_id());
-  const HANDLE h = ::CreateFileW(wide(tmp).c_str(), GENERIC_WRITE, 0, private_access(), CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr);
+  const HANDLE h = create_private_file(wide(tmp), GENERIC_WRITE, 0, CREATE_ALWAYS);
   if (h == INVALID_HANDLE_VALUE) return failed();
   DWORD n = 0;
   const bool ok = ::WriteFile(h, bytes.data(), static_cast<DWORD>(bytes.size()), &n, nullptr) && n == bytes.size() && ::FlushFileBuffers(h);
@@ -255,7 +276,7 @@ bool replace_file(const std::string& path, std::string_view bytes) {
 }
 
 bool append_line(const std::string& path, std::string_view line) {
-  const HANDLE h = ::CreateFileW(wide(path).c_str(), FILE_APPEND_DATA, kShareAll, private_access(), OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr);
+  const HANDLE h = create_private_file(wide(path), FILE_APPEND_DATA, kShareAll, OPEN_ALWAYS);
   if (h == INVALID_HANDLE_VALUE) return failed();
   DWORD n = 0;
   const bool ok = ::WriteFile(h, line.data(), static_cast<DWORD>(line.size()), &n, nullptr) && n == line.size();

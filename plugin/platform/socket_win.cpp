@@ -11,6 +11,8 @@
 #include <windows.h>
 // clang-format on
 
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -26,6 +28,7 @@ constexpr int kLongestWaitMs = 100;  // without a waker, a wait "without limit" 
 struct Waker {
   SOCKET udp = INVALID_SOCKET;
   sockaddr_in address{};  // its own, where shut_down() sends
+  bool shut = false;      // shut_down() has sent its datagram
 };
 std::mutex g_wakers_mu;
 std::unordered_map<SOCKET, Waker> g_wakers;  // guarded by g_wakers_mu
@@ -37,8 +40,12 @@ void add_waker(SOCKET s) {
   w.address.sin_family = AF_INET;
   w.address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   int len = sizeof w.address;
-  if (::bind(w.udp, reinterpret_cast<sockaddr*>(&w.address), sizeof w.address) != 0 ||
-      ::getsockname(w.udp, reinterpret_cast<sockaddr*>(&w.address), &len) != 0) {
+  // Connected to itself: a datagram from any other socket on the machine is dropped.
+  const BOOL exclusive = TRUE;
+  if (::setsockopt(w.udp, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, reinterpret_cast<const char*>(&exclusive), sizeof exclusive) != 0 ||
+      ::bind(w.udp, reinterpret_cast<sockaddr*>(&w.address), sizeof w.address) != 0 ||
+      ::getsockname(w.udp, reinterpret_cast<sockaddr*>(&w.address), &len) != 0 ||
+      ::connect(w.udp, reinterpret_cast<sockaddr*>(&w.address), sizeof w.address) != 0) {
     ::closesocket(w.udp);
     return;
   }
@@ -50,6 +57,19 @@ SOCKET waker_of(SOCKET s) {
   std::lock_guard lock(g_wakers_mu);
   const auto it = g_wakers.find(s);
   return it == g_wakers.end() ? INVALID_SOCKET : it->second.udp;
+}
+
+// The waker was woken, but not by shut_down(): reads the stray datagram off, so the next wait
+// waits again. False when the wake was shut_down()'s (it stays, for every later wait).
+bool drain_stray_wake(SOCKET s, SOCKET waker) {
+  {
+    std::lock_guard lock(g_wakers_mu);
+    const auto it = g_wakers.find(s);
+    if (it == g_wakers.end() || it->second.shut) return false;
+  }
+  char byte = 0;
+  ::recv(waker, &byte, 1, 0);
+  return true;
 }
 
 std::string winsock_error(int code) {
@@ -171,21 +191,29 @@ int connect_within(SOCKET s, const addrinfo& a, Deadline deadline) {
 
 }  // namespace
 
+// The socket and its waker are closed only after every thread waiting on them has left
+// (Connection joins its reader before close_socket), so a wait never selects a closed one.
 int wait_until_ready(Socket s, Want want, int timeout_ms) {
   const SOCKET sock = static_cast<SOCKET>(s);
   const SOCKET waker = waker_of(sock);
   if (waker == INVALID_SOCKET && (timeout_ms < 0 || timeout_ms > kLongestWaitMs)) timeout_ms = kLongestWaitMs;
-  fd_set readable, writable, failed;
-  FD_ZERO(&readable);
-  FD_ZERO(&writable);
-  FD_ZERO(&failed);
-  FD_SET(sock, want == Want::write ? &writable : &readable);
-  FD_SET(sock, &failed);
-  if (waker != INVALID_SOCKET) FD_SET(waker, &readable);
-  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-  const int n = ::select(0, &readable, &writable, &failed, timeout_ms < 0 ? nullptr : &tv);
-  if (n == SOCKET_ERROR) return -1;
-  return n > 0 ? 1 : 0;  // woken, or a failed socket: the next call says what happened
+  const Deadline end = Clock::now() + std::chrono::milliseconds(std::max(timeout_ms, 0));
+  for (;;) {
+    fd_set readable, writable, failed;
+    FD_ZERO(&readable);
+    FD_ZERO(&writable);
+    FD_ZERO(&failed);
+    FD_SET(sock, want == Want::write ? &writable : &readable);
+    FD_SET(sock, &failed);
+    if (waker != INVALID_SOCKET) FD_SET(waker, &readable);
+    const int ms = timeout_ms < 0 ? -1 : millis_left(end);
+    timeval tv{ms / 1000, (ms % 1000) * 1000};
+    const int n = ::select(0, &readable, &writable, &failed, ms < 0 ? nullptr : &tv);
+    if (n == SOCKET_ERROR) return -1;
+    // A wake that was not shut_down()'s is read off, and the wait goes on.
+    if (n == 1 && waker != INVALID_SOCKET && FD_ISSET(waker, &readable) && drain_stray_wake(sock, waker)) continue;
+    return n > 0 ? 1 : 0;  // woken, or a failed socket: the next call says what happened
+  }
 }
 
 Socket connect_unix(const std::string& socket_path, std::string& why) {
@@ -258,8 +286,10 @@ Io recv_some(Socket s, char* buf, std::size_t cap, std::size_t& n, std::string& 
 void shut_down(Socket s) noexcept {
   ::shutdown(static_cast<SOCKET>(s), SD_BOTH);
   std::lock_guard lock(g_wakers_mu);
-  if (const auto it = g_wakers.find(static_cast<SOCKET>(s)); it != g_wakers.end())
-    ::sendto(it->second.udp, "!", 1, 0, reinterpret_cast<const sockaddr*>(&it->second.address), sizeof it->second.address);
+  if (const auto it = g_wakers.find(static_cast<SOCKET>(s)); it != g_wakers.end()) {
+    it->second.shut = true;
+    ::send(it->second.udp, "!", 1, 0);
+  }
 }
 
 void close_socket(Socket s) noexcept {

@@ -7,6 +7,7 @@
 // needed, and Wine, which lacks a custom chain engine, checks it the same way.
 #include "tls.hpp"
 
+#include "platform/cert_signature_win.hpp"
 #include "platform/files.hpp"
 
 // clang-format off
@@ -189,8 +190,7 @@ bool check_server(const Session& session, PCCERT_CONTEXT ca, const std::string& 
   const std::string hint = " (is options.ca_file the store's CA, and does the certificate name " + server_name + "?)";
   bool ok = true;
   if (!::CertCompareCertificateName(X509_ASN_ENCODING, &server->pCertInfo->Issuer, &ca->pCertInfo->Subject) ||
-      !::CryptVerifyCertificateSignatureEx(0, X509_ASN_ENCODING, CRYPT_VERIFY_CERT_SIGN_SUBJECT_CERT, const_cast<CERT_CONTEXT*>(server),
-                                           CRYPT_VERIFY_CERT_SIGN_ISSUER_CERT, const_cast<CERT_CONTEXT*>(ca), 0, nullptr)) {
+      !signed_by(server, ca)) {
     why = "the server's certificate was refused: it is not signed by the store's CA" + hint;
     ok = false;
   } else if (::CertVerifyTimeValidity(nullptr, server->pCertInfo) != 0 || ::CertVerifyTimeValidity(nullptr, ca->pCertInfo) != 0) {

@@ -3,9 +3,12 @@
  * Run:    ./minimal unix:/var/lib/regulars/regularsd.sock /tmp/regulars-spool
  * A lane on another machine (and every Windows till) gives a tls: endpoint, the store's CA and
  * its lane token:
- *         minimal.exe tls:192.0.2.10:7443 C:/ProgramData/Regulars/spool C:/ProgramData/Regulars/ca.crt rgt_... */
+ *         minimal.exe tls:192.0.2.10:7443 C:/ProgramData/Regulars/spool C:/ProgramData/Regulars/ca.crt rgt_... [BUDGET_MS]
+ * (200 ms by default over TLS: regulars_open tries its first connection, TLS handshake included,
+ * within one budget, and a record made before it is up is spooled, not lost.) */
 #include <regulars/regulars.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 int main(int argc, char** argv) {
   const char* endpoint = argc > 1 ? argv[1] : "unix:/var/lib/regulars/regularsd.sock";
@@ -14,8 +17,8 @@ int main(int argc, char** argv) {
   if (argc > 4) /* over TLS: the store's CA and this lane's token; paths with forward slashes (JSON would need a backslash doubled) */
     snprintf(options, sizeof options,
              "{\"endpoint\": \"%s\", \"spool_dir\": \"%s\", \"ca_file\": \"%s\", \"token\": \"%s\","
-             " \"terminal\": \"lane-1\", \"budget_ms\": 200}",
-             endpoint, spool, argv[3], argv[4]);
+             " \"terminal\": \"lane-1\", \"budget_ms\": %d}",
+             endpoint, spool, argv[3], argv[4], argc > 5 ? atoi(argv[5]) : 200);
   else
     snprintf(options, sizeof options,
              "{\"endpoint\": \"%s\", \"spool_dir\": \"%s\", \"terminal\": \"lane-1\", \"budget_ms\": 50}", endpoint, spool);

@@ -15,7 +15,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/regulars-windows-bench.XXXXXX")
 daemon=""
 cleanup() {
-  [[ -n $daemon ]] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+  if [[ -n $daemon ]]; then
+    kill "$daemon" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$daemon" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$daemon" 2>/dev/null || true
+  fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -26,7 +30,12 @@ cat > "$tmp/regularsd.conf" <<CONF
 CONF
 "$build/daemon/regularsd" --data-dir "$tmp/data" --config "$tmp/regularsd.conf" --log-level warn 2>"$tmp/regularsd.log" &
 daemon=$!
-for _ in $(seq 100); do [[ -s $tmp/data/tls.endpoint ]] && break; sleep 0.05; done
+# Ready once regularsctl gets an answer (tls.endpoint is written before the socket listens).
+for _ in $(seq 200); do
+  kill -0 "$daemon" 2>/dev/null || { cat "$tmp/regularsd.log" >&2; exit 1; }
+  "$build/daemon/regularsctl" --data-dir "$tmp/data" status >/dev/null 2>&1 && break
+  sleep 0.05
+done
 endpoint=$(cat "$tmp/data/tls.endpoint")
 token=$("$build/daemon/regularsctl" --data-dir "$tmp/data" tokens issue --terminal bench --json |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
@@ -39,8 +48,9 @@ options() {
 options "$tmp/linux.json" "$tmp/tls/ca.crt" "$tmp/linux-spool"
 options "$tmp/windows.json" "Z:$tmp/tls/ca.crt" "Z:$tmp/windows-spool"
 export WINEPREFIX=$build/wine-prefix64 WINEDEBUG=-all WINEDLLOVERRIDES='mscoree,mshtml='
-linux_till() { "$build/tests/integration/regulars_till_driver" "$tmp/linux.json" "$@"; }
-windows_till() { /usr/lib/wine/wine64 "$build/win64/plugin/win_till.exe" "Z:$tmp/windows.json" "$@"; }
+# Each till run is bounded, so a stuck one ends the bench (and its trap stops the daemon).
+linux_till() { timeout 120 "$build/tests/integration/regulars_till_driver" "$tmp/linux.json" "$@"; }
+windows_till() { timeout 120 /usr/lib/wine/wine64 "$build/win64/plugin/win_till.exe" "Z:$tmp/windows.json" "$@"; }
 
 # A regular with a history, so the answer is a real one (hints, predictions).
 seed=()

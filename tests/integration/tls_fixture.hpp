@@ -17,6 +17,10 @@ class TlsDaemonTest : public DaemonTest {
  protected:
   std::vector<std::string> daemon_args() override {
     make_certs(dir_.sub("tls"));
+    return tls_config();
+  }
+  // The daemon's arguments for a TLS listener on the certificates in dir_/tls.
+  std::vector<std::string> tls_config() {
     const std::string tls = dir_.sub("tls");
     return with_config(json{{"listen", {{"tls", {{"address", "127.0.0.1"}, {"port", 0}, {"cert", tls + "/server.crt"},
                                                   {"key", tls + "/server.key"}}}}}}.dump());
