@@ -290,12 +290,13 @@ ChainFigures run_round(const Options& o, const std::string& tmp, PgCluster& pg, 
   return f;
 }
 
-std::string min_med_max(std::vector<double> v, const char* format = "%.1f") {
+// min/median/max of `v`, with `decimals` digits after the point.
+std::string min_med_max(std::vector<double> v, int decimals = 1) {
   std::sort(v.begin(), v.end());
   std::string out;
   for (const double x : {v.front(), v[v.size() / 2], v.back()}) {
     char buf[48];
-    std::snprintf(buf, sizeof buf, format, x);
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, x);
     out += (out.empty() ? "" : "/") + std::string(buf);
   }
   return out;
@@ -349,7 +350,7 @@ int main(int argc, char** argv) {
                 "lag_p50_ms=%s lag_p99_ms=%s hub_rows_per_event=%s hub_bytes_per_event=%s hub_wal_bytes_per_event=%s "
                 "hub_cpu_us_per_event=%s errors=%lld\n",
                 min_med_max(chain_rps).c_str(), min_med_max(alone_rps).c_str(), min_med_max(ratio).c_str(), min_med_max(hub_eps).c_str(),
-                min_med_max(lag50).c_str(), min_med_max(lag99).c_str(), min_med_max(rows, "%.3f").c_str(), min_med_max(bytes).c_str(),
+                min_med_max(lag50).c_str(), min_med_max(lag99).c_str(), min_med_max(rows, 3).c_str(), min_med_max(bytes).c_str(),
                 min_med_max(wal).c_str(), min_med_max(cpu).c_str(),
                 static_cast<long long>(errors));
     return errors == 0 ? 0 : 1;

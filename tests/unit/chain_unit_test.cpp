@@ -195,7 +195,7 @@ namespace {
 
 // libpq's own messages about a connection string quote it, password and all; the hub's never do.
 TEST(Hub, ABadConnectionStringIsRefusedWithoutQuotingIt) {
-  for (const std::string conninfo : {std::string("host=/nonexistent password=hunter2 s3cr3t"),
+  for (const std::string& conninfo : {std::string("host=/nonexistent password=hunter2 s3cr3t"),
                                      std::string("postgresql://store:s3cr3t%zz@hub.example/regulars"),
                                      std::string("postgresql://store:s3cr3t@[broken/regulars")}) {
     SCOPED_TRACE(conninfo);
