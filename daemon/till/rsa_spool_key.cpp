@@ -19,6 +19,7 @@
 #include <stdexcept>
 
 #include "base/log.hpp"
+#include "till/key_file.hpp"
 #include "wire/sealed.hpp"
 
 namespace regulars::daemon {
@@ -55,26 +56,6 @@ std::string public_text_of(EVP_PKEY* pkey) {
   std::string out = wire::base64_encode(std::string_view(reinterpret_cast<const char*>(der), static_cast<std::size_t>(n)));
   OPENSSL_free(der);
   return out;
-}
-
-void sync_dir(const std::string& dir) {
-  if (const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
-
-void write_file(const std::string& path, std::string_view bytes, mode_t mode) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) throw std::runtime_error("cannot create " + tmp + ": " + std::strerror(errno));
-  const bool ok = ::fchmod(fd, mode) == 0 && ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()) &&
-                  ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
-  }
 }
 
 // The PEM file's key; nullptr when there is no file. Throws when it is there but unusable.
@@ -116,13 +97,10 @@ void save(EVP_PKEY* pkey, const std::string& data_dir, const std::string& public
   const long n = BIO_get_mem_data(mem, &pem);
   std::string text(pem, static_cast<std::size_t>(n));
   BIO_free(mem);
-  write_file(data_dir + "/spool_rsa.key", text, 0600);
+  write_key_file(data_dir + "/spool_rsa.key", text, 0600);
   OPENSSL_cleanse(text.data(), text.size());
   // Not secret: it lets a test, or an owner, see that the key exists.
-  write_file(data_dir + "/spool_rsa.pub", public_text + "\n", 0644);
-  // The renames must outlive a power cut before any till seals to the key: a new key made at
-  // the next start would not open what they spooled.
-  sync_dir(data_dir);
+  write_key_file(data_dir + "/spool_rsa.pub", public_text + "\n", 0644);
 }
 
 // 0xff when a == b, else 0, without a branch.

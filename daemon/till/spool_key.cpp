@@ -13,6 +13,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "till/key_file.hpp"
 #include "wire/hex.hpp"
 #include "wire/sealed.hpp"
 
@@ -58,26 +59,6 @@ Bytes record_key(const Bytes& shared, const std::uint8_t* ephemeral_public, cons
   return key;
 }
 
-void write_file(const std::string& path, const void* data, std::size_t n, mode_t mode) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) throw std::runtime_error("cannot create " + tmp + ": " + std::strerror(errno));
-  const bool ok = ::fchmod(fd, mode) == 0 && ::write(fd, data, n) == static_cast<ssize_t>(n) && ::fsync(fd) == 0;
-  const int err = errno;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(ok ? errno : err);
-    ::unlink(tmp.c_str());
-    throw std::runtime_error("cannot write " + path + ": " + why);
-  }
-  // The rename itself must survive a crash: losing spool.key would lose what tills sealed to it.
-  const std::string dir = path.substr(0, path.find_last_of('/'));
-  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-}
-
 }  // namespace
 
 SpoolKey SpoolKey::load_or_create(const std::string& data_dir) {
@@ -94,7 +75,7 @@ SpoolKey SpoolKey::load_or_create(const std::string& data_dir) {
     std::size_t len = k.private_.size();
     if (EVP_PKEY_get_raw_private_key(generated.get(), k.private_.data(), &len) != 1 || len != k.private_.size())
       throw std::runtime_error("cannot read the new spool key");
-    write_file(path, k.private_.data(), k.private_.size(), 0600);
+    write_key_file(path, std::string_view(reinterpret_cast<const char*>(k.private_.data()), k.private_.size()), 0600);
   } else {
     struct stat st{};
     if (::fstat(fd, &st) != 0) {
@@ -120,7 +101,7 @@ SpoolKey SpoolKey::load_or_create(const std::string& data_dir) {
   k.public_hex_ = wire::hex_encode(k.public_);
   // Not secret: a till on this machine reads it to seal before its first connection.
   const std::string pub = k.public_hex_ + "\n";
-  write_file(data_dir + "/spool.pub", pub.data(), pub.size(), 0644);
+  write_key_file(data_dir + "/spool.pub", pub, 0644);
   return k;
 }
 
