@@ -26,6 +26,7 @@
 #include "hints/hint_engine.hpp"
 #include "memory/identity.hpp"
 #include "metrics/metrics.hpp"
+#include "net/io_pool.hpp"
 #include "net/admin_routes.hpp"
 #include "net/monitoring_routes.hpp"
 #include "net/till_server.hpp"
@@ -265,7 +266,7 @@ class Daemon {
                                         dashboard_.get(), chain_.get()},
                         owner_pool_),
         io_(config.io_threads),
-        signals_(io_, SIGINT, SIGTERM) {
+        signals_(io_.main(), SIGINT, SIGTERM) {
     gestures_.set_currency(config.currency);
     gestures_.set_metrics(&metrics_);
     gestures_.set_chain_allowance(chain_allowance_.get());
@@ -277,10 +278,7 @@ class Daemon {
   }
 
   ~Daemon() {  // after stop(), or when start-up failed half way
-    work_.reset();
     io_.stop();
-    for (auto& t : io_threads_)
-      if (t.joinable()) t.join();
   }
 
   // Serves until SIGINT or SIGTERM; returns the signal.
@@ -294,12 +292,9 @@ class Daemon {
     std::signal(SIGPIPE, SIG_IGN);
     server_ = std::make_unique<TillServer>(io_, config_, till_, owner_commands_, &tokens_, &metrics_);
     server_->start();
-    admin_ = start_admin_api(io_, config_, owner_commands_, metrics_, store_, dashboard_.get());
+    admin_ = start_admin_api(io_.main(), config_, owner_commands_, metrics_, store_, dashboard_.get());
     retention_ = std::make_unique<RetentionTimer>(config_, store_, gestures_);
-    for (int i = 0; i < config_.io_threads; ++i) io_threads_.emplace_back([this] {
-        log::name_thread("rg-io");
-        io_.run();
-      });
+    io_.start();
     REGULARS_LOG(info, "regularsd started", ({{"version", REGULARS_VERSION_STRING},
                                               {"socket", config_.socket_path},
                                               {"store", store_.path()},
@@ -320,9 +315,7 @@ class Daemon {
     store_.stop();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let the last acknowledgements go out
     server_->close_all();
-    work_.reset();
     io_.stop();
-    for (auto& t : io_threads_) t.join();
     REGULARS_LOG(info, "regularsd stopped", ({{"commits", store_.commits()}}));
   }
 
@@ -346,13 +339,11 @@ class Daemon {
   // The dashboard's sign-ins, when the admin API serves it; before the commands that use it.
   const std::unique_ptr<DashboardSessions> dashboard_;
   owner::CommandRunner owner_commands_;
-  asio::io_context io_;
+  IoPool io_;  // the I/O threads, one io_context each
   asio::signal_set signals_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
   std::unique_ptr<TillServer> server_;
   std::unique_ptr<AdminHttpServer> admin_;
   std::unique_ptr<RetentionTimer> retention_;
-  std::vector<std::thread> io_threads_;
 };
 
 }  // namespace

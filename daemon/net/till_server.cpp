@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "base/config.hpp"
+#include "net/io_pool.hpp"
 #include "memory/identity.hpp"
 #include "owner/lane_tokens.hpp"
 #include "till/spool_key.hpp"
@@ -123,7 +124,7 @@ struct Slot {
 class TillServer::Impl {
  public:
   // `tokens`: the lane tokens TLS lanes authenticate with (needed with listen.tls).
-  Impl(boost::asio::io_context& io, const Config& config, till::Services& till, owner::CommandRunner& owner_commands,
+  Impl(IoPool& io, const Config& config, till::Services& till, owner::CommandRunner& owner_commands,
          LaneTokens* tokens, Metrics* metrics);
   ~Impl();
 
@@ -162,7 +163,7 @@ class TillServer::Impl {
   const char* refusal_unix(long long uid) const;
   const char* refusal_tls(const std::string& address) const;
 
-  boost::asio::io_context& io_;
+  IoPool& io_;
   const Config& config_;
   till::Services& till_;
   owner::CommandRunner& owner_commands_;
@@ -611,10 +612,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::string token_id_;  // over TLS: the lane token the hello presented
 };
 
-TillServer::Impl::Impl(asio::io_context& io, const Config& config, till::Services& till, owner::CommandRunner& owner_commands,
+TillServer::Impl::Impl(IoPool& io, const Config& config, till::Services& till, owner::CommandRunner& owner_commands,
                LaneTokens* tokens, Metrics* metrics)
     : io_(io), config_(config), till_(till), owner_commands_(owner_commands), tokens_(tokens), metrics_(metrics),
-      acceptor_(asio::make_strand(io)), accept_retry_(acceptor_.get_executor()) {}
+      acceptor_(asio::make_strand(io.main())), accept_retry_(acceptor_.get_executor()) {}
 
 TillServer::Impl::~Impl() { close_all(); }
 
@@ -626,7 +627,7 @@ void TillServer::Impl::start() {
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode))
       throw std::runtime_error(path + " exists and is not a socket; move it away or choose another listen.socket");
-    local::socket probe(io_);
+    local::socket probe(io_.main());
     boost::system::error_code ec;
     probe.connect(local::endpoint(path), ec);
     if (!ec) throw std::runtime_error("another regularsd is already listening on " + path);
@@ -678,7 +679,7 @@ void TillServer::Impl::start_tls() {
                              ec.message() + ")");
   const auto address = asio::ip::make_address(config_.tls_address, ec);
   if (ec) throw std::runtime_error("listen.tls.address: '" + config_.tls_address + "' is not an IP address");
-  tls_acceptor_ = std::make_unique<tcp::acceptor>(asio::make_strand(io_));
+  tls_acceptor_ = std::make_unique<tcp::acceptor>(asio::make_strand(io_.main()));
   tls_accept_retry_ = std::make_unique<asio::steady_timer>(tls_acceptor_->get_executor());
   const tcp::endpoint endpoint(address, static_cast<unsigned short>(config_.tls_port));
   tls_acceptor_->open(endpoint.protocol());
@@ -700,7 +701,7 @@ void TillServer::Impl::start_tls() {
 }
 
 void TillServer::Impl::do_accept_tls() {
-  tls_acceptor_->async_accept(asio::make_strand(io_), [this](boost::system::error_code ec, tcp::socket socket) {
+  tls_acceptor_->async_accept(asio::any_io_executor(io_.next().get_executor()), [this](boost::system::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted) return;
       REGULARS_LOG_LIMITED(warn, "accept failed", ({{"error", ec.message()}, {"listener", "tls"}}));
@@ -781,7 +782,7 @@ void TillServer::Impl::revoke_sessions(const std::string& token_id) {
 }
 
 void TillServer::Impl::do_accept() {
-  acceptor_.async_accept(asio::make_strand(io_), [this](boost::system::error_code ec, local::socket socket) {
+  acceptor_.async_accept(asio::any_io_executor(io_.next().get_executor()), [this](boost::system::error_code ec, local::socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted) return;
       REGULARS_LOG_LIMITED(warn, "accept failed", ({{"error", ec.message()}, {"listener", "unix"}}));
@@ -883,7 +884,7 @@ void TillServer::Impl::forget(std::uint64_t session_id) {
   sessions_.erase(it);
 }
 
-TillServer::TillServer(asio::io_context& io, const Config& config, till::Services& till, owner::CommandRunner& owner_commands,
+TillServer::TillServer(IoPool& io, const Config& config, till::Services& till, owner::CommandRunner& owner_commands,
                        LaneTokens* tokens, Metrics* metrics)
     : impl_(std::make_unique<Impl>(io, config, till, owner_commands, tokens, metrics)) {}
 TillServer::~TillServer() = default;

@@ -1,19 +1,16 @@
 // The till-facing server: framed JSON over a Unix socket and, for lanes on other machines, over
-// TCP with TLS and a token per lane (sdk/PROTOCOL.md). One Session per connection, each on its
-// own strand; every read has a timeout, every frame a size limit, and a
+// TCP with TLS and a token per lane (sdk/PROTOCOL.md). One Session per connection, each owned by
+// one I/O thread (net/io_pool.hpp) for its whole life; every read has a timeout, every frame a size limit, and a
 // connection with too many requests in flight stops being read until answers drain.
 #pragma once
 
 #include <memory>
 #include <string>
 
-namespace boost::asio {
-class io_context;
-}
-
 namespace regulars::daemon {
 
 struct Config;
+class IoPool;
 class LaneTokens;
 class Metrics;
 namespace owner {
@@ -27,7 +24,8 @@ class TillServer {
  public:
   // `tokens`: the lane tokens TLS lanes authenticate with (needed with listen.tls). `metrics`:
   // where hints times, record outcomes, error answers and connected lanes are counted (null: not).
-  TillServer(boost::asio::io_context& io, const Config& config, till::Services& till, owner::CommandRunner& owner_commands,
+  // The listeners run on `io`'s main context; each new connection goes to its next one.
+  TillServer(IoPool& io, const Config& config, till::Services& till, owner::CommandRunner& owner_commands,
              LaneTokens* tokens, Metrics* metrics = nullptr);
   ~TillServer();  // closes every session
   TillServer(const TillServer&) = delete;
