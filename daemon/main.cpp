@@ -295,6 +295,15 @@ class Daemon {
     admin_ = start_admin_api(io_.main(), config_, owner_commands_, metrics_, store_, dashboard_.get());
     retention_ = std::make_unique<RetentionTimer>(config_, store_, gestures_);
     io_.start();
+    // The regulars' top items into memory, beside the tills' first calls (store/top_items_cache.hpp).
+    (void)owner_pool_.submit([this] {
+      try {
+        const std::size_t kept = store_.warm_top_items();
+        REGULARS_LOG(info, "long histories' top items in memory", ({{"customers", kept}}));
+      } catch (const std::exception& e) {  // the answers read them from the store instead
+        REGULARS_LOG(warn, "could not read the long histories' top items", ({{"error", e.what()}}));
+      }
+    });
     REGULARS_LOG(info, "regularsd started", ({{"version", REGULARS_VERSION_STRING},
                                               {"socket", config_.socket_path},
                                               {"store", store_.path()},

@@ -220,6 +220,7 @@ void EventStore::commit_batch(std::vector<Job>& batch) {
   // Maintenance tasks (rebuild) run alone, outside any event transaction.
   if (batch.size() == 1 && batch.front().task) {
     batch.front().task();
+    forget_committed({});
     return;
   }
   const auto t0 = std::chrono::steady_clock::now();
@@ -259,6 +260,26 @@ void EventStore::commit_batch(std::vector<Job>& batch) {
   sync_cv_.notify_one();
   events_applied_.fetch_add(batch.size(), std::memory_order_relaxed);
   writer_busy_us_.fetch_add(micros_since(t0), std::memory_order_relaxed);
+}
+
+void EventStore::forget_committed(const std::vector<WriteResult>& results) {
+  if (clear_after_commit_) top_items_cache_.clear();
+  clear_after_commit_ = false;
+  for (const std::int64_t customer : forget_after_commit_) top_items_cache_.forget(customer);
+  forget_after_commit_.clear();
+  // A customer kept before is read again here; one merged away or erased is only forgotten.
+  auto forget_or_refresh = [this](std::int64_t customer) {
+    const bool kept = top_items_cache_.contains(customer);
+    top_items_cache_.forget(customer);
+    if (kept) refresh_top_items(customer);
+  };
+  for (const auto& r : results) {
+    for (const auto& [from, into] : r.gone) {
+      top_items_cache_.forget(from);
+      if (into != 0 && into != r.customer_id) forget_or_refresh(into);
+    }
+    if (r.ok && !r.duplicate && r.customer_id != 0) forget_or_refresh(r.customer_id);
+  }
 }
 
 bool EventStore::run_group(std::vector<Job>& batch, std::vector<WriteResult>& results, std::vector<PopularityDelta>& deltas,
@@ -317,6 +338,7 @@ bool EventStore::run_group(std::vector<Job>& batch, std::vector<WriteResult>& re
     }
     db.exec("COMMIT");
     committed = true;
+    forget_committed(results);
     commits_.fetch_add(1);
     if (customer_listener_)
       for (auto& r : results)

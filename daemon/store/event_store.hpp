@@ -35,6 +35,7 @@
 #include "memory/popularity.hpp"
 #include "store/customer_view.hpp"
 #include "store/prepared_event.hpp"
+#include "store/top_items_cache.hpp"
 
 namespace regulars::daemon {
 
@@ -176,6 +177,12 @@ class EventStore {
   // for threads whose reads are long scans, such as the owner's.
   static void use_lean_readers_on_this_thread();
   StoreStats stats();
+  // How many customers' top items are kept in memory (store/top_items_cache.hpp).
+  std::size_t cached_top_items() const { return top_items_cache_.size(); }
+  // Reads into that memory the top items of the customers with the most visits (those with a
+  // long history are kept), on the calling thread; returns how many are kept. regularsd runs it
+  // once at start on an owner thread, so a regular's first answer after a restart is quick too.
+  std::size_t warm_top_items();
 
   // Recomputes every projection from the event log (on the writer thread, in one transaction)
   // and reports where the result differs from what was stored. The rebuilt state is kept.
@@ -237,6 +244,10 @@ class EventStore {
   };
   void writer_loop();
   void commit_batch(std::vector<Job>& batch);
+  // After a commit on the writer thread: what it changed leaves the top items' cache.
+  void forget_committed(const std::vector<WriteResult>& results);
+  std::vector<ItemStat> read_top_items(std::int64_t customer_id, int limit);
+  void refresh_top_items(std::int64_t customer_id);
   // Applies and commits a group; false when, without per-event savepoints, an event failed
   // and the group was rolled back.
   bool run_group(std::vector<Job>& batch, std::vector<WriteResult>& results, std::vector<PopularityDelta>& deltas,
@@ -308,6 +319,12 @@ class EventStore {
       checkpoints_{0}, checkpoint_us_{0};
   Popularity popularity_;
   std::chrono::steady_clock::time_point popularity_flushed_at_, sources_flushed_at_;  // writer thread only
+  // Long histories' top items for the hints (top_items_cache.hpp): 4,096 customers, about 28 MiB.
+  TopItemsCache top_items_cache_{4096};
+  // Writer thread only: customers a writer task changed, forgotten there once it has committed;
+  // set by a rebuild, which may change anyone.
+  std::vector<std::int64_t> forget_after_commit_;
+  bool clear_after_commit_ = false;
 
   // Committed, not yet flushed: acknowledged by the syncer after its next fdatasync.
   std::mutex sync_mu_;

@@ -37,6 +37,7 @@ void EventStore::record_tombstone(Db& db, std::int64_t customer) {
 // The customer's part of the store's item popularity goes (Popularity::forget_buyer), and the
 // changed counts are written in the erasure's transaction, under its secure_delete.
 void EventStore::forget_purchases(Db& db, std::int64_t customer) {
+  forget_after_commit_.push_back(customer);  // out of the top items' memory too: the id may be given again
   std::vector<BuyerShare> shares;
   {
     Stmt s(db.raw(), "SELECT sku, baskets, qty FROM customer_items WHERE customer_id=?");
@@ -364,6 +365,7 @@ std::int64_t EventStore::replay_log(Db& db) {
 RebuildReport EventStore::rebuild_now(const std::function<void(Db&)>& before, bool compare) {
   Db& db = *writer_db_;
   RebuildReport report;
+  clear_after_commit_ = true;  // anyone's items may change (and ids move, after a prune)
   db.exec("BEGIN IMMEDIATE");
   try {
     popularity_.flush(db, true);  // the stored state includes what is only in memory so far

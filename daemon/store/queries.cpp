@@ -8,8 +8,16 @@ namespace regulars::daemon {
 
 using nlohmann::json;
 
+namespace {
+// The store whose ReadScope holds this thread's read transaction, and the top items cache's epoch
+// taken before that transaction's snapshot (TopItemsCache::offer).
+thread_local const EventStore* scope_store = nullptr;
+thread_local std::uint64_t scope_epoch = 0;
+}  // namespace
+
 EventStore::ReadScope::~ReadScope() {
   if (db_ == nullptr) return;
+  scope_store = nullptr;
   try {
     db_->exec("COMMIT");
   } catch (const std::exception&) {  // a read transaction has nothing to lose; SQLite ends it
@@ -19,7 +27,9 @@ EventStore::ReadScope::~ReadScope() {
 EventStore::ReadScope::ReadScope(EventStore& store) {
   Db& db = store.reader();
   if (sqlite3_get_autocommit(db.raw()) == 0) return;  // an outer scope holds the transaction
+  scope_epoch = store.top_items_cache_.epoch();  // before the snapshot, which the first read takes
   db.exec("BEGIN");
+  scope_store = &store;
   db_ = &db;
 }
 
@@ -76,14 +86,56 @@ std::optional<CustomerView> EventStore::find_customer(const std::string& kind, c
   return c;
 }
 
-std::vector<ItemStat> EventStore::top_items(std::int64_t customer_id, int limit) {
-  Stmt& s = reader().cached(
+namespace {
+// A customer's first `rows` items by rank, without the store's figures.
+std::vector<ItemStat> query_top_items(Db& db, std::int64_t customer_id, int rows) {
+  Stmt& s = db.cached(
       "SELECT sku, baskets, last_ms, first_ms, coalesce(category, ''), returned, dsum, dvis "
       "FROM customer_items WHERE customer_id=? ORDER BY rank_key DESC, sku LIMIT ?");
-  s.bind(1, customer_id).bind(2, std::int64_t{limit});
+  s.bind(1, customer_id).bind(2, std::int64_t{rows});
   std::vector<ItemStat> out;
   while (s.step())
     out.push_back(ItemStat{s.text(0), "", s.i64(1), s.i64(2), s.i64(3), s.text(4), s.f64(5), s.f64(6), s.i64(7), 0});
+  return out;
+}
+}  // namespace
+
+// The customer's items by rank, from the store, offered to the cache when read in full for it.
+std::vector<ItemStat> EventStore::read_top_items(std::int64_t customer_id, int limit) {
+  Db& db = reader();
+  // The cache's epoch before the snapshot: the scope's, or now, before this query's own snapshot.
+  // In a transaction that is not a ReadScope's, the snapshot's age is unknown: nothing is offered.
+  std::optional<std::uint64_t> since;
+  if (scope_store == this) since = scope_epoch;
+  else if (sqlite3_get_autocommit(db.raw()) != 0) since = top_items_cache_.epoch();
+  const int rows = std::max(limit, TopItemsCache::kRows);
+  std::vector<ItemStat> out = query_top_items(db, customer_id, rows);
+  if (since && rows == TopItemsCache::kRows) top_items_cache_.offer(customer_id, *since, out);
+  if (out.size() > static_cast<std::size_t>(std::max(0, limit))) out.resize(static_cast<std::size_t>(std::max(0, limit)));
+  return out;
+}
+
+// On the writer, after the commit that changed a customer whose rows were kept: kept again,
+// so a regular's next answer does not pay for their whole history.
+void EventStore::refresh_top_items(std::int64_t customer_id) {
+  const std::uint64_t now = top_items_cache_.epoch();  // after the forget: the writer's read is current
+  top_items_cache_.offer(customer_id, now, query_top_items(*writer_db_, customer_id, TopItemsCache::kRows));
+}
+
+std::size_t EventStore::warm_top_items() {
+  std::vector<std::int64_t> regulars;
+  {
+    Stmt s(reader().raw(), "SELECT id FROM customers WHERE visits > 1 ORDER BY visits DESC LIMIT ?");
+    s.bind(1, static_cast<std::int64_t>(top_items_cache_.capacity()));
+    while (s.step()) regulars.push_back(s.i64(0));
+  }
+  for (const std::int64_t id : regulars) read_top_items(id, TopItemsCache::kRows);
+  return top_items_cache_.size();
+}
+
+std::vector<ItemStat> EventStore::top_items(std::int64_t customer_id, int limit) {
+  auto cached = top_items_cache_.find(customer_id, limit);
+  std::vector<ItemStat> out = cached ? std::move(*cached) : read_top_items(customer_id, limit);
   const auto known = popularity_.read();  // after the rows: the writer's merge never waits on SQLite
   for (ItemStat& st : out)
     if (const ItemInfo* info = known.item(st.sku)) {
