@@ -262,23 +262,38 @@ void EventStore::commit_batch(std::vector<Job>& batch) {
   writer_busy_us_.fetch_add(micros_since(t0), std::memory_order_relaxed);
 }
 
-void EventStore::forget_committed(const std::vector<WriteResult>& results) {
-  if (clear_after_commit_) top_items_cache_.clear();
-  clear_after_commit_ = false;
-  for (const std::int64_t customer : forget_after_commit_) top_items_cache_.forget(customer);
-  forget_after_commit_.clear();
-  // A customer kept before is read again here; one merged away or erased is only forgotten.
-  auto forget_or_refresh = [this](std::int64_t customer) {
-    const bool kept = top_items_cache_.contains(customer);
-    top_items_cache_.forget(customer);
-    if (kept) refresh_top_items(customer);
-  };
-  for (const auto& r : results) {
-    for (const auto& [from, into] : r.gone) {
-      top_items_cache_.forget(from);
-      if (into != 0 && into != r.customer_id) forget_or_refresh(into);
+void EventStore::forget_committed(const std::vector<WriteResult>& results) noexcept {
+  try {
+    if (clear_after_commit_) top_items_cache_.clear();
+    clear_after_commit_ = false;
+    std::vector<std::int64_t> gone = std::move(forget_after_commit_), changed;
+    forget_after_commit_.clear();
+    for (const auto& r : results) {
+      for (const auto& [from, into] : r.gone) {
+        gone.push_back(from);
+        if (into != 0) changed.push_back(into);
+      }
+      if (r.ok && !r.duplicate && r.customer_id != 0) changed.push_back(r.customer_id);
     }
-    if (r.ok && !r.duplicate && r.customer_id != 0) forget_or_refresh(r.customer_id);
+    std::sort(gone.begin(), gone.end());
+    for (const std::int64_t customer : gone) top_items_cache_.forget(customer);
+    // Each changed customer once per group (a spool's replay brings several events of one), read
+    // again if they were kept; one merged away or erased is only forgotten.
+    std::sort(changed.begin(), changed.end());
+    changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+    for (const std::int64_t customer : changed) {
+      const bool kept = top_items_cache_.contains(customer);
+      top_items_cache_.forget(customer);
+      if (kept && !std::binary_search(gone.begin(), gone.end(), customer)) refresh_top_items(customer);
+    }
+  } catch (const std::exception& e) {  // the commit stands; nothing kept may be older than it
+    top_items_cache_.clear();
+    try {
+      REGULARS_LOG(warn, "every customer's top items forgotten after a commit", ({{"error", e.what()}}));
+    } catch (...) {
+    }
+  } catch (...) {
+    top_items_cache_.clear();
   }
 }
 
@@ -493,6 +508,9 @@ void EventStore::run_on_writer(std::function<void()> fn) {
                            } catch (...) {
                              failure = std::current_exception();
                            }
+                           // Before the caller hears it is done: an erasure, a rebuild or a
+                           // prune is out of the top items' memory by then.
+                           forget_committed({});
                            std::lock_guard l(m);
                            done = true;
                            cv.notify_one();

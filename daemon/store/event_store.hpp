@@ -245,7 +245,7 @@ class EventStore {
   void writer_loop();
   void commit_batch(std::vector<Job>& batch);
   // After a commit on the writer thread: what it changed leaves the top items' cache.
-  void forget_committed(const std::vector<WriteResult>& results);
+  void forget_committed(const std::vector<WriteResult>& results) noexcept;
   std::vector<ItemStat> read_top_items(std::int64_t customer_id, int limit);
   void refresh_top_items(std::int64_t customer_id);
   // Applies and commits a group; false when, without per-event savepoints, an event failed
