@@ -237,6 +237,7 @@ std::unique_ptr<chain::Link> start_chain_link(const Config& c, EventStore& store
   s.hub.ca_file = c.chain_ca_file;
   s.store_id = c.chain_store_id;
   s.poll_ms = c.chain_poll_ms;
+  s.erase_on_withdrawal = c.on_remember_withdrawn == "erase";
   return std::make_unique<chain::Link>(store, key, s);
 }
 

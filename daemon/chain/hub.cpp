@@ -121,6 +121,36 @@ const char* failure_name(HubFailure f) noexcept {
   return "unknown";
 }
 
+bool withdraws_remember(const HubEvent& e) {
+  if (e.type != "consent") return false;
+  const auto body = nlohmann::json::parse(e.body, nullptr, false);
+  if (!body.is_object()) return false;
+  const auto purposes = body.find("purposes");
+  if (purposes == body.end() || !purposes->is_object()) return false;
+  const auto remember = purposes->find("remember");
+  return remember != purposes->end() && remember->is_boolean() && !remember->get<bool>();
+}
+
+// The customer's hub events before their withdrawal of "remember" (by the hub's order, as a
+// store's own log goes by its order): every identifier linked or merged with the withdrawal's
+// before it, then their events but the consent records, links and merges. By the withdrawal's
+// row on the hub, so a batch published again finds the same boundary.
+void forget_before_withdrawal(pg_conn* conn, const std::string& event_id) {
+  run(conn,
+      "WITH RECURSIVE w AS (SELECT hub_id, id_kind, id_hash FROM regulars_events WHERE event_id = $1), "
+      "edges AS (SELECT e.id_kind AS kind, e.id_hash AS hash, "
+      "  e.body->(CASE e.type WHEN 'link' THEN 'identifier' ELSE 'other' END)->>'kind' AS other_kind, "
+      "  e.body->(CASE e.type WHEN 'link' THEN 'identifier' ELSE 'other' END)->>'hash' AS other_hash "
+      "  FROM regulars_events e, w WHERE e.type IN ('link', 'merge') AND e.hub_id < w.hub_id), "
+      "ids(kind, hash) AS (SELECT id_kind, id_hash FROM w WHERE id_hash IS NOT NULL "
+      "  UNION SELECT CASE WHEN x.kind = ids.kind AND x.hash = ids.hash THEN x.other_kind ELSE x.kind END, "
+      "               CASE WHEN x.kind = ids.kind AND x.hash = ids.hash THEN x.other_hash ELSE x.hash END "
+      "  FROM ids JOIN edges x ON (x.kind = ids.kind AND x.hash = ids.hash) OR (x.other_kind = ids.kind AND x.other_hash = ids.hash)) "
+      "DELETE FROM regulars_events e USING w WHERE e.hub_id < w.hub_id AND e.type NOT IN ('consent', 'link', 'merge') "
+      "AND (e.id_kind, e.id_hash) IN (SELECT kind, hash FROM ids)",
+      {event_id});
+}
+
 std::int64_t draw_store_instance() {
   std::random_device rd;
   return static_cast<std::int64_t>((std::uint64_t{rd()} << 31) ^ rd()) | 1;
@@ -221,7 +251,8 @@ HubStoreState Hub::join(const std::string& store_id, std::int64_t instance, cons
   return state;
 }
 
-std::int64_t Hub::publish(const std::string& store_id, const std::vector<HubEvent>& events, std::int64_t published_seq) {
+std::int64_t Hub::publish(const std::string& store_id, const std::vector<HubEvent>& events, std::int64_t published_seq,
+                          bool forget_withdrawn) {
   Transaction tx(conn_);
   std::int64_t added = 0;
   if (!events.empty()) {
@@ -250,6 +281,9 @@ std::int64_t Hub::publish(const std::string& store_id, const std::vector<HubEven
         "OR x.id_hash = v.body->'identifier'->>'hash' OR x.id_hash = v.body->'other'->>'hash') "
         "ON CONFLICT (event_id) DO NOTHING";
     added = std::stoll(PQcmdTuples(run(conn_, sql, params).get()));
+    if (forget_withdrawn)
+      for (const HubEvent& e : events)
+        if (withdraws_remember(e)) forget_before_withdrawal(conn_, e.event_id);
   }
   run(conn_, "UPDATE regulars_stores SET published_seq = greatest(published_seq, $2), last_seen = now() WHERE store_id = $1",
       {store_id, std::to_string(published_seq)});

@@ -110,7 +110,12 @@ class Hub {
 
   // Adds events in one transaction, in the hub's order; an event id the hub already holds is
   // skipped. Records `published_seq` for the store. Returns how many were new.
-  std::int64_t publish(const std::string& store_id, const std::vector<HubEvent>& events, std::int64_t published_seq);
+  // forget_withdrawn: a consent among them that withdraws "remember" also deletes, in the same
+  // transaction, the customer's hub events before it (all but consent records, links and
+  // merges), under every identifier linked or merged with theirs before it, as the stores that
+  // erase on withdrawal do with their own logs.
+  std::int64_t publish(const std::string& store_id, const std::vector<HubEvent>& events, std::int64_t published_seq,
+                       bool forget_withdrawn = true);
 
   // Deletes the customer's events from the hub, keeps their identifiers out of it from now on,
   // and records the erasure, confirmed by `store_id`, in the hub's order. False when the hub

@@ -211,7 +211,7 @@ bool Link::publish_some() {
   const auto events = local_events(store_.read_connection(), from, durable, settings_.batch);
   // A short batch read everything up to `durable`; types that stay home move the watermark too.
   const std::int64_t upto = static_cast<int>(events.size()) == settings_.batch ? events.back().origin_seq : durable;
-  hub_->publish(settings_.store_id, events, upto);
+  hub_->publish(settings_.store_id, events, upto, settings_.erase_on_withdrawal);
   std::lock_guard lock(mu_);
   status_.published_seq = upto;
   status_.published_events += static_cast<std::int64_t>(events.size());

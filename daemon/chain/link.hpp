@@ -36,6 +36,9 @@ struct LinkSettings {
   ChainAllowance* allowance = nullptr;  // the gesture engine's share of the chain's caps; null: none
   Metrics* metrics = nullptr;           // where the link's state goes for /metrics; null: nowhere
   int batch = 256;     // events per publish or apply
+  // privacy.on_remember_withdrawn is "erase": a withdrawal published from here also takes the
+  // customer's history off the hub (Hub::publish).
+  bool erase_on_withdrawal = true;
 };
 
 // What `regularsctl chain status` and /metrics show.

@@ -679,6 +679,46 @@ TEST_F(ChainTest, AnErasureReachesIdentifiersLinkedAtAnotherStoreMeanwhile) {
   EXPECT_EQ(visits_at(1, "7802"), 1);
 }
 
+// A customer who withdraws "remember" at one store is forgotten by the whole chain, the hub
+// included, as an erasure would forget them, but for the consent records, links and merges,
+// which stay as the proof of what was agreed. The history under an identifier linked to them
+// goes too; other customers, and what the customer does after withdrawing, stay.
+TEST_F(ChainTest, AWithdrawalOfRememberAtOneStoreTakesTheHistoryFromTheHubAndEveryStore) {
+  const json card = {{"kind", "card"}, {"value", "7301"}};
+  const json phone = {{"kind", "phone"}, {"value", "+1 555 0199"}};
+  const auto record_at = [&](std::size_t store, const json& event) {
+    ASSERT_EQ(plugin_.record(till(store), event.dump().c_str()), REGULARS_OK) << plugin_.last_error() << " " << event.dump();
+  };
+  record_at(0, json::parse(consent("7301")));
+  record_at(0, json::parse(purchase("7301", {"oat-milk"})));
+  record_at(0, {{"type", "link"}, {"customer", card}, {"identifier", phone}});
+  record_at(0, {{"type", "purchase"}, {"customer", phone}, {"lines", {{{"sku", "tea"}, {"qty", 1}, {"unit_price", 150}}}}});
+  record_at(2, {{"type", "feedback"}, {"touchpoint", "till"}, {"customer", card}, {"nps", 3}});
+  record_at(0, json::parse(purchase("7302", {"bread"})));  // someone else, who stays
+  ASSERT_TRUE(wait_until([&] { return visits_at(0, "7301") == 2 && visits_at(1, "7301") == 2 && visits_at(2, "7301") == 2; },
+                         std::chrono::seconds(10)));
+  const auto hub_count = [&](const std::string& where) {
+    return std::stoll(hub_->scalar("SELECT count(*) FROM regulars_events WHERE " + where, "chain"));
+  };
+  ASSERT_EQ(hub_count("type IN ('purchase', 'feedback')"), 4);
+
+  record_at(1, {{"type", "consent"}, {"customer", card}, {"purposes", {{"remember", false}}}});
+  EXPECT_TRUE(wait_until([&] { return hub_count("type IN ('purchase', 'feedback')") == 1; }, std::chrono::seconds(10)))
+      << "the hub keeps only 7302's purchase; it holds " << hub_count("type IN ('purchase', 'feedback')");
+  EXPECT_EQ(hub_count("type = 'consent'"), 2) << "the grant and the withdrawal stay, as proof";
+  EXPECT_EQ(hub_count("type = 'link'"), 1);
+  for (std::size_t s = 0; s < 3; ++s) {
+    SCOPED_TRACE(kStoreIds[s]);
+    EXPECT_TRUE(wait_until([&] { return visits_at(s, "7301") <= 0; }, std::chrono::seconds(10))) << visits_at(s, "7301");
+    EXPECT_EQ(visits_at(s, "7302"), 1);
+  }
+  // What the customer buys after withdrawing is theirs to have remembered again, and travels.
+  record_at(1, json::parse(consent("7301")));
+  record_at(1, json::parse(purchase("7301", {"jam"})));
+  EXPECT_TRUE(wait_until([&] { return visits_at(0, "7301") == 1 && visits_at(2, "7301") == 1; }, std::chrono::seconds(10)));
+  EXPECT_EQ(hub_count("type = 'purchase'"), 2);
+}
+
 // A withdrawal and a grant of consent made at two stores while they cannot reach each other:
 // once the hub carries both, every store settles on the same state, and the withdrawal, which
 // is as recent as the grant, wins.
