@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/config.hpp"
+#include "memory/consent.hpp"
 #include "memory/projector.hpp"
 #include "wire/validate.hpp"
 
@@ -51,6 +52,13 @@ std::optional<std::string> check_body(const json& body, const HubEvent& row) {
       return std::string(named) + " must be {kind, hash} with a 64-digit hex hash";
     const std::string kind = it->at("kind").get<std::string>();
     event[named] = {{"kind", kind}, {"value", stand_in_for(kind, true)}};
+  }
+  // A consent record's stamp (memory/consent.hpp) is the store's, never a till's: checked here,
+  // and out of the way of the till's validator.
+  if (const auto stamp = event.find(kSupersedesKey); stamp != event.end()) {
+    if (row.type != "consent") return std::string(kSupersedesKey) + " belongs to consent records only";
+    if (auto error = check_supersedes(*stamp)) return error;
+    event.erase(stamp);
   }
   if (text_of(event, "event_id") != row.event_id) return "the body's event_id is not the row's";
   if (text_of(event, "type") != row.type) return "the body's type is not the row's";

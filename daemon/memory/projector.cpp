@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/clock.hpp"
+#include "memory/consent.hpp"
 #include "wire/hex.hpp"
 #include "wire/validate.hpp"
 
@@ -392,24 +393,24 @@ void Projector::idea_review(const LoggedEvent& e) {
 
 void Projector::consent(std::int64_t customer, const LoggedEvent& e) {
   const json& b = e.body;
-  // Consent changes take effect in the order the daemon received them (the log's), never by
-  // the till's clock alone: a grant dated 2099 by a wrong clock must not outrank a withdrawal
-  // that came after it. A withdrawal always takes effect. A grant does not undo a withdrawal
-  // dated at or after it (a grant given before the withdrawal, replayed late from a spool).
+  // Settled from every consent record of the customer up to this one, as a set (memory/consent.hpp):
+  // a store that holds the same records settles the same way, in whatever order they came.
+  const ConsentState c = settle_consent(db_, customer, e.seq);
+  Stmt& s = db_.cached(
+      "UPDATE customers SET consent_remember=?, consent_personalize=?, consent_ms=?, remember_withdrawn_ms=?, "
+      "personalize_withdrawn_ms=? WHERE id=?");
+  const auto bind_opt = [&](int idx, const auto& v) {
+    if (v) s.bind(idx, static_cast<std::int64_t>(*v));
+    else s.bind_null(idx);
+  };
+  bind_opt(1, c.remember);
+  bind_opt(2, c.personalize);
+  bind_opt(3, c.consent_ms);
+  bind_opt(4, c.remember_withdrawn_ms);
+  bind_opt(5, c.personalize_withdrawn_ms);
+  s.bind(6, customer).run();
+  // This record's own withdrawal of "remember" erases the history before it, as it arrives.
   const auto& purposes = b.at("purposes");
-  for (const auto& [purpose, value_column, withdrawn_column] :
-       {std::tuple{"remember", "consent_remember", "remember_withdrawn_ms"},
-        std::tuple{"personalize", "consent_personalize", "personalize_withdrawn_ms"}}) {
-    if (!purposes.contains(purpose)) continue;
-    const std::string v = value_column, w = withdrawn_column;
-    if (!purposes[purpose].get<bool>()) {
-      db_.cached("UPDATE customers SET " + v + "=0, " + w + "=max(coalesce(" + w + ", ?1), ?1), consent_ms=?1 WHERE id=?2")
-          .bind(1, e.time_ms).bind(2, customer).run();
-    } else {
-      db_.cached("UPDATE customers SET " + v + "=1, consent_ms=?1 WHERE id=?2 AND (" + w + " IS NULL OR ?1 > " + w + ")")
-          .bind(1, e.time_ms).bind(2, customer).run();
-    }
-  }
   if (erase_on_withdrawal_ && purposes.contains("remember") && !purposes["remember"].get<bool>() && !b.contains("_replay"))
     forget_history(customer, e.seq);
 }

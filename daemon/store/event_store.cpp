@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "base/log.hpp"
+#include "memory/consent.hpp"
 #include "memory/projector.hpp"
 #include "wire/json_text.hpp"
 #include "wire/random.hpp"
@@ -463,6 +464,12 @@ WriteResult EventStore::apply(PreparedEvent& e, PopularityDelta* popularity) {
   } give_back{e, logged};
   Projector projector(db, options_.erase_on_withdrawal, popularity);
   r.customer_id = projector.resolve_or_enrol(logged);
+  // A consent record made here names the customer's records it knew of (memory/consent.hpp); one
+  // from another store of the chain keeps the stamp it was made with.
+  if (e.type == "consent" && e.origin.empty() && r.customer_id != 0) {
+    logged.body[kSupersedesKey] = consent_supersedes(db, r.customer_id, logged.body.at("purposes"), e.time_ms);
+    e.body_text.clear();  // the stamp goes into the log with the body
+  }
   {
     Stmt& s = db.cached(
         "INSERT INTO events(event_id, type, customer_id, time_ms, store, terminal, cashier, touchpoint, body, id_kind, id_hash, "

@@ -744,6 +744,39 @@ TEST_F(ChainTest, ConcurrentConsentChangesSettleAlikeEverywhereAndAWithdrawalWin
       << "personalize at A, B, C: " << personalised(0) << personalised(1) << personalised(2);
 }
 
+// The same, with the clocks apart: the withdrawal at B at 12:00, the grant at C at 12:05, each made
+// without knowing of the other. The grant came later by the clock, but it did not know of the
+// withdrawal, so the withdrawal wins everywhere. A grant made afterwards, knowing both, stands.
+TEST_F(ChainTest, AGrantThatDidNotKnowOfAWithdrawalLosesToItEverywhereWhateverTheClocksSay) {
+  ASSERT_EQ(plugin_.record(till(0), consent("7902").c_str()), REGULARS_OK);
+  ASSERT_EQ(plugin_.record(till(0), purchase("7902", {"tea"}).c_str()), REGULARS_OK);
+  ASSERT_TRUE(wait_until([&] { return visits_at(1, "7902") == 1 && visits_at(2, "7902") == 1; }, std::chrono::seconds(10)));
+  const auto consent_at = [&](const std::string& at, bool personalize) {
+    return json{{"type", "consent"}, {"time", at}, {"customer", {{"kind", "card"}, {"value", "7902"}}},
+                {"purposes", {{"personalize", personalize}}}}.dump();
+  };
+  const auto personalised = [&](std::size_t s) {
+    const json h = hints_at(s, "7902");
+    return h.empty() ? -1 : h["customer"]["consent"]["personalize"].get<bool>() ? 1 : 0;
+  };
+  hub_->stop();
+  ASSERT_EQ(plugin_.record(till(1), consent_at("2026-12-06T12:00:00Z", false).c_str()), REGULARS_OK);  // withdrawn at B
+  ASSERT_EQ(plugin_.record(till(2), consent_at("2026-12-06T12:05:00Z", true).c_str()), REGULARS_OK);   // granted at C
+  hub_->start();
+  EXPECT_TRUE(wait_until([&] { return personalised(0) == 0 && personalised(1) == 0 && personalised(2) == 0; },
+                         std::chrono::seconds(20)))
+      << "personalize at A, B, C: " << personalised(0) << personalised(1) << personalised(2);
+  ASSERT_TRUE(wait_until([&] { return hub_events() == 4; }, std::chrono::seconds(10)));
+  ASSERT_TRUE(wait_until([&] {
+    const json st = chain_status(*stores_[0]);
+    return st.contains("in") && st["in"].value("applied_hub_id", 0LL) >= 4;
+  }, std::chrono::seconds(10))) << "A has applied B's and C's changes";
+  ASSERT_EQ(plugin_.record(till(0), consent_at("2026-12-06T12:10:00Z", true).c_str()), REGULARS_OK);  // at A, knowing both
+  EXPECT_TRUE(wait_until([&] { return personalised(0) == 1 && personalised(1) == 1 && personalised(2) == 1; },
+                         std::chrono::seconds(20)))
+      << "personalize at A, B, C: " << personalised(0) << personalised(1) << personalised(2);
+}
+
 // A store that cannot use the hub says why, and keeps serving its tills.
 TEST_F(ChainTest, ABadChainConfigurationIsReportedAndTheStoreKeepsServing) {
   struct Case {

@@ -440,13 +440,15 @@ TEST_F(ProjectorTest, ConsentChangesTakeEffectInTheOrderReceived) {
   const std::string q = "SELECT consent_remember, consent_personalize, consent_ms FROM customers WHERE id=" + c;
   EXPECT_EQ(one(q), "1|1|" + std::to_string(ms("2026-11-03T10:00:00Z")));
   // A withdrawal arriving later wins, even dated before the grant (a till's clock is not the truth).
-  const auto t1 = std::to_string(ms("2026-11-02T10:00:00Z"));
+  // consent_ms is the newest time among the records the state stands on (memory/consent.hpp):
+  // here the grant of "remember", which stands.
+  const auto t2 = std::to_string(ms("2026-11-03T10:00:00Z"));
   record(event("consent", "k1", sara, "2026-11-02T10:00:00Z", {{"purposes", {{"personalize", false}}}}));
-  EXPECT_EQ(one(q), "1|0|" + t1);
+  EXPECT_EQ(one(q), "1|0|" + t2);
   // Grants dated before it, or at the same moment, do not undo it.
   record(event("consent", "k0", sara, "2026-11-01T10:00:00Z", {{"purposes", {{"personalize", true}}}}));
   record(event("consent", "k1b", sara, "2026-11-02T10:00:00Z", {{"purposes", {{"personalize", true}}}}));
-  EXPECT_EQ(one(q), "1|0|" + t1);
+  EXPECT_EQ(one(q), "1|0|" + t2);
   // A grant after it does, and changes only the purpose it names.
   const auto t4 = std::to_string(ms("2026-11-04T10:00:00Z"));
   record(event("consent", "k4", sara, "2026-11-04T10:00:00Z", {{"purposes", {{"personalize", true}}}}));
