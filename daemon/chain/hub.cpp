@@ -464,24 +464,27 @@ ChainFigures Hub::figures(std::int64_t from_ms, std::int64_t to_ms) {
   return out;
 }
 
-int Hub::lease(const std::string& rule, std::int64_t day, int cap, int wanted) {
+std::int64_t Hub::lease(const std::string& key, std::int64_t period, std::int64_t cap, std::int64_t wanted, std::int64_t units) {
   Transaction tx(conn_);
-  // The first store to ask sets the day's cap, and a store asking with a lower cap (the rule was
-  // lowered today) is granted only up to its own; the row lock makes grants add up exactly.
+  // The first store to ask sets the period's cap, and a store asking with a lower cap (the rule
+  // was lowered meanwhile) is granted only up to its own; the row lock makes grants add up
+  // exactly. Grants come in whole offers (`units` each), so no store holds a part of a gesture's
+  // cost that it can neither spend nor, while its tills are busy, give back.
   run(conn_, "INSERT INTO regulars_leases(rule_id, day, cap) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-      {rule, std::to_string(day), std::to_string(cap)});
+      {key, std::to_string(period), std::to_string(cap)});
   const Result r = run(conn_,
                        "WITH cur AS (SELECT granted, cap FROM regulars_leases WHERE rule_id = $1 AND day = $2 FOR UPDATE) "
-                       "UPDATE regulars_leases l SET granted = greatest(cur.granted, least(least(cur.cap, $4), cur.granted + $3)) FROM cur "
+                       "UPDATE regulars_leases l SET granted = cur.granted + "
+                       "greatest(0, least($3, least(cur.cap, $4) - cur.granted) / $5 * $5) FROM cur "
                        "WHERE l.rule_id = $1 AND l.day = $2 RETURNING l.granted - cur.granted",
-                       {rule, std::to_string(day), std::to_string(wanted), std::to_string(cap)});
+                       {key, std::to_string(period), std::to_string(wanted), std::to_string(cap), std::to_string(units)});
   tx.commit();
-  return static_cast<int>(field_i64(r, 0, 0));
+  return field_i64(r, 0, 0);
 }
 
-void Hub::give_back(const std::string& rule, std::int64_t day, int n) {
+void Hub::give_back(const std::string& key, std::int64_t period, std::int64_t n) {
   run(conn_, "UPDATE regulars_leases SET granted = greatest(0, granted - $3) WHERE rule_id = $1 AND day = $2",
-      {rule, std::to_string(day), std::to_string(n)});
+      {key, std::to_string(period), std::to_string(n)});
 }
 
 void Hub::report_applied(const std::string& store_id, std::int64_t applied_hub_id) {

@@ -125,11 +125,15 @@ class Hub {
   void confirm_erasure(const std::string& store_id, const std::string& erasure_id, std::int64_t customers_erased);
   std::optional<ErasureReceipt> erasure_receipt(const std::string& erasure_id);
 
-  // Grants up to `wanted` offers of a rule's chain cap for a chain day (`cap` sets the day's cap
-  // when this store is the first to ask); never more than the cap in all. Returns the grant.
-  int lease(const std::string& rule, std::int64_t day, int cap, int wanted);
-  // Gives back `n` offers granted earlier and not made.
-  void give_back(const std::string& rule, std::int64_t day, int n);
+  // Grants up to `wanted` units (offers, or minor units of a budget) of one of a rule's chain
+  // caps for one period (`key` and `period` as ChainAllowance names them: the rule id and a chain
+  // day, or "rule/week" and a week, or "rule/month" and a month; `cap` sets the period's cap
+  // when this store is the first to ask); never more than the cap in all, and in whole multiples
+  // of `units` (what one offer takes). Returns the grant.
+  std::int64_t lease(const std::string& key, std::int64_t period, std::int64_t cap, std::int64_t wanted,
+                     std::int64_t units = 1);
+  // Gives back `n` units granted earlier and not spent.
+  void give_back(const std::string& key, std::int64_t period, std::int64_t n);
 
   // A chain-wide re-key's step on the hub: every identifier hash the hub holds (events, links' and
   // merges' second identifiers, erasures) and the secret check go through `rehash`, one more

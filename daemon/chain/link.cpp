@@ -321,13 +321,15 @@ void Link::refresh_leases() {
   const std::int64_t now = now_ms();
   allowance->forget_past(now);
   for (const auto& s : allowance->shares(now)) {
-    // A lease of a tenth of the cap (1 to 5): enough to ride out a refill, small enough that few
-    // offers sit unused at one store while another wants them.
-    const int lease = std::clamp(s.cap / 10, 1, 5);
+    // A lease of a tenth of the cap, 1 to 5 offers' worth: enough to ride out a refill, small
+    // enough that little sits unused at one store while another wants it.
+    const std::int64_t units = std::max<std::int64_t>(1, s.units);
+    const std::int64_t lease = std::clamp(s.cap / 10, units, 5 * units) / units * units;
     if (s.wanted && s.held < lease) {
-      if (const int got = hub_->lease(s.rule, s.day, s.cap, lease - s.held); got > 0) allowance->granted(s.rule, s.day, got);
+      const std::int64_t got = hub_->lease(s.key, s.period, s.cap, lease - s.held, units);
+      if (got > 0 && !allowance->granted(s.key, s.period, got)) hub_->give_back(s.key, s.period, got);
     } else if (s.idle && s.held > 0) {
-      hub_->give_back(s.rule, s.day, allowance->take_back(s.rule, s.day));
+      hub_->give_back(s.key, s.period, allowance->take_back(s.key, s.period));
     }
   }
 }

@@ -117,6 +117,8 @@ class GestureEngine {
     std::int64_t cost = 0;
     std::int64_t customer = 0;
     bool declined = false;  // its cost went back to the budget
+    std::int64_t made_ms = 0;
+    std::int64_t chain_budget = 0;  // the rule's chain_monthly_budget when it was made
   };
   struct Counters {  // one rule's
     LimitCounts limits;

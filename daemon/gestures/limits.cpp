@@ -19,7 +19,9 @@ bool LimitCounts::allow(const rules::Limits& limits, std::int64_t cost, const st
   // This store's offers can never be more than the whole chain's (and alone, it is the chain).
   if (limits.chain_per_day > 0 && count_in(per_day_, now.day) >= limits.chain_per_day) return false;
   if (limits.per_week > 0 && count_in(per_week_, now.week) >= limits.per_week) return false;
+  if (limits.chain_per_week > 0 && count_in(per_week_, now.week) >= limits.chain_per_week) return false;
   if (limits.monthly_budget > 0 && count_in(spent_, now.month) + cost > limits.monthly_budget) return false;
+  if (limits.chain_monthly_budget > 0 && count_in(spent_, now.month) + cost > limits.chain_monthly_budget) return false;
   if (limits.per_cashier_per_day > 0 && !cashier.empty() &&
       count_in(per_cashier_day_, cashier_day(cashier, now.day)) >= limits.per_cashier_per_day)
     return false;

@@ -98,6 +98,17 @@ std::optional<GestureEngine::Last> GestureEngine::what_is_given(const Rule& rule
   return offer;
 }
 
+namespace {
+// The rule's caps across the chain, as its store's lease is spent from them.
+std::vector<ChainCap> chain_caps(const rules::Limits& limits, std::int64_t cost) {
+  std::vector<ChainCap> caps;
+  if (limits.chain_per_day > 0) caps.push_back({ChainPeriod::day, limits.chain_per_day, 1});
+  if (limits.chain_per_week > 0) caps.push_back({ChainPeriod::week, limits.chain_per_week, 1});
+  if (limits.chain_monthly_budget > 0 && cost > 0) caps.push_back({ChainPeriod::month, limits.chain_monthly_budget, cost});
+  return caps;
+}
+}  // namespace
+
 // Takes the offer's place within the rule's limits and queues it for the log; false when the
 // customer is cooling down, held out (that decision is logged too) or a limit is reached.
 bool GestureEngine::reserve(const Rule& rule, std::int64_t customer, std::int64_t visit, const OfferContext& ctx,
@@ -122,12 +133,15 @@ bool GestureEngine::reserve(const Rule& rule, std::int64_t customer, std::int64_
     return false;  // recorded for the ROI report; never shown
   }
   if (!c.limits.allow(rule.limits, cost, ctx.cashier, now)) return false;
-  if (rule.limits.chain_per_day > 0 && chain_ != nullptr && !chain_->take(rule.id, rule.limits.chain_per_day, now.ms))
-    return false;  // this store's share of the chain's cap is spent; the link is getting more
+  if (chain_ != nullptr) {
+    const std::vector<ChainCap> caps = chain_caps(rule.limits, cost);
+    if (!caps.empty() && !chain_->take(rule.id, caps, now.ms))
+      return false;  // this store's share of one of the chain's caps is spent; the link is getting more
+  }
   c.limits.count(cost, ctx.cashier, now);
   offer.status = "offered";
   c.last[customer] = offer;
-  made_[offer.offer_id] = Made{rule.id, now.month, cost, customer};
+  made_[offer.offer_id] = Made{rule.id, now.month, cost, customer, false, now.ms, rule.limits.chain_monthly_budget};
   pending_.push_back(Pending{ctx, rule.id, offer, cost});
   if (metrics_ != nullptr) metrics_->offer(OfferOutcome::offered);
   if (pending_.size() >= 128) logger_cv_.notify_one();
@@ -149,6 +163,9 @@ void GestureEngine::outcome(const std::string& offer_id, const std::string& outc
   // after a decline, so it cannot be taken twice).
   if (outcome == "declined" && !m.declined) {
     c.limits.give_back(m.month, m.cost);
+    // And to this store's lease of the chain's budget, which goes back to the hub when unused.
+    if (chain_ != nullptr && m.chain_budget > 0 && m.cost > 0)
+      chain_->give_back(m.rule, ChainCap{ChainPeriod::month, m.chain_budget, m.cost}, m.made_ms);
     m.declined = true;
   }
   if (auto last = c.last.find(m.customer); last != c.last.end() && last->second.offer_id == offer_id)

@@ -551,9 +551,14 @@ Fault parse_gesture(const json& g, const std::string& path, Origin origin, Gestu
 
 Fault parse_limits(const json& l, const std::string& path, Limits& out) {
   if (auto e = expect_object(l, path, R"({"cooldown_days": 30, "per_day": 10})")) return e;
-  if (auto e = only_keys(l, path, {"cooldown_days", "per_day", "per_week", "monthly_budget", "per_cashier_per_day", "chain_per_day"}))
+  if (auto e = only_keys(l, path, {"cooldown_days", "per_day", "per_week", "monthly_budget", "per_cashier_per_day", "chain_per_day",
+                                   "chain_per_week", "chain_monthly_budget"}))
     return e;
   if (auto e = field_int(l, "chain_per_day", path, 0, kMaxCount, false, out.chain_per_day)) return e;
+  if (auto e = field_int(l, "chain_per_week", path, 0, kMaxCount, false, out.chain_per_week)) return e;
+  if (auto e = field_int(l, "chain_monthly_budget", path, 0, Limits::kMaxChainBudget, false, out.chain_monthly_budget,
+                         "amount in minor units"))
+    return e;
   if (auto e = field_int(l, "cooldown_days", path, 0, kMaxDays, false, out.cooldown_days)) return e;
   if (auto e = field_int(l, "per_day", path, 0, kMaxCount, false, out.per_day)) return e;
   if (auto e = field_int(l, "per_week", path, 0, kMaxCount, false, out.per_week)) return e;

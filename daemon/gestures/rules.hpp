@@ -131,6 +131,13 @@ struct Limits {
   // spends from a lease of it (gestures/chain_allowance.hpp). A store in no chain is a chain of
   // one: the cap then counts its own offers per local day.
   int chain_per_day = 0;
+  // Offers per week (Monday first), and total cost per calendar month, across every store of a
+  // chain, in the chain's time zone; spent from leases like chain_per_day. A store in no chain
+  // counts its own offers per local week and month.
+  int chain_per_week = 0;
+  std::int64_t chain_monthly_budget = 0;
+  // Chain caps and budgets are counted on the hub in 32-bit columns.
+  static constexpr std::int64_t kMaxChainBudget = 2'000'000'000;
 };
 
 struct Rule {

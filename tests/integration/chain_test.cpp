@@ -514,6 +514,56 @@ TEST_F(ChainTest, AChainWideCapIsNeverExceededAndIsSpentWholeWhileTheHubIsUp) {
   EXPECT_EQ(offered("chain-thanks"), 30) << "the first rule's cap stays spent";
 }
 
+// A weekly cap and a monthly budget across the chain are spent from leases like the daily cap:
+// tills at all three stores offering as fast as they can make exactly the week's 20 offers, and
+// exactly as many as the month's budget pays for (2,500 at 100 each: 25).
+TEST_F(ChainTest, AChainWideWeeklyCapAndMonthlyBudgetAreSpentExactly) {
+  constexpr int kCustomers = 30;
+  for (std::size_t s = 0; s < 3; ++s)
+    for (int i = 0; i < kCustomers; ++i) {
+      const std::string who = "75" + std::to_string(s) + std::to_string(100 + i);
+      ASSERT_EQ(plugin_.record(till(s), consent(who).c_str()), REGULARS_OK);
+      ASSERT_EQ(plugin_.record(till(s), purchase(who, {"tea"}).c_str()), REGULARS_OK);
+    }
+  ASSERT_TRUE(wait_until([&] { return hub_events() == 3 * kCustomers * 2; }, std::chrono::seconds(20)));
+  const auto add_rule_everywhere = [&](const std::string& id, const json& limits, std::int64_t cost) {
+    const std::string file = dir_.sub(id + ".json");
+    std::ofstream(file) << json{{"id", id}, {"when", {{"not", {{"tag", "never"}}}}},
+                                {"gesture", {{"kind", "message"}, {"message", {{"en", "Thank you!"}}}, {"cost", cost}}},
+                                {"limits", limits}}.dump();
+    for (auto& store : stores_) {
+      std::string out;
+      ASSERT_EQ(run_command(std::string(REGULARSCTL_PATH) + " --data-dir " + store->data_dir() + " gestures add " + file, out), 0) << out;
+    }
+  };
+  add_rule_everywhere("chain-week", {{"chain_per_week", 20}}, 0);
+  add_rule_everywhere("chain-month", {{"chain_monthly_budget", 2500}}, 100);
+  std::atomic<bool> asking{true};
+  std::vector<std::thread> tills;
+  for (std::size_t store = 0; store < 3; ++store)
+    tills.emplace_back([&, store] {
+      while (asking.load())
+        for (std::size_t s = 0; s < 3 && asking.load(); ++s)
+          for (int i = 0; i < kCustomers && asking.load(); ++i) hints_at(store, "75" + std::to_string(s) + std::to_string(100 + i));
+    });
+  std::this_thread::sleep_for(std::chrono::seconds(20));
+  asking = false;
+  for (auto& t : tills) t.join();
+  const auto offered = [&](const std::string& rule) {
+    long long n = 0;
+    for (auto& store : stores_)
+      n += StoreFile(store->db_path()).count("SELECT count(*) FROM offers WHERE rule_id='" + rule + "' AND status='offered'");
+    return n;
+  };
+  EXPECT_TRUE(wait_until([&] { return offered("chain-week") == 20 && offered("chain-month") == 25; }, std::chrono::seconds(5)))
+      << "offered " << offered("chain-week") << " of the week's 20 and " << offered("chain-month") << " of the month's 25";
+  const auto granted = [&](const std::string& key) {
+    return std::stoll(hub_->scalar("SELECT coalesce(sum(granted), 0) FROM regulars_leases WHERE rule_id='" + key + "'", "chain"));
+  };
+  EXPECT_EQ(granted("chain-week/week"), 20);
+  EXPECT_EQ(granted("chain-month/month"), 2500);
+}
+
 // A chain-wide re-key, as CHAIN.md gives it: every store stopped, one store re-keys, the hub is
 // re-hashed with its new key, the others adopt that key; every customer is still recognised at
 // every store, and what one store sells afterwards still reaches the others' same customers.

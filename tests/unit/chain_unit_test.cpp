@@ -124,6 +124,8 @@ TEST(HubEvent, OnlyTheCustomersMemoryTravels) {
 }  // namespace regulars::daemon::chain
 
 // The gesture engine's share of a chain's caps, and the chain's day.
+#include <map>
+
 #include "chain/link.hpp"
 #include "gestures/chain_allowance.hpp"
 
@@ -132,28 +134,73 @@ namespace {
 
 constexpr std::int64_t kDay = 86'400'000;
 
+const std::vector<ChainCap> kDayCap{{ChainPeriod::day, 30, 1}};
+
 TEST(ChainAllowance, OffersComeOnlyFromWhatWasGrantedForToday) {
   ChainAllowance a([](std::int64_t ms) { return ms / kDay; });
   const std::int64_t now = 20'000 * kDay + 1000;
-  EXPECT_FALSE(a.take("r", 30, now)) << "nothing granted yet";
+  EXPECT_FALSE(a.take("r", kDayCap, now)) << "nothing granted yet";
   auto shares = a.shares(now);
   ASSERT_EQ(shares.size(), 1u);
   EXPECT_TRUE(shares[0].wanted) << "a refusal asks the link for a lease";
   EXPECT_EQ(shares[0].cap, 30);
-  a.granted("r", 20'000, 2);
-  EXPECT_TRUE(a.take("r", 30, now));
-  EXPECT_TRUE(a.take("r", 30, now));
-  EXPECT_FALSE(a.take("r", 30, now));
-  a.granted("r", 20'000, 3);
-  EXPECT_TRUE(a.take("r", 30, now));
+  EXPECT_EQ(shares[0].key, "r") << "a day cap keeps the rule id as its name on the hub";
+  EXPECT_TRUE(a.granted("r", 20'000, 2));
+  EXPECT_TRUE(a.take("r", kDayCap, now));
+  EXPECT_TRUE(a.take("r", kDayCap, now));
+  EXPECT_FALSE(a.take("r", kDayCap, now));
+  EXPECT_TRUE(a.granted("r", 20'000, 3));
+  EXPECT_TRUE(a.take("r", kDayCap, now));
   EXPECT_FALSE(a.shares(now)[0].idle);
   EXPECT_TRUE(a.shares(now + ChainAllowance::kIdleAfterMs)[0].idle) << "unused for 3 s: better back on the hub";
   EXPECT_EQ(a.take_back("r", 20'000), 2);
-  EXPECT_FALSE(a.take("r", 30, now)) << "given back";
-  a.granted("r", 20'000, 1);
-  EXPECT_FALSE(a.take("r", 30, now + kDay)) << "yesterday's lease is not today's";
+  EXPECT_FALSE(a.take("r", kDayCap, now)) << "given back";
+  EXPECT_TRUE(a.granted("r", 20'000, 1));
+  EXPECT_FALSE(a.take("r", kDayCap, now + kDay)) << "yesterday's lease is not today's";
   a.forget_past(now + kDay);
   EXPECT_EQ(a.shares(now + kDay).size(), 1u) << "only today's entry is left";
+  EXPECT_FALSE(a.granted("r", 20'000, 4)) << "a grant for a day that is over goes straight back";
+}
+
+// A rule with a day cap, a week cap and a budget takes from all three at once, or from none.
+TEST(ChainAllowance, AnOfferTakesFromEveryCapOfItsRuleOrFromNone) {
+  ChainAllowance a([](std::int64_t ms) { return ms / kDay; });
+  const std::int64_t now = 20'000 * kDay + 1000;  // 2024-10-04, a Friday
+  const std::vector<ChainCap> caps{{ChainPeriod::day, 30, 1}, {ChainPeriod::week, 100, 1}, {ChainPeriod::month, 5000, 250}};
+  EXPECT_FALSE(a.take("r", caps, now));
+  const std::int64_t week = a.period_of(ChainPeriod::week, now), month = a.period_of(ChainPeriod::month, now);
+  EXPECT_EQ(week, (20'000 + 3) / 7);
+  EXPECT_EQ(month, 2024 * 12 + 9);
+  std::map<std::string, ChainAllowance::Share> by_key;
+  for (const auto& s : a.shares(now)) by_key[s.key] = s;
+  ASSERT_EQ(by_key.size(), 3u);
+  EXPECT_EQ(by_key["r/week"].period, week);
+  EXPECT_EQ(by_key["r/month"].period, month);
+  EXPECT_EQ(by_key["r/month"].units, 250) << "a budget is spent in the gesture's cost";
+  a.granted("r", 20'000, 5);
+  a.granted("r/week", week, 5);
+  a.granted("r/month", month, 400);
+  EXPECT_TRUE(a.take("r", caps, now));
+  EXPECT_FALSE(a.take("r", caps, now)) << "150 of the budget left: less than one gesture";
+  EXPECT_EQ(a.take_back("r", 20'000), 4) << "the refused offer took nothing from the day cap";
+  EXPECT_EQ(a.take_back("r/week", week), 4);
+  a.give_back("r", caps[2], now);  // the offer was declined: its cost comes back
+  EXPECT_EQ(a.take_back("r/month", month), 400);
+}
+
+TEST(ChainAllowance, AWeeksAndAMonthsLeasesEndWithThem) {
+  ChainAllowance a([](std::int64_t ms) { return ms / kDay; });
+  const std::int64_t sunday = 20'002 * kDay + 1000, monday = sunday + kDay;  // 2024-10-06 and 07
+  const std::vector<ChainCap> week{{ChainPeriod::week, 10, 1}};
+  a.take("r", week, sunday);
+  a.granted("r/week", a.period_of(ChainPeriod::week, sunday), 2);
+  EXPECT_TRUE(a.take("r", week, sunday));
+  EXPECT_FALSE(a.take("r", week, monday)) << "a new week begins on Monday";
+  a.forget_past(monday);
+  ASSERT_EQ(a.shares(monday).size(), 1u);
+  EXPECT_EQ(a.shares(monday)[0].period, a.period_of(ChainPeriod::week, sunday) + 1);
+  const std::int64_t oct31 = 20'027 * kDay + 1000, nov1 = oct31 + kDay;
+  EXPECT_EQ(a.period_of(ChainPeriod::month, nov1), a.period_of(ChainPeriod::month, oct31) + 1);
 }
 
 TEST(ChainDay, FollowsTheChainsTimeZone) {
@@ -185,6 +232,25 @@ TEST(LimitCounts, AStoreInNoChainIsAChainOfOne) {
   }
   EXPECT_FALSE(counts.allow(limits, 0, "ben", today)) << "the cap counts the store's own offers of the day";
   EXPECT_TRUE(counts.allow(limits, 0, "ben", tomorrow));
+}
+
+TEST(LimitCounts, AStoreInNoChainCountsItsOwnWeekAndBudget) {
+  rules::Limits limits;
+  limits.chain_per_week = 3;
+  limits.chain_monthly_budget = 1000;
+  LimitCounts counts;
+  const Moment monday = moment_at_offset(1'783'296'000'000, 0);  // 2026-07-06
+  ASSERT_EQ(monday.weekday, 0);
+  for (int i = 0; i < 2; ++i) {
+    const Moment day = moment_at_offset(monday.ms + i * 86'400'000, 0);
+    ASSERT_TRUE(counts.allow(limits, 400, "", day));
+    counts.count(400, "", day);
+  }
+  EXPECT_FALSE(counts.allow(limits, 400, "", monday)) << "800 of 1000 spent: one more 400 would pass the budget";
+  EXPECT_TRUE(counts.allow(limits, 200, "", monday));
+  counts.count(200, "", monday);
+  EXPECT_FALSE(counts.allow(limits, 0, "", moment_at_offset(monday.ms + 6 * 86'400'000, 0))) << "3 this week";
+  EXPECT_TRUE(counts.allow(limits, 0, "", moment_at_offset(monday.ms + 7 * 86'400'000, 0))) << "a new week";
 }
 
 }  // namespace

@@ -120,7 +120,7 @@ TEST(RulesParse, AllTopLevelFields) {
   const Rule r = rule_of(parse_rule_text(R"({"id": "vip.weekend@store:1", "name": "VIP weekend", "enabled": false,
     "priority": 90, "when": {"tag": "vip"}, "gesture": {"kind": "discount", "amount": 200},
     "limits": {"cooldown_days": 7, "per_day": 10, "per_week": 40, "monthly_budget": 5000, "per_cashier_per_day": 3,
-               "chain_per_day": 30},
+               "chain_per_day": 30, "chain_per_week": 120, "chain_monthly_budget": 90000},
     "holdout": 0.2})"));
   EXPECT_EQ(r.id, "vip.weekend@store:1");
   EXPECT_EQ(r.name, "VIP weekend");
@@ -133,6 +133,8 @@ TEST(RulesParse, AllTopLevelFields) {
   EXPECT_EQ(r.limits.monthly_budget, 5000);
   EXPECT_EQ(r.limits.per_cashier_per_day, 3);
   EXPECT_EQ(r.limits.chain_per_day, 30);
+  EXPECT_EQ(r.limits.chain_per_week, 120);
+  EXPECT_EQ(r.limits.chain_monthly_budget, 90000);
   EXPECT_EQ(r.source.at("enabled"), false);
   EXPECT_EQ(r.source.at("priority"), 90);
 }
@@ -550,6 +552,10 @@ TEST(RulesRefused, EachNamesTheField) {
                               R"(, "limits": {"monthly_budget": -5000}})", "rule.limits.monthly_budget"},
       {"budget 1e3", R"({"id": "r", "when": {"tag": "x"}, "gesture": )" + std::string(kHello) +
                          R"(, "limits": {"monthly_budget": 1e3}})", "rule.limits.monthly_budget"},
+      {"chain budget past the hub's counters", R"({"id": "r", "when": {"tag": "x"}, "gesture": )" + std::string(kHello) +
+                       R"(, "limits": {"chain_monthly_budget": 2000000001}})", "rule.limits.chain_monthly_budget"},
+      {"chain_per_week negative", R"({"id": "r", "when": {"tag": "x"}, "gesture": )" + std::string(kHello) +
+                       R"(, "limits": {"chain_per_week": -1}})", "rule.limits.chain_per_week"},
       {"cooldown 3661", R"({"id": "r", "when": {"tag": "x"}, "gesture": )" + std::string(kHello) +
                             R"(, "limits": {"cooldown_days": 3661}})", "rule.limits.cooldown_days"},
       {"per_cashier_per_day negative", R"({"id": "r", "when": {"tag": "x"}, "gesture": )" + std::string(kHello) +
