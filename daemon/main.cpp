@@ -13,6 +13,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <condition_variable>
 #include <csignal>
+#include <ctime>
 #include <cstring>
 #include <fstream>
 #include <future>
@@ -359,6 +360,11 @@ class Daemon {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The C library's time zone, set up once here before any thread starts. Otherwise its first
+  // use sets it up on whichever thread gets there (OpenSSL's certificate checks for the chain's
+  // link, ICU's first date format for a hints answer) under a lock of glibc's own that
+  // ThreadSanitizer cannot see, and the two are reported as a data race.
+  ::tzset();
   auto configured = configure(argc, argv);
   if (auto* message = std::get_if<std::string>(&configured)) return fail(*message);
   const Config config = std::get<Config>(std::move(configured));

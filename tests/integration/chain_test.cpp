@@ -166,6 +166,37 @@ class ChainTest : public ::testing::Test {
     return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
   }
 
+  // A customer of store `store` in the cap tests: "<prefix><store><100 + i>".
+  static std::string customer_at(const std::string& prefix, std::size_t store, int i) {
+    return prefix + std::to_string(store) + std::to_string(100 + i);
+  }
+  // `per_store` customers consent and buy at each store, and the hub has carried them all.
+  void enrol_at_every_store(const std::string& prefix, int per_store) {
+    for (std::size_t s = 0; s < 3; ++s)
+      for (int i = 0; i < per_store; ++i) {
+        const std::string who = customer_at(prefix, s, i);
+        ASSERT_EQ(plugin_.record(till(s), consent(who).c_str()), REGULARS_OK);
+        ASSERT_EQ(plugin_.record(till(s), purchase(who, {"tea"}).c_str()), REGULARS_OK);
+      }
+    ASSERT_TRUE(wait_until([&] { return hub_events() == 3 * per_store * 2; }, std::chrono::seconds(20)));
+  }
+  // A gesture rule given to every store, as the owner gives a chain's rules.
+  void add_rule_everywhere(const json& rule) {
+    const std::string file = dir_.sub(rule.at("id").get<std::string>() + ".json");
+    std::ofstream(file) << rule.dump();
+    for (auto& store : stores_) {
+      std::string out;
+      ASSERT_EQ(run_command(std::string(REGULARSCTL_PATH) + " --data-dir " + store->data_dir() + " gestures add " + file, out), 0) << out;
+    }
+  }
+  // Offers of `rule` made at every store.
+  long long offered(const std::string& rule) {
+    long long n = 0;
+    for (auto& store : stores_)
+      n += StoreFile(store->db_path()).count("SELECT count(*) FROM offers WHERE rule_id='" + rule + "' AND status='offered'");
+    return n;
+  }
+
   long long hub_events() { return std::stoll(hub_->scalar("SELECT count(*) FROM regulars_events", "chain")); }
 
   TempDir dir_;
@@ -449,38 +480,21 @@ TEST_F(ChainTest, TheChainsReportIsTheSumOfTheStoresOwnReports) {
 // than 30.
 TEST_F(ChainTest, AChainWideCapIsNeverExceededAndIsSpentWholeWhileTheHubIsUp) {
   constexpr int kCustomers = 40;  // per store; each is known at every store once the hub has carried them
-  for (std::size_t s = 0; s < 3; ++s)
-    for (int i = 0; i < kCustomers; ++i) {
-      const std::string who = "74" + std::to_string(s) + std::to_string(100 + i);
-      ASSERT_EQ(plugin_.record(till(s), consent(who).c_str()), REGULARS_OK);
-      ASSERT_EQ(plugin_.record(till(s), purchase(who, {"tea"}).c_str()), REGULARS_OK);
-    }
-  ASSERT_TRUE(wait_until([&] { return hub_events() == 3 * kCustomers * 2; }, std::chrono::seconds(20)));
-  const auto add_rule_everywhere = [&](const std::string& id) {
-    const std::string file = dir_.sub(id + ".json");
-    std::ofstream(file) << json{{"id", id}, {"when", {{"not", {{"tag", "never"}}}}},
-                                {"gesture", {{"kind", "message"}, {"message", {{"en", "Thank you for coming!"}}}}},
-                                {"limits", {{"chain_per_day", 30}}}}.dump();
-    for (auto& store : stores_) {
-      std::string out;
-      ASSERT_EQ(run_command(std::string(REGULARSCTL_PATH) + " --data-dir " + store->data_dir() + " gestures add " + file, out), 0) << out;
-    }
-  };
-  const auto offered = [&](const std::string& rule) {
-    long long n = 0;
-    for (auto& store : stores_)
-      n += StoreFile(store->db_path()).count("SELECT count(*) FROM offers WHERE rule_id='" + rule + "' AND status='offered'");
-    return n;
+  ASSERT_NO_FATAL_FAILURE(enrol_at_every_store("74", kCustomers));
+  const auto daily_rule = [](const std::string& id) {
+    return json{{"id", id}, {"when", {{"not", {{"tag", "never"}}}}},
+                {"gesture", {{"kind", "message"}, {"message", {{"en", "Thank you for coming!"}}}}},
+                {"limits", {{"chain_per_day", 30}}}};
   };
   // Every till asks for hints about every customer in turn, as fast as it can, until told to stop.
   std::atomic<bool> asking{true};
   const auto ask_everyone = [&](std::size_t store) {
-    for (int round = 0; asking.load(); ++round)
+    while (asking.load())
       for (std::size_t s = 0; s < 3 && asking.load(); ++s)
-        for (int i = 0; i < kCustomers && asking.load(); ++i) hints_at(store, "74" + std::to_string(s) + std::to_string(100 + i));
+        for (int i = 0; i < kCustomers && asking.load(); ++i) hints_at(store, customer_at("74", s, i));
   };
 
-  add_rule_everywhere("chain-thanks");
+  ASSERT_NO_FATAL_FAILURE(add_rule_everywhere(daily_rule("chain-thanks")));
   {
     std::vector<std::thread> tills;
     for (std::size_t s = 0; s < 3; ++s) tills.emplace_back(ask_everyone, s);
@@ -493,7 +507,7 @@ TEST_F(ChainTest, AChainWideCapIsNeverExceededAndIsSpentWholeWhileTheHubIsUp) {
   EXPECT_EQ(std::stoll(hub_->scalar("SELECT coalesce(sum(granted), 0) FROM regulars_leases WHERE rule_id='chain-thanks'", "chain")), 30);
 
   // A second rule with the same cap, and the hub down for a while in the middle of it.
-  add_rule_everywhere("chain-thanks-2");
+  ASSERT_NO_FATAL_FAILURE(add_rule_everywhere(daily_rule("chain-thanks-2")));
   asking = true;
   std::vector<std::thread> tills;
   for (std::size_t s = 0; s < 3; ++s) tills.emplace_back(ask_everyone, s);
@@ -519,42 +533,24 @@ TEST_F(ChainTest, AChainWideCapIsNeverExceededAndIsSpentWholeWhileTheHubIsUp) {
 // exactly as many as the month's budget pays for (2,500 at 100 each: 25).
 TEST_F(ChainTest, AChainWideWeeklyCapAndMonthlyBudgetAreSpentExactly) {
   constexpr int kCustomers = 30;
-  for (std::size_t s = 0; s < 3; ++s)
-    for (int i = 0; i < kCustomers; ++i) {
-      const std::string who = "75" + std::to_string(s) + std::to_string(100 + i);
-      ASSERT_EQ(plugin_.record(till(s), consent(who).c_str()), REGULARS_OK);
-      ASSERT_EQ(plugin_.record(till(s), purchase(who, {"tea"}).c_str()), REGULARS_OK);
-    }
-  ASSERT_TRUE(wait_until([&] { return hub_events() == 3 * kCustomers * 2; }, std::chrono::seconds(20)));
-  const auto add_rule_everywhere = [&](const std::string& id, const json& limits, std::int64_t cost) {
-    const std::string file = dir_.sub(id + ".json");
-    std::ofstream(file) << json{{"id", id}, {"when", {{"not", {{"tag", "never"}}}}},
-                                {"gesture", {{"kind", "message"}, {"message", {{"en", "Thank you!"}}}, {"cost", cost}}},
-                                {"limits", limits}}.dump();
-    for (auto& store : stores_) {
-      std::string out;
-      ASSERT_EQ(run_command(std::string(REGULARSCTL_PATH) + " --data-dir " + store->data_dir() + " gestures add " + file, out), 0) << out;
-    }
+  ASSERT_NO_FATAL_FAILURE(enrol_at_every_store("75", kCustomers));
+  const auto rule = [](const std::string& id, const json& limits, std::int64_t cost) {
+    return json{{"id", id}, {"when", {{"not", {{"tag", "never"}}}}},
+                {"gesture", {{"kind", "message"}, {"message", {{"en", "Thank you!"}}}, {"cost", cost}}}, {"limits", limits}};
   };
-  add_rule_everywhere("chain-week", {{"chain_per_week", 20}}, 0);
-  add_rule_everywhere("chain-month", {{"chain_monthly_budget", 2500}}, 100);
+  ASSERT_NO_FATAL_FAILURE(add_rule_everywhere(rule("chain-week", {{"chain_per_week", 20}}, 0)));
+  ASSERT_NO_FATAL_FAILURE(add_rule_everywhere(rule("chain-month", {{"chain_monthly_budget", 2500}}, 100)));
   std::atomic<bool> asking{true};
   std::vector<std::thread> tills;
   for (std::size_t store = 0; store < 3; ++store)
     tills.emplace_back([&, store] {
       while (asking.load())
         for (std::size_t s = 0; s < 3 && asking.load(); ++s)
-          for (int i = 0; i < kCustomers && asking.load(); ++i) hints_at(store, "75" + std::to_string(s) + std::to_string(100 + i));
+          for (int i = 0; i < kCustomers && asking.load(); ++i) hints_at(store, customer_at("75", s, i));
     });
   std::this_thread::sleep_for(std::chrono::seconds(20));
   asking = false;
   for (auto& t : tills) t.join();
-  const auto offered = [&](const std::string& rule) {
-    long long n = 0;
-    for (auto& store : stores_)
-      n += StoreFile(store->db_path()).count("SELECT count(*) FROM offers WHERE rule_id='" + rule + "' AND status='offered'");
-    return n;
-  };
   EXPECT_TRUE(wait_until([&] { return offered("chain-week") == 20 && offered("chain-month") == 25; }, std::chrono::seconds(5)))
       << "offered " << offered("chain-week") << " of the week's 20 and " << offered("chain-month") << " of the month's 25";
   const auto granted = [&](const std::string& key) {
