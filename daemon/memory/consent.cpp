@@ -15,12 +15,15 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kPurposes[] = {"remember", "personalize"};
-// A customer's newest records this many at most are settled from: far beyond any real customer
-// (a handful), a bound on the work (cubic in it) a flood of consent events from one till could cause.
+// The newest records mentioning each purpose, this many at most, are settled from: far beyond any
+// real customer (a handful), a bound on the work (cubic in it) a flood of consent events from one
+// till could cause. Per purpose, so that a purpose's own records never fall out of the window
+// behind records about the other one (its state would read as never asked).
 constexpr std::int64_t kMaxRecords = 200;
 
 struct ConsentRecord {
   std::string event_id;
+  std::string origin;  // the store it came from ("" for this store's own)
   std::int64_t time_ms = 0;
   std::map<std::string, bool, std::less<>> purposes;  // purpose: granted
   std::optional<std::vector<std::string>> supersedes;  // nullopt: logged before the stamp
@@ -28,13 +31,18 @@ struct ConsentRecord {
 
 std::vector<ConsentRecord> read_records(Db& db, std::int64_t customer, std::int64_t upto_seq) {
   Stmt& s = db.cached(
-      "SELECT event_id, time_ms, body FROM events WHERE customer_id=? AND type='consent' AND seq<=? ORDER BY seq DESC LIMIT ?");
+      "SELECT event_id, time_ms, body, coalesce(origin, '') FROM events WHERE seq IN ("
+      "SELECT seq FROM (SELECT seq FROM events WHERE customer_id=?1 AND type='consent' AND seq<=?2 "
+      "  AND json_extract(body, '$.purposes.remember') IS NOT NULL ORDER BY seq DESC LIMIT ?3) "
+      "UNION SELECT seq FROM (SELECT seq FROM events WHERE customer_id=?1 AND type='consent' AND seq<=?2 "
+      "  AND json_extract(body, '$.purposes.personalize') IS NOT NULL ORDER BY seq DESC LIMIT ?3)) ORDER BY seq");
   s.bind(1, customer).bind(2, upto_seq).bind(3, kMaxRecords);
   std::vector<ConsentRecord> out;
   while (s.step()) {
     ConsentRecord r;
     r.event_id = s.text(0);
     r.time_ms = s.i64(1);
+    r.origin = s.text(3);
     const json body = json::parse(s.text(2), nullptr, /*allow_exceptions=*/false);
     if (body.is_object()) {
       if (const auto p = body.find("purposes"); p != body.end() && p->is_object())
@@ -49,7 +57,6 @@ std::vector<ConsentRecord> read_records(Db& db, std::int64_t customer, std::int6
     out.push_back(std::move(r));
   }
   s.reset();
-  std::reverse(out.begin(), out.end());  // log order
   return out;
 }
 
@@ -76,8 +83,11 @@ std::vector<std::vector<char>> knowledge(const std::vector<ConsentRecord>& recor
       for (const auto& id : *records[k].supersedes)
         if (const auto it = index.find(id); it != index.end() && it->second != k) direct[k].push_back(it->second);
     } else {
+      // Logged before the stamp: it knew its own store's earlier records, which every store of
+      // the chain holds in that store's order.
       for (std::size_t i = 0; i < k; ++i)
-        if (!kept_from_grant(records[i], records[k].purposes, records[k].time_ms)) direct[k].push_back(i);
+        if (records[i].origin == records[k].origin && !kept_from_grant(records[i], records[k].purposes, records[k].time_ms))
+          direct[k].push_back(i);
     }
   }
   std::vector<std::vector<char>> knew(n, std::vector<char>(n, 0));
@@ -108,15 +118,24 @@ std::vector<std::vector<char>> knowledge(const std::vector<ConsentRecord>& recor
   return knew;
 }
 
-// The records no other record knew of (mentioning `purpose`, when given).
+// The records no other record knew of (mentioning `purpose`, when given). For a purpose, a grant
+// never counts as knowing a withdrawal of it dated at or after the grant, however it came to know
+// of it (through a later record about the other purpose, say): it was given before, and arrived late.
 std::vector<std::size_t> heads(const std::vector<ConsentRecord>& records, const std::vector<std::vector<char>>& knew,
                                const char* purpose) {
   const auto mentions = [&](std::size_t i) { return purpose == nullptr || records[i].purposes.contains(std::string_view(purpose)); };
+  const auto knows = [&](std::size_t k, std::size_t i) {
+    if (k == i || !mentions(k) || knew[k][i] == 0) return false;
+    if (purpose == nullptr) return true;
+    const bool k_grants = records[k].purposes.find(std::string_view(purpose))->second;
+    const bool i_withdraws = !records[i].purposes.find(std::string_view(purpose))->second;
+    return !(k_grants && i_withdraws && records[i].time_ms >= records[k].time_ms);
+  };
   std::vector<std::size_t> out;
   for (std::size_t i = 0; i < records.size(); ++i) {
     if (!mentions(i)) continue;
     bool known = false;
-    for (std::size_t k = 0; k < records.size() && !known; ++k) known = k != i && mentions(k) && knew[k][i] != 0;
+    for (std::size_t k = 0; k < records.size() && !known; ++k) known = knows(k, i);
     if (!known) out.push_back(i);
   }
   return out;

@@ -8,9 +8,10 @@
 // are its heads: if any head withdraws, the purpose is withdrawn (a withdrawal wins over a grant
 // made before it or without knowing of it); otherwise it is granted.
 //
-// A grant never supersedes a withdrawal of the same purpose dated at or after it: that is a grant
-// given before the withdrawal, arriving late (a till's spool). A record logged without the stamp
-// (before this rule) knew every consent record logged before it in this store, but for those.
+// A grant never supersedes a withdrawal of the same purpose dated at or after it, directly or
+// through other records: that is a grant given before the withdrawal, arriving late (a till's
+// spool). A record logged without the stamp (before this rule) knew the consent records its own
+// store logged before it, but for those.
 #pragma once
 
 #include <cstdint>

@@ -20,7 +20,8 @@ struct Record {
   std::string id;
   std::int64_t time_ms;
   json purposes;
-  json supersedes;  // null: logged before the stamp
+  json supersedes;     // null: logged before the stamp
+  std::string origin;  // the store it came from; empty: this store's own
 };
 
 class ConsentTest : public ::testing::Test {
@@ -39,13 +40,10 @@ class ConsentTest : public ::testing::Test {
         for (const auto& id : r.supersedes) ids.push_back(id.get<std::string>() + "-" + std::to_string(customer));
         body[kSupersedesKey] = ids;
       }
-      db_.cached("INSERT INTO events(event_id, type, customer_id, time_ms, body, seq) VALUES(?, 'consent', ?, ?, ?, ?)")
-          .bind(1, body["event_id"].get<std::string>())
-          .bind(2, customer)
-          .bind(3, r.time_ms)
-          .bind(4, body.dump())
-          .bind(5, ++seq_)
-          .run();
+      Stmt& s = db_.cached("INSERT INTO events(event_id, type, customer_id, time_ms, body, seq, origin) VALUES(?, 'consent', ?, ?, ?, ?, ?)");
+      s.bind(1, body["event_id"].get<std::string>()).bind(2, customer).bind(3, r.time_ms).bind(4, body.dump()).bind(5, ++seq_);
+      if (r.origin.empty()) s.bind_null(6); else s.bind(6, r.origin);
+      s.run();
     }
   }
   ConsentState settle(std::int64_t customer) { return settle_consent(db_, customer, seq_); }
@@ -108,6 +106,47 @@ TEST_F(ConsentTest, KnowledgePassesThroughRecordsOfOtherPurposes) {
   EXPECT_EQ(settle(1).personalize, true);
   log(1, {{"r", 300, remember, json::array({"p"})}});
   EXPECT_EQ(settle(1).remember, true);
+}
+
+// A late grant of personalize (09:55) names a record about "remember" (10:05) that knew of the
+// withdrawal of personalize (10:00): it still does not undo it.
+TEST_F(ConsentTest, ALateGrantDoesNotUndoAWithdrawalThroughARecordAboutTheOtherPurpose) {
+  const json remember = {{"remember", true}};
+  log(1, {{"w", 1000, kWithdraw, json::array()}, {"n", 1050, remember, json::array({"w"})}, {"late", 955, kRegrant, json::array({"n"})}});
+  EXPECT_EQ(settle(1).personalize, false);
+  EXPECT_EQ(settle(1).remember, true);
+  // Without the stamp, the same.
+  log(2, {{"w", 1000, kWithdraw, nullptr}, {"n", 1050, remember, nullptr}, {"late", 955, kRegrant, nullptr}});
+  EXPECT_EQ(settle(2).personalize, false);
+}
+
+// Records logged before the stamp, from two stores that could not hear of each other: each knew
+// only its own store's earlier records, so both stores settle alike, on the withdrawal.
+TEST_F(ConsentTest, UnstampedRecordsFromTwoStoresSettleAlikeInEitherOrder) {
+  const Record grant{"g", 100, kGrant, nullptr, ""};
+  const Record w_at_b{"w", 1200, kWithdraw, nullptr, "B"}, g_at_c{"c", 1205, kRegrant, nullptr, "C"};
+  log(1, {grant, w_at_b, g_at_c});
+  log(2, {grant, g_at_c, w_at_b});
+  EXPECT_EQ(settle(1).personalize, false);
+  EXPECT_EQ(settle(2).personalize, false);
+  log(3, {grant, {"w", 1200, kWithdraw, nullptr, ""}, {"again", 1300, kRegrant, nullptr, ""}});
+  EXPECT_EQ(settle(3).personalize, true) << "one store's own records still settle in its log order";
+}
+
+// A withdrawal of personalize followed by 250 records about "remember" alone (a till that sends
+// consent at every visit): personalize is still withdrawn, never read as not asked.
+TEST_F(ConsentTest, AWithdrawalOutlivesHundredsOfLaterRecordsAboutTheOtherPurpose) {
+  std::vector<Record> records{{"w", 100, kWithdraw, json::array()}};
+  std::string previous = "w";
+  for (int i = 0; i < 250; ++i) {
+    const std::string id = "r" + std::to_string(i);
+    records.push_back({id, 200 + i, {{"remember", true}}, json::array({previous})});
+    previous = id;
+  }
+  log(1, records);
+  const ConsentState c = settle(1);
+  EXPECT_EQ(c.personalize, false);
+  EXPECT_EQ(c.remember, true);
 }
 
 TEST_F(ConsentTest, ACustomerWithoutRecordsHasNoConsent) {
