@@ -58,7 +58,7 @@ class CandidateSet {
   void add_own(const std::vector<ItemStat>& personal) {
     for (const auto& item : personal) {
       if (ctx_.basket.count(item.sku) || !ctx_.dnm.allows(item)) continue;
-      const KnownItem known{item.sku, item.baskets, item.dvis, item.store_baskets, item.store_buyers, item.for_member};
+      const KnownItem known{item.sku, item.baskets, item.dvis, item.store_baskets, item.store_buyers, item.for_member, item.item};
       add(item, habits_.store_only ? 0.0 : std::min(1.0, habits_.weights.personal(habits_.visits, known, habits_.repeat_share)));
     }
   }
@@ -71,12 +71,12 @@ class CandidateSet {
   void add_followed(const std::vector<SeedSource>& sources, const Popularity::Reading& pop) {
     for (const auto& src : sources) {
       for (std::size_t k = 0; k < src.by_count.size() && k < kFollowedPerSeed; ++k) {
-        const std::string_view sku = src.by_count[k]->sku;
-        if (ctx_.basket.count(sku) || seen_.count(sku)) continue;
-        const ItemInfo* info = pop.item(sku);
+        const ItemId id = src.by_count[k]->item;
+        const ItemInfo* info = pop.item(id);
         if (info == nullptr) continue;
-        seen_.insert(sku);
-        if (ctx_.dnm.allows({sku, info->name, info->category})) add(sku, info->name, 0, info->baskets, 0.0);
+        const std::string_view sku = pop.sku(id);
+        if (ctx_.basket.count(sku) || !seen_.insert(sku).second) continue;
+        if (ctx_.dnm.allows({sku, info->name, info->category})) add(sku, id, info->name, 0, info->baskets, 0.0);
       }
     }
   }
@@ -89,10 +89,10 @@ class CandidateSet {
   }
 
  private:
-  void add(const ItemStat& item, double personal) { add(item.sku, item.name, item.baskets, item.store_baskets, personal); }
-  void add(std::string_view sku, std::string_view name, std::int64_t baskets, std::int64_t store_baskets, double personal) {
+  void add(const ItemStat& item, double personal) { add(item.sku, item.item, item.name, item.baskets, item.store_baskets, personal); }
+  void add(std::string_view sku, ItemId id, std::string_view name, std::int64_t baskets, std::int64_t store_baskets, double personal) {
     const double g = std::min(1.0, static_cast<double>(store_baskets) / all_baskets_);
-    const double e = followed_on_.similar(sku, g);
+    const double e = followed_on_.similar(id, g);
     candidates_.push_back({sku, name, baskets, personal, g, e, std::max(personal, habits_.weights.explore(habits_.visits, g, e))});
     seen_.insert(sku);
   }

@@ -168,14 +168,14 @@ void Blend::score_blends(const HoldOut& h, const StoreView& store, const SkuSet&
   for (const auto& k : h.known) {
     const double g = static_cast<double>(k.store_baskets) / store.baskets;
     const double personal = std::min(1.0, weights_.personal(h.visits, k, store.repeat_share));
-    all.push_back({k.sku, personal, g, neighbours.on.similar(k.sku, g), static_cast<double>(k.store_baskets)});
+    all.push_back({k.sku, personal, g, neighbours.on.similar(k.item, g), static_cast<double>(k.store_baskets)});
   }
   std::unordered_set<std::string_view> added;
   for (std::size_t i = 0; i < store.best.size() && i < kStoreProbe; ++i) {
-    const auto& [sku, baskets] = store.best[i];
+    const auto& [sku, baskets, item] = store.best[i];
     const double g = static_cast<double>(baskets) / store.baskets;
     if (!known.contains(sku) && added.insert(sku).second)
-      all.push_back({sku, 0.0, g, neighbours.on.similar(sku, g), static_cast<double>(baskets)});
+      all.push_back({sku, 0.0, g, neighbours.on.similar(item, g), static_cast<double>(baskets)});
   }
   for (const auto& f : neighbours.candidates)
     if (added.insert(f.sku).second) all.push_back({f.sku, 0.0, f.g, f.e, f.g * store.baskets});
@@ -210,8 +210,9 @@ Blend::HoldOutScore Blend::score(const HoldOut& h, const StoreView& store, const
   score_personal(h, basket, store.repeat_share, out);
   const SkuSet known = known_of(h);
   for (std::size_t i = 0; i < store.best.size() && i < kStoreProbe; ++i) {
-    const auto& [sku, baskets] = store.best[i];
-    if (!known.contains(sku)) out.store += Trials{static_cast<double>(baskets) / store.baskets, basket.contains(sku) ? 1.0 : 0.0};
+    const BestSeller& best = store.best[i];
+    if (!known.contains(best.sku))
+      out.store += Trials{static_cast<double>(best.baskets) / store.baskets, basket.contains(best.sku) ? 1.0 : 0.0};
   }
   if (neighbours != nullptr) score_lists(h, store, known, *neighbours, basket, out);
   return out;
@@ -227,7 +228,7 @@ void Blend::score_lists(const HoldOut& h, const StoreView& store, const SkuSet& 
     if (k.for_member) for_members.push_back(&k);
   }
   std::vector<std::string_view> best;
-  for (std::size_t i = 0; i < store.best.size() && i < kListSize; ++i) best.push_back(store.best[i].first);
+  for (std::size_t i = 0; i < store.best.size() && i < kListSize; ++i) best.push_back(store.best[i].sku);
   std::vector<const Followed*> by_e;
   for (const auto& f : neighbours.candidates) by_e.push_back(&f);
   std::stable_sort(by_e.begin(), by_e.end(), [](const Followed* a, const Followed* b) { return a->e > b->e; });

@@ -34,6 +34,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "memory/item_id.hpp"
+
 namespace regulars::daemon {
 
 class Db;
@@ -57,6 +59,7 @@ struct KnownItem {
   std::int64_t last_visit = 0;  // the customer's visit that last bought it (1-based)
   std::int64_t store_baskets = 0, store_buyers = 0;
   bool for_member = false;  // bought for a household member
+  ItemId item = kNoItem;    // the popularity's number for it, where the caller knows it
 };
 
 // A returning customer's purchase, and what was known of them before it.
@@ -81,8 +84,13 @@ struct Neighbours {
 };
 
 // What the store knows when it measures: its best sellers and its totals.
+struct BestSeller {
+  std::string sku;
+  std::int64_t baskets = 0;
+  ItemId item = kNoItem;
+};
 struct StoreView {
-  std::vector<std::pair<std::string, std::int64_t>> best;  // (sku, baskets), best first
+  std::vector<BestSeller> best;  // best first
   double baskets = 1;     // N
   double repeat_share = 0.5;  // share of basket lines that were repeat purchases, 1 - sum(buyers)/sum(baskets)
 };

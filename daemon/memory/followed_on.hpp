@@ -10,16 +10,14 @@
 #pragma once
 
 #include <cstdint>
-#include <string_view>
 #include <utility>
 #include <vector>
 
-#include "base/string_hash.hpp"
+#include "memory/item_id.hpp"
 
 namespace regulars::daemon {
 
 struct Neighbour;
-struct ItemSource;
 
 inline constexpr double kFollowedSmooth = 30.0;  // transitions before a seed's own successors outweigh g
 inline constexpr std::size_t kFollowedPerSeed = 20;  // new candidates: each seed's strongest successors
@@ -30,20 +28,17 @@ struct SeedSource {
   std::vector<const Neighbour*> by_count;
 };
 
-// The sources of `seeds` among `sources` (pointers into it); seeds nobody followed are left out.
-std::vector<SeedSource> sources_of(const std::vector<std::string_view>& seeds, const StringMap<ItemSource>& sources);
-
 // E_j for one customer, computed once from their seeds' sources.
 class FollowedOn {
  public:
   FollowedOn(std::size_t seeds, const std::vector<SeedSource>& sources);
-  // E for an item that `g` of the store's baskets held.
-  double similar(std::string_view sku, double g) const;
+  // E for an item that `g` of the store's baskets held (kNoItem: one no seed was followed by).
+  double similar(ItemId item, double g) const;
 
  private:
   std::size_t seeds_;
   double smooth_mass_ = 0;
-  std::vector<std::pair<std::string_view, double>> mass_;  // by SKU: sum over the seeds of tr_ij / (trc_i + kSmooth)
+  std::vector<std::pair<ItemId, double>> mass_;  // by item: sum over the seeds of tr_ij / (trc_i + kSmooth)
 };
 
 }  // namespace regulars::daemon

@@ -18,19 +18,32 @@ void PopularityDelta::item_bought(const std::string& sku, const std::string& nam
   i.last_ms = std::max(i.last_ms, time_ms);
 }
 
-namespace {
-void count_successor(ItemSource& src, const std::string& sku) {
+ItemId Popularity::intern(std::string_view sku) {
+  if (const auto it = ids_.find(sku); it != ids_.end()) return it->second;
+  const auto id = static_cast<ItemId>(slots_.size());
+  slots_.push_back(Slot{std::string(sku), {}, false, false, {}});
+  ids_.emplace(std::string(sku), id);
+  return id;
+}
+
+const Popularity::Slot* Popularity::find(std::string_view sku) const {
+  const auto it = ids_.find(sku);
+  return it == ids_.end() ? nullptr : &slots_[it->second];
+}
+
+void Popularity::count_successor(ItemSource& src, ItemId item) {
   // The list is kept in SKU order: finding a successor is a binary search, and the first
-  // smallest count in that order is the one the rule replaces, with no string compared.
+  // smallest count in that order is the one the rule replaces.
   auto& list = src.neighbours;
-  const auto by_sku = [](const Neighbour& n, const std::string& s) { return n.sku < s; };
+  const std::string_view sku = slots_[item].sku;
+  const auto by_sku = [this](const Neighbour& n, std::string_view s) { return std::string_view(slots_[n.item].sku) < s; };
   auto at = std::lower_bound(list.begin(), list.end(), sku, by_sku);
-  if (at != list.end() && at->sku == sku) {
+  if (at != list.end() && at->item == item) {
     ++at->count;
     return;
   }
   if (list.size() < kMaxNeighbours) {
-    list.insert(at, Neighbour{sku, 1});
+    list.insert(at, Neighbour{item, 1});
     return;
   }
   auto smallest = list.begin();
@@ -41,42 +54,61 @@ void count_successor(ItemSource& src, const std::string& sku) {
   // entries between the two shift by one.
   if (smallest < at) {
     std::rotate(smallest, smallest + 1, at);
-    *(at - 1) = Neighbour{sku, count};
+    *(at - 1) = Neighbour{item, count};
   } else {
     std::rotate(at, smallest, smallest + 1);
-    *at = Neighbour{sku, count};
+    *at = Neighbour{item, count};
   }
 }
-}  // namespace
 
-std::string encode_successors(const std::vector<Neighbour>& list) {
+// How item_sources.successors stores a list (see schema v7), and back.
+std::string Popularity::encode_successors(const ItemSource& src) const {
   std::string out;
-  for (const auto& n : list) {
+  for (const auto& n : src.neighbours) {
     if (!out.empty()) out += '\x1e';
-    out += n.sku;
+    out += slots_[n.item].sku;
     out += '\x1f';
     out += std::to_string(n.count);
   }
   return out;
 }
 
-std::vector<Neighbour> decode_successors(const std::string& text) {
-  std::vector<Neighbour> out;
+void Popularity::decode_successors(const std::string& text, ItemSource& into) {
+  into.neighbours.clear();
   std::size_t pos = 0;
   while (pos < text.size()) {
     const std::size_t end = std::min(text.find('\x1e', pos), text.size());
     const std::size_t sep = text.find('\x1f', pos);
     if (sep == std::string::npos || sep > end) break;  // not written by encode_successors: stop there
-    out.push_back({text.substr(pos, sep - pos), std::strtoll(text.c_str() + sep + 1, nullptr, 10)});
+    const ItemId item = intern(std::string_view(text).substr(pos, sep - pos));
+    into.neighbours.push_back({item, std::strtoll(text.c_str() + sep + 1, nullptr, 10)});
     pos = end + 1;
+  }
+  std::sort(into.neighbours.begin(), into.neighbours.end(), [this](const Neighbour& a, const Neighbour& b) {
+    return slots_[a.item].sku < slots_[b.item].sku;  // as count_successor keeps them
+  });
+}
+
+std::vector<SeedSource> Popularity::sources_of(const std::vector<std::string_view>& seeds) const {
+  std::vector<SeedSource> out;
+  for (const std::string_view seed : seeds) {
+    const Slot* slot = find(seed);
+    if (slot == nullptr || !slot->followed) continue;
+    SeedSource& s = out.emplace_back();
+    s.transitions = slot->source.transitions;
+    s.by_count.reserve(slot->source.neighbours.size());
+    for (const auto& n : slot->source.neighbours) s.by_count.push_back(&n);
+    // Kept in SKU order, so a stable sort by count breaks ties by SKU without comparing one.
+    std::stable_sort(s.by_count.begin(), s.by_count.end(), [](const Neighbour* a, const Neighbour* b) { return a->count > b->count; });
   }
   return out;
 }
 
 void Popularity::clear() {
   std::unique_lock lock(mu_);
-  items_.clear();
-  sources_.clear();
+  slots_.clear();
+  ids_.clear();
+  counted_ = 0;
   totals_ = StoreTotals{};
   merged_seq_ = 0;
   dirty_.clear();
@@ -88,10 +120,19 @@ void Popularity::clear() {
 }
 
 void Popularity::load(Db& db) {
-  StringMap<ItemInfo> items;
+  // Read first, then number the items under the lock: the hints go on reading meanwhile.
+  struct ItemRow {
+    std::string sku;
+    ItemInfo info;
+  };
+  struct SourceRow {
+    std::string src, successors;
+    std::int64_t transitions;
+  };
+  std::vector<ItemRow> items;
   {
     Stmt s(db.raw(), "SELECT sku, coalesce(name, ''), coalesce(category, ''), baskets, qty, last_ms FROM items");
-    while (s.step()) items.emplace(s.text(0), ItemInfo{s.text(1), s.text(2), s.i64(3), s.f64(4), s.i64(5)});
+    while (s.step()) items.push_back({s.text(0), ItemInfo{s.text(1), s.text(2), s.i64(3), s.f64(4), s.i64(5)}});
   }
   StoreTotals totals;
   {
@@ -107,35 +148,44 @@ void Popularity::load(Db& db) {
     Stmt s(db.raw(), "SELECT value FROM store_meta WHERE key='sources_seq'");
     if (s.step()) sources_seq = s.i64(0);
   }
-  StringMap<ItemSource> sources;
+  std::vector<SourceRow> sources;
   {
     Stmt s(db.raw(), "SELECT src, transitions, successors FROM item_sources");
-    while (s.step()) {
-      ItemSource& src = sources[s.text(0)];
-      src.transitions = s.i64(1);
-      src.neighbours = decode_successors(s.text(2));
-      std::sort(src.neighbours.begin(), src.neighbours.end(),
-                [](const Neighbour& a, const Neighbour& b) { return a.sku < b.sku; });  // as merge keeps them
-    }
+    while (s.step()) sources.push_back({s.text(0), s.text(2), s.i64(1)});
   }
+  std::vector<std::pair<std::string, std::int64_t>> buyers;
   {
     // Distinct buyers are not worth a column kept per purchase: customer_items holds them.
     Stmt s(db.raw(), "SELECT sku, count(*) FROM customer_items GROUP BY sku");
-    while (s.step())
-      if (const auto it = items.find(s.text(0)); it != items.end()) it->second.buyers = s.i64(1);
+    while (s.step()) buyers.emplace_back(s.text(0), s.i64(1));
   }
   Blend blend;
   blend.load(db);
   std::unique_lock lock(mu_);
-  items_ = std::move(items);
+  slots_.clear();
+  ids_.clear();
   line_total_ = buyer_total_ = 0;
-  for (const auto& [_, i] : items_) {
-    line_total_ += static_cast<double>(i.baskets);
-    buyer_total_ += static_cast<double>(i.buyers);
+  for (auto& row : items) {
+    Slot& slot = slots_[intern(row.sku)];
+    slot.info = std::move(row.info);
+    slot.counted = true;
+  }
+  counted_ = items.size();
+  for (const auto& [sku, n] : buyers)
+    if (const auto it = ids_.find(sku); it != ids_.end()) slots_[it->second].info.buyers = n;
+  for (const Slot& slot : slots_) {
+    line_total_ += static_cast<double>(slot.info.baskets);
+    buyer_total_ += static_cast<double>(slot.info.buyers);
+  }
+  for (const auto& row : sources) {
+    const ItemId src = intern(row.src);
+    ItemSource source{row.transitions, {}};
+    decode_successors(row.successors, source);  // may number more items: slots_ grows
+    slots_[src].source = std::move(source);
+    slots_[src].followed = true;
   }
   blend_ = std::move(blend);
   best_ = StoreView{};
-  sources_ = std::move(sources);
   totals_ = totals;
   merged_seq_ = std::max(seq, sources_seq);
   loaded_items_seq_ = seq;
@@ -148,28 +198,26 @@ Blend::HoldOutScore Popularity::score(const HoldOut& h) {
   constexpr std::int64_t kBestEvery = 256;  // the best sellers barely move between two listings
   if (best_.best.empty() || ++best_age_ >= kBestEvery) {
     best_.best.clear();
-    std::vector<const std::pair<const std::string, ItemInfo>*> all;
-    for (const auto& kv : items_) all.push_back(&kv);
-    const std::size_t n = std::min(kStoreProbe, all.size());
-    std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n), all.end(), [](const auto* a, const auto* b) {
-      return a->second.baskets != b->second.baskets ? a->second.baskets > b->second.baskets : a->first < b->first;
-    });
-    for (std::size_t i = 0; i < n; ++i) best_.best.emplace_back(all[i]->first, all[i]->second.baskets);
+    for (const Ranked& r : top_locked(kStoreProbe)) best_.best.push_back({r.sku, r.info.baskets, r.id});
     best_age_ = 0;
   }
   best_.baskets = static_cast<double>(std::max<std::int64_t>(1, totals_.baskets));
   best_.repeat_share = repeat_share_locked();
   HoldOut resolved = h;
-  for (auto& k : resolved.known)
-    if (const auto it = items_.find(k.sku); it != items_.end()) {
-      k.store_baskets = it->second.baskets;
-      k.store_buyers = it->second.buyers;
+  for (auto& k : resolved.known) {
+    const auto it = ids_.find(k.sku);
+    if (it == ids_.end()) continue;
+    k.item = it->second;
+    if (const Slot& slot = slots_[k.item]; slot.counted) {
+      k.store_baskets = slot.info.baskets;
+      k.store_buyers = slot.info.buyers;
     }
+  }
   if (!blend_.wants_lists(h.visits, ++holdouts_scored_[static_cast<std::size_t>(segment_of(h.visits))])) return blend_.score(resolved, best_, nullptr);
   std::unordered_set<std::string_view> known;  // views into `resolved` and the items
   for (const auto& k : resolved.known) known.insert(k.sku);
   const std::vector<std::string_view> seeds(h.seeds.begin(), h.seeds.end());
-  const auto sources = daemon::sources_of(seeds, sources_);
+  const auto sources = sources_of(seeds);
   const FollowedOn on(seeds.size(), sources);
   const Neighbours neighbours{on, neighbours_new_to(sources, known, on)};
   return blend_.score(resolved, best_, &neighbours);
@@ -183,11 +231,10 @@ std::vector<Followed> Popularity::neighbours_new_to(const std::vector<SeedSource
   const double baskets = static_cast<double>(std::max<std::int64_t>(1, totals_.baskets));
   for (const auto& src : sources)
     for (std::size_t k = 0; k < src.by_count.size() && k < kFollowedPerSeed; ++k) {
-      const std::string_view sku = src.by_count[k]->sku;
-      const auto item = items_.find(sku);
-      if (item == items_.end() || !known.insert(sku).second) continue;
-      const double g = std::min(1.0, static_cast<double>(item->second.baskets) / baskets);
-      out.push_back({sku, g, on.similar(sku, g)});
+      const Slot& slot = slots_[src.by_count[k]->item];
+      if (!slot.counted || !known.insert(slot.sku).second) continue;
+      const double g = std::min(1.0, static_cast<double>(slot.info.baskets) / baskets);
+      out.push_back({slot.sku, g, on.similar(src.by_count[k]->item, g)});
     }
   return out;
 }
@@ -224,7 +271,11 @@ void Popularity::merge(const PopularityDelta& delta) {
   std::unique_lock lock(mu_);
   for (const auto& s : scores) blend_.count(s);
   for (const auto& [sku, d] : delta.items) {
-    ItemInfo& i = items_[sku];
+    const ItemId id = intern(sku);
+    Slot& slot = slots_[id];
+    if (!slot.counted) ++counted_;
+    slot.counted = true;
+    ItemInfo& i = slot.info;
     i.baskets += d.baskets;
     i.buyers += d.buyers;
     line_total_ += static_cast<double>(d.baskets);
@@ -233,16 +284,22 @@ void Popularity::merge(const PopularityDelta& delta) {
     if (!d.name.empty()) i.name = d.name;
     if (!d.category.empty()) i.category = d.category;
     i.last_ms = std::max(i.last_ms, d.last_ms);
-    dirty_.insert(sku);
+    dirty_.insert(id);
   }
-  for (const auto& t : delta.transitions)
+  std::vector<ItemId> basket;
+  for (const auto& t : delta.transitions) {
+    basket.clear();
+    for (const auto& sku : t.basket) basket.push_back(intern(sku));
     for (const auto& seed : t.seeds) {
-      ItemSource& src = sources_[seed];
-      ++src.transitions;
-      for (const auto& sku : t.basket)
-        if (sku != seed) count_successor(src, sku);
-      dirty_sources_.insert(seed);
+      const ItemId seed_id = intern(seed);  // before taking a reference: numbering may grow slots_
+      Slot& slot = slots_[seed_id];
+      slot.followed = true;
+      ++slot.source.transitions;
+      for (const ItemId item : basket)
+        if (item != seed_id) count_successor(slot.source, item);
+      dirty_sources_.insert(seed_id);
     }
+  }
   totals_.baskets += delta.totals.baskets;
   totals_.repeat_hits += delta.totals.repeat_hits;
   totals_.repeat_total += delta.totals.repeat_total;
@@ -251,27 +308,31 @@ void Popularity::merge(const PopularityDelta& delta) {
 
 std::optional<ItemInfo> Popularity::item(const std::string& sku) const {
   std::shared_lock lock(mu_);
-  const auto it = items_.find(sku);
-  if (it == items_.end()) return std::nullopt;
-  return it->second;
+  const Slot* slot = find(sku);
+  if (slot == nullptr || !slot->counted) return std::nullopt;
+  return slot->info;
 }
 
-std::vector<std::pair<std::string, ItemInfo>> Popularity::top(std::size_t n) const {
-  std::vector<std::pair<std::string, ItemInfo>> out;
-  {
-    std::shared_lock lock(mu_);
-    // Pick the n best by pointer first, so only they are copied.
-    std::vector<const std::pair<const std::string, ItemInfo>*> all;
-    all.reserve(items_.size());
-    for (const auto& kv : items_) all.push_back(&kv);
-    auto better = [](const auto* a, const auto* b) {
-      return a->second.baskets != b->second.baskets ? a->second.baskets > b->second.baskets : a->first < b->first;
-    };
-    n = std::min(n, all.size());
-    std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n), all.end(), better);
-    out.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) out.emplace_back(all[i]->first, all[i]->second);
-  }
+std::vector<Popularity::Ranked> Popularity::top(std::size_t n) const {
+  std::shared_lock lock(mu_);
+  return top_locked(n);
+}
+
+std::vector<Popularity::Ranked> Popularity::top_locked(std::size_t n) const {
+  // Pick the n best by number first, so only they are copied.
+  std::vector<ItemId> all;
+  all.reserve(counted_);
+  for (ItemId id = 0; id < slots_.size(); ++id)
+    if (slots_[id].counted) all.push_back(id);
+  auto better = [this](ItemId a, ItemId b) {
+    const Slot &x = slots_[a], &y = slots_[b];
+    return x.info.baskets != y.info.baskets ? x.info.baskets > y.info.baskets : x.sku < y.sku;
+  };
+  n = std::min(n, all.size());
+  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n), all.end(), better);
+  std::vector<Ranked> out;
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) out.push_back({slots_[all[i]].sku, all[i], slots_[all[i]].info});
   return out;
 }
 
@@ -282,7 +343,7 @@ StoreTotals Popularity::totals() const {
 
 std::size_t Popularity::size() const {
   std::shared_lock lock(mu_);
-  return items_.size();
+  return counted_;
 }
 
 std::size_t Popularity::dirty() const { return dirty_.size() + dirty_sources_.size(); }
@@ -295,7 +356,7 @@ std::int64_t Popularity::watermark() const {
 std::vector<std::string> Popularity::flush(Db& db, bool with_sources) {
   // The dirty set is cleared only once every row is written: should a write throw, nothing is
   // forgotten (and the caller's transaction rolls back).
-  std::vector<std::string> written(dirty_.begin(), dirty_.end());
+  std::vector<std::string> written;
   Stmt& up = db.cached(
       "INSERT INTO items(sku, name, baskets, qty, last_ms, category) VALUES(?1,?2,?3,?4,?5,?6) "
       "ON CONFLICT(sku) DO UPDATE SET name=excluded.name, baskets=excluded.baskets, qty=excluded.qty, "
@@ -304,10 +365,12 @@ std::vector<std::string> Popularity::flush(Db& db, bool with_sources) {
   {
     std::shared_lock lock(mu_);
     seq = merged_seq_;
-    for (const auto& sku : written) {
-      const ItemInfo& i = items_.at(sku);
+    for (const ItemId id : dirty_) {
+      const Slot& slot = slots_[id];
+      const ItemInfo& i = slot.info;
+      written.push_back(slot.sku);
       up.reset();
-      up.bind(1, sku);
+      up.bind(1, slot.sku);
       if (i.name.empty()) up.bind_null(2); else up.bind(2, i.name);
       up.bind(3, i.baskets).bind(4, i.qty).bind(5, i.last_ms);
       if (i.category.empty()) up.bind_null(6); else up.bind(6, i.category);
@@ -319,11 +382,11 @@ std::vector<std::string> Popularity::flush(Db& db, bool with_sources) {
         "INSERT INTO item_sources(src, transitions, successors) VALUES(?,?,?) ON CONFLICT(src) DO UPDATE SET "
         "transitions=excluded.transitions, successors=excluded.successors");
     std::shared_lock lock(mu_);
-    for (const auto& sku : dirty_sources_) {
-      const ItemSource& s = sources_.at(sku);
+    for (const ItemId id : dirty_sources_) {
+      const Slot& slot = slots_[id];
       // Stored in SKU order (as kept), so the stored row does not depend on the order counts arrived in.
       src.reset();
-      src.bind(1, sku).bind(2, s.transitions).bind(3, encode_successors(s.neighbours)).run();
+      src.bind(1, slot.sku).bind(2, slot.source.transitions).bind(3, encode_successors(slot.source)).run();
     }
   }
   Stmt& meta = db.cached("INSERT INTO store_meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
@@ -333,7 +396,7 @@ std::vector<std::string> Popularity::flush(Db& db, bool with_sources) {
     meta.bind(1, "sources_seq").bind(2, seq).run();
     std::shared_lock lock(mu_);
     blend_.save(db);
-    for (const auto& sku : dirty_sources_) written.push_back("\x01" + sku);  // flush_failed tells the two apart
+    for (const ItemId id : dirty_sources_) written.push_back("\x01" + slots_[id].sku);  // flush_failed tells the two apart
     dirty_sources_.clear();
   }
   dirty_.clear();
@@ -342,6 +405,7 @@ std::vector<std::string> Popularity::flush(Db& db, bool with_sources) {
 
 std::vector<std::string> Popularity::forget_buyer(Db& db, const std::vector<BuyerShare>& shares, const StoreTotals& totals) {
   std::vector<std::string> gone;
+  std::vector<ItemId> gone_ids;
   std::unique_lock lock(mu_);
   totals_.baskets = std::max<std::int64_t>(0, totals_.baskets - totals.baskets);
   totals_.repeat_hits = std::max<std::int64_t>(0, totals_.repeat_hits - totals.repeat_hits);
@@ -353,25 +417,22 @@ std::vector<std::string> Popularity::forget_buyer(Db& db, const std::vector<Buye
       .bind(3, totals.repeat_total)
       .run();
   for (const auto& share : shares) {
-    const auto it = items_.find(share.sku);
-    if (it == items_.end()) continue;
-    it->second.baskets -= share.baskets;
-    it->second.buyers = std::max<std::int64_t>(0, it->second.buyers - 1);
+    const auto it = ids_.find(share.sku);
+    if (it == ids_.end() || !slots_[it->second].counted) continue;
+    const ItemId id = it->second;
+    ItemInfo& info = slots_[id].info;
+    info.baskets -= share.baskets;
+    info.buyers = std::max<std::int64_t>(0, info.buyers - 1);
     line_total_ = std::max(0.0, line_total_ - static_cast<double>(share.baskets));
     buyer_total_ = std::max(0.0, buyer_total_ - 1.0);
-    it->second.qty = std::max(0.0, it->second.qty - share.qty);
-    dirty_.insert(share.sku);
-    if (it->second.baskets > 0) continue;
-    items_.erase(it);
-    sources_.erase(share.sku);
-    dirty_.erase(share.sku);
-    dirty_sources_.erase(share.sku);
+    info.qty = std::max(0.0, info.qty - share.qty);
+    dirty_.insert(id);
+    if (info.baskets > 0) continue;
+    gone_ids.push_back(id);
     gone.push_back(share.sku);
   }
   if (gone.empty()) return gone;
-  const std::unordered_set<std::string> went(gone.begin(), gone.end());
-  for (auto& [src, source] : sources_)
-    if (std::erase_if(source.neighbours, [&](const Neighbour& n) { return went.contains(n.sku); }) > 0) dirty_sources_.insert(src);
+  forget_items(gone_ids);
   for (const auto& sku : gone) {
     db.cached("DELETE FROM items WHERE sku=?").bind(1, sku).run();
     db.cached("DELETE FROM item_sources WHERE src=?").bind(1, sku).run();
@@ -379,10 +440,32 @@ std::vector<std::string> Popularity::forget_buyer(Db& db, const std::vector<Buye
   return gone;
 }
 
+// Items nobody bought any more go whole: their counts, name, successors, and their place among
+// other items' successors. Their numbers stay given, to their SKUs (under the exclusive lock).
+void Popularity::forget_items(const std::vector<ItemId>& gone) {
+  for (const ItemId id : gone) {
+    Slot& slot = slots_[id];
+    slot.counted = slot.followed = false;
+    slot.info = ItemInfo{};
+    slot.source = ItemSource{};
+    --counted_;
+    dirty_.erase(id);
+    dirty_sources_.erase(id);
+  }
+  const std::unordered_set<ItemId> went(gone.begin(), gone.end());
+  for (ItemId id = 0; id < slots_.size(); ++id) {
+    Slot& slot = slots_[id];
+    if (slot.followed && std::erase_if(slot.source.neighbours, [&](const Neighbour& n) { return went.contains(n.item); }) > 0)
+      dirty_sources_.insert(id);
+  }
+}
+
 void Popularity::flush_failed(std::vector<std::string> skus) {
-  for (auto& s : skus) {
-    if (!s.empty() && s[0] == '\x01') dirty_sources_.insert(s.substr(1));
-    else dirty_.insert(std::move(s));
+  for (const auto& s : skus) {
+    const bool source = !s.empty() && s[0] == '\x01';
+    const auto it = ids_.find(source ? std::string_view(s).substr(1) : std::string_view(s));
+    if (it == ids_.end()) continue;  // numbered afresh since (a rebuild): nothing of it is owed
+    (source ? dirty_sources_ : dirty_).insert(it->second);
   }
 }
 

@@ -23,6 +23,7 @@
 #include "db/db.hpp"
 #include "memory/blend.hpp"
 #include "memory/followed_on.hpp"
+#include "memory/item_id.hpp"
 
 namespace regulars::daemon {
 
@@ -51,7 +52,7 @@ struct Transition {
 // (in SKU order); a newcomer to a full list replaces the smallest count (ties: the smallest SKU)
 // and inherits that count plus one, so frequent successors are never lost.
 struct Neighbour {
-  std::string sku;
+  ItemId item = kNoItem;
   std::int64_t count = 0;
 };
 struct ItemSource {
@@ -59,9 +60,6 @@ struct ItemSource {
   std::vector<Neighbour> neighbours;
 };
 inline constexpr std::size_t kMaxNeighbours = 32;
-// How item_sources.successors stores a list (see schema v7), and back.
-std::string encode_successors(const std::vector<Neighbour>& list);
-std::vector<Neighbour> decode_successors(const std::string& text);
 
 // The popularity effects of some events, not yet visible to readers.
 struct PopularityDelta {
@@ -104,7 +102,12 @@ class Popularity {
   Reading read() const;
   std::optional<ItemInfo> item(const std::string& sku) const;
   // The best sellers: most baskets first, then by SKU.
-  std::vector<std::pair<std::string, ItemInfo>> top(std::size_t n) const;
+  struct Ranked {
+    std::string sku;
+    ItemId id;
+    ItemInfo info;
+  };
+  std::vector<Ranked> top(std::size_t n) const;
   StoreTotals totals() const;
   // Share of basket lines that repeated an item the customer had bought before.
   double repeat_share() const;
@@ -135,14 +138,34 @@ class Popularity {
   std::int64_t sources_watermark() const { return loaded_sources_seq_; }
 
  private:
+  // Every item met, by its ItemId: counted (bought, and not since forgotten by an erasure) or only
+  // named in a successor list or as a seed.
+  struct Slot {
+    std::string sku;
+    ItemInfo info;
+    bool counted = false;
+    bool followed = false;  // `source` holds what followed it
+    ItemSource source;
+  };
+
+  ItemId intern(std::string_view sku);  // under the exclusive lock
+  std::vector<Ranked> top_locked(std::size_t n) const;
+  const Slot* find(std::string_view sku) const;
+  std::vector<SeedSource> sources_of(const std::vector<std::string_view>& seeds) const;
+  void count_successor(ItemSource& src, ItemId item);
+  std::string encode_successors(const ItemSource& src) const;
+  void decode_successors(const std::string& text, ItemSource& into);
+  void forget_items(const std::vector<ItemId>& gone);
+
   mutable std::shared_mutex mu_;
-  StringMap<ItemInfo> items_;
+  std::vector<Slot> slots_;
+  StringMap<ItemId> ids_;
+  std::size_t counted_ = 0;
   StoreTotals totals_;
   std::int64_t merged_seq_ = 0;
   std::int64_t loaded_items_seq_ = 0, loaded_sources_seq_ = 0;
-  std::unordered_set<std::string> dirty_;  // changed since the last flush (writer thread only)
-  StringMap<ItemSource> sources_;
-  std::unordered_set<std::string> dirty_sources_;
+  std::unordered_set<ItemId> dirty_;  // changed since the last flush (writer thread only)
+  std::unordered_set<ItemId> dirty_sources_;
   double line_total_ = 0, buyer_total_ = 0;  // sums of baskets and buyers over the items
   Blend blend_;
   StoreView best_;  // what hold-outs are measured against; listed again every few hundred
@@ -162,18 +185,18 @@ class Popularity {
 class Popularity::Reading {
  public:
   explicit Reading(const Popularity& p) : p_(p), lock_(p.mu_) {}
-  const ItemInfo* item(std::string_view sku) const {
-    const auto it = p_.items_.find(sku);
-    return it == p_.items_.end() ? nullptr : &it->second;
+  ItemId id(std::string_view sku) const {
+    const auto it = p_.ids_.find(sku);
+    return it == p_.ids_.end() ? kNoItem : it->second;
   }
-  const ItemSource* source(std::string_view sku) const {
-    const auto it = p_.sources_.find(sku);
-    return it == p_.sources_.end() ? nullptr : &it->second;
+  // Null for an item the store does not count (never bought, or forgotten).
+  const ItemInfo* item(ItemId id) const {
+    return id < p_.slots_.size() && p_.slots_[id].counted ? &p_.slots_[id].info : nullptr;
   }
-  // Each seed's successors, most frequent first; seeds nobody has followed yet are left out.
-  std::vector<SeedSource> sources_of(const std::vector<std::string_view>& seeds) const {
-    return daemon::sources_of(seeds, p_.sources_);
-  }
+  const ItemInfo* item(std::string_view sku) const { return item(id(sku)); }
+  std::string_view sku(ItemId id) const { return p_.slots_.at(id).sku; }
+  // Each seed's successors, most frequent first (ties by SKU); seeds nobody has followed yet are left out.
+  std::vector<SeedSource> sources_of(const std::vector<std::string_view>& seeds) const { return p_.sources_of(seeds); }
   const StoreTotals& totals() const { return p_.totals_; }
   double repeat_share() const { return p_.repeat_share_locked(); }
   const BlendWeights& blend_weights() const { return p_.blend_.weights(); }

@@ -36,7 +36,10 @@ HoldOut customer(std::int64_t visits, std::vector<std::string> basket) {
 class Successors {
  public:
   Successors() {
-    for (int i = 0; i < 10; ++i) neighbours_.push_back({"n" + std::to_string(i), 60});
+    for (int i = 0; i < 10; ++i) {
+      skus_.push_back("n" + std::to_string(i));
+      neighbours_.push_back({static_cast<ItemId>(i), 60});  // numbered as a popularity would
+    }
     SeedSource src{100, {}};
     for (const auto& n : neighbours_) src.by_count.push_back(&n);
     sources_.push_back(src);
@@ -45,11 +48,12 @@ class Successors {
   // The successors as a hold-out of a customer who does not know them sees them.
   Neighbours of() const {
     Neighbours n{*on_, {}};
-    for (const auto& s : neighbours_) n.candidates.push_back({s.sku, 0.002, on_->similar(s.sku, 0.002)});
+    for (const auto& s : neighbours_) n.candidates.push_back({skus_[s.item], 0.002, on_->similar(s.item, 0.002)});
     return n;
   }
 
  private:
+  std::vector<std::string> skus_;
   std::vector<Neighbour> neighbours_;
   std::vector<SeedSource> sources_;
   std::optional<FollowedOn> on_;

@@ -19,8 +19,12 @@ PopularityDelta follows(const std::string& seed, const std::vector<std::string>&
   return d;
 }
 
-// The rule written the plain way, as the reference.
-void reference_count(std::vector<Neighbour>& list, const std::string& sku) {
+// The rule written the plain way, as the reference, with SKUs rather than the store's numbers.
+struct Counted {
+  std::string sku;
+  std::int64_t count = 0;
+};
+void reference_count(std::vector<Counted>& list, const std::string& sku) {
   for (auto& n : list)
     if (n.sku == sku) {
       ++n.count;
@@ -33,10 +37,10 @@ void reference_count(std::vector<Neighbour>& list, const std::string& sku) {
   auto smallest = list.begin();
   for (auto it = list.begin(); it != list.end(); ++it)
     if (it->count < smallest->count || (it->count == smallest->count && it->sku < smallest->sku)) smallest = it;
-  *smallest = Neighbour{sku, smallest->count + 1};
+  *smallest = Counted{sku, smallest->count + 1};
 }
 
-std::map<std::string, std::int64_t> as_map(const std::vector<Neighbour>& list) {
+std::map<std::string, std::int64_t> as_map(const std::vector<Counted>& list) {
   std::map<std::string, std::int64_t> m;
   for (const auto& n : list) m[n.sku] = n.count;
   return m;
@@ -44,8 +48,9 @@ std::map<std::string, std::int64_t> as_map(const std::vector<Neighbour>& list) {
 
 std::map<std::string, std::int64_t> successors_of(const Popularity& p, std::string_view seed) {
   std::map<std::string, std::int64_t> m;
-  const auto sources = p.read().sources_of({seed});
-  for (const Neighbour* n : sources.at(0).by_count) m[n->sku] = n->count;
+  const auto reading = p.read();
+  const auto sources = reading.sources_of({seed});
+  for (const Neighbour* n : sources.at(0).by_count) m[std::string(reading.sku(n->item))] = n->count;
   return m;
 }
 
@@ -70,7 +75,7 @@ TEST(Successors, ANewcomerToAFullListReplacesTheSmallestCountAndTheSmallestSkuOn
 
 TEST(Successors, MatchThePlainRuleOverManyRandomPurchases) {
   Popularity p;
-  std::vector<Neighbour> reference;
+  std::vector<Counted> reference;
   std::mt19937 rng(7);
   std::geometric_distribution<int> pick(0.04);  // a few popular successors, a long tail
   for (int i = 0; i < 20000; ++i) {

@@ -759,12 +759,13 @@ std::vector<std::string> describe(const Popularity& p) {
   std::vector<std::string> out;
   const StoreTotals t = p.totals();
   out.push_back("totals " + std::to_string(t.baskets) + " " + std::to_string(t.repeat_hits) + " " + std::to_string(t.repeat_total));
-  for (const auto& [sku, info] : p.top(1000)) {
+  for (const auto& [sku, id, info] : p.top(1000)) {
     std::string s = sku + " " + info.name + " " + info.category + " " + std::to_string(info.baskets) + " " +
                     std::to_string(info.qty) + " " + std::to_string(info.last_ms) + " <-";
-    for (const auto& src : p.read().sources_of({sku})) {
+    const auto reading = p.read();
+    for (const auto& src : reading.sources_of({sku})) {
       s += " transitions=" + std::to_string(src.transitions);
-      for (const Neighbour* n : src.by_count) s += " " + n->sku + ":" + std::to_string(n->count);
+      for (const Neighbour* n : src.by_count) s += " " + std::string(reading.sku(n->item)) + ":" + std::to_string(n->count);
     }
     out.push_back(std::move(s));
   }
