@@ -92,6 +92,7 @@ class Phrasebook {
  private:
   Phrasebook() = default;
   const Catalogue& catalogue(const std::string& locale) const;
+  std::string format_message(const std::string& locale, const std::string& key, const MessageArgs& args, Salutation salutation) const;
   std::map<std::string, std::unique_ptr<Catalogue>> catalogues_;
 };
 

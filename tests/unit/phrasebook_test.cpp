@@ -95,6 +95,30 @@ TEST(Phrasebook, CountsTakeTheirPluralForms) {
   EXPECT_EQ(book().text("fa", "since", {{"days", Number{11}}}), "۱۱ روز پیش");
 }
 
+// Texts are kept once formatted (most answers repeat the same few): asked again, in any order,
+// each comes back as it was first written, never as another's.
+TEST(Phrasebook, ATextAskedAgainIsTheSameAndNeverAnothersWhateverTheOrder) {
+  const auto personal = [](std::int64_t baskets, std::int64_t visits, const char* locale = "en") {
+    return book().text(locale, "prediction.reason.personal", {{"baskets", Number{baskets}}, {"visits", Number{visits}}});
+  };
+  EXPECT_EQ(personal(3, 5), "bought on 3 of 5 visits");
+  EXPECT_EQ(personal(5, 3), "bought on 5 of 3 visits");
+  EXPECT_EQ(personal(3, 5), "bought on 3 of 5 visits");
+  EXPECT_EQ(personal(1, 1), "bought on 1 of 1 visit");
+  EXPECT_NE(personal(3, 5, "fa"), personal(3, 5));
+  EXPECT_EQ(personal(3, 5, "fa"), personal(3, 5, "fa"));
+  // A name is formatted each time, and the same sentence with another name says that name.
+  const auto greeting = [](const char* name) {
+    return book().text("en", "greeting.returning", {{"name", Outside{name}}, {"visits", Number{4}}, {"since", "2 days ago"}});
+  };
+  EXPECT_NE(greeting("Ana").find("Ana"), std::string::npos);
+  EXPECT_NE(greeting("Bo").find("Bo"), std::string::npos);
+  EXPECT_EQ(greeting("Bo").find("Ana"), std::string::npos);
+  // Far more texts than are kept: the early ones are still right after the memo empties.
+  for (std::int64_t i = 1; i <= 5000; ++i) ASSERT_EQ(personal(i, i + 1), "bought on " + book().number("en", i) + " of " + book().number("en", i + 1) + " visits");
+  EXPECT_EQ(personal(3, 5), "bought on 3 of 5 visits");
+}
+
 TEST(Phrasebook, DatesAreInTheLocalesCalendarAndDigits) {
   // Noon UTC: the same day in any time zone the test runs in. The last day of the Persian year
   // 1404; Nowruz is the next day.
