@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <optional>
 #include <fstream>
+#include <random>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -175,6 +176,62 @@ bool hints_by_history(const Bench& b, const Plan& plan, regulars_client* c, Rng&
   return s.errors + l.errors + s.unknown + l.unknown == 0;
 }
 
+// Customers made for this run (their cards new to the store), each recorded their consent and
+// `visits` purchases through the plugin, mostly of one generated customer's favourites, as a
+// regular buys.
+std::vector<json> made_customers(const Bench& b, regulars_client* c, Rng& rng, std::size_t n, std::uint32_t visits,
+                                 std::int64_t& errors) {
+  std::vector<json> out;
+  std::random_device fresh;  // not the seeded sequence: a store reused by another run must not know them
+  for (std::size_t k = 0; k < n; ++k) {
+    // "L" and ten digits: like the generated cards, never a payment card number.
+    const std::uint64_t number = 8'000'000'000 + (static_cast<std::uint64_t>(fresh()) << 16 ^ fresh()) % 1'000'000'000;
+    json who = {{"kind", "card"}, {"value", "L" + std::to_string(number)}};
+    const Profile profile = profile_of(b.cat, b.opt.seed, static_cast<std::uint32_t>(rng.below(b.opt.customers)));
+    // Consent first, as the generated customers gave it: their answers are personalised.
+    const json consent = {{"type", "consent"}, {"customer", who}, {"purposes", {{"remember", true}, {"personalize", true}}}};
+    if (regulars_record(c, consent.dump().c_str()) != REGULARS_OK) ++errors;
+    for (std::uint32_t v = 0; v < visits; ++v) {
+      const json e = {{"type", "purchase"}, {"customer", who}, {"lines", basket_lines(b.cat, profile, rng, static_cast<int>(rng.between(2, 10)))}};
+      if (regulars_record(c, e.dump().c_str()) != REGULARS_OK) ++errors;
+    }
+    out.push_back(std::move(who));
+  }
+  return out;
+}
+
+// Whether an answer's cost grows with the customer's history: customers of one visit against
+// customers of --history-visits, made for this run and asked in one random order, so drift
+// hits both alike. False when a call failed.
+bool hints_by_history_length(const Bench& b, regulars_client* c, Rng& rng, Figures& fig) {
+  constexpr std::size_t kPerGroup = 4;
+  std::int64_t record_errors = 0;
+  const auto t0 = Clock::now();
+  const auto longs = made_customers(b, c, rng, kPerGroup, b.opt.history_visits, record_errors);
+  const auto ones = made_customers(b, c, rng, kPerGroup, 1, record_errors);
+  const double made_s = static_cast<double>(elapsed_ns(t0, Clock::now())) / 1e9;
+  std::vector<std::pair<bool, std::string>> mixed;
+  const std::size_t calls = std::clamp<std::size_t>(b.opt.hints / 4, 200, 5000);
+  for (std::size_t i = 0; i < calls; ++i) {
+    const bool is_long = i % 2 == 0;
+    const json& who = (is_long ? longs : ones)[rng.below(kPerGroup)];
+    mixed.emplace_back(is_long, json{{"customer", who}, {"locale", "en"}}.dump());
+  }
+  for (std::size_t i = mixed.size(); i > 1; --i) std::swap(mixed[i - 1], mixed[rng.below(i)]);
+  HintsRun one, many;
+  for (const auto& [is_long, r] : mixed) hints_call(c, r, is_long ? many : one);
+  const LatencySummary o = summarize_ns(one.ns), m = summarize_ns(many.ns);
+  out("hints by history length (%zu customers of each made for this run in %.1f s, record errors %lld): "
+      "1 visit: calls=%zu mean_visits=%.1f p50=%.1f p99=%.1f us; %u visits: calls=%zu mean_visits=%.1f p50=%.1f p99=%.1f us "
+      "(p50 x%.2f)\n",
+      kPerGroup, made_s, static_cast<long long>(record_errors), one.ns.size(), mean_visits(one), o.p50, o.p99,
+      b.opt.history_visits, many.ns.size(), mean_visits(many), m.p50, m.p99, o.p50 > 0 ? m.p50 / o.p50 : 0.0);
+  print_errors(one.error_kinds);
+  print_errors(many.error_kinds);
+  if (o.p50 > 0) fig.history_p50_ratio = m.p50 / o.p50;
+  return record_errors + one.errors + many.errors + one.unknown + many.unknown == 0;
+}
+
 }  // namespace
 
 void hints_phase(const Bench& b, const Plan& plan, Figures& fig) {
@@ -189,6 +246,7 @@ void hints_phase(const Bench& b, const Plan& plan, Figures& fig) {
     if (!fig.redis_get) fig.exit_code = 2;
   }
   if (!hints_by_history(b, plan, c, rng)) fig.exit_code = 2;
+  if (b.opt.history_visits > 0 && !hints_by_history_length(b, c, rng, fig)) fig.exit_code = 2;
   regulars_close(c);
 }
 

@@ -25,6 +25,7 @@ struct Options {
   double gesture_rate = 400;
   double gesture_sales_rate = 50;
   std::size_t gesture_hints = 8000;
+  std::uint32_t history_visits = 1000;  // the long histories of "hints by history length" (0 skips it)
   std::vector<std::string> daemon_args;
   std::string data_dir;                                     // empty: a fresh one in the temporary directory
   std::string regularsd;                                    // empty: the one built with this benchmark

@@ -22,6 +22,7 @@ struct Figures {
   tools::LatencySummary hints;                     // the single-client hints run
   double records_per_s = 0;                        // the run with the first of --records-clients
   std::optional<tools::LatencySummary> redis_get;  // the Redis arm beside the hints run, when it ran
+  std::optional<double> history_p50_ratio;         // hints p50, --history-visits visits against one visit
   struct Records {
     unsigned clients = 0;
     double regulars_per_s = 0;
