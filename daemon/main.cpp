@@ -229,10 +229,12 @@ std::unique_ptr<ChainAllowance> chain_allowance(const Config& c) {
 
 // The link to the chain's hub, when the config has a chain section (daemon/chain/CHAIN.md).
 std::unique_ptr<chain::Link> start_chain_link(const Config& c, EventStore& store, const IdentityKey& key,
-                                              ChainAllowance* allowance, Metrics& metrics) {
+                                              ChainAllowance* allowance, const GestureEngine& gestures, Metrics& metrics) {
   if (c.chain_hub.empty()) return nullptr;
   chain::LinkSettings s;
   s.allowance = allowance;
+  s.gestures = &gestures;
+  s.roi_every_ms = c.chain_roi_every_s * 1000;
   s.metrics = &metrics;
   s.hub.conninfo = c.chain_hub;
   s.hub.ca_file = c.chain_ca_file;
@@ -260,7 +262,7 @@ class Daemon {
         till_{store_, key_, hints_, &gestures_, &spool_key_, config.max_frame_bytes, config.max_depth,
               config.max_future_seconds * 1000, rsa_spool_key_.get()},
         owner_pool_(config.owner_threads, kOwnerQueue),
-        chain_(start_chain_link(config, store_, key_, chain_allowance_.get(), metrics_)),
+        chain_(start_chain_link(config, store_, key_, chain_allowance_.get(), gestures_, metrics_)),
         dashboard_(config.admin_enabled ? std::make_unique<DashboardSessions>(load_or_create_admin_token(config.data_dir))
                                         : nullptr),
         owner_commands_(owner::Services{store_, key_, config_, &gestures_, &tokens_,

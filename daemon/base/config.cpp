@@ -187,12 +187,13 @@ std::optional<wire::Error> parse_privacy(const json& p, Config& c) {
 }
 
 std::optional<wire::Error> parse_chain(const json& ch, Config& c) {
-  if (auto e = only_keys(ch, "chain.", {"hub", "store_id", "ca_file", "poll_ms", "time_zone"})) return e;
+  if (auto e = only_keys(ch, "chain.", {"hub", "store_id", "ca_file", "poll_ms", "roi_every_s", "time_zone"})) return e;
   if (auto e = get_string(ch, "chain.", "time_zone", c.chain_time_zone)) return e;
   if (auto e = get_string(ch, "chain.", "hub", c.chain_hub)) return e;
   if (auto e = get_string(ch, "chain.", "store_id", c.chain_store_id)) return e;
   if (auto e = get_string(ch, "chain.", "ca_file", c.chain_ca_file)) return e;
   if (auto e = get_int(ch, "chain.", "poll_ms", 10, 60000, c.chain_poll_ms)) return e;
+  if (auto e = get_int(ch, "chain.", "roi_every_s", 1, 86400, c.chain_roi_every_s)) return e;
   if (c.chain_hub.empty())
     return bad("chain.hub", "is required in a chain section: the hub's libpq connection string, e.g. "
                             "\"host=hub.example port=5432 dbname=regulars user=store_a\"");

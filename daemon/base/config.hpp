@@ -85,6 +85,7 @@ struct Config {
   std::string chain_store_id;  // this store's name in the chain: unique, [A-Za-z0-9_.-], 1-64
   std::string chain_ca_file;   // PEM: the CA the hub's certificate must chain to (verify-full)
   int chain_poll_ms = 200;     // how often the link looks for work when no notification came
+  int chain_roi_every_s = 300;  // how often the store sends its gesture ROI sums to the hub
   std::string chain_time_zone = "UTC";  // IANA: the chain's day, for gesture caps across stores
 };
 

@@ -33,6 +33,9 @@ CREATE INDEX IF NOT EXISTS regulars_events_by_other ON regulars_events ((body->'
 CREATE TABLE IF NOT EXISTS regulars_leases (
   rule_id text NOT NULL, day bigint NOT NULL, cap int NOT NULL, granted int NOT NULL DEFAULT 0 CHECK (granted BETWEEN 0 AND cap),
   PRIMARY KEY (rule_id, day));
+CREATE TABLE IF NOT EXISTS regulars_roi (
+  store_id text NOT NULL REFERENCES regulars_stores, rule_id text NOT NULL, as_of_ms bigint NOT NULL, sums jsonb NOT NULL,
+  PRIMARY KEY (store_id, rule_id));
 CREATE TABLE IF NOT EXISTS regulars_erasures (
   erasure_id text PRIMARY KEY, hub_id bigint NOT NULL UNIQUE, origin text NOT NULL REFERENCES regulars_stores,
   identifiers jsonb NOT NULL, requested_at timestamptz NOT NULL DEFAULT clock_timestamp(), hub_events_deleted bigint NOT NULL);
@@ -461,6 +464,25 @@ ChainFigures Hub::figures(std::int64_t from_ms, std::int64_t to_ms) {
                                 "AND id_kind <> '' AND time_ms >= $1 AND time_ms < $2",
                                 period),
                             0, 0);
+  return out;
+}
+
+void Hub::publish_roi(const std::string& store_id, std::int64_t as_of_ms, const std::vector<StoreRoi>& rules) {
+  // One transaction: a rule the store no longer reports goes with the rest of its old rows.
+  Transaction tx(conn_);
+  run(conn_, "DELETE FROM regulars_roi WHERE store_id = $1", {store_id});
+  for (const StoreRoi& r : rules)
+    run(conn_, "INSERT INTO regulars_roi(store_id, rule_id, as_of_ms, sums) VALUES ($1, $2, $3, $4::jsonb)",
+        {store_id, r.rule_id, std::to_string(as_of_ms), r.sums});
+  tx.commit();
+}
+
+std::vector<StoreRoi> Hub::roi() {
+  constexpr int kMaxRows = 100'000;  // every store's rules; a bound on what is read, not a policy
+  const Result r = run(conn_, "SELECT store_id, rule_id, as_of_ms, sums::text FROM regulars_roi ORDER BY rule_id, store_id LIMIT " +
+                                  std::to_string(kMaxRows));
+  std::vector<StoreRoi> out;
+  for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back({field(r, i, 0), field(r, i, 1), field_i64(r, i, 2), field(r, i, 3)});
   return out;
 }
 

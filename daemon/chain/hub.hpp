@@ -88,6 +88,14 @@ struct ChainFigures {
   std::int64_t customers = 0;  // distinct identifiers that bought anywhere in the chain
 };
 
+// One store's sums for one gesture rule's ROI report (gestures/roi_sums.hpp), as JSON text: as
+// the store sent them, and to be checked again when read back.
+struct StoreRoi {
+  std::string store_id, rule_id;
+  std::int64_t as_of_ms = 0;
+  std::string sums;
+};
+
 // Where a store stands with the hub.
 struct HubStoreState {
   std::int64_t published_seq = 0;   // the last local seq the hub holds
@@ -144,6 +152,11 @@ class Hub {
 
   // Every store's figures for events timed in [from_ms, to_ms).
   ChainFigures figures(std::int64_t from_ms, std::int64_t to_ms);
+
+  // Replaces this store's ROI sums, one per rule, with those computed at `as_of_ms`; and every
+  // store's, by rule.
+  void publish_roi(const std::string& store_id, std::int64_t as_of_ms, const std::vector<StoreRoi>& rules);
+  std::vector<StoreRoi> roi();
 
   // The other stores' events after `after_hub_id`, oldest first, at most `limit`.
   std::vector<HubEvent> fetch(const std::string& store_id, std::int64_t after_hub_id, int limit);

@@ -12,6 +12,8 @@
 
 #include "base/log.hpp"
 #include "gestures/chain_allowance.hpp"
+#include "gestures/engine.hpp"
+#include "chain/chain_roi.hpp"
 #include "chain/hub_event.hpp"
 #include "db/db.hpp"
 #include "memory/identity.hpp"
@@ -164,6 +166,7 @@ void Link::run() {
       const bool erased = publish_erasures() | apply_erasures();
       refresh_leases();
       report_metrics();
+      publish_roi();
       const bool published = publish_some();
       const bool applied = apply_some();
       if (!erased && !published && !applied) {
@@ -345,6 +348,29 @@ void Link::report_metrics() {
 std::optional<ErasureReceipt> Link::erasure_receipt(const std::string& erasure_id) const {
   Hub hub(settings_.hub);
   return hub.erasure_receipt(erasure_id);
+}
+
+// This store's gesture ROI sums, now and then: the chain's report pools them (CHAIN.md). Sums
+// only, never an offer or a customer.
+void Link::publish_roi() {
+  if (settings_.gestures == nullptr) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (roi_published_at_ && now - *roi_published_at_ < std::chrono::milliseconds(settings_.roi_every_ms)) return;
+  const std::int64_t as_of = wire::now_ms();
+  std::vector<RoiSums> sums;
+  {
+    EventStore::ReadScope snapshot(store_);
+    sums = settings_.gestures->roi_sums(store_.read_connection(), "", as_of, kChainRoiWindowDays);
+  }
+  std::vector<StoreRoi> rows;
+  for (const RoiSums& s : sums) rows.push_back({settings_.store_id, s.rule, as_of, roi_sums_to_json(s).dump()});
+  hub_->publish_roi(settings_.store_id, as_of, rows);
+  roi_published_at_ = now;
+}
+
+nlohmann::json Link::roi() const {
+  Hub hub(settings_.hub);
+  return pool_roi(hub.roi());
 }
 
 ChainFigures Link::figures(std::int64_t from_ms, std::int64_t to_ms) const {

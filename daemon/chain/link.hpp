@@ -22,6 +22,7 @@
 
 namespace regulars::daemon {
 class ChainAllowance;
+class GestureEngine;
 class Metrics;
 class EventStore;
 class IdentityKey;
@@ -39,6 +40,9 @@ struct LinkSettings {
   // privacy.on_remember_withdrawn is "erase": a withdrawal published from here also takes the
   // customer's history off the hub (Hub::publish).
   bool erase_on_withdrawal = true;
+  // Whose gesture ROI sums go to the hub for the chain's report, and how often; null: none.
+  const GestureEngine* gestures = nullptr;
+  int roi_every_ms = 300'000;
 };
 
 // What `regularsctl chain status` and /metrics show.
@@ -72,6 +76,9 @@ class Link {
   std::optional<ErasureReceipt> erasure_receipt(const std::string& erasure_id) const;
   // Every store's figures over [from_ms, to_ms), from the hub, likewise.
   ChainFigures figures(std::int64_t from_ms, std::int64_t to_ms) const;
+  // The gesture ROI of every store, as each last sent it, and pooled for the chain, likewise
+  // (chain_roi.hpp).
+  nlohmann::json roi() const;
   const std::string& store_id() const noexcept { return settings_.store_id; }
 
  private:
@@ -82,6 +89,7 @@ class Link {
   bool publish_erasures();
   bool apply_erasures();
   void refresh_leases();
+  void publish_roi();  // every roi_every_ms, on the link's thread
   void report_metrics();  // at most once a second, on the link's thread
   void save_applied(std::int64_t upto, bool now);
   std::int64_t watermark(std::int64_t LinkStatus::*which) const;  // one of status_'s, under mu_
@@ -94,6 +102,7 @@ class Link {
   std::int64_t instance_ = 0;
   std::unique_ptr<Hub> hub_;  // rg-chain only
   std::chrono::steady_clock::time_point metrics_at_{};  // rg-chain only
+  std::optional<std::chrono::steady_clock::time_point> roi_published_at_;  // rg-chain only
   std::int64_t saved_applied_ = 0;                        // rg-chain only (set before it starts)
   std::chrono::steady_clock::time_point saved_applied_at_{};
   mutable std::mutex mu_;

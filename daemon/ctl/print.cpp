@@ -282,6 +282,20 @@ void print_chain_report(std::ostream& out, const json& r) {
   out << "(a customer who bought at two stores counts once in the chain's customers)\n";
 }
 
+void print_chain_roi(std::ostream& out, const json& r) {
+  out << "gesture ROI across the chain, customers followed " << r["window_days"] << " days after their first offer\n";
+  for (const auto& rule : r["rules"]) {
+    out << "\n== the chain: ";
+    print_roi_rule(out, rule["chain"]);
+    for (const auto& store : rule["stores"]) {
+      out << "-- store " << store["store"].get<std::string>() << " (as of " << store["as_of"].get<std::string>() << "): ";
+      print_roi_rule(out, store);
+    }
+  }
+  if (r["rules"].empty()) out << "(no store has sent its figures yet)\n";
+  for (const auto& why : r["refused"]) out << "left out, not valid figures: " << why.get<std::string>() << "\n";
+}
+
 void print_prune(std::ostream& out, const json& r) {
   out << "pruned " << r["pruned"] << " events older than " << r["cutoff"].get<std::string>() << "\n";
   for (const auto& [type, n] : r["by_type"].items()) out << "  " << pad(type, 16) << n << "\n";

@@ -24,6 +24,7 @@ void print_erasure(std::ostream& out, const nlohmann::json& receipt);
 void print_chain_status(std::ostream& out, const nlohmann::json& status);
 void print_chain_erasure(std::ostream& out, const nlohmann::json& receipt);
 void print_chain_report(std::ostream& out, const nlohmann::json& report);
+void print_chain_roi(std::ostream& out, const nlohmann::json& roi);
 void print_prune(std::ostream& out, const nlohmann::json& pruned);
 void print_issued_token(std::ostream& out, const nlohmann::json& issued);
 void print_tokens(std::ostream& out, const nlohmann::json& list);

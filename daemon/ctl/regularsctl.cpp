@@ -130,6 +130,9 @@ class Ctl {
       if (!to_.empty()) request["to"] = to_;
       return ask({{"op", "chain"}, {"report", request}}, [](const json& r) { print_chain_report(std::cout, r); });
     });
+    auto* roi = chain->add_subcommand("roi", "Gesture ROI for each store and for the chain, from the sums each store sends the hub");
+    json_flag(roi);
+    on(roi, [this] { return ask({{"op", "chain"}, {"roi", json::object()}}, [](const json& r) { print_chain_roi(std::cout, r); }); });
     auto* join = chain->add_subcommand("join", "Join this store to a chain: take the chain's secret, check it with the hub and "
                                                "enrol the store id (regularsd must be stopped)");
     join->add_option("--data-dir", data_dir_, "The daemon's data directory (default /var/lib/regulars)");

@@ -38,6 +38,7 @@
 #include "gestures/facts.hpp"
 #include "gestures/chain_allowance.hpp"
 #include "gestures/limits.hpp"
+#include "gestures/roi_sums.hpp"
 #include "gestures/rules.hpp"
 #include "locales/phrasebook.hpp"
 #include "store/event_store.hpp"
@@ -102,6 +103,8 @@ class GestureEngine {
 
   // Offered against held-out customers, per rule (or one rule), with 95% intervals (roi.cpp).
   nlohmann::json roi(Db& db, const std::string& rule_id, std::int64_t now_ms, int window_days = 30) const;
+  // What that report is computed from, per rule (roi_sums.hpp): the store's share of the chain's.
+  std::vector<RoiSums> roi_sums(Db& db, const std::string& rule_id, std::int64_t now_ms, int window_days = 30) const;
 
  private:
   struct Last {  // the latest offer of one rule to one customer

@@ -68,6 +68,7 @@ Args chain_report_args(const AdminRequest& req, const std::string&) {
   return json{{"report", std::move(request)}};
 }
 Args chain_erasure_args(const AdminRequest&, const std::string& id) { return json{{"erasure", id}}; }
+Args chain_roi_args(const AdminRequest&, const std::string&) { return json{{"roi", json::object()}}; }
 Args followups_args(const AdminRequest& req, const std::string&) {
   return query_args(req, {{"state", "state"}, {"limit", "limit"}});
 }
@@ -164,6 +165,7 @@ const Route kRoutes[] = {
     {"POST", "/v1/dashboard/sign-out-all", "dashboard", dashboard_sign_out_all},
     {"GET", "/v1/chain", "chain", no_args},
     {"GET", "/v1/chain/report", "chain", chain_report_args},
+    {"GET", "/v1/chain/roi", "chain", chain_roi_args},
     {"GET", "/v1/chain/erasures/{id}", "chain", chain_erasure_args},
 };
 

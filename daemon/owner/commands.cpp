@@ -174,12 +174,24 @@ Result report_across_the_chain(const chain::Link& link, const json& request) {
               {"stores", rows}, {"chain", chain_row}};
 }
 
+// The chain's gesture ROI, from the hub: each store's own report as it last sent its sums, and
+// the chain's, pooled from them (chain/chain_roi.hpp).
+Result roi_across_the_chain(const chain::Link& link, const json& request) {
+  if (!request.is_object() || !request.empty()) return Error{kBad, "roi", "takes no options: {}"};
+  try {
+    return link.roi();
+  } catch (const chain::HubError& e) {
+    return Error{ErrorCode::overloaded, "", std::string("the chain's hub cannot be asked now: ") + e.what()};
+  }
+}
+
 // Where the store stands with its chain's hub: the link, and the lag in both directions.
 Result chain_status(Services& s, const Caller&, const json& args) {
   if (s.chain == nullptr)
     return json{{"configured", false}, {"hint", "this store is in no chain; add a chain section to the config (daemon/chain/CHAIN.md)"}};
   if (args.contains("erasure")) return erasure_across_the_chain(*s.chain, args["erasure"]);
   if (args.contains("report")) return report_across_the_chain(*s.chain, args["report"]);
+  if (args.contains("roi")) return roi_across_the_chain(*s.chain, args["roi"]);
   const chain::LinkStatus l = s.chain->status();
   json out{{"configured", true},
            {"store_id", s.chain->store_id()},
@@ -430,7 +442,7 @@ constexpr std::string_view kEvent[] = {"event"};
 constexpr std::string_view kCustomer[] = {"customer"};
 constexpr std::string_view kCustomerLimit[] = {"customer", "limit"};
 constexpr std::string_view kAsOf[] = {"as_of"};
-constexpr std::string_view kChain[] = {"erasure", "report"};
+constexpr std::string_view kChain[] = {"erasure", "report", "roi"};
 
 const Command kCommands[] = {
     {"status", {}, Role::owner, status},

@@ -15,6 +15,7 @@
 
 #include "fixture.hpp"
 #include "pg_cluster.hpp"
+#include "wire/validate.hpp"
 
 namespace regulars::test {
 namespace {
@@ -92,8 +93,10 @@ class ChainTest : public ::testing::Test {
     const std::string data = dir_.sub("store-" + id + "-" + std::to_string(stores_made_++));
     ::mkdir(data.c_str(), 0700);
     write_file(data + "/secret.key", secret, 0600);
+    // Tills' own times count for gestures (the ROI test makes offers weeks ago).
     const json config = {{"chain", {{"hub", conninfo.empty() ? hub_conninfo() : conninfo}, {"store_id", id}, {"poll_ms", 50},
-                                    {"ca_file", ca_file.empty() ? hub_ca() : ca_file}}}};
+                                    {"roi_every_s", 1}, {"ca_file", ca_file.empty() ? hub_ca() : ca_file}}},
+                         {"gestures", {{"max_clock_skew_minutes", 5'256'000}}}};
     write_file(data + ".conf", config.dump(), 0600);
     return std::make_unique<DaemonProcess>(data, std::vector<std::string>{"--config", data + ".conf", "--log-level", "debug"});
   }
@@ -138,8 +141,11 @@ class ChainTest : public ::testing::Test {
     return json::parse(out, nullptr, false);
   }
 
-  // GET `path` from a store's admin port (localhost: /metrics needs no token); the body, or "".
-  static std::string admin_get(const DaemonProcess& store, const std::string& path) {
+  // GET `path` from a store's admin port (localhost: /metrics needs no token; with `owner`, the
+  // owner's token from admin.token goes along); the body, or "".
+  static std::string admin_get(const DaemonProcess& store, const std::string& path, bool owner = false) {
+    std::string token;
+    if (owner) std::getline(std::ifstream(store.data_dir() + "/admin.token"), token);
     std::string endpoint;
     std::getline(std::ifstream(store.data_dir() + "/admin.endpoint"), endpoint);
     const auto colon = endpoint.rfind(':');
@@ -151,7 +157,8 @@ class ChainTest : public ::testing::Test {
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     std::string response;
     if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-      const std::string request = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+      const std::string request = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n" +
+                                  (token.empty() ? "" : "Authorization: Bearer " + token + "\r\n") + "\r\n";
       ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
       char buf[4096];
       for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) response.append(buf, static_cast<std::size_t>(n));
@@ -878,6 +885,105 @@ TEST_F(ChainTest, ABadChainConfigurationIsReportedAndTheStoreKeepsServing) {
   // The stores of the chain were not disturbed.
   ASSERT_EQ(plugin_.record(till(0), purchase("6200", {"tea"}).c_str()), REGULARS_OK);
   EXPECT_TRUE(wait_until([&] { return visits_at(1, "6200") == 1; }, std::chrono::seconds(10)));
+}
+
+// Gesture ROI across the chain: each store's own report, as it sent its sums to the hub, and the
+// chain's, pooled. Offers made at A and B forty days ago; the customers come back at C, whose
+// purchases reach A and B through the hub and count in their reports.
+TEST_F(ChainTest, TheChainsGestureRoiIsEachStoresOwnReportAndTheirPooledSums) {
+  ASSERT_NO_FATAL_FAILURE(add_rule_everywhere(json::parse(R"({"id": "chain-gift", "when": {"bought": {"sku": "bread"}},
+      "gesture": {"kind": "discount", "amount": 100}, "limits": {"cooldown_days": 365}, "holdout": 0.5})")));
+  const auto at = [](int days_ago, int minute = 0) { return wire::format_time_ms(wire::now_ms() - days_ago * 86'400'000LL + minute * 60'000LL); };
+  const auto event = [&](json e, const std::string& who, const std::string& when) {
+    e["customer"] = {{"kind", "card"}, {"value", who}};
+    e["time"] = when;
+    return e.dump();
+  };
+  const json bread = json::array({{{"sku", "bread"}, {"qty", 1}, {"unit_price", 250}}});
+  constexpr int kPerStore = 6;
+  int events = 0, back_at_c = 0;
+  for (std::size_t s = 0; s < 2; ++s)
+    for (int i = 0; i < kPerStore; ++i) {
+      const std::string who = customer_at("81", s, i);
+      ASSERT_EQ(plugin_.record(till(s), event(json::parse(consent(who)), who, at(45)).c_str()), REGULARS_OK);
+      ASSERT_EQ(plugin_.record(till(s), event({{"type", "purchase"}, {"lines", bread}}, who, at(41)).c_str()), REGULARS_OK);
+      const json ask = {{"customer", {{"kind", "card"}, {"value", who}}}, {"time", at(40)}};
+      regulars_status st;
+      const json answer = json::parse(plugin_.hints_text(till(s), ask.dump(), st), nullptr, false);
+      ASSERT_EQ(st, REGULARS_OK);
+      ASSERT_TRUE(answer.contains("offers")) << answer.dump();
+      // Back at C within the month, 0, 1 or 2 times.
+      for (int k = 0; k < i % 3; ++k, ++events, ++back_at_c)
+        ASSERT_EQ(plugin_.record(till(2), event({{"type", "purchase"}, {"lines", bread}}, who, at(33 - k)).c_str()), REGULARS_OK);
+      events += 2;
+    }
+  ASSERT_GT(offered("chain-gift"), 0) << "the rule offered nothing; the test needs offers on both sides";
+  // A and B applied every purchase made at C, so their reports count the visits there.
+  ASSERT_TRUE(wait_until([&] {
+    for (std::size_t s = 0; s < 2; ++s)
+      if (StoreFile(stores_[s]->db_path()).count("SELECT count(*) FROM events WHERE origin='C' AND type='purchase'") != back_at_c)
+        return false;
+    return true;
+  }, std::chrono::seconds(20)));
+  const auto local_report = [&](std::size_t s) {
+    std::string out;
+    EXPECT_EQ(run_command(std::string(REGULARSCTL_PATH) + " --data-dir " + stores_[s]->data_dir() + " gestures roi chain-gift --json", out), 0) << out;
+    json r = json::parse(out, nullptr, false);
+    return r.is_object() && r["rules"].size() == 1 ? r["rules"][0] : json();
+  };
+  const auto chain_roi = [&] {
+    std::string out;
+    EXPECT_EQ(run_command(std::string(REGULARSCTL_PATH) + " --data-dir " + stores_[2]->data_dir() + " chain roi --json", out), 0) << out;
+    return json::parse(out, nullptr, false);
+  };
+  // A store's row in the chain's report is its own report, once its sums caught up (every second).
+  json chain, rule;
+  const auto caught_up = wait_until([&] {
+    chain = chain_roi();
+    if (!chain.is_object() || chain["rules"].size() != 1) return false;
+    rule = chain["rules"][0];
+    if (rule["stores"].size() != 2) return false;
+    for (std::size_t s = 0; s < 2; ++s) {
+      json mine = rule["stores"][s];
+      if (mine["store"] != kStoreIds[s]) return false;
+      mine.erase("store");
+      mine.erase("as_of");
+      if (mine != local_report(s)) return false;
+    }
+    return true;
+  }, std::chrono::seconds(20));
+  ASSERT_TRUE(caught_up) << chain.dump(2) << "\nA: " << local_report(0).dump(2) << "\nB: " << local_report(1).dump(2);
+  // The chain's row pools both: counts add up, means are weighted by the customers followed.
+  const json& pooled = rule["chain"];
+  const json &a = rule["stores"][0], &b = rule["stores"][1];
+  for (const char* group : {"offered", "held_out"}) {
+    for (const char* count : {"customers", "followed", "returned"})
+      EXPECT_EQ(pooled[group][count], a[group][count].get<long long>() + b[group][count].get<long long>()) << group << "." << count;
+    const double na = a[group]["followed"].get<double>(), nb = b[group]["followed"].get<double>();
+    for (const char* mean : {"visits_per_customer", "spend_per_customer"})
+      EXPECT_NEAR(pooled[group][mean].get<double>(),
+                  (a[group][mean].get<double>() * na + b[group][mean].get<double>() * nb) / std::max(1.0, na + nb), 1e-3)
+          << group << "." << mean;
+  }
+  EXPECT_EQ(pooled["offered"]["customers"].get<long long>() + pooled["held_out"]["customers"].get<long long>(), 2 * kPerStore);
+  EXPECT_EQ(pooled["offers"], a["offers"].get<long long>() + b["offers"].get<long long>());
+  EXPECT_GT(pooled["held_out"]["visits_per_customer"].get<double>() + pooled["offered"]["visits_per_customer"].get<double>(), 0)
+      << "the visits at C count for the offers made at A and B";
+  EXPECT_EQ(chain["refused"], json::array());
+  // The hub holds sums only: no offer, no customer.
+  EXPECT_EQ(std::stoll(hub_->scalar("SELECT count(*) FROM regulars_events WHERE type IN ('offer', 'offer_outcome')", "chain")), 0);
+  // A row on the hub that is not valid sums is left out of every figure, and named.
+  hub_->exec("INSERT INTO regulars_stores(store_id, instance) VALUES ('Z', 1)", "chain");
+  hub_->exec("INSERT INTO regulars_roi(store_id, rule_id, as_of_ms, sums) VALUES ('Z', 'chain-gift', 1, "
+             "'{\"rule\": \"chain-gift\", \"window_days\": 30, \"outcomes\": {}, \"offered\": {\"customers\": -5}}')", "chain");
+  const json with_bad = chain_roi();
+  ASSERT_EQ(with_bad["refused"].size(), 1u) << with_bad.dump(2);
+  EXPECT_EQ(with_bad["refused"][0].get<std::string>().rfind("Z/chain-gift: ", 0), 0u) << with_bad["refused"][0];
+  EXPECT_EQ(with_bad["rules"][0]["chain"]["offered"]["customers"], pooled["offered"]["customers"]) << "the bad row counts nowhere";
+  // The admin API serves the same report.
+  const json over_http = json::parse(admin_get(*stores_[2], "/v1/chain/roi", true), nullptr, false);
+  ASSERT_TRUE(over_http.is_object()) << "GET /v1/chain/roi";
+  EXPECT_EQ(over_http["rules"], with_bad["rules"]);
 }
 
 }  // namespace
