@@ -44,6 +44,8 @@ class Stmt {
   std::int64_t i64(int col) const { return sqlite3_column_int64(stmt_, col); }
   double f64(int col) const { return sqlite3_column_double(stmt_, col); }
   std::string text(int col) const;
+  // The same without a copy: valid until the next step, reset or column call on this row.
+  std::string_view view(int col) const;
   bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   sqlite3_stmt* raw() const noexcept { return stmt_; }
 

@@ -153,11 +153,17 @@ void Popularity::load(Db& db) {
     Stmt s(db.raw(), "SELECT src, transitions, successors FROM item_sources");
     while (s.step()) sources.push_back({s.text(0), s.text(2), s.i64(1)});
   }
-  std::vector<std::pair<std::string, std::int64_t>> buyers;
+  // Distinct buyers are not worth a column kept per purchase: customer_items holds them, one row
+  // per customer and item. Counted here in one pass in key order: SQLite's GROUP BY sku would
+  // sort every row of the table first (46 s and 630 MB, kept by the allocator, at 1M customers).
+  StringMap<std::int64_t> buyers;
   {
-    // Distinct buyers are not worth a column kept per purchase: customer_items holds them.
-    Stmt s(db.raw(), "SELECT sku, count(*) FROM customer_items GROUP BY sku");
-    while (s.step()) buyers.emplace_back(s.text(0), s.i64(1));
+    Stmt s(db.raw(), "SELECT sku FROM customer_items");
+    while (s.step()) {
+      const std::string_view sku = s.view(0);
+      if (const auto it = buyers.find(sku); it != buyers.end()) ++it->second;
+      else buyers.emplace(std::string(sku), 1);
+    }
   }
   Blend blend;
   blend.load(db);

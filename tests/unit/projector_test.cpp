@@ -826,6 +826,23 @@ void ProjectorTest::record_a_bit_of_everything() {
   ok(rec(purchase("e32", bob, "2026-11-12T10:00:00Z", {line("coffee", 2, 900), line("bread", 1, 250, "bakery")})));
 }
 
+// The store's items, read back at start-up, each with its distinct buyers as customer_items has them.
+TEST_F(ProjectorTest, ItemsReadBackAtStartCountEachItemsDistinctBuyers) {
+  record(purchase("p1", card("1001"), "2026-11-02T10:00:00Z", {line("bread", 1, 250), line("milk", 1, 120)}));
+  record(purchase("p2", card("1002"), "2026-11-02T11:00:00Z", {line("bread", 1, 250)}));
+  record(purchase("p3", card("1002"), "2026-11-03T11:00:00Z", {line("bread", 2, 250)}));
+  record(purchase("p4", card("1003"), "2026-11-03T12:00:00Z", {line("milk", 1, 120), line("eggs", 1, 300)}));
+  live_popularity_.flush(db_, true);
+  Popularity loaded;
+  loaded.load(db_);
+  const auto buyers = [&](const std::string& sku) { return loaded.item(sku).value_or(ItemInfo{}).buyers; };
+  EXPECT_EQ(buyers("bread"), 2);
+  EXPECT_EQ(buyers("milk"), 2);
+  EXPECT_EQ(buyers("eggs"), 1);
+  EXPECT_EQ(loaded.item("bread")->baskets, 3);
+  EXPECT_EQ(loaded.repeat_share(), live_popularity_.repeat_share());
+}
+
 TEST_F(ProjectorTest, ReplayingTheLogIntoClearedProjectionsGivesTheSameTables) {
   record_a_bit_of_everything();
   // Nothing below may pass for want of rows to compare.
