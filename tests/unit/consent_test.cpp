@@ -21,7 +21,7 @@ struct Record {
   std::int64_t time_ms;
   json purposes;
   json supersedes;     // null: logged before the stamp
-  std::string origin;  // the store it came from; empty: this store's own
+  std::string origin = {};  // the store it came from; empty: this store's own
 };
 
 class ConsentTest : public ::testing::Test {
