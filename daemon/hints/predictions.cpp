@@ -50,15 +50,16 @@ struct Candidate {
 // the customer's top items.
 class CandidateSet {
  public:
-  CandidateSet(const AnswerContext& ctx, const Habits& habits, const FollowedOn& followed_on, double all_baskets)
-      : ctx_(ctx), habits_(habits), followed_on_(followed_on), all_baskets_(all_baskets) {
+  CandidateSet(const AnswerContext& ctx, const Habits& habits, const Popularity::Reading& pop, const FollowedOn& followed_on,
+               double all_baskets)
+      : ctx_(ctx), habits_(habits), pop_(pop), followed_on_(followed_on), all_baskets_(all_baskets) {
     seen_.reserve(256);
   }
 
   void add_own(const std::vector<ItemStat>& personal) {
     for (const auto& item : personal) {
       if (ctx_.basket.count(item.sku) || !ctx_.dnm.allows(item)) continue;
-      const KnownItem known{item.sku, item.baskets, item.dvis, item.store_baskets, item.store_buyers, item.for_member, item.item};
+      const KnownItem known{item.sku, item.baskets, item.dvis, item.store_baskets, item.store_buyers, item.for_member};
       add(item, habits_.store_only ? 0.0 : std::min(1.0, habits_.weights.personal(habits_.visits, known, habits_.repeat_share)));
     }
   }
@@ -68,13 +69,13 @@ class CandidateSet {
       if (!ctx_.basket.count(item.sku) && !seen_.count(item.sku) && ctx_.dnm.allows(item)) add(item, 0.0);
     }
   }
-  void add_followed(const std::vector<SeedSource>& sources, const Popularity::Reading& pop) {
+  void add_followed(const std::vector<SeedSource>& sources) {
     for (const auto& src : sources) {
       for (std::size_t k = 0; k < src.by_count.size() && k < kFollowedPerSeed; ++k) {
         const ItemId id = src.by_count[k]->item;
-        const ItemInfo* info = pop.item(id);
+        const ItemInfo* info = pop_.item(id);
         if (info == nullptr) continue;
-        const std::string_view sku = pop.sku(id);
+        const std::string_view sku = pop_.sku(id);
         if (ctx_.basket.count(sku) || !seen_.insert(sku).second) continue;
         if (ctx_.dnm.allows({sku, info->name, info->category})) add(sku, id, info->name, 0, info->baskets, 0.0);
       }
@@ -89,7 +90,10 @@ class CandidateSet {
   }
 
  private:
-  void add(const ItemStat& item, double personal) { add(item.sku, item.item, item.name, item.baskets, item.store_baskets, personal); }
+  // The item's number as this reading of the popularity gives it (a rebuild numbers items anew).
+  void add(const ItemStat& item, double personal) {
+    add(item.sku, pop_.id(item.sku), item.name, item.baskets, item.store_baskets, personal);
+  }
   void add(std::string_view sku, ItemId id, std::string_view name, std::int64_t baskets, std::int64_t store_baskets, double personal) {
     const double g = std::min(1.0, static_cast<double>(store_baskets) / all_baskets_);
     const double e = followed_on_.similar(id, g);
@@ -99,6 +103,7 @@ class CandidateSet {
 
   const AnswerContext& ctx_;
   const Habits& habits_;
+  const Popularity::Reading& pop_;
   const FollowedOn& followed_on_;
   double all_baskets_;
   std::vector<Candidate> candidates_;
@@ -136,10 +141,10 @@ std::vector<Pick> pick_items(const AnswerContext& ctx, EventStore& store, const 
   const auto sources = pop.sources_of(seeds);
   const FollowedOn followed_on(seeds.size(), sources);
 
-  CandidateSet candidates(ctx, habits, followed_on, static_cast<double>(std::max<std::int64_t>(1, pop.totals().baskets)));
+  CandidateSet candidates(ctx, habits, pop, followed_on, static_cast<double>(std::max<std::int64_t>(1, pop.totals().baskets)));
   candidates.add_own(personal);
   if (best) candidates.add_popular(*best, static_cast<std::size_t>(max_predictions * 3 + static_cast<int>(ctx.basket.size()) + 20));
-  candidates.add_followed(sources, pop);
+  candidates.add_followed(sources);
 
   std::vector<Pick> picks;
   for (const auto& cand : std::move(candidates).ranked()) {

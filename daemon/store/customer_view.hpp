@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "memory/item_id.hpp"
 
 namespace regulars::daemon {
 
@@ -52,7 +51,6 @@ struct ItemStat {
   std::int64_t store_baskets = 0;  // the item's popularity in the store
   std::int64_t store_buyers = 0;   // distinct customers who bought it
   bool for_member = false;         // bought for a household member (EventStore::mark_bought_for_members)
-  ItemId item = kNoItem;           // the popularity's number for it (EventStore::top_items, best_sellers)
 };
 
 struct MemberTaste {

@@ -137,14 +137,12 @@ std::vector<ItemStat> EventStore::top_items(std::int64_t customer_id, int limit)
   auto cached = top_items_cache_.find(customer_id, limit);
   std::vector<ItemStat> out = cached ? std::move(*cached) : read_top_items(customer_id, limit);
   const auto known = popularity_.read();  // after the rows: the writer's merge never waits on SQLite
-  for (ItemStat& st : out) {
-    st.item = known.id(st.sku);
-    if (const ItemInfo* info = known.item(st.item)) {
+  for (ItemStat& st : out)
+    if (const ItemInfo* info = known.item(st.sku)) {
       st.name = info->name;
       st.store_baskets = info->baskets;
       st.store_buyers = info->buyers;
     }
-  }
   return out;
 }
 
@@ -236,7 +234,7 @@ std::shared_ptr<const std::vector<ItemStat>> EventStore::best_sellers() {
   if (refresh) {
     auto fresh = std::make_shared<std::vector<ItemStat>>();
     for (auto& [sku, id, i] : popularity_.top(kKept))
-      fresh->push_back(ItemStat{sku, i.name, i.baskets, i.last_ms, 0, i.category, 0, 0, 0, i.baskets, 0, false, id});
+      fresh->push_back(ItemStat{sku, i.name, i.baskets, i.last_ms, 0, i.category, 0, 0, 0, i.baskets});
     std::lock_guard lock(popular_mu_);
     popular_ = fresh;
     popular_at_ = std::chrono::steady_clock::now();
