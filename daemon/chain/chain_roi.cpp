@@ -53,6 +53,8 @@ json pool_roi(const std::vector<StoreRoi>& rows) {
     store["as_of"] = wire::format_time_ms(row.as_of_ms);
     rule.stores.push_back(std::move(store));
   }
+  if (rows.size() >= static_cast<std::size_t>(kMaxRoiRows))
+    refused.push_back("the hub holds more than " + std::to_string(kMaxRoiRows) + " rows; the rules after these were not read");
   json out_rules = json::array();
   for (auto& [id, rule] : by_rule) out_rules.push_back({{"rule", id}, {"chain", roi_row(rule.pooled)}, {"stores", std::move(rule.stores)}});
   return {{"window_days", kChainRoiWindowDays}, {"rules", std::move(out_rules)}, {"refused", std::move(refused)}};

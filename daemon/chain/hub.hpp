@@ -88,6 +88,8 @@ struct ChainFigures {
   std::int64_t customers = 0;  // distinct identifiers that bought anywhere in the chain
 };
 
+inline constexpr int kMaxRoiRows = 100'000;  // read for the chain's ROI report: a bound, not a policy
+
 // One store's sums for one gesture rule's ROI report (gestures/roi_sums.hpp), as JSON text: as
 // the store sent them, and to be checked again when read back.
 struct StoreRoi {

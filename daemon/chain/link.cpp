@@ -166,11 +166,11 @@ void Link::run() {
       const bool erased = publish_erasures() | apply_erasures();
       refresh_leases();
       report_metrics();
-      publish_roi();
       const bool published = publish_some();
       const bool applied = apply_some();
       if (!erased && !published && !applied) {
         save_applied(watermark(&LinkStatus::applied_hub_id), true);
+        publish_roi();  // when caught up: the other stores' visits are in the figures
         hub_->wait_for_news(settings_.poll_ms);
       }
     } catch (const HubError& e) {
@@ -352,20 +352,27 @@ std::optional<ErasureReceipt> Link::erasure_receipt(const std::string& erasure_i
 
 // This store's gesture ROI sums, now and then: the chain's report pools them (CHAIN.md). Sums
 // only, never an offer or a customer.
+// Once per roi_every_ms whatever happens: a report that fails is tried again at the next turn,
+// never at every round of the link, whose events and leases must not wait on it. A failure to
+// read the store is logged and leaves the hub's rows as they were; the hub's own failures go to
+// the link's loop like any other.
 void Link::publish_roi() {
   if (settings_.gestures == nullptr) return;
   const auto now = std::chrono::steady_clock::now();
   if (roi_published_at_ && now - *roi_published_at_ < std::chrono::milliseconds(settings_.roi_every_ms)) return;
+  roi_published_at_ = now;
   const std::int64_t as_of = wire::now_ms();
   std::vector<RoiSums> sums;
-  {
+  try {
     EventStore::ReadScope snapshot(store_);
     sums = settings_.gestures->roi_sums(store_.read_connection(), "", as_of, kChainRoiWindowDays);
+  } catch (const std::exception& e) {
+    REGULARS_LOG(warn, "chain: the gesture ROI figures could not be read; the hub keeps the last ones", ({{"error", e.what()}}));
+    return;
   }
   std::vector<StoreRoi> rows;
   for (const RoiSums& s : sums) rows.push_back({settings_.store_id, s.rule, as_of, roi_sums_to_json(s).dump()});
   hub_->publish_roi(settings_.store_id, as_of, rows);
-  roi_published_at_ = now;
 }
 
 nlohmann::json Link::roi() const {

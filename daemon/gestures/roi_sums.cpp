@@ -63,20 +63,42 @@ json group_to_json(const RoiGroup& g) {
           {"visits_sq", g.visits_sq},  {"spend", g.spend},        {"spend_sq", g.spend_sq}};
 }
 
-// A count or sum read back from the hub: present, a number, finite, not negative.
-std::optional<std::string> read_number(const json& obj, const char* key, double& out) {
+// Bounds far above any store's figures, low enough that the chain's rows (at most 100,000) add
+// up without overflowing: counts as int64, sums as doubles that stay exact enough.
+constexpr double kMaxCount = 1e12;
+constexpr double kMaxSum = 1e18;
+
+// A count or sum read back from the hub: present, a number, finite, not negative, bounded.
+std::optional<std::string> read_number(const json& obj, const char* key, double& out, double max = kMaxSum) {
   const auto it = obj.find(key);
   if (it == obj.end() || !it->is_number()) return std::string(key) + " is missing or not a number";
   out = it->get<double>();
-  if (!std::isfinite(out) || out < 0 || out > 1e18) return std::string(key) + " is negative, too large or not finite";
+  if (!std::isfinite(out) || out < 0 || out > max) return std::string(key) + " is negative, too large or not finite";
   return std::nullopt;
 }
 
 std::optional<std::string> read_count(const json& obj, const char* key, std::int64_t& out) {
   double v = 0;
-  if (auto error = read_number(obj, key, v)) return error;
+  if (auto error = read_number(obj, key, v, kMaxCount)) return error;
   if (v != std::floor(v)) return std::string(key) + " is not a whole number";
   out = static_cast<std::int64_t>(v);
+  return std::nullopt;
+}
+
+// Sums that no group of customers could have: each returned customer made a visit; with nobody
+// followed there is nothing to sum; a sum of squares is at least the square of the sum over n
+// (what the variance would be negative without), give or take rounding.
+std::optional<std::string> contradiction(const RoiGroup& g) {
+  if (g.followed > g.customers || g.returned > g.followed) return "more followed than customers, or more returned than followed";
+  if (g.followed == 0) {
+    if (g.visits != 0 || g.visits_sq != 0 || g.spend != 0 || g.spend_sq != 0) return "sums without anybody followed";
+    return std::nullopt;
+  }
+  const double n = static_cast<double>(g.followed);
+  if (g.visits < static_cast<double>(g.returned) || (g.returned == 0) != (g.visits == 0))
+    return "visits that do not match the customers who returned";
+  const auto below = [n](double sum_sq, double sum) { return sum_sq * n < sum * sum * (1 - 1e-9); };
+  if (below(g.visits_sq, g.visits) || below(g.spend_sq, g.spend)) return "a sum of squares smaller than its sum allows";
   return std::nullopt;
 }
 
@@ -87,7 +109,7 @@ std::optional<std::string> read_group(const json& obj, const char* key, RoiGroup
     if (auto error = read_count(*it, name, *count)) return std::string(key) + "." + *error;
   for (const auto& [name, sum] : {std::pair{"visits", &g.visits}, {"visits_sq", &g.visits_sq}, {"spend", &g.spend}, {"spend_sq", &g.spend_sq}})
     if (auto error = read_number(*it, name, *sum)) return std::string(key) + "." + *error;
-  if (g.followed > g.customers || g.returned > g.followed) return std::string(key) + ": more followed than customers, or more returned than followed";
+  if (auto why = contradiction(g)) return std::string(key) + ": " + *why;
   return std::nullopt;
 }
 

@@ -71,6 +71,11 @@ TEST(RoiSums, WhatIsNotValidSumsIsRefusedAndNamed) {
       {[](json& j) { j["held_out"]["followed"] = 5; }, "held_out"},
       {[](json& j) { j["offered"]["returned"] = 3; }, "offered"},
       {[](json& j) { j.erase("held_out"); }, "held_out"},
+      {[](json& j) { j["offered"]["customers"] = 2e12; }, "offered.customers"},
+      {[](json& j) { j["offered"]["visits_sq"] = 0.1; }, "offered: a sum of squares"},
+      {[](json& j) { j["held_out"]["spend_sq"] = 1000; }, "held_out: a sum of squares"},
+      {[](json& j) { j["offered"]["visits"] = 0; j["offered"]["visits_sq"] = 0; }, "offered: visits"},
+      {[](json& j) { j["held_out"]["followed"] = 0; j["held_out"]["returned"] = 0; }, "held_out: sums without anybody"},
   };
   for (const auto& [spoil, named] : cases) {
     json bad = good;
