@@ -103,9 +103,9 @@ Db::Db(const std::string& path, Mode mode) {
   }
   // Savepoint journals and sorts stay in memory instead of spilling to a temp file per commit.
   exec("PRAGMA temp_store=MEMORY");
-  // 64 MiB: fast reads without mapping a large store whole. Each connection maps on its own, and
-  // every page it touches counts in the daemon's resident memory, hence none for lean readers.
-  exec(mode == Mode::read_only_lean ? "PRAGMA mmap_size=0" : "PRAGMA mmap_size=67108864");
+  // No memory-mapped reads: a mapped window keeps every page it touches resident in the daemon,
+  // and the page fault of a newly touched page costs more than the read(2) of a cached one.
+  exec("PRAGMA mmap_size=0");
 }
 
 Db::~Db() {

@@ -56,8 +56,8 @@ class Stmt {
 
 class Db {
  public:
-  // read_only_lean: for threads that scan (owner work): a 2 MiB cache and no mmap window, so a
-  // replay of the whole log does not leave tens of MiB resident beside the tills' readers.
+  // read_only_lean: for threads that scan (owner work): a 2 MiB cache, so a replay of the whole
+  // log does not leave tens of MiB resident beside the tills' readers.
   enum class Mode { read_write, read_only, read_only_lean };
   Db(const std::string& path, Mode mode);
   ~Db();
