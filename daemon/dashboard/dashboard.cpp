@@ -195,6 +195,11 @@ class Dashboard {
     if (rest == "/comments") return run("comments", present_query(req, {"reason", "from", "to"}), session, respond);
     if (rest == "/tokens") return run("tokens", {{"request", {{"action", "list"}}}}, session, respond);
     if (rest == "/gestures") return run("gestures", {{"request", {{"action", "list"}}}}, session, respond);
+    // The chain's figures come from the hub; when it cannot be reached the command says so (within
+    // the link's connect timeout) and the page shows it.
+    if (rest == "/chain") return run("chain", json::object(), session, respond);
+    if (rest == "/chain/report") return run("chain", {{"report", present_query(req, {"from", "to"})}}, session, respond);
+    if (rest == "/chain/roi") return run("chain", {{"roi", json::object()}}, session, respond);
     if (rest == "/gestures/roi") {
       json request = {{"action", "roi"}};
       if (const std::string w = query_text(req, "window_days", ""); !w.empty()) request["window_days"] = query_value(w);
@@ -213,6 +218,7 @@ class Dashboard {
     if (rest == "/lanes") return "lanes";
     if (rest == "/journey") return "journey";
     if (rest == "/gestures") return "gestures";
+    if (rest == "/chain") return "chain";
     return {};
   }
 

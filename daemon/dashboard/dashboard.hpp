@@ -17,6 +17,7 @@
 //   GET  /dashboard/lanes         the lane tokens (signed in)
 //   GET  /dashboard/journey       a customer's journey, export and erasure (signed in)
 //   GET  /dashboard/gestures      the gesture rules: a form that builds one, dry runs, on/off, ROI
+//   GET  /dashboard/chain         the chain of stores: the hub link, reports by store, gesture ROI
 //   GET  /dashboard/api/today     the today command's answer
 //   GET  /dashboard/api/followups?state=open|contacted|resolved|all   the followups command's answer
 //   POST /dashboard/api/followup  form: feedback, state, note (optional); header X-CSRF-Token.
@@ -32,6 +33,9 @@
 //   GET  /dashboard/api/gestures/roi?window_days=N       the ROI report, as a task (202 {"job": id})
 //   POST /dashboard/api/gestures/{validate,dry-run,save,enable,disable}   form: rule (JSON text) or
 //                                 id, days; X-CSRF-Token. The gestures command's answer
+//   GET  /dashboard/api/chain     the chain command's status (configured: false outside a chain)
+//   GET  /dashboard/api/chain/report?from=&to=   the chain's report by store, from the hub
+//   GET  /dashboard/api/chain/roi the chain's gesture ROI, each store's and pooled, from the hub
 //   GET  /dashboard/api/jobs/<id> a long task's answer (a dry run, the ROI, an erasure: they answer 202
 //                                 {"job": id} at once); 202 {"done": false} while it runs
 //   GET  /dashboard/api/tokens    the lane tokens (tokens list)

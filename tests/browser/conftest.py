@@ -39,13 +39,13 @@ def program(name):
 class Daemon:
     """regularsd on its own data folder, and how to reach it."""
 
-    def __init__(self, root):
+    def __init__(self, root, args=()):
         self.data = root / "data"
         self.log_path = root / "regularsd.log"
         self.ctl = [program("REGULARS_REGULARSCTL"), "--data-dir", str(self.data)]
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([program("REGULARS_REGULARSD"), "--data-dir", str(self.data), "--log-format", "text"],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([program("REGULARS_REGULARSD"), "--data-dir", str(self.data), "--log-format", "text",
+                                      *args], stdout=self.log, stderr=subprocess.STDOUT)
         self._wait_until_started()
         self.endpoint = (self.data / "admin.endpoint").read_text().strip()
         self.owner_token = (self.data / "admin.token").read_text().strip()

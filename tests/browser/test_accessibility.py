@@ -21,7 +21,7 @@ WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 # The signed-in pages: every name daemon/dashboard/dashboard.cpp's page_name() serves.
 SIGNED_IN_PAGES = ["/dashboard/", "/dashboard/satisfaction", "/dashboard/followups", "/dashboard/ideas",
-                   "/dashboard/gestures", "/dashboard/journey", "/dashboard/lanes"]
+                   "/dashboard/gestures", "/dashboard/journey", "/dashboard/lanes", "/dashboard/chain"]
 
 
 def test_every_signed_in_page_is_checked():
