@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS regulars_erasures (
   erasure_id text PRIMARY KEY, hub_id bigint NOT NULL UNIQUE, origin text NOT NULL REFERENCES regulars_stores,
   identifiers jsonb NOT NULL, requested_at timestamptz NOT NULL DEFAULT clock_timestamp(), hub_events_deleted bigint NOT NULL);
 CREATE TABLE IF NOT EXISTS regulars_erased_identifiers (
-  id_kind text NOT NULL, id_hash text NOT NULL, erasure_id text NOT NULL, PRIMARY KEY (id_kind, id_hash));
+  id_kind text NOT NULL, id_hash text NOT NULL, erasure_id text NOT NULL, erased_ms bigint, lifted_ms bigint,
+  PRIMARY KEY (id_kind, id_hash));
 CREATE INDEX IF NOT EXISTS regulars_erased_by_hash ON regulars_erased_identifiers (id_hash);
 CREATE TABLE IF NOT EXISTS regulars_erasure_confirmations (
   erasure_id text NOT NULL REFERENCES regulars_erasures, store_id text NOT NULL REFERENCES regulars_stores,
@@ -134,6 +135,42 @@ bool withdraws_remember(const HubEvent& e) {
   return remember != purposes->end() && remember->is_boolean() && !remember->get<bool>();
 }
 
+// A consent to remember: a customer erased in the chain who gives it again is remembered again.
+bool grants_remember(const HubEvent& e) {
+  if (e.type != "consent") return false;
+  const auto body = nlohmann::json::parse(e.body, nullptr, false);
+  if (!body.is_object()) return false;
+  const auto purposes = body.find("purposes");
+  if (purposes == body.end() || !purposes->is_object()) return false;
+  const auto remember = purposes->find("remember");
+  return remember != purposes->end() && remember->is_boolean() && remember->get<bool>();
+}
+
+// Hubs made before a new consent could lift an erasure's tombstone lack its two times; the
+// store that owns the tables adds them, dating each tombstone by its erasure.
+void add_tombstone_times(pg_conn* conn) {
+  const Result has = run(conn,
+                         "SELECT 1 FROM information_schema.columns WHERE table_name = 'regulars_erased_identifiers' "
+                         "AND column_name = 'lifted_ms'");
+  if (PQntuples(has.get()) > 0) return;
+  run(conn, "ALTER TABLE regulars_erased_identifiers ADD COLUMN erased_ms bigint, ADD COLUMN lifted_ms bigint");
+  run(conn,
+      "UPDATE regulars_erased_identifiers x SET erased_ms = (extract(epoch FROM e.requested_at) * 1000)::bigint "
+      "FROM regulars_erasures e WHERE e.erasure_id = x.erasure_id");
+}
+
+// A consent to remember dated after the erasure of one of the customer's identifiers lifts that
+// identifier's tombstone from the consent's time on: their events from then travel again, and
+// what was sold to them before it (a spool replayed late) still stays out.
+void lift_tombstones(pg_conn* conn, const std::vector<HubEvent>& events) {
+  for (const HubEvent& e : events)
+    if (!e.id_kind.empty() && grants_remember(e))
+      run(conn,
+          "UPDATE regulars_erased_identifiers SET lifted_ms = $3::bigint WHERE id_kind = $1 AND id_hash = $2 "
+          "AND lifted_ms IS NULL AND erased_ms < $3::bigint",
+          {e.id_kind, e.id_hash_hex, std::to_string(e.time_ms)});
+}
+
 // The customer's hub events before their withdrawal of "remember" (by the hub's order, as a
 // store's own log goes by its order): every identifier linked or merged with the withdrawal's
 // before it, then their events but the consent records, links and merges. By the withdrawal's
@@ -218,6 +255,7 @@ HubStoreState Hub::join(const std::string& store_id, std::int64_t instance, cons
   run(conn_, "SELECT pg_advisory_xact_lock(7262876)");
   // Made once, by the first store; the others only need rights on the tables, not to own them.
   if (field(run(conn_, "SELECT to_regclass('regulars_erasure_confirmations') IS NULL"), 0, 0) == "t") run(conn_, kSchema);
+  add_tombstone_times(conn_);
   const Result made = run(conn_, "INSERT INTO regulars_chain VALUES ('schema_version', $1), ('secret_check', $2) ON CONFLICT DO NOTHING",
                           {std::to_string(kHubSchemaVersion), secret_check});
   HubStoreState state;
@@ -264,7 +302,9 @@ std::int64_t Hub::publish(const std::string& store_id, const std::vector<HubEven
                              {std::to_string(events.size())});
     std::int64_t hub_id = field_i64(clock, 0, 0) - static_cast<std::int64_t>(events.size());
     // An event about an identifier the chain has erased stays out: a store that was offline
-    // during the erasure publishes what it sold before it learns of it.
+    // during the erasure publishes what it sold before it learns of it. Unless the customer has
+    // since consented again, and the event is from that consent on.
+    lift_tombstones(conn_, events);
     std::string sql =
         "INSERT INTO regulars_events(hub_id, origin, origin_seq, event_id, type, id_kind, id_hash, time_ms, body) "
         "SELECT v.* FROM (VALUES ";
@@ -280,8 +320,9 @@ std::int64_t Hub::publish(const std::string& store_id, const std::vector<HubEven
     }
     sql +=
         ") AS v(hub_id, origin, origin_seq, event_id, type, id_kind, id_hash, time_ms, body) WHERE NOT EXISTS "
-        "(SELECT 1 FROM regulars_erased_identifiers x WHERE (x.id_kind = v.id_kind AND x.id_hash = v.id_hash) "
+        "(SELECT 1 FROM regulars_erased_identifiers x WHERE ((x.id_kind = v.id_kind AND x.id_hash = v.id_hash) "
         "OR x.id_hash = v.body->'identifier'->>'hash' OR x.id_hash = v.body->'other'->>'hash') "
+        "AND (x.lifted_ms IS NULL OR v.time_ms < x.lifted_ms)) "
         "ON CONFLICT (event_id) DO NOTHING";
     added = std::stoll(PQcmdTuples(run(conn_, sql, params).get()));
     if (forget_withdrawn)
@@ -335,8 +376,10 @@ bool Hub::publish_erasure(const std::string& store_id, const HubErasure& erasure
       "INSERT INTO regulars_erasures(erasure_id, hub_id, origin, identifiers, hub_events_deleted) VALUES ($1, $2, $3, $4::jsonb, $5)",
       {erasure.erasure_id, field(clock, 0, 0), store_id, erasure.identifiers, PQcmdTuples(deleted.get())});
   run(conn_,
-      "INSERT INTO regulars_erased_identifiers(id_kind, id_hash, erasure_id) SELECT x.kind, x.hash, $2 "
-      "FROM jsonb_to_recordset($1::jsonb) AS x(kind text, hash text) ON CONFLICT DO NOTHING",
+      "INSERT INTO regulars_erased_identifiers(id_kind, id_hash, erasure_id, erased_ms) "
+      "SELECT x.kind, x.hash, $2, (extract(epoch FROM clock_timestamp()) * 1000)::bigint "
+      "FROM jsonb_to_recordset($1::jsonb) AS x(kind text, hash text) ON CONFLICT (id_kind, id_hash) DO UPDATE SET "
+      "erasure_id = excluded.erasure_id, erased_ms = excluded.erased_ms, lifted_ms = NULL",
       {erasure.identifiers, erasure.erasure_id});
   run(conn_, "INSERT INTO regulars_erasure_confirmations(erasure_id, store_id, customers_erased) VALUES ($1, $2, 1)",
       {erasure.erasure_id, store_id});
@@ -347,7 +390,8 @@ bool Hub::publish_erasure(const std::string& store_id, const HubErasure& erasure
 
 std::vector<HubErasure> Hub::fetch_erasures(const std::string& store_id, std::int64_t after_hub_id, int limit) {
   const Result r = run(conn_,
-                       "SELECT erasure_id, hub_id, origin, identifiers::text FROM regulars_erasures "
+                       "SELECT erasure_id, hub_id, origin, identifiers::text, "
+                       "(extract(epoch FROM requested_at) * 1000)::bigint FROM regulars_erasures "
                        "WHERE hub_id > $1 AND origin <> $2 ORDER BY hub_id LIMIT $3",
                        {std::to_string(after_hub_id), store_id, std::to_string(limit)});
   std::vector<HubErasure> out(static_cast<std::size_t>(PQntuples(r.get())));
@@ -357,6 +401,7 @@ std::vector<HubErasure> Hub::fetch_erasures(const std::string& store_id, std::in
     e.hub_id = field_i64(r, i, 1);
     e.origin = field(r, i, 2);
     e.identifiers = field(r, i, 3);
+    e.requested_ms = field_i64(r, i, 4);
   }
   return out;
 }

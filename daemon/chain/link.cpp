@@ -300,7 +300,7 @@ bool Link::apply_erasures() {
     if (const auto* why = std::get_if<std::string>(&identifiers)) {
       REGULARS_LOG(err, "chain: refused an erasure from the hub", ({{"hub_id", row.hub_id}, {"why", *why}}));
     } else {
-      const std::int64_t erased = store_.erase_from_chain(std::get<ErasedIdentifiers>(identifiers), "chain:" + row.origin);
+      const std::int64_t erased = store_.erase_from_chain(std::get<ErasedIdentifiers>(identifiers), "chain:" + row.origin, row.requested_ms);
       hub_->confirm_erasure(settings_.store_id, row.erasure_id, erased);
       REGULARS_LOG(info, "chain: carried out an erasure made at another store",
                    ({{"receipt", row.erasure_id}, {"origin", row.origin}, {"customers_erased", erased}}));

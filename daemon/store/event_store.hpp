@@ -132,9 +132,11 @@ class EventStore {
   std::optional<nlohmann::json> erase_customer(const std::string& kind, const IdentifierHash& hash, const std::string& actor);
   // An erasure made at another store of the chain: each identifier's customer, if this store
   // knows them, is erased as above (not sent back to the chain), and every identifier is
-  // tombstoned. Returns how many customers were erased here.
+  // tombstoned as of `erased_ms` (when the erasure reached the hub: a consent given again after
+  // it, at any store, lifts the tombstone here too, however late this store learns of it).
+  // Returns how many customers were erased here.
   using Identifiers = std::vector<std::pair<std::string, IdentifierHash>>;  // (kind, keyed hash)
-  std::int64_t erase_from_chain(const Identifiers& identifiers, const std::string& actor);
+  std::int64_t erase_from_chain(const Identifiers& identifiers, const std::string& actor, std::int64_t erased_ms);
 
   // Retention: deletes the behavioural events (purchases, returns, notes, preferences,
   // feedback, follow-ups, staff ideas, offers and their outcomes) older than `cutoff_ms`, with

@@ -197,7 +197,7 @@ std::optional<nlohmann::json> EventStore::erase_customer_now(const std::string& 
 }
 
 std::int64_t EventStore::erase_from_chain(const std::vector<std::pair<std::string, IdentifierHash>>& identifiers,
-                                          const std::string& actor) {
+                                          const std::string& actor, std::int64_t erased_ms) {
   std::int64_t erased = 0;
   for (const auto& [kind, hash] : identifiers)
     if (erase_customer_rolling_back(kind, hash, actor, options_.chain_outbox ? &identifiers : nullptr)) ++erased;
@@ -208,7 +208,7 @@ std::int64_t EventStore::erase_from_chain(const std::vector<std::pair<std::strin
       db.cached("INSERT OR REPLACE INTO erased_identifiers(kind, hash, erased_ms) VALUES(?, ?, ?)")
           .bind(1, kind)
           .bind_blob(2, hash.data(), hash.size())
-          .bind(3, wire::now_ms())
+          .bind(3, erased_ms > 0 ? erased_ms : wire::now_ms())  // a hub row without its time: now
           .run();
   });
   return erased;

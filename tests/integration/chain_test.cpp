@@ -388,6 +388,37 @@ TEST_F(ChainTest, AnErasureAtOneStoreReachesEveryStoreAndTheHubEvenOneThatWasOff
   EXPECT_EQ(c.count("SELECT count(*) FROM customers"), 1) << "C holds only 7102";
 }
 
+// A customer erased in the chain who gives consent again at one store is remembered from then on
+// at every store and on the hub: the hub's tombstone of their card is lifted by a consent dated
+// after the erasure, and only for events from that consent on.
+TEST_F(ChainTest, ACustomerErasedInTheChainWhoConsentsAgainIsRememberedEverywhereFromThen) {
+  ASSERT_EQ(plugin_.record(till(0), consent("7301").c_str()), REGULARS_OK);
+  ASSERT_EQ(plugin_.record(till(0), purchase("7301", {"oat-milk"}).c_str()), REGULARS_OK);
+  ASSERT_TRUE(wait_until([&] { return visits_at(1, "7301") == 1 && visits_at(2, "7301") == 1; }, std::chrono::seconds(10)));
+  std::string out;
+  ASSERT_EQ(run_command(std::string(REGULARSCTL_PATH) + " --data-dir " + stores_[1]->data_dir() +
+                            " erase --kind card --value 7301 --json", out), 0) << out;
+  ASSERT_TRUE(wait_until([&] { return visits_at(0, "7301") == -1 && visits_at(2, "7301") == -1; }, std::chrono::seconds(10)));
+  ASSERT_TRUE(wait_until([&] { return hub_events() == 0; }, std::chrono::seconds(10)));
+
+  // Weeks later the customer asks C to remember them again, and buys.
+  ASSERT_EQ(plugin_.record(till(2), consent("7301").c_str()), REGULARS_OK);
+  ASSERT_EQ(plugin_.record(till(2), purchase("7301", {"honey"}).c_str()), REGULARS_OK);
+  EXPECT_TRUE(wait_until([&] { return visits_at(0, "7301") == 1 && visits_at(1, "7301") == 1; }, std::chrono::seconds(10)))
+      << "A and B learn of them again, with only the new visit: A " << visits_at(0, "7301") << ", B " << visits_at(1, "7301");
+  EXPECT_EQ(visits_at(2, "7301"), 1);
+  EXPECT_EQ(hub_events(), 2) << "the new consent and purchase are on the hub";
+
+  // A purchase dated before the erasure, replayed late by a till's spool, stays off the hub.
+  json stale = json::parse(purchase("7301", {"jam"}));
+  stale["time"] = wire::format_time_ms(wire::now_ms() - 3'600'000);
+  EXPECT_EQ(plugin_.record(till(1), stale.dump().c_str()), REGULARS_OK);
+  ASSERT_EQ(plugin_.record(till(1), purchase("7302", {"tea"}).c_str()), REGULARS_OK);  // a marker published after it
+  ASSERT_TRUE(wait_until([&] { return visits_at(0, "7302") == 1; }, std::chrono::seconds(10)));
+  EXPECT_EQ(hub_events(), 3) << "the marker went to the hub, the stale purchase did not";
+  EXPECT_EQ(visits_at(0, "7301"), 1);
+}
+
 // An identifier linked at A, and a merge of two customers made at B, hold at every store.
 TEST_F(ChainTest, LinksAndMergesMadeAtOneStoreHoldAtEveryStore) {
   const auto card = [](const std::string& v) { return json{{"kind", "card"}, {"value", v}}; };
