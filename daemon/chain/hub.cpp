@@ -4,6 +4,7 @@
 #include <poll.h>
 
 #include <memory>
+#include <optional>
 #include <random>
 #include <nlohmann/json.hpp>
 
@@ -125,26 +126,22 @@ const char* failure_name(HubFailure f) noexcept {
   return "unknown";
 }
 
-bool withdraws_remember(const HubEvent& e) {
-  if (e.type != "consent") return false;
+// What a consent event says of "remember": given (true), withdrawn (false), or nothing (not a
+// consent, or one that leaves it as it was).
+std::optional<bool> remember_in(const HubEvent& e) {
+  if (e.type != "consent") return std::nullopt;
   const auto body = nlohmann::json::parse(e.body, nullptr, false);
-  if (!body.is_object()) return false;
+  if (!body.is_object()) return std::nullopt;
   const auto purposes = body.find("purposes");
-  if (purposes == body.end() || !purposes->is_object()) return false;
+  if (purposes == body.end() || !purposes->is_object()) return std::nullopt;
   const auto remember = purposes->find("remember");
-  return remember != purposes->end() && remember->is_boolean() && !remember->get<bool>();
+  if (remember == purposes->end() || !remember->is_boolean()) return std::nullopt;
+  return remember->get<bool>();
 }
 
+bool withdraws_remember(const HubEvent& e) { return remember_in(e) == false; }
 // A consent to remember: a customer erased in the chain who gives it again is remembered again.
-bool grants_remember(const HubEvent& e) {
-  if (e.type != "consent") return false;
-  const auto body = nlohmann::json::parse(e.body, nullptr, false);
-  if (!body.is_object()) return false;
-  const auto purposes = body.find("purposes");
-  if (purposes == body.end() || !purposes->is_object()) return false;
-  const auto remember = purposes->find("remember");
-  return remember != purposes->end() && remember->is_boolean() && remember->get<bool>();
-}
+bool grants_remember(const HubEvent& e) { return remember_in(e) == true; }
 
 // Hubs made before a new consent could lift an erasure's tombstone lack its two times; the
 // store that owns the tables adds them, dating each tombstone by its erasure.

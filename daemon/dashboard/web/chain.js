@@ -5,25 +5,9 @@
 "use strict";
 
 const WEEKS = 12;
-const FEW = 30;  // below this many answers a score's range is wide: the row says so
 const DAY_MS = 86400000;
 
 const $ = (id) => document.getElementById(id);
-
-function cell(text, className) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (className) td.className = className;
-  return td;
-}
-
-function rangeText(interval) {
-  return interval ? Texts.format("satisfaction.range", { low: Texts.number(interval[0]), high: Texts.number(interval[1]) }) : "–";
-}
-
-function scoreText(value) {
-  return value === null || value === undefined ? "–" : Texts.number(value);
-}
 
 function showLink(status) {
   $("store-id").textContent = status.store_id;
@@ -40,13 +24,11 @@ function showLink(status) {
 function reportRow(row, label) {
   const tr = document.createElement("tr");
   tr.dataset.store = row.key;
-  const few = row.nps_responses + row.csat_responses < FEW;
-  if (few) tr.className = "few";
-  tr.append(cell(label, "label"), cell(scoreText(row.nps), "nps"), cell(rangeText(row.nps_interval), "nps-range"),
-            cell(String(row.nps_responses), "nps-n"), cell(scoreText(row.csat), "csat"),
-            cell(rangeText(row.csat_interval), "csat-range"), cell(String(row.csat_responses), "csat-n"),
-            cell(Texts.number(row.visits), "visits"), cell(Texts.number(row.customers), "customers"));
-  if (few) tr.firstChild.append(" ", Object.assign(document.createElement("span"), { className: "badge", textContent: Texts.format("satisfaction.few") }));
+  tr.append(Shown.cell(label, "label"), Shown.cell(Shown.score(row.nps), "nps"), Shown.cell(Shown.range(row.nps_interval), "nps-range"),
+            Shown.cell(String(row.nps_responses), "nps-n"), Shown.cell(Shown.score(row.csat), "csat"),
+            Shown.cell(Shown.range(row.csat_interval), "csat-range"), Shown.cell(String(row.csat_responses), "csat-n"),
+            Shown.cell(Texts.number(row.visits), "visits"), Shown.cell(Texts.number(row.customers), "customers"));
+  Shown.markFew(tr, row);
   return tr;
 }
 
@@ -66,24 +48,16 @@ async function loadReport() {
 function differenceText(diff, scale = 1) {
   const value = Texts.number(Math.round((diff.difference / scale) * 1000) / 1000);
   if (!diff.ci95) return value;
-  return Texts.format("chain.difference", { difference: value, range: rangeText(diff.ci95.map((x) => Math.round((x / scale) * 1000) / 1000)) });
-}
-
-function verdict(row) {
-  const rate = row.difference.return_rate;
-  if (row.offered.followed < 2 || row.held_out.followed < 2 || !rate.ci95) return Texts.format("gestures.roi.too_small");
-  const [low, high] = rate.ci95;
-  if (low <= 0 && high >= 0) return Texts.format("gestures.roi.cannot_tell");
-  return Texts.format(low > 0 ? "gestures.roi.more" : "gestures.roi.less");
+  return Texts.format("chain.difference", { difference: value, range: Shown.range(diff.ci95.map((x) => Math.round((x / scale) * 1000) / 1000)) });
 }
 
 function roiRow(row, label, store) {
   const tr = document.createElement("tr");
   tr.dataset.store = store;
   const d = row.difference;
-  tr.append(cell(label, "label"), cell(Texts.number(row.offers), "offers"), cell(Texts.number(row.offered.followed), "offered"),
-            cell(Texts.number(row.held_out.followed), "held-out"), cell(differenceText(d.return_rate), "return-rate"),
-            cell(differenceText(d.visits_per_customer), "visits"), cell(differenceText(d.spend_per_customer, 100), "spend"));
+  tr.append(Shown.cell(label, "label"), Shown.cell(Texts.number(row.offers), "offers"), Shown.cell(Texts.number(row.offered.followed), "offered"),
+            Shown.cell(Texts.number(row.held_out.followed), "held-out"), Shown.cell(differenceText(d.return_rate), "return-rate"),
+            Shown.cell(differenceText(d.visits_per_customer), "visits"), Shown.cell(differenceText(d.spend_per_customer, 100), "spend"));
   return tr;
 }
 
@@ -109,7 +83,7 @@ function roiTable(rule) {
   table.append(thead, body);
   const words = document.createElement("p");
   words.className = "verdict";
-  words.textContent = verdict(rule.chain);
+  words.textContent = Shown.roiVerdict(rule.chain);
   section.append(title, table, words);
   return section;
 }

@@ -287,14 +287,6 @@ function drawDifference(metric, diff) {
                                        : Texts.format("gestures.roi.no_range", { difference: diff.difference }));
 }
 
-function roiVerdict(row) {
-  const rate = row.difference.return_rate;
-  if (row.offered.followed < 2 || row.held_out.followed < 2 || !rate.ci95) return Texts.format("gestures.roi.too_small");
-  const [low, high] = rate.ci95;
-  if (low <= 0 && high >= 0) return Texts.format("gestures.roi.cannot_tell");
-  return Texts.format(low > 0 ? "gestures.roi.more" : "gestures.roi.less");
-}
-
 function showRoi() {
   const row = roiRows.find((r) => r.rule === $("roi-rule").value);
   $("roi-empty").hidden = Boolean(row);
@@ -303,7 +295,7 @@ function showRoi() {
     offered: row.offered.customers, offered_followed: row.offered.followed,
     held_out: row.held_out.customers, held_out_followed: row.held_out.followed, days: row.window_days });
   for (const metric of ["return_rate", "visits_per_customer", "spend_per_customer"]) drawDifference(metric, row.difference[metric]);
-  $("roi-verdict").textContent = roiVerdict(row);
+  $("roi-verdict").textContent = Shown.roiVerdict(row);
 }
 
 async function loadRoi() {

@@ -101,3 +101,40 @@ const Page = {
     document.body.dataset.ready = yes ? "true" : "false";
   },
 };
+
+// What the pages showing scores share (satisfaction, gestures, chain): a table cell, a score, its
+// 95% range, the mark on a row of few answers, and what a gesture's ROI says in words.
+const Shown = {
+  FEW: 30,  // below this many answers a score's range is wide: the row says so
+
+  cell(text, className) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    if (className) td.className = className;
+    return td;
+  },
+
+  score(value) {
+    return value === null || value === undefined ? "–" : Texts.number(value);
+  },
+
+  range(interval) {
+    return interval ? Texts.format("satisfaction.range", { low: Texts.number(interval[0]), high: Texts.number(interval[1]) }) : "–";
+  },
+
+  // Marks the row `tr` of a report row with fewer than FEW answers, NPS and CSAT together.
+  markFew(tr, row) {
+    if (row.nps_responses + row.csat_responses >= this.FEW) return;
+    tr.classList.add("few");
+    tr.firstChild.append(" ", Object.assign(document.createElement("span"), { className: "badge", textContent: Texts.format("satisfaction.few") }));
+  },
+
+  // An ROI row (the gestures command's, or a store's or the chain's) in words.
+  roiVerdict(row) {
+    const rate = row.difference.return_rate;
+    if (row.offered.followed < 2 || row.held_out.followed < 2 || !rate.ci95) return Texts.format("gestures.roi.too_small");
+    const [low, high] = rate.ci95;
+    if (low <= 0 && high >= 0) return Texts.format("gestures.roi.cannot_tell");
+    return Texts.format(low > 0 ? "gestures.roi.more" : "gestures.roi.less");
+  },
+};

@@ -6,7 +6,6 @@
 "use strict";
 
 const WEEKS = 12;
-const FEW = 30;  // below this many answers a score's range is wide: the row says so
 const DAY_MS = 86400000;
 
 // Monday 00:00 UTC of the first week shown (the report's weeks start on Mondays, in UTC).
@@ -53,30 +52,14 @@ function drawChart(id, weeks, rowsByWeek, score, [low, high]) {
   return shown;
 }
 
-function cell(text, className) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (className) td.className = className;
-  return td;
-}
-
-function rangeText(interval) {
-  return interval ? Texts.format("satisfaction.range", { low: Texts.number(interval[0]), high: Texts.number(interval[1]) }) : "–";
-}
-
-function scoreText(value) {
-  return value === null ? "–" : Texts.number(value);
-}
-
 function breakdownRow(row) {
   const tr = document.createElement("tr");
   tr.dataset.key = row.key;
-  const few = row.nps_responses + row.csat_responses < FEW;
-  if (few) tr.className = "few";
-  tr.append(cell(row.key === "(none)" ? Texts.format("satisfaction.none") : row.key),
-            cell(scoreText(row.nps), "nps"), cell(rangeText(row.nps_interval), "nps-range"), cell(String(row.nps_responses), "nps-n"),
-            cell(scoreText(row.csat), "csat"), cell(rangeText(row.csat_interval), "csat-range"), cell(String(row.csat_responses), "csat-n"));
-  if (few) tr.firstChild.append(" ", Object.assign(document.createElement("span"), { className: "badge", textContent: Texts.format("satisfaction.few") }));
+  tr.append(Shown.cell(row.key === "(none)" ? Texts.format("satisfaction.none") : row.key),
+            Shown.cell(Shown.score(row.nps), "nps"), Shown.cell(Shown.range(row.nps_interval), "nps-range"),
+            Shown.cell(String(row.nps_responses), "nps-n"), Shown.cell(Shown.score(row.csat), "csat"),
+            Shown.cell(Shown.range(row.csat_interval), "csat-range"), Shown.cell(String(row.csat_responses), "csat-n"));
+  Shown.markFew(tr, row);
   return tr;
 }
 
