@@ -84,6 +84,7 @@ struct Target {
   static EventStore::Options store_options(const IdentityKey& key, std::size_t batch) {
     EventStore::Options o;
     o.group_commit_max = static_cast<int>(batch);
+    o.writer_cache_mib = BulkWriter::kCacheMib;
     o.hash_event_id = [&key](std::string_view event_id) { return key.hash("event_id", event_id); };
     return o;
   }

@@ -15,6 +15,11 @@ namespace regulars::daemon {
 
 class BulkWriter {
  public:
+  // The writer cache of a store opened for a bulk load (EventStore::Options::writer_cache_mib).
+  // Its commits are a chunk apart, so a large cache costs them little and saves a read(2) of
+  // most of the pages each chunk touches again.
+  static constexpr int kCacheMib = 256;
+
   // What became of the events sent so far, once the store has answered for them.
   struct Outcome {
     std::int64_t stored = 0;

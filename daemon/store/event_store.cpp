@@ -44,6 +44,7 @@ EventStore::EventStore(const std::string& data_dir, Options options)
     : path_(data_dir + "/regulars.db"), options_(options), instance_(g_next_instance.fetch_add(1)) {
   options_.checkpoint_pages = std::max(options_.checkpoint_pages, 1000);  // as the config allows at least
   writer_db_ = std::make_unique<Db>(path_, Db::Mode::read_write);
+  if (options_.writer_cache_mib > 0) writer_db_->exec("PRAGMA cache_size=-" + std::to_string(options_.writer_cache_mib * 1024));
   const int from = migrate(*writer_db_);
   if (!options_.hash_event_id)
     options_.hash_event_id = [zeros = IdentityKey(IdentitySecret{})](std::string_view id) { return zeros.hash("event_id", id); };

@@ -82,6 +82,9 @@ class EventStore {
     // In a chain of stores: an erasure made here also waits in chain_erasure_outbox until the
     // chain's link has taken it to the hub (daemon/chain/CHAIN.md).
     bool chain_outbox = false;
+    // The writer's page cache in MiB; 0: the daemon's 8 MiB (db/db.cpp says why no more). A bulk
+    // load into a stopped store commits rarely, so it takes BulkWriter::kCacheMib.
+    int writer_cache_mib = 0;
   };
   // Opens (creating and migrating) DIR/regulars.db and starts the writer.
   EventStore(const std::string& data_dir, Options options);

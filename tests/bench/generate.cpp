@@ -116,6 +116,7 @@ void generate(const Plan& plan, const Catalogue& cat, const std::string& dir, st
   // One transaction per chunk at most: the writer takes up to group_commit_max queued events.
   EventStore::Options options;
   options.group_commit_max = static_cast<int>(chunk);
+  options.writer_cache_mib = BulkWriter::kCacheMib;
   EventStore store(dir, options);
   Rng rng(mix(plan.seed, 0xBA5E7));
   std::vector<bool> consented(plan.customers, false);
