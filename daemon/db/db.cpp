@@ -148,7 +148,7 @@ int schema_version(Db& db) {
 
 namespace {
 // Each entry moves the schema one version up. Never edit a published step; append a new one.
-constexpr std::array<std::string_view, 22> kMigrations{R"sql(
+constexpr std::array<std::string_view, 23> kMigrations{R"sql(
 CREATE TABLE events (
   seq         INTEGER PRIMARY KEY,          -- order of arrival; the log is append-only
   event_id    TEXT NOT NULL UNIQUE,         -- made by the client: replays are recognised here
@@ -459,6 +459,11 @@ INSERT INTO store_meta VALUES ('seq_high_water', (SELECT coalesce(max(seq), 0) F
 CREATE TRIGGER events_keep_seq_high_water AFTER DELETE ON events BEGIN
   UPDATE store_meta SET value = max(value, OLD.seq) WHERE key = 'seq_high_water';
 END;
+)sql", R"sql(
+-- v23: a new consent lifts an erasure's tombstone only from its own time on. The tombstone stays,
+-- with the consent's time, so that a sale made before the erasure or while nothing was consented,
+-- and delivered only now (a till's spool), stays forgotten. NULL: not lifted.
+ALTER TABLE erased_identifiers ADD COLUMN lifted_ms INTEGER;
 )sql"};
 }  // namespace
 

@@ -11,6 +11,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <optional>
 #include <stdexcept>
 #include <tuple>
 #include <utility>
@@ -127,20 +128,31 @@ std::int64_t rehash_identifiers(Db& db, const IdentitySecret& key, const std::fu
 // An erasure's tombstone (a few rows per erasure): erased_identifiers and erased_events, each
 // read whole and rewritten.
 std::int64_t rehash_tombstone(Db& db, const IdentitySecret& key) {
-  std::vector<std::tuple<std::string, IdentifierHash, std::int64_t>> identifiers;
+  struct ErasedIdentifier {
+    std::string kind;
+    IdentifierHash hash;
+    std::int64_t erased_ms;
+    std::optional<std::int64_t> lifted_ms;
+  };
+  std::vector<ErasedIdentifier> identifiers;
   std::vector<std::pair<IdentifierHash, std::int64_t>> events;
   {
-    Stmt select(db.raw(), "SELECT kind, hash, erased_ms FROM erased_identifiers");
-    while (select.step()) identifiers.emplace_back(select.text(0), stored_hash(select, 1, "erased_identifiers"), select.i64(2));
+    Stmt select(db.raw(), "SELECT kind, hash, erased_ms, lifted_ms FROM erased_identifiers");
+    while (select.step())
+      identifiers.push_back({select.text(0), stored_hash(select, 1, "erased_identifiers"), select.i64(2),
+                             select.is_null(3) ? std::nullopt : std::optional<std::int64_t>(select.i64(3))});
     Stmt select_events(db.raw(), "SELECT hash, erased_ms FROM erased_events");
     while (select_events.step()) events.emplace_back(stored_hash(select_events, 0, "erased_events"), select_events.i64(1));
   }
   db.exec("DELETE FROM erased_identifiers");
   db.exec("DELETE FROM erased_events");
-  Stmt insert(db.raw(), "INSERT INTO erased_identifiers(kind, hash, erased_ms) VALUES(?,?,?)");
-  for (const auto& [kind, old, erased_ms] : identifiers) {
+  Stmt insert(db.raw(), "INSERT INTO erased_identifiers(kind, hash, erased_ms, lifted_ms) VALUES(?,?,?,?)");
+  for (const auto& [kind, old, erased_ms, lifted_ms] : identifiers) {
     const IdentifierHash h = IdentityKey::chain(key, old);
-    insert.bind(1, kind).bind_blob(2, h.data(), h.size()).bind(3, erased_ms).run();
+    insert.bind(1, kind).bind_blob(2, h.data(), h.size()).bind(3, erased_ms);
+    if (lifted_ms) insert.bind(4, *lifted_ms);
+    else insert.bind_null(4);
+    insert.run();
     insert.reset();
   }
   Stmt insert_event(db.raw(), "INSERT INTO erased_events(hash, erased_ms) VALUES(?,?)");

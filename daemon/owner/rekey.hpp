@@ -23,10 +23,10 @@ namespace regulars::daemon {
 // The schema whose identifier hashes rekey covers: identifiers.hash, events.id_hash, and the
 // "identifier" and "other" hashes in link and merge bodies. (lane_tokens.hash, v12, is the
 // SHA-256 of a lane's token, not keyed with the identity secret: it stays; v13 only dropped an
-// index; v14 only added customers.enrolled_seq; v15 only the consent withdrawal times; v16 erased_identifiers.hash, covered; v17 blend_cells, counts only; v18 the staff ideas' review state; v19 an index by time; v20 the chain's origin store and watermarks, no hash; v21 chain_erasure_outbox, which must be empty: rekey refuses otherwise; v22 the seq high-water mark.) A store at another version is refused: a migration that keeps an identifier hash
+// index; v14 only added customers.enrolled_seq; v15 only the consent withdrawal times; v16 erased_identifiers.hash, covered; v17 blend_cells, counts only; v18 the staff ideas' review state; v19 an index by time; v20 the chain's origin store and watermarks, no hash; v21 chain_erasure_outbox, which must be empty: rekey refuses otherwise; v22 the seq high-water mark; v23 erased_identifiers.lifted_ms, a time.) A store at another version is refused: a migration that keeps an identifier hash
 // somewhere new must be covered in rekey.cpp before this moves (a unit test fails when a
 // migration is added).
-inline constexpr int kRekeySchemaVersion = 22;
+inline constexpr int kRekeySchemaVersion = 23;
 
 struct RekeyResult {
   int generation = 0;            // generations in use now

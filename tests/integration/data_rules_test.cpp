@@ -217,5 +217,41 @@ TEST_F(DataRules, AnErasureCannotBeUndoneByAReplay) {
   EXPECT_EQ(stored.find("Tb4Marker"), std::string::npos);
 }
 
+// A new consent lifts the tombstone for what comes after it, not for what came before: a sale
+// made before the erasure, or while there was no consent, that a till's spool delivers only after
+// the customer consented again, stays forgotten, here as on the chain's hub.
+TEST_F(DataRules, ASaleDeliveredLateAfterANewConsentIsKeptOnlyIfMadeAfterIt) {
+  const std::int64_t before = now_ms() - 60'000;
+  must_record(consent_event(wire_time(before), true));
+  must_record({{"type", "purchase"}, {"customer", who_}, {"time", wire_time(before + 1'000)},
+               {"lines", {{{"sku", "bread"}, {"unit_price", 250}}}}});
+  std::string out;
+  ASSERT_EQ(ctl("erase --kind card --value 4000123", out), 0) << out;
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const std::int64_t unconsented = now_ms();  // after the erasure, before the new consent
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  must_record({{"type", "consent"}, {"customer", who_}, {"purposes", {{"remember", true}, {"personalize", true}}}});
+  ASSERT_TRUE(ask(who_)["customer"]["known"].get<bool>());
+
+  // Sales that sat in a till's spool: one made before the erasure, one while nothing was consented.
+  must_record({{"type", "purchase"}, {"customer", who_}, {"time", wire_time(before + 2'000)},
+               {"lines", {{{"sku", "Tb5Before"}, {"unit_price", 100}}}}});
+  must_record({{"type", "purchase"}, {"customer", who_}, {"time", wire_time(unconsented)},
+               {"lines", {{{"sku", "Tb5Between"}, {"unit_price", 100}}}}});
+  EXPECT_EQ(ask(who_)["customer"]["visits"], 0) << "neither late sale is the new consent's";
+  must_record({{"type", "purchase"}, {"customer", who_}, {"lines", {{{"sku", "eggs"}, {"unit_price", 300}}}}});
+  EXPECT_EQ(ask(who_)["customer"]["visits"], 1);
+
+  // The same after a restart, and the projections still match the log.
+  daemon_->stop();
+  daemon_->start();
+  must_record({{"type", "purchase"}, {"customer", who_}, {"time", wire_time(before + 3'000)},
+               {"lines", {{{"sku", "Tb5Before"}, {"unit_price", 100}}}}});
+  EXPECT_EQ(ask(who_)["customer"]["visits"], 1);
+  expect_rebuild_identical();
+  daemon_->stop();
+  EXPECT_EQ(bytes_under(daemon_->data_dir()).find("Tb5Be"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace regulars::test
