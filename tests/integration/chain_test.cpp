@@ -365,7 +365,12 @@ TEST_F(ChainTest, AnErasureAtOneStoreReachesEveryStoreAndTheHubEvenOneThatWasOff
                               receipt + " --json", text), 0) << text;
     return json::parse(text, nullptr, false);
   };
-  json r = receipt_at(1);
+  // A confirms on the hub just after it has erased: wait for that, not only for the erasure.
+  json r;
+  EXPECT_TRUE(wait_until([&] {
+    r = receipt_at(1);
+    return r.contains("confirmed") && r["confirmed"].size() == 2u;
+  }, std::chrono::seconds(10))) << r.dump();
   ASSERT_TRUE(r.contains("confirmed")) << r.dump();
   EXPECT_EQ(r["made_at"], "B");
   EXPECT_EQ(r["waiting_for"], json::array({"C"})) << r.dump();
