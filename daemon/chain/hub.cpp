@@ -8,6 +8,8 @@
 #include <random>
 #include <nlohmann/json.hpp>
 
+#include "memory/tombstone.hpp"
+
 namespace regulars::daemon::chain {
 
 namespace {
@@ -157,14 +159,14 @@ void add_tombstone_times(pg_conn* conn) {
 }
 
 // A consent to remember dated after the erasure of one of the customer's identifiers lifts that
-// identifier's tombstone from the consent's time on: their events from then travel again, and
-// what was sold to them before it (a spool replayed late) still stays out.
+// identifier's tombstone from the consent's time on, the earliest such consent whatever order
+// they arrive in (memory/tombstone.hpp, the rule each store keeps too).
 void lift_tombstones(pg_conn* conn, const std::vector<HubEvent>& events) {
   for (const HubEvent& e : events)
     if (!e.id_kind.empty() && grants_remember(e))
       run(conn,
           "UPDATE regulars_erased_identifiers SET lifted_ms = $3::bigint WHERE id_kind = $1 AND id_hash = $2 "
-          "AND lifted_ms IS NULL AND erased_ms < $3::bigint",
+          "AND erased_ms < $3::bigint AND (lifted_ms IS NULL OR lifted_ms > $3::bigint)",
           {e.id_kind, e.id_hash_hex, std::to_string(e.time_ms)});
 }
 
@@ -300,7 +302,7 @@ std::int64_t Hub::publish(const std::string& store_id, const std::vector<HubEven
     std::int64_t hub_id = field_i64(clock, 0, 0) - static_cast<std::int64_t>(events.size());
     // An event about an identifier the chain has erased stays out: a store that was offline
     // during the erasure publishes what it sold before it learns of it. Unless the customer has
-    // since consented again, and the event is from that consent on.
+    // since consented again, and the event is from that consent on (memory/tombstone.hpp).
     lift_tombstones(conn_, events);
     std::string sql =
         "INSERT INTO regulars_events(hub_id, origin, origin_seq, event_id, type, id_kind, id_hash, time_ms, body) "
@@ -319,8 +321,10 @@ std::int64_t Hub::publish(const std::string& store_id, const std::vector<HubEven
         ") AS v(hub_id, origin, origin_seq, event_id, type, id_kind, id_hash, time_ms, body) WHERE NOT EXISTS "
         "(SELECT 1 FROM regulars_erased_identifiers x WHERE ((x.id_kind = v.id_kind AND x.id_hash = v.id_hash) "
         "OR x.id_hash = v.body->'identifier'->>'hash' OR x.id_hash = v.body->'other'->>'hash') "
-        "AND (x.lifted_ms IS NULL OR v.time_ms < x.lifted_ms)) "
+        "AND (v.time_ms <= x.erased_ms OR x.lifted_ms IS NULL "
+        "     OR (v.type <> 'consent' AND v.time_ms < x.lifted_ms - $" + std::to_string(params.size() + 1) + "::bigint))) "
         "ON CONFLICT (event_id) DO NOTHING";
+    params.push_back(std::to_string(kLiftGraceMs));
     added = std::stoll(PQcmdTuples(run(conn_, sql, params).get()));
     if (forget_withdrawn)
       for (const HubEvent& e : events)
@@ -369,13 +373,18 @@ bool Hub::publish_erasure(const std::string& store_id, const HubErasure& erasure
                              "WHERE (e.id_kind = x.kind AND e.id_hash = x.hash) OR e.body->'identifier'->>'hash' = x.hash "
                              "OR e.body->'other'->>'hash' = x.hash",
                              {erasure.identifiers});
+  // Dated by the store that made it, as that store's own tombstone is: a link that was down
+  // publishes it late, and a consent given there meanwhile must lift it here too.
+  const std::string requested_ms = erasure.requested_ms > 0 ? std::to_string(erasure.requested_ms) : std::string();
   run(conn_,
-      "INSERT INTO regulars_erasures(erasure_id, hub_id, origin, identifiers, hub_events_deleted) VALUES ($1, $2, $3, $4::jsonb, $5)",
-      {erasure.erasure_id, field(clock, 0, 0), store_id, erasure.identifiers, PQcmdTuples(deleted.get())});
+      "INSERT INTO regulars_erasures(erasure_id, hub_id, origin, identifiers, hub_events_deleted, requested_at) "
+      "VALUES ($1, $2, $3, $4::jsonb, $5, coalesce(to_timestamp(nullif($6, '')::bigint / 1000.0), clock_timestamp()))",
+      {erasure.erasure_id, field(clock, 0, 0), store_id, erasure.identifiers, PQcmdTuples(deleted.get()), requested_ms});
   run(conn_,
       "INSERT INTO regulars_erased_identifiers(id_kind, id_hash, erasure_id, erased_ms) "
-      "SELECT x.kind, x.hash, $2, (extract(epoch FROM clock_timestamp()) * 1000)::bigint "
-      "FROM jsonb_to_recordset($1::jsonb) AS x(kind text, hash text) ON CONFLICT (id_kind, id_hash) DO UPDATE SET "
+      "SELECT x.kind, x.hash, $2, (extract(epoch FROM e.requested_at) * 1000)::bigint "
+      "FROM jsonb_to_recordset($1::jsonb) AS x(kind text, hash text), regulars_erasures e WHERE e.erasure_id = $2 "
+      "ON CONFLICT (id_kind, id_hash) DO UPDATE SET "
       "erasure_id = excluded.erasure_id, erased_ms = excluded.erased_ms, lifted_ms = NULL",
       {erasure.identifiers, erasure.erasure_id});
   run(conn_, "INSERT INTO regulars_erasure_confirmations(erasure_id, store_id, customers_erased) VALUES ($1, $2, 1)",

@@ -61,7 +61,7 @@ struct HubErasure {
   std::int64_t hub_id = 0;
   std::string origin;
   std::string identifiers;
-  std::int64_t requested_ms = 0;  // when it reached the hub
+  std::int64_t requested_ms = 0;  // when the store that made it erased the customer (0: when it reached the hub)
 };
 
 // Which stores have carried out an erasure, and which have yet to (offline, say).

@@ -269,19 +269,27 @@ bool Link::apply_some() {
 
 // Erasures made here, from the outbox the erasure's own transaction filled, one receipt at a time.
 bool Link::publish_erasures() {
-  std::vector<std::pair<std::string, ErasedIdentifiers>> waiting;
+  struct Waiting {
+    std::string receipt_id;
+    std::int64_t erased_ms = 0;  // as this store dated its tombstone (the receipt's time)
+    ErasedIdentifiers identifiers;
+  };
+  std::vector<Waiting> waiting;
   {
-    Stmt s(store_.read_connection().raw(), "SELECT receipt_id, kind, hash FROM chain_erasure_outbox ORDER BY receipt_id");
+    Stmt s(store_.read_connection().raw(),
+           "SELECT o.receipt_id, o.kind, o.hash, coalesce(r.erased_ms, 0) FROM chain_erasure_outbox o "
+           "LEFT JOIN erasure_receipts r ON r.receipt_id = o.receipt_id ORDER BY o.receipt_id");
     while (s.step()) {
-      if (waiting.empty() || waiting.back().first != s.text(0)) waiting.emplace_back(s.text(0), ErasedIdentifiers{});
+      if (waiting.empty() || waiting.back().receipt_id != s.text(0)) waiting.push_back({s.text(0), s.i64(3), {}});
       IdentifierHash h{};
       const auto* blob = static_cast<const unsigned char*>(sqlite3_column_blob(s.raw(), 2));
       if (blob != nullptr && static_cast<std::size_t>(sqlite3_column_bytes(s.raw(), 2)) == h.size()) std::copy_n(blob, h.size(), h.begin());
-      waiting.back().second.emplace_back(s.text(1), h);
+      waiting.back().identifiers.emplace_back(s.text(1), h);
     }
   }
-  for (const auto& [receipt_id, identifiers] : waiting) {
-    hub_->publish_erasure(settings_.store_id, HubErasure{receipt_id, 0, settings_.store_id, identifiers_to_hub(identifiers)});
+  for (const auto& [receipt_id, erased_ms, identifiers] : waiting) {
+    hub_->publish_erasure(settings_.store_id,
+                          HubErasure{receipt_id, 0, settings_.store_id, identifiers_to_hub(identifiers), erased_ms});
     store_.write_now([&receipt_id](Db& db) {
       Stmt d(db.raw(), "DELETE FROM chain_erasure_outbox WHERE receipt_id=?");
       d.bind(1, std::string_view(receipt_id)).run();

@@ -11,7 +11,6 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <optional>
 #include <stdexcept>
 #include <tuple>
 #include <utility>

@@ -18,6 +18,7 @@
 #include "base/log.hpp"
 #include "memory/consent.hpp"
 #include "memory/projector.hpp"
+#include "memory/tombstone.hpp"
 #include "wire/json_text.hpp"
 #include "wire/random.hpp"
 #include "wire/validate.hpp"
@@ -397,11 +398,8 @@ std::vector<WriteResult> EventStore::apply_now(std::vector<PreparedEvent> events
 }
 
 // An erased event replayed (its id is in the tombstone), or an event naming an erased identifier
-// and dated before a new consent for it: dropped and counted. A consent to remember dated after
-// the erasure is that new consent, and lifts its identifier's tombstone from its own time on; one
-// dated before it was given before the customer asked to be forgotten, and is dropped with the
-// rest. The lifted tombstone stays (until privacy.erasure_tombstone_days), so that a sale a till
-// delivers late, made before the new consent, is dropped too, as the chain's hub drops it.
+// that the tombstone's rule keeps out (memory/tombstone.hpp): dropped and counted. A consent to
+// remember dated after the erasure lifts the identifier's tombstone from its own time on.
 bool EventStore::dropped_by_tombstone(Db& db, const PreparedEvent& e) {
   if (any_erased_events_) {
     const IdentifierHash id_hash = options_.hash_event_id(e.event_id);
@@ -421,25 +419,27 @@ bool EventStore::dropped_by_tombstone(Db& db, const PreparedEvent& e) {
     if (it == e.body.end() || !it->is_object()) continue;
     if (const auto h = from_hex(it->value("hash", std::string()))) named.emplace_back(it->value("kind", std::string()), *h);
   }
-  const bool new_consent = e.type == "consent" && e.body.at("purposes").value("remember", false);
+  const EventConsent consent = e.type != "consent"                                 ? EventConsent::none
+                               : e.body.at("purposes").value("remember", false) ? EventConsent::grants_remember
+                                                                                : EventConsent::other;
   bool dropped = false;
   for (const auto& [kind, hash] : named) {
     Stmt& s = db.cached("SELECT erased_ms, lifted_ms FROM erased_identifiers WHERE kind=? AND hash=?");
     s.bind(1, kind).bind_blob(2, hash.data(), hash.size());
-    std::optional<std::int64_t> erased_ms, lifted_ms;
-    if (s.step()) {
-      erased_ms = s.i64(0);
-      if (!s.is_null(1)) lifted_ms = s.i64(1);
-    }
+    std::optional<Tombstone> tombstone;
+    if (s.step()) tombstone = Tombstone{s.i64(0), s.is_null(1) ? std::nullopt : std::optional<std::int64_t>(s.i64(1))};
     s.reset();
-    if (!erased_ms) continue;
-    if (lifted_ms) {
-      dropped = dropped || e.time_ms < *lifted_ms;
-    } else if (new_consent && e.time_ms > *erased_ms) {
-      db.cached("UPDATE erased_identifiers SET lifted_ms=? WHERE kind=? AND hash=?")
-          .bind(1, e.time_ms).bind(2, kind).bind_blob(3, hash.data(), hash.size()).run();
-    } else {
-      dropped = true;
+    if (!tombstone) continue;
+    switch (judge_under_tombstone(*tombstone, e.time_ms, consent)) {
+      case TombstoneVerdict::drop:
+        dropped = true;
+        break;
+      case TombstoneVerdict::lift:
+        db.cached("UPDATE erased_identifiers SET lifted_ms=? WHERE kind=? AND hash=?")
+            .bind(1, e.time_ms).bind(2, kind).bind_blob(3, hash.data(), hash.size()).run();
+        break;
+      case TombstoneVerdict::keep:
+        break;
     }
   }
   if (dropped) dropped_erased_identifiers_.fetch_add(1);

@@ -424,6 +424,34 @@ TEST_F(ChainTest, ACustomerErasedInTheChainWhoConsentsAgainIsRememberedEverywher
   EXPECT_EQ(visits_at(0, "7301"), 1);
 }
 
+// An erasure made at B while the hub is down, then a new consent and a sale there: the hub takes
+// the erasure dated as B dated it, so the consent, which came after it, lifts the tombstone on
+// the hub too, and every store learns of the customer again with only the new visit.
+TEST_F(ChainTest, AnErasurePublishedLateIsDatedByItsStoreAndTheConsentAfterItStillTravels) {
+  ASSERT_EQ(plugin_.record(till(1), consent("7401").c_str()), REGULARS_OK);
+  ASSERT_EQ(plugin_.record(till(1), purchase("7401", {"oat-milk"}).c_str()), REGULARS_OK);
+  ASSERT_TRUE(wait_until([&] { return visits_at(0, "7401") == 1 && visits_at(2, "7401") == 1; }, std::chrono::seconds(10)));
+  hub_->stop();
+  std::string out;
+  ASSERT_EQ(run_command(std::string(REGULARSCTL_PATH) + " --data-dir " + stores_[1]->data_dir() +
+                            " erase --kind card --value 7401 --json", out), 0) << out;
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(plugin_.record(till(1), consent("7401").c_str()), REGULARS_OK);
+  ASSERT_EQ(plugin_.record(till(1), purchase("7401", {"honey"}).c_str()), REGULARS_OK);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the hub comes back after the consent
+  hub_->start();
+  const auto on_hub = [&](const std::string& sql) { return std::stoll(hub_->scalar(sql, "chain")); };
+  EXPECT_TRUE(wait_until([&] { return on_hub("SELECT count(*) FROM regulars_erasures") == 1; }, std::chrono::seconds(30)));
+  EXPECT_TRUE(wait_until([&] {
+    return on_hub("SELECT count(*) FROM regulars_events WHERE body::text LIKE '%honey%'") == 1 && hub_events() == 2;
+  }, std::chrono::seconds(20))) << "the new consent and sale are on the hub, and nothing from before the erasure";
+  const auto honey_at = [&](std::size_t store) {
+    return StoreFile(stores_[store]->db_path()).count("SELECT count(*) FROM customer_items WHERE sku = 'honey'");
+  };
+  EXPECT_TRUE(wait_until([&] { return honey_at(0) == 1 && honey_at(2) == 1; }, std::chrono::seconds(20)));
+  for (std::size_t store : {0, 1, 2}) EXPECT_EQ(visits_at(store, "7401"), 1) << "store " << store << ": only the new visit";
+}
+
 // An identifier linked at A, and a merge of two customers made at B, hold at every store.
 TEST_F(ChainTest, LinksAndMergesMadeAtOneStoreHoldAtEveryStore) {
   const auto card = [](const std::string& v) { return json{{"kind", "card"}, {"value", v}}; };
