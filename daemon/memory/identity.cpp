@@ -1,15 +1,18 @@
 #include "memory/identity.hpp"
 
 #include <fcntl.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -20,11 +23,55 @@ namespace regulars::daemon {
 
 namespace {
 
+// HMAC-SHA256 contexts already keyed, a few per thread, found by their secret. A one-shot
+// HMAC() fetches the algorithm from OpenSSL's provider store and keys it again on every call;
+// a keyed context only starts over (EVP_MAC_init with no key keeps the key it has). Every
+// hints answer and every event hashes at least once.
+class KeyedMacs {
+ public:
+  ~KeyedMacs() {
+    for (auto& k : keyed_) drop(k);
+    EVP_MAC_free(mac_);
+  }
+  EVP_MAC_CTX* for_key(const IdentitySecret& key) {
+    for (auto& k : keyed_)
+      if (CRYPTO_memcmp(k.secret.data(), key.data(), key.size()) == 0) return k.ctx;
+    if (keyed_.size() >= kKept) {  // a re-key's generations, a test's many stores: the oldest goes
+      drop(keyed_.front());
+      keyed_.erase(keyed_.begin());
+    }
+    if (mac_ == nullptr && (mac_ = EVP_MAC_fetch(nullptr, "HMAC", nullptr)) == nullptr) throw std::runtime_error("HMAC is unavailable");
+    EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac_);
+    char digest[] = "SHA256";
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
+    if (ctx == nullptr || EVP_MAC_init(ctx, key.data(), key.size(), params) != 1) {
+      EVP_MAC_CTX_free(ctx);
+      throw std::runtime_error("HMAC-SHA256 could not be keyed");
+    }
+    keyed_.push_back(Keyed{key, ctx});
+    return ctx;
+  }
+
+ private:
+  static constexpr std::size_t kKept = 8;
+  struct Keyed {
+    IdentitySecret secret;
+    EVP_MAC_CTX* ctx;
+  };
+  static void drop(Keyed& k) {
+    EVP_MAC_CTX_free(k.ctx);
+    OPENSSL_cleanse(k.secret.data(), k.secret.size());
+  }
+  EVP_MAC* mac_ = nullptr;
+  std::vector<Keyed> keyed_;
+};
+
 void hmac_sha256(const IdentitySecret& key, const void* msg, std::size_t n, IdentifierHash& out) {
-  unsigned int len = 0;
-  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), static_cast<const unsigned char*>(msg), n, out.data(),
-           &len) == nullptr ||
-      len != out.size())
+  thread_local KeyedMacs macs;
+  EVP_MAC_CTX* ctx = macs.for_key(key);
+  std::size_t len = 0;
+  if (EVP_MAC_init(ctx, nullptr, 0, nullptr) != 1 || EVP_MAC_update(ctx, static_cast<const unsigned char*>(msg), n) != 1 ||
+      EVP_MAC_final(ctx, out.data(), &len, out.size()) != 1 || len != out.size())
     throw std::runtime_error("HMAC-SHA256 failed");
 }
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "db/db.hpp"
@@ -89,6 +90,26 @@ TEST(IdentityKeyChain, TwoAndThreeGenerationsChainTheHmac) {
   // A re-key applies one link to what is stored: the same as hashing with the longer chain.
   EXPECT_EQ(bytes(d::IdentityKey::chain(secret_of(2), d::IdentityKey(secret_of(1)).hash("phone", "+989121234567"))), bytes(h2));
   EXPECT_THROW(d::IdentityKey(std::vector<d::IdentitySecret>{}), std::invalid_argument);
+}
+
+// Each thread keeps a few keyed HMAC contexts: more secrets than it keeps, used in turn and from
+// two threads, must each still hash as a plain HMAC under that secret.
+TEST(IdentityKeyChain, ManySecretsAndThreadsEachHashUnderTheirOwn) {
+  auto check_all = [] {
+    for (int round = 0; round < 3; ++round)
+      for (std::uint8_t seed = 1; seed <= 20; ++seed) {
+        const std::string value = "+98912" + std::to_string(1000000 + seed * 7 + round);
+        const std::string message = std::string("phone") + '\0' + value;
+        if (bytes(d::IdentityKey(secret_of(seed)).hash("phone", value)) != bytes(hmac(secret_of(seed), message))) return false;
+      }
+    return true;
+  };
+  bool other_thread_ok = false;
+  std::thread other([&] { other_thread_ok = check_all(); });
+  const bool this_thread_ok = check_all();
+  other.join();
+  EXPECT_TRUE(this_thread_ok);
+  EXPECT_TRUE(other_thread_ok);
 }
 
 TEST_F(DataDir, FirstStartCreatesOneGenerationOwnerOnly) {
