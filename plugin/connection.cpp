@@ -34,13 +34,10 @@ regulars_status status_for(wire::ErrorCode code) noexcept {
   return REGULARS_INTERNAL;
 }
 
-Connection::Connection(net::Socket fd, std::unique_ptr<tls::Channel> channel) : fd_(fd), channel_(std::move(channel)) {
-  reader_ = std::thread([this] { read_loop(); });
-}
+Connection::Connection(net::Socket fd, std::unique_ptr<tls::Channel> channel) : fd_(fd), channel_(std::move(channel)) {}
 
 Connection::~Connection() {
   shut_down();
-  if (reader_.joinable()) reader_.join();
   channel_.reset();
   net::close_socket(fd_);
 }
@@ -220,9 +217,22 @@ CallResult Connection::await(std::uint64_t id, Deadline deadline, bool raw) {
     r.message = "unknown request id";
     return r;
   }
-  cv_.wait_until(lock, deadline, [&] { return it->second.has_value() || dead_.load(); });
-  if (!it->second.has_value()) {
-    pending_.erase(it);
+  // The element stays put while other calls add theirs (an iterator would not survive a rehash).
+  std::optional<std::string>& answer = it->second;
+  while (!answer.has_value() && !dead_.load() && Clock::now() < deadline) {
+    if (!reading_) {  // nobody is reading: this caller reads, for everyone
+      reading_ = true;
+      lock.unlock();
+      read_until(id, deadline);
+      lock.lock();
+      reading_ = false;
+      cv_.notify_all();  // a caller still waiting takes the role over
+      continue;
+    }
+    cv_.wait_until(lock, deadline, [&] { return answer.has_value() || dead_.load() || !reading_; });
+  }
+  if (!answer.has_value()) {
+    pending_.erase(id);
     if (dead_.load()) {
       r.status = REGULARS_UNAVAILABLE;
       r.message = "connection to regularsd was lost" + (death_reason_.empty() ? "" : ": " + death_reason_);
@@ -232,11 +242,31 @@ CallResult Connection::await(std::uint64_t id, Deadline deadline, bool raw) {
     }
     return r;
   }
-  const std::string text = std::move(*it->second);
-  pending_.erase(it);
+  const std::string text = std::move(*answer);
+  pending_.erase(id);
   lock.unlock();
   if (const auto ok = wire::split_ok_response(text)) return ok_result(ok->result, raw);
   return from_response(text, raw);
+}
+
+bool Connection::alive() noexcept {
+  if (dead_.load()) return false;
+  {
+    std::lock_guard lock(mu_);
+    if (reading_) return true;  // a call is reading: it sees any failure first
+    reading_ = true;
+  }
+  try {
+    read_until(0, Clock::now());
+  } catch (...) {  // out of memory routing a late answer: the stream's state is unknown
+    fail_all("could not read regularsd's answers");
+  }
+  {
+    std::lock_guard lock(mu_);
+    reading_ = false;
+  }
+  cv_.notify_all();
+  return !dead_.load();
 }
 
 namespace {
@@ -330,32 +360,41 @@ bool Connection::response_id(const std::string& payload, std::uint64_t& id) {
   return true;
 }
 
-void Connection::read_loop() {
-  wire::FrameDecoder decoder(64u << 20);  // answers may be larger than requests
-  char buf[64 * 1024];
-  net::Want wait = net::Want::read;
+void Connection::read_until(std::uint64_t id, Deadline deadline) {
+  net::Want wait = net::Want::nothing;  // read first: the answer may be in already
   while (!dead_.load()) {
     if (wait != net::Want::nothing) {
-      if (net::wait_until_ready(fd_, wait, -1) < 0) return fail_all("waiting for regularsd's answers failed");
-      if (dead_.load()) return;
+      const int ready = net::wait_until_ready(fd_, wait, millis_left(deadline));
+      if (ready < 0) return fail_all("waiting for regularsd's answers failed");
+      if (ready == 0 || dead_.load()) return;  // the caller's deadline, or shut down meanwhile
     }
     std::size_t n = 0;
     std::string why;
-    if (!read_some(buf, sizeof buf, n, wait, why)) return fail_all(why);
+    if (!read_some(read_buf_.data(), read_buf_.size(), n, wait, why)) return fail_all(why);
     if (n == 0) continue;  // nothing yet: wait as told (TLS may have read a record that held no data)
-    decoder.feed(buf, n);
-    while (auto payload = decoder.next()) {
-      std::uint64_t id = 0;
-      if (const auto ok = wire::split_ok_response(*payload)) id = ok->id;
-      else if (!response_id(*payload, id)) return;  // the connection has failed
-      std::lock_guard lock(mu_);
-      if (auto it = pending_.find(id); it != pending_.end()) {
-        it->second = std::move(*payload);  // the caller reads it: this thread only routes
-        cv_.notify_all();
-      }  // else: the caller gave up (time budget); the late answer is dropped.
-    }
-    if (decoder.failed()) return fail_all("regularsd sent a malformed frame");
+    decoder_.feed(read_buf_.data(), n);
+    bool answered = false;
+    if (!route_answers(id, answered) || answered) return;
   }
+}
+
+bool Connection::route_answers(std::uint64_t id, bool& answered) {
+  while (auto payload = decoder_.next()) {
+    std::uint64_t answer_id = 0;
+    if (const auto ok = wire::split_ok_response(*payload)) answer_id = ok->id;
+    else if (!response_id(*payload, answer_id)) return false;  // the connection has failed
+    std::lock_guard lock(mu_);
+    if (auto it = pending_.find(answer_id); it != pending_.end()) {
+      it->second = std::move(*payload);  // its caller reads it: the reader only routes
+      answered = answered || answer_id == id;
+      cv_.notify_all();
+    }  // else: the caller gave up (time budget); the late answer is dropped.
+  }
+  if (decoder_.failed()) {
+    fail_all("regularsd sent a malformed frame");
+    return false;
+  }
+  return true;
 }
 
 }  // namespace regulars::plugin

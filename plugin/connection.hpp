@@ -1,5 +1,8 @@
-// One connection to regularsd: its Unix socket, or TCP with TLS for a lane on another machine. Any number of threads may have calls in flight;
-// a reader thread matches responses to waiting callers by request id. Nothing here waits past
+// One connection to regularsd: its Unix socket, or TCP with TLS for a lane on another machine.
+// Any number of threads may have calls in flight. There is no reader thread: one waiting caller
+// at a time reads the socket for everyone (leader/follower), hands other callers their answers
+// by request id, and passes the role on when its own answer is in. A single call in flight thus
+// reads its own answer, with no wake-up of a second thread in between. Nothing here waits past
 // the caller's deadline.
 #pragma once
 
@@ -11,8 +14,8 @@
 #include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "deadline.hpp"
 #include "options.hpp"
@@ -21,6 +24,7 @@
 #include "tls.hpp"
 #include "regulars/regulars.h"
 #include "wire/error.hpp"
+#include "wire/frame.hpp"
 
 namespace regulars::plugin {
 
@@ -59,7 +63,9 @@ class Connection {
   // Waits for the response to a request sent with send().
   CallResult await(std::uint64_t id, Deadline deadline, bool raw = false);
 
-  bool alive() const noexcept { return !dead_.load(); }
+  // False once the stream has failed. When no call is reading, first reads what is already
+  // there: a late answer is dropped, and a daemon that closed the connection is noticed now.
+  bool alive() noexcept;
   // The daemon said at hello that hints requests may carry cashier, terminal and store (an
   // older one refuses unknown fields).
   bool hints_take_who() const noexcept { return hints_take_who_.load(); }
@@ -67,12 +73,16 @@ class Connection {
   const std::optional<seal::PublicKey>& spool_key() const noexcept { return spool_key_; }
   // The largest frame the daemon takes (from hello; 1 MiB, the default, until then).
   std::uint32_t max_frame_bytes() const noexcept { return max_frame_bytes_; }
-  // Marks the connection dead and wakes every waiter; the reader thread ends.
+  // Marks the connection dead and wakes every waiter, the one reading included.
   void shut_down() noexcept;
 
  private:
   Connection(net::Socket fd, std::unique_ptr<tls::Channel> channel);
-  void read_loop();
+  // For the caller holding the reading role: reads until `id`'s answer is in (0: none, only what
+  // is there now), the deadline passes or the stream fails.
+  void read_until(std::uint64_t id, Deadline deadline);
+  // Hands each whole answer in `decoder_` to its waiting caller; false if the stream failed.
+  bool route_answers(std::uint64_t id, bool& answered);
   bool response_id(const std::string& payload, std::uint64_t& id);
   static CallResult ok_result(std::string_view result, bool raw);
   static CallResult from_response(std::string_view text, bool raw);
@@ -86,7 +96,6 @@ class Connection {
 
   net::Socket fd_;
   std::unique_ptr<tls::Channel> channel_;  // null over the Unix socket
-  std::thread reader_;
   // One writer at a time, waited for no longer than the caller's deadline. (A flag under a
   // condition variable rather than std::timed_mutex, which ThreadSanitizer cannot follow.)
   std::mutex write_mu_;
@@ -95,6 +104,10 @@ class Connection {
   std::mutex mu_;
   std::condition_variable cv_;
   std::unordered_map<std::uint64_t, std::optional<std::string>> pending_;  // id -> the response's text once arrived
+  bool reading_ = false;  // under mu_: a caller holds the reading role
+  // Used only by the caller holding the reading role (handed over under mu_).
+  wire::FrameDecoder decoder_{64u << 20};  // answers may be larger than requests
+  std::vector<char> read_buf_ = std::vector<char>(64 * 1024);
   std::atomic<std::uint64_t> next_id_{1};
   std::atomic<bool> dead_{false};
   std::atomic<bool> hints_take_who_{false};
