@@ -223,7 +223,7 @@ CallResult Connection::await(std::uint64_t id, Deadline deadline, bool raw) {
     if (!reading_) {  // nobody is reading: this caller reads, for everyone
       reading_ = true;
       lock.unlock();
-      read_until(id, deadline);
+      read_guarded(id, deadline);
       lock.lock();
       reading_ = false;
       cv_.notify_all();  // a caller still waiting takes the role over
@@ -256,11 +256,7 @@ bool Connection::alive() noexcept {
     if (reading_) return true;  // a call is reading: it sees any failure first
     reading_ = true;
   }
-  try {
-    read_until(0, Clock::now());
-  } catch (...) {  // out of memory routing a late answer: the stream's state is unknown
-    fail_all("could not read regularsd's answers");
-  }
+  read_guarded(0, Clock::now());
   {
     std::lock_guard lock(mu_);
     reading_ = false;
@@ -360,6 +356,21 @@ bool Connection::response_id(const std::string& payload, std::uint64_t& id) {
   return true;
 }
 
+void Connection::read_guarded(std::uint64_t id, Deadline deadline) noexcept {
+  try {
+    read_until(id, deadline);
+  } catch (...) {
+    // Out of memory taking an answer apart: what was read is lost, so the stream cannot go on.
+    // The role is still given back by the caller, and every waiter hears the connection died.
+    try {
+      std::lock_guard lock(mu_);
+      if (death_reason_.empty()) death_reason_ = "could not take regularsd's answers apart";
+    } catch (...) {
+    }
+    shut_down();
+  }
+}
+
 void Connection::read_until(std::uint64_t id, Deadline deadline) {
   net::Want wait = net::Want::nothing;  // read first: the answer may be in already
   while (!dead_.load()) {
@@ -371,10 +382,13 @@ void Connection::read_until(std::uint64_t id, Deadline deadline) {
     std::size_t n = 0;
     std::string why;
     if (!read_some(read_buf_.data(), read_buf_.size(), n, wait, why)) return fail_all(why);
-    if (n == 0) continue;  // nothing yet: wait as told (TLS may have read a record that held no data)
-    decoder_.feed(read_buf_.data(), n);
-    bool answered = false;
-    if (!route_answers(id, answered) || answered) return;
+    if (n > 0) {  // else nothing yet: wait as told (TLS may have read a record that held no data)
+      decoder_.feed(read_buf_.data(), n);
+      bool answered = false;
+      if (!route_answers(id, answered) || answered) return;
+    }
+    // Past the caller's deadline, whatever else keeps arriving: the next reader takes it.
+    if (Clock::now() >= deadline) return;
   }
 }
 

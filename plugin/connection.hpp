@@ -78,9 +78,12 @@ class Connection {
 
  private:
   Connection(net::Socket fd, std::unique_ptr<tls::Channel> channel);
-  // For the caller holding the reading role: reads until `id`'s answer is in (0: none, only what
-  // is there now), the deadline passes or the stream fails.
+  // For the caller holding the reading role: reads until `id`'s answer is in, the deadline passes
+  // or the stream fails. With id 0 and a deadline of now: one read of what is there.
   void read_until(std::uint64_t id, Deadline deadline);
+  // read_until, for the role's holder to call: an exception (out of memory) ends the connection
+  // instead of leaving the role taken.
+  void read_guarded(std::uint64_t id, Deadline deadline) noexcept;
   // Hands each whole answer in `decoder_` to its waiting caller; false if the stream failed.
   bool route_answers(std::uint64_t id, bool& answered);
   bool response_id(const std::string& payload, std::uint64_t& id);

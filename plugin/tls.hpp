@@ -33,8 +33,9 @@ class Context {
 };
 
 // One TLS connection over a connected, non-blocking socket. read() and write() may be called
-// from different threads (the connection's reader and its writers): OpenSSL allows one call at
-// a time on a connection, so each takes a lock, never held while waiting for the socket.
+// from different threads (the caller reading for the connection, and the callers writing):
+// OpenSSL allows one call at a time on a connection, so each takes a lock, never held while
+// waiting for the socket.
 class Channel {
  public:
   enum class Io { ok, want_read, want_write, closed, failed };

@@ -191,8 +191,9 @@ int connect_within(SOCKET s, const addrinfo& a, Deadline deadline) {
 
 }  // namespace
 
-// The socket and its waker are closed only after every thread waiting on them has left
-// (Connection joins its reader before close_socket), so a wait never selects a closed one.
+// The socket and its waker are closed only after every thread waiting on them has left (the
+// Connection closes them in its destructor, and every caller, the one reading included, holds a
+// shared_ptr to it while it waits), so a wait never selects a closed one.
 int wait_until_ready(Socket s, Want want, int timeout_ms) {
   const SOCKET sock = static_cast<SOCKET>(s);
   const SOCKET waker = waker_of(sock);

@@ -10,6 +10,13 @@
 #include <utility>
 #include <vector>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+
 #include "connection.hpp"
 #include "fake_daemon.hpp"
 #include "temp_dir.hpp"
@@ -268,6 +275,46 @@ TEST_F(ConnectionTest, ADaemonThatHangsUpMidCallIsUnavailable) {
   const CallResult r = call_answered_with(t::hang_up());
   EXPECT_EQ(r.status, REGULARS_UNAVAILABLE);
   EXPECT_TRUE(contains(r.message, "closed the connection")) << r.message;
+}
+
+// A peer that never stops sending answers for a call nobody waits for (a broken or hostile
+// daemon): the caller reading them must still return at its own deadline.
+TEST_F(ConnectionTest, AStreamOfOtherAnswersDoesNotKeepTheReaderPastItsDeadline) {
+  const int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, socket_path().c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  std::atomic<bool> stop{false};
+  std::thread flood([&] {
+    const int peer = ::accept(listener, nullptr, nullptr);
+    if (peer < 0) return;
+    // Small answers in large bursts: each costs the reader more than the sender, so the socket
+    // does not run dry.
+    std::string burst;
+    for (int i = 0; i < 2048; ++i) burst += regulars::wire::encode_frame(R"({"id":999999,"ok":true,"result":{}})");
+    const auto give_up = std::chrono::steady_clock::now() + 20s;
+    while (!stop.load() && std::chrono::steady_clock::now() < give_up)
+      if (::send(peer, burst.data(), burst.size(), MSG_NOSIGNAL) < 0) break;
+    ::close(peer);
+  });
+  Options options;
+  options.socket_path = socket_path();
+  CallResult failure;
+  auto conn = Connection::connect(options, nullptr, soon(), failure);
+  ASSERT_NE(conn, nullptr) << failure.message;
+  const auto start = Clock::now();
+  const CallResult r = conn->call(json{{"op", "ping"}}, start + 50ms);
+  const auto took = Clock::now() - start;
+  stop.store(true);
+  conn->shut_down();
+  flood.join();
+  ::close(listener);
+  EXPECT_EQ(r.status, REGULARS_TIMEOUT) << r.message;
+  // The budget is 50 ms; 1 s leaves room for sanitizers and a busy machine.
+  EXPECT_LT(took, 1s) << "the reader kept reading other calls' answers past its deadline";
 }
 
 }  // namespace
