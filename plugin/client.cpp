@@ -81,6 +81,15 @@ Client::~Client() {
   if (background_.joinable()) background_.join();
 }
 
+std::size_t Client::calls_in_flight() {
+  std::shared_ptr<Connection> conn;
+  {
+    std::lock_guard lock(conn_mu_);
+    conn = conn_;
+  }
+  return conn ? conn->calls_in_flight() : 0;
+}
+
 std::shared_ptr<Connection> Client::usable_connection() {
   std::shared_ptr<Connection> conn;
   {
@@ -340,31 +349,41 @@ bool Client::deliver(const std::shared_ptr<Connection>& conn, const std::vector<
     const std::size_t end = std::min(payloads.size(), start + kWindow);
     const Deadline deadline = Clock::now() + 5s;
     std::vector<std::pair<std::uint64_t, std::size_t>> sent;  // request id, index
-    for (std::size_t i = start; i < end; ++i) {
+    bool try_later = false;  // the window is delivered again later, from its first record
+    for (std::size_t i = start; i < end && !try_later; ++i) {
       bool retry = false;
       std::string why;
       auto request = replay_request(payloads[i], conn->max_frame_bytes(), retry, why);
-      if (retry) return false;
+      if (retry) {
+        try_later = true;
+        break;
+      }
       if (!request) {
         undeliverable.emplace_back(i, std::move(why));
         continue;
       }
       CallResult failure;
       const auto id = conn->send(std::move(*request), deadline, failure);
-      if (id == 0) return false;
-      sent.emplace_back(id, i);
+      if (id == 0) try_later = true;
+      else sent.emplace_back(id, i);
     }
+    // Every request sent is awaited, even after one failed: each answer is then taken (or given
+    // up on at the window's deadline) rather than left in the connection for as long as it lives.
     for (const auto& [id, i] : sent) {
       const CallResult r = conn->await(id, deadline);
       // An event the daemon refuses as invalid, or as not this till's to send, will never be
       // accepted; kept in the spool it would block everything behind it. Any other failure means
       // "try again later". (A denial of the lane itself, a revoked token, is not about the event.)
       const bool event_denied = r.status == REGULARS_DENIED && r.error && r.error->field.rfind("event", 0) == 0;
-      if (r.status == REGULARS_OK) continue;
-      if (r.status != REGULARS_INVALID_INPUT && !event_denied) return false;
+      if (r.status == REGULARS_OK || try_later) continue;
+      if (r.status != REGULARS_INVALID_INPUT && !event_denied) {
+        try_later = true;
+        continue;
+      }
       // The code and field only: a daemon's message may quote what it refused.
       undeliverable.emplace_back(i, "regularsd refused it (" + (r.error ? std::string(wire::to_string(r.error->code)) + " at " + r.error->field : "") + ")");
     }
+    if (try_later) return false;
   }
   for (const auto& [i, why] : undeliverable) {
     const std::string what = "a record of " + std::to_string(payloads[i].size()) + " bytes cannot be delivered: " + why;

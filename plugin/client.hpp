@@ -27,6 +27,8 @@ class Client {
 
   regulars_status hints(const char* request_json, std::string& response, std::string& why);
   regulars_status record(const char* event_json, std::string& why);
+  // Requests the current connection holds for answers nobody has taken yet (0 without one).
+  std::size_t calls_in_flight();
 
  private:
   std::shared_ptr<Connection> usable_connection();

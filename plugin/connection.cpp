@@ -249,6 +249,11 @@ CallResult Connection::await(std::uint64_t id, Deadline deadline, bool raw) {
   return from_response(text, raw);
 }
 
+std::size_t Connection::calls_in_flight() {
+  std::lock_guard lock(mu_);
+  return pending_.size();
+}
+
 bool Connection::alive() noexcept {
   if (dead_.load()) return false;
   {

@@ -66,6 +66,8 @@ class Connection {
   // False once the stream has failed. When no call is reading, first reads what is already
   // there: a late answer is dropped, and a daemon that closed the connection is noticed now.
   bool alive() noexcept;
+  // Requests sent and not yet awaited (or given up on): what the connection still holds for them.
+  std::size_t calls_in_flight();
   // The daemon said at hello that hints requests may carry cashier, terminal and store (an
   // older one refuses unknown fields).
   bool hints_take_who() const noexcept { return hints_take_who_.load(); }

@@ -351,6 +351,22 @@ TEST_F(ClientTest, RecordsSpooledWhileTheDaemonIsAwayArriveInOrder) {
   EXPECT_EQ(event_ids(daemon_->requests_with_op("record")), (std::vector<std::string>{"lane1-1", "lane1-2", "lane1-3"}));
 }
 
+// A replay whose first record the daemon cannot take now is tried again later; the other records
+// of its window, already sent, must not stay behind in the connection with their answers.
+TEST_F(ClientTest, AReplayCutShortLeavesNoCallBehind) {
+  client_ = std::make_unique<Client>(options());
+  for (int i = 1; i <= 10; ++i) ASSERT_EQ(record(purchase("lane1-" + std::to_string(i))), REGULARS_OK) << last_why_;
+  auto refused_once = std::make_shared<std::atomic<bool>>(false);
+  start_daemon(on("record", [refused_once](const json& r) {
+    if (!refused_once->exchange(true)) return t::refuse(r, "overloaded", "", "busy; retry later");
+    return serve_normally(r);
+  }));
+  ASSERT_TRUE(daemon_got_records(10 + 10));  // the cut-short replay, then the one that delivers all
+  ASSERT_TRUE(eventually([&] { return spooled_bytes() == 0; }));
+  ASSERT_TRUE(wait_until_served());  // any answers still in the socket are read and routed by now
+  EXPECT_EQ(client_->calls_in_flight(), 0u);
+}
+
 TEST_F(ClientTest, SpoolSealedToTheDaemonsKeyHoldsNoRawIdentifier) {
   TempDir daemon_dir;
   std::string why;
