@@ -221,12 +221,7 @@ CallResult Connection::await(std::uint64_t id, Deadline deadline, bool raw) {
   std::optional<std::string>& answer = it->second;
   while (!answer.has_value() && !dead_.load() && Clock::now() < deadline) {
     if (!reading_) {  // nobody is reading: this caller reads, for everyone
-      reading_ = true;
-      lock.unlock();
-      read_guarded(id, deadline);
-      lock.lock();
-      reading_ = false;
-      cv_.notify_all();  // a caller still waiting takes the role over
+      read_in_turn(lock, id, deadline);
       continue;
     }
     cv_.wait_until(lock, deadline, [&] { return answer.has_value() || dead_.load() || !reading_; });
@@ -256,18 +251,19 @@ std::size_t Connection::calls_in_flight() {
 
 bool Connection::alive() noexcept {
   if (dead_.load()) return false;
-  {
-    std::lock_guard lock(mu_);
-    if (reading_) return true;  // a call is reading: it sees any failure first
-    reading_ = true;
-  }
-  read_guarded(0, Clock::now());
-  {
-    std::lock_guard lock(mu_);
-    reading_ = false;
-  }
-  cv_.notify_all();
+  std::unique_lock lock(mu_);
+  if (reading_) return true;  // a call is reading: it sees any failure first
+  read_in_turn(lock, 0, Clock::now());
   return !dead_.load();
+}
+
+void Connection::read_in_turn(std::unique_lock<std::mutex>& lock, std::uint64_t id, Deadline deadline) noexcept {
+  reading_ = true;
+  lock.unlock();
+  read_guarded(id, deadline);
+  lock.lock();
+  reading_ = false;
+  cv_.notify_all();  // a caller still waiting takes the role over
 }
 
 namespace {

@@ -86,6 +86,8 @@ class Connection {
   // read_until, for the role's holder to call: an exception (out of memory) ends the connection
   // instead of leaving the role taken.
   void read_guarded(std::uint64_t id, Deadline deadline) noexcept;
+  // Takes the reading role (free, `lock` held on mu_), reads, and gives the role back.
+  void read_in_turn(std::unique_lock<std::mutex>& lock, std::uint64_t id, Deadline deadline) noexcept;
   // Hands each whole answer in `decoder_` to its waiting caller; false if the stream failed.
   bool route_answers(std::uint64_t id, bool& answered);
   bool response_id(const std::string& payload, std::uint64_t& id);
