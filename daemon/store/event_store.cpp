@@ -102,6 +102,11 @@ EventStore::EventStore(const std::string& data_dir, Options options)
     log::name_thread("rg-checkpoint");
     checkpointer_loop();
   });
+  if (options_.merge_beside_writer)
+    merger_ = std::thread([this] {
+      log::name_thread("rg-merger");
+      merger_loop();
+    });
 }
 
 EventStore::~EventStore() { stop(); }
@@ -128,6 +133,7 @@ void EventStore::stop() {
   cv_.notify_all();
   if (writer_.joinable()) {
     writer_.join();
+    stop_merger();
     try {
       flush_popularity();
     } catch (const std::exception& e) {  // counted again from the log at the next start
@@ -222,6 +228,7 @@ void EventStore::writer_loop() {
 void EventStore::commit_batch(std::vector<Job>& batch) {
   // Maintenance tasks (rebuild) run alone, outside any event transaction.
   if (batch.size() == 1 && batch.front().task) {
+    settle_popularity();  // a task may read or change it
     batch.front().task();
     forget_committed({});
     return;
@@ -245,22 +252,7 @@ void EventStore::commit_batch(std::vector<Job>& batch) {
         unsynced_.push_back(Ack{std::move(batch[i].done), std::move(results[i]), std::move(batch[i].event), group});
   }
   sync_cv_.notify_one();
-  // Then, while the flush runs, the store's item popularity takes in the committed group (in
-  // log order, so sums come out as a rebuild adds them). Hints read it live (item names for
-  // do-not-mention, store totals, successors), so the syncer holds the group's acknowledgements
-  // until this is done: a till that hears "stored" sees its purchase everywhere. The flush
-  // almost always takes longer than the merge, so nobody waits for it.
-  try {
-    for (const auto& d : deltas)
-      if (!d.empty()) popularity_.merge(d);
-  } catch (const std::exception& e) {  // memory only: counted again from the log at the next start
-    REGULARS_LOG(err, "could not count a group in the item popularity", ({{"error", e.what()}}));
-  }
-  {
-    std::lock_guard lock(sync_mu_);
-    groups_merged_ = group;
-  }
-  sync_cv_.notify_one();
+  merge_committed(deltas, group);
   events_applied_.fetch_add(batch.size(), std::memory_order_relaxed);
   writer_busy_us_.fetch_add(micros_since(t0), std::memory_order_relaxed);
 }
@@ -348,6 +340,7 @@ bool EventStore::run_group(std::vector<Job>& batch, std::vector<WriteResult>& re
     constexpr auto kFlushEvery = std::chrono::seconds(1);
     constexpr auto kSourcesEvery = std::chrono::seconds(10);
     const auto now = std::chrono::steady_clock::now();
+    if (now - popularity_flushed_at_ >= kFlushEvery) settle_popularity();  // what is flushed is whole
     if (popularity_.dirty() > 0 && now - popularity_flushed_at_ >= kFlushEvery) {
       const bool with_sources = now - sources_flushed_at_ >= kSourcesEvery;
       flushed = popularity_.flush(db, with_sources);

@@ -85,6 +85,12 @@ class EventStore {
     // The writer's page cache in MiB; 0: the daemon's 8 MiB (db/db.cpp says why no more). A bulk
     // load into a stopped store commits rarely, so it takes BulkWriter::kCacheMib.
     int writer_cache_mib = 0;
+    // A bulk load into a stopped store, where no till asks for hints meanwhile: each committed
+    // group's share of the item popularity is merged on a thread of its own (rg-merger), in log
+    // order, while the writer applies the next group, and an acknowledgement does not wait for
+    // it. Off (the daemon): the writer merges each group, and a till told "stored" sees its
+    // purchase in the next hints answer (popularity_merger.cpp).
+    bool merge_beside_writer = false;
   };
   // Opens (creating and migrating) DIR/regulars.db and starts the writer.
   EventStore(const std::string& data_dir, Options options);
@@ -249,6 +255,15 @@ class EventStore {
   };
   void writer_loop();
   void commit_batch(std::vector<Job>& batch);
+  // The item popularity's side of a committed group (popularity_merger.cpp): merged here, or
+  // handed to rg-merger in a bulk load.
+  void merge_committed(std::vector<PopularityDelta>& deltas, std::uint64_t group);
+  void merge_deltas(const std::vector<PopularityDelta>& deltas) noexcept;
+  void merger_loop();
+  // Writer thread: returns once rg-merger has merged every group handed to it, so the writer may
+  // read or change the popularity itself (a flush, a task). At once without rg-merger.
+  void settle_popularity();
+  void stop_merger();
   // After a commit on the writer thread: what it changed leaves the top items' cache.
   void forget_committed(const std::vector<WriteResult>& results) noexcept;
   std::vector<ItemStat> read_top_items(std::int64_t customer_id, int limit);
@@ -323,6 +338,12 @@ class EventStore {
   std::atomic<std::uint64_t> events_applied_{0}, writer_busy_us_{0}, syncs_{0}, sync_us_{0}, sync_max_us_{0},
       checkpoints_{0}, checkpoint_us_{0};
   Popularity popularity_;
+  // rg-merger (Options::merge_beside_writer): the committed groups' deltas waiting, in log order.
+  std::thread merger_;
+  std::mutex merge_mu_;
+  std::condition_variable merge_cv_;
+  std::deque<std::vector<PopularityDelta>> merge_queue_;
+  bool merge_busy_ = false, merge_stop_ = false;  // under merge_mu_
   std::chrono::steady_clock::time_point popularity_flushed_at_, sources_flushed_at_;  // writer thread only
   // Long histories' top items for the hints (top_items_cache.hpp): 4,096 customers, about 28 MiB.
   TopItemsCache top_items_cache_{4096};

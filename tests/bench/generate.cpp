@@ -117,6 +117,7 @@ void generate(const Plan& plan, const Catalogue& cat, const std::string& dir, st
   EventStore::Options options;
   options.group_commit_max = static_cast<int>(chunk);
   options.writer_cache_mib = BulkWriter::kCacheMib;
+  options.merge_beside_writer = true;
   EventStore store(dir, options);
   Rng rng(mix(plan.seed, 0xBA5E7));
   std::vector<bool> consented(plan.customers, false);

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <algorithm>
 #include <condition_variable>
+#include <cstdio>
 #include <filesystem>
 #include <future>
 #include <mutex>
@@ -12,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "db/db.hpp"
 #include "memory/identity.hpp"
 #include "store/event_store.hpp"
 #include "temp_dir.hpp"
@@ -166,6 +169,73 @@ TEST_F(EventStoreTest, ARebuildAfterAnErasureKeepsEveryOtherCustomersId) {
   ASSERT_TRUE(third_before && third_after);
   EXPECT_EQ(third_after->id, third_before->id);
   EXPECT_EQ(third_after->visits, 2);
+}
+
+// A purchase of several items on day `day` of November 2026.
+PreparedEvent basket(const std::string& id, const std::string& who, const std::vector<std::string>& skus, int day) {
+  json lines = json::array();
+  for (const auto& sku : skus) lines.push_back({{"sku", sku}, {"name", sku}, {"qty", 1}, {"unit_price", 100}});
+  char time[32];
+  std::snprintf(time, sizeof time, "2026-11-%02dT10:00:00Z", day);
+  const json e = {{"type", "purchase"}, {"event_id", id}, {"time", time}, {"customer", card(who)}, {"lines", lines}};
+  EXPECT_FALSE(wire::validate_event(e).has_value()) << e.dump();
+  return prepare_event(e, test_key());
+}
+
+// Every row of what the store keeps of its item popularity, as text.
+std::vector<std::string> popularity_rows(const std::string& dir) {
+  Db db(dir + "/regulars.db", Db::Mode::read_only);
+  std::vector<std::string> rows;
+  for (const char* sql : {"SELECT sku || ' ' || baskets || ' ' || qty || ' ' || last_ms FROM items ORDER BY sku",
+                          "SELECT src || ' ' || transitions || ' ' || successors FROM item_sources ORDER BY src",
+                          "SELECT cell || ' ' || trials || ' ' || hits FROM blend_cells ORDER BY cell",
+                          "SELECT key || ' ' || value FROM store_meta WHERE key IN ('items_seq', 'sources_seq') ORDER BY key"}) {
+    Stmt s(db.raw(), sql);
+    while (s.step()) rows.push_back(s.text(0));
+  }
+  return rows;
+}
+
+// The same log loaded in chunks, with an erasure (a task, which changes the popularity itself)
+// halfway: once with the writer merging each group, once with rg-merger beside it.
+std::vector<std::string> bulk_load(const std::string& dir, bool merge_beside_writer) {
+  fs::create_directories(dir);
+  EventStore::Options options;
+  options.group_commit_max = 64;
+  options.merge_beside_writer = merge_beside_writer;
+  EventStore store(dir, options);
+  std::uint64_t rng = 12345;
+  const auto next = [&rng](std::uint64_t n) {
+    rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (rng >> 33) % n;
+  };
+  int id = 0;
+  for (int chunk = 0; chunk < 24; ++chunk) {
+    std::vector<PreparedEvent> events;
+    for (int i = 0; i < 64; ++i) {
+      std::vector<std::string> skus;
+      for (std::uint64_t n = 1 + next(4); n > 0; --n) skus.push_back("sku" + std::to_string(next(25)));
+      std::sort(skus.begin(), skus.end());
+      skus.erase(std::unique(skus.begin(), skus.end()), skus.end());
+      events.push_back(basket("bulk-" + std::to_string(id), "c" + std::to_string(next(40)), skus, 1 + id / 64));
+      ++id;
+    }
+    for (const WriteResult& r : store.apply_now(std::move(events))) {
+      EXPECT_TRUE(r.ok) << r.error;
+    }
+    if (chunk == 12) {
+      EXPECT_TRUE(store.erase_customer("card", test_key().hash("card", "c7"), "test"));
+    }
+  }
+  store.stop();
+  return popularity_rows(dir);
+}
+
+TEST_F(EventStoreTest, ABulkLoadMergingBesideTheWriterCountsTheStoreAsTheWriterDoes) {
+  const std::vector<std::string> by_writer = bulk_load(data_dir() + "/by-writer", false);
+  const std::vector<std::string> beside = bulk_load(data_dir() + "/beside", true);
+  ASSERT_GT(by_writer.size(), 40U) << "items, successors and the blend's cells were written";
+  EXPECT_EQ(beside, by_writer);
 }
 
 }  // namespace
