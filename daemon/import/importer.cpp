@@ -58,12 +58,13 @@ std::string derived_id(const IdentityKey& key, std::string_view domain, json eve
 // occurrence of that content it is in its file (a customer who buys the same thing twice on
 // a day of a date-only export made two sales, not one seen twice).
 json sale_identity(const RowEvent& e, int occurrence) {
-  json identity = e.event;
-  auto& lines = identity.at("lines");
+  json identity = json::object();
+  for (auto it = e.event.begin(); it != e.event.end(); ++it)
+    if (it.key() != "lines") identity[it.key()] = it.value();
   std::vector<std::string> sorted;
-  for (const auto& l : lines) sorted.push_back(wire::dump_json(l));
+  for (const auto& l : e.event.at("lines")) sorted.push_back(wire::dump_json(l));
   std::sort(sorted.begin(), sorted.end());
-  lines = json(sorted);
+  identity["lines"] = json(sorted);
   if (!e.receipt.empty()) identity["receipt"] = e.receipt;
   if (occurrence > 1) identity["occurrence"] = occurrence;
   return identity;
@@ -157,8 +158,8 @@ class Importer {
   BoundColumns read_header(CsvReader& reader, const std::string& name) const;
   void import_file(std::size_t index);
   void read_rows(CsvReader& reader, const BoundColumns& columns, std::size_t index);
-  void emit(const RowEvent& e, std::size_t file_index);
-  void grant_consent(const PreparedEvent& first, const json& event, std::int64_t tag);
+  void emit(RowEvent e, std::size_t file_index);
+  void grant_consent(const PreparedEvent& first, const json& customer, const json& time, std::int64_t tag);
   void add_error(const std::string& text);
   void store_refused(std::int64_t tag, const WriteResult& r);
 
@@ -230,14 +231,14 @@ void Importer::read_rows(CsvReader& reader, const BoundColumns& columns, std::si
       } else {
         done = sales.add(std::move(std::get<SaleLine>(line)));
       }
-      if (done) emit(*done, index);
+      if (done) emit(std::move(*done), index);
     } else {
       auto events = read_customer_row(columns, row, now_ms_);
       if (const auto* e = std::get_if<RowError>(&events)) { row_error(*e); continue; }
-      for (const auto& e : std::get<std::vector<RowEvent>>(events)) emit(e, index);
+      for (auto& e : std::get<std::vector<RowEvent>>(events)) emit(std::move(e), index);
     }
   }
-  if (auto done = sales.finish()) emit(*done, index);
+  if (auto done = sales.finish()) emit(std::move(*done), index);
   if (sales.held_sales() > 0)
     report_.notes.push_back(name + ": " + std::to_string(sales.held_sales()) + " sale(s) held back whole (" +
                             std::to_string(sales.held_lines()) +
@@ -246,34 +247,36 @@ void Importer::read_rows(CsvReader& reader, const BoundColumns& columns, std::si
   if (progress_) progress_({bytes_before_ + reader.bytes_read(), bytes_total_, report_.rows, seconds()});
 }
 
-void Importer::emit(const RowEvent& e, std::size_t file_index) {
+void Importer::emit(RowEvent e, std::size_t file_index) {
   ++report_.events;
   if (!target_) return;  // a dry run: the rows were checked, nothing is written
-  json event = e.event;
-  if (event.contains("lines")) {
-    std::string id = derived_id(target_->key, "import", sale_identity(e, 1));
+  std::string id;
+  if (e.event.contains("lines")) {
+    id = derived_id(target_->key, "import", sale_identity(e, 1));
     if (const int occurrence = ++sales_seen_[id]; occurrence > 1) id = derived_id(target_->key, "import", sale_identity(e, occurrence));
-    event["event_id"] = std::move(id);
   } else {
-    event["event_id"] = derived_id(target_->key, "import", e.event);
+    id = derived_id(target_->key, "import", e.event);
   }
-  PreparedEvent prepared = prepare_event(event, target_->key);
+  json event = std::move(e.event);
+  event["event_id"] = std::move(id);
+  const json customer = event.value("customer", json()), time = event.value("time", json());
+  PreparedEvent prepared = prepare_event(std::move(event), target_->key);
   const std::int64_t tag = tag_of(file_index, e.line);
-  if (!options_.consent.empty()) grant_consent(prepared, event, tag);
+  if (!options_.consent.empty()) grant_consent(prepared, customer, time, tag);
   target_->writer.add(std::move(prepared), tag);
   if (target_->writer.full()) target_->writer.flush();
 }
 
 // The first time a customer is met, the consent the owner says they gave, dated with that first
 // event; its id depends on the customer alone, so it too is stored once however often it is imported.
-void Importer::grant_consent(const PreparedEvent& first, const json& event, std::int64_t tag) {
+void Importer::grant_consent(const PreparedEvent& first, const json& customer, const json& time, std::int64_t tag) {
   const std::string who(first.id_hash.begin(), first.id_hash.end());
   if (first.id_kind.empty() || !consented_.insert(who).second) return;
-  json consent = {{"type", "consent"}, {"time", event.at("time")}, {"customer", event.at("customer")}, {"purposes", json::object()}};
+  json consent = {{"type", "consent"}, {"time", time}, {"customer", customer}, {"purposes", json::object()}};
   for (const auto& p : options_.consent) consent["purposes"][p] = true;
-  consent["event_id"] = derived_id(target_->key, "import-consent", json{{"customer", event.at("customer")}});
+  consent["event_id"] = derived_id(target_->key, "import-consent", json{{"customer", customer}});
   ++report_.events;
-  target_->writer.add(prepare_event(consent, target_->key), tag);
+  target_->writer.add(prepare_event(std::move(consent), target_->key), tag);
 }
 
 }  // namespace

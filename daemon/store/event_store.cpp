@@ -336,17 +336,7 @@ bool EventStore::run_group(std::vector<Job>& batch, std::vector<WriteResult>& re
           .bind(2, t.repeat_hits)
           .bind(3, t.repeat_total)
           .run();
-    // Now and then, the items changed by earlier commits ride along with this one.
-    constexpr auto kFlushEvery = std::chrono::seconds(1);
-    constexpr auto kSourcesEvery = std::chrono::seconds(10);
-    const auto now = std::chrono::steady_clock::now();
-    if (now - popularity_flushed_at_ >= kFlushEvery) settle_popularity();  // what is flushed is whole
-    if (popularity_.dirty() > 0 && now - popularity_flushed_at_ >= kFlushEvery) {
-      const bool with_sources = now - sources_flushed_at_ >= kSourcesEvery;
-      flushed = popularity_.flush(db, with_sources);
-      popularity_flushed_at_ = now;
-      if (with_sources) sources_flushed_at_ = now;
-    }
+    flushed = flush_popularity_now_and_then(db);
     db.exec("COMMIT");
     committed = true;
     forget_committed(results);
@@ -370,6 +360,21 @@ bool EventStore::run_group(std::vector<Job>& batch, std::vector<WriteResult>& re
       for (auto& d : deltas) d.clear();  // nothing of the group is stored
   }
   return true;
+}
+
+// Now and then, the items changed by earlier commits ride along with the group's transaction.
+std::vector<std::string> EventStore::flush_popularity_now_and_then(Db& db) {
+  constexpr auto kFlushEvery = std::chrono::seconds(1);
+  constexpr auto kSourcesEvery = std::chrono::seconds(10);
+  const auto now = std::chrono::steady_clock::now();
+  if (now - popularity_flushed_at_ < kFlushEvery) return {};
+  settle_popularity();  // in a bulk load: nothing merges while the popularity is read and written
+  if (popularity_.dirty() == 0) return {};
+  const bool with_sources = now - sources_flushed_at_ >= kSourcesEvery;
+  std::vector<std::string> flushed = popularity_.flush(db, with_sources);
+  popularity_flushed_at_ = now;
+  if (with_sources) sources_flushed_at_ = now;
+  return flushed;
 }
 
 std::vector<WriteResult> EventStore::apply_now(std::vector<PreparedEvent> events) {

@@ -272,6 +272,9 @@ class EventStore {
   // and the group was rolled back.
   bool run_group(std::vector<Job>& batch, std::vector<WriteResult>& results, std::vector<PopularityDelta>& deltas,
                  bool savepoint_per_event);
+  // Inside a group's transaction, at most once a second: the popularity's changed items (and
+  // every 10 s its successors and blend); returns what was written, for flush_failed.
+  std::vector<std::string> flush_popularity_now_and_then(Db& db);
   void syncer_loop();
   // Records the first failed flush (of the WAL or, after a checkpoint, the database file).
   void fail_sync(const char* file, const std::string& failure);

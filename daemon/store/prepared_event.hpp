@@ -48,7 +48,7 @@ struct WriteResult {
 };
 
 // Builds a PreparedEvent from a validated event.
-PreparedEvent prepare_event(const nlohmann::json& event, const IdentityKey& key);
+PreparedEvent prepare_event(nlohmann::json event, const IdentityKey& key);
 // Fills what the writer reads from the body (its text, a basket's lines and value) once the
 // rest is set: prepare_event's last step, and that of an event that arrives already hashed (a
 // chain hub's row).
