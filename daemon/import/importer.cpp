@@ -219,11 +219,12 @@ void Importer::read_rows(CsvReader& reader, const BoundColumns& columns, std::si
               ": " + e.message);
   };
   SaleGrouper sales;
+  SaleHeadMemo head_memo;
   CsvRow row;
   while (reader.next(row)) {
     if (++report_.rows % 4096 == 0 && progress_) progress_({bytes_before_ + reader.bytes_read(), bytes_total_, report_.rows, seconds()});
     if (mapping_.format == Format::sales) {
-      auto line = read_sale_row(columns, mapping_, row, now_ms_);
+      auto line = read_sale_row(columns, mapping_, row, now_ms_, &head_memo);
       std::optional<RowEvent> done;
       if (const auto* e = std::get_if<RowError>(&line)) {
         row_error(*e);

@@ -51,13 +51,17 @@ std::optional<RowError> check_utf8(const BoundColumns& columns, const CsvRow& ro
   return std::nullopt;
 }
 
-std::optional<RowError> check_event(const BoundColumns& columns, const CsvRow& row, const json& event) {
-  auto err = wire::validate_event(event);
+// A validator's error, on the column it names.
+std::optional<RowError> row_error_of(const BoundColumns& columns, const CsvRow& row, const std::optional<wire::Error>& err) {
   if (!err) return std::nullopt;
   const std::string field = field_of_path(err->field);
   const std::string message = err->code == wire::ErrorCode::card_number_refused ? kCardRefused : err->message;
   if (!columns.has(field)) return RowError{row.line, 0, "", err->describe()};
   return error_at(columns, row, field, message);
+}
+
+std::optional<RowError> check_event(const BoundColumns& columns, const CsvRow& row, const json& event) {
+  return row_error_of(columns, row, wire::validate_event(event));
 }
 
 std::optional<double> quantity(std::string_view text) {
@@ -162,19 +166,30 @@ std::optional<std::string> import_birthday(std::string_view text) {
 }
 
 std::variant<SaleLine, RowError> read_sale_row(const BoundColumns& columns, const Mapping& mapping, const CsvRow& row,
-                                               std::int64_t now_ms) {
+                                               std::int64_t now_ms, SaleHeadMemo* memo) {
   if (auto bad = check_utf8(columns, row)) return *bad;
-  auto head = sale_head(columns, mapping, row, now_ms);
-  if (auto* err = std::get_if<RowError>(&head)) return *err;
+  std::string key = sale_key_of(columns, row);
+  const bool head_known = memo != nullptr && !memo->sale_key.empty() && memo->sale_key == key;
+  json head;
+  if (head_known) {
+    head = memo->head;
+  } else {
+    auto built = sale_head(columns, mapping, row, now_ms);
+    if (auto* err = std::get_if<RowError>(&built)) return *err;
+    head = std::move(std::get<json>(built));
+  }
   auto line = sale_line(columns, mapping, row);
   if (auto* err = std::get_if<RowError>(&line)) return *err;
-  SaleLine out{"", std::move(std::get<json>(head)), std::move(std::get<json>(line)), row.line,
-               columns.value("receipt", row.fields)};
+  SaleLine out{std::move(key), std::move(head), std::move(std::get<json>(line)), row.line, columns.value("receipt", row.fields)};
+  if (head_known) {
+    if (auto bad = row_error_of(columns, row, wire::validate_sale_line(out.line, "event.lines[0]"))) return *bad;
+    return out;
+  }
   json one = out.head;
   one["event_id"] = "import-check";
   one["lines"] = json::array({out.line});
   if (auto bad = check_event(columns, row, one)) return *bad;
-  out.sale_key = sale_key_of(columns, row);
+  if (memo != nullptr) *memo = SaleHeadMemo{out.sale_key, out.head};
   return out;
 }
 

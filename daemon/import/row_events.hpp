@@ -39,8 +39,17 @@ struct SaleLine {
   std::string receipt;
 };
 
+// The head of the last row whose whole event passed the checks. Every column a head is made of
+// is part of the sale key, so a following row with the same key has the same head: only its own
+// line is built and checked (the rule validate_event applies to each line).
+struct SaleHeadMemo {
+  std::string sale_key;
+  nlohmann::json head;
+};
+
+// With `memo` (the caller's, for one file), rows of a sale after its first skip the head's checks.
 std::variant<SaleLine, RowError> read_sale_row(const BoundColumns& columns, const Mapping& mapping, const CsvRow& row,
-                                               std::int64_t now_ms);
+                                               std::int64_t now_ms, SaleHeadMemo* memo = nullptr);
 
 // Lines one after the other with the same sale key become one purchase (or return) event, of at
 // most the protocol's 1000 lines (a longer sale continues in a second event).

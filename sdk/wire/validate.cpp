@@ -86,6 +86,32 @@ std::optional<Error> refuse_unknown_keys(const json& obj, const std::string& pat
   return std::nullopt;
 }
 
+std::optional<Error> validate_sale_line(const json& line, const std::string& lp) {
+  constexpr auto code = ErrorCode::invalid_event;
+  if (!line.is_object()) return invalid(code, lp, "must be an object");
+  if (auto e = refuse_unknown_keys(line, lp, {"sku", "name", "qty", "unit_price", "for", "category"}, code)) return e;
+  const auto sku = line.find("sku");
+  if (sku == line.end()) return invalid(code, lp + ".sku", "is required");
+  if (auto e = check_text(*sku, lp + ".sku", 64, code, /*guard_card=*/false)) return e;
+  if (const auto n = line.find("name"); n != line.end())
+    if (auto e = check_text(*n, lp + ".name", 200, code)) return e;
+  if (const auto c = line.find("category"); c != line.end())
+    if (auto e = check_text(*c, lp + ".category", 64, code)) return e;
+  if (const auto f = line.find("for"); f != line.end())
+    if (auto e = check_text(*f, lp + ".for", 64, code)) return e;
+  const auto qty = line.find("qty");
+  if (qty != line.end()) {
+    if (!qty->is_number() || !(qty->get<double>() > 0) || qty->get<double>() > kMaxQty)
+      return invalid(code, lp + ".qty", "must be a number greater than 0 and at most 100000");
+  }
+  const auto price = line.find("unit_price");
+  if (price != line.end()) {
+    if (!price->is_number_integer() || price->get<std::int64_t>() < 0 || price->get<std::int64_t>() > kMaxUnitPrice)
+      return invalid(code, lp + ".unit_price", "must be a whole number of minor units (cents), 0 or more");
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 std::optional<Error> validate_purchase(const json& event, const std::string& path) {
@@ -94,31 +120,8 @@ std::optional<Error> validate_purchase(const json& event, const std::string& pat
   if (it == event.end()) return invalid(code, path + ".lines", "is required");
   if (!it->is_array() || it->empty() || it->size() > kMaxLines)
     return invalid(code, path + ".lines", "must be an array of 1 to " + std::to_string(kMaxLines) + " lines");
-  for (std::size_t i = 0; i < it->size(); ++i) {
-    const json& line = (*it)[i];
-    const std::string lp = path + ".lines[" + std::to_string(i) + "]";
-    if (!line.is_object()) return invalid(code, lp, "must be an object");
-    if (auto e = refuse_unknown_keys(line, lp, {"sku", "name", "qty", "unit_price", "for", "category"}, code)) return e;
-    const auto sku = line.find("sku");
-    if (sku == line.end()) return invalid(code, lp + ".sku", "is required");
-    if (auto e = check_text(*sku, lp + ".sku", 64, code, /*guard_card=*/false)) return e;
-    if (const auto n = line.find("name"); n != line.end())
-      if (auto e = check_text(*n, lp + ".name", 200, code)) return e;
-    if (const auto c = line.find("category"); c != line.end())
-      if (auto e = check_text(*c, lp + ".category", 64, code)) return e;
-    if (const auto f = line.find("for"); f != line.end())
-      if (auto e = check_text(*f, lp + ".for", 64, code)) return e;
-    const auto qty = line.find("qty");
-    if (qty != line.end()) {
-      if (!qty->is_number() || !(qty->get<double>() > 0) || qty->get<double>() > kMaxQty)
-        return invalid(code, lp + ".qty", "must be a number greater than 0 and at most 100000");
-    }
-    const auto price = line.find("unit_price");
-    if (price != line.end()) {
-      if (!price->is_number_integer() || price->get<std::int64_t>() < 0 || price->get<std::int64_t>() > kMaxUnitPrice)
-        return invalid(code, lp + ".unit_price", "must be a whole number of minor units (cents), 0 or more");
-    }
-  }
+  for (std::size_t i = 0; i < it->size(); ++i)
+    if (auto e = validate_sale_line((*it)[i], path + ".lines[" + std::to_string(i) + "]")) return e;
   return std::nullopt;
 }
 

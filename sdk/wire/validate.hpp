@@ -42,6 +42,11 @@ std::optional<Error> validate_customer(const nlohmann::json& customer, const std
 // and the type's own fields; unknown fields are refused.
 std::optional<Error> validate_event(const nlohmann::json& event, const std::string& path = "event");
 
+// One line of a purchase or return (`path` names it, e.g. "event.lines[0]"): the rule
+// validate_event applies to each. The import checks the further lines of a sale with it, once
+// the first line's whole event has passed.
+std::optional<Error> validate_sale_line(const nlohmann::json& line, const std::string& path);
+
 // The body of a hints request: customer, optional basket, locale, caps.
 std::optional<Error> validate_hints_request(const nlohmann::json& request, const std::string& path = "request");
 

@@ -200,6 +200,41 @@ TEST_F(SaleRows, EachBadValueNamesItsColumn) {
   EXPECT_EQ(e.column, 6);
 }
 
+// The rows of a sale after its first reuse the first row's checked head: each still gets its own
+// line's checks, with errors on the right column, and comes out as it would alone.
+TEST_F(SaleRows, FollowingRowsOfASaleAreCheckedAsFully) {
+  SaleHeadMemo memo;
+  const auto read_with = [&](std::vector<std::string> fields, std::int64_t line) {
+    return read_sale_row(columns_, mapping_, CsvRow{line, std::move(fields)}, 1'900'000'000'000, &memo);
+  };
+  const std::vector<std::string> first = {"4000123", "2026-10-01 10:00", "oat-milk", "Oat milk", "2", "1.99", "R1"};
+  ASSERT_TRUE(std::holds_alternative<SaleLine>(read_with(first, 2)));
+  EXPECT_FALSE(memo.sale_key.empty()) << "the first row's head is kept";
+  const std::vector<std::vector<std::string>> bad_lines = {
+      {"4000123", "2026-10-01 10:00", "", "n", "1", "1", "R1"},
+      {"4000123", "2026-10-01 10:00", "s", "n", "0", "1", "R1"},
+      {"4000123", "2026-10-01 10:00", "s", "card 4111 1111 1111 1111", "1", "1", "R1"},
+      {"4000123", "2026-10-01 10:00", "s", std::string(201, 'n'), "1", "1", "R1"},
+      {"4000123", "2026-10-01 10:00", "s", "n", "1", "1.999", "R1"}};
+  for (const auto& fields : bad_lines) {
+    auto with = read_with(fields, 3);
+    auto alone = read(fields, 3);
+    ASSERT_TRUE(std::holds_alternative<RowError>(with)) << fields[2] << " " << fields[3] << " " << fields[4] << " " << fields[5];
+    ASSERT_TRUE(std::holds_alternative<RowError>(alone));
+    EXPECT_EQ(std::get<RowError>(with).column, std::get<RowError>(alone).column);
+    EXPECT_EQ(std::get<RowError>(with).message, std::get<RowError>(alone).message);
+  }
+  const std::vector<std::string> good = {"4000123", "2026-10-01 10:00", "bread", "Bread", "1", "2.50", "R1"};
+  auto with = read_with(good, 4);
+  auto alone = read(good, 4);
+  ASSERT_TRUE(std::holds_alternative<SaleLine>(with) && std::holds_alternative<SaleLine>(alone));
+  EXPECT_EQ(std::get<SaleLine>(with).head, std::get<SaleLine>(alone).head);
+  EXPECT_EQ(std::get<SaleLine>(with).line, std::get<SaleLine>(alone).line);
+  EXPECT_EQ(std::get<SaleLine>(with).sale_key, std::get<SaleLine>(alone).sale_key);
+  // Another sale's row (another receipt) has its head built and checked again.
+  EXPECT_TRUE(std::holds_alternative<RowError>(read_with({"", "2026-10-01 10:00", "s", "n", "1", "1", "R2"}, 5)));
+}
+
 // Where a sale was made and by whom are stored too: a card number there refuses the row.
 TEST(SaleRowsWhere, ACardNumberInStoreTerminalOrCashierIsRefused) {
   const Mapping m = Mapping::generic_format(Format::sales);
