@@ -12,7 +12,8 @@ BulkWriter::BulkWriter(EventStore& store, std::size_t chunk, OnFailure on_failur
 }
 
 BulkWriter::~BulkWriter() {
-  if (pending_.valid()) pending_.wait();
+  for (auto& sent : in_flight_)
+    if (sent.results.valid()) sent.results.wait();
 }
 
 void BulkWriter::add(PreparedEvent event, std::int64_t tag) {
@@ -22,11 +23,9 @@ void BulkWriter::add(PreparedEvent event, std::int64_t tag) {
 }
 
 void BulkWriter::flush() {
-  collect();
+  while (in_flight_.size() >= kInFlight) collect_oldest();
   if (batch_.empty()) return;
-  pending_ = std::async(std::launch::async,
-                        [&store = store_, b = std::move(batch_)]() mutable { return store.apply_now(std::move(b)); });
-  pending_tags_ = std::move(batch_tags_);
+  in_flight_.push_back(Sent{store_.apply_later(std::move(batch_)), std::move(batch_tags_)});
   batch_ = {};
   batch_tags_ = {};
   batch_.reserve(chunk_);
@@ -35,13 +34,14 @@ void BulkWriter::flush() {
 
 void BulkWriter::finish() {
   flush();
-  collect();
+  while (!in_flight_.empty()) collect_oldest();
 }
 
-void BulkWriter::collect() {
-  if (!pending_.valid()) return;
+void BulkWriter::collect_oldest() {
+  Sent sent = std::move(in_flight_.front());
+  in_flight_.pop_front();
   const auto w0 = std::chrono::steady_clock::now();
-  const std::vector<WriteResult> results = pending_.get();
+  const std::vector<WriteResult> results = sent.results.get();
   wait_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
   for (std::size_t i = 0; i < results.size(); ++i) {
     const WriteResult& r = results[i];
@@ -51,10 +51,9 @@ void BulkWriter::collect() {
       ++outcome_.stored;
     } else {
       ++outcome_.failed;
-      if (on_failure_) on_failure_(i < pending_tags_.size() ? pending_tags_[i] : 0, r);
+      if (on_failure_) on_failure_(i < sent.tags.size() ? sent.tags[i] : 0, r);
     }
   }
-  pending_tags_.clear();
 }
 
 }  // namespace regulars::daemon

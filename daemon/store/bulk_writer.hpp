@@ -1,11 +1,12 @@
-// Loading many events at once (regularsctl import, the benchmark's store generation): the events
-// go to EventStore::apply_now a chunk at a time, one transaction per chunk, on a thread of
-// its own, so the caller reads and prepares the next chunk while the store writes this one.
-// Runs on the caller's thread plus one std::async thread per chunk in flight (at most one).
+// Loading many events at once (regularsctl import, the benchmark's generation): the events
+// go to the store a chunk at a time, one transaction per chunk, queued in order on the caller's
+// thread (EventStore::apply_later). Two chunks may be in flight, so the writer applies the next
+// while the syncer flushes the one before, and the caller reads and prepares a third meanwhile.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <deque>
 #include <future>
 #include <vector>
 
@@ -37,7 +38,7 @@ class BulkWriter {
   // Queues one prepared event; `tag` comes back with a failure (a line number, say).
   void add(PreparedEvent event, std::int64_t tag = 0);
   bool full() const { return batch_.size() >= chunk_; }
-  // Waits for the chunk in flight, then sends the queued one.
+  // Sends the queued chunk, once fewer than kInFlight are waiting for the store's answers.
   void flush();
   // Sends what is queued and waits until the store has applied everything.
   void finish();
@@ -47,15 +48,20 @@ class BulkWriter {
   double wait_s() const { return wait_s_; }  // time the caller spent waiting for the store
 
  private:
-  void collect();
+  static constexpr std::size_t kInFlight = 2;
+  struct Sent {
+    std::future<std::vector<WriteResult>> results;
+    std::vector<std::int64_t> tags;
+  };
+  // Waits for the oldest chunk in flight and counts its answers.
+  void collect_oldest();
 
   EventStore& store_;
   const std::size_t chunk_;
   OnFailure on_failure_;
   std::vector<PreparedEvent> batch_;
   std::vector<std::int64_t> batch_tags_;
-  std::future<std::vector<WriteResult>> pending_;
-  std::vector<std::int64_t> pending_tags_;
+  std::deque<Sent> in_flight_;
   Outcome outcome_;
   std::int64_t queued_ = 0;
   double wait_s_ = 0;

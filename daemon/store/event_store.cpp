@@ -378,21 +378,32 @@ std::vector<std::string> EventStore::flush_popularity_now_and_then(Db& db) {
 }
 
 std::vector<WriteResult> EventStore::apply_now(std::vector<PreparedEvent> events) {
-  // Runs through the writer thread so there is still exactly one writer.
-  std::vector<WriteResult> results(events.size());
-  std::mutex m;
-  std::condition_variable cv;
-  std::size_t left = events.size();
+  return apply_later(std::move(events)).get();
+}
+
+std::future<std::vector<WriteResult>> EventStore::apply_later(std::vector<PreparedEvent> events) {
+  // Through the writer thread, so there is still exactly one writer.
+  struct Answers {
+    std::mutex mu;
+    std::vector<WriteResult> results;
+    std::size_t left = 0;
+    std::promise<std::vector<WriteResult>> all;
+  };
+  auto answers = std::make_shared<Answers>();
+  answers->results.resize(events.size());
+  answers->left = events.size();
+  auto future = answers->all.get_future();
+  if (events.empty()) answers->all.set_value({});
   for (std::size_t i = 0; i < events.size(); ++i) {
-    submit(std::move(events[i]), [&, i](WriteResult r) {
-      std::lock_guard lock(m);
-      results[i] = std::move(r);
-      if (--left == 0) cv.notify_one();
+    submit(std::move(events[i]), [answers, i](WriteResult r) {
+      std::unique_lock lock(answers->mu);
+      answers->results[i] = std::move(r);
+      if (--answers->left > 0) return;
+      lock.unlock();  // the last answer: nobody else touches the results now
+      answers->all.set_value(std::move(answers->results));
     });
   }
-  std::unique_lock lock(m);
-  cv.wait(lock, [&] { return left == 0; });
-  return results;
+  return future;
 }
 
 // An erased event replayed (its id is in the tombstone), or an event naming an erased identifier

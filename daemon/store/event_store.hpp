@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -159,6 +160,9 @@ class EventStore {
 
   // Applies events synchronously in one transaction (bulk loading, tests).
   std::vector<WriteResult> apply_now(std::vector<PreparedEvent> events);
+  // The same without waiting: the events are queued on the calling thread, in their order, and
+  // the future holds the store's answers once every one is durable (or failed).
+  std::future<std::vector<WriteResult>> apply_later(std::vector<PreparedEvent> events);
 
   // Read side; each call uses the calling thread's own read-only connection.
   std::optional<CustomerView> find_customer(const std::string& kind, const IdentifierHash& hash);

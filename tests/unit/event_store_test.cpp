@@ -16,6 +16,7 @@
 
 #include "db/db.hpp"
 #include "memory/identity.hpp"
+#include "store/bulk_writer.hpp"
 #include "store/event_store.hpp"
 #include "temp_dir.hpp"
 #include "wire/validate.hpp"
@@ -236,6 +237,35 @@ TEST_F(EventStoreTest, ABulkLoadMergingBesideTheWriterCountsTheStoreAsTheWriterD
   const std::vector<std::string> beside = bulk_load(data_dir() + "/beside", true);
   ASSERT_GT(by_writer.size(), 40U) << "items, successors and the blend's cells were written";
   EXPECT_EQ(beside, by_writer);
+}
+
+// Chunks in flight together still reach the log in the order their events were added, and every
+// answer is counted once.
+TEST_F(EventStoreTest, ABulkWriterKeepsTheOrderItsEventsWereAddedIn) {
+  EventStore::Options options;
+  options.group_commit_max = 8;
+  options.merge_beside_writer = true;
+  EventStore store(data_dir(), options);
+  std::vector<std::int64_t> refused;
+  {
+    BulkWriter writer(store, 8, [&refused](std::int64_t tag, const WriteResult&) { refused.push_back(tag); });
+    for (int i = 0; i < 200; ++i) {
+      writer.add(purchase("order-" + std::to_string(i), "c" + std::to_string(i % 7)), i);
+      if (writer.full()) writer.flush();
+    }
+    writer.add(purchase("order-3", "c3"), 200);  // the same event again: a duplicate, not a failure
+    writer.finish();
+    EXPECT_EQ(writer.outcome().stored, 200);
+    EXPECT_EQ(writer.outcome().duplicates, 1);
+    EXPECT_EQ(writer.outcome().failed, 0);
+  }
+  EXPECT_TRUE(refused.empty());
+  store.stop();
+  Db db(data_dir() + "/regulars.db", Db::Mode::read_only);
+  Stmt s(db.raw(), "SELECT event_id FROM events ORDER BY seq");
+  int expected = 0;
+  while (s.step()) EXPECT_EQ(s.text(0), "order-" + std::to_string(expected++));
+  EXPECT_EQ(expected, 200);
 }
 
 }  // namespace
