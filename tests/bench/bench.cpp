@@ -1,7 +1,7 @@
 // regulars-bench: the acceptance benchmark (issue 2, item 8). Not a test.
 //
 //  1. Generates a grocery-shaped store (default 100k customers, 2M purchase lines) directly with
-//     the daemon's own code (prepare_event + EventStore::apply_now), deterministically from --seed
+//     the daemon's own code (prepare_event + BulkWriter), deterministically from --seed
 //     (shop.hpp, generate.hpp).
 //  2. Starts the real regularsd on it and waits for its socket.
 //  3. Measures single-client hints latency through libregulars.so, overall and for customers
@@ -82,7 +82,7 @@ LinkedFlags add_flags(CLI::App& app, Options& opt) {
                  "PostgreSQL's program directory (initdb, postgres) to compare records with: INSERTs of the same "
                  "events from as many connections ('' skips it)");
   app.add_option("--seed", opt.seed, "Seed of the generated data and the request mix");
-  app.add_option("--chunk", opt.chunk, "Events per EventStore::apply_now call during generation")->check(CLI::Range(1, 100000));
+  app.add_option("--chunk", opt.chunk, "Events per transaction (one BulkWriter chunk) during generation")->check(CLI::Range(1, 100000));
   app.add_option("--budget-ms", opt.budget_ms, "budget_ms of the plugin clients (large, so no call is cut)")
       ->check(CLI::Range(1, 10000));
   app.add_option("--data-dir", opt.data_dir,

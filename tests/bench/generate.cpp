@@ -102,7 +102,7 @@ void print_generation(const Plan& plan, const std::string& dir, std::int64_t lin
   const auto db_bytes = fs::file_size(dir + "/regulars.db", ec);
   note("generate: 100%% %lld events, %lld lines in %.1f s\n", events, static_cast<long long>(lines_done), t.total_s);
   out("generation: customers=%u purchases=%zu lines=%lld events=%lld time_s=%.1f events_per_s=%.0f "
-      "db_mb=%.0f (building+preparing %.1f s on this thread, waiting for apply_now %.1f s, final checkpoint %.1f s)\n",
+      "db_mb=%.0f (building+preparing %.1f s on this thread, waiting for the store %.1f s, final checkpoint %.1f s)\n",
       plan.customers, plan.schedule.size(), static_cast<long long>(lines_done), events, t.total_s,
       static_cast<double>(events) / t.total_s, ec ? 0.0 : static_cast<double>(db_bytes) / 1e6, t.build_s,
       apply.wait_s(), t.stop_s);

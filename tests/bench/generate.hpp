@@ -1,6 +1,6 @@
 // Writing the made-up shop's year into a store, straight through the daemon's own code
-// (prepare_event + EventStore::apply_now), and remembering what was generated so a later run with
-// --data-dir can reuse the store.
+// (prepare_event + BulkWriter, as regularsctl import writes), and remembering what was generated
+// so a later run with --data-dir can reuse the store.
 #pragma once
 
 #include <cstddef>
