@@ -269,7 +269,7 @@ class Daemon {
                                         [this](const std::string& token_id) { server_->revoke_sessions(token_id); },
                                         dashboard_.get(), chain_.get()},
                         owner_pool_),
-        io_(config.io_threads),
+        io_(config.io_threads, std::chrono::microseconds(config.io_spin_us)),
         signals_(io_.main(), SIGINT, SIGTERM) {
     gestures_.set_currency(config.currency);
     gestures_.set_metrics(&metrics_);
@@ -312,6 +312,7 @@ class Daemon {
                                               {"socket", config_.socket_path},
                                               {"store", store_.path()},
                                               {"io_threads", config_.io_threads},
+                                              {"io_spin_us", config_.io_spin_us},
                                               {"pid", ::getpid()}}));
     return stop_signal.get_future().get();
   }

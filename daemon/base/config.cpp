@@ -224,9 +224,10 @@ std::variant<Config, wire::Error> parse_config_text(const std::string& text, Con
   } catch (const json::exception& e) {  // parse_error, and out_of_range for "1e400"
     return bad("", std::string("the config file is not valid JSON: ") + e.what());
   }
-  if (auto e = only_keys(j, "", {"data_dir", "io_threads", "listen", "limits", "store", "log", "hints", "privacy", "feedback", "admin", "gestures", "retention", "chain"})) return *e;
+  if (auto e = only_keys(j, "", {"data_dir", "io_threads", "io_spin_us", "listen", "limits", "store", "log", "hints", "privacy", "feedback", "admin", "gestures", "retention", "chain"})) return *e;
   if (auto e = get_string(j, "", "data_dir", c.data_dir)) return *e;
   if (auto e = get_int(j, "", "io_threads", 1, 64, c.io_threads)) return *e;
+  if (auto e = get_int(j, "", "io_spin_us", 0, 10000, c.io_spin_us)) return *e;
   for (const auto& [name, parse_section] : kSections)
     if (auto it = j.find(name); it != j.end())
       if (auto e = parse_section(*it, c)) return *e;

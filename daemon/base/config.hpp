@@ -34,6 +34,8 @@ struct Config {
   int tls_max_unauthenticated = 32;
   int tls_max_unauthenticated_per_address = 4;
   int io_threads = 2;
+  // How long an I/O thread keeps polling after a request before it sleeps (net/io_pool.hpp).
+  int io_spin_us = 150;
   std::uint32_t max_frame_bytes = 1u << 20;
   int max_depth = 32;
   int max_connections = 1024;

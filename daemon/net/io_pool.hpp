@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <thread>
@@ -18,7 +19,9 @@ namespace regulars::daemon {
 
 class IoPool {
  public:
-  explicit IoPool(int threads);  // threads >= 1; none runs until start()
+  // threads >= 1; none runs until start(). After handlers have run, each thread polls for `spin`
+  // before it sleeps (0: sleeps at once).
+  explicit IoPool(int threads, std::chrono::microseconds spin = std::chrono::microseconds(0));
   ~IoPool();                     // stops and joins
   IoPool(const IoPool&) = delete;
   IoPool& operator=(const IoPool&) = delete;
@@ -39,6 +42,7 @@ class IoPool {
   std::vector<std::unique_ptr<Context>> contexts_;
   std::vector<std::thread> threads_;
   std::atomic<std::size_t> next_{0};
+  std::chrono::microseconds spin_{0};
 };
 
 }  // namespace regulars::daemon

@@ -34,6 +34,7 @@ TEST(ParseConfigText, FullFileWithComments) {
   // where the store lives
   "data_dir": "/var/lib/regulars",
   "io_threads": 4,            // one per core is plenty
+  "io_spin_us": 0,            // sleep as soon as the requests stop
   "listen": {"socket": "/run/regulars/regularsd.sock", "socket_mode": "0600"},
   "limits": {
     "max_frame_bytes": 65536,
@@ -53,6 +54,8 @@ TEST(ParseConfigText, FullFileWithComments) {
   const Config c = config_of(parse_config_text(text, Config{}));
   EXPECT_EQ(c.data_dir, "/var/lib/regulars");
   EXPECT_EQ(c.io_threads, 4);
+  EXPECT_EQ(c.io_spin_us, 0);
+  EXPECT_EQ(Config{}.io_spin_us, 150);
   EXPECT_EQ(c.socket_path, "/run/regulars/regularsd.sock");
   EXPECT_EQ(c.socket_mode, 0600u);
   EXPECT_EQ(c.max_frame_bytes, 65536u);
@@ -116,6 +119,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         ConfigCase{"io_threads_string", R"({"io_threads": "4"})", "io_threads"},
         ConfigCase{"io_threads_zero", R"({"io_threads": 0})", "io_threads"},
+        ConfigCase{"io_spin_negative", R"({"io_spin_us": -1})", "io_spin_us"},
+        ConfigCase{"io_spin_too_long", R"({"io_spin_us": 10001})", "io_spin_us"},
         ConfigCase{"io_threads_fraction", R"({"io_threads": 2.5})", "io_threads"},
         ConfigCase{"data_dir_number", R"({"data_dir": 7})", "data_dir"},
         ConfigCase{"data_dir_empty", R"({"data_dir": ""})", "data_dir"},
