@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -80,6 +81,8 @@ class Connection {
 
  private:
   Connection(net::Socket fd, std::unique_ptr<tls::Channel> channel);
+  // Before sleeping for the socket: polls for up to wait_spin_us (read_until).
+  int poll_briefly(net::Want wait, Deadline deadline);
   // For the caller holding the reading role: reads until `id`'s answer is in, the deadline passes
   // or the stream fails. With id 0 and a deadline of now: one read of what is there.
   void read_until(std::uint64_t id, Deadline deadline);
@@ -115,6 +118,7 @@ class Connection {
   // Used only by the caller holding the reading role (handed over under mu_).
   wire::FrameDecoder decoder_{64u << 20};  // answers may be larger than requests
   std::vector<char> read_buf_ = std::vector<char>(64 * 1024);
+  std::chrono::microseconds spin_{0};  // Options::wait_spin_us
   std::atomic<std::uint64_t> next_id_{1};
   std::atomic<bool> dead_{false};
   std::atomic<bool> hints_take_who_{false};

@@ -60,6 +60,10 @@ std::variant<Options, wire::Error> parse_options(const char* options_json) {
       if (!value.is_number_integer() || value.get<std::int64_t>() < 1 || value.get<std::int64_t>() > 10000)
         return bad(key, "must be a whole number of milliseconds from 1 to 10000");
       opts.budget_ms = value.get<int>();
+    } else if (key == "wait_spin_us") {
+      if (!value.is_number_integer() || value.get<std::int64_t>() < 0 || value.get<std::int64_t>() > 5000)
+        return bad(key, "must be a whole number of microseconds from 0 to 5000");
+      opts.wait_spin_us = value.get<int>();
     } else if (key == "terminal" || key == "store" || key == "cashier") {
       const bool ok = value.is_string() && !value.get_ref<const std::string&>().empty() &&
                       value.get_ref<const std::string&>().size() <= 64;
@@ -70,8 +74,8 @@ std::variant<Options, wire::Error> parse_options(const char* options_json) {
         return bad(key, "must be a non-empty string");
       (key == "ca_file" ? opts.ca_file : key == "token" ? opts.token : opts.server_name) = value.get<std::string>();
     } else {
-      return bad(key, "is not a known option (endpoint, spool_dir, spool_max_bytes, budget_ms, terminal, store, cashier, "
-                      "ca_file, token, server_name)");
+      return bad(key, "is not a known option (endpoint, spool_dir, spool_max_bytes, budget_ms, wait_spin_us, terminal, "
+                      "store, cashier, ca_file, token, server_name)");
     }
   }
   if (opts.tls) {

@@ -23,6 +23,7 @@ struct Options {
   std::string spool_dir;                                          // empty: no spool
   std::uint64_t spool_max_bytes = 64ull << 20;
   int budget_ms = 50;
+  int wait_spin_us = 0;  // how long a call polls for its answer before it sleeps
   std::string terminal;
   std::string store;
   std::string cashier;

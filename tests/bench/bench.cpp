@@ -85,6 +85,10 @@ LinkedFlags add_flags(CLI::App& app, Options& opt) {
   app.add_option("--chunk", opt.chunk, "Events per transaction (one BulkWriter chunk) during generation")->check(CLI::Range(1, 100000));
   app.add_option("--budget-ms", opt.budget_ms, "budget_ms of the plugin clients (large, so no call is cut)")
       ->check(CLI::Range(1, 10000));
+  app.add_option("--wait-spin-us", opt.wait_spin_us,
+                 "wait_spin_us of the hints clients: how long a call polls for its answer before it sleeps (0: the "
+                 "plugin's default, sleep at once)")
+      ->check(CLI::Range(0, 5000));
   app.add_option("--data-dir", opt.data_dir,
                  "Use this data directory; if it already holds a store, reuse it and skip generation");
   app.add_option("--regularsd", opt.regularsd, "The regularsd binary (default: the one built with this benchmark)");

@@ -99,9 +99,9 @@ OverallRun time_hints(const Bench& b, regulars_client* c, Rng& rng, RedisRun& re
 bool print_overall(const Bench& b, const OverallRun& o, const LatencySummary& all) {
   const HintsRun& run = o.run;
   const auto hints = static_cast<double>(b.opt.hints);
-  out("hints (1 client, through libregulars.so, budget_ms=%d): warmup=%zu calls=%zu ok=%zu errors=%lld "
-      "unknown=%lld mean_visits=%.1f\n",
-      b.opt.budget_ms, o.warmup, b.opt.hints, run.ns.size(), static_cast<long long>(run.errors + o.warm.errors),
+  out("hints (1 client, through libregulars.so, budget_ms=%d, wait_spin_us=%d): warmup=%zu calls=%zu ok=%zu "
+      "errors=%lld unknown=%lld mean_visits=%.1f\n",
+      b.opt.budget_ms, b.opt.wait_spin_us, o.warmup, b.opt.hints, run.ns.size(), static_cast<long long>(run.errors + o.warm.errors),
       static_cast<long long>(run.unknown + o.warm.unknown),
       run.ns.size() > static_cast<std::size_t>(run.unknown)
           ? static_cast<double>(run.visits_sum) / static_cast<double>(run.ns.size() - static_cast<std::size_t>(run.unknown))
@@ -235,7 +235,8 @@ bool hints_by_history_length(const Bench& b, regulars_client* c, Rng& rng, Figur
 }  // namespace
 
 void hints_phase(const Bench& b, const Plan& plan, Figures& fig) {
-  regulars_client* c = open_client({{"endpoint", b.endpoint}, {"budget_ms", b.opt.budget_ms}, {"terminal", "bench-hints"}});
+  regulars_client* c = open_client(
+      {{"endpoint", b.endpoint}, {"budget_ms", b.opt.budget_ms}, {"wait_spin_us", b.opt.wait_spin_us}, {"terminal", "bench-hints"}});
   Rng rng(mix(b.opt.seed, 0x417));  // one sequence through both runs
   RedisRun redis;
   const OverallRun overall = time_hints(b, c, rng, redis);
@@ -257,8 +258,9 @@ void tls_phase(const Bench& b, Figures& fig) {
   std::getline(std::ifstream(b.data_dir + "/tls.endpoint"), tls_endpoint);
   if (!issued || tls_endpoint.empty()) throw std::runtime_error("--tls: no TLS listener or no token (see the daemon log)");
   const int budget_ms = b.opt.budget_ms;
-  regulars_client* local = open_client({{"endpoint", b.endpoint}, {"budget_ms", budget_ms}, {"terminal", "bench-unix"}});
-  regulars_client* lane = open_client({{"endpoint", tls_endpoint}, {"budget_ms", budget_ms}, {"terminal", "bench-tls"},
+  const int spin = b.opt.wait_spin_us;
+  regulars_client* local = open_client({{"endpoint", b.endpoint}, {"budget_ms", budget_ms}, {"wait_spin_us", spin}, {"terminal", "bench-unix"}});
+  regulars_client* lane = open_client({{"endpoint", tls_endpoint}, {"budget_ms", budget_ms}, {"wait_spin_us", spin}, {"terminal", "bench-tls"},
                                        {"ca_file", b.opt.tls_dir + "/ca.crt"}, {"token", (*issued)["token"]}});
   Rng rng(mix(b.opt.seed, 0x715));
   auto random_customer = [&] { return static_cast<std::uint32_t>(rng.below(b.opt.customers)); };

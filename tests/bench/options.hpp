@@ -19,6 +19,7 @@ struct Options {
   std::uint64_t seed = 1;
   std::size_t chunk = 5000;
   int budget_ms = 1000;
+  int wait_spin_us = 1000;  // the hints clients' wait_spin_us option
   bool keep = false;
   bool breakdown = false;
   int gesture_rules = 50;

@@ -44,9 +44,10 @@ class ConnectionTest : public ::testing::Test {
  protected:
   std::string socket_path() const { return dir_.sub("regularsd.sock"); }
 
-  std::shared_ptr<Connection> open() {
+  std::shared_ptr<Connection> open(int wait_spin_us = 0) {
     Options options;
     options.socket_path = socket_path();
+    options.wait_spin_us = wait_spin_us;
     CallResult failure;
     auto conn = Connection::open(options, nullptr, soon(), failure);
     EXPECT_NE(conn, nullptr) << failure.message;
@@ -141,6 +142,42 @@ TEST_F(ConnectionTest, AnAnswerAfterTheDeadlineIsDroppedNotGivenToAnotherCall) {
   const CallResult third = conn->call(json{{"op", "ping"}}, soon());
   EXPECT_EQ(third.status, REGULARS_OK) << third.message;
   EXPECT_EQ(third.result, (json{{"for", "third"}}));
+}
+
+// wait_spin_us: the caller polls before it sleeps. An answer that comes after the polling is
+// still read (the caller then sleeps until it comes), and polling never outlasts the deadline.
+TEST_F(ConnectionTest, ACallerThatPollsFirstStillGetsALateAnswerAndKeepsItsDeadline) {
+  serve([](const json& r) {
+    if (r.value("call", "") == "never") return t::silence();
+    std::this_thread::sleep_for(r.value("call", "") == "late" ? 30ms : 0ms);
+    return t::answer(r, {{"for", r.value("call", "")}});
+  });
+  auto conn = open(2000);
+  ASSERT_NE(conn, nullptr);
+  for (const char* call : {"at once", "late", "at once"}) {
+    const CallResult r = conn->call(json{{"op", "ping"}, {"call", call}}, soon());
+    EXPECT_EQ(r.status, REGULARS_OK) << call << ": " << r.message;
+    EXPECT_EQ(r.result, (json{{"for", call}}));
+  }
+  // A deadline shorter than the polling (5 s here, past what the option allows, to tell the two
+  // apart): the call ends at the deadline, not after the polling.
+  auto polls_long = open(5'000'000);
+  ASSERT_NE(polls_long, nullptr);
+  const auto deadline = Clock::now() + 1ms;
+  EXPECT_EQ(polls_long->call(json{{"op", "ping"}, {"call", "never"}}, deadline).status, REGULARS_TIMEOUT);
+  EXPECT_LT(Clock::now(), deadline + 500ms) << "polled past the deadline";
+}
+
+TEST(ConnectionOptions, WaitSpinIsAWholeNumberOfMicrosecondsUpTo5000) {
+  const auto good = regulars::plugin::parse_options(R"({"wait_spin_us": 5000})");
+  ASSERT_TRUE(std::holds_alternative<Options>(good));
+  EXPECT_EQ(std::get<Options>(good).wait_spin_us, 5000);
+  EXPECT_EQ(std::get<Options>(regulars::plugin::parse_options("{}")).wait_spin_us, 0) << "sleeps at once by default";
+  for (const char* bad : {R"({"wait_spin_us": -1})", R"({"wait_spin_us": 5001})", R"({"wait_spin_us": 1.5})", R"({"wait_spin_us": "100"})"}) {
+    const auto parsed = regulars::plugin::parse_options(bad);
+    ASSERT_TRUE(std::holds_alternative<regulars::wire::Error>(parsed)) << bad;
+    EXPECT_EQ(std::get<regulars::wire::Error>(parsed).field, "options.wait_spin_us") << bad;
+  }
 }
 
 TEST_F(ConnectionTest, ShuttingDownWakesACallerAtOnce) {
