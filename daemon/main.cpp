@@ -136,6 +136,7 @@ EventStore::Options store_options(const Config& c, const IdentityKey& key, Metri
   o.checkpoint_pages = c.checkpoint_pages;
   o.tombstone_days = c.erasure_tombstone_days;
   o.chain_outbox = !c.chain_hub.empty();
+  o.merge_beside_writer = true;  // acknowledged once merged too: see popularity_merger.cpp
   return o;
 }
 

@@ -87,6 +87,7 @@ struct Target {
     o.group_commit_max = static_cast<int>(batch);
     o.writer_cache_mib = BulkWriter::kCacheMib;
     o.merge_beside_writer = true;
+    o.acks_wait_for_merge = false;  // a stopped store: no hints are asked meanwhile
     o.hash_event_id = [&key](std::string_view event_id) { return key.hash("event_id", event_id); };
     return o;
   }

@@ -86,12 +86,14 @@ class EventStore {
     // The writer's page cache in MiB; 0: the daemon's 8 MiB (db/db.cpp says why no more). A bulk
     // load into a stopped store commits rarely, so it takes BulkWriter::kCacheMib.
     int writer_cache_mib = 0;
-    // A bulk load into a stopped store, where no till asks for hints meanwhile: each committed
-    // group's share of the item popularity is merged on a thread of its own (rg-merger), in log
-    // order, while the writer applies the next group, and an acknowledgement does not wait for
-    // it. Off (the daemon): the writer merges each group, and a till told "stored" sees its
-    // purchase in the next hints answer (popularity_merger.cpp).
+    // Each committed group's share of the item popularity is merged on a thread of its own
+    // (rg-merger), in log order, while the writer applies the next group. Off: the writer merges
+    // each group itself, while the syncer flushes it (popularity_merger.cpp).
     bool merge_beside_writer = false;
+    // An acknowledgement waits until its group is merged, so a till told "stored" sees its
+    // purchase in the next hints answer. Off only for a bulk load into a stopped store, where no
+    // till asks for hints meanwhile.
+    bool acks_wait_for_merge = true;
   };
   // Opens (creating and migrating) DIR/regulars.db and starts the writer.
   EventStore(const std::string& data_dir, Options options);
@@ -262,6 +264,8 @@ class EventStore {
   // The item popularity's side of a committed group (popularity_merger.cpp): merged here, or
   // handed to rg-merger in a bulk load.
   void merge_committed(std::vector<PopularityDelta>& deltas, std::uint64_t group);
+  // Lets the syncer acknowledge the groups up to `group`, as far as their merge is concerned.
+  void mark_merged(std::uint64_t group);
   void merge_deltas(const std::vector<PopularityDelta>& deltas) noexcept;
   void merger_loop();
   // Writer thread: returns once rg-merger has merged every group handed to it, so the writer may
@@ -349,7 +353,11 @@ class EventStore {
   std::thread merger_;
   std::mutex merge_mu_;
   std::condition_variable merge_cv_;
-  std::deque<std::vector<PopularityDelta>> merge_queue_;
+  struct MergeJob {
+    std::vector<PopularityDelta> deltas;
+    std::uint64_t group = 0;
+  };
+  std::deque<MergeJob> merge_queue_;
   bool merge_busy_ = false, merge_stop_ = false;  // under merge_mu_
   std::chrono::steady_clock::time_point popularity_flushed_at_, sources_flushed_at_;  // writer thread only
   // Long histories' top items for the hints (top_items_cache.hpp): 4,096 customers, about 28 MiB.

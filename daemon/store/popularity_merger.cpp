@@ -1,11 +1,13 @@
-// The item popularity's side of each committed group: merged by the writer in the daemon, or by
-// rg-merger beside it in a bulk load (EventStore::Options::merge_beside_writer).
+// The item popularity's side of each committed group: merged by the writer, or by rg-merger
+// beside it (EventStore::Options::merge_beside_writer: the daemon and bulk loads).
 //
 // A merge scores the group's hold-outs against the popularity before the group and counts its
-// purchases, in log order. The SQL projections never read the popularity, so in a bulk load the
-// two halves of a group's work can run on two cores: the writer applies group N+1 while rg-merger
-// merges group N. What must not overlap is the writer reading or changing the popularity itself
-// (writing it to the items table, a task such as a rebuild): it settles the merger first.
+// purchases, in log order. The SQL projections never read the popularity, so the two halves of a
+// group's work can run on two cores: the writer applies group N+1 while rg-merger merges group N
+// (and the syncer flushes it). The syncer acknowledges a group once it is both flushed and merged
+// (unless Options::acks_wait_for_merge is off). What must not overlap is the writer reading or
+// changing the popularity itself (writing it to the items table, a task such as a rebuild): it
+// settles the merger first.
 #include "base/log.hpp"
 #include "store/event_store.hpp"
 
@@ -34,36 +36,41 @@ void EventStore::merge_committed(std::vector<PopularityDelta>& deltas, std::uint
     {
       std::unique_lock lock(merge_mu_);
       merge_cv_.wait(lock, [&] { return merge_queue_.size() < kMergeQueueMax; });
-      merge_queue_.push_back(std::move(deltas));
+      merge_queue_.push_back(MergeJob{std::move(deltas), group});
     }
     merge_cv_.notify_all();
-  } else {
-    // While the syncer flushes the group, the writer merges it; the syncer holds the group's
-    // acknowledgements until then, so a till that hears "stored" sees its purchase everywhere.
-    // The flush almost always takes longer than the merge, so nobody waits for it.
-    merge_deltas(deltas);
+    if (!options_.acks_wait_for_merge) mark_merged(group);
+    return;
   }
+  // While the syncer flushes the group, the writer merges it; the syncer holds the group's
+  // acknowledgements until then, so a till that hears "stored" sees its purchase everywhere.
+  merge_deltas(deltas);
+  mark_merged(group);
+}
+
+void EventStore::mark_merged(std::uint64_t group) {
   {
     std::lock_guard lock(sync_mu_);
-    groups_merged_ = group;
+    groups_merged_ = std::max(groups_merged_, group);
   }
   sync_cv_.notify_one();
 }
 
 void EventStore::merger_loop() {
   for (;;) {
-    std::vector<PopularityDelta> deltas;
+    MergeJob job;
     {
       std::unique_lock lock(merge_mu_);
       merge_cv_.wait(lock, [&] { return merge_stop_ || !merge_queue_.empty(); });
       if (merge_queue_.empty()) return;  // stopping, and every group handed over is merged
-      deltas = std::move(merge_queue_.front());
+      job = std::move(merge_queue_.front());
       merge_queue_.pop_front();
       merge_busy_ = true;
     }
     merge_cv_.notify_all();  // a place in the queue is free
-    merge_deltas(deltas);
-    deltas.clear();  // taken apart here, not on the writer
+    merge_deltas(job.deltas);
+    if (options_.acks_wait_for_merge) mark_merged(job.group);
+    job.deltas.clear();  // taken apart here, not on the writer
     {
       std::lock_guard lock(merge_mu_);
       merge_busy_ = false;

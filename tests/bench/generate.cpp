@@ -118,6 +118,7 @@ void generate(const Plan& plan, const Catalogue& cat, const std::string& dir, st
   options.group_commit_max = static_cast<int>(chunk);
   options.writer_cache_mib = BulkWriter::kCacheMib;
   options.merge_beside_writer = true;
+  options.acks_wait_for_merge = false;
   EventStore store(dir, options);
   Rng rng(mix(plan.seed, 0xBA5E7));
   std::vector<bool> consented(plan.customers, false);

@@ -198,12 +198,14 @@ std::vector<std::string> popularity_rows(const std::string& dir) {
 }
 
 // The same log loaded in chunks, with an erasure (a task, which changes the popularity itself)
-// halfway: once with the writer merging each group, once with rg-merger beside it.
-std::vector<std::string> bulk_load(const std::string& dir, bool merge_beside_writer) {
+// halfway: with the writer merging each group, or with rg-merger beside it (acknowledging after
+// the merge, as the daemon does, or before, as a bulk load does).
+std::vector<std::string> bulk_load(const std::string& dir, bool merge_beside_writer, bool acks_wait_for_merge = true) {
   fs::create_directories(dir);
   EventStore::Options options;
   options.group_commit_max = 64;
   options.merge_beside_writer = merge_beside_writer;
+  options.acks_wait_for_merge = acks_wait_for_merge;
   EventStore store(dir, options);
   std::uint64_t rng = 12345;
   const auto next = [&rng](std::uint64_t n) {
@@ -235,8 +237,29 @@ std::vector<std::string> bulk_load(const std::string& dir, bool merge_beside_wri
 TEST_F(EventStoreTest, ABulkLoadMergingBesideTheWriterCountsTheStoreAsTheWriterDoes) {
   const std::vector<std::string> by_writer = bulk_load(data_dir() + "/by-writer", false);
   const std::vector<std::string> beside = bulk_load(data_dir() + "/beside", true);
+  const std::vector<std::string> unacked = bulk_load(data_dir() + "/beside-unacked", true, false);
   ASSERT_GT(by_writer.size(), 40U) << "items, successors and the blend's cells were written";
   EXPECT_EQ(beside, by_writer);
+  EXPECT_EQ(unacked, by_writer);
+}
+
+// The daemon merges beside the writer too, and acknowledges a purchase only once it is merged:
+// the till told "stored" finds the item counted in the very next read.
+TEST_F(EventStoreTest, AnAcknowledgedPurchaseIsCountedWhenTheMergeIsBesideTheWriter) {
+  EventStore::Options options;
+  options.merge_beside_writer = true;
+  EventStore store(data_dir(), options);
+  for (int i = 0; i < 150; ++i) {
+    const std::string sku = "seen-" + std::to_string(i);
+    std::vector<PreparedEvent> one;
+    one.push_back(basket("ack-" + std::to_string(i), "c" + std::to_string(i % 9), {sku}, 1 + i % 28));
+    const auto results = store.apply_now(std::move(one));
+    ASSERT_TRUE(results.front().ok) << results.front().error;
+    const auto pop = store.read_popularity();
+    const ItemInfo* item = pop.item(std::string_view(sku));
+    ASSERT_NE(item, nullptr) << sku << " acknowledged but not counted yet";
+    EXPECT_EQ(item->baskets, 1);
+  }
 }
 
 // Chunks in flight together still reach the log in the order their events were added, and every
