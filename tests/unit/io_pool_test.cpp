@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <chrono>
 #include <future>
+#include <memory>
 #include <thread>
 
 #include "net/io_pool.hpp"
@@ -17,15 +18,20 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Posts `n` handlers round robin and waits (generously) until all have run.
+// Posts `n` handlers round robin and waits (generously) until all have run. What they share is
+// theirs too: a handler may still be finishing when the last one has set the promise.
 bool all_run(IoPool& pool, int n) {
-  std::atomic<int> ran{0};
-  std::promise<void> done;
+  struct Shared {
+    std::atomic<int> ran{0};
+    std::promise<void> done;
+  };
+  auto shared = std::make_shared<Shared>();
+  auto all_done = shared->done.get_future();
   for (int i = 0; i < n; ++i)
-    boost::asio::post(pool.next(), [&] {
-      if (++ran == n) done.set_value();
+    boost::asio::post(pool.next(), [shared, n] {
+      if (++shared->ran == n) shared->done.set_value();
     });
-  return done.get_future().wait_for(10s) == std::future_status::ready;
+  return all_done.wait_for(10s) == std::future_status::ready;
 }
 
 TEST(IoPool, RunsWhatIsPostedWhilePollingOrAfterSleepingAndStopsWhilePolling) {
