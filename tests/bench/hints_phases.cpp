@@ -64,7 +64,7 @@ Block redis_block(const Bench& b, RedisRun& redis) {
   if (b.redis == nullptr) return {};
   return guard_reference("redis", [&b, &redis](std::size_t begin, std::size_t end) {
     std::vector<std::int64_t> ns;
-    b.redis->time_gets(end - begin, ns);
+    b.redis->time_gets(end - begin, ns, std::chrono::microseconds(b.opt.wait_spin_us));
     redis.block_p50_us.push_back(summarize_ns(ns).p50);
     redis.ns.insert(redis.ns.end(), ns.begin(), ns.end());
   }, redis.failed);
@@ -122,9 +122,9 @@ std::optional<LatencySummary> print_redis(const Bench& b, const OverallRun& o, c
                                           const LatencySummary& hints) {
   if (redis.failed) return std::nullopt;
   const LatencySummary r = summarize_ns(redis.ns);
-  out("redis reference (1 client, GET of a %zu-byte value, RESP over the Unix socket, no persistence; in %u blocks "
-      "taking turns with the hints run): calls=%zu\n",
-      RedisReference::kValueBytes, b.opt.rounds, redis.ns.size());
+  out("redis reference (1 client, GET of a %zu-byte value, RESP over the Unix socket, no persistence, wait_spin_us=%d "
+      "as the hints client; in %u blocks taking turns with the hints run): calls=%zu\n",
+      RedisReference::kValueBytes, b.opt.wait_spin_us, b.opt.rounds, redis.ns.size());
   out("  latency_us p50=%.1f p90=%.1f p99=%.1f p99.9=%.1f max=%.1f mean=%.1f  (hints/redis: p50 x%.1f, p99 x%.1f)\n",
       r.p50, r.p90, r.p99, r.p999, r.max, r.mean, r.p50 > 0 ? hints.p50 / r.p50 : 0.0,
       r.p99 > 0 ? hints.p99 / r.p99 : 0.0);

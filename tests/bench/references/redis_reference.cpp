@@ -101,8 +101,11 @@ void RespConnection::fill() {
     pos_ = 0;
   }
   char buf[16384];
+  const auto spin_until = std::chrono::steady_clock::now() + spin_;
   for (;;) {
-    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    const bool polling = spin_.count() > 0 && std::chrono::steady_clock::now() < spin_until;
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, polling ? MSG_DONTWAIT : 0);
+    if (n < 0 && polling && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;
     if (n < 0 && errno == EINTR) continue;
     if (n == 0) throw redis_error("connection closed by the server");
     if (n < 0) throw redis_error(std::string("recv: ") + std::strerror(errno));
@@ -153,7 +156,8 @@ RedisReference::RedisReference(const std::string& exe, const std::string& dir)
   if (conn_->call({"SET", "bench:hints", value_}) != "OK") throw redis_error("SET did not answer OK");
 }
 
-void RedisReference::time_gets(std::size_t n, std::vector<std::int64_t>& ns) {
+void RedisReference::time_gets(std::size_t n, std::vector<std::int64_t>& ns, std::chrono::microseconds spin) {
+  conn_->set_wait_spin(spin);
   for (std::size_t i = 0; i < n; ++i) {
     const auto t0 = Clock::now();
     const std::string got = conn_->call({"GET", "bench:hints"});

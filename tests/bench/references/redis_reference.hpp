@@ -3,6 +3,7 @@
 // GETs it, as a team would keep a customer's hints in a cache.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -27,6 +28,9 @@ class RespConnection {
   // Sends one command and reads its whole reply: the text of a simple or bulk string, or the
   // digits of an integer. Throws on an error reply, a nil, a malformed reply or a closed socket.
   std::string call(std::initializer_list<std::string_view> args);
+  // How long a read polls the socket before it blocks (0: blocks at once), as the hints client
+  // of the same run waits for its answers (the plugin's wait_spin_us).
+  void set_wait_spin(std::chrono::microseconds spin) { spin_ = spin; }
 
  private:
   void send_all(const std::string& bytes);
@@ -35,6 +39,7 @@ class RespConnection {
   std::string read_bulk(std::size_t n);  // n bytes and the "\r\n" after them
 
   int fd_ = -1;
+  std::chrono::microseconds spin_{0};
   std::string in_;
   std::size_t pos_ = 0;  // what of in_ is consumed
 };
@@ -47,9 +52,10 @@ class RedisReference {
   // waits up to 10 s for it to answer PING, and SETs the value. Throws with the server's log.
   RedisReference(const std::string& exe, const std::string& dir);
 
-  // `n` GETs of the value back to back; the round trip of each, reply read and checked, is
-  // appended to `ns`. Throws when a reply is not the value.
-  void time_gets(std::size_t n, std::vector<std::int64_t>& ns);
+  // `n` GETs of the value back to back, each read waiting as `spin` says (RespConnection::
+  // set_wait_spin); the round trip of each, reply read and checked, is appended to `ns`. Throws
+  // when a reply is not the value.
+  void time_gets(std::size_t n, std::vector<std::int64_t>& ns, std::chrono::microseconds spin);
 
   // SIGTERM, then wait; a description of how it ended.
   std::string stop();
