@@ -1,6 +1,7 @@
 #include "connection.hpp"
 
 #include <mutex>
+#include <thread>
 
 #include "wire/frame.hpp"
 #include "wire/json_text.hpp"
@@ -379,8 +380,11 @@ void Connection::read_guarded(std::uint64_t id, Deadline deadline) noexcept {
 int Connection::poll_briefly(net::Want wait, Deadline deadline) {
   if (spin_.count() == 0) return 0;
   const Deadline until = std::min(deadline, Clock::now() + spin_);
-  int ready = 0;
-  while (ready == 0 && Clock::now() < until) ready = net::wait_until_ready(fd_, wait, 0);
+  int ready = net::wait_until_ready(fd_, wait, 0);
+  while (ready == 0 && Clock::now() < until) {
+    std::this_thread::yield();  // the daemon may be waiting for this core
+    ready = net::wait_until_ready(fd_, wait, 0);
+  }
   return ready;
 }
 

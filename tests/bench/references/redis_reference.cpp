@@ -105,7 +105,10 @@ void RespConnection::fill() {
   for (;;) {
     const bool polling = spin_.count() > 0 && std::chrono::steady_clock::now() < spin_until;
     const ssize_t n = ::recv(fd_, buf, sizeof buf, polling ? MSG_DONTWAIT : 0);
-    if (n < 0 && polling && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+    if (n < 0 && polling && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      std::this_thread::yield();  // as the plugin polls
+      continue;
+    }
     if (n < 0 && errno == EINTR) continue;
     if (n == 0) throw redis_error("connection closed by the server");
     if (n < 0) throw redis_error(std::string("recv: ") + std::strerror(errno));
