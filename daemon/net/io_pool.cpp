@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
-#include <chrono>
-#include <thread>
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <optional>
+#include <thread>
 
 #include "base/log.hpp"
 
