@@ -107,26 +107,30 @@ std::vector<std::pair<double, ItemStat>> scan_items(Db& db, std::int64_t custome
   return out;
 }
 
-// A customer's first `rows` items by rank (rank_key, then sku), without the store's figures.
-// Most customers have a few dozen items, on one or two pages of the table: reading them in key
-// order and sorting them here costs one descent of the table, where the rank index costs a
-// descent for every row it gives. Only a long history goes through the index.
-std::vector<ItemStat> query_top_items(Db& db, std::int64_t customer_id, int rows) {
-  auto scanned = scan_items(db, customer_id);
-  std::vector<ItemStat> out;
-  if (scanned.size() <= static_cast<std::size_t>(kScannedItems)) {
-    const auto n = std::min(scanned.size(), static_cast<std::size_t>(std::max(0, rows)));
-    std::partial_sort(scanned.begin(), scanned.begin() + static_cast<std::ptrdiff_t>(n), scanned.end(),
-                      [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second.sku < b.second.sku; });
-    out.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) out.push_back(std::move(scanned[i].second));
-    return out;
-  }
+// A customer's first `rows` items by rank (rank_key, then sku), through the rank index: a
+// descent of the table for every row it gives.
+std::vector<ItemStat> query_top_by_rank(Db& db, std::int64_t customer_id, int rows) {
   Stmt& s = db.cached(
       "SELECT sku, baskets, last_ms, first_ms, coalesce(category, ''), returned, dsum, dvis "
       "FROM customer_items WHERE customer_id=? ORDER BY rank_key DESC, sku LIMIT ?");
   s.bind(1, customer_id).bind(2, std::int64_t{rows});
+  std::vector<ItemStat> out;
   while (s.step()) out.push_back(item_stat_of(s));
+  return out;
+}
+
+// The same rows, for a customer whose history is not known to be long. Most customers have a
+// few dozen items, on one or two pages of the table: reading them in key order and sorting them
+// here costs one descent of the table. Only a history longer than a scan goes through the index.
+std::vector<ItemStat> query_top_items(Db& db, std::int64_t customer_id, int rows) {
+  auto scanned = scan_items(db, customer_id);
+  if (scanned.size() > static_cast<std::size_t>(kScannedItems)) return query_top_by_rank(db, customer_id, rows);
+  const auto n = std::min(scanned.size(), static_cast<std::size_t>(std::max(0, rows)));
+  std::partial_sort(scanned.begin(), scanned.begin() + static_cast<std::ptrdiff_t>(n), scanned.end(),
+                    [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second.sku < b.second.sku; });
+  std::vector<ItemStat> out;
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) out.push_back(std::move(scanned[i].second));
   return out;
 }
 }  // namespace
@@ -147,10 +151,11 @@ std::vector<ItemStat> EventStore::read_top_items(std::int64_t customer_id, int l
 }
 
 // On the writer, after the commit that changed a customer whose rows were kept: kept again,
-// so a regular's next answer does not pay for their whole history.
+// so a regular's next answer does not pay for their whole history. Kept rows mean a long
+// history, so this goes straight to the rank index, without a scan that may come to nothing.
 void EventStore::refresh_top_items(std::int64_t customer_id) {
   const std::uint64_t now = top_items_cache_.epoch();  // after the forget: the writer's read is current
-  top_items_cache_.offer(customer_id, now, query_top_items(*writer_db_, customer_id, TopItemsCache::kRows));
+  top_items_cache_.offer(customer_id, now, query_top_by_rank(*writer_db_, customer_id, TopItemsCache::kRows));
 }
 
 std::size_t EventStore::warm_top_items() {
