@@ -10,19 +10,60 @@
 
 namespace regulars::daemon {
 
-// A handful of SKUs for membership tests: a basket, or the items a customer knows. Sorted views
-// of strings that outlive it; a binary search beats hashing at these sizes.
-class SkuSet {
+// A handful of items for membership tests: a basket, or the items a customer knows. Sorted ids;
+// a binary search beats hashing at these sizes.
+class ItemSet {
  public:
-  explicit SkuSet(std::vector<std::string_view> skus) : skus_(std::move(skus)) {
-    std::sort(skus_.begin(), skus_.end());
-    skus_.erase(std::unique(skus_.begin(), skus_.end()), skus_.end());
+  ItemSet() = default;
+  explicit ItemSet(std::vector<ItemId> items) : items_(std::move(items)) {
+    std::sort(items_.begin(), items_.end());
+    items_.erase(std::unique(items_.begin(), items_.end()), items_.end());
   }
-  bool contains(std::string_view sku) const { return std::binary_search(skus_.begin(), skus_.end(), sku); }
-  std::size_t size() const { return skus_.size(); }
+  bool contains(ItemId item) const { return std::binary_search(items_.begin(), items_.end(), item); }
+  std::size_t size() const { return items_.size(); }
 
  private:
-  std::vector<std::string_view> skus_;
+  std::vector<ItemId> items_;
+};
+
+// Every item one hold-out's scoring compares, as an integer, so that membership tests and
+// de-duplication compare integers, not SKUs: the popularity's id where the caller gave one, and
+// for an item given none, one numbered here from the top of the range down (real ids count up
+// from 0, so the two never meet).
+class ItemNumbers {
+ public:
+  ItemId of(ItemId given, std::string_view sku) {
+    if (given != kNoItem) return given;
+    const auto [it, fresh] = unnumbered_.try_emplace(sku, next_);
+    if (fresh) --next_;
+    return it->second;
+  }
+
+ private:
+  std::unordered_map<std::string_view, ItemId> unnumbered_;
+  ItemId next_ = kNoItem - 1;
+};
+
+// A hold-out's items as numbers: the known items, the probed best sellers and the neighbours'
+// candidates (each in its list's order), and the sets scoring tests against.
+struct HoldOutItems {
+  std::vector<ItemId> known, best, candidates;
+  ItemSet known_set, basket;
+
+  HoldOutItems(const HoldOut& h, const StoreView& store, const Neighbours* neighbours) {
+    ItemNumbers numbers;
+    known.reserve(h.known.size());
+    for (const auto& k : h.known) known.push_back(numbers.of(k.item, k.sku));
+    for (const auto& b : store.best) best.push_back(numbers.of(b.item, b.sku));
+    if (neighbours != nullptr)
+      for (const auto& f : neighbours->candidates) candidates.push_back(numbers.of(f.item, f.sku));
+    std::vector<ItemId> in_basket;
+    in_basket.reserve(h.basket.size());
+    const bool given = h.basket_items.size() == h.basket.size();
+    for (std::size_t i = 0; i < h.basket.size(); ++i) in_basket.push_back(numbers.of(given ? h.basket_items[i] : kNoItem, h.basket[i]));
+    known_set = ItemSet(known);
+    basket = ItemSet(std::move(in_basket));
+  }
 };
 
 namespace {
@@ -64,29 +105,20 @@ Trials& operator+=(Trials& a, const Trials& b) {
 const char* const kListNames[] = {"store", "frequency", "recency", "neighbours", "household", "blend"};
 const char* const kSegmentNames[] = {"1", "2", "3", "4", "5-6", "7-9", "10-14", "15-24", "25-39", "40+"};
 
-SkuSet basket_of(const HoldOut& h) { return SkuSet({h.basket.begin(), h.basket.end()}); }
-
-SkuSet known_of(const HoldOut& h) {
-  std::vector<std::string_view> skus;
-  skus.reserve(h.known.size());
-  for (const auto& k : h.known) skus.push_back(k.sku);
-  return SkuSet(std::move(skus));
-}
-
 // recall of `list` (its first kListSize) on `basket`.
-double recall(const std::vector<std::string_view>& list, const SkuSet& basket) {
+double recall(const std::vector<ItemId>& list, const ItemSet& basket) {
   double hits = 0;
   for (std::size_t i = 0; i < list.size() && i < kListSize; ++i) hits += basket.contains(list[i]) ? 1.0 : 0.0;
   return basket.size() == 0 ? 0.0 : hits / static_cast<double>(basket.size());
 }
 
-// The first kListSize of `items` by `better`, as SKUs.
+// The first kListSize of `items` (of the hold-out's known items) by `better`, as numbers.
 template <class Better>
-std::vector<std::string_view> top_of(std::vector<const KnownItem*> items, Better better) {
+std::vector<ItemId> top_of(std::vector<const KnownItem*> items, const HoldOut& h, const HoldOutItems& numbers, Better better) {
   const std::size_t n = std::min(kListSize, items.size());
   std::partial_sort(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(n), items.end(), better);
-  std::vector<std::string_view> out;
-  for (std::size_t i = 0; i < n; ++i) out.push_back(items[i]->sku);
+  std::vector<ItemId> out;
+  for (std::size_t i = 0; i < n; ++i) out.push_back(numbers.known[static_cast<std::size_t>(items[i] - h.known.data())]);
   return out;
 }
 
@@ -138,13 +170,13 @@ namespace {
 
 // An item the blend could put on a hold-out's list, with what its score is made of.
 struct Scorable {
-  std::string_view sku;
+  ItemId item;
   double personal, g, e, popularity;
 };
 
 // The first kListSize of `all` as the blend ranks them (hints/predictions.cpp): a known item at
 // max(its personal rate, what exploring gives it), any other at what exploring gives it.
-std::vector<std::string_view> ranked(std::vector<Scorable>& all, double b, double lambda) {
+std::vector<ItemId> ranked(std::vector<Scorable>& all, double b, double lambda) {
   std::vector<std::pair<double, const Scorable*>> scored;
   scored.reserve(all.size());
   for (const auto& c : all) scored.emplace_back(std::max(c.personal, explore_score(b, lambda, c.g, c.e)), &c);
@@ -152,8 +184,8 @@ std::vector<std::string_view> ranked(std::vector<Scorable>& all, double b, doubl
   std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(n), scored.end(), [](const auto& x, const auto& y) {
     return x.first != y.first ? x.first > y.first : x.second->popularity > y.second->popularity;
   });
-  std::vector<std::string_view> out;
-  for (std::size_t i = 0; i < n; ++i) out.push_back(scored[i].second->sku);
+  std::vector<ItemId> out;
+  for (std::size_t i = 0; i < n; ++i) out.push_back(scored[i].second->item);
   return out;
 }
 
@@ -161,36 +193,46 @@ std::vector<std::string_view> ranked(std::vector<Scorable>& all, double b, doubl
 
 // The blend itself, even where a segment is served the best sellers: whether it would do better
 // is what the scoreboard asks.
-void Blend::score_blends(const HoldOut& h, const StoreView& store, const SkuSet& known, const Neighbours& neighbours,
-                         const SkuSet& basket, HoldOutScore& out) const {
+void Blend::score_blends(const HoldOut& h, const StoreView& store, const HoldOutItems& items, const Neighbours& neighbours,
+                         HoldOutScore& out) const {
   std::vector<Scorable> all;
   all.reserve(h.known.size() + kStoreProbe + neighbours.candidates.size());
-  for (const auto& k : h.known) {
+  for (std::size_t i = 0; i < h.known.size(); ++i) {
+    const KnownItem& k = h.known[i];
     const double g = static_cast<double>(k.store_baskets) / store.baskets;
     const double personal = std::min(1.0, weights_.personal(h.visits, k, store.repeat_share));
-    all.push_back({k.sku, personal, g, neighbours.on.similar(k.item, g), static_cast<double>(k.store_baskets)});
+    all.push_back({items.known[i], personal, g, neighbours.on.similar(k.item, g), static_cast<double>(k.store_baskets)});
   }
-  std::unordered_set<std::string_view> added;
+  // A few dozen at most: a linear search beats a hash set.
+  std::vector<ItemId> added;
+  auto add = [&added](ItemId item) {
+    if (std::find(added.begin(), added.end(), item) != added.end()) return false;
+    added.push_back(item);
+    return true;
+  };
   for (std::size_t i = 0; i < store.best.size() && i < kStoreProbe; ++i) {
-    const auto& [sku, baskets, item] = store.best[i];
-    const double g = static_cast<double>(baskets) / store.baskets;
-    if (!known.contains(sku) && added.insert(sku).second)
-      all.push_back({sku, 0.0, g, neighbours.on.similar(item, g), static_cast<double>(baskets)});
+    const BestSeller& best = store.best[i];
+    const double g = static_cast<double>(best.baskets) / store.baskets;
+    if (!items.known_set.contains(items.best[i]) && add(items.best[i]))
+      all.push_back({items.best[i], 0.0, g, neighbours.on.similar(best.item, g), static_cast<double>(best.baskets)});
   }
-  for (const auto& f : neighbours.candidates)
-    if (added.insert(f.sku).second) all.push_back({f.sku, 0.0, f.g, f.e, f.g * store.baskets});
+  for (std::size_t i = 0; i < neighbours.candidates.size(); ++i) {
+    const Followed& f = neighbours.candidates[i];
+    if (add(items.candidates[i])) all.push_back({items.candidates[i], 0.0, f.g, f.e, f.g * store.baskets});
+  }
   const double b = weights_.store_scale(h.visits), lambda = weights_.neighbours_weight(h.visits);
   for (std::size_t i = 0; i < kLambdas.size(); ++i) {
-    out.lambda_recall[i] = recall(ranked(all, b, kLambdas[i]), basket);
+    out.lambda_recall[i] = recall(ranked(all, b, kLambdas[i]), items.basket);
     if (kLambdas[i] == lambda) out.recall[kBlended] = out.lambda_recall[i];
   }
 }
 
 // Each known item's cell of the table, and the household factor's trial for those bought for a
 // member (its expectation is the table's rate, before the factor).
-void Blend::score_personal(const HoldOut& h, const SkuSet& basket, double repeat_share, HoldOutScore& out) const {
-  for (const auto& k : h.known) {
-    const bool hit = basket.contains(k.sku);
+void Blend::score_personal(const HoldOut& h, const HoldOutItems& items, double repeat_share, HoldOutScore& out) const {
+  for (std::size_t i = 0; i < h.known.size(); ++i) {
+    const KnownItem& k = h.known[i];
+    const bool hit = items.basket.contains(items.known[i]);
     out.cells.push_back({count_bucket(k.baskets), age_bucket(h.visits - k.last_visit), hit});
     if (!k.for_member) continue;
     KnownItem as_own = k;
@@ -204,50 +246,48 @@ bool Blend::wants_lists(std::int64_t visits, std::uint64_t nth) const {
 }
 
 Blend::HoldOutScore Blend::score(const HoldOut& h, const StoreView& store, const Neighbours* neighbours) const {
-  const SkuSet basket = basket_of(h);
+  const HoldOutItems items(h, store, neighbours);
   HoldOutScore out;
   out.segment = segment_of(h.visits);
-  score_personal(h, basket, store.repeat_share, out);
-  const SkuSet known = known_of(h);
+  out.cells.reserve(h.known.size());
+  score_personal(h, items, store.repeat_share, out);
   for (std::size_t i = 0; i < store.best.size() && i < kStoreProbe; ++i) {
-    const BestSeller& best = store.best[i];
-    if (!known.contains(best.sku))
-      out.store += Trials{static_cast<double>(best.baskets) / store.baskets, basket.contains(best.sku) ? 1.0 : 0.0};
+    if (!items.known_set.contains(items.best[i]))
+      out.store += Trials{static_cast<double>(store.best[i].baskets) / store.baskets, items.basket.contains(items.best[i]) ? 1.0 : 0.0};
   }
-  if (neighbours != nullptr) score_lists(h, store, known, *neighbours, basket, out);
+  if (neighbours != nullptr) score_lists(h, store, items, *neighbours, out);
   return out;
 }
 
-void Blend::score_lists(const HoldOut& h, const StoreView& store, const SkuSet& known, const Neighbours& neighbours,
-                        const SkuSet& basket, HoldOutScore& out) const {
+void Blend::score_lists(const HoldOut& h, const StoreView& store, const HoldOutItems& items, const Neighbours& neighbours,
+                        HoldOutScore& out) const {
   out.lists_scored = true;
-  std::vector<const KnownItem*> items, for_members;
-  items.reserve(h.known.size());
+  std::vector<const KnownItem*> known, for_members;
+  known.reserve(h.known.size());
   for (const auto& k : h.known) {
-    items.push_back(&k);
+    known.push_back(&k);
     if (k.for_member) for_members.push_back(&k);
   }
-  std::vector<std::string_view> best;
-  for (std::size_t i = 0; i < store.best.size() && i < kListSize; ++i) best.push_back(store.best[i].sku);
-  std::vector<const Followed*> by_e;
-  for (const auto& f : neighbours.candidates) by_e.push_back(&f);
-  std::stable_sort(by_e.begin(), by_e.end(), [](const Followed* a, const Followed* b) { return a->e > b->e; });
-  std::vector<std::string_view> followed;
-  for (std::size_t i = 0; i < by_e.size() && i < kListSize; ++i) followed.push_back(by_e[i]->sku);
+  const std::vector<ItemId> best(items.best.begin(), items.best.begin() + static_cast<std::ptrdiff_t>(std::min(kListSize, items.best.size())));
+  std::vector<std::size_t> by_e(neighbours.candidates.size());
+  for (std::size_t i = 0; i < by_e.size(); ++i) by_e[i] = i;
+  std::stable_sort(by_e.begin(), by_e.end(), [&](std::size_t a, std::size_t b) { return neighbours.candidates[a].e > neighbours.candidates[b].e; });
+  std::vector<ItemId> followed;
+  for (std::size_t i = 0; i < by_e.size() && i < kListSize; ++i) followed.push_back(items.candidates[by_e[i]]);
   auto more_baskets = [](const KnownItem* a, const KnownItem* b) {
     return a->baskets != b->baskets ? a->baskets > b->baskets : a->store_baskets > b->store_baskets;
   };
-  const std::vector<std::string_view> lists[kLists] = {
+  const std::vector<ItemId> lists[kLists] = {
       best,
-      top_of(items, more_baskets),
-      top_of(items, [](const KnownItem* a, const KnownItem* b) {
+      top_of(known, h, items, more_baskets),
+      top_of(known, h, items, [](const KnownItem* a, const KnownItem* b) {
         return a->last_visit != b->last_visit ? a->last_visit > b->last_visit : a->baskets > b->baskets;
       }),
       followed,
-      top_of(for_members, more_baskets),
+      top_of(for_members, h, items, more_baskets),
       {}};
-  for (int l = 0; l < kBlended; ++l) out.recall[static_cast<std::size_t>(l)] = recall(lists[l], basket);
-  score_blends(h, store, known, neighbours, basket, out);
+  for (int l = 0; l < kBlended; ++l) out.recall[static_cast<std::size_t>(l)] = recall(lists[l], items.basket);
+  score_blends(h, store, items, neighbours, out);
 }
 
 void Blend::count(const HoldOutScore& score) {

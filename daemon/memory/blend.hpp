@@ -68,6 +68,9 @@ struct HoldOut {
   std::vector<KnownItem> known;  // store_* filled by Popularity::merge
   std::vector<std::string> basket;
   std::vector<std::string> seeds;  // the customer's top items, best first (kTransitionSeeds)
+  // The basket's ids, one per SKU of `basket`, where the caller knows them (Popularity::score);
+  // empty otherwise. Ids come from one numbering: an item has its id everywhere or nowhere.
+  std::vector<ItemId> basket_items;
 };
 
 // A successor of the customer's top items, new to them, as a hold-out sees it.
@@ -75,6 +78,7 @@ struct Followed {
   std::string_view sku;
   double g = 0;  // its share of the store's baskets
   double e = 0;  // E, what customers like this one went on to buy
+  ItemId item = kNoItem;  // the popularity's number for it, where the caller knows it
 };
 
 // What the co-purchase neighbours say about one hold-out: E for any item, and the candidates.
@@ -128,7 +132,7 @@ class BlendWeights {
   std::array<bool, kSegments> store_only_{};
 };
 
-class SkuSet;  // blend.cpp
+struct HoldOutItems;  // blend.cpp
 
 class Blend {
  public:
@@ -171,12 +175,12 @@ class Blend {
 
  private:
   BlendWeights compute() const;
-  void score_personal(const HoldOut& h, const SkuSet& basket, double repeat_share, HoldOutScore& out) const;
-  void score_lists(const HoldOut& h, const StoreView& store, const SkuSet& known, const Neighbours& neighbours,
-                   const SkuSet& basket, HoldOutScore& out) const;
+  void score_personal(const HoldOut& h, const HoldOutItems& items, double repeat_share, HoldOutScore& out) const;
+  void score_lists(const HoldOut& h, const StoreView& store, const HoldOutItems& items, const Neighbours& neighbours,
+                   HoldOutScore& out) const;
   // Scores the list the blend would have made under each lambda, and under the chosen one.
-  void score_blends(const HoldOut& h, const StoreView& store, const SkuSet& known, const Neighbours& neighbours,
-                    const SkuSet& basket, HoldOutScore& out) const;
+  void score_blends(const HoldOut& h, const StoreView& store, const HoldOutItems& items, const Neighbours& neighbours,
+                    HoldOutScore& out) const;
   using LambdaBoard = std::array<Trials, kLambdas.size()>;
   using LambdaSquares = std::array<double, kLambdas.size()>;  // sums of (recall under lambda - under the guess)^2
   static int best_lambda(const LambdaBoard& board, const LambdaSquares& squares);

@@ -219,9 +219,17 @@ Blend::HoldOutScore Popularity::score(const HoldOut& h) {
       k.store_buyers = slot.info.buyers;
     }
   }
+  resolved.basket_items.clear();
+  for (const auto& sku : resolved.basket) {
+    const auto it = ids_.find(sku);
+    resolved.basket_items.push_back(it == ids_.end() ? kNoItem : it->second);
+  }
   if (!blend_.wants_lists(h.visits, ++holdouts_scored_[static_cast<std::size_t>(segment_of(h.visits))])) return blend_.score(resolved, best_, nullptr);
-  std::unordered_set<std::string_view> known;  // views into `resolved` and the items
-  for (const auto& k : resolved.known) known.insert(k.sku);
+  std::vector<ItemId> known;  // the numbered ones: only those can be a successor
+  known.reserve(resolved.known.size());
+  for (const auto& k : resolved.known)
+    if (k.item != kNoItem) known.push_back(k.item);
+  std::sort(known.begin(), known.end());
   const std::vector<std::string_view> seeds(h.seeds.begin(), h.seeds.end());
   const auto sources = sources_of(seeds);
   const FollowedOn on(seeds.size(), sources);
@@ -229,18 +237,21 @@ Blend::HoldOutScore Popularity::score(const HoldOut& h) {
   return blend_.score(resolved, best_, &neighbours);
 }
 
-// The strongest successors of the customer's seeds that the customer has not bought, as the
-// hints would add them (hints/predictions.cpp).
-std::vector<Followed> Popularity::neighbours_new_to(const std::vector<SeedSource>& sources, std::unordered_set<std::string_view>& known,
+// The strongest successors of the customer's seeds that the customer (`known`, sorted) has not
+// bought, as the hints would add them (hints/predictions.cpp).
+std::vector<Followed> Popularity::neighbours_new_to(const std::vector<SeedSource>& sources, const std::vector<ItemId>& known,
                                                     const FollowedOn& on) const {
   std::vector<Followed> out;
   const double baskets = static_cast<double>(std::max<std::int64_t>(1, totals_.baskets));
   for (const auto& src : sources)
     for (std::size_t k = 0; k < src.by_count.size() && k < kFollowedPerSeed; ++k) {
-      const Slot& slot = slots_[src.by_count[k]->item];
-      if (!slot.counted || !known.insert(slot.sku).second) continue;
+      const ItemId item = src.by_count[k]->item;
+      const Slot& slot = slots_[item];
+      if (!slot.counted || std::binary_search(known.begin(), known.end(), item)) continue;
+      // A few dozen candidates at most: a linear search beats a hash set.
+      if (std::any_of(out.begin(), out.end(), [item](const Followed& f) { return f.item == item; })) continue;
       const double g = std::min(1.0, static_cast<double>(slot.info.baskets) / baskets);
-      out.push_back({slot.sku, g, on.similar(src.by_count[k]->item, g)});
+      out.push_back({slot.sku, g, on.similar(item, g), item});
     }
   return out;
 }

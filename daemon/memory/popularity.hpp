@@ -175,7 +175,7 @@ class Popularity {
   // Scores a hold-out against the popularity as it stands (writer thread, under at least a shared
   // lock; best_ is the writer's own).
   Blend::HoldOutScore score(const HoldOut& h);
-  std::vector<Followed> neighbours_new_to(const std::vector<SeedSource>& sources, std::unordered_set<std::string_view>& known, const FollowedOn& on) const;
+  std::vector<Followed> neighbours_new_to(const std::vector<SeedSource>& sources, const std::vector<ItemId>& known, const FollowedOn& on) const;
   double repeat_share_locked() const;
 };
 

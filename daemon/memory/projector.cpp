@@ -842,7 +842,7 @@ void Projector::count_in_store(const BasketLines& lines, std::int64_t time_ms, s
   for (const auto& p : memory.prior) known.push_back(p.known);
   count_items(lines, time_ms, *popularity_, &known);
   if (!memory.known.empty()) {
-    HoldOut h{visit - 1, std::move(memory.known), {}, std::move(seed_skus)};
+    HoldOut h{visit - 1, std::move(memory.known), {}, std::move(seed_skus), {}};
     for (const auto& [sku, _] : lines.per_sku) h.basket.push_back(sku);
     popularity_->holdouts.push_back(std::move(h));
   }

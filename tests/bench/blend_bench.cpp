@@ -33,7 +33,7 @@ PopularityDelta purchase(int n, bool with_holdout) {
   for (int j = 0; j < kBasket; ++j) d.item_bought(sku((n * 7 + j * 131) % kItems), "", "", 1, 0, false);
   d.totals.baskets = 1;
   if (with_holdout) {
-    HoldOut h{12, {}, {}, {sku(n % kItems), sku((n + 37) % kItems)}};
+    HoldOut h{12, {}, {}, {sku(n % kItems), sku((n + 37) % kItems)}, {}};
     for (int j = 0; j < kKnown; ++j) h.known.push_back(KnownItem{sku((n + j * 37) % kItems), 1 + j % 5, 12 - j % 9, 0, 0});
     for (int j = 0; j < kBasket; ++j) h.basket.push_back(sku((n * 7 + j * 131) % kItems));
     d.holdouts.push_back(std::move(h));

@@ -26,7 +26,7 @@ StoreView store() {
 }
 
 HoldOut customer(std::int64_t visits, std::vector<std::string> basket) {
-  HoldOut h{visits, {}, std::move(basket), {"own0"}};
+  HoldOut h{visits, {}, std::move(basket), {"own0"}, {}};
   for (int i = 0; i < 5; ++i) h.known.push_back(KnownItem{"own" + std::to_string(i), 2 + i, visits - i % 2, 50, 20});
   return h;
 }
