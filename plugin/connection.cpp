@@ -45,6 +45,14 @@ Connection::~Connection() {
 
 std::shared_ptr<Connection> Connection::connect(const Options& options, const std::shared_ptr<tls::Context>& tls,
                                                 Deadline deadline, CallResult& failure) {
+  std::shared_ptr<Connection> conn = connect_stream(options, tls, deadline, failure);
+  // Here, not in open(): the client's background thread reconnects through connect() too.
+  if (conn) conn->spin_ = std::chrono::microseconds(options.wait_spin_us);
+  return conn;
+}
+
+std::shared_ptr<Connection> Connection::connect_stream(const Options& options, const std::shared_ptr<tls::Context>& tls,
+                                                       Deadline deadline, CallResult& failure) {
   failure.status = REGULARS_UNAVAILABLE;
   if (!options.tls) {
     const net::Socket fd = net::connect_unix(options.socket_path, failure.message);
@@ -86,7 +94,6 @@ std::shared_ptr<Connection> Connection::open(const Options& options, const std::
                                              Deadline deadline, CallResult& failure) {
   auto conn = connect(options, tls, deadline, failure);
   if (!conn) return nullptr;
-  conn->spin_ = std::chrono::microseconds(options.wait_spin_us);
   CallResult r = conn->handshake(options, deadline);
   if (r.status != REGULARS_OK) {
     failure = std::move(r);

@@ -78,9 +78,14 @@ class Connection {
   std::uint32_t max_frame_bytes() const noexcept { return max_frame_bytes_; }
   // Marks the connection dead and wakes every waiter, the one reading included.
   void shut_down() noexcept;
+  // How long a caller polls for its answer before it sleeps (Options::wait_spin_us).
+  std::chrono::microseconds wait_spin() const noexcept { return spin_; }
 
  private:
   Connection(net::Socket fd, std::unique_ptr<tls::Channel> channel);
+  // The socket, and TLS over it when the options ask for it: connect() without the options it applies.
+  static std::shared_ptr<Connection> connect_stream(const Options& options, const std::shared_ptr<tls::Context>& tls,
+                                                    Deadline deadline, CallResult& failure);
   // Before sleeping for the socket: polls for up to wait_spin_us (read_until).
   int poll_briefly(net::Want wait, Deadline deadline);
   // For the caller holding the reading role: reads until `id`'s answer is in, the deadline passes

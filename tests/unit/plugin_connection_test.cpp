@@ -168,6 +168,24 @@ TEST_F(ConnectionTest, ACallerThatPollsFirstStillGetsALateAnswerAndKeepsItsDeadl
   EXPECT_LT(Clock::now(), deadline + 500ms) << "polled past the deadline";
 }
 
+// The client's background thread reconnects with connect() and handshake(), not open(): a
+// connection made either way polls as the options say, or a till that reconnected after a
+// daemon restart would quietly go back to sleeping at once.
+TEST_F(ConnectionTest, EveryWayOfConnectingPollsAsTheOptionsSay) {
+  serve([](const json& r) { return t::answer(r, json::object()); });
+  Options options;
+  options.socket_path = socket_path();
+  options.wait_spin_us = 700;
+  CallResult failure;
+  auto opened = Connection::open(options, nullptr, soon(), failure);
+  ASSERT_NE(opened, nullptr) << failure.message;
+  EXPECT_EQ(opened->wait_spin(), 700us);
+  auto reconnected = Connection::connect(options, nullptr, soon(), failure);
+  ASSERT_NE(reconnected, nullptr) << failure.message;
+  ASSERT_EQ(reconnected->handshake(options, soon()).status, REGULARS_OK);
+  EXPECT_EQ(reconnected->wait_spin(), 700us) << "a reconnected client sleeps at once";
+}
+
 TEST(ConnectionOptions, WaitSpinIsAWholeNumberOfMicrosecondsUpTo5000) {
   const auto good = regulars::plugin::parse_options(R"({"wait_spin_us": 5000})");
   ASSERT_TRUE(std::holds_alternative<Options>(good));
