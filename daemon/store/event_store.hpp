@@ -262,7 +262,7 @@ class EventStore {
   void writer_loop();
   void commit_batch(std::vector<Job>& batch);
   // The item popularity's side of a committed group (popularity_merger.cpp): merged here, or
-  // handed to rg-merger in a bulk load.
+  // handed to rg-merger (Options::merge_beside_writer: the daemon and bulk loads).
   void merge_committed(std::vector<PopularityDelta>& deltas, std::uint64_t group);
   // Lets the syncer acknowledge the groups up to `group`, as far as their merge is concerned.
   void mark_merged(std::uint64_t group);

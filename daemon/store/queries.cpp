@@ -93,38 +93,18 @@ ItemStat item_stat_of(const Stmt& s) {
   return ItemStat{s.text(0), "", s.i64(1), s.i64(2), s.i64(3), s.text(4), s.f64(5), s.f64(6), s.i64(7), 0};
 }
 
-// Up to kScannedItems of a customer's items, in key order, each with its rank key; one more
-// than that when they have more.
-constexpr int kScannedItems = 256;
-std::vector<std::pair<double, ItemStat>> scan_items(Db& db, std::int64_t customer_id) {
-  static const std::string sql =
-      "SELECT sku, baskets, last_ms, first_ms, coalesce(category, ''), returned, dsum, dvis, rank_key "
-      "FROM customer_items WHERE customer_id=? LIMIT " + std::to_string(kScannedItems + 1);
-  Stmt& s = db.cached(sql);
-  s.bind(1, customer_id);
-  std::vector<std::pair<double, ItemStat>> out;
-  while (s.step()) out.emplace_back(s.f64(8), item_stat_of(s));
-  return out;
-}
-
-// A customer's first `rows` items by rank (rank_key, then sku), through the rank index: a
-// descent of the table for every row it gives.
-std::vector<ItemStat> query_top_by_rank(Db& db, std::int64_t customer_id, int rows) {
-  Stmt& s = db.cached(
-      "SELECT sku, baskets, last_ms, first_ms, coalesce(category, ''), returned, dsum, dvis "
-      "FROM customer_items WHERE customer_id=? ORDER BY rank_key DESC, sku LIMIT ?");
-  s.bind(1, customer_id).bind(2, std::int64_t{rows});
-  std::vector<ItemStat> out;
-  while (s.step()) out.push_back(item_stat_of(s));
-  return out;
-}
-
-// The same rows, for a customer whose history is not known to be long. Most customers have a
-// few dozen items, on one or two pages of the table: reading them in key order and sorting them
-// here costs one descent of the table. Only a history longer than a scan goes through the index.
+// A customer's first `rows` items by rank (rank_key, then SKU). No index orders the table by rank
+// (schema v13), so any query reads all of the customer's rows; they are adjacent in the table's
+// key, so one descent and a walk along them, and a partial sort here, which costs less than
+// SQLite's sorter for the same rows.
 std::vector<ItemStat> query_top_items(Db& db, std::int64_t customer_id, int rows) {
-  auto scanned = scan_items(db, customer_id);
-  if (scanned.size() > static_cast<std::size_t>(kScannedItems)) return query_top_by_rank(db, customer_id, rows);
+  Stmt& s = db.cached(
+      "SELECT sku, baskets, last_ms, first_ms, coalesce(category, ''), returned, dsum, dvis, rank_key "
+      "FROM customer_items WHERE customer_id=?");
+  s.bind(1, customer_id);
+  std::vector<std::pair<double, ItemStat>> scanned;
+  while (s.step()) scanned.emplace_back(s.f64(8), item_stat_of(s));
+  s.reset();
   const auto n = std::min(scanned.size(), static_cast<std::size_t>(std::max(0, rows)));
   std::partial_sort(scanned.begin(), scanned.begin() + static_cast<std::ptrdiff_t>(n), scanned.end(),
                     [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second.sku < b.second.sku; });
@@ -151,11 +131,10 @@ std::vector<ItemStat> EventStore::read_top_items(std::int64_t customer_id, int l
 }
 
 // On the writer, after the commit that changed a customer whose rows were kept: kept again,
-// so a regular's next answer does not pay for their whole history. Kept rows mean a long
-// history, so this goes straight to the rank index, without a scan that may come to nothing.
+// so a regular's next answer does not pay for their whole history.
 void EventStore::refresh_top_items(std::int64_t customer_id) {
   const std::uint64_t now = top_items_cache_.epoch();  // after the forget: the writer's read is current
-  top_items_cache_.offer(customer_id, now, query_top_by_rank(*writer_db_, customer_id, TopItemsCache::kRows));
+  top_items_cache_.offer(customer_id, now, query_top_items(*writer_db_, customer_id, TopItemsCache::kRows));
 }
 
 std::size_t EventStore::warm_top_items() {

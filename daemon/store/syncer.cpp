@@ -53,8 +53,8 @@ void EventStore::syncer_loop() {
       if (!failure.empty()) fail_sync("WAL", failure);
     }
     {
-      // The writer may still be counting the last group in the item popularity (see
-      // commit_batch); what is acknowledged must be visible to the next hints call.
+      // The group may still be being counted in the item popularity, by rg-merger or the writer
+      // (popularity_merger.cpp); what is acknowledged must be visible to the next hints call.
       std::uint64_t newest = 0;
       for (const auto& a : acks) newest = std::max(newest, a.group);
       std::unique_lock lock(sync_mu_);
