@@ -84,14 +84,23 @@ EventStore::Identifiers news_for_the_chain(Db& db, std::int64_t customer, const 
 // An identifier no customer here has: tombstoned, and sent to the chain's other stores.
 nlohmann::json erase_unknown_for_the_chain(Db& db, const std::string& kind, const IdentifierHash& hash, const std::string& actor) {
   const std::string id = wire::random_id("erasure-", 8);
+  const std::int64_t now = wire::now_ms();
   queue_for_the_chain(db, id, {{kind, hash}});
   db.cached("INSERT OR REPLACE INTO erased_identifiers(kind, hash, erased_ms) VALUES(?, ?, ?)")
       .bind(1, kind)
       .bind_blob(2, hash.data(), hash.size())
-      .bind(3, wire::now_ms())
+      .bind(3, now)
       .run();
-  return {{"receipt_id", id}, {"erased_at", wire::format_time_ms(wire::now_ms())}, {"by", actor},
-          {"erased", nlohmann::json::object()}, {"not_known_here", true}};
+  // The receipt dates the erasure when the link publishes it late (Link::publish_erasures), as
+  // this store dated its tombstone: a consent given here after it must lift it on the hub too.
+  const nlohmann::json erased = nlohmann::json::object();
+  db.cached("INSERT INTO erasure_receipts(receipt_id, erased_ms, actor, erased) VALUES(?,?,?,?)")
+      .bind(1, id)
+      .bind(2, now)
+      .bind(3, actor)
+      .bind(4, wire::dump_json(erased))
+      .run();
+  return {{"receipt_id", id}, {"erased_at", wire::format_time_ms(now)}, {"by", actor}, {"erased", erased}, {"not_known_here", true}};
 }
 
 }  // namespace

@@ -452,6 +452,27 @@ TEST_F(ChainTest, AnErasurePublishedLateIsDatedByItsStoreAndTheConsentAfterItSti
   for (std::size_t store : {0, 1, 2}) EXPECT_EQ(visits_at(store, "7401"), 1) << "store " << store << ": only the new visit";
 }
 
+// The same for a customer B has never met (nor has any store): B's erasure still carries B's
+// date to the hub, so B's consent after it, and the sale after that, travel and count everywhere.
+TEST_F(ChainTest, AnErasureOfACustomerNobodyKnewIsDatedByItsStoreAndTheConsentAfterItStillTravels) {
+  hub_->stop();
+  std::string out;
+  ASSERT_EQ(run_command(std::string(REGULARSCTL_PATH) + " --data-dir " + stores_[1]->data_dir() +
+                            " erase --kind card --value 7402 --json", out), 0) << out;
+  ASSERT_NE(out.find("not_known_here"), std::string::npos) << out;
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(plugin_.record(till(1), consent("7402").c_str()), REGULARS_OK);
+  ASSERT_EQ(plugin_.record(till(1), purchase("7402", {"honey"}).c_str()), REGULARS_OK);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the hub comes back after the consent
+  hub_->start();
+  const auto on_hub = [&](const std::string& sql) { return std::stoll(hub_->scalar(sql, "chain")); };
+  EXPECT_TRUE(wait_until([&] { return on_hub("SELECT count(*) FROM regulars_erasures") == 1; }, std::chrono::seconds(30)));
+  EXPECT_TRUE(wait_until([&] { return hub_events() == 2; }, std::chrono::seconds(20)))
+      << "the consent and the sale made after the erasure are on the hub";
+  EXPECT_TRUE(wait_until([&] { return visits_at(0, "7402") == 1 && visits_at(2, "7402") == 1; }, std::chrono::seconds(20)));
+  EXPECT_EQ(visits_at(1, "7402"), 1);
+}
+
 // An identifier linked at A, and a merge of two customers made at B, hold at every store.
 TEST_F(ChainTest, LinksAndMergesMadeAtOneStoreHoldAtEveryStore) {
   const auto card = [](const std::string& v) { return json{{"kind", "card"}, {"value", v}}; };
