@@ -337,12 +337,15 @@ std::int64_t Hub::publish(const std::string& store_id, const std::vector<HubEven
   return added;
 }
 
-std::vector<HubEvent> Hub::fetch(const std::string& store_id, std::int64_t after_hub_id, int limit) {
+std::vector<HubEvent> Hub::fetch(const std::string& store_id, std::int64_t after_hub_id, std::int64_t erasures_applied, int limit) {
+  // One statement, so one snapshot: an erasure committed after the store fetched its erasures is
+  // seen here whenever an event after it is (hub ids follow commit order), and bounds the rows.
   const Result r = run(conn_,
                        "SELECT hub_id, origin, origin_seq, event_id, type, coalesce(id_kind, ''), coalesce(id_hash, ''), "
                        "time_ms, body::text, (extract(epoch FROM published_at) * 1000)::bigint FROM regulars_events "
-                       "WHERE hub_id > $1 AND origin <> $2 ORDER BY hub_id LIMIT $3",
-                       {std::to_string(after_hub_id), store_id, std::to_string(limit)});
+                       "WHERE hub_id > $1 AND origin <> $2 AND hub_id < coalesce((SELECT min(hub_id) FROM regulars_erasures "
+                       "WHERE hub_id > $4 AND origin <> $2), 9223372036854775807) ORDER BY hub_id LIMIT $3",
+                       {std::to_string(after_hub_id), store_id, std::to_string(limit), std::to_string(erasures_applied)});
   std::vector<HubEvent> out(static_cast<std::size_t>(PQntuples(r.get())));
   for (int i = 0; i < PQntuples(r.get()); ++i) {
     HubEvent& e = out[static_cast<std::size_t>(i)];

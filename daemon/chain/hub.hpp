@@ -161,8 +161,10 @@ class Hub {
   void publish_roi(const std::string& store_id, std::int64_t as_of_ms, const std::vector<StoreRoi>& rules);
   std::vector<StoreRoi> roi();
 
-  // The other stores' events after `after_hub_id`, oldest first, at most `limit`.
-  std::vector<HubEvent> fetch(const std::string& store_id, std::int64_t after_hub_id, int limit);
+  // The other stores' events after `after_hub_id`, oldest first, at most `limit`, and none past
+  // another store's erasure this store has not applied (it has applied those up to
+  // `erasures_applied`): applied before that erasure, an event after it would be taken away by it.
+  std::vector<HubEvent> fetch(const std::string& store_id, std::int64_t after_hub_id, std::int64_t erasures_applied, int limit);
 
   // Records how far this store has applied the hub (for the chain's status); best effort.
   void report_applied(const std::string& store_id, std::int64_t applied_hub_id);

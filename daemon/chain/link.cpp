@@ -224,7 +224,7 @@ bool Link::publish_some() {
 
 bool Link::apply_some() {
   const std::int64_t from = watermark(&LinkStatus::applied_hub_id);
-  const auto rows = hub_->fetch(settings_.store_id, from, settings_.batch);
+  const auto rows = hub_->fetch(settings_.store_id, from, watermark(&LinkStatus::applied_erasure_hub_id), settings_.batch);
   if (rows.empty()) {
     const std::int64_t newest = hub_->newest_hub_id();
     std::lock_guard lock(mu_);

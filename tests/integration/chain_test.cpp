@@ -473,6 +473,42 @@ TEST_F(ChainTest, AnErasureOfACustomerNobodyKnewIsDatedByItsStoreAndTheConsentAf
   EXPECT_EQ(visits_at(1, "7402"), 1);
 }
 
+// A store applies the hub's erasures and its events in separate fetches, a batch of each. Events
+// published after an erasure it has not applied yet wait for it: were a consent and a sale made
+// after the erasure applied first, the erasure would then take them away at that store alone.
+// C comes back to 256 other erasures (one batch), then B's erasure of 7403, then 7403's new
+// consent and sale made at A.
+TEST_F(ChainTest, EventsPublishedAfterAnErasureWaitForItAtAStoreThatHasNotAppliedIt) {
+  ASSERT_EQ(plugin_.record(till(0), consent("7403").c_str()), REGULARS_OK);
+  ASSERT_EQ(plugin_.record(till(0), purchase("7403", {"oat-milk"}).c_str()), REGULARS_OK);
+  ASSERT_TRUE(wait_until([&] { return visits_at(1, "7403") == 1 && visits_at(2, "7403") == 1; }, std::chrono::seconds(10)));
+  plugin_.close(clients_[2]);
+  clients_.erase(2);
+  stores_[2]->stop();
+  hub_->exec(
+      "WITH c AS (UPDATE regulars_clock SET last_hub_id = last_hub_id + 256 WHERE id = 1 RETURNING last_hub_id) "
+      "INSERT INTO regulars_erasures(erasure_id, hub_id, origin, identifiers, hub_events_deleted) "
+      "SELECT 'erasure-filler-' || g, c.last_hub_id - 256 + g, 'A', '[]'::jsonb, 0 FROM c, generate_series(1, 256) g",
+      "chain");
+  std::string out;
+  ASSERT_EQ(run_command(std::string(REGULARSCTL_PATH) + " --data-dir " + stores_[1]->data_dir() +
+                            " erase --kind card --value 7403 --json", out), 0) << out;
+  ASSERT_TRUE(wait_until([&] { return visits_at(0, "7403") == -1; }, std::chrono::seconds(10))) << "A carried it out";
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(plugin_.record(till(0), consent("7403").c_str()), REGULARS_OK);
+  ASSERT_EQ(plugin_.record(till(0), purchase("7403", {"honey"}).c_str()), REGULARS_OK);
+  ASSERT_TRUE(wait_until([&] { return hub_events() == 2; }, std::chrono::seconds(10))) << "the new consent and sale";
+  stores_[2]->start();
+  const auto at_c = [&](const std::string& sql) { return StoreFile(stores_[2]->db_path()).count(sql); };
+  ASSERT_TRUE(wait_until([&] { return at_c("SELECT count(*) FROM erased_identifiers") == 1; }, std::chrono::seconds(20)))
+      << "C carried out the erasure";
+  EXPECT_TRUE(wait_until([&] { return at_c("SELECT count(*) FROM customer_items WHERE sku = 'honey'") == 1; },
+                         std::chrono::seconds(10)))
+      << "the consent and sale after the erasure reached C after it, so it kept them";
+  EXPECT_EQ(at_c("SELECT count(*) FROM customer_items WHERE sku = 'oat-milk'"), 0) << "and nothing from before it";
+  for (std::size_t store : {0, 1, 2}) EXPECT_EQ(visits_at(store, "7403"), 1) << "store " << store;
+}
+
 // An identifier linked at A, and a merge of two customers made at B, hold at every store.
 TEST_F(ChainTest, LinksAndMergesMadeAtOneStoreHoldAtEveryStore) {
   const auto card = [](const std::string& v) { return json{{"kind", "card"}, {"value", v}}; };
