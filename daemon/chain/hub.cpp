@@ -387,8 +387,14 @@ bool Hub::publish_erasure(const std::string& store_id, const HubErasure& erasure
       "INSERT INTO regulars_erased_identifiers(id_kind, id_hash, erasure_id, erased_ms) "
       "SELECT x.kind, x.hash, $2, (extract(epoch FROM e.requested_at) * 1000)::bigint "
       "FROM jsonb_to_recordset($1::jsonb) AS x(kind text, hash text), regulars_erasures e WHERE e.erasure_id = $2 "
+      // Two erasures of one identifier: the later one's date stands, whichever came last, and
+      // only a later erasure ends a lift.
       "ON CONFLICT (id_kind, id_hash) DO UPDATE SET "
-      "erasure_id = excluded.erasure_id, erased_ms = excluded.erased_ms, lifted_ms = NULL",
+      "erasure_id = CASE WHEN excluded.erased_ms >= regulars_erased_identifiers.erased_ms "
+      "  THEN excluded.erasure_id ELSE regulars_erased_identifiers.erasure_id END, "
+      "lifted_ms = CASE WHEN excluded.erased_ms >= regulars_erased_identifiers.erased_ms "
+      "  THEN NULL ELSE regulars_erased_identifiers.lifted_ms END, "
+      "erased_ms = greatest(regulars_erased_identifiers.erased_ms, excluded.erased_ms)",
       {erasure.identifiers, erasure.erasure_id});
   run(conn_, "INSERT INTO regulars_erasure_confirmations(erasure_id, store_id, customers_erased) VALUES ($1, $2, 1)",
       {erasure.erasure_id, store_id});

@@ -267,7 +267,8 @@ bool Link::apply_some() {
   return true;
 }
 
-// Erasures made here, from the outbox the erasure's own transaction filled, one receipt at a time.
+// Erasures made here, from the outbox the erasure's own transaction filled, one receipt at a time,
+// in the order they were made (two of one customer: the hub keeps the later one's date).
 bool Link::publish_erasures() {
   struct Waiting {
     std::string receipt_id;
@@ -278,7 +279,7 @@ bool Link::publish_erasures() {
   {
     Stmt s(store_.read_connection().raw(),
            "SELECT o.receipt_id, o.kind, o.hash, coalesce(r.erased_ms, 0) FROM chain_erasure_outbox o "
-           "LEFT JOIN erasure_receipts r ON r.receipt_id = o.receipt_id ORDER BY o.receipt_id");
+           "LEFT JOIN erasure_receipts r ON r.receipt_id = o.receipt_id ORDER BY coalesce(r.erased_ms, 0), o.receipt_id");
     while (s.step()) {
       if (waiting.empty() || waiting.back().receipt_id != s.text(0)) waiting.push_back({s.text(0), s.i64(3), {}});
       IdentifierHash h{};

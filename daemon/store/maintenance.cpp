@@ -207,18 +207,38 @@ std::optional<nlohmann::json> EventStore::erase_customer_now(const std::string& 
 
 std::int64_t EventStore::erase_from_chain(const std::vector<std::pair<std::string, IdentifierHash>>& identifiers,
                                           const std::string& actor, std::int64_t erased_ms) {
+  const std::int64_t date = erased_ms > 0 ? erased_ms : wire::now_ms();  // a hub row without its time: now
+  // The tombstones this store held before (its own erasures, or the chain's): the hub's erasures
+  // come in its order, not their dates', so of two, the later date stands, and only a later
+  // erasure ends a lift. (Erasing a customer tombstones them as of now: that date is not kept.)
+  struct Before {
+    std::int64_t erased_ms = 0;
+    std::optional<std::int64_t> lifted_ms;
+  };
+  std::vector<Before> before(identifiers.size());
+  write_now([&](Db& db) {
+    Stmt& s = db.cached("SELECT erased_ms, lifted_ms FROM erased_identifiers WHERE kind=? AND hash=?");
+    for (std::size_t i = 0; i < identifiers.size(); ++i) {
+      s.reset();
+      s.bind(1, identifiers[i].first).bind_blob(2, identifiers[i].second.data(), identifiers[i].second.size());
+      if (s.step()) before[i] = {s.i64(0), s.is_null(1) ? std::nullopt : std::optional<std::int64_t>(s.i64(1))};
+    }
+    s.reset();
+  });
   std::int64_t erased = 0;
   for (const auto& [kind, hash] : identifiers)
     if (erase_customer_rolling_back(kind, hash, actor, options_.chain_outbox ? &identifiers : nullptr)) ++erased;
   // Whether this store knew them or not: an event naming them that arrives later (a till's
   // spool, another store's late publishing) is dropped, as after an erasure made here.
   write_now([&](Db& db) {
-    for (const auto& [kind, hash] : identifiers)
-      db.cached("INSERT OR REPLACE INTO erased_identifiers(kind, hash, erased_ms) VALUES(?, ?, ?)")
-          .bind(1, kind)
-          .bind_blob(2, hash.data(), hash.size())
-          .bind(3, erased_ms > 0 ? erased_ms : wire::now_ms())  // a hub row without its time: now
-          .run();
+    for (std::size_t i = 0; i < identifiers.size(); ++i) {
+      const bool later = date >= before[i].erased_ms;
+      Stmt& s = db.cached("INSERT OR REPLACE INTO erased_identifiers(kind, hash, erased_ms, lifted_ms) VALUES(?, ?, ?, ?)");
+      s.bind(1, identifiers[i].first).bind_blob(2, identifiers[i].second.data(), identifiers[i].second.size());
+      s.bind(3, later ? date : before[i].erased_ms);
+      if (later || !before[i].lifted_ms) s.bind_null(4); else s.bind(4, *before[i].lifted_ms);
+      s.run();
+    }
   });
   return erased;
 }

@@ -509,6 +509,53 @@ TEST_F(ChainTest, EventsPublishedAfterAnErasureWaitForItAtAStoreThatHasNotApplie
   for (std::size_t store : {0, 1, 2}) EXPECT_EQ(visits_at(store, "7403"), 1) << "store " << store;
 }
 
+// Two erasures of one customer made at B while the hub is down, a consent and a sale between
+// them, reach the hub in the order they were made, whatever their receipts' ids: the hub and
+// every store keep the later one's date, so what was sold between the two stays out everywhere.
+TEST_F(ChainTest, TwoErasuresOfOneCustomerKeepTheLaterDateOnTheHubAndAtEveryStore) {
+  ASSERT_EQ(plugin_.record(till(1), consent("7404").c_str()), REGULARS_OK);
+  ASSERT_EQ(plugin_.record(till(1), purchase("7404", {"oat-milk"}).c_str()), REGULARS_OK);
+  ASSERT_TRUE(wait_until([&] { return visits_at(0, "7404") == 1 && visits_at(2, "7404") == 1; }, std::chrono::seconds(10)));
+  hub_->stop();
+  const auto erase_at_b = [&] {
+    std::string out;
+    EXPECT_EQ(run_command(std::string(REGULARSCTL_PATH) + " --data-dir " + stores_[1]->data_dir() +
+                              " erase --kind card --value 7404 --json", out), 0) << out;
+    return json::parse(out)["receipt_id"].get<std::string>();
+  };
+  erase_at_b();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(plugin_.record(till(1), consent("7404").c_str()), REGULARS_OK);
+  ASSERT_EQ(plugin_.record(till(1), purchase("7404", {"honey"}).c_str()), REGULARS_OK);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const std::string later = erase_at_b();
+  // Receipt ids are random: the later one is given the smallest, as it has in half of all pairs.
+  plugin_.close(clients_[1]);
+  clients_.erase(1);
+  stores_[1]->stop();
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(stores_[1]->db_path().c_str(), &db), SQLITE_OK);
+    const std::string sql = "UPDATE chain_erasure_outbox SET receipt_id='erasure-0000000000000000' WHERE receipt_id='" + later +
+                            "'; UPDATE erasure_receipts SET receipt_id='erasure-0000000000000000' WHERE receipt_id='" + later + "';";
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  const long long later_ms = StoreFile(stores_[1]->db_path()).count("SELECT erased_ms FROM erasure_receipts WHERE receipt_id='erasure-0000000000000000'");
+  stores_[1]->start();
+  hub_->start();
+  const auto on_hub = [&](const std::string& sql) { return std::stoll(hub_->scalar(sql, "chain")); };
+  ASSERT_TRUE(wait_until([&] { return on_hub("SELECT count(*) FROM regulars_erasures") == 2; }, std::chrono::seconds(30)));
+  EXPECT_EQ(on_hub("SELECT max(erased_ms) FROM regulars_erased_identifiers"), later_ms);
+  EXPECT_EQ(on_hub("SELECT min(erased_ms) FROM regulars_erased_identifiers"), later_ms);
+  const auto tombstone_at = [&](std::size_t store) {
+    return StoreFile(stores_[store]->db_path()).count("SELECT coalesce(max(erased_ms), 0) FROM erased_identifiers");
+  };
+  for (std::size_t store : {0, 2})
+    EXPECT_TRUE(wait_until([&] { return tombstone_at(store) == later_ms; }, std::chrono::seconds(10))) << "store " << store;
+  EXPECT_EQ(hub_events(), 0);
+}
+
 // An identifier linked at A, and a merge of two customers made at B, hold at every store.
 TEST_F(ChainTest, LinksAndMergesMadeAtOneStoreHoldAtEveryStore) {
   const auto card = [](const std::string& v) { return json{{"kind", "card"}, {"value", v}}; };
