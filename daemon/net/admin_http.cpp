@@ -35,6 +35,10 @@ using nlohmann::json;
 namespace {
 
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+// What the read buffer may hold at once: the header, and beyond it a chunk's size line or the
+// trailer, which the parser keeps whole until their line ends and the body limit does not
+// bound. Body bytes pass through it as they are parsed.
+constexpr std::size_t kReadBufferLimit = kHeaderLimit + 64 * 1024;
 constexpr int kMaxDepth = 32;
 // After answering a request whose body we did not read, we stop sending and read (and discard)
 // what the client still sends for a moment before closing: closing a socket with unread data
@@ -293,6 +297,8 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
   void read_body() {
     http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec == http::error::body_limit) return self->refuse_too_large();
+      if (ec == http::error::buffer_overflow)
+        return self->refuse(400, "bad_request", "a chunk header or the trailer is over 64 KiB; send the body with Content-Length");
       if (ec) {
         REGULARS_LOG(debug, "admin connection dropped", ({{"session", self->id_}, {"reason", ec.message()}}));
         return self->shutdown();
@@ -508,7 +514,7 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
   beast::tcp_stream stream_;
   std::shared_ptr<AdminHttpState> state_;
   const std::uint64_t id_;
-  beast::flat_buffer buffer_;
+  beast::flat_buffer buffer_{kReadBufferLimit};
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::empty_body> continue_;
   http::response<http::string_body> res_;
