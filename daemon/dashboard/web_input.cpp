@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "wire/validate.hpp"
+
 namespace regulars::daemon::dashboard {
 
 namespace {
@@ -55,6 +57,7 @@ std::variant<Form, std::string> parse_form(const WebRequest& req, std::initializ
   for (const auto& [name, value] : *parsed) {
     const auto rule = std::find_if(fields.begin(), fields.end(), [&](const FormField& f) { return f.name == name; });
     if (rule == fields.end()) return std::string("the form has a field this page does not take");
+    if (!wire::valid_utf8(value)) return "the field " + name + " is not UTF-8 text";
     if (value.size() > rule->max_chars)
       return "the field " + name + " is longer than " + std::to_string(rule->max_chars) + " characters";
   }
