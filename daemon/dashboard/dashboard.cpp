@@ -33,6 +33,13 @@ constexpr std::string_view kPrefix = "/dashboard";
 constexpr std::size_t kTokenChars = 256;  // the owner token is 64 hex digits; room for a pasted space or two
 constexpr std::size_t kSecretChars = DashboardSessions::kSecretHexChars;
 
+// A pasted token, without the spaces or line ends copied with it.
+std::string without_spaces(std::string_view s) {
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  return std::string(s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1));
+}
+
 // No inline script or style, nothing from elsewhere, no framing: a page can only run the
 // scripts served beside it.
 constexpr std::string_view kContentSecurityPolicy =
@@ -293,7 +300,7 @@ class Dashboard {
     const auto& fields = std::get<dashboard::Form>(form);
     const char* method = by_link ? "link" : "token";
     const bool right =
-        by_link ? sessions_.redeem_link_code(fields.at("code")) : sessions_.is_owner_token(fields.at("token"));
+        by_link ? sessions_.redeem_link_code(fields.at("code")) : sessions_.is_owner_token(without_spaces(fields.at("token")));
     if (!right) return refuse_sign_in(req.peer, method, respond);
     throttle_.succeeded(req.peer);
     auto opened = std::make_shared<DashboardSessions::Opened>(sessions_.open());
@@ -320,10 +327,7 @@ class Dashboard {
   // The CSRF token of a post: the X-CSRF-Token header (scripts) or the form's csrf field.
   static std::string presented_csrf(const WebRequest& req) {
     if (const std::string_view h = dashboard::header(req, "x-csrf-token"); !h.empty()) return std::string(h);
-    if (req.body.empty()) return {};
-    auto form = dashboard::parse_form(req, {{"csrf", kSecretChars}});
-    const auto* fields = std::get_if<dashboard::Form>(&form);
-    return fields == nullptr ? std::string() : fields->at("csrf");
+    return dashboard::csrf_field(req);
   }
 
   static bool csrf_matches(const std::string& presented, const std::string& expected) {

@@ -54,6 +54,7 @@ std::variant<Form, std::string> parse_form(const WebRequest& req, std::initializ
     return std::string("send the form as application/x-www-form-urlencoded");
   auto parsed = parse_query(req.body);
   if (!parsed) return std::string("the form has a malformed %-escape");
+  parsed->erase(std::string(kCsrfField));  // any form's; checked before the form is read (csrf_field)
   for (const auto& [name, value] : *parsed) {
     const auto rule = std::find_if(fields.begin(), fields.end(), [&](const FormField& f) { return f.name == name; });
     if (rule == fields.end()) return std::string("the form has a field this page does not take");
@@ -64,6 +65,14 @@ std::variant<Form, std::string> parse_form(const WebRequest& req, std::initializ
   for (const FormField& f : fields)
     if (f.required && !parsed->contains(std::string(f.name))) return "the form lacks the field " + std::string(f.name);
   return std::move(*parsed);
+}
+
+std::string csrf_field(const WebRequest& req) {
+  if (!is_form_type(header(req, "content-type"))) return {};
+  const auto parsed = parse_query(req.body);
+  if (!parsed) return {};
+  const auto it = parsed->find(std::string(kCsrfField));
+  return it == parsed->end() ? std::string() : it->second;
 }
 
 // Sec-Fetch-Site, when the browser sends it, is decisive. Origin is only the fallback: under

@@ -26,9 +26,14 @@ struct FormField {
 };
 using Form = std::map<std::string, std::string>;
 
-// An application/x-www-form-urlencoded body with only the named fields, each within its size:
-// the fields, or the problem.
+// A form's CSRF token, beside its other fields (a signed-in post's; the page's #csrf value).
+inline constexpr std::string_view kCsrfField = "csrf";
+
+// An application/x-www-form-urlencoded body with only the named fields, each within its size,
+// and perhaps the csrf field, which is left out: the fields, or the problem.
 std::variant<Form, std::string> parse_form(const WebRequest& req, std::initializer_list<FormField> fields);
+// The form's csrf field, or "" when there is none.
+std::string csrf_field(const WebRequest& req);
 
 // For a POST: empty when it came from a page of this server or from a program that is not a
 // browser, else the problem. Browsers say where a request came from (Sec-Fetch-Site, Origin);

@@ -79,6 +79,12 @@ def test_wrong_token_does_not_sign_in(daemon, browser, artefacts):
     assert status in (401, 429)
 
 
+def test_owner_token_pasted_with_spaces_around_it_signs_in(daemon):
+    status, headers, _ = daemon.request("POST", "/dashboard/login", "token=+" + daemon.owner_token + "++", FORM)
+    assert status == 303, status
+    assert headers["Location"] == "/dashboard/"
+
+
 def test_owner_token_signs_in_with_a_safe_cookie(daemon, browser, artefacts):
     browser.get(daemon.url("/dashboard/login"))
     wait(browser, EC.visibility_of_element_located((By.ID, "token")))
@@ -120,6 +126,19 @@ def test_one_time_link_works_once(daemon, browser, artefacts):
     assert path_of(browser) == "/dashboard/link"
     assert session_cookie(browser) is None
     browser.save_screenshot(str(artefacts / "link-spent.png"))
+
+
+def test_a_form_may_carry_its_csrf_token_beside_its_other_fields(daemon, browser):
+    sign_in(browser, daemon, daemon.owner_token)
+    wait_for_today(browser)
+    cookie, with_header = signed_in_posts(browser)
+    token = with_header["X-CSRF-Token"]
+    status, _, body = daemon.request("POST", "/dashboard/api/followup",
+                                     "feedback=fb-none&state=contacted&csrf=" + token, cookie)
+    assert status != 403, body
+    status, _, body = daemon.request("POST", "/dashboard/api/followup",
+                                     "feedback=fb-none&state=contacted&csrf=" + "a" * 64, cookie)
+    assert status == 403 and json.loads(body)["error"]["code"] == "csrf", body
 
 
 def test_post_without_csrf_token_is_refused_and_changes_nothing(daemon, browser):
