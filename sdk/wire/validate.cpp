@@ -37,8 +37,17 @@ Error invalid(ErrorCode code, std::string field, std::string message) {
 }
 
 // Valid UTF-8 is guaranteed by the parser; here we refuse control characters in short texts.
+// C0 controls and DEL, and the C1 controls (U+0080..U+009F, UTF-8 C2 80..C2 9F), which terminals
+// obey as they do ESC sequences: regularsctl prints names, notes and comments as stored.
 bool has_control_chars(std::string_view s) noexcept {
-  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) return true;
+    if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) <= 0x9F &&
+        static_cast<unsigned char>(s[i + 1]) >= 0x80)
+      return true;
+  }
+  return false;
 }
 
 bool is_token_char(char c) noexcept {

@@ -117,6 +117,8 @@ INSTANTIATE_TEST_SUITE_P(
         FieldCase{"price_huge_unsigned", R"([{"op":"replace","path":"/lines/0/unit_price","value":18446744073709551615}])", "event.lines[0].unit_price", ErrorCode::invalid_event},
         FieldCase{"name_number", R"([{"op":"replace","path":"/lines/1/name","value":7}])", "event.lines[1].name", ErrorCode::invalid_event},
         FieldCase{"name_control_char", R"([{"op":"replace","path":"/lines/0/name","value":"Oat\nmilk"}])", "event.lines[0].name", ErrorCode::invalid_event},
+        // A C1 control (here U+009B, CSI) drives terminals as ESC [ does: regularsctl prints names and notes as stored.
+        FieldCase{"name_c1_control_char", R"([{"op":"replace","path":"/lines/0/name","value":"Oat\u009b2Jmilk"}])", "event.lines[0].name", ErrorCode::invalid_event},
         FieldCase{"time_garbage", R"([{"op":"replace","path":"/time","value":"yesterday"}])", "event.time", ErrorCode::invalid_event},
         FieldCase{"time_number", R"([{"op":"replace","path":"/time","value":1795428900000}])", "event.time", ErrorCode::invalid_event},
         FieldCase{"store_bad_chars", R"([{"op":"replace","path":"/store","value":"store 1"}])", "event.store", ErrorCode::invalid_event},
