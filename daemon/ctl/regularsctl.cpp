@@ -244,7 +244,7 @@ class Ctl {
   void add_journey() {
     auto* journey = command("journey", "A customer's visits, purchases, feedback and other events, oldest first");
     journey->add_option("--kind", id_kind_, "The identifier's kind: card, phone, email, app, payment_token")->required();
-    journey->add_option("--value", id_value_, "The identifier's value (never logged or stored)")->required();
+    journey->add_option("--value", id_value_, kValueHelp)->required();
     journey->add_option("--limit", journey_limit_, "At most this many steps (1-10000)")->check(CLI::Range(1, 10000));
     json_flag(journey);
     on(journey, [this] {
@@ -327,18 +327,29 @@ class Ctl {
   void add_customer_rights() {
     auto* erase = command("erase", "Erase a customer everywhere (the right to erasure) and print the receipt");
     erase->add_option("--kind", id_kind_, "The identifier's kind: card, phone, email, app, payment_token")->required();
-    erase->add_option("--value", id_value_, "The identifier's value (never logged or stored)")->required();
+    erase->add_option("--value", id_value_, kValueHelp)->required();
     json_flag(erase, "Print the receipt as JSON");
     on(erase, [this] { return ask({{"op", "erase"}, {"customer", who()}}, [](const json& r) { print_erasure(std::cout, r); }); });
     auto* exp = command("export", "A customer's whole record as JSON (the right of access)");
     exp->add_option("--kind", id_kind_, "The identifier's kind")->required();
-    exp->add_option("--value", id_value_, "The identifier's value")->required();
+    exp->add_option("--value", id_value_, kValueHelp)->required();
     on(exp, [this] {
       std::cout << client().call({{"op", "export"}, {"customer", who()}}).dump(2) << "\n";
       return 0;
     });
   }
-  json who() const { return {{"kind", id_kind_}, {"value", id_value_}}; }
+  static constexpr const char* kValueHelp =
+      "The identifier's value (never logged or stored); '-' reads it from standard input, off the command line that "
+      "other users of this machine can read";
+  // The customer named by --kind and --value; `--value -` is the first line of standard input.
+  json who() const {
+    std::string value = id_value_;
+    if (value == "-") {
+      if (!std::getline(std::cin, value)) throw std::runtime_error("--value -: nothing on standard input; pipe the identifier in");
+      if (!value.empty() && value.back() == '\r') value.pop_back();
+    }
+    return {{"kind", id_kind_}, {"value", std::move(value)}};
+  }
 
   void add_prune() {
     auto* prune = command("prune", "Apply the retention policy now (retention.max_age_days in the config)");

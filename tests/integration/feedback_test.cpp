@@ -226,6 +226,11 @@ TEST_F(Feedback, RegularsctlShowsACustomersJourney) {
   ASSERT_EQ(over_http.first, 200) << over_http.second.dump();
   EXPECT_EQ(steps_json, over_http.second);
   EXPECT_EQ(ctl_json("journey --kind card --value 6950 --limit 2")["steps"].size(), 2u);
+  // The identifier read from standard input (--value -), off the command line other users can read.
+  std::string piped;
+  ASSERT_EQ(run_command("printf '6950\\n' | " + std::string(REGULARSCTL_PATH) + " --data-dir " + daemon_->data_dir() +
+                            " journey --kind card --value - --json", piped), 0) << piped;
+  EXPECT_EQ(json::parse(piped, nullptr, false), steps_json);
 
   std::string table;
   ASSERT_EQ(ctl("journey --kind card --value 6950", table), 0) << table;
