@@ -289,8 +289,11 @@ class Dashboard {
                   [done = std::move(done)](owner::Result r) { done(std::holds_alternative<json>(r)); });
   }
 
+  // The right token or link always signs in: every process on this machine (and a proxy on it)
+  // comes from 127.0.0.1, so a throttle that refused everyone from there would let any of them
+  // keep the owner out. Wrong ones are slowed down (and their audit entries with them); the
+  // owner token and a link's code are long random secrets, beyond guessing either way.
   void sign_in(const WebRequest& req, const WebRespond& respond, bool by_link) {
-    if (const auto wait = throttle_.wait_for(req.peer)) return respond(too_many_tries(*wait));
     auto form = by_link ? dashboard::parse_form(req, {{"code", kSecretChars}})
                         : dashboard::parse_form(req, {{"token", kTokenChars}});
     if (auto* problem = std::get_if<std::string>(&form)) {
@@ -301,7 +304,10 @@ class Dashboard {
     const char* method = by_link ? "link" : "token";
     const bool right =
         by_link ? sessions_.redeem_link_code(fields.at("code")) : sessions_.is_owner_token(without_spaces(fields.at("token")));
-    if (!right) return refuse_sign_in(req.peer, method, respond);
+    if (!right) {
+      if (const auto wait = throttle_.wait_for(req.peer)) return respond(too_many_tries(*wait));
+      return refuse_sign_in(req.peer, method, respond);
+    }
     throttle_.succeeded(req.peer);
     auto opened = std::make_shared<DashboardSessions::Opened>(sessions_.open());
     audit(actor_for(opened->handle), "dashboard_sign_in", {{"method", method}}, [this, opened, respond](bool recorded) {

@@ -233,21 +233,20 @@ def test_lane_token_cannot_sign_in(daemon, browser, artefacts):
     browser.save_screenshot(str(artefacts / "login-lane-token.png"))
 
 
-def test_wrong_tokens_are_rate_limited(daemon):
-    """Last in the file: it leaves this address waiting."""
+def test_wrong_tokens_are_rate_limited_but_never_keep_the_owner_out(daemon):
+    # Every process on this machine is 127.0.0.1 to the dashboard: wrong tokens are slowed down,
+    # but the right one still signs in, and starts the count again.
     for _ in range(12):
         status, headers, _ = daemon.request("POST", "/dashboard/login", "token=guess", FORM)
         if status == 429:
             break
         assert status == 401
     assert status == 429, "wrong tokens were never slowed down"
-    retry_after = int(headers["Retry-After"])
-    assert retry_after >= 1
-    status, _, _ = daemon.request("POST", "/dashboard/login", "token=" + daemon.owner_token, FORM)
-    assert status == 429, "while an address waits, even the right token waits"
-    time.sleep(retry_after + 0.2)
+    assert int(headers["Retry-After"]) >= 1
     status, headers, _ = daemon.request("POST", "/dashboard/login", "token=" + daemon.owner_token, FORM)
-    assert status == 303 and headers["Location"] == "/dashboard/"
+    assert status == 303 and headers["Location"] == "/dashboard/", "the owner was kept out by someone else's guesses"
+    status, _, _ = daemon.request("POST", "/dashboard/login", "token=guess", FORM)
+    assert status == 401, "a right token starts the count again"
 
 
 def test_malformed_requests_get_clear_errors(daemon):
