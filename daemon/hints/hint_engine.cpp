@@ -152,6 +152,9 @@ json HintEngine::answer(const json& request, std::int64_t now_ms) {
 json HintEngine::offers(const AnswerContext& ctx, const json& request, const IdentifierHash& hash, HintList& hints) {
   const int max_offers = int_or(request, "max_offers", settings_.max_offers);
   if (gestures_ == nullptr || ctx.discreet || max_offers <= 0) return json::array();
+  // A customer who asked never to hear of offers gets none, rather than one made and counted
+  // but not shown as a hint.
+  if (!ctx.dnm.allows({hint_kind_info(HintKind::offer).name})) return json::array();
   const auto t0 = std::chrono::steady_clock::now();
   StoreFacts facts(store_, ctx.customer, ctx.basket);
   OfferContext offer_ctx{ctx.id_kind,

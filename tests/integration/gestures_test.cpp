@@ -69,6 +69,21 @@ const json kChipsRule = json::parse(R"({
   "limits": {"cooldown_days": 30}
 })");
 
+// A customer who asked never to be offered anything ("offer" among the topics not to mention)
+// gets no offer: not in the answer's offers, not as a hint, and none is counted.
+TEST_F(Gestures, ACustomerWhoAskedForNoOffersIsOfferedNothing) {
+  add_rule(kChipsRule);
+  const json mum = phone("+98 912 555 0102");
+  consent(mum, "2026-11-02T10:00:00Z");
+  buy(mum, "2026-11-02T10:05:00Z",
+      {{{"sku", "sv-chips"}, {"name", "Salt & vinegar chips"}, {"category", "chips"}, {"for", "son"}, {"qty", 1}, {"unit_price", 150}}});
+  must_record({{"type", "profile"}, {"customer", mum}, {"do_not_mention", {"offer"}}, {"time", "2026-11-02T10:06:00Z"}});
+  const json answer = ask(mum, {{"time", "2026-11-09T17:30:00Z"}, {"locale", "en"}, {"basket", {{{"sku", "bread"}}}}});
+  EXPECT_TRUE(answer["offers"].empty()) << answer.dump(2);
+  EXPECT_EQ(find_hint(answer, "offer"), nullptr);
+  EXPECT_EQ(wait_count("SELECT count(*) FROM offers", 0), 0);
+}
+
 TEST_F(Gestures, ChipsForTheSonOnTheNextVisitOncePerThirtyDays) {
   add_rule(kChipsRule);
   const json mum = phone("+98 912 555 0101");
