@@ -85,7 +85,9 @@ void GestureEngine::remember_offers(Db& db) {
     if (o.made_ms < since || o.status == "held_out") return;
     const Moment m = moment_at(o.made_ms);
     c.limits.count(o.status == "declined" ? 0 : o.cost, o.cashier, m);
-    made_[o.offer_id] = Made{o.rule_id, m.month, o.cost, o.customer_id};
+    // A declined one's cost went back already: a decline sent again (another lane, another
+    // event id) must not give it back twice.
+    made_[o.offer_id] = Made{o.rule_id, m.month, o.cost, o.customer_id, o.status == "declined", o.made_ms, 0};
   });
 }
 

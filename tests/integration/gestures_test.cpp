@@ -459,6 +459,34 @@ TEST_F(Gestures, RoiReportMatchesAHandComputation) {
   EXPECT_EQ(body, report);
 }
 
+// A decline gives a gesture's cost back to the budget once. After a restart (which reloads the
+// offers from the store), a second decline of the same offer, sent with another event id (a
+// double tap on another lane), gives nothing back again.
+TEST_F(Gestures, ASecondDeclineAfterARestartGivesNothingBack) {
+  add_rule(json::parse(R"({"id": "one-a-month", "when": {"bought": {"sku": "tea"}},
+                          "gesture": {"kind": "free_item", "sku": "biscuits", "value": 100},
+                          "limits": {"monthly_budget": 100, "cooldown_days": 60}})"));
+  const json tea = {{{"sku", "tea"}, {"qty", 1}, {"unit_price", 300}}};
+  for (const char* who : {"twice-a", "twice-b", "twice-c"}) {
+    consent(card(who), "2026-11-01T08:00:00Z");
+    buy(card(who), "2026-11-01T08:01:00Z", tea);
+  }
+  const json a = ask(card("twice-a"), {{"time", "2026-11-05T10:00:00Z"}});
+  ASSERT_EQ(a["offers"].size(), 1u) << a.dump(2);
+  must_record({{"type", "offer_outcome"}, {"offer_id", a["offers"][0]["offer_id"]}, {"outcome", "declined"}});
+  EXPECT_EQ(wait_count("SELECT count(*) FROM offers WHERE status='declined'", 1), 1);
+  daemon_->stop();
+  daemon_->start();
+  for (regulars_client* c : clients_) plugin_.close(c);
+  clients_.clear();
+  client_ = nullptr;
+  must_record({{"type", "offer_outcome"}, {"offer_id", a["offers"][0]["offer_id"]}, {"outcome", "declined"}});
+  const json b = ask(card("twice-b"), {{"time", "2026-11-05T10:10:00Z"}});
+  ASSERT_EQ(b["offers"].size(), 1u) << "the first decline gave the budget back: " << b.dump(2);
+  const json c = ask(card("twice-c"), {{"time", "2026-11-05T10:15:00Z"}});
+  EXPECT_TRUE(c["offers"].empty()) << "the second decline gave it back again: " << c.dump(2);
+}
+
 TEST_F(Gestures, BudgetDeclinesMergesAndDoNotMention) {
   // A monthly budget of one gesture: a decline gives it back, and a decline is final.
   add_rule(json::parse(R"({"id": "one-a-month", "when": {"bought": {"sku": "tea"}},
