@@ -267,7 +267,11 @@ std::variant<std::vector<RowEvent>, RowError> read_customer_row(const BoundColum
   }
   if (const std::string l = columns.value("language", row.fields); !l.empty()) profile["language"] = l;
   if (profile.size() > 4) {  // a profile needs at least one field of its own
-    if (const std::string s = columns.value("store", row.fields); !s.empty()) profile["store"] = s;
+    if (const std::string s = columns.value("store", row.fields); !s.empty()) {
+      // Stored with the profile, and the protocol checks only its shape (as a sale's head).
+      if (wire::contains_card_number(s)) return error_at(columns, row, "store", kCardRefused);
+      profile["store"] = s;
+    }
     if (auto bad = check_event(columns, row, profile)) return *bad;
     out.push_back({profile, row.line, {}});
   }

@@ -199,6 +199,23 @@ TEST_F(Import, RefusedWhileRegularsdRunsAndADryRunWritesNothing) {
   EXPECT_EQ(count("SELECT count(*) FROM events"), 0);
 }
 
+// The customers format's store column is stored with the profile, as a sale's is: a card
+// number in it refuses the row, unquoted, and is stored nowhere.
+TEST_F(Import, ACardNumberInACustomersStoreColumnRefusesTheRow) {
+  stop_daemon();
+  const std::string file = write("customers.csv",
+                                 "card,name,store\n"
+                                 "L1001,Ann,4111-1111-1111-1111\n"
+                                 "L1002,Bob,main-street\n");
+  std::string out;
+  EXPECT_EQ(import("--customers " + file, out), 2) << out;
+  EXPECT_NE(out.find("customers.csv:2:3: column \"store\": holds what looks like a payment card number"), std::string::npos) << out;
+  EXPECT_EQ(out.find("4111"), std::string::npos) << out;
+  StoreFile db(daemon_->db_path());
+  EXPECT_EQ(db.count("SELECT count(*) FROM events WHERE body LIKE '%4111%' OR store LIKE '%4111%'"), 0);
+  EXPECT_EQ(db.count("SELECT count(*) FROM events WHERE type='profile'"), 1) << "Bob's row goes in";
+}
+
 TEST_F(Import, SquaresCustomerDirectoryThroughItsMapping) {
   stop_daemon();
   const std::string file = write("square.csv",
