@@ -33,12 +33,6 @@ constexpr std::string_view kPrefix = "/dashboard";
 constexpr std::size_t kTokenChars = 256;  // the owner token is 64 hex digits; room for a pasted space or two
 constexpr std::size_t kSecretChars = DashboardSessions::kSecretHexChars;
 
-// A pasted token, without the spaces or line ends copied with it.
-std::string without_spaces(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  return std::string(s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1));
-}
 
 // No inline script or style, nothing from elsewhere, no framing: a page can only run the
 // scripts served beside it.
@@ -303,7 +297,7 @@ class Dashboard {
     const auto& fields = std::get<dashboard::Form>(form);
     const char* method = by_link ? "link" : "token";
     const bool right =
-        by_link ? sessions_.redeem_link_code(fields.at("code")) : sessions_.is_owner_token(without_spaces(fields.at("token")));
+        by_link ? sessions_.redeem_link_code(fields.at("code")) : sessions_.is_owner_token(dashboard::trim(fields.at("token")));
     if (!right) {
       if (const auto wait = throttle_.wait_for(req.peer)) return respond(too_many_tries(*wait));
       return refuse_sign_in(req.peer, method, respond);

@@ -10,12 +10,6 @@ namespace {
 
 constexpr std::size_t kSessionChars = 64;
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 bool is_session_text(std::string_view s) {
   return s.size() == kSessionChars &&
          std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
@@ -29,6 +23,13 @@ bool is_form_type(std::string_view content_type) {
 }
 
 }  // namespace
+
+std::string_view trim(std::string_view s) {
+  constexpr std::string_view kSpace = " \t\r\n";
+  while (!s.empty() && kSpace.find(s.front()) != std::string_view::npos) s.remove_prefix(1);
+  while (!s.empty() && kSpace.find(s.back()) != std::string_view::npos) s.remove_suffix(1);
+  return s;
+}
 
 std::string_view header(const WebRequest& req, std::string_view name) {
   const auto it = req.headers.find(std::string(name));

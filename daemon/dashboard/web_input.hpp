@@ -40,6 +40,9 @@ std::string csrf_field(const WebRequest& req);
 // another site's page must not sign the owner in or out, even without a session.
 std::string cross_site_problem(const WebRequest& req);
 
+// `s` without the spaces, tabs and line ends around it (a header's value, a pasted token).
+std::string_view trim(std::string_view s);
+
 // The value of a request header (lower-case name), or "".
 std::string_view header(const WebRequest& req, std::string_view name);
 
